@@ -1,0 +1,3 @@
+from wssc.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The ``wssc`` command line."""

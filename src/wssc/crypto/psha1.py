@@ -1,0 +1,34 @@
+"""P_SHA1, the key derivation of WS-SecureConversation and WS-Trust's ComputedKey.
+
+RFC 2246 §5 P_hash with HMAC-SHA1::
+
+    A(0) = seed;  A(i) = HMAC(secret, A(i-1))
+    P_SHA1 = HMAC(secret, A(1) + seed) + HMAC(secret, A(2) + seed) + ...
+
+For a DerivedKeyToken the seed is ``UTF-8(label) + nonce`` and the key is
+``P_SHA1[offset : offset + length]``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+_BLOCK = 20
+
+
+def p_sha1(secret: bytes, seed: bytes, length: int, offset: int = 0) -> bytes:
+    """Return ``length`` bytes of P_SHA1(secret, seed) starting at byte ``offset``.
+
+    >>> p_sha1(b"secret", b"seed", 4).hex()
+    '5d55432b'
+    """
+    if length < 0 or offset < 0:
+        raise ValueError("length and offset must not be negative")
+    end = offset + length
+    out = bytearray()
+    a = seed
+    while len(out) < end:
+        a = hmac.digest(secret, a, hashlib.sha1)
+        out += hmac.digest(secret, a + seed, hashlib.sha1)
+    return bytes(out[offset:end])

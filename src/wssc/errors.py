@@ -1,0 +1,224 @@
+"""Typed errors. Each one carries the SOAP fault it maps to.
+
+A service turns any :class:`WsscError` into a SOAP fault with :attr:`WsscError.fault`; a client
+raises them. Messages never contain key material: callers pass identifiers, never secrets.
+
+Reason texts follow WCF (``../shared/reference/wcf-secure-sessions.md`` §A.10) where WCF has one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+from wssc.xml import ns
+
+FaultSide = Literal["Sender", "Receiver"]
+
+
+@dataclass(frozen=True, slots=True)
+class FaultCode:
+    """A SOAP fault subcode (SOAP 1.2) or faultcode (SOAP 1.1): QName plus side."""
+
+    namespace: str
+    local: str
+    side: FaultSide = "Sender"
+
+    @property
+    def clark(self) -> str:
+        return f"{{{self.namespace}}}{self.local}"
+
+    def __str__(self) -> str:
+        return self.clark
+
+
+class WsscError(Exception):
+    """Base of every wssc error. ``code`` is the SOAP fault subcode; ``reason`` its text."""
+
+    default_code: ClassVar[FaultCode] = FaultCode(ns.WSSE, "InvalidSecurity")
+    default_reason: ClassVar[str] = "An error was discovered processing the <wsse:Security> header"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        code: FaultCode | None = None,
+        reason: str | None = None,
+        action: str | None = None,
+    ) -> None:
+        self.code = code or self.default_code
+        self.reason = reason or self.default_reason
+        self.detail = detail
+        self.action = action
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        text = f"{self.code.clark}: {self.reason}"
+        return f"{text} ({self.detail})" if self.detail else text
+
+
+# --- XML ---------------------------------------------------------------------------------
+class MalformedXml(WsscError):
+    """Not well-formed, or refused by the hardened parser (DTD, entity, size, depth)."""
+
+    default_code = FaultCode(ns.WSSE, "InvalidSecurity")
+    default_reason = "The message is not well-formed or was refused by the XML parser"
+
+
+class DuplicateId(WsscError):
+    default_code = FaultCode(ns.WSSE, "InvalidSecurity")
+    default_reason = "The message contains duplicate wsu:Id values"
+
+
+# --- WS-Security ---------------------------------------------------------------------------
+class InvalidSecurity(WsscError):
+    """Generic: a malformed or policy-violating security header."""
+
+
+class UnsupportedAlgorithm(WsscError):
+    default_code = FaultCode(ns.WSSE, "UnsupportedAlgorithm")
+    default_reason = "An unsupported signature or encryption algorithm was used"
+
+
+class InvalidSecurityToken(WsscError):
+    default_code = FaultCode(ns.WSSE, "InvalidSecurityToken")
+    default_reason = "An invalid security token was provided"
+
+
+class SecurityTokenUnavailable(WsscError):
+    default_code = FaultCode(ns.WSSE, "SecurityTokenUnavailable")
+    default_reason = "Referenced security token could not be retrieved"
+
+
+class FailedCheck(WsscError):
+    """A signature or decryption did not verify (wrong key, tampered content)."""
+
+    default_code = FaultCode(ns.WSSE, "FailedCheck")
+    default_reason = "The signature or decryption was invalid"
+
+
+class FailedAuthentication(WsscError):
+    default_code = FaultCode(ns.WSSE, "FailedAuthentication")
+    default_reason = "The security token could not be authenticated or authorized"
+
+
+class MessageExpired(WsscError):
+    default_code = FaultCode(ns.WSSE, "MessageExpired")
+    default_reason = "The message has expired"
+
+
+class ReplayDetected(WsscError):
+    """WCF reports a replay as a generic security fault."""
+
+    default_code = FaultCode(ns.WSSE, "InvalidSecurity")
+    default_reason = "A replay of a previously received message was detected"
+
+
+class TokenSerializationError(WsscError):
+    """Raised when *writing* a token would produce XML the receiver cannot read."""
+
+    default_code = FaultCode(ns.WSSE, "InvalidSecurityToken")
+    default_reason = "The security token cannot be serialized"
+
+
+# --- WS-SecureConversation (subcode namespace = the message's SC version) ------------------
+class _ScError(WsscError):
+    local: ClassVar[str] = ""
+    side: ClassVar[FaultSide] = "Sender"
+
+    def __init__(
+        self, detail: str | None = None, *, sc_ns: str = ns.SC_2005, reason: str | None = None,
+        action: str | None = None,
+    ) -> None:
+        self.sc_ns = sc_ns
+        super().__init__(
+            detail, code=FaultCode(sc_ns, self.local, self.side), reason=reason, action=action
+        )
+
+
+class UnknownDerivationSource(_ScError):
+    local = "UnknownDerivationSource"
+    default_reason = "The key to derive from could not be determined from the message"
+
+
+class BadContextToken(_ScError):
+    local = "BadContextToken"
+    default_reason = (
+        "The security context token is expired or is not valid. The message was not processed."
+    )
+
+
+class RenewNeeded(_ScError):
+    local = "RenewNeeded"
+    default_reason = "The SecurityContextSecurityToken's key needs to be renewed."
+
+    def __init__(self, detail: str | None = None, *, sc_ns: str = ns.SC_2005) -> None:
+        super().__init__(detail, sc_ns=sc_ns, action=ns.SC_FAULT_ACTION)
+
+
+class UnableToRenew(_ScError):
+    local = "UnableToRenew"
+    default_reason = "The SecurityContextToken cannot be renewed."
+
+
+class UnsupportedContextToken(_ScError):
+    local = "UnsupportedContextToken"
+    default_reason = "The SecurityContextToken is not supported."
+
+
+# --- WS-Trust ------------------------------------------------------------------------------
+class InvalidRequest(WsscError):
+    """WCF always uses the Feb 2005 trust namespace for this subcode, even under Trust 1.3."""
+
+    default_code = FaultCode(ns.TRUST_2005, "InvalidRequest")
+    default_reason = "The request was invalid or malformed"
+
+
+class BadCloseTarget(WsscError):
+    default_code = FaultCode(ns.TRUST_2005, "InvalidRequest")
+    default_reason = "The CancelTarget does not match the token that signed the request."
+
+
+# --- Microsoft (.NET) -----------------------------------------------------------------------
+class ServerTooBusy(WsscError):
+    default_code = FaultCode(ns.DNSE, "ServerTooBusy", "Receiver")
+    default_reason = (
+        "There are too many pending secure conversations on the server. Please retry later."
+    )
+
+
+class CancellationNotAllowed(WsscError):
+    default_code = FaultCode(ns.DNSE, "SecureConversationCancellationNotAllowed")
+    default_reason = "A secure conversation cancellation is not allowed by the binding."
+
+
+class SessionKeyExpired(WsscError):
+    """Key expired and the binding cannot renew (``can_renew_session=False``)."""
+
+    default_code = FaultCode(ns.DNSE, "ExpiredSecurityContextTokenKey")
+    default_reason = "The session key must be renewed before it can secure application messages."
+
+
+class EndpointUnavailable(WsscError):
+    default_code = FaultCode(ns.WSA10, "EndpointUnavailable", "Receiver")
+    default_reason = "The endpoint is not available."
+
+
+# --- Application / transport ----------------------------------------------------------------
+class SoapFault(WsscError):
+    """A fault received from a peer (client side), or raised by an operation (service side)."""
+
+    default_code = FaultCode(ns.SOAP12, "Receiver", "Receiver")
+    default_reason = "The server was unable to process the request."
+
+
+class ActionNotSupported(WsscError):
+    default_code = FaultCode(ns.WSA10, "ActionNotSupported")
+    default_reason = "The message's action is not supported by the endpoint."
+
+
+class ConfigurationError(WsscError):
+    """A local mistake in settings; never sent as a fault."""
+
+    default_code = FaultCode(ns.DNSE, "Configuration", "Receiver")
+    default_reason = "Invalid configuration"

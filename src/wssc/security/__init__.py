@@ -1,0 +1,19 @@
+"""Message security: outbound :func:`protect`, inbound :func:`verify`."""
+
+from wssc.security.inbound import KeyResolver, VerifiedMessage, verify
+from wssc.security.outbound import protect, protect_bytes
+from wssc.security.policy import MessagePolicy
+from wssc.security.replay import ReplayCache
+from wssc.security.tokens import (
+    EncryptedKeyProtection,
+    EncryptedKeySha1Protection,
+    ProtectionToken,
+    SctProtection,
+    encrypted_key_sha1,
+)
+
+__all__ = [
+    "EncryptedKeyProtection", "EncryptedKeySha1Protection", "KeyResolver", "MessagePolicy",
+    "ProtectionToken", "ReplayCache", "SctProtection", "VerifiedMessage", "encrypted_key_sha1",
+    "protect", "protect_bytes", "verify",
+]

@@ -1,0 +1,51 @@
+"""The small policy object that drives outbound protection and inbound verification."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wssc.crypto.suites import DEFAULT_SUITE, AlgorithmSuite
+from wssc.xml import ns
+from wssc.xml.ns import ScVersion
+
+
+@dataclass(frozen=True, slots=True)
+class MessagePolicy:
+    """How one message is protected, or what an incoming one must satisfy.
+
+    The defaults are WCF's symmetric SCT binding: derived keys, Basic256, Timestamp + Body +
+    WS-Addressing headers signed, Body and Signature encrypted
+    (``SignBeforeEncryptAndEncryptSignature``), strict layout.
+
+    ``transport=True`` is WCF's SCT over HTTPS: the SCT *endorses* the Timestamp with a
+    signature made directly with the SCT key; the Body relies on TLS.
+    """
+
+    sc: ScVersion = ns.SC_FEB2005
+    suite: AlgorithmSuite = DEFAULT_SUITE
+    derived_keys: bool = True
+    encrypt_body: bool = True
+    encrypt_signature: bool = True
+    transport: bool = False
+    include_sct: bool = True
+    sign_addressing_headers: bool = True
+    timestamp_validity: float = 300.0
+    # --- inbound only ----------------------------------------------------------------
+    max_clock_skew: float = 300.0
+    replay_window: float = 300.0
+    require_timestamp: bool = True
+    require_signed_body: bool = True
+    #: None: encryption is accepted but not required; True: the Body must be encrypted.
+    require_encrypted_body: bool | None = None
+    require_signed_addressing: bool = False
+    #: WCF: (1 + 1 + endorsing tokens needing derivation) x 2.
+    max_derived_keys: int = 4
+    max_references: int = 32
+    check_expiry: bool = True
+    #: Inbound: with ``derived_keys`` the signature must use a DerivedKeyToken; without, the
+    #: token key itself (WCF's RequireDerivedKeys). ``None`` accepts either (debugging).
+    enforce_derived_keys: bool | None = True
+
+    @property
+    def signature_algorithm(self) -> str:
+        return self.suite.symmetric_signature

@@ -1,0 +1,85 @@
+"""Protection tokens: the key a message is secured with, and how the message points at it.
+
+* :class:`SctProtection` — the steady state: an SCT (in the header, or referenced by its
+  Identifier) and its secret.
+* :class:`EncryptedKeyProtection` — a bootstrap: an ephemeral key wrapped to the service's
+  X.509 certificate in an ``xenc:EncryptedKey`` placed in the header.
+* :class:`EncryptedKeySha1Protection` — the reply to such a bootstrap: the same key, pointed at
+  with a ``KeyIdentifier ValueType="…#EncryptedKeySHA1"``; nothing goes in the header.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+from typing import Protocol
+
+from lxml import etree
+
+from wssc.tokens.sct import SecurityContextToken
+from wssc.tokens.str_ import SecurityTokenReference
+from wssc.xml import ns
+from wssc.xml.ns import ScVersion
+
+
+class ProtectionToken(Protocol):
+    @property
+    def key(self) -> bytes: ...
+
+    def header_element(self, sc: ScVersion) -> etree._Element | None: ...
+
+    def reference(self, sc: ScVersion) -> SecurityTokenReference: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SctProtection:
+    sct: SecurityContextToken
+    key: bytes
+    include: bool = True
+
+    def header_element(self, sc: ScVersion) -> etree._Element | None:
+        return self.sct.to_xml(sc) if self.include else None
+
+    def reference(self, sc: ScVersion) -> SecurityTokenReference:
+        if self.include:
+            return SecurityTokenReference.local(self.sct.wsu_id, sc.sct_token_type)
+        return SecurityTokenReference.external(
+            self.sct.identifier, sc.sct_token_type, self.sct.instance, sc.ns
+        )
+
+
+def encrypted_key_sha1(cipher_value: bytes) -> str:
+    """The ``EncryptedKeySHA1`` identifier: base64(SHA-1(raw CipherValue bytes))."""
+    return base64.b64encode(hashlib.sha1(cipher_value).digest()).decode("ascii")
+
+
+@dataclass(frozen=True, slots=True)
+class EncryptedKeyProtection:
+    element: etree._Element  # the xenc:EncryptedKey, with an Id
+    key: bytes
+
+    @property
+    def wsu_id(self) -> str:
+        return self.element.get("Id") or ""
+
+    def header_element(self, sc: ScVersion) -> etree._Element | None:
+        return self.element
+
+    def reference(self, sc: ScVersion) -> SecurityTokenReference:
+        return SecurityTokenReference.local(self.wsu_id, ns.WSS_ENCRYPTED_KEY)
+
+
+@dataclass(frozen=True, slots=True)
+class EncryptedKeySha1Protection:
+    sha1: str
+    key: bytes
+
+    def header_element(self, sc: ScVersion) -> etree._Element | None:
+        return None
+
+    def reference(self, sc: ScVersion) -> SecurityTokenReference:
+        return SecurityTokenReference(
+            key_identifier=self.sha1, value_type=ns.WSS_ENCRYPTED_KEY_SHA1,
+            encoding_type=ns.WSS_BASE64,
+        )

@@ -1,0 +1,141 @@
+"""Settings with WCF's names and defaults.
+
+=====================================  ==========================================
+WCF                                    wssc
+=====================================  ==========================================
+SecureConversationSecurityTokenParams  :class:`SecureConversationSettings`
+LocalServiceSecuritySettings           :class:`LocalServiceSecuritySettings`
+LocalClientSecuritySettings            :class:`LocalClientSecuritySettings`
+MessageSecurityVersion                 :class:`MessageSecurityVersion`
+=====================================  ==========================================
+
+Defaults come from ``../shared/reference/wcf-secure-sessions.md`` §A.7.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Final
+
+from wssc.xml import ns
+
+
+@dataclass(frozen=True, slots=True)
+class MessageSecurityVersion:
+    """One version family. Never mixed on one endpoint."""
+
+    name: str
+    sc: ns.ScVersion
+    sp_ns: str
+    wss11: bool = True
+
+    @property
+    def trust(self) -> ns.TrustVersion:
+        return self.sc.trust
+
+    @property
+    def is_sp12(self) -> bool:
+        return self.sp_ns == ns.SP12
+
+
+#: WSHttpBinding: WSS 1.1, WS-Trust/WS-SC February 2005, WS-SecurityPolicy 1.1.
+WSHTTP: Final = MessageSecurityVersion("wshttp", ns.SC_FEB2005, ns.SP11)
+#: WS2007HttpBinding: WSS 1.1, WS-Trust/WS-SC 1.3, WS-SecurityPolicy 1.2.
+WS2007: Final = MessageSecurityVersion("ws2007", ns.SC_V13, ns.SP12)
+MESSAGE_SECURITY_VERSIONS: Final = {"wshttp": WSHTTP, "ws2007": WS2007}
+
+
+class Bootstrap(enum.Enum):
+    """How the client proves itself before the SCT exists (WCF's authentication modes)."""
+
+    ANONYMOUS_FOR_CERTIFICATE = "AnonymousForCertificate"
+    USERNAME_OVER_TRANSPORT = "UserNameOverTransport"
+
+    @property
+    def over_transport(self) -> bool:
+        return self is Bootstrap.USERNAME_OVER_TRANSPORT
+
+    @classmethod
+    def parse(cls, text: str) -> Bootstrap:
+        key = text.replace("-", "").replace("_", "").lower()
+        for b in cls:
+            if b.value.lower() == key:
+                return b
+        aliases = {"anonymous": cls.ANONYMOUS_FOR_CERTIFICATE, "cert": cls.ANONYMOUS_FOR_CERTIFICATE,
+                   "username": cls.USERNAME_OVER_TRANSPORT, "transport": cls.USERNAME_OVER_TRANSPORT}
+        if key in aliases:
+            return aliases[key]
+        raise ValueError(
+            f"unknown bootstrap {text!r}; choose one of: " + ", ".join(b.value for b in cls)
+        )
+
+
+class KeyEntropyMode(enum.Enum):
+    COMBINED = "CombinedEntropy"
+    SERVER = "ServerEntropy"
+    CLIENT = "ClientEntropy"
+
+
+@dataclass(frozen=True, slots=True)
+class SecureConversationSettings:
+    """``SecureConversationSecurityTokenParameters`` plus the binding-level choices around it."""
+
+    require_cancellation: bool = True
+    can_renew_session: bool = True
+    require_derived_keys: bool = True
+    bootstrap: Bootstrap = Bootstrap.ANONYMOUS_FOR_CERTIFICATE
+    algorithm_suite: str = "Basic256"
+    message_security_version: MessageSecurityVersion = WSHTTP
+    establish_security_context: bool = True
+    key_entropy_mode: KeyEntropyMode = KeyEntropyMode.COMBINED
+    #: SignBeforeEncryptAndEncryptSignature (WCF default) encrypts the Body and the Signature.
+    encrypt_signature: bool = True
+
+    @property
+    def effective_require_derived_keys(self) -> bool:
+        """Over transport the SCT signs directly: WCF forces derived keys off."""
+        return self.require_derived_keys and not self.bootstrap.over_transport
+
+
+@dataclass(frozen=True, slots=True)
+class LocalServiceSecuritySettings:
+    inactivity_timeout: timedelta = timedelta(minutes=2)
+    max_pending_sessions: int = 128
+    session_key_renewal_interval: timedelta = timedelta(hours=15)
+    session_key_rollover_interval: timedelta = timedelta(minutes=5)
+    issued_cookie_lifetime: timedelta = timedelta(hours=10)
+    max_clock_skew: timedelta = timedelta(minutes=5)
+    replay_window: timedelta = timedelta(minutes=5)
+    replay_cache_size: int = 900_000
+    detect_replays: bool = True
+    max_stateful_negotiations: int = 128
+    negotiation_timeout: timedelta = timedelta(minutes=1)
+    timestamp_validity_duration: timedelta = timedelta(minutes=5)
+    #: WCF closes idle *established* sessions after the binding's ReceiveTimeout (10 min).
+    receive_timeout: timedelta = timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True)
+class LocalClientSecuritySettings:
+    session_key_renewal_interval: timedelta = timedelta(hours=10)
+    session_key_renewal_threshold_percentage: int = 60
+    session_key_rollover_interval: timedelta = timedelta(minutes=5)
+    cookie_renewal_threshold_percentage: int = 60
+    max_clock_skew: timedelta = timedelta(minutes=5)
+    replay_window: timedelta = timedelta(minutes=5)
+    detect_replays: bool = True
+    timestamp_validity_duration: timedelta = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointSettings:
+    """Everything a client or service needs to know about one endpoint's security."""
+
+    secure_conversation: SecureConversationSettings = field(
+        default_factory=SecureConversationSettings
+    )
+    service: LocalServiceSecuritySettings = field(default_factory=LocalServiceSecuritySettings)
+    client: LocalClientSecuritySettings = field(default_factory=LocalClientSecuritySettings)
+    soap_version: str = "1.2"

@@ -1,0 +1,196 @@
+"""``wsc:DerivedKeyToken``::
+
+    <wsc:DerivedKeyToken wsu:Id="_1">
+      <wsse:SecurityTokenReference>
+        <wsse:Reference URI="#uuid-…-1" ValueType="…/sc/sct"/>
+      </wsse:SecurityTokenReference>
+      <wsc:Offset>0</wsc:Offset>          <!-- or <wsc:Generation>; written as WCF does -->
+      <wsc:Length>24</wsc:Length>          <!-- default 32 when absent -->
+      <wsc:Label>…</wsc:Label>             <!-- optional; default below -->
+      <wsc:Nonce>base64 (16 random bytes)</wsc:Nonce>
+    </wsc:DerivedKeyToken>
+
+key = P_SHA1(secret, UTF-8(label) || nonce)[start : start + length], where start is the
+Offset, or Generation × Length.
+
+WCF's reader limits (reference §A.8), enforced by :meth:`DerivedKeyToken.from_xml`:
+offset (or generation × length) ≤ 64 bytes, label ≤ 128 characters, nonce ≤ 128 bytes, and
+length ≤ the suite's maximum derived key length.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from dataclasses import dataclass, field
+from typing import Final
+
+from lxml import etree
+
+from wssc.crypto.psha1 import p_sha1
+from wssc.errors import InvalidSecurityToken, TokenSerializationError, UnsupportedAlgorithm
+from wssc.tokens.registry import CustomClause
+from wssc.tokens.str_ import STR_TAG, SecurityTokenReference
+from wssc.xml import ns
+from wssc.xml.ns import ScVersion
+
+DEFAULT_LABEL: Final = "WS-SecureConversationWS-SecureConversation"
+DEFAULT_LENGTH: Final = 32
+MAX_OFFSET: Final = 64
+MAX_LABEL: Final = 128
+MAX_NONCE: Final = 128
+_MAX_INT_TEXT: Final = 10
+
+
+@dataclass(frozen=True, slots=True)
+class DerivedKeyToken:
+    base: SecurityTokenReference | CustomClause | None
+    nonce: bytes = field(default_factory=lambda: os.urandom(16))
+    length: int = DEFAULT_LENGTH
+    offset: int | None = None
+    generation: int | None = None
+    label: str | None = None
+    wsu_id: str = "_1"
+    algorithm: str | None = None
+
+    @property
+    def start(self) -> int:
+        if self.generation is not None:
+            return self.generation * self.length
+        return self.offset or 0
+
+    def derive(self, secret: bytes) -> bytes:
+        seed = (self.label if self.label else DEFAULT_LABEL).encode("utf-8") + self.nonce
+        return p_sha1(secret, seed, self.length, self.start)
+
+    def to_xml(self, sc: ScVersion) -> etree._Element:
+        """Serialize. Offset/Length are written as WCF does: only when not the defaults
+        (so a 24-byte key carries ``<Offset>0</Offset><Length>24</Length>``)."""
+        el = etree.Element(f"{{{sc.ns}}}DerivedKeyToken", nsmap={"c": sc.ns, "u": ns.WSU})
+        el.set(f"{{{ns.WSU}}}Id", self.wsu_id)
+        if self.algorithm and self.algorithm != sc.p_sha1:
+            el.set("Algorithm", self.algorithm)
+        if isinstance(self.base, CustomClause):
+            clause = self.base.element
+            if clause.tag != STR_TAG:
+                raise TokenSerializationError(
+                    f"a DerivedKeyToken over the custom token type {self.base.token_type!r} must "
+                    f"reference it through a wsse:SecurityTokenReference, but its key identifier "
+                    f"clause serializes as <{etree.QName(clause).localname}> in "
+                    f"{etree.QName(clause).namespace!r}; the receiver could not read it. Wrap the "
+                    f"clause: DerivedKeyToken(base=SecurityTokenReference.wrapping(clause), …) or "
+                    f"register the token type with a key_identifier_clause that returns a "
+                    f"SecurityTokenReference"
+                )
+            import copy
+
+            el.append(copy.deepcopy(clause))
+        elif self.base is not None:
+            el.append(self.base.to_xml())
+        else:
+            raise TokenSerializationError(
+                "a DerivedKeyToken must reference the token it derives from (WCF's reader "
+                "requires a SecurityTokenReference)"
+            )
+        if self.generation is not None:
+            etree.SubElement(el, f"{{{sc.ns}}}Generation").text = str(self.generation)
+        elif self.offset or self.length != DEFAULT_LENGTH:
+            etree.SubElement(el, f"{{{sc.ns}}}Offset").text = str(self.offset or 0)
+        if self.length != DEFAULT_LENGTH or self.generation is not None:
+            etree.SubElement(el, f"{{{sc.ns}}}Length").text = str(self.length)
+        if self.label is not None:
+            etree.SubElement(el, f"{{{sc.ns}}}Label").text = self.label
+        etree.SubElement(el, f"{{{sc.ns}}}Nonce").text = base64.b64encode(self.nonce).decode()
+        return el
+
+    @classmethod
+    def from_xml(
+        cls, el: etree._Element, max_length: int = DEFAULT_LENGTH
+    ) -> tuple[DerivedKeyToken, ScVersion]:
+        """Parse and enforce WCF's limits. Every violation raises
+        :class:`~wssc.errors.InvalidSecurityToken`; an unknown qualified Algorithm raises
+        :class:`~wssc.errors.UnsupportedAlgorithm`."""
+        q = etree.QName(el)
+        sc = ns.SC_VERSIONS.get(q.namespace or "")
+        if sc is None or q.localname != "DerivedKeyToken":
+            raise InvalidSecurityToken(f"not a DerivedKeyToken: {el.tag}")
+        for attr in ("Algorithm", f"{{{sc.ns}}}Algorithm"):
+            alg = el.get(attr)
+            if alg is not None and alg not in (ns.SC_FEB2005.p_sha1, ns.SC_V13.p_sha1):
+                raise UnsupportedAlgorithm(f"key derivation algorithm {alg[:200]!r}")
+        base: SecurityTokenReference | None = None
+        offset = generation = None
+        length = DEFAULT_LENGTH
+        label: str | None = None
+        nonce: bytes | None = None
+        seen: set[str] = set()
+        for c in el:
+            if not isinstance(c.tag, str):
+                continue
+            if c.tag == STR_TAG:
+                if base is not None:
+                    raise InvalidSecurityToken("DerivedKeyToken has more than one reference")
+                base = SecurityTokenReference.from_xml(c)
+                continue
+            cq = etree.QName(c)
+            if cq.namespace != sc.ns:
+                raise InvalidSecurityToken(f"unexpected element {c.tag} in DerivedKeyToken")
+            name = cq.localname
+            if name in seen:
+                raise InvalidSecurityToken(f"DerivedKeyToken has more than one {name}")
+            seen.add(name)
+            text = (c.text or "").strip()
+            if name == "Offset":
+                offset = _int(text, "Offset")
+            elif name == "Generation":
+                generation = _int(text, "Generation")
+            elif name == "Length":
+                length = _int(text, "Length")
+            elif name == "Label":
+                if len(text) > MAX_LABEL:
+                    raise InvalidSecurityToken(
+                        f"the DerivedKeyToken Label is longer than {MAX_LABEL} characters"
+                    )
+                label = c.text or ""
+            elif name == "Nonce":
+                if len(text) > (MAX_NONCE * 4 // 3) + 4:
+                    raise InvalidSecurityToken(
+                        f"the DerivedKeyToken Nonce is longer than {MAX_NONCE} bytes"
+                    )
+                try:
+                    nonce = base64.b64decode(text, validate=True)
+                except (binascii.Error, ValueError):
+                    raise InvalidSecurityToken("the DerivedKeyToken Nonce is not base64") from None
+                if len(nonce) > MAX_NONCE:
+                    raise InvalidSecurityToken(
+                        f"the DerivedKeyToken Nonce is longer than {MAX_NONCE} bytes"
+                    )
+            elif name == "Properties":
+                raise InvalidSecurityToken("DerivedKeyToken Properties are not supported")
+            else:
+                raise InvalidSecurityToken(f"unexpected element {name} in DerivedKeyToken")
+        if offset is not None and generation is not None:
+            raise InvalidSecurityToken("a DerivedKeyToken cannot have both Offset and Generation")
+        if nonce is None or not nonce:
+            raise InvalidSecurityToken("the DerivedKeyToken has no Nonce")
+        if length <= 0 or length > max_length:
+            raise InvalidSecurityToken(
+                f"the DerivedKeyToken Length {length} exceeds the maximum of {max_length} bytes"
+            )
+        start = generation * length if generation is not None else (offset or 0)
+        if start > MAX_OFFSET:
+            raise InvalidSecurityToken(
+                f"the DerivedKeyToken offset {start} exceeds the maximum of {MAX_OFFSET} bytes"
+            )
+        wsu_id = el.get(f"{{{ns.WSU}}}Id") or el.get("Id") or ""
+        return (
+            cls(base, nonce, length, offset, generation, label, wsu_id, el.get("Algorithm")),
+            sc,
+        )
+
+
+def _int(text: str, name: str) -> int:
+    if not text or len(text) > _MAX_INT_TEXT or not text.isdigit():
+        raise InvalidSecurityToken(f"the DerivedKeyToken {name} is not a small non-negative integer")
+    return int(text)

@@ -1,0 +1,126 @@
+"""``wsse:SecurityTokenReference`` (STR): how one token points at another.
+
+Local reference by ``wsu:Id``::
+
+    <wsse:SecurityTokenReference>
+      <wsse:Reference URI="#uuid-…-1" ValueType="http://schemas.xmlsoap.org/ws/2005/02/sc/sct"/>
+    </wsse:SecurityTokenReference>
+
+External reference by the SCT's identifier (RenewTarget, CancelTarget, unattached references)::
+
+    <wsse:SecurityTokenReference>
+      <wsse:Reference URI="urn:uuid:…" ValueType="…/sc/sct" wsc:Instance="urn:uuid:…"/>
+    </wsse:SecurityTokenReference>
+
+Key identifier::
+
+    <wsse:SecurityTokenReference>
+      <wsse:KeyIdentifier ValueType="…#ThumbprintSHA1" EncodingType="…#Base64Binary">…</…>
+    </wsse:SecurityTokenReference>
+
+An STR may also wrap a custom clause element (``custom``); WS-Security allows any child.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lxml import etree
+
+from wssc.errors import InvalidSecurity
+from wssc.xml import ns
+
+STR_TAG = f"{{{ns.WSSE}}}SecurityTokenReference"
+_REF = f"{{{ns.WSSE}}}Reference"
+_KI = f"{{{ns.WSSE}}}KeyIdentifier"
+MAX_URI = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityTokenReference:
+    uri: str | None = None
+    value_type: str | None = None
+    key_identifier: str | None = None  # base64 text of a KeyIdentifier
+    encoding_type: str | None = None
+    instance: str | None = None  # wsc:Instance attribute on an external Reference
+    instance_ns: str = ns.SC_2005
+    custom: etree._Element | None = None  # a wrapped custom clause
+    wsu_id: str | None = None
+
+    @property
+    def is_local(self) -> bool:
+        return self.uri is not None and self.uri.startswith("#")
+
+    @property
+    def local_id(self) -> str:
+        assert self.uri is not None
+        return self.uri[1:]
+
+    @classmethod
+    def local(cls, wsu_id: str, value_type: str | None = None) -> SecurityTokenReference:
+        return cls(uri="#" + wsu_id, value_type=value_type)
+
+    @classmethod
+    def external(
+        cls, uri: str, value_type: str, instance: str | None = None, instance_ns: str = ns.SC_2005
+    ) -> SecurityTokenReference:
+        return cls(uri=uri, value_type=value_type, instance=instance, instance_ns=instance_ns)
+
+    @classmethod
+    def wrapping(cls, clause: etree._Element) -> SecurityTokenReference:
+        """An STR around a custom key identifier clause: the legal way to point a DKT at a
+        custom token."""
+        return cls(custom=clause)
+
+    def to_xml(self) -> etree._Element:
+        el = etree.Element(STR_TAG, nsmap={"o": ns.WSSE})
+        if self.wsu_id:
+            el.set(f"{{{ns.WSU}}}Id", self.wsu_id)
+        if self.custom is not None:
+            el.append(_copy(self.custom))
+        elif self.key_identifier is not None:
+            ki = etree.SubElement(el, _KI)
+            if self.value_type:
+                ki.set("ValueType", self.value_type)
+            ki.set("EncodingType", self.encoding_type or ns.WSS_BASE64)
+            ki.text = self.key_identifier
+        else:
+            ref = etree.SubElement(el, _REF)
+            if self.uri is not None:
+                ref.set("URI", self.uri)
+            if self.value_type:
+                ref.set("ValueType", self.value_type)
+            if self.instance:
+                ref.set(f"{{{self.instance_ns}}}Instance", self.instance)
+        return el
+
+    @classmethod
+    def from_xml(cls, el: etree._Element) -> SecurityTokenReference:
+        if el.tag != STR_TAG:
+            raise InvalidSecurity(f"expected wsse:SecurityTokenReference, got {el.tag}")
+        children = [c for c in el if isinstance(c.tag, str)]
+        if len(children) != 1:
+            raise InvalidSecurity("a SecurityTokenReference must have exactly one child")
+        c = children[0]
+        if c.tag == _REF:
+            uri = c.get("URI")
+            if uri is None or not uri or len(uri) > MAX_URI:
+                raise InvalidSecurity("wsse:Reference needs a URI")
+            inst, inst_ns = None, ns.SC_2005
+            for sc in (ns.SC_2005, ns.SC_13):
+                v = c.get(f"{{{sc}}}Instance")
+                if v is not None:
+                    inst, inst_ns = v, sc
+            return cls(uri=uri, value_type=c.get("ValueType"), instance=inst, instance_ns=inst_ns)
+        if c.tag == _KI:
+            return cls(
+                key_identifier=(c.text or "").strip(), value_type=c.get("ValueType"),
+                encoding_type=c.get("EncodingType"),
+            )
+        return cls(custom=c)
+
+
+def _copy(el: etree._Element) -> etree._Element:
+    import copy
+
+    return copy.deepcopy(el)

@@ -1,0 +1,84 @@
+"""``wsu:Timestamp``::
+
+    <wsu:Timestamp wsu:Id="_0">
+      <wsu:Created>2026-11-27T10:00:00.000Z</wsu:Created>
+      <wsu:Expires>2026-11-27T10:05:00.000Z</wsu:Expires>
+    </wsu:Timestamp>
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from lxml import etree
+
+from wssc.errors import InvalidSecurity, MessageExpired
+from wssc.xml import ns
+
+_TS = f"{{{ns.WSU}}}Timestamp"
+
+
+def format_time(t: float) -> str:
+    """Epoch seconds → ``2026-11-27T10:00:00.000Z`` (millisecond precision, as WCF writes)."""
+    d = datetime.fromtimestamp(t, UTC)
+    return d.strftime("%Y-%m-%dT%H:%M:%S.") + f"{d.microsecond // 1000:03d}Z"
+
+
+def parse_time(text: str) -> float:
+    """xs:dateTime (UTC ``Z`` or with an offset) → epoch seconds."""
+    s = text.strip()
+    if len(s) > 40:
+        raise InvalidSecurity("a timestamp value is too long")
+    try:
+        if s.endswith("Z"):
+            s = s[:-1] + "+00:00"
+        # Python < 3.11 rejects >6 fraction digits; trim them.
+        if "." in s:
+            head, _, rest = s.partition(".")
+            digits = "".join(c for c in rest if c.isdigit())
+            tz = rest[len(digits):]
+            s = f"{head}.{digits[:6]}{tz}"
+        d = datetime.fromisoformat(s)
+    except ValueError:
+        raise InvalidSecurity(f"invalid xs:dateTime {text[:40]!r}") from None
+    if d.tzinfo is None:
+        d = d.replace(tzinfo=UTC)
+    return d.timestamp()
+
+
+@dataclass(frozen=True, slots=True)
+class Timestamp:
+    created: float
+    expires: float | None
+    wsu_id: str = "_0"
+
+    def to_xml(self) -> etree._Element:
+        el = etree.Element(_TS, nsmap={"u": ns.WSU})
+        el.set(f"{{{ns.WSU}}}Id", self.wsu_id)
+        etree.SubElement(el, f"{{{ns.WSU}}}Created").text = format_time(self.created)
+        if self.expires is not None:
+            etree.SubElement(el, f"{{{ns.WSU}}}Expires").text = format_time(self.expires)
+        return el
+
+    @classmethod
+    def from_xml(cls, el: etree._Element) -> Timestamp:
+        created = el.find(f"{{{ns.WSU}}}Created")
+        if created is None or not created.text:
+            raise InvalidSecurity("wsu:Timestamp has no wsu:Created")
+        expires = el.find(f"{{{ns.WSU}}}Expires")
+        exp = parse_time(expires.text) if expires is not None and expires.text else None
+        return cls(parse_time(created.text), exp, el.get(f"{{{ns.WSU}}}Id") or "")
+
+    def check(self, now: float, max_clock_skew: float, replay_window: float | None = None) -> None:
+        """WCF's rules: Created not in the future beyond skew, Expires not past beyond skew,
+        and Created not older than the replay window plus skew."""
+        if self.created > now + max_clock_skew:
+            raise MessageExpired("the message was created in the future (clock skew)")
+        if self.expires is not None:
+            if self.expires < self.created:
+                raise InvalidSecurity("wsu:Expires is before wsu:Created")
+            if self.expires + max_clock_skew < now:
+                raise MessageExpired("the message's timestamp has expired")
+        if replay_window is not None and self.created + replay_window + max_clock_skew < now:
+            raise MessageExpired("the message is older than the replay window")

@@ -1,0 +1,44 @@
+"""``wsu:Id`` (and ``Id``) lookup that refuses duplicates.
+
+Signature wrapping attacks rely on two elements sharing one Id, so that the verifier digests
+one and the application reads the other. :func:`index_ids` refuses such documents outright.
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from wssc.errors import DuplicateId
+from wssc.xml import ns
+
+WSU_ID = f"{{{ns.WSU}}}Id"
+#: Attributes treated as ids: wsu:Id, and the unqualified Id of ds:/xenc:/sc: elements.
+ID_ATTRIBUTES = (WSU_ID, "Id")
+
+
+def element_id(el: etree._Element) -> str | None:
+    for attr in ID_ATTRIBUTES:
+        v = el.get(attr)
+        if v is not None:
+            return v
+    return None
+
+
+def index_ids(root: etree._Element) -> dict[str, etree._Element]:
+    """Map every id in the document to its element. Duplicates raise :class:`DuplicateId`."""
+    out: dict[str, etree._Element] = {}
+    for el in root.iter(tag=etree.Element):
+        for attr in ID_ATTRIBUTES:
+            v = el.get(attr)
+            if v is None:
+                continue
+            other = out.get(v)
+            if other is not None and other is not el:
+                raise DuplicateId(f"the id {v!r} is used more than once")
+            out[v] = el
+    return out
+
+
+def find_by_id(root: etree._Element, ident: str) -> etree._Element | None:
+    """Find the one element with the given id, refusing duplicates."""
+    return index_ids(root).get(ident)

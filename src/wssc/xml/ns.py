@@ -1,0 +1,243 @@
+"""Every namespace and URI wssc reads or writes, in one place.
+
+Two version families exist and one endpoint never mixes them:
+
+* ``SC_2005`` / ``TRUST_2005`` with WS-SecurityPolicy 1.1 (WCF's ``WSHttpBinding``);
+* ``SC_13`` / ``TRUST_13`` with WS-SecurityPolicy 1.2 (WCF's ``WS2007HttpBinding``).
+
+:class:`ScVersion` and :class:`TrustVersion` bundle the URIs of one family so code never builds
+a URI by string concatenation at the call site.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+# --- SOAP ---------------------------------------------------------------------------------
+SOAP11: Final = "http://schemas.xmlsoap.org/soap/envelope/"
+SOAP12: Final = "http://www.w3.org/2003/05/soap-envelope"
+
+# --- WS-Security 1.0 / 1.1 ----------------------------------------------------------------
+WSSE: Final = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+WSU: Final = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
+WSSE11: Final = "http://docs.oasis-open.org/wss/oasis-wss-wssecurity-secext-1.1.xsd"
+WSS_BASE64: Final = (
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary"
+)
+WSS_X509V3: Final = (
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3"
+)
+WSS_X509_SKI: Final = (
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0"
+    "#X509SubjectKeyIdentifier"
+)
+WSS_THUMBPRINT: Final = (
+    "http://docs.oasis-open.org/wss/oasis-wss-soap-message-security-1.1#ThumbprintSHA1"
+)
+WSS_ENCRYPTED_KEY: Final = "http://docs.oasis-open.org/wss/oasis-wss-soap-message-security-1.1#EncryptedKey"
+WSS_ENCRYPTED_KEY_SHA1: Final = (
+    "http://docs.oasis-open.org/wss/oasis-wss-soap-message-security-1.1#EncryptedKeySHA1"
+)
+WSS_PASSWORD_TEXT: Final = (
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText"
+)
+WSS_PASSWORD_DIGEST: Final = (
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0"
+    "#PasswordDigest"
+)
+
+# --- XML Signature / Encryption -----------------------------------------------------------
+DS: Final = "http://www.w3.org/2000/09/xmldsig#"
+XENC: Final = "http://www.w3.org/2001/04/xmlenc#"
+EXC_C14N: Final = "http://www.w3.org/2001/10/xml-exc-c14n#"
+XENC_CONTENT: Final = XENC + "Content"
+XENC_ELEMENT: Final = XENC + "Element"
+
+# --- WS-Addressing ------------------------------------------------------------------------
+WSA10: Final = "http://www.w3.org/2005/08/addressing"
+WSA2004: Final = "http://schemas.xmlsoap.org/ws/2004/08/addressing"
+WSA10_ANONYMOUS: Final = WSA10 + "/anonymous"
+WSA2004_ANONYMOUS: Final = WSA2004 + "/role/anonymous"
+#: WS-Addressing header local names that WCF signs (channel-scope headers).
+WSA_SIGNED_HEADERS: Final = ("To", "From", "FaultTo", "ReplyTo", "MessageID", "RelatesTo", "Action")
+
+# --- WS-SecureConversation / WS-Trust -----------------------------------------------------
+SC_2005: Final = "http://schemas.xmlsoap.org/ws/2005/02/sc"
+SC_13: Final = "http://docs.oasis-open.org/ws-sx/ws-secureconversation/200512"
+TRUST_2005: Final = "http://schemas.xmlsoap.org/ws/2005/02/trust"
+TRUST_13: Final = "http://docs.oasis-open.org/ws-sx/ws-trust/200512"
+
+# --- Microsoft --------------------------------------------------------------------------
+MSSP: Final = "http://schemas.microsoft.com/ws/2005/07/securitypolicy"
+DNSE: Final = "http://schemas.microsoft.com/ws/2006/05/security"
+SC_FAULT_ACTION: Final = DNSE + "/SecureConversationFault"
+WCF_DEFAULT_FAULT_ACTION: Final = "http://www.w3.org/2005/08/addressing/soap/fault"
+
+# --- WS-Policy / WS-SecurityPolicy ----------------------------------------------------------
+WSP12: Final = "http://schemas.xmlsoap.org/ws/2004/09/policy"
+WSP15: Final = "http://www.w3.org/ns/ws-policy"
+SP11: Final = "http://schemas.xmlsoap.org/ws/2005/07/securitypolicy"
+SP12: Final = "http://docs.oasis-open.org/ws-sx/ws-securitypolicy/200702"
+
+# --- WSDL / XSD -----------------------------------------------------------------------------
+WSDL: Final = "http://schemas.xmlsoap.org/wsdl/"
+WSDL_SOAP11: Final = "http://schemas.xmlsoap.org/wsdl/soap/"
+WSDL_SOAP12: Final = "http://schemas.xmlsoap.org/wsdl/soap12/"
+WSAW: Final = "http://www.w3.org/2006/05/addressing/wsdl"
+XSD: Final = "http://www.w3.org/2001/XMLSchema"
+XSI: Final = "http://www.w3.org/2001/XMLSchema-instance"
+WSID: Final = "http://schemas.xmlsoap.org/ws/2006/02/addressingidentity"
+
+# --- Algorithms -----------------------------------------------------------------------------
+HMAC_SHA1: Final = DS + "hmac-sha1"
+HMAC_SHA256: Final = "http://www.w3.org/2001/04/xmldsig-more#hmac-sha256"
+RSA_SHA1: Final = DS + "rsa-sha1"
+RSA_SHA256: Final = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+SHA1: Final = DS + "sha1"
+SHA256: Final = XENC + "sha256"
+AES128_CBC: Final = XENC + "aes128-cbc"
+AES192_CBC: Final = XENC + "aes192-cbc"
+AES256_CBC: Final = XENC + "aes256-cbc"
+TRIPLEDES_CBC: Final = XENC + "tripledes-cbc"
+KW_AES128: Final = XENC + "kw-aes128"
+KW_AES192: Final = XENC + "kw-aes192"
+KW_AES256: Final = XENC + "kw-aes256"
+KW_TRIPLEDES: Final = XENC + "kw-tripledes"
+RSA_OAEP_MGF1P: Final = XENC + "rsa-oaep-mgf1p"
+RSA_15: Final = XENC + "rsa-1_5"
+
+
+@dataclass(frozen=True, slots=True)
+class ScVersion:
+    """The URIs of one WS-SecureConversation version."""
+
+    ns: str
+    trust: TrustVersion
+    name: str
+
+    @property
+    def sct_token_type(self) -> str:
+        """``…/sc/sct``: TokenType and STR ValueType for an SCT."""
+        return self.ns + "/sct"
+
+    @property
+    def dk_token_type(self) -> str:
+        """``…/sc/dk``: STR ValueType for a DerivedKeyToken."""
+        return self.ns + "/dk"
+
+    @property
+    def p_sha1(self) -> str:
+        """``…/sc/dk/p_sha1``: the DerivedKeyToken Algorithm."""
+        return self.ns + "/dk/p_sha1"
+
+
+@dataclass(frozen=True, slots=True)
+class TrustVersion:
+    """The URIs of one WS-Trust version."""
+
+    ns: str
+    name: str
+
+    def action(self, suffix: str) -> str:
+        """``RST/SCT`` → ``{trust}/RST/SCT``."""
+        return f"{self.ns}/{suffix}"
+
+    @property
+    def rst_sct(self) -> str:
+        return self.action("RST/SCT")
+
+    @property
+    def rstr_sct(self) -> str:
+        return self.action("RSTR/SCT")
+
+    @property
+    def rst_sct_renew(self) -> str:
+        return self.action("RST/SCT/Renew")
+
+    @property
+    def rstr_sct_renew(self) -> str:
+        return self.action("RSTR/SCT/Renew")
+
+    @property
+    def rst_sct_cancel(self) -> str:
+        return self.action("RST/SCT/Cancel")
+
+    @property
+    def rstr_sct_cancel(self) -> str:
+        return self.action("RSTR/SCT/Cancel")
+
+    @property
+    def issue(self) -> str:
+        return self.ns + "/Issue"
+
+    @property
+    def renew(self) -> str:
+        return self.ns + "/Renew"
+
+    @property
+    def cancel(self) -> str:
+        return self.ns + "/Cancel"
+
+    @property
+    def nonce(self) -> str:
+        """BinarySecret Type for entropy."""
+        return self.ns + "/Nonce"
+
+    @property
+    def symmetric_key(self) -> str:
+        return self.ns + "/SymmetricKey"
+
+    @property
+    def ck_psha1(self) -> str:
+        """ComputedKey algorithm."""
+        return self.ns + "/CK/PSHA1"
+
+
+TRUST_FEB2005: Final = TrustVersion(TRUST_2005, "2005")
+TRUST_V13: Final = TrustVersion(TRUST_13, "1.3")
+SC_FEB2005: Final = ScVersion(SC_2005, TRUST_FEB2005, "2005")
+SC_V13: Final = ScVersion(SC_13, TRUST_V13, "1.3")
+SC_VERSIONS: Final = {SC_2005: SC_FEB2005, SC_13: SC_V13}
+
+
+def sc_version(name_or_ns: str) -> ScVersion:
+    """Look up a WS-SC version by name (``"2005"``, ``"1.3"``) or namespace URI."""
+    for v in (SC_FEB2005, SC_V13):
+        if name_or_ns in (v.name, v.ns):
+            return v
+    raise ValueError(f"unknown WS-SecureConversation version {name_or_ns!r} (use 2005 or 1.3)")
+
+
+#: Prefixes wssc writes. WCF's own (``c``, ``o``, ``u``…) are not required by anyone.
+PREFIXES: Final = {
+    "s": SOAP11,
+    "wsse": WSSE,
+    "wsu": WSU,
+    "wsse11": WSSE11,
+    "ds": DS,
+    "xenc": XENC,
+    "wsa": WSA10,
+    "wsc": SC_2005,
+    "sc": SC_13,
+    "t": TRUST_2005,
+    "trust": TRUST_13,
+    "mssp": MSSP,
+    "dnse": DNSE,
+    "wsp": WSP15,
+    "sp": SP12,
+}
+
+
+def qn(ns: str, local: str) -> str:
+    """Clark notation: ``{ns}local``."""
+    return f"{{{ns}}}{local}"
+
+
+# --- Service contracts / WSDL (appended by the service-contract module) ----------------------
+#: ``soap:binding/@transport`` for SOAP over HTTP (both SOAP 1.1 and 1.2 WSDL bindings).
+WSDL_SOAP_HTTP: Final = "http://schemas.xmlsoap.org/soap/http"
+#: WS-Addressing 1.0 Metadata (``wsam:Action``), read as an alternative to ``wsaw:Action``.
+WSAM: Final = "http://www.w3.org/2007/05/addressing/metadata"
+#: WCF's dispatcher fault namespace (``a:DeserializationFailed``, ``a:InternalServiceFault``).
+WCF_DISPATCHER: Final = "http://schemas.microsoft.com/net/2005/12/windowscommunicationfoundation/dispatcher"
