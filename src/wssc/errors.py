@@ -222,3 +222,31 @@ class ConfigurationError(WsscError):
 
     default_code = FaultCode(ns.DNSE, "Configuration", "Receiver")
     default_reason = "Invalid configuration"
+
+
+def _all_subclasses(cls: type[WsscError]) -> list[type[WsscError]]:
+    out: list[type[WsscError]] = []
+    for sub in cls.__subclasses__():
+        out.append(sub)
+        out.extend(_all_subclasses(sub))
+    return out
+
+
+def error_from_fault(code: FaultCode, reason: str) -> WsscError:
+    """The typed error for a fault received from a peer (client side).
+
+    SC subcodes map by local name in either SC namespace; others by exact QName; anything
+    unknown becomes :class:`SoapFault` carrying the code and reason.
+    """
+    if code.namespace in (ns.SC_2005, ns.SC_13):
+        for sub in _all_subclasses(_ScError):
+            if issubclass(sub, _ScError) and sub.local == code.local:
+                if sub is RenewNeeded:
+                    return RenewNeeded(sc_ns=code.namespace)
+                return sub(sc_ns=code.namespace, reason=reason or None)
+    for sub in _all_subclasses(WsscError):
+        if sub in (SoapFault, ConfigurationError) or issubclass(sub, _ScError):
+            continue
+        if sub.default_code.clark == code.clark:
+            return sub(code=code, reason=reason or None)
+    return SoapFault(code=code, reason=reason or None)

@@ -145,7 +145,9 @@ class _Processor:
         encrypted_key_sha1_keys: Mapping[str, bytes],
         context_sct: SecurityContextToken | None,
         limits: ParserLimits,
+        thumbprint: str | None = None,
     ) -> None:
+        self.thumbprint = thumbprint
         self.root = root
         self.env = Envelope(root)
         self.policy = policy
@@ -302,6 +304,13 @@ class _Processor:
     def _encrypted_key(self, el: etree._Element) -> None:
         if self.private_key is None:
             raise SecurityTokenUnavailable("no private key to decrypt the EncryptedKey")
+        if self.thumbprint is not None:
+            ki = el.find(f"{{{ns.DS}}}KeyInfo/{STR_TAG}/{{{ns.WSSE}}}KeyIdentifier")
+            if ki is not None and ki.get("ValueType") == ns.WSS_THUMBPRINT:
+                if (ki.text or "").strip() != self.thumbprint:
+                    raise SecurityTokenUnavailable(
+                        "the key was encrypted for a different certificate"
+                    )
         method = el.find(f"{{{ns.XENC}}}EncryptionMethod")
         alg = method.get("Algorithm") if method is not None else None
         if alg not in (ns.RSA_OAEP_MGF1P, ns.RSA_15):
@@ -453,7 +462,11 @@ class _Processor:
     def _enforce(self) -> None:
         r, p, env = self.result, self.policy, self.env
         if not self.signature_done:
-            raise InvalidSecurity("the message is not signed")
+            if p.require_signature:
+                raise InvalidSecurity("the message is not signed")
+            if p.require_timestamp and r.timestamp is None:
+                raise InvalidSecurity("the message has no Timestamp")
+            return
         if p.require_timestamp and r.timestamp is None:
             raise InvalidSecurity("the message has no Timestamp")
         if r.timestamp is not None and not any(e is self._ts_el for e in r.signed):
@@ -499,6 +512,7 @@ def verify(
     encrypted_key_sha1_keys: Mapping[str, bytes] | None = None,
     context_sct: SecurityContextToken | None = None,
     limits: ParserLimits = DEFAULT_LIMITS,
+    private_key_thumbprint: str | None = None,
 ) -> VerifiedMessage:
     """Verify and decrypt a secured message, or raise a typed :class:`~wssc.errors.WsscError`.
 
@@ -507,7 +521,7 @@ def verify(
     root = parse_xml(message, limits) if isinstance(message, bytes) else message
     proc = _Processor(
         root, policy, resolver, time.time() if now is None else now, private_key,
-        encrypted_key_sha1_keys or {}, context_sct, limits,
+        encrypted_key_sha1_keys or {}, context_sct, limits, private_key_thumbprint,
     )
     try:
         result = proc.process()

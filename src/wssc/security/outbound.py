@@ -66,15 +66,18 @@ class _Ids:
 
 def protect(
     envelope: etree._Element,
-    token: ProtectionToken,
+    token: ProtectionToken | None,
     policy: MessagePolicy = MessagePolicy(),  # noqa: B008 - frozen
     *,
     now: float | None = None,
     supporting: Sequence[etree._Element] = (),
 ) -> etree._Element:
-    """Secure ``envelope`` in place with ``token``; returns the same element.
+    """Secure ``envelope`` with ``token``; returns the root to serialize (the same element,
+    or a shallow rebuild of it that declares the wsu prefix).
 
-    ``supporting`` elements (a UsernameToken, say) go right after the Timestamp.
+    ``supporting`` elements (a UsernameToken, say) go right after the Timestamp. With
+    ``token=None`` only the Timestamp and the supporting tokens are written (a bootstrap over
+    TLS, such as UserNameOverTransport's RST).
     """
     envelope = _with_wsu_prefix(envelope)
     env = Envelope(envelope)
@@ -91,6 +94,8 @@ def protect(
     sec.append(ts_el)
     for s in supporting:
         sec.append(s)
+    if token is None:
+        return envelope
     tok_el = token.header_element(sc)
     if tok_el is not None:
         sec.append(tok_el)
@@ -202,7 +207,7 @@ def _sign(
 
 
 def protect_bytes(
-    data: bytes, token: ProtectionToken, policy: MessagePolicy = MessagePolicy(),  # noqa: B008
+    data: bytes, token: ProtectionToken | None, policy: MessagePolicy = MessagePolicy(),  # noqa: B008
     *, now: float | None = None,
 ) -> bytes:
     """Parse (hardened), protect and serialize once."""

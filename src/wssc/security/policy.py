@@ -34,6 +34,8 @@ class MessagePolicy:
     max_clock_skew: float = 300.0
     replay_window: float = 300.0
     require_timestamp: bool = True
+    #: False only for a bootstrap over TLS (Timestamp + UsernameToken, no signature).
+    require_signature: bool = True
     require_signed_body: bool = True
     #: None: encryption is accepted but not required; True: the Body must be encrypted.
     require_encrypted_body: bool | None = None

@@ -1,0 +1,136 @@
+"""AnonymousForCertificate (message mode): the client knows the service's X.509 certificate.
+
+The client makes an ephemeral key (the suite's key size), wraps it to the certificate with
+RSA-OAEP, and secures the message with keys derived from it::
+
+    <wsse:Security>
+      <wsu:Timestamp/>
+      <xenc:EncryptedKey Id="uuid-…">
+        <xenc:EncryptionMethod Algorithm="…#rsa-oaep-mgf1p">
+          <ds:DigestMethod Algorithm="…#sha1"/></xenc:EncryptionMethod>
+        <ds:KeyInfo><wsse:SecurityTokenReference>
+          <wsse:KeyIdentifier ValueType="…#ThumbprintSHA1">base64 SHA-1 of the cert</…>
+        </wsse:SecurityTokenReference></ds:KeyInfo>
+        <xenc:CipherData><xenc:CipherValue>…</xenc:CipherValue></xenc:CipherData>
+      </xenc:EncryptedKey>
+      <wsc:DerivedKeyToken>… → #EncryptedKey …</wsc:DerivedKeyToken>  (signature)
+      <wsc:DerivedKeyToken>… → #EncryptedKey …</wsc:DerivedKeyToken>  (encryption)
+      <xenc:ReferenceList/> <xenc:EncryptedData>(ds:Signature)</xenc:EncryptedData>
+    </wsse:Security>
+
+The reply uses the same key, pointed at by ``KeyIdentifier ValueType="…#EncryptedKeySHA1"``.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import uuid
+from dataclasses import dataclass
+
+from lxml import etree
+
+from wssc.certs import Certificate
+from wssc.crypto.primitives import rsa_key_wrap
+from wssc.errors import ConfigurationError, InvalidSecurity
+from wssc.bootstrap.base import ClientContext, ServiceResult, TransportInfo
+from wssc.security.inbound import VerifiedMessage, verify
+from wssc.security.outbound import protect
+from wssc.security.policy import MessagePolicy
+from wssc.security.tokens import (
+    EncryptedKeyProtection,
+    EncryptedKeySha1Protection,
+    encrypted_key_sha1,
+)
+from wssc.tokens.str_ import SecurityTokenReference
+from wssc.xml import ns
+
+
+def _bootstrap_policy(policy: MessagePolicy) -> MessagePolicy:
+    from dataclasses import replace
+
+    return replace(
+        policy, derived_keys=True, encrypt_body=True, transport=False, require_signature=True,
+        require_signed_body=True, require_encrypted_body=True, enforce_derived_keys=True,
+    )
+
+
+def build_encrypted_key(cert: Certificate, key: bytes, algorithm: str) -> etree._Element:
+    ek = etree.Element(f"{{{ns.XENC}}}EncryptedKey", nsmap={"e": ns.XENC})
+    ek.set("Id", f"uuid-{uuid.uuid4()}-1")
+    m = etree.SubElement(ek, f"{{{ns.XENC}}}EncryptionMethod")
+    m.set("Algorithm", algorithm)
+    if algorithm == ns.RSA_OAEP_MGF1P:
+        dm = etree.SubElement(m, f"{{{ns.DS}}}DigestMethod", nsmap={"ds": ns.DS})
+        dm.set("Algorithm", ns.SHA1)
+    ki = etree.SubElement(ek, f"{{{ns.DS}}}KeyInfo", nsmap={"ds": ns.DS})
+    ki.append(
+        SecurityTokenReference(
+            key_identifier=cert.thumbprint_b64, value_type=ns.WSS_THUMBPRINT,
+            encoding_type=ns.WSS_BASE64,
+        ).to_xml()
+    )
+    cd = etree.SubElement(ek, f"{{{ns.XENC}}}CipherData")
+    etree.SubElement(cd, f"{{{ns.XENC}}}CipherValue").text = base64.b64encode(
+        rsa_key_wrap(algorithm, cert.public_key, key)
+    ).decode("ascii")
+    return ek
+
+
+@dataclass(frozen=True, slots=True)
+class AnonymousForCertificateClient:
+    service_certificate: Certificate
+
+    def secure(
+        self, envelope: etree._Element, policy: MessagePolicy
+    ) -> tuple[etree._Element, ClientContext]:
+        suite = policy.suite
+        key = os.urandom(suite.symmetric_key_bits // 8)
+        ek = build_encrypted_key(self.service_certificate, key, suite.asymmetric_key_wrap)
+        cv = ek.find(f"{{{ns.XENC}}}CipherData/{{{ns.XENC}}}CipherValue")
+        assert cv is not None and cv.text
+        sha1 = encrypted_key_sha1(base64.b64decode(cv.text))
+        root = protect(envelope, EncryptedKeyProtection(ek, key), _bootstrap_policy(policy))
+        return root, ClientContext({sha1: key})
+
+    def verify_reply(
+        self, data: bytes, ctx: ClientContext, policy: MessagePolicy
+    ) -> VerifiedMessage:
+        result = verify(
+            data, policy=_bootstrap_policy(policy), encrypted_key_sha1_keys=ctx.reply_keys
+        )
+        if result.signing_kind != "ek":
+            raise InvalidSecurity("the reply is not secured with the bootstrap key")
+        return result
+
+
+@dataclass(frozen=True, slots=True)
+class AnonymousForCertificateService:
+    certificate: Certificate
+
+    def __post_init__(self) -> None:
+        if self.certificate.key is None:
+            raise ConfigurationError("AnonymousForCertificate needs the service's private key")
+
+    def verify(
+        self, data: bytes, transport: TransportInfo, policy: MessagePolicy, now: float
+    ) -> ServiceResult:
+        result = verify(
+            data, policy=_bootstrap_policy(policy), now=now, private_key=self.certificate.key,
+            private_key_thumbprint=self.certificate.thumbprint_b64,
+        )
+        if result.signing_kind != "ek" or result.signing_key is None:
+            raise InvalidSecurity("the request is not secured with an EncryptedKey")
+        sha1 = result.encrypted_key_sha1
+        assert sha1 is not None
+        return ServiceResult(result, "", {sha1: result.signing_key}, sha1)
+
+    def secure_reply(
+        self, envelope: etree._Element, result: ServiceResult, policy: MessagePolicy
+    ) -> etree._Element:
+        assert result.reply_sha1 is not None
+        key = result.reply_keys[result.reply_sha1]
+        return protect(
+            envelope, EncryptedKeySha1Protection(result.reply_sha1, key),
+            _bootstrap_policy(policy),
+        )

@@ -1,0 +1,62 @@
+"""The bootstrap seam: how an RST (or, without secure conversation, every message) is
+secured before an SCT exists.
+
+A bootstrap has a client half and a service half. New bootstraps (MutualCertificate,
+UserNameForCertificate, SPNEGO…) implement these two protocols and register in
+:data:`wssc.bootstrap.BOOTSTRAPS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from lxml import etree
+
+from wssc.security.inbound import VerifiedMessage
+from wssc.security.policy import MessagePolicy
+
+
+@dataclass(frozen=True, slots=True)
+class TransportInfo:
+    """What the HTTP driver knows about the connection."""
+
+    secure: bool = False  # TLS
+    peer: str = ""
+
+
+@dataclass(slots=True)
+class ClientContext:
+    """State a client keeps between securing a request and verifying its reply."""
+
+    reply_keys: dict[str, bytes] = field(default_factory=dict, repr=False)
+
+
+@dataclass(slots=True)
+class ServiceResult:
+    """What the service learned from a bootstrap-secured request."""
+
+    message: VerifiedMessage
+    identity: str  # '' for anonymous
+    reply_keys: dict[str, bytes] = field(default_factory=dict, repr=False)
+    reply_sha1: str | None = None
+
+
+class BootstrapClient(Protocol):
+    def secure(
+        self, envelope: etree._Element, policy: MessagePolicy
+    ) -> tuple[etree._Element, ClientContext]: ...
+
+    def verify_reply(
+        self, data: bytes, ctx: ClientContext, policy: MessagePolicy
+    ) -> VerifiedMessage: ...
+
+
+class BootstrapService(Protocol):
+    def verify(
+        self, data: bytes, transport: TransportInfo, policy: MessagePolicy, now: float
+    ) -> ServiceResult: ...
+
+    def secure_reply(
+        self, envelope: etree._Element, result: ServiceResult, policy: MessagePolicy
+    ) -> etree._Element: ...

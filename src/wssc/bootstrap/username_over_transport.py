@@ -1,0 +1,78 @@
+"""UserNameOverTransport (HTTPS): a UsernameToken in the security header, TLS does the rest::
+
+    <wsse:Security s:mustUnderstand="1">
+      <wsu:Timestamp wsu:Id="_0">…</wsu:Timestamp>
+      <wsse:UsernameToken>…</wsse:UsernameToken>
+    </wsse:Security>
+
+The service checks the name and password with a pluggable :data:`UsernameValidator`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from lxml import etree
+
+from wssc.bootstrap.base import ClientContext, ServiceResult, TransportInfo
+from wssc.errors import FailedAuthentication, InvalidSecurity
+from wssc.security.inbound import VerifiedMessage, verify
+from wssc.security.outbound import protect
+from wssc.security.policy import MessagePolicy
+from wssc.tokens.username import UsernameToken
+
+#: (username, password) -> accepted?
+UsernameValidator = Callable[[str, str], bool]
+
+
+def _policy(policy: MessagePolicy) -> MessagePolicy:
+    return replace(
+        policy, transport=True, derived_keys=False, encrypt_body=False, require_signature=False,
+        require_signed_body=False, require_encrypted_body=None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class UserNameOverTransportClient:
+    username: str
+    password: str = field(repr=False)
+
+    def secure(
+        self, envelope: etree._Element, policy: MessagePolicy
+    ) -> tuple[etree._Element, ClientContext]:
+        ut = UsernameToken(self.username, self.password).to_xml()
+        return protect(envelope, None, _policy(policy), supporting=[ut]), ClientContext()
+
+    def verify_reply(
+        self, data: bytes, ctx: ClientContext, policy: MessagePolicy
+    ) -> VerifiedMessage:
+        return verify(data, policy=_policy(policy))
+
+
+@dataclass(frozen=True, slots=True)
+class UserNameOverTransportService:
+    validator: UsernameValidator
+    require_tls: bool = True
+
+    def verify(
+        self, data: bytes, transport: TransportInfo, policy: MessagePolicy, now: float
+    ) -> ServiceResult:
+        if self.require_tls and not transport.secure:
+            raise InvalidSecurity("UserNameOverTransport requires HTTPS")
+        result = verify(data, policy=_policy(policy), now=now)
+        if result.username_token is None:
+            raise InvalidSecurity("the request has no UsernameToken")
+        ut = UsernameToken.from_xml(result.username_token)
+        try:
+            ok = bool(self.validator(ut.username, ut.password))
+        except Exception:  # a validator that crashes denies
+            ok = False
+        if not ok:
+            raise FailedAuthentication()
+        return ServiceResult(result, ut.username)
+
+    def secure_reply(
+        self, envelope: etree._Element, result: ServiceResult, policy: MessagePolicy
+    ) -> etree._Element:
+        return protect(envelope, None, _policy(policy))

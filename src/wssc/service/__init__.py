@@ -1,0 +1,1 @@
+"""Service side: contracts and WSDL (:mod:`.contract`, :mod:`.wsdl`), hosts."""

@@ -1,0 +1,82 @@
+"""ASGI application over :class:`~wssc.service.engine.ServiceEngine` (serve it with uvicorn).
+
+Synchronous operations and the engine's CPU work run in a worker thread so the event loop
+stays free; ``async def`` operations are awaited on the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from wssc.bootstrap.base import TransportInfo
+from wssc.service.engine import Dispatch, HttpRequest, HttpResponse, ServiceEngine
+
+log = logging.getLogger("wssc.service.asgi")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+#: WCF's MaxReceivedMessageSize default is 64 KiB; we allow more, but bounded.
+MAX_BODY = 4 * 1024 * 1024
+
+
+class AsgiApp:
+    def __init__(self, engine: ServiceEngine, max_body: int = MAX_BODY) -> None:
+        self.engine = engine
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                msg = await receive()
+                if msg["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif msg["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        body = bytearray()
+        while True:
+            msg = await receive()
+            body += msg.get("body", b"")
+            if len(body) > self.max_body:
+                await self._send(send, HttpResponse(413, [("content-type", "text/plain")],
+                                                    b"message too large\n"))
+                return
+            if not msg.get("more_body"):
+                break
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
+                   for k, v in scope.get("headers", [])}
+        client = scope.get("client") or ("", 0)
+        req = HttpRequest(
+            scope["method"], scope.get("path", "/"),
+            scope.get("query_string", b"").decode("latin-1"), headers, bytes(body),
+            TransportInfo(secure=scope.get("scheme") == "https", peer=str(client[0])),
+        )
+        out = await asyncio.to_thread(self.engine.handle, req)
+        if isinstance(out, Dispatch):
+            out = await self._run(out)
+        await self._send(send, out)
+
+    async def _run(self, d: Dispatch) -> HttpResponse:
+        try:
+            if d.operation.is_async:
+                value = await d.method(**d.args)
+            else:
+                value = await asyncio.to_thread(lambda: d.method(**d.args))
+        except Exception as exc:
+            return await asyncio.to_thread(d.finish, None, exc)
+        return await asyncio.to_thread(d.finish, value, None)
+
+    @staticmethod
+    async def _send(send: Send, r: HttpResponse) -> None:
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in r.headers]
+        headers.append((b"content-length", str(len(r.body)).encode()))
+        await send({"type": "http.response.start", "status": r.status, "headers": headers})
+        await send({"type": "http.response.body", "body": r.body})

@@ -1,0 +1,415 @@
+"""The sans-IO service engine: HTTP request in, HTTP response (or an operation to run) out.
+
+One engine serves the ASGI app, the WSGI app and the tests. It never touches a socket::
+
+    engine = ServiceEngine(Calculator(), settings=..., certificate=..., address=...)
+    out = engine.handle(HttpRequest("POST", "/svc", "", headers, body, TransportInfo()))
+    if isinstance(out, Dispatch):              # an application operation to run
+        out = out.finish(run(out.operation, out.args))   # driver runs sync or async code
+    send(out.status, out.headers, out.body)
+
+Message routing by WS-Addressing Action:
+
+* ``{trust}/RST/SCT``        → bootstrap-secured Issue (RSTR, or RSTRC under Trust 1.3);
+* ``{trust}/RST/SCT/Renew``  → a new Instance and key for a session;
+* ``{trust}/RST/SCT/Cancel`` → the session is forgotten (cookie mode: a Sender fault);
+* anything else             → an application message secured by the SCT (or by the
+  bootstrap alone with ``establish_security_context=False``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from lxml import etree
+
+from wssc.bootstrap.anonymous_for_certificate import AnonymousForCertificateService
+from wssc.bootstrap.base import BootstrapService, ServiceResult, TransportInfo
+from wssc.bootstrap.username_over_transport import (
+    UsernameValidator,
+    UserNameOverTransportService,
+)
+from wssc.certs import Certificate
+from wssc.crypto.suites import get_suite
+from wssc.errors import (
+    ActionNotSupported,
+    BadContextToken,
+    CancellationNotAllowed,
+    ConfigurationError,
+    InvalidRequest,
+    InvalidSecurity,
+    MalformedXml,
+    SoapFault,
+    UnableToRenew,
+    WsscError,
+)
+from wssc.security.inbound import VerifiedMessage, verify
+from wssc.security.outbound import protect
+from wssc.security.policy import MessagePolicy
+from wssc.security.replay import ReplayCache
+from wssc.security.tokens import SctProtection
+from wssc.service.contract import ContractSpec, OperationSpec, decode_request, encode_response
+from wssc.service.contract import get_contract
+from wssc.session.service import SessionManager
+from wssc.settings import EndpointSettings
+from wssc.store.base import SessionStore
+from wssc.store.cookie import CookieCodec, KeyRing
+from wssc.store.record import SessionRecord
+from wssc.tokens.sct import SecurityContextToken
+from wssc.trust import (
+    CancelRequest,
+    CancelResponse,
+    IssueRequest,
+    Lifetime,
+    RenewRequest,
+    issue_key,
+    parse_rst,
+)
+from wssc.xml.ns import ScVersion
+from wssc.xml.parse import parse_xml
+from wssc.xml.soap import SOAP_11, SOAP_12, Envelope, SoapVersion, fault_from_error, new_envelope
+
+log = logging.getLogger("wssc.service")
+
+INTERNAL_ERROR = (
+    "The server was unable to process the request due to an internal error."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRequest:
+    method: str
+    path: str
+    query: str
+    headers: Mapping[str, str]  # lower-case names
+    body: bytes
+    transport: TransportInfo = field(default_factory=TransportInfo)
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+@dataclass(slots=True)
+class Dispatch:
+    """An application operation the driver must run, then hand the result to ``finish``."""
+
+    operation: OperationSpec
+    method: Callable[..., Any]
+    args: dict[str, object]
+    finish: Callable[[object, BaseException | None], HttpResponse]
+
+
+def _xml_response(status: int, version: SoapVersion, root: etree._Element) -> HttpResponse:
+    body = etree.tostring(root, encoding="utf-8")
+    ctype = f"{version.content_type}; charset=utf-8"
+    return HttpResponse(status, [("content-type", ctype)], body)
+
+
+class ServiceEngine:
+    def __init__(
+        self,
+        service: object,
+        *,
+        settings: EndpointSettings | None = None,
+        address: str,
+        certificate: Certificate | None = None,
+        store: SessionStore | None = None,
+        keyring: KeyRing | None = None,
+        username_validator: UsernameValidator | None = None,
+        contract: ContractSpec | None = None,
+        clock: Callable[[], float] = time.time,
+        require_tls_for_username: bool = True,
+    ) -> None:
+        self.service = service
+        self.settings = settings or EndpointSettings()
+        self.contract = contract or get_contract(service)
+        self.address = address
+        self.certificate = certificate
+        self.clock = clock
+        scs = self.settings.secure_conversation
+        self.scs = scs
+        self.sc: ScVersion = scs.message_security_version.sc
+        self.trust = self.sc.trust
+        self.suite = get_suite(scs.algorithm_suite)
+        self.soap = SOAP_12 if self.settings.soap_version == "1.2" else SOAP_11
+        self.bootstrap: BootstrapService
+        if scs.bootstrap.over_transport:
+            if username_validator is None:
+                raise ConfigurationError("UserNameOverTransport needs a username_validator")
+            self.bootstrap = UserNameOverTransportService(
+                username_validator, require_tls_for_username
+            )
+        else:
+            if certificate is None or certificate.key is None:
+                raise ConfigurationError(
+                    "AnonymousForCertificate needs the service certificate and private key"
+                )
+            self.bootstrap = AnonymousForCertificateService(certificate)
+        codec = None
+        if not scs.require_cancellation:
+            codec = CookieCodec(keyring or KeyRing.generate())
+        self.sessions = SessionManager(self.settings, store, codec)
+        svc = self.settings.service
+        # WCF turns replay detection off for SCT over transport.
+        self.replay = (
+            ReplayCache(svc.replay_cache_size)
+            if svc.detect_replays and not scs.bootstrap.over_transport else None
+        )
+        self.policy = MessagePolicy(
+            sc=self.sc, suite=self.suite, derived_keys=scs.effective_require_derived_keys,
+            encrypt_body=not scs.bootstrap.over_transport,
+            encrypt_signature=scs.encrypt_signature,
+            transport=scs.bootstrap.over_transport, include_sct=False,
+            max_clock_skew=svc.max_clock_skew.total_seconds(),
+            replay_window=svc.replay_window.total_seconds(),
+            timestamp_validity=svc.timestamp_validity_duration.total_seconds(),
+            require_signed_body=not scs.bootstrap.over_transport,
+            require_encrypted_body=None if scs.bootstrap.over_transport else True,
+            require_signed_addressing=not scs.bootstrap.over_transport,
+            sign_addressing_headers=True,
+        )
+        self._wsdl: bytes | None = None
+
+    # --- HTTP ---------------------------------------------------------------------------------
+    def handle(self, req: HttpRequest) -> HttpResponse | Dispatch:
+        if req.method == "GET":
+            return self._get(req)
+        if req.method != "POST":
+            return HttpResponse(405, [("allow", "GET, POST")], b"")
+        version = self._version_from_headers(req.headers)
+        try:
+            root = parse_xml(req.body)
+            env = Envelope(root)
+        except MalformedXml as exc:
+            return self._fault(version, exc, None)
+        try:
+            return self._post(env, req.transport)
+        except WsscError as exc:
+            return self._fault(env.version, exc, env.message_id)
+        except Exception:  # never a traceback to the peer
+            log.exception("internal error while processing a message")
+            return self._fault(env.version, SoapFault(reason=INTERNAL_ERROR), env.message_id)
+
+    def _version_from_headers(self, headers: Mapping[str, str]) -> SoapVersion:
+        ctype = headers.get("content-type", "")
+        return SOAP_12 if "application/soap+xml" in ctype else SOAP_11
+
+    def _get(self, req: HttpRequest) -> HttpResponse:
+        from wssc.service.wsdl import build_xsd, metadata_kind
+
+        kind = metadata_kind(req.query)
+        if kind == "xsd":
+            return HttpResponse(200, [("content-type", "text/xml; charset=utf-8")],
+                                build_xsd(self.contract))
+        if kind == "wsdl":
+            return HttpResponse(200, [("content-type", "text/xml; charset=utf-8")], self.wsdl())
+        text = (
+            f"This is a wssc secure-session service ({self.contract.name}). "
+            f"Metadata: {self.address}?wsdl\n"
+        ).encode()
+        return HttpResponse(200, [("content-type", "text/plain; charset=utf-8")], text)
+
+    def wsdl(self) -> bytes:
+        if self._wsdl is None:
+            from wssc.policy.export import policy_for
+            from wssc.service.wsdl import build_wsdl
+
+            policy_id = f"{'WSHttp' if self.soap is SOAP_12 else 'Custom'}Binding_{self.contract.name}_policy"
+            policy = policy_for(self.scs, policy_id=policy_id)
+            self._wsdl = build_wsdl(
+                self.contract, address=self.address, soap_version=self.soap,
+                policies=[policy], binding_policy_id=policy_id,
+                identity_certificate_der=self.certificate.der if self.certificate else None,
+            )
+        return self._wsdl
+
+    def _fault(
+        self, version: SoapVersion, error: WsscError, relates_to: str | None
+    ) -> HttpResponse:
+        log.info("fault %s: %s", error.code.clark, error.detail or error.reason)
+        return _xml_response(500, version, fault_from_error(version, error, relates_to))
+
+    # --- SOAP -------------------------------------------------------------------------------
+    def _post(self, env: Envelope, transport: TransportInfo) -> HttpResponse | Dispatch:
+        action = env.action
+        now = self.clock()
+        t = self.trust
+        if not self.scs.establish_security_context:
+            result = self.bootstrap.verify(self._bytes(env), transport, self.policy, now)
+            return self._application(env, result.message, now, bootstrap=result)
+        if action == t.rst_sct:
+            return self._issue(env, transport, now)
+        if action == t.rst_sct_cancel and self.sessions.cookie_mode:
+            raise CancellationNotAllowed()
+        if transport.secure is False and self.scs.bootstrap.over_transport and (
+            self.bootstrap.require_tls  # type: ignore[attr-defined]
+        ):
+            raise InvalidSecurity("this endpoint requires HTTPS")
+        exempt = action in (t.rst_sct_cancel, t.rst_sct_renew)
+        records: list[SessionRecord] = []
+
+        def resolve(sct: SecurityContextToken, sc: ScVersion) -> bytes | None:
+            if sc.ns != self.sc.ns:
+                raise BadContextToken("the SCT is of another WS-SecureConversation version",
+                                      sc_ns=self.sc.ns)
+            key, rec = self.sessions.key_for(sct, now, exempt_from_expiry=exempt)
+            records.append(rec)
+            return key
+
+        result = verify(env.root, resolver=resolve, policy=self.policy, now=now,
+                        replay_cache=self.replay)
+        sct = result.signing_sct
+        if sct is None or not records:
+            raise InvalidSecurity("the message is not secured by a SecurityContextToken")
+        rec = next(r for r in records if r.context_id == sct.identifier)
+        if action == t.rst_sct_cancel:
+            return self._cancel(result, sct, rec, now)
+        if action == t.rst_sct_renew:
+            return self._renew(result, sct, rec, now)
+        self.sessions.activate(rec, now)
+        return self._application(env, result, now, sct=sct, key=result.signing_key)
+
+    @staticmethod
+    def _bytes(env: Envelope) -> bytes:
+        return etree.tostring(env.root)
+
+    def _payload(self, env: Envelope) -> etree._Element:
+        p = env.payload
+        if p is None:
+            raise InvalidRequest("the Body is empty")
+        return p
+
+    def _reply(self, env: Envelope, action: str, payload: etree._Element) -> etree._Element:
+        return new_envelope(env.version, action=action, payload=payload,
+                            relates_to=env.message_id or "")
+
+    def _secure_with_sct(
+        self, reply: etree._Element, sct: SecurityContextToken, key: bytes
+    ) -> etree._Element:
+        ref = SecurityContextToken(sct.identifier, sct.instance, None, sct.wsu_id)
+        return protect(reply, SctProtection(ref, key, include=False), self.policy)
+
+    def _issue(self, env: Envelope, transport: TransportInfo, now: float) -> HttpResponse:
+        boot = self.bootstrap.verify(self._bytes(env), transport, self.policy, now)
+        request = parse_rst(self._payload(boot.message.envelope), self.trust, self.trust.rst_sct)
+        if not isinstance(request, IssueRequest):
+            raise InvalidRequest("expected an Issue request")
+        issued_key = issue_key(request, self.scs.key_entropy_mode, self.suite, self.sc)
+        issued = self.sessions.issue(issued_key.key, boot.identity, now)
+        rec = issued.record
+        lifetime = Lifetime(rec.key_effective, rec.key_expires)
+        body = issued_key.response(self.sc, issued.sct, lifetime, request.context).to_xml(self.sc)
+        reply = self._reply(boot.message.envelope, self.trust.rstr_sct, body)
+        root = self.bootstrap.secure_reply(reply, boot, self.policy)
+        return _xml_response(200, env.version, root)
+
+    def _renew(
+        self, result: VerifiedMessage, sct: SecurityContextToken, rec: SessionRecord, now: float
+    ) -> HttpResponse:
+        env = result.envelope
+        if self.sessions.cookie_mode or not self.scs.can_renew_session:
+            raise UnableToRenew("this endpoint does not renew sessions (MustNotSendRenew)",
+                                sc_ns=self.sc.ns)
+        request = parse_rst(self._payload(env), self.trust, self.trust.rst_sct_renew)
+        if not isinstance(request, RenewRequest):
+            raise InvalidRequest("expected a Renew request")
+        if not request.target.matches(SecurityContextToken(rec.context_id, rec.instance)) or (
+            sct.identifier != rec.context_id
+        ):
+            raise InvalidRequest("the RenewTarget is not the session's current SCT")
+        issued_key = issue_key(request, self.scs.key_entropy_mode, self.suite, self.sc)
+        issued = self.sessions.renew(SecurityContextToken(rec.context_id, rec.instance),
+                                     issued_key.key, now)
+        lifetime = Lifetime(issued.record.key_effective, issued.record.key_expires)
+        body = issued_key.response(self.sc, issued.sct, lifetime, request.context).to_xml(self.sc)
+        reply = self._reply(env, self.trust.rstr_sct_renew, body)
+        assert result.signing_key is not None
+        return _xml_response(200, env.version,
+                             self._secure_with_sct(reply, sct, result.signing_key))
+
+    def _cancel(
+        self, result: VerifiedMessage, sct: SecurityContextToken, rec: SessionRecord, now: float
+    ) -> HttpResponse:
+        env = result.envelope
+        request = parse_rst(self._payload(env), self.trust, self.trust.rst_sct_cancel)
+        if not isinstance(request, CancelRequest):
+            raise InvalidRequest("expected a Cancel request")
+        request.check_target(SecurityContextToken(sct.identifier, sct.instance))
+        self.sessions.cancel(rec)
+        body = CancelResponse(request.context).to_xml(self.sc)
+        reply = self._reply(env, self.trust.rstr_sct_cancel, body)
+        assert result.signing_key is not None
+        return _xml_response(200, env.version,
+                             self._secure_with_sct(reply, sct, result.signing_key))
+
+    def _application(
+        self,
+        env: Envelope,
+        result: VerifiedMessage,
+        now: float,
+        *,
+        sct: SecurityContextToken | None = None,
+        key: bytes | None = None,
+        bootstrap: ServiceResult | None = None,
+    ) -> Dispatch:
+        op = self.contract.find(env.action)
+        args = decode_request(op, self._payload(result.envelope))
+        method = getattr(self.service, op.method_name or op.name)
+        version = env.version
+
+        def secure(reply: etree._Element) -> etree._Element:
+            if bootstrap is not None:
+                return self.bootstrap.secure_reply(reply, bootstrap, self.policy)
+            assert sct is not None and key is not None
+            return self._secure_with_sct(reply, sct, key)
+
+        def finish(value: object, error: BaseException | None) -> HttpResponse:
+            try:
+                if error is not None:
+                    if isinstance(error, WsscError):
+                        raise error
+                    log.error("operation %s failed", op.name, exc_info=error)
+                    raise SoapFault(reason=INTERNAL_ERROR)
+                reply = self._reply(env, op.reply_action, encode_response(op, value))
+                return _xml_response(200, version, secure(reply))
+            except WsscError as exc:
+                log.info("operation %s fault %s", op.name, exc.code.clark)
+                fault = fault_from_error(version, exc, env.message_id)
+                try:
+                    return _xml_response(500, version, secure(fault))
+                except WsscError:
+                    return _xml_response(500, version, fault)
+
+        return Dispatch(op, method, args, finish)
+
+
+def run_dispatch_sync(d: Dispatch) -> HttpResponse:
+    """Run a dispatched operation in the current thread (WSGI, tests)."""
+    if d.operation.is_async:
+        import asyncio
+
+        try:
+            value = asyncio.run(d.method(**d.args))
+        except Exception as exc:
+            return d.finish(None, exc)
+        return d.finish(value, None)
+    try:
+        value = d.method(**d.args)
+    except Exception as exc:
+        return d.finish(None, exc)
+    return d.finish(value, None)
+
+
+__all__ = [
+    "Dispatch", "HttpRequest", "HttpResponse", "ServiceEngine", "TransportInfo",
+    "run_dispatch_sync",
+]
+_ = replace

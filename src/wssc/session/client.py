@@ -1,0 +1,315 @@
+"""The client side of a secure session, sans-IO.
+
+The drivers (:mod:`wssc.client`) move bytes; this object decides what to send and checks what
+comes back::
+
+    s = ClientSession(settings, bootstrap, address)
+    out = s.issue_request(now)            -> POST out.body; s.issue_response(reply, out, now)
+    out = s.app_request(op, args, now)    -> POST; value = s.app_response(reply, out, now)
+    if s.renew_due(now): renew_request / renew_response
+    out = s.cancel_request(now)           -> None when MustNotSendCancel (cookie mode)
+
+Timing, as WCF's client: renew at min(60 % of the key lifetime, 10 h); in cookie mode
+re-issue at 60 % of the cookie lifetime; keep the previous key 5 minutes after a renew.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+
+from lxml import etree
+
+from wssc.bootstrap.base import BootstrapClient, ClientContext
+from wssc.crypto.suites import get_suite
+from wssc.errors import (
+    BadContextToken,
+    ConfigurationError,
+    InvalidRequest,
+    InvalidSecurity,
+    WsscError,
+    error_from_fault,
+)
+from wssc.security.inbound import VerifiedMessage, verify
+from wssc.security.outbound import protect
+from wssc.security.policy import MessagePolicy
+from wssc.security.tokens import SctProtection
+from wssc.service.contract import OperationSpec, decode_response, encode_request
+from wssc.session.states import Event, State, transition
+from wssc.settings import EndpointSettings
+from wssc.tokens.sct import SecurityContextToken
+from wssc.trust import (
+    CancelRequest,
+    CancelResponse,
+    IssueRequest,
+    RenewRequest,
+    TokenResponse,
+    client_key_from_rstr,
+    parse_rstr,
+)
+from wssc.xml.ns import ScVersion
+from wssc.xml.parse import parse_xml
+from wssc.xml.soap import SOAP_11, SOAP_12, Envelope, SoapVersion, new_envelope, read_fault
+
+log = logging.getLogger("wssc.client")
+
+
+@dataclass(slots=True)
+class Outgoing:
+    """One request to POST, and what is needed to check its reply."""
+
+    body: bytes
+    action: str
+    content_type: str
+    entropy: bytes | None = field(default=None, repr=False)
+    boot: ClientContext | None = None
+    kind: str = "app"
+    operation: OperationSpec | None = None
+
+
+class ClientSession:
+    def __init__(
+        self,
+        settings: EndpointSettings,
+        bootstrap: BootstrapClient,
+        address: str,
+    ) -> None:
+        self.settings = settings
+        scs = settings.secure_conversation
+        self.scs = scs
+        self.bootstrap = bootstrap
+        self.address = address
+        self.sc: ScVersion = scs.message_security_version.sc
+        self.trust = self.sc.trust
+        self.suite = get_suite(scs.algorithm_suite)
+        self.soap: SoapVersion = SOAP_12 if settings.soap_version == "1.2" else SOAP_11
+        self.cookie_mode = not scs.require_cancellation
+        self.state: State | None = None
+        self.sct: SecurityContextToken | None = None
+        self.key: bytes | None = None
+        self.previous: tuple[SecurityContextToken, bytes, float] | None = None
+        self.key_from = self.key_to = self.renew_at = 0.0
+        self.force_renew = False
+        self.policy = MessagePolicy(
+            sc=self.sc, suite=self.suite, derived_keys=scs.effective_require_derived_keys,
+            encrypt_body=not scs.bootstrap.over_transport,
+            encrypt_signature=scs.encrypt_signature,
+            transport=scs.bootstrap.over_transport, include_sct=True,
+            max_clock_skew=settings.client.max_clock_skew.total_seconds(),
+            replay_window=settings.client.replay_window.total_seconds(),
+            timestamp_validity=settings.client.timestamp_validity_duration.total_seconds(),
+            require_signed_body=not scs.bootstrap.over_transport,
+            require_signed_addressing=False,
+        )
+
+    def __repr__(self) -> str:
+        ident = self.sct.identifier if self.sct else None
+        return f"ClientSession(state={self.state}, sct={ident!r})"
+
+    # --- helpers ------------------------------------------------------------------------
+    def _envelope(self, action: str, payload: etree._Element) -> etree._Element:
+        return new_envelope(self.soap, action=action, to=self.address, payload=payload)
+
+    def _out(self, root: etree._Element, action: str, **kw: object) -> Outgoing:
+        body = etree.tostring(root, encoding="utf-8")
+        ctype = f"{self.soap.content_type}; charset=utf-8"
+        if self.soap is SOAP_11:
+            return Outgoing(body, action, ctype, **kw)  # type: ignore[arg-type]
+        return Outgoing(body, action, f'{ctype}; action="{action}"', **kw)  # type: ignore[arg-type]
+
+    @staticmethod
+    def _raise_if_unsecured_fault(data: bytes) -> Envelope:
+        env = Envelope(parse_xml(data))
+        if not env.security_headers():
+            fault = read_fault(env)
+            if fault is not None:
+                raise error_from_fault(fault.code, fault.reason)
+            raise InvalidSecurity("the reply is not secured")
+        return env
+
+    def _resolve(self, sct: SecurityContextToken, sc: ScVersion) -> bytes | None:
+        if self.sct is not None and sct.identifier == self.sct.identifier:
+            if sct.instance == self.sct.instance:
+                return self.key
+            if self.previous is not None and sct.instance == self.previous[0].instance:
+                return self.previous[1]
+        return None
+
+    def _verify_sct_reply(self, data: bytes, now: float) -> VerifiedMessage:
+        self._raise_if_unsecured_fault(data)
+        result = verify(data, resolver=self._resolve, policy=self.policy, now=now)
+        fault = read_fault(result.envelope)
+        if fault is not None:
+            raise error_from_fault(fault.code, fault.reason)
+        return result
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in (State.PENDING, State.ACTIVE, State.RENEWING)
+
+    # --- issue --------------------------------------------------------------------------
+    def issue_due(self, now: float) -> bool:
+        if not self.is_open:
+            return True
+        return self.cookie_mode and now >= self.renew_at
+
+    def issue_request(self, now: float) -> Outgoing:
+        rst = IssueRequest.build(self.sc, self.suite, self.scs.key_entropy_mode)
+        env = self._envelope(self.trust.rst_sct, rst.to_xml(self.sc))
+        root, ctx = self.bootstrap.secure(env, self.policy)
+        return self._out(root, self.trust.rst_sct, entropy=rst.entropy, boot=ctx, kind="issue")
+
+    def _take_token(self, rstr: TokenResponse, out: Outgoing, now: float) -> None:
+        key = client_key_from_rstr(
+            rstr, out.entropy, self.scs.key_entropy_mode, self.suite.symmetric_key_bits,
+            self.suite,
+        )
+        self.sct, self.key = rstr.token, key
+        lt = rstr.lifetime
+        self.key_from = lt.created if lt and lt.created else now
+        self.key_to = lt.expires if lt and lt.expires else now + 15 * 3600
+        client = self.settings.client
+        if self.cookie_mode:
+            pct = client.cookie_renewal_threshold_percentage / 100.0
+            self.renew_at = self.key_from + pct * (self.key_to - self.key_from)
+        else:
+            pct = client.session_key_renewal_threshold_percentage / 100.0
+            self.renew_at = min(
+                self.key_from + pct * (self.key_to - self.key_from),
+                self.key_from + client.session_key_renewal_interval.total_seconds(),
+            )
+
+    def issue_response(self, data: bytes, out: Outgoing, now: float) -> SecurityContextToken:
+        assert out.boot is not None
+        env = Envelope(parse_xml(data))
+        if not env.security_headers():
+            fault = read_fault(env)
+            if fault is not None:
+                raise error_from_fault(fault.code, fault.reason)
+        result = self.bootstrap.verify_reply(data, out.boot, self.policy)
+        fault = read_fault(result.envelope)
+        if fault is not None:
+            raise error_from_fault(fault.code, fault.reason)
+        if result.envelope.action != self.trust.rstr_sct:
+            raise InvalidRequest("the reply to RST/SCT is not an RSTR/SCT")
+        payload = result.envelope.payload
+        if payload is None:
+            raise InvalidRequest("the RSTR is empty")
+        rstr = parse_rstr(payload, self.trust)
+        if not isinstance(rstr, TokenResponse):
+            raise InvalidRequest("the reply carries no token")
+        self._take_token(rstr, out, now)
+        self.previous = None
+        self.force_renew = False
+        self.state = transition(None, Event.ISSUED, self.sc.ns)
+        assert self.sct is not None
+        log.info("session opened: SCT %s%s", self.sct.identifier,
+                 " (cookie mode)" if self.sct.cookie else "")
+        return self.sct
+
+    # --- application --------------------------------------------------------------------
+    def _protect(self, env: etree._Element) -> etree._Element:
+        if self.sct is None or self.key is None:
+            raise ConfigurationError("the session is not open")
+        return protect(env, SctProtection(self.sct, self.key, include=True), self.policy)
+
+    def app_request(self, op: OperationSpec, args: dict[str, object], now: float) -> Outgoing:
+        env = self._envelope(op.action, encode_request(op, args))
+        if not self.scs.establish_security_context:
+            root, ctx = self.bootstrap.secure(env, self.policy)
+            return self._out(root, op.action, boot=ctx, operation=op)
+        return self._out(self._protect(env), op.action, operation=op)
+
+    def app_response(self, data: bytes, out: Outgoing, now: float) -> object:
+        assert out.operation is not None
+        if not self.scs.establish_security_context:
+            assert out.boot is not None
+            env = Envelope(parse_xml(data))
+            if not env.security_headers():
+                fault = read_fault(env)
+                if fault is not None:
+                    raise error_from_fault(fault.code, fault.reason)
+            result = self.bootstrap.verify_reply(data, out.boot, self.policy)
+            fault = read_fault(result.envelope)
+            if fault is not None:
+                raise error_from_fault(fault.code, fault.reason)
+        else:
+            try:
+                result = self._verify_sct_reply(data, now)
+            except WsscError as exc:
+                if exc.code.local == "RenewNeeded":
+                    self.force_renew = True
+                elif isinstance(exc, BadContextToken):
+                    self.state = State.EXPIRED
+                raise
+            if self.state is not None:
+                self.state = transition(self.state, Event.MESSAGE, self.sc.ns)
+        payload = result.envelope.payload
+        if payload is None:
+            raise InvalidRequest("the reply Body is empty")
+        return decode_response(out.operation, payload)
+
+    # --- renew --------------------------------------------------------------------------
+    def renew_due(self, now: float) -> bool:
+        if self.cookie_mode or not self.scs.can_renew_session or not self.is_open:
+            return False
+        return self.force_renew or now >= self.renew_at
+
+    def renew_request(self, now: float) -> Outgoing:
+        assert self.sct is not None
+        rst = RenewRequest.build(self.sc, self.sct, self.suite, self.scs.key_entropy_mode)
+        env = self._envelope(self.trust.rst_sct_renew, rst.to_xml(self.sc))
+        self.state = transition(self.state, Event.RENEW_SENT, self.sc.ns)
+        return self._out(self._protect(env), self.trust.rst_sct_renew, entropy=rst.entropy,
+                         kind="renew")
+
+    def renew_response(self, data: bytes, out: Outgoing, now: float) -> SecurityContextToken:
+        try:
+            result = self._verify_sct_reply(data, now)
+        except WsscError:
+            self.state = State.ACTIVE
+            raise
+        payload = result.envelope.payload
+        if payload is None:
+            raise InvalidRequest("the RSTR is empty")
+        rstr = parse_rstr(payload, self.trust)
+        if not isinstance(rstr, TokenResponse):
+            raise InvalidRequest("the Renew reply carries no token")
+        assert self.sct is not None and self.key is not None
+        if rstr.token.identifier != self.sct.identifier:
+            raise InvalidRequest("the renewed SCT has another Identifier")
+        rollover = self.settings.client.session_key_rollover_interval.total_seconds()
+        self.previous = (self.sct, self.key, now + rollover)
+        token = rstr.token
+        if not token.wsu_id:
+            token = replace(token, wsu_id=self.sct.wsu_id)
+        self._take_token(replace(rstr, token=token), out, now)
+        self.force_renew = False
+        self.state = transition(self.state, Event.RENEWED, self.sc.ns)
+        log.info("session renewed: SCT %s instance %s", token.identifier, token.instance)
+        return token
+
+    # --- cancel -------------------------------------------------------------------------
+    def cancel_request(self, now: float) -> Outgoing | None:
+        """The Cancel to send on close, or None: cookie mode (MustNotSendCancel) never
+        cancels, and neither does a session that never opened."""
+        if self.cookie_mode or not self.is_open or self.sct is None:
+            return None
+        req = CancelRequest.build(self.sct)
+        env = self._envelope(self.trust.rst_sct_cancel, req.to_xml(self.sc))
+        return self._out(self._protect(env), self.trust.rst_sct_cancel, kind="cancel")
+
+    def cancel_response(self, data: bytes, out: Outgoing, now: float) -> None:
+        try:
+            result = self._verify_sct_reply(data, now)
+            payload = result.envelope.payload
+            if payload is None or not isinstance(parse_rstr(payload, self.trust),
+                                                 CancelResponse):
+                raise InvalidRequest("the reply to Cancel is not RequestedTokenCancelled")
+        finally:
+            self.state = State.CANCELLED
+        log.info("session cancelled")
+
+    def closed_without_cancel(self) -> None:
+        if self.is_open:
+            self.state = State.EXPIRED

@@ -1,0 +1,204 @@
+"""The service side of secure sessions, sans-IO: issue, resolve, renew, cancel, purge.
+
+Session mode (``require_cancellation=True``) keeps a :class:`~wssc.store.SessionRecord` per SCT
+in a :class:`~wssc.store.SessionStore`. Cookie mode keeps nothing: the record travels in the
+SCT's ``dnse:Cookie``, sealed with AES-GCM under the service key ring.
+
+WCF's rules applied here:
+
+* pending sessions (issued, no message yet) are capped at ``max_pending_sessions``
+  (``dnse:ServerTooBusy``) and purged after ``inactivity_timeout``;
+* a message under an expired key gets ``RenewNeeded`` (``SessionKeyExpired`` when renewing is
+  off); a Cancel or a Renew is exempt;
+* after a Renew the previous key stays valid for ``session_key_rollover_interval``;
+* a Cancel in cookie mode gets ``dnse:SecureConversationCancellationNotAllowed``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import uuid
+from dataclasses import dataclass, replace
+
+from wssc.errors import (
+    BadContextToken,
+    CancellationNotAllowed,
+    ConfigurationError,
+    RenewNeeded,
+    ServerTooBusy,
+    SessionKeyExpired,
+    UnableToRenew,
+)
+from wssc.session.states import Event, State, transition
+from wssc.settings import EndpointSettings
+from wssc.store.base import SessionStore
+from wssc.store.cookie import CookieCodec
+from wssc.store.memory import MemoryStore
+from wssc.store.record import SessionRecord
+from wssc.tokens.sct import SecurityContextToken
+from wssc.xml.ns import ScVersion
+
+log = logging.getLogger("wssc.session")
+
+
+def new_context_id() -> str:
+    return f"urn:uuid:{uuid.uuid4()}"
+
+
+@dataclass(frozen=True, slots=True)
+class Issued:
+    sct: SecurityContextToken
+    record: SessionRecord
+
+
+class SessionManager:
+    def __init__(
+        self,
+        settings: EndpointSettings,
+        store: SessionStore | None = None,
+        cookie_codec: CookieCodec | None = None,
+    ) -> None:
+        self.settings = settings
+        sc = settings.secure_conversation
+        self.sc: ScVersion = sc.message_security_version.sc
+        self.cookie_mode = not sc.require_cancellation
+        if self.cookie_mode and cookie_codec is None:
+            raise ConfigurationError("cookie mode (require_cancellation=False) needs a key ring")
+        self.store: SessionStore = store if store is not None else MemoryStore()
+        self.codec = cookie_codec
+        self._issue_lock = threading.Lock()
+        self._last_purge = 0.0
+
+    # --- issue ------------------------------------------------------------------------------
+    def issue(self, key: bytes, identity: str, now: float) -> Issued:
+        svc = self.settings.service
+        context_id = new_context_id()
+        if self.cookie_mode:
+            lifetime = svc.issued_cookie_lifetime.total_seconds()
+            record = SessionRecord(
+                context_id=context_id, instance=None, key=key, created=now,
+                expires=now + lifetime, key_effective=now, key_expires=now + lifetime,
+                identity=identity, activated=True, sc_ns=self.sc.ns, last_used=now,
+            )
+            assert self.codec is not None
+            sct = SecurityContextToken(context_id, None, self.codec.seal(record))
+            log.info("issued cookie-mode SCT %s (identity %r)", context_id, identity or "anonymous")
+            return Issued(sct, record)
+        self.maybe_purge(now)
+        with self._issue_lock:
+            if self.store.count_pending() >= svc.max_pending_sessions:
+                log.warning("refusing a new session: %d pending", self.store.count_pending())
+                raise ServerTooBusy()
+            transition(None, Event.ISSUED, self.sc.ns)
+            record = SessionRecord(
+                context_id=context_id, instance=None, key=key, created=now,
+                expires=now + 10 * 365 * 86400.0,  # WCF: the session SCT itself never expires
+                key_effective=now,
+                key_expires=now + svc.session_key_renewal_interval.total_seconds(),
+                identity=identity, activated=False, sc_ns=self.sc.ns, last_used=now,
+            )
+            self.store.put(record)
+        log.info("issued SCT %s (identity %r), pending", context_id, identity or "anonymous")
+        return Issued(SecurityContextToken(context_id), record)
+
+    # --- resolve ----------------------------------------------------------------------------
+    def lookup(self, sct: SecurityContextToken, now: float) -> SessionRecord:
+        """The record for ``sct``, or BadContextToken."""
+        if self.cookie_mode:
+            if sct.cookie is None:
+                raise BadContextToken("the SCT carries no cookie", sc_ns=self.sc.ns)
+            assert self.codec is not None
+            rec = self.codec.open(
+                sct.cookie, context_id=sct.identifier, instance=sct.instance, now=now,
+                sc_ns=self.sc.ns,
+            )
+            return rec
+        rec = self.store.get(sct.identifier)
+        if rec is None:
+            raise BadContextToken("unknown or cancelled session", sc_ns=self.sc.ns)
+        if rec.expires < now:
+            self.store.delete(rec.context_id)
+            raise BadContextToken("the session has expired", sc_ns=self.sc.ns)
+        return rec
+
+    def key_for(
+        self, sct: SecurityContextToken, now: float, *, exempt_from_expiry: bool = False
+    ) -> tuple[bytes, SessionRecord]:
+        """The secret for ``sct`` (by Identifier and Instance), applying key expiry rules."""
+        rec = self.lookup(sct, now)
+        if sct.instance == rec.instance or (sct.instance is None and rec.instance is None):
+            key = rec.key
+            if not exempt_from_expiry and now > rec.key_expires:
+                if self.settings.secure_conversation.can_renew_session and not self.cookie_mode:
+                    raise RenewNeeded(sc_ns=self.sc.ns)
+                raise SessionKeyExpired()
+            return key, rec
+        if (
+            rec.previous_key is not None
+            and sct.instance == rec.previous_instance
+            and now <= rec.previous_key_expires
+        ):
+            return rec.previous_key, rec
+        raise BadContextToken("unknown key generation (Instance)", sc_ns=self.sc.ns)
+
+    def activate(self, rec: SessionRecord, now: float) -> None:
+        """An application message arrived under this session."""
+        if self.cookie_mode:
+            return
+        state = State.ACTIVE if rec.activated else State.PENDING
+        transition(state, Event.MESSAGE, self.sc.ns)
+        if not rec.activated or now - rec.last_used > 1.0:
+            self.store.put(replace(rec, activated=True, last_used=now))
+
+    # --- renew ------------------------------------------------------------------------------
+    def renew(
+        self, sct: SecurityContextToken, new_key: bytes, now: float
+    ) -> Issued:
+        sc = self.settings.secure_conversation
+        if self.cookie_mode or not sc.can_renew_session:
+            raise UnableToRenew("this binding does not renew sessions", sc_ns=self.sc.ns)
+        rec = self.lookup(sct, now)
+        if sct.instance != rec.instance:
+            raise BadContextToken("the RenewTarget is not the current key generation",
+                                  sc_ns=self.sc.ns)
+        transition(State.ACTIVE if rec.activated else State.PENDING, Event.RENEWED, self.sc.ns)
+        svc = self.settings.service
+        instance = new_context_id()
+        new = replace(
+            rec, instance=instance, key=new_key, key_effective=now,
+            key_expires=now + svc.session_key_renewal_interval.total_seconds(),
+            previous_key=rec.key, previous_instance=rec.instance,
+            previous_key_expires=now + svc.session_key_rollover_interval.total_seconds(),
+            activated=True, last_used=now,
+        )
+        self.store.put(new)
+        log.info("renewed SCT %s: new instance %s", rec.context_id, instance)
+        return Issued(SecurityContextToken(rec.context_id, instance), new)
+
+    # --- cancel -----------------------------------------------------------------------------
+    def cancel(self, rec: SessionRecord) -> None:
+        if self.cookie_mode:
+            raise CancellationNotAllowed()
+        state = State.ACTIVE if rec.activated else State.PENDING
+        transition(state, Event.CANCEL, self.sc.ns)
+        self.store.delete(rec.context_id)
+        log.info("cancelled SCT %s", rec.context_id)
+
+    # --- housekeeping ----------------------------------------------------------------------
+    def maybe_purge(self, now: float, every: float = 5.0) -> int:
+        if self.cookie_mode or now - self._last_purge < every:
+            return 0
+        self._last_purge = now
+        svc = self.settings.service
+        n = self.store.purge(
+            now, svc.inactivity_timeout.total_seconds(), svc.receive_timeout.total_seconds()
+        )
+        if n:
+            log.info("purged %d idle or expired sessions", n)
+        return n
+
+
+def random_key(bits: int) -> bytes:
+    return os.urandom(bits // 8)

@@ -1,0 +1,131 @@
+"""A :class:`~wssc.store.base.SessionStore` in Redis, shared by every process and host of a farm.
+
+This is the one store that does I/O. Its methods block: an ASGI host calls them from a worker
+thread, never on the event loop. ``redis`` is an optional extra (``pip install wssc[redis]``):
+this module never imports it, it only drives the ``redis.Redis`` client it is given (which must
+return bytes, i.e. ``decode_responses=False``, the default).
+
+Keys, for ``prefix="wssc:sct:"``::
+
+    wssc:sct:r:<context_id>   STRING  SessionRecord.to_bytes(); expires (PXAT) with the token
+    wssc:sct:i:pending        ZSET    pending context ids, score = last_used
+    wssc:sct:i:active         ZSET    active context ids, score = last_used
+    wssc:sct:i:expires        ZSET    context ids with a finite expiry, score = expires
+
+``put`` and ``delete`` are MULTI/EXEC transactions and ``purge`` a Lua script, so the indexes
+never disagree with the records. A record that Redis expired by TTL stays in the indexes (and
+in ``len``/``count_pending``) until the next ``purge``. For Redis Cluster, put a hash tag in the
+prefix (``"wssc:{sct}:"``) so that every key lands in one slot. Needs Redis >= 6.2 (``SET PXAT``).
+A stored value that is not a valid record makes ``get`` raise
+:class:`~wssc.store.record.RecordFormatError`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any, Final
+
+from wssc.errors import ConfigurationError
+from wssc.store.record import SessionRecord
+
+if TYPE_CHECKING:
+    import redis
+
+#: Expiry times past this (year 9999) are stored without a TTL.
+_MAX_EXPIRY: Final = 253_402_300_799.0
+_BATCH: Final = 1000
+
+# KEYS: pending, active, expires. ARGV: record key prefix, pending cutoff, active cutoff, now,
+# batch size. Removes up to `batch` ids from each criterion; returns how many ids went.
+_PURGE_LUA: Final = """
+local seen, ids = {}, {}
+local function take(list)
+  for _, id in ipairs(list) do
+    if not seen[id] then seen[id] = true; ids[#ids + 1] = id end
+  end
+end
+take(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2], 'LIMIT', 0, ARGV[5]))
+take(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[3], 'LIMIT', 0, ARGV[5]))
+take(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[4], 'LIMIT', 0, ARGV[5]))
+for _, id in ipairs(ids) do
+  redis.call('DEL', ARGV[1] .. id)
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('ZREM', KEYS[2], id)
+  redis.call('ZREM', KEYS[3], id)
+end
+return #ids
+"""
+
+
+class RedisStore:
+    """Sessions in Redis under ``prefix``. Thread-safe as the client is (redis-py's is)."""
+
+    __slots__ = ("_active", "_client", "_expires", "_pending", "_purge", "_records", "prefix")
+
+    def __init__(self, client: redis.Redis, prefix: str = "wssc:sct:") -> None:
+        kwargs: dict[str, Any] = getattr(client, "get_connection_kwargs", dict)()
+        if kwargs.get("decode_responses"):
+            raise ConfigurationError("RedisStore needs a client with decode_responses=False")
+        self._client = client
+        self.prefix = prefix
+        self._records = prefix + "r:"
+        self._pending = prefix + "i:pending"
+        self._active = prefix + "i:active"
+        self._expires = prefix + "i:expires"
+        self._purge = client.register_script(_PURGE_LUA)
+
+    def __repr__(self) -> str:
+        return f"RedisStore(prefix={self.prefix!r})"
+
+    def get(self, context_id: str) -> SessionRecord | None:
+        data: Any = self._client.get(self._records + context_id)
+        return None if data is None else SessionRecord.from_bytes(bytes(data))
+
+    def put(self, record: SessionRecord) -> None:
+        cid = record.context_id
+        finite = math.isfinite(record.expires) and record.expires < _MAX_EXPIRY
+        pipe = self._client.pipeline(transaction=True)
+        if finite:
+            pipe.set(self._records + cid, record.to_bytes(), pxat=int(record.expires * 1000))
+            pipe.zadd(self._expires, {cid: record.expires})
+        else:
+            pipe.set(self._records + cid, record.to_bytes())
+            pipe.zrem(self._expires, cid)
+        now_in, now_out = (
+            (self._active, self._pending) if record.activated else (self._pending, self._active)
+        )
+        pipe.zadd(now_in, {cid: record.last_used})
+        pipe.zrem(now_out, cid)
+        pipe.execute()
+
+    def delete(self, context_id: str) -> bool:
+        pipe = self._client.pipeline(transaction=True)
+        pipe.delete(self._records + context_id)
+        for index in (self._pending, self._active, self._expires):
+            pipe.zrem(index, context_id)
+        deleted, in_pending, in_active, _ = pipe.execute()
+        return bool(deleted or in_pending or in_active)
+
+    def count_pending(self) -> int:
+        n: Any = self._client.zcard(self._pending)
+        return int(n)
+
+    def purge(self, now: float, inactivity_timeout: float, receive_timeout: float) -> int:
+        keys = [self._pending, self._active, self._expires]
+        args: list[str | int] = [
+            self._records, repr(now - inactivity_timeout), repr(now - receive_timeout),
+            repr(now), _BATCH,
+        ]
+        total = 0
+        while True:
+            removed = int(self._purge(keys=keys, args=args))
+            total += removed
+            if removed == 0:
+                return total
+
+    def __len__(self) -> int:
+        pipe = self._client.pipeline(transaction=False)
+        pipe.zcard(self._pending)
+        pipe.zcard(self._active)
+        pending, active = pipe.execute()
+        return int(pending) + int(active)
