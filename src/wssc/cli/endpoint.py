@@ -1,0 +1,309 @@
+"""``wssc serve``, ``wssc call`` and ``wssc inspect``."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import logging
+import os
+import sys
+from pathlib import Path
+
+from wssc.errors import ConfigurationError
+
+log = logging.getLogger("wssc.cli")
+
+DEMO_USERS = {"alice": "secret"}
+
+
+def wssc_home() -> Path:
+    return Path(os.environ.get("WSSC_HOME") or Path.home() / ".wssc")
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    s = sub.add_parser(
+        "serve", help="run the demo secure-session service (Add, Echo)",
+        description="Run the demo service (contract ICalculator: Add(a, b) -> int, "
+        "Echo(text) -> str) with WCF-style secure sessions. On first run a development "
+        "certificate is generated in --cert-dir. Metadata: http://HOST:PORT/svc?wsdl",
+    )
+    s.add_argument("--bootstrap", default="anonymous-for-certificate",
+                   choices=["anonymous-for-certificate", "username-over-transport"],
+                   help="how clients prove themselves before the SCT exists "
+                   "(username-over-transport serves HTTPS)")
+    s.add_argument("--binding", choices=["wshttp", "ws2007"], default="wshttp",
+                   help="version family: wshttp = WS-Trust/SC Feb 2005 + SP 1.1 (WSHttpBinding), "
+                   "ws2007 = 1.3 + SP 1.2 (WS2007HttpBinding)")
+    s.add_argument("--require-cancellation", dest="require_cancellation",
+                   action=argparse.BooleanOptionalAction, default=True,
+                   help="session mode (default); --no-require-cancellation = cookie mode, "
+                   "MustNotSendCancel in the WSDL")
+    s.add_argument("--no-derived-keys", action="store_true",
+                   help="require_derived_keys=False: the SCT key signs directly")
+    s.add_argument("--no-renew", action="store_true", help="can_renew_session=False")
+    s.add_argument("--no-secure-context", action="store_true",
+                   help="establish_security_context=False: per-message bootstrap security")
+    s.add_argument("--suite", default="Basic256", help="algorithm suite (default Basic256)")
+    s.add_argument("--soap", choices=["1.1", "1.2"], default="1.2", help="SOAP version")
+    s.add_argument("--store", default="memory",
+                   help="session store: memory (default) or redis://HOST:PORT/DB")
+    s.add_argument("--keyring", type=Path,
+                   help="cookie-mode key ring file (JSON); created if missing "
+                   "(default: CERT_DIR/keyring.json)")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--cert-dir", type=Path, default=None,
+                   help="where the development certificate lives (default $WSSC_HOME or ~/.wssc)")
+    s.add_argument("--user", action="append", default=[], metavar="NAME:PASSWORD",
+                   help="accepted user for username-over-transport (default alice:secret)")
+    s.add_argument("--key-renewal", type=float, default=None, metavar="SECONDS",
+                   help="session_key_renewal_interval (default 15 h); small values show Renew")
+    s.add_argument("--wsgi", action="store_true",
+                   help="serve the WSGI app (wsgiref, single thread) instead of ASGI/uvicorn")
+    s.set_defaults(func=run_serve)
+
+    c = sub.add_parser(
+        "call", help="call an operation through a secure session",
+        description="Fetch URL?wsdl, take the security settings from its policy, open a "
+        "secure session, call OPERATION, print the result and close (Cancel, unless the "
+        "policy says MustNotSendCancel). ARGS are positional or name=value.",
+    )
+    c.add_argument("url", metavar="URL", help="service address, e.g. http://127.0.0.1:8000/svc")
+    c.add_argument("operation", metavar="OPERATION")
+    c.add_argument("args", nargs="*", metavar="ARGS")
+    c.add_argument("-v", "--verbose", action="store_true",
+                   help="show the session's life: issue, calls, renew, cancel")
+    c.add_argument("--repeat", type=int, default=1, help="call N times in one session")
+    c.add_argument("--username", default=os.environ.get("WSSC_USERNAME"))
+    c.add_argument("--password", default=os.environ.get("WSSC_PASSWORD"))
+    c.add_argument("--cafile", help="CA/certificate file to trust for HTTPS")
+    c.add_argument("--insecure", action="store_true", help="do not verify the HTTPS certificate")
+    c.add_argument("--cert-dir", type=Path, default=None,
+                   help="trust the development certificate found here for HTTPS")
+    c.set_defaults(func=run_call)
+
+    i = sub.add_parser(
+        "inspect", help="explain an endpoint's security policy in plain words",
+        description="Read a WSDL (URL or file) and explain its policy: bootstrap, suite, "
+        "derived keys, session or cookie mode, and whether a Cancel will be sent and why.",
+    )
+    i.add_argument("wsdl", metavar="WSDL", help="URL (…?wsdl) or file")
+    i.add_argument("--cafile")
+    i.add_argument("--insecure", action="store_true")
+    i.set_defaults(func=run_inspect)
+
+
+# --- serve ----------------------------------------------------------------------------------
+def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from wssc.settings import (
+        MESSAGE_SECURITY_VERSIONS,
+        Bootstrap,
+        EndpointSettings,
+        LocalServiceSecuritySettings,
+        SecureConversationSettings,
+    )
+
+    svc = LocalServiceSecuritySettings()
+    if args.key_renewal is not None:
+        from dataclasses import replace
+
+        svc = replace(svc, session_key_renewal_interval=timedelta(seconds=args.key_renewal),
+                      session_key_rollover_interval=timedelta(
+                          seconds=min(300.0, args.key_renewal)))
+    return EndpointSettings(
+        secure_conversation=SecureConversationSettings(
+            require_cancellation=args.require_cancellation,
+            can_renew_session=not args.no_renew,
+            require_derived_keys=not args.no_derived_keys,
+            bootstrap=Bootstrap.parse(args.bootstrap),
+            algorithm_suite=args.suite,
+            message_security_version=MESSAGE_SECURITY_VERSIONS[args.binding],
+            establish_security_context=not args.no_secure_context,
+        ),
+        service=svc,
+        soap_version=args.soap,
+    )
+
+
+def _store(spec: str):  # type: ignore[no-untyped-def]
+    if spec == "memory":
+        return None
+    if spec.startswith("redis://"):
+        try:
+            import redis
+        except ImportError:
+            raise ConfigurationError("--store redis:// needs the 'redis' package "
+                                     "(pip install 'wssc[redis]')") from None
+        from wssc.store.redis import RedisStore
+
+        return RedisStore(redis.Redis.from_url(spec))
+    raise ConfigurationError(f"unknown store {spec!r}: use memory or redis://HOST:PORT/DB")
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from wssc.certs import dev_certificate
+    from wssc.demo import Calculator
+    from wssc.service.engine import ServiceEngine
+    from wssc.store.cookie import KeyRing
+
+    settings = _settings(args)
+    home = args.cert_dir or wssc_home()
+    cert, cert_path, key_path = dev_certificate(home)
+    over_tls = settings.secure_conversation.bootstrap.over_transport
+    scheme = "https" if over_tls else "http"
+    address = f"{scheme}://{args.host}:{args.port}/svc"
+    users = dict(DEMO_USERS)
+    for u in args.user:
+        name, sep, pw = u.partition(":")
+        if not sep:
+            raise ConfigurationError("--user takes NAME:PASSWORD")
+        users[name] = pw
+    keyring = None
+    if not settings.secure_conversation.require_cancellation:
+        path = args.keyring or home / "keyring.json"
+        if path.exists():
+            keyring = KeyRing.from_file(path)
+        else:
+            keyring = KeyRing.generate()
+            keyring.to_file(path)
+
+    def validate(user: str, password: str) -> bool:
+        import hmac
+
+        expected = users.get(user)
+        return expected is not None and hmac.compare_digest(expected, password)
+
+    engine = ServiceEngine(
+        Calculator(), settings=settings, address=address, certificate=cert,
+        store=_store(args.store), keyring=keyring, username_validator=validate,
+    )
+    sc = settings.secure_conversation
+    print(f"wssc demo service at {address}  (WSDL: {address}?wsdl)", flush=True)
+    print(f"  bootstrap {sc.bootstrap.value}, binding {sc.message_security_version.name}, "
+          f"{'session' if sc.require_cancellation else 'cookie'} mode, derived keys "
+          f"{'on' if sc.effective_require_derived_keys else 'off'}, certificate {cert_path}",
+          flush=True)
+    if over_tls:
+        print("  users: " + ", ".join(users), flush=True)
+    if args.wsgi:
+        if over_tls:
+            raise ConfigurationError("--wsgi serves plain HTTP only; use ASGI for HTTPS")
+        from wsgiref.simple_server import make_server
+
+        from wssc.service.wsgi import WsgiApp
+
+        with make_server(args.host, args.port, WsgiApp(engine)) as httpd:
+            httpd.serve_forever()
+        return 0
+    try:
+        import uvicorn
+    except ImportError:
+        raise ConfigurationError("wssc serve needs uvicorn (pip install 'wssc[service]')") from None
+    from wssc.service.asgi import AsgiApp
+
+    ssl = {"ssl_certfile": str(cert_path), "ssl_keyfile": str(key_path)} if over_tls else {}
+    uvicorn.run(AsgiApp(engine), host=args.host, port=args.port,
+                log_level=logging.getLevelName(logging.getLogger().level).lower()
+                if logging.getLogger().level <= logging.INFO else "warning",
+                access_log=False, **ssl)  # type: ignore[arg-type]
+    return 0
+
+
+# --- call -----------------------------------------------------------------------------------
+def _convert(xsd: str, text: str, name: str) -> object:
+    try:
+        if xsd in ("int", "long", "short"):
+            return int(text)
+        if xsd == "double" or xsd == "float":
+            return float(text)
+        if xsd == "boolean":
+            if text.lower() not in ("true", "false", "1", "0"):
+                raise ValueError(text)
+            return text.lower() in ("true", "1")
+        if xsd == "base64Binary":
+            return base64.b64decode(text, validate=True)
+    except (ValueError, binascii.Error):
+        raise ConfigurationError(f"argument {name}: {text!r} is not a valid {xsd}") from None
+    return text
+
+
+def _verify_opt(args: argparse.Namespace) -> bool | str:
+    if args.insecure:
+        return False
+    if args.cafile:
+        return str(args.cafile)
+    dev = (getattr(args, "cert_dir", None) or wssc_home()) / "dev-cert.pem"
+    return str(dev) if dev.exists() else True
+
+
+def run_call(args: argparse.Namespace) -> int:
+    from wssc.client.common import find_operation
+    from wssc.client.sync import Client
+
+    url = args.url
+    wsdl_url = url if "?" in url else url + "?wsdl"
+    verbose = bool(args.verbose)
+
+    def event(name: str, detail: str) -> None:
+        if verbose:
+            print(f"[{name}] {detail}", file=sys.stderr, flush=True)
+
+    client = Client.from_wsdl(
+        wsdl_url, verify=_verify_opt(args), username=args.username, password=args.password,
+        on_event=event,
+    )
+    with client:
+        if verbose:
+            s = client.session.scs
+            print(f"[policy] {s.bootstrap.value}, {s.message_security_version.name}, "
+                  f"{'session mode' if s.require_cancellation else 'cookie mode (MustNotSendCancel)'}"
+                  f", derived keys {'on' if s.effective_require_derived_keys else 'off'}",
+                  file=sys.stderr, flush=True)
+        op = find_operation(client.contract, args.operation)
+        params = [p for p in op.parameters]
+        values: dict[str, object] = {}
+        positional = 0
+        for a in args.args:
+            name, sep, text = a.partition("=")
+            if sep and any(p.name == name for p in params):
+                p = next(p for p in params if p.name == name)
+            else:
+                if positional >= len(params):
+                    raise ConfigurationError(f"{op.name} takes {len(params)} arguments")
+                p, text = params[positional], a
+                positional += 1
+            values[p.name] = _convert(p.type.xsd, text, p.name)
+        result: object = None
+        for _ in range(max(1, args.repeat)):
+            result = client.call(op.name, **values)
+    print(result)
+    return 0
+
+
+# --- inspect --------------------------------------------------------------------------------
+def run_inspect(args: argparse.Namespace) -> int:
+    from wssc.policy.explain import explain
+    from wssc.policy.wsdl_import import settings_from_wsdl
+
+    src = args.wsdl
+    if src.startswith(("http://", "https://")):
+        import httpx
+
+        url = src if "?" in src else src + "?wsdl"
+        try:
+            r = httpx.get(url, verify=_verify_opt(args), timeout=30)
+        except httpx.HTTPError as exc:
+            raise ConfigurationError(f"cannot fetch {url}: {exc}") from None
+        if r.status_code != 200:
+            raise ConfigurationError(f"{url} answered HTTP {r.status_code}")
+        data = r.content
+    else:
+        try:
+            data = Path(src).read_bytes()
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read {src}: {exc.strerror}") from None
+    print(explain(settings_from_wsdl(data)))
+    return 0

@@ -1,0 +1,88 @@
+"""What the sync and async clients share: construction from settings or a WSDL, events."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from wssc.bootstrap.anonymous_for_certificate import AnonymousForCertificateClient
+from wssc.bootstrap.base import BootstrapClient
+from wssc.bootstrap.username_over_transport import UserNameOverTransportClient
+from wssc.certs import Certificate, from_der
+from wssc.errors import ConfigurationError
+from wssc.service.contract import ContractSpec, OperationSpec
+from wssc.settings import EndpointSettings
+
+log = logging.getLogger("wssc.client")
+
+#: Called with (event, detail) for "issue", "call", "renew", "cancel", "close".
+EventHook = Callable[[str, str], None]
+
+
+def make_bootstrap(
+    settings: EndpointSettings,
+    service_certificate: Certificate | None,
+    username: str | None,
+    password: str | None,
+) -> BootstrapClient:
+    boot = settings.secure_conversation.bootstrap
+    if boot.over_transport:
+        if username is None or password is None:
+            raise ConfigurationError("UserNameOverTransport needs a username and a password")
+        return UserNameOverTransportClient(username, password)
+    if service_certificate is None:
+        raise ConfigurationError(
+            "AnonymousForCertificate needs the service certificate (from the WSDL identity "
+            "or service_certificate=)"
+        )
+    return AnonymousForCertificateClient(service_certificate)
+
+
+@dataclass(frozen=True, slots=True)
+class WsdlEndpoint:
+    address: str
+    settings: EndpointSettings
+    contract: ContractSpec
+    certificate: Certificate | None
+
+
+def endpoint_from_wsdl(wsdl: bytes, url: str) -> WsdlEndpoint:
+    """Everything a client needs, read from a WSDL: address, policy settings, contract, the
+    service certificate (endpoint identity)."""
+    from wssc.policy.wsdl_import import settings_from_wsdl
+    from wssc.service.wsdl import parse_wsdl_operations
+
+    imported = settings_from_wsdl(wsdl)
+    contract = parse_wsdl_operations(wsdl)
+    settings = EndpointSettings(
+        secure_conversation=imported.settings, soap_version=imported.soap_version
+    )
+    address = imported.address or url.split("?", 1)[0]
+    cert = from_der(imported.service_certificate_der) if imported.service_certificate_der else None
+    return WsdlEndpoint(address, settings, contract, cert)
+
+
+def find_operation(contract: ContractSpec, name: str) -> OperationSpec:
+    try:
+        return contract.operation(name)
+    except Exception:
+        raise ConfigurationError(
+            f"the contract has no operation {name!r}; it has: "
+            + ", ".join(contract.operation_names)
+        ) from None
+
+
+def bind_args(op: OperationSpec, args: tuple[object, ...], kwargs: dict[str, object]
+              ) -> dict[str, object]:
+    names = [p.name for p in op.parameters]
+    if len(args) > len(names):
+        raise ConfigurationError(f"{op.name} takes {len(names)} arguments")
+    bound = dict(zip(names, args, strict=False))
+    for k, v in kwargs.items():
+        if k not in names:
+            raise ConfigurationError(f"{op.name} has no parameter {k!r}")
+        if k in bound:
+            raise ConfigurationError(f"{op.name} got {k!r} twice")
+        bound[k] = v
+    return bound

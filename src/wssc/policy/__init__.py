@@ -1,0 +1,26 @@
+"""WS-Policy for secure sessions: export WCF's policy shapes, import them from a WSDL, explain.
+
+* :func:`policy_for` / :func:`message_policy`: settings → ``wsp:Policy`` (WCF's shapes);
+* :func:`settings_from_wsdl`: a WSDL → :class:`ImportedEndpoint` (address, SOAP version,
+  settings, service certificate, operations); :func:`settings_from_policy` for a bare policy;
+* :func:`explain`: plain words for ``wssc inspect``.
+"""
+
+from .explain import explain
+from .export import export_notes, message_policy, policy_for
+from .model import ImportedEndpoint, ImportedPolicy, Operation, PolicyEvidence
+from .policy_import import settings_from_policy
+from .wsdl_import import settings_from_wsdl
+
+__all__ = [
+    "ImportedEndpoint",
+    "ImportedPolicy",
+    "Operation",
+    "PolicyEvidence",
+    "explain",
+    "export_notes",
+    "message_policy",
+    "policy_for",
+    "settings_from_policy",
+    "settings_from_wsdl",
+]

@@ -1,0 +1,343 @@
+"""Export :class:`~wssc.settings.SecureConversationSettings` as WS-Policy in WCF's shapes.
+
+Message mode (``Bootstrap.ANONYMOUS_FOR_CERTIFICATE``; WS-SecurityPolicy 1.1 shown)::
+
+    <wsp:Policy wsu:Id="WSHttpBinding_ICalculator_policy">
+      <wsp:ExactlyOne><wsp:All>
+        <sp:SymmetricBinding><wsp:Policy>
+          <sp:ProtectionToken><wsp:Policy>
+            <sp:SecureConversationToken sp:IncludeToken="…/IncludeToken/AlwaysToRecipient">
+              <wsp:Policy>
+                <sp:RequireDerivedKeys/>                 (iff require_derived_keys)
+                <mssp:MustNotSendCancel/>                (iff not require_cancellation)
+                <sp:BootstrapPolicy><wsp:Policy>
+                  <sp:SignedParts><sp:Body/><sp:Header Name="To" Namespace="…/addressing"/>…
+                  <sp:EncryptedParts><sp:Body/></sp:EncryptedParts>
+                  <sp:SymmetricBinding><wsp:Policy>
+                    <sp:ProtectionToken><wsp:Policy>
+                      <sp:X509Token sp:IncludeToken="…/IncludeToken/Never"><wsp:Policy>
+                        <sp:RequireDerivedKeys/><sp:RequireThumbprintReference/>
+                        <sp:WssX509V3Token10/>
+                      </wsp:Policy></sp:X509Token>
+                    </wsp:Policy></sp:ProtectionToken>
+                    <sp:AlgorithmSuite><wsp:Policy><sp:Basic256/></wsp:Policy></sp:AlgorithmSuite>
+                    <sp:Layout><wsp:Policy><sp:Strict/></wsp:Policy></sp:Layout>
+                    <sp:IncludeTimestamp/><sp:EncryptSignature/><sp:OnlySignEntireHeadersAndBody/>
+                  </wsp:Policy></sp:SymmetricBinding>
+                  <sp:Wss11><wsp:Policy>
+                    <sp:MustSupportRefThumbprint/><sp:MustSupportRefEncryptedKey/>
+                  </wsp:Policy></sp:Wss11>
+                  <sp:Trust10><wsp:Policy>
+                    <sp:MustSupportIssuedTokens/><sp:RequireClientEntropy/><sp:RequireServerEntropy/>
+                  </wsp:Policy></sp:Trust10>
+                </wsp:Policy></sp:BootstrapPolicy>
+                <sp:MustNotSendAmend/>                   (SP 1.2 only, always)
+                <sp:MustNotSendRenew/>                   (SP 1.2 only, see below)
+              </wsp:Policy>
+            </sp:SecureConversationToken>
+          </wsp:Policy></sp:ProtectionToken>
+          <sp:AlgorithmSuite>…</sp:AlgorithmSuite><sp:Layout>…</sp:Layout>
+          <sp:IncludeTimestamp/><sp:EncryptSignature/><sp:OnlySignEntireHeadersAndBody/>
+        </wsp:Policy></sp:SymmetricBinding>
+        <sp:Wss11><wsp:Policy/></sp:Wss11>
+        <sp:Trust10>…</sp:Trust10>
+        <wsaw:UsingAddressing/>
+      </wsp:All></wsp:ExactlyOne>
+    </wsp:Policy>
+
+Transport mode (``Bootstrap.USERNAME_OVER_TRANSPORT``)::
+
+    <sp:TransportBinding><wsp:Policy>
+      <sp:TransportToken><wsp:Policy><sp:HttpsToken RequireClientCertificate="false"/></wsp:Policy>
+      </sp:TransportToken>
+      <sp:AlgorithmSuite>…</sp:AlgorithmSuite><sp:Layout>…</sp:Layout><sp:IncludeTimestamp/>
+    </wsp:Policy></sp:TransportBinding>
+    <sp:EndorsingSupportingTokens><wsp:Policy>
+      <sp:SecureConversationToken sp:IncludeToken="…/AlwaysToRecipient"><wsp:Policy>
+        (no RequireDerivedKeys: WCF turns derivation off over transport)
+        <sp:BootstrapPolicy><wsp:Policy>
+          <sp:SignedParts>…</sp:SignedParts><sp:EncryptedParts>…</sp:EncryptedParts>
+          <sp:TransportBinding>…</sp:TransportBinding>
+          <sp:SignedSupportingTokens><wsp:Policy>          (SP 1.2: SignedEncryptedSupportingTokens)
+            <sp:UsernameToken sp:IncludeToken="…/AlwaysToRecipient">
+              <wsp:Policy><sp:WssUsernameToken10/></wsp:Policy>
+            </sp:UsernameToken>
+          </wsp:Policy></sp:SignedSupportingTokens>
+          <sp:Wss11><wsp:Policy/></sp:Wss11><sp:Trust10>…</sp:Trust10>
+        </wsp:Policy></sp:BootstrapPolicy>
+      </wsp:Policy></sp:SecureConversationToken>
+    </wsp:Policy></sp:EndorsingSupportingTokens>
+    <sp:Wss11><wsp:Policy/></sp:Wss11><sp:Trust10>…</sp:Trust10><wsaw:UsingAddressing/>
+
+Where wssc deliberately differs from, or narrows, WCF's literal output:
+
+* The bootstrap's ``sp:RequireDerivedKeys`` and ``sp:EncryptSignature`` follow the same settings as
+  the session (as WCF's ``SecurityBindingElement.SetKeyDerivation`` does for derived keys).
+* The bootstrap does not ask for ``sp:RequireSignatureConfirmation`` (WCF's stock
+  AnonymousForCertificate element does); the importer accepts and reports it.
+* Under SP 1.2, ``sp:HttpsToken`` carries an empty nested ``wsp:Policy`` as the SP 1.2 schema
+  requires (WCF writes the bare element; it reads both).
+* Wss11 lists only what the tokens need (.NET 4.x behaviour), not the .NET 3.0 full list.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from lxml import etree
+
+from wssc.crypto.suites import get_suite
+from wssc.errors import ConfigurationError, UnsupportedAlgorithm
+from wssc.settings import Bootstrap, KeyEntropyMode, SecureConversationSettings
+from wssc.xml import ns
+
+from .vocab import SpDialect, dialect_for
+
+logger = logging.getLogger(__name__)
+
+_Child = etree._Element | None
+
+
+class _Writer:
+    """Builds ``sp:``/``wsp:`` elements of one dialect."""
+
+    def __init__(self, dialect: SpDialect, wsp_ns: str) -> None:
+        self.d = dialect
+        self.wsp_ns = wsp_ns
+
+    def el(self, namespace: str, local: str, *children: _Child, **attrs: str) -> etree._Element:
+        e = etree.Element(ns.qn(namespace, local))
+        for k, v in attrs.items():
+            e.set(k, v)
+        for c in children:
+            if c is not None:
+                e.append(c)
+        return e
+
+    def sp(self, local: str, *children: _Child, **attrs: str) -> etree._Element:
+        return self.el(self.d.ns, local, *children, **attrs)
+
+    def policy(self, *children: _Child) -> etree._Element:
+        return self.el(self.wsp_ns, "Policy", *children)
+
+    def wrapped(self, local: str, *children: _Child) -> etree._Element:
+        """``<sp:{local}><wsp:Policy>children</wsp:Policy></sp:{local}>``."""
+        return self.sp(local, self.policy(*children))
+
+    def token(self, local: str, include: str, *children: _Child) -> etree._Element:
+        t = self.sp(local, self.policy(*children))
+        t.set(ns.qn(self.d.ns, "IncludeToken"), include)
+        return t
+
+    def flag(self, local: str, on: bool) -> _Child:
+        return self.sp(local) if on else None
+
+
+def _suite_name(settings: SecureConversationSettings) -> str:
+    try:
+        return get_suite(settings.algorithm_suite).sp_name
+    except UnsupportedAlgorithm as exc:
+        raise ConfigurationError(str(exc.detail)) from None
+
+
+def _binding_common(w: _Writer, settings: SecureConversationSettings) -> list[_Child]:
+    return [
+        w.wrapped("AlgorithmSuite", w.sp(_suite_name(settings))),
+        w.wrapped("Layout", w.sp("Strict")),
+        w.sp("IncludeTimestamp"),
+    ]
+
+
+def _symmetric(
+    w: _Writer, settings: SecureConversationSettings, token: etree._Element
+) -> etree._Element:
+    return w.wrapped(
+        "SymmetricBinding",
+        w.wrapped("ProtectionToken", token),
+        *_binding_common(w, settings),
+        w.flag("EncryptSignature", settings.encrypt_signature),
+        w.sp("OnlySignEntireHeadersAndBody"),
+    )
+
+
+def _transport(w: _Writer, settings: SecureConversationSettings) -> etree._Element:
+    if w.d.is_sp12:
+        https = w.sp("HttpsToken", w.policy())
+    else:
+        https = w.sp("HttpsToken", RequireClientCertificate="false")
+    return w.wrapped("TransportBinding", w.wrapped("TransportToken", https),
+                     *_binding_common(w, settings))
+
+
+def _wss11(w: _Writer, *names: str) -> etree._Element:
+    return w.wrapped("Wss11", *(w.sp(n) for n in names))
+
+
+def _trust(w: _Writer, mode: KeyEntropyMode) -> etree._Element:
+    client = mode in (KeyEntropyMode.CLIENT, KeyEntropyMode.COMBINED)
+    server = mode in (KeyEntropyMode.SERVER, KeyEntropyMode.COMBINED)
+    return w.wrapped(
+        w.d.trust_name,
+        w.sp("MustSupportIssuedTokens"),
+        w.flag("RequireClientEntropy", client),
+        w.flag("RequireServerEntropy", server),
+    )
+
+
+def _bootstrap_binding(w: _Writer, settings: SecureConversationSettings) -> list[etree._Element]:
+    """The one-shot binding that protects RST/SCT (or every message without a session)."""
+    if settings.bootstrap is Bootstrap.ANONYMOUS_FOR_CERTIFICATE:
+        x509 = w.token(
+            "X509Token", w.d.never,
+            w.flag("RequireDerivedKeys", settings.require_derived_keys),
+            w.sp("RequireThumbprintReference"),
+            w.sp("WssX509V3Token10"),
+        )
+        return [
+            _symmetric(w, settings, x509),
+            _wss11(w, "MustSupportRefThumbprint", "MustSupportRefEncryptedKey"),
+            _trust(w, settings.key_entropy_mode),
+        ]
+    if settings.bootstrap is Bootstrap.USERNAME_OVER_TRANSPORT:
+        username = w.token("UsernameToken", w.d.always_to_recipient, w.sp("WssUsernameToken10"))
+        return [
+            _transport(w, settings),
+            w.wrapped(w.d.username_supporting, username),
+            _wss11(w),
+            _trust(w, settings.key_entropy_mode),
+        ]
+    raise ConfigurationError(f"no policy export for bootstrap {settings.bootstrap.value}")
+
+
+def _signed_parts(w: _Writer) -> etree._Element:
+    headers = (w.sp("Header", Name=h, Namespace=ns.WSA10) for h in ns.WSA_SIGNED_HEADERS)
+    return w.sp("SignedParts", w.sp("Body"), *headers)
+
+
+def _encrypted_parts(w: _Writer) -> etree._Element:
+    return w.sp("EncryptedParts", w.sp("Body"))
+
+
+def _secure_conversation_token(w: _Writer, settings: SecureConversationSettings) -> etree._Element:
+    d = w.d
+    cancel = None if settings.require_cancellation else w.el(d.cancel_ns, "MustNotSendCancel")
+    bootstrap = w.wrapped(
+        "BootstrapPolicy", _signed_parts(w), _encrypted_parts(w), *_bootstrap_binding(w, settings)
+    )
+    renew = d.is_sp12 and (not settings.require_cancellation or not settings.can_renew_session)
+    return w.token(
+        "SecureConversationToken", d.always_to_recipient,
+        w.flag("RequireDerivedKeys", settings.effective_require_derived_keys),
+        cancel,
+        bootstrap,
+        w.flag("MustNotSendAmend", d.is_sp12),
+        w.flag("MustNotSendRenew", renew),
+    )
+
+
+def _session_binding(w: _Writer, settings: SecureConversationSettings) -> list[etree._Element]:
+    sct = _secure_conversation_token(w, settings)
+    if settings.bootstrap.over_transport:
+        return [
+            _transport(w, settings),
+            w.wrapped("EndorsingSupportingTokens", sct),
+            _wss11(w),
+            _trust(w, settings.key_entropy_mode),
+        ]
+    return [_symmetric(w, settings, sct), _wss11(w), _trust(w, settings.key_entropy_mode)]
+
+
+def export_notes(settings: SecureConversationSettings) -> list[str]:
+    """What the exported policy cannot say about ``settings`` (empty when it says everything).
+
+    WCF has no WS-SecurityPolicy 1.1 form of ``sp:MustNotSendRenew``: under SP 1.1 a service with
+    ``can_renew_session=False`` still publishes a policy that a client reads as renewable.
+    """
+    notes: list[str] = []
+    v = settings.message_security_version
+    if (
+        settings.establish_security_context
+        and not v.is_sp12
+        and settings.require_cancellation
+        and not settings.can_renew_session
+    ):
+        notes.append(
+            "can_renew_session=False is not expressible in WS-SecurityPolicy 1.1 "
+            "(sp:MustNotSendRenew exists only in 1.2); the policy does not mention it"
+        )
+    if settings.require_derived_keys and settings.bootstrap.over_transport:
+        notes.append("derived keys are off over transport (WCF forces RequireDerivedKeys=false)")
+    return notes
+
+
+def _root(w: _Writer, policy_id: str, extra_ns: dict[str, str]) -> etree._Element:
+    nsmap: dict[str, str] = {"wsp": w.wsp_ns, "wsu": ns.WSU, "sp": w.d.ns}
+    nsmap.update(extra_ns)
+    root = etree.Element(ns.qn(w.wsp_ns, "Policy"), nsmap=nsmap)
+    root.set(ns.qn(ns.WSU, "Id"), policy_id)
+    return root
+
+
+def _writer(settings: SecureConversationSettings, wsp_ns: str) -> _Writer:
+    if wsp_ns not in (ns.WSP15, ns.WSP12):
+        raise ConfigurationError(f"unknown WS-Policy namespace {wsp_ns!r}")
+    return _Writer(dialect_for(settings.message_security_version), wsp_ns)
+
+
+def policy_for(
+    settings: SecureConversationSettings, *, policy_id: str, wsp_ns: str = ns.WSP15
+) -> etree._Element:
+    """The endpoint (binding) policy ``<wsp:Policy wsu:Id=policy_id>`` WCF would publish.
+
+    With ``establish_security_context=False`` the policy is the bootstrap binding alone (no
+    ``sp:SecureConversationToken``). ``wsp_ns`` may be :data:`~wssc.xml.ns.WSP12` for old clients.
+
+    Under WS-SecurityPolicy 1.1, ``can_renew_session=False`` is not written (WCF has no form for
+    it); :func:`export_notes` reports it and it is logged at INFO.
+    """
+    w = _writer(settings, wsp_ns)
+    for note in export_notes(settings):
+        logger.info("policy %s: %s", policy_id, note)
+    if settings.establish_security_context:
+        assertions = _session_binding(w, settings)
+    else:
+        assertions = _bootstrap_binding(w, settings)
+    extra = {"wsaw": ns.WSAW}
+    if w.d.cancel_ns == ns.MSSP and settings.establish_security_context:
+        extra["mssp"] = ns.MSSP
+    root = _root(w, policy_id, extra)
+    exactly_one = etree.SubElement(root, ns.qn(w.wsp_ns, "ExactlyOne"))
+    alternative = etree.SubElement(exactly_one, ns.qn(w.wsp_ns, "All"))
+    alternative.extend(assertions)
+    alternative.append(w.el(ns.WSAW, "UsingAddressing"))
+    return root
+
+
+def message_policy(
+    settings: SecureConversationSettings, policy_id: str, *, wsp_ns: str = ns.WSP15
+) -> etree._Element:
+    """A per-operation input/output policy, as WCF attaches to each ``wsdl:input``/``output``::
+
+        <wsp:Policy wsu:Id="WSHttpBinding_ICalculator_Add_Input_policy">
+          <wsp:ExactlyOne><wsp:All>
+            <sp:SignedParts><sp:Body/><sp:Header Name="To" Namespace="…"/>…</sp:SignedParts>
+            <sp:EncryptedParts><sp:Body/></sp:EncryptedParts>
+          </wsp:All></wsp:ExactlyOne>
+        </wsp:Policy>
+
+    Message security only: over transport WCF publishes no per-message parts.
+    """
+    if settings.bootstrap.over_transport:
+        raise ConfigurationError(
+            "per-message policies exist only for message security; "
+            f"{settings.bootstrap.value} relies on the transport"
+        )
+    w = _writer(settings, wsp_ns)
+    root = _root(w, policy_id, {})
+    exactly_one = etree.SubElement(root, ns.qn(w.wsp_ns, "ExactlyOne"))
+    alternative = etree.SubElement(exactly_one, ns.qn(w.wsp_ns, "All"))
+    alternative.extend([_signed_parts(w), _encrypted_parts(w)])
+    return root
+
+
+__all__ = ["export_notes", "message_policy", "policy_for"]
