@@ -59,6 +59,10 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
                    help="accepted user for username-over-transport (default alice:secret)")
     s.add_argument("--key-renewal", type=float, default=None, metavar="SECONDS",
                    help="session_key_renewal_interval (default 15 h); small values show Renew")
+    s.add_argument("--max-pending-sessions", type=int, default=None, metavar="N",
+                   help="max_pending_sessions (default 128)")
+    s.add_argument("--cookie-lifetime", type=float, default=None, metavar="SECONDS",
+                   help="issued_cookie_lifetime (default 10 h)")
     s.add_argument("--wsgi", action="store_true",
                    help="serve the WSGI app (wsgiref, single thread) instead of ASGI/uvicorn")
     s.set_defaults(func=run_serve)
@@ -106,10 +110,14 @@ def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         SecureConversationSettings,
     )
 
-    svc = LocalServiceSecuritySettings()
-    if args.key_renewal is not None:
-        from dataclasses import replace
+    from dataclasses import replace
 
+    svc = LocalServiceSecuritySettings()
+    if args.max_pending_sessions is not None:
+        svc = replace(svc, max_pending_sessions=args.max_pending_sessions)
+    if args.cookie_lifetime is not None:
+        svc = replace(svc, issued_cookie_lifetime=timedelta(seconds=args.cookie_lifetime))
+    if args.key_renewal is not None:
         svc = replace(svc, session_key_renewal_interval=timedelta(seconds=args.key_renewal),
                       session_key_rollover_interval=timedelta(
                           seconds=min(300.0, args.key_renewal)))
@@ -294,7 +302,9 @@ def run_inspect(args: argparse.Namespace) -> int:
 
         url = src if "?" in src else src + "?wsdl"
         try:
-            r = httpx.get(url, verify=_verify_opt(args), timeout=30)
+            from wssc.client.common import tls_verify
+
+            r = httpx.get(url, verify=tls_verify(_verify_opt(args)), timeout=30)
         except httpx.HTTPError as exc:
             raise ConfigurationError(f"cannot fetch {url}: {exc}") from None
         if r.status_code != 200:

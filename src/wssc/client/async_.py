@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +22,7 @@ from wssc.client.common import (
     find_operation,
     log,
     make_bootstrap,
+    tls_verify,
 )
 from wssc.errors import ConfigurationError, RenewNeeded, WsscError
 from wssc.service.contract import ContractSpec
@@ -38,7 +40,7 @@ class AsyncClient:
         service_certificate: Certificate | None = None,
         username: str | None = None,
         password: str | None = None,
-        verify: bool | str = True,
+        verify: bool | str | ssl.SSLContext = True,
         timeout: float = 60.0,
         http: httpx.AsyncClient | None = None,
         on_event: EventHook | None = None,
@@ -51,6 +53,7 @@ class AsyncClient:
             self.settings, make_bootstrap(self.settings, service_certificate, username, password),
             address,
         )
+        verify = tls_verify(verify)
         self._http = http or httpx.AsyncClient(verify=verify, timeout=timeout)
         self._own_http = http is None
         self.on_event = on_event
@@ -59,9 +62,9 @@ class AsyncClient:
 
     @classmethod
     async def from_wsdl_async(
-        cls, url: str, *, verify: bool | str = True, timeout: float = 60.0, **kw: Any
+        cls, url: str, *, verify: bool | str | ssl.SSLContext = True, timeout: float = 60.0, **kw: Any
     ) -> AsyncClient:
-        async with httpx.AsyncClient(verify=verify, timeout=timeout) as h:
+        async with httpx.AsyncClient(verify=tls_verify(verify), timeout=timeout) as h:
             try:
                 r = await h.get(url)
             except httpx.HTTPError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,6 +19,13 @@ log = logging.getLogger("wssc.client")
 
 #: Called with (event, detail) for "issue", "call", "renew", "cancel", "close".
 EventHook = Callable[[str, str], None]
+
+
+def tls_verify(verify: bool | str | ssl.SSLContext) -> bool | ssl.SSLContext:
+    """httpx's ``verify``: a CA file path becomes an SSL context."""
+    if isinstance(verify, str):
+        return ssl.create_default_context(cafile=verify)
+    return verify
 
 
 def make_bootstrap(

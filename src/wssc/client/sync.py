@@ -10,6 +10,7 @@ cookie mode re-issues at 60 % of the cookie lifetime.
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +25,7 @@ from wssc.client.common import (
     find_operation,
     log,
     make_bootstrap,
+    tls_verify,
 )
 from wssc.errors import ConfigurationError, RenewNeeded, WsscError
 from wssc.service.contract import ContractSpec
@@ -41,7 +43,7 @@ class Client:
         service_certificate: Certificate | None = None,
         username: str | None = None,
         password: str | None = None,
-        verify: bool | str = True,
+        verify: bool | str | ssl.SSLContext = True,
         timeout: float = 60.0,
         http: httpx.Client | None = None,
         on_event: EventHook | None = None,
@@ -54,6 +56,7 @@ class Client:
             self.settings, make_bootstrap(self.settings, service_certificate, username, password),
             address,
         )
+        verify = tls_verify(verify)
         self._http = http or httpx.Client(verify=verify, timeout=timeout)
         self._own_http = http is None
         self.on_event = on_event
@@ -61,10 +64,10 @@ class Client:
 
     @classmethod
     def from_wsdl(
-        cls, url: str, *, verify: bool | str = True, timeout: float = 60.0, **kw: Any
+        cls, url: str, *, verify: bool | str | ssl.SSLContext = True, timeout: float = 60.0, **kw: Any
     ) -> Client:
         try:
-            r = httpx.get(url, verify=verify, timeout=timeout)
+            r = httpx.get(url, verify=tls_verify(verify), timeout=timeout)
         except httpx.HTTPError as exc:
             raise ConfigurationError(f"cannot fetch the WSDL at {url}: {exc}") from None
         if r.status_code != 200:

@@ -407,7 +407,6 @@ class _Importer:
 
     def assemble(self, outer: _Binding, session: _Session | None, boot: _Binding) -> ImportedPolicy:
         kind, x509_derived = self.bootstrap_kind(boot)
-        notes: list[str] = []
         if session is None:
             derived = x509_derived
         else:
@@ -442,7 +441,6 @@ class _Importer:
             must_not_send_renew=session.renew if session else None,
             must_not_send_amend=session.amend if session else False,
             bootstrap_signature_confirmation=boot.signature_confirmation,
-            notes=tuple(notes),
         )
         return ImportedPolicy(settings, evidence)
 

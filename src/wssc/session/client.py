@@ -300,14 +300,11 @@ class ClientSession:
         return self._out(self._protect(env), self.trust.rst_sct_cancel, kind="cancel")
 
     def cancel_response(self, data: bytes, out: Outgoing, now: float) -> None:
-        try:
-            result = self._verify_sct_reply(data, now)
-            payload = result.envelope.payload
-            if payload is None or not isinstance(parse_rstr(payload, self.trust),
-                                                 CancelResponse):
-                raise InvalidRequest("the reply to Cancel is not RequestedTokenCancelled")
-        finally:
-            self.state = State.CANCELLED
+        result = self._verify_sct_reply(data, now)
+        payload = result.envelope.payload
+        if payload is None or not isinstance(parse_rstr(payload, self.trust), CancelResponse):
+            raise InvalidRequest("the reply to Cancel is not RequestedTokenCancelled")
+        self.state = transition(self.state, Event.CANCEL, self.sc.ns)
         log.info("session cancelled")
 
     def closed_without_cancel(self) -> None:

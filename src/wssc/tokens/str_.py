@@ -85,7 +85,8 @@ class SecurityTokenReference:
             ki.set("EncodingType", self.encoding_type or ns.WSS_BASE64)
             ki.text = self.key_identifier
         else:
-            ref = etree.SubElement(el, _REF)
+            nsmap = {"c": self.instance_ns} if self.instance else None
+            ref = etree.SubElement(el, _REF, nsmap=nsmap)
             if self.uri is not None:
                 ref.set("URI", self.uri)
             if self.value_type:
