@@ -10,9 +10,9 @@ class Calculator:
     """``Add(a: int, b: int) -> int`` and ``Echo(text: str) -> str``."""
 
     @operation
-    def Add(self, a: int, b: int) -> int:  # noqa: N802 - WCF operation names
+    def Add(self, a: int, b: int) -> int:
         return a + b
 
     @operation
-    def Echo(self, text: str) -> str:  # noqa: N802
+    def Echo(self, text: str) -> str:
         return text

@@ -12,9 +12,9 @@ from wssc.bootstrap.base import (
     TransportInfo,
 )
 from wssc.bootstrap.username_over_transport import (
-    UsernameValidator,
     UserNameOverTransportClient,
     UserNameOverTransportService,
+    UsernameValidator,
 )
 
 __all__ = [

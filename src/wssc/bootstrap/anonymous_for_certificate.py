@@ -30,10 +30,10 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from wssc.bootstrap.base import ClientContext, ServiceResult, TransportInfo
 from wssc.certs import Certificate
 from wssc.crypto.primitives import rsa_key_wrap
 from wssc.errors import ConfigurationError, InvalidSecurity
-from wssc.bootstrap.base import ClientContext, ServiceResult, TransportInfo
 from wssc.security.inbound import VerifiedMessage, verify
 from wssc.security.outbound import protect
 from wssc.security.policy import MessagePolicy

@@ -100,6 +100,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 # --- serve ----------------------------------------------------------------------------------
 def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from dataclasses import replace
     from datetime import timedelta
 
     from wssc.settings import (
@@ -109,8 +110,6 @@ def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         LocalServiceSecuritySettings,
         SecureConversationSettings,
     )
-
-    from dataclasses import replace
 
     svc = LocalServiceSecuritySettings()
     if args.max_pending_sessions is not None:

@@ -51,7 +51,7 @@ from wssc.tokens.str_ import STR_TAG, SecurityTokenReference
 from wssc.tokens.timestamp import Timestamp
 from wssc.xml import ns
 from wssc.xml.c14n import exc_c14n, read_inclusive_prefixes
-from wssc.xml.ids import element_id, index_ids
+from wssc.xml.ids import index_ids
 from wssc.xml.ns import ScVersion
 from wssc.xml.parse import DEFAULT_LIMITS, ParserLimits, parse_xml
 from wssc.xml.soap import Envelope
@@ -528,7 +528,9 @@ def verify(
     except WsscError:
         raise
     except (ValueError, TypeError, KeyError, IndexError, etree.LxmlError) as exc:
-        raise InvalidSecurity(f"the security header could not be processed ({type(exc).__name__})")
+        raise InvalidSecurity(
+            f"the security header could not be processed ({type(exc).__name__})"
+        ) from None
     if replay_cache is not None and result.signature_value is not None:
         ts = result.timestamp
         created = ts.created if ts is not None else proc.now

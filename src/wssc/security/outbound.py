@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from lxml import etree
 
@@ -168,10 +169,11 @@ def _with_wsu_prefix(root: etree._Element) -> etree._Element:
     """
     if ns.WSU in root.nsmap.values() or root.getparent() is not None:
         return root
-    nsmap = dict(root.nsmap)
+    nsmap: dict[Any, str] = dict(root.nsmap)
     prefix = "u" if "u" not in nsmap else "wsu"
     nsmap[prefix] = ns.WSU
-    new = etree.Element(root.tag, attrib=dict(root.attrib), nsmap=nsmap)
+    attrib: dict[str, str] = {str(k): str(v) for k, v in root.attrib.items()}
+    new = etree.Element(root.tag, attrib=attrib, nsmap=nsmap)
     new.text = root.text
     new.extend(list(root))
     return new

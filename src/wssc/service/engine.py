@@ -30,13 +30,12 @@ from lxml import etree
 from wssc.bootstrap.anonymous_for_certificate import AnonymousForCertificateService
 from wssc.bootstrap.base import BootstrapService, ServiceResult, TransportInfo
 from wssc.bootstrap.username_over_transport import (
-    UsernameValidator,
     UserNameOverTransportService,
+    UsernameValidator,
 )
 from wssc.certs import Certificate
 from wssc.crypto.suites import get_suite
 from wssc.errors import (
-    ActionNotSupported,
     BadContextToken,
     CancellationNotAllowed,
     ConfigurationError,
@@ -52,8 +51,13 @@ from wssc.security.outbound import protect
 from wssc.security.policy import MessagePolicy
 from wssc.security.replay import ReplayCache
 from wssc.security.tokens import SctProtection
-from wssc.service.contract import ContractSpec, OperationSpec, decode_request, encode_response
-from wssc.service.contract import get_contract
+from wssc.service.contract import (
+    ContractSpec,
+    OperationSpec,
+    decode_request,
+    encode_response,
+    get_contract,
+)
 from wssc.session.service import SessionManager
 from wssc.settings import EndpointSettings
 from wssc.store.base import SessionStore
@@ -141,6 +145,7 @@ class ServiceEngine:
         self.suite = get_suite(scs.algorithm_suite)
         self.soap = SOAP_12 if self.settings.soap_version == "1.2" else SOAP_11
         self.bootstrap: BootstrapService
+        self.require_tls = require_tls_for_username
         if scs.bootstrap.over_transport:
             if username_validator is None:
                 raise ConfigurationError("UserNameOverTransport needs a username_validator")
@@ -222,7 +227,8 @@ class ServiceEngine:
             from wssc.policy.export import policy_for
             from wssc.service.wsdl import build_wsdl
 
-            policy_id = f"{'WSHttp' if self.soap is SOAP_12 else 'Custom'}Binding_{self.contract.name}_policy"
+            kind = "WSHttp" if self.soap is SOAP_12 else "Custom"
+            policy_id = f"{kind}Binding_{self.contract.name}_policy"
             policy = policy_for(self.scs, policy_id=policy_id)
             self._wsdl = build_wsdl(
                 self.contract, address=self.address, soap_version=self.soap,
@@ -243,15 +249,13 @@ class ServiceEngine:
         now = self.clock()
         t = self.trust
         if not self.scs.establish_security_context:
-            result = self.bootstrap.verify(self._bytes(env), transport, self.policy, now)
-            return self._application(env, result.message, now, bootstrap=result)
+            boot = self.bootstrap.verify(self._bytes(env), transport, self.policy, now)
+            return self._application(env, boot.message, now, bootstrap=boot)
         if action == t.rst_sct:
             return self._issue(env, transport, now)
         if action == t.rst_sct_cancel and self.sessions.cookie_mode:
             raise CancellationNotAllowed()
-        if transport.secure is False and self.scs.bootstrap.over_transport and (
-            self.bootstrap.require_tls  # type: ignore[attr-defined]
-        ):
+        if not transport.secure and self.scs.bootstrap.over_transport and self.require_tls:
             raise InvalidSecurity("this endpoint requires HTTPS")
         exempt = action in (t.rst_sct_cancel, t.rst_sct_renew)
         records: list[SessionRecord] = []

@@ -110,11 +110,10 @@ class SessionManager:
             if sct.cookie is None:
                 raise BadContextToken("the SCT carries no cookie", sc_ns=self.sc.ns)
             assert self.codec is not None
-            rec = self.codec.open(
+            return self.codec.open(
                 sct.cookie, context_id=sct.identifier, instance=sct.instance, now=now,
                 sc_ns=self.sc.ns,
             )
-            return rec
         rec = self.store.get(sct.identifier)
         if rec is None:
             raise BadContextToken("unknown or cancelled session", sc_ns=self.sc.ns)

@@ -13,7 +13,7 @@ Refuses, each with :class:`~wssc.errors.MalformedXml` and a reason:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from lxml import etree
 
@@ -65,8 +65,8 @@ def parse_xml(data: bytes | str, limits: ParserLimits = DEFAULT_LIMITS) -> etree
         raise MalformedXml(f"not well-formed XML: {exc.msg}") from None
     except ValueError as exc:  # e.g. unicode strings with encoding declarations
         raise MalformedXml(f"not parseable XML: {exc}") from None
-    tree = root.getroottree()
-    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+    docinfo: Any = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
         raise MalformedXml("a DOCTYPE is not allowed in a SOAP message")
     count = 0
     for el in root.iter():
