@@ -59,7 +59,7 @@ def start_server(wssc_home: Path) -> Iterator[Start]:
         port = free_port()
         tls = "username-over-transport" in args
         url = f"{'https' if tls else 'http'}://127.0.0.1:{port}/svc"
-        log = open(wssc_home / "serve.log", "ab")  # noqa: SIM115
+        log = open(wssc_home / "serve.log", "ab")
         env = dict(os.environ, WSSC_HOME=str(wssc_home))
         proc = subprocess.Popen(
             [sys.executable, "-m", "wssc", "--log-level", "INFO", "serve", "--port", str(port),

@@ -3,17 +3,20 @@ clients in the test process."""
 
 from __future__ import annotations
 
+# ruff: noqa: I001
+
 import asyncio
 import itertools
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 from lxml import etree
 
-from tests.e2e.conftest import Server
+from wssc.certs import generate_self_signed
 from wssc.client import AsyncClient, Client
 from wssc.client.common import endpoint_from_wsdl, make_bootstrap, tls_verify
 from wssc.errors import (
@@ -21,13 +24,15 @@ from wssc.errors import (
     CancellationNotAllowed,
     FailedAuthentication,
     RenewNeeded,
-    ServerTooBusy,
     SecurityTokenUnavailable,
+    ServerTooBusy,
     WsscError,
 )
-from wssc.certs import generate_self_signed
 from wssc.session.client import ClientSession, Outgoing
 from wssc.xml import ns
+
+if TYPE_CHECKING:
+    from conftest import Server
 
 pytestmark = pytest.mark.e2e
 

@@ -131,7 +131,11 @@ class ServiceEngine:
         contract: ContractSpec | None = None,
         clock: Callable[[], float] = time.time,
         require_tls_for_username: bool = True,
+        unsecured: bool = False,
     ) -> None:
+        """``unsecured=True`` serves plain document/literal SOAP with no WS-Security at all:
+        only for comparisons (the benchmark's baseline on the same stack)."""
+        self.unsecured = unsecured
         self.service = service
         self.settings = settings or EndpointSettings()
         self.contract = contract or get_contract(service)
@@ -248,6 +252,8 @@ class ServiceEngine:
         action = env.action
         now = self.clock()
         t = self.trust
+        if self.unsecured:
+            return self._application(env, VerifiedMessage(env), now, plain=True)
         if not self.scs.establish_security_context:
             boot = self.bootstrap.verify(self._bytes(env), transport, self.policy, now)
             return self._application(env, boot.message, now, bootstrap=boot)
@@ -363,6 +369,7 @@ class ServiceEngine:
         sct: SecurityContextToken | None = None,
         key: bytes | None = None,
         bootstrap: ServiceResult | None = None,
+        plain: bool = False,
     ) -> Dispatch:
         op = self.contract.find(env.action)
         args = decode_request(op, self._payload(result.envelope))
@@ -370,6 +377,8 @@ class ServiceEngine:
         version = env.version
 
         def secure(reply: etree._Element) -> etree._Element:
+            if plain:
+                return reply
             if bootstrap is not None:
                 return self.bootstrap.secure_reply(reply, bootstrap, self.policy)
             assert sct is not None and key is not None
