@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Set up everything the checks need; safe to run again (each step is skipped when done).
+#
+#   .venv/                   python3 -m venv, then pip install -e '.[dev]'
+#   WSS4J interop peer       Java + Debian's libwss4j-java, compiled by the peer's own build.sh
+#                            into .wssc/peer-build (or $WSS4J_PEER_BUILD when set)
+#   redis-server             apt-get install redis-server, when not on PATH
+#   .wssc/env                the resolved peer paths, for scripts/test.sh (sourced there)
+#
+# The peer lives beside the repository in ../shared/peers/wss4j (override: WSSC_WSS4J_PEER).
+# With CI=true a step that cannot be done is an error; otherwise it is a loud warning.
+set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+
+say() { echo "setup: $*" >&2; }
+in_ci() { [ "${CI:-}" = true ] || [ "${CI:-}" = 1 ]; }
+problem() {
+  if in_ci; then say "ERROR: $*"; exit 1; fi
+  say "!!! WARNING: $* !!!"
+}
+
+APT_UPDATED=""
+apt_install() {
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { problem "need root or sudo to apt-get install $*"; return 1; }
+    sudo="sudo"
+  fi
+  if [ -z "$APT_UPDATED" ]; then
+    $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
+    APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq "$@"
+}
+
+# --- Python: .venv with the package and its dev extras ----------------------------------------
+if [ ! -x .venv/bin/python ]; then
+  say "creating .venv"
+  if ! python3 -m venv .venv; then
+    rm -rf .venv
+    py="python$(python3 -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
+    apt_install "$py-venv" || apt_install python3-venv
+    python3 -m venv .venv
+  fi
+fi
+mkdir -p .wssc
+stamp=".wssc/pip-stamp"
+want="$(sha256sum pyproject.toml | cut -d' ' -f1) $(.venv/bin/python -c 'import sys; print(sys.version)' | head -1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || ! .venv/bin/python -c 'import wssc' 2>/dev/null; then
+  say "pip install -e '.[dev]'"
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+  printf '%s\n' "$want" > "$stamp"
+fi
+
+if [ "${1:-}" = "--python-only" ]; then
+  exit 0
+fi
+
+# --- WSS4J peer (Java + libwss4j-java), built by its own build.sh ------------------------------
+PEER_DIR="${WSSC_WSS4J_PEER:-$REPO/../shared/peers/wss4j}"
+PEER_BUILD="${WSS4J_PEER_BUILD:-$REPO/.wssc/peer-build}"
+peer_ready() {
+  [ -f "$PEER_BUILD/classes/WssPeer.class" ] && [ -f "$PEER_BUILD/classpath" ] || return 1
+  [ "$PEER_DIR/WssPeer.java" -nt "$PEER_BUILD/classes/WssPeer.class" ] && return 1
+  command -v java >/dev/null 2>&1 || return 1
+  local jar
+  for jar in $(tr ':' ' ' < "$PEER_BUILD/classpath"); do [ -f "$jar" ] || return 1; done
+  return 0
+}
+if [ ! -f "$PEER_DIR/build.sh" ] || [ ! -f "$PEER_DIR/WssPeer.java" ]; then
+  problem "WSS4J peer not found at $PEER_DIR (set WSSC_WSS4J_PEER); interop tests will NOT run"
+else
+  PEER_DIR="$(cd "$PEER_DIR" && pwd)"
+  mkdir -p "$PEER_BUILD"
+  PEER_BUILD="$(cd "$PEER_BUILD" && pwd)"
+  if ! peer_ready; then
+    say "building the WSS4J peer into $PEER_BUILD (installs Java/libwss4j-java when missing)"
+    WSS4J_PEER_BUILD="$PEER_BUILD" bash "$PEER_DIR/build.sh" >&2 \
+      || problem "the WSS4J peer did not build; interop tests will NOT run"
+  fi
+  if ! command -v java >/dev/null 2>&1; then
+    # build.sh installs a JDK only when javac is missing
+    apt_install default-jre-headless || problem "java is missing; interop tests will NOT run"
+  fi
+fi
+{
+  printf 'export WSSC_WSS4J_PEER=%q\n' "$PEER_DIR"
+  printf 'export WSS4J_PEER_BUILD=%q\n' "$PEER_BUILD"
+} > .wssc/env
+
+# --- redis-server (RedisStore tests start their own instance) ----------------------------------
+if ! command -v redis-server >/dev/null 2>&1; then
+  say "installing redis-server"
+  apt_install redis-server || problem "redis-server could not be installed; Redis tests will NOT run"
+fi
+
+say "ready (peer build: $PEER_BUILD)"
