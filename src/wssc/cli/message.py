@@ -69,6 +69,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    help="the message came over TLS: the SCT endorses only the Timestamp, "
                    "signed directly with the SCT key")
     v.add_argument("--require-encrypted-body", action="store_true")
+    v.add_argument("--max-clock-skew", type=float, default=300.0, metavar="SECONDS",
+                   help="allowed clock difference for the Timestamp (default 300, WCF's 5 min)")
     v.add_argument("-v", "--verbose", action="store_true",
                    help="describe what was signed and encrypted, on stderr")
     v.add_argument("input", metavar="IN", help="secured envelope file, or - for stdin")
@@ -137,6 +139,7 @@ def run_verify(args: argparse.Namespace) -> int:
         derived_keys=not args.no_derived_keys and not transport,
         transport=transport,
         check_expiry=not args.ignore_expiry,
+        max_clock_skew=max(0.0, args.max_clock_skew),
         require_encrypted_body=True if args.require_encrypted_body else None,
         require_signed_body=not transport,
     )

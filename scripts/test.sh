@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The checks CI runs: setup, then ruff, mypy and pytest. Extra arguments go to pytest.
+#   bash scripts/test.sh                 everything
+#   bash scripts/test.sh -m peer -x      only the WSS4J interop tests, stop at the first failure
+# Every check runs even when an earlier one fails; the exit code is non-zero if any failed.
+set -uo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+
+bash scripts/setup.sh || { echo "test: setup failed" >&2; exit 1; }
+# WSSC_WSS4J_PEER and WSS4J_PEER_BUILD, as resolved by setup.sh, for the interop tests
+# shellcheck source=/dev/null
+source .wssc/env
+
+BIN=.venv/bin
+failed=()
+
+lint_paths=()
+for d in src tests bench; do [ -e "$d" ] && lint_paths+=("$d"); done
+echo "== ruff check ${lint_paths[*]}"
+"$BIN/ruff" check "${lint_paths[@]}" || failed+=(ruff)
+
+echo "== mypy"
+"$BIN/mypy" || failed+=(mypy)
+
+echo "== pytest -q $*"
+"$BIN/python" -m pytest -q "$@" || failed+=(pytest)
+
+if [ "${#failed[@]}" -gt 0 ]; then
+  echo "test: FAILED: ${failed[*]}" >&2
+  exit 1
+fi
+echo "test: all checks passed"

@@ -1,0 +1,157 @@
+"""Drivers for outside programs the tests talk to: the WSS4J interop peer and the wssc CLI.
+
+The WSS4J peer is a Java CLI kept beside the repository in ``../shared/peers/wss4j`` (override
+with ``WSSC_WSS4J_PEER``); see its README.md. Its build output goes to ``WSS4J_PEER_BUILD``,
+which defaults here to ``<repo>/.wssc/peer-build`` (what ``scripts/setup.sh`` builds).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+JARS = ("wss4j", "xmlsec", "commons-logging", "commons-codec", "slf4j-api", "slf4j-jdk14")
+TIMEOUT = 120
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def peer_dir() -> Path:
+    env = os.environ.get("WSSC_WSS4J_PEER")
+    return Path(env) if env else REPO.parent / "shared" / "peers" / "wss4j"
+
+
+def peer_build_dir() -> Path:
+    env = os.environ.get("WSS4J_PEER_BUILD")
+    return Path(env) if env else REPO / ".wssc" / "peer-build"
+
+
+class PeerMissing(Exception):
+    """The peer cannot run here; the message says what is missing."""
+
+
+def _options(opts: Mapping[str, Any]) -> list[str]:
+    """``dk_offset=32`` -> ``--dk-offset 32``; ``True`` -> a bare flag; None/False -> nothing."""
+    out: list[str] = []
+    for key, value in opts.items():
+        if value is None or value is False:
+            continue
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            out.append(flag)
+        else:
+            out += [flag, str(value)]
+    return out
+
+
+@dataclass
+class Wss4jPeer:
+    """The ``peer`` CLI (WSS4J 1.6.19). Keyword options are flags: ``sct_id=`` -> ``--sct-id``."""
+
+    directory: Path
+    build: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def vectors(self) -> Path:
+        return self.directory / "vectors"
+
+    def run(
+        self, *args: str | os.PathLike[str], check: bool = False
+    ) -> subprocess.CompletedProcess[str]:
+        cmd = [str(self.directory / "peer"), *map(str, args)]
+        proc = subprocess.run(
+            ["bash", *cmd], capture_output=True, text=True, env=self.env, timeout=TIMEOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(
+                f"peer {' '.join(map(str, args))} exited {proc.returncode}\n"
+                f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+            )
+        return proc
+
+    def secure(
+        self, in_path: str | os.PathLike[str], out_path: str | os.PathLike[str], **opts: Any
+    ) -> subprocess.CompletedProcess[str]:
+        """``peer secure``; must succeed. Needs ``secret=`` and ``sct_id=``."""
+        return self.run("secure", *_options(opts), in_path, out_path, check=True)
+
+    def verify(self, path: str | os.PathLike[str], **opts: Any) -> subprocess.CompletedProcess[str]:
+        """``peer verify``; the caller checks the exit code (0 ok, 1 error, 3 policy)."""
+        return self.run("verify", *_options(opts), path)
+
+    def mutate(
+        self, in_path: str | os.PathLike[str], out_path: str | os.PathLike[str], **opts: Any
+    ) -> subprocess.CompletedProcess[str]:
+        """``peer mutate`` with e.g. ``tamper_body=True``; must succeed."""
+        return self.run("mutate", *_options(opts), in_path, out_path, check=True)
+
+    def psha1(
+        self, secret: bytes, nonce: bytes, length: int, offset: int = 0,
+        label: str | None = None, **opts: Any,
+    ) -> bytes:
+        """WSS4J's P_SHA1 (seed = UTF-8(label) || nonce; default label when ``label`` is None)."""
+        proc = self.run(
+            "psha1", "--secret", base64.b64encode(secret).decode(),
+            "--nonce", base64.b64encode(nonce).decode(), "--length", str(length),
+            "--offset", str(offset), *(["--label", label] if label is not None else []),
+            *_options(opts), check=True,
+        )
+        return base64.b64decode(proc.stdout.strip())
+
+
+def find_wss4j_peer() -> Wss4jPeer:
+    """Locate the peer and make sure it can run (compiling it if only the classes are missing).
+
+    Raises :class:`PeerMissing` when the directory, Java or the WSS4J jars are not there. It never
+    installs system packages: that is ``scripts/setup.sh``'s job.
+    """
+    directory = peer_dir()
+    if not (directory / "peer").is_file() or not (directory / "WssPeer.java").is_file():
+        raise PeerMissing(f"no WSS4J peer at {directory} (set WSSC_WSS4J_PEER)")
+    directory = directory.resolve()
+    if shutil.which("java") is None or shutil.which("javac") is None:
+        raise PeerMissing("java/javac not on PATH")
+    missing = [j for j in JARS if not Path(f"/usr/share/java/{j}.jar").is_file()]
+    if missing:
+        raise PeerMissing(f"jars missing in /usr/share/java: {', '.join(missing)} (libwss4j-java)")
+    build = peer_build_dir()
+    env = dict(os.environ, WSS4J_PEER_BUILD=str(build))
+    env.pop("WSS4J_PEER_DEBUG", None)
+    classes = build / "classes" / "WssPeer.class"
+    source = directory / "WssPeer.java"
+    if not classes.is_file() or source.stat().st_mtime > classes.stat().st_mtime:
+        proc = subprocess.run(
+            ["bash", str(directory / "build.sh")], capture_output=True, text=True, env=env,
+            timeout=600, stdin=subprocess.DEVNULL,
+        )
+        if proc.returncode != 0:
+            raise PeerMissing(f"build.sh failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
+    peer = Wss4jPeer(directory, build, env)
+    probe = peer.run("psha1", "--secret", "A" * 22 + "==", "--nonce", "AAAA", "--length", "4")
+    if probe.returncode != 0:
+        raise PeerMissing(f"the peer does not run: {probe.stderr.strip()[-2000:]}")
+    return peer
+
+
+def wssc_cli(
+    *args: str | os.PathLike[str], input: str | bytes | None = None, timeout: float = TIMEOUT
+) -> subprocess.CompletedProcess[Any]:
+    """Run ``python -m wssc ARGS``. Text in text out, unless ``input`` is bytes."""
+    env = {k: v for k, v in os.environ.items() if k not in ("WSSC_SECRET", "WSSC_DEBUG")}
+    return subprocess.run(
+        [sys.executable, "-m", "wssc", *map(str, args)], input=input, capture_output=True,
+        text=not isinstance(input, bytes), env=env, timeout=timeout,
+        stdin=None if input is not None else subprocess.DEVNULL,
+    )
