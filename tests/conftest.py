@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -28,3 +34,52 @@ def wss4j() -> Wss4jPeer:
 def wssc_cli() -> Callable[..., Any]:
     """``wssc_cli(*args, input=None) -> CompletedProcess``: ``python -m wssc ARGS``."""
     return _wssc_cli
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[tuple[str, int]]:
+    """Start ``redis-server`` on a free port without persistence; stop it afterwards."""
+    exe = shutil.which("redis-server")
+    if exe is None:
+        msg = "redis-server is not installed: the RedisStore tests cannot run"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{msg} (CI=true: install redis-server)")
+        pytest.skip(f"!!! {msg}; install it (apt-get install redis-server) to run them !!!")
+    redis = __import__("redis")
+    port = _free_port()
+    workdir = tempfile.mkdtemp(prefix="wssc-redis-")
+    proc = subprocess.Popen(
+        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", workdir],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        client = redis.Redis(host="127.0.0.1", port=port)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                if client.ping():
+                    break
+            except redis.ConnectionError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"redis-server did not start on port {port}")
+            time.sleep(0.05)
+        client.close()
+        yield "127.0.0.1", port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.peers import Wss4jPeer
+from peers import Wss4jPeer
 from wssc.bootstrap import AnonymousForCertificateClient, TransportInfo
 from wssc.certs import Certificate, generate_self_signed
 from wssc.demo import Calculator

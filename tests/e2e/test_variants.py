@@ -1,0 +1,117 @@
+"""More end-to-end variants: farms (Redis store, shared cookie key ring), per-message security
+without a session, derived keys off, SOAP 1.1, the WSGI app, and renewal turned off."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+
+from wssc.client import Client
+from wssc.client.common import tls_verify
+from wssc.errors import SessionKeyExpired, UnableToRenew
+
+if TYPE_CHECKING:
+    from conftest import Server
+
+from test_sessions import Raw  # noqa: E402
+
+pytestmark = pytest.mark.e2e
+
+
+def test_redis_store_serves_a_farm(server: Callable[..., Server],
+                                   redis_server: tuple[str, int]) -> None:
+    host, port = redis_server
+    store = f"redis://{host}:{port}/3"
+    a = server("--store", store)
+    b = server("--store", store, "--binding", "wshttp")  # a second node, same store
+    assert a.url != b.url
+    raw = Raw(a)
+    raw.issue()
+    assert raw.add(1, 2) == 3
+    raw.srv = b  # the next messages go to the other node
+    assert raw.add(20, 22) == 42
+    raw.cancel()  # cancelled on node B …
+    raw.srv = a
+    late = raw.add_request(1, 1)
+    raw.session.state = None
+    from wssc.errors import BadContextToken
+
+    with pytest.raises(BadContextToken):  # … is gone on node A too
+        raw.session.app_response(raw.post(late), late, time.time())
+
+
+def test_cookie_key_ring_serves_a_farm(server: Callable[..., Server]) -> None:
+    # Both nodes load the same key ring (CERT_DIR/keyring.json, created by the first).
+    a = server("--no-require-cancellation")
+    b = server("--no-require-cancellation", "--binding", "wshttp")
+    raw = Raw(a)
+    raw.issue()
+    assert raw.add(1, 1) == 2
+    raw.srv = b
+    assert raw.add(2, 3) == 5
+
+
+@pytest.mark.parametrize("bootstrap", ["anonymous-for-certificate", "username-over-transport"])
+def test_no_secure_context(server: Callable[..., Server], bootstrap: str) -> None:
+    srv = server("--bootstrap", bootstrap, "--no-secure-context")
+    wsdl = httpx.get(srv.wsdl_url, verify=tls_verify(srv.verify)).content
+    assert b"SecureConversationToken" not in wsdl
+    events: list[str] = []
+    kw = {"username": "alice", "password": "secret"} if "username" in bootstrap else {}
+    with Client.from_wsdl(srv.wsdl_url, verify=srv.verify,
+                          on_event=lambda e, d: events.append(e), **kw) as c:
+        assert c.session.scs.establish_security_context is False
+        assert c.Add(a=3, b=4) == 7
+        assert c.Echo(text="no session") == "no session"
+    assert "issue" not in events and "cancel" not in events and events.count("call") == 2
+
+
+@pytest.mark.parametrize("binding", ["wshttp", "ws2007"])
+def test_no_derived_keys(server: Callable[..., Server], binding: str) -> None:
+    srv = server("--binding", binding, "--no-derived-keys")
+    wsdl = httpx.get(srv.wsdl_url).content
+    assert b"RequireDerivedKeys" not in wsdl.split(b"BootstrapPolicy")[0]
+    with Client.from_wsdl(srv.wsdl_url) as c:
+        assert c.session.scs.require_derived_keys is False
+        assert c.Add(a=1, b=1) == 2
+
+
+def test_soap11(server: Callable[..., Server]) -> None:
+    srv = server("--soap", "1.1", "--binding", "ws2007")
+    with Client.from_wsdl(srv.wsdl_url) as c:
+        assert c.session.soap.name == "1.1"
+        assert c.Echo(text="soap 1.1") == "soap 1.1"
+
+
+def test_wsgi_app(server: Callable[..., Server]) -> None:
+    srv = server("--wsgi")
+    events: list[str] = []
+    with Client.from_wsdl(srv.wsdl_url, on_event=lambda e, d: events.append(e)) as c:
+        assert c.Add(a=5, b=6) == 11
+    assert events[0] == "issue" and events[-1] == "cancel"
+
+
+def test_can_renew_false(server: Callable[..., Server]) -> None:
+    srv = server("--binding", "ws2007", "--no-renew", "--key-renewal", "1.5")
+    wsdl = httpx.get(srv.wsdl_url).content
+    assert b"MustNotSendRenew" in wsdl
+    raw = Raw(srv)
+    assert raw.session.scs.can_renew_session is False
+    raw.issue()
+    assert raw.add(1, 1) == 2
+    # a Renew is refused even while the key is valid
+    raw.session.force_renew = True
+    raw.session.scs = raw.session.scs.__class__(
+        **{**{f: getattr(raw.session.scs, f) for f in raw.session.scs.__dataclass_fields__},
+           "can_renew_session": True})
+    now = time.time()
+    out = raw.session.renew_request(now)
+    with pytest.raises(UnableToRenew):
+        raw.session.renew_response(raw.post(out), out, now)
+    time.sleep(2.0)
+    with pytest.raises(SessionKeyExpired):  # not RenewNeeded: renewing is off
+        raw.add(2, 2)
