@@ -1,0 +1,564 @@
+"""Per-message cost of protect + verify (sign + encrypt), against a floor and zeep + xmlsec.
+
+    .venv/bin/python bench/bench_message.py [--quick] [--json] [--rounds N] [--block-ms MS]
+
+One run measures three things on the same 1 KB-body SOAP 1.2 message (WS-Addressing Action,
+MessageID and To headers):
+
+* ``wssc``   parse plain -> :func:`wssc.security.protect` (Basic256, derived keys, Timestamp +
+  addressing headers + Body signed, Body and Signature encrypted) -> serialize, then
+  parse -> :func:`wssc.security.verify` (decrypt, check digests and HMAC, enforce policy).
+* ``floor``  the same cryptographic, c14n, parse and serialize work done directly with lxml,
+  hashlib/hmac and cryptography, with only the XML needed to carry it: P_SHA1 of the two
+  derived keys (on both sides), exc-c14n + SHA-1 of Timestamp, the 3 addressing headers and
+  Body, c14n of a SignedInfo + HMAC-SHA1, AES-256-CBC of the Body content and of the
+  Signature; then parse, decrypt both, parse the plaintexts, re-digest, re-HMAC.
+* ``zeep``   zeep.wsse.signature.Signature with xmlsec, X.509 RSA-SHA1 over Body + Timestamp
+  (self-signed 2048-bit key generated at start): parse plain -> apply -> serialize, then
+  parse -> verify. Signature only, no encryption.
+
+Each round runs every benchmark for about ``--block-ms`` (interleaved, so machine noise hits
+all three alike), with the garbage collector off as ``timeit`` does; the figure is the median
+over rounds of the per-message time (the minimum is shown too). Targets: wssc <= 3x the floor,
+zeep >= 10x slower than wssc.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as dt
+import gc
+import hashlib
+import hmac
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from cryptography import __version__ as cryptography_version
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.x509.oid import NameOID
+from lxml import etree
+
+from wssc.security import MessagePolicy, SctProtection, protect, verify
+from wssc.tokens import SecurityContextToken
+from wssc.xml.parse import parse_xml
+
+SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
+WSA = "http://www.w3.org/2005/08/addressing"
+WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
+DS = "http://www.w3.org/2000/09/xmldsig#"
+XENC = "http://www.w3.org/2001/04/xmlenc#"
+WSU_ID = f"{{{WSU}}}Id"
+
+TARGET_FLOOR_RATIO = 3.0
+TARGET_ZEEP_RATIO = 10.0
+
+
+# --------------------------------------------------------------------------------------------
+# The message
+# --------------------------------------------------------------------------------------------
+def build_plain(payload_bytes: int = 1024) -> bytes:
+    """A SOAP 1.2 envelope with Action/MessageID/To and a Body payload of payload_bytes
+    (the serialized ``p:Op`` element, padded with a ``p:Note`` to the exact size)."""
+    head = '<p:Op xmlns:p="http://tempuri.org/">'
+    tail = "</p:Op>"
+    note_open, note_close = "<p:Note>", "</p:Note>"
+    items = ""
+    i = 0
+    while True:
+        item = (
+            f'<p:Item id="{i}"><p:Name>item number {i}</p:Name><p:Value>{i * 37}</p:Value>'
+            "</p:Item>"
+        )
+        fixed = len(head) + len(items) + len(item) + len(note_open) + len(note_close) + len(tail)
+        if fixed > payload_bytes:
+            break
+        items += item
+        i += 1
+    fill = payload_bytes - (len(head) + len(items) + len(note_open) + len(note_close) + len(tail))
+    note = f"{note_open}{'lorem ipsum ' * (fill // 12 + 1)}"[: len(note_open) + max(fill, 0)]
+    payload = f"{head}{items}{note}{note_close}{tail}"
+    return (
+        f'<s:Envelope xmlns:s="{SOAP12}" xmlns:a="{WSA}"><s:Header>'
+        f'<a:Action s:mustUnderstand="1">http://tempuri.org/IService/Op</a:Action>'
+        f"<a:MessageID>urn:uuid:{uuid.uuid4()}</a:MessageID>"
+        f'<a:To s:mustUnderstand="1">https://service.example.org/svc.svc</a:To>'
+        f"</s:Header><s:Body>{payload}</s:Body></s:Envelope>"
+    ).encode()
+
+
+# --------------------------------------------------------------------------------------------
+# 1. wssc
+# --------------------------------------------------------------------------------------------
+class WsscBench:
+    name = "wssc"
+
+    def __init__(self, plain: bytes) -> None:
+        self.plain = plain
+        self.secret = os.urandom(32)
+        self.token = SctProtection(SecurityContextToken(f"urn:uuid:{uuid.uuid4()}"), self.secret)
+        self.policy = MessagePolicy()
+        secret = self.secret
+        self.resolver = lambda sct, sc: secret
+
+    def protect(self) -> bytes:
+        return etree.tostring(protect(parse_xml(self.plain), self.token, self.policy))
+
+    def verify(self, wire: bytes) -> object:
+        return verify(wire, resolver=self.resolver, policy=self.policy)
+
+    def check(self) -> int:
+        wire = self.protect()
+        res = self.verify(wire)
+        assert res.body_signed and res.body_encrypted  # type: ignore[attr-defined]
+        body = res.envelope.body  # type: ignore[attr-defined]
+        got = b"".join(etree.tostring(c, method="c14n", exclusive=True) for c in body)
+        want_body = etree.fromstring(self.plain)[1]
+        want = b"".join(etree.tostring(c, method="c14n", exclusive=True) for c in want_body)
+        assert got == want, "wssc round trip changed the body"
+        return len(wire)
+
+
+# --------------------------------------------------------------------------------------------
+# 2. The floor: the same crypto + c14n + parse + serialize work, no wssc
+# --------------------------------------------------------------------------------------------
+_LABEL = b"WS-SecureConversationWS-SecureConversation"
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, collect_ids=False)
+
+
+def _p_sha1(secret: bytes, seed: bytes, length: int) -> bytes:
+    out = b""
+    a = seed
+    while len(out) < length:
+        a = hmac.digest(secret, a, "sha1")
+        out += hmac.digest(secret, a + seed, "sha1")
+    return out[:length]
+
+
+def _aes_cbc_encrypt(key: bytes, data: bytes) -> bytes:
+    iv = os.urandom(16)
+    pad = 16 - len(data) % 16
+    enc = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+    return iv + enc.update(data + os.urandom(pad - 1) + bytes((pad,))) + enc.finalize()
+
+
+def _aes_cbc_decrypt(key: bytes, data: bytes) -> bytes:
+    dec = Cipher(algorithms.AES(key), modes.CBC(data[:16])).decryptor()
+    padded = dec.update(data[16:]) + dec.finalize()
+    return padded[: -padded[-1]]
+
+
+def _c14n(el: etree._Element) -> bytes:
+    return etree.tostring(el, method="c14n", exclusive=True, with_comments=False)
+
+
+def _b64(b: bytes) -> str:
+    return base64.b64encode(b).decode("ascii")
+
+
+def _iso(t: float) -> str:
+    return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+class FloorBench:
+    """Minimal XML: a wsse:Security holding the Timestamp, the two nonces (as attributes) and
+    a CipherValue for the Signature; the Body holds a CipherValue for its content."""
+
+    name = "floor"
+
+    def __init__(self, plain: bytes) -> None:
+        self.plain = plain
+        self.secret = os.urandom(32)
+
+    def protect(self) -> bytes:
+        root = etree.fromstring(self.plain, _PARSER)
+        header, body = root[0], root[1]
+        n_sig, n_enc = os.urandom(16), os.urandom(16)
+        sig_key = _p_sha1(self.secret, _LABEL + n_sig, 24)
+        enc_key = _p_sha1(self.secret, _LABEL + n_enc, 32)
+        now = time.time()
+        sec = etree.SubElement(header, f"{{{WSSE}}}Security", nsmap={"o": WSSE, "u": WSU})
+        sec.set("ns", _b64(n_sig))
+        sec.set("ne", _b64(n_enc))
+        ts = etree.SubElement(sec, f"{{{WSU}}}Timestamp")
+        ts.set(WSU_ID, "_0")
+        etree.SubElement(ts, f"{{{WSU}}}Created").text = _iso(now)
+        etree.SubElement(ts, f"{{{WSU}}}Expires").text = _iso(now + 300)
+        targets = [ts, header[0], header[1], header[2], body]
+        for i, el in enumerate(targets[1:], 1):
+            el.set(WSU_ID, f"_{i}")
+        si = etree.Element(f"{{{DS}}}SignedInfo", nsmap={"ds": DS})
+        for i, el in enumerate(targets):
+            ref = etree.SubElement(si, f"{{{DS}}}Reference")
+            ref.set("URI", f"#_{i}")
+            etree.SubElement(ref, f"{{{DS}}}DigestValue").text = _b64(
+                hashlib.sha1(_c14n(el)).digest()
+            )
+        sig = etree.Element(f"{{{DS}}}Signature", nsmap={"ds": DS})
+        sig.append(si)
+        etree.SubElement(sig, f"{{{DS}}}SignatureValue").text = _b64(
+            hmac.digest(sig_key, _c14n(si), "sha1")
+        )
+        body_plain = b"".join(etree.tostring(c) for c in body)
+        for c in list(body):
+            body.remove(c)
+        etree.SubElement(body, f"{{{XENC}}}CipherValue").text = _b64(
+            _aes_cbc_encrypt(enc_key, body_plain)
+        )
+        etree.SubElement(sec, f"{{{XENC}}}CipherValue").text = _b64(
+            _aes_cbc_encrypt(enc_key, etree.tostring(sig))
+        )
+        return etree.tostring(root)
+
+    def verify(self, wire: bytes) -> etree._Element:
+        root = etree.fromstring(wire, _PARSER)
+        header, body = root[0], root[1]
+        sec = header[3]
+        sig_key = _p_sha1(self.secret, _LABEL + base64.b64decode(sec.get("ns") or ""), 24)
+        enc_key = _p_sha1(self.secret, _LABEL + base64.b64decode(sec.get("ne") or ""), 32)
+        sig_plain = _aes_cbc_decrypt(enc_key, base64.b64decode(sec[1].text or ""))
+        sig = etree.fromstring(sig_plain, _PARSER)
+        cv = body[0]
+        body_plain = _aes_cbc_decrypt(enc_key, base64.b64decode(cv.text or ""))
+        frag = etree.fromstring(b"<w>" + body_plain + b"</w>", _PARSER)
+        body.remove(cv)
+        body.extend(list(frag))
+        ids = {}
+        for el in root.iter(tag=etree.Element):
+            v = el.get(WSU_ID)
+            if v is not None:
+                ids[v] = el
+        si = sig[0]
+        for ref in si:
+            target = ids[(ref.get("URI") or "")[1:]]
+            dv = base64.b64decode(ref[0].text or "")
+            if not hmac.compare_digest(hashlib.sha1(_c14n(target)).digest(), dv):
+                raise ValueError("digest mismatch")
+        sv = base64.b64decode(sig[1].text or "")
+        if not hmac.compare_digest(hmac.digest(sig_key, _c14n(si), "sha1"), sv):
+            raise ValueError("signature mismatch")
+        return root
+
+    def check(self) -> int:
+        wire = self.protect()
+        root = self.verify(wire)
+        got = b"".join(etree.tostring(c, method="c14n", exclusive=True) for c in root[1])
+        want_body = etree.fromstring(self.plain)[1]
+        want = b"".join(etree.tostring(c, method="c14n", exclusive=True) for c in want_body)
+        assert got == want, "floor round trip changed the body"
+        # tampering must be caught
+        bad = etree.fromstring(wire)
+        bad[0][0].text = "http://tempuri.org/IService/Other"
+        try:
+            self.verify(etree.tostring(bad))
+        except ValueError:
+            pass
+        else:
+            raise AssertionError("floor did not notice a tampered header")
+        return len(wire)
+
+
+# --------------------------------------------------------------------------------------------
+# 3. zeep + xmlsec, X.509 RSA-SHA1 signature
+# --------------------------------------------------------------------------------------------
+def _write_cert(directory: Path) -> tuple[Path, Path]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "wssc-bench")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    key_path, cert_path = directory / "key.pem", directory / "cert.pem"
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return key_path, cert_path
+
+
+class ZeepBench:
+    """parse -> add a Security header with a Timestamp (zeep signs Body + Timestamp) ->
+    Signature.apply -> serialize; parse -> Signature.verify."""
+
+    name = "zeep"
+
+    def __init__(self, plain: bytes, tmp: Path) -> None:
+        from zeep.wsse.signature import Signature
+
+        self.plain = plain
+        key_path, cert_path = _write_cert(tmp)
+        self.sig = Signature(str(key_path), str(cert_path))
+        self.parser = etree.XMLParser(resolve_entities=False, no_network=True)
+
+    def protect(self) -> bytes:
+        root = etree.fromstring(self.plain, self.parser)
+        now = time.time()
+        sec = etree.SubElement(root[0], f"{{{WSSE}}}Security", nsmap={"wsse": WSSE})
+        ts = etree.SubElement(sec, f"{{{WSU}}}Timestamp", nsmap={"wsu": WSU})
+        etree.SubElement(ts, f"{{{WSU}}}Created").text = _iso(now)
+        etree.SubElement(ts, f"{{{WSU}}}Expires").text = _iso(now + 300)
+        self.sig.apply(root, {})
+        return etree.tostring(root)
+
+    def verify(self, wire: bytes) -> object:
+        return self.sig.verify(etree.fromstring(wire, self.parser))
+
+    def check(self) -> int:
+        from zeep.exceptions import SignatureVerificationFailed
+
+        wire = self.protect()
+        self.verify(wire)
+        bad = etree.fromstring(wire)
+        bad[1][0][0].text = "tampered"
+        try:
+            self.verify(etree.tostring(bad))
+        except SignatureVerificationFailed:
+            pass
+        else:
+            raise AssertionError("zeep did not notice a tampered body")
+        n_refs = len(etree.fromstring(wire).findall(f".//{{{DS}}}Reference"))
+        assert n_refs == 2, n_refs  # Body + Timestamp
+        return len(wire)
+
+
+# --------------------------------------------------------------------------------------------
+# Timing
+# --------------------------------------------------------------------------------------------
+Bench = WsscBench | FloorBench | ZeepBench
+
+
+CLOCK: Callable[[], int] = time.perf_counter_ns
+
+
+def run_block(b: Bench, iters: int) -> tuple[int, int]:
+    """``iters`` messages: protect then verify each. Returns (protect ns, verify ns)."""
+    clock = CLOCK
+    p = b.protect
+    v = b.verify
+    tp = tv = 0
+    for _ in range(iters):
+        t0 = clock()
+        wire = p()
+        t1 = clock()
+        v(wire)
+        t2 = clock()
+        tp += t1 - t0
+        tv += t2 - t1
+    return tp, tv
+
+
+def calibrate(b: Bench, block_ms: float) -> int:
+    """Iterations for one block of about ``block_ms`` (after a warm-up)."""
+    run_block(b, 20)
+    n = 10
+    while True:
+        tp, tv = run_block(b, n)
+        elapsed = (tp + tv) / 1e6
+        if elapsed >= 20 or n >= 100_000:
+            break
+        n *= 4
+    per = elapsed / n
+    return max(5, int(block_ms / per))
+
+
+def measure(
+    benches: list[Bench], rounds: int, block_ms: float, log: Callable[[str], None]
+) -> dict[str, dict[str, float | int | list[float]]]:
+    iters = {b.name: calibrate(b, block_ms) for b in benches}
+    log("iterations per round: " + ", ".join(f"{k} {v}" for k, v in iters.items()))
+    samples: dict[str, list[tuple[float, float]]] = {b.name: [] for b in benches}
+    gc_was = gc.isenabled()
+    try:
+        for r in range(rounds):
+            # rotate the order so no benchmark always runs right after another
+            order = benches[r % len(benches):] + benches[: r % len(benches)]
+            for b in order:
+                gc.collect()
+                gc.disable()
+                tp, tv = run_block(b, iters[b.name])
+                gc.enable()
+                n = iters[b.name]
+                samples[b.name].append((tp / n / 1e3, tv / n / 1e3))
+    finally:
+        if gc_was:
+            gc.enable()
+    out: dict[str, dict[str, float | int | list[float]]] = {}
+    for name, s in samples.items():
+        total = [p + v for p, v in s]
+        out[name] = {
+            "iterations_per_round": iters[name],
+            "rounds": rounds,
+            "median_us": statistics.median(total),
+            "min_us": min(total),
+            "max_us": max(total),
+            "protect_median_us": statistics.median(p for p, _ in s),
+            "verify_median_us": statistics.median(v for _, v in s),
+            "rounds_us": [round(t, 2) for t in total],
+        }
+    return out
+
+
+def profile_wssc(plain: bytes, n: int, top: int) -> None:
+    """cProfile ``n`` wssc protect + verify round trips; print the top functions by own time.
+
+    lxml's Cython calls are not seen by cProfile: their time counts as the caller's own time,
+    so a wssc function with a high own time is often one doing many lxml calls."""
+    import cProfile
+    import pstats
+
+    b = WsscBench(plain)
+    run_block(b, 50)
+    prof = cProfile.Profile()
+    prof.enable()
+    run_block(b, n)
+    prof.disable()
+    st = pstats.Stats(prof)
+    rows = []
+    for (path, line, func), (_cc, ncalls, tt, ct, _callers) in st.stats.items():  # type: ignore[attr-defined]
+        if "/wssc/" in path and "/bench/" not in path:
+            short = path[path.index("wssc/"):]
+            rows.append((tt, ct, ncalls, f"{short}:{line}({func})"))
+    total = float(st.total_tt)  # type: ignore[attr-defined]
+    print(f"\ncProfile, {n} messages, {total / n * 1e6:.0f} µs/msg under the profiler")
+    print(f"{'own %':>7}{'own µs':>8}{'cum µs':>8}{'calls':>7}  function (per message)")
+    for tt, ct, nc, name in sorted(rows, reverse=True)[:top]:
+        print(
+            f"{tt / total * 100:>6.1f}%{tt / n * 1e6:>8.1f}{ct / n * 1e6:>8.1f}{nc / n:>7.1f}"
+            f"  {name}"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="about 10 s instead of about 30-40 s")
+    ap.add_argument("--json", action="store_true", help="print machine-readable results")
+    ap.add_argument("--rounds", type=int, default=None)
+    ap.add_argument("--block-ms", type=float, default=None, help="target time per block")
+    ap.add_argument("--payload", type=int, default=1024, help="Body payload size in bytes")
+    ap.add_argument("--no-zeep", action="store_true", help="skip zeep + xmlsec")
+    ap.add_argument(
+        "--profile", type=int, metavar="N", default=0,
+        help="only cProfile N wssc round trips and print the hotspots inside wssc",
+    )
+    ap.add_argument(
+        "--cpu", action="store_true",
+        help="time with thread CPU time instead of perf_counter (steadier on a busy machine)",
+    )
+    args = ap.parse_args(argv)
+    if args.cpu:
+        global CLOCK
+        CLOCK = time.thread_time_ns
+    if args.profile:
+        profile_wssc(build_plain(args.payload), args.profile, 25)
+        return 0
+    rounds = args.rounds or (25 if args.quick else 61)
+    block_ms = args.block_ms or (80.0 if args.quick else 120.0)
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr if args.json else sys.stdout, flush=True)
+
+    t_start = time.perf_counter()
+    plain = build_plain(args.payload)
+    body_len = len(etree.tostring(etree.fromstring(plain)[1][0], method="c14n", exclusive=True))
+    with tempfile.TemporaryDirectory(prefix="wssc-bench-") as tmp:
+        benches: list[Bench] = [WsscBench(plain), FloorBench(plain)]
+        if not args.no_zeep:
+            benches.append(ZeepBench(plain, Path(tmp)))
+        wire_sizes = {b.name: b.check() for b in benches}
+        log(
+            f"message: {len(plain)} bytes plain, body payload {body_len} bytes; wire: "
+            + ", ".join(f"{k} {v} B" for k, v in wire_sizes.items())
+        )
+        res = measure(benches, rounds, block_ms, log)
+
+    w, f = res["wssc"]["median_us"], res["floor"]["median_us"]
+    assert isinstance(w, float) and isinstance(f, float)
+    ratios: dict[str, float | bool | None] = {
+        "wssc_over_floor": w / f,
+        "wssc_over_floor_min": float(res["wssc"]["min_us"]) / float(res["floor"]["min_us"]),
+        "wssc_over_floor_target": TARGET_FLOOR_RATIO,
+        "wssc_over_floor_ok": w / f <= TARGET_FLOOR_RATIO,
+        "zeep_over_wssc": None, "zeep_over_wssc_min": None,
+        "zeep_over_wssc_target": TARGET_ZEEP_RATIO, "zeep_over_floor": None,
+        "zeep_over_wssc_ok": None,
+    }
+    if "zeep" in res:
+        z = float(res["zeep"]["median_us"])
+        ratios["zeep_over_wssc"] = z / w
+        ratios["zeep_over_wssc_min"] = float(res["zeep"]["min_us"]) / float(res["wssc"]["min_us"])
+        ratios["zeep_over_wssc_ok"] = z / w >= TARGET_ZEEP_RATIO
+        ratios["zeep_over_floor"] = z / f
+    elapsed = time.perf_counter() - t_start
+
+    if args.json:
+        print(json.dumps({
+            "benchmark": "message protect+verify (sign+encrypt), per message",
+            "unit": "us/message",
+            "plain_bytes": len(plain), "body_payload_bytes": body_len,
+            "wire_bytes": wire_sizes,
+            "clock": "thread_time_ns" if args.cpu else "perf_counter_ns",
+            "results": res, "ratios": ratios, "elapsed_s": round(elapsed, 2),
+            "env": {
+                "python": platform.python_version(), "lxml": etree.__version__,
+                "libxml2": ".".join(map(str, etree.LIBXML_VERSION)),
+                "cryptography": cryptography_version, "machine": platform.machine(),
+                "cpus": os.cpu_count(),
+            },
+        }, indent=2))
+        return 0
+
+    print()
+    print(f"{'':8}{'median':>10}{'min':>10}{'max':>10}{'protect':>10}{'verify':>10}   µs/message")
+    for name, r in res.items():
+        print(
+            f"{name:8}{r['median_us']:>10.1f}{r['min_us']:>10.1f}{r['max_us']:>10.1f}"
+            f"{r['protect_median_us']:>10.1f}{r['verify_median_us']:>10.1f}"
+            f"   ({r['rounds']} rounds x {r['iterations_per_round']})"
+        )
+    print()
+    fr = float(ratios["wssc_over_floor"] or 0)
+    print(
+        f"wssc: {w:.0f} µs/msg  floor: {f:.0f} µs/msg  ratio {fr:.2f}x "
+        f"(target <= {TARGET_FLOOR_RATIO:g}x) {'OK' if ratios['wssc_over_floor_ok'] else 'MISS'}"
+        f"   [ratio of minima {float(ratios['wssc_over_floor_min'] or 0):.2f}x]"
+    )
+    if "zeep" in res:
+        z = float(res["zeep"]["median_us"])
+        zr = float(ratios["zeep_over_wssc"] or 0)
+        print(
+            f"zeep+xmlsec: {z:.0f} µs/msg  wssc: {w:.0f} µs/msg  wssc is {zr:.1f}x faster "
+            f"(target >= {TARGET_ZEEP_RATIO:g}x) {'OK' if ratios['zeep_over_wssc_ok'] else 'MISS'}"
+            f"   [ratio of minima {float(ratios['zeep_over_wssc_min'] or 0):.2f}x]"
+        )
+        print(
+            f"zeep / floor: {z / f:.1f}x  (the best zeep/wssc ratio reachable with wssc at the "
+            "floor)"
+        )
+    print(f"(total {elapsed:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
