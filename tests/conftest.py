@@ -23,11 +23,10 @@ def wss4j() -> Wss4jPeer:
     try:
         return find_wss4j_peer()
     except PeerMissing as exc:
-        if in_ci():
-            pytest.fail(f"WSS4J PEER MISSING under CI=true: {exc}. scripts/setup.sh must build it.")
-        pytest.skip(
-            f"!!! WSS4J PEER MISSING — run scripts/setup.sh; interop NOT tested ({exc}) !!!"
-        )
+        why = str(exc)
+    if in_ci():
+        pytest.fail(f"WSS4J PEER MISSING under CI=true: {why}. scripts/setup.sh must build it.")
+    pytest.skip(f"!!! WSS4J PEER MISSING — run scripts/setup.sh; interop NOT tested ({why}) !!!")
 
 
 @pytest.fixture(scope="session")

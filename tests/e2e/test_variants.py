@@ -17,7 +17,7 @@ from wssc.errors import SessionKeyExpired, UnableToRenew
 if TYPE_CHECKING:
     from conftest import Server
 
-from test_sessions import Raw  # noqa: E402
+from test_sessions import Raw
 
 pytestmark = pytest.mark.e2e
 

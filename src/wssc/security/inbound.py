@@ -160,6 +160,7 @@ class _Processor:
         self.ids = index_ids(root)
         self.tokens: dict[str, _Token] = {}
         self.scts: list[_Token] = []
+        self.header_scts: list[_Token] = []
         self.dk_count = 0
         self.result = VerifiedMessage(self.env)
         self.signature_done = False
@@ -267,6 +268,7 @@ class _Processor:
         if sct.wsu_id:
             self.tokens[sct.wsu_id] = tok
         self.scts.append(tok)
+        self.header_scts.append(tok)
         if self.result.sc is None:
             self.result.sc = sc
 
@@ -289,7 +291,7 @@ class _Processor:
             self.tokens[dkt.wsu_id] = _Token("dk", key, root=base)
 
     def _context_base(self, sc: ScVersion) -> _Token:
-        in_header = [t for t in self.scts if t.sct is not None and t.sct.wsu_id]
+        in_header = self.header_scts
         if len(in_header) == 1:
             return in_header[0]
         if not in_header and self.context_sct is not None:
@@ -370,6 +372,9 @@ class _Processor:
         parent = ed.getparent()
         assert parent is not None
         nodes = _parse_fragment(plain, parent, self.limits)
+        ed_id = ed.get("Id")
+        if ed_id is not None and self.ids.get(ed_id) is ed:
+            del self.ids[ed_id]
         if typ == ns.XENC_ELEMENT:
             elems = [n for n in nodes if isinstance(n.tag, str)]
             if len(elems) != 1:
@@ -378,6 +383,7 @@ class _Processor:
             new.tail = ed.tail
             parent.replace(ed, new)
             self.result.encrypted.append((typ, new))
+            index_ids(new, self.ids)
         else:
             if len(parent) != 1 or (parent.text or "").strip():
                 raise InvalidSecurity("encrypted content must be the only content of its parent")
@@ -385,8 +391,9 @@ class _Processor:
             parent.text = nodes.text
             for n in list(nodes):
                 parent.append(n)
+                if isinstance(n.tag, str):
+                    index_ids(n, self.ids)
             self.result.encrypted.append((typ, parent))
-        self.ids = index_ids(self.root)
 
     def _signature(self, sig: etree._Element) -> None:
         if self.signature_done:
@@ -502,7 +509,7 @@ class _Processor:
 
 
 def verify(
-    message: bytes | etree._Element,
+    message: bytes | bytearray | str | etree._Element,
     *,
     resolver: KeyResolver | None = None,
     policy: MessagePolicy = MessagePolicy(),  # noqa: B008 - frozen
@@ -518,7 +525,16 @@ def verify(
 
     ``message`` bytes are parsed with the hardened parser; an element is processed in place.
     """
-    root = parse_xml(message, limits) if isinstance(message, bytes) else message
+    root: etree._Element
+    if isinstance(message, etree._Element):
+        root = message
+    elif isinstance(message, str):
+        root = parse_xml(message, limits)
+    else:
+        root = parse_xml(bytes(message), limits)
+    # Exclusive c14n without comments leaves comments out of every digest, while ``.text``
+    # stops at a comment: strip them so the application reads exactly what was signed.
+    etree.strip_tags(root, etree.Comment)
     proc = _Processor(
         root, policy, resolver, time.time() if now is None else now, private_key,
         encrypted_key_sha1_keys or {}, context_sct, limits, private_key_thumbprint,
@@ -534,8 +550,10 @@ def verify(
     if replay_cache is not None and result.signature_value is not None:
         ts = result.timestamp
         created = ts.created if ts is not None else proc.now
-        expires = created + policy.replay_window + policy.max_clock_skew
-        sc_key = result.signature_value + (result.envelope.message_id or "").encode()
+        # Keep the entry as long as the message could pass the timestamp check again.
+        ts_expires = ts.expires if ts is not None and ts.expires else 0.0
+        expires = max(created + policy.replay_window, ts_expires) + policy.max_clock_skew
+        sc_key = result.signature_value
         replay_cache.check_and_add(sc_key, max(expires, proc.now + 1), proc.now)
     return result
 

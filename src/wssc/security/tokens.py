@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from lxml import etree
@@ -35,7 +35,7 @@ class ProtectionToken(Protocol):
 @dataclass(frozen=True, slots=True)
 class SctProtection:
     sct: SecurityContextToken
-    key: bytes
+    key: bytes = field(repr=False)
     include: bool = True
 
     def header_element(self, sc: ScVersion) -> etree._Element | None:
@@ -57,7 +57,7 @@ def encrypted_key_sha1(cipher_value: bytes) -> str:
 @dataclass(frozen=True, slots=True)
 class EncryptedKeyProtection:
     element: etree._Element  # the xenc:EncryptedKey, with an Id
-    key: bytes
+    key: bytes = field(repr=False)
 
     @property
     def wsu_id(self) -> str:
@@ -73,7 +73,7 @@ class EncryptedKeyProtection:
 @dataclass(frozen=True, slots=True)
 class EncryptedKeySha1Protection:
     sha1: str
-    key: bytes
+    key: bytes = field(repr=False)
 
     def header_element(self, sc: ScVersion) -> etree._Element | None:
         return None

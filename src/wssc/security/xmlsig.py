@@ -50,17 +50,14 @@ def build_signed_info(
 ) -> etree._Element:
     """SignedInfo over ``(wsu_id, element)`` pairs, digests computed on the live tree."""
     si = etree.Element(f"{{{DS}}}SignedInfo", nsmap={"ds": DS})
-    etree.SubElement(si, f"{{{DS}}}CanonicalizationMethod").set("Algorithm", ns.EXC_C14N)
-    etree.SubElement(si, f"{{{DS}}}SignatureMethod").set("Algorithm", signature_method)
+    sub = etree.SubElement
+    sub(si, f"{{{DS}}}CanonicalizationMethod", Algorithm=ns.EXC_C14N)
+    sub(si, f"{{{DS}}}SignatureMethod", Algorithm=signature_method)
     for wsu_id, el in targets:
-        ref = etree.SubElement(si, f"{{{DS}}}Reference")
-        ref.set("URI", "#" + wsu_id)
-        tr = etree.SubElement(ref, f"{{{DS}}}Transforms")
-        etree.SubElement(tr, f"{{{DS}}}Transform").set("Algorithm", ns.EXC_C14N)
-        etree.SubElement(ref, f"{{{DS}}}DigestMethod").set("Algorithm", digest_method)
-        etree.SubElement(ref, f"{{{DS}}}DigestValue").text = _b64(
-            digest(digest_method, exc_c14n(el))
-        )
+        ref = sub(si, f"{{{DS}}}Reference", URI="#" + wsu_id)
+        sub(sub(ref, f"{{{DS}}}Transforms"), f"{{{DS}}}Transform", Algorithm=ns.EXC_C14N)
+        sub(ref, f"{{{DS}}}DigestMethod", Algorithm=digest_method)
+        sub(ref, f"{{{DS}}}DigestValue").text = _b64(digest(digest_method, exc_c14n(el)))
     return si
 
 

@@ -148,7 +148,7 @@ class DerivedKeyToken:
             elif name == "Length":
                 length = _int(text, "Length")
             elif name == "Label":
-                if len(text) > MAX_LABEL:
+                if len(c.text or "") > MAX_LABEL:
                     raise InvalidSecurityToken(
                         f"the DerivedKeyToken Label is longer than {MAX_LABEL} characters"
                     )
@@ -191,6 +191,6 @@ class DerivedKeyToken:
 
 
 def _int(text: str, name: str) -> int:
-    if not text or len(text) > _MAX_INT_TEXT or not text.isdigit():
+    if not text or len(text) > _MAX_INT_TEXT or not (text.isascii() and text.isdigit()):
         raise InvalidSecurityToken(f"the DerivedKeyToken {name} is not a small non-negative integer")
     return int(text)

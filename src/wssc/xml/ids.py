@@ -24,10 +24,22 @@ def element_id(el: etree._Element) -> str | None:
     return None
 
 
-def index_ids(root: etree._Element) -> dict[str, etree._Element]:
-    """Map every id in the document to its element. Duplicates raise :class:`DuplicateId`."""
-    out: dict[str, etree._Element] = {}
-    for el in root.iter(tag=etree.Element):
+_WITH_ID = etree.XPath(
+    "descendant-or-self::*[@u:Id or @Id]", namespaces={"u": ns.WSU}
+)
+
+
+def index_ids(
+    root: etree._Element, into: dict[str, etree._Element] | None = None
+) -> dict[str, etree._Element]:
+    """Map every id in the subtree to its element. Duplicates raise :class:`DuplicateId`.
+
+    With ``into``, the ids of a new subtree are added to an existing index (after a
+    decryption), with the same duplicate check against everything already indexed.
+    """
+    out: dict[str, etree._Element] = {} if into is None else into
+    found: list[etree._Element] = _WITH_ID(root)  # type: ignore[assignment]
+    for el in found:
         for attr in ID_ATTRIBUTES:
             v = el.get(attr)
             if v is None:

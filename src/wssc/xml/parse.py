@@ -68,21 +68,22 @@ def parse_xml(data: bytes | str, limits: ParserLimits = DEFAULT_LIMITS) -> etree
     docinfo: Any = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:
         raise MalformedXml("a DOCTYPE is not allowed in a SOAP message")
-    count = 0
-    for el in root.iter():
-        count += 1
-        if count > limits.max_elements:
-            raise MalformedXml(f"the message has more than {limits.max_elements} elements")
-        if isinstance(el, etree._Entity):
-            raise MalformedXml("entity references are not allowed")
-    _check_depth(root, limits.max_depth)
+    if _COUNT(root) > limits.max_elements:  # type: ignore[operator]
+        raise MalformedXml(f"the message has more than {limits.max_elements} elements")
+    if _too_deep(limits.max_depth)(root):
+        raise MalformedXml(f"the message nests elements deeper than {limits.max_depth}")
     return root
 
 
-def _check_depth(root: etree._Element, max_depth: int) -> None:
-    stack: list[tuple[etree._Element, int]] = [(root, 1)]
-    while stack:
-        el, d = stack.pop()
-        if d > max_depth:
-            raise MalformedXml(f"the message nests elements deeper than {max_depth}")
-        stack.extend((c, d + 1) for c in el)
+_COUNT: Final = etree.XPath("count(//*)")
+_DEPTH_CHECKS: dict[int, etree.XPath] = {}
+
+
+def _too_deep(max_depth: int) -> etree.XPath:
+    """An XPath that is true when an element sits deeper than ``max_depth`` (the root is at
+    depth 1). Evaluated in C: no Python walk over the tree."""
+    x = _DEPTH_CHECKS.get(max_depth)
+    if x is None:
+        x = etree.XPath("boolean(" + "/*" * (max_depth + 1) + ")")
+        _DEPTH_CHECKS[max_depth] = x
+    return x

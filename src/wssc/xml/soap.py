@@ -48,7 +48,7 @@ def soap_version(name: str) -> SoapVersion:
 class Envelope:
     """A view over a parsed ``s:Envelope`` element."""
 
-    __slots__ = ("root", "version")
+    __slots__ = ("_body", "root", "version")
 
     def __init__(self, root: etree._Element) -> None:
         q = etree.QName(root)
@@ -56,6 +56,7 @@ class Envelope:
             raise MalformedXml("the document is not a SOAP 1.1 or 1.2 Envelope")
         self.root = root
         self.version = SOAP_VERSIONS[q.namespace]
+        self._body: etree._Element | None = None
 
     @property
     def header(self) -> etree._Element | None:
@@ -70,9 +71,15 @@ class Envelope:
 
     @property
     def body(self) -> etree._Element:
+        """The one Body. Cached: callers never replace the Body element itself (decryption
+        and encryption change its content only)."""
+        b = self._body
+        if b is not None and b.getparent() is self.root:
+            return b
         bodies = self.root.findall(f"{{{self.version.ns}}}Body")
         if len(bodies) != 1:
             raise MalformedXml("a SOAP Envelope must have exactly one Body")
+        self._body = bodies[0]
         return bodies[0]
 
     def security_headers(self) -> list[etree._Element]:

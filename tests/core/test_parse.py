@@ -1,0 +1,208 @@
+"""The hardened parser: every refusal is a MalformedXml with a clear reason, nothing leaks,
+nothing is fetched."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+
+from wssc.errors import MalformedXml, WsscError
+from wssc.xml import ns
+from wssc.xml.parse import DEFAULT_LIMITS, ParserLimits, parse_xml
+
+
+def refused(data: bytes | str, limits: ParserLimits = DEFAULT_LIMITS) -> MalformedXml:
+    with pytest.raises(MalformedXml) as info:
+        parse_xml(data, limits)
+    exc = info.value
+    # Typed, maps to wsse:InvalidSecurity, and carries a human reason.
+    assert exc.code.namespace == ns.WSSE
+    assert exc.code.local == "InvalidSecurity"
+    assert exc.detail
+    return exc
+
+
+def test_parses_plain_document() -> None:
+    root = parse_xml(b"<a xmlns='urn:x'><b>t&amp;u</b></a>")
+    assert root.tag == "{urn:x}a"
+    assert root[0].text == "t&u"
+
+
+def test_accepts_str_with_encoding_declaration() -> None:
+    root = parse_xml('<?xml version="1.0" encoding="UTF-8"?><a>é</a>')
+    assert root.text == "é"
+
+
+def test_internal_dtd_refused() -> None:
+    exc = refused(b"<!DOCTYPE a [<!ELEMENT a (#PCDATA)>]><a>x</a>")
+    assert "DOCTYPE" in exc.detail
+
+
+def test_doctype_without_subset_refused() -> None:
+    exc = refused(b'<!DOCTYPE a SYSTEM "a.dtd"><a/>')
+    assert "DOCTYPE" in exc.detail
+
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+ <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+ <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
+ <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
+ <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
+ <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
+]>
+<lolz>&lol9;</lolz>"""
+
+
+def test_billion_laughs_refused_quickly() -> None:
+    start = time.monotonic()
+    exc = refused(BILLION_LAUGHS)
+    assert time.monotonic() - start < 2.0
+    assert "lollol" not in str(exc)
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        b'<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>',
+        b'<!DOCTYPE r [<!ENTITY % p SYSTEM "file:///etc/passwd"> %p;]><r/>',
+        b'<!DOCTYPE r SYSTEM "file:///etc/passwd"><r/>',
+        b'<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r a="&x;"/>',
+    ],
+    ids=["general-entity", "parameter-entity", "external-dtd", "entity-in-attribute"],
+)
+def test_xxe_file_does_not_leak(doc: bytes) -> None:
+    exc = refused(doc)
+    text = str(exc) + repr(exc)
+    for marker in ("root:", "/bin/", "nologin", "daemon"):
+        assert marker not in text
+
+
+def test_undeclared_entity_refused() -> None:
+    refused(b"<r>&nope;</r>")
+
+
+def _listener() -> tuple[socket.socket, list[int]]:
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(5)
+    srv.settimeout(0.05)
+    hits: list[int] = []
+
+    def accept() -> None:
+        deadline = time.monotonic() + 1.5
+        while time.monotonic() < deadline:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                continue
+            hits.append(1)
+            conn.close()
+
+    threading.Thread(target=accept, daemon=True).start()
+    return srv, hits
+
+
+def test_no_network_access_for_external_resources() -> None:
+    srv, hits = _listener()
+    try:
+        port = srv.getsockname()[1]
+        url = f"http://127.0.0.1:{port}/x"
+        docs = [
+            f'<!DOCTYPE r SYSTEM "{url}.dtd"><r/>',
+            f'<!DOCTYPE r [<!ENTITY x SYSTEM "{url}">]><r>&x;</r>',
+            f'<!DOCTYPE r [<!ENTITY % p SYSTEM "{url}"> %p;]><r/>',
+            f'<r xmlns:xi="http://www.w3.org/2001/XInclude"><xi:include href="{url}"/></r>',
+        ]
+        for d in docs:
+            try:
+                parse_xml(d.encode())
+            except MalformedXml:
+                pass
+        time.sleep(0.3)
+        assert hits == [], "the parser opened a network connection"
+    finally:
+        srv.close()
+
+
+def test_xinclude_not_processed() -> None:
+    root = parse_xml(
+        b'<r xmlns:xi="http://www.w3.org/2001/XInclude">'
+        b'<xi:include href="file:///etc/passwd" parse="text"/></r>'
+    )
+    assert len(root) == 1 and "root:" not in (root[0].text or "")
+
+
+def _nested(depth: int) -> bytes:
+    return b"<e>" * depth + b"</e>" * depth
+
+
+def test_depth_limit() -> None:
+    assert parse_xml(_nested(64)) is not None
+    exc = refused(_nested(65))
+    assert "deeper" in exc.detail
+    refused(_nested(100_000))  # far beyond libxml2's own limit: still a MalformedXml
+
+
+def test_custom_depth_limit() -> None:
+    parse_xml(_nested(5), ParserLimits(max_depth=5))
+    refused(_nested(6), ParserLimits(max_depth=5))
+
+
+def test_size_limit() -> None:
+    limits = ParserLimits(max_bytes=100)
+    parse_xml(b"<a>" + b"x" * 90 + b"</a>", limits)
+    exc = refused(b"<a>" + b"x" * 100 + b"</a>", limits)
+    assert "larger" in exc.detail
+
+
+def test_default_size_limit() -> None:
+    refused(b"<a>" + b"x" * (DEFAULT_LIMITS.max_bytes) + b"</a>")
+
+
+def test_element_count_limit() -> None:
+    limits = ParserLimits(max_elements=10)
+    parse_xml(b"<a>" + b"<b/>" * 9 + b"</a>", limits)
+    exc = refused(b"<a>" + b"<b/>" * 10 + b"</a>", limits)
+    assert "elements" in exc.detail
+
+
+@pytest.mark.parametrize("data", [b"", b"   \n\t ", ""])
+def test_empty(data: bytes | str) -> None:
+    exc = refused(data)
+    assert "empty" in exc.detail
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"garbage",
+        b"\x00\x01\x02\xff\xfe",
+        b"<a>",
+        b"<a></b>",
+        b"<a/><b/>",
+        b"<a x='1' x='2'/>",
+        b"<p:a/>",
+        b"<!-- only a comment -->",
+        b"<?xml version='1.0' encoding='no-such-encoding'?><a/>",
+        b"\xef\xbb\xbf<a>\xff</a>",
+        "<a>\ud800</a>".encode("utf-8", "surrogatepass"),
+        b"<a>&#0;</a>",
+    ],
+)
+def test_garbage_is_malformed(data: bytes) -> None:
+    try:
+        parse_xml(data)
+    except MalformedXml:
+        return
+    except WsscError as exc:  # pragma: no cover - typed but wrong class
+        pytest.fail(f"expected MalformedXml, got {type(exc).__name__}")
+    pytest.fail("garbage was accepted")
