@@ -20,9 +20,9 @@ Timestamp must be signed, and the replay cache must not know the signature.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import copy
+import hmac as _hmac
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -63,6 +63,9 @@ _HMACS = frozenset({ns.HMAC_SHA1, ns.HMAC_SHA256})
 _DIGESTS = frozenset({ns.SHA1, ns.SHA256})
 _WSA_NAMESPACES = (ns.WSA10, ns.WSA2004)
 MIN_HMAC_KEY = 16
+_TRANSFORMS = f"{{{ns.DS}}}Transforms"
+_DIGEST_METHOD = f"{{{ns.DS}}}DigestMethod"
+_DIGEST_VALUE = f"{{{ns.DS}}}DigestValue"
 
 
 @dataclass(slots=True)
@@ -415,8 +418,6 @@ class _Processor:
         sv = _only(sig, f"{{{ns.DS}}}SignatureValue")
         value = _b64decode(sv.text, "SignatureValue")
         expected = hmac_sign(alg, tok.key, exc_c14n(si, read_inclusive_prefixes(c14n)))
-        import hmac as _hmac
-
         if not _hmac.compare_digest(expected, value):
             raise FailedCheck()
         refs = si.findall(f"{{{ns.DS}}}Reference")
@@ -447,20 +448,29 @@ class _Processor:
         target = self.ids.get(uri[1:])
         if target is None:
             raise InvalidSecurity(f"the signed element {uri[:64]} is missing")
+        transforms = dm = dv_el = None
+        for child in ref:
+            tag = child.tag
+            if tag == _TRANSFORMS and transforms is None:
+                transforms = child
+            elif tag == _DIGEST_METHOD and dm is None:
+                dm = child
+            elif tag == _DIGEST_VALUE and dv_el is None:
+                dv_el = child
+            elif isinstance(tag, str):
+                raise InvalidSecurity("unexpected or repeated element in a signature Reference")
         prefixes: list[str] = []
-        transforms = ref.find(f"{{{ns.DS}}}Transforms")
         if transforms is not None:
             ts = list(transforms)
             if len(ts) != 1 or ts[0].get("Algorithm") != ns.EXC_C14N:
                 raise UnsupportedAlgorithm("only one exclusive c14n transform is supported")
             prefixes = read_inclusive_prefixes(ts[0])
-        dm = _only(ref, f"{{{ns.DS}}}DigestMethod")
+        if dm is None or dv_el is None:
+            raise InvalidSecurity("a signature Reference needs DigestMethod and DigestValue")
         dalg = dm.get("Algorithm") or ""
         if dalg not in _DIGESTS:
             raise UnsupportedAlgorithm(f"digest method {dalg[:200]}")
-        dv = _b64decode(_only(ref, f"{{{ns.DS}}}DigestValue").text, "DigestValue")
-        import hmac as _hmac
-
+        dv = _b64decode(dv_el.text, "DigestValue")
         if not _hmac.compare_digest(digest(dalg, exc_c14n(target, prefixes)), dv):
             raise FailedCheck("a digest did not match (the content was changed)")
         return target
@@ -569,7 +579,11 @@ def _b64decode(text: str | None, what: str) -> bytes:
     if not text:
         raise InvalidSecurity(f"{what} is empty")
     try:
-        return base64.b64decode("".join(text.split()), validate=True)
+        return binascii.a2b_base64(text, strict_mode=True)
+    except (binascii.Error, ValueError):
+        pass
+    try:  # base64 with line breaks or spaces, as some peers write it
+        return binascii.a2b_base64("".join(text.split()), strict_mode=True)
     except (binascii.Error, ValueError):
         raise InvalidSecurity(f"{what} is not valid base64") from None
 

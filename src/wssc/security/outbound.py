@@ -34,15 +34,14 @@ from wssc.security.policy import MessagePolicy
 from wssc.security.tokens import ProtectionToken
 from wssc.security.xmlsig import (
     build_encrypted_data,
-    build_signature,
-    build_signed_info,
     serialize_content,
+    signature_xml,
+    signed_info_xml,
 )
 from wssc.tokens.dkt import DerivedKeyToken
 from wssc.tokens.str_ import SecurityTokenReference
 from wssc.tokens.timestamp import Timestamp
 from wssc.xml import ns
-from wssc.xml.c14n import exc_c14n
 from wssc.xml.ids import WSU_ID, element_id, index_ids
 from wssc.xml.soap import Envelope
 
@@ -138,7 +137,7 @@ def protect(
         return envelope
 
     ref_list = etree.SubElement(sec, f"{{{ns.XENC}}}ReferenceList", nsmap={"e": ns.XENC})
-    signature = _sign(sec, targets, sig_key, sig_ref, policy)
+    signature = _signature_bytes(targets, sig_key, sig_ref, policy)
     body = env.body
     body_data_id = ids.next()
     ed = build_encrypted_data(
@@ -152,12 +151,12 @@ def protect(
     etree.SubElement(ref_list, f"{{{ns.XENC}}}DataReference").set("URI", "#" + body_data_id)
     if policy.encrypt_signature:
         sig_data_id = ids.next()
-        sig_ed = build_encrypted_data(
-            sig_data_id, ns.XENC_ELEMENT, suite.encryption, enc_key,
-            etree.tostring(signature), enc_ref,
-        )
-        sec.replace(signature, sig_ed)
+        sec.append(build_encrypted_data(
+            sig_data_id, ns.XENC_ELEMENT, suite.encryption, enc_key, signature, enc_ref,
+        ))
         etree.SubElement(ref_list, f"{{{ns.XENC}}}DataReference").set("URI", "#" + sig_data_id)
+    else:
+        sec.append(etree.fromstring(signature))
     return envelope
 
 
@@ -188,6 +187,19 @@ def _ensure_id(el: etree._Element, ids: _Ids) -> str:
     return new
 
 
+def _signature_bytes(
+    targets: list[tuple[str, etree._Element]],
+    key: bytes,
+    key_ref: SecurityTokenReference,
+    policy: MessagePolicy,
+) -> bytes:
+    """The whole ``ds:Signature`` as bytes. SignedInfo is written in exclusive-c14n form, so
+    the HMAC is computed over exactly the bytes a verifier will canonicalize it to."""
+    si = signed_info_xml(targets, policy.suite.symmetric_signature, policy.suite.digest)
+    value = hmac_sign(policy.suite.symmetric_signature, key, si)
+    return signature_xml(si, value, key_ref)
+
+
 def _sign(
     sec: etree._Element,
     targets: list[tuple[str, etree._Element]],
@@ -195,17 +207,9 @@ def _sign(
     key_ref: SecurityTokenReference,
     policy: MessagePolicy,
 ) -> etree._Element:
-    si = build_signed_info(targets, policy.suite.symmetric_signature, policy.suite.digest)
-    # Canonicalize SignedInfo where it will live, so inherited namespaces match the verifier.
-    placeholder = build_signature(si, b"", key_ref)
-    sec.append(placeholder)
-    value = hmac_sign(policy.suite.symmetric_signature, key, exc_c14n(si))
-    sv = placeholder.find(f"{{{ns.DS}}}SignatureValue")
-    assert sv is not None
-    import base64
-
-    sv.text = base64.b64encode(value).decode("ascii")
-    return placeholder
+    sig = etree.fromstring(_signature_bytes(targets, key, key_ref, policy))
+    sec.append(sig)
+    return sig
 
 
 def protect_bytes(

@@ -45,20 +45,62 @@ def _b64(b: bytes) -> str:
     return base64.b64encode(b).decode("ascii")
 
 
+def _attr(value: str) -> str:
+    """Escape an attribute value as exclusive c14n writes it."""
+    return (value.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
+            .replace("\t", "&#x9;").replace("\n", "&#xA;").replace("\r", "&#xD;"))
+
+
+def str_xml(ref: SecurityTokenReference) -> str:
+    """A SecurityTokenReference as a self-contained XML string (no parse needed)."""
+    if ref.uri is None or ref.custom is not None or ref.key_identifier is not None or ref.wsu_id:
+        return etree.tostring(ref.to_xml(), encoding="unicode")
+    vt = f' ValueType="{_attr(ref.value_type)}"' if ref.value_type else ""
+    inst = ""
+    if ref.instance:
+        inst = f' xmlns:c="{_attr(ref.instance_ns)}" c:Instance="{_attr(ref.instance)}"'
+    return (f'<o:SecurityTokenReference xmlns:o="{ns.WSSE}"><o:Reference URI="{_attr(ref.uri)}"'
+            f"{vt}{inst}/></o:SecurityTokenReference>")
+
+
+def signed_info_xml(
+    targets: Sequence[tuple[str, etree._Element]], signature_method: str, digest_method: str
+) -> bytes:
+    """SignedInfo over ``(wsu_id, element)`` pairs (digests computed on the live tree), written
+    directly in exclusive-c14n form: these bytes are what the HMAC covers."""
+    c14n_alg = ns.EXC_C14N
+    parts = [
+        f'<ds:SignedInfo xmlns:ds="{DS}"><ds:CanonicalizationMethod Algorithm="{c14n_alg}">'
+        f'</ds:CanonicalizationMethod><ds:SignatureMethod Algorithm="{_attr(signature_method)}">'
+        "</ds:SignatureMethod>"
+    ]
+    for wsu_id, el in targets:
+        dv = _b64(digest(digest_method, exc_c14n(el)))
+        parts.append(
+            f'<ds:Reference URI="#{_attr(wsu_id)}"><ds:Transforms><ds:Transform Algorithm="'
+            f'{c14n_alg}"></ds:Transform></ds:Transforms><ds:DigestMethod Algorithm="'
+            f'{_attr(digest_method)}"></ds:DigestMethod><ds:DigestValue>{dv}</ds:DigestValue>'
+            "</ds:Reference>"
+        )
+    parts.append("</ds:SignedInfo>")
+    return "".join(parts).encode("utf-8")
+
+
 def build_signed_info(
     targets: Sequence[tuple[str, etree._Element]], signature_method: str, digest_method: str
 ) -> etree._Element:
-    """SignedInfo over ``(wsu_id, element)`` pairs, digests computed on the live tree."""
-    si = etree.Element(f"{{{DS}}}SignedInfo", nsmap={"ds": DS})
-    sub = etree.SubElement
-    sub(si, f"{{{DS}}}CanonicalizationMethod", Algorithm=ns.EXC_C14N)
-    sub(si, f"{{{DS}}}SignatureMethod", Algorithm=signature_method)
-    for wsu_id, el in targets:
-        ref = sub(si, f"{{{DS}}}Reference", URI="#" + wsu_id)
-        sub(sub(ref, f"{{{DS}}}Transforms"), f"{{{DS}}}Transform", Algorithm=ns.EXC_C14N)
-        sub(ref, f"{{{DS}}}DigestMethod", Algorithm=digest_method)
-        sub(ref, f"{{{DS}}}DigestValue").text = _b64(digest(digest_method, exc_c14n(el)))
-    return si
+    """SignedInfo as an element (see :func:`signed_info_xml`)."""
+    return etree.fromstring(signed_info_xml(targets, signature_method, digest_method))
+
+
+def signature_xml(signed_info: bytes, signature_value: bytes, key_ref: SecurityTokenReference
+                  ) -> bytes:
+    si = signed_info.replace(f' xmlns:ds="{DS}"'.encode(), b"", 1)
+    return (
+        f'<ds:Signature xmlns:ds="{DS}">'.encode() + si
+        + f"<ds:SignatureValue>{_b64(signature_value)}</ds:SignatureValue><ds:KeyInfo>"
+          f"{str_xml(key_ref)}</ds:KeyInfo></ds:Signature>".encode()
+    )
 
 
 def build_signature(
@@ -80,18 +122,14 @@ def build_encrypted_data(
     plaintext: bytes,
     key_ref: SecurityTokenReference | None,
 ) -> etree._Element:
-    ed = etree.Element(f"{{{XENC}}}EncryptedData", nsmap={"e": XENC})
-    ed.set("Id", data_id)
-    ed.set("Type", data_type)
-    etree.SubElement(ed, f"{{{XENC}}}EncryptionMethod").set("Algorithm", algorithm)
-    if key_ref is not None:
-        ki = etree.SubElement(ed, f"{{{DS}}}KeyInfo", nsmap={"ds": DS})
-        ki.append(key_ref.to_xml())
-    cd = etree.SubElement(ed, f"{{{XENC}}}CipherData")
-    etree.SubElement(cd, f"{{{XENC}}}CipherValue").text = _b64(
-        block_encrypt(algorithm, key, plaintext)
+    ki = f'<ds:KeyInfo xmlns:ds="{DS}">{str_xml(key_ref)}</ds:KeyInfo>' if key_ref else ""
+    text = (
+        f'<e:EncryptedData xmlns:e="{XENC}" Id="{_attr(data_id)}" Type="{_attr(data_type)}">'
+        f'<e:EncryptionMethod Algorithm="{_attr(algorithm)}"/>{ki}<e:CipherData><e:CipherValue>'
+        f"{_b64(block_encrypt(algorithm, key, plaintext))}</e:CipherValue></e:CipherData>"
+        "</e:EncryptedData>"
     )
-    return ed
+    return etree.fromstring(text)
 
 
 def serialize_content(el: etree._Element) -> bytes:

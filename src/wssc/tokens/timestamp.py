@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -21,8 +22,9 @@ _TS = f"{{{ns.WSU}}}Timestamp"
 
 def format_time(t: float) -> str:
     """Epoch seconds → ``2026-11-27T10:00:00.000Z`` (millisecond precision, as WCF writes)."""
-    d = datetime.fromtimestamp(t, UTC)
-    return d.strftime("%Y-%m-%dT%H:%M:%S.") + f"{d.microsecond // 1000:03d}Z"
+    whole, micro = divmod(round(t * 1_000_000), 1_000_000)
+    ms = micro // 1000
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{ms:03d}Z"
 
 
 def parse_time(text: str) -> float:
