@@ -136,8 +136,8 @@ class ClientSession:
         return None
 
     def _verify_sct_reply(self, data: bytes, now: float) -> VerifiedMessage:
-        self._raise_if_unsecured_fault(data)
-        result = verify(data, resolver=self._resolve, policy=self.policy, now=now)
+        env = self._raise_if_unsecured_fault(data)
+        result = verify(env.root, resolver=self._resolve, policy=self.policy, now=now)
         fault = read_fault(result.envelope)
         if fault is not None:
             raise error_from_fault(fault.code, fault.reason)

@@ -121,7 +121,9 @@ def new_envelope(
 ) -> etree._Element:
     """Build an envelope with WS-Addressing 1.0 headers the way WCF writes them."""
     s = version.ns
-    env = etree.Element(f"{{{s}}}Envelope", nsmap={"s": s, "a": ns.WSA10})
+    # ``u`` is declared up front so that wsu:Id attributes added when securing need no
+    # declarations of their own.
+    env = etree.Element(f"{{{s}}}Envelope", nsmap={"s": s, "a": ns.WSA10, "u": ns.WSU})
     header = etree.SubElement(env, f"{{{s}}}Header")
     mu = f"{{{s}}}mustUnderstand"
     if action is not None:
