@@ -667,8 +667,8 @@ def table(res: dict[str, object], prof: Profile) -> list[str]:
     for r in rows:
         lines.append(f"{r[0]:<{w0}}  {r[1]:>{w1}}  {r[2]:<{w2}}  {r[3]}".rstrip())
     lines.append(
-        f"note: replay-cache entries are one per verified secured message (its SignatureValue "
-        f"+ MessageID, kept until Timestamp Created + replay window + clock skew = "
+        f"note: replay-cache entries are one per verified secured message (its SignatureValue, "
+        f"kept while its Timestamp could still pass: at least Created + replay window + clock skew = "
         f"{res['replay_keep_s']:.0f} s, capped at replay_cache_size); they are replay "
         f"protection, not session state, the same in session mode, and expire by themselves."
     )
