@@ -16,21 +16,19 @@ import httpx
 
 from wssc.certs import Certificate
 from wssc.client.common import (
+    ClientBase,
     EventHook,
-    bind_args,
     endpoint_from_wsdl,
-    find_operation,
     log,
-    make_bootstrap,
     tls_verify,
 )
 from wssc.errors import ConfigurationError, RenewNeeded, WsscError
 from wssc.service.contract import ContractSpec
-from wssc.session.client import ClientSession, Outgoing
+from wssc.session.client import Outgoing
 from wssc.settings import EndpointSettings
 
 
-class AsyncClient:
+class AsyncClient(ClientBase):
     def __init__(
         self,
         address: str,
@@ -46,18 +44,12 @@ class AsyncClient:
         on_event: EventHook | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.address = address
-        self.contract = contract
-        self.settings = settings or EndpointSettings()
-        self.session = ClientSession(
-            self.settings, make_bootstrap(self.settings, service_certificate, username, password),
-            address,
+        super().__init__(
+            address, contract, settings=settings, service_certificate=service_certificate,
+            username=username, password=password, on_event=on_event, clock=clock,
         )
-        verify = tls_verify(verify)
-        self._http = http or httpx.AsyncClient(verify=verify, timeout=timeout)
+        self._http = http or httpx.AsyncClient(verify=tls_verify(verify), timeout=timeout)
         self._own_http = http is None
-        self.on_event = on_event
-        self.clock = clock
         self._lock = asyncio.Lock()
 
     @classmethod
@@ -69,17 +61,11 @@ class AsyncClient:
                 r = await h.get(url)
             except httpx.HTTPError as exc:
                 raise ConfigurationError(f"cannot fetch the WSDL at {url}: {exc}") from None
-        if r.status_code != 200:
-            raise ConfigurationError(f"fetching the WSDL at {url} gave HTTP {r.status_code}")
+        ClientBase._fetched(r.status_code, url)
         ep = endpoint_from_wsdl(r.content, url)
         kw.setdefault("service_certificate", ep.certificate)
         return cls(ep.address, ep.contract, settings=ep.settings, verify=verify,
                    timeout=timeout, **kw)
-
-    def _event(self, name: str, detail: str) -> None:
-        log.info("%s: %s", name, detail)
-        if self.on_event:
-            self.on_event(name, detail)
 
     async def _post(self, out: Outgoing) -> bytes:
         try:
@@ -87,9 +73,7 @@ class AsyncClient:
                 "content-type": out.content_type, "soapaction": f'"{out.action}"'})
         except httpx.HTTPError as exc:
             raise ConfigurationError(f"cannot reach {self.address}: {exc}") from None
-        if r.status_code not in (200, 500) or not r.content:
-            raise ConfigurationError(f"{self.address} answered HTTP {r.status_code}")
-        return r.content
+        return self._answered(r.status_code, r.content)
 
     async def open(self) -> None:
         async with self._lock:
@@ -115,8 +99,7 @@ class AsyncClient:
             await self._renew_locked()
 
     async def call(self, name: str, *args: object, **kwargs: object) -> object:
-        op = find_operation(self.contract, name)
-        bound = bind_args(op, args, kwargs)
+        op, bound = self._bind(name, args, kwargs)
         for attempt in (1, 2):
             await self.open()
             now = self.clock()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -69,6 +70,55 @@ def endpoint_from_wsdl(wsdl: bytes, url: str) -> WsdlEndpoint:
     address = imported.address or url.split("?", 1)[0]
     cert = from_der(imported.service_certificate_der) if imported.service_certificate_der else None
     return WsdlEndpoint(address, settings, contract, cert)
+
+
+class ClientBase:
+    """What :class:`~wssc.client.Client` and :class:`~wssc.client.AsyncClient` share: the
+    sans-IO :class:`~wssc.session.client.ClientSession`, the contract and the event hook."""
+
+    def __init__(
+        self,
+        address: str,
+        contract: ContractSpec,
+        *,
+        settings: EndpointSettings | None = None,
+        service_certificate: Certificate | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        on_event: EventHook | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        from wssc.session.client import ClientSession
+
+        self.address = address
+        self.contract = contract
+        self.settings = settings or EndpointSettings()
+        self.session = ClientSession(
+            self.settings, make_bootstrap(self.settings, service_certificate, username, password),
+            address,
+        )
+        self.on_event = on_event
+        self.clock = clock
+
+    def _event(self, name: str, detail: str) -> None:
+        log.info("%s: %s", name, detail)
+        if self.on_event:
+            self.on_event(name, detail)
+
+    def _bind(self, name: str, args: tuple[object, ...], kwargs: dict[str, object]
+              ) -> tuple[OperationSpec, dict[str, object]]:
+        op = find_operation(self.contract, name)
+        return op, bind_args(op, args, kwargs)
+
+    @staticmethod
+    def _fetched(status: int, url: str) -> None:
+        if status != 200:
+            raise ConfigurationError(f"fetching the WSDL at {url} gave HTTP {status}")
+
+    def _answered(self, status: int, content: bytes) -> bytes:
+        if status not in (200, 500) or not content:
+            raise ConfigurationError(f"{self.address} answered HTTP {status}")
+        return content
 
 
 def find_operation(contract: ContractSpec, name: str) -> OperationSpec:

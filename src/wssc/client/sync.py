@@ -19,21 +19,20 @@ import httpx
 
 from wssc.certs import Certificate
 from wssc.client.common import (
+    ClientBase,
     EventHook,
-    bind_args,
     endpoint_from_wsdl,
     find_operation,
     log,
-    make_bootstrap,
     tls_verify,
 )
 from wssc.errors import ConfigurationError, RenewNeeded, WsscError
 from wssc.service.contract import ContractSpec
-from wssc.session.client import ClientSession, Outgoing
+from wssc.session.client import Outgoing
 from wssc.settings import EndpointSettings
 
 
-class Client:
+class Client(ClientBase):
     def __init__(
         self,
         address: str,
@@ -49,18 +48,12 @@ class Client:
         on_event: EventHook | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.address = address
-        self.contract = contract
-        self.settings = settings or EndpointSettings()
-        self.session = ClientSession(
-            self.settings, make_bootstrap(self.settings, service_certificate, username, password),
-            address,
+        super().__init__(
+            address, contract, settings=settings, service_certificate=service_certificate,
+            username=username, password=password, on_event=on_event, clock=clock,
         )
-        verify = tls_verify(verify)
-        self._http = http or httpx.Client(verify=verify, timeout=timeout)
+        self._http = http or httpx.Client(verify=tls_verify(verify), timeout=timeout)
         self._own_http = http is None
-        self.on_event = on_event
-        self.clock = clock
 
     @classmethod
     def from_wsdl(
@@ -70,17 +63,11 @@ class Client:
             r = httpx.get(url, verify=tls_verify(verify), timeout=timeout)
         except httpx.HTTPError as exc:
             raise ConfigurationError(f"cannot fetch the WSDL at {url}: {exc}") from None
-        if r.status_code != 200:
-            raise ConfigurationError(f"fetching the WSDL at {url} gave HTTP {r.status_code}")
+        ClientBase._fetched(r.status_code, url)
         ep = endpoint_from_wsdl(r.content, url)
         kw.setdefault("service_certificate", ep.certificate)
         return cls(ep.address, ep.contract, settings=ep.settings, verify=verify,
                    timeout=timeout, **kw)
-
-    def _event(self, name: str, detail: str) -> None:
-        log.info("%s: %s", name, detail)
-        if self.on_event:
-            self.on_event(name, detail)
 
     def _post(self, out: Outgoing) -> bytes:
         try:
@@ -88,9 +75,7 @@ class Client:
                 "content-type": out.content_type, "soapaction": f'"{out.action}"'})
         except httpx.HTTPError as exc:
             raise ConfigurationError(f"cannot reach {self.address}: {exc}") from None
-        if r.status_code not in (200, 500) or not r.content:
-            raise ConfigurationError(f"{self.address} answered HTTP {r.status_code}")
-        return r.content
+        return self._answered(r.status_code, r.content)
 
     # --- session life ---------------------------------------------------------------------
     def open(self) -> None:
@@ -114,8 +99,7 @@ class Client:
         self._event("renew", f"SCT {sct.identifier} instance {sct.instance}")
 
     def call(self, name: str, *args: object, **kwargs: object) -> object:
-        op = find_operation(self.contract, name)
-        bound = bind_args(op, args, kwargs)
+        op, bound = self._bind(name, args, kwargs)
         for attempt in (1, 2):
             self.open()
             now = self.clock()

@@ -143,6 +143,21 @@ class ClientSession:
             raise error_from_fault(fault.code, fault.reason)
         return result
 
+    def _verify_bootstrap_reply(self, data: bytes, out: Outgoing) -> VerifiedMessage:
+        """A reply to a bootstrap-secured request: an unsecured fault becomes its typed error,
+        anything else must verify under the bootstrap, and a secured fault is raised too."""
+        assert out.boot is not None
+        env = Envelope(parse_xml(data))
+        if not env.security_headers():
+            fault = read_fault(env)
+            if fault is not None:
+                raise error_from_fault(fault.code, fault.reason)
+        result = self.bootstrap.verify_reply(data, out.boot, self.policy)
+        fault = read_fault(result.envelope)
+        if fault is not None:
+            raise error_from_fault(fault.code, fault.reason)
+        return result
+
     @property
     def is_open(self) -> bool:
         return self.state in (State.PENDING, State.ACTIVE, State.RENEWING)
@@ -180,16 +195,7 @@ class ClientSession:
             )
 
     def issue_response(self, data: bytes, out: Outgoing, now: float) -> SecurityContextToken:
-        assert out.boot is not None
-        env = Envelope(parse_xml(data))
-        if not env.security_headers():
-            fault = read_fault(env)
-            if fault is not None:
-                raise error_from_fault(fault.code, fault.reason)
-        result = self.bootstrap.verify_reply(data, out.boot, self.policy)
-        fault = read_fault(result.envelope)
-        if fault is not None:
-            raise error_from_fault(fault.code, fault.reason)
+        result = self._verify_bootstrap_reply(data, out)
         if result.envelope.action != self.trust.rstr_sct:
             raise InvalidRequest("the reply to RST/SCT is not an RSTR/SCT")
         payload = result.envelope.payload
@@ -223,16 +229,7 @@ class ClientSession:
     def app_response(self, data: bytes, out: Outgoing, now: float) -> object:
         assert out.operation is not None
         if not self.scs.establish_security_context:
-            assert out.boot is not None
-            env = Envelope(parse_xml(data))
-            if not env.security_headers():
-                fault = read_fault(env)
-                if fault is not None:
-                    raise error_from_fault(fault.code, fault.reason)
-            result = self.bootstrap.verify_reply(data, out.boot, self.policy)
-            fault = read_fault(result.envelope)
-            if fault is not None:
-                raise error_from_fault(fault.code, fault.reason)
+            result = self._verify_bootstrap_reply(data, out)
         else:
             try:
                 result = self._verify_sct_reply(data, now)
