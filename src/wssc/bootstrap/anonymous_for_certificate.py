@@ -82,7 +82,7 @@ class AnonymousForCertificateClient:
     service_certificate: Certificate
 
     def secure(
-        self, envelope: etree._Element, policy: MessagePolicy
+        self, envelope: etree._Element, policy: MessagePolicy, now: float | None = None
     ) -> tuple[etree._Element, ClientContext]:
         suite = policy.suite
         key = os.urandom(suite.symmetric_key_bits // 8)
@@ -90,14 +90,16 @@ class AnonymousForCertificateClient:
         cv = ek.find(f"{{{ns.XENC}}}CipherData/{{{ns.XENC}}}CipherValue")
         assert cv is not None and cv.text
         sha1 = encrypted_key_sha1(base64.b64decode(cv.text))
-        root = protect(envelope, EncryptedKeyProtection(ek, key), _bootstrap_policy(policy))
+        root = protect(envelope, EncryptedKeyProtection(ek, key), _bootstrap_policy(policy),
+                       now=now)
         return root, ClientContext({sha1: key})
 
     def verify_reply(
-        self, data: bytes, ctx: ClientContext, policy: MessagePolicy
+        self, data: bytes, ctx: ClientContext, policy: MessagePolicy, now: float | None = None
     ) -> VerifiedMessage:
         result = verify(
-            data, policy=_bootstrap_policy(policy), encrypted_key_sha1_keys=ctx.reply_keys
+            data, policy=_bootstrap_policy(policy), encrypted_key_sha1_keys=ctx.reply_keys,
+            now=now,
         )
         if result.signing_kind != "ek":
             raise InvalidSecurity("the reply is not secured with the bootstrap key")
@@ -126,11 +128,12 @@ class AnonymousForCertificateService:
         return ServiceResult(result, "", {sha1: result.signing_key}, sha1)
 
     def secure_reply(
-        self, envelope: etree._Element, result: ServiceResult, policy: MessagePolicy
+        self, envelope: etree._Element, result: ServiceResult, policy: MessagePolicy,
+        now: float | None = None,
     ) -> etree._Element:
         assert result.reply_sha1 is not None
         key = result.reply_keys[result.reply_sha1]
         return protect(
             envelope, EncryptedKeySha1Protection(result.reply_sha1, key),
-            _bootstrap_policy(policy),
+            _bootstrap_policy(policy), now=now,
         )

@@ -44,11 +44,11 @@ class ServiceResult:
 
 class BootstrapClient(Protocol):
     def secure(
-        self, envelope: etree._Element, policy: MessagePolicy
+        self, envelope: etree._Element, policy: MessagePolicy, now: float | None = None
     ) -> tuple[etree._Element, ClientContext]: ...
 
     def verify_reply(
-        self, data: bytes, ctx: ClientContext, policy: MessagePolicy
+        self, data: bytes, ctx: ClientContext, policy: MessagePolicy, now: float | None = None
     ) -> VerifiedMessage: ...
 
 
@@ -58,5 +58,6 @@ class BootstrapService(Protocol):
     ) -> ServiceResult: ...
 
     def secure_reply(
-        self, envelope: etree._Element, result: ServiceResult, policy: MessagePolicy
+        self, envelope: etree._Element, result: ServiceResult, policy: MessagePolicy,
+        now: float | None = None,
     ) -> etree._Element: ...

@@ -39,15 +39,16 @@ class UserNameOverTransportClient:
     password: str = field(repr=False)
 
     def secure(
-        self, envelope: etree._Element, policy: MessagePolicy
+        self, envelope: etree._Element, policy: MessagePolicy, now: float | None = None
     ) -> tuple[etree._Element, ClientContext]:
         ut = UsernameToken(self.username, self.password).to_xml()
-        return protect(envelope, None, _policy(policy), supporting=[ut]), ClientContext()
+        root = protect(envelope, None, _policy(policy), supporting=[ut], now=now)
+        return root, ClientContext()
 
     def verify_reply(
-        self, data: bytes, ctx: ClientContext, policy: MessagePolicy
+        self, data: bytes, ctx: ClientContext, policy: MessagePolicy, now: float | None = None
     ) -> VerifiedMessage:
-        return verify(data, policy=_policy(policy))
+        return verify(data, policy=_policy(policy), now=now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,7 @@ class UserNameOverTransportService:
         return ServiceResult(result, ut.username)
 
     def secure_reply(
-        self, envelope: etree._Element, result: ServiceResult, policy: MessagePolicy
+        self, envelope: etree._Element, result: ServiceResult, policy: MessagePolicy,
+        now: float | None = None,
     ) -> etree._Element:
-        return protect(envelope, None, _policy(policy))
+        return protect(envelope, None, _policy(policy), now=now)

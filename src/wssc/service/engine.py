@@ -257,6 +257,7 @@ class ServiceEngine:
         if not self.scs.establish_security_context:
             boot = self.bootstrap.verify(self._bytes(env), transport, self.policy, now)
             return self._application(env, boot.message, now, bootstrap=boot)
+        self.sessions.maybe_purge(now)  # time-gated: at most every few seconds
         if action == t.rst_sct:
             return self._issue(env, transport, now)
         if action == t.rst_sct_cancel and self.sessions.cookie_mode:
@@ -302,10 +303,10 @@ class ServiceEngine:
                             relates_to=env.message_id or "")
 
     def _secure_with_sct(
-        self, reply: etree._Element, sct: SecurityContextToken, key: bytes
+        self, reply: etree._Element, sct: SecurityContextToken, key: bytes, now: float
     ) -> etree._Element:
         ref = SecurityContextToken(sct.identifier, sct.instance, None, sct.wsu_id)
-        return protect(reply, SctProtection(ref, key, include=False), self.policy)
+        return protect(reply, SctProtection(ref, key, include=False), self.policy, now=now)
 
     def _issue(self, env: Envelope, transport: TransportInfo, now: float) -> HttpResponse:
         boot = self.bootstrap.verify(self._bytes(env), transport, self.policy, now)
@@ -318,7 +319,7 @@ class ServiceEngine:
         lifetime = Lifetime(rec.key_effective, rec.key_expires)
         body = issued_key.response(self.sc, issued.sct, lifetime, request.context).to_xml(self.sc)
         reply = self._reply(boot.message.envelope, self.trust.rstr_sct, body)
-        root = self.bootstrap.secure_reply(reply, boot, self.policy)
+        root = self.bootstrap.secure_reply(reply, boot, self.policy, now)
         return _xml_response(200, env.version, root)
 
     def _renew(
@@ -343,7 +344,7 @@ class ServiceEngine:
         reply = self._reply(env, self.trust.rstr_sct_renew, body)
         assert result.signing_key is not None
         return _xml_response(200, env.version,
-                             self._secure_with_sct(reply, sct, result.signing_key))
+                             self._secure_with_sct(reply, sct, result.signing_key, now))
 
     def _cancel(
         self, result: VerifiedMessage, sct: SecurityContextToken, rec: SessionRecord, now: float
@@ -358,7 +359,7 @@ class ServiceEngine:
         reply = self._reply(env, self.trust.rstr_sct_cancel, body)
         assert result.signing_key is not None
         return _xml_response(200, env.version,
-                             self._secure_with_sct(reply, sct, result.signing_key))
+                             self._secure_with_sct(reply, sct, result.signing_key, now))
 
     def _application(
         self,
@@ -380,9 +381,9 @@ class ServiceEngine:
             if plain:
                 return reply
             if bootstrap is not None:
-                return self.bootstrap.secure_reply(reply, bootstrap, self.policy)
+                return self.bootstrap.secure_reply(reply, bootstrap, self.policy, now)
             assert sct is not None and key is not None
-            return self._secure_with_sct(reply, sct, key)
+            return self._secure_with_sct(reply, sct, key, now)
 
         def finish(value: object, error: BaseException | None) -> HttpResponse:
             try:

@@ -143,7 +143,7 @@ class ClientSession:
             raise error_from_fault(fault.code, fault.reason)
         return result
 
-    def _verify_bootstrap_reply(self, data: bytes, out: Outgoing) -> VerifiedMessage:
+    def _verify_bootstrap_reply(self, data: bytes, out: Outgoing, now: float) -> VerifiedMessage:
         """A reply to a bootstrap-secured request: an unsecured fault becomes its typed error,
         anything else must verify under the bootstrap, and a secured fault is raised too."""
         assert out.boot is not None
@@ -152,7 +152,7 @@ class ClientSession:
             fault = read_fault(env)
             if fault is not None:
                 raise error_from_fault(fault.code, fault.reason)
-        result = self.bootstrap.verify_reply(data, out.boot, self.policy)
+        result = self.bootstrap.verify_reply(data, out.boot, self.policy, now)
         fault = read_fault(result.envelope)
         if fault is not None:
             raise error_from_fault(fault.code, fault.reason)
@@ -171,7 +171,7 @@ class ClientSession:
     def issue_request(self, now: float) -> Outgoing:
         rst = IssueRequest.build(self.sc, self.suite, self.scs.key_entropy_mode)
         env = self._envelope(self.trust.rst_sct, rst.to_xml(self.sc))
-        root, ctx = self.bootstrap.secure(env, self.policy)
+        root, ctx = self.bootstrap.secure(env, self.policy, now)
         return self._out(root, self.trust.rst_sct, entropy=rst.entropy, boot=ctx, kind="issue")
 
     def _take_token(self, rstr: TokenResponse, out: Outgoing, now: float) -> None:
@@ -195,7 +195,7 @@ class ClientSession:
             )
 
     def issue_response(self, data: bytes, out: Outgoing, now: float) -> SecurityContextToken:
-        result = self._verify_bootstrap_reply(data, out)
+        result = self._verify_bootstrap_reply(data, out, now)
         if result.envelope.action != self.trust.rstr_sct:
             raise InvalidRequest("the reply to RST/SCT is not an RSTR/SCT")
         payload = result.envelope.payload
@@ -214,22 +214,22 @@ class ClientSession:
         return self.sct
 
     # --- application --------------------------------------------------------------------
-    def _protect(self, env: etree._Element) -> etree._Element:
+    def _protect(self, env: etree._Element, now: float) -> etree._Element:
         if self.sct is None or self.key is None:
             raise ConfigurationError("the session is not open")
-        return protect(env, SctProtection(self.sct, self.key, include=True), self.policy)
+        return protect(env, SctProtection(self.sct, self.key, include=True), self.policy, now=now)
 
     def app_request(self, op: OperationSpec, args: dict[str, object], now: float) -> Outgoing:
         env = self._envelope(op.action, encode_request(op, args))
         if not self.scs.establish_security_context:
-            root, ctx = self.bootstrap.secure(env, self.policy)
+            root, ctx = self.bootstrap.secure(env, self.policy, now)
             return self._out(root, op.action, boot=ctx, operation=op)
-        return self._out(self._protect(env), op.action, operation=op)
+        return self._out(self._protect(env, now), op.action, operation=op)
 
     def app_response(self, data: bytes, out: Outgoing, now: float) -> object:
         assert out.operation is not None
         if not self.scs.establish_security_context:
-            result = self._verify_bootstrap_reply(data, out)
+            result = self._verify_bootstrap_reply(data, out, now)
         else:
             try:
                 result = self._verify_sct_reply(data, now)
@@ -257,7 +257,7 @@ class ClientSession:
         rst = RenewRequest.build(self.sc, self.sct, self.suite, self.scs.key_entropy_mode)
         env = self._envelope(self.trust.rst_sct_renew, rst.to_xml(self.sc))
         self.state = transition(self.state, Event.RENEW_SENT, self.sc.ns)
-        return self._out(self._protect(env), self.trust.rst_sct_renew, entropy=rst.entropy,
+        return self._out(self._protect(env, now), self.trust.rst_sct_renew, entropy=rst.entropy,
                          kind="renew")
 
     def renew_response(self, data: bytes, out: Outgoing, now: float) -> SecurityContextToken:
@@ -294,7 +294,7 @@ class ClientSession:
             return None
         req = CancelRequest.build(self.sct)
         env = self._envelope(self.trust.rst_sct_cancel, req.to_xml(self.sc))
-        return self._out(self._protect(env), self.trust.rst_sct_cancel, kind="cancel")
+        return self._out(self._protect(env, now), self.trust.rst_sct_cancel, kind="cancel")
 
     def cancel_response(self, data: bytes, out: Outgoing, now: float) -> None:
         result = self._verify_sct_reply(data, now)

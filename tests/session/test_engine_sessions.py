@@ -1,0 +1,180 @@
+"""The sans-IO engine and ClientSession together, with a fake clock: entropy modes, key
+rollover, purging, and the state table."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from wssc.bootstrap import AnonymousForCertificateClient, TransportInfo
+from wssc.certs import Certificate, generate_self_signed
+from wssc.demo import Calculator
+from wssc.errors import BadContextToken, RenewNeeded, ServerTooBusy
+from wssc.service.contract import get_contract
+from wssc.service.engine import Dispatch, HttpRequest, ServiceEngine, run_dispatch_sync
+from wssc.session.client import ClientSession, Outgoing
+from wssc.session.states import TRANSITIONS, Event, State, transition
+from wssc.settings import (
+    WS2007,
+    WSHTTP,
+    EndpointSettings,
+    KeyEntropyMode,
+    LocalServiceSecuritySettings,
+    SecureConversationSettings,
+)
+
+CERT = generate_self_signed()
+ADD = get_contract(Calculator).operation("Add")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def make(settings: EndpointSettings, clock: Clock) -> tuple[ServiceEngine, ClientSession]:
+    engine = ServiceEngine(Calculator(), settings=settings, address="http://x/svc",
+                           certificate=CERT, clock=clock)
+    client = ClientSession(settings, AnonymousForCertificateClient(Certificate(CERT.cert)),
+                           "http://x/svc")
+    return engine, client
+
+
+def post(engine: ServiceEngine, out: Outgoing) -> bytes:
+    r = engine.handle(HttpRequest("POST", "/svc", "", {"content-type": out.content_type},
+                                  out.body, TransportInfo()))
+    if isinstance(r, Dispatch):
+        r = run_dispatch_sync(r)
+    return r.body
+
+
+def issue(engine: ServiceEngine, client: ClientSession, now: float) -> None:
+    out = client.issue_request(now)
+    client.issue_response(post(engine, out), out, now)
+
+
+def add(engine: ServiceEngine, client: ClientSession, a: int, b: int, now: float) -> object:
+    out = client.app_request(ADD, {"a": a, "b": b}, now)
+    return client.app_response(post(engine, out), out, now)
+
+
+@pytest.mark.parametrize("mode", list(KeyEntropyMode))
+@pytest.mark.parametrize("version", [WSHTTP, WS2007])
+def test_entropy_modes(mode: KeyEntropyMode, version: object) -> None:
+    clock = Clock()
+    settings = EndpointSettings(SecureConversationSettings(
+        key_entropy_mode=mode, message_security_version=version))  # type: ignore[arg-type]
+    engine, client = make(settings, clock)
+    issue(engine, client, clock.t)
+    rec = engine.sessions.store.get(client.sct.identifier)  # type: ignore[union-attr]
+    assert rec is not None and rec.key == client.key  # both sides computed the same key
+    assert len(client.key or b"") == 32
+    assert add(engine, client, 2, 3, clock.t) == 5
+
+
+def test_key_rollover_keeps_the_old_key_for_five_minutes() -> None:
+    clock = Clock()
+    settings = EndpointSettings()
+    engine, client = make(settings, clock)
+    issue(engine, client, clock.t)
+    old_sct, old_key = client.sct, client.key
+    stale = client.app_request(ADD, {"a": 1, "b": 1}, clock.t)  # built under the old key
+    client.force_renew = True
+    out = client.renew_request(clock.t)
+    client.renew_response(post(engine, out), out, clock.t)
+    assert client.sct is not None and old_sct is not None
+    assert client.sct.instance and client.sct.instance != old_sct.instance
+    assert client.key != old_key
+    # within the rollover interval the old key is still accepted …
+    clock.t += 4 * 60
+    assert client.app_response(post(engine, stale), stale, clock.t) == 2
+    # … and after it, not
+    stale2 = ClientSession(settings, client.bootstrap, "http://x/svc")
+    stale2.sct, stale2.key, stale2.state = old_sct, old_key, State.ACTIVE
+    clock.t += 2 * 60
+    out = stale2.app_request(ADD, {"a": 1, "b": 2}, clock.t)
+    with pytest.raises(BadContextToken):
+        stale2.app_response(post(engine, out), out, clock.t)
+    assert add(engine, client, 3, 4, clock.t) == 7  # the new key works
+
+
+def test_renew_needed_after_key_expiry_and_cancel_is_exempt() -> None:
+    clock = Clock()
+    # A session idle longer than receive_timeout (10 min) is closed, as WCF does; keep it
+    # alive across the 15 h jump.
+    settings = EndpointSettings(service=replace(LocalServiceSecuritySettings(),
+                                                receive_timeout=timedelta(days=1)))
+    engine, client = make(settings, clock)
+    issue(engine, client, clock.t)
+    assert add(engine, client, 1, 1, clock.t) == 2
+    clock.t += 15 * 3600 + 1  # past session_key_renewal_interval (15 h)
+    with pytest.raises(RenewNeeded) as info:
+        add(engine, client, 1, 1, clock.t)
+    assert info.value.action == "http://schemas.microsoft.com/ws/2006/05/security/SecureConversationFault"
+    out = client.cancel_request(clock.t)
+    assert out is not None
+    client.cancel_response(post(engine, out), out, clock.t)  # no RenewNeeded for a Cancel
+    assert client.state is State.CANCELLED
+    assert len(engine.sessions.store) == 0
+
+
+def test_pending_sessions_are_purged_after_inactivity() -> None:
+    clock = Clock()
+    settings = EndpointSettings(service=LocalServiceSecuritySettings(max_pending_sessions=2))
+    engine, _ = make(settings, clock)
+    clients = [make(settings, clock)[1] for _ in range(3)]
+    issue(engine, clients[0], clock.t)
+    issue(engine, clients[1], clock.t)
+    with pytest.raises(ServerTooBusy):
+        issue(engine, clients[2], clock.t)
+    clock.t += settings.service.inactivity_timeout.total_seconds() + 10
+    issue(engine, clients[2], clock.t)  # the two idle pending sessions were purged
+    assert engine.sessions.store.count_pending() == 1
+    with pytest.raises(BadContextToken):
+        add(engine, clients[0], 1, 1, clock.t)
+
+
+def test_idle_active_session_expires_after_receive_timeout() -> None:
+    clock = Clock()
+    settings = EndpointSettings(service=replace(LocalServiceSecuritySettings(),
+                                                receive_timeout=timedelta(minutes=10)))
+    engine, client = make(settings, clock)
+    issue(engine, client, clock.t)
+    assert add(engine, client, 1, 1, clock.t) == 2
+    clock.t += 11 * 60
+    engine.sessions.maybe_purge(clock.t)
+    with pytest.raises(BadContextToken):
+        add(engine, client, 1, 1, clock.t)
+
+
+def test_state_table_forbids_everything_else() -> None:
+    states: list[State | None] = [None, *State]
+    for state in states:
+        for event in Event:
+            if (state, event) in TRANSITIONS:
+                assert transition(state, event) is TRANSITIONS[(state, event)]
+            else:
+                with pytest.raises(BadContextToken):
+                    transition(state, event)
+    # nothing leaves CANCELLED or EXPIRED
+    assert not any(s in (State.CANCELLED, State.EXPIRED) for s, _ in TRANSITIONS)
+
+
+def test_wrong_sc_version_is_bad_context_token() -> None:
+    clock = Clock()
+    engine, _ = make(EndpointSettings(SecureConversationSettings(
+        message_security_version=WS2007)), clock)
+    _, client13 = make(EndpointSettings(SecureConversationSettings(
+        message_security_version=WS2007)), clock)
+    issue(engine, client13, clock.t)
+    # a client speaking Feb 2005 with the same key and identifier
+    other = ClientSession(EndpointSettings(), client13.bootstrap, "http://x/svc")
+    other.sct, other.key, other.state = client13.sct, client13.key, State.ACTIVE
+    out = other.app_request(ADD, {"a": 1, "b": 1}, clock.t)
+    with pytest.raises(BadContextToken):
+        other.app_response(post(engine, out), out, clock.t)
