@@ -12,7 +12,13 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from wssc.bootstrap.base import TransportInfo
-from wssc.service.engine import Dispatch, HttpRequest, HttpResponse, ServiceEngine
+from wssc.service.engine import (
+    Dispatch,
+    HttpRequest,
+    HttpResponse,
+    ServiceEngine,
+    run_dispatch_sync,
+)
 
 log = logging.getLogger("wssc.service.asgi")
 
@@ -59,17 +65,22 @@ class AsgiApp:
             scope.get("query_string", b"").decode("latin-1"), headers, bytes(body),
             TransportInfo(secure=scope.get("scheme") == "https", peer=str(client[0])),
         )
-        out = await asyncio.to_thread(self.engine.handle, req)
+        out = await asyncio.to_thread(self._handle, req)
         if isinstance(out, Dispatch):
-            out = await self._run(out)
+            out = await self._run_async(out)
         await self._send(send, out)
 
-    async def _run(self, d: Dispatch) -> HttpResponse:
+    def _handle(self, req: HttpRequest) -> HttpResponse | Dispatch:
+        """In one worker thread: verify, run a synchronous operation, secure the reply."""
+        out = self.engine.handle(req)
+        if isinstance(out, Dispatch) and not out.operation.is_async:
+            return run_dispatch_sync(out)
+        return out
+
+    @staticmethod
+    async def _run_async(d: Dispatch) -> HttpResponse:
         try:
-            if d.operation.is_async:
-                value = await d.method(**d.args)
-            else:
-                value = await asyncio.to_thread(lambda: d.method(**d.args))
+            value = await d.method(**d.args)
         except Exception as exc:
             return await asyncio.to_thread(d.finish, None, exc)
         return await asyncio.to_thread(d.finish, value, None)
