@@ -21,16 +21,16 @@ URL = "http://testserver/svc"
 @service_contract(namespace="http://tempuri.org/", name="IMixed")
 class Mixed:
     @operation
-    def Add(self, a: int, b: int) -> int:  # noqa: N802
+    def Add(self, a: int, b: int) -> int:
         return a + b
 
     @operation
-    async def Slow(self, text: str) -> str:  # noqa: N802
+    async def Slow(self, text: str) -> str:
         await asyncio.sleep(0.01)
         return text.upper()
 
     @operation
-    def Fail(self, text: str) -> str:  # noqa: N802
+    def Fail(self, text: str) -> str:
         raise RuntimeError("secret detail that must not leak")
 
 
