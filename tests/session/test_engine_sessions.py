@@ -178,3 +178,53 @@ def test_wrong_sc_version_is_bad_context_token() -> None:
     out = other.app_request(ADD, {"a": 1, "b": 1}, clock.t)
     with pytest.raises(BadContextToken):
         other.app_response(post(engine, out), out, clock.t)
+
+
+def test_cancel_target_must_be_the_signing_sct() -> None:
+    from wssc.errors import WsscError
+    from wssc.tokens import SecurityContextToken
+    from wssc.trust import CancelRequest
+    from wssc.xml.soap import new_envelope
+
+    clock = Clock()
+    engine, a = make(EndpointSettings(), clock)
+    _, b = make(EndpointSettings(), clock)
+    issue(engine, a, clock.t)
+    issue(engine, b, clock.t)
+    assert a.sct is not None and b.sct is not None
+    # A signs a Cancel whose CancelTarget is B's session.
+    req = CancelRequest.build(SecurityContextToken(b.sct.identifier))
+    env = new_envelope(a.soap, action=a.trust.rst_sct_cancel, to="http://x/svc",
+                       payload=req.to_xml(a.sc))
+    out = a._out(a._protect(env, clock.t), a.trust.rst_sct_cancel, kind="cancel")
+    try:
+        a.cancel_response(post(engine, out), out, clock.t)
+    except WsscError as exc:
+        assert exc.code.local == "InvalidRequest"  # WCF's BadCloseTarget
+    else:
+        raise AssertionError("a Cancel for another session was accepted")
+    assert len(engine.sessions.store) == 2  # nothing was cancelled
+    assert add(engine, b, 1, 1, clock.t) == 2
+
+
+def test_client_renews_after_renew_needed() -> None:
+    import httpx
+
+    from wssc.client import Client
+    from wssc.service.wsgi import WsgiApp
+
+    clock = Clock()
+    settings = EndpointSettings(service=replace(LocalServiceSecuritySettings(),
+                                                receive_timeout=timedelta(days=1)))
+    engine = ServiceEngine(Calculator(), settings=settings, address="http://x/svc",
+                           certificate=CERT, clock=clock)
+    http = httpx.Client(transport=httpx.WSGITransport(app=WsgiApp(engine)))  # type: ignore[arg-type]
+    events: list[str] = []
+    with Client("http://x/svc", get_contract(Calculator), settings=settings, http=http,
+                service_certificate=Certificate(CERT.cert), clock=clock,
+                on_event=lambda e, d: events.append(e)) as c:
+        assert c.Add(a=1, b=1) == 2
+        c.session.renew_at = clock.t + 10**9  # the client misses its own renewal time
+        clock.t += 15 * 3600 + 5
+        assert c.Add(a=2, b=2) == 4  # RenewNeeded, renew, retry
+    assert events == ["issue", "call", "renew-needed", "renew", "call", "cancel"]
