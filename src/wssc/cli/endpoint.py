@@ -291,28 +291,32 @@ def run_call(args: argparse.Namespace) -> int:
 
 
 # --- inspect --------------------------------------------------------------------------------
-def run_inspect(args: argparse.Namespace) -> int:
-    from wssc.policy.explain import explain
-    from wssc.policy.wsdl_import import settings_from_wsdl
-
+def read_wsdl(args: argparse.Namespace) -> tuple[bytes, str | None]:
+    """The WSDL bytes named by ``args.wsdl`` (a URL or a file), and its URL if any."""
     src = args.wsdl
     if src.startswith(("http://", "https://")):
         import httpx
 
+        from wssc.client.common import tls_verify
+
         url = src if "?" in src else src + "?wsdl"
         try:
-            from wssc.client.common import tls_verify
-
             r = httpx.get(url, verify=tls_verify(_verify_opt(args)), timeout=30)
         except httpx.HTTPError as exc:
             raise ConfigurationError(f"cannot fetch {url}: {exc}") from None
         if r.status_code != 200:
             raise ConfigurationError(f"{url} answered HTTP {r.status_code}")
-        data = r.content
-    else:
-        try:
-            data = Path(src).read_bytes()
-        except OSError as exc:
-            raise ConfigurationError(f"cannot read {src}: {exc.strerror}") from None
+        return r.content, url
+    try:
+        return Path(src).read_bytes(), None
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read {src}: {exc.strerror}") from None
+
+
+def run_inspect(args: argparse.Namespace) -> int:
+    from wssc.policy.explain import explain
+    from wssc.policy.wsdl_import import settings_from_wsdl
+
+    data, _ = read_wsdl(args)
     print(explain(settings_from_wsdl(data)))
     return 0

@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         endpoint.add_parsers(sub)
+        from wssc.cli import svcutil
+
+        svcutil.add_parser(sub)
     return parser
 
 
