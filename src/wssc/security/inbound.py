@@ -102,6 +102,8 @@ class VerifiedMessage:
     derived_keys_used: bool = False
     username_token: etree._Element | None = None
     signature_value: bytes | None = field(default=None, repr=False)
+    #: Values of wsse11:SignatureConfirmation elements (b"" for one without a Value)
+    signature_confirmations: list[bytes] = field(default_factory=list, repr=False)
 
     @property
     def body_signed(self) -> bool:
@@ -168,6 +170,7 @@ class _Processor:
         self.result = VerifiedMessage(self.env)
         self.signature_done = False
         self._ts_el: etree._Element | None = None
+        self.sec: etree._Element | None = None
 
     # --- token resolution ----------------------------------------------------------------
     def _resolve_sct(self, sct: SecurityContextToken, sc: ScVersion) -> bytes:
@@ -223,6 +226,7 @@ class _Processor:
         if len(secs) > 1:
             raise InvalidSecurity("the message has more than one wsse:Security header")
         sec = secs[0]
+        self.sec = sec
         i = 0
         while i < len(sec):
             child = sec[i]
@@ -250,7 +254,10 @@ class _Processor:
             elif tag == f"{{{ns.XENC}}}EncryptedData":
                 raise InvalidSecurity("an EncryptedData in the header is not referenced")
             elif tag == f"{{{ns.WSSE11}}}SignatureConfirmation":
-                continue
+                value = child.get("Value")
+                self.result.signature_confirmations.append(
+                    _b64decode(value, "SignatureConfirmation Value") if value else b""
+                )
             else:
                 raise InvalidSecurity(f"unexpected element {q.localname} in the security header")
         self._enforce()
@@ -514,7 +521,9 @@ class _Processor:
             parent = el.getparent()
             if el is env.body or el is self._ts_el:
                 continue
-            if parent is not header and el.tag != f"{{{ns.WSSE}}}UsernameToken":
+            # SOAP headers, and tokens of this security header (UsernameToken,
+            # SignatureConfirmation…): nothing signed may hide elsewhere.
+            if parent is not header and parent is not self.sec:
                 raise InvalidSecurity("a signed element is not where the application reads it")
 
 

@@ -1,0 +1,81 @@
+"""Messages written by Mono's System.ServiceModel (WCF), captured on the wire by the Mono peer
+harness (``../shared/peers/mono/captures``), verified and decrypted by wssc.
+
+Mono cannot hold a secure session (see its FINDINGS.md), but its WS-Security 1.1 symmetric
+bootstrap layer works: AnonymousForCertificate, UserNameForCertificate and WSHttpBinding message
+security without a security context. These are exactly wssc's AnonymousForCertificate bootstrap
+messages: an EncryptedKey wrapped to the service certificate, DerivedKeyTokens, HMAC signature,
+encrypted Body and Signature; replies keyed by EncryptedKeySHA1 with SignatureConfirmation.
+The captures are stored (Mono is not installed in CI); their timestamps have expired.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from peers import in_ci
+from wssc.certs import load
+from wssc.security import MessagePolicy, verify
+
+MONO = Path(os.environ.get("WSSC_MONO_PEER", Path(__file__).parents[2] / ".." / "shared" / "peers" / "mono"))
+VARIANTS = ["anoncert", "wshttp-msg-none-nosc", "userforcert"]
+POLICY = MessagePolicy(check_expiry=False, require_encrypted_body=True,
+                       require_signed_addressing=True)
+
+
+def _captures() -> Path:
+    if not (MONO / "captures").is_dir():
+        msg = f"Mono captures not found at {MONO} (set WSSC_MONO_PEER)"
+        if in_ci():
+            pytest.fail(msg)
+        pytest.skip(f"!!! {msg}; Mono interop NOT tested !!!")
+    return MONO / "captures"
+
+
+def _body(path: Path) -> bytes:
+    return path.read_bytes().split(b"\r\n\r\n", 1)[1].lstrip(b"\xef\xbb\xbf")
+
+
+def _pairs() -> list[tuple[str, str]]:
+    return [(v, f"{i:03d}") for v in VARIANTS for i in (1, 2, 3)]
+
+
+@pytest.mark.parametrize(("variant", "n"), _pairs())
+def test_mono_request_and_reply_verify(variant: str, n: str) -> None:
+    wire = _captures() / variant / "wire-call"
+    cert = load(MONO / "certs" / "server.crt", MONO / "certs" / "server.key")
+    request = verify(_body(wire / f"{n}-wire-request.http"), policy=POLICY,
+                     private_key=cert.key, private_key_thumbprint=cert.thumbprint_b64)
+    assert request.signing_kind == "ek" and request.derived_keys_used
+    assert request.body_signed and request.body_encrypted
+    payload = request.envelope.payload
+    assert payload is not None and etree.QName(payload).namespace == "urn:pywcf-interop:echo"
+    assert request.envelope.action == f"urn:pywcf-interop:echo/IEcho/{etree.QName(payload).localname}"
+    if variant == "userforcert":
+        assert request.username_token is not None
+        assert any(e is request.username_token for e in request.signed)
+    # The reply is keyed by the request's EncryptedKey (EncryptedKeySHA1).
+    assert request.encrypted_key_sha1 and request.signing_key
+    reply = verify(_body(wire / f"{n}-wire-response.http"), policy=POLICY,
+                   encrypted_key_sha1_keys={request.encrypted_key_sha1: request.signing_key})
+    assert reply.encrypted_key_sha1 == request.encrypted_key_sha1
+    result = reply.envelope.payload
+    assert result is not None and etree.QName(result).localname.endswith("Response")
+    if variant != "userforcert":  # WCF's AnonymousForCertificate confirms the signature
+        assert reply.signature_confirmations == [request.signature_value]
+
+
+def test_mono_reply_under_a_wrong_key_fails() -> None:
+    from wssc.errors import FailedCheck
+
+    wire = _captures() / "anoncert" / "wire-call"
+    cert = load(MONO / "certs" / "server.crt", MONO / "certs" / "server.key")
+    request = verify(_body(wire / "001-wire-request.http"), policy=POLICY, private_key=cert.key)
+    assert request.encrypted_key_sha1
+    with pytest.raises(FailedCheck):
+        verify(_body(wire / "001-wire-response.http"), policy=POLICY,
+               encrypted_key_sha1_keys={request.encrypted_key_sha1: b"\x5a" * 32})
