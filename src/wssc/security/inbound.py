@@ -21,7 +21,6 @@ Timestamp must be signed, and the replay cache must not know the signature.
 from __future__ import annotations
 
 import binascii
-import copy
 import hmac as _hmac
 import time
 from collections.abc import Callable, Mapping
@@ -610,7 +609,7 @@ def _parse_fragment(
         frag = parse_xml(wrapped, limits)
     except MalformedXml:
         raise FailedCheck("the decrypted data is not well-formed XML (wrong key?)") from None
-    return copy.copy(frag) if frag is None else frag
+    return frag
 
 
 def _attr(u: str) -> str:

@@ -86,13 +86,6 @@ def signed_info_xml(
     return "".join(parts).encode("utf-8")
 
 
-def build_signed_info(
-    targets: Sequence[tuple[str, etree._Element]], signature_method: str, digest_method: str
-) -> etree._Element:
-    """SignedInfo as an element (see :func:`signed_info_xml`)."""
-    return etree.fromstring(signed_info_xml(targets, signature_method, digest_method))
-
-
 def signature_xml(signed_info: bytes, signature_value: bytes, key_ref: SecurityTokenReference
                   ) -> bytes:
     si = signed_info.replace(f' xmlns:ds="{DS}"'.encode(), b"", 1)
@@ -101,17 +94,6 @@ def signature_xml(signed_info: bytes, signature_value: bytes, key_ref: SecurityT
         + f"<ds:SignatureValue>{_b64(signature_value)}</ds:SignatureValue><ds:KeyInfo>"
           f"{str_xml(key_ref)}</ds:KeyInfo></ds:Signature>".encode()
     )
-
-
-def build_signature(
-    signed_info: etree._Element, signature_value: bytes, key_ref: SecurityTokenReference
-) -> etree._Element:
-    sig = etree.Element(f"{{{DS}}}Signature", nsmap={"ds": DS})
-    sig.append(signed_info)
-    etree.SubElement(sig, f"{{{DS}}}SignatureValue").text = _b64(signature_value)
-    ki = etree.SubElement(sig, f"{{{DS}}}KeyInfo")
-    ki.append(key_ref.to_xml())
-    return sig
 
 
 def build_encrypted_data(

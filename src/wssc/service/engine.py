@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
@@ -426,4 +426,3 @@ __all__ = [
     "Dispatch", "HttpRequest", "HttpResponse", "ServiceEngine", "TransportInfo",
     "run_dispatch_sync",
 ]
-_ = replace
