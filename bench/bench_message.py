@@ -43,11 +43,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cryptography import __version__ as cryptography_version
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from wssc.security import MessagePolicy, SctProtection, protect, verify
@@ -274,27 +270,10 @@ class FloorBench:
 # 3. zeep + xmlsec, X.509 RSA-SHA1 signature
 # --------------------------------------------------------------------------------------------
 def _write_cert(directory: Path) -> tuple[Path, Path]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "wssc-bench")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
+    from wssc.certs import generate_self_signed, save
+
     key_path, cert_path = directory / "key.pem", directory / "cert.pem"
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    save(generate_self_signed("wssc-bench"), cert_path, key_path)
     return key_path, cert_path
 
 
