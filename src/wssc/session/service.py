@@ -17,7 +17,6 @@ WCF's rules applied here:
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import uuid
 from dataclasses import dataclass, replace
@@ -149,7 +148,7 @@ class SessionManager:
         state = State.ACTIVE if rec.activated else State.PENDING
         transition(state, Event.MESSAGE, self.sc.ns)
         if not rec.activated or now - rec.last_used > 1.0:
-            self.store.put(replace(rec, activated=True, last_used=now))
+            self.store.put(replace(rec.touched(now), activated=True))
 
     # --- renew ------------------------------------------------------------------------------
     def renew(
@@ -198,6 +197,3 @@ class SessionManager:
             log.info("purged %d idle or expired sessions", n)
         return n
 
-
-def random_key(bits: int) -> bytes:
-    return os.urandom(bits // 8)
