@@ -79,3 +79,64 @@ def test_mono_reply_under_a_wrong_key_fails() -> None:
     with pytest.raises(FailedCheck):
         verify(_body(wire / "001-wire-response.http"), policy=POLICY,
                encrypted_key_sha1_keys={request.encrypted_key_sha1: b"\x5a" * 32})
+
+
+RST_VARIANTS = ["sc-anoncert-cancel", "sc-anoncert-cancel-sc13", "sc-anoncert-nocancel",
+                "sc-anoncert-nocancel-sc13", "wshttp-msg-none-sc"]
+
+
+@pytest.mark.parametrize("variant", RST_VARIANTS)
+def test_wssc_service_issues_an_sct_for_monos_rst(variant: str) -> None:
+    """Mono's RST/SCT Issue (secured by its AnonymousForCertificate bootstrap) gets an RSTR from
+    wssc's service engine; Mono's side of the key (its entropy, its ephemeral key) then yields
+    the same session key the service stored."""
+    from wssc.bootstrap import TransportInfo
+    from wssc.demo import Calculator
+    from wssc.service.engine import HttpRequest, HttpResponse, ServiceEngine
+    from wssc.settings import (
+        WS2007,
+        WSHTTP,
+        EndpointSettings,
+        KeyEntropyMode,
+        SecureConversationSettings,
+    )
+    from wssc.store.cookie import KeyRing
+    from wssc.tokens.timestamp import parse_time
+    from wssc.trust import IssueRequest, TokenResponse, client_key_from_rstr, parse_rst, parse_rstr
+
+    body = _body(_captures() / variant / "wire-rst" / "001-wire-request.http")
+    cert = load(MONO / "certs" / "server.crt", MONO / "certs" / "server.key")
+    created_el = etree.fromstring(body).find(".//{*}Timestamp/{*}Created")
+    assert created_el is not None and created_el.text
+    created = parse_time(created_el.text)
+    version = WS2007 if variant.endswith("sc13") else WSHTTP
+    cookie = "nocancel" in variant
+    settings = EndpointSettings(SecureConversationSettings(
+        message_security_version=version, require_cancellation=not cookie))
+    engine = ServiceEngine(Calculator(), settings=settings, address="http://127.0.0.1/svc",
+                           certificate=cert, clock=lambda: created + 1,
+                           keyring=KeyRing.generate() if cookie else None)
+    reply = engine.handle(HttpRequest("POST", "/svc", "", {"content-type": "application/soap+xml"},
+                                      body, TransportInfo()))
+    assert isinstance(reply, HttpResponse) and reply.status == 200, reply
+    # Mono's side: its request (entropy, ephemeral key) and our reply.
+    request = verify(body, policy=MessagePolicy(check_expiry=False), private_key=cert.key)
+    assert request.envelope.action == version.trust.rst_sct
+    rst = parse_rst(request.envelope.payload, version.trust)  # type: ignore[arg-type]
+    assert isinstance(rst, IssueRequest) and rst.entropy
+    assert request.encrypted_key_sha1 and request.signing_key
+    answer = verify(reply.body, policy=MessagePolicy(check_expiry=False),
+                    encrypted_key_sha1_keys={request.encrypted_key_sha1: request.signing_key},
+                    now=created + 2)
+    assert answer.envelope.action == version.trust.rstr_sct
+    rstr = parse_rstr(answer.envelope.payload, version.trust)  # type: ignore[arg-type]
+    assert isinstance(rstr, TokenResponse)
+    key = client_key_from_rstr(rstr, rst.entropy, KeyEntropyMode.COMBINED, 256)
+    if cookie:
+        assert rstr.token.cookie is not None and len(engine.sessions.store) == 0
+        record = engine.sessions.lookup(rstr.token, created + 2)
+    else:
+        found = engine.sessions.store.get(rstr.token.identifier)
+        assert found is not None
+        record = found
+    assert record.key == key
