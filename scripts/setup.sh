@@ -95,4 +95,10 @@ if ! command -v redis-server >/dev/null 2>&1; then
   apt_install redis-server || problem "redis-server could not be installed; Redis tests will NOT run"
 fi
 
+# --- Mono (System.ServiceModel) for the live Mono interop tests ---------------------------------
+if ! command -v mono >/dev/null 2>&1 || ! command -v mcs >/dev/null 2>&1; then
+  say "installing mono-complete (Mono's WCF, the second interop peer)"
+  apt_install mono-complete || problem "mono-complete could not be installed; live Mono tests will NOT run"
+fi
+
 say "ready (peer build: $PEER_BUILD)"

@@ -112,7 +112,8 @@ def protect(
         )
         sec.append(sig_dk.to_xml(sc))
         sig_key = sig_dk.derive(token.key)
-        sig_ref = SecurityTokenReference.local(sig_dk.wsu_id, sc.dk_token_type)
+        dk_type = sc.dk_token_type if policy.dk_reference_value_type else None
+        sig_ref = SecurityTokenReference.local(sig_dk.wsu_id, dk_type)
         if policy.encrypt_body:
             enc_dk = DerivedKeyToken(
                 base_ref, os.urandom(16), suite.encryption_key_length, offset=0,
@@ -120,7 +121,7 @@ def protect(
             )
             sec.append(enc_dk.to_xml(sc))
             enc_key = enc_dk.derive(token.key)
-            enc_ref = SecurityTokenReference.local(enc_dk.wsu_id, sc.dk_token_type)
+            enc_ref = SecurityTokenReference.local(enc_dk.wsu_id, dk_type)
     else:
         sig_key = enc_key = token.key
         sig_ref = enc_ref = base_ref

@@ -30,6 +30,9 @@ class MessagePolicy:
     include_sct: bool = True
     sign_addressing_headers: bool = True
     timestamp_validity: float = 300.0
+    #: Write ``ValueType=".../sc/dk"`` on references to DerivedKeyTokens, as WCF and WSS4J do.
+    #: Mono's WCF refuses that attribute; ``False`` leaves it out for Mono peers.
+    dk_reference_value_type: bool = True
     # --- inbound only ----------------------------------------------------------------
     max_clock_skew: float = 300.0
     replay_window: float = 300.0

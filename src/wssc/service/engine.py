@@ -132,9 +132,14 @@ class ServiceEngine:
         clock: Callable[[], float] = time.time,
         require_tls_for_username: bool = True,
         unsecured: bool = False,
+        dk_reference_value_type: bool = True,
     ) -> None:
         """``unsecured=True`` serves plain document/literal SOAP with no WS-Security at all:
-        only for comparisons (the benchmark's baseline on the same stack)."""
+        only for comparisons (the benchmark's baseline on the same stack).
+
+        ``dk_reference_value_type=False`` leaves ``ValueType=".../sc/dk"`` off references to
+        DerivedKeyTokens: Mono's WCF client refuses that attribute (WCF and WSS4J accept it).
+        """
         self.unsecured = unsecured
         self.service = service
         self.settings = settings or EndpointSettings()
@@ -184,6 +189,7 @@ class ServiceEngine:
             require_encrypted_body=None if scs.bootstrap.over_transport else True,
             require_signed_addressing=not scs.bootstrap.over_transport,
             sign_addressing_headers=True,
+            dk_reference_value_type=dk_reference_value_type,
         )
         self._wsdl: bytes | None = None
 
@@ -299,8 +305,9 @@ class ServiceEngine:
         return p
 
     def _reply(self, env: Envelope, action: str, payload: etree._Element) -> etree._Element:
+        """A reply: RelatesTo the request's MessageID, or (none sent) a MessageID of its own."""
         return new_envelope(env.version, action=action, payload=payload,
-                            relates_to=env.message_id or "")
+                            relates_to=env.message_id, reply_to_anonymous=False)
 
     def _secure_with_sct(
         self, reply: etree._Element, sct: SecurityContextToken, key: bytes, now: float
