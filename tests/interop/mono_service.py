@@ -43,7 +43,7 @@ def main() -> None:
     engine = ServiceEngine(
         Echo(), settings=settings, address=f"http://127.0.0.1:{port}/svc",
         certificate=load(certs / "server.crt", certs / "server.key"),
-        keyring=KeyRing.generate(), dk_reference_value_type=False,
+        keyring=KeyRing.generate(), local_reference_value_types=False,
     )
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     uvicorn.run(AsgiApp(engine), host="127.0.0.1", port=port, log_level="info")

@@ -125,3 +125,55 @@ def test_mono_sc_initiator_accepts_wssc_rstr(
     # holds the RSTR in clear.
     assert "RequestSecurityTokenResponse" in reply and "SecurityContextToken" in reply
     assert "EncryptedData" not in reply.split("<s:Body", 1)[1]
+
+
+@pytest.fixture
+def mono_service(mono_harness: Path, tmp_path: Path) -> Iterator[Callable[[str], str]]:
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start(variant: str) -> str:
+        port = _free_port()
+        log = tmp_path / f"mono-{variant}.log"
+        proc = subprocess.Popen(
+            ["mono", str(mono_harness / "build" / "MonoWcfPeer.exe"), "serve", variant,
+             str(port), "--seconds", "120", "--certs", str(mono_harness / "certs")],
+            stdout=log.open("wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )
+        procs.append(proc)
+        deadline = time.monotonic() + 60
+        while "READY" not in log.read_text(errors="replace"):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(log.read_text(errors="replace"))
+            time.sleep(0.1)
+        return f"http://127.0.0.1:{port}/svc"
+
+    yield start
+    for p in procs:
+        p.terminate()
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+@pytest.mark.parametrize("variant", ["anoncert", "wshttp-msg-none-nosc"])
+def test_wssc_client_calls_mono_service(mono_harness: Path,
+                                        mono_service: Callable[[str], str],
+                                        variant: str) -> None:
+    """wssc's client (AnonymousForCertificate, no security context) calls Mono's WCF service,
+    and verifies Mono's replies (SignatureConfirmation included)."""
+    sys.path.insert(0, str(HERE))
+    from mono_service import Echo
+
+    from wssc.certs import load
+    from wssc.client import Client
+    from wssc.service.contract import get_contract
+    from wssc.settings import EndpointSettings, SecureConversationSettings
+
+    url = mono_service(variant)
+    settings = EndpointSettings(SecureConversationSettings(establish_security_context=False))
+    with Client(url, get_contract(Echo), settings=settings,
+                service_certificate=load(mono_harness / "certs" / "server.crt"),
+                local_reference_value_types=False) as c:
+        assert c.Echo(text="from wssc") == "echo:from wssc"
+        assert c.Add(a=2, b=40) == 42

@@ -87,6 +87,7 @@ class ClientBase:
         password: str | None = None,
         on_event: EventHook | None = None,
         clock: Callable[[], float] = time.time,
+        local_reference_value_types: bool = True,
     ) -> None:
         from wssc.session.client import ClientSession
 
@@ -95,7 +96,7 @@ class ClientBase:
         self.settings = settings or EndpointSettings()
         self.session = ClientSession(
             self.settings, make_bootstrap(self.settings, service_certificate, username, password),
-            address,
+            address, local_reference_value_types=local_reference_value_types,
         )
         self.on_event = on_event
         self.clock = clock
@@ -116,8 +117,13 @@ class ClientBase:
             raise ConfigurationError(f"fetching the WSDL at {url} gave HTTP {status}")
 
     def _answered(self, status: int, content: bytes) -> bytes:
-        if status not in (200, 500) or not content:
+        if status not in (200, 500):
             raise ConfigurationError(f"{self.address} answered HTTP {status}")
+        if not content:
+            raise ConfigurationError(
+                f"{self.address} answered HTTP {status} with an empty body (the service failed "
+                "without sending a SOAP fault)"
+            )
         return content
 
 

@@ -47,10 +47,12 @@ class Client(ClientBase):
         http: httpx.Client | None = None,
         on_event: EventHook | None = None,
         clock: Callable[[], float] = time.time,
+        local_reference_value_types: bool = True,
     ) -> None:
         super().__init__(
             address, contract, settings=settings, service_certificate=service_certificate,
             username=username, password=password, on_event=on_event, clock=clock,
+            local_reference_value_types=local_reference_value_types,
         )
         self._http = http or httpx.Client(verify=tls_verify(verify), timeout=timeout)
         self._own_http = http is None

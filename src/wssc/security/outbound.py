@@ -22,6 +22,7 @@ Signature are encrypted with the encryption key.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Sequence
@@ -100,6 +101,8 @@ def protect(
     if tok_el is not None:
         sec.append(tok_el)
     base_ref = token.reference(sc)
+    if not policy.local_reference_value_types and base_ref.is_local:
+        base_ref = dataclasses.replace(base_ref, value_type=None)
 
     if policy.transport:
         # SCT over TLS: endorse the Timestamp with the token key directly.
@@ -112,7 +115,7 @@ def protect(
         )
         sec.append(sig_dk.to_xml(sc))
         sig_key = sig_dk.derive(token.key)
-        dk_type = sc.dk_token_type if policy.dk_reference_value_type else None
+        dk_type = sc.dk_token_type if policy.local_reference_value_types else None
         sig_ref = SecurityTokenReference.local(sig_dk.wsu_id, dk_type)
         if policy.encrypt_body:
             enc_dk = DerivedKeyToken(

@@ -30,9 +30,10 @@ class MessagePolicy:
     include_sct: bool = True
     sign_addressing_headers: bool = True
     timestamp_validity: float = 300.0
-    #: Write ``ValueType=".../sc/dk"`` on references to DerivedKeyTokens, as WCF and WSS4J do.
-    #: Mono's WCF refuses that attribute; ``False`` leaves it out for Mono peers.
-    dk_reference_value_type: bool = True
+    #: Write ``ValueType`` on ``#id`` references to tokens in the same header (``…/sc/dk``,
+    #: ``…#EncryptedKey``, ``…/sc/sct``), as WCF and WSS4J do. Mono's WCF refuses the attribute
+    #: there ("Unexpected ValueType", "Malformed reference element"); ``False`` leaves it out.
+    local_reference_value_types: bool = True
     # --- inbound only ----------------------------------------------------------------
     max_clock_skew: float = 300.0
     replay_window: float = 300.0

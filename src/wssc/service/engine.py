@@ -132,13 +132,14 @@ class ServiceEngine:
         clock: Callable[[], float] = time.time,
         require_tls_for_username: bool = True,
         unsecured: bool = False,
-        dk_reference_value_type: bool = True,
+        local_reference_value_types: bool = True,
     ) -> None:
         """``unsecured=True`` serves plain document/literal SOAP with no WS-Security at all:
         only for comparisons (the benchmark's baseline on the same stack).
 
-        ``dk_reference_value_type=False`` leaves ``ValueType=".../sc/dk"`` off references to
-        DerivedKeyTokens: Mono's WCF client refuses that attribute (WCF and WSS4J accept it).
+        ``local_reference_value_types=False`` leaves ``ValueType`` off ``#id`` references to
+        DerivedKeyTokens and other header tokens: Mono's WCF refuses the attribute there (WCF
+        and WSS4J accept it).
         """
         self.unsecured = unsecured
         self.service = service
@@ -189,7 +190,7 @@ class ServiceEngine:
             require_encrypted_body=None if scs.bootstrap.over_transport else True,
             require_signed_addressing=not scs.bootstrap.over_transport,
             sign_addressing_headers=True,
-            dk_reference_value_type=dk_reference_value_type,
+            local_reference_value_types=local_reference_value_types,
         )
         self._wsdl: bytes | None = None
 

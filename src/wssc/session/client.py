@@ -73,7 +73,11 @@ class ClientSession:
         settings: EndpointSettings,
         bootstrap: BootstrapClient,
         address: str,
+        *,
+        local_reference_value_types: bool = True,
     ) -> None:
+        """``local_reference_value_types=False``: leave ``ValueType`` off ``#id`` token
+        references, for Mono's WCF services (see :class:`~wssc.security.MessagePolicy`)."""
         self.settings = settings
         scs = settings.secure_conversation
         self.scs = scs
@@ -100,6 +104,7 @@ class ClientSession:
             timestamp_validity=settings.client.timestamp_validity_duration.total_seconds(),
             require_signed_body=not scs.bootstrap.over_transport,
             require_signed_addressing=False,
+            local_reference_value_types=local_reference_value_types,
         )
 
     def __repr__(self) -> str:
@@ -112,10 +117,10 @@ class ClientSession:
 
     def _out(self, root: etree._Element, action: str, **kw: object) -> Outgoing:
         body = etree.tostring(root, encoding="utf-8")
+        # No SOAP 1.2 ``action`` media-type parameter: wsa:Action carries it, and Mono's WCF
+        # rewrites the (signed) Action header from that parameter, breaking the signature.
         ctype = f"{self.soap.content_type}; charset=utf-8"
-        if self.soap is SOAP_11:
-            return Outgoing(body, action, ctype, **kw)  # type: ignore[arg-type]
-        return Outgoing(body, action, f'{ctype}; action="{action}"', **kw)  # type: ignore[arg-type]
+        return Outgoing(body, action, ctype, **kw)  # type: ignore[arg-type]
 
     @staticmethod
     def _raise_if_unsecured_fault(data: bytes) -> Envelope:
