@@ -228,3 +228,14 @@ def test_client_renews_after_renew_needed() -> None:
         clock.t += 15 * 3600 + 5
         assert c.Add(a=2, b=2) == 4  # RenewNeeded, renew, retry
     assert events == ["issue", "call", "renew-needed", "renew", "call", "cancel"]
+
+
+def test_replayed_issue_request_is_refused() -> None:
+    clock = Clock()
+    engine, client = make(EndpointSettings(), clock)
+    out = client.issue_request(clock.t)
+    client.issue_response(post(engine, out), out, clock.t)
+    assert engine.sessions.store.count_pending() == 1
+    replay = post(engine, out)  # the same bytes again
+    assert b"Fault" in replay and b"replay" in replay
+    assert engine.sessions.store.count_pending() == 1  # no second session was issued

@@ -37,6 +37,7 @@ from wssc.errors import ConfigurationError, InvalidSecurity
 from wssc.security.inbound import VerifiedMessage, verify
 from wssc.security.outbound import protect
 from wssc.security.policy import MessagePolicy
+from wssc.security.replay import ReplayCache
 from wssc.security.tokens import (
     EncryptedKeyProtection,
     EncryptedKeySha1Protection,
@@ -115,11 +116,12 @@ class AnonymousForCertificateService:
             raise ConfigurationError("AnonymousForCertificate needs the service's private key")
 
     def verify(
-        self, data: bytes, transport: TransportInfo, policy: MessagePolicy, now: float
+        self, data: bytes | etree._Element, transport: TransportInfo, policy: MessagePolicy,
+        now: float, replay_cache: ReplayCache | None = None,
     ) -> ServiceResult:
         result = verify(
             data, policy=_bootstrap_policy(policy), now=now, private_key=self.certificate.key,
-            private_key_thumbprint=self.certificate.thumbprint_b64,
+            private_key_thumbprint=self.certificate.thumbprint_b64, replay_cache=replay_cache,
         )
         if result.signing_kind != "ek" or result.signing_key is None:
             raise InvalidSecurity("the request is not secured with an EncryptedKey")

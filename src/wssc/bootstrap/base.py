@@ -15,6 +15,7 @@ from lxml import etree
 
 from wssc.security.inbound import VerifiedMessage
 from wssc.security.policy import MessagePolicy
+from wssc.security.replay import ReplayCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +55,8 @@ class BootstrapClient(Protocol):
 
 class BootstrapService(Protocol):
     def verify(
-        self, data: bytes, transport: TransportInfo, policy: MessagePolicy, now: float
+        self, data: bytes | etree._Element, transport: TransportInfo, policy: MessagePolicy,
+        now: float, replay_cache: ReplayCache | None = None,
     ) -> ServiceResult: ...
 
     def secure_reply(

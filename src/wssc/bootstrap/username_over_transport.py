@@ -20,6 +20,7 @@ from wssc.errors import FailedAuthentication, InvalidSecurity
 from wssc.security.inbound import VerifiedMessage, verify
 from wssc.security.outbound import protect
 from wssc.security.policy import MessagePolicy
+from wssc.security.replay import ReplayCache
 from wssc.tokens.username import UsernameToken
 
 #: (username, password) -> accepted?
@@ -57,8 +58,11 @@ class UserNameOverTransportService:
     require_tls: bool = True
 
     def verify(
-        self, data: bytes, transport: TransportInfo, policy: MessagePolicy, now: float
+        self, data: bytes | etree._Element, transport: TransportInfo, policy: MessagePolicy,
+        now: float, replay_cache: ReplayCache | None = None,
     ) -> ServiceResult:
+        """``replay_cache`` is unused: over TLS there is no signature to remember (WCF turns
+        replay detection off for transport security)."""
         if self.require_tls and not transport.secure:
             raise InvalidSecurity("UserNameOverTransport requires HTTPS")
         result = verify(data, policy=_policy(policy), now=now)

@@ -262,7 +262,7 @@ class ServiceEngine:
         if self.unsecured:
             return self._application(env, VerifiedMessage(env), now, plain=True)
         if not self.scs.establish_security_context:
-            boot = self.bootstrap.verify(self._bytes(env), transport, self.policy, now)
+            boot = self.bootstrap.verify(env.root, transport, self.policy, now, self.replay)
             return self._application(env, boot.message, now, bootstrap=boot)
         self.sessions.maybe_purge(now)  # time-gated: at most every few seconds
         if action == t.rst_sct:
@@ -295,10 +295,6 @@ class ServiceEngine:
         self.sessions.activate(rec, now)
         return self._application(env, result, now, sct=sct, key=result.signing_key)
 
-    @staticmethod
-    def _bytes(env: Envelope) -> bytes:
-        return etree.tostring(env.root)
-
     def _payload(self, env: Envelope) -> etree._Element:
         p = env.payload
         if p is None:
@@ -317,7 +313,7 @@ class ServiceEngine:
         return protect(reply, SctProtection(ref, key, include=False), self.policy, now=now)
 
     def _issue(self, env: Envelope, transport: TransportInfo, now: float) -> HttpResponse:
-        boot = self.bootstrap.verify(self._bytes(env), transport, self.policy, now)
+        boot = self.bootstrap.verify(env.root, transport, self.policy, now, self.replay)
         request = parse_rst(self._payload(boot.message.envelope), self.trust, self.trust.rst_sct)
         if not isinstance(request, IssueRequest):
             raise InvalidRequest("expected an Issue request")
