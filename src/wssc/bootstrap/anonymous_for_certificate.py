@@ -96,7 +96,8 @@ class AnonymousForCertificateClient:
         return root, ClientContext({sha1: key})
 
     def verify_reply(
-        self, data: bytes, ctx: ClientContext, policy: MessagePolicy, now: float | None = None
+        self, data: bytes | etree._Element, ctx: ClientContext, policy: MessagePolicy,
+        now: float | None = None,
     ) -> VerifiedMessage:
         result = verify(
             data, policy=_bootstrap_policy(policy), encrypted_key_sha1_keys=ctx.reply_keys,

@@ -49,7 +49,8 @@ class BootstrapClient(Protocol):
     ) -> tuple[etree._Element, ClientContext]: ...
 
     def verify_reply(
-        self, data: bytes, ctx: ClientContext, policy: MessagePolicy, now: float | None = None
+        self, data: bytes | etree._Element, ctx: ClientContext, policy: MessagePolicy,
+        now: float | None = None,
     ) -> VerifiedMessage: ...
 
 

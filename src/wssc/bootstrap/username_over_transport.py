@@ -47,7 +47,8 @@ class UserNameOverTransportClient:
         return root, ClientContext()
 
     def verify_reply(
-        self, data: bytes, ctx: ClientContext, policy: MessagePolicy, now: float | None = None
+        self, data: bytes | etree._Element, ctx: ClientContext, policy: MessagePolicy,
+        now: float | None = None,
     ) -> VerifiedMessage:
         return verify(data, policy=_policy(policy), now=now)
 

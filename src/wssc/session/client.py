@@ -94,6 +94,7 @@ class ClientSession:
         self.previous: tuple[SecurityContextToken, bytes, float] | None = None
         self.key_from = self.key_to = self.renew_at = 0.0
         self.force_renew = False
+        self._now = 0.0
         self.policy = MessagePolicy(
             sc=self.sc, suite=self.suite, derived_keys=scs.effective_require_derived_keys,
             encrypt_body=not scs.bootstrap.over_transport,
@@ -136,12 +137,14 @@ class ClientSession:
         if self.sct is not None and sct.identifier == self.sct.identifier:
             if sct.instance == self.sct.instance:
                 return self.key
-            if self.previous is not None and sct.instance == self.previous[0].instance:
-                return self.previous[1]
+            prev = self.previous
+            if prev is not None and sct.instance == prev[0].instance and self._now <= prev[2]:
+                return prev[1]  # the old key, within the rollover interval
         return None
 
     def _verify_sct_reply(self, data: bytes, now: float) -> VerifiedMessage:
         env = self._raise_if_unsecured_fault(data)
+        self._now = now
         result = verify(env.root, resolver=self._resolve, policy=self.policy, now=now)
         fault = read_fault(result.envelope)
         if fault is not None:
@@ -157,7 +160,7 @@ class ClientSession:
             fault = read_fault(env)
             if fault is not None:
                 raise error_from_fault(fault.code, fault.reason)
-        result = self.bootstrap.verify_reply(data, out.boot, self.policy, now)
+        result = self.bootstrap.verify_reply(env.root, out.boot, self.policy, now)
         fault = read_fault(result.envelope)
         if fault is not None:
             raise error_from_fault(fault.code, fault.reason)
