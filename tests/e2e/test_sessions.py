@@ -88,7 +88,7 @@ def test_async_client(server: Callable[..., Server]) -> None:
 
     async def main() -> list[object]:
         events: list[str] = []
-        c = await AsyncClient.from_wsdl_async(srv.wsdl_url, on_event=lambda e, d: events.append(e))
+        c = await AsyncClient.from_wsdl(srv.wsdl_url, on_event=lambda e, d: events.append(e))
         async with c:
             results = await asyncio.gather(*(c.call("Add", a=i, b=i) for i in range(5)))
         assert events.count("issue") == 1 and events[-1] == "cancel"

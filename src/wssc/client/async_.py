@@ -1,6 +1,6 @@
 """The asynchronous client, over httpx (same behaviour as :class:`wssc.client.Client`)::
 
-    async with AsyncClient.from_wsdl_async(url) as c:
+    async with await AsyncClient.from_wsdl(url) as c:
         await c.call("Add", a=2, b=3)
 """
 
@@ -53,6 +53,14 @@ class AsyncClient(ClientBase):
         self._http = http or httpx.AsyncClient(verify=tls_verify(verify), timeout=timeout)
         self._own_http = http is None
         self._lock = asyncio.Lock()
+
+    @classmethod
+    async def from_wsdl(
+        cls, url: str, *, verify: bool | str | ssl.SSLContext = True, timeout: float = 60.0, **kw: Any
+    ) -> AsyncClient:
+        """``await AsyncClient.from_wsdl(url)``: settings, contract and certificate from the
+        service's WSDL (the same as :meth:`from_wsdl_async`)."""
+        return await cls.from_wsdl_async(url, verify=verify, timeout=timeout, **kw)
 
     @classmethod
     async def from_wsdl_async(
