@@ -31,6 +31,21 @@ def peer_dir() -> Path:
     return Path(env) if env else REPO.parent / "shared" / "peers" / "wss4j"
 
 
+def mono_dir() -> Path:
+    """The Mono (WCF) peer harness and its captures: WSSC_MONO_PEER or ../shared/peers/mono."""
+    env = os.environ.get("WSSC_MONO_PEER")
+    return Path(env) if env else REPO.parent / "shared" / "peers" / "mono"
+
+
+def mono_missing(what: str) -> None:
+    """A Mono capture or tool is missing: an error under CI=true, else a loud skip."""
+    import pytest
+
+    if in_ci():
+        pytest.fail(f"{what} (CI=true: the Mono peer must be present)")
+    pytest.skip(f"!!! {what}; Mono interop NOT tested !!!")
+
+
 def peer_build_dir() -> Path:
     env = os.environ.get("WSS4J_PEER_BUILD")
     return Path(env) if env else REPO / ".wssc" / "peer-build"

@@ -11,17 +11,16 @@ The captures are stored (Mono is not installed in CI); their timestamps have exp
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from lxml import etree
 
-from peers import in_ci
+from peers import mono_dir, mono_missing
 from wssc.certs import load
 from wssc.security import MessagePolicy, verify
 
-MONO = Path(os.environ.get("WSSC_MONO_PEER", Path(__file__).parents[2] / ".." / "shared" / "peers" / "mono"))
+MONO = mono_dir()
 VARIANTS = ["anoncert", "wshttp-msg-none-nosc", "userforcert"]
 POLICY = MessagePolicy(check_expiry=False, require_encrypted_body=True,
                        require_signed_addressing=True)
@@ -29,10 +28,7 @@ POLICY = MessagePolicy(check_expiry=False, require_encrypted_body=True,
 
 def _captures() -> Path:
     if not (MONO / "captures").is_dir():
-        msg = f"Mono captures not found at {MONO} (set WSSC_MONO_PEER)"
-        if in_ci():
-            pytest.fail(msg)
-        pytest.skip(f"!!! {msg}; Mono interop NOT tested !!!")
+        mono_missing(f"Mono captures not found at {MONO} (set WSSC_MONO_PEER)")
     return MONO / "captures"
 
 

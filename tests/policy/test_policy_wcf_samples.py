@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import base64
-from pathlib import Path
 
 import pytest
 
@@ -290,13 +289,12 @@ def test_wcf_shaped_message_mode_session(sp12: bool) -> None:
     assert ep.evidence.must_not_send_amend is sp12
 
 
-MONO_CAPTURES = Path(__file__).resolve().parents[2] / "../shared/peers/mono/captures"
-
-
 def _mono(name: str) -> bytes:
-    path = MONO_CAPTURES / name / "wsdl.xml"
+    from peers import mono_dir, mono_missing
+
+    path = mono_dir() / "captures" / name / "wsdl.xml"
     if not path.is_file():
-        pytest.skip(f"Mono capture {path} not present")
+        mono_missing(f"Mono capture {path} not present")
     return path.read_bytes()
 
 
