@@ -26,7 +26,7 @@ from wssc.errors import (
     UnsupportedAlgorithm,
     WsscError,
 )
-from wssc.security import MessagePolicy, ReplayCache, SctProtection, verify
+from wssc.security import MemoryReplayCache, MessagePolicy, SctProtection, verify
 from wssc.security.inbound import VerifiedMessage
 from wssc.tokens import SecurityContextToken
 from wssc.xml import ns
@@ -662,7 +662,7 @@ def test_two_timestamps() -> None:
 
 
 def test_replay_detected_second_time_only() -> None:
-    cache = ReplayCache()
+    cache = MemoryReplayCache()
     data = message()
     ok(data, replay_cache=cache)
     ok(message(), replay_cache=cache)  # another message is fine
@@ -672,7 +672,7 @@ def test_replay_detected_second_time_only() -> None:
 
 
 def test_replay_after_reserialization() -> None:
-    cache = ReplayCache()
+    cache = MemoryReplayCache()
     data = message(encrypt=False)
     ok(data, replay_cache=cache)
     pretty = etree.tostring(tree(data), pretty_print=False, xml_declaration=True, encoding="utf-8")
@@ -680,7 +680,7 @@ def test_replay_after_reserialization() -> None:
 
 
 def test_replay_of_long_lived_message() -> None:
-    cache = ReplayCache()
+    cache = MemoryReplayCache()
     data = message(timestamp_validity=3600)
     ok(data, replay_cache=cache)
     with pytest.raises(WsscError):
@@ -692,7 +692,7 @@ def test_replay_with_unsigned_message_id(change: str) -> None:
     root = tree(message(derived=False, encrypt=False))
     _drop_reference(root, "MessageID")  # a peer that signs only Timestamp, Body, To, Action
     resign(root)
-    cache = ReplayCache()
+    cache = MemoryReplayCache()
     ok(etree.tostring(root), policy(derived=False), replay_cache=cache)
     mid = root.find(f".//{{{ns.WSA10}}}MessageID")
     if change == "rewrite":
@@ -705,7 +705,7 @@ def test_replay_with_unsigned_message_id(change: str) -> None:
 def test_replay_cache_full_fails_closed() -> None:
     from wssc.errors import ServerTooBusy
 
-    cache = ReplayCache(max_entries=1)
+    cache = MemoryReplayCache(max_entries=1)
     ok(message(), replay_cache=cache)
     reject(ServerTooBusy, message(), replay_cache=cache)
 

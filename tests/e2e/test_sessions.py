@@ -20,11 +20,11 @@ from wssc.certs import generate_self_signed
 from wssc.client import AsyncClient, Client
 from wssc.client.common import endpoint_from_wsdl, make_bootstrap, tls_verify
 from wssc.errors import (
+    SecurityVerificationFailed,
     BadContextToken,
     CancellationNotAllowed,
     FailedAuthentication,
     RenewNeeded,
-    SecurityTokenUnavailable,
     ServerTooBusy,
     WsscError,
 )
@@ -298,7 +298,9 @@ def test_wrong_certificate_is_rejected(server: Callable[..., Server]) -> None:
     raw = Raw(srv, service_certificate=Certificate(other.cert))
     with pytest.raises(WsscError) as info:
         raw.issue()
-    assert isinstance(info.value, SecurityTokenUnavailable)
+    # Every security failure is WCF's one generic fault on the wire.
+    assert isinstance(info.value, SecurityVerificationFailed)
+    assert info.value.reason == "An error occurred when verifying security for the message."
 
 
 def test_plain_http_is_refused_for_username_over_transport(

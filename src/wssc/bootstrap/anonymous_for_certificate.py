@@ -123,6 +123,7 @@ class AnonymousForCertificateService:
         result = verify(
             data, policy=_bootstrap_policy(policy), now=now, private_key=self.certificate.key,
             private_key_thumbprint=self.certificate.thumbprint_b64, replay_cache=replay_cache,
+            replay_partition="peer:" + transport.peer,
         )
         if result.signing_kind != "ek" or result.signing_key is None:
             raise InvalidSecurity("the request is not secured with an EncryptedKey")
