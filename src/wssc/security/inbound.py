@@ -145,7 +145,10 @@ class VerifiedMessage:
 class _Inbound:
     """One message's inbound processing, in the fixed order described in the module doc."""
 
-    def __init__(self, state: HeaderState, limits: ParserLimits) -> None:
+    def __init__(
+        self, state: HeaderState, limits: ParserLimits, replay: _Replay | None = None
+    ) -> None:
+        self.replay = replay
         self.state = state
         self.policy = state.policy
         self.env = state.envelope
@@ -256,6 +259,11 @@ class _Inbound:
         if self.state.deferred_failure is not None:
             raise FailedCheck(self.state.deferred_failure)
         self.result.signature_value = value
+        if self.replay is not None:
+            # Recorded now, before anything else is decrypted: a captured signature opens
+            # the message's EncryptedData at most once, so altered ciphertext replayed under
+            # it can never be decrypted (no padding oracle through a valid signature).
+            self.replay.record(value, self.state.timestamp, tok)
         return tok
 
     # --- pass 3: decrypt, with keys of the signing token only ---------------------------
@@ -491,6 +499,26 @@ class _Inbound:
                 raise InvalidSecurity("a signed element is not where the application reads it")
 
 
+@dataclass(slots=True)
+class _Replay:
+    """Charges an authenticated SignatureValue to the replay cache."""
+
+    cache: ReplayCache
+    policy: MessagePolicy
+    now: float
+    partition: str
+
+    def record(self, value: bytes, ts: Timestamp | None, tok: Token) -> None:
+        created = ts.created if ts is not None else self.now
+        # An entry lives only as long as the message could pass the timestamp check again:
+        # Created + replay window + skew. The sender's Expires cannot stretch it.
+        expires = min(created, self.now) + self.policy.replay_window + self.policy.max_clock_skew
+        sct = tok.base.sct
+        partition = "sct:" + sct.identifier if sct is not None else self.partition
+        self.cache.check_and_add(value, max(expires, self.now + 1), self.now,
+                                 partition=partition)
+
+
 # --- signature checking, chosen by algorithm and key type ---------------------------------
 SignatureCheck = Callable[[str, Token, bytes, bytes, MessagePolicy], None]
 
@@ -568,25 +596,16 @@ def verify(
         env, secs[0], policy, resolver, now, private_key, private_key_thumbprint,
         encrypted_key_sha1_keys or {}, context_sct,
     )
+    replay = (_Replay(replay_cache, policy, now, replay_partition)
+              if replay_cache is not None else None)
     try:
-        result = _Inbound(state, limits).run()
+        return _Inbound(state, limits, replay).run()
     except WsscError:
         raise
     except (ValueError, TypeError, KeyError, IndexError, etree.LxmlError) as exc:
         raise InvalidSecurity(
             f"the security header could not be processed ({type(exc).__name__})"
         ) from None
-    if replay_cache is not None and result.signature_value is not None:
-        ts = result.timestamp
-        created = ts.created if ts is not None else now
-        # An entry lives only as long as the message could pass the timestamp check again:
-        # Created + replay window + skew. The sender's Expires cannot stretch it.
-        expires = min(created, now) + policy.replay_window + policy.max_clock_skew
-        partition = (result.signing_sct.identifier if result.signing_sct is not None
-                     else replay_partition)
-        replay_cache.check_and_add(result.signature_value, max(expires, now + 1), now,
-                                   partition=partition)
-    return result
 
 
 def _only(parent: etree._Element, tag: str) -> etree._Element:

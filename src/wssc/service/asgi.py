@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
-from wssc.bootstrap.base import TransportInfo
 from wssc.service.engine import (
     Dispatch,
     HttpRequest,
@@ -19,6 +18,7 @@ from wssc.service.engine import (
     ServiceEngine,
     run_dispatch_sync,
 )
+from wssc.service.transport import transport_info
 
 log = logging.getLogger("wssc.service.asgi")
 
@@ -32,9 +32,17 @@ MAX_BODY = 4 * 1024 * 1024
 
 
 class AsgiApp:
-    def __init__(self, engine: ServiceEngine, max_body: int = MAX_BODY) -> None:
+    """``forwarded_allow_ips``: the proxies whose forwarded headers the server (uvicorn's
+    ``--forwarded-allow-ips``) was told to trust. Empty (the default): a request carrying a
+    forwarded header is never taken as HTTPS (:mod:`wssc.service.transport`)."""
+
+    def __init__(
+        self, engine: ServiceEngine, max_body: int = MAX_BODY,
+        forwarded_allow_ips: Sequence[str] = (),
+    ) -> None:
         self.engine = engine
         self.max_body = max_body
+        self.forwarded_allow_ips = tuple(forwarded_allow_ips)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -63,7 +71,8 @@ class AsgiApp:
         req = HttpRequest(
             scope["method"], scope.get("path", "/"),
             scope.get("query_string", b"").decode("latin-1"), headers, bytes(body),
-            TransportInfo(secure=scope.get("scheme") == "https", peer=str(client[0])),
+            transport_info(secure=scope.get("scheme") == "https", peer=str(client[0]),
+                           headers=headers, forwarded_allow_ips=self.forwarded_allow_ips),
         )
         out = await asyncio.to_thread(self._handle, req)
         if isinstance(out, Dispatch):
