@@ -39,7 +39,14 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 
-from wssc.crypto.primitives import block_decrypt, cipher_key_length, digest, hmac_sign, rsa_verify
+from wssc.crypto.primitives import (
+    block_decrypt,
+    block_decrypt_lenient,
+    cipher_key_length,
+    digest,
+    hmac_sign,
+    rsa_verify,
+)
 from wssc.errors import (
     BadContextToken,
     FailedCheck,
@@ -217,13 +224,8 @@ class _Inbound:
             raise InvalidSecurity("the ReferenceList of the signature comes after it")
         if ed.get("Type") != ns.XENC_ELEMENT:
             raise InvalidSecurity("the last header EncryptedData is not an encrypted element")
-        try:
-            tok = st.token_from_keyinfo(ed, listed.default_key)
-            new = self._decrypt(ed, tok)
-        except (BadContextToken, UnknownDerivationSource, SecurityTokenUnavailable):
-            raise
-        except MalformedXml:
-            raise FailedCheck("the decrypted signature is not well-formed XML") from None
+        tok = st.token_from_keyinfo(ed, listed.default_key)
+        new = self._decrypt(ed, tok, lenient_padding=True)
         if new.tag != f"{{{ns.DS}}}Signature":
             raise FailedCheck("the message is not signed (no ds:Signature)")
         return new, rec.position, tok
@@ -320,8 +322,14 @@ class _Inbound:
 
     _decrypted_ids: set[str]
 
-    def _decrypt(self, ed: etree._Element, tok: Token) -> etree._Element:
-        """Decrypt ``ed`` in place; returns the element now holding the plaintext."""
+    def _decrypt(
+        self, ed: etree._Element, tok: Token, *, lenient_padding: bool = False
+    ) -> etree._Element:
+        """Decrypt ``ed`` in place; returns the element now holding the plaintext.
+
+        ``lenient_padding`` (the encrypted Signature, decrypted before authentication): bad
+        padding does not fail at once; the plaintext is parsed all the same and the failure
+        comes after, so that bad padding and garbage plaintext take the same path."""
         p = self.policy
         typ = ed.get("Type")
         if typ not in (ns.XENC_CONTENT, ns.XENC_ELEMENT):
@@ -344,7 +352,12 @@ class _Inbound:
             raise InvalidSecurity(
                 f"more than {p.max_namespace_declarations} namespaces are in scope"
             )
-        plain = block_decrypt(alg, tok.key, raw)
+        if lenient_padding:
+            plain, padding_ok = block_decrypt_lenient(alg, tok.key, raw)
+            if not padding_ok:
+                self.state.deferred_failure = "the decrypted data has invalid padding"
+        else:
+            plain = block_decrypt(alg, tok.key, raw)
         nodes = _parse_fragment(plain, parent, self.limits)
         ed_id = ed.get("Id")
         if ed_id is not None and self.ids.get(ed_id) is ed:
