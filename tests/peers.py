@@ -23,6 +23,8 @@ TIMEOUT = 120
 
 
 def in_ci() -> bool:
+    """True under CI (``CI`` = true, 1 or yes, any case): the one test of it in the suite.
+    ``scripts/setup.sh`` reads ``CI`` the same way."""
     return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
 
 
@@ -38,11 +40,11 @@ def mono_dir() -> Path:
 
 
 def mono_missing(what: str) -> None:
-    """A Mono capture or tool is missing: an error under CI=true, else a loud skip."""
+    """A Mono capture or tool is missing: an error under CI (``in_ci()``), else a loud skip."""
     import pytest
 
     if in_ci():
-        pytest.fail(f"{what} (CI=true: the Mono peer must be present)")
+        pytest.fail(f"{what} (CI: the Mono peer must be present)")
     pytest.skip(f"!!! {what}; Mono interop NOT tested !!!")
 
 
