@@ -60,11 +60,13 @@ def run_target(name: str, seconds: int, work: Path, timeout: int, rss_mb: int,
     t0 = time.monotonic()
     # A hard stop well past the budget: libFuzzer's own timers should end it long before.
     try:
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True,
-                              timeout=seconds + 10 * timeout + 120)
-        rc, err = proc.returncode, proc.stderr
+        # atheris prints a Python traceback on stdout, libFuzzer its figures on stderr
+        proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, timeout=seconds + 10 * timeout + 120)
+        rc, err = proc.returncode, proc.stdout
     except subprocess.TimeoutExpired as exc:
-        rc, err = -1, (exc.stderr.decode() if isinstance(exc.stderr, bytes) else exc.stderr or "")
+        out = exc.stdout
+        rc, err = -1, (out.decode() if isinstance(out, bytes) else out or "")
         err += "\nrun.py: the target did not stop on its own (hang)"
     elapsed = time.monotonic() - t0
     cov = ft = corp = execs = 0
