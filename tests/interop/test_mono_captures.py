@@ -18,7 +18,10 @@ from lxml import etree
 
 from core.helpers import p_sha1_reference
 from peers import mono_dir, mono_missing
+from wssc.bootstrap import AnonymousForCertificateClient
+from wssc.bootstrap.base import ClientContext
 from wssc.certs import load
+from wssc.errors import InvalidSecurity
 from wssc.security import MessagePolicy, verify
 
 MONO = mono_dir()
@@ -64,6 +67,15 @@ def test_mono_request_and_reply_verify(variant: str, n: str) -> None:
     assert result is not None and etree.QName(result).localname.endswith("Response")
     if variant != "userforcert":  # WCF's AnonymousForCertificate confirms the signature
         assert reply.signature_confirmations == [request.signature_value]
+        # ... and wssc's client half checks that confirmation against the request it sent.
+        assert request.signature_value is not None
+        reply_bytes = _body(wire / f"{n}-wire-response.http")
+        client = AnonymousForCertificateClient(cert, require_signature_confirmation=True)
+        keys = {request.encrypted_key_sha1: request.signing_key}
+        client.verify_reply(reply_bytes, ClientContext(dict(keys), [request.signature_value]),
+                            POLICY)
+        with pytest.raises(InvalidSecurity, match="SignatureConfirmation"):
+            client.verify_reply(reply_bytes, ClientContext(dict(keys), [bytes(20)]), POLICY)
 
 
 def test_mono_reply_under_a_wrong_key_fails() -> None:
