@@ -13,6 +13,7 @@ the secured seed messages were made with.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -28,7 +29,10 @@ WORK = Path(os.environ.get("WSSC_FUZZ_WORK", str(HERE / "work")))
 #: The WSS4J peer's saved vectors (a fixed secret and SCT identifier, see their manifest).
 WSS4J_VECTORS = HERE.parent.parent / "shared" / "peers" / "wss4j" / "vectors"
 
-with atheris.instrument_imports(include=["wssc"]):
+#: Set by fuzz/coverage_report.py, which measures line coverage with coverage.py instead.
+_INSTRUMENT = not os.environ.get("WSSC_FUZZ_NO_INSTRUMENT")
+
+with atheris.instrument_imports(include=["wssc"]) if _INSTRUMENT else contextlib.nullcontext():
     import wssc.bootstrap
     import wssc.certs
     import wssc.errors
