@@ -8,13 +8,14 @@
 #   .wssc/env                the resolved peer paths, for scripts/test.sh (sourced there)
 #
 # The peer lives beside the repository in ../shared/peers/wss4j (override: WSSC_WSS4J_PEER).
-# With CI=true a step that cannot be done is an error; otherwise it is a loud warning.
+# Under CI (CI=true, 1 or yes) a step that cannot be done is an error; otherwise it is a loud warning.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 
 say() { echo "setup: $*" >&2; }
-in_ci() { [ "${CI:-}" = true ] || [ "${CI:-}" = 1 ]; }
+# The same rule as tests/peers.py: in_ci(): CI = true, 1 or yes, in any case.
+in_ci() { case "$(printf %s "${CI:-}" | tr '[:upper:]' '[:lower:]' | tr -d '[:space:]')" in true|1|yes) return 0;; *) return 1;; esac; }
 problem() {
   if in_ci; then say "ERROR: $*"; exit 1; fi
   say "!!! WARNING: $* !!!"

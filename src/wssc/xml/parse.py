@@ -7,6 +7,9 @@ Refuses, each with :class:`~wssc.errors.MalformedXml` and a reason:
 * documents larger than :attr:`ParserLimits.max_bytes`;
 * element nesting deeper than :attr:`ParserLimits.max_depth`;
 * more elements than :attr:`ParserLimits.max_elements`;
+* undeclared namespace prefixes (libxml2 reports them as errors but lxml lets the document
+  through when a later diagnostic is only a warning, leaving tags such as ``s:Envelope`` that
+  other code cannot read);
 * comments are dropped while parsing: exclusive c14n leaves them out of every digest, so a
   comment inside signed text must not be able to change what the application reads.
 """
@@ -69,6 +72,8 @@ def parse_xml(data: bytes | str, limits: ParserLimits = DEFAULT_LIMITS) -> etree
     docinfo: Any = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:
         raise MalformedXml("a DOCTYPE is not allowed in a SOAP message")
+    if _UNBOUND_PREFIX(root):
+        raise MalformedXml("the message uses a namespace prefix it does not declare")
     if _COUNT(root) > limits.max_elements:  # type: ignore[operator]
         raise MalformedXml(f"the message has more than {limits.max_elements} elements")
     if _too_deep(limits.max_depth)(root):
@@ -77,6 +82,10 @@ def parse_xml(data: bytes | str, limits: ParserLimits = DEFAULT_LIMITS) -> etree
 
 
 _COUNT: Final = etree.XPath("count(//*)")
+#: A local name with a colon only exists when a prefix was not bound to a namespace.
+_UNBOUND_PREFIX: Final = etree.XPath(
+    "boolean(//*[contains(local-name(), ':')] | //@*[contains(local-name(), ':')])"
+)
 _DEPTH_CHECKS: dict[int, etree.XPath] = {}
 
 
