@@ -70,6 +70,9 @@ class Exchange:
     response: bytes
     action: str
 
+    def as_response(self) -> httpx.Response:
+        return httpx.Response(self.status, content=self.response)
+
 
 @dataclass
 class Recorder(httpx.BaseTransport):
