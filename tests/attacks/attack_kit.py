@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import httpx
+import pytest
 from lxml import etree
 
 from servers import Server
@@ -444,3 +445,142 @@ def deep(el: etree._Element) -> etree._Element:
 
 def without(seq: Sequence[etree._Element], *drop: etree._Element) -> list[etree._Element]:
     return [e for e in seq if not any(e is d for d in drop)]
+
+
+# --- cost ----------------------------------------------------------------------------------
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads), from /proc."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+@dataclass
+class Cost:
+    cpu: float
+    wall: float
+    status: int | None  # None: no answer within the time limit
+
+
+def cost_of(srv: Server, body: bytes, timeout: float, content_type: str = SOAP12_CT) -> Cost:
+    """What one request costs the server: its CPU time and the wall time to the answer."""
+    before = cpu_seconds(srv.proc.pid)
+    t0 = time.perf_counter()
+    try:
+        r = post(srv, body, content_type=content_type, timeout=timeout)
+        status: int | None = r.status_code
+    except httpx.TimeoutException:
+        status = None
+    wall = time.perf_counter() - t0
+    return Cost(cpu_seconds(srv.proc.pid) - before, wall, status)
+
+
+def echo_request_of_size(client: Client, size: int) -> bytes:
+    """A valid, secured Echo request of about ``size`` bytes (a fresh one on every call)."""
+    op = client.contract.operation("Echo")
+    s = client.session
+    n = max(1, int(size * 0.74))
+    for _ in range(4):
+        body_bytes = s.app_request(op, {"text": "x" * n}, time.time()).body
+        if abs(len(body_bytes) - size) <= size * 0.01:
+            break
+        n = max(1, int(n * size / len(body_bytes)))
+    return body_bytes
+
+
+def echo_request_with_text(client: Client, n: int) -> bytes:
+    op = client.contract.operation("Echo")
+    return client.session.app_request(op, {"text": "x" * n}, time.time()).body
+
+
+@dataclass
+class Reference:
+    """A valid secured call: its size and what it costs the server (per call)."""
+
+    size: int
+    cpu: float
+    wall: float
+
+    def scaled(self, size: int) -> tuple[float, float]:
+        """CPU and wall time of a valid call of ``size`` bytes, linear in the size."""
+        f = size / self.size
+        return self.cpu * f, self.wall * f
+
+
+def valid_reference(srv: Server, client: Client, size: int, n: int = 8) -> Reference:
+    """The biggest valid Echo the service accepts, up to ``size`` bytes, and its cost (the
+    mean of ``n`` calls: CPU ticks are 10 ms)."""
+    candidates = [lambda: echo_request_of_size(client, size)] + [
+        (lambda k=k: echo_request_with_text(client, k)) for k in (65536, 32768, 16384, 8192, 4096)
+    ]
+    for make in candidates:
+        probe = make()
+        if len(probe) > size * 1.01:
+            continue
+        if post(srv, probe).status_code == 200:
+            break
+    else:
+        raise AssertionError("no valid Echo request is accepted")
+    calls = [make() for _ in range(n)]
+    before = cpu_seconds(srv.proc.pid)
+    t0 = time.perf_counter()
+    for body_bytes in calls:
+        assert post(srv, body_bytes).status_code == 200
+    wall = (time.perf_counter() - t0) / n
+    return Reference(len(calls[0]), (cpu_seconds(srv.proc.pid) - before) / n, wall)
+
+
+def assert_cost_ratio(srv: Server, invalid: bytes, label: str, *, limit: float = 5.0,
+                      n: int = 3, content_type: str = SOAP12_CT) -> None:
+    """The contract for 3 and 4: an invalid message costs the server at most ``limit`` times
+    the CPU of a valid secured call of the same size, both measured here, in one run.
+
+    When the service refuses valid calls that big (its string quota), the reference is the
+    biggest valid call it accepts, scaled linearly to the invalid message's size.
+    """
+    with Client.from_wsdl(srv.wsdl_url, verify=srv.verify) as client:
+        client.open()
+        ref = valid_reference(srv, client, len(invalid))
+        v_cpu, v_wall = ref.scaled(len(invalid))
+        # The invalid message gets generous time: 10x the valid call's wall time (at least
+        # 3 s). Beyond that it has already failed the ratio; the server is then busy and
+        # must be thrown away (use Dedicated).
+        budget = max(3.0, 10 * v_wall)
+        bad: list[Cost] = []
+        for _ in range(n):
+            c = cost_of(srv, invalid, timeout=budget, content_type=content_type)
+            bad.append(c)
+            if c.status is None:
+                break
+        i_cpu = statistics.median(c.cpu for c in bad)
+        i_wall = statistics.median(c.wall for c in bad)
+        print(f"\n[cost] {label}: invalid {len(invalid) / 1e6:.3f} MB cpu {i_cpu * 1000:.0f} ms "
+              f"wall {i_wall * 1000:.0f} ms; valid Echo {ref.size / 1e6:.3f} MB cpu "
+              f"{ref.cpu * 1000:.1f} ms wall {ref.wall * 1000:.1f} ms (scaled to the invalid size: "
+              f"cpu {v_cpu * 1000:.0f} ms); ratio cpu {i_cpu / max(v_cpu, 1e-3):.2f} "
+              f"wall {i_wall / max(v_wall, 1e-3):.2f}")
+        if any(c.status is None for c in bad):
+            pytest.fail(f"{label}: no answer within {budget:.1f} s (a valid call of the same "
+                        f"size: {v_wall:.2f} s): far beyond {limit}x")
+        assert all(c.status is not None and c.status >= 400 for c in bad), \
+            "the invalid message was accepted"
+        # CPU ticks are 10 ms: never compare below 20 ms.
+        assert i_cpu <= limit * max(v_cpu, 0.02), (
+            f"{label}: the invalid message cost {i_cpu:.3f} s of CPU, a valid one of the same "
+            f"size {v_cpu:.3f} s: ratio {i_cpu / max(v_cpu, 1e-3):.1f} > {limit}")
+
+
+class Dedicated:
+    """A fresh server for one test, thrown away afterwards (a DoS test may leave it busy)."""
+
+    def __init__(self, start: Callable[..., Server], *args: str, **kw: object) -> None:
+        self.server = start(*args, **kw)
+
+    def __enter__(self) -> Server:
+        return self.server
+
+    def __exit__(self, *exc: object) -> None:
+        p = self.server.proc
+        if p.poll() is None:
+            p.kill()
+            p.wait(10)
