@@ -10,12 +10,15 @@ from __future__ import annotations
 import base64
 import copy
 import itertools
+import json
 import os
 import re
 import statistics
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import pytest
@@ -95,11 +98,12 @@ class Recorder(httpx.BaseTransport):
         self.inner.close()
 
 
-def recording_client(srv: Server, **kw: object) -> tuple[Client, Recorder]:
-    """A legitimate wssc Client whose traffic is recorded."""
-    rec = Recorder(httpx.HTTPTransport(verify=tls_verify(srv.verify),
-                                       local_address=kw.pop("local_address", None)))  # type: ignore[arg-type]
-    http = httpx.Client(transport=rec, timeout=60)
+def recording_client(srv: Server, *, local_address: str | None = None,
+                     headers: dict[str, str] | None = None, **kw: object) -> tuple[Client, Recorder]:
+    """A legitimate wssc Client whose traffic is recorded (from ``local_address``, with extra
+    HTTP ``headers`` on every request)."""
+    rec = Recorder(httpx.HTTPTransport(verify=tls_verify(srv.verify), local_address=local_address))
+    http = httpx.Client(transport=rec, timeout=60, headers=headers)
     client = Client.from_wsdl(srv.wsdl_url, verify=srv.verify, http=http, **kw)  # type: ignore[arg-type]
     client._own_http = True  # close the recording client with the wssc client
     return client, rec
@@ -570,11 +574,34 @@ def assert_cost_ratio(srv: Server, invalid: bytes, label: str, *, limit: float =
             f"size {v_cpu:.3f} s: ratio {i_cpu / max(v_cpu, 1e-3):.1f} > {limit}")
 
 
+LAUNCH = Path(__file__).with_name("launch.py")
+
+
+def launch_command() -> list[str]:
+    """``wssc`` through ``launch.py`` (settings overrides, plain HTTP for a proxy)."""
+    return [sys.executable, str(LAUNCH), "--log-level", "INFO", "serve"]
+
+
+def start_with_settings(start: Callable[..., Server], *args: str, settings: dict[str, object],
+                        plain_http: bool = False) -> Server:
+    env = {"WSSC_TEST_SERVICE_SETTINGS": json.dumps(settings)}
+    if plain_http:
+        env["WSSC_TEST_PLAIN_HTTP"] = "1"
+    return start(*args, command=launch_command(), env=env,
+                 https=False if plain_http else None)
+
+
 class Dedicated:
     """A fresh server for one test, thrown away afterwards (a DoS test may leave it busy)."""
 
-    def __init__(self, start: Callable[..., Server], *args: str, **kw: object) -> None:
-        self.server = start(*args, **kw)
+    def __init__(self, start: Callable[..., Server], *args: str,
+                 settings: dict[str, object] | None = None, plain_http: bool = False,
+                 **kw: object) -> None:
+        if settings is not None or plain_http:
+            self.server = start_with_settings(start, *args, settings=settings or {},
+                                              plain_http=plain_http)
+        else:
+            self.server = start(*args, **kw)
 
     def __enter__(self) -> Server:
         return self.server
