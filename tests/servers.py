@@ -68,7 +68,7 @@ def wait_ready(server: Server, timeout: float = 30.0) -> None:
             r = httpx.get(server.wsdl_url, verify=tls_verify(server.verify), timeout=2)
             if r.status_code == 200:
                 return
-        except httpx.HTTPError:
+        except (httpx.HTTPError, FileNotFoundError):  # the certificate may not exist yet
             pass
         if time.monotonic() > deadline:
             server.proc.kill()
