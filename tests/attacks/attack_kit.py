@@ -325,7 +325,7 @@ def craft(
     suite: AlgorithmSuite,
     *,
     created: float | None = None,
-    expires: float | None | bool = True,
+    expires: float | bool | None = True,
     encrypt_body: bool = True,
     encrypt_signature: bool = True,
     sign_ciphertext: bool = False,

@@ -17,8 +17,9 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-
 from attack_kit import MATRIX, MATRIX_IDS, Dedicated, assert_cost_ratio, serve_args
+from lxml import etree
+
 from servers import Server
 from wssc.bootstrap.anonymous_for_certificate import build_encrypted_key
 from wssc.certs import Certificate
@@ -27,7 +28,6 @@ from wssc.crypto.primitives import block_encrypt
 from wssc.settings import MESSAGE_SECURITY_VERSIONS
 from wssc.tokens.timestamp import format_time
 from wssc.xml import ns
-from lxml import etree
 
 pytestmark = pytest.mark.e2e
 

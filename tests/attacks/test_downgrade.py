@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
-
 from attack_kit import (
     MATRIX,
     MATRIX_IDS,
@@ -26,11 +25,12 @@ from attack_kit import (
     serve_args,
     tostring,
 )
+
 from servers import Server
 from wssc.client import Client
 from wssc.errors import WsscError
-from wssc.xml import ns
 from wssc.service.contract import encode_request
+from wssc.xml import ns
 from wssc.xml.soap import SOAP_11, new_envelope
 
 pytestmark = pytest.mark.e2e

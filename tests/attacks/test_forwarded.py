@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-
 from attack_kit import BINDINGS, Dedicated, Recorder, assert_generic_fault, last, serve_args
+
 from servers import Server
 from wssc.client import Client
 from wssc.client.common import endpoint_from_wsdl
@@ -76,7 +76,7 @@ def test_a_configured_proxy_is_trusted(start_server: Callable[..., Server], bind
         c, _ = plain_http_client(srv, CLAIMS["x-forwarded-proto"])
         with c:
             assert c.Echo(text="via the proxy") == "via the proxy"
-        c, rec = plain_http_client(srv, {})
+        c, _ = plain_http_client(srv, {})
         with c:
             with pytest.raises(WsscError):
                 c.Echo(text="no claim")

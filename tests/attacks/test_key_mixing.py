@@ -15,8 +15,6 @@ import time
 from collections.abc import Callable
 
 import pytest
-from lxml import etree
-
 from attack_kit import (
     MATRIX,
     MATRIX_IDS,
@@ -28,7 +26,6 @@ from attack_kit import (
     body,
     craft,
     header_children,
-    last,
     post,
     recording_client,
     scrub_ids,
@@ -37,6 +34,8 @@ from attack_kit import (
     tostring,
     tree,
 )
+from lxml import etree
+
 from servers import Server
 from wssc.client import Client
 from wssc.crypto.suites import AlgorithmSuite

@@ -12,8 +12,6 @@ import uuid
 from collections.abc import Callable
 
 import pytest
-from lxml import etree
-
 from attack_kit import (
     MATRIX,
     MATRIX_IDS,
@@ -28,6 +26,8 @@ from attack_kit import (
     serve_args,
     tostring,
 )
+from lxml import etree
+
 from servers import Server
 from wssc.client import Client
 

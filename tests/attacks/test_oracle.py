@@ -18,8 +18,6 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from lxml import etree
-
 from attack_kit import (
     CBC_VARIANTS,
     MATRIX,
@@ -41,6 +39,8 @@ from attack_kit import (
     tree,
     xor_at,
 )
+from lxml import etree
+
 from servers import Server
 
 pytestmark = pytest.mark.e2e

@@ -12,7 +12,6 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-
 from attack_kit import (
     BINDINGS,
     Dedicated,
@@ -22,6 +21,7 @@ from attack_kit import (
     recording_client,
     serve_args,
 )
+
 from servers import Server
 from wssc.errors import WsscError
 
@@ -54,7 +54,7 @@ def test_guessing_one_username_locks_it_not_others(
 ) -> None:
     with Dedicated(start_server, *serve_args(binding, mode, "--bootstrap",
                                              "username-over-transport", *USERS)) as srv:
-        ok, first = try_login(srv, "alice", "secret", "127.0.0.1")
+        ok, _ = try_login(srv, "alice", "secret", "127.0.0.1")
         assert ok, "control: the right password works before any guess"
         wrong = []
         for i in range(LIMIT):

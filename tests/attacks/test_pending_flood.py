@@ -15,7 +15,6 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-
 from attack_kit import (
     BINDINGS,
     Dedicated,
@@ -24,6 +23,7 @@ from attack_kit import (
     recording_client,
     serve_args,
 )
+
 from servers import Server
 from wssc.client import Client
 

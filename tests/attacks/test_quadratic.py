@@ -13,8 +13,8 @@ import uuid
 from collections.abc import Callable
 
 import pytest
-
 from attack_kit import MATRIX, MATRIX_IDS, Dedicated, assert_cost_ratio, serve_args
+
 from servers import Server
 from wssc.tokens.timestamp import format_time
 from wssc.xml import ns

@@ -17,7 +17,6 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-
 from attack_kit import (
     MATRIX,
     MATRIX_IDS,
@@ -33,6 +32,7 @@ from attack_kit import (
     serve_args,
     tostring,
 )
+
 from servers import Server
 from wssc.client import Client
 

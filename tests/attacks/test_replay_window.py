@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable
 
 import pytest
-
 from attack_kit import (
     MATRIX,
     MATRIX_IDS,
@@ -23,6 +22,7 @@ from attack_kit import (
     serve_args,
     tostring,
 )
+
 from servers import Server
 from wssc.client import Client
 
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.e2e
 HOUR = 3600.0
 
 
-def send(srv: Server, c: Client, created: float, expires: float | None | bool) -> tuple[int, bytes]:
+def send(srv: Server, c: Client, created: float, expires: float | bool | None) -> tuple[int, bytes]:
     s = c.session
     root = craft(app_envelope(c, "Echo", text="old"), Keys.of(c), s.sc, s.suite,
                  created=created, expires=expires)

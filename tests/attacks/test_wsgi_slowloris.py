@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
-
 from attack_kit import MODES, serve_args
+
 from servers import Server
 from wssc.client import Client
 
