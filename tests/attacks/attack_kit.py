@@ -511,7 +511,7 @@ class Reference:
         return self.cpu * f, self.wall * f
 
 
-def valid_reference(srv: Server, client: Client, size: int, n: int = 8) -> Reference:
+def valid_reference(srv: Server, client: Client, size: int, n: int = 20) -> Reference:
     """The biggest valid Echo the service accepts, up to ``size`` bytes, and its cost (the
     mean of ``n`` calls: CPU ticks are 10 ms)."""
     candidates = [lambda: echo_request_of_size(client, size)] + [

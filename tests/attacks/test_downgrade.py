@@ -30,6 +30,7 @@ from servers import Server
 from wssc.client import Client
 from wssc.errors import WsscError
 from wssc.service.contract import encode_request
+from wssc.session.client import ClientSession
 from wssc.xml import ns
 from wssc.xml.soap import SOAP_11, new_envelope
 
@@ -69,7 +70,7 @@ def test_bootstrap_with_another_suite_is_refused(
     encryption. No session may come of it."""
     srv = server(*serve_args(binding, mode))
     c, rec = recording_client(srv)
-    c.session.__init__(  # type: ignore[misc]
+    c.session = ClientSession(
         replace(c.settings, secure_conversation=replace(c.settings.secure_conversation,
                                                         algorithm_suite=suite)),
         c.session.bootstrap, c.address,
@@ -91,9 +92,8 @@ def test_soap11_is_refused_by_a_soap12_endpoint(
     """A SOAP 1.1 RST, and a SOAP 1.1 application message secured with a valid session."""
     srv = server(*serve_args(binding, mode))
     c11, rec = recording_client(srv)
-    c11.session.__init__(  # type: ignore[misc]
-        replace(c11.settings, soap_version="1.1"), c11.session.bootstrap, c11.address,
-    )
+    c11.session = ClientSession(replace(c11.settings, soap_version="1.1"),
+                                c11.session.bootstrap, c11.address)
     with c11:
         with pytest.raises(WsscError):
             c11.open()
