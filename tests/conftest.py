@@ -14,6 +14,7 @@ import pytest
 
 from peers import PeerMissing, Wss4jPeer, find_wss4j_peer, in_ci
 from peers import wssc_cli as _wssc_cli
+from servers import server, start_server, wssc_home  # noqa: F401 - fixtures (tests/servers.py)
 
 
 @pytest.fixture(scope="session")

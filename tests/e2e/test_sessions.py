@@ -32,7 +32,7 @@ from wssc.session.client import ClientSession, Outgoing
 from wssc.xml import ns
 
 if TYPE_CHECKING:
-    from conftest import Server
+    from servers import Server
 
 pytestmark = pytest.mark.e2e
 

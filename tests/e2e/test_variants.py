@@ -15,7 +15,7 @@ from wssc.client.common import tls_verify
 from wssc.errors import UnableToRenew
 
 if TYPE_CHECKING:
-    from conftest import Server
+    from servers import Server
 
 from test_sessions import Raw
 
