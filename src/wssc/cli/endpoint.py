@@ -21,6 +21,17 @@ def wssc_home() -> Path:
     return Path(os.environ.get("WSSC_HOME") or Path.home() / ".wssc")
 
 
+def port_number(text: str) -> int:
+    """argparse type for --port: an integer in 1..65535 (0 would pick a random port)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a TCP port (use 1-65535)")
+    return value
+
+
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s = sub.add_parser(
         "serve", help="run the demo secure-session service (Add, Echo)",
@@ -52,7 +63,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
                    help="cookie-mode key ring file (JSON); created if missing "
                    "(default: CERT_DIR/keyring.json)")
     s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--port", type=port_number, default=8000, help="TCP port, 1-65535 (default 8000)")
     s.add_argument("--cert-dir", type=Path, default=None,
                    help="where the development certificate lives (default $WSSC_HOME or ~/.wssc)")
     s.add_argument("--user", action="append", default=[], metavar="NAME:PASSWORD",
@@ -151,6 +162,12 @@ def _store(spec: str):  # type: ignore[no-untyped-def]
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    from wssc.cli.requires import require
+
+    if not args.wsgi:
+        require("wssc serve", "uvicorn")
+    if str(args.store).startswith("redis://"):
+        require("wssc serve --store redis://", "redis")
     from wssc.certs import dev_certificate
     from wssc.demo import Calculator
     from wssc.service.engine import ServiceEngine
@@ -247,6 +264,9 @@ def _verify_opt(args: argparse.Namespace) -> bool | str:
 
 
 def run_call(args: argparse.Namespace) -> int:
+    from wssc.cli.requires import require
+
+    require("wssc call", "httpx")
     from wssc.client.common import find_operation
     from wssc.client.sync import Client
 
@@ -295,6 +315,9 @@ def read_wsdl(args: argparse.Namespace) -> tuple[bytes, str | None]:
     """The WSDL bytes named by ``args.wsdl`` (a URL or a file), and its URL if any."""
     src = args.wsdl
     if src.startswith(("http://", "https://")):
+        from wssc.cli.requires import require
+
+        require(f"wssc {args.command} URL", "httpx")
         import httpx
 
         from wssc.client.common import tls_verify
