@@ -36,7 +36,7 @@ def test_serve_redis_store_without_redis(capsys: pytest.CaptureFixture[str],
 def test_call_without_httpx(capsys: pytest.CaptureFixture[str],
                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "httpx", None)
-    rc, out, err = _run(capsys, "call", "http://127.0.0.1:1/svc", "Add", "1", "2")
+    rc, _out, err = _run(capsys, "call", "http://127.0.0.1:1/svc", "Add", "1", "2")
     assert rc == 2
     assert "pip install 'wssc[client]'" in err and "unexpected" not in err
 

@@ -157,7 +157,16 @@ def _store(spec: str):  # type: ignore[no-untyped-def]
                                      "(pip install 'wssc[redis]')") from None
         from wssc.store.redis import RedisStore
 
-        return RedisStore(redis.Redis.from_url(spec))
+        try:
+            client = redis.Redis.from_url(spec, socket_connect_timeout=5, socket_timeout=5)
+            client.ping()
+        except (redis.RedisError, ValueError) as exc:
+            raise ConfigurationError(
+                f"--store {spec}: cannot reach Redis ({type(exc).__name__}: {exc}); start it, "
+                "fix the URL, or use --store memory (one process) or cookie mode "
+                "(--no-require-cancellation)"
+            ) from None
+        return RedisStore(client)
     raise ConfigurationError(f"unknown store {spec!r}: use memory or redis://HOST:PORT/DB")
 
 
@@ -267,8 +276,9 @@ def run_call(args: argparse.Namespace) -> int:
     from wssc.cli.requires import require
 
     require("wssc call", "httpx")
-    from wssc.client.common import find_operation
+    from wssc.client.common import find_operation, signature
     from wssc.client.sync import Client
+    from wssc.errors import InvalidArgument
 
     url = args.url
     wsdl_url = url if "?" in url else url + "?wsdl"
@@ -299,10 +309,16 @@ def run_call(args: argparse.Namespace) -> int:
                 p = next(p for p in params if p.name == name)
             else:
                 if positional >= len(params):
-                    raise ConfigurationError(f"{op.name} takes {len(params)} arguments")
+                    raise InvalidArgument(f"{op.name} takes {len(params)} arguments, got more: "
+                                          f"{signature(op)}")
                 p, text = params[positional], a
                 positional += 1
             values[p.name] = _convert(p.type.xsd, text, p.name)
+        missing = [p.name for p in params
+                   if p.name not in values and not (p.type.optional or p.type.is_list)]
+        if missing:
+            raise InvalidArgument(f"{op.name} takes {len(params)} arguments; missing "
+                                  f"{', '.join(missing)}: {signature(op)} (nothing was sent)")
         result: object = None
         for _ in range(max(1, args.repeat)):
             result = client.call(op.name, **values)

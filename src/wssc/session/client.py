@@ -25,6 +25,7 @@ from wssc.crypto.suites import get_suite
 from wssc.errors import (
     BadContextToken,
     ConfigurationError,
+    InvalidArgument,
     InvalidRequest,
     InvalidSecurity,
     WsscError,
@@ -34,7 +35,12 @@ from wssc.security.inbound import VerifiedMessage, verify
 from wssc.security.outbound import protect
 from wssc.security.policy import MessagePolicy
 from wssc.security.tokens import SctProtection
-from wssc.service.contract import OperationSpec, decode_response, encode_request
+from wssc.service.contract import (
+    OperationSpec,
+    SerializationFailed,
+    decode_response,
+    encode_request,
+)
 from wssc.session.states import Event, State, transition
 from wssc.settings import EndpointSettings
 from wssc.tokens.sct import SecurityContextToken
@@ -247,7 +253,11 @@ class ClientSession:
         return protect(env, SctProtection(self.sct, self.key, include=True), self.policy, now=now)
 
     def app_request(self, op: OperationSpec, args: dict[str, object], now: float) -> Outgoing:
-        env = self._envelope(op.action, encode_request(op, args))
+        try:
+            payload = encode_request(op, args)
+        except SerializationFailed as exc:  # a local mistake: never "the server was unable"
+            raise InvalidArgument(f"{exc.detail} (nothing was sent)") from None
+        env = self._envelope(op.action, payload)
         if not self.scs.establish_security_context:
             root, ctx = self.bootstrap.secure(env, self.policy, now)
             return self._out(root, op.action, boot=ctx, operation=op)
