@@ -329,8 +329,13 @@ def run_call(args: argparse.Namespace) -> int:
 # --- inspect --------------------------------------------------------------------------------
 def read_wsdl(args: argparse.Namespace) -> tuple[bytes, str | None]:
     """The WSDL bytes named by ``args.wsdl`` (a URL or a file), and its URL if any."""
+    from wssc.policy.wsdl_resolve import assemble, read_local
+
     src = args.wsdl
-    if src.startswith(("http://", "https://")):
+
+    def fetch(url: str) -> bytes:
+        if not url.startswith(("http://", "https://")):
+            return read_local(url)
         from wssc.cli.requires import require
 
         require(f"wssc {args.command} URL", "httpx")
@@ -338,18 +343,19 @@ def read_wsdl(args: argparse.Namespace) -> tuple[bytes, str | None]:
 
         from wssc.client.common import tls_verify
 
-        url = src if "?" in src else src + "?wsdl"
         try:
             r = httpx.get(url, verify=tls_verify(_verify_opt(args)), timeout=30)
         except httpx.HTTPError as exc:
             raise ConfigurationError(f"cannot fetch {url}: {exc}") from None
         if r.status_code != 200:
             raise ConfigurationError(f"{url} answered HTTP {r.status_code}")
-        return r.content, url
-    try:
-        return Path(src).read_bytes(), None
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read {src}: {exc.strerror}") from None
+        return r.content
+
+    if src.startswith(("http://", "https://")):
+        url = src if "?" in src else src + "?wsdl"
+        # WCF's multi-file ?wsdl=wsdl0 / ?xsd=xsd0 imports are fetched and merged
+        return assemble(fetch(url), url, fetch), url
+    return assemble(read_local(src), src, fetch), None
 
 
 def run_inspect(args: argparse.Namespace) -> int:

@@ -121,11 +121,15 @@ def run(args: argparse.Namespace) -> int:
     from wssc.service.wsdl import parse_wsdl_operations
 
     data, url = read_wsdl(args)
-    contract = parse_wsdl_operations(data)
     try:
         text = explain(settings_from_wsdl(data))
     except ConfigurationError as exc:
-        text = f"(policy not understood: {exc.detail or exc.reason})"
+        # Never a client that would send what the service cannot accept, or send it insecurely.
+        raise ConfigurationError(
+            f"the WSDL's security policy cannot be honoured: {exc.detail or exc.reason}. "
+            "No client was generated."
+        ) from None
+    contract = parse_wsdl_operations(data)
     source = generate(contract, args.url or url or _wsdl_url_of(data, args.wsdl), text)
     if args.output == "-":
         sys.stdout.write(source)

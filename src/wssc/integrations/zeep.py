@@ -347,22 +347,31 @@ def _configure(http: requests.Session, verify: bool | str) -> None:
         http.verify = verify
 
 
-def _fetch(url: str, verify: bool | str, timeout: float) -> bytes:
-    if not url.startswith(("http://", "https://")):
-        path = url.removeprefix("file://")
-        try:
-            return Path(path).read_bytes()
-        except OSError as exc:
-            raise ConfigurationError(f"cannot read the WSDL {path}: {exc.strerror}") from None
+def _fetch(url: str, verify: bool | str, timeout: float) -> tuple[bytes, bytes]:
+    """The WSDL at ``url`` (or a file) as fetched (zeep follows its imports itself), and with
+    WCF's multi-file imports merged into it (for wssc's policy reader)."""
+    from wssc.policy.wsdl_resolve import assemble
+
     with requests.Session() as http:
         _configure(http, verify)
-        try:
-            r = http.get(url, timeout=timeout)
-        except requests.RequestException as exc:
-            raise ConfigurationError(f"cannot fetch the WSDL at {url}: {exc}") from None
-    if r.status_code != 200:
-        raise ConfigurationError(f"fetching the WSDL at {url} gave HTTP {r.status_code}")
-    return r.content
+
+        def get(doc: str) -> bytes:
+            if not doc.startswith(("http://", "https://")):
+                path = doc.removeprefix("file://")
+                try:
+                    return Path(path).read_bytes()
+                except OSError as exc:
+                    raise ConfigurationError(f"cannot read the WSDL {path}: {exc.strerror}") from None
+            try:
+                r = http.get(doc, timeout=timeout)
+            except requests.RequestException as exc:
+                raise ConfigurationError(f"cannot fetch the WSDL at {doc}: {exc}") from None
+            if r.status_code != 200:
+                raise ConfigurationError(f"fetching the WSDL at {doc} gave HTTP {r.status_code}")
+            return bytes(r.content)
+
+        main = get(url)
+        return main, assemble(main, url.removeprefix("file://"), get)
 
 
 class Transport(_ZeepTransport):  # type: ignore[misc,unused-ignore]
@@ -397,9 +406,9 @@ class Transport(_ZeepTransport):  # type: ignore[misc,unused-ignore]
     def from_wsdl(cls, wsdl: str, *, verify: bool | str = True, timeout: float = 300,
                   **kwargs: Any) -> Transport:
         """Fetch the WSDL once, read its policy, and keep it for zeep's own load."""
-        data = _fetch(wsdl, verify, timeout)
-        t = cls(SecureEndpoint.from_wsdl(data, wsdl), verify=verify, timeout=timeout, **kwargs)
-        t._preloaded[wsdl] = data
+        main, merged = _fetch(wsdl, verify, timeout)
+        t = cls(SecureEndpoint.from_wsdl(merged, wsdl), verify=verify, timeout=timeout, **kwargs)
+        t._preloaded[wsdl] = main
         return t
 
     @property
@@ -488,9 +497,9 @@ class AsyncTransport(_ZeepAsyncTransport):  # type: ignore[misc,unused-ignore]
     @classmethod
     def from_wsdl(cls, wsdl: str, *, verify: bool | str = True, timeout: float = 300,
                   **kwargs: Any) -> AsyncTransport:
-        data = _fetch(wsdl, verify, timeout)
-        t = cls(SecureEndpoint.from_wsdl(data, wsdl), verify=verify, timeout=timeout, **kwargs)
-        t._preloaded[wsdl] = data
+        main, merged = _fetch(wsdl, verify, timeout)
+        t = cls(SecureEndpoint.from_wsdl(merged, wsdl), verify=verify, timeout=timeout, **kwargs)
+        t._preloaded[wsdl] = main
         return t
 
     @property
