@@ -23,6 +23,14 @@ echo "== ruff check ${lint_paths[*]}"
 echo "== mypy"
 "$BIN/mypy" || failed+=(mypy)
 
+echo "== wheel smoke (sdist + wheel, twine check, clean venv, secured call)"
+bash scripts/wheel_smoke.sh || failed+=(wheel-smoke)
+
+if [ -f mkdocs.yml ]; then
+  echo "== mkdocs build --strict"
+  "$BIN/mkdocs" build --strict --quiet --site-dir .wssc/site || failed+=(docs)
+fi
+
 echo "== pytest -q $*"
 "$BIN/python" -m pytest -q "$@" || failed+=(pytest)
 

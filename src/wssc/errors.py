@@ -237,6 +237,13 @@ class EndpointUnavailable(WsscError):
     default_reason = "The endpoint is not available."
 
 
+class StoreUnavailable(EndpointUnavailable):
+    """The session store (Redis) cannot be reached. The peer gets ``EndpointUnavailable``; the
+    operator gets one log line per outage, never a traceback."""
+
+    default_reason = "The endpoint is not available."
+
+
 # --- Application / transport ----------------------------------------------------------------
 class SoapFault(WsscError):
     """A fault received from a peer (client side), or raised by an operation (service side)."""
@@ -255,6 +262,13 @@ class ConfigurationError(WsscError):
 
     default_code = FaultCode(ns.DNSE, "Configuration", "Receiver")
     default_reason = "Invalid configuration"
+
+
+class InvalidArgument(ConfigurationError, TypeError):
+    """A call's arguments do not fit the operation's contract (wrong type, missing, unknown);
+    raised by the client before anything is sent."""
+
+    default_reason = "Invalid argument"
 
 
 def _all_subclasses(cls: type[WsscError]) -> list[type[WsscError]]:

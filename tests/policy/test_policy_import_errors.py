@@ -8,7 +8,7 @@ import pytest
 from lxml import etree
 from policy_testkit import make_wsdl
 
-from wssc.errors import ConfigurationError, MalformedXml
+from wssc.errors import ConfigurationError
 from wssc.policy import policy_for, settings_from_policy, settings_from_wsdl
 from wssc.settings import WS2007, WSHTTP, Bootstrap, SecureConversationSettings
 from wssc.xml import ns
@@ -48,8 +48,9 @@ def _add(path: str, local: str, namespace: str | None = None) -> Change:
     b"",
     b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x "y">]><d>&x;</d>',
 ])
-def test_malformed_xml_raises_malformed_xml(doc: bytes) -> None:
-    with pytest.raises(MalformedXml):
+def test_malformed_xml_is_not_a_wsdl(doc: bytes) -> None:
+    # never a security fault (MalformedXml is InvalidSecurity): a plain "not a WSDL"
+    with pytest.raises(ConfigurationError, match="not a WSDL"):
         settings_from_wsdl(doc)
 
 

@@ -306,5 +306,5 @@ def test_mono_basichttp_wsdl_has_no_security_policy() -> None:
 
 def test_mono_message_security_wsdl_is_a_fault_not_a_wsdl() -> None:
     # Mono cannot export message-security policy: ?wsdl answers with an InternalServiceFault.
-    with pytest.raises(ConfigurationError, match=r"not a WSDL 1\.1 document"):
+    with pytest.raises(ConfigurationError, match=r"not a WSDL: the document is a SOAP fault"):
         settings_from_wsdl(_mono("sc-anoncert-nocancel"))

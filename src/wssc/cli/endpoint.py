@@ -21,6 +21,17 @@ def wssc_home() -> Path:
     return Path(os.environ.get("WSSC_HOME") or Path.home() / ".wssc")
 
 
+def port_number(text: str) -> int:
+    """argparse type for --port: an integer in 1..65535 (0 would pick a random port)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a TCP port (use 1-65535)")
+    return value
+
+
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s = sub.add_parser(
         "serve", help="run the demo secure-session service (Add, Echo)",
@@ -52,7 +63,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
                    help="cookie-mode key ring file (JSON); created if missing "
                    "(default: CERT_DIR/keyring.json)")
     s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--port", type=port_number, default=8000, help="TCP port, 1-65535 (default 8000)")
     s.add_argument("--cert-dir", type=Path, default=None,
                    help="where the development certificate lives (default $WSSC_HOME or ~/.wssc)")
     s.add_argument("--user", action="append", default=[], metavar="NAME:PASSWORD",
@@ -166,12 +177,26 @@ def _store(spec: str, replay_quota: int):  # type: ignore[no-untyped-def]
                                      "(pip install 'wssc[redis]')") from None
         from wssc.store.redis import RedisReplayCache, RedisStore
 
-        client = redis.Redis.from_url(spec)
+        try:
+            client = redis.Redis.from_url(spec, socket_connect_timeout=5, socket_timeout=5)
+            client.ping()
+        except (redis.RedisError, ValueError) as exc:
+            raise ConfigurationError(
+                f"--store {spec}: cannot reach Redis ({type(exc).__name__}: {exc}); start it, "
+                "fix the URL, or use --store memory (one process) or cookie mode "
+                "(--no-require-cancellation)"
+            ) from None
         return RedisStore(client), RedisReplayCache(client, quota_per_partition=replay_quota)
     raise ConfigurationError(f"unknown store {spec!r}: use memory or redis://HOST:PORT/DB")
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    from wssc.cli.requires import require
+
+    if not args.wsgi:
+        require("wssc serve", "uvicorn")
+    if str(args.store).startswith("redis://"):
+        require("wssc serve --store redis://", "redis")
     from wssc.certs import dev_certificate
     from wssc.demo import Calculator
     from wssc.service.engine import ServiceEngine
@@ -273,8 +298,12 @@ def _verify_opt(args: argparse.Namespace) -> bool | str:
 
 
 def run_call(args: argparse.Namespace) -> int:
-    from wssc.client.common import find_operation
+    from wssc.cli.requires import require
+
+    require("wssc call", "httpx")
+    from wssc.client.common import find_operation, signature
     from wssc.client.sync import Client
+    from wssc.errors import InvalidArgument
 
     url = args.url
     wsdl_url = url if "?" in url else url + "?wsdl"
@@ -305,10 +334,16 @@ def run_call(args: argparse.Namespace) -> int:
                 p = next(p for p in params if p.name == name)
             else:
                 if positional >= len(params):
-                    raise ConfigurationError(f"{op.name} takes {len(params)} arguments")
+                    raise InvalidArgument(f"{op.name} takes {len(params)} arguments, got more: "
+                                          f"{signature(op)}")
                 p, text = params[positional], a
                 positional += 1
             values[p.name] = _convert(p.type.xsd, text, p.name)
+        missing = [p.name for p in params
+                   if p.name not in values and not (p.type.optional or p.type.is_list)]
+        if missing:
+            raise InvalidArgument(f"{op.name} takes {len(params)} arguments; missing "
+                                  f"{', '.join(missing)}: {signature(op)} (nothing was sent)")
         result: object = None
         for _ in range(max(1, args.repeat)):
             result = client.call(op.name, **values)
@@ -319,24 +354,33 @@ def run_call(args: argparse.Namespace) -> int:
 # --- inspect --------------------------------------------------------------------------------
 def read_wsdl(args: argparse.Namespace) -> tuple[bytes, str | None]:
     """The WSDL bytes named by ``args.wsdl`` (a URL or a file), and its URL if any."""
+    from wssc.policy.wsdl_resolve import assemble, read_local
+
     src = args.wsdl
-    if src.startswith(("http://", "https://")):
+
+    def fetch(url: str) -> bytes:
+        if not url.startswith(("http://", "https://")):
+            return read_local(url)
+        from wssc.cli.requires import require
+
+        require(f"wssc {args.command} URL", "httpx")
         import httpx
 
         from wssc.client.common import tls_verify
 
-        url = src if "?" in src else src + "?wsdl"
         try:
             r = httpx.get(url, verify=tls_verify(_verify_opt(args)), timeout=30)
         except httpx.HTTPError as exc:
             raise ConfigurationError(f"cannot fetch {url}: {exc}") from None
         if r.status_code != 200:
             raise ConfigurationError(f"{url} answered HTTP {r.status_code}")
-        return r.content, url
-    try:
-        return Path(src).read_bytes(), None
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read {src}: {exc.strerror}") from None
+        return r.content
+
+    if src.startswith(("http://", "https://")):
+        url = src if "?" in src else src + "?wsdl"
+        # WCF's multi-file ?wsdl=wsdl0 / ?xsd=xsd0 imports are fetched and merged
+        return assemble(fetch(url), url, fetch), url
+    return assemble(read_local(src), src, fetch), None
 
 
 def run_inspect(args: argparse.Namespace) -> int:

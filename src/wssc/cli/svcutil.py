@@ -18,6 +18,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from lxml import etree
+
 from wssc.errors import ConfigurationError
 from wssc.service.contract import ContractSpec
 
@@ -99,6 +101,19 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.set_defaults(func=run)
 
 
+def _wsdl_url_of(data: bytes, source: str) -> str:
+    """The metadata URL of the service a WSDL file describes: its own soap:address + ?wsdl."""
+    from wssc.policy.wsdl_import import parse_wsdl
+
+    root = parse_wsdl(data)
+    for port in root.iter("{http://schemas.xmlsoap.org/wsdl/}port"):
+        for el in port:
+            if etree.QName(el).localname == "address" and el.get("location"):
+                return str(el.get("location")).split("?", 1)[0] + "?wsdl"
+    raise ConfigurationError(
+        f"{source} has no soap:address: pass --url with the service's WSDL URL")
+
+
 def run(args: argparse.Namespace) -> int:
     from wssc.cli.endpoint import read_wsdl
     from wssc.policy.explain import explain
@@ -106,12 +121,16 @@ def run(args: argparse.Namespace) -> int:
     from wssc.service.wsdl import parse_wsdl_operations
 
     data, url = read_wsdl(args)
-    contract = parse_wsdl_operations(data)
     try:
         text = explain(settings_from_wsdl(data))
     except ConfigurationError as exc:
-        text = f"(policy not understood: {exc.detail or exc.reason})"
-    source = generate(contract, args.url or url or "http://127.0.0.1:8000/svc?wsdl", text)
+        # Never a client that would send what the service cannot accept, or send it insecurely.
+        raise ConfigurationError(
+            f"the WSDL's security policy cannot be honoured: {exc.detail or exc.reason}. "
+            "No client was generated."
+        ) from None
+    contract = parse_wsdl_operations(data)
+    source = generate(contract, args.url or url or _wsdl_url_of(data, args.wsdl), text)
     if args.output == "-":
         sys.stdout.write(source)
     else:

@@ -66,13 +66,23 @@ class AsyncClient(ClientBase):
     async def from_wsdl_async(
         cls, url: str, *, verify: bool | str | ssl.SSLContext = True, timeout: float = 60.0, **kw: Any
     ) -> AsyncClient:
+        from wssc.policy.wsdl_resolve import WsdlAssembler
+
         async with httpx.AsyncClient(verify=tls_verify(verify), timeout=timeout) as h:
-            try:
-                r = await h.get(url)
-            except httpx.HTTPError as exc:
-                raise ConfigurationError(f"cannot fetch the WSDL at {url}: {exc}") from None
-        ClientBase._fetched(r.status_code, url)
-        ep = endpoint_from_wsdl(r.content, url)
+
+            async def fetch(doc_url: str) -> bytes:
+                try:
+                    r = await h.get(doc_url)
+                except httpx.HTTPError as exc:
+                    raise ConfigurationError(f"cannot fetch the WSDL at {doc_url}: {exc}") from None
+                ClientBase._fetched(r.status_code, doc_url)
+                return r.content
+
+            asm = WsdlAssembler(await fetch(url), url)
+            while urls := asm.missing():  # WCF's multi-file ?wsdl=wsdl0 / ?xsd=xsd0 imports
+                for u in urls:
+                    asm.add(u, await fetch(u))
+        ep = endpoint_from_wsdl(asm.result(), url)
         kw.setdefault("service_certificate", ep.certificate)
         return cls(ep.address, ep.contract, settings=ep.settings, verify=verify,
                    timeout=timeout, **kw)

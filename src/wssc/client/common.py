@@ -12,7 +12,7 @@ from wssc.bootstrap.anonymous_for_certificate import AnonymousForCertificateClie
 from wssc.bootstrap.base import BootstrapClient
 from wssc.bootstrap.username_over_transport import UserNameOverTransportClient
 from wssc.certs import Certificate, from_der
-from wssc.errors import ConfigurationError
+from wssc.errors import ConfigurationError, InvalidArgument
 from wssc.service.contract import ContractSpec, OperationSpec
 from wssc.settings import EndpointSettings
 
@@ -109,7 +109,9 @@ class ClientBase:
     def _bind(self, name: str, args: tuple[object, ...], kwargs: dict[str, object]
               ) -> tuple[OperationSpec, dict[str, object]]:
         op = find_operation(self.contract, name)
-        return op, bind_args(op, args, kwargs)
+        bound = bind_args(op, args, kwargs)
+        check_arguments(op, bound)
+        return op, bound
 
     @staticmethod
     def _fetched(status: int, url: str) -> None:
@@ -137,16 +139,37 @@ def find_operation(contract: ContractSpec, name: str) -> OperationSpec:
         ) from None
 
 
+def signature(op: OperationSpec) -> str:
+    """``Add(a: int, b: int) -> int``, for messages."""
+    params = ", ".join(f"{p.name}: {p.type.annotation}" for p in op.parameters)
+    result = op.result.annotation if op.result is not None else "None"
+    return f"{op.name}({params}) -> {result}"
+
+
+def check_arguments(op: OperationSpec, bound: dict[str, object]) -> None:
+    """Refuse, locally, arguments that do not fit the contract (missing, wrong type, out of
+    range): :class:`~wssc.errors.InvalidArgument`, and nothing is sent."""
+    from wssc.service.contract import SerializationFailed, encode_request
+
+    try:
+        encode_request(op, bound)
+    except SerializationFailed as exc:
+        raise InvalidArgument(
+            f"{exc.detail}; the contract says {signature(op)} (nothing was sent)"
+        ) from None
+
+
 def bind_args(op: OperationSpec, args: tuple[object, ...], kwargs: dict[str, object]
               ) -> dict[str, object]:
     names = [p.name for p in op.parameters]
     if len(args) > len(names):
-        raise ConfigurationError(f"{op.name} takes {len(names)} arguments")
+        raise InvalidArgument(f"{op.name} takes {len(names)} arguments, got {len(args)}: "
+                              f"{signature(op)}")
     bound = dict(zip(names, args, strict=False))
     for k, v in kwargs.items():
         if k not in names:
-            raise ConfigurationError(f"{op.name} has no parameter {k!r}")
+            raise InvalidArgument(f"{op.name} has no parameter {k!r}: {signature(op)}")
         if k in bound:
-            raise ConfigurationError(f"{op.name} got {k!r} twice")
+            raise InvalidArgument(f"{op.name} got {k!r} twice")
         bound[k] = v
     return bound

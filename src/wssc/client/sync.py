@@ -66,7 +66,18 @@ class Client(ClientBase):
         except httpx.HTTPError as exc:
             raise ConfigurationError(f"cannot fetch the WSDL at {url}: {exc}") from None
         ClientBase._fetched(r.status_code, url)
-        ep = endpoint_from_wsdl(r.content, url)
+
+        def fetch(doc_url: str) -> bytes:  # WCF's multi-file ?wsdl=wsdl0 / ?xsd=xsd0 imports
+            try:
+                d = httpx.get(doc_url, verify=tls_verify(verify), timeout=timeout)
+            except httpx.HTTPError as exc:
+                raise ConfigurationError(f"cannot fetch {doc_url}: {exc}") from None
+            ClientBase._fetched(d.status_code, doc_url)
+            return d.content
+
+        from wssc.policy.wsdl_resolve import assemble
+
+        ep = endpoint_from_wsdl(assemble(r.content, url, fetch), url)
         kw.setdefault("service_certificate", ep.certificate)
         return cls(ep.address, ep.contract, settings=ep.settings, verify=verify,
                    timeout=timeout, **kw)

@@ -38,7 +38,7 @@ from typing import Final
 
 from lxml import etree
 
-from wssc.errors import ConfigurationError
+from wssc.errors import ConfigurationError, MalformedXml
 from wssc.xml import ns
 from wssc.xml.parse import ParserLimits, parse_xml
 
@@ -202,14 +202,44 @@ def _operations(root: etree._Element, binding: etree._Element,
     return tuple(ops)
 
 
+def parse_wsdl(data: bytes) -> etree._Element:
+    """Parse a WSDL 1.1 document (hardened parser, :data:`WSDL_LIMITS`). Anything else (an
+    HTML page, garbage, another XML document) raises :class:`ConfigurationError` saying
+    "not a WSDL", never a security fault."""
+    head = data[:512].lstrip().lower()
+    html = head.startswith((b"<!doctype html", b"<html")) or b"<html" in head
+    try:
+        root = parse_xml(data, WSDL_LIMITS)
+    except MalformedXml as exc:
+        if html:
+            raise ConfigurationError(
+                "not a WSDL: the document is an HTML page (for a WCF or wssc service, "
+                "use the address followed by ?wsdl)") from None
+        if not data.strip():
+            raise ConfigurationError("not a WSDL: the document is empty") from None
+        raise ConfigurationError(
+            f"not a WSDL: the document is not well-formed XML ({exc.detail or exc.reason})"
+        ) from None
+    if root.tag != _w("definitions") and etree.QName(root).localname in ("Envelope", "Fault"):
+        fault = root if etree.QName(root).localname == "Fault" else root.find("*/{*}Fault")
+        if fault is not None:
+            reason = " ".join("".join(str(t) for t in fault.itertext()).split())[:300]
+            raise ConfigurationError(
+                f"not a WSDL: the document is a SOAP fault ({reason})")
+    if root.tag != _w("definitions"):
+        what = "an HTML page" if etree.QName(root).localname.lower() == "html" else \
+            f"an XML document whose root element is {root.tag}"
+        raise ConfigurationError(f"not a WSDL: the document is {what}, not a WSDL 1.1 "
+                                 "wsdl:definitions")
+    return root
+
+
 def settings_from_wsdl(wsdl: bytes, *, port: str | None = None) -> ImportedEndpoint:
     """Import one port of a WSDL: its address, SOAP version, security settings and operations.
 
     ``port`` names the ``wsdl:port``; by default the first port whose binding has a policy.
     """
-    root = parse_xml(wsdl, WSDL_LIMITS)
-    if root.tag != _w("definitions"):
-        raise ConfigurationError(f"not a WSDL 1.1 document: the root element is {root.tag}")
+    root = parse_wsdl(wsdl)
     resolve = resolver(policy_index(root))
     bindings = {str(b.get("name")): b for b in root.iter(_w("binding"))}
     chosen = _choose_port(root, port, bindings)
@@ -239,4 +269,4 @@ def settings_from_wsdl(wsdl: bytes, *, port: str | None = None) -> ImportedEndpo
     )
 
 
-__all__ = ["WSDL_LIMITS", "settings_from_wsdl"]
+__all__ = ["WSDL_LIMITS", "parse_wsdl", "settings_from_wsdl"]

@@ -60,7 +60,6 @@ from wssc.service.contract import (
     default_nsmap,
 )
 from wssc.xml import ns
-from wssc.xml.parse import parse_xml
 from wssc.xml.soap import SOAP_12, SoapVersion
 
 __all__ = [
@@ -308,9 +307,12 @@ def parse_wsdl_operations(
     ``strict=False`` unsupported operations are skipped instead of raising
     :class:`WsdlImportError`.
     """
-    root = parse_xml(wsdl)
-    if root.tag != _w("definitions"):
-        raise WsdlImportError("the document is not a WSDL 1.1 wsdl:definitions")
+    from wssc.policy.wsdl_import import parse_wsdl
+
+    try:
+        root = parse_wsdl(wsdl)
+    except ConfigurationError as exc:
+        raise WsdlImportError(exc.detail) from None
     tns = root.get("targetNamespace", "")
     port_types = root.findall(_w("portType"))
     if port_type is not None:

@@ -25,6 +25,7 @@ from wssc.crypto.suites import get_suite
 from wssc.errors import (
     BadContextToken,
     ConfigurationError,
+    InvalidArgument,
     InvalidRequest,
     InvalidSecurity,
     WsscError,
@@ -34,7 +35,12 @@ from wssc.security.inbound import VerifiedMessage, verify
 from wssc.security.outbound import protect
 from wssc.security.policy import MessagePolicy
 from wssc.security.tokens import SctProtection
-from wssc.service.contract import OperationSpec, decode_response, encode_request
+from wssc.service.contract import (
+    OperationSpec,
+    SerializationFailed,
+    decode_response,
+    encode_request,
+)
 from wssc.session.states import Event, State, transition
 from wssc.settings import EndpointSettings
 from wssc.tokens.sct import SecurityContextToken
@@ -142,10 +148,29 @@ class ClientSession:
                 return prev[1]  # the old key, within the rollover interval
         return None
 
-    def _verify_sct_reply(self, data: bytes, now: float) -> VerifiedMessage:
+    def verify_message(self, data: bytes, now: float) -> VerifiedMessage:
+        """Verify and decrypt a reply secured with the session's key. An unsecured fault (as
+        WCF sends security faults) raises its typed error; a *secured* fault is returned like
+        any other reply, for the caller to read."""
         env = self._raise_if_unsecured_fault(data)
         self._now = now
-        result = verify(env.root, resolver=self._resolve, policy=self.policy, now=now)
+        return verify(env.root, resolver=self._resolve, policy=self.policy, now=now)
+
+    def protect_message(self, envelope: etree._Element, now: float) -> etree._Element:
+        """Secure an application envelope (with its WS-Addressing headers) under the session's
+        key; returns the root to serialize."""
+        return self._protect(envelope, now)
+
+    def fault_received(self, exc: WsscError) -> None:
+        """Note what a fault means for the session: RenewNeeded renews before the next
+        message; BadContextToken means the service no longer knows the session."""
+        if exc.code.local == "RenewNeeded":
+            self.force_renew = True
+        elif isinstance(exc, BadContextToken):
+            self.state = State.EXPIRED
+
+    def _verify_sct_reply(self, data: bytes, now: float) -> VerifiedMessage:
+        result = self.verify_message(data, now)
         fault = read_fault(result.envelope)
         if fault is not None:
             raise error_from_fault(fault.code, fault.reason)
@@ -228,7 +253,11 @@ class ClientSession:
         return protect(env, SctProtection(self.sct, self.key, include=True), self.policy, now=now)
 
     def app_request(self, op: OperationSpec, args: dict[str, object], now: float) -> Outgoing:
-        env = self._envelope(op.action, encode_request(op, args))
+        try:
+            payload = encode_request(op, args)
+        except SerializationFailed as exc:  # a local mistake: never "the server was unable"
+            raise InvalidArgument(f"{exc.detail} (nothing was sent)") from None
+        env = self._envelope(op.action, payload)
         if not self.scs.establish_security_context:
             root, ctx = self.bootstrap.secure(env, self.policy, now)
             return self._out(root, op.action, boot=ctx, operation=op)
@@ -242,10 +271,7 @@ class ClientSession:
             try:
                 result = self._verify_sct_reply(data, now)
             except WsscError as exc:
-                if exc.code.local == "RenewNeeded":
-                    self.force_renew = True
-                elif isinstance(exc, BadContextToken):
-                    self.state = State.EXPIRED
+                self.fault_received(exc)
                 raise
             if self.state is not None:
                 self.state = transition(self.state, Event.MESSAGE, self.sc.ns)

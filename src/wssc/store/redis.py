@@ -22,11 +22,14 @@ A stored value that is not a valid record makes ``get`` raise
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import logging
 import math
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-from wssc.errors import ConfigurationError
+from wssc.errors import ConfigurationError, StoreUnavailable
 from wssc.store.record import SessionRecord
 
 if TYPE_CHECKING:
@@ -58,10 +61,45 @@ return #ids
 """
 
 
+_log = logging.getLogger("wssc.store")
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _redis_error(exc: BaseException) -> bool:
+    """A redis-py error (connection refused, timeout, READONLY…), without importing redis."""
+    return any(c.__module__.startswith("redis") and c.__name__ == "RedisError"
+               for c in type(exc).__mro__)
+
+
+def _guarded(fn: _F) -> _F:
+    """Redis errors become :class:`~wssc.errors.StoreUnavailable`, logged once per outage."""
+
+    @functools.wraps(fn)
+    def wrapper(self: RedisStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            result = fn(self, *args, **kwargs)
+        except Exception as exc:
+            if not _redis_error(exc):
+                raise
+            if not self._down:
+                self._down = True
+                _log.error("Redis session store unavailable (%s: %s); sessions are refused "
+                           "with EndpointUnavailable until it is back", type(exc).__name__, exc)
+            raise StoreUnavailable("the session store (Redis) is unavailable") from None
+        if self._down:
+            self._down = False
+            _log.warning("Redis session store is back")
+        return result
+
+    return wrapper  # type: ignore[return-value]
+
+
 class RedisStore:
     """Sessions in Redis under ``prefix``. Thread-safe as the client is (redis-py's is)."""
 
-    __slots__ = ("_active", "_client", "_expires", "_pending", "_purge", "_records", "prefix")
+    __slots__ = ("_active", "_client", "_down", "_expires", "_pending", "_purge", "_records",
+                 "prefix")
 
     def __init__(self, client: redis.Redis, prefix: str = "wssc:sct:") -> None:
         kwargs: dict[str, Any] = getattr(client, "get_connection_kwargs", dict)()
@@ -74,14 +112,26 @@ class RedisStore:
         self._active = prefix + "i:active"
         self._expires = prefix + "i:expires"
         self._purge = client.register_script(_PURGE_LUA)
+        self._down = False
+
+    def ping(self) -> None:
+        """Check that Redis answers; :class:`~wssc.errors.StoreUnavailable` if not (hosts call
+        this at start-up, so that an operator sees the problem before the first client)."""
+        self._ping()
+
+    @_guarded
+    def _ping(self) -> None:
+        self._client.ping()
 
     def __repr__(self) -> str:
         return f"RedisStore(prefix={self.prefix!r})"
 
+    @_guarded
     def get(self, context_id: str) -> SessionRecord | None:
         data: Any = self._client.get(self._records + context_id)
         return None if data is None else SessionRecord.from_bytes(bytes(data))
 
+    @_guarded
     def put(self, record: SessionRecord) -> None:
         cid = record.context_id
         finite = math.isfinite(record.expires) and record.expires < _MAX_EXPIRY
@@ -99,6 +149,7 @@ class RedisStore:
         pipe.zrem(now_out, cid)
         pipe.execute()
 
+    @_guarded
     def delete(self, context_id: str) -> bool:
         pipe = self._client.pipeline(transaction=True)
         pipe.delete(self._records + context_id)
@@ -107,10 +158,12 @@ class RedisStore:
         deleted, in_pending, in_active, _ = pipe.execute()
         return bool(deleted or in_pending or in_active)
 
+    @_guarded
     def count_pending(self) -> int:
         n: Any = self._client.zcard(self._pending)
         return int(n)
 
+    @_guarded
     def purge(self, now: float, inactivity_timeout: float, receive_timeout: float) -> int:
         keys = [self._pending, self._active, self._expires]
         args: list[str | int] = [
@@ -124,6 +177,7 @@ class RedisStore:
             if removed == 0:
                 return total
 
+    @_guarded
     def __len__(self) -> int:
         pipe = self._client.pipeline(transaction=False)
         pipe.zcard(self._pending)
@@ -177,6 +231,7 @@ class RedisReplayCache:
     def __repr__(self) -> str:
         return f"RedisReplayCache(prefix={self.prefix!r})"
 
+    @_guarded
     def check_and_add(
         self, key: bytes, expires: float, now: float, *, partition: str = ""
     ) -> None:

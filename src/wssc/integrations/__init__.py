@@ -1,0 +1,1 @@
+"""Integrations of wssc with other SOAP stacks (:mod:`wssc.integrations.zeep`)."""

@@ -1,0 +1,157 @@
+"""zeep's Client and AsyncClient over a wssc secure session (wssc.integrations.zeep), against a
+running ``wssc serve`` in every {binding × session/cookie × bootstrap} variant; the service log
+shows a Cancel exactly when the policy allows one."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+zeep = pytest.importorskip("zeep")
+
+from wssc.integrations.zeep import (  # noqa: E402
+    AsyncTransport,
+    Transport,
+    async_secure_session,
+    secure_session,
+)
+
+pytestmark = pytest.mark.e2e
+
+BINDINGS = ["wshttp", "ws2007"]
+MODES = ["session", "cookie"]
+BOOTSTRAPS = ["anonymous-for-certificate", "username-over-transport"]
+
+
+def _args(binding: str, mode: str, bootstrap: str) -> tuple[str, ...]:
+    args = ("--binding", binding, "--bootstrap", bootstrap)
+    return args + (("--no-require-cancellation",) if mode == "cookie" else ())
+
+
+def _opts(srv: Any, bootstrap: str) -> dict[str, Any]:
+    opts: dict[str, Any] = {"verify": srv.verify}
+    if bootstrap == "username-over-transport":
+        opts.update(username="alice", password="secret")
+    return opts
+
+
+def _wait_for(srv: Any, pattern: str, present: bool) -> None:
+    """The server logs each event before it answers, but through a pipe: give it a moment."""
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        if (re.search(pattern, srv.log()) is not None) == present:
+            return
+        time.sleep(0.05)
+    assert (re.search(pattern, srv.log()) is not None) == present, (pattern, srv.log()[-2000:])
+
+
+def _check_end(srv: Any, sct_id: str, mode: str) -> None:
+    _wait_for(srv, rf"issued (cookie-mode )?SCT {re.escape(sct_id)}", True)
+    if mode == "session":
+        _wait_for(srv, rf"cancelled SCT {re.escape(sct_id)}", True)
+    else:
+        time.sleep(0.3)  # a Cancel, if one were (wrongly) sent, would be logged by now
+        assert f"cancelled SCT {sct_id}" not in srv.log()
+
+
+@pytest.mark.parametrize("bootstrap", BOOTSTRAPS)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("binding", BINDINGS)
+def test_zeep_client(server: Callable[..., Any], binding: str, mode: str, bootstrap: str) -> None:
+    srv = server(*_args(binding, mode, bootstrap))
+    kwargs = secure_session(srv.wsdl_url, **_opts(srv, bootstrap))
+    transport = kwargs["transport"]
+    assert isinstance(transport, Transport) and kwargs["wsse"] is transport.wsse
+    with zeep.Client(srv.wsdl_url, **kwargs) as client:
+        assert client.service.Add(a=2, b=3) == 5
+        assert client.service.Echo(text="über <zeep>") == "über <zeep>"
+        session = transport.secure_session
+        assert session.sct is not None
+        assert session.cookie_mode == (mode == "cookie")
+        sct_id = session.sct.identifier
+        assert client.service.Add(a=40, b=2) == 42
+        assert transport.secure_session.sct.identifier == sct_id  # one session for all calls
+    assert not session.is_open
+    _check_end(srv, sct_id, mode)
+
+
+@pytest.mark.parametrize("bootstrap", BOOTSTRAPS)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("binding", BINDINGS)
+async def test_zeep_async_client(server: Callable[..., Any], binding: str, mode: str,
+                                 bootstrap: str) -> None:
+    srv = server(*_args(binding, mode, bootstrap))
+    kwargs = async_secure_session(srv.wsdl_url, **_opts(srv, bootstrap))
+    transport = kwargs["transport"]
+    assert isinstance(transport, AsyncTransport)
+    async with zeep.AsyncClient(srv.wsdl_url, **kwargs) as client:
+        assert await client.service.Add(a=7, b=8) == 15
+        assert await client.service.Echo(text="async") == "async"
+        session = transport.secure_session
+        assert session.sct is not None
+        sct_id = session.sct.identifier
+    assert not session.is_open
+    _check_end(srv, sct_id, mode)
+
+
+def test_transport_without_the_wsse_plugin(server: Callable[..., Any]) -> None:
+    # The transport secures the messages itself when zeep has no wsse plugin.
+    srv = server("--binding", "ws2007")
+    t = Transport.from_wsdl(srv.wsdl_url)
+    with zeep.Client(srv.wsdl_url, transport=t) as client:
+        assert client.wsse is None
+        assert client.service.Add(a=1, b=2) == 3
+        sct_id = t.secure_session.sct.identifier
+    _check_end(srv, sct_id, "session")
+
+
+@pytest.mark.parametrize("plugin", [True, False])
+def test_unsecured_fault_becomes_zeep_fault(server: Callable[..., Any], plugin: bool) -> None:
+    # WCF answers an unknown SCT with an unsecured BadContextToken fault: a zeep Fault, with
+    # the wssc error as its cause (not "the reply is not secured").
+    srv = server("--binding", "ws2007")
+    kwargs = secure_session(srv.wsdl_url)
+    if not plugin:
+        del kwargs["wsse"]
+    t = kwargs["transport"]
+    with zeep.Client(srv.wsdl_url, **kwargs) as client:
+        assert client.service.Add(a=1, b=1) == 2
+        s = t.secure_session
+        s.sct = dataclasses.replace(s.sct, identifier="urn:uuid:not-a-session")
+        with pytest.raises(zeep.exceptions.Fault) as info:
+            client.service.Add(a=1, b=1)
+        assert [q.localname for q in info.value.subcodes] == ["BadContextToken"]
+        from wssc.errors import BadContextToken
+
+        assert isinstance(info.value.__cause__, BadContextToken)
+        assert not s.is_open  # the session is known to be gone: no Cancel for it
+
+
+def test_wrong_password_is_a_zeep_fault(server: Callable[..., Any]) -> None:
+    srv = server(*_args("wshttp", "session", "username-over-transport"))
+    kwargs = secure_session(srv.wsdl_url, verify=srv.verify, username="alice", password="wrong")
+    with zeep.Client(srv.wsdl_url, **kwargs) as client, \
+            pytest.raises(zeep.exceptions.Fault) as info:
+        client.service.Add(a=1, b=1)
+    assert info.value.subcodes and info.value.subcodes[0].localname in (
+        "FailedAuthentication", "InvalidSecurity")
+
+
+def test_renews_under_zeep(server: Callable[..., Any]) -> None:
+    # A short key lifetime makes the client renew (at 60 %) within the test.
+    srv = server("--key-renewal", "2")
+    t = Transport.from_wsdl(srv.wsdl_url)
+    with zeep.Client(srv.wsdl_url, transport=t, wsse=t.wsse) as client:
+        assert client.service.Add(a=1, b=1) == 2
+        first = t.secure_session.sct
+        time.sleep(1.5)
+        assert client.service.Add(a=2, b=2) == 4
+        renewed = t.secure_session.sct
+        assert renewed.identifier == first.identifier and renewed.instance != first.instance
+    _wait_for(srv, rf"renewed SCT {re.escape(first.identifier)}|renew.*{re.escape(first.identifier)}",
+              True)
