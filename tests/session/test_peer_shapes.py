@@ -1,0 +1,136 @@
+"""Message and metadata shapes other stacks produce, found against Metro (WSIT); no Java needed.
+
+* Metro (like WCF's session protocol, which encrypts ``NoParts`` of a Cancel) signs the Body of
+  ``RST/SCT/Cancel`` but does not encrypt it; the service must accept that, and only for Cancel.
+* Metro reads SignedParts/EncryptedParts from the per-operation input/output policies of the
+  WSDL, as WCF publishes them; with the binding policy alone it signs only the Timestamp.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from lxml import etree
+
+from wssc.bootstrap import AnonymousForCertificateClient, TransportInfo
+from wssc.certs import Certificate, generate_self_signed
+from wssc.demo import Calculator
+from wssc.errors import WsscError
+from wssc.policy import settings_from_wsdl
+from wssc.service.contract import get_contract
+from wssc.service.engine import Dispatch, HttpRequest, ServiceEngine, run_dispatch_sync
+from wssc.session.client import ClientSession, Outgoing
+from wssc.settings import (
+    WS2007,
+    WSHTTP,
+    Bootstrap,
+    EndpointSettings,
+    SecureConversationSettings,
+)
+from wssc.xml import ns
+
+CERT = generate_self_signed()
+ADD = get_contract(Calculator).operation("Add")
+NOW = 1_800_000_000.0
+
+
+def make(settings: EndpointSettings) -> tuple[ServiceEngine, ClientSession]:
+    engine = ServiceEngine(Calculator(), settings=settings, address="http://x/svc",
+                           certificate=CERT, clock=lambda: NOW)
+    client = ClientSession(settings, AnonymousForCertificateClient(Certificate(CERT.cert)),
+                           "http://x/svc")
+    return engine, client
+
+
+def post(engine: ServiceEngine, out: Outgoing) -> bytes:
+    r = engine.handle(HttpRequest("POST", "/svc", "", {"content-type": out.content_type},
+                                  out.body, TransportInfo()))
+    if isinstance(r, Dispatch):
+        r = run_dispatch_sync(r)
+    return r.body
+
+
+def _body_is_encrypted(out: Outgoing) -> bool:
+    root = etree.fromstring(out.body)
+    body = root[-1]
+    return len(body) == 1 and etree.QName(body[0]).localname == "EncryptedData"
+
+
+@pytest.mark.parametrize("version", [WSHTTP, WS2007], ids=["wshttp", "ws2007"])
+def test_cancel_signed_but_not_encrypted_is_accepted(version: object) -> None:
+    settings = EndpointSettings(secure_conversation=SecureConversationSettings(
+        message_security_version=version))  # type: ignore[arg-type]
+    engine, client = make(settings)
+    out = client.issue_request(NOW)
+    client.issue_response(post(engine, out), out, NOW)
+    assert len(engine.sessions.store) == 1
+    client.policy = replace(client.policy, encrypt_body=False, encrypt_signature=False)
+
+    # An application message must still be encrypted…
+    app = client.app_request(ADD, {"a": 1, "b": 2}, NOW)
+    assert not _body_is_encrypted(app)
+    with pytest.raises(WsscError) as err:
+        client.app_response(post(engine, app), app, NOW)
+    assert err.value.code.local in ("InvalidSecurity", "FailedCheck")
+
+    # …but a Cancel signed (Body included) and not encrypted, as Metro sends it, is honoured.
+    cancel = client.cancel_request(NOW)
+    assert cancel is not None and not _body_is_encrypted(cancel)
+    client.cancel_response(post(engine, cancel), cancel, NOW)
+    assert len(engine.sessions.store) == 0
+
+
+def test_unsigned_cancel_body_is_still_refused() -> None:
+    engine, client = make(EndpointSettings())
+    out = client.issue_request(NOW)
+    client.issue_response(post(engine, out), out, NOW)
+    client.policy = replace(client.policy, encrypt_body=False, encrypt_signature=False)
+    cancel = client.cancel_request(NOW)
+    assert cancel is not None
+    root = etree.fromstring(cancel.body)
+    root[-1].attrib.pop(f"{{{ns.WSU}}}Id", None)  # the signature's reference no longer resolves
+    tampered = Outgoing(etree.tostring(root), cancel.action, cancel.content_type, kind="cancel")
+    with pytest.raises(WsscError) as err:
+        client.cancel_response(post(engine, tampered), tampered, NOW)
+    assert err.value.code.local in ("InvalidSecurity", "FailedCheck")
+    assert len(engine.sessions.store) == 1
+
+
+def _wsdl(bootstrap: str, version: object) -> etree._Element:
+    settings = EndpointSettings(secure_conversation=SecureConversationSettings(
+        bootstrap=Bootstrap.parse(bootstrap), message_security_version=version))  # type: ignore[arg-type]
+    engine = ServiceEngine(Calculator(), settings=settings, address="https://x/svc",
+                           certificate=CERT, username_validator=lambda u, p: True)
+    return etree.fromstring(engine.wsdl())
+
+
+@pytest.mark.parametrize("version", [WSHTTP, WS2007], ids=["wshttp", "ws2007"])
+def test_wsdl_has_per_operation_message_policies(version: object) -> None:
+    root = _wsdl("anonymous-for-certificate", version)
+    sp = version.sp_ns  # type: ignore[attr-defined]
+    policies = {p.get(f"{{{ns.WSU}}}Id"): p for p in root if etree.QName(p).localname == "Policy"}
+    binding = root.find(f"{{{ns.WSDL}}}binding")
+    assert binding is not None
+    ops = binding.findall(f"{{{ns.WSDL}}}operation")
+    assert ops
+    for op in ops:
+        for io in ("input", "output"):
+            ref = op.find(f"{{{ns.WSDL}}}{io}/*[@URI]")
+            assert ref is not None, f"{op.get('name')} {io} has no policy reference"
+            policy = policies[ref.get("URI", "")[1:]]
+            signed = policy.find(f".//{{{sp}}}SignedParts")
+            encrypted = policy.find(f".//{{{sp}}}EncryptedParts")
+            assert signed is not None and signed.find(f"{{{sp}}}Body") is not None
+            assert encrypted is not None and encrypted.find(f"{{{sp}}}Body") is not None
+    # and wssc's own importer still reads the whole WSDL back to the same settings
+    imported = settings_from_wsdl(etree.tostring(root)).settings
+    assert imported.message_security_version == version
+    assert imported.require_derived_keys and imported.require_cancellation
+
+
+def test_no_message_policies_over_transport() -> None:
+    root = _wsdl("username-over-transport", WS2007)
+    binding = root.find(f"{{{ns.WSDL}}}binding")
+    assert binding is not None
+    assert binding.findall(f"{{{ns.WSDL}}}operation/{{{ns.WSDL}}}input/*[@URI]") == []
