@@ -134,3 +134,25 @@ def test_no_message_policies_over_transport() -> None:
     binding = root.find(f"{{{ns.WSDL}}}binding")
     assert binding is not None
     assert binding.findall(f"{{{ns.WSDL}}}operation/{{{ns.WSDL}}}input/*[@URI]") == []
+
+
+@pytest.mark.parametrize("version", [WSHTTP, WS2007], ids=["wshttp", "ws2007"])
+def test_bootstrap_without_derived_keys_follows_the_published_policy(version: object) -> None:
+    """``require_derived_keys=False`` removes sp:RequireDerivedKeys from the bootstrap X509Token
+    too; a client that follows that policy (Metro) signs the RST with the EncryptedKey itself."""
+    settings = EndpointSettings(secure_conversation=SecureConversationSettings(
+        message_security_version=version, require_derived_keys=False))  # type: ignore[arg-type]
+    engine, client = make(settings)
+    x509 = _wsdl_of(engine).find(f".//{{{version.sp_ns}}}X509Token")  # type: ignore[attr-defined]
+    assert x509 is not None
+    assert x509.find(f".//{{{version.sp_ns}}}RequireDerivedKeys") is None  # type: ignore[attr-defined]
+    out = client.issue_request(NOW)
+    assert b"DerivedKeyToken" not in out.body
+    client.issue_response(post(engine, out), out, NOW)
+    app = client.app_request(ADD, {"a": 2, "b": 3}, NOW)
+    assert b"DerivedKeyToken" not in app.body
+    assert client.app_response(post(engine, app), app, NOW) == 5
+
+
+def _wsdl_of(engine: ServiceEngine) -> etree._Element:
+    return etree.fromstring(engine.wsdl())
