@@ -50,8 +50,10 @@ from wssc.xml import ns
 def _bootstrap_policy(policy: MessagePolicy) -> MessagePolicy:
     from dataclasses import replace
 
+    # Derived keys follow the session's setting, as the published policy says (the bootstrap
+    # X509Token's RequireDerivedKeys is written from the same setting; WCF's SetKeyDerivation).
     return replace(
-        policy, derived_keys=True, encrypt_body=True, transport=False, require_signature=True,
+        policy, encrypt_body=True, transport=False, require_signature=True,
         require_signed_body=True, require_encrypted_body=True, enforce_derived_keys=True,
     )
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lxml import etree
@@ -248,15 +248,22 @@ class ServiceEngine:
 
     def wsdl(self) -> bytes:
         if self._wsdl is None:
-            from wssc.policy.export import policy_for
+            from wssc.policy.export import message_policy, policy_for
             from wssc.service.wsdl import build_wsdl
 
             kind = "WSHttp" if self.soap is SOAP_12 else "Custom"
             policy_id = f"{kind}Binding_{self.contract.name}_policy"
-            policy = policy_for(self.scs, policy_id=policy_id)
+            policies = [policy_for(self.scs, policy_id=policy_id)]
+            # WCF attaches SignedParts/EncryptedParts to each wsdl:input/output (message
+            # security only); without them a strict SP engine (Metro) signs the Timestamp alone.
+            op_ids: tuple[str, str] | None = None
+            if not self.scs.bootstrap.over_transport:
+                base = policy_id.removesuffix("_policy")
+                op_ids = (f"{base}_Input_policy", f"{base}_Output_policy")
+                policies += [message_policy(self.scs, i) for i in op_ids]
             self._wsdl = build_wsdl(
                 self.contract, address=self.address, soap_version=self.soap,
-                policies=[policy], binding_policy_id=policy_id,
+                policies=policies, binding_policy_id=policy_id, operation_policy_ids=op_ids,
                 identity_certificate_der=self.certificate.der if self.certificate else None,
             )
         return self._wsdl
@@ -301,7 +308,12 @@ class ServiceEngine:
             records.append(rec)
             return key
 
-        result = verify(env.root, resolver=resolve, policy=self.policy, now=now,
+        policy = self.policy
+        if action == t.rst_sct_cancel and policy.require_encrypted_body:
+            # WCF's session protocol signs the Cancel Body but encrypts NoParts of it (and of
+            # its reply); Metro sends it so. The signature stays required.
+            policy = replace(policy, require_encrypted_body=None)
+        result = verify(env.root, resolver=resolve, policy=policy, now=now,
                         replay_cache=self.replay)
         sct = result.signing_sct
         if sct is None or not records:
