@@ -8,14 +8,14 @@ The secured side always uses the default settings: AnonymousForCertificate boots
 WSHttpBinding (WS-SC Feb 2005, SP 1.1), SOAP 1.2, Basic256, derived keys, session mode.
 
 1. Echo calls per second over an established session against the *same* service served by
-   ``ServiceEngine(..., unsecured=True)`` (plain SOAP, no WS-Security), both
+   ``UnsecuredEngine`` (below: plain SOAP, no WS-Security), both
    a. in-process (sans-IO): client work + ``engine.handle`` + ``run_dispatch_sync`` + client
       work, no sockets; the secured client is :class:`wssc.session.client.ClientSession`,
       the plain one builds ``new_envelope(SOAP_12, action, to, encode_request(...))`` and
       decodes the reply with the hardened parser and ``decode_response``;
    b. over HTTP on 127.0.0.1: uvicorn serving ``AsgiApp(engine)`` in a child process (this
       script re-run with a hidden ``--_serve`` option, identical for both services apart
-      from ``unsecured``), one keep-alive ``httpx.Client`` sending sequential calls; the
+      from ``UnsecuredEngine``), one keep-alive ``httpx.Client`` sending sequential calls; the
       secured side is the real :class:`wssc.client.sync.Client` with its session open.
    Secured and plain blocks are interleaved (the order alternates each round) so machine
    noise hits both; each figure is the median over rounds, the ratio the median of the
@@ -62,6 +62,7 @@ import types
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from lxml import etree
@@ -69,8 +70,8 @@ from lxml import etree
 from wssc.certs import Certificate, generate_self_signed, load, save
 from wssc.client.common import make_bootstrap
 from wssc.client.sync import Client
+from wssc.contract import OperationSpec, decode_response, encode_request, get_contract
 from wssc.demo import Calculator
-from wssc.service.contract import OperationSpec, decode_response, encode_request, get_contract
 from wssc.service.engine import (
     Dispatch,
     HttpRequest,
@@ -251,6 +252,30 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class UnsecuredEngine(ServiceEngine):
+    """The baseline: plain document/literal SOAP on the same engine and contract codec, with no
+    WS-Security at all. Kept here, out of the library's public constructors."""
+
+    def _post(self, env: Any, transport: Any) -> Any:
+        from lxml import etree
+
+        from wssc.contract import decode_request, encode_response
+        from wssc.service.engine import Dispatch, HttpResponse
+
+        op = self.contract.find(env.action)
+        args = decode_request(op, self._payload(env))
+        method = getattr(self.service, op.method_name or op.name)
+
+        def finish(value: object, error: BaseException | None) -> HttpResponse:
+            if error is not None:
+                raise error
+            reply = self._reply(env, op.reply_action, encode_response(op, value))
+            ctype = f"{env.version.content_type}; charset=utf-8"
+            return HttpResponse(200, [("content-type", ctype)], etree.tostring(reply))
+
+        return Dispatch(op, method, args, finish)
+
+
 def serve_child(mode: str, port: int, cert_dir: Path) -> None:
     """The child process: uvicorn + AsgiApp(engine), plain or secured, on 127.0.0.1."""
     import uvicorn
@@ -258,8 +283,9 @@ def serve_child(mode: str, port: int, cert_dir: Path) -> None:
     from wssc.service.asgi import AsgiApp
 
     cert = load(cert_dir / "cert.pem", cert_dir / "key.pem")
-    engine = ServiceEngine(Calculator(), settings=EndpointSettings(), address=address(port),
-                           certificate=cert, unsecured=mode == "plain")
+    factory = UnsecuredEngine if mode == "plain" else ServiceEngine
+    engine = factory(Calculator(), settings=EndpointSettings(), address=address(port),
+                     certificate=cert)
     uvicorn.run(AsgiApp(engine), host="127.0.0.1", port=port, log_level="warning",
                 access_log=False)
 
@@ -313,8 +339,7 @@ def throughput_inproc(cert: Certificate, prof: Profile) -> dict[str, object]:
     settings = EndpointSettings()
     op = get_contract(Calculator).operation("Echo")
     secured_engine = ServiceEngine(Calculator(), settings=settings, address=to, certificate=cert)
-    plain_engine = ServiceEngine(Calculator(), settings=settings, address=to, certificate=cert,
-                                 unsecured=True)
+    plain_engine = UnsecuredEngine(Calculator(), settings=settings, address=to, certificate=cert)
     cs = new_client_session(settings, cert, to)
     open_inproc(cs, secured_engine)
 

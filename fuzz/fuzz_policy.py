@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import common
 
-from wssc.policy import explain, settings_from_wsdl
+from wssc.bootstrap.registry import explain, settings_from_wsdl
 
 
 def target(data: bytes) -> None:

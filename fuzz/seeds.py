@@ -23,8 +23,8 @@ from lxml import etree
 
 from wssc.bootstrap import AnonymousForCertificateClient, TransportInfo
 from wssc.certs import Certificate, dev_certificate
+from wssc.contract import get_contract
 from wssc.demo import Calculator
-from wssc.service.contract import get_contract
 from wssc.service.engine import Dispatch, HttpRequest, HttpResponse, ServiceEngine, run_dispatch_sync
 from wssc.session.client import ClientSession
 from wssc.settings import (

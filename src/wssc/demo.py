@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wssc.service.contract import operation, service_contract
+from wssc.contract import operation, service_contract
 
 
 @service_contract(namespace="http://tempuri.org/", name="ICalculator")

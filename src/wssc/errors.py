@@ -1,9 +1,33 @@
 """Typed errors. Each one carries the SOAP fault it maps to.
 
-A service turns any :class:`WsscError` into a SOAP fault with :attr:`WsscError.fault`; a client
-raises them. Messages never contain key material: callers pass identifiers, never secrets.
+A service turns any :class:`WsscError` into a SOAP fault with its ``code`` and ``reason``
+(every security failure into the one generic fault: :func:`on_the_wire`); a client raises them.
+Messages never contain key material: callers pass identifiers, never secrets. Reason texts
+follow WCF (``../shared/reference/wcf-secure-sessions.md`` §A.10) where WCF has one.
 
-Reason texts follow WCF (``../shared/reference/wcf-secure-sessions.md`` §A.10) where WCF has one.
+Where an error came from is part of its type::
+
+    WsscError                             code + reason + detail (never a secret)
+    ├── local checks of a message (security_failure: the generic fault on the wire)
+    │   ├── MalformedXml, DuplicateId
+    │   ├── InvalidSecurity, InvalidSecurityToken, SecurityTokenUnavailable
+    │   ├── UnsupportedAlgorithm, FailedCheck, MessageExpired, ReplayDetected
+    │   └── SecurityVerificationFailed   the generic fault itself
+    ├── FailedAuthentication, TokenSerializationError
+    ├── WS-SecureConversation (subcode in the message's SC namespace)
+    │   └── UnknownDerivationSource, BadContextToken, RenewNeeded, UnableToRenew,
+    │       UnsupportedContextToken
+    ├── WS-Trust: InvalidRequest, BadCloseTarget
+    ├── .NET: ServerTooBusy, CancellationNotAllowed, SessionKeyExpired, EndpointUnavailable
+    ├── SoapFault (an operation failed), ActionNotSupported, InvalidArgument
+    ├── RemoteFault                       a fault the PEER sent; also an instance of the class
+    │                                     its code maps to (RemoteFault & RenewNeeded, say)
+    ├── TransportError                    the network: unreachable, HTTP error, empty reply
+    └── ConfigurationError                a local mistake in settings; never sent
+        └── StoreUnavailable…             (see below)
+
+So ``except RemoteFault`` catches what the service answered, ``except TransportError`` what the
+network did, and ``isinstance(e, BadContextToken)`` still holds for either side's.
 """
 
 from __future__ import annotations
@@ -271,6 +295,32 @@ class InvalidArgument(ConfigurationError, TypeError):
     default_reason = "Invalid argument"
 
 
+class TransportError(WsscError):
+    """The network failed: the service could not be reached, answered with an HTTP error
+    or with an empty body. Never sent as a fault."""
+
+    default_code = FaultCode(ns.DNSE, "Transport", "Receiver")
+    default_reason = "The service could not be reached"
+
+
+class RemoteFault(WsscError):
+    """A fault received from the peer. :func:`error_from_fault` returns an instance of a
+    subclass that is also the typed error the fault's code maps to (``RemoteRenewNeeded`` is
+    a ``RemoteFault`` and a ``RenewNeeded``), so a client can tell a fault the service sent
+    from a check that failed locally."""
+
+
+_REMOTE: dict[type[WsscError], type[WsscError]] = {}
+
+
+def _remote(cls: type[WsscError]) -> type[WsscError]:
+    sub = _REMOTE.get(cls)
+    if sub is None:
+        sub = type(f"Remote{cls.__name__}", (RemoteFault, cls), {"__module__": __name__})
+        _REMOTE[cls] = sub
+    return sub
+
+
 def _all_subclasses(cls: type[WsscError]) -> list[type[WsscError]]:
     out: list[type[WsscError]] = []
     for sub in cls.__subclasses__():
@@ -287,15 +337,17 @@ def error_from_fault(code: FaultCode, reason: str) -> WsscError:
     """
     if code.namespace in (ns.SC_2005, ns.SC_13):
         for sub in _all_subclasses(_ScError):
-            if issubclass(sub, _ScError) and sub.local == code.local:
+            if issubclass(sub, _ScError) and sub.local == code.local and sub not in _REMOTE.values():
                 if sub is RenewNeeded:
-                    return RenewNeeded(sc_ns=code.namespace)
-                return sub(sc_ns=code.namespace, reason=reason or None)
+                    return _remote(RenewNeeded)(sc_ns=code.namespace)  # type: ignore[call-arg]
+                return _remote(sub)(sc_ns=code.namespace,  # type: ignore[call-arg]
+                                    reason=reason or None)
     if code.clark == SecurityVerificationFailed.default_code.clark:
-        return SecurityVerificationFailed(reason=reason or None)
+        return _remote(SecurityVerificationFailed)(reason=reason or None)
     for sub in _all_subclasses(WsscError):
-        if sub in (SoapFault, ConfigurationError) or issubclass(sub, _ScError):
+        if (sub in (SoapFault, ConfigurationError, TransportError, RemoteFault)
+                or issubclass(sub, (_ScError, RemoteFault, ConfigurationError))):
             continue
         if sub.default_code.clark == code.clark:
-            return sub(code=code, reason=reason or None)
-    return SoapFault(code=code, reason=reason or None)
+            return _remote(sub)(code=code, reason=reason or None)
+    return _remote(SoapFault)(code=code, reason=reason or None)

@@ -148,6 +148,31 @@ class LocalClientSecuritySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class Compatibility:
+    """Quirks of particular peers, in one place. The defaults write what WCF writes, which
+    WSS4J and Metro accept too; a preset per peer says what differs and why.
+
+    ============  =====================================================================
+    peer          quirk
+    ============  =====================================================================
+    WCF, WSS4J,   none: :data:`WCF_COMPATIBLE` (the default)
+    Metro
+    Mono          refuses ``ValueType`` on ``#id`` references to DerivedKeyTokens and
+                  other tokens of the same header ("Unexpected ValueType", "Malformed
+                  reference element"): :data:`MONO_COMPATIBLE`
+    ============  =====================================================================
+    """
+
+    #: Write ``ValueType`` on ``#id`` references to tokens in the same header (``…/sc/dk``,
+    #: ``…#EncryptedKey``, ``…/sc/sct``), as WCF and WSS4J do.
+    local_reference_value_types: bool = True
+
+
+WCF_COMPATIBLE: Final = Compatibility()
+MONO_COMPATIBLE: Final = Compatibility(local_reference_value_types=False)
+
+
+@dataclass(frozen=True, slots=True)
 class EndpointSettings:
     """Everything a client or service needs to know about one endpoint's security."""
 

@@ -412,7 +412,7 @@ def _with(suite: AlgorithmSuite, sig: str | None, dig: str | None) -> AlgorithmS
 def app_envelope(client: Client, operation: str, **args: object) -> etree._Element:
     """The plain (unsecured) envelope the client would send for ``operation``."""
     from wssc.client.common import bind_args, find_operation
-    from wssc.service.contract import encode_request
+    from wssc.contract import encode_request
 
     s = client.session
     op = find_operation(client.contract, operation)

@@ -28,8 +28,8 @@ from attack_kit import (
 
 from servers import Server
 from wssc.client import Client
+from wssc.contract import encode_request
 from wssc.errors import WsscError
-from wssc.service.contract import encode_request
 from wssc.session.client import ClientSession
 from wssc.xml import ns
 from wssc.xml.soap import SOAP_11, new_envelope

@@ -15,10 +15,10 @@ from pathlib import Path
 import uvicorn
 
 from wssc.certs import load
+from wssc.contract import operation, service_contract
 from wssc.service.asgi import AsgiApp
-from wssc.service.contract import operation, service_contract
 from wssc.service.engine import ServiceEngine
-from wssc.settings import WS2007, WSHTTP, EndpointSettings, SecureConversationSettings
+from wssc.settings import MONO_COMPATIBLE, WS2007, WSHTTP, EndpointSettings, SecureConversationSettings
 from wssc.store.cookie import KeyRing
 
 
@@ -43,7 +43,7 @@ def main() -> None:
     engine = ServiceEngine(
         Echo(), settings=settings, address=f"http://127.0.0.1:{port}/svc",
         certificate=load(certs / "server.crt", certs / "server.key"),
-        keyring=KeyRing.generate(), local_reference_value_types=False,
+        keyring=KeyRing.generate(), compatibility=MONO_COMPATIBLE,
     )
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     uvicorn.run(AsgiApp(engine), host="127.0.0.1", port=port, log_level="info")

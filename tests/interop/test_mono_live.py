@@ -204,13 +204,13 @@ def test_wssc_client_calls_mono_service(mono_harness: Path,
 
     from wssc.certs import load
     from wssc.client import Client
-    from wssc.service.contract import get_contract
-    from wssc.settings import EndpointSettings, SecureConversationSettings
+    from wssc.contract import get_contract
+    from wssc.settings import MONO_COMPATIBLE, EndpointSettings, SecureConversationSettings
 
     url = mono_service(variant)
     settings = EndpointSettings(SecureConversationSettings(establish_security_context=False))
     with Client(url, get_contract(Echo), settings=settings,
                 service_certificate=load(mono_harness / "certs" / "server.crt"),
-                local_reference_value_types=False) as c:
+                compatibility=MONO_COMPATIBLE) as c:
         assert c.Echo(text="from wssc") == "echo:from wssc"
         assert c.Add(a=2, b=40) == 42

@@ -16,8 +16,8 @@ import pytest
 from peers import Wss4jPeer, wss4j_verdict
 from wssc.bootstrap import AnonymousForCertificateClient, TransportInfo
 from wssc.certs import Certificate, generate_self_signed
+from wssc.contract import get_contract
 from wssc.demo import Calculator
-from wssc.service.contract import get_contract
 from wssc.service.engine import Dispatch, HttpRequest, ServiceEngine, run_dispatch_sync
 from wssc.session.client import ClientSession, Outgoing
 from wssc.settings import WS2007, WSHTTP, EndpointSettings, SecureConversationSettings

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from policy_testkit import make_wsdl
 
-from wssc.policy import ImportedEndpoint, PolicyEvidence, explain, policy_for, settings_from_wsdl
+from wssc.bootstrap.registry import explain, policy_for, settings_from_wsdl
+from wssc.policy import ImportedEndpoint, PolicyEvidence
 from wssc.settings import WS2007, WSHTTP, Bootstrap, SecureConversationSettings
 
 

@@ -8,8 +8,9 @@ import logging
 import pytest
 from lxml import etree
 
+from wssc.bootstrap.registry import policy_for
 from wssc.errors import ConfigurationError
-from wssc.policy import export_notes, message_policy, policy_for
+from wssc.policy import export_notes, message_policy
 from wssc.settings import WS2007, WSHTTP, Bootstrap, KeyEntropyMode, SecureConversationSettings
 from wssc.xml import ns
 

@@ -8,8 +8,8 @@ import pytest
 from lxml import etree
 from policy_testkit import make_wsdl
 
+from wssc.bootstrap.registry import policy_for, settings_from_policy, settings_from_wsdl
 from wssc.errors import ConfigurationError
-from wssc.policy import policy_for, settings_from_policy, settings_from_wsdl
 from wssc.settings import WS2007, WSHTTP, Bootstrap, SecureConversationSettings
 from wssc.xml import ns
 

@@ -8,7 +8,8 @@ import itertools
 import pytest
 from policy_testkit import OPS, TNS, make_wsdl
 
-from wssc.policy import message_policy, policy_for, settings_from_policy, settings_from_wsdl
+from wssc.bootstrap.registry import policy_for, settings_from_policy, settings_from_wsdl
+from wssc.policy import message_policy
 from wssc.settings import WS2007, WSHTTP, Bootstrap, KeyEntropyMode, SecureConversationSettings
 from wssc.xml import ns
 
@@ -108,9 +109,9 @@ def test_round_trip_with_ws_policy_12_and_soap11() -> None:
 @pytest.mark.parametrize("bootstrap", list(Bootstrap), ids=lambda b: b.name)
 @pytest.mark.parametrize("version", [WSHTTP, WS2007], ids=lambda v: v.name)
 def test_the_wsdl_the_service_publishes_imports(bootstrap: Bootstrap, version: object) -> None:
-    """Integration: wssc.service.wsdl places our policies; the importer reads them back."""
-    from wssc.service.contract import get_contract, operation, service_contract
-    from wssc.service.wsdl import build_wsdl
+    """Integration: wssc.contract.wsdl places our policies; the importer reads them back."""
+    from wssc.contract import get_contract, operation, service_contract
+    from wssc.contract.wsdl import build_wsdl
     from wssc.xml.soap import SOAP_12
 
     @service_contract(namespace=TNS, name="ICalc")

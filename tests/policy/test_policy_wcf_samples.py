@@ -7,8 +7,8 @@ import base64
 
 import pytest
 
+from wssc.bootstrap.registry import explain, settings_from_wsdl
 from wssc.errors import ConfigurationError
-from wssc.policy import explain, settings_from_wsdl
 from wssc.settings import WS2007, WSHTTP, Bootstrap, KeyEntropyMode
 
 # Trimmed from CoreWCF src/CoreWCF.Metadata/tests/Wsdls/

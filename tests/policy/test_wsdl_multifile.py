@@ -14,14 +14,14 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 import pytest
 from lxml import etree
 
+from wssc.bootstrap.registry import settings_from_wsdl
 from wssc.certs import generate_self_signed
 from wssc.cli.main import main
+from wssc.contract import operation, service_contract
+from wssc.contract.wsdl import parse_wsdl_operations
 from wssc.errors import ConfigurationError
-from wssc.policy.wsdl_import import settings_from_wsdl
 from wssc.policy.wsdl_resolve import WsdlAssembler, assemble
-from wssc.service.contract import operation, service_contract
 from wssc.service.engine import ServiceEngine
-from wssc.service.wsdl import parse_wsdl_operations
 from wssc.service.wsgi import WsgiApp
 
 sys.path.insert(0, str(Path(__file__).parent))

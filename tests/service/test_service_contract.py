@@ -7,8 +7,7 @@ import math
 import pytest
 from lxml import etree
 
-from wssc.errors import ActionNotSupported, ConfigurationError
-from wssc.service.contract import (
+from wssc.contract import (
     ContractLimits,
     DeserializationFailed,
     OperationSpec,
@@ -23,6 +22,7 @@ from wssc.service.contract import (
     operation,
     service_contract,
 )
+from wssc.errors import ActionNotSupported, ConfigurationError
 from wssc.xml import ns
 from wssc.xml.parse import parse_xml
 from wssc.xml.soap import SOAP_11, SOAP_12, Envelope, fault_from_error, read_fault

@@ -9,8 +9,8 @@ import httpx
 
 from wssc.certs import Certificate, generate_self_signed
 from wssc.client import AsyncClient, Client
+from wssc.contract import get_contract, operation, service_contract
 from wssc.service.asgi import AsgiApp
-from wssc.service.contract import get_contract, operation, service_contract
 from wssc.service.engine import ServiceEngine
 from wssc.service.wsgi import WsgiApp
 

@@ -11,8 +11,8 @@ import httpx
 
 from wssc.certs import Certificate, generate_self_signed
 from wssc.client import Client
+from wssc.contract import get_contract
 from wssc.demo import Calculator
-from wssc.service.contract import get_contract
 from wssc.service.engine import ServiceEngine
 from wssc.service.wsgi import WsgiApp
 

@@ -10,7 +10,7 @@ import pytest
 import zeep  # a dev dependency: its absence is an error, not a skipped module
 from lxml import etree
 
-from wssc.service.contract import (
+from wssc.contract import (
     ContractSpec,
     decode_request,
     decode_response,
@@ -20,7 +20,7 @@ from wssc.service.contract import (
     operation,
     service_contract,
 )
-from wssc.service.wsdl import (
+from wssc.contract.wsdl import (
     WsdlImportError,
     build_wsdl,
     build_xsd,

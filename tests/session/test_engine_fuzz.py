@@ -14,9 +14,9 @@ from lxml import etree
 
 from wssc.bootstrap import AnonymousForCertificateClient, TransportInfo
 from wssc.certs import Certificate, generate_self_signed
+from wssc.contract import encode_request, get_contract
 from wssc.demo import Calculator
 from wssc.security import SctProtection, protect
-from wssc.service.contract import encode_request, get_contract
 from wssc.service.engine import (
     INTERNAL_ERROR,
     Dispatch,

@@ -19,11 +19,11 @@ from lxml import etree
 import wssc.security.inbound as inbound
 from wssc.bootstrap import AnonymousForCertificateClient, TransportInfo
 from wssc.certs import Certificate, generate_self_signed
+from wssc.contract import get_contract
 from wssc.demo import Calculator
 from wssc.errors import ReplayDetected, ServerTooBusy
 from wssc.security.replay import MemoryReplayCache
 from wssc.security.throttle import FailedAuthenticationThrottle
-from wssc.service.contract import get_contract
 from wssc.service.engine import Dispatch, HttpRequest, ServiceEngine, run_dispatch_sync
 from wssc.service.transport import transport_info
 from wssc.session.client import ClientSession

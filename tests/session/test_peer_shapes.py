@@ -14,11 +14,11 @@ import pytest
 from lxml import etree
 
 from wssc.bootstrap import AnonymousForCertificateClient, TransportInfo
+from wssc.bootstrap.registry import settings_from_wsdl
 from wssc.certs import Certificate, generate_self_signed
+from wssc.contract import get_contract
 from wssc.demo import Calculator
 from wssc.errors import WsscError
-from wssc.policy import settings_from_wsdl
-from wssc.service.contract import get_contract
 from wssc.service.engine import Dispatch, HttpRequest, ServiceEngine, run_dispatch_sync
 from wssc.session.client import ClientSession, Outgoing
 from wssc.settings import (

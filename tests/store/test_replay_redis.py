@@ -14,9 +14,9 @@ import pytest
 
 from wssc.bootstrap import AnonymousForCertificateClient, TransportInfo
 from wssc.certs import Certificate, generate_self_signed
+from wssc.contract import get_contract
 from wssc.demo import Calculator
 from wssc.errors import ReplayDetected, ServerTooBusy
-from wssc.service.contract import get_contract
 from wssc.service.engine import Dispatch, HttpRequest, ServiceEngine, run_dispatch_sync
 from wssc.session.client import ClientSession
 from wssc.settings import EndpointSettings

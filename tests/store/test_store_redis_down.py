@@ -14,9 +14,9 @@ redis = pytest.importorskip("redis")
 from wssc.certs import Certificate, generate_self_signed  # noqa: E402
 from wssc.cli.main import main  # noqa: E402
 from wssc.client import Client  # noqa: E402
+from wssc.contract import get_contract  # noqa: E402
 from wssc.demo import Calculator  # noqa: E402
 from wssc.errors import EndpointUnavailable, StoreUnavailable  # noqa: E402
-from wssc.service.contract import get_contract  # noqa: E402
 from wssc.service.engine import ServiceEngine  # noqa: E402
 from wssc.service.wsgi import WsgiApp  # noqa: E402
 from wssc.store.redis import RedisStore  # noqa: E402

@@ -10,11 +10,11 @@ from wssc.bootstrap.base import (
     ClientContext,
     ServiceResult,
     TransportInfo,
+    UsernameValidator,
 )
 from wssc.bootstrap.username_over_transport import (
     UserNameOverTransportClient,
     UserNameOverTransportService,
-    UsernameValidator,
 )
 
 __all__ = [

@@ -34,6 +34,8 @@ from wssc.bootstrap.base import ClientContext, ServiceResult, TransportInfo
 from wssc.certs import Certificate
 from wssc.crypto.primitives import rsa_key_wrap
 from wssc.errors import ConfigurationError, InvalidSecurity
+from wssc.policy.export import PolicyWriter, symmetric_binding, trust_assertion, wss11
+from wssc.policy.policy_import import BindingFacts, PolicyReader
 from wssc.security.inbound import VerifiedMessage, verify
 from wssc.security.outbound import protect
 from wssc.security.policy import MessagePolicy
@@ -43,6 +45,7 @@ from wssc.security.tokens import (
     EncryptedKeySha1Protection,
     encrypted_key_sha1,
 )
+from wssc.settings import Bootstrap, SecureConversationSettings
 from wssc.tokens.str_ import SecurityTokenReference
 from wssc.xml import ns
 
@@ -169,3 +172,51 @@ class AnonymousForCertificateService:
             envelope, EncryptedKeySha1Protection(result.reply_sha1, key),
             _bootstrap_policy(policy), now=now,
         )
+
+
+class AnonymousForCertificatePolicy:
+    """The WS-SecurityPolicy shape of AnonymousForCertificate (export and import)::
+
+        <sp:SymmetricBinding><wsp:Policy>
+          <sp:ProtectionToken><wsp:Policy>
+            <sp:X509Token sp:IncludeToken="…/Never"><wsp:Policy>
+              <sp:RequireDerivedKeys/> <sp:RequireThumbprintReference/> <sp:WssX509V3Token10/>
+            </wsp:Policy></sp:X509Token>
+          </wsp:Policy></sp:ProtectionToken>
+          <sp:AlgorithmSuite>…</sp:AlgorithmSuite> <sp:Layout>…Strict…</sp:Layout>
+          <sp:IncludeTimestamp/> <sp:EncryptSignature/> <sp:OnlySignEntireHeadersAndBody/>
+        </wsp:Policy></sp:SymmetricBinding>
+        <sp:Wss11>…MustSupportRefThumbprint, MustSupportRefEncryptedKey…</sp:Wss11>
+        <sp:Trust10 | sp:Trust13>…</…>
+    """
+
+    key = Bootstrap.ANONYMOUS_FOR_CERTIFICATE
+    description = (
+        "AnonymousForCertificate: the client stays anonymous; the request for the session token "
+        "is protected with a key encrypted for the service's X.509 certificate "
+        "(sp:SymmetricBinding, sp:X509Token IncludeToken=Never)"
+    )
+    needs_service_certificate = True
+
+    def assertions(
+        self, w: PolicyWriter, settings: SecureConversationSettings
+    ) -> list[etree._Element]:
+        x509 = w.token(
+            "X509Token", w.d.never,
+            w.flag("RequireDerivedKeys", settings.require_derived_keys),
+            w.sp("RequireThumbprintReference"),
+            w.sp("WssX509V3Token10"),
+        )
+        return [
+            symmetric_binding(w, settings, x509),
+            wss11(w, "MustSupportRefThumbprint", "MustSupportRefEncryptedKey"),
+            trust_assertion(w, settings.key_entropy_mode),
+        ]
+
+    def recognize(self, reader: PolicyReader, binding: BindingFacts) -> bool | None:
+        token = binding.protection_token
+        if binding.transport or binding.username or token is None:
+            return None
+        if etree.QName(token).localname != "X509Token" or etree.QName(token).namespace != reader.sp:
+            return None
+        return reader.x509_protection(token)

@@ -3,11 +3,12 @@ secured before an SCT exists.
 
 A bootstrap has a client half and a service half. New bootstraps (MutualCertificate,
 UserNameForCertificate, SPNEGO…) implement these two protocols and register in
-:data:`wssc.bootstrap.BOOTSTRAPS`.
+:data:`wssc.bootstrap.registry.BOOTSTRAPS` (its module docstring walks through it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -16,6 +17,9 @@ from lxml import etree
 from wssc.security.inbound import VerifiedMessage
 from wssc.security.policy import MessagePolicy
 from wssc.security.replay import ReplayCache
+
+#: (username, password) -> accepted? A service's check of UsernameTokens.
+UsernameValidator = Callable[[str, str], bool]
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,22 +10,21 @@ The service checks the name and password with a pluggable :data:`UsernameValidat
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from lxml import etree
 
-from wssc.bootstrap.base import ClientContext, ServiceResult, TransportInfo
+from wssc.bootstrap.base import ClientContext, ServiceResult, TransportInfo, UsernameValidator
 from wssc.errors import FailedAuthentication, InvalidSecurity
+from wssc.policy.export import PolicyWriter, transport_binding, trust_assertion, wss11
+from wssc.policy.policy_import import BindingFacts, PolicyReader
 from wssc.security.inbound import VerifiedMessage, verify
 from wssc.security.outbound import protect
 from wssc.security.policy import MessagePolicy
 from wssc.security.replay import ReplayCache
 from wssc.security.throttle import FailedAuthenticationThrottle
+from wssc.settings import Bootstrap, SecureConversationSettings
 from wssc.tokens.username import UsernameToken
-
-#: (username, password) -> accepted?
-UsernameValidator = Callable[[str, str], bool]
 
 
 def _policy(policy: MessagePolicy) -> MessagePolicy:
@@ -92,3 +91,38 @@ class UserNameOverTransportService:
         now: float | None = None,
     ) -> etree._Element:
         return protect(envelope, None, _policy(policy), now=now)
+
+
+class UserNameOverTransportPolicy:
+    """The WS-SecurityPolicy shape of UserNameOverTransport (export and import)::
+
+        <sp:TransportBinding><wsp:Policy>
+          <sp:TransportToken><wsp:Policy><sp:HttpsToken …/></wsp:Policy></sp:TransportToken>
+          <sp:AlgorithmSuite>…</sp:AlgorithmSuite> <sp:Layout>…</sp:Layout> <sp:IncludeTimestamp/>
+        </wsp:Policy></sp:TransportBinding>
+        <sp:SignedSupportingTokens | sp:SignedEncryptedSupportingTokens><wsp:Policy>
+          <sp:UsernameToken sp:IncludeToken="…/AlwaysToRecipient">…WssUsernameToken10…
+        </wsp:Policy></…>
+        <sp:Wss11/> <sp:Trust10 | sp:Trust13>…</…>
+    """
+
+    key = Bootstrap.USERNAME_OVER_TRANSPORT
+    description = (
+        "UserNameOverTransport: HTTPS protects the channel and the client signs in with a "
+        "UsernameToken (sp:TransportBinding + sp:UsernameToken)"
+    )
+    needs_service_certificate = False
+
+    def assertions(
+        self, w: PolicyWriter, settings: SecureConversationSettings
+    ) -> list[etree._Element]:
+        username = w.token("UsernameToken", w.d.always_to_recipient, w.sp("WssUsernameToken10"))
+        return [
+            transport_binding(w, settings),
+            w.wrapped(w.d.username_supporting, username),
+            wss11(w),
+            trust_assertion(w, settings.key_entropy_mode),
+        ]
+
+    def recognize(self, reader: PolicyReader, binding: BindingFacts) -> bool | None:
+        return False if binding.transport and binding.username else None

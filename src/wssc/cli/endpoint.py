@@ -10,6 +10,7 @@ import os
 import sys
 from pathlib import Path
 
+from wssc.bootstrap.registry import BOOTSTRAPS
 from wssc.errors import ConfigurationError
 
 log = logging.getLogger("wssc.cli")
@@ -39,10 +40,10 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "Echo(text) -> str) with WCF-style secure sessions. On first run a development "
         "certificate is generated in --cert-dir. Metadata: http://HOST:PORT/svc?wsdl",
     )
-    s.add_argument("--bootstrap", default="anonymous-for-certificate",
-                   choices=["anonymous-for-certificate", "username-over-transport"],
-                   help="how clients prove themselves before the SCT exists "
-                   "(username-over-transport serves HTTPS)")
+    s.add_argument("--bootstrap", default=next(iter(BOOTSTRAPS.values())).cli_name,
+                   choices=[k.cli_name for k in BOOTSTRAPS.values()],
+                   help="how clients prove themselves before the SCT exists (the registry's "
+                   "kinds; a transport-mode bootstrap serves HTTPS)")
     s.add_argument("--binding", choices=["wshttp", "ws2007"], default="wshttp",
                    help="version family: wshttp = WS-Trust/SC Feb 2005 + SP 1.1 (WSHttpBinding), "
                    "ws2007 = 1.3 + SP 1.2 (WS2007HttpBinding)")
@@ -384,8 +385,7 @@ def read_wsdl(args: argparse.Namespace) -> tuple[bytes, str | None]:
 
 
 def run_inspect(args: argparse.Namespace) -> int:
-    from wssc.policy.explain import explain
-    from wssc.policy.wsdl_import import settings_from_wsdl
+    from wssc.bootstrap.registry import explain, settings_from_wsdl
 
     data, _ = read_wsdl(args)
     print(explain(settings_from_wsdl(data)))

@@ -20,8 +20,8 @@ from pathlib import Path
 
 from lxml import etree
 
+from wssc.contract import ContractSpec
 from wssc.errors import ConfigurationError
-from wssc.service.contract import ContractSpec
 
 
 def _ident(name: str) -> str:
@@ -115,10 +115,9 @@ def _wsdl_url_of(data: bytes, source: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from wssc.bootstrap.registry import explain, settings_from_wsdl
     from wssc.cli.endpoint import read_wsdl
-    from wssc.policy.explain import explain
-    from wssc.policy.wsdl_import import settings_from_wsdl
-    from wssc.service.wsdl import parse_wsdl_operations
+    from wssc.contract.wsdl import parse_wsdl_operations
 
     data, url = read_wsdl(args)
     try:

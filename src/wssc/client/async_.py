@@ -9,23 +9,20 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import httpx
 
 from wssc.certs import Certificate
-from wssc.client.common import (
-    ClientBase,
-    EventHook,
-    endpoint_from_wsdl,
-    log,
-    tls_verify,
-)
-from wssc.errors import ConfigurationError, RenewNeeded, WsscError
-from wssc.service.contract import ContractSpec
+from wssc.client.common import ClientBase, endpoint_from_wsdl, find_operation, tls_verify
+from wssc.contract import ContractSpec
+from wssc.errors import TransportError
 from wssc.session.client import Outgoing
-from wssc.settings import EndpointSettings
+from wssc.session.flow import EventHook, Flow, arun_flow
+from wssc.settings import WCF_COMPATIBLE, Compatibility, EndpointSettings
+
+T = TypeVar("T")
 
 
 class AsyncClient(ClientBase):
@@ -43,12 +40,12 @@ class AsyncClient(ClientBase):
         http: httpx.AsyncClient | None = None,
         on_event: EventHook | None = None,
         clock: Callable[[], float] = time.time,
-        local_reference_value_types: bool = True,
+        compatibility: Compatibility = WCF_COMPATIBLE,
     ) -> None:
         super().__init__(
             address, contract, settings=settings, service_certificate=service_certificate,
             username=username, password=password, on_event=on_event, clock=clock,
-            local_reference_value_types=local_reference_value_types,
+            compatibility=compatibility,
         )
         self._http = http or httpx.AsyncClient(verify=tls_verify(verify), timeout=timeout)
         self._own_http = http is None
@@ -74,7 +71,7 @@ class AsyncClient(ClientBase):
                 try:
                     r = await h.get(doc_url)
                 except httpx.HTTPError as exc:
-                    raise ConfigurationError(f"cannot fetch the WSDL at {doc_url}: {exc}") from None
+                    raise TransportError(f"cannot fetch the WSDL at {doc_url}: {exc}") from None
                 ClientBase._fetched(r.status_code, doc_url)
                 return r.content
 
@@ -89,65 +86,42 @@ class AsyncClient(ClientBase):
 
     async def _post(self, out: Outgoing) -> bytes:
         try:
-            r = await self._http.post(self.address, content=out.body, headers={
-                "content-type": out.content_type, "soapaction": f'"{out.action}"'})
+            r = await self._http.post(self.address, content=out.body, headers=self._headers(out))
         except httpx.HTTPError as exc:
-            raise ConfigurationError(f"cannot reach {self.address}: {exc}") from None
+            raise TransportError(f"cannot reach {self.address}: {exc}") from None
         return self._answered(r.status_code, r.content)
 
-    async def open(self) -> None:
+    async def _run(self, flow: Flow[T]) -> T:
         async with self._lock:
-            s = self.session
-            if not s.scs.establish_security_context:
-                return
-            now = self.clock()
-            if s.issue_due(now):
-                out = s.issue_request(now)
-                sct = s.issue_response(await self._post(out), out, now)
-                self._event("issue", f"SCT {sct.identifier}{' (cookie)' if sct.cookie else ''}")
-            elif s.renew_due(now):
-                await self._renew_locked()
+            return await arun_flow(flow, self._post)
 
-    async def _renew_locked(self) -> None:
-        now = self.clock()
-        out = self.session.renew_request(now)
-        sct = self.session.renew_response(await self._post(out), out, now)
-        self._event("renew", f"SCT {sct.identifier} instance {sct.instance}")
+    # --- session life ---------------------------------------------------------------------
+    async def open(self) -> None:
+        """Issue the SCT now (else the first call does), or renew when due."""
+        await self._run(self.flow.open())
 
     async def renew(self) -> None:
-        async with self._lock:
-            await self._renew_locked()
+        await self._run(self.flow.renew())
 
     async def call(self, name: str, *args: object, **kwargs: object) -> object:
+        """Call operation ``name``; ``await c.call("Add", 2, 3)`` is ``await c.Add(2, 3)``."""
         op, bound = self._bind(name, args, kwargs)
-        for attempt in (1, 2):
-            await self.open()
-            now = self.clock()
-            out = self.session.app_request(op, bound, now)
-            try:
-                value = self.session.app_response(await self._post(out), out, now)
-            except RenewNeeded:
-                if attempt == 2 or not self.session.scs.can_renew_session:
-                    raise
-                self._event("renew-needed", "the service asked for a new key")
-                continue
-            self._event("call", f"{name} -> {value!r}")
-            return value
-        raise AssertionError("unreachable")
+        return await self._run(self.flow.call(op, bound))
+
+    def __getattr__(self, name: str) -> Callable[..., Awaitable[object]]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        find_operation(self.contract, name)
+
+        async def operation(*a: object, **k: object) -> object:
+            return await self.call(name, *a, **k)
+
+        return operation
 
     async def aclose(self) -> None:
-        s = self.session
+        """Cancel (unless MustNotSendCancel) and close the HTTP client."""
         try:
-            out = s.cancel_request(self.clock())
-            if out is not None:
-                s.cancel_response(await self._post(out), out, self.clock())
-                self._event("cancel", "session cancelled")
-            elif s.is_open:
-                self._event("close", "no Cancel sent (MustNotSendCancel: cookie mode)")
-                s.closed_without_cancel()
-        except WsscError as exc:
-            log.warning("cancel failed: %s", exc.describe())
-            s.closed_without_cancel()
+            await self._run(self.flow.close())
         finally:
             if self._own_http:
                 await self._http.aclose()

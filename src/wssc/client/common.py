@@ -8,18 +8,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from wssc.bootstrap.anonymous_for_certificate import AnonymousForCertificateClient
 from wssc.bootstrap.base import BootstrapClient
-from wssc.bootstrap.username_over_transport import UserNameOverTransportClient
+from wssc.bootstrap.registry import ClientCredentials, bootstrap_kind, settings_from_wsdl
 from wssc.certs import Certificate, from_der
-from wssc.errors import ConfigurationError, InvalidArgument
-from wssc.service.contract import ContractSpec, OperationSpec
-from wssc.settings import EndpointSettings
+from wssc.contract import ContractSpec, OperationSpec
+from wssc.errors import ConfigurationError, InvalidArgument, TransportError
+from wssc.session.client import Outgoing
+from wssc.session.flow import ClientFlow, EventHook
+from wssc.settings import WCF_COMPATIBLE, Compatibility, EndpointSettings
 
 log = logging.getLogger("wssc.client")
 
-#: Called with (event, detail) for "issue", "call", "renew", "cancel", "close".
-EventHook = Callable[[str, str], None]
 
 
 def tls_verify(verify: bool | str | ssl.SSLContext) -> bool | ssl.SSLContext:
@@ -35,17 +34,9 @@ def make_bootstrap(
     username: str | None,
     password: str | None,
 ) -> BootstrapClient:
-    boot = settings.secure_conversation.bootstrap
-    if boot.over_transport:
-        if username is None or password is None:
-            raise ConfigurationError("UserNameOverTransport needs a username and a password")
-        return UserNameOverTransportClient(username, password)
-    if service_certificate is None:
-        raise ConfigurationError(
-            "AnonymousForCertificate needs the service certificate (from the WSDL identity "
-            "or service_certificate=)"
-        )
-    return AnonymousForCertificateClient(service_certificate)
+    """The client half of the endpoint's bootstrap, from the registry."""
+    kind = bootstrap_kind(settings.secure_conversation.bootstrap)
+    return kind.client_half(ClientCredentials(service_certificate, username, password))
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,12 +49,13 @@ class WsdlEndpoint:
 
 def endpoint_from_wsdl(wsdl: bytes, url: str) -> WsdlEndpoint:
     """Everything a client needs, read from a WSDL: address, policy settings, contract, the
-    service certificate (endpoint identity)."""
-    from wssc.policy.wsdl_import import settings_from_wsdl
-    from wssc.service.wsdl import parse_wsdl_operations
+    service certificate (endpoint identity). The document is parsed once, under one set of
+    limits (:data:`wssc.contract.wsdl.WSDL_LIMITS`), for both the contract and the policy."""
+    from wssc.contract.wsdl import parse_wsdl, parse_wsdl_operations
 
-    imported = settings_from_wsdl(wsdl)
-    contract = parse_wsdl_operations(wsdl)
+    root = parse_wsdl(wsdl)
+    imported = settings_from_wsdl(root)
+    contract = parse_wsdl_operations(root)
     settings = EndpointSettings(
         secure_conversation=imported.settings, soap_version=imported.soap_version
     )
@@ -74,7 +66,9 @@ def endpoint_from_wsdl(wsdl: bytes, url: str) -> WsdlEndpoint:
 
 class ClientBase:
     """What :class:`~wssc.client.Client` and :class:`~wssc.client.AsyncClient` share: the
-    sans-IO :class:`~wssc.session.client.ClientSession`, the contract and the event hook."""
+    sans-IO :class:`~wssc.session.client.ClientSession` and its
+    :class:`~wssc.session.flow.ClientFlow`, the contract, argument checks, and HTTP status
+    handling. The subclasses only drive the flow over httpx."""
 
     def __init__(
         self,
@@ -87,7 +81,7 @@ class ClientBase:
         password: str | None = None,
         on_event: EventHook | None = None,
         clock: Callable[[], float] = time.time,
-        local_reference_value_types: bool = True,
+        compatibility: Compatibility = WCF_COMPATIBLE,
     ) -> None:
         from wssc.session.client import ClientSession
 
@@ -96,15 +90,10 @@ class ClientBase:
         self.settings = settings or EndpointSettings()
         self.session = ClientSession(
             self.settings, make_bootstrap(self.settings, service_certificate, username, password),
-            address, local_reference_value_types=local_reference_value_types,
+            address, compatibility=compatibility,
         )
-        self.on_event = on_event
+        self.flow = ClientFlow(self.session, clock=clock, on_event=on_event)
         self.clock = clock
-
-    def _event(self, name: str, detail: str) -> None:
-        log.info("%s: %s", name, detail)
-        if self.on_event:
-            self.on_event(name, detail)
 
     def _bind(self, name: str, args: tuple[object, ...], kwargs: dict[str, object]
               ) -> tuple[OperationSpec, dict[str, object]]:
@@ -114,15 +103,19 @@ class ClientBase:
         return op, bound
 
     @staticmethod
+    def _headers(out: Outgoing) -> dict[str, str]:
+        return {"content-type": out.content_type, "soapaction": f'"{out.action}"'}
+
+    @staticmethod
     def _fetched(status: int, url: str) -> None:
         if status != 200:
-            raise ConfigurationError(f"fetching the WSDL at {url} gave HTTP {status}")
+            raise TransportError(f"fetching the WSDL at {url} gave HTTP {status}")
 
     def _answered(self, status: int, content: bytes) -> bytes:
         if status not in (200, 500):
-            raise ConfigurationError(f"{self.address} answered HTTP {status}")
+            raise TransportError(f"{self.address} answered HTTP {status}")
         if not content:
-            raise ConfigurationError(
+            raise TransportError(
                 f"{self.address} answered HTTP {status} with an empty body (the service failed "
                 "without sending a SOAP fault)"
             )
@@ -149,7 +142,7 @@ def signature(op: OperationSpec) -> str:
 def check_arguments(op: OperationSpec, bound: dict[str, object]) -> None:
     """Refuse, locally, arguments that do not fit the contract (missing, wrong type, out of
     range): :class:`~wssc.errors.InvalidArgument`, and nothing is sent."""
-    from wssc.service.contract import SerializationFailed, encode_request
+    from wssc.contract import SerializationFailed, encode_request
 
     try:
         encode_request(op, bound)

@@ -11,25 +11,22 @@ cookie mode re-issues at 60 % of the cookie lifetime.
 from __future__ import annotations
 
 import ssl
+import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 from wssc.certs import Certificate
-from wssc.client.common import (
-    ClientBase,
-    EventHook,
-    endpoint_from_wsdl,
-    find_operation,
-    log,
-    tls_verify,
-)
-from wssc.errors import ConfigurationError, RenewNeeded, WsscError
-from wssc.service.contract import ContractSpec
+from wssc.client.common import ClientBase, endpoint_from_wsdl, find_operation, tls_verify
+from wssc.contract import ContractSpec
+from wssc.errors import TransportError
 from wssc.session.client import Outgoing
-from wssc.settings import EndpointSettings
+from wssc.session.flow import EventHook, Flow, run_flow
+from wssc.settings import WCF_COMPATIBLE, Compatibility, EndpointSettings
+
+T = TypeVar("T")
 
 
 class Client(ClientBase):
@@ -47,15 +44,16 @@ class Client(ClientBase):
         http: httpx.Client | None = None,
         on_event: EventHook | None = None,
         clock: Callable[[], float] = time.time,
-        local_reference_value_types: bool = True,
+        compatibility: Compatibility = WCF_COMPATIBLE,
     ) -> None:
         super().__init__(
             address, contract, settings=settings, service_certificate=service_certificate,
             username=username, password=password, on_event=on_event, clock=clock,
-            local_reference_value_types=local_reference_value_types,
+            compatibility=compatibility,
         )
         self._http = http or httpx.Client(verify=tls_verify(verify), timeout=timeout)
         self._own_http = http is None
+        self._lock = threading.RLock()
 
     @classmethod
     def from_wsdl(
@@ -64,14 +62,14 @@ class Client(ClientBase):
         try:
             r = httpx.get(url, verify=tls_verify(verify), timeout=timeout)
         except httpx.HTTPError as exc:
-            raise ConfigurationError(f"cannot fetch the WSDL at {url}: {exc}") from None
+            raise TransportError(f"cannot fetch the WSDL at {url}: {exc}") from None
         ClientBase._fetched(r.status_code, url)
 
         def fetch(doc_url: str) -> bytes:  # WCF's multi-file ?wsdl=wsdl0 / ?xsd=xsd0 imports
             try:
                 d = httpx.get(doc_url, verify=tls_verify(verify), timeout=timeout)
             except httpx.HTTPError as exc:
-                raise ConfigurationError(f"cannot fetch {doc_url}: {exc}") from None
+                raise TransportError(f"cannot fetch {doc_url}: {exc}") from None
             ClientBase._fetched(d.status_code, doc_url)
             return d.content
 
@@ -84,50 +82,27 @@ class Client(ClientBase):
 
     def _post(self, out: Outgoing) -> bytes:
         try:
-            r = self._http.post(self.address, content=out.body, headers={
-                "content-type": out.content_type, "soapaction": f'"{out.action}"'})
+            r = self._http.post(self.address, content=out.body, headers=self._headers(out))
         except httpx.HTTPError as exc:
-            raise ConfigurationError(f"cannot reach {self.address}: {exc}") from None
+            raise TransportError(f"cannot reach {self.address}: {exc}") from None
         return self._answered(r.status_code, r.content)
+
+    def _run(self, flow: Flow[T]) -> T:
+        with self._lock:
+            return run_flow(flow, self._post)
 
     # --- session life ---------------------------------------------------------------------
     def open(self) -> None:
-        s = self.session
-        if not s.scs.establish_security_context:
-            return
-        now = self.clock()
-        if s.issue_due(now):
-            reissue = s.is_open
-            out = s.issue_request(now)
-            sct = s.issue_response(self._post(out), out, now)
-            self._event("issue" if not reissue else "reissue",
-                        f"SCT {sct.identifier}{' (cookie)' if sct.cookie else ''}")
-        elif s.renew_due(now):
-            self.renew()
+        """Issue the SCT now (else the first call does), or renew when due."""
+        self._run(self.flow.open())
 
     def renew(self) -> None:
-        now = self.clock()
-        out = self.session.renew_request(now)
-        sct = self.session.renew_response(self._post(out), out, now)
-        self._event("renew", f"SCT {sct.identifier} instance {sct.instance}")
+        self._run(self.flow.renew())
 
     def call(self, name: str, *args: object, **kwargs: object) -> object:
+        """Call operation ``name``; ``c.call("Add", 2, 3)`` is ``c.Add(2, 3)``."""
         op, bound = self._bind(name, args, kwargs)
-        for attempt in (1, 2):
-            self.open()
-            now = self.clock()
-            out = self.session.app_request(op, bound, now)
-            try:
-                value = self.session.app_response(self._post(out), out, now)
-            except RenewNeeded:
-                if attempt == 2 or not self.session.scs.can_renew_session:
-                    raise
-                self._event("renew-needed", "the service asked for a new key")
-                continue
-            self._event("call", f"{name}({', '.join(f'{k}={v!r}' for k, v in bound.items())})"
-                        f" -> {value!r}")
-            return value
-        raise AssertionError("unreachable")
+        return self._run(self.flow.call(op, bound))
 
     def __getattr__(self, name: str) -> Callable[..., object]:
         if name.startswith("_"):
@@ -136,18 +111,9 @@ class Client(ClientBase):
         return lambda *a, **k: self.call(name, *a, **k)
 
     def close(self) -> None:
-        s = self.session
+        """Cancel (unless MustNotSendCancel) and close the HTTP client."""
         try:
-            out = s.cancel_request(self.clock())
-            if out is not None:
-                s.cancel_response(self._post(out), out, self.clock())
-                self._event("cancel", "session cancelled")
-            elif s.is_open:
-                self._event("close", "no Cancel sent (MustNotSendCancel: cookie mode)")
-                s.closed_without_cancel()
-        except WsscError as exc:
-            log.warning("cancel failed: %s", exc.describe())
-            s.closed_without_cancel()
+            self._run(self.flow.close())
         finally:
             if self._own_http:
                 self._http.close()

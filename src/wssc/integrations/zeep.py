@@ -62,7 +62,7 @@ from wssc.certs import Certificate, from_der
 from wssc.client.common import make_bootstrap
 from wssc.errors import ConfigurationError, WsscError, error_from_fault
 from wssc.session.client import ClientSession, Outgoing
-from wssc.settings import EndpointSettings
+from wssc.settings import WCF_COMPATIBLE, Compatibility, EndpointSettings
 from wssc.xml import ns
 from wssc.xml.parse import parse_xml
 from wssc.xml.soap import Envelope, read_fault
@@ -92,7 +92,7 @@ class SecureEndpoint:
 
     @classmethod
     def from_wsdl(cls, wsdl: bytes, url: str | None = None) -> SecureEndpoint:
-        from wssc.policy.wsdl_import import settings_from_wsdl
+        from wssc.bootstrap.registry import settings_from_wsdl
 
         imported = settings_from_wsdl(wsdl)
         address = imported.address or (url.split("?", 1)[0] if url else None)
@@ -140,7 +140,7 @@ class _Core:
         password: str | None,
         service_certificate: Certificate | None,
         clock: Clock,
-        local_reference_value_types: bool,
+        compatibility: Compatibility,
     ) -> None:
         scs = endpoint.settings.secure_conversation
         if not scs.establish_security_context:
@@ -155,7 +155,7 @@ class _Core:
                               service_certificate or endpoint.service_certificate,
                               username, password)
         self.session = ClientSession(endpoint.settings, boot, endpoint.address,
-                                     local_reference_value_types=local_reference_value_types)
+                                     compatibility=compatibility)
         self.clock = clock
         self.lock = threading.RLock()
 
@@ -391,14 +391,14 @@ class Transport(_ZeepTransport):  # type: ignore[misc,unused-ignore]
         service_certificate: Certificate | None = None,
         verify: bool | str = True,
         clock: Clock = time.time,
-        local_reference_value_types: bool = True,
+        compatibility: Compatibility = WCF_COMPATIBLE,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         _configure(self.session, verify)
         self.core = _Core(endpoint, username=username, password=password,
                           service_certificate=service_certificate, clock=clock,
-                          local_reference_value_types=local_reference_value_types)
+                          compatibility=compatibility)
         self.wsse = SecureConversationWsse(self.core, opener=self.open)
         self._preloaded: dict[str, bytes] = {}
 
@@ -484,13 +484,13 @@ class AsyncTransport(_ZeepAsyncTransport):  # type: ignore[misc,unused-ignore]
         service_certificate: Certificate | None = None,
         verify: bool | str = True,
         clock: Clock = time.time,
-        local_reference_value_types: bool = True,
+        compatibility: Compatibility = WCF_COMPATIBLE,
         **kwargs: Any,
     ) -> None:
         super().__init__(verify_ssl=_ssl_verify(verify), **kwargs)
         self.core = _Core(endpoint, username=username, password=password,
                           service_certificate=service_certificate, clock=clock,
-                          local_reference_value_types=local_reference_value_types)
+                          compatibility=compatibility)
         self._alock: asyncio.Lock | None = None
         self._preloaded: dict[str, bytes] = {}
 

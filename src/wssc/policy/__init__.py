@@ -4,15 +4,20 @@
 * :func:`settings_from_wsdl`: a WSDL → :class:`ImportedEndpoint` (address, SOAP version,
   settings, service certificate, operations); :func:`settings_from_policy` for a bare policy;
 * :func:`explain`: plain words for ``wssc inspect``.
+
+Each takes the bootstrap shape(s) to use (:class:`BootstrapShape`); the registry
+(:mod:`wssc.bootstrap.registry`) has the same functions with its shapes filled in.
 """
 
 from .explain import explain
 from .export import export_notes, message_policy, policy_for
 from .model import ImportedEndpoint, ImportedPolicy, Operation, PolicyEvidence
 from .policy_import import settings_from_policy
+from .shapes import BootstrapShape
 from .wsdl_import import settings_from_wsdl
 
 __all__ = [
+    "BootstrapShape",
     "ImportedEndpoint",
     "ImportedPolicy",
     "Operation",

@@ -17,21 +17,10 @@ from typing import Final
 
 from wssc.crypto.suites import get_suite
 from wssc.errors import UnsupportedAlgorithm
-from wssc.settings import Bootstrap, KeyEntropyMode
+from wssc.settings import KeyEntropyMode
 
 from .model import ImportedEndpoint
-
-_BOOTSTRAPS: Final = {
-    Bootstrap.ANONYMOUS_FOR_CERTIFICATE: (
-        "AnonymousForCertificate: the client stays anonymous; the request for the session token "
-        "is protected with a key encrypted for the service's X.509 certificate "
-        "(sp:SymmetricBinding, sp:X509Token IncludeToken=Never)"
-    ),
-    Bootstrap.USERNAME_OVER_TRANSPORT: (
-        "UserNameOverTransport: HTTPS protects the channel and the client signs in with a "
-        "UsernameToken (sp:TransportBinding + sp:UsernameToken)"
-    ),
-}
+from .shapes import BootstrapShape
 
 _ENTROPY: Final = {
     KeyEntropyMode.COMBINED: "both sides send entropy; key = P_SHA1(client entropy, "
@@ -97,9 +86,10 @@ def _session_lines(endpoint: ImportedEndpoint) -> list[str]:
     return lines
 
 
-def explain(endpoint: ImportedEndpoint) -> str:
+def explain(endpoint: ImportedEndpoint, bootstrap: BootstrapShape) -> str:
     """Describe the endpoint: bootstrap, version family, suite, derived keys, session or cookie
-    mode, whether a Cancel will be sent and why, and whether Renew is allowed."""
+    mode, whether a Cancel will be sent and why, and whether Renew is allowed. ``bootstrap``
+    is the registry's shape for ``endpoint.settings.bootstrap`` (its words)."""
     s = endpoint.settings
     where = f"  (SOAP {endpoint.soap_version}"
     where += f", port {endpoint.port_name})" if endpoint.port_name else ")"
@@ -107,14 +97,14 @@ def explain(endpoint: ImportedEndpoint) -> str:
         _line("Endpoint", (endpoint.address or "(no address)") + where),
         _line("Policy", f"#{endpoint.policy_id}" if endpoint.policy_id else "(inline)"),
         _line("Version family", _family(endpoint)),
-        _line("Bootstrap", _BOOTSTRAPS[s.bootstrap]),
+        _line("Bootstrap", bootstrap.description),
     ]
     cert = endpoint.service_certificate_der
     if cert is not None:
         thumb = hashlib.sha1(cert, usedforsecurity=False).hexdigest().upper()
         lines.append(_line("Service cert", f"published in the WSDL ({len(cert)} bytes, "
                                            f"SHA-1 thumbprint {thumb})"))
-    elif s.bootstrap is Bootstrap.ANONYMOUS_FOR_CERTIFICATE:
+    elif bootstrap.needs_service_certificate:
         lines.append(_line("Service cert", "not in the WSDL: supply it out of band"))
     lines.append(_line("Algorithm suite", _suite(s.algorithm_suite)))
     if s.effective_require_derived_keys:

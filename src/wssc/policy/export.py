@@ -88,9 +88,10 @@ from lxml import etree
 
 from wssc.crypto.suites import get_suite
 from wssc.errors import ConfigurationError, UnsupportedAlgorithm
-from wssc.settings import Bootstrap, KeyEntropyMode, SecureConversationSettings
+from wssc.settings import KeyEntropyMode, SecureConversationSettings
 from wssc.xml import ns
 
+from .shapes import BootstrapShape
 from .vocab import SpDialect, dialect_for
 
 logger = logging.getLogger(__name__)
@@ -98,7 +99,7 @@ logger = logging.getLogger(__name__)
 _Child = etree._Element | None
 
 
-class _Writer:
+class PolicyWriter:
     """Builds ``sp:``/``wsp:`` elements of one dialect."""
 
     def __init__(self, dialect: SpDialect, wsp_ns: str) -> None:
@@ -140,7 +141,7 @@ def _suite_name(settings: SecureConversationSettings) -> str:
         raise ConfigurationError(str(exc.detail)) from None
 
 
-def _binding_common(w: _Writer, settings: SecureConversationSettings) -> list[_Child]:
+def _binding_common(w: PolicyWriter, settings: SecureConversationSettings) -> list[_Child]:
     return [
         w.wrapped("AlgorithmSuite", w.sp(_suite_name(settings))),
         w.wrapped("Layout", w.sp("Strict")),
@@ -148,8 +149,8 @@ def _binding_common(w: _Writer, settings: SecureConversationSettings) -> list[_C
     ]
 
 
-def _symmetric(
-    w: _Writer, settings: SecureConversationSettings, token: etree._Element
+def symmetric_binding(
+    w: PolicyWriter, settings: SecureConversationSettings, token: etree._Element
 ) -> etree._Element:
     return w.wrapped(
         "SymmetricBinding",
@@ -160,7 +161,7 @@ def _symmetric(
     )
 
 
-def _transport(w: _Writer, settings: SecureConversationSettings) -> etree._Element:
+def transport_binding(w: PolicyWriter, settings: SecureConversationSettings) -> etree._Element:
     if w.d.is_sp12:
         https = w.sp("HttpsToken", w.policy())
     else:
@@ -169,11 +170,11 @@ def _transport(w: _Writer, settings: SecureConversationSettings) -> etree._Eleme
                      *_binding_common(w, settings))
 
 
-def _wss11(w: _Writer, *names: str) -> etree._Element:
+def wss11(w: PolicyWriter, *names: str) -> etree._Element:
     return w.wrapped("Wss11", *(w.sp(n) for n in names))
 
 
-def _trust(w: _Writer, mode: KeyEntropyMode) -> etree._Element:
+def trust_assertion(w: PolicyWriter, mode: KeyEntropyMode) -> etree._Element:
     client = mode in (KeyEntropyMode.CLIENT, KeyEntropyMode.COMBINED)
     server = mode in (KeyEntropyMode.SERVER, KeyEntropyMode.COMBINED)
     return w.wrapped(
@@ -184,45 +185,22 @@ def _trust(w: _Writer, mode: KeyEntropyMode) -> etree._Element:
     )
 
 
-def _bootstrap_binding(w: _Writer, settings: SecureConversationSettings) -> list[etree._Element]:
-    """The one-shot binding that protects RST/SCT (or every message without a session)."""
-    if settings.bootstrap is Bootstrap.ANONYMOUS_FOR_CERTIFICATE:
-        x509 = w.token(
-            "X509Token", w.d.never,
-            w.flag("RequireDerivedKeys", settings.require_derived_keys),
-            w.sp("RequireThumbprintReference"),
-            w.sp("WssX509V3Token10"),
-        )
-        return [
-            _symmetric(w, settings, x509),
-            _wss11(w, "MustSupportRefThumbprint", "MustSupportRefEncryptedKey"),
-            _trust(w, settings.key_entropy_mode),
-        ]
-    if settings.bootstrap is Bootstrap.USERNAME_OVER_TRANSPORT:
-        username = w.token("UsernameToken", w.d.always_to_recipient, w.sp("WssUsernameToken10"))
-        return [
-            _transport(w, settings),
-            w.wrapped(w.d.username_supporting, username),
-            _wss11(w),
-            _trust(w, settings.key_entropy_mode),
-        ]
-    raise ConfigurationError(f"no policy export for bootstrap {settings.bootstrap.value}")
-
-
-def _signed_parts(w: _Writer) -> etree._Element:
+def _signed_parts(w: PolicyWriter) -> etree._Element:
     headers = (w.sp("Header", Name=h, Namespace=ns.WSA10) for h in ns.WSA_SIGNED_HEADERS)
     return w.sp("SignedParts", w.sp("Body"), *headers)
 
 
-def _encrypted_parts(w: _Writer) -> etree._Element:
+def _encrypted_parts(w: PolicyWriter) -> etree._Element:
     return w.sp("EncryptedParts", w.sp("Body"))
 
 
-def _secure_conversation_token(w: _Writer, settings: SecureConversationSettings) -> etree._Element:
+def _secure_conversation_token(
+    w: PolicyWriter, settings: SecureConversationSettings, shape: BootstrapShape
+) -> etree._Element:
     d = w.d
     cancel = None if settings.require_cancellation else w.el(d.cancel_ns, "MustNotSendCancel")
     bootstrap = w.wrapped(
-        "BootstrapPolicy", _signed_parts(w), _encrypted_parts(w), *_bootstrap_binding(w, settings)
+        "BootstrapPolicy", _signed_parts(w), _encrypted_parts(w), *shape.assertions(w, settings)
     )
     renew = d.is_sp12 and (not settings.require_cancellation or not settings.can_renew_session)
     return w.token(
@@ -235,16 +213,18 @@ def _secure_conversation_token(w: _Writer, settings: SecureConversationSettings)
     )
 
 
-def _session_binding(w: _Writer, settings: SecureConversationSettings) -> list[etree._Element]:
-    sct = _secure_conversation_token(w, settings)
+def _session_binding(
+    w: PolicyWriter, settings: SecureConversationSettings, shape: BootstrapShape
+) -> list[etree._Element]:
+    sct = _secure_conversation_token(w, settings, shape)
     if settings.bootstrap.over_transport:
         return [
-            _transport(w, settings),
+            transport_binding(w, settings),
             w.wrapped("EndorsingSupportingTokens", sct),
-            _wss11(w),
-            _trust(w, settings.key_entropy_mode),
+            wss11(w),
+            trust_assertion(w, settings.key_entropy_mode),
         ]
-    return [_symmetric(w, settings, sct), _wss11(w), _trust(w, settings.key_entropy_mode)]
+    return [symmetric_binding(w, settings, sct), wss11(w), trust_assertion(w, settings.key_entropy_mode)]
 
 
 def export_notes(settings: SecureConversationSettings) -> list[str]:
@@ -270,7 +250,7 @@ def export_notes(settings: SecureConversationSettings) -> list[str]:
     return notes
 
 
-def _root(w: _Writer, policy_id: str, extra_ns: dict[str, str]) -> etree._Element:
+def _root(w: PolicyWriter, policy_id: str, extra_ns: dict[str, str]) -> etree._Element:
     nsmap: dict[str, str] = {"wsp": w.wsp_ns, "wsu": ns.WSU, "sp": w.d.ns}
     nsmap.update(extra_ns)
     root = etree.Element(ns.qn(w.wsp_ns, "Policy"), nsmap=nsmap)
@@ -278,19 +258,22 @@ def _root(w: _Writer, policy_id: str, extra_ns: dict[str, str]) -> etree._Elemen
     return root
 
 
-def _writer(settings: SecureConversationSettings, wsp_ns: str) -> _Writer:
+def _writer(settings: SecureConversationSettings, wsp_ns: str) -> PolicyWriter:
     if wsp_ns not in (ns.WSP15, ns.WSP12):
         raise ConfigurationError(f"unknown WS-Policy namespace {wsp_ns!r}")
-    return _Writer(dialect_for(settings.message_security_version), wsp_ns)
+    return PolicyWriter(dialect_for(settings.message_security_version), wsp_ns)
 
 
 def policy_for(
-    settings: SecureConversationSettings, *, policy_id: str, wsp_ns: str = ns.WSP15
+    settings: SecureConversationSettings, *, policy_id: str, bootstrap: BootstrapShape,
+    wsp_ns: str = ns.WSP15,
 ) -> etree._Element:
     """The endpoint (binding) policy ``<wsp:Policy wsu:Id=policy_id>`` WCF would publish.
 
     With ``establish_security_context=False`` the policy is the bootstrap binding alone (no
-    ``sp:SecureConversationToken``). ``wsp_ns`` may be :data:`~wssc.xml.ns.WSP12` for old clients.
+    ``sp:SecureConversationToken``). ``bootstrap`` writes the bootstrap binding (the registry's
+    shape for ``settings.bootstrap``: :func:`wssc.bootstrap.registry.policy_for`).
+    ``wsp_ns`` may be :data:`~wssc.xml.ns.WSP12` for old clients.
 
     Under WS-SecurityPolicy 1.1, ``can_renew_session=False`` is not written (WCF has no form for
     it); :func:`export_notes` reports it and it is logged at INFO.
@@ -298,10 +281,13 @@ def policy_for(
     w = _writer(settings, wsp_ns)
     for note in export_notes(settings):
         logger.info("policy %s: %s", policy_id, note)
+    if bootstrap.key is not settings.bootstrap:
+        raise ConfigurationError(f"the shape of {bootstrap.key.value} cannot write "
+                                 f"{settings.bootstrap.value}")
     if settings.establish_security_context:
-        assertions = _session_binding(w, settings)
+        assertions = _session_binding(w, settings, bootstrap)
     else:
-        assertions = _bootstrap_binding(w, settings)
+        assertions = bootstrap.assertions(w, settings)
     extra = {"wsaw": ns.WSAW}
     if w.d.cancel_ns == ns.MSSP and settings.establish_security_context:
         extra["mssp"] = ns.MSSP
@@ -340,4 +326,7 @@ def message_policy(
     return root
 
 
-__all__ = ["export_notes", "message_policy", "policy_for"]
+__all__ = [
+    "PolicyWriter", "export_notes", "message_policy", "policy_for", "symmetric_binding",
+    "transport_binding", "trust_assertion", "wss11",
+]

@@ -19,9 +19,9 @@ over raises :class:`~wssc.errors.ConfigurationError` naming it. The rules (refer
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Final, TypeVar
+from typing import TYPE_CHECKING, Final, TypeVar
 
 from lxml import etree
 
@@ -33,6 +33,9 @@ from wssc.xml import ns
 from .model import ImportedPolicy, PolicyEvidence
 from .normalize import Alternative, Resolver, alternatives, nested_policy
 from .vocab import SP11_DIALECT, SP12_DIALECT, SpDialect, pretty
+
+if TYPE_CHECKING:
+    from .shapes import BootstrapShape
 
 T = TypeVar("T")
 
@@ -85,7 +88,7 @@ def _pretty_name(namespace: str, local: str) -> str:
 
 
 @dataclass(slots=True)
-class _Binding:
+class BindingFacts:
     """One security binding assertion with its sibling assertions."""
 
     transport: bool
@@ -111,14 +114,17 @@ class _Session:
     cancel: str | None
     renew: str | None
     amend: bool
-    bootstrap: _Binding
+    bootstrap: BindingFacts
 
 
-class _Importer:
-    def __init__(self, dialect: SpDialect, resolve: Resolver) -> None:
+class PolicyReader:
+    def __init__(
+        self, dialect: SpDialect, resolve: Resolver, bootstraps: Sequence[BootstrapShape]
+    ) -> None:
         self.d = dialect
         self.sp = dialect.ns
         self.resolve = resolve
+        self.bootstraps = bootstraps
 
     # --- helpers --------------------------------------------------------------------------
     def nested(self, assertion: etree._Element, fn: Callable[[_Bag], T]) -> T:
@@ -262,8 +268,8 @@ class _Importer:
         return self.nested(assertion, one)
 
     # --- bindings -------------------------------------------------------------------------
-    def symmetric(self, assertion: etree._Element) -> _Binding:
-        def one(bag: _Bag) -> _Binding:
+    def symmetric(self, assertion: etree._Element) -> BindingFacts:
+        def one(bag: _Bag) -> BindingFacts:
             pt = bag.require(self.sp, "ProtectionToken")
             token = self.nested(pt, self.single)
             suite = self.suite(bag.require(self.sp, "AlgorithmSuite"))
@@ -274,7 +280,7 @@ class _Importer:
             encrypt_signature = bag.take(self.sp, "EncryptSignature") is not None
             bag.take(self.sp, "OnlySignEntireHeadersAndBody")
             bag.finish()
-            return _Binding(False, suite, encrypt_signature, protection_token=token)
+            return BindingFacts(False, suite, encrypt_signature, protection_token=token)
 
         return self.nested(assertion, one)
 
@@ -290,8 +296,8 @@ class _Importer:
 
         self.nested(token, inner)
 
-    def transport(self, assertion: etree._Element) -> _Binding:
-        def one(bag: _Bag) -> _Binding:
+    def transport(self, assertion: etree._Element) -> BindingFacts:
+        def one(bag: _Bag) -> BindingFacts:
             self.nested(bag.require(self.sp, "TransportToken"), self.https_token)
             suite = self.suite(bag.require(self.sp, "AlgorithmSuite"))
             layout = bag.take(self.sp, "Layout")
@@ -299,11 +305,11 @@ class _Importer:
                 self.layout(layout)
             bag.take(self.sp, "IncludeTimestamp")
             bag.finish()
-            return _Binding(True, suite)
+            return BindingFacts(True, suite)
 
         return self.nested(assertion, one)
 
-    def binding(self, bag: _Bag, *, in_bootstrap: bool) -> _Binding:
+    def binding(self, bag: _Bag, *, in_bootstrap: bool) -> BindingFacts:
         """The binding assertion plus supporting tokens, Wss11 and Trust of one alternative."""
         sym = bag.take(self.sp, "SymmetricBinding")
         tb = bag.take(self.sp, "TransportBinding") if sym is None else None
@@ -332,8 +338,8 @@ class _Importer:
             b.entropy = self.trust(trust)
         return b
 
-    def bootstrap_policy(self, assertion: etree._Element) -> _Binding:
-        def one(bag: _Bag) -> _Binding:
+    def bootstrap_policy(self, assertion: etree._Element) -> BindingFacts:
+        def one(bag: _Bag) -> BindingFacts:
             for name in ("SignedParts", "EncryptedParts"):
                 parts = bag.take(self.sp, name)
                 if parts is not None:
@@ -381,31 +387,32 @@ class _Importer:
         session = self.session(sct)
         return self.assemble(outer, session, session.bootstrap)
 
-    def bootstrap_kind(self, b: _Binding) -> tuple[Bootstrap, bool]:
-        """(bootstrap, derived keys of its X.509 token) for a bootstrap binding."""
+    def bootstrap_kind(self, b: BindingFacts) -> tuple[Bootstrap, bool]:
+        """(bootstrap, derived keys of its protection token) for a bootstrap binding: the
+        first registered shape that recognises it."""
         if b.sct is not None:
             raise ConfigurationError("a secure conversation bootstrapped by another secure "
                                      "conversation is not supported")
+        for shape in self.bootstraps:
+            derived = shape.recognize(self, b)
+            if derived is not None:
+                return shape.key, derived
+        supported = ", ".join(shape.key.value for shape in self.bootstraps) or "none"
         if b.transport:
-            if not b.username:
-                raise ConfigurationError(
-                    "a transport bootstrap without a sp:UsernameToken (CertificateOverTransport, "
-                    "SspiNegotiatedOverTransport…) is not supported; wssc supports "
-                    "UserNameOverTransport"
-                )
-            return Bootstrap.USERNAME_OVER_TRANSPORT, False
+            raise ConfigurationError(
+                "a transport bootstrap without a sp:UsernameToken (CertificateOverTransport, "
+                f"SspiNegotiatedOverTransport…) is not supported; wssc supports {supported}"
+            )
         token = b.protection_token
         assert token is not None  # a symmetric binding always has one
-        if etree.QName(token).localname != "X509Token" or etree.QName(token).namespace != self.sp:
-            name = etree.QName(token).localname
-            hint = _HINTS.get(name, "wssc supports AnonymousForCertificate")
-            raise ConfigurationError(f"protection token {pretty(token)} is not supported: {hint}")
-        if b.username:
-            raise ConfigurationError("UserNameForCertificate is not supported; wssc supports "
-                                     "AnonymousForCertificate")
-        return Bootstrap.ANONYMOUS_FOR_CERTIFICATE, self.x509_protection(token)
+        name = etree.QName(token).localname
+        if b.username and name == "X509Token":
+            raise ConfigurationError(f"UserNameForCertificate is not supported; wssc supports "
+                                     f"{supported}")
+        hint = _HINTS.get(name, f"wssc supports {supported}")
+        raise ConfigurationError(f"protection token {pretty(token)} is not supported: {hint}")
 
-    def assemble(self, outer: _Binding, session: _Session | None, boot: _Binding) -> ImportedPolicy:
+    def assemble(self, outer: BindingFacts, session: _Session | None, boot: BindingFacts) -> ImportedPolicy:
         kind, x509_derived = self.bootstrap_kind(boot)
         if session is None:
             derived = x509_derived
@@ -479,9 +486,12 @@ def resolver(index: dict[str, etree._Element]) -> Resolver:
 
 
 def settings_from_policy(
-    policy: etree._Element, *, resolve: Resolver | None = None
+    policy: etree._Element, *, bootstraps: Sequence[BootstrapShape],
+    resolve: Resolver | None = None,
 ) -> ImportedPolicy:
     """Import one endpoint ``wsp:Policy``: the first alternative wssc can honour wins.
+    ``bootstraps`` are the shapes to recognise (the registry's:
+    :func:`wssc.bootstrap.registry.settings_from_policy`).
 
     Raises :class:`~wssc.errors.ConfigurationError` naming the first assertion it cannot honour.
     """
@@ -491,7 +501,7 @@ def settings_from_policy(
     errors: list[ConfigurationError] = []
     for alt in alts:
         try:
-            return _Importer(_dialect(alt), resolve).endpoint(alt)
+            return PolicyReader(_dialect(alt), resolve, bootstraps).endpoint(alt)
         except ConfigurationError as exc:
             errors.append(exc)
     if errors:

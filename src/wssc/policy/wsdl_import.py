@@ -34,22 +34,23 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
-from typing import Final
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Final
 
 from lxml import etree
 
-from wssc.errors import ConfigurationError, MalformedXml
+from wssc.contract.wsdl import WSDL_LIMITS, parse_wsdl
+from wssc.errors import ConfigurationError
 from wssc.xml import ns
-from wssc.xml.parse import ParserLimits, parse_xml
 
 from .model import ImportedEndpoint, Operation, Protection, SoapVersionName
 from .normalize import Resolver, alternatives, is_wsp
 from .policy_import import policy_index, resolver, settings_from_policy
 
-#: WSDLs carry schemas: allow more than a SOAP message, still bounded.
-WSDL_LIMITS: Final = ParserLimits(max_bytes=16 * 1024 * 1024, max_depth=128,
-                                  max_elements=500_000)
+if TYPE_CHECKING:
+    from .shapes import BootstrapShape
 
+#: WSDLs carry schemas: allow more than a SOAP message, still bounded.
 _SOAP_BINDINGS: Final[dict[str, SoapVersionName]] = {ns.WSDL_SOAP11: "1.1", ns.WSDL_SOAP12: "1.2"}
 
 
@@ -202,44 +203,18 @@ def _operations(root: etree._Element, binding: etree._Element,
     return tuple(ops)
 
 
-def parse_wsdl(data: bytes) -> etree._Element:
-    """Parse a WSDL 1.1 document (hardened parser, :data:`WSDL_LIMITS`). Anything else (an
-    HTML page, garbage, another XML document) raises :class:`ConfigurationError` saying
-    "not a WSDL", never a security fault."""
-    head = data[:512].lstrip().lower()
-    html = head.startswith((b"<!doctype html", b"<html")) or b"<html" in head
-    try:
-        root = parse_xml(data, WSDL_LIMITS)
-    except MalformedXml as exc:
-        if html:
-            raise ConfigurationError(
-                "not a WSDL: the document is an HTML page (for a WCF or wssc service, "
-                "use the address followed by ?wsdl)") from None
-        if not data.strip():
-            raise ConfigurationError("not a WSDL: the document is empty") from None
-        raise ConfigurationError(
-            f"not a WSDL: the document is not well-formed XML ({exc.detail or exc.reason})"
-        ) from None
-    if root.tag != _w("definitions") and etree.QName(root).localname in ("Envelope", "Fault"):
-        fault = root if etree.QName(root).localname == "Fault" else root.find("*/{*}Fault")
-        if fault is not None:
-            reason = " ".join("".join(str(t) for t in fault.itertext()).split())[:300]
-            raise ConfigurationError(
-                f"not a WSDL: the document is a SOAP fault ({reason})")
-    if root.tag != _w("definitions"):
-        what = "an HTML page" if etree.QName(root).localname.lower() == "html" else \
-            f"an XML document whose root element is {root.tag}"
-        raise ConfigurationError(f"not a WSDL: the document is {what}, not a WSDL 1.1 "
-                                 "wsdl:definitions")
-    return root
-
-
-def settings_from_wsdl(wsdl: bytes, *, port: str | None = None) -> ImportedEndpoint:
+def settings_from_wsdl(
+    wsdl: bytes | etree._Element, *, bootstraps: Sequence[BootstrapShape],
+    port: str | None = None,
+) -> ImportedEndpoint:
     """Import one port of a WSDL: its address, SOAP version, security settings and operations.
+    ``wsdl``: bytes, or a root already parsed by :func:`parse_wsdl` (one parse, one set of
+    limits, for whoever also reads the contract from it). ``bootstraps``: the registry's shapes
+    (:func:`wssc.bootstrap.registry.settings_from_wsdl`).
 
     ``port`` names the ``wsdl:port``; by default the first port whose binding has a policy.
     """
-    root = parse_wsdl(wsdl)
+    root = wsdl if isinstance(wsdl, etree._Element) else parse_wsdl(wsdl)
     resolve = resolver(policy_index(root))
     bindings = {str(b.get("name")): b for b in root.iter(_w("binding"))}
     chosen = _choose_port(root, port, bindings)
@@ -254,7 +229,7 @@ def settings_from_wsdl(wsdl: bytes, *, port: str | None = None) -> ImportedEndpo
             f"wsdl:binding {binding_name!r} carries no WS-Policy: the endpoint is not secured "
             "with WS-Security, so there is no secure session to join"
         )
-    imported = settings_from_policy(_merged(policies), resolve=resolve)
+    imported = settings_from_policy(_merged(policies), bootstraps=bootstraps, resolve=resolve)
     first = policies[0]
     return ImportedEndpoint(
         address=_address(chosen),

@@ -27,18 +27,20 @@ from typing import Any
 
 from lxml import etree
 
-from wssc.bootstrap.anonymous_for_certificate import AnonymousForCertificateService
-from wssc.bootstrap.base import BootstrapService, ServiceResult, TransportInfo
-from wssc.bootstrap.username_over_transport import (
-    UserNameOverTransportService,
-    UsernameValidator,
-)
+from wssc.bootstrap.base import BootstrapService, ServiceResult, TransportInfo, UsernameValidator
+from wssc.bootstrap.registry import ServiceCredentials, bootstrap_kind
 from wssc.certs import Certificate
+from wssc.contract import (
+    ContractSpec,
+    OperationSpec,
+    decode_request,
+    encode_response,
+    get_contract,
+)
 from wssc.crypto.suites import get_suite
 from wssc.errors import (
     BadContextToken,
     CancellationNotAllowed,
-    ConfigurationError,
     InvalidRequest,
     InvalidSecurity,
     MalformedXml,
@@ -50,19 +52,10 @@ from wssc.errors import (
 from wssc.logs import printable
 from wssc.security.inbound import VerifiedMessage, verify
 from wssc.security.outbound import protect
-from wssc.security.policy import MessagePolicy
 from wssc.security.replay import MemoryReplayCache, ReplayCache
-from wssc.security.throttle import FailedAuthenticationThrottle
 from wssc.security.tokens import SctProtection
-from wssc.service.contract import (
-    ContractSpec,
-    OperationSpec,
-    decode_request,
-    encode_response,
-    get_contract,
-)
 from wssc.session.service import SessionManager
-from wssc.settings import EndpointSettings
+from wssc.settings import WCF_COMPATIBLE, Compatibility, EndpointSettings
 from wssc.store.base import SessionStore
 from wssc.store.cookie import CookieCodec, KeyRing
 from wssc.store.record import SessionRecord
@@ -134,18 +127,16 @@ class ServiceEngine:
         contract: ContractSpec | None = None,
         clock: Callable[[], float] = time.time,
         require_tls_for_username: bool = True,
-        unsecured: bool = False,
-        local_reference_value_types: bool = True,
+        compatibility: Compatibility = WCF_COMPATIBLE,
         replay_cache: ReplayCache | None = None,
     ) -> None:
-        """``unsecured=True`` serves plain document/literal SOAP with no WS-Security at all:
-        only for comparisons (the benchmark's baseline on the same stack).
-
-        ``local_reference_value_types=False`` leaves ``ValueType`` off ``#id`` references to
-        DerivedKeyTokens and other header tokens: Mono's WCF refuses the attribute there (WCF
-        and WSS4J accept it).
+        """The bootstrap comes from the registry (:mod:`wssc.bootstrap.registry`) by
+        ``settings.secure_conversation.bootstrap``; each kind takes from ``certificate``,
+        ``username_validator`` and ``require_tls_for_username`` what it needs.
+        ``compatibility`` gathers peer quirks (:class:`~wssc.settings.Compatibility`).
+        ``replay_cache``: a shared one for a farm (``RedisReplayCache``); by default one in
+        memory, sized by ``settings.service``.
         """
-        self.unsecured = unsecured
         self.service = service
         self.settings = settings or EndpointSettings()
         self.contract = contract or get_contract(service)
@@ -158,53 +149,23 @@ class ServiceEngine:
         self.trust = self.sc.trust
         self.suite = get_suite(scs.algorithm_suite)
         self.soap = SOAP_12 if self.settings.soap_version == "1.2" else SOAP_11
-        self.bootstrap: BootstrapService
-        self.require_tls = require_tls_for_username
         svc = self.settings.service
-        if scs.bootstrap.over_transport:
-            if username_validator is None:
-                raise ConfigurationError("UserNameOverTransport needs a username_validator")
-            throttle = FailedAuthenticationThrottle(
-                svc.max_failed_authentications, svc.max_failed_authentications_per_peer,
-                svc.failed_authentication_window.total_seconds(),
-            )
-            self.bootstrap = UserNameOverTransportService(
-                username_validator, require_tls_for_username, throttle
-            )
-        else:
-            if certificate is None or certificate.key is None:
-                raise ConfigurationError(
-                    "AnonymousForCertificate needs the service certificate and private key"
-                )
-            self.bootstrap = AnonymousForCertificateService(certificate)
+        self.kind = bootstrap_kind(scs.bootstrap)
+        self.bootstrap: BootstrapService = self.kind.service_half(
+            ServiceCredentials(certificate, username_validator, require_tls_for_username), svc
+        )
+        self.require_tls = require_tls_for_username and self.kind.security_mode == "transport"
         codec = None
         if not scs.require_cancellation:
             codec = CookieCodec(keyring or KeyRing.generate())
         self.sessions = SessionManager(self.settings, store, codec)
         # WCF turns replay detection off for SCT over transport.
         self.replay: ReplayCache | None = None
-        if svc.detect_replays and not scs.bootstrap.over_transport:
+        if svc.detect_replays and self.kind.security_mode == "message":
             self.replay = replay_cache if replay_cache is not None else MemoryReplayCache(
                 svc.replay_cache_size, svc.replay_quota_per_session
             )
-        self.policy = MessagePolicy(
-            sc=self.sc, suite=self.suite, derived_keys=scs.effective_require_derived_keys,
-            encrypt_body=not scs.bootstrap.over_transport,
-            encrypt_signature=scs.encrypt_signature,
-            transport=scs.bootstrap.over_transport, include_sct=False,
-            max_clock_skew=svc.max_clock_skew.total_seconds(),
-            replay_window=svc.replay_window.total_seconds(),
-            timestamp_validity=svc.timestamp_validity_duration.total_seconds(),
-            require_signed_body=not scs.bootstrap.over_transport,
-            require_encrypted_body=None if scs.bootstrap.over_transport else True,
-            require_signed_addressing=not scs.bootstrap.over_transport,
-            sign_addressing_headers=True,
-            local_reference_value_types=local_reference_value_types,
-            max_header_elements=svc.max_security_header_elements,
-            max_encrypted_data=svc.max_encrypted_data,
-            max_references=svc.max_signature_references,
-            max_namespace_declarations=svc.max_namespace_declarations,
-        )
+        self.policy = self.kind.message_policy(self.settings, "service", compatibility)
         self._wsdl: bytes | None = None
 
     # --- HTTP ---------------------------------------------------------------------------------
@@ -232,7 +193,7 @@ class ServiceEngine:
         return SOAP_12 if "application/soap+xml" in ctype else SOAP_11
 
     def _get(self, req: HttpRequest) -> HttpResponse:
-        from wssc.service.wsdl import build_xsd, metadata_kind
+        from wssc.contract.wsdl import build_xsd, metadata_kind
 
         kind = metadata_kind(req.query)
         if kind == "xsd":
@@ -248,16 +209,16 @@ class ServiceEngine:
 
     def wsdl(self) -> bytes:
         if self._wsdl is None:
+            from wssc.contract.wsdl import build_wsdl
             from wssc.policy.export import message_policy, policy_for
-            from wssc.service.wsdl import build_wsdl
 
             kind = "WSHttp" if self.soap is SOAP_12 else "Custom"
             policy_id = f"{kind}Binding_{self.contract.name}_policy"
-            policies = [policy_for(self.scs, policy_id=policy_id)]
+            policies = [policy_for(self.scs, policy_id=policy_id, bootstrap=self.kind.shape)]
             # WCF attaches SignedParts/EncryptedParts to each wsdl:input/output (message
             # security only); without them a strict SP engine (Metro) signs the Timestamp alone.
             op_ids: tuple[str, str] | None = None
-            if not self.scs.bootstrap.over_transport:
+            if self.kind.security_mode == "message":
                 base = policy_id.removesuffix("_policy")
                 op_ids = (f"{base}_Input_policy", f"{base}_Output_policy")
                 policies += [message_policy(self.scs, i) for i in op_ids]
@@ -282,8 +243,6 @@ class ServiceEngine:
         action = env.action
         now = self.clock()
         t = self.trust
-        if self.unsecured:
-            return self._application(env, VerifiedMessage(env), now, plain=True)
         if env.version is not self.soap:
             raise InvalidSecurity(f"a SOAP {env.version.name} message to a SOAP "
                                   f"{self.soap.name} endpoint")
@@ -295,7 +254,7 @@ class ServiceEngine:
             return self._issue(env, transport, now)
         if action == t.rst_sct_cancel and self.sessions.cookie_mode:
             raise CancellationNotAllowed()
-        if not transport.secure and self.scs.bootstrap.over_transport and self.require_tls:
+        if not transport.secure and self.require_tls:
             raise InvalidSecurity("this endpoint requires HTTPS")
         exempt = action in (t.rst_sct_cancel, t.rst_sct_renew)
         records: list[SessionRecord] = []
@@ -405,7 +364,6 @@ class ServiceEngine:
         sct: SecurityContextToken | None = None,
         key: bytes | None = None,
         bootstrap: ServiceResult | None = None,
-        plain: bool = False,
     ) -> Dispatch:
         op = self.contract.find(env.action)
         args = decode_request(op, self._payload(result.envelope))
@@ -413,8 +371,6 @@ class ServiceEngine:
         version = env.version
 
         def secure(reply: etree._Element) -> etree._Element:
-            if plain:
-                return reply
             if bootstrap is not None:
                 return self.bootstrap.secure_reply(reply, bootstrap, self.policy, now)
             assert sct is not None and key is not None

@@ -21,6 +21,13 @@ from dataclasses import dataclass, field, replace
 from lxml import etree
 
 from wssc.bootstrap.base import BootstrapClient, ClientContext
+from wssc.bootstrap.registry import bootstrap_kind
+from wssc.contract import (
+    OperationSpec,
+    SerializationFailed,
+    decode_response,
+    encode_request,
+)
 from wssc.crypto.suites import get_suite
 from wssc.errors import (
     BadContextToken,
@@ -28,21 +35,16 @@ from wssc.errors import (
     InvalidArgument,
     InvalidRequest,
     InvalidSecurity,
+    RemoteFault,
+    RenewNeeded,
     WsscError,
     error_from_fault,
 )
 from wssc.security.inbound import VerifiedMessage, verify
 from wssc.security.outbound import protect
-from wssc.security.policy import MessagePolicy
 from wssc.security.tokens import SctProtection
-from wssc.service.contract import (
-    OperationSpec,
-    SerializationFailed,
-    decode_response,
-    encode_request,
-)
 from wssc.session.states import Event, State, transition
-from wssc.settings import EndpointSettings
+from wssc.settings import WCF_COMPATIBLE, Compatibility, EndpointSettings
 from wssc.tokens.sct import SecurityContextToken
 from wssc.trust import (
     CancelRequest,
@@ -80,10 +82,9 @@ class ClientSession:
         bootstrap: BootstrapClient,
         address: str,
         *,
-        local_reference_value_types: bool = True,
+        compatibility: Compatibility = WCF_COMPATIBLE,
     ) -> None:
-        """``local_reference_value_types=False``: leave ``ValueType`` off ``#id`` token
-        references, for Mono's WCF services (see :class:`~wssc.security.MessagePolicy`)."""
+        """``compatibility``: peer quirks (:class:`~wssc.settings.Compatibility`)."""
         self.settings = settings
         scs = settings.secure_conversation
         self.scs = scs
@@ -101,18 +102,8 @@ class ClientSession:
         self.key_from = self.key_to = self.renew_at = 0.0
         self.force_renew = False
         self._now = 0.0
-        self.policy = MessagePolicy(
-            sc=self.sc, suite=self.suite, derived_keys=scs.effective_require_derived_keys,
-            encrypt_body=not scs.bootstrap.over_transport,
-            encrypt_signature=scs.encrypt_signature,
-            transport=scs.bootstrap.over_transport, include_sct=True,
-            max_clock_skew=settings.client.max_clock_skew.total_seconds(),
-            replay_window=settings.client.replay_window.total_seconds(),
-            timestamp_validity=settings.client.timestamp_validity_duration.total_seconds(),
-            require_signed_body=not scs.bootstrap.over_transport,
-            require_signed_addressing=False,
-            local_reference_value_types=local_reference_value_types,
-        )
+        self.policy = bootstrap_kind(scs.bootstrap).message_policy(
+            settings, "client", compatibility)
 
     def __repr__(self) -> str:
         ident = self.sct.identifier if self.sct else None
@@ -169,10 +160,13 @@ class ClientSession:
     def fault_received(self, exc: WsscError) -> None:
         """Note what a fault means for the session: RenewNeeded renews before the next
         message; BadContextToken means the service no longer knows the session."""
-        if exc.code.local == "RenewNeeded":
+        if not isinstance(exc, RemoteFault):
+            return  # a local check failed: it says nothing about the service's session
+        if isinstance(exc, RenewNeeded):
             self.force_renew = True
-        elif isinstance(exc, BadContextToken):
-            self.state = State.EXPIRED
+        elif isinstance(exc, BadContextToken) and self.is_open:
+            assert self.state is not None
+            self.state = transition(self.state, Event.CLOSED, self.sc.ns)
 
     def _verify_sct_reply(self, data: bytes, now: float) -> VerifiedMessage:
         result = self.verify_message(data, now)
@@ -302,8 +296,10 @@ class ClientSession:
     def renew_response(self, data: bytes, out: Outgoing, now: float) -> SecurityContextToken:
         try:
             result = self._verify_sct_reply(data, now)
-        except WsscError:
-            self.state = State.ACTIVE
+        except WsscError as exc:
+            assert self.state is not None
+            self.state = transition(self.state, Event.RENEW_FAILED, self.sc.ns)
+            self.fault_received(exc)
             raise
         payload = result.envelope.payload
         if payload is None:
@@ -345,4 +341,5 @@ class ClientSession:
 
     def closed_without_cancel(self) -> None:
         if self.is_open:
-            self.state = State.EXPIRED
+            assert self.state is not None
+            self.state = transition(self.state, Event.CLOSED, self.sc.ns)

@@ -97,13 +97,14 @@ class SessionManager:
                 log.warning("refusing a new session: %d pending", self.store.count_pending())
                 raise ServerTooBusy()
             self._check_peer_quota(peer, now)
-            transition(None, Event.ISSUED, self.sc.ns)
+            state = transition(None, Event.ISSUED, self.sc.ns)
             record = SessionRecord(
                 context_id=context_id, instance=None, key=key, created=now,
                 expires=now + 10 * 365 * 86400.0,  # WCF: the session SCT itself never expires
                 key_effective=now,
                 key_expires=now + svc.session_key_renewal_interval.total_seconds(),
-                identity=identity, activated=False, sc_ns=self.sc.ns, last_used=now,
+                identity=identity, activated=state is State.ACTIVE, sc_ns=self.sc.ns,
+                last_used=now,
             )
             self.store.put(record)
             if peer and svc.max_pending_sessions_per_peer:
@@ -180,13 +181,12 @@ class SessionManager:
         """An application message arrived under this session."""
         if self.cookie_mode:
             return
-        state = State.ACTIVE if rec.activated else State.PENDING
-        transition(state, Event.MESSAGE, self.sc.ns)
+        state = transition(_state_of(rec), Event.MESSAGE, self.sc.ns)
         if not rec.activated:
             with self._issue_lock:
                 self._forget_pending(rec.context_id)
         if not rec.activated or now - rec.last_used > 1.0:
-            self.store.put(replace(rec.touched(now), activated=True))
+            self.store.put(replace(rec.touched(now), activated=state is State.ACTIVE))
 
     # --- renew ------------------------------------------------------------------------------
     def renew(
@@ -199,7 +199,7 @@ class SessionManager:
         if sct.instance != rec.instance:
             raise BadContextToken("the RenewTarget is not the current key generation",
                                   sc_ns=self.sc.ns)
-        transition(State.ACTIVE if rec.activated else State.PENDING, Event.RENEWED, self.sc.ns)
+        state = transition(_state_of(rec), Event.RENEWED, self.sc.ns)
         svc = self.settings.service
         instance = new_context_id()
         new = replace(
@@ -207,7 +207,7 @@ class SessionManager:
             key_expires=now + svc.session_key_renewal_interval.total_seconds(),
             previous_key=rec.key, previous_instance=rec.instance,
             previous_key_expires=now + svc.session_key_rollover_interval.total_seconds(),
-            activated=True, last_used=now,
+            activated=state is State.ACTIVE, last_used=now,
         )
         self.store.put(new)
         log.info("renewed SCT %s: new instance %s", rec.context_id, instance)
@@ -217,9 +217,8 @@ class SessionManager:
     def cancel(self, rec: SessionRecord) -> None:
         if self.cookie_mode:
             raise CancellationNotAllowed()
-        state = State.ACTIVE if rec.activated else State.PENDING
-        transition(state, Event.CANCEL, self.sc.ns)
-        self.store.delete(rec.context_id)
+        if transition(_state_of(rec), Event.CANCEL, self.sc.ns) is State.CANCELLED:
+            self.store.delete(rec.context_id)
         with self._issue_lock:
             self._forget_pending(rec.context_id)
         log.info("cancelled SCT %s", rec.context_id)
@@ -237,3 +236,8 @@ class SessionManager:
             log.info("purged %d idle or expired sessions", n)
         return n
 
+
+def _state_of(rec: SessionRecord) -> State:
+    """A stored session is PENDING until its first message, then ACTIVE (the store keeps no
+    other states: a cancelled or expired session is deleted)."""
+    return State.ACTIVE if rec.activated else State.PENDING

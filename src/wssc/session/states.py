@@ -18,6 +18,10 @@ RENEWING   CANCEL           CANCELLED
 PENDING    EXPIRED          EXPIRED    token lifetime over, or purged for inactivity
 ACTIVE     EXPIRED          EXPIRED
 RENEWING   EXPIRED          EXPIRED
+RENEWING   RENEW_FAILED     ACTIVE     (client) the Renew failed; the current key stays
+PENDING    CLOSED           EXPIRED    (client) closed locally without a Cancel (cookie
+ACTIVE     CLOSED           EXPIRED    mode, or the Cancel failed), or the service no
+RENEWING   CLOSED           EXPIRED    longer knows the session (BadContextToken)
 =========  ===============  =========  ==============================================
 
 Anything else is forbidden and raises :class:`~wssc.errors.BadContextToken` (a message for a
@@ -48,6 +52,8 @@ class Event(enum.Enum):
     RENEWED = "renewed"
     CANCEL = "cancel"
     EXPIRED = "expired"
+    RENEW_FAILED = "renew-failed"
+    CLOSED = "closed"
 
 
 P, A, R, C, X = State.PENDING, State.ACTIVE, State.RENEWING, State.CANCELLED, State.EXPIRED
@@ -68,6 +74,10 @@ TRANSITIONS: Final[dict[tuple[State | None, Event], State]] = {
     (P, Event.EXPIRED): X,
     (A, Event.EXPIRED): X,
     (R, Event.EXPIRED): X,
+    (R, Event.RENEW_FAILED): A,
+    (P, Event.CLOSED): X,
+    (A, Event.CLOSED): X,
+    (R, Event.CLOSED): X,
 }
 
 

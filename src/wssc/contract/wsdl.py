@@ -1,4 +1,4 @@
-"""WSDL 1.1 for a :class:`~wssc.service.contract.ContractSpec`, and the way back.
+"""WSDL 1.1 for a :class:`~wssc.contract.ContractSpec`, and the way back.
 
 :func:`build_wsdl` writes what WCF's ``?singleWsdl`` writes (abridged, SOAP 1.2)::
 
@@ -45,28 +45,25 @@ import base64
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 from urllib.parse import parse_qsl
 
 from lxml import etree
 
-from wssc.errors import ConfigurationError, WsscError
-from wssc.service.contract import (
-    ContractSpec,
-    OperationSpec,
-    Parameter,
-    ValueType,
-    combine_uri,
-    default_nsmap,
-)
+from wssc.contract.codec import default_nsmap
+from wssc.contract.model import ContractSpec, OperationSpec, Parameter, ValueType, combine_uri
+from wssc.errors import ConfigurationError, MalformedXml, WsscError
 from wssc.xml import ns
+from wssc.xml.parse import ParserLimits, parse_xml
 from wssc.xml.soap import SOAP_12, SoapVersion
 
 __all__ = [
+    "WSDL_LIMITS",
     "WsdlImportError",
     "build_wsdl",
     "build_xsd",
     "metadata_kind",
+    "parse_wsdl",
     "parse_wsdl_operations",
 ]
 
@@ -296,23 +293,60 @@ def _qname(el: etree._Element, value: str | None) -> tuple[str, str]:
     return uri, local
 
 
+WSDL_LIMITS: Final = ParserLimits(max_bytes=16 * 1024 * 1024, max_depth=128,
+                                  max_elements=500_000)
+
+
+def parse_wsdl(data: bytes) -> etree._Element:
+    """Parse a WSDL 1.1 document (hardened parser, :data:`WSDL_LIMITS`). Anything else (an
+    HTML page, garbage, another XML document) raises :class:`ConfigurationError` saying
+    "not a WSDL", never a security fault."""
+    head = data[:512].lstrip().lower()
+    html = head.startswith((b"<!doctype html", b"<html")) or b"<html" in head
+    try:
+        root = parse_xml(data, WSDL_LIMITS)
+    except MalformedXml as exc:
+        if html:
+            raise ConfigurationError(
+                "not a WSDL: the document is an HTML page (for a WCF or wssc service, "
+                "use the address followed by ?wsdl)") from None
+        if not data.strip():
+            raise ConfigurationError("not a WSDL: the document is empty") from None
+        raise ConfigurationError(
+            f"not a WSDL: the document is not well-formed XML ({exc.detail or exc.reason})"
+        ) from None
+    if root.tag != _w("definitions") and etree.QName(root).localname in ("Envelope", "Fault"):
+        fault = root if etree.QName(root).localname == "Fault" else root.find("*/{*}Fault")
+        if fault is not None:
+            reason = " ".join("".join(str(t) for t in fault.itertext()).split())[:300]
+            raise ConfigurationError(
+                f"not a WSDL: the document is a SOAP fault ({reason})")
+    if root.tag != _w("definitions"):
+        what = "an HTML page" if etree.QName(root).localname.lower() == "html" else \
+            f"an XML document whose root element is {root.tag}"
+        raise ConfigurationError(f"not a WSDL: the document is {what}, not a WSDL 1.1 "
+                                 "wsdl:definitions")
+    return root
+
+
 def parse_wsdl_operations(
-    wsdl: bytes, *, port_type: str | None = None, strict: bool = True
+    wsdl: bytes | etree._Element, *, port_type: str | None = None, strict: bool = True
 ) -> ContractSpec:
     """Rebuild a client-side :class:`ContractSpec` from a WSDL's portType.
 
-    Operations must be document/literal wrapped with the types :mod:`~wssc.service.contract`
+    Operations must be document/literal wrapped with the types :mod:`~wssc.contract`
     supports and an inline schema (a single WSDL). Actions come from ``wsaw:Action`` /
     ``wsam:Action``, else the binding's ``soapAction``, else WCF's default rule. With
     ``strict=False`` unsupported operations are skipped instead of raising
     :class:`WsdlImportError`.
     """
-    from wssc.policy.wsdl_import import parse_wsdl
-
-    try:
-        root = parse_wsdl(wsdl)
-    except ConfigurationError as exc:
-        raise WsdlImportError(exc.detail) from None
+    if isinstance(wsdl, etree._Element):
+        root = wsdl
+    else:
+        try:
+            root = parse_wsdl(wsdl)
+        except ConfigurationError as exc:
+            raise WsdlImportError(exc.detail) from None
     tns = root.get("targetNamespace", "")
     port_types = root.findall(_w("portType"))
     if port_type is not None:

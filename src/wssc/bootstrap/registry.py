@@ -1,0 +1,239 @@
+"""The bootstrap registry: one description object per WCF bootstrap kind.
+
+The engine, the clients, the zeep integration, policy export and import, and the CLI look a
+kind up here and never name one (WSS4J's ``WSSConfig`` table of processors and CoreWCF's
+security protocol factories are the models)::
+
+    kind = bootstrap_kind(settings.secure_conversation.bootstrap)
+    kind.service_half(ServiceCredentials(certificate=cert), settings.service)
+    kind.client_half(ClientCredentials(service_certificate=cert))
+    kind.message_policy(settings, "service", compatibility)
+    kind.shape.assertions(writer, scs)            # policy export
+    settings_from_wsdl(wsdl)                       # policy import, with every kind's shape
+
+Adding a bootstrap, in three steps:
+
+1. write ``wssc/bootstrap/<name>.py`` with its client half (``secure``, ``verify_reply``), its
+   service half (``verify``, ``secure_reply``) and its policy shape (``assertions``,
+   ``recognize``, ``description``), as the two modules beside this one do;
+2. add its value to :class:`wssc.settings.Bootstrap` (the name WCF gives it, and its mode);
+3. add one :class:`BootstrapKind` entry to :data:`BOOTSTRAPS` below, and a test that runs a
+   session through it (tests/e2e) and one that round-trips its policy (tests/policy).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Final, Literal
+
+from lxml import etree
+
+from wssc.bootstrap.anonymous_for_certificate import (
+    AnonymousForCertificateClient,
+    AnonymousForCertificatePolicy,
+    AnonymousForCertificateService,
+)
+from wssc.bootstrap.base import BootstrapClient, BootstrapService, UsernameValidator
+from wssc.bootstrap.username_over_transport import (
+    UserNameOverTransportClient,
+    UserNameOverTransportPolicy,
+    UserNameOverTransportService,
+)
+from wssc.certs import Certificate
+from wssc.crypto.suites import get_suite
+from wssc.errors import ConfigurationError
+from wssc.policy.explain import explain as _explain
+from wssc.policy.export import policy_for as _policy_for
+from wssc.policy.model import ImportedEndpoint, ImportedPolicy
+from wssc.policy.normalize import Resolver
+from wssc.policy.policy_import import settings_from_policy as _settings_from_policy
+from wssc.policy.shapes import BootstrapShape
+from wssc.policy.wsdl_import import settings_from_wsdl as _settings_from_wsdl
+from wssc.security.policy import MessagePolicy
+from wssc.security.throttle import FailedAuthenticationThrottle
+from wssc.settings import (
+    WCF_COMPATIBLE,
+    WS2007,
+    WSHTTP,
+    Bootstrap,
+    Compatibility,
+    EndpointSettings,
+    LocalServiceSecuritySettings,
+    MessageSecurityVersion,
+    SecureConversationSettings,
+)
+from wssc.xml import ns
+
+Role = Literal["client", "service"]
+
+
+@dataclass(frozen=True, slots=True)
+class ClientCredentials:
+    """What a client may offer a bootstrap; each kind takes what it needs."""
+
+    service_certificate: Certificate | None = None
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceCredentials:
+    """What a service may offer a bootstrap; each kind takes what it needs."""
+
+    certificate: Certificate | None = None
+    username_validator: UsernameValidator | None = None
+    #: UserNameOverTransport: refuse a UsernameToken that did not come over TLS.
+    require_tls: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class BootstrapKind:
+    """One WCF bootstrap: its names, mode, halves, message policies and policy shape."""
+
+    key: Bootstrap
+    #: Its name on the command line (``wssc serve --bootstrap``).
+    cli_name: str
+    #: "message" (WS-Security protects the RST) or "transport" (TLS does).
+    security_mode: Literal["message", "transport"]
+    families: tuple[MessageSecurityVersion, ...]
+    client_half: Callable[[ClientCredentials], BootstrapClient]
+    service_half: Callable[[ServiceCredentials, LocalServiceSecuritySettings], BootstrapService]
+    shape: BootstrapShape
+
+    @property
+    def wcf_name(self) -> str:
+        return self.key.value
+
+    @property
+    def description(self) -> str:
+        """Its words for ``wssc inspect``."""
+        return self.shape.description
+
+    def message_policy(
+        self, settings: EndpointSettings, role: Role,
+        compatibility: Compatibility = WCF_COMPATIBLE,
+    ) -> MessagePolicy:
+        """The MessagePolicy of SCT-secured messages on this endpoint, for ``role``: what it
+        writes, and what it requires of what it receives."""
+        scs = settings.secure_conversation
+        transport = self.security_mode == "transport"
+        sc = scs.message_security_version.sc
+        base = MessagePolicy(
+            sc=sc, suite=get_suite(scs.algorithm_suite),
+            derived_keys=scs.effective_require_derived_keys,
+            encrypt_body=not transport, encrypt_signature=scs.encrypt_signature,
+            transport=transport,
+            require_signed_body=not transport,
+            local_reference_value_types=compatibility.local_reference_value_types,
+        )
+        if role == "client":
+            c = settings.client
+            return replace(
+                base, include_sct=True,
+                max_clock_skew=c.max_clock_skew.total_seconds(),
+                replay_window=c.replay_window.total_seconds(),
+                timestamp_validity=c.timestamp_validity_duration.total_seconds(),
+                require_signed_addressing=False,
+            )
+        s = settings.service
+        return replace(
+            base, include_sct=False, sign_addressing_headers=True,
+            max_clock_skew=s.max_clock_skew.total_seconds(),
+            replay_window=s.replay_window.total_seconds(),
+            timestamp_validity=s.timestamp_validity_duration.total_seconds(),
+            require_encrypted_body=None if transport else True,
+            require_signed_addressing=not transport,
+            max_header_elements=s.max_security_header_elements,
+            max_encrypted_data=s.max_encrypted_data,
+            max_references=s.max_signature_references,
+            max_namespace_declarations=s.max_namespace_declarations,
+        )
+
+
+def _afc_client(c: ClientCredentials) -> BootstrapClient:
+    if c.service_certificate is None:
+        raise ConfigurationError(
+            "AnonymousForCertificate needs the service certificate (from the WSDL identity "
+            "or service_certificate=)"
+        )
+    return AnonymousForCertificateClient(c.service_certificate)
+
+
+def _afc_service(c: ServiceCredentials, _: LocalServiceSecuritySettings) -> BootstrapService:
+    if c.certificate is None or c.certificate.key is None:
+        raise ConfigurationError(
+            "AnonymousForCertificate needs the service certificate and private key"
+        )
+    return AnonymousForCertificateService(c.certificate)
+
+
+def _unot_client(c: ClientCredentials) -> BootstrapClient:
+    if c.username is None or c.password is None:
+        raise ConfigurationError("UserNameOverTransport needs a username and a password")
+    return UserNameOverTransportClient(c.username, c.password)
+
+
+def _unot_service(c: ServiceCredentials, s: LocalServiceSecuritySettings) -> BootstrapService:
+    if c.username_validator is None:
+        raise ConfigurationError("UserNameOverTransport needs a username_validator")
+    throttle = FailedAuthenticationThrottle(
+        s.max_failed_authentications, s.max_failed_authentications_per_peer,
+        s.failed_authentication_window.total_seconds(),
+    )
+    return UserNameOverTransportService(c.username_validator, c.require_tls, throttle)
+
+
+#: Every bootstrap wssc speaks, by its settings value.
+BOOTSTRAPS: Final[Mapping[Bootstrap, BootstrapKind]] = {
+    k.key: k for k in (
+        BootstrapKind(Bootstrap.ANONYMOUS_FOR_CERTIFICATE, "anonymous-for-certificate",
+                      "message", (WSHTTP, WS2007),
+                      _afc_client, _afc_service, AnonymousForCertificatePolicy()),
+        BootstrapKind(Bootstrap.USERNAME_OVER_TRANSPORT, "username-over-transport",
+                      "transport", (WSHTTP, WS2007),
+                      _unot_client, _unot_service, UserNameOverTransportPolicy()),
+    )
+}
+SHAPES: Final[Sequence[BootstrapShape]] = tuple(k.shape for k in BOOTSTRAPS.values())
+
+
+def bootstrap_kind(key: Bootstrap) -> BootstrapKind:
+    try:
+        return BOOTSTRAPS[key]
+    except KeyError:
+        raise ConfigurationError(f"no bootstrap {key.value} is registered") from None
+
+
+# --- policy export and import, with the registry's shapes --------------------------------------
+def policy_for(
+    settings: SecureConversationSettings, *, policy_id: str, wsp_ns: str = ns.WSP15
+) -> etree._Element:
+    """:func:`wssc.policy.export.policy_for` with this bootstrap's shape."""
+    return _policy_for(settings, policy_id=policy_id, wsp_ns=wsp_ns,
+                              bootstrap=bootstrap_kind(settings.bootstrap).shape)
+
+
+def settings_from_policy(
+    policy: etree._Element, *, resolve: Resolver | None = None
+) -> ImportedPolicy:
+    """:func:`wssc.policy.policy_import.settings_from_policy`, recognising every kind."""
+    return _settings_from_policy(policy, bootstraps=SHAPES, resolve=resolve)
+
+
+def settings_from_wsdl(
+    wsdl: bytes | etree._Element, *, port: str | None = None
+) -> ImportedEndpoint:
+    """:func:`wssc.policy.wsdl_import.settings_from_wsdl`, recognising every kind."""
+    return _settings_from_wsdl(wsdl, bootstraps=SHAPES, port=port)
+
+
+def explain(endpoint: ImportedEndpoint) -> str:
+    """:func:`wssc.policy.explain.explain` in this bootstrap's words."""
+    return _explain(endpoint, bootstrap_kind(endpoint.settings.bootstrap).shape)
+
+
+__all__ = [
+    "BOOTSTRAPS", "SHAPES", "BootstrapKind", "ClientCredentials", "ServiceCredentials",
+    "bootstrap_kind", "explain", "policy_for", "settings_from_policy", "settings_from_wsdl",
+]

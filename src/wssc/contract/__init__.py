@@ -1,0 +1,31 @@
+"""Service contracts: the model (:mod:`.model`), the XSD value codec (:mod:`.codec`), and the
+contract's WSDL and XSD, written and read (:mod:`.wsdl`). Below ``session/`` and ``service/``:
+clients and services both use it."""
+
+from wssc.contract.codec import (
+    DeserializationFailed,
+    SerializationFailed,
+    decode_request,
+    decode_response,
+    encode_request,
+    encode_response,
+)
+from wssc.contract.model import (
+    DEFAULT_LIMITS,
+    ContractLimits,
+    ContractSpec,
+    OperationSpec,
+    Parameter,
+    ValueType,
+    combine_uri,
+    get_contract,
+    operation,
+    service_contract,
+)
+
+__all__ = [
+    "DEFAULT_LIMITS", "ContractLimits", "ContractSpec", "DeserializationFailed", "OperationSpec",
+    "Parameter", "SerializationFailed", "ValueType", "combine_uri", "decode_request",
+    "decode_response", "encode_request", "encode_response", "get_contract", "operation",
+    "service_contract",
+]

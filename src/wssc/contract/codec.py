@@ -1,0 +1,275 @@
+"""The XSD value codec of a contract: operation arguments and results to and from the
+document/literal *wrapped* body elements (see :mod:`wssc.contract.model` for the shapes).
+
+Decoding is strict and bounded (:class:`~wssc.contract.model.ContractLimits`); encoding a
+value of the wrong type raises :class:`SerializationFailed`.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import re
+from collections.abc import Mapping
+from typing import Final
+
+from lxml import etree
+
+from wssc.contract.model import (
+    DEFAULT_LIMITS,
+    SCALARS,
+    ContractLimits,
+    OperationSpec,
+    Parameter,
+    ValueType,
+)
+from wssc.errors import FaultCode, WsscError
+from wssc.xml import ns
+
+_INT_RANGES: Final[Mapping[str, tuple[int, int]]] = {
+    "int": (-(2**31), 2**31 - 1),
+    "long": (-(2**63), 2**63 - 1),
+}
+_INT_RE: Final = re.compile(r"[+-]?[0-9]{1,40}")
+_DOUBLE_RE: Final = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+_SPECIAL_DOUBLES: Final[Mapping[str, float]] = {
+    "INF": math.inf,
+    "+INF": math.inf,
+    "-INF": -math.inf,
+    "NaN": math.nan,
+}
+_XSI_NIL: Final = f"{{{ns.XSI}}}nil"
+_SHOWN: Final = 40  # characters of a bad value echoed into a fault reason
+
+
+# --- errors ---------------------------------------------------------------------------------
+class DeserializationFailed(WsscError):
+    """A request (or reply) body does not match the operation's parameters."""
+
+    default_code = FaultCode(ns.WCF_DISPATCHER, "DeserializationFailed", "Sender")
+    default_reason = "The formatter threw an exception while trying to deserialize the message"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        code: FaultCode | None = None,
+        reason: str | None = None,
+        action: str | None = None,
+    ) -> None:
+        # The detail names parameters and types, never secrets, so the reason carries it (WCF
+        # does the same); values echoed into it are truncated by the callers.
+        if reason is None and detail:
+            reason = f"{self.default_reason}: {detail}"
+        super().__init__(detail, code=code, reason=reason, action=action)
+
+
+class SerializationFailed(WsscError):
+    """A value cannot be written as its declared XSD type (a local bug, not the peer's)."""
+
+    default_code = FaultCode(ns.WCF_DISPATCHER, "InternalServiceFault", "Receiver")
+    default_reason = "The server was unable to process the request due to an internal error."
+
+
+
+def encode_request(spec: OperationSpec, args: Mapping[str, object]) -> etree._Element:
+    """``{"a": 1, "b": 2}`` → ``<Add xmlns="…"><a>1</a><b>2</b></Add>`` (client side).
+
+    Unknown names raise :class:`SerializationFailed`; a missing optional parameter is sent as nil
+    and a missing list as empty, a missing required one raises.
+    """
+    unknown = sorted(set(args) - {p.name for p in spec.parameters})
+    if unknown:
+        raise SerializationFailed(f"{spec.name}: unknown parameter(s) {', '.join(unknown)}")
+    wrapper = etree.Element(spec.request_tag, nsmap=default_nsmap(spec.namespace))
+    for p in spec.parameters:
+        if p.name not in args and not (p.type.optional or p.type.is_list):
+            raise SerializationFailed(f"{spec.name}: missing parameter {p.name}")
+        default: object = [] if p.type.is_list else None
+        _encode_value(wrapper, spec.namespace, p, args.get(p.name, default))
+    return wrapper
+
+
+def encode_response(spec: OperationSpec, value: object) -> etree._Element:
+    """``3`` → ``<AddResponse xmlns="…"><AddResult>3</AddResult></AddResponse>`` (service)."""
+    wrapper = etree.Element(spec.response_tag, nsmap=default_nsmap(spec.namespace))
+    if spec.result is None:
+        if value is not None:
+            raise SerializationFailed(f"{spec.name} is declared -> None but returned a value")
+        return wrapper
+    _encode_value(wrapper, spec.namespace, Parameter(spec.result_name, spec.result), value)
+    return wrapper
+
+
+def _encode_value(parent: etree._Element, ns_: str, p: Parameter, value: object) -> None:
+    tag = f"{{{ns_}}}{p.name}"
+    t = p.type
+    if t.is_list:
+        if not isinstance(value, list | tuple):
+            raise SerializationFailed(f"{p.name}: expected a list, got {type(value).__name__}")
+        for item in value:
+            _set_text(etree.SubElement(parent, tag), p.name, _format(t.xsd, p.name, item))
+        return
+    child = etree.SubElement(parent, tag)
+    if value is None:
+        if not t.optional:
+            raise SerializationFailed(f"{p.name}: None given for a required {t.annotation}")
+        child.set(_XSI_NIL, "true")
+        return
+    _set_text(child, p.name, _format(t.xsd, p.name, value))
+
+
+def default_nsmap(uri: str) -> dict[str, str]:
+    """``{None: uri}``: an ``nsmap`` making ``uri`` the default namespace (as WCF writes)."""
+    return {None: uri}  # type: ignore[dict-item]  # lxml-stubs omit the None key
+
+
+def _set_text(el: etree._Element, name: str, text: str) -> None:
+    try:
+        el.text = text
+    except ValueError:
+        raise SerializationFailed(f"{name}: the string has characters XML cannot carry") from None
+
+
+def _format(xsd: str, name: str, value: object) -> str:
+    expected = SCALARS[xsd]
+    if expected is int and isinstance(value, int) and not isinstance(value, bool):
+        lo, hi = _INT_RANGES[xsd]
+        if not lo <= value <= hi:
+            raise SerializationFailed(f"{name}: {value} is out of range for xs:{xsd}")
+        return str(value)
+    if expected is float and isinstance(value, int | float) and not isinstance(value, bool):
+        f = float(value)
+        if math.isnan(f):
+            return "NaN"
+        if math.isinf(f):
+            return "INF" if f > 0 else "-INF"
+        return repr(f)
+    if expected is bool and isinstance(value, bool):
+        return "true" if value else "false"
+    if expected is str and isinstance(value, str):
+        return value
+    if expected is bytes and isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    raise SerializationFailed(f"{name}: expected xs:{xsd}, got {type(value).__name__}")
+
+
+# --- decoding -------------------------------------------------------------------------------
+def decode_request(
+    spec: OperationSpec, payload: etree._Element, limits: ContractLimits = DEFAULT_LIMITS
+) -> dict[str, object]:
+    """``<Add><a>1</a><b>2</b></Add>`` → ``{"a": 1, "b": 2}`` in parameter order (service)."""
+    _expect_tag(payload, spec.request_tag)
+    return _decode_children(payload, spec.namespace, spec.parameters, limits)
+
+
+def decode_response(
+    spec: OperationSpec, payload: etree._Element, limits: ContractLimits = DEFAULT_LIMITS
+) -> object:
+    """``<AddResponse><AddResult>3</AddResult></AddResponse>`` → ``3`` (client side)."""
+    _expect_tag(payload, spec.response_tag)
+    values = _decode_children(payload, spec.namespace, spec.result_params, limits)
+    return values.get(spec.result_name)
+
+
+def _expect_tag(el: etree._Element, tag: str) -> None:
+    if el.tag != tag:
+        got = el.tag if isinstance(el.tag, str) else "a non-element"
+        raise DeserializationFailed(f"expected the element {tag}, got {_shorten(got)}")
+
+
+def _decode_children(
+    wrapper: etree._Element, ns_: str, params: tuple[Parameter, ...], limits: ContractLimits
+) -> dict[str, object]:
+    by_name = {p.name: p.type for p in params}
+    values: dict[str, object] = {}
+    lists: dict[str, list[object]] = {p.name: [] for p in params if p.type.is_list}
+    for child in wrapper:
+        if not isinstance(child.tag, str):
+            continue  # comments and processing instructions
+        q = etree.QName(child)
+        t = by_name.get(q.localname) if q.namespace == ns_ else None
+        if t is None:
+            raise DeserializationFailed(f"unexpected element {_shorten(child.tag)}")
+        name = q.localname
+        if t.is_list:
+            items = lists[name]
+            if len(items) >= limits.max_list_length:
+                raise DeserializationFailed(
+                    f"{{{ns_}}}{name} has more than {limits.max_list_length} items"
+                )
+            items.append(_decode_value(child, name, ValueType(t.xsd), limits))
+        elif name in values:
+            raise DeserializationFailed(f"the element {{{ns_}}}{name} appears twice")
+        else:
+            values[name] = _decode_value(child, name, t, limits)
+    out: dict[str, object] = {}
+    for p in params:
+        if p.type.is_list:
+            out[p.name] = lists[p.name]
+        elif p.name in values:
+            out[p.name] = values[p.name]
+        elif p.type.optional:
+            out[p.name] = None
+        else:
+            raise DeserializationFailed(f"the required element {{{ns_}}}{p.name} is missing")
+    return out
+
+
+def _decode_value(el: etree._Element, name: str, t: ValueType, limits: ContractLimits) -> object:
+    if any(isinstance(c.tag, str) for c in el):
+        raise DeserializationFailed(f"{name}: xs:{t.xsd} cannot contain elements")
+    text = (el.text or "") + "".join(c.tail or "" for c in el)
+    nil = el.get(_XSI_NIL)
+    if nil is not None and nil.strip() in ("true", "1"):
+        if not t.optional:
+            raise DeserializationFailed(f"{name} is required and cannot be nil")
+        if text.strip():
+            raise DeserializationFailed(f"{name} is nil but has content")
+        return None
+    if len(text) > limits.max_string_length:
+        raise DeserializationFailed(f"{name} is longer than {limits.max_string_length} characters")
+    return _parse(t.xsd, name, text, limits)
+
+
+def _parse(xsd: str, name: str, text: str, limits: ContractLimits) -> object:
+    if xsd == "string":
+        return text
+    s = text.strip()
+    # The value itself is not echoed: it may be a secret, and faults and logs must not carry it.
+    bad = DeserializationFailed(f"{name}: the value is not a valid xs:{xsd}")
+    if xsd in _INT_RANGES:
+        if not _INT_RE.fullmatch(s):
+            raise bad
+        value = int(s)
+        lo, hi = _INT_RANGES[xsd]
+        if not lo <= value <= hi:
+            raise bad
+        return value
+    if xsd == "boolean":
+        if s in ("true", "1"):
+            return True
+        if s in ("false", "0"):
+            return False
+        raise bad
+    if xsd in ("double", "float"):
+        if s in _SPECIAL_DOUBLES:
+            return _SPECIAL_DOUBLES[s]
+        if not _DOUBLE_RE.fullmatch(s):
+            raise bad
+        return float(s)
+    # base64Binary: whitespace is allowed anywhere in the lexical form
+    compact = "".join(s.split())
+    if len(compact) // 4 * 3 > limits.max_binary_length + 2:
+        raise DeserializationFailed(f"{name} is longer than {limits.max_binary_length} bytes")
+    try:
+        data = base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError):
+        raise bad from None
+    if len(data) > limits.max_binary_length:
+        raise DeserializationFailed(f"{name} is longer than {limits.max_binary_length} bytes")
+    return data
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= _SHOWN else text[:_SHOWN] + "…"
