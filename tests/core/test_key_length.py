@@ -21,9 +21,11 @@ from wssc.xml.soap import SOAP_12
 
 from .helpers import SCT_ID, T0, dkts, plain_envelope, resign, sct
 
-# Signed, not encrypted: the signature stays in the clear so the test can re-sign it.
+# Signed, not encrypted: the signature stays in the clear so the test can re-sign it. The
+# absolute floor holds whatever the suite: with strict_algorithms=False (the debugging
+# verifier) a key of 15 bytes is still refused. The suite's own lengths: see the end.
 SIGNED = MessagePolicy(encrypt_body=False, encrypt_signature=False,
-                       require_encrypted_body=None)
+                       require_encrypted_body=None, strict_algorithms=False)
 CERT = generate_self_signed()
 
 
@@ -60,7 +62,8 @@ def test_derived_signing_key_boundary(length: int, accepted: bool) -> None:
 def test_direct_sct_key_boundary(length: int, accepted: bool) -> None:
     """No derived keys: the SCT's own key signs, and it must be 16 bytes or more."""
     policy = MessagePolicy(derived_keys=False, encrypt_body=False, encrypt_signature=False,
-                           require_encrypted_body=None, enforce_derived_keys=False)
+                           require_encrypted_body=None, enforce_derived_keys=False,
+                           strict_algorithms=False)
     secret = bytes(range(1, length + 1))
     root = protect(plain_envelope(SOAP_12), SctProtection(sct(), secret), policy, now=T0)
     data = etree.tostring(root)
@@ -75,7 +78,7 @@ def test_direct_sct_key_boundary(length: int, accepted: bool) -> None:
 @pytest.mark.parametrize(("length", "accepted"), [(15, False), (16, True)])
 def test_encrypted_key_boundary(length: int, accepted: bool) -> None:
     """The bootstrap's ephemeral key, unwrapped by the service: 15 bytes are refused."""
-    policy = MessagePolicy(include_sct=False)
+    policy = MessagePolicy(strict_algorithms=False)
     key = bytes(range(1, length + 1))
     ek = build_encrypted_key(CERT, key, ns.RSA_OAEP_MGF1P)
     root = protect(plain_envelope(SOAP_12), EncryptedKeyProtection(ek, key), policy, now=T0)
@@ -88,3 +91,19 @@ def test_encrypted_key_boundary(length: int, accepted: bool) -> None:
     else:
         with pytest.raises(WsscError):
             verify(data, **kw)
+
+
+@pytest.mark.parametrize(("length", "accepted"), [(23, False), (24, True)])
+def test_a_service_takes_the_suites_signature_key_length(length: int, accepted: bool) -> None:
+    """An endpoint takes exactly its suite's key lengths (no downgrade): Basic256 signs with
+    24-byte derived keys, so 23 is refused even though it is above the 16-byte floor."""
+    from dataclasses import replace
+
+    strict = replace(SIGNED, strict_algorithms=True)
+    data = _derived_key_message(length)
+    resolve = lambda tok, sc: bytes(range(1, 33)) if tok.identifier == SCT_ID else None  # noqa: E731
+    if accepted:
+        assert verify(data, resolver=resolve, policy=strict, now=T0).body_signed
+    else:
+        with pytest.raises(WsscError):
+            verify(data, resolver=resolve, policy=strict, now=T0)

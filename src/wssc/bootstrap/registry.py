@@ -130,7 +130,7 @@ class BootstrapKind:
         if role == "client":
             c = settings.client
             return replace(
-                base, include_sct=True,
+                base,
                 max_clock_skew=c.max_clock_skew.total_seconds(),
                 replay_window=c.replay_window.total_seconds(),
                 timestamp_validity=c.timestamp_validity_duration.total_seconds(),
@@ -138,7 +138,7 @@ class BootstrapKind:
             )
         s = settings.service
         return replace(
-            base, include_sct=False, sign_addressing_headers=True,
+            base, sign_addressing_headers=True,
             max_clock_skew=s.max_clock_skew.total_seconds(),
             replay_window=s.replay_window.total_seconds(),
             timestamp_validity=s.timestamp_validity_duration.total_seconds(),

@@ -141,13 +141,6 @@ def rsa_key_unwrap(algorithm: str, private_key: rsa.RSAPrivateKey, wrapped: byte
         raise FailedCheck("the encrypted key could not be decrypted") from None
 
 
-def rsa_sign(algorithm: str, private_key: rsa.RSAPrivateKey, data: bytes) -> bytes:
-    h = {ns.RSA_SHA1: hashes.SHA1(), ns.RSA_SHA256: hashes.SHA256()}.get(algorithm)
-    if h is None:
-        raise UnsupportedAlgorithm(f"signature method {algorithm}")
-    return private_key.sign(data, padding.PKCS1v15(), h)
-
-
 def rsa_verify(
     algorithm: str, public_key: rsa.RSAPublicKey, data: bytes, signature: bytes
 ) -> bool:

@@ -127,8 +127,6 @@ def explain(endpoint: ImportedEndpoint, bootstrap: BootstrapShape) -> str:
     if endpoint.evidence.bootstrap_signature_confirmation:
         lines.append(_line("Confirmation", "the bootstrap requires signature confirmation "
                                            "(sp:RequireSignatureConfirmation)"))
-    for note in endpoint.evidence.notes:
-        lines.append(_line("Note", note))
     if endpoint.operations:
         lines.append(_line("Operations", ", ".join(op.name for op in endpoint.operations)))
     return "\n".join(lines)

@@ -26,7 +26,6 @@ class PolicyEvidence:
     must_not_send_renew: str | None = None
     must_not_send_amend: bool = False
     bootstrap_signature_confirmation: bool = False
-    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,7 @@
 """Message security: outbound :func:`protect`, inbound :func:`verify`."""
 
 from wssc.security.inbound import KeyResolver, VerifiedMessage, verify
-from wssc.security.outbound import protect, protect_bytes
+from wssc.security.outbound import protect
 from wssc.security.policy import MessagePolicy
 from wssc.security.replay import MemoryReplayCache, ReplayCache
 from wssc.security.tokens import (
@@ -15,5 +15,5 @@ from wssc.security.tokens import (
 __all__ = [
     "EncryptedKeyProtection", "EncryptedKeySha1Protection", "KeyResolver", "MemoryReplayCache",
     "MessagePolicy", "ProtectionToken", "ReplayCache", "SctProtection", "VerifiedMessage",
-    "encrypted_key_sha1", "protect", "protect_bytes", "verify",
+    "encrypted_key_sha1", "protect", "verify",
 ]

@@ -222,14 +222,3 @@ def _sign(
     sig = etree.fromstring(_signature_bytes(targets, key, key_ref, policy, signature_values))
     sec.append(sig)
     return sig
-
-
-def protect_bytes(
-    data: bytes, token: ProtectionToken | None, policy: MessagePolicy = MessagePolicy(),  # noqa: B008
-    *, now: float | None = None,
-) -> bytes:
-    """Parse (hardened), protect and serialize once."""
-    from wssc.xml.parse import parse_xml
-
-    root = protect(parse_xml(data), token, policy, now=now)
-    return etree.tostring(root, xml_declaration=False, encoding="utf-8")

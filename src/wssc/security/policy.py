@@ -27,7 +27,6 @@ class MessagePolicy:
     encrypt_body: bool = True
     encrypt_signature: bool = True
     transport: bool = False
-    include_sct: bool = True
     sign_addressing_headers: bool = True
     timestamp_validity: float = 300.0
     #: Write ``ValueType`` on ``#id`` references to tokens in the same header (``…/sc/dk``,

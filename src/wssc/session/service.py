@@ -37,6 +37,7 @@ from wssc.store.cookie import CookieCodec
 from wssc.store.memory import MemoryStore
 from wssc.store.record import SessionRecord
 from wssc.tokens.sct import SecurityContextToken
+from wssc.trust.messages import renewed_token
 from wssc.xml.ns import ScVersion
 
 log = logging.getLogger("wssc.session")
@@ -201,7 +202,8 @@ class SessionManager:
                                   sc_ns=self.sc.ns)
         state = transition(_state_of(rec), Event.RENEWED, self.sc.ns)
         svc = self.settings.service
-        instance = new_context_id()
+        sct = renewed_token(SecurityContextToken(rec.context_id, rec.instance))
+        instance = sct.instance
         new = replace(
             rec, instance=instance, key=new_key, key_effective=now,
             key_expires=now + svc.session_key_renewal_interval.total_seconds(),
@@ -211,7 +213,7 @@ class SessionManager:
         )
         self.store.put(new)
         log.info("renewed SCT %s: new instance %s", rec.context_id, instance)
-        return Issued(SecurityContextToken(rec.context_id, instance), new)
+        return Issued(sct, new)
 
     # --- cancel -----------------------------------------------------------------------------
     def cancel(self, rec: SessionRecord) -> None:
