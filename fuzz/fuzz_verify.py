@@ -29,7 +29,7 @@ from wssc.certs import dev_certificate
 from wssc.demo import Calculator
 from wssc.errors import InvalidSecurity
 from wssc.security import SctProtection, protect, verify
-from wssc.security.replay import ReplayCache
+from wssc.security.replay import MemoryReplayCache
 from wssc.service.engine import ServiceEngine
 from wssc.settings import WS2007, WSHTTP, EndpointSettings, SecureConversationSettings
 from wssc.tokens import SecurityContextToken
@@ -79,7 +79,7 @@ def _target(data: bytes) -> None:
     mode = (sel >> 1) & 3
     policy = engine.policy
     if mode == 2:
-        boot = engine.bootstrap.verify(msg, TransportInfo(), policy, common.T0, ReplayCache())
+        boot = engine.bootstrap.verify(msg, TransportInfo(), policy, common.T0, MemoryReplayCache())
         boot.message.to_bytes()
         return
     if mode == 3:
@@ -94,7 +94,7 @@ def _target(data: bytes) -> None:
         policy = dataclasses.replace(policy, check_expiry=False, require_signed_addressing=False,
                                      require_encrypted_body=None)
     result = verify(msg, resolver=resolve, policy=policy, now=common.T0,
-                    replay_cache=ReplayCache())
+                    replay_cache=MemoryReplayCache())
     result.to_bytes()
     result.describe()
 

@@ -208,6 +208,9 @@ class _Inbound:
                 from None
         if via is not None and via.base is not tok.base:
             raise InvalidSecurity("the signature was encrypted with another token's key")
+        if via is None and self.policy.require_encrypted_signature:
+            raise InvalidSecurity("the signature is not encrypted (the policy encrypts it: "
+                                  "PrimarySignatureIsRequiredToBeEncrypted)")
         return tok, sig, position
 
     def _decrypt_signature(self) -> tuple[etree._Element, int, Token] | None:

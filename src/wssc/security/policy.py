@@ -60,6 +60,10 @@ class MessagePolicy:
     #: WCF's default MessageProtectionOrder (SignBeforeEncrypt…): every ReferenceList comes
     #: before the signature, and digests are checked over the plaintext.
     sign_before_encrypt: bool = True
+    #: Inbound: the primary signature must arrive encrypted (WCF's EncryptSignature; WCF
+    #: refuses a plain one: PrimarySignatureIsRequiredToBeEncrypted). A plain signature's
+    #: digests would show the hash of the plaintext Body.
+    require_encrypted_signature: bool = False
     check_expiry: bool = True
     #: Inbound: with ``derived_keys`` the signature must use a DerivedKeyToken; without, the
     #: token key itself (WCF's RequireDerivedKeys). ``None`` accepts either (debugging).

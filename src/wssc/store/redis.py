@@ -76,7 +76,7 @@ def _guarded(fn: _F) -> _F:
     """Redis errors become :class:`~wssc.errors.StoreUnavailable`, logged once per outage."""
 
     @functools.wraps(fn)
-    def wrapper(self: RedisStore, *args: Any, **kwargs: Any) -> Any:
+    def wrapper(self: RedisStore | RedisReplayCache, *args: Any, **kwargs: Any) -> Any:
         try:
             result = fn(self, *args, **kwargs)
         except Exception as exc:
@@ -217,7 +217,7 @@ class RedisReplayCache:
     ``maxmemory``. One Lua script checks, charges the quota and records, atomically.
     """
 
-    __slots__ = ("_client", "_script", "prefix", "quota_per_partition")
+    __slots__ = ("_client", "_down", "_script", "prefix", "quota_per_partition")
 
     def __init__(
         self, client: redis.Redis, prefix: str = "wssc:replay:",
@@ -227,6 +227,7 @@ class RedisReplayCache:
         self.prefix = prefix
         self.quota_per_partition = quota_per_partition
         self._script = client.register_script(_REPLAY_LUA)
+        self._down = False
 
     def __repr__(self) -> str:
         return f"RedisReplayCache(prefix={self.prefix!r})"
