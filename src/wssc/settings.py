@@ -159,17 +159,22 @@ class Compatibility:
     Metro
     Mono          refuses ``ValueType`` on ``#id`` references to DerivedKeyTokens and
                   other tokens of the same header ("Unexpected ValueType", "Malformed
-                  reference element"): :data:`MONO_COMPATIBLE`
+                  reference element"), and sends its signature unencrypted:
+                  :data:`MONO_COMPATIBLE`
     ============  =====================================================================
     """
 
     #: Write ``ValueType`` on ``#id`` references to tokens in the same header (``…/sc/dk``,
     #: ``…#EncryptedKey``, ``…/sc/sct``), as WCF and WSS4J do.
     local_reference_value_types: bool = True
+    #: Accept a primary signature in the clear where the policy encrypts it (Mono's WCF
+    #: signs but does not encrypt its signature). A weakening: only for such a peer.
+    accept_unencrypted_signature: bool = False
 
 
 WCF_COMPATIBLE: Final = Compatibility()
-MONO_COMPATIBLE: Final = Compatibility(local_reference_value_types=False)
+MONO_COMPATIBLE: Final = Compatibility(local_reference_value_types=False,
+                                       accept_unencrypted_signature=True)
 
 
 @dataclass(frozen=True, slots=True)

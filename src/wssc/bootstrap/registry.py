@@ -143,6 +143,8 @@ class BootstrapKind:
             replay_window=s.replay_window.total_seconds(),
             timestamp_validity=s.timestamp_validity_duration.total_seconds(),
             require_encrypted_body=None if transport else True,
+            require_encrypted_signature=(not transport and scs.encrypt_signature
+                                         and not compatibility.accept_unencrypted_signature),
             require_signed_addressing=not transport,
             max_header_elements=s.max_security_header_elements,
             max_encrypted_data=s.max_encrypted_data,

@@ -270,8 +270,10 @@ class ServiceEngine:
         policy = self.policy
         if action == t.rst_sct_cancel and policy.require_encrypted_body:
             # WCF's session protocol signs the Cancel Body but encrypts NoParts of it (and of
-            # its reply); Metro sends it so. The signature stays required.
-            policy = replace(policy, require_encrypted_body=None)
+            # its reply); Metro sends it so, with its signature in the clear. The signature
+            # stays required; the Body holds only the CancelTarget, nothing secret.
+            policy = replace(policy, require_encrypted_body=None,
+                             require_encrypted_signature=False)
         result = verify(env.root, resolver=resolve, policy=policy, now=now,
                         replay_cache=self.replay)
         sct = result.signing_sct
