@@ -8,48 +8,28 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import httpx
 
-from wssc.certs import Certificate
 from wssc.client.common import ClientBase, endpoint_from_wsdl, find_operation, tls_verify
-from wssc.contract import ContractSpec
 from wssc.errors import TransportError
 from wssc.session.client import Outgoing
-from wssc.session.flow import EventHook, Flow, arun_flow
-from wssc.settings import WCF_COMPATIBLE, Compatibility, EndpointSettings
+from wssc.session.flow import Flow, arun_flow
 
 T = TypeVar("T")
 
 
-class AsyncClient(ClientBase):
-    def __init__(
-        self,
-        address: str,
-        contract: ContractSpec,
-        *,
-        settings: EndpointSettings | None = None,
-        service_certificate: Certificate | None = None,
-        username: str | None = None,
-        password: str | None = None,
-        verify: bool | str | ssl.SSLContext = True,
-        timeout: float = 60.0,
-        http: httpx.AsyncClient | None = None,
-        on_event: EventHook | None = None,
-        clock: Callable[[], float] = time.time,
-        compatibility: Compatibility = WCF_COMPATIBLE,
-    ) -> None:
-        super().__init__(
-            address, contract, settings=settings, service_certificate=service_certificate,
-            username=username, password=password, on_event=on_event, clock=clock,
-            compatibility=compatibility,
-        )
-        self._http = http or httpx.AsyncClient(verify=tls_verify(verify), timeout=timeout)
-        self._own_http = http is None
-        self._lock = asyncio.Lock()
+class AsyncClient(ClientBase[httpx.AsyncClient, asyncio.Lock]):
+    """The asynchronous client: the same surface as :class:`~wssc.client.Client`, awaited
+    (one request at a time per client)."""
+
+    def _new_http(self, verify: bool | ssl.SSLContext, timeout: float) -> httpx.AsyncClient:
+        return httpx.AsyncClient(verify=verify, timeout=timeout)
+
+    def _new_lock(self) -> asyncio.Lock:
+        return asyncio.Lock()
 
     @classmethod
     async def from_wsdl(

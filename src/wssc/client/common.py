@@ -7,6 +7,7 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from wssc.bootstrap.base import BootstrapClient
 from wssc.bootstrap.registry import ClientCredentials, bootstrap_kind, settings_from_wsdl
@@ -18,6 +19,8 @@ from wssc.session.flow import ClientFlow, EventHook
 from wssc.settings import WCF_COMPATIBLE, Compatibility, EndpointSettings
 
 log = logging.getLogger("wssc.client")
+H = TypeVar("H")
+L = TypeVar("L")
 
 
 
@@ -64,11 +67,15 @@ def endpoint_from_wsdl(wsdl: bytes, url: str) -> WsdlEndpoint:
     return WsdlEndpoint(address, settings, contract, cert)
 
 
-class ClientBase:
+class ClientBase(Generic[H, L]):
     """What :class:`~wssc.client.Client` and :class:`~wssc.client.AsyncClient` share: the
-    sans-IO :class:`~wssc.session.client.ClientSession` and its
+    constructor, the sans-IO :class:`~wssc.session.client.ClientSession` and its
     :class:`~wssc.session.flow.ClientFlow`, the contract, argument checks, and HTTP status
-    handling. The subclasses only drive the flow over httpx."""
+    handling. The subclasses only drive the flow over httpx (``H``: their httpx client type;
+    ``L``: their lock type).
+
+    ``verify``: ``True``, ``False``, a CA file or an SSL context (HTTPS); ``http``: an httpx
+    client of your own (then not closed by :meth:`close`); ``compatibility``: peer quirks."""
 
     def __init__(
         self,
@@ -79,6 +86,9 @@ class ClientBase:
         service_certificate: Certificate | None = None,
         username: str | None = None,
         password: str | None = None,
+        verify: bool | str | ssl.SSLContext = True,
+        timeout: float = 60.0,
+        http: H | None = None,
         on_event: EventHook | None = None,
         clock: Callable[[], float] = time.time,
         compatibility: Compatibility = WCF_COMPATIBLE,
@@ -94,6 +104,15 @@ class ClientBase:
         )
         self.flow = ClientFlow(self.session, clock=clock, on_event=on_event)
         self.clock = clock
+        self._http: H = http if http is not None else self._new_http(tls_verify(verify), timeout)
+        self._own_http = http is None
+        self._lock: L = self._new_lock()
+
+    def _new_http(self, verify: bool | ssl.SSLContext, timeout: float) -> H:
+        raise NotImplementedError
+
+    def _new_lock(self) -> L:
+        raise NotImplementedError
 
     def _bind(self, name: str, args: tuple[object, ...], kwargs: dict[str, object]
               ) -> tuple[OperationSpec, dict[str, object]]:

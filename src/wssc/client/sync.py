@@ -12,48 +12,27 @@ from __future__ import annotations
 
 import ssl
 import threading
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import httpx
 
-from wssc.certs import Certificate
 from wssc.client.common import ClientBase, endpoint_from_wsdl, find_operation, tls_verify
-from wssc.contract import ContractSpec
 from wssc.errors import TransportError
 from wssc.session.client import Outgoing
-from wssc.session.flow import EventHook, Flow, run_flow
-from wssc.settings import WCF_COMPATIBLE, Compatibility, EndpointSettings
+from wssc.session.flow import Flow, run_flow
 
 T = TypeVar("T")
 
 
-class Client(ClientBase):
-    def __init__(
-        self,
-        address: str,
-        contract: ContractSpec,
-        *,
-        settings: EndpointSettings | None = None,
-        service_certificate: Certificate | None = None,
-        username: str | None = None,
-        password: str | None = None,
-        verify: bool | str | ssl.SSLContext = True,
-        timeout: float = 60.0,
-        http: httpx.Client | None = None,
-        on_event: EventHook | None = None,
-        clock: Callable[[], float] = time.time,
-        compatibility: Compatibility = WCF_COMPATIBLE,
-    ) -> None:
-        super().__init__(
-            address, contract, settings=settings, service_certificate=service_certificate,
-            username=username, password=password, on_event=on_event, clock=clock,
-            compatibility=compatibility,
-        )
-        self._http = http or httpx.Client(verify=tls_verify(verify), timeout=timeout)
-        self._own_http = http is None
-        self._lock = threading.RLock()
+class Client(ClientBase[httpx.Client, threading.RLock]):
+    """The synchronous client (thread-safe: one request at a time per client)."""
+
+    def _new_http(self, verify: bool | ssl.SSLContext, timeout: float) -> httpx.Client:
+        return httpx.Client(verify=verify, timeout=timeout)
+
+    def _new_lock(self) -> threading.RLock:
+        return threading.RLock()
 
     @classmethod
     def from_wsdl(

@@ -75,7 +75,7 @@ import copy
 import enum
 import uuid
 from dataclasses import dataclass, field
-from typing import Final
+from typing import ClassVar, Final, Self
 
 from lxml import etree
 
@@ -340,12 +340,38 @@ def _client_entropy(suite: AlgorithmSuite, mode: KeyEntropyMode) -> bytes | None
     return None if mode is KeyEntropyMode.SERVER else new_entropy(suite.symmetric_key_bits)
 
 
+class _RstMessage:
+    """What the three requests share: their Actions (``_ACTION`` names the TrustVersion
+    attribute, ``rst_sct…``; the reply's is ``rstr_sct…``) and reading from XML."""
+
+    __slots__ = ()
+    _ACTION: ClassVar[str]
+
+    @classmethod
+    def action(cls, trust: TrustVersion) -> str:
+        return str(getattr(trust, cls._ACTION))
+
+    @classmethod
+    def reply_action(cls, trust: TrustVersion) -> str:
+        return str(getattr(trust, "rstr" + cls._ACTION[3:]))
+
+    @classmethod
+    def from_xml(cls, el: etree._Element, trust: TrustVersion) -> Self:
+        return cls.from_fields(read_rst(el, trust), trust)
+
+    @classmethod
+    def from_fields(cls, f: RstFields, trust: TrustVersion) -> Self:
+        raise NotImplementedError
+
+
 @dataclass(frozen=True, slots=True)
-class IssueRequest:
+class IssueRequest(_RstMessage):
     """RST/SCT Issue. ``entropy`` is the client (requestor) entropy; keep it to compute the key.
 
     ``key_size`` is in bits; ``None`` (or 0 on the wire) means the suite default.
     """
+
+    _ACTION: ClassVar[str] = "rst_sct"
 
     token_type: str | None
     entropy: bytes | None = field(default=None, repr=False)
@@ -361,22 +387,10 @@ class IssueRequest:
         return cls(sc.sct_token_type, _client_entropy(suite, mode), suite.symmetric_key_bits,
                    context)
 
-    @staticmethod
-    def action(trust: TrustVersion) -> str:
-        return trust.rst_sct
-
-    @staticmethod
-    def reply_action(trust: TrustVersion) -> str:
-        return trust.rstr_sct
-
     def to_xml(self, sc: ScVersion) -> etree._Element:
         el = _rst_element(sc, self.context, self.token_type, sc.trust.issue)
         _key_parts(el, sc.trust, self.entropy, self.key_size)
         return el
-
-    @classmethod
-    def from_xml(cls, el: etree._Element, trust: TrustVersion) -> IssueRequest:
-        return cls.from_fields(read_rst(el, trust), trust)
 
     @classmethod
     def from_fields(cls, f: RstFields, trust: TrustVersion) -> IssueRequest:
@@ -389,8 +403,10 @@ class IssueRequest:
 
 
 @dataclass(frozen=True, slots=True)
-class RenewRequest:
+class RenewRequest(_RstMessage):
     """RST/SCT/Renew: new key material for the session ``target`` (a new ``Instance``)."""
+
+    _ACTION: ClassVar[str] = "rst_sct_renew"
 
     target: ContextTarget
     token_type: str | None
@@ -406,14 +422,6 @@ class RenewRequest:
         return cls(ContextTarget.of(token), sc.sct_token_type, _client_entropy(suite, mode),
                    suite.symmetric_key_bits, context)
 
-    @staticmethod
-    def action(trust: TrustVersion) -> str:
-        return trust.rst_sct_renew
-
-    @staticmethod
-    def reply_action(trust: TrustVersion) -> str:
-        return trust.rstr_sct_renew
-
     def to_xml(self, sc: ScVersion) -> etree._Element:
         el = _rst_element(sc, self.context, self.token_type, sc.trust.renew)
         x.sub(el, sc.trust, "RenewTarget").append(self.target.to_xml(sc))
@@ -421,26 +429,17 @@ class RenewRequest:
         return el
 
     @classmethod
-    def from_xml(cls, el: etree._Element, trust: TrustVersion) -> RenewRequest:
-        return cls.from_fields(read_rst(el, trust), trust)
-
-    @classmethod
     def from_fields(cls, f: RstFields, trust: TrustVersion) -> RenewRequest:
-        if f.request_type is not None and f.request_type != trust.renew:
-            raise InvalidRequest("the RequestType is not Renew")
-        if f.renew_target is None:
-            raise InvalidRequest("a Renew request needs a RenewTarget")
-        if f.cancel_target is not None:
-            raise InvalidRequest("a Renew request cannot carry a CancelTarget")
-        sc = x.sc_for(trust)
-        _check_token_type(f.token_type, sc)
-        target = ContextTarget.from_xml(f.renew_target, sc, "RenewTarget")
+        target = _session_target(f, trust, "Renew")
+        _check_token_type(f.token_type, x.sc_for(trust))
         return cls(target, f.token_type, f.entropy, f.key_size, f.context)
 
 
 @dataclass(frozen=True, slots=True)
-class CancelRequest:
+class CancelRequest(_RstMessage):
     """RST/SCT/Cancel of the session ``target``; it must be signed by that same SCT."""
+
+    _ACTION: ClassVar[str] = "rst_sct_cancel"
 
     target: ContextTarget
     context: str | None = None
@@ -448,14 +447,6 @@ class CancelRequest:
     @classmethod
     def build(cls, token: SecurityContextToken, *, context: str | None = None) -> CancelRequest:
         return cls(ContextTarget.of(token), context)
-
-    @staticmethod
-    def action(trust: TrustVersion) -> str:
-        return trust.rst_sct_cancel
-
-    @staticmethod
-    def reply_action(trust: TrustVersion) -> str:
-        return trust.rstr_sct_cancel
 
     def check_target(self, signing_token: SecurityContextToken) -> None:
         """WCF's ``ProcessCloseRequest``: the CancelTarget must be the SCT that signed the
@@ -469,19 +460,23 @@ class CancelRequest:
         return el
 
     @classmethod
-    def from_xml(cls, el: etree._Element, trust: TrustVersion) -> CancelRequest:
-        return cls.from_fields(read_rst(el, trust), trust)
-
-    @classmethod
     def from_fields(cls, f: RstFields, trust: TrustVersion) -> CancelRequest:
-        if f.request_type is not None and f.request_type != trust.cancel:
-            raise InvalidRequest("the RequestType is not Cancel")
-        if f.cancel_target is None:
-            raise InvalidRequest("a Cancel request needs a CancelTarget")
-        if f.renew_target is not None:
-            raise InvalidRequest("a Cancel request cannot carry a RenewTarget")
-        return cls(ContextTarget.from_xml(f.cancel_target, x.sc_for(trust), "CancelTarget"),
-                   f.context)
+        return cls(_session_target(f, trust, "Cancel"), f.context)
+
+
+def _session_target(f: RstFields, trust: TrustVersion, verb: str) -> ContextTarget:
+    """The ``RenewTarget`` (``verb="Renew"``) or ``CancelTarget`` of a request, with WCF's
+    checks: the RequestType matches, the target is there and the other one is not."""
+    renew = verb == "Renew"
+    own, other = (f.renew_target, f.cancel_target) if renew else (f.cancel_target, f.renew_target)
+    name, other_name = ("RenewTarget", "CancelTarget") if renew else ("CancelTarget", "RenewTarget")
+    if f.request_type is not None and f.request_type != (trust.renew if renew else trust.cancel):
+        raise InvalidRequest(f"the RequestType is not {verb}")
+    if own is None:
+        raise InvalidRequest(f"a {verb} request needs a {name}")
+    if other is not None:
+        raise InvalidRequest(f"a {verb} request cannot carry a {other_name}")
+    return ContextTarget.from_xml(own, x.sc_for(trust), name)
 
 
 Request = IssueRequest | RenewRequest | CancelRequest
