@@ -97,6 +97,22 @@ def test_async_client(server: Callable[..., Server]) -> None:
     assert asyncio.run(main()) == [0, 2, 4, 6, 8]
 
 
+def test_sync_and_async_clients_have_the_same_surface(server: Callable[..., Server]) -> None:
+    """``c.Add(...)`` and ``c.call("Add", ...)`` on both; the async ones are awaited."""
+    srv = server(*serve_args("wshttp", "session", "anonymous-for-certificate"))
+    with Client.from_wsdl(srv.wsdl_url) as c:
+        assert c.Add(a=1, b=2) == 3 and c.call("Add", 3, 4) == 7
+
+    async def main() -> tuple[object, object]:
+        async with await AsyncClient.from_wsdl(srv.wsdl_url) as c:
+            return await c.Add(a=1, b=2), await c.call("Add", 3, 4)
+
+    assert asyncio.run(main()) == (3, 7)
+    public = {n for n in dir(Client) if not n.startswith("_")}
+    apublic = {n for n in dir(AsyncClient) if not n.startswith("_")}
+    assert public - {"close"} == apublic - {"aclose"}
+
+
 # --- WSDL -----------------------------------------------------------------------------------
 @pytest.mark.parametrize(("binding", "mode"), list(itertools.product(BINDINGS, MODES)))
 def test_wsdl_must_not_send_cancel(server: Callable[..., Server], binding: str,
