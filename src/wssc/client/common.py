@@ -14,7 +14,7 @@ from wssc.bootstrap.registry import ClientCredentials, bootstrap_kind, settings_
 from wssc.certs import Certificate, from_der
 from wssc.contract import ContractSpec, OperationSpec
 from wssc.errors import ConfigurationError, InvalidArgument, TransportError
-from wssc.session.client import Outgoing
+from wssc.session.client import ClientSession, Outgoing
 from wssc.session.flow import ClientFlow, EventHook
 from wssc.settings import WCF_COMPATIBLE, Compatibility, EndpointSettings
 
@@ -93,20 +93,27 @@ class ClientBase(Generic[H, L]):
         clock: Callable[[], float] = time.time,
         compatibility: Compatibility = WCF_COMPATIBLE,
     ) -> None:
-        from wssc.session.client import ClientSession
-
         self.address = address
         self.contract = contract
         self.settings = settings or EndpointSettings()
-        self.session = ClientSession(
+        session = ClientSession(
             self.settings, make_bootstrap(self.settings, service_certificate, username, password),
             address, compatibility=compatibility,
         )
-        self.flow = ClientFlow(self.session, clock=clock, on_event=on_event)
+        self.flow = ClientFlow(session, clock=clock, on_event=on_event)
         self.clock = clock
         self._http: H = http if http is not None else self._new_http(tls_verify(verify), timeout)
         self._own_http = http is None
         self._lock: L = self._new_lock()
+
+    @property
+    def session(self) -> ClientSession:
+        """The sans-IO session the flow drives (state, SCT, keys)."""
+        return self.flow.session
+
+    @session.setter
+    def session(self, session: ClientSession) -> None:
+        self.flow.session = session
 
     def _new_http(self, verify: bool | ssl.SSLContext, timeout: float) -> H:
         raise NotImplementedError
