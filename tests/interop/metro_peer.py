@@ -129,7 +129,7 @@ def free_port() -> int:
 
 _ISSUED = re.compile(r"issued (?:cookie-mode )?SCT (\S+)")
 _CANCELLED = re.compile(r"cancelled SCT (\S+)")
-_RENEWED = re.compile(r"renewed SCT (\S+)")
+_RENEWED = re.compile(r"renewed SCT (\S+?):? new instance")
 _FAULT = re.compile(r"fault (\{[^}]*\}[^\s:]+)")
 
 

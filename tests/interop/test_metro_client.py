@@ -123,6 +123,21 @@ def test_renew_is_sent_and_refused_today(services: Callable[..., WsscService]) -
                                              "FailedCheck"), log.text
 
 
+def test_renewal_over_transport(services: Callable[..., WsscService]) -> None:
+    """Over TLS Metro's Renew (UsernameToken + the SCT endorsing the Timestamp) is accepted and
+    the calls go on across the key expiry. Its Cancel afterwards names the context without the
+    new Instance, which wssc (like WCF's clause match) refuses: FINDINGS.md M6."""
+    svc = services("--bootstrap", UNOT, "--binding", "ws2007", "--key-renewal", "3")
+    run, log = metro(svc, "--calls", "4", "--sleep", "2")
+    assert run.result["results"] == [101, 102, 103, 104], run.explain()
+    assert run.result["echo"] == "metro \u00e9\u00e8 <&>"
+    assert len(log.issued) == 1 and log.renewed == log.issued[:1], log.text
+    # pinned deviation: the Cancel after a Renew carries no Instance
+    assert not run.ok and run.result["phase"] == "close", run.explain()
+    assert log.cancelled == [] and log.faults == ["InvalidRequest"], log.text
+    assert "CancelTarget is not the token that signed" in log.text
+
+
 # --- negatives: each rejected by the service, which says why in its log -----------------------
 def test_wrong_password_is_refused(services: Callable[..., WsscService]) -> None:
     svc = services("--bootstrap", UNOT, "--binding", "ws2007")
