@@ -155,3 +155,23 @@ def test_tampered_request_is_refused_by_metro(metro_services: Callable[..., Metr
     assert relay.tampered == [0]
     assert "CALL" not in svc.out_since(mark)
     assert err.value.code.local in ("InvalidSecurity", "FailedCheck"), err.value
+
+
+def test_renewal_over_transport(metro_services: Callable[..., MetroService]) -> None:
+    """Metro issues SCTs that live 6 s here; wssc renews at 60 % (3.6 s) with a Renew over the
+    bootstrap channel (UsernameToken + the SCT endorsing), then calls under the new key."""
+    import time
+
+    svc = metro_services("unot", "ws2007", "--sc-lifetime-ms", "6000")
+    events: list[tuple[str, str]] = []
+    mark = svc.mark()
+    with Client.from_wsdl(svc.wsdl_url, verify=str(svc.cert_pem), username="alice",
+                          password="secret", on_event=lambda n, d: events.append((n, d))) as c:
+        assert c.Add(a=1, b=100) == 101
+        time.sleep(4.0)
+        assert c.Add(a=2, b=100) == 102
+        assert c.Add(a=3, b=100) == 103
+    names = [n for n, _ in events]
+    assert names.count("renew") == 1 and names[-1] == "cancel", events
+    assert names.index("renew") == 2, events  # issue, call, renew, call, call, cancel
+    assert len(re.findall(r"^CALL Add", svc.out_since(mark), re.M)) == 3

@@ -109,6 +109,11 @@ class AnonymousForCertificateClient:
             raise InvalidSecurity("the reply is not secured with the bootstrap key")
         return result
 
+    def renew_supporting_tokens(self) -> list[etree._Element]:
+        # WCF secures this Renew with a fresh EncryptedKey and the SCT as an endorsing token;
+        # wssc still signs it with the SCT alone (interop/metro/FINDINGS.md, W5).
+        return []
+
 
 @dataclass(frozen=True, slots=True)
 class AnonymousForCertificateService:
