@@ -101,7 +101,7 @@ def test_cookie_mode_cancel_is_refused_after_working_calls(
 
 
 @pytest.mark.xfail(strict=True, reason="wssc does not accept a WCF/Metro-shaped Renew (bootstrap-"
-                   "secured, SCT as endorsing supporting token); see interop/metro/FINDINGS.md")
+                   "secured, SCT as endorsing supporting token); interop/metro/FINDINGS.md W5")
 def test_renewal_across_key_expiry(services: Callable[..., WsscService]) -> None:
     svc = services("--binding", "ws2007", "--key-renewal", "3")
     run, log = metro(svc, "--calls", "4", "--sleep", "2")
