@@ -175,3 +175,24 @@ def test_renewal_over_transport(metro_services: Callable[..., MetroService]) -> 
     assert names.count("renew") == 1 and names[-1] == "cancel", events
     assert names.index("renew") == 2, events  # issue, call, renew, call, call, cancel
     assert len(re.findall(r"^CALL Add", svc.out_since(mark), re.M)) == 3
+
+
+@pytest.mark.parametrize("binding", ["wshttp", "ws2007"])
+def test_must_not_send_cancel_from_a_foreign_policy(metro_services: Callable[..., MetroService],
+                                                    binding: str) -> None:
+    """A hand-written policy with ``mssp:MustNotSendCancel`` (SP 1.1) or ``sp:MustNotSendCancel``
+    (SP 1.2): wssc's client then never cancels (Metro itself keeps a session either way)."""
+    import httpx
+
+    from wssc.client.common import tls_verify
+    from wssc.policy import settings_from_wsdl
+
+    svc = metro_services("unot", binding, "--no-require-cancellation")
+    wsdl = httpx.get(svc.wsdl_url, verify=tls_verify(str(svc.cert_pem))).content
+    assert (b"mssp:MustNotSendCancel" if binding == "wshttp" else b"sp:MustNotSendCancel") in wsdl
+    assert settings_from_wsdl(wsdl).settings.require_cancellation is False
+    events, results, out = session(svc, username="alice", password="secret")
+    assert results == [101, 102, 103, "wssc \u00e9\u00e8 <&>"]
+    names = [n for n, _ in events]
+    assert names.count("issue") == 1 and "cancel" not in names, events
+    assert len(re.findall(r"^CALL Add", out, re.M)) == 3, out
