@@ -116,8 +116,10 @@ def test_renew_is_sent_and_refused_today(services: Callable[..., WsscService]) -
     with a bootstrap-secured Renew; wssc looks for an SCT-secured one and refuses it."""
     svc = services("--binding", "ws2007", "--key-renewal", "3")
     run, log = metro(svc, "--calls", "4", "--sleep", "2")
-    assert not run.ok and run.result["phase"] in ("call 3", "call 4"), run.explain()
-    assert run.result["results"][:2] == [101, 102]
+    # the first call past the 3 s key lifetime renews (call 3, or call 2 on a slow machine)
+    assert not run.ok and run.result["phase"] in ("call 2", "call 3", "call 4"), run.explain()
+    done = run.result["results"]
+    assert len(done) >= 1 and done == [101, 102, 103][:len(done)], run.explain()
     assert len(log.issued) == 1 and log.renewed == [], log.text
     assert log.faults and log.faults[-1] in ("SecurityTokenUnavailable", "InvalidSecurity",
                                              "FailedCheck"), log.text
@@ -131,7 +133,7 @@ def test_renewal_over_transport(services: Callable[..., WsscService]) -> None:
     run, log = metro(svc, "--calls", "4", "--sleep", "2")
     assert run.result["results"] == [101, 102, 103, 104], run.explain()
     assert run.result["echo"] == "metro \u00e9\u00e8 <&>"
-    assert len(log.issued) == 1 and log.renewed == log.issued[:1], log.text
+    assert len(log.issued) == 1 and log.renewed and set(log.renewed) == set(log.issued), log.text
     # pinned deviation: the Cancel after a Renew carries no Instance
     assert not run.ok and run.result["phase"] == "close", run.explain()
     assert log.cancelled == [] and log.faults == ["InvalidRequest"], log.text
