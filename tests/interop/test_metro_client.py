@@ -140,6 +140,16 @@ def test_renewal_over_transport(services: Callable[..., WsscService]) -> None:
     assert "CancelTarget is not the token that signed" in log.text
 
 
+def test_dispatch_client_also_runs_the_wsit_pipeline(services: Callable[..., WsscService]) -> None:
+    """Checked, contrary to what was reported: a ``Dispatch<Source>`` made on the WSDL's port
+    (PAYLOAD mode) goes through WSIT too: RST/SCT, a secured Add, Cancel on close."""
+    svc = services("--binding", "ws2007")
+    run, log = metro(svc, "--dispatch")
+    expect_ok(run)
+    assert "<AddResult>101</AddResult>" in run.result["reply"], run.explain()
+    assert len(log.issued) == 1 and log.cancelled == log.issued and log.faults == [], log.text
+
+
 # --- negatives: each rejected by the service, which says why in its log -----------------------
 def test_wrong_password_is_refused(services: Callable[..., WsscService]) -> None:
     svc = services("--bootstrap", UNOT, "--binding", "ws2007")
