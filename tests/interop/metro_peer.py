@@ -129,7 +129,7 @@ def free_port() -> int:
 
 _ISSUED = re.compile(r"issued (?:cookie-mode )?SCT (\S+)")
 _CANCELLED = re.compile(r"cancelled SCT (\S+)")
-_RENEWED = re.compile(r"renewed SCT (\S+)")
+_RENEWED = re.compile(r"renewed SCT (\S+?):? new instance")
 _FAULT = re.compile(r"fault (\{[^}]*\}[^\s:]+)")
 
 
@@ -287,3 +287,72 @@ def change_message_id(body: bytes) -> bytes:
     assert m is not None, "no MessageID to tamper with"
     flipped = b"0" if m.group(2) != b"0" else b"1"
     return body[: m.start(2)] + flipped + body[m.end(2):]
+
+
+# --- the Metro service (wssc.metro.MetroService) ---------------------------------------------------
+@dataclass
+class MetroService:
+    url: str
+    cert_pem: Path
+    out_path: Path
+    err_path: Path
+    proc: subprocess.Popen[bytes]
+
+    @property
+    def wsdl_url(self) -> str:
+        return self.url + "?wsdl"
+
+    def mark(self) -> int:
+        return self.out_path.stat().st_size
+
+    def out_since(self, mark: int, settle: float = 0.3) -> str:
+        time.sleep(settle)
+        with open(self.out_path, "rb") as f:
+            f.seek(mark)
+            return f.read().decode(errors="replace")
+
+    def stderr_tail(self, n: int = 60) -> str:
+        return "\n".join(self.err_path.read_text(errors="replace").splitlines()[-n:])
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def start_metro_service(home: Path, bootstrap: str, binding: str, *extra: str) -> MetroService:
+    """``bootstrap`` afc|unot, ``binding`` wshttp|ws2007; the key pair is wssc's dev certificate
+    in ``home`` (dev-cert.pem / dev-key.pem)."""
+    from wssc.certs import dev_certificate
+
+    cp = metro_classpath()
+    _, cert, key = dev_certificate(home)
+    port = free_port()
+    out_path = home / f"metro-{port}.out"
+    err_path = home / f"metro-{port}.err"
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        proc = subprocess.Popen(
+            ["java", "-cp", cp, "wssc.metro.MetroService", "--bootstrap", bootstrap,
+             "--binding", binding, "--port", str(port), "--cert", str(cert), "--key", str(key),
+             *extra],
+            stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+        )
+    scheme = "https" if bootstrap == "unot" else "http"
+    svc = MetroService(f"{scheme}://127.0.0.1:{port}/svc", Path(cert), out_path, err_path, proc)
+    deadline = time.monotonic() + 60
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the Metro service exited:\n{svc.stderr_tail()}")
+        if "LISTENING" in out_path.read_text(errors="replace"):
+            try:
+                verify = tls_verify(str(cert)) if scheme == "https" else True
+                if httpx.get(svc.wsdl_url, verify=verify, timeout=5).status_code == 200:
+                    return svc
+            except (httpx.HTTPError, OSError):
+                pass
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"the Metro service did not start:\n{svc.stderr_tail()}")
+        time.sleep(0.2)

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
@@ -219,3 +220,57 @@ def test_reply_over_transport_may_carry_a_timestamp_alone() -> None:
             security.remove(child)
     assert [etree.QName(c).localname for c in security] == ["Timestamp"]
     assert client.app_response(etree.tostring(reply), app, NOW) == 5
+
+
+def _renewed_transport_client() -> tuple[ServiceEngine, ClientSession, Callable[[Outgoing], bytes]]:
+    from wssc.bootstrap import UserNameOverTransportClient
+
+    settings = EndpointSettings(secure_conversation=SecureConversationSettings(
+        bootstrap=Bootstrap.USERNAME_OVER_TRANSPORT, message_security_version=WS2007))
+    engine = ServiceEngine(Calculator(), settings=settings, address="https://x/svc",
+                           username_validator=lambda u, p: (u, p) == ("alice", "secret"),
+                           clock=lambda: NOW)
+    client = ClientSession(settings, UserNameOverTransportClient("alice", "secret"),
+                           "https://x/svc")
+
+    def post_tls(out: Outgoing) -> bytes:
+        r = engine.handle(HttpRequest("POST", "/svc", "", {"content-type": out.content_type},
+                                      out.body, TransportInfo(secure=True)))
+        if isinstance(r, Dispatch):
+            r = run_dispatch_sync(r)
+        return r.body
+
+    out = client.issue_request(NOW)
+    client.issue_response(post_tls(out), out, NOW)
+    return engine, client, post_tls
+
+
+def test_renew_over_transport_repeats_the_username_token() -> None:
+    """WCF and Metro send the Renew over the bootstrap channel: over TLS it carries the
+    UsernameToken again, the SCT endorsing the Timestamp (Metro refuses it without)."""
+    _, client, post_tls = _renewed_transport_client()
+    renew = client.renew_request(NOW)
+    sec = etree.fromstring(renew.body).find(f".//{{{ns.WSSE}}}Security")
+    assert sec is not None
+    kinds = [etree.QName(c).localname for c in sec]
+    assert "UsernameToken" in kinds and "SecurityContextToken" in kinds and "Signature" in kinds
+    client.renew_response(post_tls(renew), renew, NOW)
+    app = client.app_request(ADD, {"a": 2, "b": 3}, NOW)
+    assert client.app_response(post_tls(app), app, NOW) == 5
+
+
+def test_reference_to_a_renewed_sct_names_its_instance() -> None:
+    """After a Renew the key generation is named on the SecurityTokenReference too (Metro looks
+    the key up by that attribute); a first-generation SCT's reference stays bare."""
+    _, client, post_tls = _renewed_transport_client()
+    first = client.app_request(ADD, {"a": 1, "b": 1}, NOW)
+    assert b"Instance=" not in first.body
+    renew = client.renew_request(NOW)
+    client.renew_response(post_tls(renew), renew, NOW)
+    assert client.sct is not None and client.sct.instance
+    app = client.app_request(ADD, {"a": 2, "b": 3}, NOW)
+    ref = etree.fromstring(app.body).find(
+        f".//{{{ns.DS}}}KeyInfo/{{{ns.WSSE}}}SecurityTokenReference/{{{ns.WSSE}}}Reference")
+    assert ref is not None and ref.get("URI", "").startswith("#")
+    assert ref.get(f"{{{ns.SC_13}}}Instance") == client.sct.instance
+    assert client.app_response(post_tls(app), app, NOW) == 5

@@ -138,6 +138,11 @@ class AnonymousForCertificateClient:
                 "the reply's SignatureConfirmation does not match the request's signature"
             )
 
+    def renew_supporting_tokens(self) -> list[etree._Element]:
+        # WCF secures this Renew with a fresh EncryptedKey and the SCT as an endorsing token;
+        # wssc still signs it with the SCT alone (interop/metro/FINDINGS.md, W5).
+        return []
+
 
 @dataclass(frozen=True, slots=True)
 class AnonymousForCertificateService:

@@ -59,6 +59,11 @@ class BootstrapClient(Protocol):
         now: float | None = None,
     ) -> VerifiedMessage: ...
 
+    def renew_supporting_tokens(self) -> list[etree._Element]:
+        """Bootstrap credentials a Renew carries beside the SCT: WCF (and Metro) send the Renew
+        over the bootstrap channel with the SCT endorsing it."""
+        ...
+
 
 class BootstrapService(Protocol):
     def verify(

@@ -52,6 +52,11 @@ class UserNameOverTransportClient:
     ) -> VerifiedMessage:
         return verify(data, policy=_policy(policy), now=now)
 
+    def renew_supporting_tokens(self) -> list[etree._Element]:
+        """Over TLS the Renew repeats the UsernameToken (Metro refuses one without it:
+        "UsernameToken not found in message but occurs in configured policy")."""
+        return [UsernameToken(self.username, self.password).to_xml()]
+
 
 @dataclass(frozen=True, slots=True)
 class UserNameOverTransportService:

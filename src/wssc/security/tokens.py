@@ -43,7 +43,12 @@ class SctProtection:
 
     def reference(self, sc: ScVersion) -> SecurityTokenReference:
         if self.include:
-            return SecurityTokenReference.local(self.sct.wsu_id, sc.sct_token_type)
+            if self.sct.instance is None:
+                return SecurityTokenReference.local(self.sct.wsu_id, sc.sct_token_type)
+            # A renewed SCT: Metro picks the key generation from the reference's Instance
+            # attribute (without it, it verifies with the first key and fails: WSS1710).
+            return SecurityTokenReference(uri="#" + self.sct.wsu_id, value_type=sc.sct_token_type,
+                                          instance=self.sct.instance, instance_ns=sc.ns)
         return SecurityTokenReference.external(
             self.sct.identifier, sc.sct_token_type, self.sct.instance, sc.ns
         )

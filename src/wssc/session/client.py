@@ -290,8 +290,10 @@ class ClientSession:
         rst = RenewRequest.build(self.sc, self.sct, self.suite, self.scs.key_entropy_mode)
         env = self._envelope(self.trust.rst_sct_renew, rst.to_xml(self.sc))
         self.state = transition(self.state, Event.RENEW_SENT, self.sc.ns)
-        return self._out(self._protect(env, now), self.trust.rst_sct_renew, entropy=rst.entropy,
-                         kind="renew")
+        assert self.key is not None
+        root = protect(env, SctProtection(self.sct, self.key, include=True), self.policy, now=now,
+                       supporting=self.bootstrap.renew_supporting_tokens())
+        return self._out(root, self.trust.rst_sct_renew, entropy=rst.entropy, kind="renew")
 
     def renew_response(self, data: bytes, out: Outgoing, now: float) -> SecurityContextToken:
         try:

@@ -60,6 +60,34 @@ public final class MetroClient {
         return false;
     }
 
+    /** One Add through a {@code Dispatch<Source>} (PAYLOAD mode) instead of the generated port. */
+    static int dispatch(String wsdl, String address, Result result) {
+        try {
+            jakarta.xml.ws.Service svc = jakarta.xml.ws.Service.create(new URL(wsdl),
+                    new javax.xml.namespace.QName("http://tempuri.org/", "Service"));
+            jakarta.xml.ws.Dispatch<javax.xml.transform.Source> d = svc.createDispatch(
+                    new javax.xml.namespace.QName("http://tempuri.org/", "WSHttpBinding_ICalculator"),
+                    javax.xml.transform.Source.class, jakarta.xml.ws.Service.Mode.PAYLOAD);
+            d.getRequestContext().put(BindingProvider.SOAPACTION_USE_PROPERTY, true);
+            d.getRequestContext().put(BindingProvider.SOAPACTION_URI_PROPERTY, "http://tempuri.org/ICalculator/Add");
+            if (address != null) {
+                d.getRequestContext().put(BindingProvider.ENDPOINT_ADDRESS_PROPERTY, address);
+            }
+            javax.xml.transform.Source reply = d.invoke(new javax.xml.transform.stream.StreamSource(
+                    new java.io.StringReader("<Add xmlns=\"http://tempuri.org/\"><a>1</a><b>100</b></Add>")));
+            java.io.StringWriter w = new java.io.StringWriter();
+            javax.xml.transform.TransformerFactory.newInstance().newTransformer()
+                    .transform(reply, new javax.xml.transform.stream.StreamResult(w));
+            result.put("reply", w.toString());
+            ((java.io.Closeable) d).close();
+        } catch (Throwable t) {
+            return result.failure("dispatch", t);
+        }
+        result.put("ok", true);
+        result.put("phase", "done");
+        return Result.OK;
+    }
+
     static int run(String[] argv, Result result) throws Exception {
         String wsdl = opt(argv, "--wsdl", null);
         if (wsdl == null) {
@@ -88,6 +116,9 @@ public final class MetroClient {
             HttpsURLConnection.setDefaultSSLSocketFactory(Certs.tls(tlsTrust).getSocketFactory());
         }
 
+        if (flag(argv, "--dispatch")) {
+            return dispatch(wsdl, address, result);
+        }
         ICalculator port;
         try {
             port = new Service(new URL(wsdl)).getWSHttpBindingICalculator();

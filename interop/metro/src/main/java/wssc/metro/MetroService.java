@@ -30,7 +30,7 @@ import javax.xml.transform.stream.StreamSource;
  * <pre>
  * java -cp CLASSPATH wssc.metro.MetroService --bootstrap afc|unot --binding wshttp|ws2007
  *      --port N --cert PEM --key PEM(PKCS8) [--users name:pw,…] [--no-derived-keys]
- *      [--no-require-cancellation]
+ *      [--no-require-cancellation] [--sc-lifetime-ms MS]
  * </pre>
  *
  * The WSDL is written by hand in WCF's policy shapes (resources wssc/metro/*.policy,
@@ -72,7 +72,7 @@ public final class MetroService {
 
     /** The WSDL for one variant: WCF's policy shapes, SP 1.1 (wshttp) or SP 1.2 (ws2007). */
     static String wsdl(boolean unot, boolean sp12, boolean derived, boolean cancel, String address,
-                       X509Certificate cert) throws Exception {
+                       X509Certificate cert, String lifetimeMs) throws Exception {
         String sp = sp12 ? "http://docs.oasis-open.org/ws-sx/ws-securitypolicy/200702"
                 : "http://schemas.xmlsoap.org/ws/2005/07/securitypolicy";
         String policy = resource(unot ? "unot.policy" : "afc.policy");
@@ -88,6 +88,11 @@ public final class MetroService {
                 .replace("@HTTPS@", https);
         String config = "        <sc:KeyStore wspp:visibility=\"private\" location=\"$WSIT_HOME/server.p12\""
                 + " type=\"PKCS12\" storepass=\"changeit\" alias=\"wssc\" keypass=\"changeit\"/>\n";
+        if (lifetimeMs != null) {
+            config += "        <scs:SCConfiguration wspp:visibility=\"private\""
+                    + " xmlns:scs=\"http://schemas.sun.com/ws/2006/05/sc/server\">"
+                    + "<scs:LifeTime>" + Long.parseLong(lifetimeMs) + "</scs:LifeTime></scs:SCConfiguration>\n";
+        }
         if (unot) {
             config += "        <sc:ValidatorConfiguration wspp:visibility=\"private\">"
                     + "<sc:Validator name=\"usernameValidator\" classname=\"wssc.metro.UserValidator\"/>"
@@ -123,7 +128,7 @@ public final class MetroService {
 
         String address = (unot ? "https" : "http") + "://127.0.0.1:" + port + "/svc";
         String doc = wsdl(unot, sp12, !flag(argv, "--no-derived-keys"),
-                !flag(argv, "--no-require-cancellation"), address, cert);
+                !flag(argv, "--no-require-cancellation"), address, cert, opt(argv, "--sc-lifetime-ms", null));
         Path wsdlFile = home.resolve("Service.wsdl");
         Files.writeString(wsdlFile, doc);
 
