@@ -19,12 +19,6 @@ from wssc.errors import WsscError
 
 pytestmark = pytest.mark.peer
 
-PREFIX_BUG = pytest.mark.xfail(
-    strict=True, reason="wssc's inbound re-maps the namespace prefixes of decrypted content "
-    "(lxml moves), so Metro's encrypted RSTR fails its Body digest; fix described in "
-    "interop/metro/FINDINGS.md (W4), pinned by tests/session/test_peer_shapes.py")
-
-
 @pytest.fixture(scope="module")
 def metro_services(tmp_path_factory: pytest.TempPathFactory
                    ) -> Iterator[Callable[..., MetroService]]:
@@ -70,7 +64,6 @@ def test_username_over_transport(metro_services: Callable[..., MetroService], bi
     assert "AUTH alice ok" in out
 
 
-@PREFIX_BUG
 @pytest.mark.parametrize("binding", ["wshttp", "ws2007"])
 def test_anonymous_for_certificate(metro_services: Callable[..., MetroService],
                                    binding: str) -> None:
@@ -85,7 +78,7 @@ def test_policy_import_reads_metros_wsdl(metro_services: Callable[..., MetroServ
     import httpx
 
     from wssc.client.common import tls_verify
-    from wssc.policy import settings_from_wsdl
+    from wssc.bootstrap.registry import settings_from_wsdl
     from wssc.settings import WS2007, WSHTTP, Bootstrap
 
     for bootstrap, binding, version in (("unot", "ws2007", WS2007), ("afc", "wshttp", WSHTTP)):
@@ -185,7 +178,7 @@ def test_must_not_send_cancel_from_a_foreign_policy(metro_services: Callable[...
     import httpx
 
     from wssc.client.common import tls_verify
-    from wssc.policy import settings_from_wsdl
+    from wssc.bootstrap.registry import settings_from_wsdl
 
     svc = metro_services("unot", binding, "--no-require-cancellation")
     wsdl = httpx.get(svc.wsdl_url, verify=tls_verify(str(svc.cert_pem))).content

@@ -159,9 +159,6 @@ def _wsdl_of(engine: ServiceEngine) -> etree._Element:
     return etree.fromstring(engine.wsdl())
 
 
-@pytest.mark.xfail(strict=True, reason="inbound moves decrypted nodes across lxml documents, and "
-                   "lxml then rewrites their namespace prefixes (ns2:Id -> wsu:Id), so the "
-                   "digest of an encrypted Body changes; see interop/metro/FINDINGS.md (W4)")
 def test_decrypted_body_keeps_the_senders_prefixes() -> None:
     """Metro encrypts a Body whose content declares the wsu namespace under its own prefix
     (``xmlns:ns2="…utility…" ns2:Id``) while the Envelope declares it as ``wsu``; the digest

@@ -128,6 +128,18 @@ def test_cancel_request_xml(sc: ScVersion) -> None:
         back.check_target(SecurityContextToken("urn:uuid:another-session", "urn:uuid:gen-2"))
 
 
+def test_cancel_target_without_instance_means_the_signing_generation() -> None:
+    """Metro (FINDINGS M6) names a renewed session without its Instance: taken as the
+    generation that signed the Cancel. Another session, or another named Instance, is not."""
+    renewed = sct("urn:uuid:gen-2")
+    bare = CancelRequest(ContextTarget(renewed.identifier, None))
+    bare.check_target(renewed)
+    with pytest.raises(BadCloseTarget):
+        bare.check_target(SecurityContextToken("urn:uuid:another-session", "urn:uuid:gen-2"))
+    with pytest.raises(BadCloseTarget):
+        CancelRequest(ContextTarget(renewed.identifier, "urn:uuid:gen-1")).check_target(renewed)
+
+
 @pytest.mark.parametrize("sc", VERSIONS, ids=IDS)
 def test_actions(sc: ScVersion) -> None:
     t = sc.trust

@@ -380,10 +380,11 @@ class _Inbound:
             raise InvalidSecurity("encrypted content must be the only content of its parent")
         parent.remove(ed)
         parent.text = nodes.text
-        for n in list(nodes):
-            parent.append(n)
+        for n in nodes:
             if isinstance(n.tag, str):
-                index_ids(n, self.ids)
+                g = _graft(n, parent)
+                g.tail = n.tail
+                index_ids(g, self.ids)
         self.result.encrypted.append((typ, parent))
         return parent
 
@@ -654,6 +655,28 @@ def _parse_fragment(
     except MalformedXml:
         raise FailedCheck("the decrypted data is not well-formed XML (wrong key?)") from None
     return frag
+
+
+def _graft(src: etree._Element, parent: etree._Element) -> etree._Element:
+    """Rebuild ``src`` (decrypted, in its own document) as the last child of ``parent``,
+    keeping the sender's prefixes: each element declares what it declared in the plaintext.
+
+    Moving the parsed nodes instead would let lxml re-point every prefix to the nearest
+    declaration of the same URI in the envelope (``ns2:Id`` becoming ``wsu:Id``), and the
+    exclusive c14n of the Body would no longer be what the sender digested (Metro aliases
+    wsu and wsse inside its Body). Depth is bounded by the parser's limits."""
+    up = src.getparent()
+    inherited = up.nsmap if up is not None else {}
+    own = {p: u for p, u in src.nsmap.items() if inherited.get(p) != u}
+    el = etree.SubElement(parent, src.tag, nsmap=own)  # type: ignore[arg-type]
+    for k, v in src.attrib.items():
+        el.set(k, v)
+    el.text = src.text
+    for child in src:
+        if isinstance(child.tag, str):
+            g = _graft(child, el)
+            g.tail = child.tail
+    return el
 
 
 def _attr(u: str) -> str:

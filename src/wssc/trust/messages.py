@@ -450,8 +450,13 @@ class CancelRequest(_RstMessage):
 
     def check_target(self, signing_token: SecurityContextToken) -> None:
         """WCF's ``ProcessCloseRequest``: the CancelTarget must be the SCT that signed the
-        message, else :class:`~wssc.errors.BadCloseTarget`."""
-        if not self.target.matches(signing_token):
+        message, else :class:`~wssc.errors.BadCloseTarget`. A target that names the context
+        without an Instance is taken as the signing generation (Metro cancels a renewed
+        session so; the Cancel is signed with that generation's key all the same)."""
+        t = self.target
+        if t.instance is None and t.identifier == signing_token.identifier:
+            return
+        if not t.matches(signing_token):
             raise BadCloseTarget("the CancelTarget is not the token that signed the request")
 
     def to_xml(self, sc: ScVersion) -> etree._Element:
