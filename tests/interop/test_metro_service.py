@@ -77,8 +77,8 @@ def test_policy_import_reads_metros_wsdl(metro_services: Callable[..., MetroServ
     its private key-store assertions out)."""
     import httpx
 
-    from wssc.client.common import tls_verify
     from wssc.bootstrap.registry import settings_from_wsdl
+    from wssc.client.common import tls_verify
     from wssc.settings import WS2007, WSHTTP, Bootstrap
 
     for bootstrap, binding, version in (("unot", "ws2007", WS2007), ("afc", "wshttp", WSHTTP)):
@@ -177,8 +177,8 @@ def test_must_not_send_cancel_from_a_foreign_policy(metro_services: Callable[...
     (SP 1.2): wssc's client then never cancels (Metro itself keeps a session either way)."""
     import httpx
 
-    from wssc.client.common import tls_verify
     from wssc.bootstrap.registry import settings_from_wsdl
+    from wssc.client.common import tls_verify
 
     svc = metro_services("unot", binding, "--no-require-cancellation")
     wsdl = httpx.get(svc.wsdl_url, verify=tls_verify(str(svc.cert_pem))).content
