@@ -74,6 +74,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
                    help="max_pending_sessions (default 128)")
     s.add_argument("--cookie-lifetime", type=float, default=None, metavar="SECONDS",
                    help="issued_cookie_lifetime (default 10 h)")
+    s.add_argument("--log-level", dest="serve_log_level", default=None, metavar="LEVEL",
+                   help="DEBUG, INFO (session events: issued, renewed, cancelled, faults), "
+                   "WARNING (default) or ERROR; the same as wssc --log-level")
     s.add_argument("--wsgi", action="store_true",
                    help="serve the WSGI app (wsgiref, single thread) instead of ASGI/uvicorn")
     s.set_defaults(func=run_serve)

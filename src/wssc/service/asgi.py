@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from wssc.bootstrap.base import TransportInfo
+from wssc.errors import ConfigurationError
 from wssc.service.engine import (
     Dispatch,
     HttpRequest,
@@ -19,6 +20,7 @@ from wssc.service.engine import (
     ServiceEngine,
     run_dispatch_sync,
 )
+from wssc.service.hosting import startup
 
 log = logging.getLogger("wssc.service.asgi")
 
@@ -32,6 +34,10 @@ MAX_BODY = 4 * 1024 * 1024
 
 
 class AsgiApp:
+    """The ASGI app. On the lifespan start-up it routes ``wssc.*`` logs to uvicorn's handlers
+    (when the application configured none) and refuses to start a per-process session store
+    under several workers (:mod:`wssc.service.hosting`)."""
+
     def __init__(self, engine: ServiceEngine, max_body: int = MAX_BODY) -> None:
         self.engine = engine
         self.max_body = max_body
@@ -41,6 +47,12 @@ class AsgiApp:
             while True:
                 msg = await receive()
                 if msg["type"] == "lifespan.startup":
+                    try:
+                        startup(self.engine)  # logs under uvicorn's; refuse unsafe workers
+                    except ConfigurationError as exc:
+                        await send({"type": "lifespan.startup.failed",
+                                    "message": str(exc.detail)})
+                        return
                     await send({"type": "lifespan.startup.complete"})
                 elif msg["type"] == "lifespan.shutdown":
                     await send({"type": "lifespan.shutdown.complete"})

@@ -16,9 +16,16 @@ StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
 
 class WsgiApp:
+    """The WSGI app. When created it routes ``wssc.*`` logs to gunicorn's handlers (when the
+    application configured none) and refuses a per-process session store under several
+    workers (:mod:`wssc.service.hosting`)."""
+
     def __init__(self, engine: ServiceEngine, max_body: int = MAX_BODY) -> None:
+        from wssc.service.hosting import startup
+
         self.engine = engine
         self.max_body = max_body
+        startup(engine)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         try:
