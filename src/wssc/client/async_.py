@@ -29,6 +29,11 @@ from wssc.settings import EndpointSettings
 
 
 class AsyncClient(ClientBase):
+    """The asyncio twin of :class:`~wssc.client.sync.Client`: ``await
+    AsyncClient.from_wsdl(url)``, ``await client.call("Add", a=1, b=2)``, and :meth:`aclose`
+    (or ``async with``) sends the Cancel unless the policy says MustNotSendCancel. Concurrent
+    calls share one session."""
+
     def __init__(
         self,
         address: str,

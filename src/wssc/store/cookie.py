@@ -154,6 +154,7 @@ class KeyRing:
     def to_file(self, path: str | os.PathLike[str]) -> None:
         """Write the ring as JSON (base64 keys), atomically, readable by the owner only."""
         target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
         try:
             os.fchmod(fd, 0o600)
