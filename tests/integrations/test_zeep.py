@@ -155,3 +155,22 @@ def test_renews_under_zeep(server: Callable[..., Any]) -> None:
         assert renewed.identifier == first.identifier and renewed.instance != first.instance
     _wait_for(srv, rf"renewed SCT {re.escape(first.identifier)}|renew.*{re.escape(first.identifier)}",
               True)
+
+
+@pytest.mark.parametrize("plugin", [True, False])
+def test_renew_needed_renews_and_resends(server: Callable[..., Any], plugin: bool) -> None:
+    # The client misses its own renewal time; the service answers RenewNeeded once the key has
+    # expired, and the transport renews and resends the call: the caller sees only the result.
+    srv = server("--binding", "ws2007", "--key-renewal", "2")
+    t = Transport.from_wsdl(srv.wsdl_url)
+    kwargs: dict[str, Any] = {"transport": t, "wsse": t.wsse} if plugin else {"transport": t}
+    with zeep.Client(srv.wsdl_url, **kwargs) as client:
+        assert client.service.Add(a=1, b=1) == 2
+        s = t.secure_session
+        first = s.sct
+        s.renew_at = float("inf")  # never renew on time
+        time.sleep(2.5)
+        assert client.service.Add(a=20, b=22) == 42
+        assert s.sct.identifier == first.identifier and s.sct.instance != first.instance
+    _wait_for(srv, rf"renewed SCT {re.escape(first.identifier)}", True)
+    assert "RenewNeeded" in srv.log()

@@ -158,6 +158,8 @@ class _Core:
                                      local_reference_value_types=local_reference_value_types)
         self.clock = clock
         self.lock = threading.RLock()
+        #: id(secured envelope) -> (zeep's plain envelope, headers), set by the wsse plugin
+        self.plain: dict[int, tuple[etree._Element, dict[str, str]]] = {}
 
     # --- opening, renewing, cancelling ---------------------------------------------------
     def session_step(self) -> tuple[Outgoing, float] | None:
@@ -307,7 +309,10 @@ class SecureConversationWsse:
             self._opener()
         if not self._core.session.is_open:
             raise ConfigurationError("the secure session is not open")
-        return self._core.protect(envelope, headers), headers
+        secured = self._core.protect(envelope, headers)
+        # the plain envelope, for a resend under a new key after RenewNeeded (Transport)
+        self._core.plain[id(secured)] = (envelope, dict(headers))
+        return secured, headers
 
     def verify(self, envelope: etree._Element) -> etree._Element:
         """Verify ``envelope`` (zeep's parsed reply) and replace its content, in place, by the
@@ -439,7 +444,19 @@ class Transport(_ZeepTransport):  # type: ignore[misc,unused-ignore]
 
     def post_xml(self, address: str, envelope: etree._Element, headers: dict[str, str]) -> Any:
         if self.core.is_secured(envelope):  # the wsse plugin did it; zeep calls its verify
-            return super().post_xml(address, envelope, headers)
+            plain = self.core.plain.pop(id(envelope), None)
+            response = super().post_xml(address, envelope, headers)
+            if plain is not None:
+                try:
+                    self.core.raise_unsecured_fault(response.content, status=response.status_code)
+                except _RetryAfterRenew:
+                    log.info("zeep: the service asked for a new key (RenewNeeded); renewing")
+                    self.open()
+                    again = self.core.protect(*plain)
+                    response = super().post_xml(address, again, headers)
+                except (Fault, TransportError):
+                    pass  # zeep's wsse.verify raises it again, in order
+            return response
         for attempt in (1, 2):
             self.open()
             body = self.core.serialize(self.core.protect(envelope, headers))
