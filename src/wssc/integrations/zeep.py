@@ -444,15 +444,15 @@ class Transport(_ZeepTransport):  # type: ignore[misc,unused-ignore]
 
     def post_xml(self, address: str, envelope: etree._Element, headers: dict[str, str]) -> Any:
         if self.core.is_secured(envelope):  # the wsse plugin did it; zeep calls its verify
-            plain = self.core.plain.pop(id(envelope), None)
+            original = self.core.plain.pop(id(envelope), None)
             response = super().post_xml(address, envelope, headers)
-            if plain is not None:
+            if original is not None:
                 try:
                     self.core.raise_unsecured_fault(response.content, status=response.status_code)
                 except _RetryAfterRenew:
                     log.info("zeep: the service asked for a new key (RenewNeeded); renewing")
                     self.open()
-                    again = self.core.protect(*plain)
+                    again = self.core.protect(*original)
                     response = super().post_xml(address, again, headers)
                 except (Fault, TransportError):
                     pass  # zeep's wsse.verify raises it again, in order
