@@ -174,3 +174,34 @@ def test_renew_needed_renews_and_resends(server: Callable[..., Any], plugin: boo
         assert s.sct.identifier == first.identifier and s.sct.instance != first.instance
     _wait_for(srv, rf"renewed SCT {re.escape(first.identifier)}", True)
     assert "RenewNeeded" in srv.log()
+
+
+@pytest.mark.parametrize("bootstrap", BOOTSTRAPS)
+@pytest.mark.parametrize("plugin", [True, False])
+def test_per_message_security_without_a_session(server: Callable[..., Any], bootstrap: str,
+                                                plugin: bool) -> None:
+    # establishSecurityContext=false: each message secured by the bootstrap, no RST, no Cancel.
+    srv = server("--bootstrap", bootstrap, "--no-secure-context")
+    kwargs = secure_session(srv.wsdl_url, **_opts(srv, bootstrap))
+    if not plugin:
+        del kwargs["wsse"]
+    t = kwargs["transport"]
+    before = srv.log().count("issued")
+    with zeep.Client(srv.wsdl_url, **kwargs) as client:
+        assert client.service.Add(a=3, b=4) == 7
+        assert client.service.Echo(text="no session") == "no session"
+        assert t.secure_session.sct is None
+    time.sleep(0.2)
+    assert srv.log().count("issued") == before
+
+
+@pytest.mark.parametrize("bootstrap", BOOTSTRAPS)
+async def test_per_message_security_async(server: Callable[..., Any], bootstrap: str) -> None:
+    import asyncio
+
+    srv = server("--bootstrap", bootstrap, "--no-secure-context")
+    kwargs = async_secure_session(srv.wsdl_url, **_opts(srv, bootstrap))
+    async with zeep.AsyncClient(srv.wsdl_url, **kwargs) as client:
+        # concurrent calls: each reply is verified with its own request's bootstrap context
+        got = await asyncio.gather(*(client.service.Add(a=i, b=i) for i in range(4)))
+        assert got == [0, 2, 4, 6]
