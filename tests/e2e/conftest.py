@@ -75,8 +75,8 @@ def start_server(wssc_home: Path) -> Iterator[Start]:
                 r = httpx.get(server.wsdl_url, verify=tls_verify(server.verify), timeout=2)
                 if r.status_code == 200:
                     break
-            except httpx.HTTPError:
-                pass
+            except (httpx.HTTPError, OSError):  # OSError: the first HTTPS server has not
+                pass                            # written the development certificate yet
             if time.monotonic() > deadline:
                 proc.kill()
                 raise RuntimeError(f"wssc serve {args} did not start:\n{server.log()[-3000:]}")

@@ -205,3 +205,22 @@ async def test_per_message_security_async(server: Callable[..., Any], bootstrap:
         # concurrent calls: each reply is verified with its own request's bootstrap context
         got = await asyncio.gather(*(client.service.Add(a=i, b=i) for i in range(4)))
         assert got == [0, 2, 4, 6]
+
+
+@pytest.mark.parametrize("secure_context", [True, False])
+def test_debug_logs_carry_no_password(server: Callable[..., Any], secure_context: bool,
+                                      caplog: pytest.LogCaptureFixture) -> None:
+    # zeep's own transport logs whole messages at DEBUG; a UsernameToken (and session tokens)
+    # must not end up there.
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    args = ("--bootstrap", "username-over-transport", "--user", "bob:pw-Zq8-not-in-logs")
+    srv = server(*args, *(() if secure_context else ("--no-secure-context",)))
+    kwargs = secure_session(srv.wsdl_url, verify=srv.verify, username="bob",
+                            password="pw-Zq8-not-in-logs")
+    with zeep.Client(srv.wsdl_url, **kwargs) as client:
+        assert client.service.Add(a=1, b=2) == 3
+    assert "HTTP Post to" in caplog.text  # zeep's debug line is there, without the body
+    assert "pw-Zq8-not-in-logs" not in caplog.text
+    assert "UsernameToken" not in caplog.text
