@@ -509,7 +509,7 @@ def retained_per_session(
     fresh one is put in its place), so what remains is what the engine keeps for sessions.
     The figure is the second half's growth per session: the first half also warms free
     lists and caches (bounded, a few KB, not per session)."""
-    from wssc.security.replay import ReplayCache
+    from wssc.security.replay import MemoryReplayCache
 
     to = address(1)
     engine = ServiceEngine(Calculator(), settings=settings, address=to, certificate=cert,
@@ -532,7 +532,7 @@ def retained_per_session(
     def drop_replay() -> int:
         assert engine.replay is not None
         entries = len(engine.replay)
-        engine.replay = ReplayCache(engine.replay.max_entries)
+        engine.replay = MemoryReplayCache(engine.replay.max_entries)
         return entries
 
     for _ in range(20):

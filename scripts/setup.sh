@@ -4,17 +4,19 @@
 #   .venv/                   python3 -m venv, then pip install -e '.[dev]'
 #   WSS4J interop peer       Java + Debian's libwss4j-java, compiled by the peer's own build.sh
 #                            into .wssc/peer-build (or $WSS4J_PEER_BUILD when set)
+#   Metro (WSIT) peer        Maven + JDK; mvn package in interop/metro (into interop/metro/target)
 #   redis-server             apt-get install redis-server, when not on PATH
 #   .wssc/env                the resolved peer paths, for scripts/test.sh (sourced there)
 #
 # The peer lives beside the repository in ../shared/peers/wss4j (override: WSSC_WSS4J_PEER).
-# With CI=true a step that cannot be done is an error; otherwise it is a loud warning.
+# Under CI (CI=true, 1 or yes) a step that cannot be done is an error; otherwise it is a loud warning.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 
 say() { echo "setup: $*" >&2; }
-in_ci() { [ "${CI:-}" = true ] || [ "${CI:-}" = 1 ]; }
+# The same rule as tests/peers.py: in_ci(): CI = true, 1 or yes, in any case.
+in_ci() { case "$(printf %s "${CI:-}" | tr '[:upper:]' '[:lower:]' | tr -d '[:space:]')" in true|1|yes) return 0;; *) return 1;; esac; }
 problem() {
   if in_ci; then say "ERROR: $*"; exit 1; fi
   say "!!! WARNING: $* !!!"
@@ -88,6 +90,39 @@ fi
   printf 'export WSSC_WSS4J_PEER=%q\n' "$PEER_DIR"
   printf 'export WSS4J_PEER_BUILD=%q\n' "$PEER_BUILD"
 } > .wssc/env
+
+# --- Metro (Eclipse WSIT) peer: interop/metro, built with Maven from Maven Central ---------------
+# Rebuilt only when its inputs change (pom.xml, its sources, or the WSDL wssc writes for
+# wsimport); Maven's ~/.m2 is the download cache (CI: cache ~/.m2/repository).
+METRO_DIR="$REPO/interop/metro"
+METRO_BUILD="$METRO_DIR/target"
+metro_build() {
+  local wsdl="$METRO_BUILD/wssc-wsdl/Service.wsdl" stamp="$METRO_BUILD/wssc-build-stamp" want
+  mkdir -p "$METRO_BUILD/wssc-wsdl"
+  .venv/bin/python "$METRO_DIR/write_wsdl.py" "$wsdl.new" || return 1
+  want="$( (cd "$METRO_DIR" && find pom.xml write_wsdl.py src -type f | LC_ALL=C sort | xargs sha256sum
+           sha256sum < "$wsdl.new" | cut -d' ' -f1) | sha256sum | cut -d' ' -f1)"
+  if [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] \
+     && [ -f "$METRO_BUILD/classes/wssc/metro/MetroClient.class" ] \
+     && compgen -G "$METRO_BUILD/lib/webservices-rt-*.jar" >/dev/null; then
+    rm -f "$wsdl.new"
+    return 0
+  fi
+  mv "$wsdl.new" "$wsdl"
+  say "building the Metro peer (mvn package in interop/metro; first run downloads ~30 MB)"
+  local t0=$SECONDS
+  (cd "$METRO_DIR" && mvn -q -B package) >&2 || return 1
+  printf '%s\n' "$want" > "$stamp"
+  say "Metro peer built in $((SECONDS - t0)) s"
+}
+if ! command -v mvn >/dev/null 2>&1 || ! command -v javac >/dev/null 2>&1; then
+  say "installing Maven and a JDK for the Metro peer"
+  apt_install maven default-jdk-headless || problem "Maven/JDK could not be installed; Metro interop tests will NOT run"
+fi
+if command -v mvn >/dev/null 2>&1; then
+  metro_build || problem "the Metro peer did not build (interop/metro); Metro interop tests will NOT run"
+fi
+printf 'export WSSC_METRO_BUILD=%q\n' "$METRO_BUILD" >> .wssc/env
 
 # --- redis-server (RedisStore tests start their own instance) ----------------------------------
 if ! command -v redis-server >/dev/null 2>&1; then

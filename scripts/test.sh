@@ -16,7 +16,7 @@ BIN=.venv/bin
 failed=()
 
 lint_paths=()
-for d in src tests bench; do [ -e "$d" ] && lint_paths+=("$d"); done
+for d in src tests bench fuzz; do [ -e "$d" ] && lint_paths+=("$d"); done
 echo "== ruff check ${lint_paths[*]}"
 "$BIN/ruff" check "${lint_paths[@]}" || failed+=(ruff)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -15,17 +14,18 @@ import pytest
 
 from peers import PeerMissing, Wss4jPeer, find_wss4j_peer, in_ci
 from peers import wssc_cli as _wssc_cli
+from servers import server, start_server, wssc_home  # noqa: F401 - fixtures (tests/servers.py)
 
 
 @pytest.fixture(scope="session")
 def wss4j() -> Wss4jPeer:
-    """The WSS4J peer. Missing: a failure under CI=true, else a loud skip."""
+    """The WSS4J peer. Missing: a failure under CI (``in_ci()``), else a loud skip."""
     try:
         return find_wss4j_peer()
     except PeerMissing as exc:
         why = str(exc)
     if in_ci():
-        pytest.fail(f"WSS4J PEER MISSING under CI=true: {why}. scripts/setup.sh must build it.")
+        pytest.fail(f"WSS4J PEER MISSING under CI: {why}. scripts/setup.sh must build it.")
     pytest.skip(f"!!! WSS4J PEER MISSING — run scripts/setup.sh; interop NOT tested ({why}) !!!")
 
 
@@ -47,8 +47,8 @@ def redis_server() -> Iterator[tuple[str, int]]:
     exe = shutil.which("redis-server")
     if exe is None:
         msg = "redis-server is not installed: the RedisStore tests cannot run"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{msg} (CI=true: install redis-server)")
+        if in_ci():
+            pytest.fail(f"{msg} (CI: install redis-server)")
         pytest.skip(f"!!! {msg}; install it (apt-get install redis-server) to run them !!!")
     redis = __import__("redis")
     port = _free_port()

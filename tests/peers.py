@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -23,6 +24,8 @@ TIMEOUT = 120
 
 
 def in_ci() -> bool:
+    """True under CI (``CI`` = true, 1 or yes, any case): the one test of it in the suite.
+    ``scripts/setup.sh`` reads ``CI`` the same way."""
     return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
 
 
@@ -38,11 +41,11 @@ def mono_dir() -> Path:
 
 
 def mono_missing(what: str) -> None:
-    """A Mono capture or tool is missing: an error under CI=true, else a loud skip."""
+    """A Mono capture or tool is missing: an error under CI (``in_ci()``), else a loud skip."""
     import pytest
 
     if in_ci():
-        pytest.fail(f"{what} (CI=true: the Mono peer must be present)")
+        pytest.fail(f"{what} (CI: the Mono peer must be present)")
     pytest.skip(f"!!! {what}; Mono interop NOT tested !!!")
 
 
@@ -103,8 +106,13 @@ class Wss4jPeer:
         return self.run("secure", *_options(opts), in_path, out_path, check=True)
 
     def verify(self, path: str | os.PathLike[str], **opts: Any) -> subprocess.CompletedProcess[str]:
-        """``peer verify``; the caller checks the exit code (0 ok, 1 error, 3 policy)."""
+        """``peer verify``; the caller checks the exit code (0 ok, 1 error, 3 policy), or
+        better, uses :meth:`verdict`."""
         return self.run("verify", *_options(opts), path)
+
+    def verdict(self, path: str | os.PathLike[str], **opts: Any) -> PeerVerdict:
+        """``peer verify`` read as a verdict: see :func:`wss4j_verdict`."""
+        return wss4j_verdict(self.verify(path, **opts))
 
     def mutate(
         self, in_path: str | os.PathLike[str], out_path: str | os.PathLike[str], **opts: Any
@@ -124,6 +132,43 @@ class Wss4jPeer:
             *_options(opts), check=True,
         )
         return base64.b64decode(proc.stdout.strip())
+
+
+@dataclass(frozen=True)
+class PeerVerdict:
+    """What the WSS4J peer decided about a message."""
+
+    ok: bool
+    #: a rejection's WS-Security fault code ("{ns}Local"), or "policy" for the peer's own
+    #: policy checks (exit 3); None when accepted
+    fault: str | None
+    output: str
+
+
+_WSS4J_REJECTION = re.compile(
+    r"^ERROR: org\.apache\.ws\.security\.WSSecurityException: .*"
+    r"\[errorCode=\d+, faultCode=(\{[^}]*\}\w+)\]", re.M,
+)
+
+
+def wss4j_verdict(proc: subprocess.CompletedProcess[str]) -> PeerVerdict:
+    """Read ``peer verify``'s outcome. Only two things are verdicts: exit 0 with "VERIFY OK"
+    (accepted), and a refusal by WSS4J itself: exit 1 whose top-level error is a
+    ``WSSecurityException`` carrying a fault code, or exit 3 (the peer's policy check). Anything
+    else (a Java crash such as a NullPointerException, a usage error, a timeout) raises
+    AssertionError: a crash must never read as a rejection."""
+    out = f"exit {proc.returncode}\nstdout:\n{proc.stdout[-2000:]}\nstderr:\n{proc.stderr[-2000:]}"
+    if proc.returncode == 0:
+        assert "VERIFY OK" in proc.stdout, f"exit 0 without VERIFY OK:\n{out}"
+        return PeerVerdict(True, None, out)
+    if proc.returncode == 3:
+        assert "VERIFY FAILED (policy)" in proc.stderr, out
+        return PeerVerdict(False, "policy", out)
+    if proc.returncode == 1:
+        m = _WSS4J_REJECTION.search(proc.stderr)
+        assert m, f"the WSS4J peer crashed (not a WS-Security verdict):\n{out}"
+        return PeerVerdict(False, m.group(1), out)
+    raise AssertionError(f"the WSS4J peer crashed or was misused:\n{out}")
 
 
 def find_wss4j_peer() -> Wss4jPeer:

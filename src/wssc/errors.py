@@ -37,6 +37,9 @@ class WsscError(Exception):
 
     default_code: ClassVar[FaultCode] = FaultCode(ns.WSSE, "InvalidSecurity")
     default_reason: ClassVar[str] = "An error was discovered processing the <wsse:Security> header"
+    #: True for failures of message-security processing: a service sends them all as the one
+    #: generic fault (:func:`on_the_wire`), so that no failure can be told from another.
+    security_failure: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -60,6 +63,7 @@ class WsscError(Exception):
 # --- XML ---------------------------------------------------------------------------------
 class MalformedXml(WsscError):
     """Not well-formed, or refused by the hardened parser (DTD, entity, size, depth)."""
+    security_failure = True
 
     default_code = FaultCode(ns.WSSE, "InvalidSecurity")
     default_reason = "The message is not well-formed or was refused by the XML parser"
@@ -68,30 +72,36 @@ class MalformedXml(WsscError):
 class DuplicateId(WsscError):
     default_code = FaultCode(ns.WSSE, "InvalidSecurity")
     default_reason = "The message contains duplicate wsu:Id values"
+    security_failure = True
 
 
 # --- WS-Security ---------------------------------------------------------------------------
 class InvalidSecurity(WsscError):
     """Generic: a malformed or policy-violating security header."""
+    security_failure = True
 
 
 class UnsupportedAlgorithm(WsscError):
     default_code = FaultCode(ns.WSSE, "UnsupportedAlgorithm")
     default_reason = "An unsupported signature or encryption algorithm was used"
+    security_failure = True
 
 
 class InvalidSecurityToken(WsscError):
     default_code = FaultCode(ns.WSSE, "InvalidSecurityToken")
     default_reason = "An invalid security token was provided"
+    security_failure = True
 
 
 class SecurityTokenUnavailable(WsscError):
     default_code = FaultCode(ns.WSSE, "SecurityTokenUnavailable")
     default_reason = "Referenced security token could not be retrieved"
+    security_failure = True
 
 
 class FailedCheck(WsscError):
     """A signature or decryption did not verify (wrong key, tampered content)."""
+    security_failure = True
 
     default_code = FaultCode(ns.WSSE, "FailedCheck")
     default_reason = "The signature or decryption was invalid"
@@ -105,10 +115,12 @@ class FailedAuthentication(WsscError):
 class MessageExpired(WsscError):
     default_code = FaultCode(ns.WSSE, "MessageExpired")
     default_reason = "The message has expired"
+    security_failure = True
 
 
 class ReplayDetected(WsscError):
     """WCF reports a replay as a generic security fault."""
+    security_failure = True
 
     default_code = FaultCode(ns.WSSE, "InvalidSecurity")
     default_reason = "A replay of a previously received message was detected"
@@ -119,6 +131,27 @@ class TokenSerializationError(WsscError):
 
     default_code = FaultCode(ns.WSSE, "InvalidSecurityToken")
     default_reason = "The security token cannot be serialized"
+
+
+class SecurityVerificationFailed(WsscError):
+    """WCF's one generic fault for every failure of message-security processing: all that a
+    peer is told when a message does not verify, whatever the reason."""
+
+    default_code = FaultCode(ns.WSSE, "InvalidSecurity")
+    default_reason = "An error occurred when verifying security for the message."
+
+
+def on_the_wire(error: WsscError) -> WsscError:
+    """What a service sends for ``error``: the generic fault for a security failure (the
+    detail goes only to the service log), else the error itself.
+
+    Kept distinct, as WCF keeps them: BadContextToken, RenewNeeded, UnknownDerivationSource,
+    ServerTooBusy, SecureConversationCancellationNotAllowed and FailedAuthentication, and the
+    faults of the protocol after a message verified (InvalidRequest…).
+    """
+    if error.security_failure:
+        return SecurityVerificationFailed()
+    return error
 
 
 # --- WS-SecureConversation (subcode namespace = the message's SC version) ------------------
@@ -258,6 +291,8 @@ def error_from_fault(code: FaultCode, reason: str) -> WsscError:
                 if sub is RenewNeeded:
                     return RenewNeeded(sc_ns=code.namespace)
                 return sub(sc_ns=code.namespace, reason=reason or None)
+    if code.clark == SecurityVerificationFailed.default_code.clark:
+        return SecurityVerificationFailed(reason=reason or None)
     for sub in _all_subclasses(WsscError):
         if sub in (SoapFault, ConfigurationError) or issubclass(sub, _ScError):
             continue

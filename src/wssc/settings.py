@@ -115,6 +115,24 @@ class LocalServiceSecuritySettings:
     timestamp_validity_duration: timedelta = timedelta(minutes=5)
     #: WCF closes idle *established* sessions after the binding's ReceiveTimeout (10 min).
     receive_timeout: timedelta = timedelta(minutes=10)
+    # --- wssc's own limits, beyond WCF's (0 turns one off) ----------------------------------
+    #: Pending sessions one peer address may hold, so one source cannot take every slot of
+    #: ``max_pending_sessions``.
+    max_pending_sessions_per_peer: int = 16
+    #: Live replay-cache entries one session (or one peer, for bootstrap requests) may hold.
+    replay_quota_per_session: int = 60_000
+    #: Failed authentications per username within ``failed_authentication_window``; past it,
+    #: every attempt for that name fails (the same fault as a wrong password) until the window
+    #: has passed.
+    max_failed_authentications: int = 5
+    #: The same, per peer address (any usernames).
+    max_failed_authentications_per_peer: int = 20
+    failed_authentication_window: timedelta = timedelta(minutes=1)
+    # --- quotas on one message's security header (WCF's ReaderQuotas are the model) --------
+    max_security_header_elements: int = 64
+    max_encrypted_data: int = 16
+    max_signature_references: int = 32
+    max_namespace_declarations: int = 64
 
 
 @dataclass(frozen=True, slots=True)

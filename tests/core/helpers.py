@@ -1,5 +1,6 @@
-"""Shared helpers for the core tests: message factories, an independent P_SHA1, re-signing,
-and the "no secret in error text" check."""
+"""Shared helpers for the core tests (and the unit-level attack tests in ``tests/attacks``):
+message factories, ``ok``/``reject`` around ``verify``, an independent P_SHA1, re-signing, and
+the "no secret in error text" check."""
 
 from __future__ import annotations
 
@@ -9,15 +10,28 @@ import hashlib
 import hmac
 from collections.abc import Iterable
 
+import pytest
 from lxml import etree
 
+from wssc.crypto import BASIC256
 from wssc.crypto.suites import AlgorithmSuite
 from wssc.errors import WsscError
-from wssc.security import MessagePolicy, SctProtection, protect
+from wssc.security import MessagePolicy, SctProtection, protect, verify
+from wssc.security.inbound import VerifiedMessage
 from wssc.tokens import SecurityContextToken
 from wssc.xml import ns
 from wssc.xml.c14n import exc_c14n
-from wssc.xml.soap import SoapVersion, new_envelope
+from wssc.xml.ns import SC_FEB2005, ScVersion
+from wssc.xml.parse import parse_xml
+from wssc.xml.soap import (
+    SOAP_11,
+    SOAP_12,
+    Envelope,
+    SoapVersion,
+    fault_from_error,
+    new_envelope,
+    read_fault,
+)
 
 #: A fixed clock: 2027-01-15T08:00:00Z.
 T0 = 1_800_000_000.0
@@ -187,3 +201,79 @@ def clone(root: etree._Element) -> etree._Element:
 
 def suite_policy(suite: AlgorithmSuite, **kw) -> MessagePolicy:
     return MessagePolicy(suite=suite, **kw)
+
+
+# --- verify: accepted or refused (with no key material in the error) ---------------------
+SOAPS = [SOAP_11, SOAP_12]
+RESOLVE = resolver_for()
+OTHER = bytes(range(200, 232))
+
+
+def policy(
+    sc: ScVersion = SC_FEB2005, suite: AlgorithmSuite = BASIC256, derived: bool = True,
+    encrypt: bool = True, **kw,
+) -> MessagePolicy:
+    return MessagePolicy(sc=sc, suite=suite, derived_keys=derived, encrypt_body=encrypt, **kw)
+
+
+def message(
+    soap: SoapVersion = SOAP_12, **kw
+) -> bytes:
+    now = kw.pop("now", T0)
+    secret = kw.pop("secret", SECRET)
+    return protect_message(soap, policy(**kw), now=now, secret=secret)
+
+
+def ok(data: bytes | etree._Element, pol: MessagePolicy | None = None, **kw) -> VerifiedMessage:
+    kw.setdefault("resolver", RESOLVE)
+    kw.setdefault("now", T0 + 1)
+    return verify(data, policy=pol or MessagePolicy(), **kw)
+
+
+def reject(
+    exc_type: type[WsscError],
+    data: bytes | etree._Element,
+    pol: MessagePolicy | None = None,
+    extra_keys: tuple[bytes, ...] = (),
+    **kw,
+) -> WsscError:
+    raw = data if isinstance(data, bytes) else etree.tostring(data)
+    try:
+        keys = [SECRET, OTHER, *extra_keys, *derived_keys(parse_xml(raw))]
+    except Exception:
+        keys = [SECRET, OTHER, *extra_keys]
+    with pytest.raises(WsscError) as info:
+        ok(raw, pol, **kw)
+    exc = info.value
+    assert isinstance(exc, exc_type), f"expected {exc_type.__name__}, got {exc!r}"
+    assert_no_secret(exc, keys)
+    # The fault it maps to can be built and read back in both SOAP versions.
+    for v in SOAPS:
+        fault = read_fault(Envelope(parse_xml(etree.tostring(fault_from_error(v, exc)))))
+        assert fault is not None and fault.code.clark == exc.code.clark
+    return exc
+
+
+def tree(data: bytes) -> etree._Element:
+    return parse_xml(data)
+
+
+def body_of(root: etree._Element) -> etree._Element:
+    return Envelope(root).body
+
+
+def signed_info(root: etree._Element) -> etree._Element:
+    si = security(root).find(f"{DS}Signature/{DS}SignedInfo")
+    assert si is not None
+    return si
+
+
+def drop_reference(root: etree._Element, local: str) -> None:
+    si = signed_info(root)
+    for ref in si.findall(f"{DS}Reference"):
+        target = [e for e in root.iter() if isinstance(e.tag, str)
+                  and "#" + (e.get(f"{WSU}Id") or "") == ref.get("URI")]
+        if target and etree.QName(target[0]).localname == local:
+            si.remove(ref)
+            return
+    raise AssertionError(local)

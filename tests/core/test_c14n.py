@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
-from wssc.errors import DuplicateId, UnsupportedAlgorithm
+from wssc.errors import DuplicateId, InvalidSecurity, UnsupportedAlgorithm
 from wssc.xml import ns
 from wssc.xml.c14n import exc_c14n, read_inclusive_prefixes
 from wssc.xml.ids import element_id, find_by_id, index_ids
@@ -151,3 +151,12 @@ def test_element_id_prefers_wsu() -> None:
 def test_other_namespaced_id_is_not_an_id() -> None:
     root = parse_xml(b'<r xmlns:o="urn:other"><a o:Id="x"/><b o:Id="x"/></r>')
     assert index_ids(root) == {}
+
+
+def test_relative_namespace_uri_is_a_typed_refusal() -> None:
+    """Found by the fuzz campaign (fuzz/crashes/fixed-verify-c14nerror): libxml2 cannot
+    canonicalize an element with a relative namespace URI in scope; that is a typed refusal,
+    not an lxml.etree.C14NError escaping (or caught by a catch-all)."""
+    el = etree.fromstring(b'<a xmlns:ec="http/w:/ww.w3.org/x"><ec:b/></a>')
+    with pytest.raises(InvalidSecurity, match="canonicalized"):
+        exc_c14n(el)

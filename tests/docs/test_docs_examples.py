@@ -102,8 +102,6 @@ def test_service_and_settings_examples(page: str, index: int, code: str, tmp_pat
                          ids=[f"{p}#{i}" for p, i, c in ALL if _is_client(c)])
 def test_client_examples(page: str, index: int, code: str, tmp_path: Path,
                          demo_port: int) -> None:
-    if "zeep" in code:
-        pytest.importorskip("zeep")
     r = _run(code.replace("127.0.0.1:8000", f"127.0.0.1:{demo_port}"), tmp_path)
     assert r.returncode == 0, f"{page} example {index}:\n{r.stderr}"
     assert "5" in r.stdout or "[0, 2, 4, 6, 8]" in r.stdout, r.stdout

@@ -11,10 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import zeep
 
-zeep = pytest.importorskip("zeep")
-
-from wssc.integrations.zeep import (  # noqa: E402
+from wssc.integrations.zeep import (
     AsyncTransport,
     Transport,
     async_secure_session,

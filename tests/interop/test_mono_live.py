@@ -6,6 +6,9 @@ security with the AnonymousForCertificate bootstrap, without a security context.
 session client cannot open an SC channel at all, and its hand-assembled SC initiator (``rst``)
 stops after the Issue step in its own RSTR parsing; what we check there is that Mono's security
 layer verified and decrypted wssc's RSTR (the harness saves the decrypted reply).
+
+The peer's verdict decides every test here: its exit code and the ``ok`` flag of each RESULT
+line. A crash (exit 2 with step "fatal", or no RESULT at all) is never read as a verdict.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -86,13 +91,36 @@ def wssc_service(mono_harness: Path, tmp_path: Path) -> Iterator[Callable[[str],
             p.kill()
 
 
-def _mono(harness: Path, *args: str) -> list[dict[str, object]]:
+@dataclass(frozen=True)
+class MonoRun:
+    """One run of the Mono harness: its exit code and its RESULT lines."""
+
+    rc: int
+    results: list[dict[str, Any]]
+    output: str
+
+    def step(self, name: str) -> dict[str, Any]:
+        found = [r for r in self.results if r["step"] == name]
+        assert len(found) == 1, f"step {name!r} reported {len(found)} times:\n{self.output}"
+        return found[0]
+
+
+def _mono(harness: Path, *args: str) -> MonoRun:
     proc = subprocess.run(["mono", str(harness / "build" / "MonoWcfPeer.exe"), *args],
                           capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    out = proc.stdout[-3000:] + proc.stderr[-3000:]
     results = [json.loads(line[len("RESULT "):]) for line in proc.stdout.splitlines()
                if line.startswith("RESULT ")]
-    assert results, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return results
+    assert results, out
+    # A crash is never a verdict: an exception caught at the harness's top level (exit 2,
+    # step "fatal") or an unhandled one (no RESULT, or another exit code) fails the test.
+    assert not any(r["step"] == "fatal" for r in results), out
+    return MonoRun(proc.returncode, results, f"exit {proc.returncode}\n{out}")
+
+
+def _all_ok(run: MonoRun) -> None:
+    """The peer's verdict decides: exit code 0 AND every RESULT ok."""
+    assert run.rc == 0 and all(r["ok"] is True for r in run.results), run.output
 
 
 @pytest.mark.parametrize("variant", ["anoncert", "wshttp-msg-none-nosc"])
@@ -100,21 +128,34 @@ def test_mono_client_calls_wssc_service(
     mono_harness: Path, wssc_service: Callable[[str], tuple[str, Path]], variant: str
 ) -> None:
     url, _log = wssc_service(variant)
-    results = _mono(mono_harness, "call", variant, url, "--certs", str(mono_harness / "certs"))
-    steps = {str(r["step"]): r for r in results}
-    assert all(r["ok"] for r in results), results
-    assert steps["Echo#1"]["detail"] == "echo:hello"
-    assert steps["Add#2"]["detail"] == "5"
-    assert steps["Echo#3"]["detail"] == "echo:again"
+    run = _mono(mono_harness, "call", variant, url, "--certs", str(mono_harness / "certs"))
+    _all_ok(run)
+    assert run.step("Echo#1")["detail"] == "echo:hello"
+    assert run.step("Add#2")["detail"] == "5"
+    assert run.step("Echo#3")["detail"] == "echo:again"
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="Mono harness bug (shared/peers/mono/src/ManualSc.cs, step 2 'parse the RSTR'): it "
+    "calls GetReaderAtBodyContents().ReadSubtree() without MoveToContent() and crashes "
+    "(exit 2, step 'fatal', 'ReadSubtree() can be called only if the reader is on an element "
+    "node') before it reports its Issue verdict. With r.MoveToContent() added, 'rst --app no' "
+    "exits 0 with issue ok:true against wssc (checked by hand). Remove this marker once the "
+    "harness is fixed: strict, so the fix shows up as XPASS.",
+)
 def test_mono_sc_initiator_accepts_wssc_rstr(
     mono_harness: Path, wssc_service: Callable[[str], tuple[str, Path]], tmp_path: Path
 ) -> None:
+    """Mono's hand-made SC initiator sends an RST/SCT Issue; its verdict on wssc's RSTR (its
+    security layer verifies and decrypts it, then it reads the SCT and computes the key) must
+    be ok, with exit code 0. Only the Issue step: Mono cannot use the SCT afterwards."""
     url, log = wssc_service("sc-anoncert-cancel")
     saved = tmp_path / "mono-log"
-    _mono(mono_harness, "rst", "sc-anoncert-cancel", url, "--certs",
-          str(mono_harness / "certs"), "--log", str(saved))
+    run = _mono(mono_harness, "rst", "sc-anoncert-cancel", url, "--certs",
+                str(mono_harness / "certs"), "--log", str(saved), "--app", "no")
+    _all_ok(run)
+    assert "ComputedKey" in run.step("issue")["detail"]
     assert "issued SCT" in log.read_text()
     reply = (saved / "002-rst-issue-reply.xml").read_text(encoding="utf-8-sig")
     # Mono's security channel verified the signature and decrypted the Body: the saved reply

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from peers import Wss4jPeer
+from peers import Wss4jPeer, wss4j_verdict
 from wssc.bootstrap import AnonymousForCertificateClient, TransportInfo
 from wssc.certs import Certificate, generate_self_signed
 from wssc.demo import Calculator
@@ -22,6 +22,7 @@ from wssc.service.engine import Dispatch, HttpRequest, ServiceEngine, run_dispat
 from wssc.session.client import ClientSession, Outgoing
 from wssc.settings import WS2007, WSHTTP, EndpointSettings, SecureConversationSettings
 from wssc.store.cookie import KeyRing
+from wssc.xml.ns import WSSE
 
 pytestmark = pytest.mark.peer
 
@@ -73,8 +74,7 @@ def test_wss4j_verifies_service_replies(wss4j: Wss4jPeer, tmp_path: Path, versio
     for path in (reply_path, request_path):
         proc = wss4j.verify(path, secret=secret, sct_id=client.sct.identifier,
                             require_encrypted_body=True)
-        assert proc.returncode == 0, f"{path.name}:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
-        assert "VERIFY OK" in proc.stdout
+        assert wss4j_verdict(proc).ok, f"{path.name}:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
         assert "checked by WSS4J" in proc.stdout  # the decrypted Body
     # and our own client accepts the same reply
     assert client.app_response(reply, out, now) == "checked by WSS4J"
@@ -89,7 +89,6 @@ def test_wss4j_rejects_service_reply_under_wrong_key(wss4j: Wss4jPeer, tmp_path:
     out = client.app_request(get_contract(Calculator).operation("Add"), {"a": 1, "b": 2}, now)
     path = tmp_path / "reply.xml"
     path.write_bytes(_post(engine, out))
-    proc = wss4j.verify(path, secret=base64.b64encode(b"\x01" * 32).decode(),
-                        sct_id=client.sct.identifier)
-    assert proc.returncode != 0
-    assert "FailedCheck" in proc.stderr or "invalid" in proc.stderr
+    verdict = wss4j.verdict(path, secret=base64.b64encode(b"\x01" * 32).decode(),
+                            sct_id=client.sct.identifier)
+    assert not verdict.ok and verdict.fault == f"{{{WSSE}}}FailedCheck", verdict.output

@@ -1,12 +1,13 @@
 """Fixtures: a throw-away redis-server, and a ``store`` fixture over every store driver.
 
 The Redis tests need a real ``redis-server`` binary. Without one they skip loudly, except under
-``CI=true`` where a missing server is a failure.
+CI (``tests/peers.py: in_ci()``) where a missing server is a failure.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -35,12 +36,14 @@ def store(request: pytest.FixtureRequest) -> SessionStore:
     return RedisStore(request.getfixturevalue("redis_client"))
 
 
-NOW = 1_900_000_000.0  # a fixed "now", well in the future so Redis TTLs stay live
+#: "Now" for the store tests: the real clock, read once, so Redis TTLs (absolute, PXAT) stay
+#: live for the records ``make_record`` builds (expires = NOW + 10 h) on any date.
+NOW = float(int(time.time()))
 
 
 @pytest.fixture
 def now() -> float:
-    """The time ``make_record`` builds around (2030: Redis TTLs stay live)."""
+    """The time ``make_record`` builds around: the real clock when the tests started."""
     return NOW
 
 

@@ -8,18 +8,17 @@ import socket
 
 import httpx
 import pytest
+import redis
 
-redis = pytest.importorskip("redis")
-
-from wssc.certs import Certificate, generate_self_signed  # noqa: E402
-from wssc.cli.main import main  # noqa: E402
-from wssc.client import Client  # noqa: E402
-from wssc.demo import Calculator  # noqa: E402
-from wssc.errors import EndpointUnavailable, StoreUnavailable  # noqa: E402
-from wssc.service.contract import get_contract  # noqa: E402
-from wssc.service.engine import ServiceEngine  # noqa: E402
-from wssc.service.wsgi import WsgiApp  # noqa: E402
-from wssc.store.redis import RedisStore  # noqa: E402
+from wssc.certs import Certificate, generate_self_signed
+from wssc.cli.main import main
+from wssc.client import Client
+from wssc.demo import Calculator
+from wssc.errors import EndpointUnavailable, StoreUnavailable
+from wssc.service.contract import get_contract
+from wssc.service.engine import ServiceEngine
+from wssc.service.wsgi import WsgiApp
+from wssc.store.redis import RedisStore
 
 CERT = generate_self_signed()
 URL = "http://testserver/svc"

@@ -50,8 +50,10 @@ from wssc.xml import ns
 def _bootstrap_policy(policy: MessagePolicy) -> MessagePolicy:
     from dataclasses import replace
 
+    # Derived keys follow the session's setting, as the published policy says (the bootstrap
+    # X509Token's RequireDerivedKeys is written from the same setting; WCF's SetKeyDerivation).
     return replace(
-        policy, derived_keys=True, encrypt_body=True, transport=False, require_signature=True,
+        policy, encrypt_body=True, transport=False, require_signature=True,
         require_signed_body=True, require_encrypted_body=True, enforce_derived_keys=True,
     )
 
@@ -80,7 +82,14 @@ def build_encrypted_key(cert: Certificate, key: bytes, algorithm: str) -> etree.
 
 @dataclass(frozen=True, slots=True)
 class AnonymousForCertificateClient:
+    """The client half. The reply must be signed with the bootstrap key, and its
+    ``wsse11:SignatureConfirmation`` (WSS 1.1 §8.5; WCF's AnonymousForCertificate sends one)
+    is checked: when the reply carries any, there must be exactly one, signed, whose ``Value``
+    is the SignatureValue of the request we sent. ``require_signature_confirmation`` (the
+    policy's ``sp:RequireSignatureConfirmation``) also refuses a reply without one."""
+
     service_certificate: Certificate
+    require_signature_confirmation: bool = False
 
     def secure(
         self, envelope: etree._Element, policy: MessagePolicy, now: float | None = None
@@ -91,9 +100,10 @@ class AnonymousForCertificateClient:
         cv = ek.find(f"{{{ns.XENC}}}CipherData/{{{ns.XENC}}}CipherValue")
         assert cv is not None and cv.text
         sha1 = encrypted_key_sha1(base64.b64decode(cv.text))
+        signatures: list[bytes] = []
         root = protect(envelope, EncryptedKeyProtection(ek, key), _bootstrap_policy(policy),
-                       now=now)
-        return root, ClientContext({sha1: key})
+                       now=now, signature_values=signatures)
+        return root, ClientContext({sha1: key}, signatures)
 
     def verify_reply(
         self, data: bytes | etree._Element, ctx: ClientContext, policy: MessagePolicy,
@@ -105,7 +115,25 @@ class AnonymousForCertificateClient:
         )
         if result.signing_kind != "ek":
             raise InvalidSecurity("the reply is not secured with the bootstrap key")
+        self._check_confirmation(result, ctx)
         return result
+
+    def _check_confirmation(self, result: VerifiedMessage, ctx: ClientContext) -> None:
+        confirmations = [
+            el for sec in result.envelope.security_headers() for el in sec
+            if el.tag == f"{{{ns.WSSE11}}}SignatureConfirmation"
+        ]
+        if not confirmations:
+            if self.require_signature_confirmation:
+                raise InvalidSecurity("the reply carries no SignatureConfirmation")
+            return
+        if any(not any(s is el for s in result.signed) for el in confirmations):
+            raise InvalidSecurity("a SignatureConfirmation in the reply is not signed")
+        # One confirmation per signature of the request (ours has exactly one).
+        if sorted(result.signature_confirmations) != sorted(ctx.request_signatures):
+            raise InvalidSecurity(
+                "the reply's SignatureConfirmation does not match the request's signature"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +151,7 @@ class AnonymousForCertificateService:
         result = verify(
             data, policy=_bootstrap_policy(policy), now=now, private_key=self.certificate.key,
             private_key_thumbprint=self.certificate.thumbprint_b64, replay_cache=replay_cache,
+            replay_partition="peer:" + transport.peer,
         )
         if result.signing_kind != "ek" or result.signing_key is None:
             raise InvalidSecurity("the request is not secured with an EncryptedKey")

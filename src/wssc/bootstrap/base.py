@@ -31,6 +31,8 @@ class ClientContext:
     """State a client keeps between securing a request and verifying its reply."""
 
     reply_keys: dict[str, bytes] = field(default_factory=dict, repr=False)
+    #: the raw SignatureValue of each signature in the request (for SignatureConfirmation)
+    request_signatures: list[bytes] = field(default_factory=list, repr=False)
 
 
 @dataclass(slots=True)

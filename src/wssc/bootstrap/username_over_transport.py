@@ -21,6 +21,7 @@ from wssc.security.inbound import VerifiedMessage, verify
 from wssc.security.outbound import protect
 from wssc.security.policy import MessagePolicy
 from wssc.security.replay import ReplayCache
+from wssc.security.throttle import FailedAuthenticationThrottle
 from wssc.tokens.username import UsernameToken
 
 #: (username, password) -> accepted?
@@ -57,6 +58,9 @@ class UserNameOverTransportClient:
 class UserNameOverTransportService:
     validator: UsernameValidator
     require_tls: bool = True
+    #: Failed authentications per username and peer; past the limit every attempt fails
+    #: with the same FailedAuthentication as a wrong password.
+    throttle: FailedAuthenticationThrottle | None = None
 
     def verify(
         self, data: bytes | etree._Element, transport: TransportInfo, policy: MessagePolicy,
@@ -70,11 +74,16 @@ class UserNameOverTransportService:
         if result.username_token is None:
             raise InvalidSecurity("the request has no UsernameToken")
         ut = UsernameToken.from_xml(result.username_token)
+        throttle = self.throttle
+        if throttle is not None and throttle.locked(ut.username, transport.peer, now):
+            raise FailedAuthentication("too many failed authentications (throttled)")
         try:
             ok = bool(self.validator(ut.username, ut.password))
         except Exception:  # a validator that crashes denies
             ok = False
         if not ok:
+            if throttle is not None:
+                throttle.failed(ut.username, transport.peer, now)
             raise FailedAuthentication()
         return ServiceResult(result, ut.username)
 

@@ -74,11 +74,23 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
                    help="max_pending_sessions (default 128)")
     s.add_argument("--cookie-lifetime", type=float, default=None, metavar="SECONDS",
                    help="issued_cookie_lifetime (default 10 h)")
+    s.add_argument("--max-pending-sessions-per-peer", type=int, default=None, metavar="N",
+                   help="pending sessions one peer address may hold (default 16; 0 = off)")
+    s.add_argument("--replay-quota-per-session", type=int, default=None, metavar="N",
+                   help="live replay-cache entries one session may hold (default 60000)")
+    s.add_argument("--max-failed-authentications", type=int, default=None, metavar="N",
+                   help="failed username authentications per name per minute before that "
+                   "name is throttled (default 5; 0 = off); per peer address: 4 x N")
+    s.add_argument("--forwarded-allow-ips", default=None, metavar="IPS",
+                   help="comma-separated proxy addresses whose X-Forwarded-*/Forwarded headers "
+                   "are trusted (default: none; a request carrying them is never taken as "
+                   "HTTPS)")
     s.add_argument("--log-level", dest="serve_log_level", default=None, metavar="LEVEL",
                    help="DEBUG, INFO (session events: issued, renewed, cancelled, faults), "
                    "WARNING (default) or ERROR; the same as wssc --log-level")
     s.add_argument("--wsgi", action="store_true",
-                   help="serve the WSGI app (wsgiref, single thread) instead of ASGI/uvicorn")
+                   help="serve the WSGI app with a threaded wsgiref server (development only) "
+                   "instead of ASGI/uvicorn")
     s.set_defaults(func=run_serve)
 
     c = sub.add_parser(
@@ -130,6 +142,13 @@ def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         svc = replace(svc, max_pending_sessions=args.max_pending_sessions)
     if args.cookie_lifetime is not None:
         svc = replace(svc, issued_cookie_lifetime=timedelta(seconds=args.cookie_lifetime))
+    if args.max_pending_sessions_per_peer is not None:
+        svc = replace(svc, max_pending_sessions_per_peer=args.max_pending_sessions_per_peer)
+    if args.replay_quota_per_session is not None:
+        svc = replace(svc, replay_quota_per_session=args.replay_quota_per_session)
+    if args.max_failed_authentications is not None:
+        n = args.max_failed_authentications
+        svc = replace(svc, max_failed_authentications=n, max_failed_authentications_per_peer=4 * n)
     if args.key_renewal is not None:
         svc = replace(svc, session_key_renewal_interval=timedelta(seconds=args.key_renewal),
                       session_key_rollover_interval=timedelta(
@@ -149,16 +168,17 @@ def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     )
 
 
-def _store(spec: str):  # type: ignore[no-untyped-def]
+def _store(spec: str, replay_quota: int):  # type: ignore[no-untyped-def]
+    """(session store, replay cache): None, None for memory; both in Redis for redis://."""
     if spec == "memory":
-        return None
+        return None, None
     if spec.startswith("redis://"):
         try:
             import redis
         except ImportError:
             raise ConfigurationError("--store redis:// needs the 'redis' package "
                                      "(pip install 'wssc[redis]')") from None
-        from wssc.store.redis import RedisStore
+        from wssc.store.redis import RedisReplayCache, RedisStore
 
         try:
             client = redis.Redis.from_url(spec, socket_connect_timeout=5, socket_timeout=5)
@@ -169,7 +189,7 @@ def _store(spec: str):  # type: ignore[no-untyped-def]
                 "fix the URL, or use --store memory (one process) or cookie mode "
                 "(--no-require-cancellation)"
             ) from None
-        return RedisStore(client)
+        return RedisStore(client), RedisReplayCache(client, quota_per_partition=replay_quota)
     raise ConfigurationError(f"unknown store {spec!r}: use memory or redis://HOST:PORT/DB")
 
 
@@ -212,10 +232,12 @@ def run_serve(args: argparse.Namespace) -> int:
         expected = users.get(user)
         return expected is not None and hmac.compare_digest(expected, password)
 
+    store, replay_cache = _store(args.store, settings.service.replay_quota_per_session)
     engine = ServiceEngine(
         Calculator(), settings=settings, address=address, certificate=cert,
-        store=_store(args.store), keyring=keyring, username_validator=validate,
+        store=store, keyring=keyring, username_validator=validate, replay_cache=replay_cache,
     )
+    proxies = [p.strip() for p in (args.forwarded_allow_ips or "").split(",") if p.strip()]
     sc = settings.secure_conversation
     print(f"wssc demo service at {address}  (WSDL: {address}?wsdl)", flush=True)
     print(f"  bootstrap {sc.bootstrap.value}, binding {sc.message_security_version.name}, "
@@ -227,11 +249,12 @@ def run_serve(args: argparse.Namespace) -> int:
     if args.wsgi:
         if over_tls:
             raise ConfigurationError("--wsgi serves plain HTTP only; use ASGI for HTTPS")
-        from wsgiref.simple_server import make_server
+        from wssc.service.wsgi import WsgiApp, make_threaded_server
 
-        from wssc.service.wsgi import WsgiApp
-
-        with make_server(args.host, args.port, WsgiApp(engine)) as httpd:
+        print("  WSGI: threaded wsgiref server, for development only (deploy the WSGI app "
+              "under gunicorn or similar)", flush=True)
+        with make_threaded_server(args.host, args.port,
+                                  WsgiApp(engine, forwarded_allow_ips=proxies)) as httpd:
             httpd.serve_forever()
         return 0
     try:
@@ -241,7 +264,9 @@ def run_serve(args: argparse.Namespace) -> int:
     from wssc.service.asgi import AsgiApp
 
     ssl = {"ssl_certfile": str(cert_path), "ssl_keyfile": str(key_path)} if over_tls else {}
-    uvicorn.run(AsgiApp(engine), host=args.host, port=args.port,
+    # uvicorn trusts X-Forwarded-* from 127.0.0.1 by default: only configured proxies here.
+    uvicorn.run(AsgiApp(engine, forwarded_allow_ips=proxies), host=args.host, port=args.port,
+                proxy_headers=bool(proxies), forwarded_allow_ips=",".join(proxies) or None,
                 log_level=logging.getLevelName(logging.getLogger().level).lower()
                 if logging.getLogger().level <= logging.INFO else "warning",
                 access_log=False, **ssl)  # type: ignore[arg-type]

@@ -69,6 +69,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    help="the message came over TLS: the SCT endorses only the Timestamp, "
                    "signed directly with the SCT key")
     v.add_argument("--require-encrypted-body", action="store_true")
+    v.add_argument("--strict-algorithms", action="store_true",
+                   help="accept exactly the --suite's algorithms and key lengths, as a service "
+                   "does (default: any supported algorithm, to debug captured traffic)")
     v.add_argument("--max-clock-skew", type=float, default=300.0, metavar="SECONDS",
                    help="allowed clock difference for the Timestamp (default 300, WCF's 5 min)")
     v.add_argument("-v", "--verbose", action="store_true",
@@ -142,6 +145,7 @@ def run_verify(args: argparse.Namespace) -> int:
         max_clock_skew=max(0.0, args.max_clock_skew),
         require_encrypted_body=True if args.require_encrypted_body else None,
         require_signed_body=not transport,
+        strict_algorithms=bool(args.strict_algorithms),
     )
     result = verify(_read(args.input), resolver=resolve, policy=policy)
     if args.verbose:

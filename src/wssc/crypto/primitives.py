@@ -87,6 +87,16 @@ def block_encrypt(algorithm: str, key: bytes, plaintext: bytes) -> bytes:
 
 def block_decrypt(algorithm: str, key: bytes, data: bytes) -> bytes:
     """Inverse of :func:`block_encrypt`. A wrong key or bad padding raises FailedCheck."""
+    plain, padding_ok = block_decrypt_lenient(algorithm, key, data)
+    if not padding_ok:
+        raise FailedCheck("the decrypted data has invalid padding")
+    return plain
+
+
+def block_decrypt_lenient(algorithm: str, key: bytes, data: bytes) -> tuple[bytes, bool]:
+    """Decrypt, and say whether the padding was valid instead of raising: with bad padding
+    the whole last block is dropped, so that a caller can go on exactly as it would with
+    garbage plaintext (the two must not be told apart by time)."""
     if algorithm not in _CIPHERS:
         raise UnsupportedAlgorithm(f"encryption method {algorithm}")
     _, bs = _CIPHERS[algorithm]
@@ -95,9 +105,8 @@ def block_decrypt(algorithm: str, key: bytes, data: bytes) -> bytes:
     dec = _cipher(algorithm, key, data[:bs]).decryptor()
     padded = dec.update(data[bs:]) + dec.finalize()
     pad = padded[-1]
-    if not 1 <= pad <= bs:
-        raise FailedCheck("the decrypted data has invalid padding")
-    return padded[:-pad]
+    ok = 1 <= pad <= bs
+    return padded[:-pad] if ok else padded[:-bs], ok
 
 
 def aes_key_wrap_encrypt(kek: bytes, key: bytes) -> bytes:

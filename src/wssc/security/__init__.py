@@ -3,7 +3,7 @@
 from wssc.security.inbound import KeyResolver, VerifiedMessage, verify
 from wssc.security.outbound import protect, protect_bytes
 from wssc.security.policy import MessagePolicy
-from wssc.security.replay import ReplayCache
+from wssc.security.replay import MemoryReplayCache, ReplayCache
 from wssc.security.tokens import (
     EncryptedKeyProtection,
     EncryptedKeySha1Protection,
@@ -13,7 +13,7 @@ from wssc.security.tokens import (
 )
 
 __all__ = [
-    "EncryptedKeyProtection", "EncryptedKeySha1Protection", "KeyResolver", "MessagePolicy",
-    "ProtectionToken", "ReplayCache", "SctProtection", "VerifiedMessage", "encrypted_key_sha1",
-    "protect", "protect_bytes", "verify",
+    "EncryptedKeyProtection", "EncryptedKeySha1Protection", "KeyResolver", "MemoryReplayCache",
+    "MessagePolicy", "ProtectionToken", "ReplayCache", "SctProtection", "VerifiedMessage",
+    "encrypted_key_sha1", "protect", "protect_bytes", "verify",
 ]

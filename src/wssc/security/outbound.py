@@ -72,6 +72,7 @@ def protect(
     *,
     now: float | None = None,
     supporting: Sequence[etree._Element] = (),
+    signature_values: list[bytes] | None = None,
 ) -> etree._Element:
     """Secure ``envelope`` with ``token``; returns the root to serialize (the same element,
     or a shallow rebuild of it that declares the wsu prefix).
@@ -79,6 +80,9 @@ def protect(
     ``supporting`` elements (a UsernameToken, say) go right after the Timestamp. With
     ``token=None`` only the Timestamp and the supporting tokens are written (a bootstrap over
     TLS, such as UserNameOverTransport's RST).
+
+    ``signature_values``, when given, receives the raw ``SignatureValue`` of the signature
+    made (a client keeps it to check the reply's ``wsse11:SignatureConfirmation``).
     """
     envelope = _with_wsu_prefix(envelope)
     env = Envelope(envelope)
@@ -106,7 +110,7 @@ def protect(
 
     if policy.transport:
         # SCT over TLS: endorse the Timestamp with the token key directly.
-        _sign(sec, [(ts.wsu_id, ts_el)], token.key, base_ref, policy)
+        _sign(sec, [(ts.wsu_id, ts_el)], token.key, base_ref, policy, signature_values)
         return envelope
 
     if policy.derived_keys:
@@ -137,11 +141,11 @@ def protect(
     targets.append((_ensure_id(env.body, ids), env.body))
 
     if not policy.encrypt_body:
-        _sign(sec, targets, sig_key, sig_ref, policy)
+        _sign(sec, targets, sig_key, sig_ref, policy, signature_values)
         return envelope
 
     ref_list = etree.SubElement(sec, f"{{{ns.XENC}}}ReferenceList", nsmap={"e": ns.XENC})
-    signature = _signature_bytes(targets, sig_key, sig_ref, policy)
+    signature = _signature_bytes(targets, sig_key, sig_ref, policy, signature_values)
     body = env.body
     body_data_id = ids.next()
     ed = build_encrypted_data(
@@ -196,11 +200,14 @@ def _signature_bytes(
     key: bytes,
     key_ref: SecurityTokenReference,
     policy: MessagePolicy,
+    signature_values: list[bytes] | None = None,
 ) -> bytes:
     """The whole ``ds:Signature`` as bytes. SignedInfo is written in exclusive-c14n form, so
     the HMAC is computed over exactly the bytes a verifier will canonicalize it to."""
     si = signed_info_xml(targets, policy.suite.symmetric_signature, policy.suite.digest)
     value = hmac_sign(policy.suite.symmetric_signature, key, si)
+    if signature_values is not None:
+        signature_values.append(value)
     return signature_xml(si, value, key_ref)
 
 
@@ -210,8 +217,9 @@ def _sign(
     key: bytes,
     key_ref: SecurityTokenReference,
     policy: MessagePolicy,
+    signature_values: list[bytes] | None = None,
 ) -> etree._Element:
-    sig = etree.fromstring(_signature_bytes(targets, key, key_ref, policy))
+    sig = etree.fromstring(_signature_bytes(targets, key, key_ref, policy, signature_values))
     sec.append(sig)
     return sig
 

@@ -46,7 +46,25 @@ class MessagePolicy:
     require_signed_addressing: bool = False
     #: WCF: (1 + 1 + endorsing tokens needing derivation) x 2.
     max_derived_keys: int = 4
+    #: ds:Reference elements in one signature.
     max_references: int = 32
+    #: Children of the wsse:Security header (WCF's layouts use fewer than ten).
+    max_header_elements: int = 64
+    #: EncryptedData items one message may name (DataReferences plus header EncryptedData).
+    max_encrypted_data: int = 16
+    #: Namespace declarations in scope where an EncryptedData is decrypted (each decryption
+    #: re-declares them around the plaintext).
+    max_namespace_declarations: int = 64
+    #: Accept exactly the suite's algorithms and key lengths (no downgrade). ``False`` accepts
+    #: any supported algorithm: for ``wssc message verify`` on captured traffic.
+    strict_algorithms: bool = True
+    #: WCF's default MessageProtectionOrder (SignBeforeEncrypt…): every ReferenceList comes
+    #: before the signature, and digests are checked over the plaintext.
+    sign_before_encrypt: bool = True
+    #: Inbound: the primary signature must arrive encrypted (WCF's EncryptSignature; WCF
+    #: refuses a plain one: PrimarySignatureIsRequiredToBeEncrypted). A plain signature's
+    #: digests would show the hash of the plaintext Body.
+    require_encrypted_signature: bool = False
     check_expiry: bool = True
     #: Inbound: with ``derived_keys`` the signature must use a DerivedKeyToken; without, the
     #: token key itself (WCF's RequireDerivedKeys). ``None`` accepts either (debugging).

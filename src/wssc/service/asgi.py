@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
-from wssc.bootstrap.base import TransportInfo
 from wssc.errors import ConfigurationError
 from wssc.service.engine import (
     Dispatch,
@@ -21,6 +20,7 @@ from wssc.service.engine import (
     run_dispatch_sync,
 )
 from wssc.service.hosting import startup
+from wssc.service.transport import transport_info
 
 log = logging.getLogger("wssc.service.asgi")
 
@@ -36,11 +36,19 @@ MAX_BODY = 4 * 1024 * 1024
 class AsgiApp:
     """The ASGI app. On the lifespan start-up it routes ``wssc.*`` logs to uvicorn's handlers
     (when the application configured none) and refuses to start a per-process session store
-    under several workers (:mod:`wssc.service.hosting`)."""
+    under several workers (:mod:`wssc.service.hosting`).
 
-    def __init__(self, engine: ServiceEngine, max_body: int = MAX_BODY) -> None:
+    ``forwarded_allow_ips``: the proxies whose forwarded headers the server (uvicorn's
+    ``--forwarded-allow-ips``) was told to trust. Empty (the default): a request carrying a
+    forwarded header is never taken as HTTPS (:mod:`wssc.service.transport`)."""
+
+    def __init__(
+        self, engine: ServiceEngine, max_body: int = MAX_BODY,
+        forwarded_allow_ips: Sequence[str] = (),
+    ) -> None:
         self.engine = engine
         self.max_body = max_body
+        self.forwarded_allow_ips = tuple(forwarded_allow_ips)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -75,7 +83,8 @@ class AsgiApp:
         req = HttpRequest(
             scope["method"], scope.get("path", "/"),
             scope.get("query_string", b"").decode("latin-1"), headers, bytes(body),
-            TransportInfo(secure=scope.get("scheme") == "https", peer=str(client[0])),
+            transport_info(secure=scope.get("scheme") == "https", peer=str(client[0]),
+                           headers=headers, forwarded_allow_ips=self.forwarded_allow_ips),
         )
         out = await asyncio.to_thread(self._handle, req)
         if isinstance(out, Dispatch):

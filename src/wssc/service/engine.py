@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lxml import etree
@@ -45,11 +45,14 @@ from wssc.errors import (
     SoapFault,
     UnableToRenew,
     WsscError,
+    on_the_wire,
 )
+from wssc.logs import printable
 from wssc.security.inbound import VerifiedMessage, verify
 from wssc.security.outbound import protect
 from wssc.security.policy import MessagePolicy
-from wssc.security.replay import ReplayCache
+from wssc.security.replay import MemoryReplayCache, ReplayCache
+from wssc.security.throttle import FailedAuthenticationThrottle
 from wssc.security.tokens import SctProtection
 from wssc.service.contract import (
     ContractSpec,
@@ -133,6 +136,7 @@ class ServiceEngine:
         require_tls_for_username: bool = True,
         unsecured: bool = False,
         local_reference_value_types: bool = True,
+        replay_cache: ReplayCache | None = None,
     ) -> None:
         """``unsecured=True`` serves plain document/literal SOAP with no WS-Security at all:
         only for comparisons (the benchmark's baseline on the same stack).
@@ -156,11 +160,16 @@ class ServiceEngine:
         self.soap = SOAP_12 if self.settings.soap_version == "1.2" else SOAP_11
         self.bootstrap: BootstrapService
         self.require_tls = require_tls_for_username
+        svc = self.settings.service
         if scs.bootstrap.over_transport:
             if username_validator is None:
                 raise ConfigurationError("UserNameOverTransport needs a username_validator")
+            throttle = FailedAuthenticationThrottle(
+                svc.max_failed_authentications, svc.max_failed_authentications_per_peer,
+                svc.failed_authentication_window.total_seconds(),
+            )
             self.bootstrap = UserNameOverTransportService(
-                username_validator, require_tls_for_username
+                username_validator, require_tls_for_username, throttle
             )
         else:
             if certificate is None or certificate.key is None:
@@ -172,12 +181,12 @@ class ServiceEngine:
         if not scs.require_cancellation:
             codec = CookieCodec(keyring or KeyRing.generate())
         self.sessions = SessionManager(self.settings, store, codec)
-        svc = self.settings.service
         # WCF turns replay detection off for SCT over transport.
-        self.replay = (
-            ReplayCache(svc.replay_cache_size)
-            if svc.detect_replays and not scs.bootstrap.over_transport else None
-        )
+        self.replay: ReplayCache | None = None
+        if svc.detect_replays and not scs.bootstrap.over_transport:
+            self.replay = replay_cache if replay_cache is not None else MemoryReplayCache(
+                svc.replay_cache_size, svc.replay_quota_per_session
+            )
         self.policy = MessagePolicy(
             sc=self.sc, suite=self.suite, derived_keys=scs.effective_require_derived_keys,
             encrypt_body=not scs.bootstrap.over_transport,
@@ -191,6 +200,10 @@ class ServiceEngine:
             require_signed_addressing=not scs.bootstrap.over_transport,
             sign_addressing_headers=True,
             local_reference_value_types=local_reference_value_types,
+            max_header_elements=svc.max_security_header_elements,
+            max_encrypted_data=svc.max_encrypted_data,
+            max_references=svc.max_signature_references,
+            max_namespace_declarations=svc.max_namespace_declarations,
         )
         self._wsdl: bytes | None = None
 
@@ -235,15 +248,22 @@ class ServiceEngine:
 
     def wsdl(self) -> bytes:
         if self._wsdl is None:
-            from wssc.policy.export import policy_for
+            from wssc.policy.export import message_policy, policy_for
             from wssc.service.wsdl import build_wsdl
 
             kind = "WSHttp" if self.soap is SOAP_12 else "Custom"
             policy_id = f"{kind}Binding_{self.contract.name}_policy"
-            policy = policy_for(self.scs, policy_id=policy_id)
+            policies = [policy_for(self.scs, policy_id=policy_id)]
+            # WCF attaches SignedParts/EncryptedParts to each wsdl:input/output (message
+            # security only); without them a strict SP engine (Metro) signs the Timestamp alone.
+            op_ids: tuple[str, str] | None = None
+            if not self.scs.bootstrap.over_transport:
+                base = policy_id.removesuffix("_policy")
+                op_ids = (f"{base}_Input_policy", f"{base}_Output_policy")
+                policies += [message_policy(self.scs, i) for i in op_ids]
             self._wsdl = build_wsdl(
                 self.contract, address=self.address, soap_version=self.soap,
-                policies=[policy], binding_policy_id=policy_id,
+                policies=policies, binding_policy_id=policy_id, operation_policy_ids=op_ids,
                 identity_certificate_der=self.certificate.der if self.certificate else None,
             )
         return self._wsdl
@@ -251,8 +271,11 @@ class ServiceEngine:
     def _fault(
         self, version: SoapVersion, error: WsscError, relates_to: str | None
     ) -> HttpResponse:
-        log.info("fault %s: %s", error.code.clark, error.detail or error.reason)
-        return _xml_response(500, version, fault_from_error(version, error, relates_to))
+        """Every security failure goes out as WCF's one generic fault; the detail stays here,
+        in the service log, with control characters escaped."""
+        log.info("fault %s: %s", error.code.clark, printable(error.detail or error.reason))
+        wire = on_the_wire(error)
+        return _xml_response(500, version, fault_from_error(version, wire, relates_to))
 
     # --- SOAP -------------------------------------------------------------------------------
     def _post(self, env: Envelope, transport: TransportInfo) -> HttpResponse | Dispatch:
@@ -261,6 +284,9 @@ class ServiceEngine:
         t = self.trust
         if self.unsecured:
             return self._application(env, VerifiedMessage(env), now, plain=True)
+        if env.version is not self.soap:
+            raise InvalidSecurity(f"a SOAP {env.version.name} message to a SOAP "
+                                  f"{self.soap.name} endpoint")
         if not self.scs.establish_security_context:
             boot = self.bootstrap.verify(env.root, transport, self.policy, now, self.replay)
             return self._application(env, boot.message, now, bootstrap=boot)
@@ -282,7 +308,12 @@ class ServiceEngine:
             records.append(rec)
             return key
 
-        result = verify(env.root, resolver=resolve, policy=self.policy, now=now,
+        policy = self.policy
+        if action == t.rst_sct_cancel and policy.require_encrypted_body:
+            # WCF's session protocol signs the Cancel Body but encrypts NoParts of it (and of
+            # its reply); Metro sends it so. The signature stays required.
+            policy = replace(policy, require_encrypted_body=None)
+        result = verify(env.root, resolver=resolve, policy=policy, now=now,
                         replay_cache=self.replay)
         sct = result.signing_sct
         if sct is None or not records:
@@ -318,7 +349,7 @@ class ServiceEngine:
         if not isinstance(request, IssueRequest):
             raise InvalidRequest("expected an Issue request")
         issued_key = issue_key(request, self.scs.key_entropy_mode, self.suite, self.sc)
-        issued = self.sessions.issue(issued_key.key, boot.identity, now)
+        issued = self.sessions.issue(issued_key.key, boot.identity, now, transport.peer)
         rec = issued.record
         lifetime = Lifetime(rec.key_effective, rec.key_expires)
         body = issued_key.response(self.sc, issued.sct, lifetime, request.context).to_xml(self.sc)

@@ -18,8 +18,9 @@ refuses to start then, naming the fixes: cookie mode (``require_cancellation=Fal
 shared store (:class:`~wssc.store.redis.RedisStore`, ``--store redis://``). Cookie mode needs
 the same :class:`~wssc.store.cookie.KeyRing` in every worker (``KeyRing.from_file``): a ring
 each worker generated for itself is refused too. The replay cache is
-per process too, so a replayed message that reaches another worker is not recognised as a
-replay there: a warning says so (Timestamps still bound the window).
+per process too (unless the engine was given a shared one,
+:class:`~wssc.store.redis.RedisReplayCache`), so a replayed message that reaches another worker
+is not recognised as a replay there: a warning says so (Timestamps still bound the window).
 """
 
 from __future__ import annotations
@@ -166,10 +167,13 @@ def check_workers(engine: ServiceEngine, workers: int | None = None) -> None:
             "others. Give every worker the same ring: keyring=KeyRing.from_file(PATH) "
             "(wssc.store.cookie; create it once with KeyRing.generate().to_file(PATH))"
         )
-    if engine.replay is not None:
+    from wssc.security.replay import MemoryReplayCache
+
+    if isinstance(engine.replay, MemoryReplayCache):
         log.warning(
             "%d workers: the replay cache is per process, so a message replayed to another "
-            "worker is not detected as a replay there (its Timestamp still limits the window)",
+            "worker is not detected as a replay there (its Timestamp still limits the window); "
+            "share one with replay_cache=RedisReplayCache(...) (wssc serve --store redis://)",
             n,
         )
 

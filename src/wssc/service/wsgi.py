@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from socketserver import ThreadingMixIn
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from wssc.bootstrap.base import TransportInfo
+from wssc.logs import printable
 from wssc.service.engine import Dispatch, HttpRequest, ServiceEngine, run_dispatch_sync
+from wssc.service.transport import transport_info
+
+log = logging.getLogger("wssc.service.wsgi")
 
 MAX_BODY = 4 * 1024 * 1024
 _REASONS = {200: "OK", 405: "Method Not Allowed", 411: "Length Required",
@@ -18,13 +24,19 @@ StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 class WsgiApp:
     """The WSGI app. When created it routes ``wssc.*`` logs to gunicorn's handlers (when the
     application configured none) and refuses a per-process session store under several
-    workers (:mod:`wssc.service.hosting`)."""
+    workers (:mod:`wssc.service.hosting`).
 
-    def __init__(self, engine: ServiceEngine, max_body: int = MAX_BODY) -> None:
+    ``forwarded_allow_ips``: see :class:`wssc.service.asgi.AsgiApp`."""
+
+    def __init__(
+        self, engine: ServiceEngine, max_body: int = MAX_BODY,
+        forwarded_allow_ips: Sequence[str] = (),
+    ) -> None:
         from wssc.service.hosting import startup
 
         self.engine = engine
         self.max_body = max_body
+        self.forwarded_allow_ips = tuple(forwarded_allow_ips)
         startup(engine)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -43,8 +55,9 @@ class WsgiApp:
         req = HttpRequest(
             str(environ.get("REQUEST_METHOD", "GET")), str(environ.get("PATH_INFO", "/")),
             str(environ.get("QUERY_STRING", "")), headers, body,
-            TransportInfo(secure=environ.get("wsgi.url_scheme") == "https",
-                          peer=str(environ.get("REMOTE_ADDR", ""))),
+            transport_info(secure=environ.get("wsgi.url_scheme") == "https",
+                           peer=str(environ.get("REMOTE_ADDR", "")), headers=headers,
+                           forwarded_allow_ips=self.forwarded_allow_ips),
         )
         out = self.engine.handle(req)
         if isinstance(out, Dispatch):
@@ -52,3 +65,23 @@ class WsgiApp:
         status = f"{out.status} {_REASONS.get(out.status, 'Unknown')}"
         start_response(status, [*out.headers, ("content-length", str(len(out.body)))])
         return [out.body]
+
+
+class _Handler(WSGIRequestHandler):
+    #: A connection that sends nothing for this long is dropped (slow clients).
+    timeout = 30
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s %s", self.address_string(), printable(format % args))
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+def make_threaded_server(host: str, port: int, app: WsgiApp) -> WSGIServer:
+    """A wsgiref server with a thread per connection and a read timeout, so that one slow
+    connection cannot block the others. For development and tests: deploy WSGI apps under a
+    production server (gunicorn, uWSGI…)."""
+    return make_server(host, port, app, server_class=_ThreadingWSGIServer,
+                       handler_class=_Handler)

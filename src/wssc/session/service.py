@@ -69,9 +69,15 @@ class SessionManager:
         self.codec = cookie_codec
         self._issue_lock = threading.Lock()
         self._last_purge = 0.0
+        #: peer address -> {context id: issued at}, for the per-peer pending quota
+        self._pending_by_peer: dict[str, dict[str, float]] = {}
+        self._peer_of: dict[str, str] = {}
 
     # --- issue ------------------------------------------------------------------------------
-    def issue(self, key: bytes, identity: str, now: float) -> Issued:
+    def issue(self, key: bytes, identity: str, now: float, peer: str = "") -> Issued:
+        """A new session. Refused with ``ServerTooBusy`` past ``max_pending_sessions`` (WCF's
+        global quota) or past ``max_pending_sessions_per_peer`` for ``peer`` (so that one
+        source cannot hold every pending slot)."""
         svc = self.settings.service
         context_id = new_context_id()
         if self.cookie_mode:
@@ -90,6 +96,7 @@ class SessionManager:
             if self.store.count_pending() >= svc.max_pending_sessions:
                 log.warning("refusing a new session: %d pending", self.store.count_pending())
                 raise ServerTooBusy()
+            self._check_peer_quota(peer, now)
             transition(None, Event.ISSUED, self.sc.ns)
             record = SessionRecord(
                 context_id=context_id, instance=None, key=key, created=now,
@@ -99,8 +106,36 @@ class SessionManager:
                 identity=identity, activated=False, sc_ns=self.sc.ns, last_used=now,
             )
             self.store.put(record)
+            if peer and svc.max_pending_sessions_per_peer:
+                self._pending_by_peer.setdefault(peer, {})[context_id] = now
+                self._peer_of[context_id] = peer
         log.info("issued SCT %s (identity %r), pending", context_id, identity or "anonymous")
         return Issued(SecurityContextToken(context_id), record)
+
+    def _check_peer_quota(self, peer: str, now: float) -> None:
+        quota = self.settings.service.max_pending_sessions_per_peer
+        if not peer or not quota:
+            return
+        mine = self._pending_by_peer.get(peer)
+        if not mine:
+            return
+        cutoff = now - self.settings.service.inactivity_timeout.total_seconds()
+        for cid in [c for c, t in mine.items() if t < cutoff]:
+            self._forget_pending(cid)
+        if len(self._pending_by_peer.get(peer, {})) >= quota:
+            log.warning("refusing a new session: peer %r holds %d pending sessions", peer[:64],
+                        quota)
+            raise ServerTooBusy()
+
+    def _forget_pending(self, context_id: str) -> None:
+        peer = self._peer_of.pop(context_id, None)
+        if peer is None:
+            return
+        mine = self._pending_by_peer.get(peer)
+        if mine is not None:
+            mine.pop(context_id, None)
+            if not mine:
+                del self._pending_by_peer[peer]
 
     # --- resolve ----------------------------------------------------------------------------
     def lookup(self, sct: SecurityContextToken, now: float) -> SessionRecord:
@@ -147,6 +182,9 @@ class SessionManager:
             return
         state = State.ACTIVE if rec.activated else State.PENDING
         transition(state, Event.MESSAGE, self.sc.ns)
+        if not rec.activated:
+            with self._issue_lock:
+                self._forget_pending(rec.context_id)
         if not rec.activated or now - rec.last_used > 1.0:
             self.store.put(replace(rec.touched(now), activated=True))
 
@@ -182,6 +220,8 @@ class SessionManager:
         state = State.ACTIVE if rec.activated else State.PENDING
         transition(state, Event.CANCEL, self.sc.ns)
         self.store.delete(rec.context_id)
+        with self._issue_lock:
+            self._forget_pending(rec.context_id)
         log.info("cancelled SCT %s", rec.context_id)
 
     # --- housekeeping ----------------------------------------------------------------------

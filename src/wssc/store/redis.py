@@ -23,6 +23,7 @@ A stored value that is not a valid record makes ``get`` raise
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import math
 from collections.abc import Callable
@@ -75,7 +76,7 @@ def _guarded(fn: _F) -> _F:
     """Redis errors become :class:`~wssc.errors.StoreUnavailable`, logged once per outage."""
 
     @functools.wraps(fn)
-    def wrapper(self: RedisStore, *args: Any, **kwargs: Any) -> Any:
+    def wrapper(self: RedisStore | RedisReplayCache, *args: Any, **kwargs: Any) -> Any:
         try:
             result = fn(self, *args, **kwargs)
         except Exception as exc:
@@ -183,3 +184,67 @@ class RedisStore:
         pipe.zcard(self._active)
         pending, active = pipe.execute()
         return int(pending) + int(active)
+
+
+# KEYS: entry, partition zset. ARGV: now (ms), expires (ms), quota, member.
+# Returns 0 = recorded, 1 = replay, 2 = the partition holds its whole quota.
+_REPLAY_LUA: Final = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 1 end
+local quota = tonumber(ARGV[3])
+if quota > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+  if redis.call('ZCARD', KEYS[2]) >= quota then return 2 end
+  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
+  local ttl = redis.call('PTTL', KEYS[2])
+  local want = tonumber(ARGV[2]) - tonumber(ARGV[1])
+  if ttl < want then redis.call('PEXPIRE', KEYS[2], want) end
+end
+redis.call('SET', KEYS[1], '1', 'PXAT', ARGV[2])
+return 0
+"""
+
+
+class RedisReplayCache:
+    """The replay cache of a farm (:class:`wssc.security.replay.ReplayCache`): every node sees
+    every accepted message, so a replay sent to another node is refused too.
+
+    Keys, for ``prefix="wssc:replay:"``::
+
+        wssc:replay:e:<sha256 of the SignatureValue>   STRING  expires (PXAT) with the entry
+        wssc:replay:p:<sha256 of the partition>        ZSET    the partition's live entries
+
+    Redis evicts expired entries itself; there is no global size limit beyond Redis's own
+    ``maxmemory``. One Lua script checks, charges the quota and records, atomically.
+    """
+
+    __slots__ = ("_client", "_down", "_script", "prefix", "quota_per_partition")
+
+    def __init__(
+        self, client: redis.Redis, prefix: str = "wssc:replay:",
+        quota_per_partition: int = 60_000,
+    ) -> None:
+        self._client = client
+        self.prefix = prefix
+        self.quota_per_partition = quota_per_partition
+        self._script = client.register_script(_REPLAY_LUA)
+        self._down = False
+
+    def __repr__(self) -> str:
+        return f"RedisReplayCache(prefix={self.prefix!r})"
+
+    @_guarded
+    def check_and_add(
+        self, key: bytes, expires: float, now: float, *, partition: str = ""
+    ) -> None:
+        from wssc.errors import ReplayDetected, ServerTooBusy
+
+        entry = hashlib.sha256(key).hexdigest()
+        part = hashlib.sha256(partition.encode("utf-8", "replace")).hexdigest()
+        keys = [self.prefix + "e:" + entry, self.prefix + "p:" + part]
+        args: list[str | int] = [int(now * 1000), int(expires * 1000),
+                                 self.quota_per_partition, entry]
+        outcome = int(self._script(keys=keys, args=args))
+        if outcome == 1:
+            raise ReplayDetected()
+        if outcome == 2:
+            raise ServerTooBusy("this session holds its whole share of the replay cache")

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from lxml import etree
 
-from wssc.errors import UnsupportedAlgorithm
+from wssc.errors import InvalidSecurity, UnsupportedAlgorithm
 from wssc.xml import ns
 
 SUPPORTED: frozenset[str] = frozenset({ns.EXC_C14N})
@@ -31,10 +31,16 @@ def exc_c14n(
     if algorithm not in SUPPORTED:
         raise UnsupportedAlgorithm(f"canonicalization method {algorithm}")
     prefixes = [("" if p == "#default" else p) for p in inclusive_prefixes] or None
-    return etree.tostring(
-        element, method="c14n", exclusive=True, with_comments=False,
-        inclusive_ns_prefixes=prefixes,
-    )
+    try:
+        return etree.tostring(
+            element, method="c14n", exclusive=True, with_comments=False,
+            inclusive_ns_prefixes=prefixes,
+        )
+    except etree.C14NError:
+        # libxml2 refuses e.g. a relative namespace URI in scope (C14N 1.0 §2.4 leaves them
+        # undefined): an unsignable element, not an internal error.
+        raise InvalidSecurity("the element cannot be canonicalized "
+                              "(a relative namespace URI?)") from None
 
 
 def read_inclusive_prefixes(parent: etree._Element) -> list[str]:

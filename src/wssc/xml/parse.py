@@ -7,6 +7,10 @@ Refuses, each with :class:`~wssc.errors.MalformedXml` and a reason:
 * documents larger than :attr:`ParserLimits.max_bytes`;
 * element nesting deeper than :attr:`ParserLimits.max_depth`;
 * more elements than :attr:`ParserLimits.max_elements`;
+* undeclared namespace prefixes (libxml2 reports them as errors but lxml lets the document
+  through when a later diagnostic is only a warning, leaving tags such as ``s:Envelope`` that
+  other code cannot read);
+* namespace names with ``{`` or ``}`` (lxml could not read its own names back);
 * comments are dropped while parsing: exclusive c14n leaves them out of every digest, so a
   comment inside signed text must not be able to change what the application reads.
 """
@@ -69,14 +73,26 @@ def parse_xml(data: bytes | str, limits: ParserLimits = DEFAULT_LIMITS) -> etree
     docinfo: Any = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:
         raise MalformedXml("a DOCTYPE is not allowed in a SOAP message")
+    if _UNBOUND_PREFIX(root):
+        raise MalformedXml("the message uses a namespace prefix it does not declare")
     if _COUNT(root) > limits.max_elements:  # type: ignore[operator]
         raise MalformedXml(f"the message has more than {limits.max_elements} elements")
     if _too_deep(limits.max_depth)(root):
         raise MalformedXml(f"the message nests elements deeper than {limits.max_depth}")
+    if _BRACE_IN_NAMESPACE(root):
+        # lxml writes names as {uri}local: a brace in a URI makes names it cannot read back
+        raise MalformedXml("a namespace name contains '{' or '}'")
     return root
 
 
 _COUNT: Final = etree.XPath("count(//*)")
+_BRACE_IN_NAMESPACE: Final = etree.XPath(
+    "boolean(//namespace::*[contains(., '{') or contains(., '}')])"
+)
+#: A local name with a colon only exists when a prefix was not bound to a namespace.
+_UNBOUND_PREFIX: Final = etree.XPath(
+    "boolean(//*[contains(local-name(), ':')] | //@*[contains(local-name(), ':')])"
+)
 _DEPTH_CHECKS: dict[int, etree.XPath] = {}
 
 

@@ -1,8 +1,14 @@
+"""Cookie-mode SCT cookies (moved from ``tests/store/test_store_cookie.py``): every tampered,
+truncated, re-keyed or mismatched cookie is refused, and nothing leaks a key."""
+
 from __future__ import annotations
 
 import json
 import os
 import stat
+import time
+import uuid
+from typing import Any
 
 import pytest
 
@@ -12,6 +18,28 @@ from wssc.store import cookie as cookie_mod
 from wssc.xml import ns
 
 INSTANCE = "urn:uuid:11111111-2222-3333-4444-555555555555"
+
+
+@pytest.fixture
+def now() -> float:
+    """The real clock, rounded: the records below stay live whenever the tests run."""
+    return float(int(time.time()))
+
+
+@pytest.fixture
+def make_record(now: float) -> Any:
+    """Factory for SessionRecords with realistic values around ``now``; keywords override."""
+
+    def make(**overrides: Any) -> SessionRecord:
+        fields: dict[str, Any] = {
+            "context_id": f"urn:uuid:{uuid.uuid4()}", "instance": None, "key": os.urandom(32),
+            "created": now, "expires": now + 36_000, "key_effective": now,
+            "key_expires": now + 54_000, "last_used": now,
+        }
+        fields.update(overrides)
+        return SessionRecord(**fields)
+
+    return make
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ nothing is fetched."""
 from __future__ import annotations
 
 import socket
-import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -62,11 +62,31 @@ BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <lolz>&lol9;</lolz>"""
 
 
+def _best_of(n: int, fn: Callable[[], object]) -> float:
+    best = float("inf")
+    for _ in range(n):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def test_billion_laughs_refused_quickly() -> None:
-    start = time.monotonic()
+    """Refusing the bomb costs about what parsing a harmless document of the same size costs
+    (a ratio measured in one run, so a loaded machine slows both sides alike). Expanding
+    even one level of the bomb would cost thousands of times more."""
     exc = refused(BILLION_LAUGHS)
-    assert time.monotonic() - start < 2.0
     assert "lollol" not in str(exc)
+    plain = b"<lolz>" + b"<a>lol</a>" * (len(BILLION_LAUGHS) // 10) + b"</lolz>"
+    assert len(plain) >= len(BILLION_LAUGHS)
+
+    def bomb() -> None:
+        with pytest.raises(MalformedXml):
+            parse_xml(BILLION_LAUGHS)
+
+    t_bomb = _best_of(20, bomb)
+    t_plain = _best_of(20, lambda: parse_xml(plain))
+    assert t_bomb < 20 * t_plain, (t_bomb, t_plain)
 
 
 @pytest.mark.parametrize(
@@ -86,33 +106,48 @@ def test_xxe_file_does_not_leak(doc: bytes) -> None:
         assert marker not in text
 
 
+@pytest.mark.parametrize(
+    "doc",
+    [
+        # found by the fuzz campaign (fuzz/crashes/fixed-parse-unbound-prefix.xml): libxml2
+        # flags the unbound prefix, but a trailing *warning* made lxml accept the document
+        b'<s:Envelope xmlq:s="urn:x"><s:Body/><x xmlns="httri.org/"/></s:Envelope>',
+        b'<e><s:b/><x xmlns="rel"/></e>',
+        b'<e q:a="1"><x xmlns="rel"/></e>',
+    ],
+    ids=["element-and-attribute", "element", "attribute"],
+)
+def test_undeclared_prefix_refused(doc: bytes) -> None:
+    assert "prefix" in str(refused(doc))
+
+
+def test_declared_prefixes_and_xml_prefix_accepted() -> None:
+    root = parse_xml(b'<s:E xmlns:s="urn:a" s:a="1" xml:lang="en"><s:b/></s:E>')
+    assert root.tag == "{urn:a}E" and root[0].tag == "{urn:a}b"
+
+
 def test_undeclared_entity_refused() -> None:
     refused(b"<r>&nope;</r>")
 
 
-def _listener() -> tuple[socket.socket, list[int]]:
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(5)
-    srv.settimeout(0.05)
-    hits: list[int] = []
-
-    def accept() -> None:
-        deadline = time.monotonic() + 1.5
-        while time.monotonic() < deadline:
-            try:
-                conn, _ = srv.accept()
-            except OSError:
-                continue
-            hits.append(1)
-            conn.close()
-
-    threading.Thread(target=accept, daemon=True).start()
-    return srv, hits
+def _connections_made(srv: socket.socket) -> int:
+    """Connections already in the listen backlog: the kernel completes a TCP handshake before
+    the client's ``connect`` returns, so one made during a (synchronous) parse is there."""
+    srv.setblocking(False)
+    n = 0
+    while True:
+        try:
+            conn, _ = srv.accept()
+        except BlockingIOError:
+            return n
+        n += 1
+        conn.close()
 
 
 def test_no_network_access_for_external_resources() -> None:
-    srv, hits = _listener()
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
     try:
         port = srv.getsockname()[1]
         url = f"http://127.0.0.1:{port}/x"
@@ -127,8 +162,7 @@ def test_no_network_access_for_external_resources() -> None:
                 parse_xml(d.encode())
             except MalformedXml:
                 pass
-        time.sleep(0.3)
-        assert hits == [], "the parser opened a network connection"
+        assert _connections_made(srv) == 0, "the parser opened a network connection"
     finally:
         srv.close()
 

@@ -1,0 +1,152 @@
+package wssc.metro;
+
+import com.sun.net.httpserver.HttpContext;
+import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
+import jakarta.xml.ws.Endpoint;
+import jakarta.xml.ws.soap.SOAPBinding;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyFactory;
+import java.security.KeyStore;
+import java.security.PrivateKey;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
+import java.security.spec.PKCS8EncodedKeySpec;
+import java.util.Base64;
+import java.util.List;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.xml.transform.Source;
+import javax.xml.transform.stream.StreamSource;
+
+/**
+ * A Metro (WSIT) secure-conversation service of the demo contract, for wssc's client.
+ *
+ * <pre>
+ * java -cp CLASSPATH wssc.metro.MetroService --bootstrap afc|unot --binding wshttp|ws2007
+ *      --port N --cert PEM --key PEM(PKCS8) [--users name:pw,…] [--no-derived-keys]
+ *      [--no-require-cancellation]
+ * </pre>
+ *
+ * The WSDL is written by hand in WCF's policy shapes (resources wssc/metro/*.policy,
+ * service.wsdl) and given to the endpoint as its primary WSDL; its private assertions carry
+ * Metro's key store ($WSIT_HOME/server.p12) and username validator. unot serves HTTPS with the
+ * same key. Prints {@code LISTENING url}, then one line per call or authentication.
+ */
+public final class MetroService {
+    private MetroService() {
+    }
+
+    private static String opt(String[] argv, String name, String dflt) {
+        for (int i = 0; i < argv.length - 1; i++) {
+            if (argv[i].equals(name)) {
+                return argv[i + 1];
+            }
+        }
+        return dflt;
+    }
+
+    private static boolean flag(String[] argv, String name) {
+        return List.of(argv).contains(name);
+    }
+
+    static String resource(String name) throws Exception {
+        try (InputStream in = MetroService.class.getResourceAsStream(name)) {
+            if (in == null) {
+                throw new IllegalStateException("missing resource " + name);
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    static PrivateKey readKey(Path pem) throws Exception {
+        String text = Files.readString(pem);
+        String b64 = text.replaceAll("-----[A-Z ]+-----", "").replaceAll("\\s", "");
+        return KeyFactory.getInstance("RSA").generatePrivate(new PKCS8EncodedKeySpec(Base64.getDecoder().decode(b64)));
+    }
+
+    /** The WSDL for one variant: WCF's policy shapes, SP 1.1 (wshttp) or SP 1.2 (ws2007). */
+    static String wsdl(boolean unot, boolean sp12, boolean derived, boolean cancel, String address,
+                       X509Certificate cert) throws Exception {
+        String sp = sp12 ? "http://docs.oasis-open.org/ws-sx/ws-securitypolicy/200702"
+                : "http://schemas.xmlsoap.org/ws/2005/07/securitypolicy";
+        String policy = resource(unot ? "unot.policy" : "afc.policy");
+        String cancelAssertion = cancel ? "" : sp12 ? "<sp:MustNotSendCancel/>"
+                : "<mssp:MustNotSendCancel xmlns:mssp=\"http://schemas.microsoft.com/ws/2005/07/securitypolicy\"/>";
+        String https = sp12 ? "<sp:HttpsToken><wsp:Policy/></sp:HttpsToken>"
+                : "<sp:HttpsToken RequireClientCertificate=\"false\"/>";
+        policy = policy.replace("@DK@", derived ? "<sp:RequireDerivedKeys/>" : "")
+                .replace("@CANCEL@", cancelAssertion)
+                .replace("@AMEND@", sp12 ? "<sp:MustNotSendAmend/>" : "")
+                .replace("@TRUST@", sp12 ? "Trust13" : "Trust10")
+                .replace("@SIGNED_TOKENS@", sp12 ? "SignedEncryptedSupportingTokens" : "SignedSupportingTokens")
+                .replace("@HTTPS@", https);
+        String config = "        <sc:KeyStore wspp:visibility=\"private\" location=\"$WSIT_HOME/server.p12\""
+                + " type=\"PKCS12\" storepass=\"changeit\" alias=\"wssc\" keypass=\"changeit\"/>\n";
+        if (unot) {
+            config += "        <sc:ValidatorConfiguration wspp:visibility=\"private\">"
+                    + "<sc:Validator name=\"usernameValidator\" classname=\"wssc.metro.UserValidator\"/>"
+                    + "</sc:ValidatorConfiguration>\n";
+        }
+        String in = unot ? "" : "<wsp:PolicyReference URI=\"#WSHttpBinding_ICalculator_Input_policy\"/>";
+        String out = unot ? "" : "<wsp:PolicyReference URI=\"#WSHttpBinding_ICalculator_Output_policy\"/>";
+        return resource("service.wsdl")
+                .replace("@BINDING_POLICY@", policy)
+                .replace("@SERVER_CONFIG@", config)
+                .replace("@MESSAGE_POLICIES@", unot ? "" : resource("message.policy"))
+                .replace("@IN_REF@", in)
+                .replace("@OUT_REF@", out)
+                .replace("@ADDRESS@", address)
+                .replace("@CERT@", Base64.getEncoder().encodeToString(cert.getEncoded()))
+                .replace("@SP@", sp);
+    }
+
+    public static void main(String[] argv) throws Exception {
+        boolean unot = "unot".equals(opt(argv, "--bootstrap", "afc"));
+        boolean sp12 = "ws2007".equals(opt(argv, "--binding", "ws2007"));
+        int port = Integer.parseInt(opt(argv, "--port", "8080"));
+        X509Certificate cert = Certs.readPem(Path.of(opt(argv, "--cert", null)));
+        PrivateKey key = readKey(Path.of(opt(argv, "--key", null)));
+        System.setProperty("wssc.users", opt(argv, "--users", "alice:secret"));
+
+        Path home = Files.createTempDirectory("wssc-metro-service-");
+        System.setProperty("WSIT_HOME", home.toString());
+        KeyStore ks = KeyStore.getInstance("PKCS12");
+        ks.load(null, null);
+        ks.setKeyEntry("wssc", key, "changeit".toCharArray(), new Certificate[] {cert});
+        Certs.save(ks, home.resolve("server.p12"));
+
+        String address = (unot ? "https" : "http") + "://127.0.0.1:" + port + "/svc";
+        String doc = wsdl(unot, sp12, !flag(argv, "--no-derived-keys"),
+                !flag(argv, "--no-require-cancellation"), address, cert);
+        Path wsdlFile = home.resolve("Service.wsdl");
+        Files.writeString(wsdlFile, doc);
+
+        HttpServer server;
+        if (unot) {
+            KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+            kmf.init(ks, "changeit".toCharArray());
+            SSLContext tls = SSLContext.getInstance("TLS");
+            tls.init(kmf.getKeyManagers(), null, null);
+            HttpsServer https = HttpsServer.create(new InetSocketAddress("127.0.0.1", port), 0);
+            https.setHttpsConfigurator(new HttpsConfigurator(tls));
+            server = https;
+        } else {
+            server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 0);
+        }
+        Endpoint endpoint = Endpoint.create(SOAPBinding.SOAP12HTTP_BINDING, new CalculatorService());
+        StreamSource primary = new StreamSource(wsdlFile.toFile());
+        primary.setSystemId(wsdlFile.toUri().toString());
+        endpoint.setMetadata(List.<Source>of(primary));
+        HttpContext context = server.createContext("/svc");
+        endpoint.publish(context);
+        server.start();
+        System.out.println("LISTENING " + address);
+        System.out.flush();
+    }
+}

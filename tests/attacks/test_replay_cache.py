@@ -1,0 +1,133 @@
+"""Finding 6: the replay cache cannot be poisoned.
+
+* One session cannot fill the cache for others: a quota per session
+  (``LocalServiceSecuritySettings.replay_quota_per_session``).
+* An entry lives at most Created + replay window + clock skew, whatever ``Expires`` the sender
+  wrote, and a full cache evicts expired entries first.
+* A farm sharing Redis (``--store redis://…``) detects a replay sent to another node.
+
+The small cache and short windows are set through ``launch.py`` (the command line has no
+options for them); the attack is still HTTP against a running ``wssc serve``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import httpx
+import pytest
+from attack_kit import (
+    MATRIX,
+    MATRIX_IDS,
+    Dedicated,
+    Keys,
+    app_envelope,
+    assert_generic_fault,
+    craft,
+    last,
+    post,
+    read_fault_bytes,
+    recording_client,
+    serve_args,
+    tostring,
+)
+
+from servers import Server
+from wssc.client import Client
+
+pytestmark = pytest.mark.e2e
+
+
+def valid_message(c: Client, text: str, expires: float | bool = True) -> bytes:
+    s = c.session
+    return tostring(craft(app_envelope(c, "Echo", text=text), Keys.of(c), s.sc, s.suite,
+                          expires=expires))
+
+
+def describe(r: httpx.Response) -> str:
+    f = read_fault_bytes(r.content)
+    return f"HTTP {r.status_code} {f}" if f else f"HTTP {r.status_code}"
+
+
+@pytest.mark.parametrize(("binding", "mode"), MATRIX, ids=MATRIX_IDS)
+def test_one_session_cannot_fill_the_cache_for_others(
+    start_server: Callable[..., Server], binding: str, mode: str
+) -> None:
+    """A 30-entry cache, a quota of 5 per session: the attacker's session sends 40 valid,
+    distinct messages (all with a 10-hour Expires); a victim who comes afterwards still opens
+    a session and calls."""
+    settings = {"replay_cache_size": 30, "replay_quota_per_session": 5}
+    with Dedicated(start_server, *serve_args(binding, mode), settings=settings) as srv:
+        with Client.from_wsdl(srv.wsdl_url) as attacker:
+            attacker.open()
+            statuses = [post(srv, valid_message(attacker, f"fill {i}", time.time() + 36_000)
+                             ).status_code for i in range(40)]
+            assert statuses[0] == 200
+            victim, rec = recording_client(srv)
+            with victim:
+                try:
+                    result = victim.Echo(text="victim")
+                except Exception as exc:
+                    answers = [describe(e.as_response()) for e in rec.exchanges]
+                    pytest.fail(f"the victim was locked out after one session sent 40 messages "
+                                f"({exc!r}); its exchanges: {answers}")
+                assert result == "victim"
+
+
+@pytest.mark.parametrize(("binding", "mode"), MATRIX, ids=MATRIX_IDS)
+def test_expired_entries_are_evicted_first(
+    start_server: Callable[..., Server], binding: str, mode: str
+) -> None:
+    """Replay window 1 s and skew 1 s: an entry lives about 2 s even when the sender wrote a
+    10-hour Expires. A 12-entry cache is filled by two sessions (6 each, within the quota);
+    2.5 s later, new messages are accepted because the expired entries make room."""
+    settings = {"replay_cache_size": 12, "replay_quota_per_session": 6, "replay_window": 1,
+                "max_clock_skew": 1}
+    with Dedicated(start_server, *serve_args(binding, mode), settings=settings) as srv:
+        clients = [Client.from_wsdl(srv.wsdl_url), Client.from_wsdl(srv.wsdl_url)]
+        try:
+            for c in clients:
+                c.open()  # the RST is one entry
+            sent = 0
+            for c in clients:
+                for i in range(5):
+                    r = post(srv, valid_message(c, f"fill {i}", time.time() + 36_000))
+                    assert r.status_code == 200, describe(r)
+                    sent += 1
+            over = post(srv, valid_message(clients[0], "one too many"))
+            print(f"\n[replay cache] full after {sent} messages + 2 RSTs: next one got "
+                  f"{describe(over)}")
+            time.sleep(2.5)
+            for c in clients:
+                r = post(srv, valid_message(c, "after expiry"))
+                assert r.status_code == 200, (
+                    f"expired entries were not evicted (their sender's Expires was 10 h "
+                    f"ahead): {describe(r)}")
+        finally:
+            for c in clients:
+                c.close()
+
+
+@pytest.mark.parametrize("mode", ["session", "cookie"])
+def test_replay_to_another_node_sharing_redis_is_refused(
+    start_server: Callable[..., Server], redis_server: tuple[str, int], mode: str
+) -> None:
+    host, port = redis_server
+    store = f"redis://{host}:{port}/3"
+    a = start_server(*serve_args("wshttp", mode, "--store", store))
+    b = start_server(*serve_args("wshttp", mode, "--store", store))
+    victim, rec = recording_client(a)
+    with victim:
+        assert victim.Echo(text="once") == "once"
+        captured = last(rec, "Echo").request
+        again_b = post(b, captured)
+        assert again_b.status_code != 200, (
+            "node B accepted a message node A had already accepted (the replay cache is not "
+            "shared through Redis)")
+        assert_generic_fault(again_b, "replay to another node")
+        assert_generic_fault(post(a, captured), "replay to the same node")
+        # Node B does serve the session (the store is shared): only the replay was refused.
+        c = Client.from_wsdl(b.wsdl_url)
+        c.session = victim.session
+        assert c.Echo(text="fresh") == "fresh"

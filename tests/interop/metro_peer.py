@@ -1,0 +1,289 @@
+"""Drive the Metro (Eclipse WSIT) peer in ``interop/metro`` and the wssc services it talks to.
+
+The peer is built by ``scripts/setup.sh`` (``mvn -q -B package``) into ``interop/metro/target``
+(override with ``WSSC_METRO_BUILD``). Each Java program prints one line ``RESULT {json}`` and
+exits 0 (ok), 1 (the other side answered with a SOAP fault) or 2 (anything else). A run with
+no RESULT line, or with an exit code that disagrees with its ``ok`` flag, is a crash: it fails
+the test whatever the test expected, so a crash can never pass for an expected rejection.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from peers import REPO, in_ci
+from wssc.client.common import tls_verify
+
+TIMEOUT = 120
+
+
+def metro_build_dir() -> Path:
+    env = os.environ.get("WSSC_METRO_BUILD")
+    return Path(env) if env else REPO / "interop" / "metro" / "target"
+
+
+def metro_missing(what: str) -> None:
+    """The Metro peer cannot run: an error under CI=true, else a loud skip."""
+    if in_ci():
+        pytest.fail(f"{what} (CI=true: scripts/setup.sh must build the Metro peer)")
+    pytest.skip(f"!!! {what}; Metro interop NOT tested (run scripts/setup.sh) !!!")
+
+
+def metro_classpath() -> str:
+    build = metro_build_dir()
+    classes = build / "classes"
+    lib = build / "lib"
+    if not (classes / "wssc" / "metro" / "MetroClient.class").is_file():
+        metro_missing(f"Metro peer not built: {classes}/wssc/metro/MetroClient.class is missing")
+    if not any(lib.glob("webservices-rt-*.jar")):
+        metro_missing(f"Metro peer libraries missing in {lib}")
+    if shutil.which("java") is None:
+        metro_missing("java is not on PATH")
+    return f"{classes}{os.pathsep}{lib}{os.sep}*"
+
+
+@dataclass
+class PeerRun:
+    """One run of a Java peer program."""
+
+    argv: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+    result: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.result.get("ok"))
+
+    @property
+    def fault(self) -> dict[str, Any] | None:
+        f = self.result.get("fault")
+        return f if isinstance(f, dict) else None
+
+    def fault_names(self) -> list[str]:
+        """The local names of the fault's code and subcodes (SOAP 1.2), code first."""
+        f = self.fault or {}
+        names = [f.get("code") or "", *f.get("subcodes", [])]
+        return [n.rpartition("}")[2] for n in names if n]
+
+    def explain(self) -> str:
+        tail = "\n".join(self.stderr.splitlines()[-40:])
+        return f"{' '.join(self.argv[-12:])}\nrc={self.returncode} RESULT={self.result}\n{tail}"
+
+
+def run_java(main: str, *args: str, timeout: float = TIMEOUT) -> PeerRun:
+    argv = ["java", "-cp", metro_classpath(), main, *args]
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                       stdin=subprocess.DEVNULL)
+    run = PeerRun(argv, p.returncode, p.stdout, p.stderr)
+    lines = [ln for ln in p.stdout.splitlines() if ln.startswith("RESULT ")]
+    if len(lines) != 1:
+        pytest.fail(f"the Metro peer crashed (no single RESULT line):\n{run.explain()}\n{p.stdout}")
+    run.result = json.loads(lines[0][len("RESULT "):])
+    expected_rc = 0 if run.ok else (1 if run.fault else 2)
+    if p.returncode != expected_rc or not isinstance(run.result.get("ok"), bool):
+        pytest.fail(f"the Metro peer's exit code disagrees with its result:\n{run.explain()}")
+    return run
+
+
+def expect_ok(run: PeerRun) -> PeerRun:
+    assert run.returncode == 0 and run.ok, run.explain()
+    return run
+
+
+def expect_fault(run: PeerRun, *names: str, phase: str | None = None) -> PeerRun:
+    """The peer failed because the other side sent a SOAP fault with one of ``names`` among its
+    code/subcodes (local names). Any other failure (a local error, a crash) fails the test."""
+    assert run.returncode == 1 and not run.ok and run.fault is not None, run.explain()
+    if names:
+        assert set(names) & set(run.fault_names()), (
+            f"expected a fault among {names}, got {run.fault_names()}\n{run.explain()}")
+    if phase is not None:
+        assert run.result.get("phase") == phase, run.explain()
+    return run
+
+
+# --- wssc services (``python -m wssc serve``) ---------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+_ISSUED = re.compile(r"issued (?:cookie-mode )?SCT (\S+)")
+_CANCELLED = re.compile(r"cancelled SCT (\S+)")
+_RENEWED = re.compile(r"renewed SCT (\S+)")
+_FAULT = re.compile(r"fault (\{[^}]*\}[^\s:]+)")
+
+
+@dataclass
+class ServiceLog:
+    """What the service logged (at INFO) during one peer run."""
+
+    text: str
+
+    @property
+    def issued(self) -> list[str]:
+        return _ISSUED.findall(self.text)
+
+    @property
+    def cancelled(self) -> list[str]:
+        return _CANCELLED.findall(self.text)
+
+    @property
+    def renewed(self) -> list[str]:
+        return _RENEWED.findall(self.text)
+
+    @property
+    def faults(self) -> list[str]:
+        return [f.rpartition("}")[2] for f in _FAULT.findall(self.text)]
+
+
+@dataclass
+class WsscService:
+    url: str
+    home: Path
+    log_path: Path
+    proc: subprocess.Popen[bytes]
+    args: tuple[str, ...]
+
+    @property
+    def wsdl_url(self) -> str:
+        return self.url + "?wsdl"
+
+    @property
+    def cert_pem(self) -> Path:
+        return self.home / "dev-cert.pem"
+
+    def mark(self) -> int:
+        return self.log_path.stat().st_size
+
+    def log_since(self, mark: int, settle: float = 0.3) -> ServiceLog:
+        time.sleep(settle)  # the service logs after it answers
+        with open(self.log_path, "rb") as f:
+            f.seek(mark)
+            return ServiceLog(f.read().decode(errors="replace"))
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def start_wssc(home: Path, *args: str) -> WsscService:
+    port = free_port()
+    tls = "username-over-transport" in args
+    url = f"{'https' if tls else 'http'}://127.0.0.1:{port}/svc"
+    log_path = home / f"serve-{port}.log"
+    env = dict(os.environ, WSSC_HOME=str(home))
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "wssc", "--log-level", "INFO", "serve", "--port", str(port),
+             *args],
+            stdout=log, stderr=subprocess.STDOUT, env=env,
+        )
+    svc = WsscService(url, home, log_path, proc, args)
+    deadline = time.monotonic() + 30
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"wssc serve {args} exited:\n{log_path.read_text()[-3000:]}")
+        try:
+            verify = tls_verify(str(svc.cert_pem)) if tls else True
+            if httpx.get(svc.wsdl_url, verify=verify, timeout=2).status_code == 200:
+                return svc
+        except (httpx.HTTPError, OSError):
+            pass
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"wssc serve {args} did not start:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.1)
+
+
+# --- a loopback HTTP relay that can tamper with one request --------------------------------------
+Tamper = Callable[[int, bytes], bytes]
+
+
+class Relay:
+    """``http://127.0.0.1:PORT/…`` forwarded to ``target`` (the same path); ``tamper(n, body)``
+    may rewrite the n-th POST body (0-based) on its way. ``posts`` counts what went through."""
+
+    def __init__(self, target: str, tamper: Tamper, verify: Any = True) -> None:
+        self.target = target.rstrip("/")
+        self.tamper = tamper
+        self.posts = 0
+        self.tampered: list[int] = []
+        relay = self
+        client = httpx.Client(verify=verify, timeout=60)
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def _forward(self, method: str) -> None:
+                n = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(n) if n else b""
+                if method == "POST":
+                    index = relay.posts
+                    relay.posts += 1
+                    new = relay.tamper(index, body)
+                    if new != body:
+                        relay.tampered.append(index)
+                    body = new
+                headers = {k: v for k, v in self.headers.items()
+                           if k.lower() not in ("host", "content-length", "connection")}
+                base = relay.target.split("/", 3)
+                r = client.request(method, f"{base[0]}//{base[2]}{self.path}", content=body,
+                                   headers=headers)
+                self.send_response(r.status_code)
+                for k, v in r.headers.items():
+                    if k.lower() not in ("content-length", "transfer-encoding", "connection",
+                                         "content-encoding"):
+                        self.send_header(k, v)
+                self.send_header("content-length", str(len(r.content)))
+                self.end_headers()
+                self.wfile.write(r.content)
+
+            def do_GET(self) -> None:
+                self._forward("GET")
+
+            def do_POST(self) -> None:
+                self._forward("POST")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = int(self.server.server_address[1])
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str = "/svc") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def change_message_id(body: bytes) -> bytes:
+    """Alter the (signed) wsa:MessageID text by one character."""
+    m = re.search(rb"(<(?:\w+:)?MessageID[^>]*>[^<]*?)([0-9a-f])(</)", body)
+    assert m is not None, "no MessageID to tamper with"
+    flipped = b"0" if m.group(2) != b"0" else b"1"
+    return body[: m.start(2)] + flipped + body[m.end(2):]

@@ -1,0 +1,138 @@
+"""Real services for the end-to-end and attack tests: ``python -m wssc serve ...`` (or another
+launcher) in a subprocess on loopback, one per distinct argument list, shared by the whole run.
+
+The fixtures are registered in ``tests/conftest.py``:
+
+* ``server(*args)`` — a running ``wssc serve ARGS`` (started once per argument list);
+* ``start_server(*args, command=None, env=None)`` — always a fresh one (its own log);
+* ``wssc_home`` — the directory with the run's development certificate.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from wssc.client.common import tls_verify
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    home: Path
+    proc: subprocess.Popen[bytes]
+    args: tuple[str, ...]
+    log_path: Path
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1].split("/", 1)[0])
+
+    @property
+    def wsdl_url(self) -> str:
+        return self.url + "?wsdl"
+
+    @property
+    def verify(self) -> str | bool:
+        return str(self.home / "dev-cert.pem") if self.url.startswith("https") else True
+
+    def log(self) -> str:
+        """This server's own output (its ``--log-level INFO`` log included)."""
+        return self.log_path.read_text(errors="replace")
+
+
+Start = Callable[..., Server]
+
+
+def wait_ready(server: Server, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if server.proc.poll() is not None:
+            raise RuntimeError(f"server {server.args} exited:\n{server.log()[-3000:]}")
+        try:
+            r = httpx.get(server.wsdl_url, verify=tls_verify(server.verify), timeout=2)
+            if r.status_code == 200:
+                return
+        except (httpx.HTTPError, FileNotFoundError):  # the certificate may not exist yet
+            pass
+        if time.monotonic() > deadline:
+            server.proc.kill()
+            raise RuntimeError(f"server {server.args} did not start:\n{server.log()[-3000:]}")
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="session")
+def wssc_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # One development certificate for all servers of the run.
+    return tmp_path_factory.mktemp("wssc-home")
+
+
+@pytest.fixture(scope="session")
+def start_server(wssc_home: Path) -> Iterator[Start]:
+    """``start(*args, command=None, env=None, https=None)``: a fresh server on a free port.
+
+    Without ``command`` it runs ``python -m wssc --log-level INFO serve --port N ARGS``;
+    ``command`` replaces ``python -m wssc ... serve`` (the port is appended as ``--port N``).
+    HTTPS is assumed for ``username-over-transport`` unless ``https`` says otherwise.
+    """
+    servers: list[Server] = []
+
+    def start(*args: str, command: Sequence[str] | None = None,
+              env: dict[str, str] | None = None, https: bool | None = None) -> Server:
+        port = free_port()
+        tls = ("username-over-transport" in args) if https is None else https
+        url = f"{'https' if tls else 'http'}://127.0.0.1:{port}/svc"
+        log_path = wssc_home / f"serve-{port}.log"
+        full_env = dict(os.environ, WSSC_HOME=str(wssc_home), **(env or {}))
+        if command is None:
+            cmd = [sys.executable, "-m", "wssc", "--log-level", "INFO", "serve"]
+        else:
+            cmd = list(command)
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen(
+                [*cmd, "--port", str(port), *args],
+                stdout=log, stderr=subprocess.STDOUT, env=full_env, stdin=subprocess.DEVNULL,
+            )
+        server = Server(url, wssc_home, proc, tuple(args), log_path)
+        servers.append(server)
+        wait_ready(server)
+        return server
+
+    yield start
+    for s in servers:
+        if s.proc.poll() is None:
+            s.proc.terminate()
+    for s in servers:
+        try:
+            s.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            s.proc.kill()
+
+
+@pytest.fixture(scope="session")
+def server(start_server: Start) -> Callable[..., Server]:
+    """A server per distinct argument list, shared by the tests of the session."""
+    cache: dict[tuple[str, ...], Server] = {}
+
+    def get(*args: str) -> Server:
+        s = cache.get(args)
+        if s is None or s.proc.poll() is not None:
+            s = cache[args] = start_server(*args)
+        return s
+
+    return get

@@ -1,0 +1,221 @@
+"""Message and metadata shapes other stacks produce, found against Metro (WSIT); no Java needed.
+
+* Metro (like WCF's session protocol, which encrypts ``NoParts`` of a Cancel) signs the Body of
+  ``RST/SCT/Cancel`` but does not encrypt it; the service must accept that, and only for Cancel.
+* Metro reads SignedParts/EncryptedParts from the per-operation input/output policies of the
+  WSDL, as WCF publishes them; with the binding policy alone it signs only the Timestamp.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from lxml import etree
+
+from wssc.bootstrap import AnonymousForCertificateClient, TransportInfo
+from wssc.certs import Certificate, generate_self_signed
+from wssc.demo import Calculator
+from wssc.errors import WsscError
+from wssc.policy import settings_from_wsdl
+from wssc.service.contract import get_contract
+from wssc.service.engine import Dispatch, HttpRequest, ServiceEngine, run_dispatch_sync
+from wssc.session.client import ClientSession, Outgoing
+from wssc.settings import (
+    WS2007,
+    WSHTTP,
+    Bootstrap,
+    EndpointSettings,
+    SecureConversationSettings,
+)
+from wssc.xml import ns
+
+CERT = generate_self_signed()
+ADD = get_contract(Calculator).operation("Add")
+NOW = 1_800_000_000.0
+
+
+def make(settings: EndpointSettings) -> tuple[ServiceEngine, ClientSession]:
+    engine = ServiceEngine(Calculator(), settings=settings, address="http://x/svc",
+                           certificate=CERT, clock=lambda: NOW)
+    client = ClientSession(settings, AnonymousForCertificateClient(Certificate(CERT.cert)),
+                           "http://x/svc")
+    return engine, client
+
+
+def post(engine: ServiceEngine, out: Outgoing) -> bytes:
+    r = engine.handle(HttpRequest("POST", "/svc", "", {"content-type": out.content_type},
+                                  out.body, TransportInfo()))
+    if isinstance(r, Dispatch):
+        r = run_dispatch_sync(r)
+    return r.body
+
+
+def _body_is_encrypted(out: Outgoing) -> bool:
+    root = etree.fromstring(out.body)
+    body = root[-1]
+    return len(body) == 1 and etree.QName(body[0]).localname == "EncryptedData"
+
+
+@pytest.mark.parametrize("version", [WSHTTP, WS2007], ids=["wshttp", "ws2007"])
+def test_cancel_signed_but_not_encrypted_is_accepted(version: object) -> None:
+    settings = EndpointSettings(secure_conversation=SecureConversationSettings(
+        message_security_version=version))  # type: ignore[arg-type]
+    engine, client = make(settings)
+    out = client.issue_request(NOW)
+    client.issue_response(post(engine, out), out, NOW)
+    assert len(engine.sessions.store) == 1
+    client.policy = replace(client.policy, encrypt_body=False, encrypt_signature=False)
+
+    # An application message must still be encrypted…
+    app = client.app_request(ADD, {"a": 1, "b": 2}, NOW)
+    assert not _body_is_encrypted(app)
+    with pytest.raises(WsscError) as err:
+        client.app_response(post(engine, app), app, NOW)
+    assert err.value.code.local in ("InvalidSecurity", "FailedCheck")
+
+    # …but a Cancel signed (Body included) and not encrypted, as Metro sends it, is honoured.
+    cancel = client.cancel_request(NOW)
+    assert cancel is not None and not _body_is_encrypted(cancel)
+    client.cancel_response(post(engine, cancel), cancel, NOW)
+    assert len(engine.sessions.store) == 0
+
+
+def test_unsigned_cancel_body_is_still_refused() -> None:
+    engine, client = make(EndpointSettings())
+    out = client.issue_request(NOW)
+    client.issue_response(post(engine, out), out, NOW)
+    client.policy = replace(client.policy, encrypt_body=False, encrypt_signature=False)
+    cancel = client.cancel_request(NOW)
+    assert cancel is not None
+    root = etree.fromstring(cancel.body)
+    root[-1].attrib.pop(f"{{{ns.WSU}}}Id", None)  # the signature's reference no longer resolves
+    tampered = Outgoing(etree.tostring(root), cancel.action, cancel.content_type, kind="cancel")
+    with pytest.raises(WsscError) as err:
+        client.cancel_response(post(engine, tampered), tampered, NOW)
+    assert err.value.code.local in ("InvalidSecurity", "FailedCheck")
+    assert len(engine.sessions.store) == 1
+
+
+def _wsdl(bootstrap: str, version: object) -> etree._Element:
+    settings = EndpointSettings(secure_conversation=SecureConversationSettings(
+        bootstrap=Bootstrap.parse(bootstrap), message_security_version=version))  # type: ignore[arg-type]
+    engine = ServiceEngine(Calculator(), settings=settings, address="https://x/svc",
+                           certificate=CERT, username_validator=lambda u, p: True)
+    return etree.fromstring(engine.wsdl())
+
+
+@pytest.mark.parametrize("version", [WSHTTP, WS2007], ids=["wshttp", "ws2007"])
+def test_wsdl_has_per_operation_message_policies(version: object) -> None:
+    root = _wsdl("anonymous-for-certificate", version)
+    sp = version.sp_ns  # type: ignore[attr-defined]
+    policies = {p.get(f"{{{ns.WSU}}}Id"): p for p in root if etree.QName(p).localname == "Policy"}
+    binding = root.find(f"{{{ns.WSDL}}}binding")
+    assert binding is not None
+    ops = binding.findall(f"{{{ns.WSDL}}}operation")
+    assert ops
+    for op in ops:
+        for io in ("input", "output"):
+            ref = op.find(f"{{{ns.WSDL}}}{io}/*[@URI]")
+            assert ref is not None, f"{op.get('name')} {io} has no policy reference"
+            policy = policies[ref.get("URI", "")[1:]]
+            signed = policy.find(f".//{{{sp}}}SignedParts")
+            encrypted = policy.find(f".//{{{sp}}}EncryptedParts")
+            assert signed is not None and signed.find(f"{{{sp}}}Body") is not None
+            assert encrypted is not None and encrypted.find(f"{{{sp}}}Body") is not None
+    # and wssc's own importer still reads the whole WSDL back to the same settings
+    imported = settings_from_wsdl(etree.tostring(root)).settings
+    assert imported.message_security_version == version
+    assert imported.require_derived_keys and imported.require_cancellation
+
+
+def test_no_message_policies_over_transport() -> None:
+    root = _wsdl("username-over-transport", WS2007)
+    binding = root.find(f"{{{ns.WSDL}}}binding")
+    assert binding is not None
+    assert binding.findall(f"{{{ns.WSDL}}}operation/{{{ns.WSDL}}}input/*[@URI]") == []
+
+
+@pytest.mark.parametrize("version", [WSHTTP, WS2007], ids=["wshttp", "ws2007"])
+def test_bootstrap_without_derived_keys_follows_the_published_policy(version: object) -> None:
+    """``require_derived_keys=False`` removes sp:RequireDerivedKeys from the bootstrap X509Token
+    too; a client that follows that policy (Metro) signs the RST with the EncryptedKey itself."""
+    settings = EndpointSettings(secure_conversation=SecureConversationSettings(
+        message_security_version=version, require_derived_keys=False))  # type: ignore[arg-type]
+    engine, client = make(settings)
+    x509 = _wsdl_of(engine).find(f".//{{{version.sp_ns}}}X509Token")  # type: ignore[attr-defined]
+    assert x509 is not None
+    assert x509.find(f".//{{{version.sp_ns}}}RequireDerivedKeys") is None  # type: ignore[attr-defined]
+    out = client.issue_request(NOW)
+    assert b"DerivedKeyToken" not in out.body
+    client.issue_response(post(engine, out), out, NOW)
+    app = client.app_request(ADD, {"a": 2, "b": 3}, NOW)
+    assert b"DerivedKeyToken" not in app.body
+    assert client.app_response(post(engine, app), app, NOW) == 5
+
+
+def _wsdl_of(engine: ServiceEngine) -> etree._Element:
+    return etree.fromstring(engine.wsdl())
+
+
+@pytest.mark.xfail(strict=True, reason="inbound moves decrypted nodes across lxml documents, and "
+                   "lxml then rewrites their namespace prefixes (ns2:Id -> wsu:Id), so the "
+                   "digest of an encrypted Body changes; see interop/metro/FINDINGS.md (W4)")
+def test_decrypted_body_keeps_the_senders_prefixes() -> None:
+    """Metro encrypts a Body whose content declares the wsu namespace under its own prefix
+    (``xmlns:ns2="…utility…" ns2:Id``) while the Envelope declares it as ``wsu``; the digest
+    was computed over ``ns2``, so decryption must keep ``ns2``."""
+    import os
+
+    from wssc.security.inbound import verify
+    from wssc.security.outbound import protect
+    from wssc.security.policy import MessagePolicy
+    from wssc.security.tokens import SctProtection
+    from wssc.tokens import SecurityContextToken
+    from wssc.xml.parse import parse_xml
+
+    secret = os.urandom(32)
+    sct = SecurityContextToken("urn:uuid:0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0")
+    doc = parse_xml(
+        f'<s:Envelope xmlns:s="{ns.SOAP12}" xmlns:wsu="{ns.WSU}"><s:Header/>'
+        f'<s:Body><r xmlns="urn:x"><t xmlns:ns2="{ns.WSU}" ns2:Id="t1">v</t></r></s:Body>'
+        "</s:Envelope>".encode())
+    policy = MessagePolicy(sc=ns.SC_V13)
+    wire = etree.tostring(protect(doc, SctProtection(sct, secret, include=True), policy,
+                                  now=NOW))
+    assert b"ns2" not in wire.split(b"<s:Body")[1]  # the Body content is encrypted
+    result = verify(wire, policy=policy, now=NOW, resolver=lambda token, sc: secret)
+    assert result.body_encrypted
+
+
+def test_reply_over_transport_may_carry_a_timestamp_alone() -> None:
+    """Over TLS a WCF or Metro service answers an SCT-secured request with a Timestamp and no
+    signature (supporting tokens are the initiator's); the client must accept that."""
+    from wssc.bootstrap import UserNameOverTransportClient
+
+    settings = EndpointSettings(secure_conversation=SecureConversationSettings(
+        bootstrap=Bootstrap.USERNAME_OVER_TRANSPORT, message_security_version=WS2007))
+    engine = ServiceEngine(Calculator(), settings=settings, address="https://x/svc",
+                           username_validator=lambda u, p: (u, p) == ("alice", "secret"),
+                           clock=lambda: NOW)
+    client = ClientSession(settings, UserNameOverTransportClient("alice", "secret"),
+                           "https://x/svc")
+
+    def post_tls(out: Outgoing) -> bytes:
+        r = engine.handle(HttpRequest("POST", "/svc", "", {"content-type": out.content_type},
+                                      out.body, TransportInfo(secure=True)))
+        if isinstance(r, Dispatch):
+            r = run_dispatch_sync(r)
+        return r.body
+
+    out = client.issue_request(NOW)
+    client.issue_response(post_tls(out), out, NOW)
+    app = client.app_request(ADD, {"a": 2, "b": 3}, NOW)
+    reply = etree.fromstring(post_tls(app))
+    security = reply.find(f".//{{{ns.WSSE}}}Security")
+    assert security is not None
+    for child in list(security):
+        if etree.QName(child).localname != "Timestamp":
+            security.remove(child)
+    assert [etree.QName(c).localname for c in security] == ["Timestamp"]
+    assert client.app_response(etree.tostring(reply), app, NOW) == 5
