@@ -32,6 +32,18 @@ sdist = tarfile.open(sys.argv[2]).getnames()
 assert any(n.endswith("/pyproject.toml") for n in sdist) and any(n.endswith("/README.md") for n in sdist)
 PY
 
+say "core-only venv: the commands name the extra they miss, before starting"
+python3 -m venv "$WORK/core-venv"
+"$WORK/core-venv/bin/python" -m pip install -q --disable-pip-version-check "$WHEEL"
+set +e
+serve_out="$(cd "$WORK" && "$WORK/core-venv/bin/wssc" serve --port 1 2>&1)"; serve_rc=$?
+call_out="$(cd "$WORK" && "$WORK/core-venv/bin/wssc" call http://127.0.0.1:1/svc Add 1 2 2>&1)"; call_rc=$?
+set -e
+[ "$serve_rc" = 2 ] && [[ "$serve_out" == *"pip install 'wssc[service]'"* ]] && [[ "$serve_out" != *"demo service at"* ]] \
+  || { say "core-only wssc serve: rc=$serve_rc: $serve_out"; exit 1; }
+[ "$call_rc" = 2 ] && [[ "$call_out" == *"pip install 'wssc[client]'"* ]] \
+  || { say "core-only wssc call: rc=$call_rc: $call_out"; exit 1; }
+
 say "clean venv with $(basename "$WHEEL")[service,client]"
 python3 -m venv "$WORK/venv"
 V="$WORK/venv/bin"

@@ -154,3 +154,72 @@ def test_renews_under_zeep(server: Callable[..., Any]) -> None:
         assert renewed.identifier == first.identifier and renewed.instance != first.instance
     _wait_for(srv, rf"renewed SCT {re.escape(first.identifier)}|renew.*{re.escape(first.identifier)}",
               True)
+
+
+@pytest.mark.parametrize("plugin", [True, False])
+def test_renew_needed_renews_and_resends(server: Callable[..., Any], plugin: bool) -> None:
+    # The client misses its own renewal time; the service answers RenewNeeded once the key has
+    # expired, and the transport renews and resends the call: the caller sees only the result.
+    srv = server("--binding", "ws2007", "--key-renewal", "2")
+    t = Transport.from_wsdl(srv.wsdl_url)
+    kwargs: dict[str, Any] = {"transport": t, "wsse": t.wsse} if plugin else {"transport": t}
+    with zeep.Client(srv.wsdl_url, **kwargs) as client:
+        assert client.service.Add(a=1, b=1) == 2
+        s = t.secure_session
+        first = s.sct
+        s.renew_at = float("inf")  # never renew on time
+        time.sleep(2.5)
+        assert client.service.Add(a=20, b=22) == 42
+        assert s.sct.identifier == first.identifier and s.sct.instance != first.instance
+    _wait_for(srv, rf"renewed SCT {re.escape(first.identifier)}", True)
+    assert "RenewNeeded" in srv.log()
+
+
+@pytest.mark.parametrize("bootstrap", BOOTSTRAPS)
+@pytest.mark.parametrize("plugin", [True, False])
+def test_per_message_security_without_a_session(server: Callable[..., Any], bootstrap: str,
+                                                plugin: bool) -> None:
+    # establishSecurityContext=false: each message secured by the bootstrap, no RST, no Cancel.
+    srv = server("--bootstrap", bootstrap, "--no-secure-context")
+    kwargs = secure_session(srv.wsdl_url, **_opts(srv, bootstrap))
+    if not plugin:
+        del kwargs["wsse"]
+    t = kwargs["transport"]
+    before = srv.log().count("issued")
+    with zeep.Client(srv.wsdl_url, **kwargs) as client:
+        assert client.service.Add(a=3, b=4) == 7
+        assert client.service.Echo(text="no session") == "no session"
+        assert t.secure_session.sct is None
+    time.sleep(0.2)
+    assert srv.log().count("issued") == before
+
+
+@pytest.mark.parametrize("bootstrap", BOOTSTRAPS)
+async def test_per_message_security_async(server: Callable[..., Any], bootstrap: str) -> None:
+    import asyncio
+
+    srv = server("--bootstrap", bootstrap, "--no-secure-context")
+    kwargs = async_secure_session(srv.wsdl_url, **_opts(srv, bootstrap))
+    async with zeep.AsyncClient(srv.wsdl_url, **kwargs) as client:
+        # concurrent calls: each reply is verified with its own request's bootstrap context
+        got = await asyncio.gather(*(client.service.Add(a=i, b=i) for i in range(4)))
+        assert got == [0, 2, 4, 6]
+
+
+@pytest.mark.parametrize("secure_context", [True, False])
+def test_debug_logs_carry_no_password(server: Callable[..., Any], secure_context: bool,
+                                      caplog: pytest.LogCaptureFixture) -> None:
+    # zeep's own transport logs whole messages at DEBUG; a UsernameToken (and session tokens)
+    # must not end up there.
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    args = ("--bootstrap", "username-over-transport", "--user", "bob:pw-Zq8-not-in-logs")
+    srv = server(*args, *(() if secure_context else ("--no-secure-context",)))
+    kwargs = secure_session(srv.wsdl_url, verify=srv.verify, username="bob",
+                            password="pw-Zq8-not-in-logs")
+    with zeep.Client(srv.wsdl_url, **kwargs) as client:
+        assert client.service.Add(a=1, b=2) == 3
+    assert "HTTP Post to" in caplog.text  # zeep's debug line is there, without the body
+    assert "pw-Zq8-not-in-logs" not in caplog.text
+    assert "UsernameToken" not in caplog.text

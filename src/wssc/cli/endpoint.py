@@ -86,6 +86,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
                    help="comma-separated proxy addresses whose X-Forwarded-*/Forwarded headers "
                    "are trusted (default: none; a request carrying them is never taken as "
                    "HTTPS)")
+    s.add_argument("--log-level", dest="serve_log_level", default=None, metavar="LEVEL",
+                   help="DEBUG, INFO (session events: issued, renewed, cancelled, faults), "
+                   "WARNING (default) or ERROR; the same as wssc --log-level")
     s.add_argument("--wsgi", action="store_true",
                    help="serve the WSGI app with a threaded wsgiref server (development only) "
                    "instead of ASGI/uvicorn")

@@ -26,7 +26,16 @@ T = TypeVar("T")
 
 
 class Client(ClientBase[httpx.Client, threading.RLock]):
-    """The synchronous client (thread-safe: one request at a time per client)."""
+    """A synchronous WS-SecureConversation client over httpx.
+
+    Build it with :meth:`from_wsdl` (everything from the service's WSDL and policy) or from an
+    address, a contract and :class:`~wssc.settings.EndpointSettings`. Operations are methods
+    (``client.Add(a=1, b=2)``) or :meth:`call`. The session opens on the first call, renews
+    on time, and :meth:`close` (or leaving a ``with`` block) sends the Cancel unless the policy
+    says MustNotSendCancel. Arguments that do not fit the contract raise
+    :class:`~wssc.errors.InvalidArgument` before anything is sent. Thread-safe: one request
+    at a time per client.
+    """
 
     def _new_http(self, verify: bool | ssl.SSLContext, timeout: float) -> httpx.Client:
         return httpx.Client(verify=verify, timeout=timeout)

@@ -58,6 +58,7 @@ except ImportError as exc:  # pragma: no cover - depends on the install
 
 from lxml import etree
 
+from wssc.bootstrap.base import ClientContext
 from wssc.certs import Certificate, from_der
 from wssc.client.common import make_bootstrap
 from wssc.errors import ConfigurationError, WsscError, error_from_fault
@@ -142,13 +143,6 @@ class _Core:
         clock: Clock,
         compatibility: Compatibility,
     ) -> None:
-        scs = endpoint.settings.secure_conversation
-        if not scs.establish_security_context:
-            raise ConfigurationError(
-                "the policy asks for per-message security without a secure session "
-                "(establishSecurityContext=false); the zeep transport needs a session: use "
-                "wssc.client.Client for this endpoint"
-            )
         self.endpoint = endpoint
         self.address = endpoint.address
         boot = make_bootstrap(endpoint.settings,
@@ -158,11 +152,16 @@ class _Core:
                                      compatibility=compatibility)
         self.clock = clock
         self.lock = threading.RLock()
+        #: id(secured envelope) -> (zeep's plain envelope, headers), set by the wsse plugin
+        self.plain: dict[int, tuple[etree._Element, dict[str, str]]] = {}
+        self._local = threading.local()  # the bootstrap context of this thread's last request
 
     # --- opening, renewing, cancelling ---------------------------------------------------
     def session_step(self) -> tuple[Outgoing, float] | None:
         """The RST to send before the next message (issue, re-issue or renew), if any."""
         s = self.session
+        if not s.scs.establish_security_context:
+            return None  # per-message security: no session to open
         now = self.clock()
         if s.issue_due(now):
             return s.issue_request(now), now
@@ -226,14 +225,23 @@ class _Core:
         etree.SubElement(add("ReplyTo"), f"{{{ns.WSA10}}}Address").text = ns.WSA10_ANONYMOUS
         add("To", self.address, must=True)
 
-    def protect(self, envelope: etree._Element, headers: dict[str, str]) -> etree._Element:
+    def secure(self, envelope: etree._Element, headers: dict[str, str]
+               ) -> tuple[etree._Element, ClientContext | None]:
         """The secured copy of a zeep envelope (zeep's own tree is left as it was, so that a
-        retry can protect it again under a new key)."""
+        retry can protect it again under a new key), and, without a security context (the
+        bootstrap secures each message), the context to verify its reply with."""
         import copy
 
         env = copy.deepcopy(envelope)
         self._addressing(env, headers)
         return self.session.protect_message(env, self.clock())
+
+    def protect(self, envelope: etree._Element, headers: dict[str, str]) -> etree._Element:
+        """:meth:`secure` for the (synchronous) wsse plugin: the reply context is kept for this
+        thread's next :meth:`reply`."""
+        root, boot = self.secure(envelope, headers)
+        self._local.boot = boot
+        return root
 
     def serialize(self, root: etree._Element) -> bytes:
         return etree.tostring(root, encoding="utf-8", xml_declaration=True)
@@ -262,11 +270,18 @@ class _Core:
                 raise _fault(fault.code.namespace, fault.code.local, fault.code.side,
                              fault.reason, err)
 
-    def reply(self, data: bytes, *, status: int) -> etree._Element:
+    def reply(self, data: bytes, *, status: int, boot: ClientContext | None = None,
+              thread_context: bool = False) -> etree._Element:
         """Verify and decrypt a reply; returns the plain envelope for zeep (without the
-        security header). Unsecured faults: see :meth:`raise_unsecured_fault`."""
+        security header). Unsecured faults: see :meth:`raise_unsecured_fault`. ``boot``: the
+        request's bootstrap context (per-message security), or this thread's with
+        ``thread_context=True`` (the wsse plugin)."""
         self.raise_unsecured_fault(data, status=status)
-        result = self.session.verify_message(data, self.clock())
+        if thread_context:
+            boot = getattr(self._local, "boot", None)
+        if boot is None and not self.session.scs.establish_security_context:
+            raise ConfigurationError("a reply without its request's bootstrap context")
+        result = self.session.verify_message(data, self.clock(), boot)
         plain = result.envelope
         header = plain.header
         if header is not None:
@@ -305,15 +320,19 @@ class SecureConversationWsse:
               ) -> tuple[etree._Element, dict[str, str]]:
         if self._opener is not None:
             self._opener()
-        if not self._core.session.is_open:
+        s = self._core.session
+        if s.scs.establish_security_context and not s.is_open:
             raise ConfigurationError("the secure session is not open")
-        return self._core.protect(envelope, headers), headers
+        secured = self._core.protect(envelope, headers)
+        # the plain envelope, for a resend under a new key after RenewNeeded (Transport)
+        self._core.plain[id(secured)] = (envelope, dict(headers))
+        return secured, headers
 
     def verify(self, envelope: etree._Element) -> etree._Element:
         """Verify ``envelope`` (zeep's parsed reply) and replace its content, in place, by the
         decrypted envelope, which zeep then reads."""
         try:
-            plain = self._core.reply(etree.tostring(envelope), status=200)
+            plain = self._core.reply(etree.tostring(envelope), status=200, thread_context=True)
         except _RetryAfterRenew:
             raise Fault("The session key needs renewal; the next call renews it",
                         code="Sender") from None
@@ -420,6 +439,14 @@ class Transport(_ZeepTransport):  # type: ignore[misc,unused-ignore]
         data = self._preloaded.get(url)
         return data if data is not None else bytes(super()._load_remote_data(url))
 
+    def post(self, address: str, message: bytes, headers: dict[str, str]) -> Any:
+        """zeep's ``post`` without its DEBUG dump of the message: a secured message can carry
+        a UsernameToken's password (over HTTPS), and replies carry session tokens."""
+        self.logger.debug("HTTP Post to %s (%d bytes; secured, not logged)", address,
+                          len(message))
+        return self.session.post(address, data=message, headers=headers,
+                                 timeout=self.operation_timeout)
+
     def _send(self, out: Outgoing) -> bytes:
         try:
             r = self.session.post(self.core.address, data=out.body, timeout=self.operation_timeout,
@@ -439,13 +466,26 @@ class Transport(_ZeepTransport):  # type: ignore[misc,unused-ignore]
 
     def post_xml(self, address: str, envelope: etree._Element, headers: dict[str, str]) -> Any:
         if self.core.is_secured(envelope):  # the wsse plugin did it; zeep calls its verify
-            return super().post_xml(address, envelope, headers)
+            original = self.core.plain.pop(id(envelope), None)
+            response = super().post_xml(address, envelope, headers)
+            if original is not None:
+                try:
+                    self.core.raise_unsecured_fault(response.content, status=response.status_code)
+                except _RetryAfterRenew:
+                    log.info("zeep: the service asked for a new key (RenewNeeded); renewing")
+                    self.open()
+                    again = self.core.protect(*original)
+                    response = super().post_xml(address, again, headers)
+                except (Fault, TransportError):
+                    pass  # zeep's wsse.verify raises it again, in order
+            return response
         for attempt in (1, 2):
             self.open()
-            body = self.core.serialize(self.core.protect(envelope, headers))
-            response = self.post(address, body, headers)
+            secured, boot = self.core.secure(envelope, headers)
+            response = self.post(address, self.core.serialize(secured), headers)
             try:
-                plain = self.core.reply(response.content, status=response.status_code)
+                plain = self.core.reply(response.content, status=response.status_code,
+                                        boot=boot)
             except _RetryAfterRenew:
                 if attempt == 2:
                     raise Fault("The service asked for a new key twice", code="Sender") from None
@@ -516,6 +556,12 @@ class AsyncTransport(_ZeepAsyncTransport):  # type: ignore[misc,unused-ignore]
         data = self._preloaded.get(url)
         return data if data is not None else bytes(super()._load_remote_data(url))
 
+    async def post(self, address: str, message: bytes, headers: dict[str, str]) -> Any:
+        """zeep's ``post`` without its DEBUG dump of the message (see :meth:`Transport.post`)."""
+        self.logger.debug("HTTP Post to %s (%d bytes; secured, not logged)", address,
+                          len(message))
+        return await self.client.post(address, content=message, headers=headers)
+
     async def _send(self, out: Outgoing) -> bytes:
         import httpx
 
@@ -537,10 +583,12 @@ class AsyncTransport(_ZeepAsyncTransport):  # type: ignore[misc,unused-ignore]
                        headers: dict[str, str]) -> Any:
         for attempt in (1, 2):
             await self.open()
-            body = self.core.serialize(self.core.protect(envelope, headers))
-            response = self.new_response(await self.post(address, body, headers))
+            secured, boot = self.core.secure(envelope, headers)
+            response = self.new_response(
+                await self.post(address, self.core.serialize(secured), headers))
             try:
-                plain = self.core.reply(response.content, status=response.status_code)
+                plain = self.core.reply(response.content, status=response.status_code,
+                                        boot=boot)
             except _RetryAfterRenew:
                 if attempt == 2:
                     raise Fault("The service asked for a new key twice", code="Sender") from None

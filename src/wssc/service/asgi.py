@@ -11,6 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
+from wssc.errors import ConfigurationError
 from wssc.service.engine import (
     Dispatch,
     HttpRequest,
@@ -18,6 +19,7 @@ from wssc.service.engine import (
     ServiceEngine,
     run_dispatch_sync,
 )
+from wssc.service.hosting import startup
 from wssc.service.transport import transport_info
 
 log = logging.getLogger("wssc.service.asgi")
@@ -32,7 +34,11 @@ MAX_BODY = 4 * 1024 * 1024
 
 
 class AsgiApp:
-    """``forwarded_allow_ips``: the proxies whose forwarded headers the server (uvicorn's
+    """The ASGI app. On the lifespan start-up it routes ``wssc.*`` logs to uvicorn's handlers
+    (when the application configured none) and refuses to start a per-process session store
+    under several workers (:mod:`wssc.service.hosting`).
+
+    ``forwarded_allow_ips``: the proxies whose forwarded headers the server (uvicorn's
     ``--forwarded-allow-ips``) was told to trust. Empty (the default): a request carrying a
     forwarded header is never taken as HTTPS (:mod:`wssc.service.transport`)."""
 
@@ -49,6 +55,12 @@ class AsgiApp:
             while True:
                 msg = await receive()
                 if msg["type"] == "lifespan.startup":
+                    try:
+                        startup(self.engine)  # logs under uvicorn's; refuse unsafe workers
+                    except ConfigurationError as exc:
+                        await send({"type": "lifespan.startup.failed",
+                                    "message": str(exc.detail)})
+                        return
                     await send({"type": "lifespan.startup.complete"})
                 elif msg["type"] == "lifespan.shutdown":
                     await send({"type": "lifespan.shutdown.complete"})

@@ -22,15 +22,22 @@ StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
 
 class WsgiApp:
-    """``forwarded_allow_ips``: see :class:`wssc.service.asgi.AsgiApp`."""
+    """The WSGI app. When created it routes ``wssc.*`` logs to gunicorn's handlers (when the
+    application configured none) and refuses a per-process session store under several
+    workers (:mod:`wssc.service.hosting`).
+
+    ``forwarded_allow_ips``: see :class:`wssc.service.asgi.AsgiApp`."""
 
     def __init__(
         self, engine: ServiceEngine, max_body: int = MAX_BODY,
         forwarded_allow_ips: Sequence[str] = (),
     ) -> None:
+        from wssc.service.hosting import startup
+
         self.engine = engine
         self.max_body = max_body
         self.forwarded_allow_ips = tuple(forwarded_allow_ips)
+        startup(engine)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         try:

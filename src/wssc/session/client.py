@@ -139,12 +139,16 @@ class ClientSession:
                 return prev[1]  # the old key, within the rollover interval
         return None
 
-    def verify_message(self, data: bytes, now: float) -> VerifiedMessage:
-        """Verify and decrypt a reply secured with the session's key. An unsecured fault (as
-        WCF sends security faults) raises its typed error; a *secured* fault is returned like
-        any other reply, for the caller to read."""
+    def verify_message(self, data: bytes, now: float, boot: ClientContext | None = None
+                       ) -> VerifiedMessage:
+        """Verify and decrypt a reply secured with the session's key (or, without a security
+        context, under the bootstrap: pass the ``boot`` context :meth:`protect_message`
+        returned). An unsecured fault (as WCF sends security faults) raises its typed error;
+        a *secured* fault is returned like any other reply, for the caller to read."""
         env = self._raise_if_unsecured_fault(data)
         self._now = now
+        if boot is not None:
+            return self.bootstrap.verify_reply(env.root, boot, self.policy, now)
         policy = self.policy
         if policy.transport:
             # WS-SP supporting tokens are the initiator's: over TLS a service (WCF, Metro)
@@ -152,10 +156,15 @@ class ClientSession:
             policy = replace(policy, require_signature=False)
         return verify(env.root, resolver=self._resolve, policy=policy, now=now)
 
-    def protect_message(self, envelope: etree._Element, now: float) -> etree._Element:
+    def protect_message(self, envelope: etree._Element, now: float
+                        ) -> tuple[etree._Element, ClientContext | None]:
         """Secure an application envelope (with its WS-Addressing headers) under the session's
-        key; returns the root to serialize."""
-        return self._protect(envelope, now)
+        key, or under the bootstrap when the policy says establishSecurityContext=false.
+        Returns the root to serialize, and the bootstrap context to verify the reply with
+        (None in a session)."""
+        if not self.scs.establish_security_context:
+            return self.bootstrap.secure(envelope, self.policy, now)
+        return self._protect(envelope, now), None
 
     def fault_received(self, exc: WsscError) -> None:
         """Note what a fault means for the session: RenewNeeded renews before the next

@@ -55,7 +55,10 @@ class ClientFlow:
         self.on_event = on_event
 
     def _event(self, name: str, detail: str) -> None:
-        log.info("%s: %s", name, detail)
+        # A call's arguments and result are application data (they may be secrets): the log
+        # gets the operation's name only; the on_event hook (wssc call -v) gets the detail.
+        logged = detail.split("(", 1)[0].split(" ->", 1)[0] if name == "call" else detail
+        log.info("%s: %s", name, logged)
         if self.on_event:
             self.on_event(name, detail)
 

@@ -67,7 +67,7 @@ class KeyRing:
     1..16 printable ASCII characters. The repr names the ids and never shows a key.
     """
 
-    __slots__ = ("_lock", "_state")
+    __slots__ = ("_lock", "_state", "generated")
 
     def __init__(self, keys: Mapping[str | bytes, bytes], current: str | bytes) -> None:
         parsed = {_key_id(k): _key(v) for k, v in keys.items()}
@@ -77,11 +77,15 @@ class KeyRing:
         # (keys, current id), replaced as a whole so readers never need the lock.
         self._state: tuple[dict[bytes, bytes], bytes] = (parsed, cur)
         self._lock = threading.Lock()
+        #: True for a ring made by :meth:`generate` in this process (no other process has it)
+        self.generated = False
 
     @classmethod
     def generate(cls, key_id: str | bytes = "k1") -> KeyRing:
         """A ring with one fresh random key."""
-        return cls({key_id: os.urandom(KEY_SIZE)}, key_id)
+        ring = cls({key_id: os.urandom(KEY_SIZE)}, key_id)
+        ring.generated = True
+        return ring
 
     def __repr__(self) -> str:
         keys, cur = self._state
@@ -150,6 +154,7 @@ class KeyRing:
     def to_file(self, path: str | os.PathLike[str]) -> None:
         """Write the ring as JSON (base64 keys), atomically, readable by the owner only."""
         target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
         try:
             os.fchmod(fd, 0o600)
