@@ -111,12 +111,12 @@ def test_wrong_password_is_refused_by_metro(metro_services: Callable[..., MetroS
 def test_untrusted_tls_certificate_is_refused_by_wssc(
         metro_services: Callable[..., MetroService], tmp_path: Path) -> None:
     from wssc.certs import generate_self_signed, save
-    from wssc.errors import ConfigurationError
+    from wssc.errors import TransportError
 
     svc = metro_services("unot", "ws2007")
     other = tmp_path / "other.pem"
     save(generate_self_signed("other"), other, tmp_path / "other.key")
-    with pytest.raises(ConfigurationError, match=r"(?i)certificate|ssl|wsdl"):
+    with pytest.raises(TransportError, match=r"(?i)certificate|ssl|wsdl"):
         Client.from_wsdl(svc.wsdl_url, verify=str(other), username="alice", password="secret")
 
 

@@ -11,10 +11,10 @@ import logging
 import httpx
 import pytest
 from lxml import etree
-from wssc.contract import get_contract
 
 from wssc.certs import Certificate, generate_self_signed
 from wssc.client import Client
+from wssc.contract import get_contract
 from wssc.demo import Calculator
 from wssc.errors import BadContextToken
 from wssc.service.engine import ServiceEngine
