@@ -36,19 +36,16 @@ def store(request: pytest.FixtureRequest) -> SessionStore:
     return RedisStore(request.getfixturevalue("redis_client"))
 
 
-#: "Now" for the store tests: the real clock, read once, so Redis TTLs (absolute, PXAT) stay
-#: live for the records ``make_record`` builds (expires = NOW + 10 h) on any date.
-NOW = float(int(time.time()))
-
-
 @pytest.fixture
 def now() -> float:
-    """The time ``make_record`` builds around: the real clock when the tests started."""
-    return NOW
+    """"Now" for one test: the real clock (whole seconds), so Redis TTLs, which are absolute
+    (PXAT), stay live for the records ``make_record`` builds (expires = now + 10 h) on any
+    date and however long the run has been going."""
+    return float(int(time.time()))
 
 
 @pytest.fixture
-def make_record() -> Any:
+def make_record(now: float) -> Any:
     """Factory for SessionRecords with realistic values; keyword arguments override."""
     import uuid
 
@@ -59,11 +56,11 @@ def make_record() -> Any:
             "context_id": f"urn:uuid:{uuid.uuid4()}",
             "instance": None,
             "key": os.urandom(32),
-            "created": NOW,
-            "expires": NOW + 36_000,
-            "key_effective": NOW,
-            "key_expires": NOW + 54_000,
-            "last_used": NOW,
+            "created": now,
+            "expires": now + 36_000,
+            "key_effective": now,
+            "key_expires": now + 54_000,
+            "last_used": now,
         }
         fields.update(overrides)
         return SessionRecord(**fields)
