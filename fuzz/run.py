@@ -77,7 +77,9 @@ def run_target(name: str, seconds: int, work: Path, timeout: int, rss_mb: int,
         f = _FINAL.match(line)
         if f and f.group(1) == "number_of_executed_units":
             execs = int(f.group(2))
-    artifacts = sorted(str(p) for p in set(crashes.iterdir()) - before)
+    # only what libFuzzer wrote for this target (its artifact prefix), not files moved meanwhile
+    artifacts = sorted(str(p) for p in set(crashes.iterdir()) - before
+                       if p.name.startswith(f"{name}-"))
     ok = rc == 0 and not artifacts
     result: dict[str, object] = {
         "target": name, "seconds": round(elapsed, 1), "execs": execs,

@@ -38,8 +38,9 @@ def store(request: pytest.FixtureRequest) -> SessionStore:
 
 @pytest.fixture
 def now() -> float:
-    """The time ``make_record`` builds around: the real clock when the test starts, so Redis
-    TTLs (absolute, PXAT) stay live on any date, however long the run has taken so far."""
+    """"Now" for one test: the real clock (whole seconds), so Redis TTLs, which are absolute
+    (PXAT), stay live for the records ``make_record`` builds (expires = now + 10 h) on any
+    date and however long the run has been going."""
     return float(int(time.time()))
 
 
