@@ -32,6 +32,7 @@ into WCF's single generic fault.
 from __future__ import annotations
 
 import hmac as _hmac
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -380,11 +381,17 @@ class _Inbound:
             raise InvalidSecurity("encrypted content must be the only content of its parent")
         parent.remove(ed)
         parent.text = nodes.text
-        for n in nodes:
-            if isinstance(n.tag, str):
+        graft = _would_be_renamed(plain, parent.nsmap)
+        for n in list(nodes):
+            if not isinstance(n.tag, str):
+                continue
+            if graft:
                 g = _graft(n, parent)
                 g.tail = n.tail
-                index_ids(g, self.ids)
+            else:  # the common case: moving keeps every prefix
+                parent.append(n)
+                g = n
+            index_ids(g, self.ids)
         self.result.encrypted.append((typ, parent))
         return parent
 
@@ -655,6 +662,25 @@ def _parse_fragment(
     except MalformedXml:
         raise FailedCheck("the decrypted data is not well-formed XML (wrong key?)") from None
     return frag
+
+
+_XMLNS = re.compile(rb"""xmlns(?::([^\s=/>]+))?\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+
+
+def _would_be_renamed(plain: bytes, scope: Mapping[str | None, str]) -> bool:
+    """Would moving the parsed plaintext under a parent with namespace ``scope`` change its
+    prefixes? lxml drops a moved element's declaration of a URI that the new parent already
+    declares under another prefix, and points the element at the parent's prefix. Read from
+    the plaintext's own ``xmlns`` declarations (a URI written with character references is
+    not recognised here: the digest then fails, closed)."""
+    in_scope = set(scope.values())
+    for m in _XMLNS.finditer(plain):
+        prefix = m.group(1).decode("utf-8", "replace") if m.group(1) else None
+        uri = (m.group(2) if m.group(2) is not None else m.group(3) or b"").decode(
+            "utf-8", "replace")
+        if uri in in_scope and scope.get(prefix) != uri:
+            return True
+    return False
 
 
 def _graft(src: etree._Element, parent: etree._Element) -> etree._Element:
