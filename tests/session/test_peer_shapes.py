@@ -271,3 +271,39 @@ def test_reference_to_a_renewed_sct_names_its_instance() -> None:
     assert ref is not None and ref.get("URI", "").startswith("#")
     assert ref.get(f"{{{ns.SC_13}}}Instance") == client.sct.instance
     assert client.app_response(post_tls(app), app, NOW) == 5
+
+
+@pytest.mark.parametrize("who", ["nobody", "another user", "a wrong password"])
+def test_renew_over_transport_from_another_identity_is_refused(who: str) -> None:
+    """WCF's IsSameIdentity: the Renew's UsernameToken must authenticate the user the session
+    was issued to. Without one, with another (valid) user, or with a wrong password, the
+    Renew fails and the session keeps its key."""
+    from wssc.bootstrap import UserNameOverTransportClient
+
+    engine, client, post_tls = _renewed_transport_client()
+    engine.bootstrap = replace(  # type: ignore[type-var]
+        engine.bootstrap,
+        validator=lambda u, p: (u, p) in (("alice", "secret"), ("mallory", "pw")),
+    )
+    tokens = {
+        "nobody": [],
+        "another user": UserNameOverTransportClient("mallory", "pw").renew_supporting_tokens(),
+        "a wrong password": UserNameOverTransportClient("alice", "x").renew_supporting_tokens(),
+    }[who]
+    real = client.bootstrap
+
+    class Forged:
+        def __getattr__(self, name: str) -> object:
+            return getattr(real, name)
+
+        def renew_supporting_tokens(self) -> list[etree._Element]:
+            return tokens
+
+    client.bootstrap = Forged()  # type: ignore[assignment]
+    renew = client.renew_request(NOW)
+    with pytest.raises(WsscError):
+        client.renew_response(post_tls(renew), renew, NOW)
+    instance = client.sct.instance if client.sct else None
+    app = client.app_request(ADD, {"a": 2, "b": 3}, NOW)
+    assert client.app_response(post_tls(app), app, NOW) == 5  # the old key still serves
+    assert client.sct is not None and client.sct.instance == instance

@@ -167,6 +167,12 @@ class AnonymousForCertificateService:
         assert sha1 is not None
         return ServiceResult(result, "", {sha1: result.signing_key}, sha1)
 
+    def renew_identity(
+        self, message: VerifiedMessage, transport: TransportInfo, now: float
+    ) -> str:
+        """Anonymous: the session's key, which signed the Renew, is all the identity there is."""
+        return ""
+
     def secure_reply(
         self, envelope: etree._Element, result: ServiceResult, policy: MessagePolicy,
         now: float | None = None,

@@ -75,3 +75,10 @@ class BootstrapService(Protocol):
         self, envelope: etree._Element, result: ServiceResult, policy: MessagePolicy,
         now: float | None = None,
     ) -> etree._Element: ...
+
+    def renew_identity(
+        self, message: VerifiedMessage, transport: TransportInfo, now: float
+    ) -> str:
+        """Who sends this (SCT-signed) Renew, as :meth:`verify` named the issuing party; the
+        service refuses a Renew from another identity (WCF's ``IsSameIdentity``)."""
+        ...

@@ -75,6 +75,16 @@ class UserNameOverTransportService:
         if self.require_tls and not transport.secure:
             raise InvalidSecurity("UserNameOverTransport requires HTTPS")
         result = verify(data, policy=_policy(policy), now=now)
+        return ServiceResult(result, self._authenticate(result, transport, now))
+
+    def renew_identity(
+        self, message: VerifiedMessage, transport: TransportInfo, now: float
+    ) -> str:
+        """Over TLS the Renew repeats the UsernameToken (as WCF's and Metro's clients send it):
+        it is authenticated again, throttled like any other attempt."""
+        return self._authenticate(message, transport, now)
+
+    def _authenticate(self, result: VerifiedMessage, transport: TransportInfo, now: float) -> str:
         if result.username_token is None:
             raise InvalidSecurity("the request has no UsernameToken")
         ut = UsernameToken.from_xml(result.username_token)
@@ -89,7 +99,7 @@ class UserNameOverTransportService:
             if throttle is not None:
                 throttle.failed(ut.username, transport.peer, now)
             raise FailedAuthentication()
-        return ServiceResult(result, ut.username)
+        return ut.username
 
     def secure_reply(
         self, envelope: etree._Element, result: ServiceResult, policy: MessagePolicy,

@@ -283,7 +283,7 @@ class ServiceEngine:
         if action == t.rst_sct_cancel:
             return self._cancel(result, sct, rec, now)
         if action == t.rst_sct_renew:
-            return self._renew(result, sct, rec, now)
+            return self._renew(result, sct, rec, now, transport)
         self.sessions.activate(rec, now)
         return self._application(env, result, now, sct=sct, key=result.signing_key)
 
@@ -319,12 +319,15 @@ class ServiceEngine:
         return _xml_response(200, env.version, root)
 
     def _renew(
-        self, result: VerifiedMessage, sct: SecurityContextToken, rec: SessionRecord, now: float
+        self, result: VerifiedMessage, sct: SecurityContextToken, rec: SessionRecord, now: float,
+        transport: TransportInfo,
     ) -> HttpResponse:
         env = result.envelope
         if self.sessions.cookie_mode or not self.scs.can_renew_session:
             raise UnableToRenew("this endpoint does not renew sessions (MustNotSendRenew)",
                                 sc_ns=self.sc.ns)
+        if self.bootstrap.renew_identity(result, transport, now) != rec.identity:
+            raise InvalidSecurity("the Renew comes from another identity than the session's")
         request = parse_rst(self._payload(env), self.trust, self.trust.rst_sct_renew)
         if not isinstance(request, RenewRequest):
             raise InvalidRequest("expected a Renew request")
