@@ -163,7 +163,8 @@ class _Inbound:
         self.limits = limits
         self.ids = index_ids(self.env.root)
         self.result = VerifiedMessage(self.env)
-        self._decrypted: set[int] = set()  # id() of EncryptedData already replaced
+        #: ids of EncryptedData already replaced by their plaintext (the encrypted Signature)
+        self._decrypted_ids: set[str] = set()
 
     # --- pass 1 ----------------------------------------------------------------------
     def read_header(self) -> None:
@@ -324,8 +325,6 @@ class _Inbound:
                     )
                 proc(new, self.state, rl.position)
 
-    _decrypted_ids: set[str]
-
     def _decrypt(
         self, ed: etree._Element, tok: Token, *, lenient_padding: bool = False
     ) -> etree._Element:
@@ -446,7 +445,6 @@ class _Inbound:
 
     # --- the whole order ------------------------------------------------------------------
     def run(self) -> VerifiedMessage:
-        self._decrypted_ids = set()
         st, r = self.state, self.result
         self.read_header()
         r.timestamp = st.timestamp
