@@ -43,7 +43,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 try:
     import requests
@@ -393,7 +393,41 @@ def _fetch(url: str, verify: bool | str, timeout: float) -> tuple[bytes, bytes]:
         return main, assemble(main, url.removeprefix("file://"), get)
 
 
-class Transport(_ZeepTransport):  # type: ignore[misc,unused-ignore]
+class _SecureTransport:
+    """What :class:`Transport` and :class:`AsyncTransport` share: the session core, and the
+    WSDL fetched once by :meth:`from_wsdl` (its policy read, its bytes kept for zeep's own
+    load). Comes first in their bases, before zeep's transport."""
+
+    core: _Core
+    _preloaded: dict[str, bytes]
+
+    def _set_up(self, core: _Core) -> None:
+        self.core = core
+        self._preloaded = {}
+
+    @classmethod
+    def from_wsdl(cls, wsdl: str, *, verify: bool | str = True, timeout: float = 300,
+                  **kwargs: Any) -> Self:
+        """Fetch the WSDL once, read its policy, and keep it for zeep's own load."""
+        main, merged = _fetch(wsdl, verify, timeout)
+        t = cls(SecureEndpoint.from_wsdl(merged, wsdl),  # type: ignore[call-arg]
+                verify=verify, timeout=timeout, **kwargs)
+        t._preloaded[wsdl] = main
+        return t
+
+    @property
+    def secure_session(self) -> ClientSession:
+        """The sans-IO session (state, SCT identifier) for inspection."""
+        return self.core.session
+
+    def _load_remote_data(self, url: str) -> bytes:
+        data = self._preloaded.get(url)
+        if data is not None:
+            return data
+        return bytes(super()._load_remote_data(url))  # type: ignore[misc]
+
+
+class Transport(_SecureTransport, _ZeepTransport):  # type: ignore[misc,unused-ignore]
     """zeep's Transport with a WS-SecureConversation session (see the module docs).
 
     ``verify``: ``True``, ``False`` or a CA file for HTTPS (UserNameOverTransport).
@@ -415,29 +449,10 @@ class Transport(_ZeepTransport):  # type: ignore[misc,unused-ignore]
     ) -> None:
         super().__init__(**kwargs)
         _configure(self.session, verify)
-        self.core = _Core(endpoint, username=username, password=password,
-                          service_certificate=service_certificate, clock=clock,
-                          compatibility=compatibility)
+        self._set_up(_Core(endpoint, username=username, password=password,
+                           service_certificate=service_certificate, clock=clock,
+                           compatibility=compatibility))
         self.wsse = SecureConversationWsse(self.core, opener=self.open)
-        self._preloaded: dict[str, bytes] = {}
-
-    @classmethod
-    def from_wsdl(cls, wsdl: str, *, verify: bool | str = True, timeout: float = 300,
-                  **kwargs: Any) -> Transport:
-        """Fetch the WSDL once, read its policy, and keep it for zeep's own load."""
-        main, merged = _fetch(wsdl, verify, timeout)
-        t = cls(SecureEndpoint.from_wsdl(merged, wsdl), verify=verify, timeout=timeout, **kwargs)
-        t._preloaded[wsdl] = main
-        return t
-
-    @property
-    def secure_session(self) -> ClientSession:
-        """The sans-IO session (state, SCT identifier) for inspection."""
-        return self.core.session
-
-    def _load_remote_data(self, url: str) -> bytes:
-        data = self._preloaded.get(url)
-        return data if data is not None else bytes(super()._load_remote_data(url))
 
     def post(self, address: str, message: bytes, headers: dict[str, str]) -> Any:
         """zeep's ``post`` without its DEBUG dump of the message: a secured message can carry
@@ -510,7 +525,7 @@ class Transport(_ZeepTransport):  # type: ignore[misc,unused-ignore]
                     self.session.close()
 
 
-class AsyncTransport(_ZeepAsyncTransport):  # type: ignore[misc,unused-ignore]
+class AsyncTransport(_SecureTransport, _ZeepAsyncTransport):  # type: ignore[misc,unused-ignore]
     """zeep's AsyncTransport with a WS-SecureConversation session: it secures and verifies
     each message itself (zeep's ``wsse`` hook is synchronous), opens and renews the session
     before a call, and sends the Cancel on :meth:`aclose` (``async with zeep.AsyncClient``)."""
@@ -528,33 +543,16 @@ class AsyncTransport(_ZeepAsyncTransport):  # type: ignore[misc,unused-ignore]
         **kwargs: Any,
     ) -> None:
         super().__init__(verify_ssl=_ssl_verify(verify), **kwargs)
-        self.core = _Core(endpoint, username=username, password=password,
-                          service_certificate=service_certificate, clock=clock,
-                          compatibility=compatibility)
+        self._set_up(_Core(endpoint, username=username, password=password,
+                           service_certificate=service_certificate, clock=clock,
+                           compatibility=compatibility))
         self._alock: asyncio.Lock | None = None
-        self._preloaded: dict[str, bytes] = {}
-
-    @classmethod
-    def from_wsdl(cls, wsdl: str, *, verify: bool | str = True, timeout: float = 300,
-                  **kwargs: Any) -> AsyncTransport:
-        main, merged = _fetch(wsdl, verify, timeout)
-        t = cls(SecureEndpoint.from_wsdl(merged, wsdl), verify=verify, timeout=timeout, **kwargs)
-        t._preloaded[wsdl] = main
-        return t
-
-    @property
-    def secure_session(self) -> ClientSession:
-        return self.core.session
 
     @property
     def _lock(self) -> asyncio.Lock:
         if self._alock is None:
             self._alock = asyncio.Lock()
         return self._alock
-
-    def _load_remote_data(self, url: str) -> bytes:
-        data = self._preloaded.get(url)
-        return data if data is not None else bytes(super()._load_remote_data(url))
 
     async def post(self, address: str, message: bytes, headers: dict[str, str]) -> Any:
         """zeep's ``post`` without its DEBUG dump of the message (see :meth:`Transport.post`)."""
