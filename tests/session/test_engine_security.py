@@ -14,17 +14,16 @@ import re
 from dataclasses import replace
 
 import pytest
+from engine_kit import ADD, Clock, client_for, engine_for, exchange
 from lxml import etree
 
 import wssc.security.inbound as inbound
-from wssc.bootstrap import AnonymousForCertificateClient, TransportInfo
-from wssc.certs import Certificate, generate_self_signed
-from wssc.contract import get_contract
+from wssc.bootstrap import TransportInfo
 from wssc.demo import Calculator
 from wssc.errors import ReplayDetected, ServerTooBusy
 from wssc.security.replay import MemoryReplayCache
 from wssc.security.throttle import FailedAuthenticationThrottle
-from wssc.service.engine import Dispatch, HttpRequest, ServiceEngine, run_dispatch_sync
+from wssc.service.engine import ServiceEngine
 from wssc.service.transport import transport_info
 from wssc.session.client import ClientSession
 from wssc.settings import (
@@ -37,19 +36,9 @@ from wssc.settings import (
 from wssc.xml import ns
 from wssc.xml.parse import parse_xml
 
-CERT = generate_self_signed()
-ADD = get_contract(Calculator).operation("Add")
 GENERIC = b"An error occurred when verifying security for the message."
 XENC = f"{{{ns.XENC}}}"
 WSSE = f"{{{ns.WSSE}}}"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 def settings(family: object = WSHTTP, cookie: bool = False, **svc: object) -> EndpointSettings:
@@ -62,21 +51,9 @@ def settings(family: object = WSHTTP, cookie: bool = False, **svc: object) -> En
     )
 
 
-def engine_for(s: EndpointSettings, clock: Clock) -> ServiceEngine:
-    return ServiceEngine(Calculator(), settings=s, address="http://x/svc", certificate=CERT,
-                         clock=clock)
-
-
-def client_for(s: EndpointSettings) -> ClientSession:
-    return ClientSession(s, AnonymousForCertificateClient(Certificate(CERT.cert)), "http://x/svc")
-
-
 def post(engine: ServiceEngine, body: bytes, ctype: str = "application/soap+xml",
          peer: str = "127.0.0.1") -> tuple[int, bytes]:
-    r = engine.handle(HttpRequest("POST", "/svc", "", {"content-type": ctype}, body,
-                                  TransportInfo(peer=peer)))
-    if isinstance(r, Dispatch):
-        r = run_dispatch_sync(r)
+    r = exchange(engine, body, ctype, TransportInfo(peer=peer))
     return r.status, r.body
 
 

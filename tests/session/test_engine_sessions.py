@@ -7,13 +7,13 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from engine_kit import ADD, CERT, Clock, client_for, engine_for, exchange
 
-from wssc.bootstrap import AnonymousForCertificateClient, TransportInfo
-from wssc.certs import Certificate, generate_self_signed
+from wssc.certs import Certificate
 from wssc.contract import get_contract
 from wssc.demo import Calculator
 from wssc.errors import BadContextToken, RenewNeeded, ServerTooBusy
-from wssc.service.engine import Dispatch, HttpRequest, ServiceEngine, run_dispatch_sync
+from wssc.service.engine import ServiceEngine
 from wssc.session.client import ClientSession, Outgoing
 from wssc.session.states import TRANSITIONS, Event, State, transition
 from wssc.settings import (
@@ -25,32 +25,13 @@ from wssc.settings import (
     SecureConversationSettings,
 )
 
-CERT = generate_self_signed()
-ADD = get_contract(Calculator).operation("Add")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.t
-
 
 def make(settings: EndpointSettings, clock: Clock) -> tuple[ServiceEngine, ClientSession]:
-    engine = ServiceEngine(Calculator(), settings=settings, address="http://x/svc",
-                           certificate=CERT, clock=clock)
-    client = ClientSession(settings, AnonymousForCertificateClient(Certificate(CERT.cert)),
-                           "http://x/svc")
-    return engine, client
+    return engine_for(settings, clock), client_for(settings)
 
 
 def post(engine: ServiceEngine, out: Outgoing) -> bytes:
-    r = engine.handle(HttpRequest("POST", "/svc", "", {"content-type": out.content_type},
-                                  out.body, TransportInfo()))
-    if isinstance(r, Dispatch):
-        r = run_dispatch_sync(r)
-    return r.body
+    return exchange(engine, out.body, out.content_type).body
 
 
 def issue(engine: ServiceEngine, client: ClientSession, now: float) -> None:

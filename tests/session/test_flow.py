@@ -11,11 +11,8 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from engine_kit import ADD, Clock, client_for, engine_for, exchange
 
-from wssc.bootstrap import AnonymousForCertificateClient, TransportInfo
-from wssc.certs import Certificate, generate_self_signed
-from wssc.contract import get_contract
-from wssc.demo import Calculator
 from wssc.errors import (
     BadContextToken,
     FailedCheck,
@@ -25,23 +22,12 @@ from wssc.errors import (
     WsscError,
     error_from_fault,
 )
-from wssc.service.engine import Dispatch, HttpRequest, ServiceEngine, run_dispatch_sync
-from wssc.session.client import ClientSession, Outgoing
+from wssc.service.engine import ServiceEngine
+from wssc.session.client import Outgoing
 from wssc.session.flow import ClientFlow, arun_flow, run_flow
 from wssc.session.states import Event, State, transition
 from wssc.settings import EndpointSettings, LocalServiceSecuritySettings
 from wssc.xml import ns
-
-CERT = generate_self_signed()
-ADD = get_contract(Calculator).operation("Add")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 def setup() -> tuple[ServiceEngine, ClientFlow, Clock, list[str], Callable[[Outgoing], bytes]]:
@@ -49,19 +35,12 @@ def setup() -> tuple[ServiceEngine, ClientFlow, Clock, list[str], Callable[[Outg
     # The service renews keys every minute (WCF's default is 15 h).
     s = EndpointSettings(service=LocalServiceSecuritySettings(
         session_key_renewal_interval=timedelta(seconds=60)))
-    engine = ServiceEngine(Calculator(), settings=s, address="http://x/svc", certificate=CERT,
-                           clock=clock)
-    session = ClientSession(s, AnonymousForCertificateClient(Certificate(CERT.cert)),
-                            "http://x/svc")
+    engine = engine_for(s, clock)
     events: list[str] = []
-    flow = ClientFlow(session, clock=clock, on_event=lambda e, d: events.append(e))
+    flow = ClientFlow(client_for(s), clock=clock, on_event=lambda e, d: events.append(e))
 
     def send(out: Outgoing) -> bytes:
-        r = engine.handle(HttpRequest("POST", "/svc", "", {"content-type": out.content_type},
-                                      out.body, TransportInfo()))
-        if isinstance(r, Dispatch):
-            r = run_dispatch_sync(r)
-        return r.body
+        return exchange(engine, out.body, out.content_type).body
 
     return engine, flow, clock, events, send
 

@@ -12,12 +12,11 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
+from engine_kit import ADD, CERT, T0, client_for, engine_for, exchange
 from lxml import etree
 
-from wssc.bootstrap import AnonymousForCertificateClient, TransportInfo
+from wssc.bootstrap import TransportInfo
 from wssc.bootstrap.registry import settings_from_wsdl
-from wssc.certs import Certificate, generate_self_signed
-from wssc.contract import get_contract
 from wssc.demo import Calculator
 from wssc.errors import WsscError
 from wssc.service.engine import Dispatch, HttpRequest, ServiceEngine, run_dispatch_sync
@@ -31,25 +30,15 @@ from wssc.settings import (
 )
 from wssc.xml import ns
 
-CERT = generate_self_signed()
-ADD = get_contract(Calculator).operation("Add")
-NOW = 1_800_000_000.0
+NOW = T0
 
 
 def make(settings: EndpointSettings) -> tuple[ServiceEngine, ClientSession]:
-    engine = ServiceEngine(Calculator(), settings=settings, address="http://x/svc",
-                           certificate=CERT, clock=lambda: NOW)
-    client = ClientSession(settings, AnonymousForCertificateClient(Certificate(CERT.cert)),
-                           "http://x/svc")
-    return engine, client
+    return engine_for(settings, lambda: NOW), client_for(settings)
 
 
 def post(engine: ServiceEngine, out: Outgoing) -> bytes:
-    r = engine.handle(HttpRequest("POST", "/svc", "", {"content-type": out.content_type},
-                                  out.body, TransportInfo()))
-    if isinstance(r, Dispatch):
-        r = run_dispatch_sync(r)
-    return r.body
+    return exchange(engine, out.body, out.content_type).body
 
 
 def _body_is_encrypted(out: Outgoing) -> bool:
