@@ -385,3 +385,35 @@ def test_the_fault_detail_goes_to_the_log_escaped(caplog: pytest.LogCaptureFixtu
     assert caplog.records
     for r in caplog.records:
         assert "\n" not in r.getMessage(), r.getMessage()
+
+
+def test_a_second_encrypted_key_is_refused_before_its_rsa_operation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each EncryptedKey costs an RSA private-key operation before the sender is known: an RST
+    carrying two is refused at the second, whose key is never unwrapped."""
+    import wssc.security.processors as processors
+
+    clock = Clock()
+    s = settings()
+    engine = engine_for(s, clock)
+    root = parse_xml(client_for(s).issue_request(clock.t).body)
+    sec = root.find(f".//{WSSE}Security")
+    assert sec is not None
+    ek = sec.find(f"{XENC}EncryptedKey")
+    assert ek is not None
+    twin = copy.deepcopy(ek)
+    twin.set("Id", "ek-twin")
+    ek.addnext(twin)
+    unwraps: list[int] = []
+    real = processors.rsa_key_unwrap
+
+    def counting(*a: object) -> bytes:
+        unwraps.append(1)
+        return real(*a)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(processors, "rsa_key_unwrap", counting)
+    status, fault = post(engine, etree.tostring(root))
+    assert status == 500 and GENERIC in fault
+    assert unwraps == [1]
+    assert engine.sessions.store.count_pending() == 0

@@ -109,6 +109,7 @@ class HeaderState:
     header_scts: list[Token] = field(default_factory=list)
     sc: ScVersion | None = None
     dk_count: int = 0
+    encrypted_keys: int = 0
     timestamp: Timestamp | None = None
     timestamp_element: etree._Element | None = None
     signatures: list[Recorded] = field(default_factory=list)
@@ -262,11 +263,17 @@ class EncryptedKeyProcessor:
     A failed unwrap does not show: the key becomes random bytes and the signature check fails
     later exactly as a wrong key would (no Bleichenbacher or Manger oracle). The EncryptedKey's
     own ReferenceList is recorded, to be decrypted only after the signature is verified.
+
+    One per message: each costs an RSA private-key operation before the sender is
+    authenticated, so a header of many would multiply that work.
     """
 
     def __call__(self, el: etree._Element, state: HeaderState, position: int) -> None:
         if state.private_key is None:
             raise SecurityTokenUnavailable("no private key to decrypt the EncryptedKey")
+        state.encrypted_keys += 1
+        if state.encrypted_keys > 1:
+            raise InvalidSecurity("the message has more than one EncryptedKey")
         p = state.policy
         if state.private_key_thumbprint is not None:
             ki = el.find(f"{{{ns.DS}}}KeyInfo/{STR_TAG}/{{{ns.WSSE}}}KeyIdentifier")
