@@ -9,7 +9,8 @@ Input: one selector byte, then a message. Selector bits::
               1: the same, relaxed for the WSS4J vectors: no expiry check (they carry old
                  timestamps), addressing headers and Body encryption not required;
               2: the AnonymousForCertificate bootstrap (an RST with an EncryptedKey unwrapped
-                 by the service's private key), as the engine runs it;
+                 by the service's private key), as the engine runs it; with bit 3 set, a
+                 Renew under that bootstrap, endorsed by a session's SCT (WCF's shape);
               3: "authenticated garbage": the rest is a plaintext envelope that the harness
                  secures itself with a known session key, then verifies: this reaches the
                  code behind the signature and decryption checks.
@@ -79,7 +80,8 @@ def _target(data: bytes) -> None:
     mode = (sel >> 1) & 3
     policy = engine.policy
     if mode == 2:
-        boot = engine.bootstrap.verify(msg, TransportInfo(), policy, common.T0, MemoryReplayCache())
+        boot = engine.bootstrap.verify(msg, TransportInfo(), policy, common.T0, MemoryReplayCache(),
+                                       endorsing=resolve if sel & 8 else None)
         boot.message.to_bytes()
         return
     if mode == 3:

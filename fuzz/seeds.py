@@ -99,12 +99,15 @@ def session_messages(w: Writer, cert: Certificate, keys: dict[str, str]) -> None
             out = cs.app_request(contract.operation(name), args, T0)
             w.put("verify", bytes([family]) + out.body)
             w.put("parse", out.body)
-        out = cs.renew_request(T0)
-        w.put("verify", bytes([family]) + out.body)
-        w.put("trust", bytes([family]) + _decrypted_payload(out.body, engine, keys))
+        out = cs.renew_request(T0)  # WCF's shape: the bootstrap, the SCT endorsing it
+        w.put("verify", bytes([family | 4 | 8]) + out.body)
+        w.put("trust", bytes([family]) + _renew_payload(out.body, engine, keys))
         renewed = _post(engine, out.body)
         assert renewed.status == 200, renewed.body[:400]
-        w.put("trust", bytes([family | 2]) + _reply_payload(renewed.body, engine, cs))
+        assert out.boot is not None
+        reply = cs.bootstrap.verify_reply(renewed.body, out.boot, cs.policy, T0).envelope.payload
+        assert reply is not None
+        w.put("trust", bytes([family | 2]) + etree.tostring(reply))
         cs.renew_response(renewed.body, out, T0)
         assert cs.sct is not None and cs.key is not None
         keys[key_name(cs.sct.identifier, cs.sct.instance)] = cs.key.hex()
@@ -132,13 +135,12 @@ def _decrypted_payload(body: bytes, engine: ServiceEngine, keys: dict[str, str])
     return etree.tostring(p)
 
 
-def _reply_payload(body: bytes, engine: ServiceEngine, cs: ClientSession) -> bytes:
-    from wssc.security import verify
-
-    assert cs.sct is not None and cs.key is not None
-    key = cs.key
-    result = verify(body, resolver=lambda sct, sc: key, policy=engine.policy, now=T0)
-    p = result.envelope.payload
+def _renew_payload(body: bytes, engine: ServiceEngine, keys: dict[str, str]) -> bytes:
+    table = {k: bytes.fromhex(v) for k, v in keys.items()}
+    boot = engine.bootstrap.verify(
+        body, TransportInfo(), engine.policy, T0,
+        endorsing=lambda sct, sc: table.get(key_name(sct.identifier, sct.instance)))
+    p = boot.message.envelope.payload
     assert p is not None
     return etree.tostring(p)
 

@@ -171,6 +171,30 @@ def test_renewal_over_transport(metro_services: Callable[..., MetroService]) -> 
 
 
 @pytest.mark.parametrize("binding", ["wshttp", "ws2007"])
+def test_renewal_under_message_security(metro_services: Callable[..., MetroService],
+                                        binding: str) -> None:
+    """AnonymousForCertificate: wssc renews with WCF's Renew (a fresh EncryptedKey, the SCT
+    endorsing the encrypted primary signature; FINDINGS.md W5b), Metro renews the context,
+    and the calls go on under the new key."""
+    import time
+
+    svc = metro_services("afc", binding, "--sc-lifetime-ms", "6000")
+    events: list[tuple[str, str]] = []
+    mark = svc.mark()
+    with Client.from_wsdl(svc.wsdl_url, verify=str(svc.cert_pem),
+                          on_event=lambda n, d: events.append((n, d))) as c:
+        assert c.Add(a=1, b=100) == 101
+        time.sleep(4.0)
+        assert c.Add(a=2, b=100) == 102
+        assert c.Add(a=3, b=100) == 103
+        assert c.session is not None and c.session.sct is not None
+        assert c.session.sct.instance  # the renewed generation
+    names = [n for n, _ in events]
+    assert names == ["issue", "call", "renew", "call", "call", "cancel"], events
+    assert len(re.findall(r"^CALL Add", svc.out_since(mark), re.M)) == 3
+
+
+@pytest.mark.parametrize("binding", ["wshttp", "ws2007"])
 def test_must_not_send_cancel_from_a_foreign_policy(metro_services: Callable[..., MetroService],
                                                     binding: str) -> None:
     """A hand-written policy with ``mssp:MustNotSendCancel`` (SP 1.1) or ``sp:MustNotSendCancel``

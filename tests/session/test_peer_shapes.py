@@ -19,6 +19,9 @@ from wssc.bootstrap import TransportInfo
 from wssc.bootstrap.registry import settings_from_wsdl
 from wssc.demo import Calculator
 from wssc.errors import WsscError
+from wssc.security.outbound import protect
+from wssc.security.policy import MessagePolicy
+from wssc.security.tokens import SctProtection
 from wssc.service.engine import Dispatch, HttpRequest, ServiceEngine, run_dispatch_sync
 from wssc.session.client import ClientSession, Outgoing
 from wssc.settings import (
@@ -274,10 +277,10 @@ def test_renew_over_transport_from_another_identity_is_refused(who: str) -> None
         engine.bootstrap,
         validator=lambda u, p: (u, p) in (("alice", "secret"), ("mallory", "pw")),
     )
-    tokens = {
-        "nobody": [],
-        "another user": UserNameOverTransportClient("mallory", "pw").renew_supporting_tokens(),
-        "a wrong password": UserNameOverTransportClient("alice", "x").renew_supporting_tokens(),
+    forged = {
+        "nobody": None,
+        "another user": UserNameOverTransportClient("mallory", "pw"),
+        "a wrong password": UserNameOverTransportClient("alice", "x"),
     }[who]
     real = client.bootstrap
 
@@ -285,8 +288,12 @@ def test_renew_over_transport_from_another_identity_is_refused(who: str) -> None
         def __getattr__(self, name: str) -> object:
             return getattr(real, name)
 
-        def renew_supporting_tokens(self) -> list[etree._Element]:
-            return tokens
+        def secure_renew(self, envelope: etree._Element, policy: MessagePolicy,
+                         session: SctProtection, now: float | None = None
+                         ) -> tuple[etree._Element, None]:
+            if forged is None:
+                return protect(envelope, session, policy, now=now), None
+            return forged.secure_renew(envelope, policy, session, now)
 
     client.bootstrap = Forged()  # type: ignore[assignment]
     renew = client.renew_request(NOW)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import base64
 import os
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lxml import etree
 
@@ -36,13 +36,14 @@ from wssc.crypto.primitives import rsa_key_wrap
 from wssc.errors import ConfigurationError, InvalidSecurity
 from wssc.policy.export import PolicyWriter, symmetric_binding, trust_assertion, wss11
 from wssc.policy.policy_import import BindingFacts, PolicyReader
-from wssc.security.inbound import VerifiedMessage, verify
+from wssc.security.inbound import KeyResolver, VerifiedMessage, verify
 from wssc.security.outbound import protect
 from wssc.security.policy import MessagePolicy
 from wssc.security.replay import ReplayCache
 from wssc.security.tokens import (
     EncryptedKeyProtection,
     EncryptedKeySha1Protection,
+    SctProtection,
     encrypted_key_sha1,
 )
 from wssc.settings import Bootstrap, SecureConversationSettings
@@ -51,8 +52,6 @@ from wssc.xml import ns
 
 
 def _bootstrap_policy(policy: MessagePolicy) -> MessagePolicy:
-    from dataclasses import replace
-
     # Derived keys follow the session's setting, as the published policy says (the bootstrap
     # X509Token's RequireDerivedKeys is written from the same setting; WCF's SetKeyDerivation).
     return replace(
@@ -97,6 +96,26 @@ class AnonymousForCertificateClient:
     def secure(
         self, envelope: etree._Element, policy: MessagePolicy, now: float | None = None
     ) -> tuple[etree._Element, ClientContext]:
+        return self._secure(envelope, policy, now)
+
+    def secure_renew(
+        self, envelope: etree._Element, policy: MessagePolicy, session: SctProtection,
+        now: float | None = None,
+    ) -> tuple[etree._Element, ClientContext | None]:
+        """WCF's Renew: a fresh EncryptedKey secures it as it secured the RST, and the
+        session's SCT (with a DerivedKeyToken on it) signs the primary signature::
+
+            EncryptedKey, DKT, DKT (on the EncryptedKey), SecurityContextToken, DKT (on it),
+            ReferenceList, EncryptedData (the primary ds:Signature, Id="_5"),
+            ds:Signature (by the SCT's DKT; one Reference: #_5)
+
+        The reply is secured with the bootstrap key, as the RSTR to the RST was."""
+        return self._secure(envelope, policy, now, endorsing=session)
+
+    def _secure(
+        self, envelope: etree._Element, policy: MessagePolicy, now: float | None,
+        endorsing: SctProtection | None = None,
+    ) -> tuple[etree._Element, ClientContext]:
         suite = policy.suite
         key = os.urandom(suite.symmetric_key_bits // 8)
         ek = build_encrypted_key(self.service_certificate, key, suite.asymmetric_key_wrap)
@@ -105,7 +124,7 @@ class AnonymousForCertificateClient:
         sha1 = encrypted_key_sha1(base64.b64decode(cv.text))
         signatures: list[bytes] = []
         root = protect(envelope, EncryptedKeyProtection(ek, key), _bootstrap_policy(policy),
-                       now=now, signature_values=signatures)
+                       now=now, signature_values=signatures, endorsing=endorsing)
         return root, ClientContext({sha1: key}, signatures)
 
     def verify_reply(
@@ -138,11 +157,6 @@ class AnonymousForCertificateClient:
                 "the reply's SignatureConfirmation does not match the request's signature"
             )
 
-    def renew_supporting_tokens(self) -> list[etree._Element]:
-        # WCF secures this Renew with a fresh EncryptedKey and the SCT as an endorsing token;
-        # wssc still signs it with the SCT alone (interop/metro/FINDINGS.md, W5).
-        return []
-
 
 @dataclass(frozen=True, slots=True)
 class AnonymousForCertificateService:
@@ -155,11 +169,17 @@ class AnonymousForCertificateService:
     def verify(
         self, data: bytes | etree._Element, transport: TransportInfo, policy: MessagePolicy,
         now: float, replay_cache: ReplayCache | None = None,
+        endorsing: KeyResolver | None = None,
     ) -> ServiceResult:
+        """The RST (or, without secure conversation, any request); with ``endorsing``, a
+        Renew as :meth:`AnonymousForCertificateClient.secure_renew` shapes it."""
+        boot = _bootstrap_policy(policy)
+        if endorsing is not None:
+            boot = replace(boot, require_endorsing_signature=True)
         result = verify(
-            data, policy=_bootstrap_policy(policy), now=now, private_key=self.certificate.key,
+            data, policy=boot, now=now, private_key=self.certificate.key,
             private_key_thumbprint=self.certificate.thumbprint_b64, replay_cache=replay_cache,
-            replay_partition="peer:" + transport.peer,
+            replay_partition="peer:" + transport.peer, resolver=endorsing,
         )
         if result.signing_kind != "ek" or result.signing_key is None:
             raise InvalidSecurity("the request is not secured with an EncryptedKey")

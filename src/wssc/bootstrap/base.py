@@ -14,9 +14,10 @@ from typing import Protocol
 
 from lxml import etree
 
-from wssc.security.inbound import VerifiedMessage
+from wssc.security.inbound import KeyResolver, VerifiedMessage
 from wssc.security.policy import MessagePolicy
 from wssc.security.replay import ReplayCache
+from wssc.security.tokens import SctProtection
 
 #: (username, password) -> accepted? A service's check of UsernameTokens.
 UsernameValidator = Callable[[str, str], bool]
@@ -59,9 +60,13 @@ class BootstrapClient(Protocol):
         now: float | None = None,
     ) -> VerifiedMessage: ...
 
-    def renew_supporting_tokens(self) -> list[etree._Element]:
-        """Bootstrap credentials a Renew carries beside the SCT: WCF (and Metro) send the Renew
-        over the bootstrap channel with the SCT endorsing it."""
+    def secure_renew(
+        self, envelope: etree._Element, policy: MessagePolicy, session: SctProtection,
+        now: float | None = None,
+    ) -> tuple[etree._Element, ClientContext | None]:
+        """Secure a Renew as WCF (and Metro) send it: over the bootstrap, with the session's
+        SCT endorsing it. Returns the context to verify a bootstrap-secured reply with, or
+        None when the reply comes under the session's key (over TLS)."""
         ...
 
 
@@ -69,7 +74,13 @@ class BootstrapService(Protocol):
     def verify(
         self, data: bytes | etree._Element, transport: TransportInfo, policy: MessagePolicy,
         now: float, replay_cache: ReplayCache | None = None,
-    ) -> ServiceResult: ...
+        endorsing: KeyResolver | None = None,
+    ) -> ServiceResult:
+        """Verify a bootstrap-secured request. With ``endorsing`` (the session's keys) the
+        request is a Renew under message security: it must also carry one endorsing
+        signature by the session's SCT over the primary signature, and the result names that
+        SCT (``message.endorsing_sct``)."""
+        ...
 
     def secure_reply(
         self, envelope: etree._Element, result: ServiceResult, policy: MessagePolicy,

@@ -13,9 +13,10 @@ security protocol factories are the models)::
 
 Adding a bootstrap, in three steps:
 
-1. write ``wssc/bootstrap/<name>.py`` with its client half (``secure``, ``verify_reply``), its
-   service half (``verify``, ``secure_reply``) and its policy shape (``assertions``,
-   ``recognize``, ``description``), as the two modules beside this one do;
+1. write ``wssc/bootstrap/<name>.py`` with its client half (``secure``, ``verify_reply``,
+   ``secure_renew``), its service half (``verify``, with ``endorsing`` for a Renew under
+   message security, ``secure_reply``, ``renew_identity``) and its policy shape
+   (``assertions``, ``recognize``, ``description``), as the two modules beside this one do;
 2. add its value to :class:`wssc.settings.Bootstrap` (the name WCF gives it, and its mode);
 3. add one :class:`BootstrapKind` entry to :data:`BOOTSTRAPS` below, and a test that runs a
    session through it (tests/e2e) and one that round-trips its policy (tests/policy).

@@ -18,11 +18,12 @@ from wssc.bootstrap.base import ClientContext, ServiceResult, TransportInfo, Use
 from wssc.errors import FailedAuthentication, InvalidSecurity
 from wssc.policy.export import PolicyWriter, transport_binding, trust_assertion, wss11
 from wssc.policy.policy_import import BindingFacts, PolicyReader
-from wssc.security.inbound import VerifiedMessage, verify
+from wssc.security.inbound import KeyResolver, VerifiedMessage, verify
 from wssc.security.outbound import protect
 from wssc.security.policy import MessagePolicy
 from wssc.security.replay import ReplayCache
 from wssc.security.throttle import FailedAuthenticationThrottle
+from wssc.security.tokens import SctProtection
 from wssc.settings import Bootstrap, SecureConversationSettings
 from wssc.tokens.username import UsernameToken
 
@@ -52,10 +53,15 @@ class UserNameOverTransportClient:
     ) -> VerifiedMessage:
         return verify(data, policy=_policy(policy), now=now)
 
-    def renew_supporting_tokens(self) -> list[etree._Element]:
-        """Over TLS the Renew repeats the UsernameToken (Metro refuses one without it:
-        "UsernameToken not found in message but occurs in configured policy")."""
-        return [UsernameToken(self.username, self.password).to_xml()]
+    def secure_renew(
+        self, envelope: etree._Element, policy: MessagePolicy, session: SctProtection,
+        now: float | None = None,
+    ) -> tuple[etree._Element, ClientContext | None]:
+        """Over TLS the SCT endorses the Timestamp and the Renew repeats the UsernameToken
+        (Metro refuses one without it: "UsernameToken not found in message but occurs in
+        configured policy"). The reply comes under the session's key."""
+        ut = UsernameToken(self.username, self.password).to_xml()
+        return protect(envelope, session, policy, now=now, supporting=[ut]), None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +75,13 @@ class UserNameOverTransportService:
     def verify(
         self, data: bytes | etree._Element, transport: TransportInfo, policy: MessagePolicy,
         now: float, replay_cache: ReplayCache | None = None,
+        endorsing: KeyResolver | None = None,
     ) -> ServiceResult:
         """``replay_cache`` is unused: over TLS there is no signature to remember (WCF turns
-        replay detection off for transport security)."""
+        replay detection off for transport security). ``endorsing`` must be None: over TLS a
+        Renew is signed with the session's key and verified as any SCT-secured message."""
+        if endorsing is not None:
+            raise InvalidSecurity("over TLS a Renew is verified under the session's key")
         if self.require_tls and not transport.secure:
             raise InvalidSecurity("UserNameOverTransport requires HTTPS")
         result = verify(data, policy=_policy(policy), now=now)

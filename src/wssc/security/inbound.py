@@ -91,6 +91,7 @@ _AFTER_DECRYPTION = {
     for tag in (f"{{{ns.WSSE11}}}SignatureConfirmation", f"{{{ns.WSSE}}}UsernameToken")
 }
 _ENCRYPTED_DATA = f"{{{ns.XENC}}}EncryptedData"
+_SIGNATURE = f"{{{ns.DS}}}Signature"
 
 
 @dataclass(slots=True)
@@ -115,6 +116,10 @@ class VerifiedMessage:
     signature_value: bytes | None = field(default=None, repr=False)
     #: Values of wsse11:SignatureConfirmation elements (b"" for one without a Value)
     signature_confirmations: list[bytes] = field(default_factory=list, repr=False)
+    #: the SCT whose key made the endorsing signature (``require_endorsing_signature``)
+    endorsing_sct: SecurityContextToken | None = None
+    endorsing_key: bytes | None = field(default=None, repr=False)
+    endorsing_derived_keys: bool = False
 
     @property
     def body_signed(self) -> bool:
@@ -165,6 +170,8 @@ class _Inbound:
         self.result = VerifiedMessage(self.env)
         #: ids of EncryptedData already replaced by their plaintext (the encrypted Signature)
         self._decrypted_ids: set[str] = set()
+        #: where the endorsing signature is (``require_endorsing_signature``)
+        self._endorsing: Recorded | None = None
 
     # --- pass 1 ----------------------------------------------------------------------
     def read_header(self) -> None:
@@ -191,15 +198,13 @@ class _Inbound:
         before authentication) and check SignatureValue over SignedInfo. Every failure in
         here is a :class:`FailedCheck` or :class:`InvalidSecurity`: what the signature's
         plaintext said must not choose the fault."""
-        st = self.state
-        if st.signatures:
-            rec = st.signatures[0]
-            sig, position, via = rec.element, rec.position, None
+        primary, self._endorsing = self._locate_signatures()
+        if primary is None:
+            return None
+        if primary.element.tag == _SIGNATURE:
+            sig, via = primary.element, None
         else:
-            found = self._decrypt_signature()
-            if found is None:
-                return None
-            sig, position, via = found
+            sig, via = self._decrypt_signature(primary)
         try:
             tok = self._check_signature_value(sig)
         except (BadContextToken, UnknownDerivationSource, SecurityTokenUnavailable) as exc:
@@ -213,14 +218,36 @@ class _Inbound:
         if via is None and self.policy.require_encrypted_signature:
             raise InvalidSecurity("the signature is not encrypted (the policy encrypts it: "
                                   "PrimarySignatureIsRequiredToBeEncrypted)")
-        return tok, sig, position
+        return tok, sig, primary.position
 
-    def _decrypt_signature(self) -> tuple[etree._Element, int, Token] | None:
-        """WCF's EncryptSignature: the last header EncryptedData holds the ds:Signature."""
+    def _locate_signatures(self) -> tuple[Recorded | None, Recorded | None]:
+        """(primary, endorsing): where the signatures are, each a recorded ``ds:Signature`` or
+        a header EncryptedData that holds one (WCF's EncryptSignature).
+
+        Without an endorsing signature the primary is the plain Signature, else the last
+        header EncryptedData. With one (``require_endorsing_signature``) the endorsing
+        signature follows the primary, as WCF and Metro write them: two plain Signatures;
+        an encrypted primary and a plain endorsing one after it (Metro); or both encrypted,
+        the last two header EncryptedData (WCF encrypts endorsing signatures too)."""
         st = self.state
-        if not st.header_encrypted:
-            return None
-        rec = st.header_encrypted[-1]
+        plain, encrypted = st.signatures, st.header_encrypted
+        if not self.policy.require_endorsing_signature:
+            if plain:
+                return plain[0], None
+            return (encrypted[-1] if encrypted else None), None
+        if len(plain) == 2:
+            return plain[0], plain[1]
+        if len(plain) == 1:
+            before = [r for r in encrypted if r.position < plain[0].position]
+            if before:
+                return before[-1], plain[0]
+            raise InvalidSecurity("the message has no endorsing signature")
+        if len(encrypted) >= 2:
+            return encrypted[-2], encrypted[-1]
+        raise InvalidSecurity("the message has no endorsing signature")
+
+    def _decrypt_signature(self, rec: Recorded) -> tuple[etree._Element, Token]:
+        """WCF's EncryptSignature: a header EncryptedData that holds a ds:Signature."""
         ed = rec.element
         listed = self._listing(ed)
         if listed is None:
@@ -229,11 +256,11 @@ class _Inbound:
             raise InvalidSecurity("the ReferenceList of the signature comes after it")
         if ed.get("Type") != ns.XENC_ELEMENT:
             raise InvalidSecurity("the last header EncryptedData is not an encrypted element")
-        tok = st.token_from_keyinfo(ed, listed.default_key)
+        tok = self.state.token_from_keyinfo(ed, listed.default_key)
         new = self._decrypt(ed, tok, lenient_padding=True)
-        if new.tag != f"{{{ns.DS}}}Signature":
+        if new.tag != _SIGNATURE:
             raise FailedCheck("the message is not signed (no ds:Signature)")
-        return new, rec.position, tok
+        return new, tok
 
     def _listing(self, ed: etree._Element) -> Recorded | None:
         ident = ed.get("Id") or ed.get(f"{{{ns.WSU}}}Id")
@@ -246,6 +273,19 @@ class _Inbound:
         return None
 
     def _check_signature_value(self, sig: etree._Element) -> Token:
+        tok, value = self._signature_value(sig)
+        if self.state.deferred_failure is not None:
+            raise FailedCheck(self.state.deferred_failure)
+        self.result.signature_value = value
+        if self.replay is not None:
+            # Recorded now, before anything else is decrypted: a captured signature opens
+            # the message's EncryptedData at most once, so altered ciphertext replayed under
+            # it can never be decrypted (no padding oracle through a valid signature).
+            self.replay.record(value, self.state.timestamp, tok)
+        return tok
+
+    def _signature_value(self, sig: etree._Element) -> tuple[Token, bytes]:
+        """Check SignatureValue over SignedInfo; returns the signing token and the value."""
         p = self.policy
         si = _only(sig, f"{{{ns.DS}}}SignedInfo")
         c14n = _only(si, f"{{{ns.DS}}}CanonicalizationMethod")
@@ -263,15 +303,57 @@ class _Inbound:
         sv = _only(sig, f"{{{ns.DS}}}SignatureValue")
         value = b64decode(sv.text, "SignatureValue")
         checker(alg, tok, exc_c14n(si, read_inclusive_prefixes(c14n)), value, p)
+        return tok, value
+
+    # --- pass 4b: the endorsing signature ---------------------------------------------
+    def check_endorsing(self, primary: etree._Element, signer: Token) -> None:
+        """The endorsing signature (WCF's endorsing supporting token: the session's SCT on a
+        Renew secured by the bootstrap). Checked after the primary signature is authentic::
+
+            <ds:Signature Id="_99"><ds:SignedInfo>…
+                <ds:Reference URI="#_1">  <!-- the primary ds:Signature, decrypted -->
+                  <ds:Transforms><ds:Transform Algorithm="…xml-exc-c14n#"/></ds:Transforms>
+                  …<ds:DigestValue>…</ds:DigestValue></ds:Reference></ds:SignedInfo>
+              <ds:SignatureValue>…</ds:SignatureValue>
+              <ds:KeyInfo><wsse:SecurityTokenReference>
+                <wsse:Reference URI="#_100"/>  <!-- a DerivedKeyToken on the SCT -->
+              </wsse:SecurityTokenReference></ds:KeyInfo></ds:Signature>
+
+        Its only Reference must be the primary signature, so the endorsement is bound to this
+        message (the primary covers the Timestamp, the Body and the addressing headers) and
+        cannot be lifted onto another one. Its key must come from an SCT, not from the
+        primary's token."""
+        rec, p = self._endorsing, self.policy
+        if rec is None:
+            raise InvalidSecurity("the message has no endorsing signature")
+        if rec.element.tag == _SIGNATURE:
+            el = rec.element
+        else:
+            el, via = self._decrypt_signature(rec)
+            if via.base is not signer.base:
+                raise InvalidSecurity("the endorsing signature was encrypted with another "
+                                      "token's key than the primary signature's")
+        tok, _ = self._signature_value(el)
         if self.state.deferred_failure is not None:
             raise FailedCheck(self.state.deferred_failure)
-        self.result.signature_value = value
-        if self.replay is not None:
-            # Recorded now, before anything else is decrypted: a captured signature opens
-            # the message's EncryptedData at most once, so altered ciphertext replayed under
-            # it can never be decrypted (no padding oracle through a valid signature).
-            self.replay.record(value, self.state.timestamp, tok)
-        return tok
+        base = tok.base
+        if base.kind != "sct" or base.sct is None or base is signer.base:
+            raise InvalidSecurity("the endorsing signature is not made with a "
+                                  "SecurityContextToken's key")
+        if p.enforce_derived_keys and not p.transport and (tok.kind == "dk") != p.derived_keys:
+            raise InvalidSecurity("the endorsing signature does not use derived keys as the "
+                                  "policy says")
+        try:
+            covered = self.check_references(el)
+        except (FailedCheck, UnsupportedAlgorithm, InvalidSecurity) as exc:
+            raise FailedCheck("the endorsing signature does not verify over the primary "
+                              f"signature ({exc.detail})") from None
+        if len(covered) != 1 or covered[0] is not primary:
+            raise InvalidSecurity("the endorsing signature must cover the primary signature "
+                                  "and nothing else")
+        r = self.result
+        r.endorsing_sct, r.endorsing_key = base.sct, base.key
+        r.endorsing_derived_keys = tok.kind == "dk"
 
     # --- pass 3: decrypt, with keys of the signing token only ---------------------------
     def decrypt_before(self, position: int | None, signer: Token | None) -> None:
@@ -307,6 +389,8 @@ class _Inbound:
                 raise InvalidSecurity("a DataReference does not name an EncryptedData")
             if target.tag != _ENCRYPTED_DATA:
                 raise InvalidSecurity("a DataReference does not name an EncryptedData")
+            if self._endorsing is not None and target is self._endorsing.element:
+                continue  # the encrypted endorsing signature: opened by check_endorsing
             tok = self.state.token_from_keyinfo(target, rl.default_key)
             if signer is None:
                 raise InvalidSecurity("encrypted data in a message without a signature")
@@ -430,7 +514,8 @@ class _Inbound:
         if transforms is not None:
             ts = list(transforms)
             if len(ts) != 1 or ts[0].get("Algorithm") != ns.EXC_C14N:
-                raise UnsupportedAlgorithm("only one exclusive c14n transform is supported")
+                raise UnsupportedAlgorithm("only one exclusive c14n transform is supported"
+                                           + ("" if ts else " (ds:Transforms is empty)"))
             prefixes = read_inclusive_prefixes(ts[0])
         if dm is None or dv_el is None:
             raise InvalidSecurity("a signature Reference needs DigestMethod and DigestValue")
@@ -461,6 +546,8 @@ class _Inbound:
         self.decrypt_before(position, tok)
         r.signed = self.check_references(sig)
         self.decrypt_after(position, tok)
+        if self.policy.require_endorsing_signature:
+            self.check_endorsing(sig, tok)
         for rec in st.header_encrypted:  # every header EncryptedData must have been listed
             if rec.element.getparent() is not None and rec.element.tag == _ENCRYPTED_DATA:
                 raise InvalidSecurity("an EncryptedData in the header is not referenced")

@@ -73,6 +73,7 @@ def protect(
     now: float | None = None,
     supporting: Sequence[etree._Element] = (),
     signature_values: list[bytes] | None = None,
+    endorsing: ProtectionToken | None = None,
 ) -> etree._Element:
     """Secure ``envelope`` with ``token``; returns the root to serialize (the same element,
     or a shallow rebuild of it that declares the wsu prefix).
@@ -83,11 +84,19 @@ def protect(
 
     ``signature_values``, when given, receives the raw ``SignatureValue`` of the signature
     made (a client keeps it to check the reply's ``wsse11:SignatureConfirmation``).
+
+    ``endorsing`` (message security): a token that *endorses* the message, as WCF's endorsing
+    supporting tokens do (the session's SCT on a Renew secured by the bootstrap). Its
+    element and a DerivedKeyToken on it go before the ReferenceList, and a second
+    ``ds:Signature``, made with its key, follows the primary one; its only Reference is the
+    primary signature (which then carries an ``Id``)::
+
+        <xenc:EncryptedData Id="_7" Type="…#Element">(ds:Signature Id="_5")</xenc:EncryptedData>
+        <ds:Signature>…<ds:Reference URI="#_5">…</ds:Reference>…</ds:Signature>
     """
     envelope = _with_wsu_prefix(envelope)
     env = Envelope(envelope)
     now = time.time() if now is None else now
-    sc = policy.sc
     suite = policy.suite
     ids = _Ids(set(index_ids(envelope)))
     header = env.ensure_header()
@@ -101,12 +110,7 @@ def protect(
         sec.append(s)
     if token is None:
         return envelope
-    tok_el = token.header_element(sc)
-    if tok_el is not None:
-        sec.append(tok_el)
-    base_ref = token.reference(sc)
-    if not policy.local_reference_value_types and base_ref.is_local:
-        base_ref = dataclasses.replace(base_ref, value_type=None)
+    base_ref = _write_token(sec, token, policy)
 
     if policy.transport:
         # SCT over TLS: endorse the Timestamp with the token key directly.
@@ -114,24 +118,16 @@ def protect(
         return envelope
 
     if policy.derived_keys:
-        sig_dk = DerivedKeyToken(
-            base_ref, os.urandom(16), suite.signature_key_length, offset=0, wsu_id=ids.next()
-        )
-        sec.append(sig_dk.to_xml(sc))
-        sig_key = sig_dk.derive(token.key)
-        dk_type = sc.dk_token_type if policy.local_reference_value_types else None
-        sig_ref = SecurityTokenReference.local(sig_dk.wsu_id, dk_type)
+        sig_key, sig_ref = _derive(sec, token.key, base_ref, suite.signature_key_length, policy,
+                                   ids)
         if policy.encrypt_body:
-            enc_dk = DerivedKeyToken(
-                base_ref, os.urandom(16), suite.encryption_key_length, offset=0,
-                wsu_id=ids.next(),
-            )
-            sec.append(enc_dk.to_xml(sc))
-            enc_key = enc_dk.derive(token.key)
-            enc_ref = SecurityTokenReference.local(enc_dk.wsu_id, dk_type)
+            enc_key, enc_ref = _derive(sec, token.key, base_ref, suite.encryption_key_length,
+                                       policy, ids)
     else:
         sig_key = enc_key = token.key
         sig_ref = enc_ref = base_ref
+    endorse = None if endorsing is None else _endorsing_key(sec, endorsing, policy, ids)
+    primary_id = ids.next() if endorse is not None else None
 
     targets: list[tuple[str, etree._Element]] = [(ts.wsu_id, ts_el)]
     if policy.sign_addressing_headers:
@@ -141,11 +137,14 @@ def protect(
     targets.append((_ensure_id(env.body, ids), env.body))
 
     if not policy.encrypt_body:
-        _sign(sec, targets, sig_key, sig_ref, policy, signature_values)
+        primary = _sign(sec, targets, sig_key, sig_ref, policy, signature_values, primary_id)
+        if endorse is not None:
+            _sign(sec, [(primary_id or "", primary)], *endorse, policy)
         return envelope
 
     ref_list = etree.SubElement(sec, f"{{{ns.XENC}}}ReferenceList", nsmap={"e": ns.XENC})
-    signature = _signature_bytes(targets, sig_key, sig_ref, policy, signature_values)
+    signature = _signature_bytes(targets, sig_key, sig_ref, policy, signature_values,
+                                 primary_id)
     body = env.body
     body_data_id = ids.next()
     ed = build_encrypted_data(
@@ -165,7 +164,47 @@ def protect(
         etree.SubElement(ref_list, f"{{{ns.XENC}}}DataReference").set("URI", "#" + sig_data_id)
     else:
         sec.append(etree.fromstring(signature))
+    if endorse is not None:
+        # Over the primary signature's plaintext, as the verifier sees it once decrypted.
+        _sign(sec, [(primary_id or "", etree.fromstring(signature))], *endorse, policy)
     return envelope
+
+
+def _write_token(
+    sec: etree._Element, token: ProtectionToken, policy: MessagePolicy
+) -> SecurityTokenReference:
+    """Append the token's element, if it has one; the reference to it."""
+    el = token.header_element(policy.sc)
+    if el is not None:
+        sec.append(el)
+    ref = token.reference(policy.sc)
+    if not policy.local_reference_value_types and ref.is_local:
+        ref = dataclasses.replace(ref, value_type=None)
+    return ref
+
+
+def _derive(
+    sec: etree._Element, key: bytes, base_ref: SecurityTokenReference, length: int,
+    policy: MessagePolicy, ids: _Ids,
+) -> tuple[bytes, SecurityTokenReference]:
+    """Append a DerivedKeyToken on ``base_ref`` to the header; the derived key and a local
+    reference to the DerivedKeyToken."""
+    sc = policy.sc
+    dk = DerivedKeyToken(base_ref, os.urandom(16), length, offset=0, wsu_id=ids.next())
+    sec.append(dk.to_xml(sc))
+    dk_type = sc.dk_token_type if policy.local_reference_value_types else None
+    return dk.derive(key), SecurityTokenReference.local(dk.wsu_id, dk_type)
+
+
+def _endorsing_key(
+    sec: etree._Element, token: ProtectionToken, policy: MessagePolicy, ids: _Ids
+) -> tuple[bytes, SecurityTokenReference]:
+    """Write the endorsing token (and, with derived keys, a DerivedKeyToken on it); the key
+    the endorsing signature is made with, and the reference its KeyInfo carries."""
+    ref = _write_token(sec, token, policy)
+    if not policy.derived_keys:
+        return token.key, ref
+    return _derive(sec, token.key, ref, policy.suite.signature_key_length, policy, ids)
 
 
 def _with_wsu_prefix(root: etree._Element) -> etree._Element:
@@ -201,6 +240,7 @@ def _signature_bytes(
     key_ref: SecurityTokenReference,
     policy: MessagePolicy,
     signature_values: list[bytes] | None = None,
+    signature_id: str | None = None,
 ) -> bytes:
     """The whole ``ds:Signature`` as bytes. SignedInfo is written in exclusive-c14n form, so
     the HMAC is computed over exactly the bytes a verifier will canonicalize it to."""
@@ -208,7 +248,7 @@ def _signature_bytes(
     value = hmac_sign(policy.suite.symmetric_signature, key, si)
     if signature_values is not None:
         signature_values.append(value)
-    return signature_xml(si, value, key_ref)
+    return signature_xml(si, value, key_ref, signature_id)
 
 
 def _sign(
@@ -218,7 +258,9 @@ def _sign(
     key_ref: SecurityTokenReference,
     policy: MessagePolicy,
     signature_values: list[bytes] | None = None,
+    signature_id: str | None = None,
 ) -> etree._Element:
-    sig = etree.fromstring(_signature_bytes(targets, key, key_ref, policy, signature_values))
+    sig = etree.fromstring(
+        _signature_bytes(targets, key, key_ref, policy, signature_values, signature_id))
     sec.append(sig)
     return sig

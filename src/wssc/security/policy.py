@@ -64,6 +64,11 @@ class MessagePolicy:
     #: refuses a plain one: PrimarySignatureIsRequiredToBeEncrypted). A plain signature's
     #: digests would show the hash of the plaintext Body.
     require_encrypted_signature: bool = False
+    #: Inbound: besides the primary signature the message carries exactly one *endorsing*
+    #: signature, by a key of a SecurityContextToken, whose only Reference is the primary
+    #: ``ds:Signature`` (WCF's and Metro's Renew under message security: the Renew is secured
+    #: by the bootstrap and the session's SCT endorses it). Off, a second signature is refused.
+    require_endorsing_signature: bool = False
     check_expiry: bool = True
     #: Inbound: with ``derived_keys`` the signature must use a DerivedKeyToken; without, the
     #: token key itself (WCF's RequireDerivedKeys). ``None`` accepts either (debugging).

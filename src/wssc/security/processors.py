@@ -339,10 +339,11 @@ class EncryptedDataProcessor:
 
 
 class SignatureProcessor:
-    """``ds:Signature``: recorded; one message signature is supported."""
+    """``ds:Signature``: recorded. One message signature, and one endorsing signature where
+    the policy expects it (``require_endorsing_signature``)."""
 
     def __call__(self, el: etree._Element, state: HeaderState, position: int) -> None:
-        if state.signatures:
+        if len(state.signatures) >= (2 if state.policy.require_endorsing_signature else 1):
             raise InvalidSecurity("only one message signature is supported")
         state.signatures.append(Recorded(el, position))
 

@@ -86,11 +86,12 @@ def signed_info_xml(
     return "".join(parts).encode("utf-8")
 
 
-def signature_xml(signed_info: bytes, signature_value: bytes, key_ref: SecurityTokenReference
-                  ) -> bytes:
+def signature_xml(signed_info: bytes, signature_value: bytes, key_ref: SecurityTokenReference,
+                  signature_id: str | None = None) -> bytes:
     si = signed_info.replace(f' xmlns:ds="{DS}"'.encode(), b"", 1)
+    ident = f' Id="{_attr(signature_id)}"' if signature_id else ""
     return (
-        f'<ds:Signature xmlns:ds="{DS}">'.encode() + si
+        f'<ds:Signature xmlns:ds="{DS}"{ident}>'.encode() + si
         + f"<ds:SignatureValue>{_b64(signature_value)}</ds:SignatureValue><ds:KeyInfo>"
           f"{str_xml(key_ref)}</ds:KeyInfo></ds:Signature>".encode()
     )

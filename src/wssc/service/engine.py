@@ -69,11 +69,14 @@ from wssc.trust import (
     issue_key,
     parse_rst,
 )
+from wssc.xml import ns
 from wssc.xml.ns import ScVersion
 from wssc.xml.parse import parse_xml
 from wssc.xml.soap import SOAP_11, SOAP_12, Envelope, SoapVersion, fault_from_error, new_envelope
 
 log = logging.getLogger("wssc.service")
+
+_ENCRYPTED_KEY = f"{{{ns.XENC}}}EncryptedKey"
 
 INTERNAL_ERROR = (
     "The server was unable to process the request due to an internal error."
@@ -256,17 +259,11 @@ class ServiceEngine:
             raise CancellationNotAllowed()
         if not transport.secure and self.require_tls:
             raise InvalidSecurity("this endpoint requires HTTPS")
+        if action == t.rst_sct_renew and self._secured_by_bootstrap(env):
+            return self._renew_under_bootstrap(env, transport, now)
         exempt = action in (t.rst_sct_cancel, t.rst_sct_renew)
         records: list[SessionRecord] = []
-
-        def resolve(sct: SecurityContextToken, sc: ScVersion) -> bytes | None:
-            if sc.ns != self.sc.ns:
-                raise BadContextToken("the SCT is of another WS-SecureConversation version",
-                                      sc_ns=self.sc.ns)
-            key, rec = self.sessions.key_for(sct, now, exempt_from_expiry=exempt)
-            records.append(rec)
-            return key
-
+        resolve = self._session_keys(records, now, exempt)
         policy = self.policy
         if action == t.rst_sct_cancel and policy.require_encrypted_body:
             # WCF's session protocol signs the Cancel Body but encrypts NoParts of it (and of
@@ -283,9 +280,52 @@ class ServiceEngine:
         if action == t.rst_sct_cancel:
             return self._cancel(result, sct, rec, now)
         if action == t.rst_sct_renew:
-            return self._renew(result, sct, rec, now, transport)
+            key = result.signing_key
+            assert key is not None
+            return self._renew(
+                result, sct, rec, now, self.bootstrap.renew_identity(result, transport, now),
+                lambda reply: self._secure_with_sct(reply, sct, key, now))
         self.sessions.activate(rec, now)
         return self._application(env, result, now, sct=sct, key=result.signing_key)
+
+    def _session_keys(
+        self, records: list[SessionRecord], now: float, exempt: bool
+    ) -> Callable[[SecurityContextToken, ScVersion], bytes | None]:
+        """The key resolver for SCTs of this service's sessions; each record it finds is
+        appended to ``records``. ``exempt``: an expired key still resolves (Renew, Cancel)."""
+
+        def resolve(sct: SecurityContextToken, sc: ScVersion) -> bytes | None:
+            if sc.ns != self.sc.ns:
+                raise BadContextToken("the SCT is of another WS-SecureConversation version",
+                                      sc_ns=self.sc.ns)
+            key, rec = self.sessions.key_for(sct, now, exempt_from_expiry=exempt)
+            records.append(rec)
+            return key
+
+        return resolve
+
+    def _secured_by_bootstrap(self, env: Envelope) -> bool:
+        """A Renew as WCF and Metro send it under message security: secured like the RST (an
+        EncryptedKey in the header), with the session's SCT endorsing it."""
+        if self.kind.security_mode != "message":
+            return False
+        secs = env.security_headers()
+        return bool(secs) and secs[0].find(_ENCRYPTED_KEY) is not None
+
+    def _renew_under_bootstrap(
+        self, env: Envelope, transport: TransportInfo, now: float
+    ) -> HttpResponse:
+        records: list[SessionRecord] = []
+        boot = self.bootstrap.verify(env.root, transport, self.policy, now, self.replay,
+                                     endorsing=self._session_keys(records, now, True))
+        result = boot.message
+        sct = result.endorsing_sct
+        rec = next((r for r in records if sct is not None and r.context_id == sct.identifier),
+                   None)
+        if sct is None or rec is None:
+            raise InvalidSecurity("the Renew is not endorsed by a SecurityContextToken")
+        return self._renew(result, sct, rec, now, boot.identity,
+                           lambda reply: self.bootstrap.secure_reply(reply, boot, self.policy, now))
 
     def _payload(self, env: Envelope) -> etree._Element:
         p = env.payload
@@ -320,13 +360,16 @@ class ServiceEngine:
 
     def _renew(
         self, result: VerifiedMessage, sct: SecurityContextToken, rec: SessionRecord, now: float,
-        transport: TransportInfo,
+        identity: str, secure: Callable[[etree._Element], etree._Element],
     ) -> HttpResponse:
+        """``sct`` signed or endorsed the Renew; ``identity`` is who sent it, as the bootstrap
+        authenticated it; ``secure`` protects the reply (under the session's key, or under
+        the bootstrap's for a Renew secured by the bootstrap)."""
         env = result.envelope
         if self.sessions.cookie_mode or not self.scs.can_renew_session:
             raise UnableToRenew("this endpoint does not renew sessions (MustNotSendRenew)",
                                 sc_ns=self.sc.ns)
-        if self.bootstrap.renew_identity(result, transport, now) != rec.identity:
+        if identity != rec.identity:
             raise InvalidSecurity("the Renew comes from another identity than the session's")
         request = parse_rst(self._payload(env), self.trust, self.trust.rst_sct_renew)
         if not isinstance(request, RenewRequest):
@@ -341,9 +384,7 @@ class ServiceEngine:
         lifetime = Lifetime(issued.record.key_effective, issued.record.key_expires)
         body = issued_key.response(self.sc, issued.sct, lifetime, request.context).to_xml(self.sc)
         reply = self._reply(env, self.trust.rstr_sct_renew, body)
-        assert result.signing_key is not None
-        return _xml_response(200, env.version,
-                             self._secure_with_sct(reply, sct, result.signing_key, now))
+        return _xml_response(200, env.version, secure(reply))
 
     def _cancel(
         self, result: VerifiedMessage, sct: SecurityContextToken, rec: SessionRecord, now: float

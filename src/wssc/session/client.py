@@ -300,13 +300,17 @@ class ClientSession:
         env = self._envelope(self.trust.rst_sct_renew, rst.to_xml(self.sc))
         self.state = transition(self.state, Event.RENEW_SENT, self.sc.ns)
         assert self.key is not None
-        root = protect(env, SctProtection(self.sct, self.key, include=True), self.policy, now=now,
-                       supporting=self.bootstrap.renew_supporting_tokens())
-        return self._out(root, self.trust.rst_sct_renew, entropy=rst.entropy, kind="renew")
+        root, boot = self.bootstrap.secure_renew(
+            env, self.policy, SctProtection(self.sct, self.key, include=True), now)
+        return self._out(root, self.trust.rst_sct_renew, entropy=rst.entropy, kind="renew",
+                         boot=boot)
 
     def renew_response(self, data: bytes, out: Outgoing, now: float) -> SecurityContextToken:
         try:
-            result = self._verify_sct_reply(data, now)
+            if out.boot is not None:  # under message security: secured with the bootstrap
+                result = self.verify_message(data, now, out.boot)
+            else:
+                result = self._verify_sct_reply(data, now)
         except WsscError as exc:
             assert self.state is not None
             self.state = transition(self.state, Event.RENEW_FAILED, self.sc.ns)
