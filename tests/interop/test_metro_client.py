@@ -122,6 +122,23 @@ def test_renewal_under_message_security_is_refused_for_metros_empty_endorsement(
         log.text
 
 
+@pytest.mark.parametrize("binding", ["wshttp", "ws2007"])
+def test_renewal_under_message_security_with_sign_before_encrypt(
+        services: Callable[..., WsscService], binding: str) -> None:
+    """With WCF's messageProtectionOrder SignBeforeEncrypt (no sp:EncryptSignature) Metro's
+    endorsing signature digests the primary signature as it should (M12 is specific to an
+    encrypted primary signature): the Renew is accepted, the calls go on across the key
+    expiry, and Metro cancels the renewed session (its Cancel reply signed, not encrypted)."""
+    svc = services("--binding", binding, "--key-renewal", "3",
+                   "--protection-order", "SignBeforeEncrypt")
+    run, log = metro(svc, "--calls", "4", "--sleep", "2")
+    expect_ok(run)
+    assert run.result["results"] == [101, 102, 103, 104], run.explain()
+    assert run.result["closed"] is True
+    assert len(log.issued) == 1 and log.renewed and set(log.renewed) == set(log.issued), log.text
+    assert log.cancelled == log.issued and log.faults == [], log.text
+
+
 def test_renewal_over_transport(services: Callable[..., WsscService]) -> None:
     """Over TLS Metro's Renew (UsernameToken + the SCT endorsing the Timestamp) is accepted and
     the calls go on across the key expiry. Its Cancel afterwards names the context without the

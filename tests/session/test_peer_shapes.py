@@ -32,6 +32,7 @@ from wssc.settings import (
     SecureConversationSettings,
 )
 from wssc.xml import ns
+from wssc.xml.soap import Envelope
 
 NOW = T0
 
@@ -71,6 +72,32 @@ def test_cancel_signed_but_not_encrypted_is_accepted(version: object) -> None:
     cancel = client.cancel_request(NOW)
     assert cancel is not None and not _body_is_encrypted(cancel)
     client.cancel_response(post(engine, cancel), cancel, NOW)
+    assert len(engine.sessions.store) == 0
+
+
+@pytest.mark.parametrize("encrypt_signature", [True, False],
+                         ids=["encsig", "SignBeforeEncrypt"])
+def test_cancel_reply_is_signed_and_not_encrypted(encrypt_signature: bool) -> None:
+    """WCF's session protocol encrypts NoParts of the Cancel reply either; under
+    SignBeforeEncrypt Metro refuses an encrypted one ("Looking for a Signature Element in
+    Security header, but found EncryptionPolicy"). Signed: Body, Timestamp, addressing."""
+    settings = EndpointSettings(secure_conversation=SecureConversationSettings(
+        encrypt_signature=encrypt_signature))
+    engine, client = make(settings)
+    out = client.issue_request(NOW)
+    client.issue_response(post(engine, out), out, NOW)
+    cancel = client.cancel_request(NOW)
+    assert cancel is not None
+    reply = post(engine, cancel)
+    root = etree.fromstring(reply)
+    sec = Envelope(root).security_headers()[0]
+    assert [etree.QName(c).localname for c in sec] == ["Timestamp", "DerivedKeyToken",
+                                                       "Signature"]
+    assert root.find(f".//{{{ns.XENC}}}EncryptedData") is None
+    signed = {r.get("URI") for r in sec.iter(f"{{{ns.DS}}}Reference")}
+    body_id = Envelope(root).body.get(f"{{{ns.WSU}}}Id")
+    assert f"#{body_id}" in signed and len(signed) >= 3
+    client.cancel_response(reply, cancel, NOW)
     assert len(engine.sessions.store) == 0
 
 

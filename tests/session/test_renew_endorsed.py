@@ -82,25 +82,32 @@ def current_instance(engine: ServiceEngine, client: ClientSession) -> str | None
 
 
 # --- what works ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("encrypt_signature", [True, False], ids=["encsig", "SignBeforeEncrypt"])
 @pytest.mark.parametrize("derived", [True, False], ids=["dk", "nodk"])
 @pytest.mark.parametrize("version", [WSHTTP, WS2007], ids=["wshttp", "ws2007"])
-def test_renew_has_wcfs_shape_and_renews(version: object, derived: bool) -> None:
+def test_renew_has_wcfs_shape_and_renews(version: object, derived: bool,
+                                          encrypt_signature: bool) -> None:
     settings = EndpointSettings(SecureConversationSettings(
-        message_security_version=version, require_derived_keys=derived))  # type: ignore[arg-type]
+        message_security_version=version, require_derived_keys=derived,  # type: ignore[arg-type]
+        encrypt_signature=encrypt_signature))
     clock, engine, client = open_session(settings)
     old = client.sct
     out = renew_request(client, clock.t)
     sec = security(etree.fromstring(out.body))
     order = [local(c) for c in sec]
     dk = ["DerivedKeyToken"] if derived else []
+    primary = "EncryptedData" if encrypt_signature else "Signature"
     assert order == ["Timestamp", "EncryptedKey", *dk, *dk, "SecurityContextToken", *dk,
-                     "ReferenceList", "EncryptedData", "Signature"], order
+                     "ReferenceList", primary, "Signature"], order
     endorsing = sec[-1]
     refs = endorsing.findall(f"{{{DS}}}SignedInfo/{{{DS}}}Reference")
     data_refs = [d.get("URI") for d in sec.find(f"{{{XENC}}}ReferenceList")]  # type: ignore[union-attr]
-    # the one Reference names the primary signature, which travels encrypted
+    # the one Reference names the primary signature (which travels encrypted, by default)
     assert len(refs) == 1 and refs[0].get("URI", "").startswith("#")
-    assert f"#{sec[-2].get('Id')}" in data_refs
+    if encrypt_signature:
+        assert f"#{sec[-2].get('Id')}" in data_refs
+    else:
+        assert refs[0].get("URI") == f"#{sec[-2].get('Id')}"
     assert out.boot is not None  # the reply comes under the bootstrap key
 
     reply = post(engine, out)

@@ -16,6 +16,8 @@ from wssc.errors import ConfigurationError
 log = logging.getLogger("wssc.cli")
 
 DEMO_USERS = {"alice": "secret"}
+#: WCF's MessageProtectionOrder values wssc serves -> encrypt the signature?
+PROTECTION_ORDERS = {"SignBeforeEncryptAndEncryptSignature": True, "SignBeforeEncrypt": False}
 
 
 def wssc_home() -> Path:
@@ -53,6 +55,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
                    "MustNotSendCancel in the WSDL")
     s.add_argument("--no-derived-keys", action="store_true",
                    help="require_derived_keys=False: the SCT key signs directly")
+    s.add_argument("--protection-order", choices=list(PROTECTION_ORDERS),
+                   default="SignBeforeEncryptAndEncryptSignature",
+                   help="WCF's messageProtectionOrder (message security): the default also "
+                   "encrypts the signature (sp:EncryptSignature); SignBeforeEncrypt leaves it "
+                   "in the clear")
     s.add_argument("--no-renew", action="store_true", help="can_renew_session=False")
     s.add_argument("--no-secure-context", action="store_true",
                    help="establish_security_context=False: per-message bootstrap security")
@@ -163,6 +170,7 @@ def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             algorithm_suite=args.suite,
             message_security_version=MESSAGE_SECURITY_VERSIONS[args.binding],
             establish_security_context=not args.no_secure_context,
+            encrypt_signature=PROTECTION_ORDERS[args.protection_order],
         ),
         service=svc,
         soap_version=args.soap,

@@ -339,10 +339,16 @@ class ServiceEngine:
                             relates_to=env.message_id, reply_to_anonymous=False)
 
     def _secure_with_sct(
-        self, reply: etree._Element, sct: SecurityContextToken, key: bytes, now: float
+        self, reply: etree._Element, sct: SecurityContextToken, key: bytes, now: float,
+        *, sign_only: bool = False,
     ) -> etree._Element:
+        """``sign_only``: WCF's session protocol signs the Cancel reply and encrypts NoParts
+        of it (Metro refuses an encrypted one when the signature is not encrypted)."""
         ref = SecurityContextToken(sct.identifier, sct.instance, None, sct.wsu_id)
-        return protect(reply, SctProtection(ref, key, include=False), self.policy, now=now)
+        policy = self.policy
+        if sign_only:
+            policy = replace(policy, encrypt_body=False, encrypt_signature=False)
+        return protect(reply, SctProtection(ref, key, include=False), policy, now=now)
 
     def _issue(self, env: Envelope, transport: TransportInfo, now: float) -> HttpResponse:
         boot = self.bootstrap.verify(env.root, transport, self.policy, now, self.replay)
@@ -398,8 +404,8 @@ class ServiceEngine:
         body = CancelResponse(request.context).to_xml(self.sc)
         reply = self._reply(env, self.trust.rstr_sct_cancel, body)
         assert result.signing_key is not None
-        return _xml_response(200, env.version,
-                             self._secure_with_sct(reply, sct, result.signing_key, now))
+        return _xml_response(200, env.version, self._secure_with_sct(
+            reply, sct, result.signing_key, now, sign_only=True))
 
     def _application(
         self,
