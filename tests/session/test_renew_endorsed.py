@@ -96,18 +96,18 @@ def test_renew_has_wcfs_shape_and_renews(version: object, derived: bool,
     sec = security(etree.fromstring(out.body))
     order = [local(c) for c in sec]
     dk = ["DerivedKeyToken"] if derived else []
-    primary = "EncryptedData" if encrypt_signature else "Signature"
+    # both signatures encrypted, as WCF sends them (its receiver requires all signatures
+    # encrypted under EncryptSignature); both in the clear under SignBeforeEncrypt
+    sig = "EncryptedData" if encrypt_signature else "Signature"
     assert order == ["Timestamp", "EncryptedKey", *dk, *dk, "SecurityContextToken", *dk,
-                     "ReferenceList", primary, "Signature"], order
-    endorsing = sec[-1]
-    refs = endorsing.findall(f"{{{DS}}}SignedInfo/{{{DS}}}Reference")
+                     "ReferenceList", sig, sig], order
     data_refs = [d.get("URI") for d in sec.find(f"{{{XENC}}}ReferenceList")]  # type: ignore[union-attr]
-    # the one Reference names the primary signature (which travels encrypted, by default)
-    assert len(refs) == 1 and refs[0].get("URI", "").startswith("#")
     if encrypt_signature:
-        assert f"#{sec[-2].get('Id')}" in data_refs
-    else:
-        assert refs[0].get("URI") == f"#{sec[-2].get('Id')}"
+        assert {f"#{sec[-2].get('Id')}", f"#{sec[-1].get('Id')}"} <= set(data_refs)
+    primary, endorsing = (_opened(out, sec, el) for el in (sec[-2], sec[-1]))
+    refs = endorsing.findall(f"{{{DS}}}SignedInfo/{{{DS}}}Reference")
+    # the one Reference names the primary signature
+    assert len(refs) == 1 and refs[0].get("URI") == f"#{primary.get('Id')}"
     assert out.boot is not None  # the reply comes under the bootstrap key
 
     reply = post(engine, out)
@@ -145,28 +145,6 @@ def test_a_second_renew_is_endorsed_by_the_renewed_generation() -> None:
     assert add(engine, client, 5, 5, clock.t) == 10
 
 
-def test_wcf_shape_with_the_endorsing_signature_encrypted_is_accepted() -> None:
-    """WCF encrypts endorsing signatures too under EncryptSignature (its SendSecurityHeader
-    marks them for encryption, as the primary one). wssc sends the endorsing one in the
-    clear (as Metro does) and accepts both."""
-    clock, engine, client = open_session()
-    out = renew_request(client, clock.t)
-    root = etree.fromstring(out.body)
-    sec = security(root)
-    endorsing = sec[-1]
-    assert endorsing.tag == SIGNATURE
-    key = _bootstrap_encryption_key(out, sec)
-    ed = build_encrypted_data("_endorse", ns.XENC_ELEMENT, ns.AES256_CBC, key,
-                              etree.tostring(endorsing), _encryption_reference(sec))
-    sec.replace(endorsing, ed)
-    rl = sec.find(f"{{{XENC}}}ReferenceList")
-    assert rl is not None
-    etree.SubElement(rl, f"{{{XENC}}}DataReference").set("URI", "#_endorse")
-    reply = post(engine, out, etree.tostring(root))
-    client.renew_response(reply, out, clock.t)
-    assert client.sct is not None and current_instance(engine, client) == client.sct.instance
-
-
 # --- what is refused ----------------------------------------------------------------------------
 def assert_refused(engine: ServiceEngine, client: ClientSession, out: Outgoing, body: bytes,
                    clock: Clock, caplog: pytest.LogCaptureFixture, why: str) -> None:
@@ -183,9 +161,22 @@ def assert_refused(engine: ServiceEngine, client: ClientSession, out: Outgoing, 
     assert add(engine, client, 6, 1, clock.t) == 7  # the session keeps its key
 
 
-def _edit(out: Outgoing, change: Callable[[etree._Element], None]) -> bytes:
+def _edit(out: Outgoing, change: Callable[[etree._Element], None], *,
+          reencrypt: bool = True) -> bytes:
+    """Apply ``change`` to the Security header with the endorsing signature (``sec[-1]``) in
+    the clear; an encrypted one is decrypted first and encrypted again after (the test plays
+    the holder of the Renew's bootstrap key), under its own Id."""
     root = etree.fromstring(out.body)
-    change(security(root))
+    sec = security(root)
+    ed = sec[-1]
+    if ed.tag == ENCRYPTED_DATA:
+        sec.replace(ed, _opened(out, sec, ed))
+    change(sec)
+    if ed.tag == ENCRYPTED_DATA and reencrypt:
+        sec.replace(sec[-1], build_encrypted_data(
+            ed.get("Id") or "", ns.XENC_ELEMENT, ns.AES256_CBC,
+            _bootstrap_encryption_key(out, sec), etree.tostring(sec[-1]),
+            _encryption_reference(sec)))
     return etree.tostring(root)
 
 
@@ -205,10 +196,12 @@ def test_a_renew_without_the_endorsement_is_refused(caplog: pytest.LogCaptureFix
 def test_an_endorsement_lifted_onto_another_renew_is_refused(caplog: pytest.LogCaptureFixture) -> None:
     """An eavesdropper copies a captured Renew's SCT, DerivedKeyToken and endorsing signature
     into a Renew of its own (its own EncryptedKey; it cannot know the session key). The
-    endorsement's digest covers the victim's primary signature, not the attacker's."""
-    clock, engine, client = open_session()
+    endorsement's digest covers the victim's primary signature, not the attacker's. Under
+    SignBeforeEncrypt, where the endorsement travels in the clear (as Metro's always does)."""
+    settings = EndpointSettings(SecureConversationSettings(encrypt_signature=False))
+    clock, engine, client = open_session(settings)
     captured = renew_request(client, clock.t)  # never delivered
-    attacker = client_for(EndpointSettings())
+    attacker = client_for(settings)
     attacker.sct, attacker.key, attacker.state = client.sct, os.urandom(32), State.ACTIVE
     own = renew_request(attacker, clock.t)
     victim_sec = security(etree.fromstring(captured.body))
@@ -293,6 +286,27 @@ def test_an_endorsement_by_the_bootstrap_key_is_refused(caplog: pytest.LogCaptur
                    "the endorsing signature is not made with a SecurityContextToken's key")
 
 
+def test_a_plain_endorsement_is_refused_where_signatures_are_encrypted(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """WCF's receiver requires every signature encrypted under EncryptSignature
+    (``AllSignaturesEncrypted``); so does wssc's: a correct endorsement sent in the clear (as
+    Metro sends it) is refused, and the log says why."""
+    clock, engine, client = open_session()
+    out = renew_request(client, clock.t)
+
+    endorsing_id = security(etree.fromstring(out.body))[-1].get("Id")
+
+    def in_the_clear(sec: etree._Element) -> None:
+        rl = sec.find(f"{{{XENC}}}ReferenceList")
+        assert rl is not None
+        listed = [d for d in rl if d.get("URI") == f"#{endorsing_id}"]
+        assert len(listed) == 1
+        rl.remove(listed[0])
+
+    assert_refused(engine, client, out, _edit(out, in_the_clear, reencrypt=False), clock,
+                   caplog, "the endorsing signature is not encrypted")
+
+
 def test_a_renew_endorsed_by_another_session_is_refused() -> None:
     """The endorsing SCT must be the session the RenewTarget names: the holder of one
     session cannot renew another with its own key."""
@@ -326,8 +340,24 @@ def _bootstrap_key(out: Outgoing) -> bytes:
     return key
 
 
+def _opened(out: Outgoing, sec: etree._Element, el: etree._Element) -> etree._Element:
+    """``el`` itself, or the ds:Signature an EncryptedData holds."""
+    if el.tag != ENCRYPTED_DATA:
+        return el
+    cv = el.find(f"{{{XENC}}}CipherData/{{{XENC}}}CipherValue")
+    assert cv is not None and cv.text
+    plain = block_decrypt(ns.AES256_CBC, _bootstrap_encryption_key(out, sec),
+                          base64.b64decode(cv.text))
+    sig = etree.fromstring(plain)
+    assert sig.tag == SIGNATURE
+    return sig
+
+
 def _bootstrap_encryption_key(out: Outgoing, sec: etree._Element) -> bytes:
+    """The second DerivedKeyToken on the EncryptedKey, or (no derived keys) its key."""
     dkts = [c for c in sec if local(c) == "DerivedKeyToken"]
+    if not dkts:
+        return _bootstrap_key(out)
     return DerivedKeyToken.from_xml(dkts[1], 64)[0].derive(_bootstrap_key(out))
 
 

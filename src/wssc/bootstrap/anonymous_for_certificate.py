@@ -107,7 +107,9 @@ class AnonymousForCertificateClient:
 
             EncryptedKey, DKT, DKT (on the EncryptedKey), SecurityContextToken, DKT (on it),
             ReferenceList, EncryptedData (the primary ds:Signature, Id="_5"),
-            ds:Signature (by the SCT's DKT; one Reference: #_5)
+            EncryptedData (ds:Signature by the SCT's DKT; one Reference: #_5)
+
+        (both signatures in the clear under SignBeforeEncrypt)
 
         The reply is secured with the bootstrap key, as the RSTR to the RST was."""
         return self._secure(envelope, policy, now, endorsing=session)

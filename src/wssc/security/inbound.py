@@ -322,7 +322,9 @@ class _Inbound:
         Its only Reference must be the primary signature, so the endorsement is bound to this
         message (the primary covers the Timestamp, the Body and the addressing headers) and
         cannot be lifted onto another one. Its key must come from an SCT, not from the
-        primary's token."""
+        primary's token. Where the policy encrypts the signature it must be encrypted too
+        (WCF's ``AllSignaturesEncrypted``), with the primary's key; that is checked last, so
+        the log names a broken endorsement first."""
         rec, p = self._endorsing, self.policy
         if rec is None:
             raise InvalidSecurity("the message has no endorsing signature")
@@ -351,6 +353,9 @@ class _Inbound:
         if len(covered) != 1 or covered[0] is not primary:
             raise InvalidSecurity("the endorsing signature must cover the primary signature "
                                   "and nothing else")
+        if rec.element.tag == _SIGNATURE and p.require_encrypted_signature:
+            raise InvalidSecurity("the endorsing signature is not encrypted (the policy "
+                                  "encrypts signatures; WCF requires all of them encrypted)")
         r = self.result
         r.endorsing_sct, r.endorsing_key = base.sct, base.key
         r.endorsing_derived_keys = tok.kind == "dk"

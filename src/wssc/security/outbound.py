@@ -89,10 +89,12 @@ def protect(
     supporting tokens do (the session's SCT on a Renew secured by the bootstrap). Its
     element and a DerivedKeyToken on it go before the ReferenceList, and a second
     ``ds:Signature``, made with its key, follows the primary one; its only Reference is the
-    primary signature (which then carries an ``Id``)::
+    primary signature (which then carries an ``Id``). Under EncryptSignature both are
+    encrypted, as WCF sends them::
 
         <xenc:EncryptedData Id="_7" Type="…#Element">(ds:Signature Id="_5")</xenc:EncryptedData>
-        <ds:Signature>…<ds:Reference URI="#_5">…</ds:Reference>…</ds:Signature>
+        <xenc:EncryptedData Id="_8" Type="…#Element">
+          (ds:Signature: …<ds:Reference URI="#_5">…</ds:Reference>…)</xenc:EncryptedData>
     """
     envelope = _with_wsu_prefix(envelope)
     env = Envelope(envelope)
@@ -156,17 +158,22 @@ def protect(
     body.text = None
     body.append(ed)
     etree.SubElement(ref_list, f"{{{ns.XENC}}}DataReference").set("URI", "#" + body_data_id)
-    if policy.encrypt_signature:
-        sig_data_id = ids.next()
-        sec.append(build_encrypted_data(
-            sig_data_id, ns.XENC_ELEMENT, suite.encryption, enc_key, signature, enc_ref,
-        ))
-        etree.SubElement(ref_list, f"{{{ns.XENC}}}DataReference").set("URI", "#" + sig_data_id)
-    else:
-        sec.append(etree.fromstring(signature))
+    signatures = [signature]
     if endorse is not None:
         # Over the primary signature's plaintext, as the verifier sees it once decrypted.
-        _sign(sec, [(primary_id or "", etree.fromstring(signature))], *endorse, policy)
+        signatures.append(_signature_bytes(
+            [(primary_id or "", etree.fromstring(signature))], *endorse, policy))
+    for sig in signatures:
+        if not policy.encrypt_signature:
+            sec.append(etree.fromstring(sig))
+            continue
+        # WCF encrypts every signature under EncryptSignature, endorsing ones too (its
+        # receiver requires AllSignaturesEncrypted).
+        sig_data_id = ids.next()
+        sec.append(build_encrypted_data(
+            sig_data_id, ns.XENC_ELEMENT, suite.encryption, enc_key, sig, enc_ref,
+        ))
+        etree.SubElement(ref_list, f"{{{ns.XENC}}}DataReference").set("URI", "#" + sig_data_id)
     return envelope
 
 
