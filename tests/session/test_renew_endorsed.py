@@ -20,7 +20,9 @@ import pytest
 from engine_kit import ADD, Clock, client_for, engine_for, exchange
 from lxml import etree
 
+from wssc.bootstrap import TransportInfo
 from wssc.crypto.primitives import block_decrypt, hmac_sign
+from wssc.errors import WsscError
 from wssc.security.xmlsig import build_encrypted_data
 from wssc.service.engine import ServiceEngine
 from wssc.session.client import ClientSession, Outgoing
@@ -403,3 +405,21 @@ def test_the_service_can_read_the_encrypted_primary_signature() -> None:
     plain = block_decrypt(ns.AES256_CBC, _bootstrap_encryption_key(out, sec),
                           base64.b64decode(cv.text))
     assert plain.startswith(b"<ds:Signature") and b' Id="' in plain[:200]
+
+
+def test_the_verified_renew_names_its_signer_and_its_endorsing_sct() -> None:
+    clock, engine, client = open_session()
+    out = renew_request(client, clock.t)
+    sct, key = client.sct, client.key
+    assert sct is not None and key is not None
+    boot = engine.bootstrap.verify(
+        out.body, TransportInfo(), engine.policy, clock.t,
+        endorsing=lambda s, sc: key if s.identifier == sct.identifier else None)
+    result = boot.message
+    assert result.signing_kind == "ek" and result.signing_sct is None
+    assert result.endorsing_sct is not None and result.endorsing_sct.identifier == sct.identifier
+    assert f"endorsed by SCT {sct.identifier}" in result.describe()
+    # without the session keys the same message is refused
+    with pytest.raises(WsscError):
+        engine.bootstrap.verify(out.body, TransportInfo(), engine.policy, clock.t,
+                                endorsing=lambda s, sc: None)

@@ -118,8 +118,6 @@ class VerifiedMessage:
     signature_confirmations: list[bytes] = field(default_factory=list, repr=False)
     #: the SCT whose key made the endorsing signature (``require_endorsing_signature``)
     endorsing_sct: SecurityContextToken | None = None
-    endorsing_key: bytes | None = field(default=None, repr=False)
-    endorsing_derived_keys: bool = False
 
     @property
     def body_signed(self) -> bool:
@@ -152,6 +150,10 @@ class VerifiedMessage:
         for typ, el in self.encrypted:
             kind = "content of" if typ == ns.XENC_CONTENT else "element"
             out.append(f"  encrypted: {kind} {etree.QName(el).localname}")
+        if self.endorsing_sct is not None:
+            out.append(f"endorsed by SCT {self.endorsing_sct.identifier}"
+                       + (f" (instance {self.endorsing_sct.instance})"
+                          if self.endorsing_sct.instance else ""))
         return out
 
 
@@ -255,7 +257,8 @@ class _Inbound:
         if listed.position > rec.position:
             raise InvalidSecurity("the ReferenceList of the signature comes after it")
         if ed.get("Type") != ns.XENC_ELEMENT:
-            raise InvalidSecurity("the last header EncryptedData is not an encrypted element")
+            raise InvalidSecurity("the header EncryptedData of a signature is not an encrypted "
+                                  "element")
         tok = self.state.token_from_keyinfo(ed, listed.default_key)
         new = self._decrypt(ed, tok, lenient_padding=True)
         if new.tag != _SIGNATURE:
@@ -356,9 +359,7 @@ class _Inbound:
         if rec.element.tag == _SIGNATURE and p.require_encrypted_signature:
             raise InvalidSecurity("the endorsing signature is not encrypted (the policy "
                                   "encrypts signatures; WCF requires all of them encrypted)")
-        r = self.result
-        r.endorsing_sct, r.endorsing_key = base.sct, base.key
-        r.endorsing_derived_keys = tok.kind == "dk"
+        self.result.endorsing_sct = base.sct
 
     # --- pass 3: decrypt, with keys of the signing token only ---------------------------
     def decrypt_before(self, position: int | None, signer: Token | None) -> None:
