@@ -78,7 +78,7 @@ def test_cancel_signed_but_not_encrypted_is_accepted(version: object) -> None:
 @pytest.mark.parametrize("encrypt_signature", [True, False],
                          ids=["encsig", "SignBeforeEncrypt"])
 def test_cancel_reply_is_signed_and_not_encrypted(encrypt_signature: bool) -> None:
-    """WCF's session protocol encrypts NoParts of the Cancel reply either; under
+    """WCF's session protocol encrypts no part of the Cancel reply (NoParts); under
     SignBeforeEncrypt Metro refuses an encrypted one ("Looking for a Signature Element in
     Security header, but found EncryptionPolicy"). Signed: Body, Timestamp, addressing."""
     settings = EndpointSettings(secure_conversation=SecureConversationSettings(
