@@ -202,20 +202,31 @@ def start_wssc(home: Path, *args: str) -> WsscService:
             stdout=log, stderr=subprocess.STDOUT, env=env,
         )
     svc = WsscService(url, home, log_path, proc, args)
-    deadline = time.monotonic() + 30
+    _await_wsdl(proc, svc.wsdl_url, lambda: tls_verify(str(svc.cert_pem)) if tls else True,
+                f"wssc serve {args}", lambda: log_path.read_text()[-3000:],
+                timeout=30, interval=0.1, request_timeout=2)
+    return svc
+
+
+def _await_wsdl(proc: subprocess.Popen[bytes], wsdl_url: str, verify: Callable[[], Any],
+                what: str, tail: Callable[[], str], *, timeout: float, interval: float,
+                request_timeout: float, ready: Callable[[], bool] = lambda: True) -> None:
+    """Wait until ``proc`` serves its WSDL (once ``ready()``); raise with ``tail()`` if it
+    exits or does not within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
     while True:
         if proc.poll() is not None:
-            raise RuntimeError(f"wssc serve {args} exited:\n{log_path.read_text()[-3000:]}")
-        try:
-            verify = tls_verify(str(svc.cert_pem)) if tls else True
-            if httpx.get(svc.wsdl_url, verify=verify, timeout=2).status_code == 200:
-                return svc
-        except (httpx.HTTPError, OSError):
-            pass
+            raise RuntimeError(f"{what} exited:\n{tail()}")
+        if ready():
+            try:
+                if httpx.get(wsdl_url, verify=verify(), timeout=request_timeout).status_code == 200:
+                    return
+            except (httpx.HTTPError, OSError):
+                pass
         if time.monotonic() > deadline:
             proc.kill()
-            raise RuntimeError(f"wssc serve {args} did not start:\n{log_path.read_text()[-3000:]}")
-        time.sleep(0.1)
+            raise RuntimeError(f"{what} did not start:\n{tail()}")
+        time.sleep(interval)
 
 
 # --- a loopback HTTP relay that can tamper with one request --------------------------------------
@@ -341,18 +352,9 @@ def start_metro_service(home: Path, bootstrap: str, binding: str, *extra: str) -
         )
     scheme = "https" if bootstrap == "unot" else "http"
     svc = MetroService(f"{scheme}://127.0.0.1:{port}/svc", Path(cert), out_path, err_path, proc)
-    deadline = time.monotonic() + 60
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the Metro service exited:\n{svc.stderr_tail()}")
-        if "LISTENING" in out_path.read_text(errors="replace"):
-            try:
-                verify = tls_verify(str(cert)) if scheme == "https" else True
-                if httpx.get(svc.wsdl_url, verify=verify, timeout=5).status_code == 200:
-                    return svc
-            except (httpx.HTTPError, OSError):
-                pass
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"the Metro service did not start:\n{svc.stderr_tail()}")
-        time.sleep(0.2)
+    _await_wsdl(proc, svc.wsdl_url,
+                lambda: tls_verify(str(cert)) if scheme == "https" else True,
+                "the Metro service", svc.stderr_tail, timeout=60, interval=0.2,
+                request_timeout=5,
+                ready=lambda: "LISTENING" in out_path.read_text(errors="replace"))
+    return svc

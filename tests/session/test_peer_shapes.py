@@ -22,7 +22,7 @@ from wssc.errors import WsscError
 from wssc.security.outbound import protect
 from wssc.security.policy import MessagePolicy
 from wssc.security.tokens import SctProtection
-from wssc.service.engine import Dispatch, HttpRequest, ServiceEngine, run_dispatch_sync
+from wssc.service.engine import ServiceEngine
 from wssc.session.client import ClientSession, Outgoing
 from wssc.settings import (
     WS2007,
@@ -205,9 +205,8 @@ def test_decrypted_body_keeps_the_senders_prefixes() -> None:
     assert result.body_encrypted
 
 
-def test_reply_over_transport_may_carry_a_timestamp_alone() -> None:
-    """Over TLS a WCF or Metro service answers an SCT-secured request with a Timestamp and no
-    signature (supporting tokens are the initiator's); the client must accept that."""
+def _transport_session() -> tuple[ServiceEngine, ClientSession, Callable[[Outgoing], bytes]]:
+    """A UserNameOverTransport engine and client, the session issued over (pretend) TLS."""
     from wssc.bootstrap import UserNameOverTransportClient
 
     settings = EndpointSettings(secure_conversation=SecureConversationSettings(
@@ -219,14 +218,17 @@ def test_reply_over_transport_may_carry_a_timestamp_alone() -> None:
                            "https://x/svc")
 
     def post_tls(out: Outgoing) -> bytes:
-        r = engine.handle(HttpRequest("POST", "/svc", "", {"content-type": out.content_type},
-                                      out.body, TransportInfo(secure=True)))
-        if isinstance(r, Dispatch):
-            r = run_dispatch_sync(r)
-        return r.body
+        return exchange(engine, out.body, out.content_type, TransportInfo(secure=True)).body
 
     out = client.issue_request(NOW)
     client.issue_response(post_tls(out), out, NOW)
+    return engine, client, post_tls
+
+
+def test_reply_over_transport_may_carry_a_timestamp_alone() -> None:
+    """Over TLS a WCF or Metro service answers an SCT-secured request with a Timestamp and no
+    signature (supporting tokens are the initiator's); the client must accept that."""
+    _, client, post_tls = _transport_session()
     app = client.app_request(ADD, {"a": 2, "b": 3}, NOW)
     reply = etree.fromstring(post_tls(app))
     security = reply.find(f".//{{{ns.WSSE}}}Security")
@@ -238,33 +240,10 @@ def test_reply_over_transport_may_carry_a_timestamp_alone() -> None:
     assert client.app_response(etree.tostring(reply), app, NOW) == 5
 
 
-def _renewed_transport_client() -> tuple[ServiceEngine, ClientSession, Callable[[Outgoing], bytes]]:
-    from wssc.bootstrap import UserNameOverTransportClient
-
-    settings = EndpointSettings(secure_conversation=SecureConversationSettings(
-        bootstrap=Bootstrap.USERNAME_OVER_TRANSPORT, message_security_version=WS2007))
-    engine = ServiceEngine(Calculator(), settings=settings, address="https://x/svc",
-                           username_validator=lambda u, p: (u, p) == ("alice", "secret"),
-                           clock=lambda: NOW)
-    client = ClientSession(settings, UserNameOverTransportClient("alice", "secret"),
-                           "https://x/svc")
-
-    def post_tls(out: Outgoing) -> bytes:
-        r = engine.handle(HttpRequest("POST", "/svc", "", {"content-type": out.content_type},
-                                      out.body, TransportInfo(secure=True)))
-        if isinstance(r, Dispatch):
-            r = run_dispatch_sync(r)
-        return r.body
-
-    out = client.issue_request(NOW)
-    client.issue_response(post_tls(out), out, NOW)
-    return engine, client, post_tls
-
-
 def test_renew_over_transport_repeats_the_username_token() -> None:
     """WCF and Metro send the Renew over the bootstrap channel: over TLS it carries the
     UsernameToken again, the SCT endorsing the Timestamp (Metro refuses it without)."""
-    _, client, post_tls = _renewed_transport_client()
+    _, client, post_tls = _transport_session()
     renew = client.renew_request(NOW)
     sec = etree.fromstring(renew.body).find(f".//{{{ns.WSSE}}}Security")
     assert sec is not None
@@ -278,7 +257,7 @@ def test_renew_over_transport_repeats_the_username_token() -> None:
 def test_reference_to_a_renewed_sct_names_its_instance() -> None:
     """After a Renew the key generation is named on the SecurityTokenReference too (Metro looks
     the key up by that attribute); a first-generation SCT's reference stays bare."""
-    _, client, post_tls = _renewed_transport_client()
+    _, client, post_tls = _transport_session()
     first = client.app_request(ADD, {"a": 1, "b": 1}, NOW)
     assert b"Instance=" not in first.body
     renew = client.renew_request(NOW)
@@ -299,7 +278,7 @@ def test_renew_over_transport_from_another_identity_is_refused(who: str) -> None
     Renew fails and the session keeps its key."""
     from wssc.bootstrap import UserNameOverTransportClient
 
-    engine, client, post_tls = _renewed_transport_client()
+    engine, client, post_tls = _transport_session()
     engine.bootstrap = replace(  # type: ignore[type-var]
         engine.bootstrap,
         validator=lambda u, p: (u, p) in (("alice", "secret"), ("mallory", "pw")),
