@@ -135,15 +135,6 @@ def test_mono_client_calls_wssc_service(
     assert run.step("Echo#3")["detail"] == "echo:again"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Mono harness bug (shared/peers/mono/src/ManualSc.cs, step 2 'parse the RSTR'): it "
-    "calls GetReaderAtBodyContents().ReadSubtree() without MoveToContent() and crashes "
-    "(exit 2, step 'fatal', 'ReadSubtree() can be called only if the reader is on an element "
-    "node') before it reports its Issue verdict. With r.MoveToContent() added, 'rst --app no' "
-    "exits 0 with issue ok:true against wssc (checked by hand). Remove this marker once the "
-    "harness is fixed: strict, so the fix shows up as XPASS.",
-)
 def test_mono_sc_initiator_accepts_wssc_rstr(
     mono_harness: Path, wssc_service: Callable[[str], tuple[str, Path]], tmp_path: Path
 ) -> None:
