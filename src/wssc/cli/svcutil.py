@@ -118,7 +118,7 @@ def generate(contract: ContractSpec, wsdl_url: str, explanation: str = "") -> st
         ret = op.result.annotation if op.result is not None else "None"
         methods.append((py, op.name, op.action, args, ret))
     methods.sort(key=lambda m: m[0])
-    policy = tuple(explanation.splitlines())
+    policy = tuple(explanation.split("\n")) if explanation else ()
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     operations = {py: (wire, action) for py, wire, action, _a, _r in methods}
 
