@@ -124,7 +124,7 @@ class WsdlBody:
         data = raw
         try:
             while data:
-                out = self._inflate.decompress(data, self._room())
+                out = self._inflate.decompress(data, min(self._room(), _CHUNK))
                 self._count(len(out))
                 self._parts.append(out)
                 data = self._inflate.unconsumed_tail
@@ -133,6 +133,10 @@ class WsdlBody:
                                   "decode") from None
 
     def result(self) -> bytes:
+        if self._inflate is not None:
+            rest = self._inflate.flush()
+            self._count(len(rest))
+            self._parts.append(rest)
         return b"".join(self._parts)
 
 _WSDL_IMPORT = ns.qn(ns.WSDL, "import")
