@@ -47,11 +47,6 @@ def importing(*locations: str) -> bytes:
     return head + imports + sep + rest
 
 
-def _inspect(url: str) -> None:
-    rc = main(["inspect", url])
-    raise AssertionError(f"wssc inspect returned {rc} instead of raising")
-
-
 def _client(url: str) -> None:
     Client.from_wsdl(url, timeout=30)
 
@@ -128,10 +123,6 @@ def test_a_gzip_bomb_is_decoded_only_to_the_cap(loader: str) -> None:
 
 @pytest.mark.parametrize("loader", list(LOADERS))
 def test_a_declared_length_over_the_cap_is_refused_before_the_body(loader: str) -> None:
-    def never() -> Iterator[bytes]:
-        yield b"<"
-        raise AssertionError("unreachable")  # pragma: no cover
-
     routes = {"/svc?wsdl": importing("/svc?wsdl=wsdl0"), "/svc?wsdl=wsdl0": b"<x/>"}
     lie = {"/svc?wsdl=wsdl0": {"Content-Length": str(10**12)}}
     with HostileHttp(routes, headers=lie) as evil:
