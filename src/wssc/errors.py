@@ -288,6 +288,19 @@ class ConfigurationError(WsscError):
     default_reason = "Invalid configuration"
 
 
+class WsdlLoadRefused(ConfigurationError):
+    """A WSDL document that is not loaded: larger than a cap, or a location its WSDL may not
+    follow (a file WSDL follows only relative paths to regular files under its folder)."""
+
+    default_reason = "The WSDL was not loaded"
+
+
+class GeneratedCodeRejected(ConfigurationError):
+    """``wssc svcutil``'s module failed its check against the contract; nothing was written."""
+
+    default_reason = "The generated client was refused"
+
+
 class InvalidArgument(ConfigurationError, TypeError):
     """A call's arguments do not fit the operation's contract (wrong type, missing, unknown);
     raised by the client before anything is sent."""

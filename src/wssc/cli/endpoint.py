@@ -365,34 +365,35 @@ def run_call(args: argparse.Namespace) -> int:
 
 # --- inspect --------------------------------------------------------------------------------
 def read_wsdl(args: argparse.Namespace) -> tuple[bytes, str | None]:
-    """The WSDL bytes named by ``args.wsdl`` (a URL or a file), and its URL if any."""
-    from wssc.policy.wsdl_resolve import assemble, read_local
+    """The WSDL bytes named by ``args.wsdl`` (a URL or a file), and its URL if any; its
+    imports followed, every document's size and the total capped while read (WsdlBudget)."""
+    from wssc.policy.wsdl_resolve import WsdlBudget, assemble, read_local
 
-    src = args.wsdl
+    src, budget = args.wsdl, WsdlBudget()
+    if not src.startswith(("http://", "https://")):  # imports: relative files under its folder
+        return assemble(read_local(src, budget), src, budget=budget), None
+    from wssc.cli.requires import require
 
-    def fetch(url: str) -> bytes:
-        if not url.startswith(("http://", "https://")):
-            return read_local(url)
-        from wssc.cli.requires import require
+    require(f"wssc {args.command} URL", "httpx")
+    import httpx
 
-        require(f"wssc {args.command} URL", "httpx")
-        import httpx
+    from wssc.client.common import tls_verify
+    from wssc.client.wsdl_fetch import get_capped
 
-        from wssc.client.common import tls_verify
+    def status(code: int, url: str) -> None:
+        if code != 200:
+            raise ConfigurationError(f"{url} answered HTTP {code}")
 
-        try:
-            r = httpx.get(url, verify=tls_verify(_verify_opt(args)), timeout=30)
-        except httpx.HTTPError as exc:
-            raise ConfigurationError(f"cannot fetch {url}: {exc}") from None
-        if r.status_code != 200:
-            raise ConfigurationError(f"{url} answered HTTP {r.status_code}")
-        return r.content
+    url = src if "?" in src else src + "?wsdl"
+    with httpx.Client(verify=tls_verify(_verify_opt(args)), timeout=30) as h:
 
-    if src.startswith(("http://", "https://")):
-        url = src if "?" in src else src + "?wsdl"
-        # WCF's multi-file ?wsdl=wsdl0 / ?xsd=xsd0 imports are fetched and merged
-        return assemble(fetch(url), url, fetch), url
-    return assemble(read_local(src), src, fetch), None
+        def fetch(u: str) -> bytes:  # WCF's multi-file ?wsdl=wsdl0 / ?xsd=xsd0 imports
+            try:
+                return get_capped(h, u, budget, status)
+            except httpx.HTTPError as exc:
+                raise ConfigurationError(f"cannot fetch {u}: {exc}") from None
+
+        return assemble(fetch(url), url, fetch, budget=budget), url
 
 
 def run_inspect(args: argparse.Namespace) -> int:

@@ -43,19 +43,19 @@ class AsyncClient(ClientBase[httpx.AsyncClient, asyncio.Lock]):
     async def from_wsdl_async(
         cls, url: str, *, verify: bool | str | ssl.SSLContext = True, timeout: float = 60.0, **kw: Any
     ) -> AsyncClient:
-        from wssc.policy.wsdl_resolve import WsdlAssembler
+        from wssc.client.wsdl_fetch import aget_capped
+        from wssc.policy.wsdl_resolve import WsdlAssembler, WsdlBudget
 
+        budget = WsdlBudget()  # each document and the total capped while they stream
         async with httpx.AsyncClient(verify=tls_verify(verify), timeout=timeout) as h:
 
             async def fetch(doc_url: str) -> bytes:
                 try:
-                    r = await h.get(doc_url)
+                    return await aget_capped(h, doc_url, budget, ClientBase._fetched)
                 except httpx.HTTPError as exc:
                     raise TransportError(f"cannot fetch the WSDL at {doc_url}: {exc}") from None
-                ClientBase._fetched(r.status_code, doc_url)
-                return r.content
 
-            asm = WsdlAssembler(await fetch(url), url)
+            asm = WsdlAssembler(await fetch(url), url, budget=budget)
             while urls := asm.missing():  # WCF's multi-file ?wsdl=wsdl0 / ?xsd=xsd0 imports
                 for u in urls:
                     asm.add(u, await fetch(u))

@@ -47,23 +47,20 @@ class Client(ClientBase[httpx.Client, threading.RLock]):
     def from_wsdl(
         cls, url: str, *, verify: bool | str | ssl.SSLContext = True, timeout: float = 60.0, **kw: Any
     ) -> Client:
-        try:
-            r = httpx.get(url, verify=tls_verify(verify), timeout=timeout)
-        except httpx.HTTPError as exc:
-            raise TransportError(f"cannot fetch the WSDL at {url}: {exc}") from None
-        ClientBase._fetched(r.status_code, url)
+        from wssc.client.wsdl_fetch import get_capped
+        from wssc.policy.wsdl_resolve import WsdlBudget, assemble
 
-        def fetch(doc_url: str) -> bytes:  # WCF's multi-file ?wsdl=wsdl0 / ?xsd=xsd0 imports
-            try:
-                d = httpx.get(doc_url, verify=tls_verify(verify), timeout=timeout)
-            except httpx.HTTPError as exc:
-                raise TransportError(f"cannot fetch {doc_url}: {exc}") from None
-            ClientBase._fetched(d.status_code, doc_url)
-            return d.content
+        budget = WsdlBudget()  # each document and the total capped while they stream
+        with httpx.Client(verify=tls_verify(verify), timeout=timeout) as h:
 
-        from wssc.policy.wsdl_resolve import assemble
+            def fetch(doc_url: str) -> bytes:  # also WCF's ?wsdl=wsdl0 / ?xsd=xsd0 imports
+                try:
+                    return get_capped(h, doc_url, budget, ClientBase._fetched)
+                except httpx.HTTPError as exc:
+                    raise TransportError(f"cannot fetch the WSDL at {doc_url}: {exc}") from None
 
-        ep = endpoint_from_wsdl(assemble(r.content, url, fetch), url)
+            merged = assemble(fetch(url), url, fetch, budget=budget)
+        ep = endpoint_from_wsdl(merged, url)
         kw.setdefault("service_certificate", ep.certificate)
         return cls(ep.address, ep.contract, settings=ep.settings, verify=verify,
                    timeout=timeout, **kw)

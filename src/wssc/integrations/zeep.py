@@ -42,7 +42,6 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Self
 
 try:
@@ -62,6 +61,7 @@ from wssc.bootstrap.base import ClientContext
 from wssc.certs import Certificate, from_der
 from wssc.client.common import make_bootstrap
 from wssc.errors import ConfigurationError, WsscError, error_from_fault
+from wssc.policy.wsdl_resolve import WsdlBudget
 from wssc.session.client import ClientSession, Outgoing
 from wssc.settings import WCF_COMPATIBLE, Compatibility, EndpointSettings
 from wssc.xml import ns
@@ -366,31 +366,41 @@ def _configure(http: requests.Session, verify: bool | str) -> None:
         http.verify = verify
 
 
+def _get_capped(http: requests.Session, url: str, budget: WsdlBudget, timeout: float) -> bytes:
+    """GET one WSDL document, counted into ``budget`` while it streams (never buffered past
+    a cap; the connection is closed there)."""
+    try:
+        r = http.get(url, timeout=timeout, stream=True, headers={"Accept-Encoding": "identity"})
+    except requests.RequestException as exc:
+        raise ConfigurationError(f"cannot fetch the WSDL at {url}: {exc}") from None
+    with r:
+        if r.status_code != 200:
+            raise ConfigurationError(f"fetching the WSDL at {url} gave HTTP {r.status_code}")
+        body = budget.body(url, r.headers.get("Content-Encoding"), r.headers.get("Content-Length"))
+        try:
+            for raw in r.raw.stream(64 * 1024, decode_content=False):
+                body.feed(raw)
+        except requests.RequestException as exc:
+            raise ConfigurationError(f"cannot fetch the WSDL at {url}: {exc}") from None
+    return body.result()
+
+
 def _fetch(url: str, verify: bool | str, timeout: float) -> tuple[bytes, bytes]:
     """The WSDL at ``url`` (or a file) as fetched (zeep follows its imports itself), and with
-    WCF's multi-file imports merged into it (for wssc's policy reader)."""
-    from wssc.policy.wsdl_resolve import assemble
+    WCF's multi-file imports merged into it (for wssc's policy reader). Each document and the
+    total are capped while read; a file WSDL's imports stay in its folder."""
+    from wssc.policy.wsdl_resolve import WsdlBudget, assemble, read_local
 
+    budget = WsdlBudget()
+    if not url.startswith(("http://", "https://")):
+        path = url.removeprefix("file://")
+        main = read_local(path, budget)
+        return main, assemble(main, path, budget=budget)
     with requests.Session() as http:
         _configure(http, verify)
-
-        def get(doc: str) -> bytes:
-            if not doc.startswith(("http://", "https://")):
-                path = doc.removeprefix("file://")
-                try:
-                    return Path(path).read_bytes()
-                except OSError as exc:
-                    raise ConfigurationError(f"cannot read the WSDL {path}: {exc.strerror}") from None
-            try:
-                r = http.get(doc, timeout=timeout)
-            except requests.RequestException as exc:
-                raise ConfigurationError(f"cannot fetch the WSDL at {doc}: {exc}") from None
-            if r.status_code != 200:
-                raise ConfigurationError(f"fetching the WSDL at {doc} gave HTTP {r.status_code}")
-            return bytes(r.content)
-
-        main = get(url)
-        return main, assemble(main, url.removeprefix("file://"), get)
+        main = _get_capped(http, url, budget, timeout)
+        return main, assemble(main, url, lambda doc: _get_capped(http, doc, budget, timeout),
+                              budget=budget)
 
 
 class _SecureTransport:
@@ -404,6 +414,7 @@ class _SecureTransport:
     def _set_up(self, core: _Core) -> None:
         self.core = core
         self._preloaded = {}
+        self._wsdl_budget = WsdlBudget()  # what zeep loads itself (imports), all together
 
     @classmethod
     def from_wsdl(cls, wsdl: str, *, verify: bool | str = True, timeout: float = 300,
@@ -424,7 +435,12 @@ class _SecureTransport:
         data = self._preloaded.get(url)
         if data is not None:
             return data
+        if url.startswith(("http://", "https://")):  # zeep's own imports: capped too
+            return self._get_capped(url)
         return bytes(super()._load_remote_data(url))  # type: ignore[misc]
+
+    def _get_capped(self, url: str) -> bytes:
+        raise NotImplementedError
 
 
 class Transport(_SecureTransport, _ZeepTransport):  # type: ignore[misc,unused-ignore]
@@ -453,6 +469,9 @@ class Transport(_SecureTransport, _ZeepTransport):  # type: ignore[misc,unused-i
                            service_certificate=service_certificate, clock=clock,
                            compatibility=compatibility))
         self.wsse = SecureConversationWsse(self.core, opener=self.open)
+
+    def _get_capped(self, url: str) -> bytes:
+        return _get_capped(self.session, url, self._wsdl_budget, float(self.load_timeout or 300))
 
     def post(self, address: str, message: bytes, headers: dict[str, str]) -> Any:
         """zeep's ``post`` without its DEBUG dump of the message: a secured message can carry
@@ -547,6 +566,20 @@ class AsyncTransport(_SecureTransport, _ZeepAsyncTransport):  # type: ignore[mis
                            service_certificate=service_certificate, clock=clock,
                            compatibility=compatibility))
         self._alock: asyncio.Lock | None = None
+
+    def _get_capped(self, url: str) -> bytes:
+        import httpx
+
+        from wssc.client.wsdl_fetch import get_capped
+
+        def status(code: int, u: str) -> None:
+            if code != 200:
+                raise ConfigurationError(f"fetching the WSDL at {u} gave HTTP {code}")
+
+        try:
+            return get_capped(self.wsdl_client, url, self._wsdl_budget, status)
+        except httpx.HTTPError as exc:
+            raise ConfigurationError(f"cannot fetch the WSDL at {url}: {exc}") from None
 
     @property
     def _lock(self) -> asyncio.Lock:

@@ -16,25 +16,128 @@ The result is meant for wssc's own readers: its targetNamespace is the contract'
 portType and messages are), so other WSDL tools should be given the original documents.
 
 Only documents from the same origin (scheme, host and port) as the main one are followed, at
-most :data:`MAX_DOCUMENTS` of them; a WSDL read from a file follows relative file names.
+most :data:`MAX_DOCUMENTS` of them. A WSDL read from a file follows only relative paths to
+regular files under its own folder (symlinks resolved first): no absolute path, no ``..`` out,
+no device, no ``http://``. Every refusal is a :class:`~wssc.errors.WsdlLoadRefused` naming why.
+
+Sizes are capped while the bytes arrive, never after buffering: a :class:`WsdlBudget` counts each
+document (at most :data:`MAX_DOCUMENT_BYTES`, the WSDL parser's own limit) and all of one load
+together (at most :data:`MAX_TOTAL_BYTES`); the I/O code feeds it chunk by chunk
+(:func:`wssc.client.wsdl_fetch.get_capped`, :func:`read_local`) and stops at the cap.
 """
 
 from __future__ import annotations
 
 import copy
+import os
+import stat
+import zlib
 from collections.abc import Callable
-from pathlib import Path
 from typing import Final
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
-from wssc.errors import ConfigurationError
+from wssc.errors import ConfigurationError, WsdlLoadRefused
+from wssc.logs import printable
 from wssc.xml import ns
 
 from .wsdl_import import WSDL_LIMITS, parse_wsdl
 
 MAX_DOCUMENTS: Final = 32
+#: Bytes of one document (decoded), the WSDL parser's limit: more could never be parsed.
+MAX_DOCUMENT_BYTES: Final = WSDL_LIMITS.max_bytes
+#: Bytes of a WSDL and all its imports together.
+MAX_TOTAL_BYTES: Final = 32 * 1024 * 1024
+_CHUNK: Final = 64 * 1024
+
+
+class WsdlBudget:
+    """The bytes one WSDL load may read: each document at most ``max_document``, all of them
+    together at most ``max_total``, counted as they arrive. Pass a larger one to
+    :func:`assemble` (or :class:`WsdlAssembler`) to raise the caps."""
+
+    def __init__(self, max_document: int = MAX_DOCUMENT_BYTES,
+                 max_total: int = MAX_TOTAL_BYTES) -> None:
+        self.max_document = max_document
+        self.max_total = max_total
+        self.total = 0
+
+    def body(self, url: str, content_encoding: str | None = None,
+             content_length: str | None = None) -> WsdlBody:
+        """A counter for one document's bytes as they arrive; ``content_encoding`` (gzip or
+        deflate) is decoded here, a bounded output at a time."""
+        return WsdlBody(self, url, content_encoding, content_length)
+
+    def _too_large(self, url: str, document: bool) -> WsdlLoadRefused:
+        if document:
+            return WsdlLoadRefused(
+                f"the WSDL document {printable(url)} is larger than {self.max_document} bytes "
+                "(the limit of one WSDL document, WsdlBudget.max_document; it is the WSDL "
+                "parser's own limit): not read further")
+        return WsdlLoadRefused(
+            f"the WSDL and its imports are larger than {self.max_total} bytes in all (the "
+            f"limit WsdlBudget.max_total; pass a larger WsdlBudget to raise it): not read "
+            f"further than {printable(url)}")
+
+
+class WsdlBody:
+    """One document's bytes, counted against its :class:`WsdlBudget` chunk by chunk."""
+
+    def __init__(self, budget: WsdlBudget, url: str, content_encoding: str | None,
+                 content_length: str | None) -> None:
+        self.budget, self.url = budget, url
+        self._parts: list[bytes] = []
+        self._size = 0
+        encoding = (content_encoding or "identity").strip().lower()
+        if encoding in ("gzip", "x-gzip", "deflate"):
+            self._inflate: zlib._Decompress | None = zlib.decompressobj(32 + zlib.MAX_WBITS)
+        elif encoding == "identity":
+            self._inflate = None
+            length = (content_length or "").strip()
+            declared = int(length) if length.isdigit() else 0
+            if declared > budget.max_document:  # refused before a byte of the body is read
+                raise budget._too_large(url, document=True)
+            if budget.total + declared > budget.max_total:
+                raise budget._too_large(url, document=False)
+        else:
+            raise WsdlLoadRefused(f"{printable(url)} came with Content-Encoding "
+                                  f"{printable(encoding, 40)}, which a WSDL load does not decode")
+
+    def _count(self, n: int) -> None:
+        self._size += n
+        self.budget.total += n
+        if self._size > self.budget.max_document:
+            raise self.budget._too_large(self.url, document=True)
+        if self.budget.total > self.budget.max_total:
+            raise self.budget._too_large(self.url, document=False)
+
+    def _room(self) -> int:
+        return min(self.budget.max_document - self._size,
+                   self.budget.max_total - self.budget.total) + 1
+
+    def feed(self, raw: bytes) -> None:
+        if self._inflate is None:
+            self._count(len(raw))
+            self._parts.append(raw)
+            return
+        data = raw
+        try:
+            while data:
+                out = self._inflate.decompress(data, min(self._room(), _CHUNK))
+                self._count(len(out))
+                self._parts.append(out)
+                data = self._inflate.unconsumed_tail
+        except zlib.error:
+            raise WsdlLoadRefused(f"{printable(self.url)}: the compressed body does not "
+                                  "decode") from None
+
+    def result(self) -> bytes:
+        if self._inflate is not None:
+            rest = self._inflate.flush()
+            self._count(len(rest))
+            self._parts.append(rest)
+        return b"".join(self._parts)
 
 _WSDL_IMPORT = ns.qn(ns.WSDL, "import")
 _TYPES = ns.qn(ns.WSDL, "types")
@@ -59,17 +162,21 @@ def _origin(url: str) -> tuple[str, str] | None:
     return None
 
 
-def _join(base: str, location: str) -> str:
-    if _origin(base) is None and _origin(location) is None:
-        return str(Path(base).parent / location) if not Path(location).is_absolute() else location
-    return urljoin(base, location)
+def _under(root: str, path: str) -> bool:
+    return os.path.commonpath([root, path]) == root
 
 
 class WsdlAssembler:
     """Collects the documents of a multi-file WSDL and merges them (see the module docs)."""
 
-    def __init__(self, data: bytes, url: str | None = None) -> None:
+    def __init__(self, data: bytes, url: str | None = None, *,
+                 budget: WsdlBudget | None = None) -> None:
         self.url = url or ""
+        #: Counts the imports' bytes (and the main document's, when its reader used it).
+        self.budget = budget or WsdlBudget()
+        #: A WSDL read from a file: the folder its imports must stay in (None: a URL).
+        self.folder = os.path.dirname(os.path.abspath(self.url)) if (
+            self.url and _origin(self.url) is None) else None
         self.root = parse_wsdl(data)
         self._wsdls: dict[str, etree._Element] = {self.url: self.root}
         self._schemas: dict[str, etree._Element] = {}
@@ -77,9 +184,37 @@ class WsdlAssembler:
 
     def _allowed(self, target: str) -> bool:
         base = _origin(self.url)
-        if base is None:  # a file: relative files, or http(s) locations as written
-            return True
-        return _origin(target) == base
+        return base is None or _origin(target) == base  # files: checked by _join
+
+    def _join(self, base: str, location: str) -> str:
+        """Where an import points. From a file WSDL, only a relative path that stays in the
+        main document's folder (checked again, symlinks resolved, when it is read)."""
+        if _origin(self.url) is not None:
+            return urljoin(base, location)
+        shown = printable(location, 200)
+        if self.folder is None:
+            raise WsdlLoadRefused(f"the WSDL imports {shown}, but was read without a location: "
+                                  "imports are not followed")
+        if urlsplit(location).scheme:
+            raise WsdlLoadRefused(
+                f"the WSDL file imports {shown}: a WSDL read from a file follows only relative "
+                "file names, never a URL (fetch the service's ?wsdl instead)")
+        if os.path.isabs(location):
+            raise WsdlLoadRefused(
+                f"the WSDL file imports {shown}, an absolute path: a WSDL read from a file "
+                "follows only relative paths under its own folder")
+        target = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(base)), location))
+        if not _under(self.folder, target):
+            raise WsdlLoadRefused(
+                f"the WSDL file imports {shown}, outside its folder {printable(self.folder)}: "
+                "a WSDL read from a file follows only paths under its own folder")
+        return target
+
+    def read_file(self, path: str) -> bytes:
+        """An import of a file WSDL: a regular file under its folder, capped by the budget."""
+        if self.folder is None:
+            raise WsdlLoadRefused(f"{printable(path)}: a WSDL fetched from a URL imports no file")
+        return read_local(path, self.budget, under=self.folder)
 
     def _refs(self) -> list[tuple[str, str]]:
         """(kind, absolute location) of every import the collected documents make."""
@@ -88,11 +223,11 @@ class WsdlAssembler:
             for imp in root.iterfind(_WSDL_IMPORT):
                 loc = imp.get("location")
                 if loc:
-                    refs.append(("wsdl", _join(url, loc)))
+                    refs.append(("wsdl", self._join(url, loc)))
             for schema in root.iterfind(f"{_TYPES}/{_SCHEMA}"):
-                refs += [("xsd", _join(url, loc)) for loc in self._schema_locations(schema)]
+                refs += [("xsd", self._join(url, loc)) for loc in self._schema_locations(schema)]
         for url, schema in self._schemas.items():
-            refs += [("xsd", _join(url, loc)) for loc in self._schema_locations(schema)]
+            refs += [("xsd", self._join(url, loc)) for loc in self._schema_locations(schema)]
         return refs
 
     @staticmethod
@@ -189,20 +324,49 @@ class WsdlAssembler:
         return clone
 
 
-def assemble(data: bytes, url: str | None, fetch: Callable[[str], bytes]) -> bytes:
-    """Run :class:`WsdlAssembler` with a synchronous ``fetch(url) -> bytes``."""
-    asm = WsdlAssembler(data, url)
+def assemble(data: bytes, url: str | None, fetch: Callable[[str], bytes] | None = None, *,
+             budget: WsdlBudget | None = None) -> bytes:
+    """Run :class:`WsdlAssembler` with a synchronous ``fetch(url) -> bytes`` for a URL's
+    imports (a file's are read by :meth:`WsdlAssembler.read_file`). ``fetch`` should count
+    into ``budget``, as :func:`wssc.client.wsdl_fetch.get_capped` does."""
+    asm = WsdlAssembler(data, url, budget=budget)
     while urls := asm.missing():
         for u in urls:
-            asm.add(u, fetch(u))
+            if asm.folder is not None:
+                asm.add(u, asm.read_file(u))
+            elif fetch is None:
+                raise WsdlLoadRefused(f"the WSDL imports {printable(u)}: nothing to fetch it")
+            else:
+                asm.add(u, fetch(u))
     return asm.result()
 
 
-def read_local(path: str) -> bytes:
+def read_local(path: str, budget: WsdlBudget | None = None, *, under: str | None = None) -> bytes:
+    """A WSDL file, read a chunk at a time up to the budget's caps. ``under``: the folder an
+    import must stay in once symlinks are resolved; it must then be a regular file."""
+    body = (budget or WsdlBudget()).body(path)
+    real = os.path.realpath(path)
+    if under is not None and not _under(os.path.realpath(under), real):
+        raise WsdlLoadRefused(
+            f"the WSDL file imports {printable(path)}, which resolves to {printable(real)}, "
+            f"outside its folder {printable(under)} (a symbolic link out): not followed")
+    flags = os.O_RDONLY | (os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) if under else 0)
     try:
-        return Path(path).read_bytes()
+        fd = os.open(real if under else path, flags)
     except OSError as exc:
-        raise ConfigurationError(f"cannot read {path}: {exc.strerror}") from None
+        raise ConfigurationError(f"cannot read {printable(path)}: {exc.strerror}") from None
+    try:
+        if under is not None and not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise WsdlLoadRefused(f"the WSDL file imports {printable(path)}, which is not a "
+                                  "regular file (a device, a FIFO or a folder): not read")
+        while chunk := os.read(fd, _CHUNK):
+            body.feed(chunk)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read {printable(path)}: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    return body.result()
 
 
-__all__ = ["MAX_DOCUMENTS", "WsdlAssembler", "assemble"]
+__all__ = ["MAX_DOCUMENTS", "MAX_DOCUMENT_BYTES", "MAX_TOTAL_BYTES", "WsdlAssembler",
+           "WsdlBody", "WsdlBudget", "assemble", "read_local"]
