@@ -229,6 +229,9 @@ def test_values_the_xml_parser_refuses(char: str, tmp_path: Path,
     src.write_bytes(BASE.replace("urn:NSZQ", "urn:NSZQ" + _xml(char)).encode())
     rc, err = _svcutil(str(src), "-o", str(out), capsys=capsys)
     assert rc == 2 and "not a valid URI" in err and "Traceback" not in err
+    # The error quotes the hostile namespace: one line on stderr, its control characters and
+    # line separators escaped, so it cannot forge further lines of output.
+    assert err.count("\n") == 1 and err.endswith("\n") and "\u2028" not in err
     assert not out.exists()
 
 

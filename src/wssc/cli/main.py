@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from wssc.errors import ConfigurationError, WsscError
+from wssc.logs import printable
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,15 +53,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         rc: int = args.func(args)
         return rc
     except ConfigurationError as exc:
-        print(f"error: {exc.detail or exc.reason}", file=sys.stderr)
+        # The detail may quote a hostile WSDL or peer: one line, control characters escaped.
+        print(f"error: {printable(exc.detail or exc.reason, 2000)}", file=sys.stderr)
         return 2
     except WsscError as exc:
-        print(f"FAULT {exc.describe()}", file=sys.stderr)
+        print(f"FAULT {printable(exc.describe(), 2000)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
         if os.environ.get("WSSC_DEBUG"):
             raise
-        print(f"error: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"error: unexpected {type(exc).__name__}: {printable(exc, 2000)}", file=sys.stderr)
         return 3
