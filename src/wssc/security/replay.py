@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import heapq
 import threading
-from dataclasses import dataclass
 from typing import Protocol
 
 from wssc.errors import ReplayDetected, ServerTooBusy
@@ -53,13 +52,15 @@ class ReplayCache(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
 class PeerCharged:
     """``cache`` as seen by one request from ``peer``: every entry is charged to that peer
     too. The engine wraps its cache so, per request; verification code needs no peer."""
 
-    cache: ReplayCache
-    peer: str
+    __slots__ = ("cache", "peer")
+
+    def __init__(self, cache: ReplayCache, peer: str) -> None:
+        self.cache = cache
+        self.peer = peer
 
     def check_and_add(
         self, key: bytes, expires: float, now: float, *, partition: str = "", peer: str = ""
