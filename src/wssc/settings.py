@@ -121,13 +121,20 @@ class LocalServiceSecuritySettings:
     max_pending_sessions_per_peer: int = 16
     #: Live replay-cache entries one session (or one peer, for bootstrap requests) may hold.
     replay_quota_per_session: int = 60_000
-    #: Failed authentications per username within ``failed_authentication_window``; past it,
-    #: every attempt for that name fails (the same fault as a wrong password) until the window
-    #: has passed.
+    #: Live replay-cache entries one peer address may hold over all of its sessions (a tenth
+    #: of ``replay_cache_size``: it takes ten addresses to fill the cache).
+    replay_quota_per_peer: int = 90_000
+    #: Free failed authentications per (username, peer address); past it the pair backs off
+    #: (:mod:`wssc.security.throttle`): blocked ``failed_authentication_delay``, doubling per
+    #: failure, at most ``failed_authentication_window``; a blocked attempt gets the same
+    #: fault as a wrong password.
     max_failed_authentications: int = 5
-    #: The same, per peer address (any usernames).
-    max_failed_authentications_per_peer: int = 20
-    failed_authentication_window: timedelta = timedelta(minutes=1)
+    #: Backstops, for pairs that never logged in successfully: per username over all
+    #: addresses, and per address over all usernames.
+    max_failed_authentications_per_user: int = 20
+    max_failed_authentications_per_peer: int = 100
+    failed_authentication_delay: timedelta = timedelta(seconds=1)
+    failed_authentication_window: timedelta = timedelta(minutes=5)
     # --- quotas on one message's security header (WCF's ReaderQuotas are the model) --------
     max_security_header_elements: int = 64
     max_encrypted_data: int = 16

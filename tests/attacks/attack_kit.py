@@ -611,3 +611,17 @@ class Dedicated:
         if p.poll() is None:
             p.kill()
             p.wait(10)
+
+
+def wait_logged(srv: Server, text: str, count: int = 1, timeout: float = 15.0) -> str:
+    """Poll ``srv``'s log until ``text`` appears ``count`` times (a deadline, never a fixed
+    sleep); returns the log. Fails with the log's tail when it does not."""
+    deadline = time.monotonic() + timeout
+    while True:
+        log = srv.log()
+        if log.count(text) >= count:
+            return log
+        if time.monotonic() > deadline:
+            pytest.fail(f"{text!r} was logged {log.count(text)} times, not {count}, within "
+                        f"{timeout} s; the log ends:\n{log[-2000:]}")
+        time.sleep(0.05)

@@ -2,6 +2,8 @@
 
 * One session cannot fill the cache for others: a quota per session
   (``LocalServiceSecuritySettings.replay_quota_per_session``).
+* Nor can one client with several sessions (issue 13 item 7): a quota per peer address over
+  all of its sessions (``replay_quota_per_peer``, ``wssc serve --replay-quota-per-peer``).
 * An entry lives at most Created + replay window + clock skew, whatever ``Expires`` the sender
   wrote, and a full cache evicts expired entries first.
 * A farm sharing Redis (``--store redis://…``) detects a replay sent to another node.
@@ -31,10 +33,12 @@ from attack_kit import (
     recording_client,
     serve_args,
     tostring,
+    wait_logged,
 )
 
 from servers import Server
 from wssc.client import Client
+from wssc.errors import WsscError
 
 pytestmark = pytest.mark.e2e
 
@@ -73,6 +77,65 @@ def test_one_session_cannot_fill_the_cache_for_others(
                     pytest.fail(f"the victim was locked out after one session sent 40 messages "
                                 f"({exc!r}); its exchanges: {answers}")
                 assert result == "victim"
+
+
+def several_sessions_fill(srv: Server, sessions: int, per_session: int) -> list[int]:
+    """One client at 127.0.0.1 opens ``sessions`` sessions and sends ``per_session`` valid,
+    distinct messages in each (10-hour Expires); returns the statuses."""
+    statuses = []
+    for n in range(sessions):
+        attacker = Client.from_wsdl(srv.wsdl_url)
+        try:
+            attacker.open()  # the RST is an entry too: once over the quota, it is refused
+        except WsscError:
+            statuses.append(500)
+            continue
+        statuses += [post(srv, valid_message(attacker, f"fill {n}.{i}", time.time() + 36_000),
+                          local_address="127.0.0.1").status_code
+                     for i in range(per_session)]
+        attacker.session.closed_without_cancel()  # keep the sessions: no Cancel
+        attacker._http.close()
+    return statuses
+
+
+@pytest.mark.parametrize(("binding", "mode"), MATRIX, ids=MATRIX_IDS)
+def test_one_peer_with_several_sessions_cannot_fill_the_cache(
+    start_server: Callable[..., Server], binding: str, mode: str
+) -> None:
+    """A 30-entry cache, 8 entries per session, 12 per peer: one client opens 6 sessions and
+    sends 7 messages in each (each session within its quota, 48 entries in all). It is refused
+    past 12, and a victim at another address still opens a session and calls."""
+    settings = {"replay_cache_size": 30, "replay_quota_per_session": 8}
+    with Dedicated(start_server, *serve_args(binding, mode, "--replay-quota-per-peer", "12"),
+                   settings=settings) as srv:
+        statuses = several_sessions_fill(srv, 6, 7)
+        assert statuses.count(200) <= 12, f"one peer held {statuses.count(200)} entries"
+        wait_logged(srv, "the peer 127.0.0.1 holds its whole share of the replay cache "
+                    "(replay_quota_per_peer)")
+        victim, rec = recording_client(srv, local_address="127.0.0.2")
+        with victim:
+            try:
+                result = victim.Echo(text="victim")
+            except Exception as exc:
+                answers = [describe(e.as_response()) for e in rec.exchanges]
+                pytest.fail(f"the victim was locked out by one peer's sessions ({exc!r}); its "
+                            f"exchanges: {answers}")
+            assert result == "victim"
+
+
+def test_without_the_peer_quota_several_sessions_do_fill_it(
+    start_server: Callable[..., Server]
+) -> None:
+    """Control: the same attack with ``--replay-quota-per-peer 0`` fills the cache and locks
+    the victim out (fail closed), so the test above shows the quota at work."""
+    settings = {"replay_cache_size": 30, "replay_quota_per_session": 8}
+    with Dedicated(start_server, *serve_args("wshttp", "session", "--replay-quota-per-peer",
+                                             "0"), settings=settings) as srv:
+        several_sessions_fill(srv, 6, 7)
+        victim, _ = recording_client(srv, local_address="127.0.0.2")
+        with victim, pytest.raises(Exception, match="ServerTooBusy"):
+            victim.Echo(text="victim")
+        wait_logged(srv, "the replay cache is full")
 
 
 @pytest.mark.parametrize(("binding", "mode"), MATRIX, ids=MATRIX_IDS)

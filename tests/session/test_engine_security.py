@@ -285,9 +285,10 @@ def test_replay_entry_lifetime_ignores_the_senders_expires() -> None:
     assert isinstance(cache, MemoryReplayCache)
     real = cache.check_and_add
 
-    def spy(key: bytes, expires: float, now: float, *, partition: str = "") -> None:
+    def spy(key: bytes, expires: float, now: float, *, partition: str = "",
+            peer: str = "") -> None:
         seen.append(expires - now)
-        real(key, expires, now, partition=partition)
+        real(key, expires, now, partition=partition, peer=peer)
 
     cache.check_and_add = spy  # type: ignore[method-assign]
     out = c.app_request(ADD, {"a": 1, "b": 2}, clock.t)
@@ -295,40 +296,20 @@ def test_replay_entry_lifetime_ignores_the_senders_expires() -> None:
     assert seen and max(seen) <= 600 + 1
 
 
-def test_per_peer_pending_quota() -> None:
-    clock = Clock()
-    s = settings(max_pending_sessions_per_peer=3)
-    engine = engine_for(s, clock)
-    for _ in range(3):
-        c = client_for(s)
-        out = c.issue_request(clock.t)
-        assert post(engine, out.body, peer="10.9.9.9")[0] == 200
-    c = client_for(s)
-    out = c.issue_request(clock.t)
-    status, body = post(engine, out.body, peer="10.9.9.9")
-    assert status == 500 and b"ServerTooBusy" in body
-    # Another peer still gets a session.
-    c = client_for(s)
-    out = c.issue_request(clock.t)
-    assert post(engine, out.body, peer="10.9.9.10")[0] == 200
-    # Once the flood's pending sessions idle out, the flooding peer may try again.
-    clock.t += 121
-    c = client_for(s)
-    out = c.issue_request(clock.t)
-    assert post(engine, out.body, peer="10.9.9.9")[0] == 200
-
-
 def test_failed_authentication_throttle() -> None:
-    t = FailedAuthenticationThrottle(limit_per_user=2, limit_per_peer=3, window=60)
+    t = FailedAuthenticationThrottle(2, 3, window=60, limit_per_user=4)
     assert not t.locked("alice", "p1", 0)
     t.failed("alice", "p1", 0)
+    t.failed("alice", "p1", 0)
+    assert t.locked("alice", "p1", 0.5)  # per (username, address)
+    assert not t.locked("alice", "p2", 0.5)  # the pair comes first: alice elsewhere is free
     t.failed("alice", "p2", 1)
-    assert t.locked("alice", "p3", 2)  # per username, from any address
-    assert not t.locked("bob", "p3", 2)
+    t.failed("alice", "p3", 1)
+    assert t.locked("alice", "p4", 1.5)  # per username, from addresses alice never used
     t.failed("x", "p9", 3)
     t.failed("y", "p9", 3)
     t.failed("z", "p9", 3)
-    assert t.locked("bob", "p9", 4)  # per peer address, for any username
+    assert t.locked("bob", "p9", 3.5)  # per address, for usernames never used there
     assert not t.locked("alice", "p3", 62)  # the window passed
 
 

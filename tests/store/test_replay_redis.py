@@ -73,3 +73,23 @@ def test_redis_replay_cache_lifetime_and_quota(redis_client: Any) -> None:
     assert 0 < ttl <= 200
     later = now + 601
     cache.check_and_add(b"m4", later + 600, later, partition="A")  # A's charges expired
+
+
+def test_redis_replay_cache_quota_per_peer(redis_client: Any) -> None:
+    """One address over several sessions is charged farm-wide (issue 13 item 7)."""
+    cache = RedisReplayCache(redis_client, prefix="wssc:peerq:", quota_per_partition=2,
+                             quota_per_peer=3)
+    now = time.time()
+    cache.check_and_add(b"p1", now + 600, now, partition="s1", peer="10.0.0.1")
+    cache.check_and_add(b"p2", now + 600, now, partition="s1", peer="10.0.0.1")
+    cache.check_and_add(b"p3", now + 0.2, now, partition="s2", peer="10.0.0.1")
+    with pytest.raises(ServerTooBusy, match="replay_quota_per_peer"):
+        cache.check_and_add(b"p4", now + 600, now, partition="s3", peer="10.0.0.1")
+    assert redis_client.get(cache.prefix + "e:" + __import__("hashlib").sha256(b"p4")
+                            .hexdigest()) is None, "a refused message left an entry"
+    cache.check_and_add(b"p4", now + 600, now, partition="s3", peer="10.0.0.2")
+    cache.check_and_add(b"p5", now + 600, now, partition="s4")  # no peer, no peer charge
+    later = now + 1  # p3's charge expired: the peer has room again
+    cache.check_and_add(b"p6", later + 600, later, partition="s5", peer="10.0.0.1")
+    with pytest.raises(ServerTooBusy, match="replay_quota_per_peer"):
+        cache.check_and_add(b"p7", later + 600, later, partition="s6", peer="10.0.0.1")

@@ -183,6 +183,8 @@ def _unot_service(c: ServiceCredentials, s: LocalServiceSecuritySettings) -> Boo
     throttle = FailedAuthenticationThrottle(
         s.max_failed_authentications, s.max_failed_authentications_per_peer,
         s.failed_authentication_window.total_seconds(),
+        limit_per_user=s.max_failed_authentications_per_user,
+        delay=s.failed_authentication_delay.total_seconds(),
     )
     return UserNameOverTransportService(c.username_validator, c.require_tls, throttle)
 

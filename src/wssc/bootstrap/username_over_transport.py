@@ -68,7 +68,8 @@ class UserNameOverTransportClient:
 class UserNameOverTransportService:
     validator: UsernameValidator
     require_tls: bool = True
-    #: Failed authentications per username and peer; past the limit every attempt fails
+    #: Back-off after failed authentications (per username and address first, then per
+    #: username and per address as backstops); while a key backs off every attempt fails
     #: with the same FailedAuthentication as a wrong password.
     throttle: FailedAuthenticationThrottle | None = None
 
@@ -99,8 +100,10 @@ class UserNameOverTransportService:
             raise InvalidSecurity("the request has no UsernameToken")
         ut = UsernameToken.from_xml(result.username_token)
         throttle = self.throttle
-        if throttle is not None and throttle.locked(ut.username, transport.peer, now):
-            raise FailedAuthentication("too many failed authentications (throttled)")
+        if throttle is not None:
+            refused = throttle.check(ut.username, transport.peer, now)
+            if refused is not None:
+                raise FailedAuthentication(refused)  # the detail goes to the log only
         try:
             ok = bool(self.validator(ut.username, ut.password))
         except Exception:  # a validator that crashes denies
@@ -108,7 +111,9 @@ class UserNameOverTransportService:
         if not ok:
             if throttle is not None:
                 throttle.failed(ut.username, transport.peer, now)
-            raise FailedAuthentication()
+            raise FailedAuthentication("wrong username or password")
+        if throttle is not None:
+            throttle.succeeded(ut.username, transport.peer, now)
         return ut.username
 
     def secure_reply(

@@ -86,9 +86,13 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
                    help="pending sessions one peer address may hold (default 16; 0 = off)")
     s.add_argument("--replay-quota-per-session", type=int, default=None, metavar="N",
                    help="live replay-cache entries one session may hold (default 60000)")
+    s.add_argument("--replay-quota-per-peer", type=int, default=None, metavar="N",
+                   help="live replay-cache entries one client address may hold over all of its "
+                   "sessions (default 90000; 0 = off)")
     s.add_argument("--max-failed-authentications", type=int, default=None, metavar="N",
-                   help="failed username authentications per name per minute before that "
-                   "name is throttled (default 5; 0 = off); per peer address: 4 x N")
+                   help="failed logins per username and address before that pair backs off "
+                   "(growing delays, 1 s doubling up to 5 min; default 5; 0 = off); backstops "
+                   "for never-used pairs: 4 x N per username, 20 x N per address")
     s.add_argument("--forwarded-allow-ips", default=None, metavar="IPS",
                    help="comma-separated proxy addresses whose X-Forwarded-*/Forwarded headers "
                    "are trusted (default: none; a request carrying them is never taken as "
@@ -154,9 +158,12 @@ def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         svc = replace(svc, max_pending_sessions_per_peer=args.max_pending_sessions_per_peer)
     if args.replay_quota_per_session is not None:
         svc = replace(svc, replay_quota_per_session=args.replay_quota_per_session)
+    if args.replay_quota_per_peer is not None:
+        svc = replace(svc, replay_quota_per_peer=args.replay_quota_per_peer)
     if args.max_failed_authentications is not None:
         n = args.max_failed_authentications
-        svc = replace(svc, max_failed_authentications=n, max_failed_authentications_per_peer=4 * n)
+        svc = replace(svc, max_failed_authentications=n, max_failed_authentications_per_user=4 * n,
+                      max_failed_authentications_per_peer=20 * n)
     if args.key_renewal is not None:
         svc = replace(svc, session_key_renewal_interval=timedelta(seconds=args.key_renewal),
                       session_key_rollover_interval=timedelta(
@@ -177,7 +184,7 @@ def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     )
 
 
-def _store(spec: str, replay_quota: int):  # type: ignore[no-untyped-def]
+def _store(spec: str, replay_quota: int, peer_quota: int):  # type: ignore[no-untyped-def]
     """(session store, replay cache): None, None for memory; both in Redis for redis://."""
     if spec == "memory":
         return None, None
@@ -198,7 +205,8 @@ def _store(spec: str, replay_quota: int):  # type: ignore[no-untyped-def]
                 "fix the URL, or use --store memory (one process) or cookie mode "
                 "(--no-require-cancellation)"
             ) from None
-        return RedisStore(client), RedisReplayCache(client, quota_per_partition=replay_quota)
+        return RedisStore(client), RedisReplayCache(client, quota_per_partition=replay_quota,
+                                                    quota_per_peer=peer_quota)
     raise ConfigurationError(f"unknown store {spec!r}: use memory or redis://HOST:PORT/DB")
 
 
@@ -241,7 +249,8 @@ def run_serve(args: argparse.Namespace) -> int:
         expected = users.get(user)
         return expected is not None and hmac.compare_digest(expected, password)
 
-    store, replay_cache = _store(args.store, settings.service.replay_quota_per_session)
+    store, replay_cache = _store(args.store, settings.service.replay_quota_per_session,
+                                 settings.service.replay_quota_per_peer)
     engine = ServiceEngine(
         Calculator(), settings=settings, address=address, certificate=cert,
         store=store, keyring=keyring, username_validator=validate, replay_cache=replay_cache,

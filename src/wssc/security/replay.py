@@ -8,9 +8,17 @@ check itself, so a replay can never outlive its entry.
 Entries are charged to a *partition*: the SCT that signed the message, or the peer address for
 bootstrap-secured requests. One partition holds at most ``quota_per_partition`` live entries,
 so one session cannot fill the cache for everybody else: past its quota, only that session is
-refused (``ServerTooBusy``). When the whole cache is full, expired entries go first; if every
-entry is still live, new messages are refused (fail closed) rather than letting an entry fall
-out early.
+refused (``ServerTooBusy``). Each entry is also charged to the *peer* that sent it (the client
+address as the engine sees it, after declared-proxy resolution): one peer holds at most
+``quota_per_peer`` live entries over all of its sessions, so a client that opens several
+sessions cannot fill the cache either. At the defaults (900,000 entries, 90,000 per peer) it
+takes ten addresses at full quota to fill it.
+
+When the whole cache is full, expired entries go first; if every entry is still live, new
+messages are refused (fail closed) rather than letting an entry fall out early. Evicting a live
+entry (from the largest partition, say) was considered and rejected: the evicted message could
+then be replayed by anyone who captured it, and the largest partition may well be a NAT's
+legitimate users rather than the attacker.
 
 Two implementations share the :class:`ReplayCache` protocol: :class:`MemoryReplayCache` (one
 process) and :class:`wssc.store.redis.RedisReplayCache` (a farm: a replay sent to another
@@ -30,15 +38,40 @@ DEFAULT_MAX_ENTRIES = 900_000
 #: Live entries one session (or one peer, before it has a session) may hold: 100 messages a
 #: second for the ten minutes an entry lives.
 DEFAULT_QUOTA_PER_PARTITION = 60_000
+#: Live entries one peer address may hold over all of its sessions: a tenth of the cache.
+DEFAULT_QUOTA_PER_PEER = 90_000
 
 
 class ReplayCache(Protocol):
     def check_and_add(
-        self, key: bytes, expires: float, now: float, *, partition: str = ""
+        self, key: bytes, expires: float, now: float, *, partition: str = "", peer: str = ""
     ) -> None:
-        """Record ``key`` until ``expires``; raise :class:`ReplayDetected` if it is live
-        already, :class:`ServerTooBusy` when the partition or the cache is full."""
+        """Record ``key`` until ``expires``, charged to ``partition`` and to ``peer`` (the
+        sender's address; "" charges no peer); raise :class:`ReplayDetected` if it is live
+        already, :class:`ServerTooBusy` when the partition, the peer or the cache is full."""
         ...
+
+
+class PeerCharged:
+    """``cache`` as seen by one request from ``peer``: every entry is charged to that peer
+    too. The engine wraps its cache so, per request; verification code needs no peer."""
+
+    __slots__ = ("cache", "peer")
+
+    def __init__(self, cache: ReplayCache, peer: str) -> None:
+        self.cache = cache
+        self.peer = peer
+
+    def check_and_add(
+        self, key: bytes, expires: float, now: float, *, partition: str = "", peer: str = ""
+    ) -> None:
+        self.cache.check_and_add(key, expires, now, partition=partition,
+                                 peer=peer or self.peer)
+
+
+def _too_busy_for_peer(peer: str) -> ServerTooBusy:
+    return ServerTooBusy(f"the peer {peer[:64]} holds its whole share of the replay cache "
+                         "(replay_quota_per_peer) over all of its sessions")
 
 
 class MemoryReplayCache:
@@ -46,12 +79,15 @@ class MemoryReplayCache:
         self,
         max_entries: int = DEFAULT_MAX_ENTRIES,
         quota_per_partition: int = DEFAULT_QUOTA_PER_PARTITION,
+        quota_per_peer: int = DEFAULT_QUOTA_PER_PEER,
     ) -> None:
         self.max_entries = max_entries
         self.quota_per_partition = quota_per_partition
-        self._entries: dict[bytes, tuple[float, str]] = {}
+        self.quota_per_peer = quota_per_peer
+        self._entries: dict[bytes, tuple[float, str, str]] = {}
         self._heap: list[tuple[float, bytes]] = []
         self._per_partition: dict[str, int] = {}
+        self._per_peer: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -63,15 +99,12 @@ class MemoryReplayCache:
             entry = self._entries.get(key)
             if entry is not None and entry[0] == exp:
                 del self._entries[key]
-                part = entry[1]
-                left = self._per_partition[part] - 1
-                if left:
-                    self._per_partition[part] = left
-                else:
-                    del self._per_partition[part]
+                _uncharge(self._per_partition, entry[1])
+                if entry[2]:
+                    _uncharge(self._per_peer, entry[2])
 
     def check_and_add(
-        self, key: bytes, expires: float, now: float, *, partition: str = ""
+        self, key: bytes, expires: float, now: float, *, partition: str = "", peer: str = ""
     ) -> None:
         with self._lock:
             self._purge(now)
@@ -80,13 +113,27 @@ class MemoryReplayCache:
             held = self._per_partition.get(partition, 0)
             if self.quota_per_partition and held >= self.quota_per_partition:
                 raise ServerTooBusy("this session holds its whole share of the replay cache")
+            by_peer = self._per_peer.get(peer, 0) if peer else 0
+            if peer and self.quota_per_peer and by_peer >= self.quota_per_peer:
+                raise _too_busy_for_peer(peer)
             if len(self._entries) >= self.max_entries:
                 raise ServerTooBusy("the replay cache is full")
-            self._entries[key] = (expires, partition)
+            self._entries[key] = (expires, partition, peer)
             self._per_partition[partition] = held + 1
+            if peer:
+                self._per_peer[peer] = by_peer + 1
             heapq.heappush(self._heap, (expires, key))
 
 
+def _uncharge(counts: dict[str, int], name: str) -> None:
+    left = counts[name] - 1
+    if left:
+        counts[name] = left
+    else:
+        del counts[name]
+
+
 __all__ = [
-    "DEFAULT_MAX_ENTRIES", "DEFAULT_QUOTA_PER_PARTITION", "MemoryReplayCache", "ReplayCache",
+    "DEFAULT_MAX_ENTRIES", "DEFAULT_QUOTA_PER_PARTITION", "DEFAULT_QUOTA_PER_PEER",
+    "MemoryReplayCache", "PeerCharged", "ReplayCache",
 ]

@@ -52,7 +52,7 @@ from wssc.errors import (
 from wssc.logs import printable
 from wssc.security.inbound import VerifiedMessage, verify
 from wssc.security.outbound import protect
-from wssc.security.replay import MemoryReplayCache, ReplayCache
+from wssc.security.replay import MemoryReplayCache, PeerCharged, ReplayCache
 from wssc.security.tokens import SctProtection
 from wssc.session.service import SessionManager
 from wssc.settings import WCF_COMPATIBLE, Compatibility, EndpointSettings
@@ -166,10 +166,17 @@ class ServiceEngine:
         self.replay: ReplayCache | None = None
         if svc.detect_replays and self.kind.security_mode == "message":
             self.replay = replay_cache if replay_cache is not None else MemoryReplayCache(
-                svc.replay_cache_size, svc.replay_quota_per_session
+                svc.replay_cache_size, svc.replay_quota_per_session, svc.replay_quota_per_peer
             )
         self.policy = self.kind.message_policy(self.settings, "service", compatibility)
         self._wsdl: bytes | None = None
+
+    def _replay_for(self, transport: TransportInfo) -> ReplayCache | None:
+        """The replay cache for one request: its entries charged to the sender's address
+        too (``replay_quota_per_peer``), so several sessions of one peer cannot fill it."""
+        if self.replay is None or not transport.peer:
+            return self.replay
+        return PeerCharged(self.replay, transport.peer)
 
     # --- HTTP ---------------------------------------------------------------------------------
     def handle(self, req: HttpRequest) -> HttpResponse | Dispatch:
@@ -250,7 +257,8 @@ class ServiceEngine:
             raise InvalidSecurity(f"a SOAP {env.version.name} message to a SOAP "
                                   f"{self.soap.name} endpoint")
         if not self.scs.establish_security_context:
-            boot = self.bootstrap.verify(env.root, transport, self.policy, now, self.replay)
+            boot = self.bootstrap.verify(env.root, transport, self.policy, now,
+                                         self._replay_for(transport))
             return self._application(env, boot.message, now, bootstrap=boot)
         self.sessions.maybe_purge(now)  # time-gated: at most every few seconds
         if action == t.rst_sct:
@@ -272,7 +280,7 @@ class ServiceEngine:
             policy = replace(policy, require_encrypted_body=None,
                              require_encrypted_signature=False)
         result = verify(env.root, resolver=resolve, policy=policy, now=now,
-                        replay_cache=self.replay)
+                        replay_cache=self._replay_for(transport))
         sct = result.signing_sct
         if sct is None or not records:
             raise InvalidSecurity("the message is not secured by a SecurityContextToken")
@@ -316,7 +324,7 @@ class ServiceEngine:
         self, env: Envelope, transport: TransportInfo, now: float
     ) -> HttpResponse:
         records: list[SessionRecord] = []
-        boot = self.bootstrap.verify(env.root, transport, self.policy, now, self.replay,
+        boot = self.bootstrap.verify(env.root, transport, self.policy, now, self._replay_for(transport),
                                      endorsing=self._session_keys(records, now, True))
         result = boot.message
         sct = result.endorsing_sct
@@ -351,7 +359,7 @@ class ServiceEngine:
         return protect(reply, SctProtection(ref, key, include=False), policy, now=now)
 
     def _issue(self, env: Envelope, transport: TransportInfo, now: float) -> HttpResponse:
-        boot = self.bootstrap.verify(env.root, transport, self.policy, now, self.replay)
+        boot = self.bootstrap.verify(env.root, transport, self.policy, now, self._replay_for(transport))
         request = parse_rst(self._payload(boot.message.envelope), self.trust, self.trust.rst_sct)
         if not isinstance(request, IssueRequest):
             raise InvalidRequest("expected an Issue request")

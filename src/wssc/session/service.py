@@ -6,8 +6,19 @@ SCT's ``dnse:Cookie``, sealed with AES-GCM under the service key ring.
 
 WCF's rules applied here:
 
-* pending sessions (issued, no message yet) are capped at ``max_pending_sessions``
-  (``dnse:ServerTooBusy``) and purged after ``inactivity_timeout``;
+* pending sessions (issued, no message yet) are capped at ``max_pending_sessions`` and purged
+  after ``inactivity_timeout``. **Deviation:** where WCF then refuses every new session with
+  ``dnse:ServerTooBusy`` until a slot frees (so 128 unused RSTs lock everybody out for the
+  inactivity timeout, 2 minutes), wssc evicts the oldest unused pending session this process
+  issued and issues the new one. A pending session normally lives milliseconds (RSTR, then the
+  first message), so a flood at ``R`` RSTs a second only reaches sessions left unused longer
+  than ``max_pending_sessions / R`` seconds: abandoned ones, the flood's own. ServerTooBusy
+  remains for a farm node that holds none of the farm's pending sessions;
+* one peer address holds at most ``max_pending_sessions_per_peer`` pending sessions (wssc's
+  own quota): past it the peer's own oldest unused pending session is evicted, so a flood
+  from one address (or from a NAT that a victim shares) cannot take every slot, and never
+  locks that address out either. An evicted session's first message gets BadContextToken, and
+  a client opens a new session;
 * a message under an expired key gets ``RenewNeeded`` (``SessionKeyExpired`` when renewing is
   off); a Cancel or a Renew is exempt;
 * after a Renew the previous key stays valid for ``session_key_rollover_interval``;
@@ -30,6 +41,7 @@ from wssc.errors import (
     SessionKeyExpired,
     UnableToRenew,
 )
+from wssc.logs import printable
 from wssc.session.states import Event, State, transition
 from wssc.settings import EndpointSettings
 from wssc.store.base import SessionStore
@@ -70,9 +82,10 @@ class SessionManager:
         self.codec = cookie_codec
         self._issue_lock = threading.Lock()
         self._last_purge = 0.0
-        #: peer address -> {context id: issued at}, for the per-peer pending quota
+        #: the pending sessions this process issued, oldest first: context id -> (peer,
+        #: issued at); and per peer address, oldest first, for the per-peer quota
+        self._pending: dict[str, tuple[str, float]] = {}
         self._pending_by_peer: dict[str, dict[str, float]] = {}
-        self._peer_of: dict[str, str] = {}
 
     # --- issue ------------------------------------------------------------------------------
     def issue(self, key: bytes, identity: str, now: float, peer: str = "") -> Issued:
@@ -94,10 +107,7 @@ class SessionManager:
             return Issued(sct, record)
         self.maybe_purge(now)
         with self._issue_lock:
-            if self.store.count_pending() >= svc.max_pending_sessions:
-                log.warning("refusing a new session: %d pending", self.store.count_pending())
-                raise ServerTooBusy()
-            self._check_peer_quota(peer, now)
+            self._make_room(peer, now)
             state = transition(None, Event.ISSUED, self.sc.ns)
             record = SessionRecord(
                 context_id=context_id, instance=None, key=key, created=now,
@@ -108,36 +118,62 @@ class SessionManager:
                 last_used=now,
             )
             self.store.put(record)
-            if peer and svc.max_pending_sessions_per_peer:
-                self._pending_by_peer.setdefault(peer, {})[context_id] = now
-                self._peer_of[context_id] = peer
+            if not record.activated:
+                self._pending[context_id] = (peer, now)
+                if peer:
+                    self._pending_by_peer.setdefault(peer, {})[context_id] = now
         log.info("issued SCT %s (identity %r), pending", context_id, identity or "anonymous")
         return Issued(SecurityContextToken(context_id), record)
 
-    def _check_peer_quota(self, peer: str, now: float) -> None:
-        quota = self.settings.service.max_pending_sessions_per_peer
-        if not peer or not quota:
-            return
-        mine = self._pending_by_peer.get(peer)
-        if not mine:
-            return
-        cutoff = now - self.settings.service.inactivity_timeout.total_seconds()
-        for cid in [c for c, t in mine.items() if t < cutoff]:
-            self._forget_pending(cid)
-        if len(self._pending_by_peer.get(peer, {})) >= quota:
-            log.warning("refusing a new session: peer %r holds %d pending sessions", peer[:64],
-                        quota)
+    #: Evictions one issue may make for the global quota before it refuses (a farm node whose
+    #: own pending sessions are all gone, or were activated on other nodes).
+    _MAX_EVICTIONS = 4
+
+    def _make_room(self, peer: str, now: float) -> None:
+        """Free a pending slot for ``peer``: forget this process's pending sessions unused for
+        ``inactivity_timeout``; evict the peer's oldest past its quota; evict the oldest of all
+        when the global quota is full. O(1) amortized (dicts kept oldest first)."""
+        svc = self.settings.service
+        cutoff = now - svc.inactivity_timeout.total_seconds()
+        while self._pending:
+            cid, (_, issued) = next(iter(self._pending.items()))
+            if issued >= cutoff:
+                break
+            self._evict(cid, "unused for the inactivity timeout", logging.INFO)
+        quota = svc.max_pending_sessions_per_peer
+        mine = self._pending_by_peer.get(peer) if peer and quota else None
+        while mine and len(mine) >= quota:
+            self._evict(next(iter(mine)), f"its peer holds max_pending_sessions_per_peer "
+                        f"({quota}) pending sessions")
+        for _ in range(self._MAX_EVICTIONS):
+            if self.store.count_pending() < svc.max_pending_sessions or not self._pending:
+                break
+            self._evict(next(iter(self._pending)), f"max_pending_sessions "
+                        f"({svc.max_pending_sessions}) are pending")
+        if self.store.count_pending() >= svc.max_pending_sessions:
+            log.warning("refusing a new session: %d pending, none of them this process's to "
+                        "evict", self.store.count_pending())
             raise ServerTooBusy()
 
-    def _forget_pending(self, context_id: str) -> None:
-        peer = self._peer_of.pop(context_id, None)
-        if peer is None:
-            return
+    def _evict(self, context_id: str, why: str, level: int = logging.WARNING) -> None:
+        """Forget ``context_id`` and delete its record if it is still unused (on a farm it
+        may have been activated on another node: then it stays)."""
+        peer = self._forget_pending(context_id)
+        rec = self.store.get(context_id)
+        if rec is not None and not rec.activated:
+            self.store.delete(context_id)
+            log.log(level, "evicted the oldest unused pending session %s (peer %s): %s",
+                    context_id, printable(peer[:64]), why)
+
+    def _forget_pending(self, context_id: str) -> str:
+        """Stop tracking ``context_id`` as pending; returns its peer ("" if unknown)."""
+        peer, _ = self._pending.pop(context_id, ("", 0.0))
         mine = self._pending_by_peer.get(peer)
         if mine is not None:
             mine.pop(context_id, None)
             if not mine:
                 del self._pending_by_peer[peer]
+        return peer
 
     # --- resolve ----------------------------------------------------------------------------
     def lookup(self, sct: SecurityContextToken, now: float) -> SessionRecord:

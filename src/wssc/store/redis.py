@@ -186,19 +186,27 @@ class RedisStore:
         return int(pending) + int(active)
 
 
-# KEYS: entry, partition zset. ARGV: now (ms), expires (ms), quota, member.
-# Returns 0 = recorded, 1 = replay, 2 = the partition holds its whole quota.
+# KEYS: entry, partition zset, peer zset. ARGV: now (ms), expires (ms), partition quota,
+# member, peer quota (0 = no peer charge). Returns 0 = recorded, 1 = replay, 2 = the partition
+# holds its whole quota, 3 = the peer does.
 _REPLAY_LUA: Final = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 1 end
-local quota = tonumber(ARGV[3])
-if quota > 0 then
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
-  if redis.call('ZCARD', KEYS[2]) >= quota then return 2 end
-  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
-  local ttl = redis.call('PTTL', KEYS[2])
-  local want = tonumber(ARGV[2]) - tonumber(ARGV[1])
-  if ttl < want then redis.call('PEXPIRE', KEYS[2], want) end
+local want = tonumber(ARGV[2]) - tonumber(ARGV[1])
+local function full(key, quota)
+  if quota <= 0 then return false end
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[1])
+  return redis.call('ZCARD', key) >= quota
 end
+local function charge(key, quota)
+  if quota <= 0 then return end
+  redis.call('ZADD', key, ARGV[2], ARGV[4])
+  if redis.call('PTTL', key) < want then redis.call('PEXPIRE', key, want) end
+end
+local pquota, aquota = tonumber(ARGV[3]), tonumber(ARGV[5])
+if full(KEYS[2], pquota) then return 2 end
+if full(KEYS[3], aquota) then return 3 end
+charge(KEYS[2], pquota)
+charge(KEYS[3], aquota)
 redis.call('SET', KEYS[1], '1', 'PXAT', ARGV[2])
 return 0
 """
@@ -212,20 +220,26 @@ class RedisReplayCache:
 
         wssc:replay:e:<sha256 of the SignatureValue>   STRING  expires (PXAT) with the entry
         wssc:replay:p:<sha256 of the partition>        ZSET    the partition's live entries
+        wssc:replay:a:<sha256 of the peer address>     ZSET    the peer's live entries
 
     Redis evicts expired entries itself; there is no global size limit beyond Redis's own
-    ``maxmemory``. One Lua script checks, charges the quota and records, atomically.
+    ``maxmemory`` (so no "cache full" lock-out either). The quotas per partition and per peer
+    hold farm-wide: a peer spreading its sessions over the nodes is charged once. One Lua
+    script checks both quotas, charges them and records, atomically; its cost is O(log n) in
+    the size of the two sets plus the expired charges it drops.
     """
 
-    __slots__ = ("_client", "_down", "_script", "prefix", "quota_per_partition")
+    __slots__ = ("_client", "_down", "_script", "prefix", "quota_per_partition",
+                 "quota_per_peer")
 
     def __init__(
         self, client: redis.Redis, prefix: str = "wssc:replay:",
-        quota_per_partition: int = 60_000,
+        quota_per_partition: int = 60_000, quota_per_peer: int = 90_000,
     ) -> None:
         self._client = client
         self.prefix = prefix
         self.quota_per_partition = quota_per_partition
+        self.quota_per_peer = quota_per_peer
         self._script = client.register_script(_REPLAY_LUA)
         self._down = False
 
@@ -234,17 +248,22 @@ class RedisReplayCache:
 
     @_guarded
     def check_and_add(
-        self, key: bytes, expires: float, now: float, *, partition: str = ""
+        self, key: bytes, expires: float, now: float, *, partition: str = "", peer: str = ""
     ) -> None:
         from wssc.errors import ReplayDetected, ServerTooBusy
+        from wssc.security.replay import _too_busy_for_peer
 
         entry = hashlib.sha256(key).hexdigest()
         part = hashlib.sha256(partition.encode("utf-8", "replace")).hexdigest()
-        keys = [self.prefix + "e:" + entry, self.prefix + "p:" + part]
+        addr = hashlib.sha256(peer.encode("utf-8", "replace")).hexdigest()
+        keys = [self.prefix + "e:" + entry, self.prefix + "p:" + part, self.prefix + "a:" + addr]
         args: list[str | int] = [int(now * 1000), int(expires * 1000),
-                                 self.quota_per_partition, entry]
+                                 self.quota_per_partition, entry,
+                                 self.quota_per_peer if peer else 0]
         outcome = int(self._script(keys=keys, args=args))
         if outcome == 1:
             raise ReplayDetected()
         if outcome == 2:
             raise ServerTooBusy("this session holds its whole share of the replay cache")
+        if outcome == 3:
+            raise _too_busy_for_peer(peer)
