@@ -186,21 +186,33 @@ class RedisStore:
         return int(pending) + int(active)
 
 
-# KEYS: entry, partition zset. ARGV: now (ms), expires (ms), quota, member.
-# Returns 0 = recorded, 1 = replay, 2 = the partition holds its whole quota.
+# KEYS: entry, partition zset, epoch. ARGV: now (ms), expires (ms), quota, member, created
+# (ms, or '' = not dated), issued (ms, or '' = unknown), skew (ms).
+# Returns {0} = recorded, {1} = replay, {2} = the partition holds its whole quota,
+# {3, epoch} = the message may predate the cache (its epoch, written when none is found).
 _REPLAY_LUA: Final = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 1 end
+local raw = redis.call('GET', KEYS[3])
+if not raw then
+  raw = ARGV[1]
+  redis.call('SET', KEYS[3], raw)
+end
+local epoch = tonumber(raw)
+if ARGV[5] ~= '' and tonumber(ARGV[5]) < epoch + tonumber(ARGV[7])
+   and (ARGV[6] == '' or tonumber(ARGV[6]) < epoch) then
+  return {3, raw}
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then return {1} end
 local quota = tonumber(ARGV[3])
 if quota > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
-  if redis.call('ZCARD', KEYS[2]) >= quota then return 2 end
+  if redis.call('ZCARD', KEYS[2]) >= quota then return {2} end
   redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
   local ttl = redis.call('PTTL', KEYS[2])
   local want = tonumber(ARGV[2]) - tonumber(ARGV[1])
   if ttl < want then redis.call('PEXPIRE', KEYS[2], want) end
 end
 redis.call('SET', KEYS[1], '1', 'PXAT', ARGV[2])
-return 0
+return {0}
 """
 
 
@@ -212,9 +224,15 @@ class RedisReplayCache:
 
         wssc:replay:e:<sha256 of the SignatureValue>   STRING  expires (PXAT) with the entry
         wssc:replay:p:<sha256 of the partition>        ZSET    the partition's live entries
+        wssc:replay:epoch                              STRING  when this cache started (ms)
 
     Redis evicts expired entries itself; there is no global size limit beyond Redis's own
-    ``maxmemory``. One Lua script checks, charges the quota and records, atomically.
+    ``maxmemory``. One Lua script checks, charges the quota and records, atomically. The
+    epoch key has no TTL: the first check that finds none writes its ``now``, so Redis
+    restarted without its data (or flushed) starts a new epoch, and messages it could have
+    seen before are refused (:mod:`wssc.security.replay`). Redis must keep these keys: run it
+    with persistence (AOF or RDB) and ``maxmemory-policy noeviction`` (``volatile-*``
+    policies evict live entries, which reopens replays; see ``docs/howto/redis.md``).
     """
 
     __slots__ = ("_client", "_down", "_script", "prefix", "quota_per_partition")
@@ -234,17 +252,27 @@ class RedisReplayCache:
 
     @_guarded
     def check_and_add(
-        self, key: bytes, expires: float, now: float, *, partition: str = ""
+        self, key: bytes, expires: float, now: float, *, partition: str = "",
+        created: float | None = None, issued: float | None = None, skew: float = 0.0,
     ) -> None:
         from wssc.errors import ReplayDetected, ServerTooBusy
+        from wssc.security.replay import predates_error
+
+        def ms(t: float | None) -> str | int:
+            return "" if t is None else int(t * 1000)
 
         entry = hashlib.sha256(key).hexdigest()
         part = hashlib.sha256(partition.encode("utf-8", "replace")).hexdigest()
-        keys = [self.prefix + "e:" + entry, self.prefix + "p:" + part]
+        keys = [self.prefix + "e:" + entry, self.prefix + "p:" + part, self.prefix + "epoch"]
         args: list[str | int] = [int(now * 1000), int(expires * 1000),
-                                 self.quota_per_partition, entry]
-        outcome = int(self._script(keys=keys, args=args))
+                                 self.quota_per_partition, entry, ms(created), ms(issued),
+                                 int(skew * 1000)]
+        reply: Any = self._script(keys=keys, args=args)
+        outcome = int(reply[0])
         if outcome == 1:
             raise ReplayDetected()
         if outcome == 2:
             raise ServerTooBusy("this session holds its whole share of the replay cache")
+        if outcome == 3:
+            assert created is not None
+            raise predates_error(int(reply[1]) / 1000, created, issued)
