@@ -13,10 +13,11 @@ entry is still live, new messages are refused (fail closed) rather than letting 
 out early.
 
 **A cache that starts empty** (a restart; Redis restarted without its data) has forgotten
-what it saw before. It keeps an *epoch* ``E``, the moment it started: the first check after
-a :class:`MemoryReplayCache` is made (so no later than that process's first message), or
-for Redis the time written into an epoch key by the first check that finds none (Redis
-restarted empty: a new epoch). Which messages could it have seen before ``E``? One that
+what it saw before. It keeps an *epoch* ``E``, the moment it started: for a :class:`MemoryReplayCache` its creation (the
+service engine makes its own as it starts; one made without an ``epoch`` takes the ``now``
+of its first check, which is later, so it refuses more, never less), for Redis the time
+written into an epoch key by the first check that finds none (Redis restarted empty: a new
+epoch). Which messages could it have seen before ``E``? One that
 arrived at ``t < E`` passed the Timestamp check then, so its ``Created <= t + skew``: the
 sender's clock may run ahead of the service's by up to ``max_clock_skew``, and the service
 accepts a ``Created`` up to that far in its future. Hence ``Created < E + skew``; a message

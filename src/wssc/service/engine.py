@@ -169,8 +169,9 @@ class ServiceEngine:
         # WCF turns replay detection off for SCT over transport.
         self.replay: ReplayCache | None = None
         if svc.detect_replays and self.kind.security_mode == "message":
+            # A cache of its own starts now: its epoch (wssc.security.replay).
             self.replay = replay_cache if replay_cache is not None else MemoryReplayCache(
-                svc.replay_cache_size, svc.replay_quota_per_session
+                svc.replay_cache_size, svc.replay_quota_per_session, epoch=clock()
             )
         self.policy = self.kind.message_policy(self.settings, "service", compatibility)
         self._wsdl: bytes | None = None
