@@ -13,20 +13,21 @@ entry is still live, new messages are refused (fail closed) rather than letting 
 out early.
 
 **A cache that starts empty** (a restart; Redis restarted without its data) has forgotten
-what it saw before. It keeps an *epoch* ``E``, the moment it started: for a :class:`MemoryReplayCache` its creation (the
-service engine makes its own as it starts; one made without an ``epoch`` takes the ``now``
-of its first check, which is later, so it refuses more, never less), for Redis the time
-written into an epoch key by the first check that finds none (Redis restarted empty: a new
-epoch). Which messages could it have seen before ``E``? One that
-arrived at ``t < E`` passed the Timestamp check then, so its ``Created <= t + skew``: the
-sender's clock may run ahead of the service's by up to ``max_clock_skew``, and the service
-accepts a ``Created`` up to that far in its future. Hence ``Created < E + skew``; a message
-created at or after ``E + skew`` cannot have arrived before ``E``. Refusing every message with
-``Created < E + skew`` would refuse every client for ``skew`` (5 minutes) after each
-restart, so the rule is narrowed by the session: a message under an SCT *issued* at or after
-``E`` cannot have been sent, let alone seen, before ``E``. Both times are the service's clock
-(the issue time is the session record's ``created``: the sealed cookie, the store), never the
-client's. So a message is refused (:class:`~wssc.errors.PredatesReplayCache`) when
+what it saw before. It keeps an *epoch* ``E``, the moment it started: for a
+:class:`MemoryReplayCache` its creation (the service engine makes its own as it starts; one
+made without an ``epoch`` takes the ``now`` of its first check, which is later, so it
+refuses more, never less), for Redis the time written into an epoch key by the first check
+that finds none (Redis restarted empty: a new epoch). Which messages could it have seen
+before ``E``? One that arrived at ``t < E`` passed the Timestamp check then, so its
+``Created <= t + skew``: the sender's clock may run ahead of the service's by up to
+``max_clock_skew``, and the service accepts a ``Created`` up to that far in its future.
+Hence ``Created < E + skew``; a message created at or after ``E + skew`` cannot have arrived
+before ``E``. Refusing every message with ``Created < E + skew`` would refuse every client
+for ``skew`` (5 minutes) after each restart, so the rule is narrowed by the session: a
+message under an SCT *issued* at or after ``E`` cannot have been sent, let alone seen,
+before ``E``. Both times are the service's clock (the issue time is the session record's
+``created``: the sealed cookie, the store), never the client's. So a message is refused
+(:class:`~wssc.errors.PredatesReplayCache`) when
 
     its session was issued before E  and  Created < E + max_clock_skew
 
