@@ -12,6 +12,7 @@ Where an error came from is part of its type::
     │   ├── MalformedXml, DuplicateId
     │   ├── InvalidSecurity, InvalidSecurityToken, SecurityTokenUnavailable
     │   ├── UnsupportedAlgorithm, FailedCheck, MessageExpired, ReplayDetected
+    │   │   └── PredatesReplayCache (sent as BadContextToken)
     │   └── SecurityVerificationFailed   the generic fault itself
     ├── FailedAuthentication, TokenSerializationError
     ├── WS-SecureConversation (subcode in the message's SC namespace)
@@ -19,7 +20,8 @@ Where an error came from is part of its type::
     │       UnsupportedContextToken
     ├── WS-Trust: InvalidRequest, BadCloseTarget
     ├── .NET: ServerTooBusy, CancellationNotAllowed, SessionKeyExpired, EndpointUnavailable
-    ├── SoapFault (an operation failed), ActionNotSupported, InvalidArgument
+    ├── SoapFault (an operation failed), ActionNotSupported, DestinationUnreachable,
+    │   InvalidArgument
     ├── RemoteFault                       a fault the PEER sent; also an instance of the class
     │                                     its code maps to (RemoteFault & RenewNeeded, say)
     ├── TransportError                    the network: unreachable, HTTP error, empty reply
@@ -150,6 +152,15 @@ class ReplayDetected(WsscError):
     default_reason = "A replay of a previously received message was detected"
 
 
+class PredatesReplayCache(ReplayDetected):
+    """A message under a session issued before the replay cache started, and created early
+    enough that the cache could have seen it before it started (a restart, Redis restarted
+    empty). The service turns it into ``BadContextToken`` so that the client opens a new
+    session (:mod:`wssc.security.replay`)."""
+
+    default_reason = "The message may have been received before the replay cache started"
+
+
 class TokenSerializationError(WsscError):
     """Raised when *writing* a token would produce XML the receiver cannot read."""
 
@@ -274,6 +285,25 @@ class SoapFault(WsscError):
 
     default_code = FaultCode(ns.SOAP12, "Receiver", "Receiver")
     default_reason = "The server was unable to process the request."
+
+
+class DestinationUnreachable(WsscError):
+    """The message's ``wsa:To`` is not this endpoint's address (WCF's AddressFilter mismatch);
+    the subcode is in the message's WS-Addressing namespace (``wsa_ns``)."""
+
+    default_code = FaultCode(ns.WSA10, "DestinationUnreachable")
+    default_reason = (
+        "The message cannot be processed at the receiver, due to an AddressFilter mismatch at "
+        "the EndpointDispatcher. Check that the sender and receiver's EndpointAddresses agree."
+    )
+
+    def __init__(
+        self, detail: str | None = None, *, wsa_ns: str = ns.WSA10, code: FaultCode | None = None,
+        reason: str | None = None, action: str | None = None,
+    ) -> None:
+        fault_action = ns.WSA2004_FAULT_ACTION if wsa_ns == ns.WSA2004 else ns.WSA10_FAULT_ACTION
+        super().__init__(detail, code=code or FaultCode(wsa_ns, "DestinationUnreachable"),
+                         reason=reason, action=action or fault_action)
 
 
 class ActionNotSupported(WsscError):

@@ -194,3 +194,7 @@ class EndpointSettings:
     service: LocalServiceSecuritySettings = field(default_factory=LocalServiceSecuritySettings)
     client: LocalClientSecuritySettings = field(default_factory=LocalClientSecuritySettings)
     soap_version: str = "1.2"
+    #: How the service's address filter compares the host of ``wsa:To`` with its own
+    #: (WCF's HostNameComparisonMode): ``"StrongWildcard"`` (WCF's default) ignores it,
+    #: ``"Exact"`` compares it; scheme, port and path always (:mod:`wssc.service.address`).
+    host_name_comparison_mode: str = "StrongWildcard"

@@ -625,3 +625,46 @@ def wait_logged(srv: Server, text: str, count: int = 1, timeout: float = 15.0) -
             pytest.fail(f"{text!r} was logged {log.count(text)} times, not {count}, within "
                         f"{timeout} s; the log ends:\n{log[-2000:]}")
         time.sleep(0.05)
+
+
+# --- addressing: a client that addresses one endpoint and reaches another ----------------------
+class Via(httpx.BaseTransport):
+    """Carries every request to ``target`` (a running service's URL) whatever URL the client
+    addressed, adding ``headers``: a reverse proxy (with its X-Forwarded-* headers), or an
+    attacker's redirect. Records each POST like :class:`Recorder`."""
+
+    def __init__(self, target: str, headers: dict[str, str] | None = None,
+                 verify: str | bool = True) -> None:
+        self.target = target
+        self.headers = headers or {}
+        self.recorder = Recorder(httpx.HTTPTransport(verify=tls_verify(verify)))
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        moved = httpx.Request(request.method, self.target, headers={
+            **{k: v for k, v in request.headers.items() if k.lower() != "host"},
+            **self.headers}, content=request.read())
+        return self.recorder.handle_request(moved)
+
+    def close(self) -> None:
+        self.recorder.close()
+
+
+def client_via(srv: Server, address: str, headers: dict[str, str] | None = None,
+               **kw: object) -> tuple[Client, Recorder]:
+    """A wssc Client for ``srv``'s contract and policy that addresses ``address`` (its wsa:To)
+    while its requests reach ``srv`` (through :class:`Via`)."""
+    from wssc.client.common import endpoint_from_wsdl
+
+    ep = endpoint_from_wsdl(httpx.get(srv.wsdl_url, verify=tls_verify(srv.verify)).content,
+                            srv.wsdl_url)
+    via = Via(srv.url, headers, srv.verify)
+    client = Client(address, ep.contract, settings=ep.settings,
+                    service_certificate=ep.certificate, http=httpx.Client(transport=via, timeout=60),
+                    **kw)  # type: ignore[arg-type]
+    client._own_http = True
+    return client, via.recorder
+
+
+def wait_for_log(srv: Server, text: str, timeout: float = 10.0) -> str:
+    """Poll ``srv``'s log until it contains ``text`` (the service logs after it answers)."""
+    return wait_logged(srv, text, 1, timeout)

@@ -68,8 +68,9 @@ def test_round_trip(codec, rec, now):
 
 def test_layout(codec, rec):
     sealed = codec.seal(rec)
-    assert sealed[0] == 1 and sealed[1] == len(b"2025-01") and sealed[2:9] == b"2025-01"
-    assert len(sealed) == 9 + 12 + len(rec.to_bytes()) + 16
+    assert sealed[0] == 2 and sealed[1:17] == cookie_mod.endpoint_tag("")
+    assert sealed[17] == len(b"2025-01") and sealed[18:25] == b"2025-01"
+    assert len(sealed) == 25 + 12 + len(rec.to_bytes()) + 16
     assert rec.key not in sealed and rec.identity.encode() not in sealed
 
 
@@ -100,7 +101,7 @@ def test_truncated_is_refused(codec, rec, now, cut):
 
 def test_tampered_ciphertext_detail(codec, rec, now):
     bad = bytearray(codec.seal(rec))
-    bad[30] ^= 1
+    bad[46] ^= 1
     with pytest.raises(BadContextToken, match="failed authentication"):
         open_(codec, bytes(bad), rec, now)
 
@@ -110,7 +111,7 @@ def test_aad_binds_key_id(rec, now):
     key = os.urandom(32)
     ring = KeyRing({"a": key, "b": key}, "a")
     sealed = bytearray(CookieCodec(ring).seal(rec))
-    sealed[2] = ord("b")
+    sealed[18] = ord("b")
     with pytest.raises(BadContextToken, match="failed authentication"):
         open_(CookieCodec(ring), bytes(sealed), rec, now)
 
@@ -133,7 +134,7 @@ def test_rotation_and_retirement(ring, codec, rec, now):
     ring.rotate("2025-07")
     assert ring.current_id == b"2025-07"
     new_cookie = codec.seal(rec)
-    assert new_cookie[2:9] == b"2025-07"
+    assert new_cookie[18:25] == b"2025-07"
     assert open_(codec, old_cookie, rec, now) == rec
     assert open_(codec, new_cookie, rec, now) == rec
     ring.retire("2025-01")
@@ -219,14 +220,36 @@ def test_fault_namespace_follows_sc_version(codec, rec, now):
 
 def test_unknown_version(codec, rec, now):
     sealed = bytearray(codec.seal(rec))
-    sealed[0] = 2
-    with pytest.raises(BadContextToken, match="version"):
-        open_(codec, bytes(sealed), rec, now)
+    for version in (1, 3):  # 1: the layout before the endpoint tag
+        sealed[0] = version
+        with pytest.raises(BadContextToken, match="version"):
+            open_(codec, bytes(sealed), rec, now)
+
+
+def test_a_cookie_names_its_endpoint(ring, rec, now):
+    """Same key ring, another endpoint: refused before decryption, with its own reason."""
+    a = CookieCodec(ring, endpoint="http://127.0.0.1:8001/svc")
+    b = CookieCodec(ring, endpoint="http://127.0.0.1:8002/svc")
+    sealed = a.seal(rec)
+    assert open_(a, sealed, rec, now) == rec
+    with pytest.raises(BadContextToken) as info:
+        open_(b, sealed, rec, now)
+    assert info.value.detail == "cookie was issued by another endpoint"
+
+
+def test_aad_binds_endpoint_tag(ring, rec, now):
+    """Relabelling the tag to the other endpoint's passes the tag check, not GCM."""
+    a = CookieCodec(ring, endpoint="http://a/svc")
+    b = CookieCodec(ring, endpoint="http://b/svc")
+    sealed = bytearray(a.seal(rec))
+    sealed[1:17] = b.tag
+    with pytest.raises(BadContextToken, match="failed authentication"):
+        open_(b, bytes(sealed), rec, now)
 
 
 def test_malformed_plaintext(ring, rec, now):
     kid, key = ring.current()
-    header = bytes([1, len(kid)]) + kid
+    header = bytes([2]) + cookie_mod.endpoint_tag("") + bytes([len(kid)]) + kid
     sealed = header + cookie_mod.aes_gcm_encrypt(key, b"not a record", header)
     with pytest.raises(BadContextToken, match="malformed cookie content"):
         open_(CookieCodec(ring), sealed, rec, now)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from attack_kit import BINDINGS, Dedicated, Recorder, assert_generic_fault, last, serve_args
+from attack_kit import BINDINGS, Dedicated, Recorder, Via, assert_generic_fault, last, serve_args
 
 from servers import Server
 from wssc.client import Client
@@ -30,15 +30,17 @@ CLAIMS = {
 
 
 def plain_http_client(srv: Server, headers: dict[str, str]) -> tuple[Client, Recorder]:
-    """A UserNameOverTransport client that talks plain HTTP to ``srv`` (the WSDL advertises
-    the https address a proxy would serve)."""
+    """A UserNameOverTransport client that talks plain HTTP to ``srv``, as a TLS-terminating
+    proxy would: it addresses (``wsa:To``) the https address the WSDL advertises, and its
+    requests reach ``srv`` over HTTP with ``headers``."""
     ep = endpoint_from_wsdl(httpx.get(srv.wsdl_url).content, srv.wsdl_url)
-    rec = Recorder(httpx.HTTPTransport())
-    http = httpx.Client(transport=rec, headers=headers, timeout=30)
-    c = Client(srv.url, ep.contract, settings=ep.settings, username="alice", password="secret",
-               http=http)
+    assert ep.address.startswith("https://")
+    via = Via(srv.url, headers)
+    http = httpx.Client(transport=via, timeout=30)
+    c = Client(ep.address, ep.contract, settings=ep.settings, username="alice",
+               password="secret", http=http)
     c._own_http = True
-    return c, rec
+    return c, via.recorder
 
 
 def uot_http(start: Callable[..., Server], binding: str, *extra: str) -> Dedicated:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
@@ -21,13 +22,17 @@ from test_sessions import Raw
 
 pytestmark = pytest.mark.e2e
 
+#: The public address of a farm (its load balancer); each node listens on its own port.
+FARM = "http://farm.example/svc"
+
 
 def test_redis_store_serves_a_farm(server: Callable[..., Server],
                                    redis_server: tuple[str, int]) -> None:
     host, port = redis_server
     store = f"redis://{host}:{port}/3"
-    a = server("--store", store)
-    b = server("--store", store, "--binding", "wshttp")  # a second node, same store
+    # Two nodes, same store, both named by the farm's public address (the To they accept).
+    a = server("--store", store, "--address", FARM)
+    b = server("--store", store, "--binding", "wshttp", "--address", FARM)
     assert a.url != b.url
     raw = Raw(a)
     raw.issue()
@@ -44,10 +49,14 @@ def test_redis_store_serves_a_farm(server: Callable[..., Server],
         raw.session.app_response(raw.post(late), late, time.time())
 
 
-def test_cookie_key_ring_serves_a_farm(server: Callable[..., Server]) -> None:
-    # Both nodes load the same key ring (CERT_DIR/keyring.json, created by the first).
-    a = server("--no-require-cancellation")
-    b = server("--no-require-cancellation", "--binding", "wshttp")
+def test_cookie_key_ring_serves_a_farm(server: Callable[..., Server], wssc_home: Path) -> None:
+    # Both nodes load the same key ring (--keyring, created by the first) and are given the
+    # farm's address: the cookie names it, and the To names it.
+    ring = str(wssc_home / "farm-keyring.json")
+    a = server("--no-require-cancellation", "--keyring", ring, "--address", FARM)
+    b = server("--no-require-cancellation", "--binding", "wshttp", "--keyring", ring,
+               "--address", FARM)
+    assert a.url != b.url
     raw = Raw(a)
     raw.issue()
     assert raw.add(1, 1) == 2

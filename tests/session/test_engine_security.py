@@ -286,9 +286,9 @@ def test_replay_entry_lifetime_ignores_the_senders_expires() -> None:
     real = cache.check_and_add
 
     def spy(key: bytes, expires: float, now: float, *, partition: str = "",
-            peer: str = "") -> None:
+            peer: str = "", **dated: float | None) -> None:
         seen.append(expires - now)
-        real(key, expires, now, partition=partition, peer=peer)
+        real(key, expires, now, partition=partition, peer=peer, **dated)  # type: ignore[arg-type]
 
     cache.check_and_add = spy  # type: ignore[method-assign]
     out = c.app_request(ADD, {"a": 1, "b": 2}, clock.t)

@@ -29,6 +29,9 @@ class TransportInfo:
 
     secure: bool = False  # TLS
     peer: str = ""
+    #: ``scheme://host[:port]`` the client used, as a declared reverse proxy reported it
+    #: (None without one); the address filter accepts a ``wsa:To`` at that origin too.
+    origin: str | None = None
 
 
 @dataclass(slots=True)

@@ -7,6 +7,7 @@ import base64
 import binascii
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -22,6 +23,12 @@ PROTECTION_ORDERS = {"SignBeforeEncryptAndEncryptSignature": True, "SignBeforeEn
 
 def wssc_home() -> Path:
     return Path(os.environ.get("WSSC_HOME") or Path.home() / ".wssc")
+
+
+def default_keyring_name(address: str) -> str:
+    """One key ring per endpoint by default: ``keyring-http_127.0.0.1_8000_svc.json``."""
+    slug = re.sub(r"[^A-Za-z0-9.-]+", "_", address).strip("_")[:100]
+    return f"keyring-{slug}.json"
 
 
 def port_number(text: str) -> int:
@@ -68,8 +75,13 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     s.add_argument("--store", default="memory",
                    help="session store: memory (default) or redis://HOST:PORT/DB")
     s.add_argument("--keyring", type=Path,
-                   help="cookie-mode key ring file (JSON); created if missing "
-                   "(default: CERT_DIR/keyring.json)")
+                   help="cookie-mode key ring file (JSON); created if missing. Default: one "
+                   "per endpoint, CERT_DIR/keyring-<address>.json; give every node of a farm "
+                   "the same file (and the same --address) to share one")
+    s.add_argument("--address", default=None, metavar="URL",
+                   help="the endpoint's public address: published in the WSDL, compared with "
+                   "each message's wsa:To, named in cookies (default SCHEME://HOST:PORT/svc; "
+                   "set it behind a proxy and on every node of a farm)")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=port_number, default=8000, help="TCP port, 1-65535 (default 8000)")
     s.add_argument("--cert-dir", type=Path, default=None,
@@ -227,7 +239,7 @@ def run_serve(args: argparse.Namespace) -> int:
     cert, cert_path, key_path = dev_certificate(home)
     over_tls = settings.secure_conversation.bootstrap.over_transport
     scheme = "https" if over_tls else "http"
-    address = f"{scheme}://{args.host}:{args.port}/svc"
+    address = args.address or f"{scheme}://{args.host}:{args.port}/svc"
     users = dict(DEMO_USERS)
     for u in args.user:
         name, sep, pw = u.partition(":")
@@ -236,7 +248,7 @@ def run_serve(args: argparse.Namespace) -> int:
         users[name] = pw
     keyring = None
     if not settings.secure_conversation.require_cancellation:
-        path = args.keyring or home / "keyring.json"
+        path = args.keyring or home / default_keyring_name(address)
         if path.exists():
             keyring = KeyRing.from_file(path)
         else:

@@ -622,6 +622,8 @@ class _Replay:
     policy: MessagePolicy
     now: float
     partition: str
+    #: when the session of a signing SCT was issued (None: the message is not dated)
+    issued_at: Callable[[SecurityContextToken], float | None] | None = None
 
     def record(self, value: bytes, ts: Timestamp | None, tok: Token) -> None:
         created = ts.created if ts is not None else self.now
@@ -630,8 +632,14 @@ class _Replay:
         expires = min(created, self.now) + self.policy.replay_window + self.policy.max_clock_skew
         sct = tok.base.sct
         partition = "sct:" + sct.identifier if sct is not None else self.partition
+        # A message under a session is dated against the cache's start (its epoch).
+        stamp: float | None = None
+        issued: float | None = None
+        if sct is not None and self.issued_at is not None:
+            stamp, issued = created, self.issued_at(sct)
         self.cache.check_and_add(value, max(expires, self.now + 1), self.now,
-                                 partition=partition)
+                                 partition=partition, created=stamp, issued=issued,
+                                 skew=self.policy.max_clock_skew)
 
 
 # --- signature checking, chosen by algorithm and key type ---------------------------------
@@ -683,12 +691,16 @@ def verify(
     limits: ParserLimits = DEFAULT_LIMITS,
     private_key_thumbprint: str | None = None,
     replay_partition: str = "",
+    issued_at: Callable[[SecurityContextToken], float | None] | None = None,
 ) -> VerifiedMessage:
     """Verify and decrypt a secured message, or raise a typed :class:`~wssc.errors.WsscError`.
 
     ``message`` bytes are parsed with the hardened parser; an element is processed in place.
     ``replay_partition`` names who the replay cache charges the entry to when the message is
     not signed by an SCT (a peer address, say); an SCT-signed message is charged to its SCT.
+    ``issued_at`` says when the session of a signing SCT was issued (service clock): with it,
+    the replay cache also refuses an SCT-signed message it could have seen before it started
+    (:mod:`wssc.security.replay`).
     """
     root: etree._Element
     if isinstance(message, etree._Element):
@@ -711,7 +723,7 @@ def verify(
         env, secs[0], policy, resolver, now, private_key, private_key_thumbprint,
         encrypted_key_sha1_keys or {}, context_sct,
     )
-    replay = (_Replay(replay_cache, policy, now, replay_partition)
+    replay = (_Replay(replay_cache, policy, now, replay_partition, issued_at)
               if replay_cache is not None else None)
     try:
         return _Inbound(state, limits, replay).run()

@@ -20,6 +20,38 @@ entry (from the largest partition, say) was considered and rejected: the evicted
 then be replayed by anyone who captured it, and the largest partition may well be a NAT's
 legitimate users rather than the attacker.
 
+**A cache that starts empty** (a restart; Redis restarted without its data) has forgotten
+what it saw before. It keeps an *epoch* ``E``, the moment it started: for a
+:class:`MemoryReplayCache` its creation (the service engine makes its own as it starts; one
+made without an ``epoch`` takes the ``now`` of its first check, which is later, so it
+refuses more, never less), for Redis the time written into an epoch key by the first check
+that finds none (Redis restarted empty: a new epoch). Which messages could it have seen
+before ``E``? One that arrived at ``t < E`` passed the Timestamp check then, so its
+``Created <= t + skew``: the sender's clock may run ahead of the service's by up to
+``max_clock_skew``, and the service accepts a ``Created`` up to that far in its future.
+Hence ``Created < E + skew``; a message created at or after ``E + skew`` cannot have arrived
+before ``E``. Refusing every message with ``Created < E + skew`` would refuse every client
+for ``skew`` (5 minutes) after each restart, so the rule is narrowed by the session: a
+message under an SCT *issued* at or after ``E`` cannot have been sent, let alone seen,
+before ``E``. Both times are the service's clock (the issue time is the session record's
+``created``: the sealed cookie, the store), never the client's. So a message is refused
+(:class:`~wssc.errors.PredatesReplayCache`) when
+
+    its session was issued before E  and  Created < E + max_clock_skew
+
+The caller says when the session was issued (``issued``; None = unknown, taken as before
+``E``) and passes ``created=None`` to skip the rule: bootstrap-secured messages (the RST that
+opens a session, ``establish_security_context=False``) carry no session, so they are not
+dated, and stay replayable within their Timestamp window after a restart (a replayed RST
+yields a session whose key only its sender can read). A farm on Redis compares issue times
+written by one node with an epoch written by another: their clocks must agree (NTP), as the
+Timestamp checks already require.
+
+What this costs a legitimate client: a session opened before the restart loses messages
+created before ``E + skew``. The service answers them ``BadContextToken`` (not the generic
+fault), on which a wssc client, like WCF's, drops the session and opens a new one: one
+refused call per session, not ``skew`` of refusals.
+
 Two implementations share the :class:`ReplayCache` protocol: :class:`MemoryReplayCache` (one
 process) and :class:`wssc.store.redis.RedisReplayCache` (a farm: a replay sent to another
 node is caught too).
@@ -31,7 +63,7 @@ import heapq
 import threading
 from typing import Protocol
 
-from wssc.errors import ReplayDetected, ServerTooBusy
+from wssc.errors import PredatesReplayCache, ReplayDetected, ServerTooBusy
 
 #: WCF's ReplayCacheSize.
 DEFAULT_MAX_ENTRIES = 900_000
@@ -44,11 +76,15 @@ DEFAULT_QUOTA_PER_PEER = 90_000
 
 class ReplayCache(Protocol):
     def check_and_add(
-        self, key: bytes, expires: float, now: float, *, partition: str = "", peer: str = ""
+        self, key: bytes, expires: float, now: float, *, partition: str = "", peer: str = "",
+        created: float | None = None, issued: float | None = None, skew: float = 0.0,
     ) -> None:
         """Record ``key`` until ``expires``, charged to ``partition`` and to ``peer`` (the
         sender's address; "" charges no peer); raise :class:`ReplayDetected` if it is live
-        already, :class:`ServerTooBusy` when the partition, the peer or the cache is full."""
+        already, :class:`ServerTooBusy` when the partition, the peer or the cache is full, and
+        :class:`PredatesReplayCache` when ``created`` (the Timestamp's, or None: not dated)
+        and ``issued`` (the session's issue time, None = unknown) say that the cache could
+        have seen the message before it started (:func:`predates`)."""
         ...
 
 
@@ -63,15 +99,30 @@ class PeerCharged:
         self.peer = peer
 
     def check_and_add(
-        self, key: bytes, expires: float, now: float, *, partition: str = "", peer: str = ""
+        self, key: bytes, expires: float, now: float, *, partition: str = "", peer: str = "",
+        created: float | None = None, issued: float | None = None, skew: float = 0.0,
     ) -> None:
         self.cache.check_and_add(key, expires, now, partition=partition,
-                                 peer=peer or self.peer)
+                                 peer=peer or self.peer, created=created, issued=issued,
+                                 skew=skew)
 
 
 def _too_busy_for_peer(peer: str) -> ServerTooBusy:
     return ServerTooBusy(f"the peer {peer[:64]} holds its whole share of the replay cache "
                          "(replay_quota_per_peer) over all of its sessions")
+
+
+def predates(epoch: float, created: float, issued: float | None, skew: float) -> bool:
+    """Could a cache started at ``epoch`` have seen this message before? (module docstring)"""
+    return (issued is None or issued < epoch) and created < epoch + skew
+
+
+def predates_error(epoch: float, created: float, issued: float | None) -> PredatesReplayCache:
+    since = "unknown" if issued is None else f"{epoch - issued:.0f} s before"
+    return PredatesReplayCache(
+        f"the message (created {created - epoch:+.0f} s from the replay cache's start) is "
+        f"under a session issued before the replay cache started ({since}): it may have been "
+        "received before")
 
 
 class MemoryReplayCache:
@@ -80,7 +131,10 @@ class MemoryReplayCache:
         max_entries: int = DEFAULT_MAX_ENTRIES,
         quota_per_partition: int = DEFAULT_QUOTA_PER_PARTITION,
         quota_per_peer: int = DEFAULT_QUOTA_PER_PEER,
+        epoch: float | None = None,
     ) -> None:
+        """``epoch``: when the cache started (default: the ``now`` of its first check)."""
+        self.epoch = epoch
         self.max_entries = max_entries
         self.quota_per_partition = quota_per_partition
         self.quota_per_peer = quota_per_peer
@@ -104,9 +158,14 @@ class MemoryReplayCache:
                     _uncharge(self._per_peer, entry[2])
 
     def check_and_add(
-        self, key: bytes, expires: float, now: float, *, partition: str = "", peer: str = ""
+        self, key: bytes, expires: float, now: float, *, partition: str = "", peer: str = "",
+        created: float | None = None, issued: float | None = None, skew: float = 0.0,
     ) -> None:
         with self._lock:
+            if self.epoch is None:
+                self.epoch = now
+            if created is not None and predates(self.epoch, created, issued, skew):
+                raise predates_error(self.epoch, created, issued)
             self._purge(now)
             if key in self._entries:
                 raise ReplayDetected()
@@ -135,5 +194,5 @@ def _uncharge(counts: dict[str, int], name: str) -> None:
 
 __all__ = [
     "DEFAULT_MAX_ENTRIES", "DEFAULT_QUOTA_PER_PARTITION", "DEFAULT_QUOTA_PER_PEER",
-    "MemoryReplayCache", "PeerCharged", "ReplayCache",
+    "MemoryReplayCache", "PeerCharged", "ReplayCache", "predates", "predates_error",
 ]

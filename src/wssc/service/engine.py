@@ -41,9 +41,11 @@ from wssc.crypto.suites import get_suite
 from wssc.errors import (
     BadContextToken,
     CancellationNotAllowed,
+    DestinationUnreachable,
     InvalidRequest,
     InvalidSecurity,
     MalformedXml,
+    PredatesReplayCache,
     SoapFault,
     UnableToRenew,
     WsscError,
@@ -54,6 +56,7 @@ from wssc.security.inbound import VerifiedMessage, verify
 from wssc.security.outbound import protect
 from wssc.security.replay import MemoryReplayCache, PeerCharged, ReplayCache
 from wssc.security.tokens import SctProtection
+from wssc.service.address import AddressFilter
 from wssc.session.service import SessionManager
 from wssc.settings import WCF_COMPATIBLE, Compatibility, EndpointSettings
 from wssc.store.base import SessionStore
@@ -144,6 +147,7 @@ class ServiceEngine:
         self.settings = settings or EndpointSettings()
         self.contract = contract or get_contract(service)
         self.address = address
+        self.address_filter = AddressFilter(address, self.settings.host_name_comparison_mode)
         self.certificate = certificate
         self.clock = clock
         scs = self.settings.secure_conversation
@@ -160,13 +164,15 @@ class ServiceEngine:
         self.require_tls = require_tls_for_username and self.kind.security_mode == "transport"
         codec = None
         if not scs.require_cancellation:
-            codec = CookieCodec(keyring or KeyRing.generate())
+            codec = CookieCodec(keyring or KeyRing.generate(), endpoint=address)
         self.sessions = SessionManager(self.settings, store, codec)
         # WCF turns replay detection off for SCT over transport.
         self.replay: ReplayCache | None = None
         if svc.detect_replays and self.kind.security_mode == "message":
+            # A cache of its own starts now: its epoch (wssc.security.replay).
             self.replay = replay_cache if replay_cache is not None else MemoryReplayCache(
-                svc.replay_cache_size, svc.replay_quota_per_session, svc.replay_quota_per_peer
+                svc.replay_cache_size, svc.replay_quota_per_session, svc.replay_quota_per_peer,
+                epoch=clock(),
             )
         self.policy = self.kind.message_policy(self.settings, "service", compatibility)
         self._wsdl: bytes | None = None
@@ -259,6 +265,7 @@ class ServiceEngine:
         if not self.scs.establish_security_context:
             boot = self.bootstrap.verify(env.root, transport, self.policy, now,
                                          self._replay_for(transport))
+            self._check_destination(boot.message, transport)
             return self._application(env, boot.message, now, bootstrap=boot)
         self.sessions.maybe_purge(now)  # time-gated: at most every few seconds
         if action == t.rst_sct:
@@ -279,11 +286,18 @@ class ServiceEngine:
             # stays required; the Body holds only the CancelTarget, nothing secret.
             policy = replace(policy, require_encrypted_body=None,
                              require_encrypted_signature=False)
-        result = verify(env.root, resolver=resolve, policy=policy, now=now,
-                        replay_cache=self._replay_for(transport))
+        try:
+            result = verify(env.root, resolver=resolve, policy=policy, now=now,
+                            replay_cache=self._replay_for(transport),
+                            issued_at=_issued_at(records))
+        except PredatesReplayCache as exc:
+            # Not a replay for sure, but one the cache cannot rule out: the client opens a new
+            # session on BadContextToken, so a legitimate one loses one message, not minutes.
+            raise BadContextToken(exc.detail, sc_ns=self.sc.ns) from None
         sct = result.signing_sct
         if sct is None or not records:
             raise InvalidSecurity("the message is not secured by a SecurityContextToken")
+        self._check_destination(result, transport)
         rec = next(r for r in records if r.context_id == sct.identifier)
         if action == t.rst_sct_cancel:
             return self._cancel(result, sct, rec, now)
@@ -295,6 +309,24 @@ class ServiceEngine:
                 lambda reply: self._secure_with_sct(reply, sct, key, now))
         self.sessions.activate(rec, now)
         return self._application(env, result, now, sct=sct, key=result.signing_key)
+
+    def _check_destination(self, result: VerifiedMessage, transport: TransportInfo) -> None:
+        """WCF's address filter: the message's ``wsa:To`` must name this endpoint
+        (:mod:`wssc.service.address`), else ``DestinationUnreachable``. Under message
+        security the policy (``require_signed_addressing``) has refused an unsigned To."""
+        header = result.envelope.header
+        for wsa in (ns.WSA10, ns.WSA2004):
+            to = header.find(f"{{{wsa}}}To") if header is not None else None
+            if to is not None:
+                break
+        if to is None:
+            raise DestinationUnreachable("the message has no wsa:To")
+        value = (to.text or "").strip()
+        if not self.address_filter.matches(value, transport.origin):
+            via = f" or {transport.origin} (as the proxy reports)" if transport.origin else ""
+            raise DestinationUnreachable(
+                f"wsa:To {printable(value, 200)!r} is not this endpoint's address "
+                f"({self.address}{printable(via, 200)})", wsa_ns=wsa)
 
     def _session_keys(
         self, records: list[SessionRecord], now: float, exempt: bool
@@ -324,9 +356,11 @@ class ServiceEngine:
         self, env: Envelope, transport: TransportInfo, now: float
     ) -> HttpResponse:
         records: list[SessionRecord] = []
-        boot = self.bootstrap.verify(env.root, transport, self.policy, now, self._replay_for(transport),
+        boot = self.bootstrap.verify(env.root, transport, self.policy, now,
+                                     self._replay_for(transport),
                                      endorsing=self._session_keys(records, now, True))
         result = boot.message
+        self._check_destination(result, transport)
         sct = result.endorsing_sct
         rec = next((r for r in records if sct is not None and r.context_id == sct.identifier),
                    None)
@@ -359,7 +393,9 @@ class ServiceEngine:
         return protect(reply, SctProtection(ref, key, include=False), policy, now=now)
 
     def _issue(self, env: Envelope, transport: TransportInfo, now: float) -> HttpResponse:
-        boot = self.bootstrap.verify(env.root, transport, self.policy, now, self._replay_for(transport))
+        boot = self.bootstrap.verify(env.root, transport, self.policy, now,
+                                     self._replay_for(transport))
+        self._check_destination(boot.message, transport)
         request = parse_rst(self._payload(boot.message.envelope), self.trust, self.trust.rst_sct)
         if not isinstance(request, IssueRequest):
             raise InvalidRequest("expected an Issue request")
@@ -454,6 +490,18 @@ class ServiceEngine:
                     return _xml_response(500, version, fault)
 
         return Dispatch(op, method, args, finish)
+
+
+def _issued_at(
+    records: list[SessionRecord],
+) -> Callable[[SecurityContextToken], float | None]:
+    """When the session of an SCT the resolver found was issued (service clock), for the
+    replay cache's epoch check (:mod:`wssc.security.replay`)."""
+
+    def issued(sct: SecurityContextToken) -> float | None:
+        return next((r.created for r in records if r.context_id == sct.identifier), None)
+
+    return issued
 
 
 def run_dispatch_sync(d: Dispatch) -> HttpResponse:

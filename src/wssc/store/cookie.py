@@ -6,12 +6,19 @@ node of a farm holding the ring opens it, and the ring rotates without breaking 
 (WCF's DPAPI cookie only opens on the machine that wrote it.) Layout::
 
     offset   size  field
-    0        1     cookie version (1)
-    1        1     n = length of the key id (1..16)
-    2        n     key id (printable ASCII)
-    2+n      12    GCM nonce (random)
-    14+n     ...   ciphertext of SessionRecord.to_bytes()
-    end-16   16    GCM tag; additional authenticated data = bytes 0 .. 2+n (version, n, key id)
+    0        1     cookie version (2)
+    1        16    endpoint tag: SHA-256 of the issuing endpoint's address, first 16 bytes
+    17       1     n = length of the key id (1..16)
+    18       n     key id (printable ASCII)
+    18+n     12    GCM nonce (random)
+    30+n     ...   ciphertext of SessionRecord.to_bytes()
+    end-16   16    GCM tag; additional authenticated data = bytes 0 .. 18+n (version, endpoint
+                   tag, n, key id)
+
+The endpoint tag names the endpoint that issued the cookie (:class:`CookieCodec` ``endpoint``),
+so that a cookie captured at one endpoint is refused at another even when both hold the same
+key ring: the tag is compared before anything is decrypted, and GCM authenticates it.
+Version 1 cookies (no tag) are refused.
 
 :meth:`CookieCodec.open` refuses (``BadContextToken``) a cookie that is oversized (checked
 before any decryption), malformed, sealed under an unknown key id, unauthentic, not for the
@@ -22,6 +29,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import os
 import tempfile
@@ -35,7 +44,8 @@ from wssc.errors import BadContextToken, ConfigurationError, FailedCheck
 from wssc.store.record import RecordFormatError, SessionRecord
 from wssc.xml import ns
 
-COOKIE_VERSION: Final = 1
+COOKIE_VERSION: Final = 2
+ENDPOINT_TAG_SIZE: Final = 16
 KEY_SIZE: Final = 32
 MAX_KEY_ID: Final = 16
 #: Cookies larger than this are refused before decryption.
@@ -170,21 +180,32 @@ class KeyRing:
         return cls.from_json(Path(path).read_text(encoding="utf-8"))
 
 
+def endpoint_tag(endpoint: str) -> bytes:
+    """The cookie's name for the endpoint at ``endpoint`` (its address, exactly as configured:
+    every node of a farm that shares a key ring must be given the same address)."""
+    return hashlib.sha256(endpoint.encode("utf-8", "surrogatepass")).digest()[:ENDPOINT_TAG_SIZE]
+
+
 class CookieCodec:
-    """Seals and opens ``dnse:Cookie`` values under a :class:`KeyRing`."""
+    """Seals and opens ``dnse:Cookie`` values under a :class:`KeyRing`, for the endpoint at
+    ``endpoint`` (its address; ``""`` for a codec used outside a service)."""
 
-    __slots__ = ("keyring", "max_size")
+    __slots__ = ("endpoint", "keyring", "max_size", "tag")
 
-    def __init__(self, keyring: KeyRing, *, max_size: int = MAX_COOKIE_SIZE) -> None:
+    def __init__(
+        self, keyring: KeyRing, *, endpoint: str = "", max_size: int = MAX_COOKIE_SIZE
+    ) -> None:
         self.keyring = keyring
         self.max_size = max_size
+        self.endpoint = endpoint
+        self.tag = endpoint_tag(endpoint)
 
     def __repr__(self) -> str:
-        return f"CookieCodec({self.keyring!r})"
+        return f"CookieCodec({self.keyring!r}, endpoint={self.endpoint!r})"
 
     def seal(self, record: SessionRecord) -> bytes:
         kid, key = self.keyring.current()
-        header = bytes([COOKIE_VERSION, len(kid)]) + kid
+        header = bytes([COOKIE_VERSION]) + self.tag + bytes([len(kid)]) + kid
         cookie = header + aes_gcm_encrypt(key, record.to_bytes(), header)
         if len(cookie) > self.max_size:
             raise ConfigurationError("the session does not fit in a cookie")
@@ -204,17 +225,23 @@ class CookieCodec:
 
         if len(data) > self.max_size:
             raise bad("cookie too large")
-        if len(data) < 2 or data[0] != COOKIE_VERSION:
+        if len(data) < 1 or data[0] != COOKIE_VERSION:
             raise bad("unknown cookie version")
-        n = data[1]
-        if not 1 <= n <= MAX_KEY_ID or len(data) < 2 + n + _GCM_OVERHEAD:
+        k = 1 + ENDPOINT_TAG_SIZE  # offset of n
+        if len(data) < k + 1:
             raise bad("malformed cookie")
-        header = bytes(data[: 2 + n])
-        key = self.keyring.get(header[2:])
+        n = data[k]
+        if not 1 <= n <= MAX_KEY_ID or len(data) < k + 1 + n + _GCM_OVERHEAD:
+            raise bad("malformed cookie")
+        header = bytes(data[: k + 1 + n])
+        if not hmac.compare_digest(header[1:k], self.tag):
+            raise bad("cookie was issued by another endpoint")
+        key = self.keyring.get(header[k + 1:])
         if key is None:
             raise bad("unknown cookie key id")
         try:
-            record = SessionRecord.from_bytes(aes_gcm_decrypt(key, bytes(data[2 + n :]), header))
+            record = SessionRecord.from_bytes(
+                aes_gcm_decrypt(key, bytes(data[k + 1 + n :]), header))
         except FailedCheck:
             raise bad("cookie failed authentication") from None
         except RecordFormatError:

@@ -186,11 +186,23 @@ class RedisStore:
         return int(pending) + int(active)
 
 
-# KEYS: entry, partition zset, peer zset. ARGV: now (ms), expires (ms), partition quota,
-# member, peer quota (0 = no peer charge). Returns 0 = recorded, 1 = replay, 2 = the partition
-# holds its whole quota, 3 = the peer does.
+# KEYS: entry, partition zset, peer zset, epoch. ARGV: now (ms), expires (ms), partition quota,
+# member, peer quota (0 = no peer charge), created (ms, or '' = not dated), issued (ms, or '' =
+# unknown), skew (ms). Returns {0} = recorded, {1} = replay, {2} = the partition holds its
+# whole quota, {3} = the peer does, {4, epoch} = the message may predate the cache (its epoch,
+# written when none is found).
 _REPLAY_LUA: Final = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 1 end
+local raw = redis.call('GET', KEYS[4])
+if not raw then
+  raw = ARGV[1]
+  redis.call('SET', KEYS[4], raw)
+end
+local epoch = tonumber(raw)
+if ARGV[6] ~= '' and tonumber(ARGV[6]) < epoch + tonumber(ARGV[8])
+   and (ARGV[7] == '' or tonumber(ARGV[7]) < epoch) then
+  return {4, raw}
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then return {1} end
 local want = tonumber(ARGV[2]) - tonumber(ARGV[1])
 local function full(key, quota)
   if quota <= 0 then return false end
@@ -203,12 +215,12 @@ local function charge(key, quota)
   if redis.call('PTTL', key) < want then redis.call('PEXPIRE', key, want) end
 end
 local pquota, aquota = tonumber(ARGV[3]), tonumber(ARGV[5])
-if full(KEYS[2], pquota) then return 2 end
-if full(KEYS[3], aquota) then return 3 end
+if full(KEYS[2], pquota) then return {2} end
+if full(KEYS[3], aquota) then return {3} end
 charge(KEYS[2], pquota)
 charge(KEYS[3], aquota)
 redis.call('SET', KEYS[1], '1', 'PXAT', ARGV[2])
-return 0
+return {0}
 """
 
 
@@ -221,12 +233,18 @@ class RedisReplayCache:
         wssc:replay:e:<sha256 of the SignatureValue>   STRING  expires (PXAT) with the entry
         wssc:replay:p:<sha256 of the partition>        ZSET    the partition's live entries
         wssc:replay:a:<sha256 of the peer address>     ZSET    the peer's live entries
+        wssc:replay:epoch                              STRING  when this cache started (ms)
 
     Redis evicts expired entries itself; there is no global size limit beyond Redis's own
     ``maxmemory`` (so no "cache full" lock-out either). The quotas per partition and per peer
     hold farm-wide: a peer spreading its sessions over the nodes is charged once. One Lua
-    script checks both quotas, charges them and records, atomically; its cost is O(log n) in
-    the size of the two sets plus the expired charges it drops.
+    script checks the epoch and both quotas, charges them and records, atomically; its cost is
+    O(log n) in the size of the two sets plus the expired charges it drops. The epoch key has
+    no TTL: the first check that finds none writes its ``now``, so Redis restarted without its
+    data (or flushed) starts a new epoch, and messages it could have seen before are refused
+    (:mod:`wssc.security.replay`). Redis must keep these keys: run it with persistence (AOF or
+    RDB) and ``maxmemory-policy noeviction`` (``volatile-*`` policies evict live entries,
+    which reopens replays; see ``docs/howto/redis.md``).
     """
 
     __slots__ = ("_client", "_down", "_script", "prefix", "quota_per_partition",
@@ -248,22 +266,32 @@ class RedisReplayCache:
 
     @_guarded
     def check_and_add(
-        self, key: bytes, expires: float, now: float, *, partition: str = "", peer: str = ""
+        self, key: bytes, expires: float, now: float, *, partition: str = "", peer: str = "",
+        created: float | None = None, issued: float | None = None, skew: float = 0.0,
     ) -> None:
         from wssc.errors import ReplayDetected, ServerTooBusy
-        from wssc.security.replay import _too_busy_for_peer
+        from wssc.security.replay import _too_busy_for_peer, predates_error
+
+        def ms(t: float | None) -> str | int:
+            return "" if t is None else int(t * 1000)
 
         entry = hashlib.sha256(key).hexdigest()
         part = hashlib.sha256(partition.encode("utf-8", "replace")).hexdigest()
         addr = hashlib.sha256(peer.encode("utf-8", "replace")).hexdigest()
-        keys = [self.prefix + "e:" + entry, self.prefix + "p:" + part, self.prefix + "a:" + addr]
+        keys = [self.prefix + "e:" + entry, self.prefix + "p:" + part, self.prefix + "a:" + addr,
+                self.prefix + "epoch"]
         args: list[str | int] = [int(now * 1000), int(expires * 1000),
                                  self.quota_per_partition, entry,
-                                 self.quota_per_peer if peer else 0]
-        outcome = int(self._script(keys=keys, args=args))
+                                 self.quota_per_peer if peer else 0, ms(created), ms(issued),
+                                 int(skew * 1000)]
+        reply: Any = self._script(keys=keys, args=args)
+        outcome = int(reply[0])
         if outcome == 1:
             raise ReplayDetected()
         if outcome == 2:
             raise ServerTooBusy("this session holds its whole share of the replay cache")
         if outcome == 3:
             raise _too_busy_for_peer(peer)
+        if outcome == 4:
+            assert created is not None
+            raise predates_error(int(reply[1]) / 1000, created, issued)

@@ -59,6 +59,9 @@ WSA10: Final = "http://www.w3.org/2005/08/addressing"
 WSA2004: Final = "http://schemas.xmlsoap.org/ws/2004/08/addressing"
 WSA10_ANONYMOUS: Final = WSA10 + "/anonymous"
 WSA2004_ANONYMOUS: Final = WSA2004 + "/role/anonymous"
+#: The Action of WS-Addressing's own faults (DestinationUnreachable…), per version.
+WSA10_FAULT_ACTION: Final = WSA10 + "/fault"
+WSA2004_FAULT_ACTION: Final = WSA2004 + "/fault"
 #: WS-Addressing header local names that WCF signs (channel-scope headers).
 WSA_SIGNED_HEADERS: Final = ("To", "From", "FaultTo", "ReplyTo", "MessageID", "RelatesTo", "Action")
 
