@@ -26,6 +26,7 @@ from attack_kit import (
     Keys,
     app_envelope,
     assert_generic_fault,
+    client_via,
     craft,
     last,
     post,
@@ -178,9 +179,11 @@ def test_replay_to_another_node_sharing_redis_is_refused(
 ) -> None:
     host, port = redis_server
     store = f"redis://{host}:{port}/3"
-    a = start_server(*serve_args("wshttp", mode, "--store", store))
-    b = start_server(*serve_args("wshttp", mode, "--store", store))
-    victim, rec = recording_client(a)
+    # Two nodes of one farm: the same store, the farm's public address (the To they accept).
+    farm = "http://farm.example/svc"
+    a = start_server(*serve_args("wshttp", mode, "--store", store, "--address", farm))
+    b = start_server(*serve_args("wshttp", mode, "--store", store, "--address", farm))
+    victim, rec = client_via(a, farm)
     with victim:
         assert victim.Echo(text="once") == "once"
         captured = last(rec, "Echo").request
@@ -189,8 +192,10 @@ def test_replay_to_another_node_sharing_redis_is_refused(
             "node B accepted a message node A had already accepted (the replay cache is not "
             "shared through Redis)")
         assert_generic_fault(again_b, "replay to another node")
+        wait_logged(b, "A replay of a previously received message was detected")
         assert_generic_fault(post(a, captured), "replay to the same node")
         # Node B does serve the session (the store is shared): only the replay was refused.
-        c = Client.from_wsdl(b.wsdl_url)
-        c.session = victim.session
-        assert c.Echo(text="fresh") == "fresh"
+        c, _ = client_via(b, farm)
+        with c:
+            c.session = victim.session
+            assert c.Echo(text="fresh") == "fresh"
