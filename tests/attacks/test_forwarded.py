@@ -29,14 +29,30 @@ CLAIMS = {
 }
 
 
+class PlainHttpHop(httpx.BaseTransport):
+    """What a TLS-terminating proxy forwards: the request to the https:// address, on plain
+    HTTP to the app (the wssc client itself never sends a password to an http:// address)."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.url = request.url.copy_with(scheme="http")
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
 def plain_http_client(srv: Server, headers: dict[str, str]) -> tuple[Client, Recorder]:
-    """A UserNameOverTransport client that talks plain HTTP to ``srv`` (the WSDL advertises
-    the https address a proxy would serve)."""
+    """A UserNameOverTransport client of the https address the WSDL advertises (the one a
+    proxy would serve), whose requests reach ``srv`` on plain HTTP."""
     ep = endpoint_from_wsdl(httpx.get(srv.wsdl_url).content, srv.wsdl_url)
-    rec = Recorder(httpx.HTTPTransport())
+    assert ep.address.startswith("https://")
+    rec = Recorder(PlainHttpHop())
     http = httpx.Client(transport=rec, headers=headers, timeout=30)
-    c = Client(srv.url, ep.contract, settings=ep.settings, username="alice", password="secret",
-               http=http)
+    c = Client(ep.address, ep.contract, settings=ep.settings, username="alice",
+               password="secret", http=http)
     c._own_http = True
     return c, rec
 
