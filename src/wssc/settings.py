@@ -150,7 +150,9 @@ class LocalClientSecuritySettings:
     cookie_renewal_threshold_percentage: int = 60
     max_clock_skew: timedelta = timedelta(minutes=5)
     replay_window: timedelta = timedelta(minutes=5)
+    #: Refuse a reply whose signature was seen before (WCF's DetectReplays, on by default).
     detect_replays: bool = True
+    replay_cache_size: int = 900_000
     timestamp_validity_duration: timedelta = timedelta(minutes=5)
 
 

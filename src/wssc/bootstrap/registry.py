@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Final, Literal
+from urllib.parse import urlsplit
 
 from lxml import etree
 
@@ -44,6 +45,7 @@ from wssc.bootstrap.username_over_transport import (
 from wssc.certs import Certificate
 from wssc.crypto.suites import get_suite
 from wssc.errors import ConfigurationError
+from wssc.logs import printable
 from wssc.policy.explain import explain as _explain
 from wssc.policy.export import policy_for as _policy_for
 from wssc.policy.model import ImportedEndpoint, ImportedPolicy
@@ -110,6 +112,41 @@ class BootstrapKind:
     def description(self) -> str:
         """Its words for ``wssc inspect``."""
         return self.shape.description
+
+    @property
+    def requires_tls(self) -> bool:
+        """A transport-mode bootstrap leaves the secrecy of what it sends (a password) and
+        the integrity of every message to TLS: it runs over ``https`` only, as WCF's binding
+        requires."""
+        return self.security_mode == "transport"
+
+    def insecure_address(self, address: str) -> str | None:
+        """Why ``address`` cannot carry this bootstrap (a scheme other than ``https``), or
+        None when it can."""
+        if not self.requires_tls:
+            return None
+        scheme = urlsplit(address).scheme.lower()
+        if scheme == "https":
+            return None
+        return (f"{self.wcf_name} relies on transport security (TLS) to protect its "
+                f"credentials and every message, but the address {printable(address, 200)!r} "
+                f"uses {printable(scheme or '(no scheme)', 20)}://, not https://")
+
+    def check_address(self, address: str, role: Role) -> None:
+        """Refuse (:class:`~wssc.errors.ConfigurationError`, before anything is sent) an
+        address this bootstrap cannot use: a client never sends its credentials, and a
+        service never publishes an endpoint, over a non-TLS scheme."""
+        why = self.insecure_address(address)
+        if why is None:
+            return
+        if role == "client":
+            raise ConfigurationError(
+                f"{why}; nothing was sent. Use the service's https:// address (behind a "
+                "TLS-terminating proxy: the proxy's https:// address)")
+        raise ConfigurationError(
+            f"{why}; clients refuse to send credentials there. Publish the https:// address "
+            "clients use: serve HTTPS, or, behind a TLS-terminating proxy, give the proxy's "
+            "https:// address and declare the proxy (forwarded_allow_ips)")
 
     def message_policy(
         self, settings: EndpointSettings, role: Role,

@@ -17,6 +17,8 @@ from wssc.errors import ConfigurationError
 log = logging.getLogger("wssc.cli")
 
 DEMO_USERS = {"alice": "secret"}
+#: ``wssc inspect``'s exit status for an endpoint that clients refuse as published.
+INSECURE_ENDPOINT = 4
 #: WCF's MessageProtectionOrder values wssc serves -> encrypt the signature?
 PROTECTION_ORDERS = {"SignBeforeEncryptAndEncryptSignature": True, "SignBeforeEncrypt": False}
 
@@ -140,7 +142,10 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     i = sub.add_parser(
         "inspect", help="explain an endpoint's security policy in plain words",
         description="Read a WSDL (URL or file) and explain its policy: bootstrap, suite, "
-        "derived keys, session or cookie mode, and whether a Cancel will be sent and why.",
+        "derived keys, session or cookie mode, and whether a Cancel will be sent and why. "
+        "Exit status 4, with a warning on stderr, when the endpoint cannot be used as "
+        "published: a bootstrap that relies on TLS (UserNameOverTransport) at an address "
+        "that is not https:// (clients refuse to send credentials there).",
     )
     i.add_argument("wsdl", metavar="WSDL", help="URL (…?wsdl) or file")
     i.add_argument("--cafile")
@@ -418,8 +423,16 @@ def read_wsdl(args: argparse.Namespace) -> tuple[bytes, str | None]:
 
 
 def run_inspect(args: argparse.Namespace) -> int:
-    from wssc.bootstrap.registry import explain, settings_from_wsdl
+    from wssc.bootstrap.registry import bootstrap_kind, explain, settings_from_wsdl
 
     data, _ = read_wsdl(args)
-    print(explain(settings_from_wsdl(data)))
+    endpoint = settings_from_wsdl(data)
+    print(explain(endpoint))
+    address = endpoint.address
+    why = bootstrap_kind(endpoint.settings.bootstrap).insecure_address(address) if address \
+        else None
+    if why is not None:
+        print(f"warning: {why}: a client (wssc's, WCF's) refuses to send its credentials "
+              "there; the service must publish its https:// address", file=sys.stderr)
+        return INSECURE_ENDPOINT
     return 0

@@ -66,7 +66,8 @@ class AsyncClient(ClientBase[httpx.AsyncClient, asyncio.Lock]):
 
     async def _post(self, out: Outgoing) -> bytes:
         try:
-            r = await self._http.post(self.address, content=out.body, headers=self._headers(out))
+            r = await self._http.post(self.address, content=out.body, headers=self._headers(out),
+                                        follow_redirects=False)
         except httpx.HTTPError as exc:
             raise TransportError(f"cannot reach {self.address}: {exc}") from None
         return self._answered(r.status_code, r.content)

@@ -67,7 +67,8 @@ class Client(ClientBase[httpx.Client, threading.RLock]):
 
     def _post(self, out: Outgoing) -> bytes:
         try:
-            r = self._http.post(self.address, content=out.body, headers=self._headers(out))
+            r = self._http.post(self.address, content=out.body, headers=self._headers(out),
+                                  follow_redirects=False)
         except httpx.HTTPError as exc:
             raise TransportError(f"cannot reach {self.address}: {exc}") from None
         return self._answered(r.status_code, r.content)

@@ -58,6 +58,7 @@ except ImportError as exc:  # pragma: no cover - depends on the install
 from lxml import etree
 
 from wssc.bootstrap.base import ClientContext
+from wssc.bootstrap.registry import bootstrap_kind
 from wssc.certs import Certificate, from_der
 from wssc.client.common import make_bootstrap
 from wssc.errors import ConfigurationError, WsscError, error_from_fault
@@ -156,6 +157,11 @@ class _Core:
         self.plain: dict[int, tuple[etree._Element, dict[str, str]]] = {}
         self._local = threading.local()  # the bootstrap context of this thread's last request
 
+    def check_address(self, address: str) -> None:
+        """zeep posts to the address of its own WSDL binding (or one the user chose): a
+        bootstrap that relies on TLS never goes to a non-https one."""
+        bootstrap_kind(self.session.scs.bootstrap).check_address(address, "client")
+
     # --- opening, renewing, cancelling ---------------------------------------------------
     def session_step(self) -> tuple[Outgoing, float] | None:
         """The RST to send before the next message (issue, re-issue or renew), if any."""
@@ -206,6 +212,9 @@ class _Core:
         env = Envelope(envelope)
         header = env.ensure_header()
         if header.find(f"{{{ns.WSA10}}}Action") is not None:
+            if env.message_id is None:  # the reply must relate to an id of ours
+                etree.SubElement(header, f"{{{ns.WSA10}}}MessageID").text = \
+                    f"urn:uuid:{uuid.uuid4()}"
             return
         action = _action_from_headers(headers)
         if action is None:
@@ -241,6 +250,7 @@ class _Core:
         thread's next :meth:`reply`."""
         root, boot = self.secure(envelope, headers)
         self._local.boot = boot
+        self._local.request_id = Envelope(root).message_id
         return root
 
     def serialize(self, root: etree._Element) -> bytes:
@@ -270,18 +280,22 @@ class _Core:
                 raise _fault(fault.code.namespace, fault.code.local, fault.code.side,
                              fault.reason, err)
 
-    def reply(self, data: bytes, *, status: int, boot: ClientContext | None = None,
-              thread_context: bool = False) -> etree._Element:
-        """Verify and decrypt a reply; returns the plain envelope for zeep (without the
+    def reply(self, data: bytes, *, status: int, request: etree._Element | None = None,
+              boot: ClientContext | None = None, thread_context: bool = False
+              ) -> etree._Element:
+        """Verify and decrypt a reply to ``request`` (the secured envelope sent: its reply
+        must relate to its MessageID); returns the plain envelope for zeep (without the
         security header). Unsecured faults: see :meth:`raise_unsecured_fault`. ``boot``: the
-        request's bootstrap context (per-message security), or this thread's with
-        ``thread_context=True`` (the wsse plugin)."""
+        request's bootstrap context (per-message security). With ``thread_context=True``
+        (the wsse plugin) both come from this thread's last :meth:`protect`."""
         self.raise_unsecured_fault(data, status=status)
+        request_id = None if request is None else Envelope(request).message_id
         if thread_context:
             boot = getattr(self._local, "boot", None)
+            request_id = getattr(self._local, "request_id", None)
         if boot is None and not self.session.scs.establish_security_context:
             raise ConfigurationError("a reply without its request's bootstrap context")
-        result = self.session.verify_message(data, self.clock(), boot)
+        result = self.session.verify_reply(data, request_id, self.clock(), boot)
         plain = result.envelope
         header = plain.header
         if header is not None:
@@ -476,16 +490,19 @@ class Transport(_SecureTransport, _ZeepTransport):  # type: ignore[misc,unused-i
     def post(self, address: str, message: bytes, headers: dict[str, str]) -> Any:
         """zeep's ``post`` without its DEBUG dump of the message: a secured message can carry
         a UsernameToken's password (over HTTPS), and replies carry session tokens."""
+        self.core.check_address(address)
         self.logger.debug("HTTP Post to %s (%d bytes; secured, not logged)", address,
                           len(message))
+        # No redirects: requests would re-send the body (a 307/308) to wherever it points.
         return self.session.post(address, data=message, headers=headers,
-                                 timeout=self.operation_timeout)
+                                 timeout=self.operation_timeout, allow_redirects=False)
 
     def _send(self, out: Outgoing) -> bytes:
         try:
             r = self.session.post(self.core.address, data=out.body, timeout=self.operation_timeout,
                                   headers={"Content-Type": out.content_type,
-                                           "SOAPAction": f'"{out.action}"'})
+                                           "SOAPAction": f'"{out.action}"'},
+                                  allow_redirects=False)
         except requests.RequestException as exc:
             raise ConfigurationError(f"cannot reach {self.core.address}: {exc}") from None
         return _answered(self.core, r.status_code, r.content)
@@ -519,7 +536,7 @@ class Transport(_SecureTransport, _ZeepTransport):  # type: ignore[misc,unused-i
             response = self.post(address, self.core.serialize(secured), headers)
             try:
                 plain = self.core.reply(response.content, status=response.status_code,
-                                        boot=boot)
+                                        request=secured, boot=boot)
             except _RetryAfterRenew:
                 if attempt == 2:
                     raise Fault("The service asked for a new key twice", code="Sender") from None
@@ -589,16 +606,19 @@ class AsyncTransport(_SecureTransport, _ZeepAsyncTransport):  # type: ignore[mis
 
     async def post(self, address: str, message: bytes, headers: dict[str, str]) -> Any:
         """zeep's ``post`` without its DEBUG dump of the message (see :meth:`Transport.post`)."""
+        self.core.check_address(address)
         self.logger.debug("HTTP Post to %s (%d bytes; secured, not logged)", address,
                           len(message))
-        return await self.client.post(address, content=message, headers=headers)
+        return await self.client.post(address, content=message, headers=headers,
+                                      follow_redirects=False)
 
     async def _send(self, out: Outgoing) -> bytes:
         import httpx
 
         try:
             r = await self.client.post(self.core.address, content=out.body, headers={
-                "Content-Type": out.content_type, "SOAPAction": f'"{out.action}"'})
+                "Content-Type": out.content_type, "SOAPAction": f'"{out.action}"'},
+                follow_redirects=False)
         except httpx.HTTPError as exc:
             raise ConfigurationError(f"cannot reach {self.core.address}: {exc}") from None
         return _answered(self.core, r.status_code, r.content)
@@ -619,7 +639,7 @@ class AsyncTransport(_SecureTransport, _ZeepAsyncTransport):  # type: ignore[mis
                 await self.post(address, self.core.serialize(secured), headers))
             try:
                 plain = self.core.reply(response.content, status=response.status_code,
-                                        boot=boot)
+                                        request=secured, boot=boot)
             except _RetryAfterRenew:
                 if attempt == 2:
                     raise Fault("The service asked for a new key twice", code="Sender") from None

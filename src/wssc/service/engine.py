@@ -158,6 +158,7 @@ class ServiceEngine:
         self.soap = SOAP_12 if self.settings.soap_version == "1.2" else SOAP_11
         svc = self.settings.service
         self.kind = bootstrap_kind(scs.bootstrap)
+        self.kind.check_address(address, "service")  # never publish TLS-only creds on http
         self.bootstrap: BootstrapService = self.kind.service_half(
             ServiceCredentials(certificate, username_validator, require_tls_for_username), svc
         )

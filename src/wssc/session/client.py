@@ -11,6 +11,19 @@ comes back::
 
 Timing, as WCF's client: renew at min(60 % of the key lifetime, 10 h); in cookie mode
 re-issue at 60 % of the cookie lifetime; keep the previous key 5 minutes after a renew.
+
+Every reply (RSTR to Issue, Renew and Cancel, application replies, secured faults) must answer
+*this* request: it carries one ``wsa:RelatesTo`` equal to the request's ``wsa:MessageID``,
+covered by the reply's signature (under transport security TLS protects it, and the service
+signs nothing but its Timestamp). And, as WCF's ``LocalClientSecuritySettings.DetectReplays``
+(on by default), a reply whose signature was seen before is refused: the client keeps a replay
+cache keyed on the reply's SignatureValue, sized and timed by ``settings.client`` (900,000
+entries; each lives replay window + clock skew, 5 + 5 minutes). A refused reply raises
+:class:`~wssc.errors.InvalidSecurity` or :class:`~wssc.errors.ReplayDetected` and its reason
+is logged (logger ``wssc.client``).
+
+A bootstrap that relies on TLS (the registry's transport mode: UserNameOverTransport) is
+refused at construction for an address that is not ``https://``: nothing is ever sent.
 """
 
 from __future__ import annotations
@@ -37,11 +50,14 @@ from wssc.errors import (
     InvalidSecurity,
     RemoteFault,
     RenewNeeded,
+    ReplayDetected,
     WsscError,
     error_from_fault,
 )
+from wssc.logs import printable
 from wssc.security.inbound import VerifiedMessage, verify
 from wssc.security.outbound import protect
+from wssc.security.replay import MemoryReplayCache, ReplayCache
 from wssc.security.tokens import SctProtection
 from wssc.session.states import Event, State, transition
 from wssc.settings import WCF_COMPATIBLE, Compatibility, EndpointSettings
@@ -55,6 +71,7 @@ from wssc.trust import (
     client_key_from_rstr,
     parse_rstr,
 )
+from wssc.xml import ns
 from wssc.xml.ns import ScVersion
 from wssc.xml.parse import parse_xml
 from wssc.xml.soap import SOAP_11, SOAP_12, Envelope, SoapVersion, new_envelope, read_fault
@@ -73,6 +90,12 @@ class Outgoing:
     boot: ClientContext | None = None
     kind: str = "app"
     operation: OperationSpec | None = None
+    #: the request's wsa:MessageID: its reply must carry a signed RelatesTo equal to it
+    message_id: str | None = None
+
+
+_RELATES_TO = (f"{{{ns.WSA10}}}RelatesTo", f"{{{ns.WSA2004}}}RelatesTo")
+_RELATIONSHIP_REPLY = (None, f"{ns.WSA10}/reply", f"{ns.WSA2004}/reply")
 
 
 class ClientSession:
@@ -102,8 +125,14 @@ class ClientSession:
         self.key_from = self.key_to = self.renew_at = 0.0
         self.force_renew = False
         self._now = 0.0
-        self.policy = bootstrap_kind(scs.bootstrap).message_policy(
-            settings, "client", compatibility)
+        kind = bootstrap_kind(scs.bootstrap)
+        kind.check_address(address, "client")
+        self.policy = kind.message_policy(settings, "client", compatibility)
+        client = settings.client
+        #: WCF's DetectReplays on the client: the SignatureValues of replies accepted.
+        self.replay_cache: ReplayCache | None = (
+            MemoryReplayCache(client.replay_cache_size, quota_per_partition=0)
+            if client.detect_replays else None)
 
     def __repr__(self) -> str:
         ident = self.sct.identifier if self.sct else None
@@ -118,7 +147,57 @@ class ClientSession:
         # No SOAP 1.2 ``action`` media-type parameter: wsa:Action carries it, and Mono's WCF
         # rewrites the (signed) Action header from that parameter, breaking the signature.
         ctype = f"{self.soap.content_type}; charset=utf-8"
-        return Outgoing(body, action, ctype, **kw)  # type: ignore[arg-type]
+        return Outgoing(body, action, ctype, message_id=Envelope(root).message_id,
+                        **kw)  # type: ignore[arg-type]
+
+    def check_reply(self, result: VerifiedMessage, request_id: str | None, now: float) -> None:
+        """Is this verified reply the answer to the request whose MessageID is ``request_id``,
+        and not seen before? Replay detection (its SignatureValue), then ``wsa:RelatesTo``:
+        exactly one, of relationship "reply", equal to ``request_id`` and, unless the policy
+        leaves integrity to TLS, covered by the reply's signature."""
+        p = self.policy
+        value = result.signature_value
+        if self.replay_cache is not None and value is not None:
+            ts = result.timestamp
+            created = min(ts.created if ts is not None else now, now)
+            expires = max(created + p.replay_window + p.max_clock_skew, now + 1)
+            try:
+                self.replay_cache.check_and_add(value, expires, now)
+            except ReplayDetected:
+                raise self._refused(ReplayDetected(
+                    "the reply's signature was seen before (a replayed reply)")) from None
+        header = result.envelope.header
+        found = [] if header is None else [h for h in header if h.tag in _RELATES_TO]
+        if not found:
+            raise self._refused(InvalidSecurity("the reply carries no wsa:RelatesTo"))
+        if len(found) > 1:
+            raise self._refused(InvalidSecurity("the reply carries more than one wsa:RelatesTo"))
+        rel = found[0]
+        if rel.get("RelationshipType") not in _RELATIONSHIP_REPLY:
+            raise self._refused(InvalidSecurity(
+                "the reply's wsa:RelatesTo is not of relationship 'reply' (RelationshipType "
+                f"{printable(rel.get('RelationshipType'), 120)!r})"))
+        if request_id is None or (rel.text or "").strip() != request_id:
+            raise self._refused(InvalidSecurity(
+                "the reply's wsa:RelatesTo does not match the request's MessageID "
+                f"(RelatesTo {printable((rel.text or '').strip(), 120)!r}, "
+                f"request {printable(request_id, 120)!r})"))
+        if not p.transport and not any(e is rel for e in result.signed):
+            raise self._refused(InvalidSecurity(
+                "the reply's wsa:RelatesTo is not signed"))
+
+    @staticmethod
+    def _refused(exc: WsscError) -> WsscError:
+        log.warning("reply refused: %s", exc.detail)
+        return exc
+
+    def verify_reply(self, data: bytes, request_id: str | None, now: float,
+                     boot: ClientContext | None = None) -> VerifiedMessage:
+        """:meth:`verify_message`, then :meth:`check_reply` against the request's MessageID
+        (for drivers that secure envelopes themselves: the zeep transports)."""
+        result = self.verify_message(data, now, boot)
+        self.check_reply(result, request_id, now)
+        return result
 
     @staticmethod
     def _raise_if_unsecured_fault(data: bytes) -> Envelope:
@@ -184,9 +263,22 @@ class ClientSession:
             raise error_from_fault(fault.code, fault.reason)
         return result
 
+    def _verify_session_reply(self, data: bytes, out: Outgoing, now: float
+                              ) -> VerifiedMessage:
+        """A reply under the session's key (or, for a Renew under message security, the
+        bootstrap's) to ``out``: verified, checked against the request
+        (:meth:`check_reply`); a secured fault is raised."""
+        result = self.verify_message(data, now, out.boot)
+        self.check_reply(result, out.message_id, now)
+        fault = read_fault(result.envelope)
+        if fault is not None:
+            raise error_from_fault(fault.code, fault.reason)
+        return result
+
     def _verify_bootstrap_reply(self, data: bytes, out: Outgoing, now: float) -> VerifiedMessage:
         """A reply to a bootstrap-secured request: an unsecured fault becomes its typed error,
-        anything else must verify under the bootstrap, and a secured fault is raised too."""
+        anything else must verify under the bootstrap and answer ``out``
+        (:meth:`check_reply`), and a secured fault is raised too."""
         assert out.boot is not None
         env = Envelope(parse_xml(data))
         if not env.security_headers():
@@ -194,6 +286,7 @@ class ClientSession:
             if fault is not None:
                 raise error_from_fault(fault.code, fault.reason)
         result = self.bootstrap.verify_reply(env.root, out.boot, self.policy, now)
+        self.check_reply(result, out.message_id, now)
         fault = read_fault(result.envelope)
         if fault is not None:
             raise error_from_fault(fault.code, fault.reason)
@@ -277,7 +370,7 @@ class ClientSession:
             result = self._verify_bootstrap_reply(data, out, now)
         else:
             try:
-                result = self._verify_sct_reply(data, now)
+                result = self._verify_session_reply(data, out, now)
             except WsscError as exc:
                 self.fault_received(exc)
                 raise
@@ -307,10 +400,8 @@ class ClientSession:
 
     def renew_response(self, data: bytes, out: Outgoing, now: float) -> SecurityContextToken:
         try:
-            if out.boot is not None:  # under message security: secured with the bootstrap
-                result = self.verify_message(data, now, out.boot)
-            else:
-                result = self._verify_sct_reply(data, now)
+            # under message security secured with the bootstrap (out.boot), else the session
+            result = self._verify_session_reply(data, out, now)
         except WsscError as exc:
             assert self.state is not None
             self.state = transition(self.state, Event.RENEW_FAILED, self.sc.ns)
@@ -347,7 +438,7 @@ class ClientSession:
         return self._out(self._protect(env, now), self.trust.rst_sct_cancel, kind="cancel")
 
     def cancel_response(self, data: bytes, out: Outgoing, now: float) -> None:
-        result = self._verify_sct_reply(data, now)
+        result = self._verify_session_reply(data, out, now)
         payload = result.envelope.payload
         if payload is None or not isinstance(parse_rstr(payload, self.trust), CancelResponse):
             raise InvalidRequest("the reply to Cancel is not RequestedTokenCancelled")
