@@ -203,6 +203,50 @@ def assert_fault(r: httpx.Response, local: str, what: str = "") -> Fault:
     return fault
 
 
+# --- the service log ----------------------------------------------------------------------
+def log_mark(srv: Server) -> int:
+    """Where ``srv``'s log ends now: :func:`wait_for_log` looks only after it."""
+    return srv.log_path.stat().st_size
+
+
+def wait_for_log(srv: Server, needle: str | Callable[[str], bool], *, since: int = 0,
+                 timeout: float = 15.0) -> str:
+    """Poll ``srv``'s log (after offset ``since``) until ``needle`` is in it, or a predicate
+    holds, and return that part of the log; fail after ``timeout`` seconds. The service writes
+    its log from another process: it is polled, never waited for with a fixed sleep."""
+    found: Callable[[str], bool] = (
+        (lambda text: needle in text) if isinstance(needle, str) else needle)
+    deadline = time.monotonic() + timeout
+    while True:
+        with open(srv.log_path, "rb") as f:
+            f.seek(since)
+            text = f.read().decode("utf-8", "replace")
+        if found(text):
+            return text
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"not in the service log within {timeout:.0f} s: "
+                f"{needle if isinstance(needle, str) else 'the expected entry'!r}; "
+                f"its new lines:\n{text[-3000:]}")
+        time.sleep(0.02)
+
+
+def fault_logged(srv: Server, reason: str, *, since: int) -> str:
+    """Wait for the service's log line for a refused message (``fault {code}: {reason}``)
+    and return it: it names the check that refused."""
+    text = wait_for_log(
+        srv, lambda t: any(" fault " in ln and reason in ln for ln in t.splitlines()),
+        since=since)
+    return next(ln for ln in text.splitlines() if " fault " in ln and reason in ln)
+
+
+def assert_refused_by(srv: Server, r: httpx.Response, reason: str, *, since: int,
+                      what: str = "") -> str:
+    """The generic fault on the wire AND ``reason`` in the service log: which check refused."""
+    assert_generic_fault(r, what or reason)
+    return fault_logged(srv, reason, since=since)
+
+
 _IDS_RE = re.compile(rb"(<(?:[\w.-]+:)?(?:MessageID|RelatesTo)\b[^>]*>)[^<]*(</)")
 
 
