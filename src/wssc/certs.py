@@ -24,8 +24,15 @@ from wssc.errors import ConfigurationError
 
 @dataclass(frozen=True, slots=True)
 class Certificate:
+    """A certificate, and its private key when this side holds it (checked to match)."""
+
     cert: x509.Certificate
     key: rsa.RSAPrivateKey | None = None
+
+    def __post_init__(self) -> None:
+        if self.key is not None:
+            check_key_matches(self.cert, self.key,
+                              f"the private key does not belong to the certificate {self.subject}")
 
     @property
     def der(self) -> bytes:
@@ -104,7 +111,23 @@ def load(cert_path: Path, key_path: Path | None = None) -> Certificate:
         if not isinstance(k, rsa.RSAPrivateKey):
             raise ConfigurationError("only RSA private keys are supported")
         key = k
+        check_key_matches(cert, key, f"the private key {key_path} does not belong to the "
+                                     f"certificate {cert_path}")
     return Certificate(cert, key)
+
+
+def check_key_matches(cert: x509.Certificate, key: rsa.RSAPrivateKey, message: str) -> None:
+    """Refuse a private key whose public half is not the certificate's public key.
+
+    Loaded as a pair, such a key would make every session fail later with the one generic
+    fault (the peers encrypt to the certificate; nothing here could decrypt): refused at load,
+    with ``message`` (which names the files and the fix)."""
+    pub = cert.public_key()
+    if not isinstance(pub, rsa.RSAPublicKey) or \
+            pub.public_numbers() != key.public_key().public_numbers():
+        raise ConfigurationError(
+            f"{message}: their public keys differ; give the key the certificate was issued for"
+        )
 
 
 def from_der(der: bytes) -> Certificate:
@@ -115,7 +138,8 @@ def from_der(der: bytes) -> Certificate:
 
 
 def dev_certificate(directory: Path) -> tuple[Certificate, Path, Path]:
-    """Load ``directory/dev-cert.pem`` + ``dev-key.pem``, creating them on first use."""
+    """Load ``directory/dev-cert.pem`` + ``dev-key.pem``, creating them on first use (a key
+    that does not belong to the certificate is refused: :class:`ConfigurationError`)."""
     cert_path, key_path = directory / "dev-cert.pem", directory / "dev-key.pem"
     if not cert_path.exists() or not key_path.exists():
         save(generate_self_signed(), cert_path, key_path)

@@ -203,6 +203,50 @@ def assert_fault(r: httpx.Response, local: str, what: str = "") -> Fault:
     return fault
 
 
+# --- the service log ----------------------------------------------------------------------
+def log_mark(srv: Server) -> int:
+    """Where ``srv``'s log ends now: :func:`wait_for_log` looks only after it."""
+    return srv.log_path.stat().st_size
+
+
+def wait_for_log(srv: Server, needle: str | Callable[[str], bool], *, since: int = 0,
+                 timeout: float = 15.0) -> str:
+    """Poll ``srv``'s log (after offset ``since``) until ``needle`` is in it, or a predicate
+    holds, and return that part of the log; fail after ``timeout`` seconds. The service writes
+    its log from another process: it is polled, never waited for with a fixed sleep."""
+    found: Callable[[str], bool] = (
+        (lambda text: needle in text) if isinstance(needle, str) else needle)
+    deadline = time.monotonic() + timeout
+    while True:
+        with open(srv.log_path, "rb") as f:
+            f.seek(since)
+            text = f.read().decode("utf-8", "replace")
+        if found(text):
+            return text
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"not in the service log within {timeout:.0f} s: "
+                f"{needle if isinstance(needle, str) else 'the expected entry'!r}; "
+                f"its new lines:\n{text[-3000:]}")
+        time.sleep(0.02)
+
+
+def fault_logged(srv: Server, reason: str, *, since: int) -> str:
+    """Wait for the service's log line for a refused message (``fault {code}: {reason}``)
+    and return it: it names the check that refused."""
+    text = wait_for_log(
+        srv, lambda t: any(" fault " in ln and reason in ln for ln in t.splitlines()),
+        since=since)
+    return next(ln for ln in text.splitlines() if " fault " in ln and reason in ln)
+
+
+def assert_refused_by(srv: Server, r: httpx.Response, reason: str, *, since: int,
+                      what: str = "") -> str:
+    """The generic fault on the wire AND ``reason`` in the service log: which check refused."""
+    assert_generic_fault(r, what or reason)
+    return fault_logged(srv, reason, since=since)
+
+
 _IDS_RE = re.compile(rb"(<(?:[\w.-]+:)?(?:MessageID|RelatesTo)\b[^>]*>)[^<]*(</)")
 
 
@@ -614,17 +658,9 @@ class Dedicated:
 
 
 def wait_logged(srv: Server, text: str, count: int = 1, timeout: float = 15.0) -> str:
-    """Poll ``srv``'s log until ``text`` appears ``count`` times (a deadline, never a fixed
-    sleep); returns the log. Fails with the log's tail when it does not."""
-    deadline = time.monotonic() + timeout
-    while True:
-        log = srv.log()
-        if log.count(text) >= count:
-            return log
-        if time.monotonic() > deadline:
-            pytest.fail(f"{text!r} was logged {log.count(text)} times, not {count}, within "
-                        f"{timeout} s; the log ends:\n{log[-2000:]}")
-        time.sleep(0.05)
+    """Poll ``srv``'s whole log until ``text`` appears ``count`` times (:func:`wait_for_log`);
+    returns the log."""
+    return wait_for_log(srv, lambda log: log.count(text) >= count, timeout=timeout)
 
 
 # --- addressing: a client that addresses one endpoint and reaches another ----------------------
@@ -663,8 +699,3 @@ def client_via(srv: Server, address: str, headers: dict[str, str] | None = None,
                     **kw)  # type: ignore[arg-type]
     client._own_http = True
     return client, via.recorder
-
-
-def wait_for_log(srv: Server, text: str, timeout: float = 10.0) -> str:
-    """Poll ``srv``'s log until it contains ``text`` (the service logs after it answers)."""
-    return wait_logged(srv, text, 1, timeout)

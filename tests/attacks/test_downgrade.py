@@ -18,8 +18,10 @@ from attack_kit import (
     Keys,
     app_envelope,
     assert_generic_fault,
+    assert_refused_by,
     craft,
     last,
+    log_mark,
     post,
     recording_client,
     serve_args,
@@ -29,7 +31,7 @@ from attack_kit import (
 from servers import Server
 from wssc.client import Client
 from wssc.contract import encode_request
-from wssc.errors import WsscError
+from wssc.errors import SecurityVerificationFailed
 from wssc.session.client import ClientSession
 from wssc.xml import ns
 from wssc.xml.soap import SOAP_11, new_envelope
@@ -61,6 +63,14 @@ def test_weaker_encryption_is_refused(
         assert_generic_fault(post(srv, tostring(root)), f"{downgrade} on Basic256 {binding}/{mode}")
 
 
+#: The check that refuses each weaker suite's RST (the service log's reason).
+SUITE_REFUSED = {
+    "Basic256Rsa15": f"key transport {ns.RSA_15!r}",
+    "Basic128": f"encryption method {ns.AES128_CBC!r}",
+    "TripleDes": f"encryption method {ns.TRIPLEDES_CBC!r}",
+}
+
+
 @pytest.mark.parametrize(("binding", "mode"), MATRIX, ids=MATRIX_IDS)
 @pytest.mark.parametrize("suite", ["Basic256Rsa15", "Basic128", "TripleDes"])
 def test_bootstrap_with_another_suite_is_refused(
@@ -76,13 +86,15 @@ def test_bootstrap_with_another_suite_is_refused(
         c.session.bootstrap, c.address,
     )
     with c:
-        with pytest.raises(WsscError):
+        mark = log_mark(srv)
+        with pytest.raises(SecurityVerificationFailed):
             c.open()
         ex = last(rec, "/RST/SCT")
         if suite.endswith("Rsa15"):
             assert ns.RSA_15.encode() in ex.request
         assert ex.status != 200, f"{suite} RST accepted by a Basic256 endpoint"
-        assert_generic_fault(ex.as_response(), f"{suite} RST on Basic256 {binding}/{mode}")
+        assert_refused_by(srv, ex.as_response(), SUITE_REFUSED[suite], since=mark,
+                          what=f"{suite} RST on Basic256 {binding}/{mode}")
 
 
 @pytest.mark.parametrize(("binding", "mode"), MATRIX, ids=MATRIX_IDS)
@@ -95,12 +107,14 @@ def test_soap11_is_refused_by_a_soap12_endpoint(
     c11.session = ClientSession(replace(c11.settings, soap_version="1.1"),
                                 c11.session.bootstrap, c11.address)
     with c11:
-        with pytest.raises(WsscError):
+        mark = log_mark(srv)
+        with pytest.raises(SecurityVerificationFailed):
             c11.open()
         ex = last(rec, "/RST/SCT")
         assert ex.request.startswith(f"<s:Envelope xmlns:s=\"{ns.SOAP11}\"".encode())
         assert ex.status != 200, "a SOAP 1.1 RST opened a session on a SOAP 1.2 endpoint"
-        assert_generic_fault(ex.as_response(), f"SOAP 1.1 RST {binding}/{mode}")
+        assert_refused_by(srv, ex.as_response(), "a SOAP 1.1 message to a SOAP 1.2 endpoint",
+                          since=mark, what=f"SOAP 1.1 RST {binding}/{mode}")
     with Client.from_wsdl(srv.wsdl_url) as c:
         c.open()
         s = c.session

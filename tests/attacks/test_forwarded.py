@@ -13,12 +13,22 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from attack_kit import BINDINGS, Dedicated, Recorder, Via, assert_generic_fault, last, serve_args
+from attack_kit import (
+    BINDINGS,
+    Dedicated,
+    Recorder,
+    Via,
+    assert_generic_fault,
+    fault_logged,
+    last,
+    log_mark,
+    serve_args,
+)
 
 from servers import Server
 from wssc.client import Client
 from wssc.client.common import endpoint_from_wsdl
-from wssc.errors import WsscError
+from wssc.errors import SecurityVerificationFailed, WsscError
 
 pytestmark = pytest.mark.e2e
 
@@ -80,5 +90,7 @@ def test_a_configured_proxy_is_trusted(start_server: Callable[..., Server], bind
             assert c.Echo(text="via the proxy") == "via the proxy"
         c, _ = plain_http_client(srv, {})
         with c:
-            with pytest.raises(WsscError):
+            mark = log_mark(srv)
+            with pytest.raises(SecurityVerificationFailed):
                 c.Echo(text="no claim")
+            fault_logged(srv, "UserNameOverTransport requires HTTPS", since=mark)

@@ -656,8 +656,12 @@ def test_envelope_without_body() -> None:
     reject(InvalidSecurity, f"<s:Envelope xmlns:s='{ns.SOAP12}'><s:Header/></s:Envelope>".encode())
     root = tree(message())
     root.remove(body_of(root))
-    with pytest.raises(WsscError):
-        ok(etree.tostring(root))
+    exc = reject(InvalidSecurity, root)
+    assert exc.detail == "a DataReference does not name an EncryptedData"  # the Body's
+    root = tree(message(encrypt=False))
+    root.remove(body_of(root))
+    exc = reject(InvalidSecurity, root, policy(encrypt=False))
+    assert exc.detail == "a signed element is missing"
 
 
 def test_plain_envelope_without_security() -> None:

@@ -40,8 +40,8 @@ def _opts(srv: Any, bootstrap: str) -> dict[str, Any]:
 
 
 def _wait_for(srv: Any, pattern: str, present: bool) -> None:
-    """The server logs each event before it answers, but through a pipe: give it a moment."""
-    deadline = time.monotonic() + 3
+    """The server logs each event before it answers, but through a pipe: poll for it."""
+    deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         if (re.search(pattern, srv.log()) is not None) == present:
             return
@@ -49,13 +49,47 @@ def _wait_for(srv: Any, pattern: str, present: bool) -> None:
     assert (re.search(pattern, srv.log()) is not None) == present, (pattern, srv.log()[-2000:])
 
 
-def _check_end(srv: Any, sct_id: str, mode: str) -> None:
+def _until(condition: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
+    """Poll ``condition`` until it holds (a deadline, never a fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
+        time.sleep(0.02)
+
+
+def _record_requests(transport: Transport | AsyncTransport) -> list[bytes]:
+    """The bodies of the requests ``transport`` sends, recorded at its own HTTP client as
+    each goes out: once the call (or ``close``) has returned, the list is final."""
+    sent: list[bytes] = []
+
+    def seen(body: object) -> None:
+        sent.append(body if isinstance(body, bytes) else str(body or "").encode())
+
+    if isinstance(transport, AsyncTransport):
+        async def hook(request: Any) -> None:
+            seen(request.content)
+
+        transport.client.event_hooks["request"].append(hook)
+    else:
+        transport.session.hooks["response"].append(lambda r, *a, **k: seen(r.request.body))
+    return sent
+
+
+def _count(sent: list[bytes], action_tail: str) -> int:
+    """How many of ``sent`` carry a wsa:Action ending in ``action_tail`` (``/RST/SCT``…)."""
+    return sum(f"{action_tail}</".encode() in body for body in sent)
+
+
+def _check_end(srv: Any, sct_id: str, mode: str, sent: list[bytes]) -> None:
+    """Session mode: one Cancel sent, and the service cancelled the SCT. Cookie mode
+    (MustNotSendCancel): not one Cancel left the client (counted at its HTTP client)."""
     _wait_for(srv, rf"issued (cookie-mode )?SCT {re.escape(sct_id)}", True)
     if mode == "session":
+        assert _count(sent, "/RST/SCT/Cancel") == 1
         _wait_for(srv, rf"cancelled SCT {re.escape(sct_id)}", True)
     else:
-        time.sleep(0.3)  # a Cancel, if one were (wrongly) sent, would be logged by now
-        assert f"cancelled SCT {sct_id}" not in srv.log()
+        assert _count(sent, "/RST/SCT") == 1  # the requests were recorded: the RST is there
+        assert _count(sent, "/RST/SCT/Cancel") == 0
 
 
 @pytest.mark.parametrize("bootstrap", BOOTSTRAPS)
@@ -66,6 +100,7 @@ def test_zeep_client(server: Callable[..., Any], binding: str, mode: str, bootst
     kwargs = secure_session(srv.wsdl_url, **_opts(srv, bootstrap))
     transport = kwargs["transport"]
     assert isinstance(transport, Transport) and kwargs["wsse"] is transport.wsse
+    sent = _record_requests(transport)
     with zeep.Client(srv.wsdl_url, **kwargs) as client:
         assert client.service.Add(a=2, b=3) == 5
         assert client.service.Echo(text="über <zeep>") == "über <zeep>"
@@ -76,7 +111,7 @@ def test_zeep_client(server: Callable[..., Any], binding: str, mode: str, bootst
         assert client.service.Add(a=40, b=2) == 42
         assert transport.secure_session.sct.identifier == sct_id  # one session for all calls
     assert not session.is_open
-    _check_end(srv, sct_id, mode)
+    _check_end(srv, sct_id, mode, sent)
 
 
 @pytest.mark.parametrize("bootstrap", BOOTSTRAPS)
@@ -88,6 +123,7 @@ async def test_zeep_async_client(server: Callable[..., Any], binding: str, mode:
     kwargs = async_secure_session(srv.wsdl_url, **_opts(srv, bootstrap))
     transport = kwargs["transport"]
     assert isinstance(transport, AsyncTransport)
+    sent = _record_requests(transport)
     async with zeep.AsyncClient(srv.wsdl_url, **kwargs) as client:
         assert await client.service.Add(a=7, b=8) == 15
         assert await client.service.Echo(text="async") == "async"
@@ -95,18 +131,19 @@ async def test_zeep_async_client(server: Callable[..., Any], binding: str, mode:
         assert session.sct is not None
         sct_id = session.sct.identifier
     assert not session.is_open
-    _check_end(srv, sct_id, mode)
+    _check_end(srv, sct_id, mode, sent)
 
 
 def test_transport_without_the_wsse_plugin(server: Callable[..., Any]) -> None:
     # The transport secures the messages itself when zeep has no wsse plugin.
     srv = server("--binding", "ws2007")
     t = Transport.from_wsdl(srv.wsdl_url)
+    sent = _record_requests(t)
     with zeep.Client(srv.wsdl_url, transport=t) as client:
         assert client.wsse is None
         assert client.service.Add(a=1, b=2) == 3
         sct_id = t.secure_session.sct.identifier
-    _check_end(srv, sct_id, "session")
+    _check_end(srv, sct_id, "session", sent)
 
 
 @pytest.mark.parametrize("plugin", [True, False])
@@ -148,7 +185,7 @@ def test_renews_under_zeep(server: Callable[..., Any]) -> None:
     with zeep.Client(srv.wsdl_url, transport=t, wsse=t.wsse) as client:
         assert client.service.Add(a=1, b=1) == 2
         first = t.secure_session.sct
-        time.sleep(1.5)
+        _until(lambda: t.secure_session.renew_due(time.time()), "the renewal time (60 %)")
         assert client.service.Add(a=2, b=2) == 4
         renewed = t.secure_session.sct
         assert renewed.identifier == first.identifier and renewed.instance != first.instance
@@ -168,7 +205,9 @@ def test_renew_needed_renews_and_resends(server: Callable[..., Any], plugin: boo
         s = t.secure_session
         first = s.sct
         s.renew_at = float("inf")  # never renew on time
-        time.sleep(2.5)
+        key_to = s.key_to
+        assert key_to < time.time() + 10  # the service's 2 s key lifetime, from its RSTR
+        _until(lambda: time.time() > key_to + 0.2, "the key's expiry")
         assert client.service.Add(a=20, b=22) == 42
         assert s.sct.identifier == first.identifier and s.sct.instance != first.instance
     _wait_for(srv, rf"renewed SCT {re.escape(first.identifier)}", True)
@@ -185,13 +224,14 @@ def test_per_message_security_without_a_session(server: Callable[..., Any], boot
     if not plugin:
         del kwargs["wsse"]
     t = kwargs["transport"]
-    before = srv.log().count("issued")
+    sent = _record_requests(t)
     with zeep.Client(srv.wsdl_url, **kwargs) as client:
         assert client.service.Add(a=3, b=4) == 7
         assert client.service.Echo(text="no session") == "no session"
         assert t.secure_session.sct is None
-    time.sleep(0.2)
-    assert srv.log().count("issued") == before
+    # Recorded as they went out: the two calls, and no RST or Cancel before, between or after.
+    assert len(sent) == 2 and _count(sent, "/Add") == 1 and _count(sent, "/Echo") == 1
+    assert _count(sent, "/RST/SCT") == _count(sent, "/RST/SCT/Cancel") == 0
 
 
 @pytest.mark.parametrize("bootstrap", BOOTSTRAPS)

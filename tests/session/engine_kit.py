@@ -4,6 +4,7 @@ dispatched operation is run, as the WSGI driver does)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from wssc.bootstrap import AnonymousForCertificateClient, TransportInfo
@@ -54,3 +55,20 @@ def exchange(engine: ServiceEngine, body: bytes, content_type: str,
     r = engine.handle(HttpRequest("POST", "/svc", "", {"content-type": content_type}, body,
                                   transport or TransportInfo()))
     return run_dispatch_sync(r) if isinstance(r, Dispatch) else r
+
+
+def logged_faults(records: list[logging.LogRecord]) -> list[str]:
+    """The details of the faults the service logged (``wssc.service``: ``fault CODE: DETAIL``),
+    from pytest's ``caplog.records``."""
+    out = []
+    for r in records:
+        m = r.getMessage()
+        if r.name == "wssc.service" and m.startswith("fault "):
+            out.append(m.split(": ", 1)[1] if ": " in m else m)
+    return out
+
+
+def assert_fault_logged(records: list[logging.LogRecord], reason: str) -> None:
+    """The service logged a fault whose detail starts with ``reason``: that check refused."""
+    got = logged_faults(records)
+    assert any(d.startswith(reason) for d in got), f"expected {reason!r} in the log; got {got}"

@@ -24,7 +24,7 @@ from wssc.bootstrap.anonymous_for_certificate import (
 )
 from wssc.bootstrap.base import ClientContext, ServiceResult
 from wssc.certs import Certificate, generate_self_signed
-from wssc.errors import InvalidSecurity, WsscError
+from wssc.errors import BadContextToken, InvalidSecurity
 from wssc.security import MessagePolicy, verify
 from wssc.xml import ns
 from wssc.xml.c14n import exc_c14n
@@ -137,7 +137,7 @@ def test_a_reply_signed_by_an_sct_is_refused() -> None:
     """A real SCT-signed reply: refused by verify (the client has no resolver)."""
     client = AnonymousForCertificateClient(Certificate(CERT.cert))
     ctx, _, _ = _exchange(client)
-    with pytest.raises(WsscError):
+    with pytest.raises(BadContextToken, match="no key is known for this SecurityContextToken"):
         client.verify_reply(protect_message(SOAP_12, MessagePolicy(), now=T0), ctx, MessagePolicy(),
                             now=T0)
 

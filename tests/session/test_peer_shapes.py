@@ -12,13 +12,13 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
-from engine_kit import ADD, CERT, T0, client_for, engine_for, exchange
+from engine_kit import ADD, CERT, T0, assert_fault_logged, client_for, engine_for, exchange
 from lxml import etree
 
 from wssc.bootstrap import TransportInfo
 from wssc.bootstrap.registry import settings_from_wsdl
 from wssc.demo import Calculator
-from wssc.errors import WsscError
+from wssc.errors import FailedAuthentication, SecurityVerificationFailed, WsscError
 from wssc.security.outbound import protect
 from wssc.security.policy import MessagePolicy
 from wssc.security.tokens import SctProtection
@@ -52,7 +52,9 @@ def _body_is_encrypted(out: Outgoing) -> bool:
 
 
 @pytest.mark.parametrize("version", [WSHTTP, WS2007], ids=["wshttp", "ws2007"])
-def test_cancel_signed_but_not_encrypted_is_accepted(version: object) -> None:
+def test_cancel_signed_but_not_encrypted_is_accepted(version: object,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="wssc")
     settings = EndpointSettings(secure_conversation=SecureConversationSettings(
         message_security_version=version))  # type: ignore[arg-type]
     engine, client = make(settings)
@@ -64,9 +66,9 @@ def test_cancel_signed_but_not_encrypted_is_accepted(version: object) -> None:
     # An application message must still be encrypted…
     app = client.app_request(ADD, {"a": 1, "b": 2}, NOW)
     assert not _body_is_encrypted(app)
-    with pytest.raises(WsscError) as err:
+    with pytest.raises(SecurityVerificationFailed):
         client.app_response(post(engine, app), app, NOW)
-    assert err.value.code.local in ("InvalidSecurity", "FailedCheck")
+    assert_fault_logged(caplog.records, "the signature is not encrypted")
 
     # …but a Cancel signed (Body included) and not encrypted, as Metro sends it, is honoured.
     cancel = client.cancel_request(NOW)
@@ -101,7 +103,8 @@ def test_cancel_reply_is_signed_and_not_encrypted(encrypt_signature: bool) -> No
     assert len(engine.sessions.store) == 0
 
 
-def test_unsigned_cancel_body_is_still_refused() -> None:
+def test_unsigned_cancel_body_is_still_refused(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="wssc")
     engine, client = make(EndpointSettings())
     out = client.issue_request(NOW)
     client.issue_response(post(engine, out), out, NOW)
@@ -111,9 +114,9 @@ def test_unsigned_cancel_body_is_still_refused() -> None:
     root = etree.fromstring(cancel.body)
     root[-1].attrib.pop(f"{{{ns.WSU}}}Id", None)  # the signature's reference no longer resolves
     tampered = Outgoing(etree.tostring(root), cancel.action, cancel.content_type, kind="cancel")
-    with pytest.raises(WsscError) as err:
+    with pytest.raises(SecurityVerificationFailed):
         client.cancel_response(post(engine, tampered), tampered, NOW)
-    assert err.value.code.local in ("InvalidSecurity", "FailedCheck")
+    assert_fault_logged(caplog.records, "a signed element is missing")
     assert len(engine.sessions.store) == 1
 
 
@@ -271,8 +274,15 @@ def test_reference_to_a_renewed_sct_names_its_instance() -> None:
     assert client.app_response(post_tls(app), app, NOW) == 5
 
 
-@pytest.mark.parametrize("who", ["nobody", "another user", "a wrong password"])
-def test_renew_over_transport_from_another_identity_is_refused(who: str) -> None:
+@pytest.mark.parametrize(("who", "refused"), [
+    ("nobody", (SecurityVerificationFailed, "the request has no UsernameToken")),
+    ("another user", (SecurityVerificationFailed,
+                      "the Renew comes from another identity than the session's")),
+    ("a wrong password", (FailedAuthentication,
+                          "The security token could not be authenticated or authorized")),
+])
+def test_renew_over_transport_from_another_identity_is_refused(
+        who: str, refused: tuple[type[WsscError], str], caplog: pytest.LogCaptureFixture) -> None:
     """WCF's IsSameIdentity: the Renew's UsernameToken must authenticate the user the session
     was issued to. Without one, with another (valid) user, or with a wrong password, the
     Renew fails and the session keeps its key."""
@@ -303,8 +313,10 @@ def test_renew_over_transport_from_another_identity_is_refused(who: str) -> None
 
     client.bootstrap = Forged()  # type: ignore[assignment]
     renew = client.renew_request(NOW)
-    with pytest.raises(WsscError):
+    caplog.set_level("INFO", logger="wssc")
+    with pytest.raises(refused[0]):
         client.renew_response(post_tls(renew), renew, NOW)
+    assert_fault_logged(caplog.records, refused[1])
     instance = client.sct.instance if client.sct else None
     app = client.app_request(ADD, {"a": 2, "b": 3}, NOW)
     assert client.app_response(post_tls(app), app, NOW) == 5  # the old key still serves

@@ -22,7 +22,7 @@ from lxml import etree
 
 from wssc.bootstrap import TransportInfo
 from wssc.crypto.primitives import block_decrypt, hmac_sign
-from wssc.errors import WsscError
+from wssc.errors import BadContextToken
 from wssc.security.xmlsig import build_encrypted_data
 from wssc.service.engine import ServiceEngine
 from wssc.session.client import ClientSession, Outgoing
@@ -420,6 +420,6 @@ def test_the_verified_renew_names_its_signer_and_its_endorsing_sct() -> None:
     assert result.endorsing_sct is not None and result.endorsing_sct.identifier == sct.identifier
     assert f"endorsed by SCT {sct.identifier}" in result.describe()
     # without the session keys the same message is refused
-    with pytest.raises(WsscError):
+    with pytest.raises(BadContextToken, match="no key is known for this SecurityContextToken"):
         engine.bootstrap.verify(out.body, TransportInfo(), engine.policy, clock.t,
                                 endorsing=lambda s, sc: None)

@@ -276,7 +276,14 @@ class _Inbound:
         return None
 
     def _check_signature_value(self, sig: etree._Element) -> Token:
-        tok, value = self._signature_value(sig)
+        try:
+            tok, value = self._signature_value(sig)
+        except FailedCheck:
+            # The signature failed under a key that replaced a failed unwrap: the log names
+            # the unwrap (the wire shows neither).
+            if self.state.deferred_failure is not None:
+                raise FailedCheck(self.state.deferred_failure) from None
+            raise
         if self.state.deferred_failure is not None:
             raise FailedCheck(self.state.deferred_failure)
         self.result.signature_value = value

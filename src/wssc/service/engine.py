@@ -277,6 +277,11 @@ class ServiceEngine:
             raise InvalidSecurity("this endpoint requires HTTPS")
         if action == t.rst_sct_renew and self._secured_by_bootstrap(env):
             return self._renew_under_bootstrap(env, transport, now)
+        if self._secured_by_bootstrap(env):  # a Cancel, or an application message
+            raise InvalidSecurity(
+                ("the Cancel" if action == t.rst_sct_cancel else "the message")
+                + " is not signed by the session's key (it carries a bootstrap EncryptedKey: "
+                "only a Renew may be secured by the bootstrap)")
         exempt = action in (t.rst_sct_cancel, t.rst_sct_renew)
         records: list[SessionRecord] = []
         resolve = self._session_keys(records, now, exempt)
