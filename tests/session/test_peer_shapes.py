@@ -278,8 +278,7 @@ def test_reference_to_a_renewed_sct_names_its_instance() -> None:
     ("nobody", (SecurityVerificationFailed, "the request has no UsernameToken")),
     ("another user", (SecurityVerificationFailed,
                       "the Renew comes from another identity than the session's")),
-    ("a wrong password", (FailedAuthentication,
-                          "The security token could not be authenticated or authorized")),
+    ("a wrong password", (FailedAuthentication, "wrong username or password")),
 ])
 def test_renew_over_transport_from_another_identity_is_refused(
         who: str, refused: tuple[type[WsscError], str], caplog: pytest.LogCaptureFixture) -> None:
