@@ -204,8 +204,12 @@ def test_metro_trusting_another_certificate_cannot_open_a_session(
 
 @pytest.mark.parametrize("which", [0, 1], ids=["rst", "call"])
 def test_tampered_request_is_refused(services: Callable[..., WsscService], which: int) -> None:
-    svc = services("--binding", "ws2007")
-    relay = Relay(svc.url, lambda n, body: change_message_id(body) if n == which else body)
+    # Metro addresses the relay, so the service is told that address is its own (the signed
+    # wsa:To must name the endpoint, as behind any proxy).
+    relay = Relay("http://127.0.0.1:1/svc",
+                  lambda n, body: change_message_id(body) if n == which else body)
+    svc = services("--binding", "ws2007", "--address", relay.url())
+    relay.target = svc.url.rstrip("/")
     try:
         mark = svc.mark()
         run = run_java(CLIENT, "--wsdl", svc.wsdl_url, "--server-cert", str(svc.cert_pem),

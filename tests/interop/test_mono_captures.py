@@ -129,7 +129,10 @@ def test_wssc_service_issues_an_sct_for_monos_rst(variant: str) -> None:
     cookie = "nocancel" in variant
     settings = EndpointSettings(SecureConversationSettings(
         message_security_version=version, require_cancellation=not cookie))
-    engine = ServiceEngine(Calculator(), settings=settings, address="http://127.0.0.1/svc",
+    # The endpoint Mono addressed (its signed wsa:To must name the endpoint).
+    to_el = etree.fromstring(body).find("{*}Header/{*}To")
+    assert to_el is not None and to_el.text
+    engine = ServiceEngine(Calculator(), settings=settings, address=to_el.text,
                            certificate=cert, clock=lambda: created + 1,
                            keyring=KeyRing.generate() if cookie else None)
     reply = engine.handle(HttpRequest("POST", "/svc", "", {"content-type": "application/soap+xml"},
