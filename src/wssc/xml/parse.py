@@ -7,6 +7,13 @@ Refuses, each with :class:`~wssc.errors.MalformedXml` and a reason:
 * documents larger than :attr:`ParserLimits.max_bytes`;
 * element nesting deeper than :attr:`ParserLimits.max_depth`;
 * more elements than :attr:`ParserLimits.max_elements`;
+* an element with more than :attr:`ParserLimits.max_attributes_per_element` attributes
+  (namespace declarations included), more than :attr:`ParserLimits.max_attributes` attributes
+  in all, or more than :attr:`ParserLimits.max_namespace_declarations` namespace
+  declarations: counted *before* the tree is built (:func:`_check_attributes`), so that a
+  refused message costs about its own size in memory (a tree holds some 250 bytes per
+  attribute: 3.5 MB of attributes made 86 MB of tree);
+* an encoding other than UTF-8 (or US-ASCII, ISO-8859-1): those counts read the bytes;
 * any error libxml2 reports, even one lxml lets through (lxml looks at the last diagnostic
   only, so a namespace error followed by a warning passed: undeclared prefixes leaving tags
   such as ``s:Envelope``, invalid namespace URIs such as ``urn:a}b`` that make lxml's
@@ -18,6 +25,7 @@ Refuses, each with :class:`~wssc.errors.MalformedXml` and a reason:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -28,10 +36,24 @@ from wssc.errors import MalformedXml
 
 @dataclass(frozen=True, slots=True)
 class ParserLimits:
-    #: WCF's default MaxReceivedMessageSize is 64 KiB; we allow more but stay bounded.
+    """Quotas on one document. WCF's ``XmlDictionaryReaderQuotas`` are the model; a service
+    also refuses a request larger than ``EndpointSettings.max_received_message_size`` (64
+    KiB, WCF's default) before it parses anything."""
+
+    #: Any document: a service's requests are bounded far lower, by the message size.
     max_bytes: int = 4 * 1024 * 1024
     max_depth: int = 64
     max_elements: int = 100_000
+    #: Attributes of one element, namespace declarations included. WCF reads a start tag
+    #: within ``MaxBytesPerRead`` (4096 bytes): 256 attributes of 16 bytes. WCF's own
+    #: elements carry at most six.
+    max_attributes_per_element: int = 256
+    #: Attributes in the whole document (namespace declarations not included): WCF's
+    #: ``MaxArrayLength``, more than a 64 KiB message can hold (an attribute takes 5 bytes).
+    max_attributes: int = 16_384
+    #: Namespace declarations in the whole document. A WCF message under message security
+    #: has about 15, a Metro one about 30.
+    max_namespace_declarations: int = 1024
 
 
 DEFAULT_LIMITS: Final = ParserLimits()
@@ -63,6 +85,7 @@ def parse_xml(data: bytes | str, limits: ParserLimits = DEFAULT_LIMITS) -> etree
         raise MalformedXml(f"the message is larger than {limits.max_bytes} bytes")
     if not data.strip():
         raise MalformedXml("the message is empty")
+    _check_attributes(data, limits)
     # A parser per call (about 1 µs): its error log then belongs to this parse alone, even
     # when several threads parse at once.
     parser = _make_parser()
@@ -100,3 +123,124 @@ def _too_deep(max_depth: int) -> etree.XPath:
         x = etree.XPath("boolean(" + "/*" * (max_depth + 1) + ")")
         _DEPTH_CHECKS[max_depth] = x
     return x
+
+
+# --- attributes and namespace declarations, counted before the tree is built -----------------
+#: ``<?xml ... encoding="X"``: the encodings in which every ASCII character is its own byte
+#: and no other byte sequence stands for one, so that the byte counts below are sound.
+_DECLARED_ENCODING: Final = re.compile(rb"""\s*<\?xml\b[^>]*?\bencoding\s*=\s*["']([^"']*)""")
+_ASCII_TRANSPARENT: Final = frozenset({b"utf-8", b"utf8", b"us-ascii", b"ascii", b"iso-8859-1",
+                                       b"latin-1", b"latin1"})
+#: What libxml2 treats as part of a document: comments, CDATA sections, processing
+#: instructions (each ends at its first terminator, for libxml2 as for this expression).
+_NOT_MARKUP: Final = re.compile(rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>", re.DOTALL)
+#: One attribute (or namespace declaration) of a start tag; its value holds no ``<``.
+_ATTRIBUTE: Final = rb"""\s++[^\s=/><]++\s*+=\s*+(?:"[^"<]*+"|'[^'<]*+')"""
+_PER_ELEMENT: dict[int, tuple[re.Pattern[bytes], re.Pattern[bytes]]] = {}
+
+
+def _check_attributes(data: bytes, limits: ParserLimits) -> None:
+    """Refuse too many attributes or namespace declarations, reading the bytes.
+
+    Every attribute and declaration needs a ``=``, every declaration the letters ``xmlns``,
+    and an element's attributes all lie between its ``<`` and the next ``<`` (an attribute
+    value holds no ``<``). So byte counts bound the real ones from above; usually they are
+    already within the caps and nothing else runs (two ``bytes.count``: a few µs for a
+    secured message). Past them, the suspicious start tags are read exactly, then the
+    document is counted exactly by libxml2 without building a tree (:class:`_Counter`).
+    """
+    m = _DECLARED_ENCODING.match(data)
+    start = data[3:4] if data.startswith(b"\xef\xbb\xbf") else data[:1]
+    if (b"\x00" in data[:4] or start not in (b"<", b" ", b"\t", b"\r", b"\n")
+            or (m is not None and m.group(1).lower() not in _ASCII_TRANSPARENT)):
+        raise MalformedXml("the message is not UTF-8 (only UTF-8, US-ASCII and ISO-8859-1 "
+                           "are accepted)")
+    per_element = limits.max_attributes_per_element
+    eq = data.count(b"=")
+    if eq <= min(per_element, limits.max_attributes, limits.max_namespace_declarations):
+        return
+    if eq > per_element:
+        _check_start_tags(data, per_element)
+    if eq > limits.max_attributes or (
+        eq > limits.max_namespace_declarations
+        and data.count(b"xmlns") > limits.max_namespace_declarations
+    ):
+        _count_exactly(data, limits)
+
+
+def _check_start_tags(data: bytes, per_element: int) -> None:
+    """Read exactly each start tag followed by more than ``per_element`` ``=`` before the
+    next ``<``."""
+    patterns = _PER_ELEMENT.get(per_element)
+    if patterns is None:
+        patterns = (
+            # a "<" with more than per_element "=" before the next "<"
+            re.compile(rb"<(?:[^<=]*+=){%d}" % (per_element + 1)),
+            # a start tag's name, then per_element + 1 attributes (reads no further)
+            re.compile(rb"<[^\s/>!?<]++(?:%s){%d}" % (_ATTRIBUTE, per_element + 1)),
+        )
+        _PER_ELEMENT[per_element] = patterns
+    suspect, more_than = patterns
+    found = suspect.search(data)
+    if found is None:
+        return
+    if b"<!" in data or b"<?" in data:
+        # Comments, CDATA and PIs may hold ``<`` and text that looks like a tag: take them
+        # out first. A ``<!`` left over is a DOCTYPE, or not XML at all.
+        data = _NOT_MARKUP.sub(b"", data)
+        if b"<!DOCTYPE" in data:
+            raise MalformedXml("a DOCTYPE is not allowed in a SOAP message")
+        if b"<!" in data:
+            raise MalformedXml("not well-formed XML: '<!' outside a comment or CDATA section")
+        found = suspect.search(data)
+    while found is not None:
+        if more_than.match(data, found.start()):
+            raise MalformedXml(f"an element has more than {per_element} attributes")
+        found = suspect.search(data, found.end())
+
+
+class _Refused(Exception):
+    pass
+
+
+class _Counter:
+    """A parser target: libxml2 reports each element and declaration, no tree is built, and
+    the first count past its cap stops the parse."""
+
+    __slots__ = ("attributes", "declarations", "limits", "pending")
+
+    def __init__(self, limits: ParserLimits) -> None:
+        self.limits = limits
+        self.attributes = self.declarations = self.pending = 0
+
+    def start_ns(self, prefix: str | None, uri: str) -> None:
+        self.declarations += 1
+        self.pending += 1
+        if self.declarations > self.limits.max_namespace_declarations:
+            raise _Refused(f"the message declares more than "
+                           f"{self.limits.max_namespace_declarations} namespaces")
+
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        n = len(attrib)
+        if n + self.pending > self.limits.max_attributes_per_element:
+            raise _Refused(f"an element has more than "
+                           f"{self.limits.max_attributes_per_element} attributes")
+        self.pending = 0
+        self.attributes += n
+        if self.attributes > self.limits.max_attributes:
+            raise _Refused(f"the message has more than {self.limits.max_attributes} attributes")
+
+    def close(self) -> None:
+        return None
+
+
+def _count_exactly(data: bytes, limits: ParserLimits) -> None:
+    target: Any = _Counter(limits)  # lxml's stubs know only its own target classes
+    parser = etree.XMLParser(target=target, resolve_entities=False, no_network=True,
+                             load_dtd=False, huge_tree=False)
+    try:
+        etree.fromstring(data, parser)
+    except _Refused as exc:
+        raise MalformedXml(str(exc)) from None
+    except (etree.XMLSyntaxError, ValueError):
+        pass  # the real parse reports it (it stops where this one stopped)
