@@ -187,3 +187,7 @@ class EndpointSettings:
     service: LocalServiceSecuritySettings = field(default_factory=LocalServiceSecuritySettings)
     client: LocalClientSecuritySettings = field(default_factory=LocalClientSecuritySettings)
     soap_version: str = "1.2"
+    #: WCF's ``MaxReceivedMessageSize`` (64 KiB): a service answers a bigger request with HTTP
+    #: 413 before it reads the body past the limit, and before parsing anything. Raise it
+    #: (``wssc serve --max-received-message-size``) for bigger messages.
+    max_received_message_size: int = 64 * 1024

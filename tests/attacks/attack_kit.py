@@ -57,6 +57,10 @@ MATRIX_IDS = [f"{b}-{m}" for b, m in MATRIX]
 
 SOAP12_CT = "application/soap+xml; charset=utf-8"
 
+#: ``wssc serve`` arguments for tests that post messages bigger than WCF's default 64 KiB
+#: (``max_received_message_size``): the attack must meet the checks behind that limit.
+LARGE_MESSAGES = ("--max-received-message-size", str(4 * 1024 * 1024))
+
 
 def serve_args(binding: str = "wshttp", mode: str = "session", *extra: str) -> tuple[str, ...]:
     """``wssc serve`` arguments for one mode (AnonymousForCertificate, the default)."""

@@ -71,7 +71,7 @@ from wssc.trust import (
 )
 from wssc.xml import ns
 from wssc.xml.ns import ScVersion
-from wssc.xml.parse import parse_xml
+from wssc.xml.parse import DEFAULT_LIMITS, parse_xml
 from wssc.xml.soap import SOAP_11, SOAP_12, Envelope, SoapVersion, fault_from_error, new_envelope
 
 log = logging.getLogger("wssc.service")
@@ -170,6 +170,9 @@ class ServiceEngine:
             )
         self.policy = self.kind.message_policy(self.settings, "service", compatibility)
         self._wsdl: bytes | None = None
+        size = self.settings.max_received_message_size
+        self.parser_limits = replace(DEFAULT_LIMITS,
+                                     max_bytes=max(size, DEFAULT_LIMITS.max_bytes))
 
     # --- HTTP ---------------------------------------------------------------------------------
     def handle(self, req: HttpRequest) -> HttpResponse | Dispatch:
@@ -177,9 +180,11 @@ class ServiceEngine:
             return self._get(req)
         if req.method != "POST":
             return HttpResponse(405, [("allow", "GET, POST")], b"")
+        if len(req.body) > self.settings.max_received_message_size:
+            return self.too_large(len(req.body))
         version = self._version_from_headers(req.headers)
         try:
-            root = parse_xml(req.body)
+            root = parse_xml(req.body, self.parser_limits)
             env = Envelope(root)
         except MalformedXml as exc:
             return self._fault(version, exc, None)
@@ -190,6 +195,15 @@ class ServiceEngine:
         except Exception:  # never a traceback to the peer
             log.exception("internal error while processing a message")
             return self._fault(env.version, SoapFault(reason=INTERNAL_ERROR), env.message_id)
+
+    def too_large(self, size: int | None) -> HttpResponse:
+        """WCF's answer to a request over ``MaxReceivedMessageSize``: HTTP 413, no SOAP. The
+        drivers call it before reading such a body (``size`` None: not known yet)."""
+        limit = self.settings.max_received_message_size
+        log.info("refused: the request (%s bytes) is larger than max_received_message_size "
+                 "(%d bytes)", f"more than {limit}" if size is None else size, limit)
+        return HttpResponse(413, [("content-type", "text/plain; charset=utf-8")],
+                            f"The request is larger than {limit} bytes.\n".encode())
 
     def _version_from_headers(self, headers: Mapping[str, str]) -> SoapVersion:
         ctype = headers.get("content-type", "")
