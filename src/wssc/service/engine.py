@@ -78,6 +78,15 @@ log = logging.getLogger("wssc.service")
 
 _ENCRYPTED_KEY = f"{{{ns.XENC}}}EncryptedKey"
 
+#: The header blocks the engine processes: wsse:Security and the binding's WS-Addressing
+#: 1.0 headers. Any other marked mustUnderstand for this node gets WCF's MustUnderstand fault,
+#: checked after security processing (as WCF's dispatcher does): a message that fails
+#: security gets the generic fault whatever headers it carries.
+UNDERSTOOD_HEADERS = frozenset({f"{{{ns.WSSE}}}Security"} | {
+    f"{{{ns.WSA10}}}{name}"
+    for name in ("Action", "To", "MessageID", "RelatesTo", "ReplyTo", "FaultTo", "From")
+})
+
 INTERNAL_ERROR = (
     "The server was unable to process the request due to an internal error."
 )
@@ -265,6 +274,7 @@ class ServiceEngine:
                                   f"{self.soap.name} endpoint")
         if not self.scs.establish_security_context:
             boot = self.bootstrap.verify(env.root, transport, self.policy, now, self.replay)
+            env.check_must_understand(UNDERSTOOD_HEADERS)
             return self._application(env, boot.message, now, bootstrap=boot)
         self.sessions.maybe_purge(now)  # time-gated: at most every few seconds
         if action == t.rst_sct:
@@ -291,6 +301,7 @@ class ServiceEngine:
         if sct is None or not records:
             raise InvalidSecurity("the message is not secured by a SecurityContextToken")
         rec = next(r for r in records if r.context_id == sct.identifier)
+        env.check_must_understand(UNDERSTOOD_HEADERS)
         if action == t.rst_sct_cancel:
             return self._cancel(result, sct, rec, now)
         if action == t.rst_sct_renew:
@@ -338,6 +349,7 @@ class ServiceEngine:
                    None)
         if sct is None or rec is None:
             raise InvalidSecurity("the Renew is not endorsed by a SecurityContextToken")
+        env.check_must_understand(UNDERSTOOD_HEADERS)
         return self._renew(result, sct, rec, now, boot.identity,
                            lambda reply: self.bootstrap.secure_reply(reply, boot, self.policy, now))
 
@@ -366,6 +378,7 @@ class ServiceEngine:
 
     def _issue(self, env: Envelope, transport: TransportInfo, now: float) -> HttpResponse:
         boot = self.bootstrap.verify(env.root, transport, self.policy, now, self.replay)
+        env.check_must_understand(UNDERSTOOD_HEADERS)
         request = parse_rst(self._payload(boot.message.envelope), self.trust, self.trust.rst_sct)
         if not isinstance(request, IssueRequest):
             raise InvalidRequest("expected an Issue request")
