@@ -207,6 +207,20 @@ def assert_fault(r: httpx.Response, local: str, what: str = "") -> Fault:
     return fault
 
 
+def wait_for_log(srv: Server, text: str, timeout: float = 15.0) -> str:
+    """The server's log once it holds ``text`` (another process writes it): polled until a
+    deadline, never a fixed sleep."""
+    deadline = time.monotonic() + timeout
+    while True:
+        log = srv.log()
+        if text in log:
+            return log
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{text!r} never reached the server log; its end:\n"
+                                 f"{log[-2000:]}")
+        time.sleep(0.02)
+
+
 _IDS_RE = re.compile(rb"(<(?:[\w.-]+:)?(?:MessageID|RelatesTo)\b[^>]*>)[^<]*(</)")
 
 
@@ -338,11 +352,13 @@ def craft(
     digest_algorithm: str | None = None,
     enc_key_length: int | None = None,
     sig_key_length: int | None = None,
+    sign_namespaces: tuple[str, ...] = (),
 ) -> etree._Element:
     """Secure ``envelope`` with the SCT of ``keys`` the way WCF does, with knobs a legitimate
     key holder could turn: the Timestamp (``expires=None`` leaves Expires out), the
     algorithms and derived-key lengths, and the order (``sign_ciphertext``: encrypt the Body
     first, sign the ciphertext, and put the ReferenceList after the Signature).
+    ``sign_namespaces``: headers in these namespaces are signed too (beside WS-Addressing).
     """
     now = time.time() if created is None else created
     exp: float | None = now + 300 if expires is True else (None if expires is False else expires)  # type: ignore[assignment]
@@ -369,7 +385,9 @@ def craft(
     policy = MessagePolicy(sc=sc, suite=_with(suite, signature_algorithm, digest_algorithm))
     targets: list[tuple[str, etree._Element]] = [(ts.wsu_id, ts_el)]
     for h in header:
-        if isinstance(h.tag, str) and etree.QName(h).namespace in (ns.WSA10, ns.WSA2004):
+        if isinstance(h.tag, str) and etree.QName(h).namespace in (
+            ns.WSA10, ns.WSA2004, *sign_namespaces
+        ):
             targets.append((_ensure_id(h, ids), h))
     b = env.body
     targets.append((_ensure_id(b, ids), b))
