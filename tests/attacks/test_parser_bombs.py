@@ -414,4 +414,19 @@ def test_attribute_bombs_refused_cheaply(shape: str) -> None:
     t_plain = _best_of(5, lambda: parse_xml(plain))
     print(f"\n[parser] {shape}: {len(bomb) / 1e6:.1f} MB refused in {t_bomb * 1e3:.1f} ms, "
           f"a harmless document of the same size parsed in {t_plain * 1e3:.1f} ms")
-    assert t_bomb < 3 * t_plain, (shape, t_bomb, t_plain)
+    assert t_bomb < 2 * t_plain, (shape, t_bomb, t_plain)
+
+
+def test_exact_count_forced_by_equals_signs_costs_about_a_parse() -> None:
+    """'=' in text pushes the counts to the exact path (libxml2 without a tree): it stops at
+    the element cap as the parse does, and costs a small multiple of the parse it precedes."""
+    elements = b"<e>xy</e>" * 90_000
+    plain = b"<r>" + elements + b"<t>" + b"x" * (TOTAL + 1) + b"</t></r>"
+    forced = plain.replace(b"x" * (TOTAL + 1), b"=" * (TOTAL + 1))
+    assert len(parse_xml(forced)) == 90_001
+    t_forced = _best_of(5, lambda: parse_xml(forced))
+    t_plain = _best_of(5, lambda: parse_xml(plain))
+    print(f"\n[parser] exact count forced: {t_forced * 1e3:.1f} ms, plain {t_plain * 1e3:.1f} ms")
+    assert t_forced < 4 * t_plain, (t_forced, t_plain)
+    too_many = forced.replace(b"<r>", b"<r>" + b"<e/>" * 10_000)
+    assert "more than 100000 elements" in refused(too_many).detail

@@ -137,6 +137,13 @@ _NOT_MARKUP: Final = re.compile(rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>", re
 #: One attribute (or namespace declaration) of a start tag; its value holds no ``<``.
 _ATTRIBUTE: Final = rb"""\s++[^\s=/><]++\s*+=\s*+(?:"[^"<]*+"|'[^'<]*+')"""
 _PER_ELEMENT: dict[int, tuple[re.Pattern[bytes], re.Pattern[bytes]]] = {}
+#: A start tag: its attributes (and declarations) as written, from the first to the last.
+_START_TAG: Final = re.compile(rb"<[^\s/>!?<]++((?:%s)*+)" % _ATTRIBUTE)
+#: Each attribute of such a run: ``xmlns`` for a namespace declaration, else empty.
+_ATTRIBUTE_KIND: Final = re.compile(
+    rb"""\s++(?:(xmlns)(?::[^\s=/><]++)?+(?=\s*+=)|[^\s=/><]++)\s*+=\s*+"""
+    rb"""(?:"[^"<]*+"|'[^'<]*+')""")
+_BUT_LT_EQ: Final = bytes(b for b in range(256) if b not in b"<=")
 
 
 def _check_attributes(data: bytes, limits: ParserLimits) -> None:
@@ -145,9 +152,9 @@ def _check_attributes(data: bytes, limits: ParserLimits) -> None:
     Every attribute and declaration needs a ``=``, every declaration the letters ``xmlns``,
     and an element's attributes all lie between its ``<`` and the next ``<`` (an attribute
     value holds no ``<``). So byte counts bound the real ones from above; usually they are
-    already within the caps and nothing else runs (two ``bytes.count``: a few µs for a
-    secured message). Past them, the suspicious start tags are read exactly, then the
-    document is counted exactly by libxml2 without building a tree (:class:`_Counter`).
+    already within the caps and nothing else runs (one ``bytes.count``: a few µs for a
+    secured message). Past them, the start tags are read exactly (:func:`_markup`,
+    :func:`_check_start_tags`, :func:`_count_exactly`), by regular expressions run in C.
     """
     m = _DECLARED_ENCODING.match(data)
     start = data[3:4] if data.startswith(b"\xef\xbb\xbf") else data[:1]
@@ -159,16 +166,36 @@ def _check_attributes(data: bytes, limits: ParserLimits) -> None:
     eq = data.count(b"=")
     if eq <= min(per_element, limits.max_attributes, limits.max_namespace_declarations):
         return
-    if eq > per_element:
-        _check_start_tags(data, per_element)
-    if eq > limits.max_attributes or (
+    # Fast (C, a few ns a byte): with all but "<" and "=" deleted, is there a run of more
+    # than per_element "=" (between two "<")? Only then look at the tags.
+    one_tag = eq > per_element and b"=" * (per_element + 1) in data.translate(None, _BUT_LT_EQ)
+    all_tags = eq > limits.max_attributes or (
         eq > limits.max_namespace_declarations
         and data.count(b"xmlns") > limits.max_namespace_declarations
-    ):
-        _count_exactly(data, limits)
+    )
+    if one_tag or all_tags:
+        markup = _markup(data)
+        if one_tag:
+            _check_start_tags(markup, per_element)
+        if all_tags:
+            _count_exactly(markup, limits)
 
 
-def _check_start_tags(data: bytes, per_element: int) -> None:
+def _markup(data: bytes) -> bytes:
+    """``data`` without comments, CDATA sections and PIs (each ends at its first terminator,
+    for libxml2 as for this expression): what is left holds ``<`` only where a tag starts
+    (text and attribute values hold none). A ``<!`` left over is a DOCTYPE, or not XML."""
+    if b"<!" not in data and b"<?" not in data:
+        return data
+    data = _NOT_MARKUP.sub(b"", data)
+    if b"<!DOCTYPE" in data:
+        raise MalformedXml("a DOCTYPE is not allowed in a SOAP message")
+    if b"<!" in data:
+        raise MalformedXml("not well-formed XML: '<!' outside a comment or CDATA section")
+    return data
+
+
+def _check_start_tags(markup: bytes, per_element: int) -> None:
     """Read exactly each start tag followed by more than ``per_element`` ``=`` before the
     next ``<``."""
     patterns = _PER_ELEMENT.get(per_element)
@@ -181,66 +208,33 @@ def _check_start_tags(data: bytes, per_element: int) -> None:
         )
         _PER_ELEMENT[per_element] = patterns
     suspect, more_than = patterns
-    found = suspect.search(data)
-    if found is None:
-        return
-    if b"<!" in data or b"<?" in data:
-        # Comments, CDATA and PIs may hold ``<`` and text that looks like a tag: take them
-        # out first. A ``<!`` left over is a DOCTYPE, or not XML at all.
-        data = _NOT_MARKUP.sub(b"", data)
-        if b"<!DOCTYPE" in data:
-            raise MalformedXml("a DOCTYPE is not allowed in a SOAP message")
-        if b"<!" in data:
-            raise MalformedXml("not well-formed XML: '<!' outside a comment or CDATA section")
-        found = suspect.search(data)
+    found = suspect.search(markup)
     while found is not None:
-        if more_than.match(data, found.start()):
+        if more_than.match(markup, found.start()):
             raise MalformedXml(f"an element has more than {per_element} attributes")
-        found = suspect.search(data, found.end())
+        found = suspect.search(markup, found.end())
 
 
-class _Refused(Exception):
-    pass
-
-
-class _Counter:
-    """A parser target: libxml2 reports each element and declaration, no tree is built, and
-    the first count past its cap stops the parse."""
-
-    __slots__ = ("attributes", "declarations", "limits", "pending")
-
-    def __init__(self, limits: ParserLimits) -> None:
-        self.limits = limits
-        self.attributes = self.declarations = self.pending = 0
-
-    def start_ns(self, prefix: str | None, uri: str) -> None:
-        self.declarations += 1
-        self.pending += 1
-        if self.declarations > self.limits.max_namespace_declarations:
-            raise _Refused(f"the message declares more than "
-                           f"{self.limits.max_namespace_declarations} namespaces")
-
-    def start(self, tag: str, attrib: dict[str, str]) -> None:
-        n = len(attrib)
-        if n + self.pending > self.limits.max_attributes_per_element:
-            raise _Refused(f"an element has more than "
-                           f"{self.limits.max_attributes_per_element} attributes")
-        self.pending = 0
-        self.attributes += n
-        if self.attributes > self.limits.max_attributes:
-            raise _Refused(f"the message has more than {self.limits.max_attributes} attributes")
-
-    def close(self) -> None:
-        return None
-
-
-def _count_exactly(data: bytes, limits: ParserLimits) -> None:
-    target: Any = _Counter(limits)  # lxml's stubs know only its own target classes
-    parser = etree.XMLParser(target=target, resolve_entities=False, no_network=True,
-                             load_dtd=False, huge_tree=False)
-    try:
-        etree.fromstring(data, parser)
-    except _Refused as exc:
-        raise MalformedXml(str(exc)) from None
-    except (etree.XMLSyntaxError, ValueError):
-        pass  # the real parse reports it (it stops where this one stopped)
+def _count_exactly(markup: bytes, limits: ParserLimits) -> None:
+    """Count every start tag's attributes and declarations (no element has more than
+    ``max_attributes_per_element``: :func:`_check_start_tags` ran, or no run of "=" is that
+    long), 64 KiB of tags at a time, stopping at the first cap passed."""
+    elements = attributes = declarations = 0
+    pos = 0
+    while pos < len(markup):
+        end = markup.find(b"<", pos + 65536)  # a tag never spans two pieces
+        end = len(markup) if end < 0 else end
+        runs = _START_TAG.findall(markup, pos, end)  # each start tag's attributes, as written
+        kinds = _ATTRIBUTE_KIND.findall(b"".join(runs))
+        plain = kinds.count(b"")
+        elements += len(runs)
+        attributes += plain
+        declarations += len(kinds) - plain
+        if elements > limits.max_elements:
+            raise MalformedXml(f"the message has more than {limits.max_elements} elements")
+        if attributes > limits.max_attributes:
+            raise MalformedXml(f"the message has more than {limits.max_attributes} attributes")
+        if declarations > limits.max_namespace_declarations:
+            raise MalformedXml(f"the message declares more than "
+                               f"{limits.max_namespace_declarations} namespaces")
+        pos = end
