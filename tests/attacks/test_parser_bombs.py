@@ -430,3 +430,7 @@ def test_exact_count_forced_by_equals_signs_costs_about_a_parse() -> None:
     assert t_forced < 4 * t_plain, (t_forced, t_plain)
     too_many = forced.replace(b"<r>", b"<r>" + b"<e/>" * 10_000)
     assert "more than 100000 elements" in refused(too_many).detail
+
+
+def test_declared_encoding_after_a_bom_is_read_too() -> None:
+    assert "not UTF-8" in refused(b"\xef\xbb\xbf<?xml version='1.0' encoding='UTF-7'?><r/>").detail

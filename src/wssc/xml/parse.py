@@ -156,8 +156,9 @@ def _check_attributes(data: bytes, limits: ParserLimits) -> None:
     secured message). Past them, the start tags are read exactly (:func:`_markup`,
     :func:`_check_start_tags`, :func:`_count_exactly`), by regular expressions run in C.
     """
-    m = _DECLARED_ENCODING.match(data)
-    start = data[3:4] if data.startswith(b"\xef\xbb\xbf") else data[:1]
+    bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    m = _DECLARED_ENCODING.match(data, bom)
+    start = data[bom:bom + 1]
     if (b"\x00" in data[:4] or start not in (b"<", b" ", b"\t", b"\r", b"\n")
             or (m is not None and m.group(1).lower() not in _ASCII_TRANSPARENT)):
         raise MalformedXml("the message is not UTF-8 (only UTF-8, US-ASCII and ISO-8859-1 "
