@@ -279,6 +279,39 @@ class StoreUnavailable(EndpointUnavailable):
     default_reason = "The endpoint is not available."
 
 
+# --- SOAP processing model --------------------------------------------------------------------
+class MustUnderstand(WsscError):
+    """A header block marked ``mustUnderstand`` for this node, which it does not process
+    (WCF's ``MustUnderstandSoapException``). The code is the envelope's own
+    ``MustUnderstand`` (SOAP 1.1 ``faultcode``, SOAP 1.2 ``Code``, no subcode); a SOAP 1.2
+    fault also names each header in an ``env:NotUnderstood`` header block."""
+
+    default_code = FaultCode(ns.SOAP12, "MustUnderstand")
+    default_reason = "A header was not understood by the recipient of this message."
+
+    def __init__(
+        self, headers: list[tuple[str, str]] | None = None, *, soap_ns: str = ns.SOAP12,
+        code: FaultCode | None = None, reason: str | None = None,
+    ) -> None:
+        #: (namespace, local name) of each header not understood, in document order.
+        self.headers = headers or []
+        if self.headers and reason is None:
+            namespace, local = self.headers[0]
+            # WCF's text (SFxHeaderNotUnderstood), naming the first header
+            reason = (
+                f"The header '{local}' from the namespace '{namespace}' was not understood by "
+                "the recipient of this message, causing the message to not be processed.  This "
+                "error typically indicates that the sender of this message has enabled a "
+                "communication protocol that the receiver cannot process.  Please ensure that "
+                "the configuration of the client's binding is consistent with the service's "
+                "binding.")
+        super().__init__(
+            ", ".join(f"{{{n}}}{name}" for n, name in self.headers) + " not understood"
+            if self.headers else None,
+            code=code or FaultCode(soap_ns, "MustUnderstand"), reason=reason,
+        )
+
+
 # --- Application / transport ----------------------------------------------------------------
 class SoapFault(WsscError):
     """A fault received from a peer (client side), or raised by an operation (service side)."""

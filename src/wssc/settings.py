@@ -200,3 +200,7 @@ class EndpointSettings:
     #: (WCF's HostNameComparisonMode): ``"StrongWildcard"`` (WCF's default) ignores it,
     #: ``"Exact"`` compares it; scheme, port and path always (:mod:`wssc.service.address`).
     host_name_comparison_mode: str = "StrongWildcard"
+    #: WCF's ``MaxReceivedMessageSize`` (64 KiB): a service answers a bigger request with HTTP
+    #: 413 before it reads the body past the limit, and before parsing anything. Raise it
+    #: (``wssc serve --max-received-message-size``) for bigger messages.
+    max_received_message_size: int = 64 * 1024

@@ -57,6 +57,10 @@ MATRIX_IDS = [f"{b}-{m}" for b, m in MATRIX]
 
 SOAP12_CT = "application/soap+xml; charset=utf-8"
 
+#: ``wssc serve`` arguments for tests that post messages bigger than WCF's default 64 KiB
+#: (``max_received_message_size``): the attack must meet the checks behind that limit.
+LARGE_MESSAGES = ("--max-received-message-size", str(4 * 1024 * 1024))
+
 
 def serve_args(binding: str = "wshttp", mode: str = "session", *extra: str) -> tuple[str, ...]:
     """``wssc serve`` arguments for one mode (AnonymousForCertificate, the default)."""
@@ -378,11 +382,13 @@ def craft(
     digest_algorithm: str | None = None,
     enc_key_length: int | None = None,
     sig_key_length: int | None = None,
+    sign_namespaces: tuple[str, ...] = (),
 ) -> etree._Element:
     """Secure ``envelope`` with the SCT of ``keys`` the way WCF does, with knobs a legitimate
     key holder could turn: the Timestamp (``expires=None`` leaves Expires out), the
     algorithms and derived-key lengths, and the order (``sign_ciphertext``: encrypt the Body
     first, sign the ciphertext, and put the ReferenceList after the Signature).
+    ``sign_namespaces``: headers in these namespaces are signed too (beside WS-Addressing).
     """
     now = time.time() if created is None else created
     exp: float | None = now + 300 if expires is True else (None if expires is False else expires)  # type: ignore[assignment]
@@ -409,7 +415,9 @@ def craft(
     policy = MessagePolicy(sc=sc, suite=_with(suite, signature_algorithm, digest_algorithm))
     targets: list[tuple[str, etree._Element]] = [(ts.wsu_id, ts_el)]
     for h in header:
-        if isinstance(h.tag, str) and etree.QName(h).namespace in (ns.WSA10, ns.WSA2004):
+        if isinstance(h.tag, str) and etree.QName(h).namespace in (
+            ns.WSA10, ns.WSA2004, *sign_namespaces
+        ):
             targets.append((_ensure_id(h, ids), h))
     b = env.body
     targets.append((_ensure_id(b, ids), b))

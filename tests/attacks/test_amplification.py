@@ -17,7 +17,14 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from attack_kit import MATRIX, MATRIX_IDS, Dedicated, assert_cost_ratio, serve_args
+from attack_kit import (
+    LARGE_MESSAGES,
+    MATRIX,
+    MATRIX_IDS,
+    Dedicated,
+    assert_cost_ratio,
+    serve_args,
+)
 from lxml import etree
 
 from servers import Server
@@ -89,7 +96,7 @@ def test_many_encrypted_items_cost_linear(
     start_server: Callable[..., Server], binding: str, mode: str, shape: str
 ) -> None:
     items, namespaces = SHAPES[shape]
-    with Dedicated(start_server, *serve_args(binding, mode)) as srv:
+    with Dedicated(start_server, *serve_args(binding, mode, *LARGE_MESSAGES)) as srv:
         data = amplifier(srv, binding, items, namespaces)
         assert 0.9e6 < len(data) < 1.4e6
         assert_cost_ratio(srv, data, f"{shape} ({items} EncryptedData, {namespaces} xmlns) "

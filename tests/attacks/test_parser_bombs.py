@@ -11,7 +11,7 @@ import pytest
 
 from wssc.errors import MalformedXml, WsscError
 from wssc.xml import ns
-from wssc.xml.parse import DEFAULT_LIMITS, ParserLimits, parse_xml
+from wssc.xml.parse import _COUNT, DEFAULT_LIMITS, ParserLimits, parse_xml
 
 
 def refused(data: bytes | str, limits: ParserLimits = DEFAULT_LIMITS) -> MalformedXml:
@@ -269,3 +269,168 @@ def test_garbage_is_malformed(data: bytes) -> None:
     except WsscError as exc:  # pragma: no cover - typed but wrong class
         pytest.fail(f"expected MalformedXml, got {type(exc).__name__}")
     pytest.fail("garbage was accepted")
+
+
+# --- attributes and namespace declarations (issue 13, item 6) --------------------------------
+def _attrs(n: int, start: int = 0) -> bytes:
+    return b"".join(b' a%d="v"' % i for i in range(start, start + n))
+
+
+def _decls(n: int, start: int = 0) -> bytes:
+    return b"".join(b' xmlns:p%d="urn:p%d"' % (i, i) for i in range(start, start + n))
+
+
+PER_ELEMENT = DEFAULT_LIMITS.max_attributes_per_element
+TOTAL = DEFAULT_LIMITS.max_attributes
+NAMESPACES = DEFAULT_LIMITS.max_namespace_declarations
+
+
+def test_attribute_and_namespace_defaults() -> None:
+    """Far above what WCF, Metro or WSS4J put in a message, below what hurts."""
+    assert (PER_ELEMENT, TOTAL, NAMESPACES) == (256, 16_384, 1024)
+
+
+def test_attributes_per_element_at_the_cap_and_past_it() -> None:
+    root = parse_xml(b"<r><e" + _attrs(PER_ELEMENT) + b"/></r>")
+    assert len(root[0].attrib) == PER_ELEMENT
+    exc = refused(b"<r><e" + _attrs(PER_ELEMENT + 1) + b"/></r>")
+    assert exc.detail == f"an element has more than {PER_ELEMENT} attributes"
+
+
+def test_namespace_declarations_count_as_attributes_of_their_element() -> None:
+    parse_xml(b"<r><e" + _decls(6) + _attrs(PER_ELEMENT - 6) + b"/></r>")
+    exc = refused(b"<r><e" + _decls(7) + _attrs(PER_ELEMENT - 6) + b"/></r>")
+    assert exc.detail == f"an element has more than {PER_ELEMENT} attributes"
+
+
+def test_attributes_per_element_custom_cap() -> None:
+    limits = ParserLimits(max_attributes_per_element=3)
+    parse_xml(b"<r><e" + _attrs(3) + b"/><e" + _attrs(3) + b"/></r>", limits)
+    assert refused(b"<r><e" + _attrs(4) + b"/></r>", limits).detail == \
+        "an element has more than 3 attributes"
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        # '=' in text, in attribute values, and tag-like text in CDATA, comments and PIs
+        b"<r><e a='1'>" + b"=" * 5000 + b"</e></r>",
+        b"<r><e a='" + b"x=y" * 2000 + b"'/></r>",
+        b"<r><![CDATA[<e" + _attrs(PER_ELEMENT + 50) + b"/>]]></r>",
+        b"<r><!-- <e" + _attrs(PER_ELEMENT + 50) + b"/> --><e/></r>",
+        b"<?xml version='1.0' encoding='utf-8'?><r><?pi <e" + _attrs(PER_ELEMENT + 50)
+        + b"/>?><e/></r>",
+    ],
+    ids=["text", "attribute-value", "cdata", "comment", "processing-instruction"],
+)
+def test_equals_signs_that_are_not_attributes_are_not_counted(doc: bytes) -> None:
+    root = parse_xml(doc)
+    assert all(len(e.attrib) <= 1 for e in root.iter() if isinstance(e.tag, str))
+
+
+def test_total_attributes_at_the_cap_and_past_it() -> None:
+    per = 64
+    elements = b"".join(b"<e" + _attrs(per) + b"/>" for _ in range(TOTAL // per))
+    root = parse_xml(b"<r>" + elements + b"</r>")
+    assert sum(len(e.attrib) for e in root.iter()) == TOTAL
+    exc = refused(b"<r a='1'>" + elements + b"</r>")
+    assert exc.detail == f"the message has more than {TOTAL} attributes"
+
+
+def test_total_attributes_not_fooled_by_equals_in_text() -> None:
+    parse_xml(b"<r a='1'>" + b"=" * (TOTAL + 10) + b"</r>")
+
+
+def test_namespace_declarations_at_the_cap_and_past_it() -> None:
+    # four per element, so that no element comes near its own cap
+    def doc(n: int) -> bytes:
+        return b"<r>" + b"".join(b"<e" + _decls(4, i) + b"/>" for i in range(0, n, 4)) + b"</r>"
+
+    parse_xml(doc(NAMESPACES))
+    exc = refused(doc(NAMESPACES) .replace(b"<r>", b"<r xmlns='urn:one-more'>"))
+    assert exc.detail == f"the message declares more than {NAMESPACES} namespaces"
+
+
+def test_namespace_declarations_one_element_past_the_cap() -> None:
+    exc = refused(b"<r" + _decls(NAMESPACES + 1) + b"/>")
+    assert exc.detail == f"an element has more than {PER_ELEMENT} attributes"
+    limits = ParserLimits(max_attributes_per_element=NAMESPACES + 10)
+    exc = refused(b"<r" + _decls(NAMESPACES + 1) + b"/>", limits)
+    assert exc.detail == f"the message declares more than {NAMESPACES} namespaces"
+
+
+def test_xmlns_in_text_is_not_a_declaration() -> None:
+    parse_xml(b"<r>" + b"xmlns:a='b' " * (NAMESPACES + 10) + b"</r>")
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        "<r a='1'/>".encode("utf-16"),
+        "<r a='1'/>".encode("utf-16-le"),
+        "<r a='1'/>".encode("utf-32"),
+        b"<?xml version='1.0' encoding='UTF-7'?><r a='1'/>",
+        b"<?xml version='1.0' encoding='ebcdic-cp-us'?><r/>",
+        b"\x4c\x6f\xa7\x94<r/>",  # '<?xm' in EBCDIC
+    ],
+    ids=["utf-16", "utf-16le-no-bom", "utf-32", "utf-7", "ebcdic-declared", "ebcdic"],
+)
+def test_only_ascii_transparent_encodings(doc: bytes) -> None:
+    """The attribute counts read the bytes: an encoding that could spell '=' or 'xmlns'
+    otherwise would hide attributes from them."""
+    exc = refused(doc)
+    assert "not UTF-8" in exc.detail
+
+
+def test_utf8_and_latin1_accepted() -> None:
+    assert parse_xml(b"\xef\xbb\xbf<r a='\xc3\xa9'/>").get("a") == "é"
+    assert parse_xml(b"<?xml version='1.0' encoding='ISO-8859-1'?><r a='\xe9'/>").get("a") == "é"
+
+
+@pytest.mark.parametrize("shape", ["one-element", "many-elements", "namespaces"])
+def test_attribute_bombs_refused_cheaply(shape: str) -> None:
+    """The finding: 3.5 MB of attributes cost 7.8 times a valid message's CPU and 86 MB.
+    Refused now before any tree exists, at a small multiple of the cost of parsing a
+    harmless document of the same size, elements without attributes (a ratio measured in
+    one run; building the bomb's tree cost some 5 times that)."""
+    n = 300_000
+    if shape == "one-element":
+        bomb = b"<r><e" + _attrs(n) + b"/></r>"
+    elif shape == "many-elements":
+        bomb = b"<r>" + b"".join(b"<e" + _attrs(4, i) + b"/>" for i in range(0, n, 4)) + b"</r>"
+    else:
+        bomb = b"<r>" + b"".join(b"<e" + _decls(4, i) + b"/>" for i in range(0, n // 2, 4)) \
+            + b"</r>"
+    item = b"<e>" + b"x" * 48 + b"</e>"
+    plain = b"<r>" + item * (len(bomb) // len(item) - 1) + b"</r>"
+    assert len(plain) <= len(bomb)
+    assert int(_COUNT(parse_xml(plain))) < DEFAULT_LIMITS.max_elements  # type: ignore[call-overload]
+
+    def refuse() -> None:
+        with pytest.raises(MalformedXml):
+            parse_xml(bomb)
+
+    t_bomb = _best_of(5, refuse)
+    t_plain = _best_of(5, lambda: parse_xml(plain))
+    print(f"\n[parser] {shape}: {len(bomb) / 1e6:.1f} MB refused in {t_bomb * 1e3:.1f} ms, "
+          f"a harmless document of the same size parsed in {t_plain * 1e3:.1f} ms")
+    assert t_bomb < 2 * t_plain, (shape, t_bomb, t_plain)
+
+
+def test_exact_count_forced_by_equals_signs_costs_about_a_parse() -> None:
+    """'=' in text pushes the counts to the exact path (libxml2 without a tree): it stops at
+    the element cap as the parse does, and costs a small multiple of the parse it precedes."""
+    elements = b"<e>xy</e>" * 90_000
+    plain = b"<r>" + elements + b"<t>" + b"x" * (TOTAL + 1) + b"</t></r>"
+    forced = plain.replace(b"x" * (TOTAL + 1), b"=" * (TOTAL + 1))
+    assert len(parse_xml(forced)) == 90_001
+    t_forced = _best_of(5, lambda: parse_xml(forced))
+    t_plain = _best_of(5, lambda: parse_xml(plain))
+    print(f"\n[parser] exact count forced: {t_forced * 1e3:.1f} ms, plain {t_plain * 1e3:.1f} ms")
+    assert t_forced < 4 * t_plain, (t_forced, t_plain)
+    too_many = forced.replace(b"<r>", b"<r>" + b"<e/>" * 10_000)
+    assert "more than 100000 elements" in refused(too_many).detail
+
+
+def test_declared_encoding_after_a_bom_is_read_too() -> None:
+    assert "not UTF-8" in refused(b"\xef\xbb\xbf<?xml version='1.0' encoding='UTF-7'?><r/>").detail

@@ -13,7 +13,14 @@ import uuid
 from collections.abc import Callable
 
 import pytest
-from attack_kit import MATRIX, MATRIX_IDS, Dedicated, assert_cost_ratio, serve_args
+from attack_kit import (
+    LARGE_MESSAGES,
+    MATRIX,
+    MATRIX_IDS,
+    Dedicated,
+    assert_cost_ratio,
+    serve_args,
+)
 
 from servers import Server
 from wssc.tokens.timestamp import format_time
@@ -54,7 +61,7 @@ def many_children(address: str, kind: str, n: int = CHILDREN, size: int = TARGET
 def test_many_security_header_children_cost_linear(
     start_server: Callable[..., Server], binding: str, mode: str, kind: str
 ) -> None:
-    with Dedicated(start_server, *serve_args(binding, mode)) as srv:
+    with Dedicated(start_server, *serve_args(binding, mode, *LARGE_MESSAGES)) as srv:
         data = many_children(srv.url, kind)
         assert 2_500_000 < len(data) < 3_500_000
         assert_cost_ratio(srv, data, f"{CHILDREN} Security children ({kind}) {binding}/{mode}")
@@ -66,6 +73,6 @@ def test_many_children_at_the_largest_valid_size(
 ) -> None:
     """The same attack no bigger than the largest valid Echo the service accepts (its string
     quota): the ratio needs no scaling."""
-    with Dedicated(start_server, *serve_args(binding, mode)) as srv:
+    with Dedicated(start_server, *serve_args(binding, mode, *LARGE_MESSAGES)) as srv:
         data = many_children(srv.url, "processing-instructions", n=12_000, size=90_000)
         assert_cost_ratio(srv, data, f"12,000 Security children in {len(data)} bytes")

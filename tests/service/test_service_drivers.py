@@ -80,3 +80,46 @@ def test_wsgi_app_and_an_operation_that_raises() -> None:
     assert r.status_code == 200 and b"wsdl:definitions" in r.content
     r = http.request("PUT", URL)
     assert r.status_code == 405
+
+
+def test_wsgi_and_engine_refuse_bodies_over_max_received_message_size() -> None:
+    """WCF's 64 KiB by default: HTTP 413 before the body is read (WSGI) or parsed (the
+    engine, for a driver that buffered it); a raised setting lets it through to the parser."""
+    from dataclasses import replace
+
+    from wssc.service.engine import HttpRequest, HttpResponse
+    from wssc.settings import EndpointSettings
+
+    eng = engine()
+    assert eng.settings.max_received_message_size == 65536
+    http = httpx.Client(transport=httpx.WSGITransport(app=WsgiApp(eng)))  # type: ignore[arg-type]
+    ctype = {"content-type": "application/soap+xml"}
+    r = http.post(URL, content=b"<x/>" + b" " * (65536 - 4), headers=ctype)
+    assert r.status_code == 500  # read and parsed (not a SOAP envelope: a fault)
+    r = http.post(URL, content=b"<x/>" + b" " * (65536 - 3), headers=ctype)
+    assert (r.status_code, r.content) == (413, b"The request is larger than 65536 bytes.\n")
+    over = HttpRequest("POST", "/svc", "", ctype, b"<x/>" + b" " * 65533)
+    out = eng.handle(over)
+    assert isinstance(out, HttpResponse) and out.status == 413
+    big = ServiceEngine(Mixed(), address=URL, certificate=CERT, settings=replace(
+        EndpointSettings(), max_received_message_size=8 * 1024 * 1024))
+    assert big.parser_limits.max_bytes == 8 * 1024 * 1024
+    out = big.handle(replace(over, body=b"<x/>" + b" " * (5 * 1024 * 1024)))
+    assert isinstance(out, HttpResponse) and out.status == 500  # parsed: not an Envelope
+
+
+def test_asgi_refuses_a_declared_length_without_reading_the_body() -> None:
+    app = AsgiApp(engine())
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        raise AssertionError("the body was read")
+
+    async def send(msg: dict[str, object]) -> None:
+        sent.append(msg)
+
+    scope = {"type": "http", "method": "POST", "path": "/svc", "query_string": b"",
+             "headers": [(b"content-length", b"65537"),
+                         (b"content-type", b"application/soap+xml")]}
+    asyncio.run(app(scope, receive, send))  # type: ignore[arg-type]
+    assert sent[0]["status"] == 413

@@ -44,6 +44,17 @@ def port_number(text: str) -> int:
     return value
 
 
+def _positive(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number")
+    return value
+
+
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s = sub.add_parser(
         "serve", help="run the demo secure-session service (Add, Echo)",
@@ -107,6 +118,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
                    help="failed logins per username and address before that pair backs off "
                    "(growing delays, 1 s doubling up to 5 min; default 5; 0 = off); backstops "
                    "for never-used pairs: 4 x N per username, 20 x N per address")
+    s.add_argument("--max-received-message-size", type=_positive, default=65536, metavar="BYTES",
+                   help="largest request accepted, in bytes (WCF's MaxReceivedMessageSize; "
+                   "default 65536); a bigger one gets HTTP 413 before it is read or parsed")
     s.add_argument("--forwarded-allow-ips", default=None, metavar="IPS",
                    help="comma-separated proxy addresses whose X-Forwarded-*/Forwarded headers "
                    "are trusted (default: none; a request carrying them is never taken as "
@@ -198,6 +212,7 @@ def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         ),
         service=svc,
         soap_version=args.soap,
+        max_received_message_size=args.max_received_message_size,
     )
 
 

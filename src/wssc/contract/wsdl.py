@@ -294,7 +294,8 @@ def _qname(el: etree._Element, value: str | None) -> tuple[str, str]:
 
 
 WSDL_LIMITS: Final = ParserLimits(max_bytes=16 * 1024 * 1024, max_depth=128,
-                                  max_elements=500_000)
+                                  max_elements=500_000, max_attributes=1_000_000,
+                                  max_namespace_declarations=65_536)
 
 
 def parse_wsdl(data: bytes) -> etree._Element:

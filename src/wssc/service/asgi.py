@@ -29,10 +29,6 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-#: WCF's MaxReceivedMessageSize default is 64 KiB; we allow more, but bounded.
-MAX_BODY = 4 * 1024 * 1024
-
-
 class AsgiApp:
     """The ASGI app. On the lifespan start-up it routes ``wssc.*`` logs to uvicorn's handlers
     (when the application configured none) and refuses to start a per-process session store
@@ -40,14 +36,19 @@ class AsgiApp:
 
     ``forwarded_allow_ips``: the proxies whose forwarded headers the server (uvicorn's
     ``--forwarded-allow-ips``) was told to trust. Empty (the default): a request carrying a
-    forwarded header is never taken as HTTPS (:mod:`wssc.service.transport`)."""
+    forwarded header is never taken as HTTPS (:mod:`wssc.service.transport`).
+
+    ``max_body``: by default the engine's ``max_received_message_size`` (64 KiB, WCF's). A
+    bigger request gets HTTP 413 as soon as its Content-Length, or the bytes received so far,
+    say so: it is never buffered whole."""
 
     def __init__(
-        self, engine: ServiceEngine, max_body: int = MAX_BODY,
+        self, engine: ServiceEngine, max_body: int | None = None,
         forwarded_allow_ips: Sequence[str] = (),
     ) -> None:
         self.engine = engine
-        self.max_body = max_body
+        self.max_body = engine.settings.max_received_message_size if max_body is None \
+            else max_body
         self.forwarded_allow_ips = tuple(forwarded_allow_ips)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -67,18 +68,21 @@ class AsgiApp:
                     return
         if scope["type"] != "http":
             return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
+                   for k, v in scope.get("headers", [])}
+        declared = headers.get("content-length", "").strip()
+        if declared.isdigit() and int(declared) > self.max_body:
+            await self._send(send, self.engine.too_large(int(declared)))
+            return
         body = bytearray()
         while True:
             msg = await receive()
             body += msg.get("body", b"")
-            if len(body) > self.max_body:
-                await self._send(send, HttpResponse(413, [("content-type", "text/plain")],
-                                                    b"message too large\n"))
+            if len(body) > self.max_body:  # chunked, or more than it declared
+                await self._send(send, self.engine.too_large(None))
                 return
             if not msg.get("more_body"):
                 break
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
-                   for k, v in scope.get("headers", [])}
         client = scope.get("client") or ("", 0)
         req = HttpRequest(
             scope["method"], scope.get("path", "/"),

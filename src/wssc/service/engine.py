@@ -74,12 +74,21 @@ from wssc.trust import (
 )
 from wssc.xml import ns
 from wssc.xml.ns import ScVersion
-from wssc.xml.parse import parse_xml
+from wssc.xml.parse import DEFAULT_LIMITS, parse_xml
 from wssc.xml.soap import SOAP_11, SOAP_12, Envelope, SoapVersion, fault_from_error, new_envelope
 
 log = logging.getLogger("wssc.service")
 
 _ENCRYPTED_KEY = f"{{{ns.XENC}}}EncryptedKey"
+
+#: The header blocks the engine processes: wsse:Security and the binding's WS-Addressing
+#: 1.0 headers. Any other marked mustUnderstand for this node gets WCF's MustUnderstand fault,
+#: checked after security processing (as WCF's dispatcher does): a message that fails
+#: security gets the generic fault whatever headers it carries.
+UNDERSTOOD_HEADERS = frozenset({f"{{{ns.WSSE}}}Security"} | {
+    f"{{{ns.WSA10}}}{name}"
+    for name in ("Action", "To", "MessageID", "RelatesTo", "ReplyTo", "FaultTo", "From")
+})
 
 INTERNAL_ERROR = (
     "The server was unable to process the request due to an internal error."
@@ -177,6 +186,9 @@ class ServiceEngine:
             )
         self.policy = self.kind.message_policy(self.settings, "service", compatibility)
         self._wsdl: bytes | None = None
+        size = self.settings.max_received_message_size
+        self.parser_limits = replace(DEFAULT_LIMITS,
+                                     max_bytes=max(size, DEFAULT_LIMITS.max_bytes))
 
     def _replay_for(self, transport: TransportInfo) -> ReplayCache | None:
         """The replay cache for one request: its entries charged to the sender's address
@@ -191,9 +203,11 @@ class ServiceEngine:
             return self._get(req)
         if req.method != "POST":
             return HttpResponse(405, [("allow", "GET, POST")], b"")
+        if len(req.body) > self.settings.max_received_message_size:
+            return self.too_large(len(req.body))
         version = self._version_from_headers(req.headers)
         try:
-            root = parse_xml(req.body)
+            root = parse_xml(req.body, self.parser_limits)
             env = Envelope(root)
         except MalformedXml as exc:
             return self._fault(version, exc, None)
@@ -204,6 +218,15 @@ class ServiceEngine:
         except Exception:  # never a traceback to the peer
             log.exception("internal error while processing a message")
             return self._fault(env.version, SoapFault(reason=INTERNAL_ERROR), env.message_id)
+
+    def too_large(self, size: int | None) -> HttpResponse:
+        """WCF's answer to a request over ``MaxReceivedMessageSize``: HTTP 413, no SOAP. The
+        drivers call it before reading such a body (``size`` None: not known yet)."""
+        limit = self.settings.max_received_message_size
+        log.info("refused: the request (%s bytes) is larger than max_received_message_size "
+                 "(%d bytes)", f"more than {limit}" if size is None else size, limit)
+        return HttpResponse(413, [("content-type", "text/plain; charset=utf-8")],
+                            f"The request is larger than {limit} bytes.\n".encode())
 
     def _version_from_headers(self, headers: Mapping[str, str]) -> SoapVersion:
         ctype = headers.get("content-type", "")
@@ -267,6 +290,7 @@ class ServiceEngine:
             boot = self.bootstrap.verify(env.root, transport, self.policy, now,
                                          self._replay_for(transport))
             self._check_destination(boot.message, transport)
+            env.check_must_understand(UNDERSTOOD_HEADERS)
             return self._application(env, boot.message, now, bootstrap=boot)
         self.sessions.maybe_purge(now)  # time-gated: at most every few seconds
         if action == t.rst_sct:
@@ -305,6 +329,7 @@ class ServiceEngine:
             raise InvalidSecurity("the message is not secured by a SecurityContextToken")
         self._check_destination(result, transport)
         rec = next(r for r in records if r.context_id == sct.identifier)
+        env.check_must_understand(UNDERSTOOD_HEADERS)
         if action == t.rst_sct_cancel:
             return self._cancel(result, sct, rec, now)
         if action == t.rst_sct_renew:
@@ -372,6 +397,7 @@ class ServiceEngine:
                    None)
         if sct is None or rec is None:
             raise InvalidSecurity("the Renew is not endorsed by a SecurityContextToken")
+        env.check_must_understand(UNDERSTOOD_HEADERS)
         return self._renew(result, sct, rec, now, boot.identity,
                            lambda reply: self.bootstrap.secure_reply(reply, boot, self.policy, now))
 
@@ -402,6 +428,7 @@ class ServiceEngine:
         boot = self.bootstrap.verify(env.root, transport, self.policy, now,
                                      self._replay_for(transport))
         self._check_destination(boot.message, transport)
+        env.check_must_understand(UNDERSTOOD_HEADERS)
         request = parse_rst(self._payload(boot.message.envelope), self.trust, self.trust.rst_sct)
         if not isinstance(request, IssueRequest):
             raise InvalidRequest("expected an Issue request")

@@ -14,9 +14,8 @@ from wssc.service.transport import transport_info
 
 log = logging.getLogger("wssc.service.wsgi")
 
-MAX_BODY = 4 * 1024 * 1024
 _REASONS = {200: "OK", 405: "Method Not Allowed", 411: "Length Required",
-            413: "Payload Too Large", 500: "Internal Server Error"}
+            413: "Request Entity Too Large", 500: "Internal Server Error"}
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
@@ -26,16 +25,18 @@ class WsgiApp:
     application configured none) and refuses a per-process session store under several
     workers (:mod:`wssc.service.hosting`).
 
-    ``forwarded_allow_ips``: see :class:`wssc.service.asgi.AsgiApp`."""
+    ``forwarded_allow_ips``, ``max_body``: see :class:`wssc.service.asgi.AsgiApp` (a
+    request without a Content-Length is read as empty)."""
 
     def __init__(
-        self, engine: ServiceEngine, max_body: int = MAX_BODY,
+        self, engine: ServiceEngine, max_body: int | None = None,
         forwarded_allow_ips: Sequence[str] = (),
     ) -> None:
         from wssc.service.hosting import startup
 
         self.engine = engine
-        self.max_body = max_body
+        self.max_body = engine.settings.max_received_message_size if max_body is None \
+            else max_body
         self.forwarded_allow_ips = tuple(forwarded_allow_ips)
         startup(engine)
 
@@ -45,8 +46,10 @@ class WsgiApp:
         except ValueError:
             length = -1
         if length < 0 or length > self.max_body:
-            start_response("413 Payload Too Large", [("content-type", "text/plain")])
-            return [b"message too large\n"]
+            big = self.engine.too_large(length if length >= 0 else None)
+            start_response(f"413 {_REASONS[413]}",
+                           [*big.headers, ("content-length", str(len(big.body)))])
+            return [big.body]
         body = environ["wsgi.input"].read(length) if length else b""
         headers = {k[5:].replace("_", "-").lower(): str(v)
                    for k, v in environ.items() if k.startswith("HTTP_")}

@@ -17,6 +17,10 @@ from typing import Final
 # --- SOAP ---------------------------------------------------------------------------------
 SOAP11: Final = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP12: Final = "http://www.w3.org/2003/05/soap-envelope"
+#: Who a header block is for (SOAP 1.1 ``actor``, SOAP 1.2 ``role``).
+SOAP11_ACTOR_NEXT: Final = "http://schemas.xmlsoap.org/soap/actor/next"
+SOAP12_ROLE_NEXT: Final = SOAP12 + "/role/next"
+SOAP12_ROLE_ULTIMATE_RECEIVER: Final = SOAP12 + "/role/ultimateReceiver"
 
 # --- WS-Security 1.0 / 1.1 ----------------------------------------------------------------
 WSSE: Final = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"

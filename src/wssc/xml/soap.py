@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from wssc.errors import FaultCode, MalformedXml, WsscError
+from wssc.errors import FaultCode, MalformedXml, MustUnderstand, WsscError
 from wssc.xml import ns
 
 
@@ -36,6 +36,14 @@ class SoapVersion:
 SOAP_11 = SoapVersion(ns.SOAP11, "1.1", "text/xml")
 SOAP_12 = SoapVersion(ns.SOAP12, "1.2", "application/soap+xml")
 SOAP_VERSIONS = {ns.SOAP11: SOAP_11, ns.SOAP12: SOAP_12}
+#: The attribute that targets a header block, and the values that mean this node (the
+#: ultimate receiver: a service is never an intermediary). SOAP 1.2's ``role/none`` and any
+#: other URI are for someone else.
+_TARGET = {ns.SOAP11: "actor", ns.SOAP12: "role"}
+_THIS_NODE = {
+    ns.SOAP11: frozenset({"", ns.SOAP11_ACTOR_NEXT}),
+    ns.SOAP12: frozenset({"", ns.SOAP12_ROLE_NEXT, ns.SOAP12_ROLE_ULTIMATE_RECEIVER}),
+}
 
 
 def soap_version(name: str) -> SoapVersion:
@@ -92,6 +100,35 @@ class Envelope:
             return None
         el = h.find(f"{{{namespace}}}{local}")
         return None if el is None or el.text is None else el.text.strip()
+
+    def not_understood(self, understood: frozenset[str]) -> list[tuple[str, str]]:
+        """The header blocks this node must understand but does not: marked
+        ``mustUnderstand`` (``1``/``true``; a value that is neither true nor false counts as
+        true), targeted at this node (no ``actor``/``role``, the ultimate receiver, or
+        ``next``), and whose Clark name is not in ``understood``."""
+        h = self.header
+        if h is None:
+            return []
+        s = self.version.ns
+        mu, target = f"{{{s}}}mustUnderstand", f"{{{s}}}{_TARGET[s]}"
+        out: list[tuple[str, str]] = []
+        for el in h:
+            if not isinstance(el.tag, str) or el.tag in understood:
+                continue
+            value = el.get(mu)
+            if value is None or value.strip() in ("0", "false"):
+                continue
+            if (el.get(target) or "").strip() not in _THIS_NODE[s]:
+                continue
+            q = etree.QName(el)
+            out.append((q.namespace or "", q.localname))
+        return out
+
+    def check_must_understand(self, understood: frozenset[str]) -> None:
+        """Raise :class:`MustUnderstand` for the headers :meth:`not_understood` finds."""
+        missing = self.not_understood(understood)
+        if missing:
+            raise MustUnderstand(missing, soap_ns=self.version.ns)
 
     @property
     def action(self) -> str | None:
@@ -153,8 +190,10 @@ def build_fault(
     reason: str,
     relates_to: str | None = None,
     action: str | None = None,
+    not_understood: list[tuple[str, str]] | tuple[()] = (),
 ) -> etree._Element:
-    """Build a SOAP fault the way WCF does.
+    """Build a SOAP fault the way WCF does (``not_understood``: (namespace, name) of headers
+    named in SOAP 1.2 ``env:NotUnderstood`` header blocks).
 
     SOAP 1.2::
 
@@ -169,6 +208,12 @@ def build_fault(
         version, action=action or ns.WCF_DEFAULT_FAULT_ACTION, relates_to=relates_to,
         message_id=relates_to is None, reply_to_anonymous=False,
     )
+    if version is SOAP_12:
+        header = env[0]
+        for namespace, local in not_understood:
+            nu = etree.SubElement(header, f"{{{s}}}NotUnderstood",
+                                  nsmap={"h": namespace} if namespace else None)
+            nu.set("qname", f"h:{local}" if namespace else local)
     body = env.find(f"{{{s}}}Body")
     assert body is not None
     fault = etree.SubElement(body, f"{{{s}}}Fault")
@@ -188,7 +233,7 @@ def build_fault(
     else:
         fc = etree.SubElement(fault, "faultcode", nsmap={"x": code.namespace})
         if is_soap_code:
-            fc.text = "s:" + ("Client" if code.side == "Sender" else "Server")
+            fc.text = "s:" + _SOAP11_CODES.get(code.local, code.local)
         else:
             fc.text = f"x:{code.local}"
         fs = etree.SubElement(fault, "faultstring")
@@ -197,10 +242,17 @@ def build_fault(
     return env
 
 
+#: SOAP 1.2 fault codes in SOAP 1.1 (MustUnderstand, VersionMismatch: the same name).
+_SOAP11_CODES = {"Sender": "Client", "Receiver": "Server"}
+
+
 def fault_from_error(
     version: SoapVersion, error: WsscError, relates_to: str | None = None
 ) -> etree._Element:
-    return build_fault(version, error.code, error.reason, relates_to, error.action)
+    if isinstance(error, MustUnderstand) and error.code.namespace != version.ns:
+        error = MustUnderstand(error.headers, soap_ns=version.ns)
+    return build_fault(version, error.code, error.reason, relates_to, error.action,
+                       error.headers if isinstance(error, MustUnderstand) else ())
 
 
 @dataclass(frozen=True, slots=True)
