@@ -110,8 +110,6 @@ class LocalServiceSecuritySettings:
     replay_window: timedelta = timedelta(minutes=5)
     replay_cache_size: int = 900_000
     detect_replays: bool = True
-    max_stateful_negotiations: int = 128
-    negotiation_timeout: timedelta = timedelta(minutes=1)
     timestamp_validity_duration: timedelta = timedelta(minutes=5)
     #: WCF closes idle *established* sessions after the binding's ReceiveTimeout (10 min).
     receive_timeout: timedelta = timedelta(minutes=10)

@@ -108,9 +108,10 @@ def test_logs_carry_events_but_no_secrets(caplog: pytest.LogCaptureFixture, boot
             s.sct = dataclasses.replace(real, identifier="urn:uuid:unknown-to-the-service")
             with pytest.raises(BadContextToken):
                 client.Add(a=1, b=1)
-            from wssc.session.states import State
+            from wssc.session.states import Event
 
-            s.sct, s.state = real, State.ACTIVE  # so that close() sends the Cancel
+            s.sct = real  # the session closed on BadContextToken: re-open it with the real
+            s.process_event(Event.ISSUED)  # SCT, so that close() sends the Cancel
     secrets |= wire.secrets
     assert len(wire.secrets) >= 3  # nonces, cipher values… were seen on the wire
 

@@ -15,7 +15,7 @@ from wssc.demo import Calculator
 from wssc.errors import BadContextToken, RenewNeeded
 from wssc.service.engine import ServiceEngine
 from wssc.session.client import ClientSession, Outgoing
-from wssc.session.states import TRANSITIONS, Event, State, transition
+from wssc.session.states import TRANSITIONS, Event, Role, State, process_event
 from wssc.settings import (
     WS2007,
     WSHTTP,
@@ -76,7 +76,8 @@ def test_key_rollover_keeps_the_old_key_for_five_minutes() -> None:
     assert client.app_response(post(engine, stale), stale, clock.t) == 2
     # … and after it, not
     stale2 = ClientSession(settings, client.bootstrap, "http://x/svc")
-    stale2.sct, stale2.key, stale2.state = old_sct, old_key, State.ACTIVE
+    stale2.sct, stale2.key = old_sct, old_key
+    stale2.process_event(Event.ISSUED)
     clock.t += 2 * 60
     out = stale2.app_request(ADD, {"a": 1, "b": 2}, clock.t)
     with pytest.raises(BadContextToken):
@@ -137,17 +138,24 @@ def test_idle_active_session_expires_after_receive_timeout() -> None:
         add(engine, client, 1, 1, clock.t)
 
 
-def test_state_table_forbids_everything_else() -> None:
+@pytest.mark.parametrize("role", list(Role))
+def test_state_table_forbids_everything_else(role: Role) -> None:
     states: list[State | None] = [None, *State]
+    table = TRANSITIONS[role]
     for state in states:
         for event in Event:
-            if (state, event) in TRANSITIONS:
-                assert transition(state, event) is TRANSITIONS[(state, event)]
+            after = table.get(state, {}).get(event)
+            if after is not None:
+                assert process_event(role, state, event) is after
             else:
-                with pytest.raises(BadContextToken):
-                    transition(state, event)
-    # nothing leaves CANCELLED or EXPIRED
-    assert not any(s in (State.CANCELLED, State.EXPIRED) for s, _ in TRANSITIONS)
+                with pytest.raises(BadContextToken) as info:
+                    process_event(role, state, event)
+                assert f"{event.value} is not allowed in state" in info.value.detail
+    ended = (State.CANCELLED, State.EXPIRED)
+    if role is Role.SERVICE:  # nothing leaves CANCELLED or EXPIRED on the service …
+        assert not any(s in ended for s in table)
+    else:  # … and a client leaves them only to open its next session
+        assert all(dict(table[s]) == {Event.ISSUED: State.PENDING} for s in ended)
 
 
 def test_wrong_sc_version_is_bad_context_token() -> None:
@@ -159,7 +167,8 @@ def test_wrong_sc_version_is_bad_context_token() -> None:
     issue(engine, client13, clock.t)
     # a client speaking Feb 2005 with the same key and identifier
     other = ClientSession(EndpointSettings(), client13.bootstrap, "http://x/svc")
-    other.sct, other.key, other.state = client13.sct, client13.key, State.ACTIVE
+    other.sct, other.key = client13.sct, client13.key
+    other.process_event(Event.ISSUED)
     out = other.app_request(ADD, {"a": 1, "b": 1}, clock.t)
     with pytest.raises(BadContextToken):
         other.app_response(post(engine, out), out, clock.t)

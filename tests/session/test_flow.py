@@ -25,7 +25,7 @@ from wssc.errors import (
 from wssc.service.engine import ServiceEngine
 from wssc.session.client import Outgoing
 from wssc.session.flow import ClientFlow, arun_flow, run_flow
-from wssc.session.states import Event, State, transition
+from wssc.session.states import Event, Role, State, process_event
 from wssc.settings import EndpointSettings, LocalServiceSecuritySettings
 from wssc.xml import ns
 
@@ -125,7 +125,7 @@ def test_only_a_remote_bad_context_token_closes_the_session() -> None:
 def test_failed_renew_and_local_close_are_transitions(
     state: State, event: Event, after: State
 ) -> None:
-    assert transition(state, event) is after
+    assert process_event(Role.CLIENT, state, event) is after
 
 
 @pytest.mark.parametrize(("state", "event"), [
@@ -134,4 +134,4 @@ def test_failed_renew_and_local_close_are_transitions(
 ])
 def test_the_table_refuses_the_rest(state: State, event: Event) -> None:
     with pytest.raises(BadContextToken):
-        transition(state, event)
+        process_event(Role.CLIENT, state, event)

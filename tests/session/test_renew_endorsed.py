@@ -26,7 +26,7 @@ from wssc.errors import BadContextToken
 from wssc.security.xmlsig import build_encrypted_data
 from wssc.service.engine import ServiceEngine
 from wssc.session.client import ClientSession, Outgoing
-from wssc.session.states import State
+from wssc.session.states import Event
 from wssc.settings import WS2007, WSHTTP, EndpointSettings, SecureConversationSettings
 from wssc.tokens.dkt import DerivedKeyToken
 from wssc.tokens.str_ import SecurityTokenReference
@@ -204,7 +204,8 @@ def test_an_endorsement_lifted_onto_another_renew_is_refused(caplog: pytest.LogC
     clock, engine, client = open_session(settings)
     captured = renew_request(client, clock.t)  # never delivered
     attacker = client_for(settings)
-    attacker.sct, attacker.key, attacker.state = client.sct, os.urandom(32), State.ACTIVE
+    attacker.sct, attacker.key = client.sct, os.urandom(32)
+    attacker.process_event(Event.ISSUED)
     own = renew_request(attacker, clock.t)
     victim_sec = security(etree.fromstring(captured.body))
 
@@ -319,7 +320,8 @@ def test_a_renew_endorsed_by_another_session_is_refused() -> None:
     assert other.sct is not None and other.key is not None
     # RenewTarget: the client's session; endorsed by other's SCT, with other's key
     forger = client_for(EndpointSettings())
-    forger.sct, forger.key, forger.state = client.sct, other.key, State.ACTIVE
+    forger.sct, forger.key = client.sct, other.key
+    forger.process_event(Event.ISSUED)
     out = renew_request(forger, clock.t)
     other_id = other.sct.identifier
 

@@ -99,14 +99,12 @@ class BootstrapKind:
     cli_name: str
     #: "message" (WS-Security protects the RST) or "transport" (TLS does).
     security_mode: Literal["message", "transport"]
+    #: The version families (``settings.WSHTTP``, ``WS2007``) it runs in: an endpoint in
+    #: another is refused when its message policy is made (client and service alike).
     families: tuple[MessageSecurityVersion, ...]
     client_half: Callable[[ClientCredentials], BootstrapClient]
     service_half: Callable[[ServiceCredentials, LocalServiceSecuritySettings], BootstrapService]
     shape: BootstrapShape
-
-    @property
-    def wcf_name(self) -> str:
-        return self.key.value
 
     @property
     def description(self) -> str:
@@ -128,7 +126,7 @@ class BootstrapKind:
         scheme = urlsplit(address).scheme.lower()
         if scheme == "https":
             return None
-        return (f"{self.wcf_name} relies on transport security (TLS) to protect its "
+        return (f"{self.key.value} relies on transport security (TLS) to protect its "
                 f"credentials and every message, but the address {printable(address, 200)!r} "
                 f"uses {printable(scheme or '(no scheme)', 20)}://, not https://")
 
@@ -155,6 +153,11 @@ class BootstrapKind:
         """The MessagePolicy of SCT-secured messages on this endpoint, for ``role``: what it
         writes, and what it requires of what it receives."""
         scs = settings.secure_conversation
+        if scs.message_security_version not in self.families:
+            offered = ", ".join(f.name for f in self.families) or "none"
+            raise ConfigurationError(
+                f"{self.key.value} does not run in the {scs.message_security_version.name} "
+                f"family (it runs in: {offered})")
         transport = self.security_mode == "transport"
         sc = scs.message_security_version.sc
         base = MessagePolicy(

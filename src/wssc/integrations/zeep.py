@@ -177,7 +177,11 @@ class _Core:
 
     def session_reply(self, out: Outgoing, now: float, data: bytes) -> None:
         s = self.session
-        self.raise_unsecured_fault(data, status=200)
+        try:
+            self.raise_unsecured_fault(data, status=200)
+        except BaseException:
+            self.session_failed(out)
+            raise
         if out.kind == "issue":
             sct = s.issue_response(data, out, now)
             log.debug("zeep: secure session open (SCT %s%s)", sct.identifier,
@@ -185,6 +189,12 @@ class _Core:
         else:
             sct = s.renew_response(data, out, now)
             log.debug("zeep: secure session renewed (SCT %s)", sct.identifier)
+
+    def session_failed(self, out: Outgoing) -> None:
+        """``out`` got no reply to read (the network failed, or an unsecured fault came back):
+        a Renew in flight is over and the current key stays."""
+        if out.kind == "renew":
+            self.session.renew_failed()
 
     def cancel_step(self) -> Outgoing | None:
         out = self.session.cancel_request(self.clock())
@@ -513,7 +523,12 @@ class Transport(_SecureTransport, _ZeepTransport):  # type: ignore[misc,unused-i
             step = self.core.session_step()
             if step is not None:
                 out, now = step
-                self.core.session_reply(out, now, self._send(out))
+                try:
+                    data = self._send(out)
+                except BaseException:
+                    self.core.session_failed(out)
+                    raise
+                self.core.session_reply(out, now, data)
 
     def post_xml(self, address: str, envelope: etree._Element, headers: dict[str, str]) -> Any:
         if self.core.is_secured(envelope):  # the wsse plugin did it; zeep calls its verify
@@ -628,7 +643,12 @@ class AsyncTransport(_SecureTransport, _ZeepAsyncTransport):  # type: ignore[mis
             step = self.core.session_step()
             if step is not None:
                 out, now = step
-                self.core.session_reply(out, now, await self._send(out))
+                try:
+                    data = await self._send(out)
+                except BaseException:
+                    self.core.session_failed(out)
+                    raise
+                self.core.session_reply(out, now, data)
 
     async def post_xml(self, address: str, envelope: etree._Element,
                        headers: dict[str, str]) -> Any:

@@ -59,7 +59,7 @@ from wssc.security.inbound import VerifiedMessage, verify
 from wssc.security.outbound import protect
 from wssc.security.replay import MemoryReplayCache, ReplayCache
 from wssc.security.tokens import SctProtection
-from wssc.session.states import Event, State, transition
+from wssc.session.states import Event, Role, State, process_event
 from wssc.settings import WCF_COMPATIBLE, Compatibility, EndpointSettings
 from wssc.tokens.sct import SecurityContextToken
 from wssc.trust import (
@@ -118,7 +118,7 @@ class ClientSession:
         self.suite = get_suite(scs.algorithm_suite)
         self.soap: SoapVersion = SOAP_12 if settings.soap_version == "1.2" else SOAP_11
         self.cookie_mode = not scs.require_cancellation
-        self.state: State | None = None
+        self._state: State | None = None
         self.sct: SecurityContextToken | None = None
         self.key: bytes | None = None
         self.previous: tuple[SecurityContextToken, bytes, float] | None = None
@@ -137,6 +137,20 @@ class ClientSession:
     def __repr__(self) -> str:
         ident = self.sct.identifier if self.sct else None
         return f"ClientSession(state={self.state}, sct={ident!r})"
+
+    # --- state --------------------------------------------------------------------------
+    @property
+    def state(self) -> State | None:
+        """Where the session is (None: never opened). Read-only: every change goes through
+        :meth:`process_event`."""
+        return self._state
+
+    def process_event(self, event: Event) -> State:
+        """The one place the client's state changes: the client table of
+        :mod:`wssc.session.states` moves it, or raises BadContextToken when it forbids
+        ``event`` here (then nothing changes)."""
+        self._state = process_event(Role.CLIENT, self._state, event, self.sc.ns)
+        return self._state
 
     # --- helpers ------------------------------------------------------------------------
     def _envelope(self, action: str, payload: etree._Element) -> etree._Element:
@@ -253,8 +267,7 @@ class ClientSession:
         if isinstance(exc, RenewNeeded):
             self.force_renew = True
         elif isinstance(exc, BadContextToken) and self.is_open:
-            assert self.state is not None
-            self.state = transition(self.state, Event.CLOSED, self.sc.ns)
+            self.process_event(Event.CLOSED)
 
     def _verify_sct_reply(self, data: bytes, now: float) -> VerifiedMessage:
         result = self.verify_message(data, now)
@@ -341,7 +354,9 @@ class ClientSession:
         self._take_token(rstr, out, now)
         self.previous = None
         self.force_renew = False
-        self.state = transition(None, Event.ISSUED, self.sc.ns)
+        if self.is_open:  # a re-issued cookie: the old one is dropped locally
+            self.process_event(Event.CLOSED)
+        self.process_event(Event.ISSUED)
         assert self.sct is not None
         log.info("session opened: SCT %s%s", self.sct.identifier,
                  " (cookie mode)" if self.sct.cookie else "")
@@ -374,8 +389,7 @@ class ClientSession:
             except WsscError as exc:
                 self.fault_received(exc)
                 raise
-            if self.state is not None:
-                self.state = transition(self.state, Event.MESSAGE, self.sc.ns)
+            self.process_event(Event.MESSAGE)
         payload = result.envelope.payload
         if payload is None:
             raise InvalidRequest("the reply Body is empty")
@@ -391,22 +405,33 @@ class ClientSession:
         assert self.sct is not None
         rst = RenewRequest.build(self.sc, self.sct, self.suite, self.scs.key_entropy_mode)
         env = self._envelope(self.trust.rst_sct_renew, rst.to_xml(self.sc))
-        self.state = transition(self.state, Event.RENEW_SENT, self.sc.ns)
         assert self.key is not None
         root, boot = self.bootstrap.secure_renew(
             env, self.policy, SctProtection(self.sct, self.key, include=True), now)
-        return self._out(root, self.trust.rst_sct_renew, entropy=rst.entropy, kind="renew",
-                         boot=boot)
+        out = self._out(root, self.trust.rst_sct_renew, entropy=rst.entropy, kind="renew",
+                        boot=boot)
+        self.process_event(Event.RENEW_SENT)
+        return out
+
+    def renew_failed(self, exc: BaseException | None = None) -> None:
+        """The Renew in flight got no usable answer (``exc``: a fault, a refused reply, or a
+        network error): the current key stays, and a fault is noted
+        (:meth:`fault_received`)."""
+        if self._state is State.RENEWING:
+            self.process_event(Event.RENEW_FAILED)
+        if isinstance(exc, WsscError):
+            self.fault_received(exc)
 
     def renew_response(self, data: bytes, out: Outgoing, now: float) -> SecurityContextToken:
         try:
-            # under message security secured with the bootstrap (out.boot), else the session
-            result = self._verify_session_reply(data, out, now)
+            return self._renewed(data, out, now)
         except WsscError as exc:
-            assert self.state is not None
-            self.state = transition(self.state, Event.RENEW_FAILED, self.sc.ns)
-            self.fault_received(exc)
+            self.renew_failed(exc)
             raise
+
+    def _renewed(self, data: bytes, out: Outgoing, now: float) -> SecurityContextToken:
+        # under message security secured with the bootstrap (out.boot), else the session
+        result = self._verify_session_reply(data, out, now)
         payload = result.envelope.payload
         if payload is None:
             raise InvalidRequest("the RSTR is empty")
@@ -423,7 +448,7 @@ class ClientSession:
             token = replace(token, wsu_id=self.sct.wsu_id)
         self._take_token(replace(rstr, token=token), out, now)
         self.force_renew = False
-        self.state = transition(self.state, Event.RENEWED, self.sc.ns)
+        self.process_event(Event.RENEWED)
         log.info("session renewed: SCT %s instance %s", token.identifier, token.instance)
         return token
 
@@ -442,10 +467,9 @@ class ClientSession:
         payload = result.envelope.payload
         if payload is None or not isinstance(parse_rstr(payload, self.trust), CancelResponse):
             raise InvalidRequest("the reply to Cancel is not RequestedTokenCancelled")
-        self.state = transition(self.state, Event.CANCEL, self.sc.ns)
+        self.process_event(Event.CANCEL)
         log.info("session cancelled")
 
     def closed_without_cancel(self) -> None:
         if self.is_open:
-            assert self.state is not None
-            self.state = transition(self.state, Event.CLOSED, self.sc.ns)
+            self.process_event(Event.CLOSED)

@@ -80,7 +80,13 @@ class ClientFlow:
     def renew(self) -> Flow[None]:
         now = self.clock()
         out = self.session.renew_request(now)
-        sct = self.session.renew_response((yield out), out, now)
+        try:
+            reply = yield out
+        except BaseException as exc:  # the network failed, or the driver gave up: the
+            # Renew is over and the current key stays
+            self.session.renew_failed(exc)
+            raise
+        sct = self.session.renew_response(reply, out, now)
         self._event("renew", f"SCT {sct.identifier} instance {sct.instance}")
 
     def call(self, op: OperationSpec, bound: dict[str, object]) -> Flow[object]:

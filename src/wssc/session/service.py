@@ -42,7 +42,7 @@ from wssc.errors import (
     UnableToRenew,
 )
 from wssc.logs import printable
-from wssc.session.states import Event, State, transition
+from wssc.session.states import Event, Role, State, process_event
 from wssc.settings import EndpointSettings
 from wssc.store.base import SessionStore
 from wssc.store.cookie import CookieCodec
@@ -108,16 +108,16 @@ class SessionManager:
         self.maybe_purge(now)
         with self._issue_lock:
             self._make_room(peer, now)
-            state = transition(None, Event.ISSUED, self.sc.ns)
             record = SessionRecord(
                 context_id=context_id, instance=None, key=key, created=now,
                 expires=now + 10 * 365 * 86400.0,  # WCF: the session SCT itself never expires
                 key_effective=now,
                 key_expires=now + svc.session_key_renewal_interval.total_seconds(),
-                identity=identity, activated=state is State.ACTIVE, sc_ns=self.sc.ns,
-                last_used=now,
+                identity=identity, sc_ns=self.sc.ns, last_used=now,
             )
-            self.store.put(record)
+            stored = self._process(Event.ISSUED, None, record)
+            assert stored is not None
+            record = stored
             if not record.activated:
                 self._pending[context_id] = (peer, now)
                 if peer:
@@ -156,12 +156,12 @@ class SessionManager:
             raise ServerTooBusy()
 
     def _evict(self, context_id: str, why: str, level: int = logging.WARNING) -> None:
-        """Forget ``context_id`` and delete its record if it is still unused (on a farm it
+        """Forget ``context_id`` and expire its record if it is still unused (on a farm it
         may have been activated on another node: then it stays)."""
         peer = self._forget_pending(context_id)
         rec = self.store.get(context_id)
         if rec is not None and not rec.activated:
-            self.store.delete(context_id)
+            self._process(Event.EXPIRED, rec)
             log.log(level, "evicted the oldest unused pending session %s (peer %s): %s",
                     context_id, printable(peer[:64]), why)
 
@@ -190,7 +190,7 @@ class SessionManager:
         if rec is None:
             raise BadContextToken("unknown or cancelled session", sc_ns=self.sc.ns)
         if rec.expires < now:
-            self.store.delete(rec.context_id)
+            self._process(Event.EXPIRED, rec)
             raise BadContextToken("the session has expired", sc_ns=self.sc.ns)
         return rec
 
@@ -218,12 +218,12 @@ class SessionManager:
         """An application message arrived under this session."""
         if self.cookie_mode:
             return
-        state = transition(_state_of(rec), Event.MESSAGE, self.sc.ns)
         if not rec.activated:
             with self._issue_lock:
                 self._forget_pending(rec.context_id)
-        if not rec.activated or now - rec.last_used > 1.0:
-            self.store.put(replace(rec.touched(now), activated=state is State.ACTIVE))
+        # an active session is written back at most once a second (its last_used)
+        stale = not rec.activated or now - rec.last_used > 1.0
+        self._process(Event.MESSAGE, rec, rec.touched(now) if stale else None)
 
     # --- renew ------------------------------------------------------------------------------
     def renew(
@@ -236,7 +236,6 @@ class SessionManager:
         if sct.instance != rec.instance:
             raise BadContextToken("the RenewTarget is not the current key generation",
                                   sc_ns=self.sc.ns)
-        state = transition(_state_of(rec), Event.RENEWED, self.sc.ns)
         svc = self.settings.service
         sct = renewed_token(SecurityContextToken(rec.context_id, rec.instance))
         instance = sct.instance
@@ -245,9 +244,11 @@ class SessionManager:
             key_expires=now + svc.session_key_renewal_interval.total_seconds(),
             previous_key=rec.key, previous_instance=rec.instance,
             previous_key_expires=now + svc.session_key_rollover_interval.total_seconds(),
-            activated=state is State.ACTIVE, last_used=now,
+            last_used=now,
         )
-        self.store.put(new)
+        stored = self._process(Event.RENEWED, rec, new)
+        assert stored is not None
+        new = stored
         log.info("renewed SCT %s: new instance %s", rec.context_id, instance)
         return Issued(sct, new)
 
@@ -255,14 +256,36 @@ class SessionManager:
     def cancel(self, rec: SessionRecord) -> None:
         if self.cookie_mode:
             raise CancellationNotAllowed()
-        if transition(_state_of(rec), Event.CANCEL, self.sc.ns) is State.CANCELLED:
-            self.store.delete(rec.context_id)
+        self._process(Event.CANCEL, rec)
         with self._issue_lock:
             self._forget_pending(rec.context_id)
         log.info("cancelled SCT %s", rec.context_id)
 
+    # --- the one place a stored session changes state --------------------------------------
+    def _process(self, event: Event, rec: SessionRecord | None,
+                 new: SessionRecord | None = None) -> SessionRecord | None:
+        """Apply ``event`` to the session ``rec`` (None: no session yet) through the service
+        table of :mod:`wssc.session.states` (BadContextToken, and nothing stored, when it
+        forbids it), then make the store say what the table said: a session that ended
+        (CANCELLED, EXPIRED) is deleted; otherwise ``new`` (if given: the record's next
+        version) is stored, ``activated`` when the new state is ACTIVE. Returns what was
+        stored."""
+        state = process_event(Role.SERVICE, _state_of(rec), event, self.sc.ns)
+        if state in (State.CANCELLED, State.EXPIRED):
+            assert rec is not None
+            self.store.delete(rec.context_id)
+            return None
+        if new is None:
+            return None
+        new = replace(new, activated=state is State.ACTIVE)
+        self.store.put(new)
+        return new
+
     # --- housekeeping ----------------------------------------------------------------------
     def maybe_purge(self, now: float, every: float = 5.0) -> int:
+        """EXPIRED for every stale session (:func:`wssc.store.base.is_stale`), applied by the
+        store in one pass (a Lua script on Redis): the service table takes EXPIRED from every
+        state a store holds, PENDING and ACTIVE, to a deleted record."""
         if self.cookie_mode or now - self._last_purge < every:
             return 0
         self._last_purge = now
@@ -275,7 +298,9 @@ class SessionManager:
         return n
 
 
-def _state_of(rec: SessionRecord) -> State:
+def _state_of(rec: SessionRecord | None) -> State | None:
     """A stored session is PENDING until its first message, then ACTIVE (the store keeps no
-    other states: a cancelled or expired session is deleted)."""
+    other states: a cancelled or expired session is deleted). None: no session."""
+    if rec is None:
+        return None
     return State.ACTIVE if rec.activated else State.PENDING

@@ -1,40 +1,67 @@
-"""Every session state transition, in one table.
+"""Every session state transition, as data: one table per role, one ``process_event``.
 
-=========  ===============  =========  ==============================================
-from       event            to         when
-=========  ===============  =========  ==============================================
-(none)     ISSUED           PENDING    the RSTR carrying the SCT was sent / received
-PENDING    MESSAGE          ACTIVE     first application message under the SCT
-ACTIVE     MESSAGE          ACTIVE
-PENDING    RENEW_SENT       RENEWING   (client) a Renew is in flight
-ACTIVE     RENEW_SENT       RENEWING
-RENEWING   RENEWED          ACTIVE     new Instance and key; the old key rolls over
-PENDING    RENEWED          ACTIVE     (service) a Renew before any message
-ACTIVE     RENEWED          ACTIVE     (service)
-RENEWING   MESSAGE          RENEWING   (client) replies may still arrive under the old key
-PENDING    CANCEL           CANCELLED
-ACTIVE     CANCEL           CANCELLED
-RENEWING   CANCEL           CANCELLED
-PENDING    EXPIRED          EXPIRED    token lifetime over, or purged for inactivity
-ACTIVE     EXPIRED          EXPIRED
-RENEWING   EXPIRED          EXPIRED
-RENEWING   RENEW_FAILED     ACTIVE     (client) the Renew failed; the current key stays
-PENDING    CLOSED           EXPIRED    (client) closed locally without a Cancel (cookie
-ACTIVE     CLOSED           EXPIRED    mode, or the Cancel failed), or the service no
-RENEWING   CLOSED           EXPIRED    longer knows the session (BadContextToken)
-=========  ===============  =========  ==============================================
+As in h11 (``EVENT_TRIGGERED_TRANSITIONS[role][state][event]``), the table is the only place
+where a state changes: :class:`~wssc.session.client.ClientSession` and
+:class:`~wssc.session.service.SessionManager` each pass every change through
+:func:`process_event`, which returns the new state or raises. ``None`` is "no session".
+
+The client (:data:`Role.CLIENT`)::
+
+    from       event         to         when
+    ---------  ------------  ---------  ------------------------------------------------
+    (none)     ISSUED        PENDING    the RSTR carrying the SCT was received
+    CANCELLED  ISSUED        PENDING    the same client opens its next session (a flow
+    EXPIRED    ISSUED        PENDING    re-opens after a Cancel, a close or BadContextToken)
+    PENDING    MESSAGE       ACTIVE     first application reply under the SCT
+    ACTIVE     MESSAGE       ACTIVE
+    RENEWING   MESSAGE       RENEWING   replies may still arrive under the old key
+    PENDING    RENEW_SENT    RENEWING   a Renew is in flight
+    ACTIVE     RENEW_SENT    RENEWING
+    RENEWING   RENEWED       ACTIVE     new Instance and key; the old key rolls over
+    RENEWING   RENEW_FAILED  ACTIVE     the Renew failed; the current key stays
+    PENDING    CANCEL        CANCELLED  the service answered the Cancel
+    ACTIVE     CANCEL        CANCELLED
+    RENEWING   CANCEL        CANCELLED
+    PENDING    CLOSED        EXPIRED    closed locally without a Cancel (cookie mode, a
+    ACTIVE     CLOSED        EXPIRED    cookie re-issued, or the Cancel failed), or the
+    RENEWING   CLOSED        EXPIRED    service no longer knows the session
+                                        (BadContextToken)
+
+The service (:data:`Role.SERVICE`; a stored record is PENDING or ACTIVE, and a session that
+ends is deleted from the store)::
+
+    from       event         to         when
+    ---------  ------------  ---------  ------------------------------------------------
+    (none)     ISSUED        PENDING    the RSTR carrying the SCT is sent
+    PENDING    MESSAGE       ACTIVE     first application message under the SCT
+    ACTIVE     MESSAGE       ACTIVE
+    PENDING    RENEWED       ACTIVE     a Renew before any message
+    ACTIVE     RENEWED       ACTIVE     new Instance and key; the old key rolls over
+    PENDING    CANCEL        CANCELLED  the record is deleted
+    ACTIVE     CANCEL        CANCELLED
+    PENDING    EXPIRED       EXPIRED    the token's lifetime is over, or the session was
+    ACTIVE     EXPIRED       EXPIRED    idle past its timeout (inactivity_timeout when
+                                        pending, receive_timeout when active) or evicted
+                                        for the pending-session quotas: deleted
 
 Anything else is forbidden and raises :class:`~wssc.errors.BadContextToken` (a message for a
-cancelled or expired session is exactly WCF's BadContextToken case).
+cancelled or expired session is exactly WCF's BadContextToken case). Nothing leaves
+CANCELLED or EXPIRED on the service; a client leaves them only to open its next session.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from typing import Final
 
 from wssc.errors import BadContextToken
 from wssc.xml import ns
+
+
+class Role(enum.Enum):
+    CLIENT = "client"
+    SERVICE = "service"
 
 
 class State(enum.Enum):
@@ -57,34 +84,36 @@ class Event(enum.Enum):
 
 
 P, A, R, C, X = State.PENDING, State.ACTIVE, State.RENEWING, State.CANCELLED, State.EXPIRED
+_E = Event
 
-TRANSITIONS: Final[dict[tuple[State | None, Event], State]] = {
-    (None, Event.ISSUED): P,
-    (P, Event.MESSAGE): A,
-    (A, Event.MESSAGE): A,
-    (R, Event.MESSAGE): R,
-    (P, Event.RENEW_SENT): R,
-    (A, Event.RENEW_SENT): R,
-    (R, Event.RENEWED): A,
-    (P, Event.RENEWED): A,
-    (A, Event.RENEWED): A,
-    (P, Event.CANCEL): C,
-    (A, Event.CANCEL): C,
-    (R, Event.CANCEL): C,
-    (P, Event.EXPIRED): X,
-    (A, Event.EXPIRED): X,
-    (R, Event.EXPIRED): X,
-    (R, Event.RENEW_FAILED): A,
-    (P, Event.CLOSED): X,
-    (A, Event.CLOSED): X,
-    (R, Event.CLOSED): X,
+#: ``TRANSITIONS[role][state][event] -> new state``; what is not here is forbidden.
+TRANSITIONS: Final[Mapping[Role, Mapping[State | None, Mapping[Event, State]]]] = {
+    Role.CLIENT: {
+        None: {_E.ISSUED: P},
+        P: {_E.MESSAGE: A, _E.RENEW_SENT: R, _E.CANCEL: C, _E.CLOSED: X},
+        A: {_E.MESSAGE: A, _E.RENEW_SENT: R, _E.CANCEL: C, _E.CLOSED: X},
+        R: {_E.MESSAGE: R, _E.RENEWED: A, _E.RENEW_FAILED: A, _E.CANCEL: C, _E.CLOSED: X},
+        C: {_E.ISSUED: P},
+        X: {_E.ISSUED: P},
+    },
+    Role.SERVICE: {
+        None: {_E.ISSUED: P},
+        P: {_E.MESSAGE: A, _E.RENEWED: A, _E.CANCEL: C, _E.EXPIRED: X},
+        A: {_E.MESSAGE: A, _E.RENEWED: A, _E.CANCEL: C, _E.EXPIRED: X},
+    },
 }
 
 
-def transition(state: State | None, event: Event, sc_ns: str = ns.SC_2005) -> State:
-    """Apply ``event`` to ``state`` or raise BadContextToken if the table forbids it."""
-    try:
-        return TRANSITIONS[(state, event)]
-    except KeyError:
+def process_event(role: Role, state: State | None, event: Event, sc_ns: str = ns.SC_2005
+                  ) -> State:
+    """The state ``event`` moves a ``role`` session in ``state`` to, or BadContextToken
+    (in the session's WS-SC namespace ``sc_ns``) when the role's table forbids it."""
+    new = TRANSITIONS[role].get(state, {}).get(event)
+    if new is None:
         name = state.value if state else "no session"
-        raise BadContextToken(f"{event.value} is not allowed in state {name}", sc_ns=sc_ns) from None
+        raise BadContextToken(f"{event.value} is not allowed in state {name} "
+                              f"({role.value})", sc_ns=sc_ns)
+    return new
+
+
+__all__ = ["TRANSITIONS", "Event", "Role", "State", "process_event"]

@@ -63,13 +63,6 @@ def token_type(token_type: str) -> CustomTokenType:
         raise ConfigurationError(f"token type {token_type!r} is not registered") from None
 
 
-def by_element(tag: str) -> CustomTokenType | None:
-    for t in _REGISTRY.values():
-        if t.element == tag:
-            return t
-    return None
-
-
 def derived_key_base(token_type_uri: str, token: Any) -> CustomClause:
     """The clause a DerivedKeyToken over ``token`` will carry (checked when serialized)."""
     t = token_type(token_type_uri)

@@ -28,10 +28,6 @@ class SoapVersion:
     name: str
     content_type: str
 
-    @property
-    def must_understand_true(self) -> str:
-        return "1" if self.ns == ns.SOAP11 else "true"
-
 
 SOAP_11 = SoapVersion(ns.SOAP11, "1.1", "text/xml")
 SOAP_12 = SoapVersion(ns.SOAP12, "1.2", "application/soap+xml")

@@ -1,0 +1,30 @@
+"""``BootstrapKind.families`` is enforced: a bootstrap runs only in the version families it
+lists, on the client and on the service, and today's bootstraps list both."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from wssc.bootstrap.registry import BOOTSTRAPS, BootstrapKind
+from wssc.errors import ConfigurationError
+from wssc.settings import WS2007, WSHTTP, EndpointSettings, SecureConversationSettings
+
+
+@pytest.mark.parametrize("kind", list(BOOTSTRAPS.values()), ids=lambda k: k.cli_name)
+def test_a_bootstrap_runs_only_in_its_families(kind: BootstrapKind) -> None:
+    assert set(kind.families) == {WSHTTP, WS2007}
+    only_2005 = replace(kind, families=(WSHTTP,))
+    in_2005 = EndpointSettings(SecureConversationSettings(
+        bootstrap=kind.key, message_security_version=WSHTTP))
+    in_2007 = replace(in_2005, secure_conversation=replace(
+        in_2005.secure_conversation, message_security_version=WS2007))
+    for role in ("client", "service"):
+        assert only_2005.message_policy(in_2005, role).sc is WSHTTP.sc
+        assert kind.message_policy(in_2007, role).sc is WS2007.sc
+        with pytest.raises(ConfigurationError) as info:
+            only_2005.message_policy(in_2007, role)
+        assert info.value.detail == (
+            f"{kind.key.value} does not run in the {WS2007.name} family "
+            f"(it runs in: {WSHTTP.name})")
