@@ -63,26 +63,26 @@ def network_failure(exc: BaseException, url: str, what: str = "cannot reach") ->
     causes = list(_causes(exc))
     text = " ".join(f"{type(e).__name__}: {e}" for e in causes)
     scheme = urlsplit(url).scheme.lower()
-    for e in causes:
-        if isinstance(e, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(e):
-            why = getattr(e, "verify_message", None) or "certificate verify failed"
-            return TransportError(
-                f"{url} was reached, but its HTTPS certificate is not trusted ({why}): trust "
-                "the service's certificate or its CA with verify='ca.pem' (wssc call "
-                "--cafile ca.pem), or use http:// if the service offers it", reason=UNTRUSTED)
+    verify = [e for e in causes if isinstance(e, ssl.SSLCertVerificationError)]
+    if verify or "CERTIFICATE_VERIFY_FAILED" in text:
+        why = (verify[0].verify_message if verify else None) or "certificate verify failed"
+        return TransportError(
+            f"{url} was reached, but its HTTPS certificate is not trusted ({why}): trust "
+            "the service's certificate or its CA with verify='ca.pem' (wssc call "
+            "--cafile ca.pem), or use http:// if the service offers it", reason=UNTRUSTED)
     if scheme == "https" and any(
             m in text for m in ("WRONG_VERSION_NUMBER", "wrong version number",
                                 "RECORD_LAYER_FAILURE", "record layer failure",
                                 "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST")):
         return TransportError(
-            f"{url}: the service answered in plain HTTP, not TLS; did you mean "
-            f"{_with_scheme(url, 'http')}?", reason=WRONG_SCHEME)
+            f"{url}: the service answered in plain HTTP, not TLS; use "
+            f"{_with_scheme(url, 'http')} instead", reason=WRONG_SCHEME)
     if scheme == "http" and any(
             m in text for m in ("disconnected", "Disconnected", "ConnectionResetError",
                                 "Connection reset", "BadStatusLine", "Connection aborted")):
         return TransportError(
-            f"{what} {url}: the connection closed without an HTTP answer ({exc}); if the "
-            f"service speaks HTTPS, use {_with_scheme(url, 'https')}", reason=WRONG_SCHEME)
+            f"{url} closed the connection without an HTTP answer ({exc}); if the service "
+            f"speaks HTTPS, use {_with_scheme(url, 'https')} instead", reason=WRONG_SCHEME)
     return TransportError(f"{what} {url}: {exc}")
 
 
@@ -100,9 +100,8 @@ def not_a_wsdl(url: str, alt: str, first: Exception, second: Exception) -> Confi
     """The error when neither ``url`` nor ``url?wsdl`` gave a WSDL."""
     detail = getattr(first, "detail", None) or str(first)
     again = getattr(second, "detail", None) or str(second)
-    return ConfigurationError(
-        f"{url} did not answer a WSDL ({detail}); {alt} was tried too: {again}. Give the "
-        "service's metadata address (WCF's is the service address followed by ?wsdl)")
+    return ConfigurationError(f"{url} did not answer a WSDL ({detail}), nor did {alt} "
+                              f"({again}): give the address of the service's WSDL")
 
 
 def first_wsdl(url: str, fetch: Callable[[str], bytes], budget: WsdlBudget
