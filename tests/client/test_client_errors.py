@@ -311,3 +311,16 @@ def test_core_only_install_names_the_client_extra(statement: str, name: str) -> 
         f"MissingExtra httpx | {name} needs httpx, which is not installed: "
         "pip install 'wssc[client]'"), r.stdout + r.stderr
     assert issubclass(MissingExtra, ModuleNotFoundError)
+
+
+def test_only_a_document_that_is_no_wsdl_is_retried_at_its_wsdl() -> None:
+    """A refused load (too large, say) is not fetched again; a query or a file is kept."""
+    from wssc.client.common import wsdl_fallback
+    from wssc.errors import WsdlLoadRefused
+
+    not_wsdl = ConfigurationError("not a WSDL: the document is an HTML page")
+    assert wsdl_fallback("http://h:1/svc", not_wsdl) == "http://h:1/svc?wsdl"
+    assert wsdl_fallback("https://h/a/svc.svc", not_wsdl) == "https://h/a/svc.svc?wsdl"
+    assert wsdl_fallback("http://h:1/svc", WsdlLoadRefused("larger than 1 bytes")) is None
+    assert wsdl_fallback("http://h:1/svc?singleWsdl", not_wsdl) is None
+    assert wsdl_fallback("/tmp/svc.wsdl", not_wsdl) is None
