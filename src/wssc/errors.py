@@ -371,6 +371,31 @@ class InvalidArgument(ConfigurationError, TypeError):
     default_reason = "Invalid argument"
 
 
+#: Optional dependency -> the wssc extra that installs it.
+EXTRAS = {"httpx": "client", "uvicorn": "service", "redis": "redis", "zeep": "zeep"}
+
+
+class MissingExtra(ConfigurationError, ModuleNotFoundError):
+    """An optional dependency is not installed; the message names the extra that installs it
+    (``pip install 'wssc[client]'``). Also a :class:`ModuleNotFoundError`."""
+
+    default_reason = "An optional dependency is not installed"
+
+
+def missing_extra(exc: ModuleNotFoundError, what: str) -> MissingExtra:
+    """The :class:`MissingExtra` for ``exc`` raised while importing ``what``, or ``exc``'s own
+    message when the missing module is not an extra's."""
+    module = (exc.name or "").partition(".")[0]
+    extra = EXTRAS.get(module)
+    if extra is None:
+        err = MissingExtra(str(exc))
+    else:
+        err = MissingExtra(f"{what} needs {module}, which is not installed: "
+                           f"pip install 'wssc[{extra}]'")
+    err.name = exc.name
+    return err
+
+
 class TransportError(WsscError):
     """The network failed: the service could not be reached, answered with an HTTP error
     or with an empty body. Never sent as a fault."""

@@ -11,10 +11,21 @@ import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-import httpx
+from wssc.client.common import (
+    ClientBase,
+    afirst_wsdl,
+    endpoint_from_wsdl,
+    find_operation,
+    network_failure,
+    tls_verify,
+)
+from wssc.errors import missing_extra
 
-from wssc.client.common import ClientBase, endpoint_from_wsdl, find_operation, tls_verify
-from wssc.errors import TransportError
+try:
+    import httpx
+except ModuleNotFoundError as exc:
+    raise missing_extra(exc, "wssc.AsyncClient") from exc
+
 from wssc.session.client import Outgoing
 from wssc.session.flow import Flow, arun_flow
 
@@ -33,18 +44,22 @@ class AsyncClient(ClientBase[httpx.AsyncClient, asyncio.Lock]):
 
     @classmethod
     async def from_wsdl(
-        cls, url: str, *, verify: bool | str | ssl.SSLContext = True, timeout: float = 60.0, **kw: Any
+        cls, url: str, *, verify: bool | str | ssl.SSLContext = True, timeout: float = 60.0,
+        address: str | None = None, **kw: Any
     ) -> AsyncClient:
         """``await AsyncClient.from_wsdl(url)``: settings, contract and certificate from the
         service's WSDL (the same as :meth:`from_wsdl_async`)."""
-        return await cls.from_wsdl_async(url, verify=verify, timeout=timeout, **kw)
+        return await cls.from_wsdl_async(url, verify=verify, timeout=timeout, address=address,
+                                         **kw)
 
     @classmethod
     async def from_wsdl_async(
-        cls, url: str, *, verify: bool | str | ssl.SSLContext = True, timeout: float = 60.0, **kw: Any
+        cls, url: str, *, verify: bool | str | ssl.SSLContext = True, timeout: float = 60.0,
+        address: str | None = None, **kw: Any
     ) -> AsyncClient:
+        """See :meth:`wssc.client.Client.from_wsdl` (``url``, ``address``)."""
         from wssc.client.wsdl_fetch import aget_capped
-        from wssc.policy.wsdl_resolve import WsdlAssembler, WsdlBudget
+        from wssc.policy.wsdl_resolve import WsdlBudget
 
         budget = WsdlBudget()  # each document and the total capped while they stream
         async with httpx.AsyncClient(verify=tls_verify(verify), timeout=timeout) as h:
@@ -53,23 +68,26 @@ class AsyncClient(ClientBase[httpx.AsyncClient, asyncio.Lock]):
                 try:
                     return await aget_capped(h, doc_url, budget, ClientBase._fetched)
                 except httpx.HTTPError as exc:
-                    raise TransportError(f"cannot fetch the WSDL at {doc_url}: {exc}") from None
+                    raise network_failure(exc, doc_url, "cannot fetch the WSDL at") from None
 
-            asm = WsdlAssembler(await fetch(url), url, budget=budget)
+            url, asm = await afirst_wsdl(url, fetch, budget)
             while urls := asm.missing():  # WCF's multi-file ?wsdl=wsdl0 / ?xsd=xsd0 imports
                 for u in urls:
                     asm.add(u, await fetch(u))
         ep = endpoint_from_wsdl(asm.result(), url)
         kw.setdefault("service_certificate", ep.certificate)
-        return cls(ep.address, ep.contract, settings=ep.settings, verify=verify,
-                   timeout=timeout, **kw)
+        client = cls(address or ep.address, ep.contract, settings=ep.settings, verify=verify,
+                     timeout=timeout, **kw)
+        if address is None and ep.published:
+            client.wsdl_url = url
+        return client
 
     async def _post(self, out: Outgoing) -> bytes:
         try:
             r = await self._http.post(self.address, content=out.body, headers=self._headers(out),
                                         follow_redirects=False)
         except httpx.HTTPError as exc:
-            raise TransportError(f"cannot reach {self.address}: {exc}") from None
+            raise self._unreachable(exc) from None
         return self._answered(r.status_code, r.content)
 
     async def _run(self, flow: Flow[T]) -> T:

@@ -5,15 +5,17 @@ from __future__ import annotations
 import logging
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 from wssc.bootstrap.base import BootstrapClient
 from wssc.bootstrap.registry import ClientCredentials, bootstrap_kind, settings_from_wsdl
 from wssc.certs import Certificate, from_der
 from wssc.contract import ContractSpec, OperationSpec
-from wssc.errors import ConfigurationError, InvalidArgument, TransportError
+from wssc.errors import ConfigurationError, InvalidArgument, TransportError, WsdlLoadRefused
+from wssc.policy.wsdl_resolve import WsdlAssembler, WsdlBudget
 from wssc.session.client import ClientSession, Outgoing
 from wssc.session.flow import ClientFlow, EventHook
 from wssc.settings import WCF_COMPATIBLE, Compatibility, EndpointSettings
@@ -23,12 +25,128 @@ H = TypeVar("H")
 L = TypeVar("L")
 
 
-
 def tls_verify(verify: bool | str | ssl.SSLContext) -> bool | ssl.SSLContext:
     """httpx's ``verify``: a CA file path becomes an SSL context."""
     if isinstance(verify, str):
         return ssl.create_default_context(cafile=verify)
     return verify
+
+
+# --- network failures that say what to change -----------------------------------------------
+UNTRUSTED = "The service was reached, but its HTTPS certificate is not trusted"
+WRONG_SCHEME = "The service does not speak the address's scheme (http:// or https://)"
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and what it wraps (``__cause__``, ``__context__``, exceptions in ``args`` and
+    urllib3's ``reason``), each once, at most 32."""
+    seen: set[int] = set()
+    todo = [exc]
+    while todo and len(seen) < 32:
+        e = todo.pop(0)
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        yield e
+        todo += [x for x in (e.__cause__, e.__context__, getattr(e, "reason", None), *e.args)
+                 if isinstance(x, BaseException)]
+
+
+def _with_scheme(url: str, scheme: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(scheme=scheme))
+
+
+def network_failure(exc: BaseException, url: str, what: str = "cannot reach") -> TransportError:
+    """The :class:`~wssc.errors.TransportError` for an httpx or requests failure at ``url``,
+    saying what to change where the cause is known: an untrusted certificate (``verify=``,
+    ``--cafile``), or https:// to a plain-HTTP service and the reverse."""
+    causes = list(_causes(exc))
+    text = " ".join(f"{type(e).__name__}: {e}" for e in causes)
+    scheme = urlsplit(url).scheme.lower()
+    verify = [e for e in causes if isinstance(e, ssl.SSLCertVerificationError)]
+    if verify or "CERTIFICATE_VERIFY_FAILED" in text:
+        why = (verify[0].verify_message if verify else None) or "certificate verify failed"
+        return TransportError(
+            f"{url} was reached, but its HTTPS certificate is not trusted ({why}): trust "
+            "the service's certificate or its CA with verify='ca.pem' (wssc call "
+            "--cafile ca.pem), or use http:// if the service offers it", reason=UNTRUSTED)
+    if scheme == "https" and any(
+            m in text for m in ("WRONG_VERSION_NUMBER", "wrong version number",
+                                "RECORD_LAYER_FAILURE", "record layer failure",
+                                "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST")):
+        return TransportError(
+            f"{url}: the service answered in plain HTTP, not TLS; use "
+            f"{_with_scheme(url, 'http')} instead", reason=WRONG_SCHEME)
+    if scheme == "http" and any(
+            m in text for m in ("disconnected", "Disconnected", "ConnectionResetError",
+                                "Connection reset", "BadStatusLine", "Connection aborted")):
+        return TransportError(
+            f"{url} closed the connection without an HTTP answer ({exc}); if the service "
+            f"speaks HTTPS, use {_with_scheme(url, 'https')} instead", reason=WRONG_SCHEME)
+    return TransportError(f"{what} {url}: {exc}")
+
+
+def wsdl_fallback(url: str, error: Exception) -> str | None:
+    """``url?wsdl`` when ``url`` (an http(s) address without a query) answered a document
+    that is not a WSDL: the service's own address was given where its metadata was meant."""
+    parts = urlsplit(url)
+    if (parts.scheme.lower() not in ("http", "https") or parts.query
+            or not isinstance(error, ConfigurationError) or isinstance(error, WsdlLoadRefused)):
+        return None
+    return urlunsplit(parts._replace(query="wsdl"))
+
+
+def not_a_wsdl(url: str, alt: str, first: Exception, second: Exception) -> ConfigurationError:
+    """The error when neither ``url`` nor ``url?wsdl`` gave a WSDL."""
+    detail = getattr(first, "detail", None) or str(first)
+    again = getattr(second, "detail", None) or str(second)
+    return ConfigurationError(f"{url} did not answer a WSDL ({detail}), nor did {alt} "
+                              f"({again}): give the address of the service's WSDL")
+
+
+def first_wsdl(url: str, fetch: Callable[[str], bytes], budget: WsdlBudget
+               ) -> tuple[str, WsdlAssembler]:
+    """The main WSDL document at ``url``, or at ``url?wsdl`` when ``url`` (no query) answered
+    something else (a service's help page): the URL it came from, and its assembler."""
+    try:
+        return url, WsdlAssembler(fetch(url), url, budget=budget)
+    except ConfigurationError as exc:
+        alt = wsdl_fallback(url, exc)
+        if alt is None:
+            raise
+        first = exc
+    try:
+        asm = WsdlAssembler(fetch(alt), alt, budget=budget)
+    except (ConfigurationError, TransportError) as exc:
+        raise not_a_wsdl(url, alt, first, exc) from None
+    log.info("%s is not a WSDL; loaded %s instead", url, alt)
+    return alt, asm
+
+
+async def afirst_wsdl(url: str, fetch: Callable[[str], Awaitable[bytes]], budget: WsdlBudget
+                      ) -> tuple[str, WsdlAssembler]:
+    """:func:`first_wsdl`, awaited."""
+    try:
+        return url, WsdlAssembler(await fetch(url), url, budget=budget)
+    except ConfigurationError as exc:
+        alt = wsdl_fallback(url, exc)
+        if alt is None:
+            raise
+        first = exc
+    try:
+        asm = WsdlAssembler(await fetch(alt), alt, budget=budget)
+    except (ConfigurationError, TransportError) as exc:
+        raise not_a_wsdl(url, alt, first, exc) from None
+    log.info("%s is not a WSDL; loaded %s instead", url, alt)
+    return alt, asm
+
+
+def from_wsdl_note(address: str, wsdl_url: str | None) -> str:
+    """What a failure to reach ``address`` adds when it came from a WSDL's soap:address."""
+    if wsdl_url is None:
+        return ""
+    return (f" ({address} is the soap:address published in the WSDL at {wsdl_url}; if the "
+            "service is elsewhere, pass address='...' to from_wsdl)")
 
 
 def make_bootstrap(
@@ -48,6 +166,8 @@ class WsdlEndpoint:
     settings: EndpointSettings
     contract: ContractSpec
     certificate: Certificate | None
+    #: ``address`` is the WSDL's soap:address (else the WSDL's own URL without its query)
+    published: bool = True
 
 
 def endpoint_from_wsdl(wsdl: bytes, url: str) -> WsdlEndpoint:
@@ -64,7 +184,7 @@ def endpoint_from_wsdl(wsdl: bytes, url: str) -> WsdlEndpoint:
     )
     address = imported.address or url.split("?", 1)[0]
     cert = from_der(imported.service_certificate_der) if imported.service_certificate_der else None
-    return WsdlEndpoint(address, settings, contract, cert)
+    return WsdlEndpoint(address, settings, contract, cert, imported.address is not None)
 
 
 class ClientBase(Generic[H, L]):
@@ -105,6 +225,8 @@ class ClientBase(Generic[H, L]):
         self._http: H = http if http is not None else self._new_http(tls_verify(verify), timeout)
         self._own_http = http is None
         self._lock: L = self._new_lock()
+        #: The WSDL whose soap:address ``address`` is (set by ``from_wsdl``), for messages.
+        self.wsdl_url: str | None = None
 
     @property
     def session(self) -> ClientSession:
@@ -136,6 +258,13 @@ class ClientBase(Generic[H, L]):
     def _fetched(status: int, url: str) -> None:
         if status != 200:
             raise TransportError(f"fetching the WSDL at {url} gave HTTP {status}")
+
+    def _unreachable(self, exc: Exception) -> TransportError:
+        err = network_failure(exc, self.address)
+        note = from_wsdl_note(self.address, self.wsdl_url)
+        if note and err.detail and err.reason != UNTRUSTED:
+            return TransportError(err.detail + note, reason=err.reason)
+        return err
 
     def _answered(self, status: int, content: bytes) -> bytes:
         if status not in (200, 500):

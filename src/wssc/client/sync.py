@@ -15,10 +15,21 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import httpx
+from wssc.client.common import (
+    ClientBase,
+    endpoint_from_wsdl,
+    find_operation,
+    first_wsdl,
+    network_failure,
+    tls_verify,
+)
+from wssc.errors import missing_extra
 
-from wssc.client.common import ClientBase, endpoint_from_wsdl, find_operation, tls_verify
-from wssc.errors import TransportError
+try:
+    import httpx
+except ModuleNotFoundError as exc:
+    raise missing_extra(exc, "wssc.Client") from exc
+
 from wssc.session.client import Outgoing
 from wssc.session.flow import Flow, run_flow
 
@@ -45,10 +56,14 @@ class Client(ClientBase[httpx.Client, threading.RLock]):
 
     @classmethod
     def from_wsdl(
-        cls, url: str, *, verify: bool | str | ssl.SSLContext = True, timeout: float = 60.0, **kw: Any
+        cls, url: str, *, verify: bool | str | ssl.SSLContext = True, timeout: float = 60.0,
+        address: str | None = None, **kw: Any
     ) -> Client:
+        """A client configured from the WSDL at ``url`` (the service address alone works too:
+        its ``?wsdl`` is tried when it answers no WSDL). ``address``: call the service there
+        instead of at the WSDL's soap:address."""
         from wssc.client.wsdl_fetch import get_capped
-        from wssc.policy.wsdl_resolve import WsdlBudget, assemble
+        from wssc.policy.wsdl_resolve import WsdlBudget
 
         budget = WsdlBudget()  # each document and the total capped while they stream
         with httpx.Client(verify=tls_verify(verify), timeout=timeout) as h:
@@ -57,20 +72,26 @@ class Client(ClientBase[httpx.Client, threading.RLock]):
                 try:
                     return get_capped(h, doc_url, budget, ClientBase._fetched)
                 except httpx.HTTPError as exc:
-                    raise TransportError(f"cannot fetch the WSDL at {doc_url}: {exc}") from None
+                    raise network_failure(exc, doc_url, "cannot fetch the WSDL at") from None
 
-            merged = assemble(fetch(url), url, fetch, budget=budget)
-        ep = endpoint_from_wsdl(merged, url)
+            url, asm = first_wsdl(url, fetch, budget)
+            while urls := asm.missing():
+                for u in urls:
+                    asm.add(u, fetch(u))
+        ep = endpoint_from_wsdl(asm.result(), url)
         kw.setdefault("service_certificate", ep.certificate)
-        return cls(ep.address, ep.contract, settings=ep.settings, verify=verify,
-                   timeout=timeout, **kw)
+        client = cls(address or ep.address, ep.contract, settings=ep.settings, verify=verify,
+                     timeout=timeout, **kw)
+        if address is None and ep.published:
+            client.wsdl_url = url
+        return client
 
     def _post(self, out: Outgoing) -> bytes:
         try:
             r = self._http.post(self.address, content=out.body, headers=self._headers(out),
                                   follow_redirects=False)
         except httpx.HTTPError as exc:
-            raise TransportError(f"cannot reach {self.address}: {exc}") from None
+            raise self._unreachable(exc) from None
         return self._answered(r.status_code, r.content)
 
     def _run(self, flow: Flow[T]) -> T:

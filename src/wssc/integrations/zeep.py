@@ -60,8 +60,9 @@ from lxml import etree
 from wssc.bootstrap.base import ClientContext
 from wssc.bootstrap.registry import bootstrap_kind
 from wssc.certs import Certificate, from_der
-from wssc.client.common import make_bootstrap
+from wssc.client.common import first_wsdl, make_bootstrap, network_failure
 from wssc.errors import ConfigurationError, WsscError, error_from_fault
+from wssc.errors import TransportError as WsscTransportError
 from wssc.policy.wsdl_resolve import WsdlBudget
 from wssc.session.client import ClientSession, Outgoing
 from wssc.settings import WCF_COMPATIBLE, Compatibility, EndpointSettings
@@ -175,10 +176,10 @@ class _Core:
             return s.renew_request(now), now
         return None
 
-    def session_reply(self, out: Outgoing, now: float, data: bytes) -> None:
+    def session_reply(self, out: Outgoing, now: float, data: bytes, status: int = 200) -> None:
         s = self.session
         try:
-            self.raise_unsecured_fault(data, status=200)
+            self.raise_unsecured_fault(data, status=status)
         except BaseException:
             self.session_failed(out)
             raise
@@ -277,8 +278,8 @@ class _Core:
             env = Envelope(parse_xml(data))
         except WsscError as exc:
             raise TransportError(
-                f"Server returned HTTP status {status} and no SOAP envelope ({exc.detail or exc.reason})",
-                status_code=status, content=data[:2000],
+                f"Server returned HTTP status {status}, not a SOAP reply "
+                f"({exc.detail or exc.reason})", status_code=status, content=data[:2000],
             ) from None
         if not env.security_headers():
             fault = read_fault(env)
@@ -314,13 +315,15 @@ class _Core:
         return plain.root
 
 
-def _answered(core: _Core, status: int, content: bytes) -> bytes:
+def _answered(core: _Core, status: int, content: bytes) -> tuple[bytes, int]:
+    """The body of a reply to a session message, and its HTTP status (200 or 500; any other
+    is a :class:`wssc.errors.TransportError`, as from :class:`wssc.client.Client`)."""
     if status not in (200, 500) or not content:
-        raise ConfigurationError(
+        raise WsscTransportError(
             f"{core.address} answered HTTP {status}"
             + ("" if content else " with an empty body (no SOAP fault)")
         )
-    return content
+    return content, status
 
 
 class SecureConversationWsse:
@@ -396,16 +399,16 @@ def _get_capped(http: requests.Session, url: str, budget: WsdlBudget, timeout: f
     try:
         r = http.get(url, timeout=timeout, stream=True, headers={"Accept-Encoding": "identity"})
     except requests.RequestException as exc:
-        raise ConfigurationError(f"cannot fetch the WSDL at {url}: {exc}") from None
+        raise network_failure(exc, url, "cannot fetch the WSDL at") from None
     with r:
         if r.status_code != 200:
-            raise ConfigurationError(f"fetching the WSDL at {url} gave HTTP {r.status_code}")
+            raise WsscTransportError(f"fetching the WSDL at {url} gave HTTP {r.status_code}")
         body = budget.body(url, r.headers.get("Content-Encoding"), r.headers.get("Content-Length"))
         try:
             for raw in r.raw.stream(64 * 1024, decode_content=False):
                 body.feed(raw)
         except requests.RequestException as exc:
-            raise ConfigurationError(f"cannot fetch the WSDL at {url}: {exc}") from None
+            raise network_failure(exc, url, "cannot fetch the WSDL at") from None
     return body.result()
 
 
@@ -420,11 +423,19 @@ def _fetch(url: str, verify: bool | str, timeout: float) -> tuple[bytes, bytes]:
         path = url.removeprefix("file://")
         main = read_local(path, budget)
         return main, assemble(main, path, budget=budget)
+    fetched: dict[str, bytes] = {}
     with requests.Session() as http:
         _configure(http, verify)
-        main = _get_capped(http, url, budget, timeout)
-        return main, assemble(main, url, lambda doc: _get_capped(http, doc, budget, timeout),
-                              budget=budget)
+
+        def fetch(doc: str) -> bytes:
+            fetched[doc] = _get_capped(http, doc, budget, timeout)
+            return fetched[doc]
+
+        used, asm = first_wsdl(url, fetch, budget)  # the service address: its ?wsdl too
+        while urls := asm.missing():
+            for u in urls:
+                asm.add(u, fetch(u))
+        return fetched[used], asm.result()
 
 
 class _SecureTransport:
@@ -507,14 +518,14 @@ class Transport(_SecureTransport, _ZeepTransport):  # type: ignore[misc,unused-i
         return self.session.post(address, data=message, headers=headers,
                                  timeout=self.operation_timeout, allow_redirects=False)
 
-    def _send(self, out: Outgoing) -> bytes:
+    def _send(self, out: Outgoing) -> tuple[bytes, int]:
         try:
             r = self.session.post(self.core.address, data=out.body, timeout=self.operation_timeout,
                                   headers={"Content-Type": out.content_type,
                                            "SOAPAction": f'"{out.action}"'},
                                   allow_redirects=False)
         except requests.RequestException as exc:
-            raise ConfigurationError(f"cannot reach {self.core.address}: {exc}") from None
+            raise network_failure(exc, self.core.address) from None
         return _answered(self.core, r.status_code, r.content)
 
     def open(self) -> None:
@@ -524,11 +535,11 @@ class Transport(_SecureTransport, _ZeepTransport):  # type: ignore[misc,unused-i
             if step is not None:
                 out, now = step
                 try:
-                    data = self._send(out)
+                    data, status = self._send(out)
                 except BaseException:
                     self.core.session_failed(out)
                     raise
-                self.core.session_reply(out, now, data)
+                self.core.session_reply(out, now, data, status)
 
     def post_xml(self, address: str, envelope: etree._Element, headers: dict[str, str]) -> Any:
         if self.core.is_secured(envelope):  # the wsse plugin did it; zeep calls its verify
@@ -568,7 +579,7 @@ class Transport(_SecureTransport, _ZeepTransport):  # type: ignore[misc,unused-i
             try:
                 out = self.core.cancel_step()
                 if out is not None:
-                    self.core.cancel_reply(out, self._send(out))
+                    self.core.cancel_reply(out, self._send(out)[0])
             except WsscError as exc:
                 self.core.cancel_failed(exc)
             finally:
@@ -606,12 +617,12 @@ class AsyncTransport(_SecureTransport, _ZeepAsyncTransport):  # type: ignore[mis
 
         def status(code: int, u: str) -> None:
             if code != 200:
-                raise ConfigurationError(f"fetching the WSDL at {u} gave HTTP {code}")
+                raise WsscTransportError(f"fetching the WSDL at {u} gave HTTP {code}")
 
         try:
             return get_capped(self.wsdl_client, url, self._wsdl_budget, status)
         except httpx.HTTPError as exc:
-            raise ConfigurationError(f"cannot fetch the WSDL at {url}: {exc}") from None
+            raise network_failure(exc, url, "cannot fetch the WSDL at") from None
 
     @property
     def _lock(self) -> asyncio.Lock:
@@ -627,7 +638,7 @@ class AsyncTransport(_SecureTransport, _ZeepAsyncTransport):  # type: ignore[mis
         return await self.client.post(address, content=message, headers=headers,
                                       follow_redirects=False)
 
-    async def _send(self, out: Outgoing) -> bytes:
+    async def _send(self, out: Outgoing) -> tuple[bytes, int]:
         import httpx
 
         try:
@@ -635,7 +646,7 @@ class AsyncTransport(_SecureTransport, _ZeepAsyncTransport):  # type: ignore[mis
                 "Content-Type": out.content_type, "SOAPAction": f'"{out.action}"'},
                 follow_redirects=False)
         except httpx.HTTPError as exc:
-            raise ConfigurationError(f"cannot reach {self.core.address}: {exc}") from None
+            raise network_failure(exc, self.core.address) from None
         return _answered(self.core, r.status_code, r.content)
 
     async def open(self) -> None:
@@ -644,11 +655,11 @@ class AsyncTransport(_SecureTransport, _ZeepAsyncTransport):  # type: ignore[mis
             if step is not None:
                 out, now = step
                 try:
-                    data = await self._send(out)
+                    data, status = await self._send(out)
                 except BaseException:
                     self.core.session_failed(out)
                     raise
-                self.core.session_reply(out, now, data)
+                self.core.session_reply(out, now, data, status)
 
     async def post_xml(self, address: str, envelope: etree._Element,
                        headers: dict[str, str]) -> Any:
@@ -676,7 +687,7 @@ class AsyncTransport(_SecureTransport, _ZeepAsyncTransport):  # type: ignore[mis
             try:
                 out = self.core.cancel_step()
                 if out is not None:
-                    self.core.cancel_reply(out, await self._send(out))
+                    self.core.cancel_reply(out, (await self._send(out))[0])
             except WsscError as exc:
                 self.core.cancel_failed(exc)
             finally:
