@@ -357,7 +357,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def _cannot_listen(host: str, port: int, exc: OSError) -> str:
-    why = exc.strerror or str(exc)
+    why = os.strerror(exc.errno) if exc.errno else str(exc)
     hint = "; another process is listening there: stop it or pick another --port" \
         if exc.errno == errno.EADDRINUSE else ""
     return f"cannot listen on {host}:{port}: {why}{hint}"
