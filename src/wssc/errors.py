@@ -344,7 +344,15 @@ class ActionNotSupported(WsscError):
     default_reason = "The message's action is not supported by the endpoint."
 
 
-class ConfigurationError(WsscError):
+class _LocalError(WsscError):
+    """An error that is never a fault on the wire: its text is the detail alone, without the
+    placeholder fault code (``str()`` reads "cannot reach …", not "{…}Transport: …")."""
+
+    def __str__(self) -> str:
+        return self.detail or self.reason
+
+
+class ConfigurationError(_LocalError):
     """A local mistake in settings; never sent as a fault."""
 
     default_code = FaultCode(ns.DNSE, "Configuration", "Receiver")
@@ -396,7 +404,7 @@ def missing_extra(exc: ModuleNotFoundError, what: str) -> MissingExtra:
     return err
 
 
-class TransportError(WsscError):
+class TransportError(_LocalError):
     """The network failed: the service could not be reached, answered with an HTTP error
     or with an empty body. Never sent as a fault."""
 
@@ -446,8 +454,8 @@ def error_from_fault(code: FaultCode, reason: str) -> WsscError:
     if code.clark == SecurityVerificationFailed.default_code.clark:
         return _remote(SecurityVerificationFailed)(reason=reason or None)
     for sub in _all_subclasses(WsscError):
-        if (sub in (SoapFault, ConfigurationError, TransportError, RemoteFault)
-                or issubclass(sub, (_ScError, RemoteFault, ConfigurationError))):
+        if (sub in (SoapFault, RemoteFault)
+                or issubclass(sub, (_ScError, RemoteFault, _LocalError))):
             continue
         if sub.default_code.clark == code.clark:
             return _remote(sub)(code=code, reason=reason or None)

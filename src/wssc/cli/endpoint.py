@@ -5,14 +5,24 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import errno
 import logging
 import os
 import re
+import socket
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from wssc.bootstrap.registry import BOOTSTRAPS
-from wssc.errors import ConfigurationError
+from wssc.errors import ConfigurationError, TransportError
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from wssc.cli.waiting import Waiting
+    from wssc.contract import OperationSpec
+    from wssc.service.asgi import AsgiApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("wssc.cli")
 
@@ -52,6 +62,17 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is not a positive number")
+    return value
+
+
+def _seconds(text: str) -> float:
+    """argparse type for --timeout: a positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= 86400:
+        raise argparse.ArgumentTypeError(f"{value:g} is not a timeout (use 0 < SECONDS <= 86400)")
     return value
 
 
@@ -141,16 +162,27 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     c.add_argument("url", metavar="URL", help="service address, e.g. http://127.0.0.1:8000/svc")
     c.add_argument("operation", metavar="OPERATION")
-    c.add_argument("args", nargs="*", metavar="ARGS")
+    c.add_argument("args", nargs="*", metavar="ARGS",
+                   help="positional values, or NAME=VALUE for a parameter by name (a NAME "
+                   "the operation does not have is refused; pass a text that contains '=' "
+                   "by name: text=a=b)")
     c.add_argument("-v", "--verbose", action="store_true",
                    help="show the session's life: issue, calls, renew, cancel")
     c.add_argument("--repeat", type=int, default=1, help="call N times in one session")
     c.add_argument("--username", default=os.environ.get("WSSC_USERNAME"))
     c.add_argument("--password", default=os.environ.get("WSSC_PASSWORD"))
     c.add_argument("--cafile", help="CA/certificate file to trust for HTTPS")
-    c.add_argument("--insecure", action="store_true", help="do not verify the HTTPS certificate")
+    c.add_argument("--insecure", action="store_true",
+                   help="do not verify the HTTPS certificate (warns: whoever answers is "
+                   "trusted, and gets the password)")
     c.add_argument("--cert-dir", type=Path, default=None,
                    help="trust the development certificate found here for HTTPS")
+    c.add_argument("--service-cert", type=Path, default=None, metavar="PEM",
+                   help="the service's certificate (PEM) for AnonymousForCertificate, when "
+                   "the WSDL has no wsid:Identity; it overrides the WSDL's")
+    c.add_argument("--timeout", type=_seconds, default=60.0, metavar="SECONDS",
+                   help="how long to wait for each answer (default 60, WCF's sendTimeout); "
+                   "a slow answer is reported on stderr after a few seconds")
     c.set_defaults(func=run_call)
 
     i = sub.add_parser(
@@ -162,8 +194,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "that is not https:// (clients refuse to send credentials there).",
     )
     i.add_argument("wsdl", metavar="WSDL", help="URL (…?wsdl) or file")
-    i.add_argument("--cafile")
-    i.add_argument("--insecure", action="store_true")
+    i.add_argument("--cafile", help="CA/certificate file to trust for HTTPS")
+    i.add_argument("--insecure", action="store_true",
+                   help="do not verify the HTTPS certificate (warns)")
     i.set_defaults(func=run_inspect)
 
 
@@ -289,22 +322,28 @@ def run_serve(args: argparse.Namespace) -> int:
     )
     proxies = [p.strip() for p in (args.forwarded_allow_ips or "").split(",") if p.strip()]
     sc = settings.secure_conversation
-    print(f"wssc demo service at {address}  (WSDL: {address}?wsdl)", flush=True)
-    print(f"  bootstrap {sc.bootstrap.value}, binding {sc.message_security_version.name}, "
-          f"{'session' if sc.require_cancellation else 'cookie'} mode, derived keys "
-          f"{'on' if sc.effective_require_derived_keys else 'off'}, certificate {cert_path}",
-          flush=True)
+    banner = [
+        f"wssc demo service at {address}  (WSDL: {address}?wsdl)",
+        f"  bootstrap {sc.bootstrap.value}, binding {sc.message_security_version.name}, "
+        f"{'session' if sc.require_cancellation else 'cookie'} mode, derived keys "
+        f"{'on' if sc.effective_require_derived_keys else 'off'}, certificate {cert_path}",
+    ]
     if over_tls:
-        print("  users: " + ", ".join(users), flush=True)
+        banner.append("  users: " + ", ".join(users))
     if args.wsgi:
         if over_tls:
             raise ConfigurationError("--wsgi serves plain HTTP only; use ASGI for HTTPS")
         from wssc.service.wsgi import WsgiApp, make_threaded_server
 
-        print("  WSGI: threaded wsgiref server, for development only (deploy the WSGI app "
-              "under gunicorn or similar)", flush=True)
-        with make_threaded_server(args.host, args.port,
-                                  WsgiApp(engine, forwarded_allow_ips=proxies)) as httpd:
+        try:
+            httpd = make_threaded_server(args.host, args.port,
+                                         WsgiApp(engine, forwarded_allow_ips=proxies))
+        except OSError as exc:
+            raise ConfigurationError(_cannot_listen(args.host, args.port, exc)) from None
+        with httpd:  # listening: only now say where
+            print("\n".join(banner), flush=True)
+            print("  WSGI: threaded wsgiref server, for development only (deploy the WSGI app "
+                  "under gunicorn or similar)", flush=True)
             httpd.serve_forever()
         return 0
     try:
@@ -315,12 +354,55 @@ def run_serve(args: argparse.Namespace) -> int:
 
     ssl = {"ssl_certfile": str(cert_path), "ssl_keyfile": str(key_path)} if over_tls else {}
     # uvicorn trusts X-Forwarded-* from 127.0.0.1 by default: only configured proxies here.
-    uvicorn.run(AsgiApp(engine, forwarded_allow_ips=proxies), host=args.host, port=args.port,
-                proxy_headers=bool(proxies), forwarded_allow_ips=",".join(proxies) or None,
-                log_level=logging.getLevelName(logging.getLogger().level).lower()
-                if logging.getLogger().level <= logging.INFO else "warning",
-                access_log=False, **ssl)  # type: ignore[arg-type]
+    config = uvicorn.Config(
+        _with_banner(AsgiApp(engine, forwarded_allow_ips=proxies), banner),
+        host=args.host, port=args.port,
+        proxy_headers=bool(proxies), forwarded_allow_ips=",".join(proxies) or None,
+        log_level=logging.getLevelName(logging.getLogger().level).lower()
+        if logging.getLogger().level <= logging.INFO else "warning",
+        access_log=False, **ssl)  # type: ignore[arg-type]
+    # Bind first, so that a busy port is an error before anything says "service at".
+    sock = _listen(args.host, args.port)
+    server = uvicorn.Server(config)
+    with sock:
+        server.run(sockets=[sock])
+    if not server.started:  # the application refused to start (its log says why)
+        raise SystemExit(3)
     return 0
+
+
+def _cannot_listen(host: str, port: int, exc: OSError) -> str:
+    why = os.strerror(exc.errno) if exc.errno else str(exc)
+    hint = "; another process is listening there: stop it or pick another --port" \
+        if exc.errno == errno.EADDRINUSE else ""
+    return f"cannot listen on {host}:{port}: {why}{hint}"
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (uvicorn serves on it)."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as exc:
+        raise ConfigurationError(_cannot_listen(host, port, exc)) from None
+
+
+def _with_banner(app: AsgiApp, banner: list[str]) -> Callable[..., Awaitable[None]]:
+    """``app``, printing ``banner`` once its start-up (the ASGI lifespan: log set-up, worker
+    checks) has completed, i.e. only when the service is about to answer."""
+
+    async def with_banner(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            return await app(scope, receive, send)
+
+        async def send_then_print(message: Message) -> None:
+            await send(message)
+            if message.get("type") == "lifespan.startup.complete":
+                print("\n".join(banner), flush=True)
+
+        return await app(scope, receive, send_then_print)
+
+    return with_banner
 
 
 # --- call -----------------------------------------------------------------------------------
@@ -343,6 +425,11 @@ def _convert(xsd: str, text: str, name: str) -> object:
 
 def _verify_opt(args: argparse.Namespace) -> bool | str:
     if args.insecure:
+        if not getattr(args, "_warned_insecure", False):
+            args._warned_insecure = True
+            print("warning: --insecure: HTTPS certificates are not verified; whoever answers "
+                  "at that address is trusted (and is sent the password, if any). Use "
+                  "--cafile or --cert-dir instead", file=sys.stderr, flush=True)
         return False
     if args.cafile:
         return str(args.cafile)
@@ -350,13 +437,82 @@ def _verify_opt(args: argparse.Namespace) -> bool | str:
     return str(dev) if dev.exists() else True
 
 
+_ACTIONS = {"/RST/SCT": "the session to open (RST/SCT)", "/RST/SCT/Renew": "the session's "
+            "renewal (RST/SCT/Renew)", "/RST/SCT/Cancel": "the session's Cancel (RST/SCT/Cancel)"}
+
+
+def _waiting_for(request: object) -> str:
+    """What a SOAP POST waits for, from its action: ``the reply to Add``, ``the session …``."""
+    import httpx
+
+    assert isinstance(request, httpx.Request)
+    action = request.headers.get("soapaction", "").strip('"')
+    for suffix, what in _ACTIONS.items():
+        if action.endswith(suffix):
+            return f"{request.url}: {what}"
+    return f"{request.url}: the reply to {action.rsplit('/', 1)[-1] or 'the request'}"
+
+
+def _values(op: OperationSpec, argv: list[str]) -> dict[str, object]:
+    """``wssc call`` ARGS as the operation's keyword arguments, checked against its contract:
+    ``NAME=VALUE`` (NAME a plain identifier) names a parameter, anything else is positional."""
+    from wssc.client.common import signature
+    from wssc.errors import InvalidArgument
+
+    params = {p.name: p for p in op.parameters}
+    order = list(params)
+    values: dict[str, object] = {}
+    positional = 0
+    for a in argv:
+        name, sep, text = a.partition("=")
+        if sep and re.fullmatch(r"[A-Za-z_][\w.-]*", name):
+            if name not in params:
+                raise InvalidArgument(
+                    f"{op.name} has no parameter {name!r}; it has "
+                    f"{', '.join(order) or 'none'}: {signature(op)} (nothing was sent)")
+            p = params[name]
+        else:
+            if positional >= len(order):
+                raise InvalidArgument(f"{op.name} takes {len(order)} arguments, got more: "
+                                      f"{signature(op)} (nothing was sent)")
+            p, text = params[order[positional]], a
+            positional += 1
+        if p.name in values:
+            raise InvalidArgument(f"{op.name} got {p.name!r} twice: {signature(op)}")
+        values[p.name] = _convert(p.type.xsd, text, p.name)
+    missing = [p.name for p in params.values()
+               if p.name not in values and not (p.type.optional or p.type.is_list)]
+    if missing:
+        raise InvalidArgument(f"{op.name} takes {len(order)} arguments; missing "
+                              f"{', '.join(missing)}: {signature(op)} (nothing was sent)")
+    return values
+
+
 def run_call(args: argparse.Namespace) -> int:
     from wssc.cli.requires import require
 
     require("wssc call", "httpx")
-    from wssc.client.common import find_operation, signature
+    from wssc.cli.waiting import Waiting
+
+    waiting = Waiting(args.timeout)
+    try:
+        return _call(args, waiting)
+    except TransportError as exc:
+        late = waiting.overdue()
+        if late is not None:
+            exc.add_note(f"no answer within --timeout {args.timeout:g} s: {late}")
+        raise
+    finally:
+        waiting.close()
+
+
+def _call(args: argparse.Namespace, waiting: Waiting) -> int:
+    import httpx
+
+    from wssc.certs import load
+    from wssc.client.common import find_operation, tls_verify
     from wssc.client.sync import Client
-    from wssc.errors import InvalidArgument
+    from wssc.errors import RemoteFault, SecurityVerificationFailed
 
     url = args.url
     wsdl_url = url if "?" in url else url + "?wsdl"
@@ -366,40 +522,47 @@ def run_call(args: argparse.Namespace) -> int:
         if verbose:
             print(f"[{name}] {detail}", file=sys.stderr, flush=True)
 
-    client = Client.from_wsdl(
-        wsdl_url, verify=_verify_opt(args), username=args.username, password=args.password,
-        on_event=event,
-    )
-    with client:
-        if verbose:
-            s = client.session.scs
-            print(f"[policy] {s.bootstrap.value}, {s.message_security_version.name}, "
-                  f"{'session mode' if s.require_cancellation else 'cookie mode (MustNotSendCancel)'}"
-                  f", derived keys {'on' if s.effective_require_derived_keys else 'off'}",
-                  file=sys.stderr, flush=True)
-        op = find_operation(client.contract, args.operation)
-        params = [p for p in op.parameters]
-        values: dict[str, object] = {}
-        positional = 0
-        for a in args.args:
-            name, sep, text = a.partition("=")
-            if sep and any(p.name == name for p in params):
-                p = next(p for p in params if p.name == name)
-            else:
-                if positional >= len(params):
-                    raise InvalidArgument(f"{op.name} takes {len(params)} arguments, got more: "
-                                          f"{signature(op)}")
-                p, text = params[positional], a
-                positional += 1
-            values[p.name] = _convert(p.type.xsd, text, p.name)
-        missing = [p.name for p in params
-                   if p.name not in values and not (p.type.optional or p.type.is_list)]
-        if missing:
-            raise InvalidArgument(f"{op.name} takes {len(params)} arguments; missing "
-                                  f"{', '.join(missing)}: {signature(op)} (nothing was sent)")
-        result: object = None
-        for _ in range(max(1, args.repeat)):
-            result = client.call(op.name, **values)
+    service_cert = load(args.service_cert) if args.service_cert else None
+    extra: dict[str, Any] = {} if service_cert is None else \
+        {"service_certificate": service_cert}
+    verify = _verify_opt(args)
+    http = httpx.Client(verify=tls_verify(verify), timeout=args.timeout, event_hooks={
+        "request": [lambda r: waiting.begin(_waiting_for(r))],
+        "response": [lambda r: waiting.end()],
+    })
+    with http:
+        waiting.begin(f"the WSDL at {wsdl_url}")
+        try:
+            client = Client.from_wsdl(
+                wsdl_url, verify=verify, username=args.username, password=args.password,
+                on_event=event, timeout=args.timeout, http=http, **extra,
+            )
+        except ConfigurationError as exc:
+            if service_cert is None and "needs the service certificate" in str(exc):
+                exc.add_note("hint: the WSDL names no service certificate (wsid:Identity); "
+                             "give it with --service-cert PEM")
+            raise
+        waiting.end()
+        try:
+            with client:
+                if verbose:
+                    s = client.session.scs
+                    print(f"[policy] {s.bootstrap.value}, {s.message_security_version.name}, "
+                          f"{'session mode' if s.require_cancellation else 'cookie mode (MustNotSendCancel)'}"
+                          f", derived keys {'on' if s.effective_require_derived_keys else 'off'}",
+                          file=sys.stderr, flush=True)
+                op = find_operation(client.contract, args.operation)
+                values = _values(op, list(args.args))
+                result: object = None
+                for _ in range(max(1, args.repeat)):
+                    result = client.call(op.name, **values)
+        except RemoteFault as exc:
+            if service_cert is not None and isinstance(exc, SecurityVerificationFailed) \
+                    and client.session.sct is None:
+                exc.add_note(f"hint: the service could not read the session request sealed "
+                             f"for --service-cert {args.service_cert} ({service_cert.subject}); "
+                             "is it this service's certificate?")
+            raise
     print(result)
     return 0
 

@@ -1,8 +1,12 @@
 """``wssc`` (also ``python -m wssc``): secure sessions for SOAP services.
 
-Every failure exits non-zero with one line on stderr: ``FAULT {namespace}Code: reason`` for a
-security fault, ``error: …`` for a local mistake. Never a traceback (set ``WSSC_DEBUG=1`` to
-see one).
+Every failure exits non-zero with one line on stderr (then, indented, its details or a hint
+when there are any): ``FAULT {namespace}Code: reason`` for a
+fault the service sent (and for ``wssc message verify``'s verdict: the fault a service would
+send), ``error: …`` for anything else: a local mistake (exit 2), the network or a check of the
+reply on this side (exit 1). Never a traceback (set ``WSSC_DEBUG=1`` to see one). A reader that
+closes the pipe early (``wssc inspect … | head``) ends the command quietly, with the status of
+a process killed by SIGPIPE (141), as ``yes | head`` does.
 """
 
 from __future__ import annotations
@@ -13,8 +17,31 @@ import os
 import sys
 from collections.abc import Sequence
 
-from wssc.errors import ConfigurationError, WsscError
+from wssc.errors import ConfigurationError, RemoteFault, TransportError, WsscError
 from wssc.logs import printable
+
+#: The exit status of a command whose reader went away (128 + SIGPIPE), as the shell reports
+#: for ``yes | head``.
+CLOSED_PIPE = 141
+
+
+def _line(exc: BaseException, text: str) -> str:
+    """``text`` on one line, then each note of the error (``exc.add_note``: a fault's parts,
+    a hint) on an indented line of its own; each line escaped (it may quote a hostile peer)."""
+    notes = [str(n) for n in getattr(exc, "__notes__", ())][:8]
+    return "\n".join([printable(text, 2000), *("  " + printable(n, 500) for n in notes)])
+
+
+def _closed_pipe() -> int:
+    """stdout's reader is gone: point stdout at /dev/null so that the interpreter's last
+    flush cannot fail again, and end quietly."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # pragma: no cover - stdout is not a file descriptor
+        pass
+    return CLOSED_PIPE
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,13 +78,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         rc: int = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
         return rc
+    except BrokenPipeError:
+        return _closed_pipe()
     except ConfigurationError as exc:
         # The detail may quote a hostile WSDL or peer: one line, control characters escaped.
-        print(f"error: {printable(exc.detail or exc.reason, 2000)}", file=sys.stderr)
+        print(f"error: {_line(exc, str(exc))}", file=sys.stderr)
         return 2
     except WsscError as exc:
-        print(f"FAULT {printable(exc.describe(), 2000)}", file=sys.stderr)
+        # FAULT only for what came off the wire (or message verify's documented verdict);
+        # the network and this side's checks of a reply are errors, not faults.
+        if isinstance(exc, RemoteFault) or args.command == "message":
+            print(f"FAULT {_line(exc, exc.describe())}", file=sys.stderr)
+        else:
+            text = str(exc) if isinstance(exc, TransportError) else \
+                f"{exc.reason} ({exc.detail})" if exc.detail else exc.reason
+            if exc.security_failure and args.command == "call":
+                text = f"the service's reply was refused here: {text}"
+            print(f"error: {_line(exc, text)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

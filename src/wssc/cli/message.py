@@ -15,7 +15,7 @@ import sys
 from lxml import etree
 
 from wssc.crypto.suites import get_suite
-from wssc.errors import ConfigurationError
+from wssc.errors import ConfigurationError, MessageExpired
 from wssc.security import MessagePolicy, SctProtection, protect, verify
 from wssc.tokens import SecurityContextToken
 from wssc.xml import ns
@@ -147,7 +147,12 @@ def run_verify(args: argparse.Namespace) -> int:
         require_signed_body=not transport,
         strict_algorithms=bool(args.strict_algorithms),
     )
-    result = verify(_read(args.input), resolver=resolve, policy=policy)
+    try:
+        result = verify(_read(args.input), resolver=resolve, policy=policy)
+    except MessageExpired as exc:
+        exc.add_note("hint: the Timestamp is checked against this clock now; to verify a "
+                     "saved message, add --ignore-expiry")
+        raise
     if args.verbose:
         for line in result.describe():
             print(line, file=sys.stderr)

@@ -286,7 +286,11 @@ def run(args: argparse.Namespace) -> int:
     if args.output == "-":
         sys.stdout.write(source)
     else:
-        Path(args.output).write_text(source, encoding="utf-8")
+        try:
+            Path(args.output).write_text(source, encoding="utf-8")
+        except OSError as exc:
+            raise ConfigurationError(f"cannot write {printable(args.output)}: "
+                                     f"{exc.strerror or exc}") from None
         names = ", ".join(printable(n, 80) for n in contract.operation_names)
         print(f"wrote {args.output}: {len(contract.operations)} operations ({printable(names)})")
     return 0

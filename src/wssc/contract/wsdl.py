@@ -298,6 +298,23 @@ WSDL_LIMITS: Final = ParserLimits(max_bytes=16 * 1024 * 1024, max_depth=128,
                                   max_namespace_declarations=65_536)
 
 
+def _fault_code_reason(fault: etree._Element) -> tuple[str, str]:
+    """A fault's code (SOAP 1.2 Code/Value then each Subcode/Value, or SOAP 1.1 faultcode)
+    and reason (the first Reason/Text, or faultstring), each as one short line."""
+
+    def text(el: etree._Element | None) -> str:
+        return " ".join("".join(str(t) for t in el.itertext()).split())[:300] if el is not None else ""
+
+    code_el = fault.find("{*}Code")
+    codes: list[str] = []
+    while code_el is not None and len(codes) < 8:
+        codes.append(text(code_el.find("{*}Value")))
+        code_el = code_el.find("{*}Subcode")
+    code = " / ".join(c for c in codes if c) or text(fault.find("{*}faultcode"))
+    reason_el = fault.find("{*}Reason/{*}Text")
+    return code, text(reason_el if reason_el is not None else fault.find("{*}faultstring"))
+
+
 def parse_wsdl(data: bytes) -> etree._Element:
     """Parse a WSDL 1.1 document (hardened parser, :data:`WSDL_LIMITS`). Anything else (an
     HTML page, garbage, another XML document) raises :class:`ConfigurationError` saying
@@ -319,9 +336,11 @@ def parse_wsdl(data: bytes) -> etree._Element:
     if root.tag != _w("definitions") and etree.QName(root).localname in ("Envelope", "Fault"):
         fault = root if etree.QName(root).localname == "Fault" else root.find("*/{*}Fault")
         if fault is not None:
-            reason = " ".join("".join(str(t) for t in fault.itertext()).split())[:300]
-            raise ConfigurationError(
-                f"not a WSDL: the document is a SOAP fault ({reason})")
+            error = ConfigurationError("not a WSDL: the document is a SOAP fault")
+            code, reason = _fault_code_reason(fault)
+            error.add_note(f"fault code: {code or '(none)'}")
+            error.add_note(f"fault reason: {reason or '(none)'}")
+            raise error
     if root.tag != _w("definitions"):
         what = "an HTML page" if etree.QName(root).localname.lower() == "html" else \
             f"an XML document whose root element is {root.tag}"
