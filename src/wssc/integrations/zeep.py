@@ -35,6 +35,7 @@ only moves its bytes over zeep's HTTP sessions (requests, or httpx for the async
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 import threading
@@ -455,6 +456,17 @@ class _SecureTransport:
 
     def _get_capped(self, url: str) -> bytes:
         raise NotImplementedError
+
+    def __del__(self) -> None:
+        """zeep's finalizer closes the HTTP session it made; it reads attributes that a
+        construction which failed half-way never set. A finalizer must not raise."""
+        attrs = self.__dict__
+        if not attrs.get("_close_session"):
+            return
+        session = attrs.get("session")
+        if session is not None:
+            with contextlib.suppress(Exception):
+                session.close()
 
 
 class Transport(_SecureTransport, _ZeepTransport):  # type: ignore[misc,unused-ignore]
