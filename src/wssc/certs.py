@@ -139,7 +139,7 @@ def from_der(der: bytes) -> Certificate:
 
 def dev_certificate(directory: Path) -> tuple[Certificate, Path, Path]:
     """Load ``directory/dev-cert.pem`` + ``dev-key.pem``, creating them on first use (a key
-    that does not belong to the certificate is refused: :class:`ConfigurationError`)."""
+    that does not belong to the certificate is refused: `ConfigurationError`)."""
     cert_path, key_path = directory / "dev-cert.pem", directory / "dev-key.pem"
     if not cert_path.exists() or not key_path.exists():
         save(generate_self_signed(), cert_path, key_path)

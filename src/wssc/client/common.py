@@ -53,7 +53,7 @@ class WsdlEndpoint:
 def endpoint_from_wsdl(wsdl: bytes, url: str) -> WsdlEndpoint:
     """Everything a client needs, read from a WSDL: address, policy settings, contract, the
     service certificate (endpoint identity). The document is parsed once, under one set of
-    limits (:data:`wssc.contract.wsdl.WSDL_LIMITS`), for both the contract and the policy."""
+    limits (`wssc.contract.wsdl.WSDL_LIMITS`), for both the contract and the policy."""
     from wssc.contract.wsdl import parse_wsdl, parse_wsdl_operations
 
     root = parse_wsdl(wsdl)
@@ -68,14 +68,14 @@ def endpoint_from_wsdl(wsdl: bytes, url: str) -> WsdlEndpoint:
 
 
 class ClientBase(Generic[H, L]):
-    """What :class:`~wssc.client.Client` and :class:`~wssc.client.AsyncClient` share: the
-    constructor, the sans-IO :class:`~wssc.session.client.ClientSession` and its
-    :class:`~wssc.session.flow.ClientFlow`, the contract, argument checks, and HTTP status
+    """What `Client` and `AsyncClient` share: the
+    constructor, the sans-IO `ClientSession` and its
+    `ClientFlow`, the contract, argument checks, and HTTP status
     handling. The subclasses only drive the flow over httpx (``H``: their httpx client type;
     ``L``: their lock type).
 
     ``verify``: ``True``, ``False``, a CA file or an SSL context (HTTPS); ``http``: an httpx
-    client of your own (then not closed by :meth:`close`); ``compatibility``: peer quirks."""
+    client of your own (then not closed by `close`); ``compatibility``: peer quirks."""
 
     def __init__(
         self,
@@ -167,7 +167,7 @@ def signature(op: OperationSpec) -> str:
 
 def check_arguments(op: OperationSpec, bound: dict[str, object]) -> None:
     """Refuse, locally, arguments that do not fit the contract (missing, wrong type, out of
-    range): :class:`~wssc.errors.InvalidArgument`, and nothing is sent."""
+    range): `InvalidArgument`, and nothing is sent."""
     from wssc.contract import SerializationFailed, encode_request
 
     try:

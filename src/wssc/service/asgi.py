@@ -1,4 +1,4 @@
-"""ASGI application over :class:`~wssc.service.engine.ServiceEngine` (serve it with uvicorn).
+"""ASGI application over `ServiceEngine` (serve it with uvicorn).
 
 Synchronous operations and the engine's CPU work run in a worker thread so the event loop
 stays free; ``async def`` operations are awaited on the loop.
@@ -36,11 +36,11 @@ MAX_BODY = 4 * 1024 * 1024
 class AsgiApp:
     """The ASGI app. On the lifespan start-up it routes ``wssc.*`` logs to uvicorn's handlers
     (when the application configured none) and refuses to start a per-process session store
-    under several workers (:mod:`wssc.service.hosting`).
+    under several workers (`wssc.service.hosting`).
 
     ``forwarded_allow_ips``: the proxies whose forwarded headers the server (uvicorn's
     ``--forwarded-allow-ips``) was told to trust. Empty (the default): a request carrying a
-    forwarded header is never taken as HTTPS (:mod:`wssc.service.transport`)."""
+    forwarded header is never taken as HTTPS (`wssc.service.transport`)."""
 
     def __init__(
         self, engine: ServiceEngine, max_body: int = MAX_BODY,

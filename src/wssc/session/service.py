@@ -1,7 +1,7 @@
 """The service side of secure sessions, sans-IO: issue, resolve, renew, cancel, purge.
 
-Session mode (``require_cancellation=True``) keeps a :class:`~wssc.store.SessionRecord` per SCT
-in a :class:`~wssc.store.SessionStore`. Cookie mode keeps nothing: the record travels in the
+Session mode (``require_cancellation=True``) keeps a `SessionRecord` per SCT
+in a `SessionStore`. Cookie mode keeps nothing: the record travels in the
 SCT's ``dnse:Cookie``, sealed with AES-GCM under the service key ring.
 
 WCF's rules applied here:

@@ -24,7 +24,7 @@ ACTIVE     CLOSED           EXPIRED    mode, or the Cancel failed), or the servi
 RENEWING   CLOSED           EXPIRED    longer knows the session (BadContextToken)
 =========  ===============  =========  ==============================================
 
-Anything else is forbidden and raises :class:`~wssc.errors.BadContextToken` (a message for a
+Anything else is forbidden and raises `BadContextToken` (a message for a
 cancelled or expired session is exactly WCF's BadContextToken case).
 """
 

@@ -1,12 +1,12 @@
 """A hardened XML parser for untrusted SOAP messages.
 
-Refuses, each with :class:`~wssc.errors.MalformedXml` and a reason:
+Refuses, each with `MalformedXml` and a reason:
 
 * any DOCTYPE (so no DTD, no internal subset, no entity declarations);
 * entity references and external resources (``resolve_entities=False``, ``no_network=True``);
-* documents larger than :attr:`ParserLimits.max_bytes`;
-* element nesting deeper than :attr:`ParserLimits.max_depth`;
-* more elements than :attr:`ParserLimits.max_elements`;
+* documents larger than `ParserLimits.max_bytes`;
+* element nesting deeper than `ParserLimits.max_depth`;
+* more elements than `ParserLimits.max_elements`;
 * any error libxml2 reports, even one lxml lets through (lxml looks at the last diagnostic
   only, so a namespace error followed by a warning passed: undeclared prefixes leaving tags
   such as ``s:Envelope``, invalid namespace URIs such as ``urn:a}b`` that make lxml's
@@ -52,7 +52,7 @@ def _make_parser() -> etree.XMLParser:
 
 
 def parse_xml(data: bytes | str, limits: ParserLimits = DEFAULT_LIMITS) -> etree._Element:
-    """Parse untrusted bytes into an element tree, or raise :class:`MalformedXml`.
+    """Parse untrusted bytes into an element tree, or raise `MalformedXml`.
 
     >>> parse_xml(b"<a><b/></a>").tag
     'a'
