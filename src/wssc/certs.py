@@ -97,7 +97,9 @@ def save(c: Certificate, cert_path: Path, key_path: Path) -> None:
             f.write(data)
 
 
-def load(cert_path: Path, key_path: Path | None = None) -> Certificate:
+def load(cert_path: str | Path, key_path: str | Path | None = None) -> Certificate:
+    """A PEM certificate, and its RSA private key for a service (`wssc.load_certificate`).
+    An unreadable file or key raises `ConfigurationError` naming the file."""
     try:
         cert = x509.load_pem_x509_certificate(Path(cert_path).read_bytes())
     except (OSError, ValueError) as exc:
