@@ -6,6 +6,9 @@
 #                            into .wssc/peer-build (or $WSS4J_PEER_BUILD when set)
 #   Metro (WSIT) peer        Maven + JDK; mvn package in interop/metro (into interop/metro/target)
 #   redis-server             apt-get install redis-server, when not on PATH
+#   mermaid.min.js           npm pack mermaid@$MERMAID_VERSION (checked against its sha256) into the
+#                            git-ignored docs/assets/vendor/, so the built docs draw diagrams offline
+#   chromium                 apt-get install chromium: the docs test looks at the built pages in it
 #   .wssc/env                the resolved peer paths, for scripts/test.sh (sourced there)
 #
 # The peer lives beside the repository in ../shared/peers/wss4j (override: WSSC_WSS4J_PEER).
@@ -134,6 +137,39 @@ fi
 if ! command -v mono >/dev/null 2>&1 || ! command -v mcs >/dev/null 2>&1; then
   say "installing mono-complete (Mono's WCF, the second interop peer)"
   apt_install mono-complete || problem "mono-complete could not be installed; live Mono tests will NOT run"
+fi
+
+# --- Docs: mermaid bundled with the site (offline diagrams), Chromium for the docs test ---------
+# The theme loads mermaid from a CDN only when the page has none; the built site carries this one.
+MERMAID_VERSION=11.17.2
+MERMAID_SHA256=581ed7d74bd9048d0e3a91363927d72ef22942d7722546b27f7cc29e35390eb8
+MERMAID_JS="$REPO/docs/assets/vendor/mermaid.min.js"
+mermaid_fetch() {
+  local tmp
+  tmp="$(mktemp -d)"
+  (cd "$tmp" && npm pack --silent "mermaid@$MERMAID_VERSION" >/dev/null \
+     && tar xzf "mermaid-$MERMAID_VERSION.tgz" package/dist/mermaid.min.js) || { rm -rf "$tmp"; return 1; }
+  if [ "$(sha256sum < "$tmp/package/dist/mermaid.min.js" | cut -d' ' -f1)" != "$MERMAID_SHA256" ]; then
+    say "mermaid@$MERMAID_VERSION from npm does not match its pinned sha256"
+    rm -rf "$tmp"; return 1
+  fi
+  mkdir -p "$(dirname "$MERMAID_JS")"
+  mv "$tmp/package/dist/mermaid.min.js" "$MERMAID_JS"
+  rm -rf "$tmp"
+}
+if [ "$(sha256sum 2>/dev/null < "$MERMAID_JS" | cut -d' ' -f1)" != "$MERMAID_SHA256" ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    say "installing npm (to fetch mermaid for the docs)"
+    apt_install npm || problem "npm could not be installed; the built docs will load mermaid from a CDN"
+  fi
+  if command -v npm >/dev/null 2>&1; then
+    say "fetching mermaid@$MERMAID_VERSION for the docs (npm pack, ~18 MB once)"
+    mermaid_fetch || problem "mermaid could not be fetched; the built docs will load it from a CDN"
+  fi
+fi
+if ! command -v chromium >/dev/null 2>&1; then
+  say "installing chromium (the docs test renders the built pages in it)"
+  apt_install chromium || problem "chromium could not be installed; the docs browser tests will NOT run"
 fi
 
 say "ready (peer build: $PEER_BUILD)"

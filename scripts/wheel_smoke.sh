@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the sdist and the wheel, check their metadata, install the wheel with the service and
 # client extras into a clean venv (no dev tools), and make one secured call between a service
-# and a client started from that venv.
+# and a client started from that venv; then, in another clean venv with the zeep extra, the
+# zeep AsyncClient example of docs/howto/zeep.md against the same service.
 #   bash scripts/wheel_smoke.sh          (scripts/test.sh runs it)
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -85,6 +86,27 @@ with Client.from_wsdl(f"http://127.0.0.1:{sys.argv[1]}/svc?wsdl") as c:
     assert c.session.sct is not None
 print("wheel-smoke: secured calls from the installed wheel: ok")
 PY
+
+say "clean venv with $(basename "$WHEEL")[zeep]: the zeep AsyncClient example of docs/howto/zeep.md"
+python3 -m venv "$WORK/zeep-venv"
+Z="$WORK/zeep-venv/bin"
+"$Z/python" -m pip install -q --disable-pip-version-check "$WHEEL[zeep]"
+# the example as the page shows it (the second python block), on this service's port
+"$V/python" - "$REPO/docs/howto/zeep.md" "$PORT" > "$WORK/zeep_async.py" <<'PY'
+import re, sys
+blocks = re.findall(r"^```python\n(.*?)^```", open(sys.argv[1]).read(), re.S | re.M)
+example = [b for b in blocks if "zeep.AsyncClient" in b]
+assert len(example) == 1, "docs/howto/zeep.md has one AsyncClient example"
+print(example[0].replace("127.0.0.1:8000", f"127.0.0.1:{sys.argv[2]}"))
+PY
+zeep_out="$("$Z/python" -W error::RuntimeWarning "$WORK/zeep_async.py" 2>"$WORK/zeep_async.err")" \
+  || { say "the zeep AsyncClient example failed:"; cat "$WORK/zeep_async.err" >&2; exit 1; }
+[ "$zeep_out" = 5 ] || { say "the zeep AsyncClient example printed '$zeep_out'"; exit 1; }
+if grep -q "Exception ignored\|Traceback" "$WORK/zeep_async.err"; then
+  say "the zeep AsyncClient example printed a traceback:"; cat "$WORK/zeep_async.err" >&2; exit 1
+fi
+say "zeep AsyncClient example from the installed wheel: ok"
+
 kill "$SERVER"
 wait "$SERVER" 2>/dev/null || true
 trap - EXIT

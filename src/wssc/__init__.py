@@ -138,7 +138,13 @@ __all__ = [
 __version__ = "0.1.0"
 
 
+#: subpackages reachable as attributes after a plain ``import wssc`` (``wssc.integrations.zeep``)
+_SUBPACKAGES = frozenset({"integrations"})
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"wssc.{name}")
     where = _WHERE.get(name)
     if where is None:
         raise AttributeError(f"module 'wssc' has no attribute {name!r}")

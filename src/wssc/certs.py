@@ -97,7 +97,9 @@ def save(c: Certificate, cert_path: Path, key_path: Path) -> None:
             f.write(data)
 
 
-def load(cert_path: Path, key_path: Path | None = None) -> Certificate:
+def load(cert_path: str | Path, key_path: str | Path | None = None) -> Certificate:
+    """A PEM certificate, and its RSA private key for a service (`wssc.load_certificate`).
+    An unreadable file or key raises `ConfigurationError` naming the file."""
     try:
         cert = x509.load_pem_x509_certificate(Path(cert_path).read_bytes())
     except (OSError, ValueError) as exc:
@@ -139,7 +141,7 @@ def from_der(der: bytes) -> Certificate:
 
 def dev_certificate(directory: Path) -> tuple[Certificate, Path, Path]:
     """Load ``directory/dev-cert.pem`` + ``dev-key.pem``, creating them on first use (a key
-    that does not belong to the certificate is refused: :class:`ConfigurationError`)."""
+    that does not belong to the certificate is refused: `ConfigurationError`)."""
     cert_path, key_path = directory / "dev-cert.pem", directory / "dev-key.pem"
     if not cert_path.exists() or not key_path.exists():
         save(generate_self_signed(), cert_path, key_path)

@@ -1,7 +1,7 @@
 """Typed errors. Each one carries the SOAP fault it maps to.
 
-A service turns any :class:`WsscError` into a SOAP fault with its ``code`` and ``reason``
-(every security failure into the one generic fault: :func:`on_the_wire`); a client raises them.
+A service turns any `WsscError` into a SOAP fault with its ``code`` and ``reason``
+(every security failure into the one generic fault: `on_the_wire`); a client raises them.
 Messages never contain key material: callers pass identifiers, never secrets. Reason texts
 follow WCF (``../shared/reference/wcf-secure-sessions.md`` §A.10) where WCF has one.
 
@@ -64,7 +64,7 @@ class WsscError(Exception):
     default_code: ClassVar[FaultCode] = FaultCode(ns.WSSE, "InvalidSecurity")
     default_reason: ClassVar[str] = "An error was discovered processing the <wsse:Security> header"
     #: True for failures of message-security processing: a service sends them all as the one
-    #: generic fault (:func:`on_the_wire`), so that no failure can be told from another.
+    #: generic fault (`on_the_wire`), so that no failure can be told from another.
     security_failure: ClassVar[bool] = False
 
     def __init__(
@@ -156,7 +156,7 @@ class PredatesReplayCache(ReplayDetected):
     """A message under a session issued before the replay cache started, and created early
     enough that the cache could have seen it before it started (a restart, Redis restarted
     empty). The service turns it into ``BadContextToken`` so that the client opens a new
-    session (:mod:`wssc.security.replay`)."""
+    session (`wssc.security.replay`)."""
 
     default_reason = "The message may have been received before the replay cache started"
 
@@ -385,13 +385,13 @@ EXTRAS = {"httpx": "client", "uvicorn": "service", "redis": "redis", "zeep": "ze
 
 class MissingExtra(ConfigurationError, ModuleNotFoundError):
     """An optional dependency is not installed; the message names the extra that installs it
-    (``pip install 'wssc[client]'``). Also a :class:`ModuleNotFoundError`."""
+    (``pip install 'wssc[client]'``). Also a `ModuleNotFoundError`."""
 
     default_reason = "An optional dependency is not installed"
 
 
 def missing_extra(exc: ModuleNotFoundError, what: str) -> MissingExtra:
-    """The :class:`MissingExtra` for ``exc`` raised while importing ``what``, or ``exc``'s own
+    """The `MissingExtra` for ``exc`` raised while importing ``what``, or ``exc``'s own
     message when the missing module is not an extra's."""
     module = (exc.name or "").partition(".")[0]
     extra = EXTRAS.get(module)
@@ -413,7 +413,7 @@ class TransportError(_LocalError):
 
 
 class RemoteFault(WsscError):
-    """A fault received from the peer. :func:`error_from_fault` returns an instance of a
+    """A fault received from the peer. `error_from_fault` returns an instance of a
     subclass that is also the typed error the fault's code maps to (``RemoteRenewNeeded`` is
     a ``RemoteFault`` and a ``RenewNeeded``), so a client can tell a fault the service sent
     from a check that failed locally."""
@@ -442,7 +442,7 @@ def error_from_fault(code: FaultCode, reason: str) -> WsscError:
     """The typed error for a fault received from a peer (client side).
 
     SC subcodes map by local name in either SC namespace; others by exact QName; anything
-    unknown becomes :class:`SoapFault` carrying the code and reason.
+    unknown becomes `SoapFault` carrying the code and reason.
     """
     if code.namespace in (ns.SC_2005, ns.SC_13):
         for sub in _all_subclasses(_ScError):

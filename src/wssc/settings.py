@@ -3,10 +3,10 @@
 =====================================  ==========================================
 WCF                                    wssc
 =====================================  ==========================================
-SecureConversationSecurityTokenParams  :class:`SecureConversationSettings`
-LocalServiceSecuritySettings           :class:`LocalServiceSecuritySettings`
-LocalClientSecuritySettings            :class:`LocalClientSecuritySettings`
-MessageSecurityVersion                 :class:`MessageSecurityVersion`
+SecureConversationSecurityTokenParams  `SecureConversationSettings`
+LocalServiceSecuritySettings           `LocalServiceSecuritySettings`
+LocalClientSecuritySettings            `LocalClientSecuritySettings`
+MessageSecurityVersion                 `MessageSecurityVersion`
 =====================================  ==========================================
 
 Defaults come from ``../shared/reference/wcf-secure-sessions.md`` §A.7.
@@ -123,7 +123,7 @@ class LocalServiceSecuritySettings:
     #: of ``replay_cache_size``: it takes ten addresses to fill the cache).
     replay_quota_per_peer: int = 90_000
     #: Free failed authentications per (username, peer address); past it the pair backs off
-    #: (:mod:`wssc.security.throttle`): blocked ``failed_authentication_delay``, doubling per
+    #: (`wssc.security.throttle`): blocked ``failed_authentication_delay``, doubling per
     #: failure, at most ``failed_authentication_window``; a blocked attempt gets the same
     #: fault as a wrong password.
     max_failed_authentications: int = 5
@@ -162,12 +162,12 @@ class Compatibility:
     ============  =====================================================================
     peer          quirk
     ============  =====================================================================
-    WCF, WSS4J,   none: :data:`WCF_COMPATIBLE` (the default)
+    WCF, WSS4J,   none: `WCF_COMPATIBLE` (the default)
     Metro
     Mono          refuses ``ValueType`` on ``#id`` references to DerivedKeyTokens and
                   other tokens of the same header ("Unexpected ValueType", "Malformed
                   reference element"), and sends its signature unencrypted:
-                  :data:`MONO_COMPATIBLE`
+                  `MONO_COMPATIBLE`
     ============  =====================================================================
     """
 
@@ -196,7 +196,7 @@ class EndpointSettings:
     soap_version: str = "1.2"
     #: How the service's address filter compares the host of ``wsa:To`` with its own
     #: (WCF's HostNameComparisonMode): ``"StrongWildcard"`` (WCF's default) ignores it,
-    #: ``"Exact"`` compares it; scheme, port and path always (:mod:`wssc.service.address`).
+    #: ``"Exact"`` compares it; scheme, port and path always (`wssc.service.address`).
     host_name_comparison_mode: str = "StrongWildcard"
     #: WCF's ``MaxReceivedMessageSize`` (64 KiB): a service answers a bigger request with HTTP
     #: 413 before it reads the body past the limit, and before parsing anything. Raise it

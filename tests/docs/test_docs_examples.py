@@ -20,11 +20,16 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 FENCE = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 
 
+README = DOCS.parent / "README.md"
+
+
 def blocks() -> list[tuple[str, int, str]]:
+    """The docs' Python blocks, and the README's (as page ``README.md``)."""
     out = []
-    for page in sorted(DOCS.rglob("*.md")):
+    for page in [*sorted(DOCS.rglob("*.md")), README]:
+        name = "README.md" if page == README else str(page.relative_to(DOCS))
         for i, m in enumerate(FENCE.finditer(page.read_text())):
-            out.append((str(page.relative_to(DOCS)), i, m.group(1)))
+            out.append((name, i, m.group(1)))
     return out
 
 
@@ -86,6 +91,7 @@ def _special(code: str) -> bool:
 def test_the_docs_have_examples() -> None:
     assert len(ALL) >= 10
     assert any("zeep" in page for page, _, _ in ALL)
+    assert sum(page == "README.md" for page, _, _ in ALL) == 2
 
 
 @pytest.mark.parametrize(("page", "index", "code"),

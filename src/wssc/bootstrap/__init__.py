@@ -1,7 +1,7 @@
 """Bootstraps: how the client proves itself before the SCT exists.
 
 One module per WCF bootstrap (its client half, service half and policy shape), found through
-the registry, :mod:`wssc.bootstrap.registry`, whose docstring walks through adding one in
+the registry, `wssc.bootstrap.registry`, whose docstring walks through adding one in
 three steps. Nothing outside this package names a bootstrap.
 """
 

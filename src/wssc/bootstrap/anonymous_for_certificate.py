@@ -174,7 +174,7 @@ class AnonymousForCertificateService:
         endorsing: KeyResolver | None = None,
     ) -> ServiceResult:
         """The RST (or, without secure conversation, any request); with ``endorsing``, a
-        Renew as :meth:`AnonymousForCertificateClient.secure_renew` shapes it."""
+        Renew as `AnonymousForCertificateClient.secure_renew` shapes it."""
         boot = _bootstrap_policy(policy)
         if endorsing is not None:
             boot = replace(boot, require_endorsing_signature=True)

@@ -3,7 +3,7 @@ secured before an SCT exists.
 
 A bootstrap has a client half and a service half. New bootstraps (MutualCertificate,
 UserNameForCertificate, SPNEGO…) implement these two protocols and register in
-:data:`wssc.bootstrap.registry.BOOTSTRAPS` (its module docstring walks through it).
+`wssc.bootstrap.registry.BOOTSTRAPS` (its module docstring walks through it).
 """
 
 from __future__ import annotations
@@ -93,6 +93,6 @@ class BootstrapService(Protocol):
     def renew_identity(
         self, message: VerifiedMessage, transport: TransportInfo, now: float
     ) -> str:
-        """Who sends this (SCT-signed) Renew, as :meth:`verify` named the issuing party; the
+        """Who sends this (SCT-signed) Renew, as `verify` named the issuing party; the
         service refuses a Renew from another identity (WCF's ``IsSameIdentity``)."""
         ...

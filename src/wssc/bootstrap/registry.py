@@ -17,8 +17,8 @@ Adding a bootstrap, in three steps:
    ``secure_renew``), its service half (``verify``, with ``endorsing`` for a Renew under
    message security, ``secure_reply``, ``renew_identity``) and its policy shape
    (``assertions``, ``recognize``, ``description``), as the two modules beside this one do;
-2. add its value to :class:`wssc.settings.Bootstrap` (the name WCF gives it, and its mode);
-3. add one :class:`BootstrapKind` entry to :data:`BOOTSTRAPS` below, and a test that runs a
+2. add its value to `wssc.settings.Bootstrap` (the name WCF gives it, and its mode);
+3. add one `BootstrapKind` entry to `BOOTSTRAPS` below, and a test that runs a
    session through it (tests/e2e) and one that round-trips its policy (tests/policy).
 """
 
@@ -131,7 +131,7 @@ class BootstrapKind:
                 f"uses {printable(scheme or '(no scheme)', 20)}://, not https://")
 
     def check_address(self, address: str, role: Role) -> None:
-        """Refuse (:class:`~wssc.errors.ConfigurationError`, before anything is sent) an
+        """Refuse (`ConfigurationError`, before anything is sent) an
         address this bootstrap cannot use: a client never sends its credentials, and a
         service never publishes an endpoint, over a non-TLS scheme."""
         why = self.insecure_address(address)
@@ -254,7 +254,7 @@ def bootstrap_kind(key: Bootstrap) -> BootstrapKind:
 def policy_for(
     settings: SecureConversationSettings, *, policy_id: str, wsp_ns: str = ns.WSP15
 ) -> etree._Element:
-    """:func:`wssc.policy.export.policy_for` with this bootstrap's shape."""
+    """`wssc.policy.export.policy_for` with this bootstrap's shape."""
     return _policy_for(settings, policy_id=policy_id, wsp_ns=wsp_ns,
                               bootstrap=bootstrap_kind(settings.bootstrap).shape)
 
@@ -262,19 +262,19 @@ def policy_for(
 def settings_from_policy(
     policy: etree._Element, *, resolve: Resolver | None = None
 ) -> ImportedPolicy:
-    """:func:`wssc.policy.policy_import.settings_from_policy`, recognising every kind."""
+    """`wssc.policy.policy_import.settings_from_policy`, recognising every kind."""
     return _settings_from_policy(policy, bootstraps=SHAPES, resolve=resolve)
 
 
 def settings_from_wsdl(
     wsdl: bytes | etree._Element, *, port: str | None = None
 ) -> ImportedEndpoint:
-    """:func:`wssc.policy.wsdl_import.settings_from_wsdl`, recognising every kind."""
+    """`wssc.policy.wsdl_import.settings_from_wsdl`, recognising every kind."""
     return _settings_from_wsdl(wsdl, bootstraps=SHAPES, port=port)
 
 
 def explain(endpoint: ImportedEndpoint) -> str:
-    """:func:`wssc.policy.explain.explain` in this bootstrap's words."""
+    """`wssc.policy.explain.explain` in this bootstrap's words."""
     return _explain(endpoint, bootstrap_kind(endpoint.settings.bootstrap).shape)
 
 

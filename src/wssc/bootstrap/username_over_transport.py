@@ -5,7 +5,7 @@
       <wsse:UsernameToken>…</wsse:UsernameToken>
     </wsse:Security>
 
-The service checks the name and password with a pluggable :data:`UsernameValidator`.
+The service checks the name and password with a pluggable `UsernameValidator`.
 """
 
 from __future__ import annotations

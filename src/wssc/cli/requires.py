@@ -21,7 +21,7 @@ def available(module: str) -> bool:
 
 
 def require(what: str, *modules: str) -> None:
-    """Raise a :class:`ConfigurationError` naming the extra(s) to install when one of
+    """Raise a `ConfigurationError` naming the extra(s) to install when one of
     ``modules`` is missing, e.g. ``wssc serve needs uvicorn: pip install 'wssc[service]'``."""
     missing = [m for m in modules if not available(m)]
     if missing:

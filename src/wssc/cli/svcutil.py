@@ -7,7 +7,7 @@ The generated module holds one class per contract, with one typed method per ope
         def Add(self, a: int, b: int) -> int: ...
 
 It reads its security settings from the service's WSDL at run time (so a policy change on the
-service needs no regeneration); ``client=`` injects a ready :class:`wssc.client.Client`.
+service needs no regeneration); ``client=`` injects a ready `wssc.client.Client`.
 
 A WSDL is untrusted input, and the module is code its user will import. So every value read
 from the WSDL (names, namespace, actions, addresses, the WSDL URL, the policy explanation)
@@ -15,9 +15,9 @@ reaches the output only as a Python literal written by ``repr``, never inside a 
 comment. Operation and parameter names become identifiers only when they are plain ASCII
 identifiers that are no keyword, do not start with ``_`` and clash with nothing generated;
 others are mangled, and ``OPERATIONS`` keeps the wire names as literals. The source is then
-parsed with :mod:`ast` and checked against what was meant to be written (statement kinds,
+parsed with `ast` and checked against what was meant to be written (statement kinds,
 names, calls, and every string constant) before anything is written; a module that fails
-raises :class:`~wssc.errors.GeneratedCodeRejected`.
+raises `GeneratedCodeRejected`.
 """
 
 from __future__ import annotations

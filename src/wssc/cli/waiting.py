@@ -1,9 +1,9 @@
 """Say on stderr what a command is waiting for when an answer is slow (``wssc call``).
 
-A silent command on a hung service looks like a hung command. :class:`Waiting` is told when a
-request starts (:meth:`Waiting.begin`) and when its answer arrives (:meth:`Waiting.end`); a
+A silent command on a hung service looks like a hung command. `Waiting` is told when a
+request starts (`Waiting.begin`) and when its answer arrives (`Waiting.end`); a
 daemon thread prints one line when an answer is ``notice_after`` seconds late. httpx gives up
-after ``timeout`` seconds; :meth:`Waiting.overdue` then names what had no answer.
+after ``timeout`` seconds; `Waiting.overdue` then names what had no answer.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Clients over httpx: :class:`Client` (sync) and :class:`AsyncClient`.
+"""Clients over httpx: `Client` (sync) and `AsyncClient`.
 
 Imported lazily, so that ``wssc.client.common`` (shared with the zeep integration) works
 without httpx installed.

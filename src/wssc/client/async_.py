@@ -1,4 +1,4 @@
-"""The asynchronous client, over httpx (same behaviour as :class:`wssc.client.Client`)::
+"""The asynchronous client, over httpx (same behaviour as `wssc.client.Client`)::
 
     async with await AsyncClient.from_wsdl(url) as c:
         await c.call("Add", a=2, b=3)
@@ -33,7 +33,7 @@ T = TypeVar("T")
 
 
 class AsyncClient(ClientBase[httpx.AsyncClient, asyncio.Lock]):
-    """The asynchronous client: the same surface as :class:`~wssc.client.Client`, awaited
+    """The asynchronous client: the same surface as `Client`, awaited
     (one request at a time per client)."""
 
     def _new_http(self, verify: bool | ssl.SSLContext, timeout: float) -> httpx.AsyncClient:
@@ -48,7 +48,7 @@ class AsyncClient(ClientBase[httpx.AsyncClient, asyncio.Lock]):
         address: str | None = None, **kw: Any
     ) -> AsyncClient:
         """``await AsyncClient.from_wsdl(url)``: settings, contract and certificate from the
-        service's WSDL (the same as :meth:`from_wsdl_async`)."""
+        service's WSDL (the same as `from_wsdl_async`)."""
         return await cls.from_wsdl_async(url, verify=verify, timeout=timeout, address=address,
                                          **kw)
 
@@ -57,7 +57,7 @@ class AsyncClient(ClientBase[httpx.AsyncClient, asyncio.Lock]):
         cls, url: str, *, verify: bool | str | ssl.SSLContext = True, timeout: float = 60.0,
         address: str | None = None, **kw: Any
     ) -> AsyncClient:
-        """See :meth:`wssc.client.Client.from_wsdl` (``url``, ``address``)."""
+        """See `wssc.client.Client.from_wsdl` (``url``, ``address``)."""
         from wssc.client.wsdl_fetch import aget_capped
         from wssc.policy.wsdl_resolve import WsdlBudget
 

@@ -57,7 +57,7 @@ def _with_scheme(url: str, scheme: str) -> str:
 
 
 def network_failure(exc: BaseException, url: str, what: str = "cannot reach") -> TransportError:
-    """The :class:`~wssc.errors.TransportError` for an httpx or requests failure at ``url``,
+    """The `TransportError` for an httpx or requests failure at ``url``,
     saying what to change where the cause is known: an untrusted certificate (``verify=``,
     ``--cafile``), or https:// to a plain-HTTP service and the reverse."""
     causes = list(_causes(exc))
@@ -125,7 +125,7 @@ def first_wsdl(url: str, fetch: Callable[[str], bytes], budget: WsdlBudget
 
 async def afirst_wsdl(url: str, fetch: Callable[[str], Awaitable[bytes]], budget: WsdlBudget
                       ) -> tuple[str, WsdlAssembler]:
-    """:func:`first_wsdl`, awaited."""
+    """`first_wsdl`, awaited."""
     try:
         return url, WsdlAssembler(await fetch(url), url, budget=budget)
     except ConfigurationError as exc:
@@ -173,7 +173,7 @@ class WsdlEndpoint:
 def endpoint_from_wsdl(wsdl: bytes, url: str) -> WsdlEndpoint:
     """Everything a client needs, read from a WSDL: address, policy settings, contract, the
     service certificate (endpoint identity). The document is parsed once, under one set of
-    limits (:data:`wssc.contract.wsdl.WSDL_LIMITS`), for both the contract and the policy."""
+    limits (`wssc.contract.wsdl.WSDL_LIMITS`), for both the contract and the policy."""
     from wssc.contract.wsdl import parse_wsdl, parse_wsdl_operations
 
     root = parse_wsdl(wsdl)
@@ -188,14 +188,14 @@ def endpoint_from_wsdl(wsdl: bytes, url: str) -> WsdlEndpoint:
 
 
 class ClientBase(Generic[H, L]):
-    """What :class:`~wssc.client.Client` and :class:`~wssc.client.AsyncClient` share: the
-    constructor, the sans-IO :class:`~wssc.session.client.ClientSession` and its
-    :class:`~wssc.session.flow.ClientFlow`, the contract, argument checks, and HTTP status
+    """What `Client` and `AsyncClient` share: the
+    constructor, the sans-IO `ClientSession` and its
+    `ClientFlow`, the contract, argument checks, and HTTP status
     handling. The subclasses only drive the flow over httpx (``H``: their httpx client type;
     ``L``: their lock type).
 
     ``verify``: ``True``, ``False``, a CA file or an SSL context (HTTPS); ``http``: an httpx
-    client of your own (then not closed by :meth:`close`); ``compatibility``: peer quirks."""
+    client of your own (then not closed by `close`); ``compatibility``: peer quirks."""
 
     def __init__(
         self,
@@ -296,7 +296,7 @@ def signature(op: OperationSpec) -> str:
 
 def check_arguments(op: OperationSpec, bound: dict[str, object]) -> None:
     """Refuse, locally, arguments that do not fit the contract (missing, wrong type, out of
-    range): :class:`~wssc.errors.InvalidArgument`, and nothing is sent."""
+    range): `InvalidArgument`, and nothing is sent."""
     from wssc.contract import SerializationFailed, encode_request
 
     try:

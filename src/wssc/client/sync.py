@@ -39,12 +39,12 @@ T = TypeVar("T")
 class Client(ClientBase[httpx.Client, threading.RLock]):
     """A synchronous WS-SecureConversation client over httpx.
 
-    Build it with :meth:`from_wsdl` (everything from the service's WSDL and policy) or from an
-    address, a contract and :class:`~wssc.settings.EndpointSettings`. Operations are methods
-    (``client.Add(a=1, b=2)``) or :meth:`call`. The session opens on the first call, renews
-    on time, and :meth:`close` (or leaving a ``with`` block) sends the Cancel unless the policy
+    Build it with `from_wsdl` (everything from the service's WSDL and policy) or from an
+    address, a contract and `EndpointSettings`. Operations are methods
+    (``client.Add(a=1, b=2)``) or `call`. The session opens on the first call, renews
+    on time, and `close` (or leaving a ``with`` block) sends the Cancel unless the policy
     says MustNotSendCancel. Arguments that do not fit the contract raise
-    :class:`~wssc.errors.InvalidArgument` before anything is sent. Thread-safe: one request
+    `InvalidArgument` before anything is sent. Thread-safe: one request
     at a time per client.
     """
 

@@ -1,4 +1,4 @@
-"""Fetch WSDL documents over HTTP a chunk at a time, never past a :class:`WsdlBudget`.
+"""Fetch WSDL documents over HTTP a chunk at a time, never past a `WsdlBudget`.
 
 The body is read raw (``Accept-Encoding: identity`` is asked; a gzip or deflate body is decoded
 by the budget's counter, a bounded output at a time) and the response is closed the moment a cap
@@ -31,7 +31,7 @@ def get_capped(http: httpx.Client, url: str, budget: WsdlBudget,
 
 async def aget_capped(http: httpx.AsyncClient, url: str, budget: WsdlBudget,
                       on_status: Callable[[int, str], None]) -> bytes:
-    """:func:`get_capped`, awaited."""
+    """`get_capped`, awaited."""
     async with http.stream("GET", url, headers=_HEADERS) as r:
         on_status(r.status_code, url)
         body = budget.body(url, r.headers.get("content-encoding"),

@@ -1,5 +1,5 @@
-"""Service contracts: the model (:mod:`.model`), the XSD value codec (:mod:`.codec`), and the
-contract's WSDL and XSD, written and read (:mod:`.wsdl`). Below ``session/`` and ``service/``:
+"""Service contracts: the model (`.model`), the XSD value codec (`.codec`), and the
+contract's WSDL and XSD, written and read (`.wsdl`). Below ``session/`` and ``service/``:
 clients and services both use it."""
 
 from wssc.contract.codec import (

@@ -1,8 +1,8 @@
 """The XSD value codec of a contract: operation arguments and results to and from the
-document/literal *wrapped* body elements (see :mod:`wssc.contract.model` for the shapes).
+document/literal *wrapped* body elements (see `wssc.contract.model` for the shapes).
 
-Decoding is strict and bounded (:class:`~wssc.contract.model.ContractLimits`); encoding a
-value of the wrong type raises :class:`SerializationFailed`.
+Decoding is strict and bounded (`ContractLimits`); encoding a
+value of the wrong type raises `SerializationFailed`.
 """
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ class SerializationFailed(WsscError):
 def encode_request(spec: OperationSpec, args: Mapping[str, object]) -> etree._Element:
     """``{"a": 1, "b": 2}`` → ``<Add xmlns="…"><a>1</a><b>2</b></Add>`` (client side).
 
-    Unknown names raise :class:`SerializationFailed`; a missing optional parameter is sent as nil
+    Unknown names raise `SerializationFailed`; a missing optional parameter is sent as nil
     and a missing list as empty, a missing required one raises.
     """
     unknown = sorted(set(args) - {p.name for p in spec.parameters})

@@ -26,10 +26,10 @@ and None encodes as ``<x xsi:nil="true"/>``. ``list[X]`` is the element repeated
 (``minOccurs="0" maxOccurs="unbounded"``; WCF's ``ArrayOf…`` wrappers are not used), so
 ``list[X] | None`` and ``list[X | None]`` are refused: they cannot round-trip.
 
-Decoding is strict and bounded (:class:`ContractLimits`): unknown, duplicated or missing
+Decoding is strict and bounded (`ContractLimits`): unknown, duplicated or missing
 elements, bad lexical values, and strings, binaries or lists over the limits raise
-:class:`DeserializationFailed` (WCF's ``a:DeserializationFailed``, Sender). Parameter order is
-not enforced on input. Encoding a value of the wrong type raises :class:`SerializationFailed`.
+`DeserializationFailed` (WCF's ``a:DeserializationFailed``, Sender). Parameter order is
+not enforced on input. Encoding a value of the wrong type raises `SerializationFailed`.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ class ValueType:
 
     @classmethod
     def from_annotation(cls, tp: object) -> ValueType:
-        """``int`` / ``str | None`` / ``list[float]`` … → a :class:`ValueType`."""
+        """``int`` / ``str | None`` / ``list[float]`` … → a `ValueType`."""
         origin = typing.get_origin(tp)
         if origin is typing.Union or origin is types.UnionType:
             args = [a for a in typing.get_args(tp) if a is not type(None)]
@@ -189,7 +189,7 @@ class ContractSpec:
         raise KeyError(name)
 
     def find(self, action: str | None) -> OperationSpec:
-        """The operation for an inbound action, or :class:`ActionNotSupported`."""
+        """The operation for an inbound action, or `ActionNotSupported`."""
         op = self.operations.get(action or "")
         if op is None:
             raise ActionNotSupported(f"no operation has the action {action!r}")
@@ -249,7 +249,7 @@ def service_contract(
     *, namespace: str = "http://tempuri.org/", name: str | None = None
 ) -> Callable[[C], C]:
     """Collect the class's ``@operation`` methods (including inherited ones) into a
-    :class:`ContractSpec`, stored on the class and returned by :func:`get_contract`."""
+    `ContractSpec`, stored on the class and returned by `get_contract`."""
     if not namespace:
         raise ConfigurationError("a service contract needs a non-empty namespace")
 
@@ -283,7 +283,7 @@ def service_contract(
 
 
 def get_contract(obj: object) -> ContractSpec:
-    """The :class:`ContractSpec` of a ``@service_contract`` class or instance."""
+    """The `ContractSpec` of a ``@service_contract`` class or instance."""
     spec = getattr(obj, _CONTRACT_ATTR, None)
     if not isinstance(spec, ContractSpec):
         raise ConfigurationError(f"{obj!r} is not a @service_contract class")

@@ -1,6 +1,6 @@
-"""WSDL 1.1 for a :class:`~wssc.contract.ContractSpec`, and the way back.
+"""WSDL 1.1 for a `ContractSpec`, and the way back.
 
-:func:`build_wsdl` writes what WCF's ``?singleWsdl`` writes (abridged, SOAP 1.2)::
+`build_wsdl` writes what WCF's ``?singleWsdl`` writes (abridged, SOAP 1.2)::
 
     <wsdl:definitions name="Service" targetNamespace="http://tempuri.org/" …>
       <wsp:Policy wsu:Id="WSHttpBinding_ICalculator_policy">…</wsp:Policy>   (policies, as given)
@@ -33,10 +33,10 @@
 
 Metadata URLs (documented choice): ``?wsdl`` and ``?singleWsdl`` both answer with this single
 WSDL, schema inline, so no client ever needs a second fetch; ``?xsd=xsd0`` answers with
-:func:`build_xsd` for tools that ask for it. :func:`metadata_kind` classifies a query string.
+`build_xsd` for tools that ask for it. `metadata_kind` classifies a query string.
 
-:func:`parse_wsdl_operations` reads a WSDL (ours, or WCF's single WSDL) back into a client-side
-:class:`ContractSpec`, with the hardened parser.
+`parse_wsdl_operations` reads a WSDL (ours, or WCF's single WSDL) back into a client-side
+`ContractSpec`, with the hardened parser.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ __all__ = [
 
 
 class WsdlImportError(ConfigurationError):
-    """A WSDL that :func:`parse_wsdl_operations` cannot turn into a contract."""
+    """A WSDL that `parse_wsdl_operations` cannot turn into a contract."""
 
     default_reason = "The WSDL cannot be used to build a contract"
 
@@ -316,8 +316,8 @@ def _fault_code_reason(fault: etree._Element) -> tuple[str, str]:
 
 
 def parse_wsdl(data: bytes) -> etree._Element:
-    """Parse a WSDL 1.1 document (hardened parser, :data:`WSDL_LIMITS`). Anything else (an
-    HTML page, garbage, another XML document) raises :class:`ConfigurationError` saying
+    """Parse a WSDL 1.1 document (hardened parser, `WSDL_LIMITS`). Anything else (an
+    HTML page, garbage, another XML document) raises `ConfigurationError` saying
     "not a WSDL", never a security fault."""
     head = data[:512].lstrip().lower()
     html = head.startswith((b"<!doctype html", b"<html")) or b"<html" in head
@@ -352,13 +352,13 @@ def parse_wsdl(data: bytes) -> etree._Element:
 def parse_wsdl_operations(
     wsdl: bytes | etree._Element, *, port_type: str | None = None, strict: bool = True
 ) -> ContractSpec:
-    """Rebuild a client-side :class:`ContractSpec` from a WSDL's portType.
+    """Rebuild a client-side `ContractSpec` from a WSDL's portType.
 
-    Operations must be document/literal wrapped with the types :mod:`~wssc.contract`
+    Operations must be document/literal wrapped with the types `contract`
     supports and an inline schema (a single WSDL). Actions come from ``wsaw:Action`` /
     ``wsam:Action``, else the binding's ``soapAction``, else WCF's default rule. With
     ``strict=False`` unsupported operations are skipped instead of raising
-    :class:`WsdlImportError`.
+    `WsdlImportError`.
     """
     if isinstance(wsdl, etree._Element):
         root = wsdl

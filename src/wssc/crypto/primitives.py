@@ -86,7 +86,7 @@ def block_encrypt(algorithm: str, key: bytes, plaintext: bytes) -> bytes:
 
 
 def block_decrypt(algorithm: str, key: bytes, data: bytes) -> bytes:
-    """Inverse of :func:`block_encrypt`. A wrong key or bad padding raises FailedCheck."""
+    """Inverse of `block_encrypt`. A wrong key or bad padding raises FailedCheck."""
     plain, padding_ok = block_decrypt_lenient(algorithm, key, data)
     if not padding_ok:
         raise FailedCheck("the decrypted data has invalid padding")

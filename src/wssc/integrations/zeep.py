@@ -16,25 +16,26 @@ and for ``zeep.AsyncClient``::
 
 The pieces:
 
-- :class:`SecureConversationWsse`, a zeep ``wsse`` plugin: signs and encrypts each outgoing
+- `SecureConversationWsse`, a zeep ``wsse`` plugin: signs and encrypts each outgoing
   envelope with keys derived from the session's SCT and verifies and decrypts each reply;
-- :class:`Transport` and :class:`AsyncTransport`, subclasses of zeep's, which open the session
+- `Transport` and `AsyncTransport`, subclasses of zeep's, which open the session
   (RST/RSTR under the bootstrap) on first use, renew it at 60 % of the key lifetime or after a
   ``RenewNeeded`` fault, and send the Cancel on ``close()`` / ``aclose()``. Without the plugin
   (always so for the async transport: zeep's ``wsse`` hook cannot wait for I/O) the transport
   protects and verifies each message itself, and retries once after ``RenewNeeded``.
 
-Unsecured SOAP faults, as WCF sends security faults, become :class:`zeep.exceptions.Fault`
+Unsecured SOAP faults, as WCF sends security faults, become `zeep.exceptions.Fault`
 (the wssc error is its ``__cause__``); secured faults reach zeep decrypted, and zeep raises
-them as usual. A reply that fails verification raises the :class:`~wssc.errors.WsscError`.
+them as usual. A reply that fails verification raises the `WsscError`.
 
-The sans-IO :class:`~wssc.session.client.ClientSession` does all the security work; this module
+The sans-IO `ClientSession` does all the security work; this module
 only moves its bytes over zeep's HTTP sessions (requests, or httpx for the async transport).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 import threading
@@ -257,8 +258,8 @@ class _Core:
         return self.session.protect_message(env, self.clock())
 
     def protect(self, envelope: etree._Element, headers: dict[str, str]) -> etree._Element:
-        """:meth:`secure` for the (synchronous) wsse plugin: the reply context is kept for this
-        thread's next :meth:`reply`."""
+        """`secure` for the (synchronous) wsse plugin: the reply context is kept for this
+        thread's next `reply`."""
         root, boot = self.secure(envelope, headers)
         self._local.boot = boot
         self._local.request_id = Envelope(root).message_id
@@ -269,7 +270,7 @@ class _Core:
 
     def raise_unsecured_fault(self, data: bytes, *, status: int) -> None:
         """An unsecured fault (how WCF reports security failures) raises
-        :class:`zeep.exceptions.Fault`, or ``_RetryAfterRenew`` after ``RenewNeeded`` when the
+        `zeep.exceptions.Fault`, or ``_RetryAfterRenew`` after ``RenewNeeded`` when the
         session can renew; a reply that is not SOAP raises zeep's ``TransportError``."""
         if not data:
             raise TransportError(f"Server returned HTTP status {status} with an empty body",
@@ -296,9 +297,9 @@ class _Core:
               ) -> etree._Element:
         """Verify and decrypt a reply to ``request`` (the secured envelope sent: its reply
         must relate to its MessageID); returns the plain envelope for zeep (without the
-        security header). Unsecured faults: see :meth:`raise_unsecured_fault`. ``boot``: the
+        security header). Unsecured faults: see `raise_unsecured_fault`. ``boot``: the
         request's bootstrap context (per-message security). With ``thread_context=True``
-        (the wsse plugin) both come from this thread's last :meth:`protect`."""
+        (the wsse plugin) both come from this thread's last `protect`."""
         self.raise_unsecured_fault(data, status=status)
         request_id = None if request is None else Envelope(request).message_id
         if thread_context:
@@ -317,7 +318,7 @@ class _Core:
 
 def _answered(core: _Core, status: int, content: bytes) -> tuple[bytes, int]:
     """The body of a reply to a session message, and its HTTP status (200 or 500; any other
-    is a :class:`wssc.errors.TransportError`, as from :class:`wssc.client.Client`)."""
+    is a `wssc.errors.TransportError`, as from `wssc.client.Client`)."""
     if status not in (200, 500) or not content:
         raise WsscTransportError(
             f"{core.address} answered HTTP {status}"
@@ -330,9 +331,9 @@ class SecureConversationWsse:
     """A zeep ``wsse`` plugin: secures each request with the session's SCT (derived keys,
     signature and encryption as the policy says) and verifies and decrypts each reply.
 
-    ``opener`` (the sync :class:`Transport`'s ``open``) is called before each message so
+    ``opener`` (the sync `Transport`'s ``open``) is called before each message so
     that the session is issued or renewed first. With zeep's ``AsyncClient`` leave the plugin
-    out: :class:`AsyncTransport` secures the messages itself.
+    out: `AsyncTransport` secures the messages itself.
     """
 
     def __init__(self, core: _Core, opener: Callable[[], None] | None = None) -> None:
@@ -374,7 +375,7 @@ def _ssl_verify(verify: bool | str | ssl.SSLContext) -> bool | ssl.SSLContext:
 
 
 class _CaFileAdapter(requests.adapters.HTTPAdapter):
-    """HTTPS trusting one CA file through :func:`ssl.create_default_context` (urllib3's own
+    """HTTPS trusting one CA file through `ssl.create_default_context` (urllib3's own
     context is stricter and refuses self-signed development certificates)."""
 
     def __init__(self, cafile: str) -> None:
@@ -439,8 +440,8 @@ def _fetch(url: str, verify: bool | str, timeout: float) -> tuple[bytes, bytes]:
 
 
 class _SecureTransport:
-    """What :class:`Transport` and :class:`AsyncTransport` share: the session core, and the
-    WSDL fetched once by :meth:`from_wsdl` (its policy read, its bytes kept for zeep's own
+    """What `Transport` and `AsyncTransport` share: the session core, and the
+    WSDL fetched once by `from_wsdl` (its policy read, its bytes kept for zeep's own
     load). Comes first in their bases, before zeep's transport."""
 
     core: _Core
@@ -477,12 +478,23 @@ class _SecureTransport:
     def _get_capped(self, url: str) -> bytes:
         raise NotImplementedError
 
+    def __del__(self) -> None:
+        """zeep's finalizer closes the HTTP session it made; it reads attributes that a
+        construction which failed half-way never set. A finalizer must not raise."""
+        attrs = self.__dict__
+        if not attrs.get("_close_session"):
+            return
+        session = attrs.get("session")
+        if session is not None:
+            with contextlib.suppress(Exception):
+                session.close()
+
 
 class Transport(_SecureTransport, _ZeepTransport):  # type: ignore[misc,unused-ignore]
     """zeep's Transport with a WS-SecureConversation session (see the module docs).
 
     ``verify``: ``True``, ``False`` or a CA file for HTTPS (UserNameOverTransport).
-    Other keyword arguments go to :class:`zeep.transports.Transport` (``cache``,
+    Other keyword arguments go to `zeep.transports.Transport` (``cache``,
     ``timeout``, ``operation_timeout``, ``session``).
     """
 
@@ -590,7 +602,7 @@ class Transport(_SecureTransport, _ZeepTransport):  # type: ignore[misc,unused-i
 class AsyncTransport(_SecureTransport, _ZeepAsyncTransport):  # type: ignore[misc,unused-ignore]
     """zeep's AsyncTransport with a WS-SecureConversation session: it secures and verifies
     each message itself (zeep's ``wsse`` hook is synchronous), opens and renews the session
-    before a call, and sends the Cancel on :meth:`aclose` (``async with zeep.AsyncClient``)."""
+    before a call, and sends the Cancel on `aclose` (``async with zeep.AsyncClient``)."""
 
     def __init__(
         self,
@@ -631,7 +643,7 @@ class AsyncTransport(_SecureTransport, _ZeepAsyncTransport):  # type: ignore[mis
         return self._alock
 
     async def post(self, address: str, message: bytes, headers: dict[str, str]) -> Any:
-        """zeep's ``post`` without its DEBUG dump of the message (see :meth:`Transport.post`)."""
+        """zeep's ``post`` without its DEBUG dump of the message (see `Transport.post`)."""
         self.core.check_address(address)
         self.logger.debug("HTTP Post to %s (%d bytes; secured, not logged)", address,
                           len(message))
@@ -704,7 +716,7 @@ def secure_session(
     **kwargs: Any,
 ) -> dict[str, Any]:
     """Keyword arguments for ``zeep.Client(wsdl, **secure_session(wsdl))``: a
-    :class:`Transport` configured from the WSDL's policy, and its ``wsse`` plugin.
+    `Transport` configured from the WSDL's policy, and its ``wsse`` plugin.
 
     ``username``/``password`` for UserNameOverTransport; ``verify``: ``True``, ``False`` or
     a CA file for HTTPS; ``service_certificate`` when the WSDL carries no identity; other
@@ -723,7 +735,7 @@ def async_secure_session(
     **kwargs: Any,
 ) -> dict[str, Any]:
     """Keyword arguments for ``zeep.AsyncClient(wsdl, **async_secure_session(wsdl))``: an
-    :class:`AsyncTransport` configured from the WSDL's policy (it secures each message itself).
+    `AsyncTransport` configured from the WSDL's policy (it secures each message itself).
     """
     t = AsyncTransport.from_wsdl(wsdl, username=username, password=password, verify=verify,
                                  **kwargs)

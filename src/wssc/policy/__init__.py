@@ -1,12 +1,12 @@
 """WS-Policy for secure sessions: export WCF's policy shapes, import them from a WSDL, explain.
 
-* :func:`policy_for` / :func:`message_policy`: settings → ``wsp:Policy`` (WCF's shapes);
-* :func:`settings_from_wsdl`: a WSDL → :class:`ImportedEndpoint` (address, SOAP version,
-  settings, service certificate, operations); :func:`settings_from_policy` for a bare policy;
-* :func:`explain`: plain words for ``wssc inspect``.
+* `policy_for` / `message_policy`: settings → ``wsp:Policy`` (WCF's shapes);
+* `settings_from_wsdl`: a WSDL → `ImportedEndpoint` (address, SOAP version,
+  settings, service certificate, operations); `settings_from_policy` for a bare policy;
+* `explain`: plain words for ``wssc inspect``.
 
-Each takes the bootstrap shape(s) to use (:class:`BootstrapShape`); the registry
-(:mod:`wssc.bootstrap.registry`) has the same functions with its shapes filled in.
+Each takes the bootstrap shape(s) to use (`BootstrapShape`); the registry
+(`wssc.bootstrap.registry`) has the same functions with its shapes filled in.
 """
 
 from .explain import explain

@@ -1,4 +1,4 @@
-"""Export :class:`~wssc.settings.SecureConversationSettings` as WS-Policy in WCF's shapes.
+"""Export `SecureConversationSettings` as WS-Policy in WCF's shapes.
 
 Message mode (``Bootstrap.ANONYMOUS_FOR_CERTIFICATE``; WS-SecurityPolicy 1.1 shown)::
 
@@ -272,11 +272,11 @@ def policy_for(
 
     With ``establish_security_context=False`` the policy is the bootstrap binding alone (no
     ``sp:SecureConversationToken``). ``bootstrap`` writes the bootstrap binding (the registry's
-    shape for ``settings.bootstrap``: :func:`wssc.bootstrap.registry.policy_for`).
-    ``wsp_ns`` may be :data:`~wssc.xml.ns.WSP12` for old clients.
+    shape for ``settings.bootstrap``: `wssc.bootstrap.registry.policy_for`).
+    ``wsp_ns`` may be `WSP12` for old clients.
 
     Under WS-SecurityPolicy 1.1, ``can_renew_session=False`` is not written (WCF has no form for
-    it); :func:`export_notes` reports it and it is logged at INFO.
+    it); `export_notes` reports it and it is logged at INFO.
     """
     w = _writer(settings, wsp_ns)
     for note in export_notes(settings):

@@ -64,5 +64,5 @@ class ImportedEndpoint:
     evidence: PolicyEvidence = field(default_factory=PolicyEvidence)
 
     def endpoint_settings(self) -> EndpointSettings:
-        """:class:`~wssc.settings.EndpointSettings` with WCF's local defaults."""
+        """`EndpointSettings` with WCF's local defaults."""
         return EndpointSettings(secure_conversation=self.settings, soap_version=self.soap_version)

@@ -11,7 +11,7 @@ children (cross product), ``wsp:ExactlyOne`` offers each child as its own altern
 An assertion marked ``wsp:Optional="true"`` (or ``wsp:Ignorable``) gives two alternatives, with
 it first. ``<wsp:PolicyReference URI="#id"/>`` is replaced by the policy with that ``wsu:Id``.
 An assertion's own nested ``wsp:Policy`` is *not* expanded here: it belongs to the assertion and
-is normalized by whoever interprets the assertion (:func:`nested_policy`).
+is normalized by whoever interprets the assertion (`nested_policy`).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""Import a WCF-shaped WS-SecurityPolicy expression into :class:`SecureConversationSettings`.
+"""Import a WCF-shaped WS-SecurityPolicy expression into `SecureConversationSettings`.
 
 Like WCF's importer, every assertion of an alternative must be understood: whatever is left
-over raises :class:`~wssc.errors.ConfigurationError` naming it. The rules (reference §A.11):
+over raises `ConfigurationError` naming it. The rules (reference §A.11):
 
 * ``mssp:MustNotSendCancel`` or ``sp:MustNotSendCancel`` ⇒ ``require_cancellation=False``;
 * ``sp:MustNotSendRenew`` ⇒ ``can_renew_session=False``; ``sp:MustNotSendAmend`` is read and
@@ -491,9 +491,9 @@ def settings_from_policy(
 ) -> ImportedPolicy:
     """Import one endpoint ``wsp:Policy``: the first alternative wssc can honour wins.
     ``bootstraps`` are the shapes to recognise (the registry's:
-    :func:`wssc.bootstrap.registry.settings_from_policy`).
+    `wssc.bootstrap.registry.settings_from_policy`).
 
-    Raises :class:`~wssc.errors.ConfigurationError` naming the first assertion it cannot honour.
+    Raises `ConfigurationError` naming the first assertion it cannot honour.
     """
     if resolve is None:
         resolve = resolver(policy_index(policy.getroottree().getroot()))

@@ -3,7 +3,7 @@
 Each bootstrap module (``wssc.bootstrap.*``) describes its own WS-SecurityPolicy shape: the
 assertions of its bootstrap binding (export) and how it recognises them (import), with the
 words ``wssc inspect`` uses for it. The policy layer never names a bootstrap: its callers (the
-registry, :mod:`wssc.bootstrap.registry`) hand it the shapes to use.
+registry, `wssc.bootstrap.registry`) hand it the shapes to use.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Read a WSDL 1.1 document (as WCF publishes it) into an :class:`ImportedEndpoint`.
+"""Read a WSDL 1.1 document (as WCF publishes it) into an `ImportedEndpoint`.
 
 The pieces read::
 
@@ -25,8 +25,8 @@ The pieces read::
                 <X509Data><X509Certificate>MIIC…</X509Certificate></X509Data>
 
 ``wsdl:import`` is not followed: nothing is fetched. The document is parsed with the hardened
-parser; a malformed document raises :class:`~wssc.errors.MalformedXml`, anything wssc cannot
-honour raises :class:`~wssc.errors.ConfigurationError`.
+parser; a malformed document raises `MalformedXml`, anything wssc cannot
+honour raises `ConfigurationError`.
 """
 
 from __future__ import annotations
@@ -208,9 +208,9 @@ def settings_from_wsdl(
     port: str | None = None,
 ) -> ImportedEndpoint:
     """Import one port of a WSDL: its address, SOAP version, security settings and operations.
-    ``wsdl``: bytes, or a root already parsed by :func:`parse_wsdl` (one parse, one set of
+    ``wsdl``: bytes, or a root already parsed by `parse_wsdl` (one parse, one set of
     limits, for whoever also reads the contract from it). ``bootstraps``: the registry's shapes
-    (:func:`wssc.bootstrap.registry.settings_from_wsdl`).
+    (`wssc.bootstrap.registry.settings_from_wsdl`).
 
     ``port`` names the ``wsdl:port``; by default the first port whose binding has a policy.
     """

@@ -3,7 +3,7 @@
 WCF publishes ``?wsdl`` as several documents when the contract's namespace differs from the
 service's: the main document (policies, binding, service) imports ``?wsdl=wsdl0`` (portType,
 messages, types), whose schemas import ``?xsd=xsd0``, ``?xsd=xsd1``… (``?singleWsdl`` is all of
-it in one document). :class:`WsdlAssembler` collects the documents and merges them the way
+it in one document). `WsdlAssembler` collects the documents and merges them the way
 ``?singleWsdl`` would::
 
     asm = WsdlAssembler(data, url)
@@ -16,14 +16,14 @@ The result is meant for wssc's own readers: its targetNamespace is the contract'
 portType and messages are), so other WSDL tools should be given the original documents.
 
 Only documents from the same origin (scheme, host and port) as the main one are followed, at
-most :data:`MAX_DOCUMENTS` of them. A WSDL read from a file follows only relative paths to
+most `MAX_DOCUMENTS` of them. A WSDL read from a file follows only relative paths to
 regular files under its own folder (symlinks resolved first): no absolute path, no ``..`` out,
-no device, no ``http://``. Every refusal is a :class:`~wssc.errors.WsdlLoadRefused` naming why.
+no device, no ``http://``. Every refusal is a `WsdlLoadRefused` naming why.
 
-Sizes are capped while the bytes arrive, never after buffering: a :class:`WsdlBudget` counts each
-document (at most :data:`MAX_DOCUMENT_BYTES`, the WSDL parser's own limit) and all of one load
-together (at most :data:`MAX_TOTAL_BYTES`); the I/O code feeds it chunk by chunk
-(:func:`wssc.client.wsdl_fetch.get_capped`, :func:`read_local`) and stops at the cap.
+Sizes are capped while the bytes arrive, never after buffering: a `WsdlBudget` counts each
+document (at most `MAX_DOCUMENT_BYTES`, the WSDL parser's own limit) and all of one load
+together (at most `MAX_TOTAL_BYTES`); the I/O code feeds it chunk by chunk
+(`wssc.client.wsdl_fetch.get_capped`, `read_local`) and stops at the cap.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ _CHUNK: Final = 64 * 1024
 class WsdlBudget:
     """The bytes one WSDL load may read: each document at most ``max_document``, all of them
     together at most ``max_total``, counted as they arrive. Pass a larger one to
-    :func:`assemble` (or :class:`WsdlAssembler`) to raise the caps."""
+    `assemble` (or `WsdlAssembler`) to raise the caps."""
 
     def __init__(self, max_document: int = MAX_DOCUMENT_BYTES,
                  max_total: int = MAX_TOTAL_BYTES) -> None:
@@ -82,7 +82,7 @@ class WsdlBudget:
 
 
 class WsdlBody:
-    """One document's bytes, counted against its :class:`WsdlBudget` chunk by chunk."""
+    """One document's bytes, counted against its `WsdlBudget` chunk by chunk."""
 
     def __init__(self, budget: WsdlBudget, url: str, content_encoding: str | None,
                  content_length: str | None) -> None:
@@ -326,9 +326,9 @@ class WsdlAssembler:
 
 def assemble(data: bytes, url: str | None, fetch: Callable[[str], bytes] | None = None, *,
              budget: WsdlBudget | None = None) -> bytes:
-    """Run :class:`WsdlAssembler` with a synchronous ``fetch(url) -> bytes`` for a URL's
-    imports (a file's are read by :meth:`WsdlAssembler.read_file`). ``fetch`` should count
-    into ``budget``, as :func:`wssc.client.wsdl_fetch.get_capped` does."""
+    """Run `WsdlAssembler` with a synchronous ``fetch(url) -> bytes`` for a URL's
+    imports (a file's are read by `WsdlAssembler.read_file`). ``fetch`` should count
+    into ``budget``, as `wssc.client.wsdl_fetch.get_capped` does."""
     asm = WsdlAssembler(data, url, budget=budget)
     while urls := asm.missing():
         for u in urls:

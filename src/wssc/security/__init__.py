@@ -1,4 +1,4 @@
-"""Message security: outbound :func:`protect`, inbound :func:`verify`."""
+"""Message security: outbound `protect`, inbound `verify`."""
 
 from wssc.security.inbound import KeyResolver, VerifiedMessage, verify
 from wssc.security.outbound import protect

@@ -25,7 +25,7 @@ Work is linear in the message size and capped by the policy's quotas (header ele
 EncryptedData, signature references, derived keys, namespaces in scope at a decryption).
 
 The errors raised here are detailed and typed, for logs and for ``wssc message verify``. A
-service sends none of the details: :func:`wssc.errors.on_the_wire` turns every one of them
+service sends none of the details: `wssc.errors.on_the_wire` turns every one of them
 into WCF's single generic fault.
 """
 
@@ -198,7 +198,7 @@ class _Inbound:
     def authenticate(self) -> tuple[Token, etree._Element, int] | None:
         """Find the message signature (decrypting it if it is encrypted: the only decryption
         before authentication) and check SignatureValue over SignedInfo. Every failure in
-        here is a :class:`FailedCheck` or :class:`InvalidSecurity`: what the signature's
+        here is a `FailedCheck` or `InvalidSecurity`: what the signature's
         plaintext said must not choose the fault."""
         primary, self._endorsing = self._locate_signatures()
         if primary is None:
@@ -700,14 +700,14 @@ def verify(
     replay_partition: str = "",
     issued_at: Callable[[SecurityContextToken], float | None] | None = None,
 ) -> VerifiedMessage:
-    """Verify and decrypt a secured message, or raise a typed :class:`~wssc.errors.WsscError`.
+    """Verify and decrypt a secured message, or raise a typed `WsscError`.
 
     ``message`` bytes are parsed with the hardened parser; an element is processed in place.
     ``replay_partition`` names who the replay cache charges the entry to when the message is
     not signed by an SCT (a peer address, say); an SCT-signed message is charged to its SCT.
     ``issued_at`` says when the session of a signing SCT was issued (service clock): with it,
     the replay cache also refuses an SCT-signed message it could have seen before it started
-    (:mod:`wssc.security.replay`).
+    (`wssc.security.replay`).
     """
     root: etree._Element
     if isinstance(message, etree._Element):

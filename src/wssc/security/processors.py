@@ -1,8 +1,8 @@
 """Security-header processors: one small class per element, found by QName.
 
-Pass 1 of inbound processing (:mod:`wssc.security.inbound`) walks the ``wsse:Security``
+Pass 1 of inbound processing (`wssc.security.inbound`) walks the ``wsse:Security``
 children once, in document order, and hands each to the processor registered for its QName
-in :data:`PROCESSORS`. Processors **never decrypt data**: they resolve tokens (an SCT's secret,
+in `PROCESSORS`. Processors **never decrypt data**: they resolve tokens (an SCT's secret,
 an EncryptedKey's unwrapped key, a DerivedKeyToken's derived key), and they *record* the
 ReferenceLists, the Signature and header EncryptedData for the later passes, which run in a
 fixed order: authenticate the signature, then decrypt with keys of the signing token, then
@@ -11,16 +11,16 @@ check digests, then enforce the policy.
 ==================================  ===========================  ==========================
 element                             processor                    effect
 ==================================  ===========================  ==========================
-``wsu:Timestamp``                   :class:`TimestampProcessor`  checked (skew, window)
-``wsc:SecurityContextToken``        :class:`SctProcessor`        secret from the resolver
-``xenc:EncryptedKey``               :class:`EncryptedKeyProcessor`  RSA unwrap (no oracle)
-``wsc:DerivedKeyToken``             :class:`DktProcessor`        P_SHA1 from its base token
-``xenc:ReferenceList``              :class:`ReferenceListProcessor`  recorded, with position
-``xenc:EncryptedData``              :class:`EncryptedDataProcessor`  recorded (maybe Signature)
-``ds:Signature``                    :class:`SignatureProcessor`  recorded, with position
-``wsse:BinarySecurityToken``        :class:`BinarySecurityTokenProcessor`  X.509 public key
-``wsse:UsernameToken``              :class:`UsernameTokenProcessor`  kept for the bootstrap
-``wsse11:SignatureConfirmation``    :class:`SignatureConfirmationProcessor`  value kept
+``wsu:Timestamp``                   `TimestampProcessor`  checked (skew, window)
+``wsc:SecurityContextToken``        `SctProcessor`        secret from the resolver
+``xenc:EncryptedKey``               `EncryptedKeyProcessor`  RSA unwrap (no oracle)
+``wsc:DerivedKeyToken``             `DktProcessor`        P_SHA1 from its base token
+``xenc:ReferenceList``              `ReferenceListProcessor`  recorded, with position
+``xenc:EncryptedData``              `EncryptedDataProcessor`  recorded (maybe Signature)
+``ds:Signature``                    `SignatureProcessor`  recorded, with position
+``wsse:BinarySecurityToken``        `BinarySecurityTokenProcessor`  X.509 public key
+``wsse:UsernameToken``              `UsernameTokenProcessor`  kept for the bootstrap
+``wsse11:SignatureConfirmation``    `SignatureConfirmationProcessor`  value kept
 ==================================  ===========================  ==========================
 
 An unknown element is refused. Adding a token type means one class and one table entry.

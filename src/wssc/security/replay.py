@@ -22,7 +22,7 @@ legitimate users rather than the attacker.
 
 **A cache that starts empty** (a restart; Redis restarted without its data) has forgotten
 what it saw before. It keeps an *epoch* ``E``, the moment it started: for a
-:class:`MemoryReplayCache` its creation (the service engine makes its own as it starts; one
+`MemoryReplayCache` its creation (the service engine makes its own as it starts; one
 made without an ``epoch`` takes the ``now`` of its first check, which is later, so it
 refuses more, never less), for Redis the time written into an epoch key by the first check
 that finds none (Redis restarted empty: a new epoch). Which messages could it have seen
@@ -35,7 +35,7 @@ for ``skew`` (5 minutes) after each restart, so the rule is narrowed by the sess
 message under an SCT *issued* at or after ``E`` cannot have been sent, let alone seen,
 before ``E``. Both times are the service's clock (the issue time is the session record's
 ``created``: the sealed cookie, the store), never the client's. So a message is refused
-(:class:`~wssc.errors.PredatesReplayCache`) when
+(`PredatesReplayCache`) when
 
     its session was issued before E  and  Created < E + max_clock_skew
 
@@ -52,8 +52,8 @@ created before ``E + skew``. The service answers them ``BadContextToken`` (not t
 fault), on which a wssc client, like WCF's, drops the session and opens a new one: one
 refused call per session, not ``skew`` of refusals.
 
-Two implementations share the :class:`ReplayCache` protocol: :class:`MemoryReplayCache` (one
-process) and :class:`wssc.store.redis.RedisReplayCache` (a farm: a replay sent to another
+Two implementations share the `ReplayCache` protocol: `MemoryReplayCache` (one
+process) and `wssc.store.redis.RedisReplayCache` (a farm: a replay sent to another
 node is caught too).
 """
 
@@ -80,11 +80,11 @@ class ReplayCache(Protocol):
         created: float | None = None, issued: float | None = None, skew: float = 0.0,
     ) -> None:
         """Record ``key`` until ``expires``, charged to ``partition`` and to ``peer`` (the
-        sender's address; "" charges no peer); raise :class:`ReplayDetected` if it is live
-        already, :class:`ServerTooBusy` when the partition, the peer or the cache is full, and
-        :class:`PredatesReplayCache` when ``created`` (the Timestamp's, or None: not dated)
+        sender's address; "" charges no peer); raise `ReplayDetected` if it is live
+        already, `ServerTooBusy` when the partition, the peer or the cache is full, and
+        `PredatesReplayCache` when ``created`` (the Timestamp's, or None: not dated)
         and ``issued`` (the session's issue time, None = unknown) say that the cache could
-        have seen the message before it started (:func:`predates`)."""
+        have seen the message before it started (`predates`)."""
         ...
 
 

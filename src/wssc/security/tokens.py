@@ -1,10 +1,10 @@
 """Protection tokens: the key a message is secured with, and how the message points at it.
 
-* :class:`SctProtection` — the steady state: an SCT (in the header, or referenced by its
+* `SctProtection` — the steady state: an SCT (in the header, or referenced by its
   Identifier) and its secret.
-* :class:`EncryptedKeyProtection` — a bootstrap: an ephemeral key wrapped to the service's
+* `EncryptedKeyProtection` — a bootstrap: an ephemeral key wrapped to the service's
   X.509 certificate in an ``xenc:EncryptedKey`` placed in the header.
-* :class:`EncryptedKeySha1Protection` — the reply to such a bootstrap: the same key, pointed at
+* `EncryptedKeySha1Protection` — the reply to such a bootstrap: the same key, pointed at
   with a ``KeyIdentifier ValueType="…#EncryptedKeySHA1"``; nothing goes in the header.
 """
 

@@ -1,1 +1,1 @@
-"""Service side: contracts and WSDL (:mod:`.contract`, :mod:`.wsdl`), hosts."""
+"""Service side: contracts and WSDL (`.contract`, `.wsdl`), hosts."""

@@ -17,9 +17,9 @@ is followed here:
 Behind a reverse proxy the client addresses the proxy (``https://public.example/svc``), not
 the address the service listens on. A request that a *declared* proxy forwarded
 (``forwarded_allow_ips``) carries the origin the client used (``X-Forwarded-Proto/-Host/-Port``
-or ``Forwarded``), :attr:`~wssc.bootstrap.base.TransportInfo.origin`; the To may match that
+or ``Forwarded``), `origin`; the To may match that
 origin with the endpoint's path as well. Forwarded headers from anyone else are ignored
-(:mod:`wssc.service.transport`).
+(`wssc.service.transport`).
 """
 
 from __future__ import annotations

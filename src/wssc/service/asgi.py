@@ -1,4 +1,4 @@
-"""ASGI application over :class:`~wssc.service.engine.ServiceEngine` (serve it with uvicorn).
+"""ASGI application over `ServiceEngine` (serve it with uvicorn).
 
 Synchronous operations and the engine's CPU work run in a worker thread so the event loop
 stays free; ``async def`` operations are awaited on the loop.
@@ -32,11 +32,11 @@ Send = Callable[[Message], Awaitable[None]]
 class AsgiApp:
     """The ASGI app. On the lifespan start-up it routes ``wssc.*`` logs to uvicorn's handlers
     (when the application configured none) and refuses to start a per-process session store
-    under several workers (:mod:`wssc.service.hosting`).
+    under several workers (`wssc.service.hosting`).
 
     ``forwarded_allow_ips``: the proxies whose forwarded headers the server (uvicorn's
     ``--forwarded-allow-ips``) was told to trust. Empty (the default): a request carrying a
-    forwarded header is never taken as HTTPS (:mod:`wssc.service.transport`).
+    forwarded header is never taken as HTTPS (`wssc.service.transport`).
 
     ``max_body``: by default the engine's ``max_received_message_size`` (64 KiB, WCF's). A
     bigger request gets HTTP 413 as soon as its Content-Length, or the bytes received so far,

@@ -145,10 +145,10 @@ class ServiceEngine:
         compatibility: Compatibility = WCF_COMPATIBLE,
         replay_cache: ReplayCache | None = None,
     ) -> None:
-        """The bootstrap comes from the registry (:mod:`wssc.bootstrap.registry`) by
+        """The bootstrap comes from the registry (`wssc.bootstrap.registry`) by
         ``settings.secure_conversation.bootstrap``; each kind takes from ``certificate``,
         ``username_validator`` and ``require_tls_for_username`` what it needs.
-        ``compatibility`` gathers peer quirks (:class:`~wssc.settings.Compatibility`).
+        ``compatibility`` gathers peer quirks (`Compatibility`).
         ``replay_cache``: a shared one for a farm (``RedisReplayCache``); by default one in
         memory, sized by ``settings.service``.
         """
@@ -343,7 +343,7 @@ class ServiceEngine:
 
     def _check_destination(self, result: VerifiedMessage, transport: TransportInfo) -> None:
         """WCF's address filter: the message's ``wsa:To`` must name this endpoint
-        (:mod:`wssc.service.address`), else ``DestinationUnreachable``. Under message
+        (`wssc.service.address`), else ``DestinationUnreachable``. Under message
         security the policy (``require_signed_addressing``) has refused an unsigned To."""
         header = result.envelope.header
         for wsa in (ns.WSA10, ns.WSA2004):
@@ -529,7 +529,7 @@ def _issued_at(
     records: list[SessionRecord],
 ) -> Callable[[SecurityContextToken], float | None]:
     """When the session of an SCT the resolver found was issued (service clock), for the
-    replay cache's epoch check (:mod:`wssc.security.replay`)."""
+    replay cache's epoch check (`wssc.security.replay`)."""
 
     def issued(sct: SecurityContextToken) -> float | None:
         return next((r.created for r in records if r.context_id == sct.identifier), None)

@@ -1,25 +1,25 @@
 """What a host needs at start-up: wssc's logs under the server's logging, and a refusal to run
 a per-process session store under several worker processes.
 
-:class:`~wssc.service.asgi.AsgiApp` calls :func:`startup` on the ASGI lifespan start-up (uvicorn
-has configured its logging by then); :class:`~wssc.service.wsgi.WsgiApp` when it is created.
+`AsgiApp` calls `startup` on the ASGI lifespan start-up (uvicorn
+has configured its logging by then); `WsgiApp` when it is created.
 
 **Logging.** wssc logs on ``wssc.*`` loggers (``wssc.session``: issued, renewed, cancelled,
 purged; ``wssc.service``: faults, i.e. refused messages and why; ``wssc.store``; ``wssc.client``).
 When the application has configured no logging of its own (no handler on ``wssc`` or on the
-root logger), :func:`attach_logging` gives the ``wssc`` logger the handlers and level of
+root logger), `attach_logging` gives the ``wssc`` logger the handlers and level of
 uvicorn's (``uvicorn.error``) or gunicorn's (``gunicorn.error``) logger, so ``uvicorn
 --log-level info`` shows wssc's session events too; with neither, a stderr handler at WARNING
 (or ``$WSSC_LOG``). No log line carries key material, passwords, nonces or cookies.
 
 **Workers.** The in-memory session store lives in one process: under ``uvicorn --workers N`` or
-``gunicorn -w N`` a session issued by one worker is unknown to the others. :func:`check_workers`
+``gunicorn -w N`` a session issued by one worker is unknown to the others. `check_workers`
 refuses to start then, naming the fixes: cookie mode (``require_cancellation=False``) or a
-shared store (:class:`~wssc.store.redis.RedisStore`, ``--store redis://``). Cookie mode needs
-the same :class:`~wssc.store.cookie.KeyRing` in every worker (``KeyRing.from_file``): a ring
+shared store (`RedisStore`, ``--store redis://``). Cookie mode needs
+the same `KeyRing` in every worker (``KeyRing.from_file``): a ring
 each worker generated for itself is refused too. The replay cache is
 per process too (unless the engine was given a shared one,
-:class:`~wssc.store.redis.RedisReplayCache`), so a replayed message that reaches another worker
+`RedisReplayCache`), so a replayed message that reaches another worker
 is not recognised as a replay there: a warning says so (Timestamps still bound the window).
 """
 

@@ -1,4 +1,4 @@
-"""WSGI application over :class:`~wssc.service.engine.ServiceEngine`."""
+"""WSGI application over `ServiceEngine`."""
 
 from __future__ import annotations
 
@@ -23,9 +23,9 @@ StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 class WsgiApp:
     """The WSGI app. When created it routes ``wssc.*`` logs to gunicorn's handlers (when the
     application configured none) and refuses a per-process session store under several
-    workers (:mod:`wssc.service.hosting`).
+    workers (`wssc.service.hosting`).
 
-    ``forwarded_allow_ips``, ``max_body``: see :class:`wssc.service.asgi.AsgiApp` (a
+    ``forwarded_allow_ips``, ``max_body``: see `wssc.service.asgi.AsgiApp` (a
     request without a Content-Length is read as empty)."""
 
     def __init__(

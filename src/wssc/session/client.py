@@ -1,6 +1,6 @@
 """The client side of a secure session, sans-IO.
 
-The drivers (:mod:`wssc.client`) move bytes; this object decides what to send and checks what
+The drivers (`wssc.client`) move bytes; this object decides what to send and checks what
 comes back::
 
     s = ClientSession(settings, bootstrap, address)
@@ -19,7 +19,7 @@ signs nothing but its Timestamp). And, as WCF's ``LocalClientSecuritySettings.De
 (on by default), a reply whose signature was seen before is refused: the client keeps a replay
 cache keyed on the reply's SignatureValue, sized and timed by ``settings.client`` (900,000
 entries; each lives replay window + clock skew, 5 + 5 minutes). A refused reply raises
-:class:`~wssc.errors.InvalidSecurity` or :class:`~wssc.errors.ReplayDetected` and its reason
+`InvalidSecurity` or `ReplayDetected` and its reason
 is logged (logger ``wssc.client``).
 
 A bootstrap that relies on TLS (the registry's transport mode: UserNameOverTransport) is
@@ -107,7 +107,7 @@ class ClientSession:
         *,
         compatibility: Compatibility = WCF_COMPATIBLE,
     ) -> None:
-        """``compatibility``: peer quirks (:class:`~wssc.settings.Compatibility`)."""
+        """``compatibility``: peer quirks (`Compatibility`)."""
         self.settings = settings
         scs = settings.secure_conversation
         self.scs = scs
@@ -142,12 +142,12 @@ class ClientSession:
     @property
     def state(self) -> State | None:
         """Where the session is (None: never opened). Read-only: every change goes through
-        :meth:`process_event`."""
+        `process_event`."""
         return self._state
 
     def process_event(self, event: Event) -> State:
         """The one place the client's state changes: the client table of
-        :mod:`wssc.session.states` moves it, or raises BadContextToken when it forbids
+        `wssc.session.states` moves it, or raises BadContextToken when it forbids
         ``event`` here (then nothing changes)."""
         self._state = process_event(Role.CLIENT, self._state, event, self.sc.ns)
         return self._state
@@ -207,7 +207,7 @@ class ClientSession:
 
     def verify_reply(self, data: bytes, request_id: str | None, now: float,
                      boot: ClientContext | None = None) -> VerifiedMessage:
-        """:meth:`verify_message`, then :meth:`check_reply` against the request's MessageID
+        """`verify_message`, then `check_reply` against the request's MessageID
         (for drivers that secure envelopes themselves: the zeep transports)."""
         result = self.verify_message(data, now, boot)
         self.check_reply(result, request_id, now)
@@ -235,7 +235,7 @@ class ClientSession:
     def verify_message(self, data: bytes, now: float, boot: ClientContext | None = None
                        ) -> VerifiedMessage:
         """Verify and decrypt a reply secured with the session's key (or, without a security
-        context, under the bootstrap: pass the ``boot`` context :meth:`protect_message`
+        context, under the bootstrap: pass the ``boot`` context `protect_message`
         returned). An unsecured fault (as WCF sends security faults) raises its typed error;
         a *secured* fault is returned like any other reply, for the caller to read."""
         env = self._raise_if_unsecured_fault(data)
@@ -280,7 +280,7 @@ class ClientSession:
                               ) -> VerifiedMessage:
         """A reply under the session's key (or, for a Renew under message security, the
         bootstrap's) to ``out``: verified, checked against the request
-        (:meth:`check_reply`); a secured fault is raised."""
+        (`check_reply`); a secured fault is raised."""
         result = self.verify_message(data, now, out.boot)
         self.check_reply(result, out.message_id, now)
         fault = read_fault(result.envelope)
@@ -291,7 +291,7 @@ class ClientSession:
     def _verify_bootstrap_reply(self, data: bytes, out: Outgoing, now: float) -> VerifiedMessage:
         """A reply to a bootstrap-secured request: an unsecured fault becomes its typed error,
         anything else must verify under the bootstrap and answer ``out``
-        (:meth:`check_reply`), and a secured fault is raised too."""
+        (`check_reply`), and a secured fault is raised too."""
         assert out.boot is not None
         env = Envelope(parse_xml(data))
         if not env.security_headers():
@@ -416,7 +416,7 @@ class ClientSession:
     def renew_failed(self, exc: BaseException | None = None) -> None:
         """The Renew in flight got no usable answer (``exc``: a fault, a refused reply, or a
         network error): the current key stays, and a fault is noted
-        (:meth:`fault_received`)."""
+        (`fault_received`)."""
         if self._state is State.RENEWING:
             self.process_event(Event.RENEW_FAILED)
         if isinstance(exc, WsscError):

@@ -1,7 +1,7 @@
 """The service side of secure sessions, sans-IO: issue, resolve, renew, cancel, purge.
 
-Session mode (``require_cancellation=True``) keeps a :class:`~wssc.store.SessionRecord` per SCT
-in a :class:`~wssc.store.SessionStore`. Cookie mode keeps nothing: the record travels in the
+Session mode (``require_cancellation=True``) keeps a `SessionRecord` per SCT
+in a `SessionStore`. Cookie mode keeps nothing: the record travels in the
 SCT's ``dnse:Cookie``, sealed with AES-GCM under the service key ring.
 
 WCF's rules applied here:
@@ -265,7 +265,7 @@ class SessionManager:
     def _process(self, event: Event, rec: SessionRecord | None,
                  new: SessionRecord | None = None) -> SessionRecord | None:
         """Apply ``event`` to the session ``rec`` (None: no session yet) through the service
-        table of :mod:`wssc.session.states` (BadContextToken, and nothing stored, when it
+        table of `wssc.session.states` (BadContextToken, and nothing stored, when it
         forbids it), then make the store say what the table said: a session that ended
         (CANCELLED, EXPIRED) is deleted; otherwise ``new`` (if given: the record's next
         version) is stored, ``activated`` when the new state is ACTIVE. Returns what was
@@ -283,7 +283,7 @@ class SessionManager:
 
     # --- housekeeping ----------------------------------------------------------------------
     def maybe_purge(self, now: float, every: float = 5.0) -> int:
-        """EXPIRED for every stale session (:func:`wssc.store.base.is_stale`), applied by the
+        """EXPIRED for every stale session (`wssc.store.base.is_stale`), applied by the
         store in one pass (a Lua script on Redis): the service table takes EXPIRED from every
         state a store holds, PENDING and ACTIVE, to a deleted record."""
         if self.cookie_mode or now - self._last_purge < every:

@@ -1,11 +1,11 @@
 """Every session state transition, as data: one table per role, one ``process_event``.
 
 As in h11 (``EVENT_TRIGGERED_TRANSITIONS[role][state][event]``), the table is the only place
-where a state changes: :class:`~wssc.session.client.ClientSession` and
-:class:`~wssc.session.service.SessionManager` each pass every change through
-:func:`process_event`, which returns the new state or raises. ``None`` is "no session".
+where a state changes: `ClientSession` and
+`SessionManager` each pass every change through
+`process_event`, which returns the new state or raises. ``None`` is "no session".
 
-The client (:data:`Role.CLIENT`)::
+The client (`Role.CLIENT`)::
 
     from       event         to         when
     ---------  ------------  ---------  ------------------------------------------------
@@ -27,7 +27,7 @@ The client (:data:`Role.CLIENT`)::
     RENEWING   CLOSED        EXPIRED    service no longer knows the session
                                         (BadContextToken)
 
-The service (:data:`Role.SERVICE`; a stored record is PENDING or ACTIVE, and a session that
+The service (`Role.SERVICE`; a stored record is PENDING or ACTIVE, and a session that
 ends is deleted from the store)::
 
     from       event         to         when
@@ -44,7 +44,7 @@ ends is deleted from the store)::
                                         pending, receive_timeout when active) or evicted
                                         for the pending-session quotas: deleted
 
-Anything else is forbidden and raises :class:`~wssc.errors.BadContextToken` (a message for a
+Anything else is forbidden and raises `BadContextToken` (a message for a
 cancelled or expired session is exactly WCF's BadContextToken case). Nothing leaves
 CANCELLED or EXPIRED on the service; a client leaves them only to open its next session.
 """

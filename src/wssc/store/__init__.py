@@ -1,9 +1,9 @@
 """Session stores behind one small protocol, and the cookie-mode codec.
 
-* :class:`MemoryStore`: the default, in this process;
-* :class:`~wssc.store.redis.RedisStore`: shared by a farm (optional ``redis`` extra; the module
+* `MemoryStore`: the default, in this process;
+* `RedisStore`: shared by a farm (optional ``redis`` extra; the module
   is imported on first use of the name, and it never imports ``redis`` itself);
-* :class:`CookieCodec` + :class:`KeyRing`: no server state at all (``require_cancellation=False``).
+* `CookieCodec` + `KeyRing`: no server state at all (``require_cancellation=False``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The :class:`SessionStore` protocol every session store implements.
+"""The `SessionStore` protocol every session store implements.
 
 It is deliberately synchronous and small, so one implementation serves the WSGI and the ASGI
 hosts alike. A store that does network I/O (Redis) blocks the caller: an ASGI host calls it from
@@ -8,7 +8,7 @@ The in-memory store only takes a lock for a few dictionary operations and may be
 Purge rules (WCF's, ``reference/wcf-secure-sessions.md`` §A.7): a *pending* session (issued, no
 application message yet) goes when unused for ``inactivity_timeout``; an *active* one when idle
 longer than ``receive_timeout``; any session once its token ``expires``. "Unused"/"idle" is
-measured from :attr:`SessionRecord.last_used`, so callers store ``record.touched(now)`` on use.
+measured from `SessionRecord.last_used`, so callers store ``record.touched(now)`` on use.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from wssc.store.record import SessionRecord
 def is_stale(
     record: SessionRecord, now: float, inactivity_timeout: float, receive_timeout: float
 ) -> bool:
-    """True when :meth:`SessionStore.purge` must remove ``record``."""
+    """True when `SessionStore.purge` must remove ``record``."""
     if record.expires <= now:
         return True
     idle = now - record.last_used
@@ -33,7 +33,7 @@ class SessionStore(Protocol):
     """Sessions keyed by SCT ``Identifier`` (``context_id``). Thread-safe.
 
     ``get`` may return a record whose token has expired but that no purge has removed yet:
-    callers check :attr:`SessionRecord.expires` themselves.
+    callers check `SessionRecord.expires` themselves.
     """
 
     def get(self, context_id: str) -> SessionRecord | None:
@@ -53,7 +53,7 @@ class SessionStore(Protocol):
         ...
 
     def purge(self, now: float, inactivity_timeout: float, receive_timeout: float) -> int:
-        """Remove stale records (see :func:`is_stale`); return how many went."""
+        """Remove stale records (see `is_stale`); return how many went."""
         ...
 
     def __len__(self) -> int: ...

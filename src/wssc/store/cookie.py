@@ -1,7 +1,7 @@
 """Cookie mode (``require_cancellation=False``): the session travels in the SCT, sealed.
 
-The service keeps no state. The ``dnse:Cookie`` is the :class:`SessionRecord`'s binary form,
-encrypted and authenticated with AES-256-GCM under the current key of a :class:`KeyRing`; every
+The service keeps no state. The ``dnse:Cookie`` is the `SessionRecord`'s binary form,
+encrypted and authenticated with AES-256-GCM under the current key of a `KeyRing`; every
 node of a farm holding the ring opens it, and the ring rotates without breaking live cookies.
 (WCF's DPAPI cookie only opens on the machine that wrote it.) Layout::
 
@@ -15,12 +15,12 @@ node of a farm holding the ring opens it, and the ring rotates without breaking 
     end-16   16    GCM tag; additional authenticated data = bytes 0 .. 18+n (version, endpoint
                    tag, n, key id)
 
-The endpoint tag names the endpoint that issued the cookie (:class:`CookieCodec` ``endpoint``),
+The endpoint tag names the endpoint that issued the cookie (`CookieCodec` ``endpoint``),
 so that a cookie captured at one endpoint is refused at another even when both hold the same
 key ring: the tag is compared before anything is decrypted, and GCM authenticates it.
 Version 1 cookies (no tag) are refused.
 
-:meth:`CookieCodec.open` refuses (``BadContextToken``) a cookie that is oversized (checked
+`CookieCodec.open` refuses (``BadContextToken``) a cookie that is oversized (checked
 before any decryption), malformed, sealed under an unknown key id, unauthentic, not for the
 SCT's ``Identifier``/``Instance`` it arrived in, or expired.
 """
@@ -87,7 +87,7 @@ class KeyRing:
         # (keys, current id), replaced as a whole so readers never need the lock.
         self._state: tuple[dict[bytes, bytes], bytes] = (parsed, cur)
         self._lock = threading.Lock()
-        #: True for a ring made by :meth:`generate` in this process (no other process has it)
+        #: True for a ring made by `generate` in this process (no other process has it)
         self.generated = False
 
     @classmethod
@@ -187,7 +187,7 @@ def endpoint_tag(endpoint: str) -> bytes:
 
 
 class CookieCodec:
-    """Seals and opens ``dnse:Cookie`` values under a :class:`KeyRing`, for the endpoint at
+    """Seals and opens ``dnse:Cookie`` values under a `KeyRing`, for the endpoint at
     ``endpoint`` (its address; ``""`` for a codec used outside a service)."""
 
     __slots__ = ("endpoint", "keyring", "max_size", "tag")

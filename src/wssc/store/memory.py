@@ -14,7 +14,7 @@ from wssc.store.record import SessionRecord
 
 
 class MemoryStore:
-    """In-process :class:`~wssc.store.base.SessionStore`."""
+    """In-process `SessionStore`."""
 
     __slots__ = ("_lock", "_pending", "_records")
 

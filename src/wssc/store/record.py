@@ -17,7 +17,7 @@ the cookie codec (it is the cookie's plaintext). All integers are big-endian::
                   (text is UTF-8; an absent optional field is written with length 0)
 
 Decoding is strict: unknown version or flags, a bad code, invalid UTF-8, a NaN time or any
-trailing byte raises :class:`RecordFormatError`.
+trailing byte raises `RecordFormatError`.
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ class SessionRecord:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> SessionRecord:
-        """Inverse of :meth:`to_bytes`. Raises :class:`RecordFormatError` on any defect."""
+        """Inverse of `to_bytes`. Raises `RecordFormatError` on any defect."""
         view = memoryview(data)
         if len(view) < _HEAD.size:
             raise RecordFormatError("session record too short")

@@ -1,4 +1,4 @@
-"""A :class:`~wssc.store.base.SessionStore` in Redis, shared by every process and host of a farm.
+"""A `SessionStore` in Redis, shared by every process and host of a farm.
 
 This is the one store that does I/O. Its methods block: an ASGI host calls them from a worker
 thread, never on the event loop. ``redis`` is an optional extra (``pip install wssc[redis]``):
@@ -17,7 +17,7 @@ never disagree with the records. A record that Redis expired by TTL stays in the
 in ``len``/``count_pending``) until the next ``purge``. For Redis Cluster, put a hash tag in the
 prefix (``"wssc:{sct}:"``) so that every key lands in one slot. Needs Redis >= 6.2 (``SET PXAT``).
 A stored value that is not a valid record makes ``get`` raise
-:class:`~wssc.store.record.RecordFormatError`.
+`RecordFormatError`.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def _redis_error(exc: BaseException) -> bool:
 
 
 def _guarded(fn: _F) -> _F:
-    """Redis errors become :class:`~wssc.errors.StoreUnavailable`, logged once per outage."""
+    """Redis errors become `StoreUnavailable`, logged once per outage."""
 
     @functools.wraps(fn)
     def wrapper(self: RedisStore | RedisReplayCache, *args: Any, **kwargs: Any) -> Any:
@@ -115,7 +115,7 @@ class RedisStore:
         self._down = False
 
     def ping(self) -> None:
-        """Check that Redis answers; :class:`~wssc.errors.StoreUnavailable` if not (hosts call
+        """Check that Redis answers; `StoreUnavailable` if not (hosts call
         this at start-up, so that an operator sees the problem before the first client)."""
         self._ping()
 
@@ -225,7 +225,7 @@ return {0}
 
 
 class RedisReplayCache:
-    """The replay cache of a farm (:class:`wssc.security.replay.ReplayCache`): every node sees
+    """The replay cache of a farm (`wssc.security.replay.ReplayCache`): every node sees
     every accepted message, so a replay sent to another node is refused too.
 
     Keys, for ``prefix="wssc:replay:"``::
@@ -242,7 +242,7 @@ class RedisReplayCache:
     O(log n) in the size of the two sets plus the expired charges it drops. The epoch key has
     no TTL: the first check that finds none writes its ``now``, so Redis restarted without its
     data (or flushed) starts a new epoch, and messages it could have seen before are refused
-    (:mod:`wssc.security.replay`). Redis must keep these keys: run it with persistence (AOF or
+    (`wssc.security.replay`). Redis must keep these keys: run it with persistence (AOF or
     RDB) and ``maxmemory-policy noeviction`` (``volatile-*`` policies evict live entries,
     which reopens replays; see ``docs/howto/redis.md``).
     """

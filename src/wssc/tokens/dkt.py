@@ -13,7 +13,7 @@
 key = P_SHA1(secret, UTF-8(label) || nonce)[start : start + length], where start is the
 Offset, or Generation × Length.
 
-WCF's reader limits (reference §A.8), enforced by :meth:`DerivedKeyToken.from_xml`:
+WCF's reader limits (reference §A.8), enforced by `DerivedKeyToken.from_xml`:
 offset (or generation × length) ≤ 64 bytes, label ≤ 128 characters, nonce ≤ 128 bytes, and
 length ≤ the suite's maximum derived key length.
 """
@@ -109,8 +109,8 @@ class DerivedKeyToken:
         cls, el: etree._Element, max_length: int = DEFAULT_LENGTH
     ) -> tuple[DerivedKeyToken, ScVersion]:
         """Parse and enforce WCF's limits. Every violation raises
-        :class:`~wssc.errors.InvalidSecurityToken`; an unknown qualified Algorithm raises
-        :class:`~wssc.errors.UnsupportedAlgorithm`."""
+        `InvalidSecurityToken`; an unknown qualified Algorithm raises
+        `UnsupportedAlgorithm`."""
         q = etree.QName(el)
         sc = ns.SC_VERSIONS.get(q.namespace or "")
         if sc is None or q.localname != "DerivedKeyToken":

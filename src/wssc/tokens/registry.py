@@ -12,7 +12,7 @@ Register a serializer plus a key-identifier clause per type::
 A DerivedKeyToken over a custom token must reference it through a
 ``wsse:SecurityTokenReference``. WCF writes an unwrapped clause without complaint and the
 receiver fails when it deserializes; wssc refuses at serialization time
-(:func:`derived_key_base` and :meth:`DerivedKeyToken.to_xml`).
+(`derived_key_base` and `DerivedKeyToken.to_xml`).
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Sans-IO WS-Trust bodies for the SecurityContextToken exchanges: Issue, Renew and Cancel.
 
-* :mod:`.entropy`: :func:`computed_key` (``P_SHA1(client entropy, server entropy)``), bounds;
-* :mod:`.messages`: the RST/RSTR dataclasses with ``to_xml(sc)`` / ``from_xml(el, trust)``;
-* :mod:`.parse`: :func:`parse_rst` (service) and :func:`parse_rstr` (client) dispatchers;
-* :mod:`.keys`: :func:`issue_key` (service) and :func:`client_key_from_rstr` (client).
+* `.entropy`: `computed_key` (``P_SHA1(client entropy, server entropy)``), bounds;
+* `.messages`: the RST/RSTR dataclasses with ``to_xml(sc)`` / ``from_xml(el, trust)``;
+* `.parse`: `parse_rst` (service) and `parse_rstr` (client) dispatchers;
+* `.keys`: `issue_key` (service) and `client_key_from_rstr` (client).
 
 A round trip, service and client agreeing on the key::
 

@@ -1,4 +1,4 @@
-"""Strict reading helpers for WS-Trust bodies. Every failure is :class:`InvalidRequest`."""
+"""Strict reading helpers for WS-Trust bodies. Every failure is `InvalidRequest`."""
 
 from __future__ import annotations
 

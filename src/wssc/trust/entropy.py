@@ -7,11 +7,11 @@ WS-Trust §4.4.3 ``…/CK/PSHA1``, as WCF computes it (reference §A.3)::
 
 The requestor entropy is the HMAC key. (``Psha1KeyGenerator.ComputeCombinedKey`` of
 Microsoft.IdentityModel takes the issuer entropy *first* in its parameter list but still keys the
-HMAC with the requestor entropy; :func:`computed_key` names its parameters to avoid that trap.)
+HMAC with the requestor entropy; `computed_key` names its parameters to avoid that trap.)
 
 Bounds follow WCF: a key is 64…131072 bits and a whole number of bytes; one BinarySecret of
-entropy is at most :data:`MAX_ENTROPY_BYTES`. An issued key must also fit the algorithm suite
-(:func:`check_key_size`: Basic256 wants exactly 256 bits, Basic128 128…256, …).
+entropy is at most `MAX_ENTROPY_BYTES`. An issued key must also fit the algorithm suite
+(`check_key_size`: Basic256 wants exactly 256 bits, Basic128 128…256, …).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ MAX_ENTROPY_BYTES: Final = 1024
 
 
 def check_key_bits(key_size_bits: int) -> None:
-    """Refuse a key size outside 64…131072 bits or not a multiple of 8 (:class:`InvalidRequest`)."""
+    """Refuse a key size outside 64…131072 bits or not a multiple of 8 (`InvalidRequest`)."""
     if isinstance(key_size_bits, bool) or not isinstance(key_size_bits, int):
         raise InvalidRequest("the key size must be an integer number of bits")
     if key_size_bits % 8 or not MIN_KEY_BITS <= key_size_bits <= MAX_KEY_BITS:
@@ -59,7 +59,7 @@ def check_key_size(key_size_bits: int, suite: AlgorithmSuite) -> None:
 
 
 def check_entropy(entropy: bytes, who: str = "the") -> None:
-    """Refuse empty or oversize (> :data:`MAX_ENTROPY_BYTES`) entropy."""
+    """Refuse empty or oversize (> `MAX_ENTROPY_BYTES`) entropy."""
     if not entropy:
         raise InvalidRequest(f"{who} entropy is empty")
     if len(entropy) > MAX_ENTROPY_BYTES:
@@ -76,7 +76,7 @@ def computed_key(requestor_entropy: bytes, issuer_entropy: bytes, key_size_bits:
     """The ``…/CK/PSHA1`` proof key: ``P_SHA1(requestor_entropy, issuer_entropy)``, truncated.
 
     ``requestor_entropy`` is the client's ``Entropy/BinarySecret`` from the RST, and
-    ``issuer_entropy`` the server's from the RSTR. Raises :class:`InvalidRequest` for a key
+    ``issuer_entropy`` the server's from the RSTR. Raises `InvalidRequest` for a key
     size outside 64…131072 bits or not a multiple of 8, or for empty or oversize entropy.
 
     >>> computed_key(bytes(range(1, 17)), bytes(range(16, 0, -1)), 64).hex()

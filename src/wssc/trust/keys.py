@@ -10,7 +10,7 @@ ClientEntropy       none                        the client's entropy
 ==================  ==========================  =====================================
 
 The service side follows WCF's ``ProcessRstAndIssueKey``, the client side WCF's
-``GetIssuedToken``; every mismatch raises :class:`~wssc.errors.InvalidRequest`.
+``GetIssuedToken``; every mismatch raises `InvalidRequest`.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ _CK_PSHA1: Final = frozenset(v.trust.ck_psha1 for v in ns.SC_VERSIONS.values())
 
 
 class IssuedKey(NamedTuple):
-    """What :func:`issue_key` decided: the key, the server entropy to send (CombinedEntropy
+    """What `issue_key` decided: the key, the server entropy to send (CombinedEntropy
     only) and the proof token to put in the RSTR (``None`` in ClientEntropy mode)."""
 
     key: bytes

@@ -3,7 +3,7 @@
 The classes are version-neutral values. ``to_xml(sc)`` writes them in one version family
 (``t`` = WS-Trust February 2005 with WS-SC February 2005, ``trust`` = WS-Trust 1.3 with
 WS-SC 1.3); ``from_xml(el, trust)`` reads them strictly for the version the endpoint speaks and
-raises :class:`~wssc.errors.InvalidRequest` for anything malformed or of the other version.
+raises `InvalidRequest` for anything malformed or of the other version.
 
 Issue request (client → service, Action ``{trust}/RST/SCT``)::
 
@@ -167,7 +167,7 @@ class ComputedKey:
     """``RequestedProofToken/ComputedKey``: the key is ``computed_key(client, server entropy)``.
 
     ``algorithm=None`` writes the version's ``…/CK/PSHA1``; a parsed value keeps what was sent
-    (:func:`wssc.trust.client_key_from_rstr` refuses anything but P_SHA1).
+    (`wssc.trust.client_key_from_rstr` refuses anything but P_SHA1).
     """
 
     algorithm: str | None = None
@@ -450,7 +450,7 @@ class CancelRequest(_RstMessage):
 
     def check_target(self, signing_token: SecurityContextToken) -> None:
         """WCF's ``ProcessCloseRequest``: the CancelTarget must be the SCT that signed the
-        message, else :class:`~wssc.errors.BadCloseTarget`. A target that names the context
+        message, else `BadCloseTarget`. A target that names the context
         without an Instance is taken as the signing generation (Metro cancels a renewed
         session so; the Cancel is signed with that generation's key all the same)."""
         t = self.target
@@ -594,7 +594,7 @@ class TokenResponse:
 
     @classmethod
     def from_xml(cls, el: etree._Element, trust: TrustVersion) -> TokenResponse:
-        """Read one bare RSTR (see :func:`wssc.trust.parse_rstr` for the RSTRC)."""
+        """Read one bare RSTR (see `wssc.trust.parse_rstr` for the RSTRC)."""
         x.expect(el, trust, RSTR)
         kids = x.index_children(el, trust)
         sc = x.sc_for(trust)

@@ -1,7 +1,7 @@
 """Dispatchers: which RST a service received, which RSTR a client received.
 
 Both read strictly for the one WS-Trust version the endpoint speaks; anything else raises
-:class:`~wssc.errors.InvalidRequest` (a February 2005 element on a 1.3 endpoint, a missing
+`InvalidRequest` (a February 2005 element on a 1.3 endpoint, a missing
 CancelTarget, oversize entropy, malformed base64…).
 """
 

@@ -1,2 +1,2 @@
-"""XML layer: namespaces (:mod:`.ns`), the hardened parser (:mod:`.parse`), exclusive c14n
-(:mod:`.c14n`), id lookup (:mod:`.ids`) and SOAP envelope access (:mod:`.soap`)."""
+"""XML layer: namespaces (`.ns`), the hardened parser (`.parse`), exclusive c14n
+(`.c14n`), id lookup (`.ids`) and SOAP envelope access (`.soap`)."""

@@ -1,7 +1,7 @@
 """``wsu:Id`` (and ``Id``) lookup that refuses duplicates.
 
 Signature wrapping attacks rely on two elements sharing one Id, so that the verifier digests
-one and the application reads the other. :func:`index_ids` refuses such documents outright.
+one and the application reads the other. `index_ids` refuses such documents outright.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ _WITH_ID = etree.XPath(
 def index_ids(
     root: etree._Element, into: dict[str, etree._Element] | None = None
 ) -> dict[str, etree._Element]:
-    """Map every id in the subtree to its element. Duplicates raise :class:`DuplicateId`.
+    """Map every id in the subtree to its element. Duplicates raise `DuplicateId`.
 
     With ``into``, the ids of a new subtree are added to an existing index (after a
     decryption), with the same duplicate check against everything already indexed.

@@ -5,7 +5,7 @@ Two version families exist and one endpoint never mixes them:
 * ``SC_2005`` / ``TRUST_2005`` with WS-SecurityPolicy 1.1 (WCF's ``WSHttpBinding``);
 * ``SC_13`` / ``TRUST_13`` with WS-SecurityPolicy 1.2 (WCF's ``WS2007HttpBinding``).
 
-:class:`ScVersion` and :class:`TrustVersion` bundle the URIs of one family so code never builds
+`ScVersion` and `TrustVersion` bundle the URIs of one family so code never builds
 a URI by string concatenation at the call site.
 """
 

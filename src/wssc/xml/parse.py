@@ -1,16 +1,16 @@
 """A hardened XML parser for untrusted SOAP messages.
 
-Refuses, each with :class:`~wssc.errors.MalformedXml` and a reason:
+Refuses, each with `MalformedXml` and a reason:
 
 * any DOCTYPE (so no DTD, no internal subset, no entity declarations);
 * entity references and external resources (``resolve_entities=False``, ``no_network=True``);
-* documents larger than :attr:`ParserLimits.max_bytes`;
-* element nesting deeper than :attr:`ParserLimits.max_depth`;
-* more elements than :attr:`ParserLimits.max_elements`;
-* an element with more than :attr:`ParserLimits.max_attributes_per_element` attributes
-  (namespace declarations included), more than :attr:`ParserLimits.max_attributes` attributes
-  in all, or more than :attr:`ParserLimits.max_namespace_declarations` namespace
-  declarations: counted *before* the tree is built (:func:`_check_attributes`), so that a
+* documents larger than `ParserLimits.max_bytes`;
+* element nesting deeper than `ParserLimits.max_depth`;
+* more elements than `ParserLimits.max_elements`;
+* an element with more than `ParserLimits.max_attributes_per_element` attributes
+  (namespace declarations included), more than `ParserLimits.max_attributes` attributes
+  in all, or more than `ParserLimits.max_namespace_declarations` namespace
+  declarations: counted *before* the tree is built (`_check_attributes`), so that a
   refused message costs about its own size in memory (a tree holds some 250 bytes per
   attribute: 3.5 MB of attributes made 86 MB of tree);
 * an encoding other than UTF-8 (or US-ASCII, ISO-8859-1): those counts read the bytes;
@@ -74,7 +74,7 @@ def _make_parser() -> etree.XMLParser:
 
 
 def parse_xml(data: bytes | str, limits: ParserLimits = DEFAULT_LIMITS) -> etree._Element:
-    """Parse untrusted bytes into an element tree, or raise :class:`MalformedXml`.
+    """Parse untrusted bytes into an element tree, or raise `MalformedXml`.
 
     >>> parse_xml(b"<a><b/></a>").tag
     'a'
@@ -153,8 +153,8 @@ def _check_attributes(data: bytes, limits: ParserLimits) -> None:
     and an element's attributes all lie between its ``<`` and the next ``<`` (an attribute
     value holds no ``<``). So byte counts bound the real ones from above; usually they are
     already within the caps and nothing else runs (one ``bytes.count``: a few µs for a
-    secured message). Past them, the start tags are read exactly (:func:`_markup`,
-    :func:`_check_start_tags`, :func:`_count_exactly`), by regular expressions run in C.
+    secured message). Past them, the start tags are read exactly (`_markup`,
+    `_check_start_tags`, `_count_exactly`), by regular expressions run in C.
     """
     bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
     m = _DECLARED_ENCODING.match(data, bom)
@@ -218,7 +218,7 @@ def _check_start_tags(markup: bytes, per_element: int) -> None:
 
 def _count_exactly(markup: bytes, limits: ParserLimits) -> None:
     """Count every start tag's attributes and declarations (no element has more than
-    ``max_attributes_per_element``: :func:`_check_start_tags` ran, or no run of "=" is that
+    ``max_attributes_per_element``: `_check_start_tags` ran, or no run of "=" is that
     long), 64 KiB of tags at a time, stopping at the first cap passed."""
     elements = attributes = declarations = 0
     pos = 0

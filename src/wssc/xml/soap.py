@@ -121,7 +121,7 @@ class Envelope:
         return out
 
     def check_must_understand(self, understood: frozenset[str]) -> None:
-        """Raise :class:`MustUnderstand` for the headers :meth:`not_understood` finds."""
+        """Raise `MustUnderstand` for the headers `not_understood` finds."""
         missing = self.not_understood(understood)
         if missing:
             raise MustUnderstand(missing, soap_ns=self.version.ns)
