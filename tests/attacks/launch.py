@@ -5,7 +5,7 @@
   cache, a 1-second replay window). An unknown field is reported in the log and ignored: the
   tests assert behaviour, so a missing setting shows up as a failing attack test.
 * ``WSSC_TEST_PLAIN_HTTP=1``: serve plain HTTP even for UserNameOverTransport (the TLS options
-  are dropped from ``uvicorn.run``; everything else the CLI passes, proxy-header handling
+  are dropped from ``uvicorn.Config``; everything else the CLI passes, proxy-header handling
   included, is kept). That is the app behind a TLS-terminating proxy.
 """
 
@@ -44,15 +44,15 @@ endpoint._settings = _patched_settings  # type: ignore[assignment]
 if os.environ.get("WSSC_TEST_PLAIN_HTTP"):
     import uvicorn
 
-    _run = uvicorn.run
+    _Config = uvicorn.Config
 
-    def _plain_run(app: Any, **kw: Any) -> Any:
+    def _plain_config(app: Any, **kw: Any) -> Any:
         kw.pop("ssl_certfile", None)
         kw.pop("ssl_keyfile", None)
         print(f"launch.py: plain HTTP; uvicorn options {sorted(kw)}", flush=True)
-        return _run(app, **kw)
+        return _Config(app, **kw)
 
-    uvicorn.run = _plain_run
+    uvicorn.Config = _plain_config  # type: ignore[misc]
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -248,9 +248,12 @@ def test_memory_is_given_back(start_server: Callable[..., Server]) -> None:
                 after.append(_status(pid, "VmRSS"))
         print(f"\n[attribute bombs] RSS after each round of 6: "
               f"{', '.join(f'{a / 1e6:.0f} MB' for a in after)}")
+        # glibc keeps freed memory in per-thread arenas: a round that lands on a new worker
+        # thread may add one arena's worth (seen: +26 MB once in five runs). Without the caps
+        # the growth was 175 MB over five rounds and the peak 513-696 MB: far above these.
         growth = after[-1] - after[0]
-        assert growth <= 4 * size, f"RSS grew {growth / 1e6:.1f} MB over 5 rounds of 6 bombs"
-        assert max(after) - after[0] <= 8 * size
+        assert growth <= 10 * size, f"RSS grew {growth / 1e6:.1f} MB over 5 rounds of 6 bombs"
+        assert max(after) - after[0] <= 16 * size
 
 
 # --- each limit over HTTP: at it, and one past it --------------------------------------------
