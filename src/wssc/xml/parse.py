@@ -162,10 +162,15 @@ def _check_attributes(data: bytes, limits: ParserLimits) -> None:
     bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
     m = _DECLARED_ENCODING.match(data, bom)
     start = data[bom:bom + 1]
-    if (b"\x00" in data[:4] or start not in (b"<", b" ", b"\t", b"\r", b"\n")
+    # UTF-16/32 (a NUL in the first four bytes, or their byte-order marks), EBCDIC ('<?xm'),
+    # or a declared encoding of another kind.
+    if (b"\x00" in data[:4] or start in (b"\xfe", b"\xff")
+            or data[bom:bom + 4] == b"\x4c\x6f\xa7\x94"
             or (m is not None and m.group(1).lower() not in _ASCII_TRANSPARENT)):
         raise MalformedXml("the message is not UTF-8 (only UTF-8, US-ASCII and ISO-8859-1 "
                            "are accepted)")
+    if start not in (b"<", b" ", b"\t", b"\r", b"\n"):
+        raise MalformedXml("not well-formed XML: the document does not start with '<'")
     per_element = limits.max_attributes_per_element
     eq = data.count(b"=")
     if eq <= min(per_element, limits.max_attributes, limits.max_namespace_declarations):
