@@ -13,14 +13,16 @@ BinarySecurityToken verifies through the same processors as an HMAC by an SCT.
 from __future__ import annotations
 
 import base64
+import copy
 
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from lxml import etree
 
-from wssc.errors import CertificateRejected, FailedCheck, UnsupportedAlgorithm
+from wssc.errors import CertificateRejected, FailedCheck, InvalidSecurity, UnsupportedAlgorithm
 from wssc.security import MessagePolicy, protect, verify
+from wssc.security.processors import MAX_BINARY_SECURITY_TOKENS
 from wssc.security.x509_validation import CertificateValidator
 from wssc.security.xmlsig import signature_xml, signed_info_xml
 from wssc.tokens.str_ import SecurityTokenReference
@@ -37,7 +39,8 @@ POLICY = MessagePolicy(derived_keys=False, encrypt_body=False, encrypt_signature
                        require_encrypted_body=None, enforce_derived_keys=False)
 
 
-def rsa_signed(signature_method: str = ns.RSA_SHA1, tamper: bool = False) -> bytes:
+def rsa_signed(signature_method: str = ns.RSA_SHA1, tamper: bool = False,
+               extra_tokens: int = 0) -> bytes:
     root = protect(plain_envelope(SOAP_12), None, POLICY, now=T0)  # Timestamp only
     env = Envelope(root)
     sec = env.security_headers()[0]
@@ -47,6 +50,10 @@ def rsa_signed(signature_method: str = ns.RSA_SHA1, tamper: bool = False) -> byt
     bst.set("EncodingType", ns.WSS_BASE64)
     bst.set(f"{{{ns.WSU}}}Id", "x509")
     bst.text = base64.b64encode(CERT.der).decode()
+    for i in range(extra_tokens):
+        extra = copy.deepcopy(bst)
+        extra.set(f"{{{ns.WSU}}}Id", f"x509-{i}")
+        sec.append(extra)
     env.body.set(f"{{{ns.WSU}}}Id", "body")
     si = signed_info_xml([(ts.get(f"{{{ns.WSU}}}Id") or "", ts), ("body", env.body)],
                          signature_method, ns.SHA1)
@@ -85,3 +92,14 @@ def test_a_certificate_no_validator_trusts_is_refused_before_its_signature_count
     other = CertificateValidator.peer_trust(issue("someone else", None).certificate)
     with pytest.raises(CertificateRejected, match=r"PeerTrust: .*not among the trusted peer"):
         verify(rsa_signed(), policy=POLICY, now=T0, certificate_validator=other)
+
+
+def test_binary_security_tokens_are_capped_before_more_validations() -> None:
+    """Each BinarySecurityToken costs a chain validation before the signature is checked:
+    beyond MAX_BINARY_SECURITY_TOKENS the header is refused, even with trusted certificates."""
+    extra = MAX_BINARY_SECURITY_TOKENS - 1
+    assert verify(rsa_signed(extra_tokens=extra), policy=POLICY, now=T0,
+                  certificate_validator=TRUSTED).signing_kind == "x509"
+    with pytest.raises(InvalidSecurity, match="more than 2 BinarySecurityTokens"):
+        verify(rsa_signed(extra_tokens=extra + 1), policy=POLICY, now=T0,
+               certificate_validator=TRUSTED)
