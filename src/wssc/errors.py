@@ -11,6 +11,7 @@ Where an error came from is part of its type::
     ├── local checks of a message (security_failure: the generic fault on the wire)
     │   ├── MalformedXml, DuplicateId
     │   ├── InvalidSecurity, InvalidSecurityToken, SecurityTokenUnavailable
+    │   │   └── CertificateRejected (an X.509 certificate its validator refused)
     │   ├── UnsupportedAlgorithm, FailedCheck, MessageExpired, ReplayDetected
     │   │   └── PredatesReplayCache (sent as BadContextToken)
     │   └── SecurityVerificationFailed   the generic fault itself
@@ -117,6 +118,15 @@ class InvalidSecurityToken(WsscError):
     default_code = FaultCode(ns.WSSE, "InvalidSecurityToken")
     default_reason = "An invalid security token was provided"
     security_failure = True
+
+
+class CertificateRejected(InvalidSecurityToken):
+    """An X.509 certificate refused by its `CertificateValidator` (untrusted, expired, not
+    yet valid, wrong key usage, refused by a custom validator). The detail names the
+    validation mode and why; a service sends the generic fault, a client raises it before it
+    sends anything to the certificate's holder."""
+
+    default_reason = "The X.509 certificate is not trusted or not valid for this use"
 
 
 class SecurityTokenUnavailable(WsscError):

@@ -44,7 +44,7 @@ from wssc.bootstrap.username_over_transport import (
 )
 from wssc.certs import Certificate
 from wssc.crypto.suites import get_suite
-from wssc.errors import ConfigurationError
+from wssc.errors import CertificateRejected, ConfigurationError
 from wssc.logs import printable
 from wssc.policy.explain import explain as _explain
 from wssc.policy.export import policy_for as _policy_for
@@ -55,6 +55,7 @@ from wssc.policy.shapes import BootstrapShape
 from wssc.policy.wsdl_import import settings_from_wsdl as _settings_from_wsdl
 from wssc.security.policy import MessagePolicy
 from wssc.security.throttle import FailedAuthenticationThrottle
+from wssc.security.x509_validation import REFUSE_ALL, CertificateValidator, KeyPurpose
 from wssc.settings import (
     WCF_COMPATIBLE,
     WS2007,
@@ -78,6 +79,27 @@ class ClientCredentials:
     service_certificate: Certificate | None = None
     username: str | None = None
     password: str | None = field(default=None, repr=False)
+    #: How ``service_certificate`` is validated (WCF's ``ClientCredentials.ServiceCertificate
+    #: .Authentication``). None: the certificate given (``service_certificate=`` or the WSDL
+    #: identity) is pinned, trusted as a peer (PeerTrust of that one certificate: its
+    #: validity and KeyUsage are still checked). WCF's default is ChainTrust.
+    service_certificate_validator: CertificateValidator | None = None
+
+    def validated_service_certificate(self, purpose: KeyPurpose) -> Certificate | None:
+        """``service_certificate`` once its validator accepts it for ``purpose``, before
+        anything is sent to its holder; `CertificateRejected` (with a hint) otherwise."""
+        cert = self.service_certificate
+        if cert is None:
+            return None
+        validator = self.service_certificate_validator or CertificateValidator.peer_trust(cert)
+        try:
+            validator.validate(cert, purpose)
+        except CertificateRejected as exc:
+            exc.add_note("hint: nothing was sent. Trust the service certificate's CA with "
+                         "service_certificate_validator=CertificateValidator.chain_trust("
+                         "'ca.pem'), or check that it is this service's certificate")
+            raise
+        return cert
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +110,10 @@ class ServiceCredentials:
     username_validator: UsernameValidator | None = None
     #: UserNameOverTransport: refuse a UsernameToken that did not come over TLS.
     require_tls: bool = True
+    #: Decides on a client's certificate (a BinarySecurityToken) (WCF's
+    #: ``ServiceCredentials.ClientCertificate.Authentication``, ChainTrust). The default
+    #: trusts no certificate: configure the CAs (ChainTrust) or peers (PeerTrust) to trust.
+    client_certificate_validator: CertificateValidator = REFUSE_ALL
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +226,9 @@ def _afc_client(c: ClientCredentials) -> BootstrapClient:
             "AnonymousForCertificate needs the service certificate (from the WSDL identity "
             "or service_certificate=)"
         )
-    return AnonymousForCertificateClient(c.service_certificate)
+    cert = c.validated_service_certificate(KeyPurpose.ENCRYPTION)
+    assert cert is not None
+    return AnonymousForCertificateClient(cert)
 
 
 def _afc_service(c: ServiceCredentials, _: LocalServiceSecuritySettings) -> BootstrapService:

@@ -16,6 +16,7 @@ from wssc.certs import Certificate, from_der
 from wssc.contract import ContractSpec, OperationSpec
 from wssc.errors import ConfigurationError, InvalidArgument, TransportError, WsdlLoadRefused
 from wssc.policy.wsdl_resolve import WsdlAssembler, WsdlBudget
+from wssc.security.x509_validation import CertificateValidator
 from wssc.session.client import ClientSession, Outgoing
 from wssc.session.flow import ClientFlow, EventHook
 from wssc.settings import WCF_COMPATIBLE, Compatibility, EndpointSettings
@@ -154,10 +155,13 @@ def make_bootstrap(
     service_certificate: Certificate | None,
     username: str | None,
     password: str | None,
+    service_certificate_validator: CertificateValidator | None = None,
 ) -> BootstrapClient:
-    """The client half of the endpoint's bootstrap, from the registry."""
+    """The client half of the endpoint's bootstrap, from the registry (which validates the
+    service certificate: `ClientCredentials.validated_service_certificate`)."""
     kind = bootstrap_kind(settings.secure_conversation.bootstrap)
-    return kind.client_half(ClientCredentials(service_certificate, username, password))
+    return kind.client_half(ClientCredentials(service_certificate, username, password,
+                                              service_certificate_validator))
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +199,10 @@ class ClientBase(Generic[H, L]):
     ``L``: their lock type).
 
     ``verify``: ``True``, ``False``, a CA file or an SSL context (HTTPS); ``http``: an httpx
-    client of your own (then not closed by `close`); ``compatibility``: peer quirks."""
+    client of your own (then not closed by `close`); ``compatibility``: peer quirks;
+    ``service_certificate_validator``: how the service certificate is validated (a
+    `CertificateValidator`; by default the certificate given or from the WSDL identity is
+    pinned, trusted as a peer), checked here, before anything is sent."""
 
     def __init__(
         self,
@@ -212,12 +219,14 @@ class ClientBase(Generic[H, L]):
         on_event: EventHook | None = None,
         clock: Callable[[], float] = time.time,
         compatibility: Compatibility = WCF_COMPATIBLE,
+        service_certificate_validator: CertificateValidator | None = None,
     ) -> None:
         self.address = address
         self.contract = contract
         self.settings = settings or EndpointSettings()
         session = ClientSession(
-            self.settings, make_bootstrap(self.settings, service_certificate, username, password),
+            self.settings, make_bootstrap(self.settings, service_certificate, username, password,
+                                          service_certificate_validator),
             address, compatibility=compatibility,
         )
         self.flow = ClientFlow(session, clock=clock, on_event=on_event)

@@ -70,6 +70,7 @@ from wssc.security.processors import (
     b64decode,
 )
 from wssc.security.replay import ReplayCache
+from wssc.security.x509_validation import REFUSE_ALL, CertificateValidator
 from wssc.tokens.sct import SecurityContextToken
 from wssc.tokens.timestamp import Timestamp
 from wssc.xml import ns
@@ -699,6 +700,7 @@ def verify(
     private_key_thumbprint: str | None = None,
     replay_partition: str = "",
     issued_at: Callable[[SecurityContextToken], float | None] | None = None,
+    certificate_validator: CertificateValidator = REFUSE_ALL,
 ) -> VerifiedMessage:
     """Verify and decrypt a secured message, or raise a typed `WsscError`.
 
@@ -707,7 +709,8 @@ def verify(
     not signed by an SCT (a peer address, say); an SCT-signed message is charged to its SCT.
     ``issued_at`` says when the session of a signing SCT was issued (service clock): with it,
     the replay cache also refuses an SCT-signed message it could have seen before it started
-    (`wssc.security.replay`).
+    (`wssc.security.replay`). ``certificate_validator`` decides whether the certificate of
+    a BinarySecurityToken may sign (`wssc.security.x509_validation`; by default none may).
     """
     root: etree._Element
     if isinstance(message, etree._Element):
@@ -729,6 +732,7 @@ def verify(
     state = HeaderState(
         env, secs[0], policy, resolver, now, private_key, private_key_thumbprint,
         encrypted_key_sha1_keys or {}, context_sct,
+        certificate_validator=certificate_validator,
     )
     replay = (_Replay(replay_cache, policy, now, replay_partition, issued_at)
               if replay_cache is not None else None)

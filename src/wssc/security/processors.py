@@ -18,7 +18,7 @@ element                             processor                    effect
 ``xenc:ReferenceList``              `ReferenceListProcessor`  recorded, with position
 ``xenc:EncryptedData``              `EncryptedDataProcessor`  recorded (maybe Signature)
 ``ds:Signature``                    `SignatureProcessor`  recorded, with position
-``wsse:BinarySecurityToken``        `BinarySecurityTokenProcessor`  X.509 public key
+``wsse:BinarySecurityToken``        `BinarySecurityTokenProcessor`  validated X.509 key
 ``wsse:UsernameToken``              `UsernameTokenProcessor`  kept for the bootstrap
 ``wsse11:SignatureConfirmation``    `SignatureConfirmationProcessor`  value kept
 ==================================  ===========================  ==========================
@@ -49,6 +49,7 @@ from wssc.errors import (
 )
 from wssc.security.policy import MessagePolicy
 from wssc.security.tokens import encrypted_key_sha1
+from wssc.security.x509_validation import REFUSE_ALL, CertificateValidator, KeyPurpose
 from wssc.tokens.dkt import DerivedKeyToken
 from wssc.tokens.sct import SecurityContextToken
 from wssc.tokens.str_ import STR_TAG, SecurityTokenReference
@@ -62,6 +63,10 @@ KeyResolver = Callable[[SecurityContextToken, ScVersion], bytes | None]
 
 #: Shortest HMAC key accepted for a signature, whatever the suite (a forgery bound).
 MIN_HMAC_KEY = 16
+
+#: BinarySecurityTokens in one header: each costs a chain validation before the signature is
+#: checked (WCF's layouts carry one, two with a supporting certificate).
+MAX_BINARY_SECURITY_TOKENS = 2
 
 
 @dataclass(slots=True, eq=False)
@@ -121,6 +126,10 @@ class HeaderState:
     #: A failure found in pass 1 that must not show before the signature check (an RSA
     #: unwrap that failed): the signature check then fails with this detail in the log.
     deferred_failure: str | None = None
+    #: Decides whether a certificate from a BinarySecurityToken may sign (the default refuses
+    #: every certificate: a service trusts the CAs or peers it is configured with).
+    certificate_validator: CertificateValidator = REFUSE_ALL
+    binary_security_tokens: int = 0
 
     # --- token resolution ---------------------------------------------------------------
     def resolve_sct(self, sct: SecurityContextToken, sc: ScVersion) -> bytes:
@@ -355,6 +364,10 @@ class BinarySecurityTokenProcessor:
         vt = el.get("ValueType") or ""
         if not vt.endswith("#X509v3"):
             raise SecurityTokenUnavailable("unsupported BinarySecurityToken type")
+        state.binary_security_tokens += 1
+        if state.binary_security_tokens > MAX_BINARY_SECURITY_TOKENS:
+            raise InvalidSecurity(
+                f"more than {MAX_BINARY_SECURITY_TOKENS} BinarySecurityTokens in the header")
         der = b64decode(el.text, "BinarySecurityToken")
         try:
             cert = x509.load_der_x509_certificate(der)
@@ -363,6 +376,8 @@ class BinarySecurityTokenProcessor:
         pub = cert.public_key()
         if not isinstance(pub, rsa.RSAPublicKey):
             raise UnsupportedAlgorithm("only RSA certificates are supported")
+        # the seam (wssc.security.x509_validation): trust, validity, KeyUsage, or refused
+        state.certificate_validator.validate(cert, KeyPurpose.SIGNATURE, now=state.now)
         ident = el.get(f"{{{ns.WSU}}}Id")
         tok = Token("x509", b"", public_key=pub)
         if ident:

@@ -56,6 +56,7 @@ from wssc.security.inbound import VerifiedMessage, verify
 from wssc.security.outbound import protect
 from wssc.security.replay import MemoryReplayCache, PeerCharged, ReplayCache
 from wssc.security.tokens import SctProtection
+from wssc.security.x509_validation import REFUSE_ALL, CertificateValidator
 from wssc.service.address import AddressFilter
 from wssc.session.service import SessionManager
 from wssc.settings import WCF_COMPATIBLE, Compatibility, EndpointSettings
@@ -144,6 +145,7 @@ class ServiceEngine:
         require_tls_for_username: bool = True,
         compatibility: Compatibility = WCF_COMPATIBLE,
         replay_cache: ReplayCache | None = None,
+        client_certificate_validator: CertificateValidator = REFUSE_ALL,
     ) -> None:
         """The bootstrap comes from the registry (`wssc.bootstrap.registry`) by
         ``settings.secure_conversation.bootstrap``; each kind takes from ``certificate``,
@@ -151,6 +153,8 @@ class ServiceEngine:
         ``compatibility`` gathers peer quirks (`Compatibility`).
         ``replay_cache``: a shared one for a farm (``RedisReplayCache``); by default one in
         memory, sized by ``settings.service``.
+        ``client_certificate_validator`` decides on a client's certificate in a
+        BinarySecurityToken (`CertificateValidator`; by default none is trusted).
         """
         self.service = service
         self.settings = settings or EndpointSettings()
@@ -169,8 +173,10 @@ class ServiceEngine:
         self.kind = bootstrap_kind(scs.bootstrap)
         self.kind.check_address(address, "service")  # never publish TLS-only creds on http
         self.bootstrap: BootstrapService = self.kind.service_half(
-            ServiceCredentials(certificate, username_validator, require_tls_for_username), svc
+            ServiceCredentials(certificate, username_validator, require_tls_for_username,
+                               client_certificate_validator), svc
         )
+        self.client_certificate_validator = client_certificate_validator
         self.require_tls = require_tls_for_username and self.kind.security_mode == "transport"
         codec = None
         if not scs.require_cancellation:
@@ -319,7 +325,8 @@ class ServiceEngine:
         try:
             result = verify(env.root, resolver=resolve, policy=policy, now=now,
                             replay_cache=self._replay_for(transport),
-                            issued_at=_issued_at(records))
+                            issued_at=_issued_at(records),
+                            certificate_validator=self.client_certificate_validator)
         except PredatesReplayCache as exc:
             # Not a replay for sure, but one the cache cannot rule out: the client opens a new
             # session on BadContextToken, so a legitimate one loses one message, not minutes.
