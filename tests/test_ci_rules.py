@@ -66,7 +66,7 @@ def _is_sleep(call: ast.Call, bare_names: set[str]) -> bool:
 def fixed_sleeps(source: str) -> list[int]:
     """Lines of ``time.sleep``/``asyncio.sleep`` calls that are not inside a ``while`` loop
     (a poll: check, sleep a little, check again, up to a deadline) of their own function, nor
-    marked ``# sleep-ok: <reason>`` on their line or the line above."""
+    marked ``# sleep-ok: <reason>`` on their line or in the comment lines just above."""
     tree = ast.parse(source)
     lines = source.splitlines()
     bare = {a.asname or a.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
@@ -79,8 +79,10 @@ def fixed_sleeps(source: str) -> list[int]:
                 visit(child, False)
                 continue
             if isinstance(child, ast.Call) and _is_sleep(child, bare) and not in_while:
-                near = lines[max(0, child.lineno - 2):child.lineno]
-                if not any(SLEEP_OK in ln for ln in near):
+                first = child.lineno - 1  # the call's line and the comment lines just above
+                while first > 0 and lines[first - 1].lstrip().startswith("#"):
+                    first -= 1
+                if not any(SLEEP_OK in ln for ln in lines[first:child.lineno]):
                     found.append(child.lineno)
             visit(child, in_while or isinstance(child, ast.While))
 
@@ -97,11 +99,12 @@ def test_fixed_sleep_detector() -> None:
         "def b():\n    while not done():\n        time.sleep(0.01)\n"      # polling
         "async def c():\n    await asyncio.sleep(1)\n"                      # 10: bare
         "def d():\n    nap(2)\n"                                            # 12: bare
-        "def e():\n    time.sleep(2)  # sleep-ok: an expiry inside the server\n"
-        "def f():\n    while True:\n        def g():\n            time.sleep(1)\n"  # 18
-        "def h():\n    for _ in range(3):\n        time.sleep(1)\n"        # 21: not a poll
+        "def e():\n    # sleep-ok: an expiry inside the server,\n    # said on two lines\n"
+        "    time.sleep(2)\n"
+        "def f():\n    while True:\n        def g():\n            time.sleep(1)\n"  # 20
+        "def h():\n    for _ in range(3):\n        time.sleep(1)\n"        # 23: not a poll
     )
-    assert fixed_sleeps(src) == [5, 10, 12, 18, 21]
+    assert fixed_sleeps(src) == [5, 10, 12, 20, 23]
 
 
 def test_nothing_waits_on_a_fixed_sleep() -> None:
