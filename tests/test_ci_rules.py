@@ -3,6 +3,7 @@ scripts/setup.sh), and no dev dependency skipped away with ``importorskip``."""
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
@@ -49,3 +50,68 @@ def test_nothing_else_reads_the_ci_variable() -> None:
 def test_no_dev_dependency_is_skipped_away() -> None:
     offenders = [str(p) for p in _test_sources() if "importorskip(" in p.read_text()]
     assert offenders == [], "dev dependencies are imported normally: a missing one is an error"
+
+
+# --- nothing waits on a fixed sleep ---------------------------------------------------------
+SLEEP_OK = "# sleep-ok:"
+
+
+def _is_sleep(call: ast.Call, bare_names: set[str]) -> bool:
+    f = call.func
+    if isinstance(f, ast.Attribute) and f.attr == "sleep":
+        return isinstance(f.value, ast.Name) and f.value.id in ("time", "asyncio")
+    return isinstance(f, ast.Name) and f.id in bare_names
+
+
+def fixed_sleeps(source: str) -> list[int]:
+    """Lines of ``time.sleep``/``asyncio.sleep`` calls that are not inside a ``while`` loop
+    (a poll: check, sleep a little, check again, up to a deadline) of their own function, nor
+    marked ``# sleep-ok: <reason>`` on their line or in the comment lines just above."""
+    tree = ast.parse(source)
+    lines = source.splitlines()
+    bare = {a.asname or a.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+            and node.module in ("time", "asyncio") for a in node.names if a.name == "sleep"}
+    found: list[int] = []
+
+    def visit(node: ast.AST, in_while: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                visit(child, False)
+                continue
+            if isinstance(child, ast.Call) and _is_sleep(child, bare) and not in_while:
+                first = child.lineno - 1  # the call's line and the comment lines just above
+                while first > 0 and lines[first - 1].lstrip().startswith("#"):
+                    first -= 1
+                if not any(SLEEP_OK in ln for ln in lines[first:child.lineno]):
+                    found.append(child.lineno)
+            visit(child, in_while or isinstance(child, ast.While))
+
+    visit(tree, False)
+    return found
+
+
+def test_fixed_sleep_detector() -> None:
+    """The detector itself: a bare sleep is found, a polling loop's sleep and a marked one
+    are not."""
+    src = (
+        "import time\nimport asyncio\nfrom time import sleep as nap\n"
+        "def a():\n    time.sleep(0.2)\n"                                   # 5: bare
+        "def b():\n    while not done():\n        time.sleep(0.01)\n"      # polling
+        "async def c():\n    await asyncio.sleep(1)\n"                      # 10: bare
+        "def d():\n    nap(2)\n"                                            # 12: bare
+        "def e():\n    # sleep-ok: an expiry inside the server,\n    # said on two lines\n"
+        "    time.sleep(2)\n"
+        "def f():\n    while True:\n        def g():\n            time.sleep(1)\n"  # 20
+        "def h():\n    for _ in range(3):\n        time.sleep(1)\n"        # 23: not a poll
+    )
+    assert fixed_sleeps(src) == [5, 10, 12, 20, 23]
+
+
+def test_nothing_waits_on_a_fixed_sleep() -> None:
+    """A test waits for a condition (poll it, with a deadline), never for a fixed time. A
+    sleep that must let wall-clock time pass (an expiry inside a running server) says why
+    with ``# sleep-ok: <reason>``."""
+    here = Path(__file__).resolve().parent
+    offenders = [f"{p.relative_to(here)}:{line}" for p in sorted(here.rglob("*.py"))
+                 for line in fixed_sleeps(p.read_text())]
+    assert offenders == [], "fixed sleeps (poll a condition against a deadline instead)"

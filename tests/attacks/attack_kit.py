@@ -387,7 +387,8 @@ def craft(
     """Secure ``envelope`` with the SCT of ``keys`` the way WCF does, with knobs a legitimate
     key holder could turn: the Timestamp (``expires=None`` leaves Expires out), the
     algorithms and derived-key lengths, and the order (``sign_ciphertext``: encrypt the Body
-    first, sign the ciphertext, and put the ReferenceList after the Signature).
+    first, sign the ciphertext, and put the Body's ReferenceList after the Signature, which is
+    encrypted, and listed before it, unless ``encrypt_signature`` is false).
     ``sign_namespaces``: headers in these namespaces are signed too (beside WS-Addressing).
     """
     now = time.time() if created is None else created
@@ -438,7 +439,15 @@ def craft(
         return envelope
     if sign_ciphertext:
         data_id = encrypt_body_now()
-        sec.append(etree.fromstring(_signature_bytes(targets, sig_key, sig_ref, policy)))
+        signature = _signature_bytes(targets, sig_key, sig_ref, policy)
+        if encrypt_signature:  # the Signature encrypted, listed before it: only the order is off
+            sig_id = ids.next()
+            sig_rl = etree.SubElement(sec, f"{XENC}ReferenceList", nsmap={"e": ns.XENC})
+            etree.SubElement(sig_rl, f"{XENC}DataReference").set("URI", "#" + sig_id)
+            sec.append(build_encrypted_data(sig_id, ns.XENC_ELEMENT, alg, enc_key, signature,
+                                            enc_ref))
+        else:
+            sec.append(etree.fromstring(signature))
         rl = etree.SubElement(sec, f"{XENC}ReferenceList", nsmap={"e": ns.XENC})
         etree.SubElement(rl, f"{XENC}DataReference").set("URI", "#" + data_id)
         return envelope

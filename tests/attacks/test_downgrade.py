@@ -17,7 +17,6 @@ from attack_kit import (
     MATRIX_IDS,
     Keys,
     app_envelope,
-    assert_generic_fault,
     assert_refused_by,
     craft,
     last,
@@ -60,7 +59,10 @@ def test_weaker_encryption_is_refused(
         assert post(srv, tostring(ok)).status_code == 200  # control: Basic256 as crafted
         root = craft(app_envelope(c, "Echo", text="weak"), Keys.of(c), s.sc, s.suite,
                      **DOWNGRADES[downgrade])  # type: ignore[arg-type]
-        assert_generic_fault(post(srv, tostring(root)), f"{downgrade} on Basic256 {binding}/{mode}")
+        mark = log_mark(srv)
+        alg = DOWNGRADES[downgrade]["body_algorithm"]
+        assert_refused_by(srv, post(srv, tostring(root)), f"encryption method {alg!r}",
+                          since=mark, what=f"{downgrade} on Basic256 {binding}/{mode}")
 
 
 #: The check that refuses each weaker suite's RST (the service log's reason).
@@ -122,7 +124,9 @@ def test_soap11_is_refused_by_a_soap12_endpoint(
         plain = new_envelope(SOAP_11, action=op.action, to=c.address,
                              payload=encode_request(op, {"text": "soap11"}))
         root = craft(plain, Keys.of(c), s.sc, s.suite)
+        mark = log_mark(srv)
         r = post(srv, tostring(root), content_type="text/xml; charset=utf-8",
                  headers={"soapaction": f'"{op.action}"'})
         assert r.status_code != 200, "a SOAP 1.1 message was served by a SOAP 1.2 endpoint"
-        assert_generic_fault(r, f"SOAP 1.1 application message {binding}/{mode}")
+        assert_refused_by(srv, r, "a SOAP 1.1 message to a SOAP 1.2 endpoint", since=mark,
+                          what=f"SOAP 1.1 application message {binding}/{mode}")

@@ -22,10 +22,11 @@ from attack_kit import (
     XENC,
     Keys,
     app_envelope,
-    assert_generic_fault,
+    assert_refused_by,
     body,
     craft,
     header_children,
+    log_mark,
     post,
     recording_client,
     scrub_ids,
@@ -41,6 +42,7 @@ from wssc.client import Client
 from wssc.crypto.suites import AlgorithmSuite
 from wssc.security.outbound import _signature_bytes
 from wssc.security.policy import MessagePolicy
+from wssc.security.xmlsig import build_encrypted_data
 from wssc.tokens.dkt import DerivedKeyToken
 from wssc.tokens.str_ import SecurityTokenReference
 from wssc.tokens.timestamp import Timestamp
@@ -51,11 +53,16 @@ from wssc.xml.soap import Envelope
 pytestmark = pytest.mark.e2e
 
 SECRET_TEXT = "the victim's secret request"
+#: The log reason of the check that decrypts only with keys of the signer's root token.
+ROOT_TOKEN_REFUSED = "the data was encrypted with a key of another token than the signature's"
 
 
 def mix(captured: bytes, attacker: Keys, sc: ScVersion, suite: AlgorithmSuite) -> bytes:
-    """The victim's message, signed by the attacker over the victim's ciphertext Body, with
-    the victim's SCT, encryption DKT and ReferenceList after the attacker's Signature."""
+    """The victim's message, signed by the attacker over the victim's ciphertext Body, laid
+    out as the policy wants (the attacker's Signature encrypted with its own key, every
+    ReferenceList before it), with the victim's SCT, encryption DKT and ReferenceList (the
+    Body's) before the attacker's encrypted Signature. Only the root-token check is left to
+    refuse it: the Body's key derives from another token than the signature's."""
     root = tree(captured)
     sec = security(root)
     v_sct = header_children(root, "SecurityContextToken")
@@ -94,9 +101,15 @@ def mix(captured: bytes, attacker: Keys, sc: ScVersion, suite: AlgorithmSuite) -
     sig = _signature_bytes(targets, dk.derive(attacker.key),
                            SecurityTokenReference.local("attacker-dk", sc.dk_token_type),
                            MessagePolicy(sc=sc, suite=suite))
-    new.append(etree.fromstring(sig))
+    enc_dk = DerivedKeyToken(base, os.urandom(16), suite.encryption_key_length, offset=0,
+                             wsu_id="attacker-enc-dk")
+    new.append(enc_dk.to_xml(sc))
     for part in (*v_sct, v_dkts[1], rl):  # the victim's SCT, encryption DKT, ReferenceList
         new.append(part)
+    etree.SubElement(rl, f"{XENC}DataReference").set("URI", "#attacker-sig")
+    new.append(build_encrypted_data(
+        "attacker-sig", ns.XENC_ELEMENT, suite.encryption, enc_dk.derive(attacker.key), sig,
+        SecurityTokenReference.local("attacker-enc-dk", sc.dk_token_type)))
     return tostring(root)
 
 
@@ -137,9 +150,11 @@ def test_victim_body_signed_by_attacker_is_refused(
         if delivered:
             assert s.app_response(victim._post(out), out, time.time()) == SECRET_TEXT
         crafted = mix(out.body, keys, attacker.session.sc, attacker.session.suite)
+        mark = log_mark(srv)
         r = post(srv, crafted, content_type=out.content_type)
         refused_and_unread(attacker, r.status_code, r.content, f"{binding}/{mode}")
-        assert_generic_fault(r, f"key mixing {binding}/{mode}")
+        assert_refused_by(srv, r, ROOT_TOKEN_REFUSED, since=mark,
+                          what=f"key mixing {binding}/{mode}")
         # Both sessions still work: the refusal hurt nobody.
         assert victim.Echo(text="v") == "v" and attacker.Echo(text="a") == "a"
     assert rec is not None
@@ -165,8 +180,9 @@ def test_own_keys_crafted_layout_is_accepted(
 def test_reference_list_after_signature_is_refused(
     server: Callable[..., Server], binding: str, mode: str
 ) -> None:
-    """Encrypt-then-sign with the ReferenceList after the Signature, all with the client's own
-    keys: the policy (SignBeforeEncrypt + EncryptSignature) says otherwise, so it is refused."""
+    """Encrypt-then-sign with the Body's ReferenceList after the (encrypted) Signature, all
+    with the client's own keys: the policy (SignBeforeEncrypt) says otherwise, so it is
+    refused, by the order check."""
     srv = server(*serve_args(binding, mode))
     attacker, keys = attacker_client(srv)
     with attacker:
@@ -174,7 +190,30 @@ def test_reference_list_after_signature_is_refused(
         root = craft(app_envelope(attacker, "Echo", text="order"), keys, s.sc, s.suite,
                      sign_ciphertext=True)
         kinds = [etree.QName(c).localname for c in security(root)]
-        assert kinds.index("ReferenceList") > kinds.index("Signature")
+        assert kinds[-2:] == ["EncryptedData", "ReferenceList"], kinds
+        mark = log_mark(srv)
         r = post(srv, tostring(root))
         refused_and_unread(attacker, r.status_code, r.content, f"{binding}/{mode}")
-        assert_generic_fault(r, f"ReferenceList after Signature {binding}/{mode}")
+        assert_refused_by(srv, r, "a ReferenceList follows the signature", since=mark,
+                          what=f"ReferenceList after Signature {binding}/{mode}")
+
+
+@pytest.mark.parametrize(("binding", "mode"), MATRIX, ids=MATRIX_IDS)
+def test_plain_signature_where_the_policy_encrypts_it_is_refused(
+    server: Callable[..., Server], binding: str, mode: str
+) -> None:
+    """The same encrypt-then-sign message with a plain Signature: the policy encrypts the
+    primary signature (EncryptSignature), so it is refused by that check."""
+    srv = server(*serve_args(binding, mode))
+    attacker, keys = attacker_client(srv)
+    with attacker:
+        s = attacker.session
+        root = craft(app_envelope(attacker, "Echo", text="order"), keys, s.sc, s.suite,
+                     sign_ciphertext=True, encrypt_signature=False)
+        kinds = [etree.QName(c).localname for c in security(root)]
+        assert kinds.index("ReferenceList") > kinds.index("Signature")
+        mark = log_mark(srv)
+        r = post(srv, tostring(root))
+        refused_and_unread(attacker, r.status_code, r.content, f"{binding}/{mode}")
+        assert_refused_by(srv, r, "the signature is not encrypted (the policy encrypts it",
+                          since=mark, what=f"plain Signature {binding}/{mode}")

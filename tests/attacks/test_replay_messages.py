@@ -1,5 +1,6 @@
 """Replays on ``verify`` itself (moved from ``tests/core/test_security.py``): the same
-signature twice is refused, whatever else changed around it; a full cache fails closed. The
+signature twice is refused, whatever else changed around it; a full cache fails closed.
+Only the replay cache raises `ReplayDetected` (its type is the check's reason). The
 HTTP-level replay attacks are in ``test_replay_window.py`` and ``test_replay_cache.py``."""
 
 from __future__ import annotations
@@ -62,4 +63,5 @@ def test_replay_cache_full_fails_closed() -> None:
 
     cache = MemoryReplayCache(max_entries=1)
     ok(message(), replay_cache=cache)
-    reject(ServerTooBusy, message(), replay_cache=cache)
+    assert reject(ServerTooBusy, message(), replay_cache=cache).detail == \
+        "the replay cache is full"

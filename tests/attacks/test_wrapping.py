@@ -26,6 +26,9 @@ from wssc.errors import DuplicateId, InvalidSecurity, MalformedXml, WsscError
 from wssc.xml import ns
 from wssc.xml.soap import Envelope
 
+#: The check that the Body the application reads is the one the signature covered.
+BODY_NOT_SIGNED = "the Body is not signed by the message signature"
+
 
 def _wrap_in_header(root: etree._Element, el: etree._Element) -> etree._Element:
     header = Envelope(root).header
@@ -45,6 +48,7 @@ def test_wrapping_body_moved_new_body_same_id() -> None:
     root.append(new)
     exc = reject(DuplicateId, root)
     assert exc.code.clark == f"{{{ns.WSSE}}}InvalidSecurity"
+    assert exc.detail is not None and exc.detail.endswith("is used more than once")
 
 
 def test_wrapping_body_moved_new_body_without_id() -> None:
@@ -55,7 +59,7 @@ def test_wrapping_body_moved_new_body_without_id() -> None:
     new.find(".//{urn:test}Text").text = "transfer all the money"
     _wrap_in_header(root, old)
     root.append(new)
-    reject(InvalidSecurity, root)
+    assert reject(InvalidSecurity, root).detail == BODY_NOT_SIGNED
 
 
 def test_wrapping_body_moved_next_to_new_body() -> None:
@@ -68,7 +72,7 @@ def test_wrapping_body_moved_next_to_new_body() -> None:
     root.insert(idx, wrapper)
     wrapper.append(old)
     root.append(new)
-    reject(InvalidSecurity, root)
+    assert reject(InvalidSecurity, root).detail == BODY_NOT_SIGNED
 
 
 def test_wrapping_body_moved_into_security_header() -> None:
@@ -78,7 +82,7 @@ def test_wrapping_body_moved_into_security_header() -> None:
     del new.attrib[f"{WSU}Id"]
     security(root).append(old)
     root.append(new)
-    reject(InvalidSecurity, root)
+    assert reject(InvalidSecurity, root).detail == "unexpected element 'Body' in the security header"
 
 
 def test_wrapping_action_header() -> None:
@@ -90,7 +94,8 @@ def test_wrapping_action_header() -> None:
     evil.text = "urn:evil:Delete"
     header.insert(list(header).index(action), evil)
     _wrap_in_header(root, action)
-    reject(InvalidSecurity, root)
+    assert reject(InvalidSecurity, root).detail == \
+        "a signed element is not where the application reads it"
 
 
 def test_wrapping_timestamp_replaced() -> None:
@@ -103,7 +108,7 @@ def test_wrapping_timestamp_replaced() -> None:
     fresh.find(f"{WSU}Expires").text = "2027-01-15T08:05:00Z"
     sec.replace(old_ts, fresh)
     _wrap_in_header(root, old_ts)
-    reject(InvalidSecurity, root)
+    assert reject(InvalidSecurity, root).detail == "the Timestamp is not signed"
 
 
 def _inject_comment(el: etree._Element, keep: int) -> None:
@@ -144,16 +149,17 @@ def test_duplicate_action_header() -> None:
     del dup.attrib[f"{WSU}Id"]
     dup.text = "urn:evil"
     header.append(dup)
-    reject(InvalidSecurity, root)
+    assert reject(InvalidSecurity, root).detail == "duplicate addressing header Action"
     header.insert(0, copy.deepcopy(dup))
-    reject(InvalidSecurity, root)
+    assert reject(InvalidSecurity, root).detail == "duplicate addressing header Action"
 
 
 def test_duplicate_action_header_same_id() -> None:
     root = tree(message(encrypt=False))
     header = Envelope(root).header
     header.append(copy.deepcopy(header.find(f"{{{ns.WSA10}}}Action")))
-    reject(DuplicateId, root)
+    exc = reject(DuplicateId, root)
+    assert exc.detail is not None and exc.detail.endswith("is used more than once")
 
 
 def test_duplicate_body() -> None:
@@ -161,7 +167,7 @@ def test_duplicate_body() -> None:
     new = copy.deepcopy(Envelope(root).body)
     del new.attrib[f"{WSU}Id"]
     root.append(new)
-    reject(MalformedXml, root)
+    assert reject(MalformedXml, root).detail == "a SOAP Envelope must have exactly one Body"
 
 
 def test_element_referenced_twice() -> None:
@@ -169,4 +175,5 @@ def test_element_referenced_twice() -> None:
     si = security(root).find(f"{DS}Signature/{DS}SignedInfo")
     si.append(copy.deepcopy(si.findall(f"{DS}Reference")[-1]))
     resign(root)
-    reject(InvalidSecurity, root, policy(derived=False))
+    assert reject(InvalidSecurity, root, policy(derived=False)).detail == \
+        "an element is referenced twice by the signature"

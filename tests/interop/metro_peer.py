@@ -175,11 +175,25 @@ class WsscService:
     def mark(self) -> int:
         return self.log_path.stat().st_size
 
-    def log_since(self, mark: int, settle: float = 0.3) -> ServiceLog:
-        time.sleep(settle)  # the service logs after it answers
-        with open(self.log_path, "rb") as f:
-            f.seek(mark)
-            return ServiceLog(f.read().decode(errors="replace"))
+    def log_since(self, mark: int, settle: float = 0.3,
+                  until: Callable[[ServiceLog], bool] | None = None,
+                  timeout: float = 15.0) -> ServiceLog:
+        """The log after ``mark``: polled until ``until`` holds (deadline ``timeout``), or,
+        without ``until``, read after ``settle`` seconds."""
+        def read() -> ServiceLog:
+            with open(self.log_path, "rb") as f:
+                f.seek(mark)
+                return ServiceLog(f.read().decode(errors="replace"))
+
+        if until is None:
+            # sleep-ok: the peer's run is over; the service writes its last lines just after
+            # it answers, and callers that check for an absence have no line to poll for.
+            time.sleep(settle)
+            return read()
+        deadline = time.monotonic() + timeout
+        while not until(log := read()) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return log
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -316,11 +330,24 @@ class MetroService:
     def mark(self) -> int:
         return self.out_path.stat().st_size
 
-    def out_since(self, mark: int, settle: float = 0.3) -> str:
-        time.sleep(settle)
-        with open(self.out_path, "rb") as f:
-            f.seek(mark)
-            return f.read().decode(errors="replace")
+    def out_since(self, mark: int, settle: float = 0.3, until: Callable[[str], bool] | None = None,
+                  timeout: float = 15.0) -> str:
+        """Metro's output after ``mark``: polled until ``until`` holds (deadline
+        ``timeout``), or, without ``until``, read after ``settle`` seconds."""
+        def read() -> str:
+            with open(self.out_path, "rb") as f:
+                f.seek(mark)
+                return f.read().decode(errors="replace")
+
+        if until is None:
+            # sleep-ok: Metro prints after it answers; callers that check for an absence
+            # ("CALL" not in it) have no line to poll for.
+            time.sleep(settle)
+            return read()
+        deadline = time.monotonic() + timeout
+        while not until(out := read()) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return out
 
     def stderr_tail(self, n: int = 60) -> str:
         return "\n".join(self.err_path.read_text(errors="replace").splitlines()[-n:])

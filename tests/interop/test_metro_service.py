@@ -45,7 +45,8 @@ def session(svc: MetroService, **kw: object) -> tuple[list[tuple[str, str]], lis
         for i in range(1, 4):
             results.append(c.Add(a=i, b=100))
         results.append(c.Echo(text="wssc \u00e9\u00e8 <&>"))
-    return events, results, svc.out_since(mark)
+    return events, results, svc.out_since(
+        mark, until=lambda out: len(re.findall(r"^CALL Add", out, re.M)) >= 3)
 
 
 def check_full_session(events: list[tuple[str, str]], results: list[object], out: str) -> None:
@@ -102,8 +103,9 @@ def test_wrong_password_is_refused_by_metro(metro_services: Callable[..., MetroS
     with pytest.raises(RemoteFault) as err, Client.from_wsdl(
             svc.wsdl_url, verify=str(svc.cert_pem), username="alice", password="wrong") as c:
         c.Add(a=1, b=2)
-    assert "AUTH alice refused" in svc.out_since(mark)
-    assert "CALL" not in svc.out_since(mark)
+    out = svc.out_since(mark, until=lambda out: "AUTH alice refused" in out)
+    assert "AUTH alice refused" in out
+    assert "CALL" not in out
     assert err.value.code.local in ("FailedAuthentication", "InvalidSecurity",
                                     "InvalidSecurityToken"), err.value
 
@@ -161,13 +163,19 @@ def test_renewal_over_transport(metro_services: Callable[..., MetroService]) -> 
     with Client.from_wsdl(svc.wsdl_url, verify=str(svc.cert_pem), username="alice",
                           password="secret", on_event=lambda n, d: events.append((n, d))) as c:
         assert c.Add(a=1, b=100) == 101
-        time.sleep(4.0)
+        # The SCT must age on the wall clock: poll until the session is due for renewal (60 %
+        # of 6 s), deadline 10 s; the next call then renews.
+        deadline = time.monotonic() + 10
+        while not c.session.renew_due(time.time()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert c.session.renew_due(time.time())
         assert c.Add(a=2, b=100) == 102
         assert c.Add(a=3, b=100) == 103
     names = [n for n, _ in events]
     assert names.count("renew") == 1 and names[-1] == "cancel", events
     assert names.index("renew") == 2, events  # issue, call, renew, call, call, cancel
-    assert len(re.findall(r"^CALL Add", svc.out_since(mark), re.M)) == 3
+    out = svc.out_since(mark, until=lambda out: len(re.findall(r"^CALL Add", out, re.M)) >= 3)
+    assert len(re.findall(r"^CALL Add", out, re.M)) == 3
 
 
 @pytest.mark.parametrize("binding", ["wshttp", "ws2007"])
@@ -184,14 +192,20 @@ def test_renewal_under_message_security(metro_services: Callable[..., MetroServi
     with Client.from_wsdl(svc.wsdl_url, verify=str(svc.cert_pem),
                           on_event=lambda n, d: events.append((n, d))) as c:
         assert c.Add(a=1, b=100) == 101
-        time.sleep(4.0)
+        # The SCT must age on the wall clock: poll until the session is due for renewal (60 %
+        # of 6 s), deadline 10 s; the next call then renews.
+        deadline = time.monotonic() + 10
+        while not c.session.renew_due(time.time()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert c.session.renew_due(time.time())
         assert c.Add(a=2, b=100) == 102
         assert c.Add(a=3, b=100) == 103
         assert c.session is not None and c.session.sct is not None
         assert c.session.sct.instance  # the renewed generation
     names = [n for n, _ in events]
     assert names == ["issue", "call", "renew", "call", "call", "cancel"], events
-    assert len(re.findall(r"^CALL Add", svc.out_since(mark), re.M)) == 3
+    out = svc.out_since(mark, until=lambda out: len(re.findall(r"^CALL Add", out, re.M)) >= 3)
+    assert len(re.findall(r"^CALL Add", out, re.M)) == 3
 
 
 @pytest.mark.parametrize("binding", ["wshttp", "ws2007"])

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -186,13 +187,25 @@ def test_uvicorn_logs_wssc_session_events_without_set_up(uvicorn_app) -> None:  
 
     proc, port = uvicorn_app("--log-level", "info")
     _wait_up(proc, port)
+    assert proc.stdout is not None
+    stdout = proc.stdout
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(stdout.readline, "")),
+                              daemon=True)
+    reader.start()
     with Client.from_wsdl(f"http://127.0.0.1:{port}/svc?wsdl") as c:
         assert c.Add(a=1, b=2) == 3
         sct = c.session.sct
         assert sct is not None
-    time.sleep(0.3)
+    # The service logs the Cancel after it answers: poll its output (deadline 20 s).
+    deadline = time.monotonic() + 20
+    while f"cancelled SCT {sct.identifier}" not in "".join(lines) \
+            and time.monotonic() < deadline:
+        time.sleep(0.02)
     proc.terminate()
-    out, _ = proc.communicate(timeout=20)
+    proc.wait(20)
+    reader.join(20)
+    out = "".join(lines)
     assert f"issued SCT {sct.identifier}" in out, out
     assert f"cancelled SCT {sct.identifier}" in out, out
 
