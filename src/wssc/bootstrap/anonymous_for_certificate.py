@@ -34,8 +34,8 @@ from wssc.bootstrap.base import ClientContext, ServiceResult, TransportInfo
 from wssc.certs import Certificate
 from wssc.crypto.primitives import rsa_key_wrap
 from wssc.errors import ConfigurationError, InvalidSecurity
-from wssc.policy.export import PolicyWriter, symmetric_binding, trust_assertion, wss11
-from wssc.policy.policy_import import BindingFacts, PolicyReader
+from wssc.policy.shapes import BindingFacts, ShapeReader
+from wssc.policy.writer import PolicyWriter, symmetric_binding, trust_assertion, wss11
 from wssc.security.inbound import KeyResolver, VerifiedMessage, verify
 from wssc.security.outbound import protect
 from wssc.security.policy import MessagePolicy
@@ -246,7 +246,7 @@ class AnonymousForCertificatePolicy:
             trust_assertion(w, settings.key_entropy_mode),
         ]
 
-    def recognize(self, reader: PolicyReader, binding: BindingFacts) -> bool | None:
+    def recognize(self, reader: ShapeReader, binding: BindingFacts) -> bool | None:
         token = binding.protection_token
         if binding.transport or binding.username or token is None:
             return None

@@ -16,8 +16,8 @@ from lxml import etree
 
 from wssc.bootstrap.base import ClientContext, ServiceResult, TransportInfo, UsernameValidator
 from wssc.errors import FailedAuthentication, InvalidSecurity
-from wssc.policy.export import PolicyWriter, transport_binding, trust_assertion, wss11
-from wssc.policy.policy_import import BindingFacts, PolicyReader
+from wssc.policy.shapes import BindingFacts, ShapeReader
+from wssc.policy.writer import PolicyWriter, transport_binding, trust_assertion, wss11
 from wssc.security.inbound import KeyResolver, VerifiedMessage, verify
 from wssc.security.outbound import protect
 from wssc.security.policy import MessagePolicy
@@ -154,5 +154,5 @@ class UserNameOverTransportPolicy:
             trust_assertion(w, settings.key_entropy_mode),
         ]
 
-    def recognize(self, reader: PolicyReader, binding: BindingFacts) -> bool | None:
+    def recognize(self, reader: ShapeReader, binding: BindingFacts) -> bool | None:
         return False if binding.transport and binding.username else None
