@@ -12,6 +12,7 @@ import httpx
 import pytest
 from lxml import etree
 
+from wssc.bootstrap.registry import parse_bootstrap
 from wssc.certs import Certificate, generate_self_signed
 from wssc.client import Client
 from wssc.contract import get_contract
@@ -21,7 +22,6 @@ from wssc.service.engine import ServiceEngine
 from wssc.service.wsgi import WsgiApp
 from wssc.settings import (
     MESSAGE_SECURITY_VERSIONS,
-    Bootstrap,
     EndpointSettings,
     SecureConversationSettings,
 )
@@ -65,7 +65,7 @@ class Wire:
 
 def _settings(bootstrap: str, cookie: bool) -> EndpointSettings:
     return EndpointSettings(secure_conversation=SecureConversationSettings(
-        bootstrap=Bootstrap.parse(bootstrap), require_cancellation=not cookie,
+        bootstrap=parse_bootstrap(bootstrap), require_cancellation=not cookie,
         message_security_version=MESSAGE_SECURITY_VERSIONS["ws2007"]))
 
 

@@ -90,7 +90,7 @@ from wssc.errors import ConfigurationError
 from wssc.settings import SecureConversationSettings
 from wssc.xml import ns
 
-from .shapes import BootstrapShape
+from .shapes import BootstrapShape, SecurityMode, derived_keys_in_effect
 from .vocab import dialect_for
 from .writer import PolicyWriter, symmetric_binding, transport_binding, trust_assertion, wss11
 
@@ -106,7 +106,8 @@ def _encrypted_parts(w: PolicyWriter) -> etree._Element:
 
 
 def _secure_conversation_token(
-    w: PolicyWriter, settings: SecureConversationSettings, shape: BootstrapShape
+    w: PolicyWriter, settings: SecureConversationSettings, shape: BootstrapShape,
+    mode: SecurityMode,
 ) -> etree._Element:
     d = w.d
     cancel = None if settings.require_cancellation else w.el(d.cancel_ns, "MustNotSendCancel")
@@ -116,7 +117,7 @@ def _secure_conversation_token(
     renew = d.is_sp12 and (not settings.require_cancellation or not settings.can_renew_session)
     return w.token(
         "SecureConversationToken", d.always_to_recipient,
-        w.flag("RequireDerivedKeys", settings.effective_require_derived_keys),
+        w.flag("RequireDerivedKeys", derived_keys_in_effect(settings, mode)),
         cancel,
         bootstrap,
         w.flag("MustNotSendAmend", d.is_sp12),
@@ -125,10 +126,11 @@ def _secure_conversation_token(
 
 
 def _session_binding(
-    w: PolicyWriter, settings: SecureConversationSettings, shape: BootstrapShape
+    w: PolicyWriter, settings: SecureConversationSettings, shape: BootstrapShape,
+    mode: SecurityMode,
 ) -> list[etree._Element]:
-    sct = _secure_conversation_token(w, settings, shape)
-    if settings.bootstrap.over_transport:
+    sct = _secure_conversation_token(w, settings, shape, mode)
+    if mode == "transport":
         return [
             transport_binding(w, settings),
             w.wrapped("EndorsingSupportingTokens", sct),
@@ -138,7 +140,7 @@ def _session_binding(
     return [symmetric_binding(w, settings, sct), wss11(w), trust_assertion(w, settings.key_entropy_mode)]
 
 
-def export_notes(settings: SecureConversationSettings) -> list[str]:
+def export_notes(settings: SecureConversationSettings, mode: SecurityMode) -> list[str]:
     """What the exported policy cannot say about ``settings`` (empty when it says everything).
 
     WCF has no WS-SecurityPolicy 1.1 form of ``sp:MustNotSendRenew``: under SP 1.1 a service with
@@ -156,7 +158,7 @@ def export_notes(settings: SecureConversationSettings) -> list[str]:
             "can_renew_session=False is not expressible in WS-SecurityPolicy 1.1 "
             "(sp:MustNotSendRenew exists only in 1.2); the policy does not mention it"
         )
-    if settings.require_derived_keys and settings.bootstrap.over_transport:
+    if settings.require_derived_keys and mode == "transport":
         notes.append("derived keys are off over transport (WCF forces RequireDerivedKeys=false)")
     return notes
 
@@ -175,28 +177,29 @@ def _writer(settings: SecureConversationSettings, wsp_ns: str) -> PolicyWriter:
     return PolicyWriter(dialect_for(settings.message_security_version), wsp_ns)
 
 
-def policy_for(
+def binding_policy_element(
     settings: SecureConversationSettings, *, policy_id: str, bootstrap: BootstrapShape,
-    wsp_ns: str = ns.WSP15,
+    mode: SecurityMode, wsp_ns: str = ns.WSP15,
 ) -> etree._Element:
     """The endpoint (binding) policy ``<wsp:Policy wsu:Id=policy_id>`` WCF would publish.
 
     With ``establish_security_context=False`` the policy is the bootstrap binding alone (no
-    ``sp:SecureConversationToken``). ``bootstrap`` writes the bootstrap binding (the registry's
-    shape for ``settings.bootstrap``: `wssc.bootstrap.registry.policy_for`).
+    ``sp:SecureConversationToken``). ``bootstrap`` writes the bootstrap binding and ``mode`` is
+    its security mode (the registry's, for ``settings.bootstrap``:
+    `wssc.bootstrap.registry.policy_for`).
     ``wsp_ns`` may be `WSP12` for old clients.
 
     Under WS-SecurityPolicy 1.1, ``can_renew_session=False`` is not written (WCF has no form for
     it); `export_notes` reports it and it is logged at INFO.
     """
     w = _writer(settings, wsp_ns)
-    for note in export_notes(settings):
+    for note in export_notes(settings, mode):
         logger.info("policy %s: %s", policy_id, note)
     if bootstrap.key is not settings.bootstrap:
         raise ConfigurationError(f"the shape of {bootstrap.key.value} cannot write "
                                  f"{settings.bootstrap.value}")
     if settings.establish_security_context:
-        assertions = _session_binding(w, settings, bootstrap)
+        assertions = _session_binding(w, settings, bootstrap, mode)
     else:
         assertions = bootstrap.assertions(w, settings)
     extra = {"wsaw": ns.WSAW}
@@ -210,8 +213,9 @@ def policy_for(
     return root
 
 
-def message_policy(
-    settings: SecureConversationSettings, policy_id: str, *, wsp_ns: str = ns.WSP15
+def message_policy_element(
+    settings: SecureConversationSettings, policy_id: str, *, mode: SecurityMode,
+    wsp_ns: str = ns.WSP15,
 ) -> etree._Element:
     """A per-operation input/output policy, as WCF attaches to each ``wsdl:input``/``output``::
 
@@ -224,7 +228,7 @@ def message_policy(
 
     Message security only: over transport WCF publishes no per-message parts.
     """
-    if settings.bootstrap.over_transport:
+    if mode != "message":
         raise ConfigurationError(
             "per-message policies exist only for message security; "
             f"{settings.bootstrap.value} relies on the transport"
@@ -238,6 +242,5 @@ def message_policy(
 
 
 __all__ = [
-    "PolicyWriter", "export_notes", "message_policy", "policy_for", "symmetric_binding",
-    "transport_binding", "trust_assertion", "wss11",
+    "binding_policy_element", "export_notes", "message_policy_element",
 ]

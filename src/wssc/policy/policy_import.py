@@ -462,7 +462,7 @@ def resolver(index: dict[str, etree._Element]) -> Resolver:
     return resolve
 
 
-def settings_from_policy(
+def import_policy(
     policy: etree._Element, *, bootstraps: Sequence[BootstrapShape],
     resolve: Resolver | None = None,
 ) -> ImportedPolicy:

@@ -9,13 +9,22 @@ registry, `wssc.bootstrap.registry`) hand it the shapes to use.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from lxml import etree
 
 from wssc.settings import Bootstrap, KeyEntropyMode, SecureConversationSettings
 
 from .writer import PolicyWriter
+
+#: How a bootstrap's messages are protected: WS-Security ("message") or TLS ("transport"). Each
+#: bootstrap's is the registry's ``BootstrapKind.security_mode``; the policy layer is handed it.
+SecurityMode = Literal["message", "transport"]
+
+
+def derived_keys_in_effect(settings: SecureConversationSettings, mode: SecurityMode) -> bool:
+    """Over transport the SCT signs directly: WCF forces derived keys off."""
+    return settings.require_derived_keys and mode == "message"
 
 
 @dataclass(slots=True)
@@ -82,4 +91,4 @@ class BootstrapShape(Protocol):
         ...
 
 
-__all__ = ["BindingFacts", "BootstrapShape", "ShapeReader"]
+__all__ = ["BindingFacts", "BootstrapShape", "SecurityMode", "ShapeReader", "derived_keys_in_effect"]

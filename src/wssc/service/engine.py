@@ -249,19 +249,21 @@ class ServiceEngine:
 
     def wsdl(self) -> bytes:
         if self._wsdl is None:
+            from wssc.bootstrap.registry import policy_for
             from wssc.contract.wsdl import build_wsdl
-            from wssc.policy.export import message_policy, policy_for
+            from wssc.policy.export import message_policy_element
 
             kind = "WSHttp" if self.soap is SOAP_12 else "Custom"
             policy_id = f"{kind}Binding_{self.contract.name}_policy"
-            policies = [policy_for(self.scs, policy_id=policy_id, bootstrap=self.kind.shape)]
+            policies = [policy_for(self.scs, policy_id=policy_id)]
             # WCF attaches SignedParts/EncryptedParts to each wsdl:input/output (message
             # security only); without them a strict SP engine (Metro) signs the Timestamp alone.
             op_ids: tuple[str, str] | None = None
             if self.kind.security_mode == "message":
                 base = policy_id.removesuffix("_policy")
                 op_ids = (f"{base}_Input_policy", f"{base}_Output_policy")
-                policies += [message_policy(self.scs, i) for i in op_ids]
+                policies += [message_policy_element(self.scs, i, mode=self.kind.security_mode)
+                             for i in op_ids]
             self._wsdl = build_wsdl(
                 self.contract, address=self.address, soap_version=self.soap,
                 policies=policies, binding_policy_id=policy_id, operation_policy_ids=op_ids,
