@@ -49,6 +49,7 @@ from wssc.security.tokens import (
 from wssc.settings import Bootstrap, SecureConversationSettings
 from wssc.tokens.str_ import SecurityTokenReference
 from wssc.xml import ns
+from wssc.xml.soap import Envelope
 
 
 def _bootstrap_policy(policy: MessagePolicy) -> MessagePolicy:
@@ -188,6 +189,12 @@ class AnonymousForCertificateService:
         sha1 = result.encrypted_key_sha1
         assert sha1 is not None
         return ServiceResult(result, "", {sha1: result.signing_key}, sha1)
+
+    def secured_by_bootstrap(self, envelope: Envelope) -> bool:
+        """A Renew as WCF and Metro send it under message security: secured like the RST (an
+        EncryptedKey in the first Security header), with the session's SCT endorsing it."""
+        secs = envelope.security_headers()
+        return bool(secs) and secs[0].find(f"{{{ns.XENC}}}EncryptedKey") is not None
 
     def renew_identity(
         self, message: VerifiedMessage, transport: TransportInfo, now: float

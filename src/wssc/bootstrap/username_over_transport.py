@@ -26,6 +26,7 @@ from wssc.security.throttle import FailedAuthenticationThrottle
 from wssc.security.tokens import SctProtection
 from wssc.settings import Bootstrap, SecureConversationSettings
 from wssc.tokens.username import UsernameToken
+from wssc.xml.soap import Envelope
 
 
 def _policy(policy: MessagePolicy) -> MessagePolicy:
@@ -87,6 +88,11 @@ class UserNameOverTransportService:
             raise InvalidSecurity("UserNameOverTransport requires HTTPS")
         result = verify(data, policy=_policy(policy), now=now)
         return ServiceResult(result, self._authenticate(result, transport, now))
+
+    def secured_by_bootstrap(self, envelope: Envelope) -> bool:
+        """Never: over TLS a Renew is signed with the session's key and verified as any
+        SCT-secured message (`renew_identity` then authenticates its UsernameToken)."""
+        return False
 
     def renew_identity(
         self, message: VerifiedMessage, transport: TransportInfo, now: float

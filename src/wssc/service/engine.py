@@ -79,7 +79,6 @@ from wssc.xml.soap import SOAP_11, SOAP_12, Envelope, SoapVersion, fault_from_er
 
 log = logging.getLogger("wssc.service")
 
-_ENCRYPTED_KEY = f"{{{ns.XENC}}}EncryptedKey"
 
 #: The header blocks the engine processes: wsse:Security and the binding's WS-Addressing
 #: 1.0 headers. Any other marked mustUnderstand for this node gets WCF's MustUnderstand fault,
@@ -301,12 +300,14 @@ class ServiceEngine:
             raise CancellationNotAllowed()
         if not transport.secure and self.require_tls:
             raise InvalidSecurity("this endpoint requires HTTPS")
-        if action == t.rst_sct_renew and self._secured_by_bootstrap(env):
+        # The bootstrap says how it secures a Renew (WCF's and Metro's layout for it).
+        by_bootstrap = self.bootstrap.secured_by_bootstrap(env)
+        if action == t.rst_sct_renew and by_bootstrap:
             return self._renew_under_bootstrap(env, transport, now)
-        if self._secured_by_bootstrap(env):  # a Cancel, or an application message
+        if by_bootstrap:  # a Cancel, or an application message
             raise InvalidSecurity(
                 ("the Cancel" if action == t.rst_sct_cancel else "the message")
-                + " is not signed by the session's key (it carries a bootstrap EncryptedKey: "
+                + " is not signed by the session's key (it carries the bootstrap's protection: "
                 "only a Renew may be secured by the bootstrap)")
         exempt = action in (t.rst_sct_cancel, t.rst_sct_renew)
         records: list[SessionRecord] = []
@@ -376,14 +377,6 @@ class ServiceEngine:
             return key
 
         return resolve
-
-    def _secured_by_bootstrap(self, env: Envelope) -> bool:
-        """A Renew as WCF and Metro send it under message security: secured like the RST (an
-        EncryptedKey in the header), with the session's SCT endorsing it."""
-        if self.kind.security_mode != "message":
-            return False
-        secs = env.security_headers()
-        return bool(secs) and secs[0].find(_ENCRYPTED_KEY) is not None
 
     def _renew_under_bootstrap(
         self, env: Envelope, transport: TransportInfo, now: float
