@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+from servers import BOOTSTRAP_NAMES
 from lxml import etree
 
 from wssc.certs import generate_self_signed
@@ -37,7 +38,7 @@ pytestmark = pytest.mark.e2e
 
 BINDINGS = ["wshttp", "ws2007"]
 MODES = ["session", "cookie"]
-BOOTSTRAPS = ["anonymous-for-certificate", "username-over-transport"]
+BOOTSTRAPS = BOOTSTRAP_NAMES
 
 
 def serve_args(binding: str, mode: str, bootstrap: str, *extra: str) -> tuple[str, ...]:

@@ -91,7 +91,7 @@ def test_round_trip_through_wsdl(combo: tuple) -> None:  # type: ignore[type-arg
     assert add.protection == (None if over_transport(bootstrap) else "EncryptAndSign")
 
 
-@pytest.mark.parametrize("bootstrap", list(Bootstrap), ids=lambda b: b.name)
+@pytest.mark.parametrize("bootstrap", list(BOOTSTRAPS), ids=lambda b: b.name)
 @pytest.mark.parametrize("version", [WSHTTP, WS2007], ids=lambda v: v.name)
 def test_round_trip_without_security_context(bootstrap: Bootstrap, version: object) -> None:
     s = SecureConversationSettings(establish_security_context=False, bootstrap=bootstrap,
@@ -121,7 +121,7 @@ def test_round_trip_with_ws_policy_12_and_soap11() -> None:
     assert ep.endpoint_settings().secure_conversation == s
 
 
-@pytest.mark.parametrize("bootstrap", list(Bootstrap), ids=lambda b: b.name)
+@pytest.mark.parametrize("bootstrap", list(BOOTSTRAPS), ids=lambda b: b.name)
 @pytest.mark.parametrize("version", [WSHTTP, WS2007], ids=lambda v: v.name)
 def test_the_wsdl_the_service_publishes_imports(bootstrap: Bootstrap, version: object) -> None:
     """Integration: wssc.contract.wsdl places our policies; the importer reads them back."""
