@@ -17,6 +17,7 @@ import pytest
 from servers import BOOTSTRAP_NAMES
 from lxml import etree
 
+from wssc.bootstrap.registry import ClientCredentials
 from wssc.certs import generate_self_signed
 from wssc.client import AsyncClient, Client
 from wssc.client.common import endpoint_from_wsdl, make_bootstrap, tls_verify
@@ -162,7 +163,8 @@ class Raw:
         self.contract = ep.contract
         self.session = ClientSession(
             settings,  # type: ignore[arg-type]
-            make_bootstrap(settings, cert, kw.get("username"), kw.get("password")),  # type: ignore[arg-type]
+            make_bootstrap(settings, ClientCredentials.of(  # type: ignore[arg-type]
+                service_certificate=cert, username=kw.get("username"), password=kw.get("password"))),
             ep.address,
         )
         self.http = httpx.Client(verify=tls_verify(srv.verify), timeout=30)

@@ -25,8 +25,8 @@ Adding a bootstrap, in three steps:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Final, Literal
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Final, Literal, Self
 from urllib.parse import urlsplit
 
 from lxml import etree
@@ -71,8 +71,42 @@ from wssc.xml import ns
 Role = Literal["client", "service"]
 
 
+class _Credentials:
+    """What both credential objects share: the public API's shorthand keywords."""
+
+    __slots__ = ()
+
+    @classmethod
+    def of(cls, credentials: Self | None = None, **shorthand: Any) -> Self:
+        """``credentials`` with the shorthand keywords (its field names) filled in; a
+        keyword given as None is not given. A keyword that contradicts a field
+        ``credentials`` already sets is a `ConfigurationError`. The public API (`Client`,
+        `AsyncClient`, zeep's transports, `ServiceEngine`) takes ``credentials=`` and today's
+        keywords through this, so a new kind of credential is a new field here and nothing
+        else."""
+        base = credentials if credentials is not None else cls()
+        names = {f.name for f in fields(base)}  # type: ignore[arg-type]
+        given = {k: v for k, v in shorthand.items() if v is not None}
+        unknown = sorted(set(given) - names)
+        if unknown:
+            raise ConfigurationError(f"{cls.__name__} has no {', '.join(unknown)}")
+        clash = sorted(k for k, v in given.items()
+                       if getattr(base, k) is not None and getattr(base, k) != v
+                       and getattr(base, k) != getattr(cls(), k))
+        if clash:
+            raise ConfigurationError(f"{', '.join(clash)} given twice: in credentials= and as a "
+                                     "keyword; give it once")
+        return replace(base, **given)  # type: ignore[type-var]
+
+    def with_defaults(self, **defaults: Any) -> Self:
+        """These credentials, with the fields still unset (None) taken from ``defaults``
+        (e.g. the service certificate a WSDL publishes)."""
+        fill = {k: v for k, v in defaults.items() if v is not None and getattr(self, k) is None}
+        return replace(self, **fill) if fill else self  # type: ignore[type-var]
+
+
 @dataclass(frozen=True, slots=True)
-class ClientCredentials:
+class ClientCredentials(_Credentials):
     """What a client may offer a bootstrap; each kind takes what it needs."""
 
     service_certificate: Certificate | None = None
@@ -81,7 +115,7 @@ class ClientCredentials:
 
 
 @dataclass(frozen=True, slots=True)
-class ServiceCredentials:
+class ServiceCredentials(_Credentials):
     """What a service may offer a bootstrap; each kind takes what it needs."""
 
     certificate: Certificate | None = None

@@ -149,15 +149,9 @@ def from_wsdl_note(address: str, wsdl_url: str | None) -> str:
             "service is elsewhere, pass address='...' to from_wsdl)")
 
 
-def make_bootstrap(
-    settings: EndpointSettings,
-    service_certificate: Certificate | None,
-    username: str | None,
-    password: str | None,
-) -> BootstrapClient:
+def make_bootstrap(settings: EndpointSettings, credentials: ClientCredentials) -> BootstrapClient:
     """The client half of the endpoint's bootstrap, from the registry."""
-    kind = bootstrap_kind(settings.secure_conversation.bootstrap)
-    return kind.client_half(ClientCredentials(service_certificate, username, password))
+    return bootstrap_kind(settings.secure_conversation.bootstrap).client_half(credentials)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +189,9 @@ class ClientBase(Generic[H, L]):
     ``L``: their lock type).
 
     ``verify``: ``True``, ``False``, a CA file or an SSL context (HTTPS); ``http``: an httpx
-    client of your own (then not closed by `close`); ``compatibility``: peer quirks."""
+    client of your own (then not closed by `close`); ``compatibility``: peer quirks.
+    ``credentials``: what the bootstrap may use (`ClientCredentials`); ``service_certificate``,
+    ``username`` and ``password`` are shorthand for its fields."""
 
     def __init__(
         self,
@@ -203,6 +199,7 @@ class ClientBase(Generic[H, L]):
         contract: ContractSpec,
         *,
         settings: EndpointSettings | None = None,
+        credentials: ClientCredentials | None = None,
         service_certificate: Certificate | None = None,
         username: str | None = None,
         password: str | None = None,
@@ -217,7 +214,10 @@ class ClientBase(Generic[H, L]):
         self.contract = contract
         self.settings = settings or EndpointSettings()
         session = ClientSession(
-            self.settings, make_bootstrap(self.settings, service_certificate, username, password),
+            self.settings,
+            make_bootstrap(self.settings, ClientCredentials.of(
+                credentials, service_certificate=service_certificate, username=username,
+                password=password)),
             address, compatibility=compatibility,
         )
         self.flow = ClientFlow(session, clock=clock, on_event=on_event)

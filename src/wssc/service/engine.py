@@ -134,19 +134,21 @@ class ServiceEngine:
         *,
         settings: EndpointSettings | None = None,
         address: str,
+        credentials: ServiceCredentials | None = None,
         certificate: Certificate | None = None,
         store: SessionStore | None = None,
         keyring: KeyRing | None = None,
         username_validator: UsernameValidator | None = None,
         contract: ContractSpec | None = None,
         clock: Callable[[], float] = time.time,
-        require_tls_for_username: bool = True,
+        require_tls_for_username: bool | None = None,
         compatibility: Compatibility = WCF_COMPATIBLE,
         replay_cache: ReplayCache | None = None,
     ) -> None:
         """The bootstrap comes from the registry (`wssc.bootstrap.registry`) by
-        ``settings.secure_conversation.bootstrap``; each kind takes from ``certificate``,
-        ``username_validator`` and ``require_tls_for_username`` what it needs.
+        ``settings.secure_conversation.bootstrap``; each kind takes from ``credentials``
+        (`ServiceCredentials`) what it needs. ``certificate``, ``username_validator`` and
+        ``require_tls_for_username`` (default True) are shorthand for its fields.
         ``compatibility`` gathers peer quirks (`Compatibility`).
         ``replay_cache``: a shared one for a farm (``RedisReplayCache``); by default one in
         memory, sized by ``settings.service``.
@@ -156,7 +158,11 @@ class ServiceEngine:
         self.contract = contract or get_contract(service)
         self.address = address
         self.address_filter = AddressFilter(address, self.settings.host_name_comparison_mode)
-        self.certificate = certificate
+        creds = ServiceCredentials.of(credentials, certificate=certificate,
+                                      username_validator=username_validator,
+                                      require_tls=require_tls_for_username)
+        self.credentials = creds
+        self.certificate = creds.certificate
         self.clock = clock
         scs = self.settings.secure_conversation
         self.scs = scs
@@ -167,10 +173,8 @@ class ServiceEngine:
         svc = self.settings.service
         self.kind = bootstrap_kind(scs.bootstrap)
         self.kind.check_address(address, "service")  # never publish TLS-only creds on http
-        self.bootstrap: BootstrapService = self.kind.service_half(
-            ServiceCredentials(certificate, username_validator, require_tls_for_username), svc
-        )
-        self.require_tls = require_tls_for_username and self.kind.security_mode == "transport"
+        self.bootstrap: BootstrapService = self.kind.service_half(creds, svc)
+        self.require_tls = creds.require_tls and self.kind.security_mode == "transport"
         codec = None
         if not scs.require_cancellation:
             codec = CookieCodec(keyring or KeyRing.generate(), endpoint=address)
