@@ -22,7 +22,26 @@ from pathlib import Path
 import httpx
 import pytest
 
+from wssc.bootstrap.registry import BOOTSTRAPS, bootstrap_kind, parse_bootstrap
 from wssc.client.common import tls_verify
+
+#: Every registered bootstrap by its ``--bootstrap`` name: the test matrices (e2e, zeep,
+#: attacks, service) take their lists from here, so a new bootstrap joins them by itself.
+BOOTSTRAP_NAMES: list[str] = [k.cli_name for k in BOOTSTRAPS.values()]
+
+
+def over_tls(bootstrap: str) -> bool:
+    """Does the bootstrap named ``bootstrap`` (a ``--bootstrap`` name) run over TLS? The
+    registry's security mode says."""
+    return bootstrap_kind(parse_bootstrap(bootstrap)).requires_tls
+
+
+def serves_tls(args: Sequence[str]) -> bool:
+    """Does ``wssc serve ARGS`` serve HTTPS (its ``--bootstrap`` runs over TLS)?"""
+    args = list(args)
+    if "--bootstrap" not in args:
+        return over_tls(next(iter(BOOTSTRAPS.values())).cli_name)
+    return over_tls(args[args.index("--bootstrap") + 1])
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -88,14 +107,15 @@ def start_server(wssc_home: Path) -> Iterator[Start]:
 
     Without ``command`` it runs ``python -m wssc --log-level INFO serve --port N ARGS``;
     ``command`` replaces ``python -m wssc ... serve`` (the port is appended as ``--port N``).
-    HTTPS is assumed for ``username-over-transport`` unless ``https`` says otherwise.
+    HTTPS is assumed for a bootstrap that runs over TLS (`serves_tls`) unless ``https`` says
+    otherwise.
     """
     servers: list[Server] = []
 
     def start(*args: str, command: Sequence[str] | None = None,
               env: dict[str, str] | None = None, https: bool | None = None) -> Server:
         port = free_port()
-        tls = ("username-over-transport" in args) if https is None else https
+        tls = serves_tls(args) if https is None else https
         url = f"{'https' if tls else 'http'}://127.0.0.1:{port}/svc"
         log_path = wssc_home / f"serve-{port}.log"
         full_env = dict(os.environ, WSSC_HOME=str(wssc_home), **(env or {}))

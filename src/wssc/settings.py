@@ -53,23 +53,8 @@ class Bootstrap(enum.Enum):
     ANONYMOUS_FOR_CERTIFICATE = "AnonymousForCertificate"
     USERNAME_OVER_TRANSPORT = "UserNameOverTransport"
 
-    @property
-    def over_transport(self) -> bool:
-        return self is Bootstrap.USERNAME_OVER_TRANSPORT
-
-    @classmethod
-    def parse(cls, text: str) -> Bootstrap:
-        key = text.replace("-", "").replace("_", "").lower()
-        for b in cls:
-            if b.value.lower() == key:
-                return b
-        aliases = {"anonymous": cls.ANONYMOUS_FOR_CERTIFICATE, "cert": cls.ANONYMOUS_FOR_CERTIFICATE,
-                   "username": cls.USERNAME_OVER_TRANSPORT, "transport": cls.USERNAME_OVER_TRANSPORT}
-        if key in aliases:
-            return aliases[key]
-        raise ValueError(
-            f"unknown bootstrap {text!r}; choose one of: " + ", ".join(b.value for b in cls)
-        )
+    # Its mode, command-line name and aliases live in the registry (`wssc.bootstrap.registry`:
+    # ``bootstrap_kind(b).security_mode``, ``parse_bootstrap``).
 
 
 class KeyEntropyMode(enum.Enum):
@@ -92,11 +77,6 @@ class SecureConversationSettings:
     key_entropy_mode: KeyEntropyMode = KeyEntropyMode.COMBINED
     #: SignBeforeEncryptAndEncryptSignature (WCF default) encrypts the Body and the Signature.
     encrypt_signature: bool = True
-
-    @property
-    def effective_require_derived_keys(self) -> bool:
-        """Over transport the SCT signs directly: WCF forces derived keys off."""
-        return self.require_derived_keys and not self.bootstrap.over_transport
 
 
 @dataclass(frozen=True, slots=True)

@@ -111,3 +111,79 @@ def test_the_checker_sees_an_upward_import() -> None:
                  "def f():\n    import wssc.service.engine\n"):
         found = [t for _, t in imports_in(text, me, False)]
         assert any(layer_of(t) > layer_of(me) for t in found), (text, found)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the wssc modules it imports (every import: top level, in a function, under
+    ``TYPE_CHECKING``). A package's ``__init__`` counts as the module named by the package."""
+    graph: dict[str, set[str]] = {}
+    for path in all_modules():
+        me = module_name(path)
+        graph.setdefault(me, set()).update(t for _, t in imports(path) if t != me)
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every strongly connected component of more than one module (Tarjan's algorithm,
+    iterative), each as a sorted list: an import cycle."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    found: list[list[str]] = []
+    counter = 0
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work: list[tuple[str, list[str]]] = [(root, sorted(graph.get(root, ())))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, todo = work[-1]
+            if todo:
+                nxt = todo.pop()
+                if nxt not in index:
+                    index[nxt] = low[nxt] = counter
+                    counter += 1
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, sorted(graph.get(nxt, ()))))
+                elif nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component: list[str] = []
+                while True:
+                    top = stack.pop()
+                    on_stack.discard(top)
+                    component.append(top)
+                    if top == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
+
+
+def test_no_import_cycle() -> None:
+    """No two modules import each other, directly or through others, not even under
+    ``TYPE_CHECKING``: each concept has one home below its users."""
+    found = cycles(import_graph())
+    assert not found, "import cycles:\n" + "\n".join(" <-> ".join(c) for c in found)
+
+
+def test_the_checker_sees_a_cycle() -> None:
+    """The cycle check itself can fail: a three-module ring, a two-module pair (one side
+    under TYPE_CHECKING), and a tree without a cycle."""
+    ring = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert cycles(ring) == [["a", "b", "c"]]
+    text = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from wssc.policy import export\n"
+    pair = {"wssc.policy.shapes": {t for _, t in imports_in(text, "wssc.policy.shapes", False)},
+            "wssc.policy.export": {"wssc.policy.shapes"}}
+    assert cycles(pair) == [["wssc.policy.export", "wssc.policy.shapes"]]
+    assert cycles({"a": {"b", "c"}, "b": {"c"}, "c": set()}) == []

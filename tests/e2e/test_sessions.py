@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+from servers import BOOTSTRAP_NAMES
 from lxml import etree
 
+from wssc.bootstrap.registry import ClientCredentials
 from wssc.certs import generate_self_signed
 from wssc.client import AsyncClient, Client
 from wssc.client.common import endpoint_from_wsdl, make_bootstrap, tls_verify
@@ -37,7 +39,7 @@ pytestmark = pytest.mark.e2e
 
 BINDINGS = ["wshttp", "ws2007"]
 MODES = ["session", "cookie"]
-BOOTSTRAPS = ["anonymous-for-certificate", "username-over-transport"]
+BOOTSTRAPS = BOOTSTRAP_NAMES
 
 
 def serve_args(binding: str, mode: str, bootstrap: str, *extra: str) -> tuple[str, ...]:
@@ -161,7 +163,8 @@ class Raw:
         self.contract = ep.contract
         self.session = ClientSession(
             settings,  # type: ignore[arg-type]
-            make_bootstrap(settings, cert, kw.get("username"), kw.get("password")),  # type: ignore[arg-type]
+            make_bootstrap(settings, ClientCredentials.of(  # type: ignore[arg-type]
+                service_certificate=cert, username=kw.get("username"), password=kw.get("password"))),
             ep.address,
         )
         self.http = httpx.Client(verify=tls_verify(srv.verify), timeout=30)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
+from servers import BOOTSTRAP_NAMES
 from wssc.client import Client
 from wssc.client.common import tls_verify
 from wssc.errors import UnableToRenew
@@ -63,7 +64,7 @@ def test_cookie_key_ring_serves_a_farm(server: Callable[..., Server], wssc_home:
     assert raw.add(2, 3) == 5
 
 
-@pytest.mark.parametrize("bootstrap", ["anonymous-for-certificate", "username-over-transport"])
+@pytest.mark.parametrize("bootstrap", BOOTSTRAP_NAMES)
 def test_no_secure_context(server: Callable[..., Server], bootstrap: str) -> None:
     srv = server("--bootstrap", bootstrap, "--no-secure-context")
     wsdl = httpx.get(srv.wsdl_url, verify=tls_verify(srv.verify)).content

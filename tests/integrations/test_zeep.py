@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import zeep
 
+from servers import BOOTSTRAP_NAMES, over_tls
 from wssc.integrations.zeep import (
     AsyncTransport,
     Transport,
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.e2e
 
 BINDINGS = ["wshttp", "ws2007"]
 MODES = ["session", "cookie"]
-BOOTSTRAPS = ["anonymous-for-certificate", "username-over-transport"]
+BOOTSTRAPS = BOOTSTRAP_NAMES
 
 
 def _args(binding: str, mode: str, bootstrap: str) -> tuple[str, ...]:
@@ -34,7 +35,7 @@ def _args(binding: str, mode: str, bootstrap: str) -> tuple[str, ...]:
 
 def _opts(srv: Any, bootstrap: str) -> dict[str, Any]:
     opts: dict[str, Any] = {"verify": srv.verify}
-    if bootstrap == "username-over-transport":
+    if over_tls(bootstrap):
         opts.update(username="alice", password="secret")
     return opts
 

@@ -8,9 +8,9 @@ import logging
 import pytest
 from lxml import etree
 
-from wssc.bootstrap.registry import policy_for
+from wssc.bootstrap.registry import BOOTSTRAPS, bootstrap_kind, policy_for
 from wssc.errors import ConfigurationError
-from wssc.policy import export_notes, message_policy
+from wssc.policy import export_notes, message_policy_element
 from wssc.settings import WS2007, WSHTTP, Bootstrap, KeyEntropyMode, SecureConversationSettings
 from wssc.xml import ns
 
@@ -26,7 +26,7 @@ NEVER = {
 MSSP_URI = "http://schemas.microsoft.com/ws/2005/07/securitypolicy"
 
 COMBOS = list(itertools.product(
-    (WSHTTP, WS2007), (True, False), tuple(Bootstrap), (True, False), (True, False)
+    (WSHTTP, WS2007), (True, False), tuple(BOOTSTRAPS), (True, False), (True, False)
 ))
 
 
@@ -163,7 +163,7 @@ def test_transport_mode_shape(version: object) -> None:
     assert _x(root, "//sp:SymmetricBinding | //sp:RequireDerivedKeys", sp) == []
 
 
-@pytest.mark.parametrize("bootstrap", list(Bootstrap), ids=lambda b: b.name)
+@pytest.mark.parametrize("bootstrap", list(BOOTSTRAPS), ids=lambda b: b.name)
 def test_no_security_context_is_the_bootstrap_alone(bootstrap: Bootstrap) -> None:
     s = SecureConversationSettings(establish_security_context=False, bootstrap=bootstrap,
                                    require_cancellation=False)
@@ -172,9 +172,10 @@ def test_no_security_context_is_the_bootstrap_alone(bootstrap: Bootstrap) -> Non
     assert _x(root, "//sp:SecureConversationToken | //sp:BootstrapPolicy", sp) == []
     assert _x(root, "//mssp:MustNotSendCancel", sp) == []
     outer = _x(root, "/wsp:Policy/wsp:ExactlyOne/wsp:All/*", sp)
-    first = "TransportBinding" if bootstrap.over_transport else "SymmetricBinding"
+    over_transport = bootstrap_kind(bootstrap).security_mode == "transport"
+    first = "TransportBinding" if over_transport else "SymmetricBinding"
     assert etree.QName(outer[0]).localname == first
-    if not bootstrap.over_transport:
+    if not over_transport:
         assert len(_x(root, "/wsp:Policy/wsp:ExactlyOne/wsp:All/sp:SymmetricBinding/wsp:Policy"
                             "/sp:ProtectionToken/wsp:Policy/sp:X509Token", sp)) == 1
 
@@ -205,7 +206,8 @@ def test_ws_policy_12_namespace_on_request() -> None:
 
 
 def test_message_policy_signs_and_encrypts_the_body() -> None:
-    mp = message_policy(SecureConversationSettings(message_security_version=WS2007), "op_Input")
+    s = SecureConversationSettings(message_security_version=WS2007)
+    mp = message_policy_element(s, "op_Input", mode="message")
     sp = ns.SP12
     assert mp.get(f"{{{ns.WSU}}}Id") == "op_Input"
     alt = _x(mp, "/wsp:Policy/wsp:ExactlyOne/wsp:All", sp)[0]
@@ -218,20 +220,24 @@ def test_message_policy_signs_and_encrypts_the_body() -> None:
 def test_message_policy_refuses_transport() -> None:
     s = SecureConversationSettings(bootstrap=Bootstrap.USERNAME_OVER_TRANSPORT)
     with pytest.raises(ConfigurationError, match="transport"):
-        message_policy(s, "x")
+        message_policy_element(s, "x", mode=bootstrap_kind(s.bootstrap).security_mode)
 
 
 def test_sp11_cannot_say_must_not_send_renew(caplog: pytest.LogCaptureFixture) -> None:
     s = SecureConversationSettings(can_renew_session=False, message_security_version=WSHTTP)
-    notes = export_notes(s)
+    notes = export_notes(s, "message")
     assert len(notes) == 1 and "MustNotSendRenew" in notes[0]
     with caplog.at_level(logging.INFO, logger="wssc.policy.export"):
         root = policy_for(s, policy_id="p")
     assert "MustNotSendRenew" in caplog.text
     assert not any(etree.QName(e).localname == "MustNotSendRenew" for e in root.iter())
     assert export_notes(SecureConversationSettings(can_renew_session=False,
-                                                   message_security_version=WS2007)) == []
-    assert export_notes(SecureConversationSettings()) == []
+                                                   message_security_version=WS2007),
+                        "message") == []
+    assert export_notes(SecureConversationSettings(), "message") == []
+    over_transport = SecureConversationSettings(bootstrap=Bootstrap.USERNAME_OVER_TRANSPORT)
+    assert export_notes(over_transport, "transport") == [
+        "derived keys are off over transport (WCF forces RequireDerivedKeys=false)"]
 
 
 def test_exported_policy_serializes_without_surprise_prefixes() -> None:

@@ -6,16 +6,31 @@ import dataclasses
 import itertools
 
 import pytest
+from lxml import etree
 from policy_testkit import OPS, TNS, make_wsdl
 
-from wssc.bootstrap.registry import policy_for, settings_from_policy, settings_from_wsdl
-from wssc.policy import message_policy
+from wssc.bootstrap.registry import (
+    BOOTSTRAPS,
+    bootstrap_kind,
+    policy_for,
+    settings_from_policy,
+    settings_from_wsdl,
+)
+from wssc.policy import message_policy_element
 from wssc.settings import WS2007, WSHTTP, Bootstrap, KeyEntropyMode, SecureConversationSettings
 from wssc.xml import ns
 
 COMBOS = list(itertools.product(
-    (WSHTTP, WS2007), (True, False), tuple(Bootstrap), (True, False), (True, False)
+    (WSHTTP, WS2007), (True, False), tuple(BOOTSTRAPS), (True, False), (True, False)
 ))
+
+
+def over_transport(b: Bootstrap) -> bool:
+    return bootstrap_kind(b).security_mode == "transport"
+
+
+def message_policy(s: SecureConversationSettings, policy_id: str) -> etree._Element:
+    return message_policy_element(s, policy_id, mode=bootstrap_kind(s.bootstrap).security_mode)
 
 
 def _id(c: tuple) -> str:  # type: ignore[type-arg]
@@ -33,7 +48,7 @@ def expected_import(s: SecureConversationSettings) -> SecureConversationSettings
     sp12 = s.message_security_version.is_sp12
     return dataclasses.replace(
         s,
-        require_derived_keys=s.effective_require_derived_keys,
+        require_derived_keys=bootstrap_kind(s.bootstrap).derived_keys(s),
         can_renew_session=(s.require_cancellation and s.can_renew_session) if sp12 else True,
     )
 
@@ -46,11 +61,11 @@ def test_round_trip_through_wsdl(combo: tuple) -> None:  # type: ignore[type-arg
                                    message_security_version=version)
     policy = policy_for(s, policy_id="B_ICalc_policy")
     ops = None
-    if not bootstrap.over_transport:
+    if not over_transport(bootstrap):
         ops = (message_policy(s, "B_ICalc_Input_policy"),
                message_policy(s, "B_ICalc_Output_policy"))
     cert = b"0\x82\x01\x0adummy-der"
-    wsdl = make_wsdl(policy, ops, certificate=cert if not bootstrap.over_transport else None)
+    wsdl = make_wsdl(policy, ops, certificate=cert if not over_transport(bootstrap) else None)
     ep = settings_from_wsdl(wsdl)
 
     assert ep.settings == expected_import(s)
@@ -59,7 +74,7 @@ def test_round_trip_through_wsdl(combo: tuple) -> None:  # type: ignore[type-arg
     assert ep.soap_version == "1.2"
     assert ep.address == "http://127.0.0.1:8080/svc"
     assert ep.port_name == "P_ICalc" and ep.binding_name == "B_ICalc"
-    assert ep.service_certificate_der == (cert if not bootstrap.over_transport else None)
+    assert ep.service_certificate_der == (cert if not over_transport(bootstrap) else None)
     # Evidence: which assertion carried the decision.
     if rc:
         assert ep.evidence.must_not_send_cancel is None
@@ -73,10 +88,10 @@ def test_round_trip_through_wsdl(combo: tuple) -> None:  # type: ignore[type-arg
     assert add.soap_action == f"{TNS}ICalc/Add"
     assert add.input_action == f"{TNS}ICalc/Add"
     assert add.output_action == f"{TNS}ICalc/AddResponse"
-    assert add.protection == (None if bootstrap.over_transport else "EncryptAndSign")
+    assert add.protection == (None if over_transport(bootstrap) else "EncryptAndSign")
 
 
-@pytest.mark.parametrize("bootstrap", list(Bootstrap), ids=lambda b: b.name)
+@pytest.mark.parametrize("bootstrap", list(BOOTSTRAPS), ids=lambda b: b.name)
 @pytest.mark.parametrize("version", [WSHTTP, WS2007], ids=lambda v: v.name)
 def test_round_trip_without_security_context(bootstrap: Bootstrap, version: object) -> None:
     s = SecureConversationSettings(establish_security_context=False, bootstrap=bootstrap,
@@ -86,7 +101,7 @@ def test_round_trip_without_security_context(bootstrap: Bootstrap, version: obje
     assert got.bootstrap is bootstrap
     assert got.message_security_version is version
     assert got.require_cancellation is True and got.can_renew_session is True
-    assert got.require_derived_keys is s.effective_require_derived_keys
+    assert got.require_derived_keys is bootstrap_kind(s.bootstrap).derived_keys(s)
 
 
 @pytest.mark.parametrize("mode", list(KeyEntropyMode), ids=lambda m: m.name)
@@ -106,7 +121,7 @@ def test_round_trip_with_ws_policy_12_and_soap11() -> None:
     assert ep.endpoint_settings().secure_conversation == s
 
 
-@pytest.mark.parametrize("bootstrap", list(Bootstrap), ids=lambda b: b.name)
+@pytest.mark.parametrize("bootstrap", list(BOOTSTRAPS), ids=lambda b: b.name)
 @pytest.mark.parametrize("version", [WSHTTP, WS2007], ids=lambda v: v.name)
 def test_the_wsdl_the_service_publishes_imports(bootstrap: Bootstrap, version: object) -> None:
     """Integration: wssc.contract.wsdl places our policies; the importer reads them back."""
@@ -124,7 +139,7 @@ def test_the_wsdl_the_service_publishes_imports(bootstrap: Bootstrap, version: o
                                    message_security_version=version)  # type: ignore[arg-type]
     policies = [policy_for(s, policy_id="B_policy")]
     op_ids = None
-    if not bootstrap.over_transport:
+    if not over_transport(bootstrap):
         policies += [message_policy(s, "In_policy"), message_policy(s, "Out_policy")]
         op_ids = ("In_policy", "Out_policy")
     wsdl = build_wsdl(get_contract(Calc), address="https://h.example/calc", soap_version=SOAP_12,
@@ -136,4 +151,4 @@ def test_the_wsdl_the_service_publishes_imports(bootstrap: Bootstrap, version: o
     assert ep.address == "https://h.example/calc"
     (add,) = ep.operations
     assert add.input_action == f"{TNS}ICalc/Add"
-    assert add.protection == (None if bootstrap.over_transport else "EncryptAndSign")
+    assert add.protection == (None if over_transport(bootstrap) else "EncryptAndSign")

@@ -12,6 +12,8 @@ import httpx
 import pytest
 from lxml import etree
 
+from servers import BOOTSTRAP_NAMES, over_tls
+from wssc.bootstrap.registry import parse_bootstrap
 from wssc.certs import Certificate, generate_self_signed
 from wssc.client import Client
 from wssc.contract import get_contract
@@ -21,7 +23,6 @@ from wssc.service.engine import ServiceEngine
 from wssc.service.wsgi import WsgiApp
 from wssc.settings import (
     MESSAGE_SECURITY_VERSIONS,
-    Bootstrap,
     EndpointSettings,
     SecureConversationSettings,
 )
@@ -65,30 +66,29 @@ class Wire:
 
 def _settings(bootstrap: str, cookie: bool) -> EndpointSettings:
     return EndpointSettings(secure_conversation=SecureConversationSettings(
-        bootstrap=Bootstrap.parse(bootstrap), require_cancellation=not cookie,
+        bootstrap=parse_bootstrap(bootstrap), require_cancellation=not cookie,
         message_security_version=MESSAGE_SECURITY_VERSIONS["ws2007"]))
 
 
 @pytest.mark.parametrize(("bootstrap", "cookie"), [
-    ("anonymous-for-certificate", False),
-    ("username-over-transport", False),
-    ("anonymous-for-certificate", True),
+    *((name, False) for name in BOOTSTRAP_NAMES),
+    *((name, True) for name in BOOTSTRAP_NAMES if not over_tls(name)),
 ])
 def test_logs_carry_events_but_no_secrets(caplog: pytest.LogCaptureFixture, bootstrap: str,
                                           cookie: bool) -> None:
     caplog.set_level(logging.DEBUG)  # every logger, every level
     settings = _settings(bootstrap, cookie)
-    over_tls = bootstrap == "username-over-transport"
-    url = f"{'https' if over_tls else 'http'}://testserver/svc"
+    tls = over_tls(bootstrap)
+    url = f"{'https' if tls else 'http'}://testserver/svc"
     engine = ServiceEngine(Calculator(), settings=settings, address=url, certificate=CERT,
                            username_validator=lambda u, p: (u, p) == ("alice", PASSWORD))
     wire = Wire()
     http = httpx.Client(transport=httpx.WSGITransport(app=WsgiApp(engine)),  # type: ignore[arg-type]
                         event_hooks={"request": [wire.request], "response": [wire.response]})
-    kw = {"username": "alice", "password": PASSWORD} if over_tls else {}
+    kw = {"username": "alice", "password": PASSWORD} if tls else {}
     client = Client(url, get_contract(Calculator), settings=settings, http=http,
                     service_certificate=Certificate(CERT.cert), **kw)  # type: ignore[arg-type]
-    secrets: set[str] = set(_forms(PASSWORD)) if over_tls else set()
+    secrets: set[str] = set(_forms(PASSWORD)) if tls else set()
     with client:
         assert client.Add(a=1, b=2) == 3
         s = client.session

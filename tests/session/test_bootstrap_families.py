@@ -28,3 +28,16 @@ def test_a_bootstrap_runs_only_in_its_families(kind: BootstrapKind) -> None:
         assert info.value.detail == (
             f"{kind.key.value} does not run in the {WS2007.name} family "
             f"(it runs in: {WSHTTP.name})")
+
+
+def test_every_name_the_registry_lists_parses_to_its_kind() -> None:
+    """`parse_bootstrap` knows each kind by its WCF name, its cli_name and its aliases (the
+    registry's, nowhere else), ignoring case, '-' and '_'; anything else is refused."""
+    from wssc.bootstrap.registry import parse_bootstrap
+
+    for key, kind in BOOTSTRAPS.items():
+        for name in (key.value, kind.cli_name, *kind.aliases):
+            assert parse_bootstrap(name) is key
+            assert parse_bootstrap(name.upper().replace("-", "_")) is key
+    with pytest.raises(ValueError, match="choose one of"):
+        parse_bootstrap("mutual-certificate")

@@ -16,7 +16,7 @@ from engine_kit import ADD, CERT, T0, assert_fault_logged, client_for, engine_fo
 from lxml import etree
 
 from wssc.bootstrap import TransportInfo
-from wssc.bootstrap.registry import settings_from_wsdl
+from wssc.bootstrap.registry import parse_bootstrap, settings_from_wsdl
 from wssc.demo import Calculator
 from wssc.errors import FailedAuthentication, SecurityVerificationFailed, WsscError
 from wssc.security.outbound import protect
@@ -122,7 +122,7 @@ def test_unsigned_cancel_body_is_still_refused(caplog: pytest.LogCaptureFixture)
 
 def _wsdl(bootstrap: str, version: object) -> etree._Element:
     settings = EndpointSettings(secure_conversation=SecureConversationSettings(
-        bootstrap=Bootstrap.parse(bootstrap), message_security_version=version))  # type: ignore[arg-type]
+        bootstrap=parse_bootstrap(bootstrap), message_security_version=version))  # type: ignore[arg-type]
     engine = ServiceEngine(Calculator(), settings=settings, address="https://x/svc",
                            certificate=CERT, username_validator=lambda u, p: True)
     return etree.fromstring(engine.wsdl())

@@ -425,3 +425,24 @@ def test_the_verified_renew_names_its_signer_and_its_endorsing_sct() -> None:
     with pytest.raises(BadContextToken, match="no key is known for this SecurityContextToken"):
         engine.bootstrap.verify(out.body, TransportInfo(), engine.policy, clock.t,
                                 endorsing=lambda s, sc: None)
+
+
+@pytest.mark.parametrize("what", ["Cancel", "Add"])
+def test_only_a_renew_may_be_secured_by_the_bootstrap(
+    what: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The engine asks the bootstrap (``secured_by_bootstrap``) whether a request carries the
+    bootstrap's protection; only a Renew may. The same Renew relabelled as a Cancel or as an
+    application message is refused before anything is verified."""
+    clock, engine, client = open_session()
+    out = renew_request(client, clock.t)
+    assert engine.bootstrap.secured_by_bootstrap(Envelope(etree.fromstring(out.body)))
+    root = etree.fromstring(out.body)
+    header = Envelope(root).header
+    assert header is not None
+    action = header.find(f"{{{ns.WSA10}}}Action")
+    assert action is not None
+    sc = EndpointSettings().secure_conversation.message_security_version.sc
+    action.text = sc.trust.rst_sct_cancel if what == "Cancel" else ADD.action
+    assert_refused(engine, client, out, etree.tostring(root), clock, caplog,
+                   "only a Renew may be secured by the bootstrap")

@@ -34,8 +34,8 @@ from wssc.bootstrap.base import ClientContext, ServiceResult, TransportInfo
 from wssc.certs import Certificate
 from wssc.crypto.primitives import rsa_key_wrap
 from wssc.errors import ConfigurationError, InvalidSecurity
-from wssc.policy.export import PolicyWriter, symmetric_binding, trust_assertion, wss11
-from wssc.policy.policy_import import BindingFacts, PolicyReader
+from wssc.policy.shapes import BindingFacts, ShapeReader
+from wssc.policy.writer import PolicyWriter, symmetric_binding, trust_assertion, wss11
 from wssc.security.inbound import KeyResolver, VerifiedMessage, verify
 from wssc.security.outbound import protect
 from wssc.security.policy import MessagePolicy
@@ -49,6 +49,7 @@ from wssc.security.tokens import (
 from wssc.settings import Bootstrap, SecureConversationSettings
 from wssc.tokens.str_ import SecurityTokenReference
 from wssc.xml import ns
+from wssc.xml.soap import Envelope
 
 
 def _bootstrap_policy(policy: MessagePolicy) -> MessagePolicy:
@@ -189,6 +190,12 @@ class AnonymousForCertificateService:
         assert sha1 is not None
         return ServiceResult(result, "", {sha1: result.signing_key}, sha1)
 
+    def secured_by_bootstrap(self, envelope: Envelope) -> bool:
+        """A Renew as WCF and Metro send it under message security: secured like the RST (an
+        EncryptedKey in the first Security header), with the session's SCT endorsing it."""
+        secs = envelope.security_headers()
+        return bool(secs) and secs[0].find(f"{{{ns.XENC}}}EncryptedKey") is not None
+
     def renew_identity(
         self, message: VerifiedMessage, transport: TransportInfo, now: float
     ) -> str:
@@ -246,7 +253,7 @@ class AnonymousForCertificatePolicy:
             trust_assertion(w, settings.key_entropy_mode),
         ]
 
-    def recognize(self, reader: PolicyReader, binding: BindingFacts) -> bool | None:
+    def recognize(self, reader: ShapeReader, binding: BindingFacts) -> bool | None:
         token = binding.protection_token
         if binding.transport or binding.username or token is None:
             return None

@@ -18,6 +18,7 @@ from wssc.security.inbound import KeyResolver, VerifiedMessage
 from wssc.security.policy import MessagePolicy
 from wssc.security.replay import ReplayCache
 from wssc.security.tokens import SctProtection
+from wssc.xml.soap import Envelope
 
 #: (username, password) -> accepted? A service's check of UsernameTokens.
 UsernameValidator = Callable[[str, str], bool]
@@ -89,6 +90,14 @@ class BootstrapService(Protocol):
         self, envelope: etree._Element, result: ServiceResult, policy: MessagePolicy,
         now: float | None = None,
     ) -> etree._Element: ...
+
+    def secured_by_bootstrap(self, envelope: Envelope) -> bool:
+        """Does this (not yet verified) message carry this bootstrap's own protection rather
+        than the session's? The engine asks it of every SCT-secured request: only a Renew may
+        (`verify` with ``endorsing`` then checks it); a Cancel or application message that does
+        is refused. A bootstrap whose Renew comes under the session's key returns False. A
+        cheap look at the header only: `verify` decides."""
+        ...
 
     def renew_identity(
         self, message: VerifiedMessage, transport: TransportInfo, now: float

@@ -17,16 +17,16 @@ Adding a bootstrap, in three steps:
    ``secure_renew``), its service half (``verify``, with ``endorsing`` for a Renew under
    message security, ``secure_reply``, ``renew_identity``) and its policy shape
    (``assertions``, ``recognize``, ``description``), as the two modules beside this one do;
-2. add its value to `wssc.settings.Bootstrap` (the name WCF gives it, and its mode);
-3. add one `BootstrapKind` entry to `BOOTSTRAPS` below, and a test that runs a
-   session through it (tests/e2e) and one that round-trips its policy (tests/policy).
+2. add its value to `wssc.settings.Bootstrap` (the name WCF gives it);
+3. add one `BootstrapKind` entry to `BOOTSTRAPS` below (its command-line name and aliases,
+   its security mode); the test matrices (tests/e2e, tests/policy…) take it up by themselves.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Final, Literal
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Final, Literal, Self
 from urllib.parse import urlsplit
 
 from lxml import etree
@@ -46,13 +46,13 @@ from wssc.certs import Certificate
 from wssc.crypto.suites import get_suite
 from wssc.errors import CertificateRejected, ConfigurationError
 from wssc.logs import printable
-from wssc.policy.explain import explain as _explain
-from wssc.policy.export import policy_for as _policy_for
+from wssc.policy.explain import explain_endpoint
+from wssc.policy.export import binding_policy_element
 from wssc.policy.model import ImportedEndpoint, ImportedPolicy
 from wssc.policy.normalize import Resolver
-from wssc.policy.policy_import import settings_from_policy as _settings_from_policy
-from wssc.policy.shapes import BootstrapShape
-from wssc.policy.wsdl_import import settings_from_wsdl as _settings_from_wsdl
+from wssc.policy.policy_import import import_policy
+from wssc.policy.shapes import BootstrapShape, SecurityMode, derived_keys_in_effect
+from wssc.policy.wsdl_import import import_wsdl
 from wssc.security.policy import MessagePolicy
 from wssc.security.throttle import FailedAuthenticationThrottle
 from wssc.security.x509_validation import REFUSE_ALL, CertificateValidator, KeyPurpose
@@ -72,8 +72,42 @@ from wssc.xml import ns
 Role = Literal["client", "service"]
 
 
+class _Credentials:
+    """What both credential objects share: the public API's shorthand keywords."""
+
+    __slots__ = ()
+
+    @classmethod
+    def of(cls, credentials: Self | None = None, **shorthand: Any) -> Self:
+        """``credentials`` with the shorthand keywords (its field names) filled in; a
+        keyword given as None is not given. A keyword that contradicts a field
+        ``credentials`` already sets is a `ConfigurationError`. The public API (`Client`,
+        `AsyncClient`, zeep's transports, `ServiceEngine`) takes ``credentials=`` and today's
+        keywords through this, so a new kind of credential is a new field here and nothing
+        else."""
+        base = credentials if credentials is not None else cls()
+        names = {f.name for f in fields(base)}  # type: ignore[arg-type]
+        given = {k: v for k, v in shorthand.items() if v is not None}
+        unknown = sorted(set(given) - names)
+        if unknown:
+            raise ConfigurationError(f"{cls.__name__} has no {', '.join(unknown)}")
+        clash = sorted(k for k, v in given.items()
+                       if getattr(base, k) is not None and getattr(base, k) != v
+                       and getattr(base, k) != getattr(cls(), k))
+        if clash:
+            raise ConfigurationError(f"{', '.join(clash)} given twice: in credentials= and as a "
+                                     "keyword; give it once")
+        return replace(base, **given)  # type: ignore[type-var]
+
+    def with_defaults(self, **defaults: Any) -> Self:
+        """These credentials, with the fields still unset (None) taken from ``defaults``
+        (e.g. the service certificate a WSDL publishes)."""
+        fill = {k: v for k, v in defaults.items() if v is not None and getattr(self, k) is None}
+        return replace(self, **fill) if fill else self  # type: ignore[type-var]
+
+
 @dataclass(frozen=True, slots=True)
-class ClientCredentials:
+class ClientCredentials(_Credentials):
     """What a client may offer a bootstrap; each kind takes what it needs."""
 
     service_certificate: Certificate | None = None
@@ -103,7 +137,7 @@ class ClientCredentials:
 
 
 @dataclass(frozen=True, slots=True)
-class ServiceCredentials:
+class ServiceCredentials(_Credentials):
     """What a service may offer a bootstrap; each kind takes what it needs."""
 
     certificate: Certificate | None = None
@@ -123,14 +157,22 @@ class BootstrapKind:
     key: Bootstrap
     #: Its name on the command line (``wssc serve --bootstrap``).
     cli_name: str
-    #: "message" (WS-Security protects the RST) or "transport" (TLS does).
-    security_mode: Literal["message", "transport"]
+    #: "message" (WS-Security protects the RST) or "transport" (TLS does): the one place an
+    #: endpoint's mode is decided (the engine, the clients, export, explain and the CLI ask).
+    security_mode: SecurityMode
     #: The version families (``settings.WSHTTP``, ``WS2007``) it runs in: an endpoint in
     #: another is refused when its message policy is made (client and service alike).
     families: tuple[MessageSecurityVersion, ...]
     client_half: Callable[[ClientCredentials], BootstrapClient]
     service_half: Callable[[ServiceCredentials, LocalServiceSecuritySettings], BootstrapService]
     shape: BootstrapShape
+    #: Other names `parse_bootstrap` accepts for it (besides its value and ``cli_name``).
+    aliases: tuple[str, ...] = ()
+
+    def derived_keys(self, settings: SecureConversationSettings) -> bool:
+        """Whether this endpoint's SCT-secured messages use DerivedKeyTokens: the setting,
+        forced off over transport (as WCF does)."""
+        return derived_keys_in_effect(settings, self.security_mode)
 
     @property
     def description(self) -> str:
@@ -188,7 +230,7 @@ class BootstrapKind:
         sc = scs.message_security_version.sc
         base = MessagePolicy(
             sc=sc, suite=get_suite(scs.algorithm_suite),
-            derived_keys=scs.effective_require_derived_keys,
+            derived_keys=self.derived_keys(scs),
             encrypt_body=not transport, encrypt_signature=scs.encrypt_signature,
             transport=transport,
             require_signed_body=not transport,
@@ -262,10 +304,12 @@ BOOTSTRAPS: Final[Mapping[Bootstrap, BootstrapKind]] = {
     k.key: k for k in (
         BootstrapKind(Bootstrap.ANONYMOUS_FOR_CERTIFICATE, "anonymous-for-certificate",
                       "message", (WSHTTP, WS2007),
-                      _afc_client, _afc_service, AnonymousForCertificatePolicy()),
+                      _afc_client, _afc_service, AnonymousForCertificatePolicy(),
+                      aliases=("anonymous", "cert")),
         BootstrapKind(Bootstrap.USERNAME_OVER_TRANSPORT, "username-over-transport",
                       "transport", (WSHTTP, WS2007),
-                      _unot_client, _unot_service, UserNameOverTransportPolicy()),
+                      _unot_client, _unot_service, UserNameOverTransportPolicy(),
+                      aliases=("username", "transport")),
     )
 }
 SHAPES: Final[Sequence[BootstrapShape]] = tuple(k.shape for k in BOOTSTRAPS.values())
@@ -278,35 +322,54 @@ def bootstrap_kind(key: Bootstrap) -> BootstrapKind:
         raise ConfigurationError(f"no bootstrap {key.value} is registered") from None
 
 
+def _folded(name: str) -> str:
+    return name.replace("-", "").replace("_", "").lower()
+
+
+def parse_bootstrap(text: str) -> Bootstrap:
+    """The registered bootstrap named ``text``: its WCF name, its ``cli_name`` or one of its
+    aliases, ignoring case, ``-`` and ``_``. Raises ValueError naming the choices."""
+    key = _folded(text)
+    for kind in BOOTSTRAPS.values():
+        if key in {_folded(n) for n in (kind.key.value, kind.cli_name, *kind.aliases)}:
+            return kind.key
+    raise ValueError(f"unknown bootstrap {printable(text, 80)!r}; choose one of: "
+                     + ", ".join(k.cli_name for k in BOOTSTRAPS.values()))
+
+
 # --- policy export and import, with the registry's shapes --------------------------------------
 def policy_for(
     settings: SecureConversationSettings, *, policy_id: str, wsp_ns: str = ns.WSP15
 ) -> etree._Element:
-    """`wssc.policy.export.policy_for` with this bootstrap's shape."""
-    return _policy_for(settings, policy_id=policy_id, wsp_ns=wsp_ns,
-                              bootstrap=bootstrap_kind(settings.bootstrap).shape)
+    """The endpoint policy WCF would publish (`wssc.policy.export.binding_policy_element`
+    with this bootstrap's shape and mode)."""
+    kind = bootstrap_kind(settings.bootstrap)
+    return binding_policy_element(settings, policy_id=policy_id, wsp_ns=wsp_ns,
+                                  bootstrap=kind.shape, mode=kind.security_mode)
 
 
 def settings_from_policy(
     policy: etree._Element, *, resolve: Resolver | None = None
 ) -> ImportedPolicy:
-    """`wssc.policy.policy_import.settings_from_policy`, recognising every kind."""
-    return _settings_from_policy(policy, bootstraps=SHAPES, resolve=resolve)
+    """`wssc.policy.policy_import.import_policy`, recognising every kind."""
+    return import_policy(policy, bootstraps=SHAPES, resolve=resolve)
 
 
 def settings_from_wsdl(
     wsdl: bytes | etree._Element, *, port: str | None = None
 ) -> ImportedEndpoint:
-    """`wssc.policy.wsdl_import.settings_from_wsdl`, recognising every kind."""
-    return _settings_from_wsdl(wsdl, bootstraps=SHAPES, port=port)
+    """`wssc.policy.wsdl_import.import_wsdl`, recognising every kind."""
+    return import_wsdl(wsdl, bootstraps=SHAPES, port=port)
 
 
 def explain(endpoint: ImportedEndpoint) -> str:
-    """`wssc.policy.explain.explain` in this bootstrap's words."""
-    return _explain(endpoint, bootstrap_kind(endpoint.settings.bootstrap).shape)
+    """`wssc.policy.explain.explain_endpoint` in this bootstrap's words."""
+    kind = bootstrap_kind(endpoint.settings.bootstrap)
+    return explain_endpoint(endpoint, kind.shape, kind.security_mode)
 
 
 __all__ = [
     "BOOTSTRAPS", "SHAPES", "BootstrapKind", "ClientCredentials", "ServiceCredentials",
-    "bootstrap_kind", "explain", "policy_for", "settings_from_policy", "settings_from_wsdl",
+    "bootstrap_kind", "explain", "parse_bootstrap", "policy_for", "settings_from_policy",
+    "settings_from_wsdl",
 ]

@@ -16,8 +16,8 @@ from lxml import etree
 
 from wssc.bootstrap.base import ClientContext, ServiceResult, TransportInfo, UsernameValidator
 from wssc.errors import FailedAuthentication, InvalidSecurity
-from wssc.policy.export import PolicyWriter, transport_binding, trust_assertion, wss11
-from wssc.policy.policy_import import BindingFacts, PolicyReader
+from wssc.policy.shapes import BindingFacts, ShapeReader
+from wssc.policy.writer import PolicyWriter, transport_binding, trust_assertion, wss11
 from wssc.security.inbound import KeyResolver, VerifiedMessage, verify
 from wssc.security.outbound import protect
 from wssc.security.policy import MessagePolicy
@@ -26,6 +26,7 @@ from wssc.security.throttle import FailedAuthenticationThrottle
 from wssc.security.tokens import SctProtection
 from wssc.settings import Bootstrap, SecureConversationSettings
 from wssc.tokens.username import UsernameToken
+from wssc.xml.soap import Envelope
 
 
 def _policy(policy: MessagePolicy) -> MessagePolicy:
@@ -87,6 +88,11 @@ class UserNameOverTransportService:
             raise InvalidSecurity("UserNameOverTransport requires HTTPS")
         result = verify(data, policy=_policy(policy), now=now)
         return ServiceResult(result, self._authenticate(result, transport, now))
+
+    def secured_by_bootstrap(self, envelope: Envelope) -> bool:
+        """Never: over TLS a Renew is signed with the session's key and verified as any
+        SCT-secured message (`renew_identity` then authenticates its UsernameToken)."""
+        return False
 
     def renew_identity(
         self, message: VerifiedMessage, transport: TransportInfo, now: float
@@ -154,5 +160,5 @@ class UserNameOverTransportPolicy:
             trust_assertion(w, settings.key_entropy_mode),
         ]
 
-    def recognize(self, reader: PolicyReader, binding: BindingFacts) -> bool | None:
+    def recognize(self, reader: ShapeReader, binding: BindingFacts) -> bool | None:
         return False if binding.transport and binding.username else None

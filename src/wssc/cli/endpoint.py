@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from wssc.bootstrap.registry import BOOTSTRAPS
+from wssc.bootstrap.registry import BOOTSTRAPS, bootstrap_kind
 from wssc.errors import ConfigurationError, TransportError
 
 if TYPE_CHECKING:
@@ -205,9 +205,9 @@ def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from dataclasses import replace
     from datetime import timedelta
 
+    from wssc.bootstrap.registry import parse_bootstrap
     from wssc.settings import (
         MESSAGE_SECURITY_VERSIONS,
-        Bootstrap,
         EndpointSettings,
         LocalServiceSecuritySettings,
         SecureConversationSettings,
@@ -237,7 +237,7 @@ def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             require_cancellation=args.require_cancellation,
             can_renew_session=not args.no_renew,
             require_derived_keys=not args.no_derived_keys,
-            bootstrap=Bootstrap.parse(args.bootstrap),
+            bootstrap=parse_bootstrap(args.bootstrap),
             algorithm_suite=args.suite,
             message_security_version=MESSAGE_SECURITY_VERSIONS[args.binding],
             establish_security_context=not args.no_secure_context,
@@ -290,7 +290,8 @@ def run_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     home = args.cert_dir or wssc_home()
     cert, cert_path, key_path = dev_certificate(home)
-    over_tls = settings.secure_conversation.bootstrap.over_transport
+    kind = bootstrap_kind(settings.secure_conversation.bootstrap)
+    over_tls = kind.security_mode == "transport"
     scheme = "https" if over_tls else "http"
     address = args.address or f"{scheme}://{args.host}:{args.port}/svc"
     users = dict(DEMO_USERS)
@@ -326,7 +327,7 @@ def run_serve(args: argparse.Namespace) -> int:
         f"wssc demo service at {address}  (WSDL: {address}?wsdl)",
         f"  bootstrap {sc.bootstrap.value}, binding {sc.message_security_version.name}, "
         f"{'session' if sc.require_cancellation else 'cookie'} mode, derived keys "
-        f"{'on' if sc.effective_require_derived_keys else 'off'}, certificate {cert_path}",
+        f"{'on' if kind.derived_keys(sc) else 'off'}, certificate {cert_path}",
     ]
     if over_tls:
         banner.append("  users: " + ", ".join(users))
@@ -549,7 +550,7 @@ def _call(args: argparse.Namespace, waiting: Waiting) -> int:
                     s = client.session.scs
                     print(f"[policy] {s.bootstrap.value}, {s.message_security_version.name}, "
                           f"{'session mode' if s.require_cancellation else 'cookie mode (MustNotSendCancel)'}"
-                          f", derived keys {'on' if s.effective_require_derived_keys else 'off'}",
+                          f", derived keys {'on' if bootstrap_kind(s.bootstrap).derived_keys(s) else 'off'}",
                           file=sys.stderr, flush=True)
                 op = find_operation(client.contract, args.operation)
                 values = _values(op, list(args.args))

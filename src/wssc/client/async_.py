@@ -75,7 +75,9 @@ class AsyncClient(ClientBase[httpx.AsyncClient, asyncio.Lock]):
                 for u in urls:
                     asm.add(u, await fetch(u))
         ep = endpoint_from_wsdl(asm.result(), url)
-        kw.setdefault("service_certificate", ep.certificate)
+        given = kw.get("credentials")
+        if given is None or given.service_certificate is None:  # the WSDL's identity by default
+            kw.setdefault("service_certificate", ep.certificate)
         client = cls(address or ep.address, ep.contract, settings=ep.settings, verify=verify,
                      timeout=timeout, **kw)
         if address is None and ep.published:

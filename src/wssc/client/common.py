@@ -150,18 +150,10 @@ def from_wsdl_note(address: str, wsdl_url: str | None) -> str:
             "service is elsewhere, pass address='...' to from_wsdl)")
 
 
-def make_bootstrap(
-    settings: EndpointSettings,
-    service_certificate: Certificate | None,
-    username: str | None,
-    password: str | None,
-    service_certificate_validator: CertificateValidator | None = None,
-) -> BootstrapClient:
+def make_bootstrap(settings: EndpointSettings, credentials: ClientCredentials) -> BootstrapClient:
     """The client half of the endpoint's bootstrap, from the registry (which validates the
     service certificate: `ClientCredentials.validated_service_certificate`)."""
-    kind = bootstrap_kind(settings.secure_conversation.bootstrap)
-    return kind.client_half(ClientCredentials(service_certificate, username, password,
-                                              service_certificate_validator))
+    return bootstrap_kind(settings.secure_conversation.bootstrap).client_half(credentials)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,10 +191,12 @@ class ClientBase(Generic[H, L]):
     ``L``: their lock type).
 
     ``verify``: ``True``, ``False``, a CA file or an SSL context (HTTPS); ``http``: an httpx
-    client of your own (then not closed by `close`); ``compatibility``: peer quirks;
-    ``service_certificate_validator``: how the service certificate is validated (a
-    `CertificateValidator`; by default the certificate given or from the WSDL identity is
-    pinned, trusted as a peer), checked here, before anything is sent."""
+    client of your own (then not closed by `close`); ``compatibility``: peer quirks.
+    ``credentials``: what the bootstrap may use (`ClientCredentials`); ``service_certificate``,
+    ``username``, ``password`` and ``service_certificate_validator`` are shorthand for its
+    fields. The validator decides on the service certificate (a `CertificateValidator`; by
+    default the certificate given or from the WSDL identity is pinned, trusted as a peer),
+    here, before anything is sent."""
 
     def __init__(
         self,
@@ -210,6 +204,7 @@ class ClientBase(Generic[H, L]):
         contract: ContractSpec,
         *,
         settings: EndpointSettings | None = None,
+        credentials: ClientCredentials | None = None,
         service_certificate: Certificate | None = None,
         username: str | None = None,
         password: str | None = None,
@@ -225,8 +220,10 @@ class ClientBase(Generic[H, L]):
         self.contract = contract
         self.settings = settings or EndpointSettings()
         session = ClientSession(
-            self.settings, make_bootstrap(self.settings, service_certificate, username, password,
-                                          service_certificate_validator),
+            self.settings,
+            make_bootstrap(self.settings, ClientCredentials.of(
+                credentials, service_certificate=service_certificate, username=username,
+                password=password, service_certificate_validator=service_certificate_validator)),
             address, compatibility=compatibility,
         )
         self.flow = ClientFlow(session, clock=clock, on_event=on_event)

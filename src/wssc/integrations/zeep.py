@@ -59,7 +59,7 @@ except ImportError as exc:  # pragma: no cover - depends on the install
 from lxml import etree
 
 from wssc.bootstrap.base import ClientContext
-from wssc.bootstrap.registry import bootstrap_kind
+from wssc.bootstrap.registry import ClientCredentials, bootstrap_kind
 from wssc.certs import Certificate, from_der
 from wssc.client.common import first_wsdl, make_bootstrap, network_failure
 from wssc.errors import ConfigurationError, WsscError, error_from_fault
@@ -140,17 +140,14 @@ class _Core:
         self,
         endpoint: SecureEndpoint,
         *,
-        username: str | None,
-        password: str | None,
-        service_certificate: Certificate | None,
+        credentials: ClientCredentials,
         clock: Clock,
         compatibility: Compatibility,
     ) -> None:
         self.endpoint = endpoint
         self.address = endpoint.address
-        boot = make_bootstrap(endpoint.settings,
-                              service_certificate or endpoint.service_certificate,
-                              username, password)
+        boot = make_bootstrap(endpoint.settings, credentials.with_defaults(
+            service_certificate=endpoint.service_certificate))
         self.session = ClientSession(endpoint.settings, boot, endpoint.address,
                                      compatibility=compatibility)
         self.clock = clock
@@ -502,6 +499,7 @@ class Transport(_SecureTransport, _ZeepTransport):  # type: ignore[misc,unused-i
         self,
         endpoint: SecureEndpoint,
         *,
+        credentials: ClientCredentials | None = None,
         username: str | None = None,
         password: str | None = None,
         service_certificate: Certificate | None = None,
@@ -512,8 +510,9 @@ class Transport(_SecureTransport, _ZeepTransport):  # type: ignore[misc,unused-i
     ) -> None:
         super().__init__(**kwargs)
         _configure(self.session, verify)
-        self._set_up(_Core(endpoint, username=username, password=password,
-                           service_certificate=service_certificate, clock=clock,
+        creds = ClientCredentials.of(credentials, username=username, password=password,
+                                     service_certificate=service_certificate)
+        self._set_up(_Core(endpoint, credentials=creds, clock=clock,
                            compatibility=compatibility))
         self.wsse = SecureConversationWsse(self.core, opener=self.open)
 
@@ -608,6 +607,7 @@ class AsyncTransport(_SecureTransport, _ZeepAsyncTransport):  # type: ignore[mis
         self,
         endpoint: SecureEndpoint,
         *,
+        credentials: ClientCredentials | None = None,
         username: str | None = None,
         password: str | None = None,
         service_certificate: Certificate | None = None,
@@ -617,8 +617,9 @@ class AsyncTransport(_SecureTransport, _ZeepAsyncTransport):  # type: ignore[mis
         **kwargs: Any,
     ) -> None:
         super().__init__(verify_ssl=_ssl_verify(verify), **kwargs)
-        self._set_up(_Core(endpoint, username=username, password=password,
-                           service_certificate=service_certificate, clock=clock,
+        creds = ClientCredentials.of(credentials, username=username, password=password,
+                                     service_certificate=service_certificate)
+        self._set_up(_Core(endpoint, credentials=creds, clock=clock,
                            compatibility=compatibility))
         self._alock: asyncio.Lock | None = None
 
@@ -718,8 +719,9 @@ def secure_session(
     """Keyword arguments for ``zeep.Client(wsdl, **secure_session(wsdl))``: a
     `Transport` configured from the WSDL's policy, and its ``wsse`` plugin.
 
-    ``username``/``password`` for UserNameOverTransport; ``verify``: ``True``, ``False`` or
-    a CA file for HTTPS; ``service_certificate`` when the WSDL carries no identity; other
+    ``credentials`` (`ClientCredentials`), or its shorthand: ``username``/``password`` for
+    UserNameOverTransport, ``service_certificate`` when the WSDL carries no identity;
+    ``verify``: ``True``, ``False`` or a CA file for HTTPS; other
     keyword arguments go to the transport (``timeout``, ``operation_timeout``, ``cache``).
     """
     t = Transport.from_wsdl(wsdl, username=username, password=password, verify=verify, **kwargs)

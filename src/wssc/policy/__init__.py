@@ -1,20 +1,22 @@
 """WS-Policy for secure sessions: export WCF's policy shapes, import them from a WSDL, explain.
 
-* `policy_for` / `message_policy`: settings → ``wsp:Policy`` (WCF's shapes);
-* `settings_from_wsdl`: a WSDL → `ImportedEndpoint` (address, SOAP version,
-  settings, service certificate, operations); `settings_from_policy` for a bare policy;
-* `explain`: plain words for ``wssc inspect``.
+* `binding_policy_element` / `message_policy_element`: settings → ``wsp:Policy`` (WCF's
+  shapes);
+* `import_wsdl`: a WSDL → `ImportedEndpoint` (address, SOAP version, settings, service
+  certificate, operations); `import_policy` for a bare policy;
+* `explain_endpoint`: plain words for ``wssc inspect``.
 
-Each takes the bootstrap shape(s) to use (`BootstrapShape`); the registry
-(`wssc.bootstrap.registry`) has the same functions with its shapes filled in.
+Each takes the bootstrap shape(s) and security mode to use (`BootstrapShape`); the registry
+(`wssc.bootstrap.registry`) fills them in: `policy_for`, `settings_from_wsdl`,
+`settings_from_policy`, `explain`.
 """
 
-from .explain import explain
-from .export import export_notes, message_policy, policy_for
+from .explain import explain_endpoint
+from .export import binding_policy_element, export_notes, message_policy_element
 from .model import ImportedEndpoint, ImportedPolicy, Operation, PolicyEvidence
-from .policy_import import settings_from_policy
-from .shapes import BootstrapShape
-from .wsdl_import import settings_from_wsdl
+from .policy_import import import_policy
+from .shapes import BootstrapShape, SecurityMode
+from .wsdl_import import import_wsdl
 
 __all__ = [
     "BootstrapShape",
@@ -22,10 +24,11 @@ __all__ = [
     "ImportedPolicy",
     "Operation",
     "PolicyEvidence",
-    "explain",
+    "SecurityMode",
+    "binding_policy_element",
+    "explain_endpoint",
     "export_notes",
-    "message_policy",
-    "policy_for",
-    "settings_from_policy",
-    "settings_from_wsdl",
+    "import_policy",
+    "import_wsdl",
+    "message_policy_element",
 ]

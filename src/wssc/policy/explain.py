@@ -20,7 +20,7 @@ from wssc.errors import UnsupportedAlgorithm
 from wssc.settings import KeyEntropyMode
 
 from .model import ImportedEndpoint
-from .shapes import BootstrapShape
+from .shapes import BootstrapShape, SecurityMode, derived_keys_in_effect
 
 _ENTROPY: Final = {
     KeyEntropyMode.COMBINED: "both sides send entropy; key = P_SHA1(client entropy, "
@@ -86,10 +86,13 @@ def _session_lines(endpoint: ImportedEndpoint) -> list[str]:
     return lines
 
 
-def explain(endpoint: ImportedEndpoint, bootstrap: BootstrapShape) -> str:
+def explain_endpoint(
+    endpoint: ImportedEndpoint, bootstrap: BootstrapShape, mode: SecurityMode
+) -> str:
     """Describe the endpoint: bootstrap, version family, suite, derived keys, session or cookie
     mode, whether a Cancel will be sent and why, and whether Renew is allowed. ``bootstrap``
-    is the registry's shape for ``endpoint.settings.bootstrap`` (its words)."""
+    and ``mode`` are the registry's shape and security mode for ``endpoint.settings.bootstrap``
+    (`wssc.bootstrap.registry.explain`)."""
     s = endpoint.settings
     where = f"  (SOAP {endpoint.soap_version}"
     where += f", port {endpoint.port_name})" if endpoint.port_name else ")"
@@ -107,11 +110,11 @@ def explain(endpoint: ImportedEndpoint, bootstrap: BootstrapShape) -> str:
     elif bootstrap.needs_service_certificate:
         lines.append(_line("Service cert", "not in the WSDL: supply it out of band"))
     lines.append(_line("Algorithm suite", _suite(s.algorithm_suite)))
-    if s.effective_require_derived_keys:
+    if derived_keys_in_effect(s, mode):
         lines.append(_line("Derived keys", "on: every message signs and encrypts with "
                                            "DerivedKeyTokens (sp:RequireDerivedKeys)"))
     else:
-        why = "over transport WCF signs with the token key itself" if s.bootstrap.over_transport \
+        why = "over transport WCF signs with the token key itself" if mode == "transport" \
             else "no sp:RequireDerivedKeys"
         lines.append(_line("Derived keys", f"off: {why}"))
     lines.append(_line("Key entropy", _ENTROPY[s.key_entropy_mode]))

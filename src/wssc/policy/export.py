@@ -86,104 +86,15 @@ import logging
 
 from lxml import etree
 
-from wssc.crypto.suites import get_suite
-from wssc.errors import ConfigurationError, UnsupportedAlgorithm
-from wssc.settings import KeyEntropyMode, SecureConversationSettings
+from wssc.errors import ConfigurationError
+from wssc.settings import SecureConversationSettings
 from wssc.xml import ns
 
-from .shapes import BootstrapShape
-from .vocab import SpDialect, dialect_for
+from .shapes import BootstrapShape, SecurityMode, derived_keys_in_effect
+from .vocab import dialect_for
+from .writer import PolicyWriter, symmetric_binding, transport_binding, trust_assertion, wss11
 
 logger = logging.getLogger(__name__)
-
-_Child = etree._Element | None
-
-
-class PolicyWriter:
-    """Builds ``sp:``/``wsp:`` elements of one dialect."""
-
-    def __init__(self, dialect: SpDialect, wsp_ns: str) -> None:
-        self.d = dialect
-        self.wsp_ns = wsp_ns
-
-    def el(self, namespace: str, local: str, *children: _Child, **attrs: str) -> etree._Element:
-        e = etree.Element(ns.qn(namespace, local))
-        for k, v in attrs.items():
-            e.set(k, v)
-        for c in children:
-            if c is not None:
-                e.append(c)
-        return e
-
-    def sp(self, local: str, *children: _Child, **attrs: str) -> etree._Element:
-        return self.el(self.d.ns, local, *children, **attrs)
-
-    def policy(self, *children: _Child) -> etree._Element:
-        return self.el(self.wsp_ns, "Policy", *children)
-
-    def wrapped(self, local: str, *children: _Child) -> etree._Element:
-        """``<sp:{local}><wsp:Policy>children</wsp:Policy></sp:{local}>``."""
-        return self.sp(local, self.policy(*children))
-
-    def token(self, local: str, include: str, *children: _Child) -> etree._Element:
-        t = self.sp(local, self.policy(*children))
-        t.set(ns.qn(self.d.ns, "IncludeToken"), include)
-        return t
-
-    def flag(self, local: str, on: bool) -> _Child:
-        return self.sp(local) if on else None
-
-
-def _suite_name(settings: SecureConversationSettings) -> str:
-    try:
-        return get_suite(settings.algorithm_suite).sp_name
-    except UnsupportedAlgorithm as exc:
-        raise ConfigurationError(str(exc.detail)) from None
-
-
-def _binding_common(w: PolicyWriter, settings: SecureConversationSettings) -> list[_Child]:
-    return [
-        w.wrapped("AlgorithmSuite", w.sp(_suite_name(settings))),
-        w.wrapped("Layout", w.sp("Strict")),
-        w.sp("IncludeTimestamp"),
-    ]
-
-
-def symmetric_binding(
-    w: PolicyWriter, settings: SecureConversationSettings, token: etree._Element
-) -> etree._Element:
-    return w.wrapped(
-        "SymmetricBinding",
-        w.wrapped("ProtectionToken", token),
-        *_binding_common(w, settings),
-        w.flag("EncryptSignature", settings.encrypt_signature),
-        w.sp("OnlySignEntireHeadersAndBody"),
-    )
-
-
-def transport_binding(w: PolicyWriter, settings: SecureConversationSettings) -> etree._Element:
-    if w.d.is_sp12:
-        https = w.sp("HttpsToken", w.policy())
-    else:
-        https = w.sp("HttpsToken", RequireClientCertificate="false")
-    return w.wrapped("TransportBinding", w.wrapped("TransportToken", https),
-                     *_binding_common(w, settings))
-
-
-def wss11(w: PolicyWriter, *names: str) -> etree._Element:
-    return w.wrapped("Wss11", *(w.sp(n) for n in names))
-
-
-def trust_assertion(w: PolicyWriter, mode: KeyEntropyMode) -> etree._Element:
-    client = mode in (KeyEntropyMode.CLIENT, KeyEntropyMode.COMBINED)
-    server = mode in (KeyEntropyMode.SERVER, KeyEntropyMode.COMBINED)
-    return w.wrapped(
-        w.d.trust_name,
-        w.sp("MustSupportIssuedTokens"),
-        w.flag("RequireClientEntropy", client),
-        w.flag("RequireServerEntropy", server),
-    )
-
 
 def _signed_parts(w: PolicyWriter) -> etree._Element:
     headers = (w.sp("Header", Name=h, Namespace=ns.WSA10) for h in ns.WSA_SIGNED_HEADERS)
@@ -195,7 +106,8 @@ def _encrypted_parts(w: PolicyWriter) -> etree._Element:
 
 
 def _secure_conversation_token(
-    w: PolicyWriter, settings: SecureConversationSettings, shape: BootstrapShape
+    w: PolicyWriter, settings: SecureConversationSettings, shape: BootstrapShape,
+    mode: SecurityMode,
 ) -> etree._Element:
     d = w.d
     cancel = None if settings.require_cancellation else w.el(d.cancel_ns, "MustNotSendCancel")
@@ -205,7 +117,7 @@ def _secure_conversation_token(
     renew = d.is_sp12 and (not settings.require_cancellation or not settings.can_renew_session)
     return w.token(
         "SecureConversationToken", d.always_to_recipient,
-        w.flag("RequireDerivedKeys", settings.effective_require_derived_keys),
+        w.flag("RequireDerivedKeys", derived_keys_in_effect(settings, mode)),
         cancel,
         bootstrap,
         w.flag("MustNotSendAmend", d.is_sp12),
@@ -214,10 +126,11 @@ def _secure_conversation_token(
 
 
 def _session_binding(
-    w: PolicyWriter, settings: SecureConversationSettings, shape: BootstrapShape
+    w: PolicyWriter, settings: SecureConversationSettings, shape: BootstrapShape,
+    mode: SecurityMode,
 ) -> list[etree._Element]:
-    sct = _secure_conversation_token(w, settings, shape)
-    if settings.bootstrap.over_transport:
+    sct = _secure_conversation_token(w, settings, shape, mode)
+    if mode == "transport":
         return [
             transport_binding(w, settings),
             w.wrapped("EndorsingSupportingTokens", sct),
@@ -227,7 +140,7 @@ def _session_binding(
     return [symmetric_binding(w, settings, sct), wss11(w), trust_assertion(w, settings.key_entropy_mode)]
 
 
-def export_notes(settings: SecureConversationSettings) -> list[str]:
+def export_notes(settings: SecureConversationSettings, mode: SecurityMode) -> list[str]:
     """What the exported policy cannot say about ``settings`` (empty when it says everything).
 
     WCF has no WS-SecurityPolicy 1.1 form of ``sp:MustNotSendRenew``: under SP 1.1 a service with
@@ -245,7 +158,7 @@ def export_notes(settings: SecureConversationSettings) -> list[str]:
             "can_renew_session=False is not expressible in WS-SecurityPolicy 1.1 "
             "(sp:MustNotSendRenew exists only in 1.2); the policy does not mention it"
         )
-    if settings.require_derived_keys and settings.bootstrap.over_transport:
+    if settings.require_derived_keys and mode == "transport":
         notes.append("derived keys are off over transport (WCF forces RequireDerivedKeys=false)")
     return notes
 
@@ -264,28 +177,29 @@ def _writer(settings: SecureConversationSettings, wsp_ns: str) -> PolicyWriter:
     return PolicyWriter(dialect_for(settings.message_security_version), wsp_ns)
 
 
-def policy_for(
+def binding_policy_element(
     settings: SecureConversationSettings, *, policy_id: str, bootstrap: BootstrapShape,
-    wsp_ns: str = ns.WSP15,
+    mode: SecurityMode, wsp_ns: str = ns.WSP15,
 ) -> etree._Element:
     """The endpoint (binding) policy ``<wsp:Policy wsu:Id=policy_id>`` WCF would publish.
 
     With ``establish_security_context=False`` the policy is the bootstrap binding alone (no
-    ``sp:SecureConversationToken``). ``bootstrap`` writes the bootstrap binding (the registry's
-    shape for ``settings.bootstrap``: `wssc.bootstrap.registry.policy_for`).
+    ``sp:SecureConversationToken``). ``bootstrap`` writes the bootstrap binding and ``mode`` is
+    its security mode (the registry's, for ``settings.bootstrap``:
+    `wssc.bootstrap.registry.policy_for`).
     ``wsp_ns`` may be `WSP12` for old clients.
 
     Under WS-SecurityPolicy 1.1, ``can_renew_session=False`` is not written (WCF has no form for
     it); `export_notes` reports it and it is logged at INFO.
     """
     w = _writer(settings, wsp_ns)
-    for note in export_notes(settings):
+    for note in export_notes(settings, mode):
         logger.info("policy %s: %s", policy_id, note)
     if bootstrap.key is not settings.bootstrap:
         raise ConfigurationError(f"the shape of {bootstrap.key.value} cannot write "
                                  f"{settings.bootstrap.value}")
     if settings.establish_security_context:
-        assertions = _session_binding(w, settings, bootstrap)
+        assertions = _session_binding(w, settings, bootstrap, mode)
     else:
         assertions = bootstrap.assertions(w, settings)
     extra = {"wsaw": ns.WSAW}
@@ -299,8 +213,9 @@ def policy_for(
     return root
 
 
-def message_policy(
-    settings: SecureConversationSettings, policy_id: str, *, wsp_ns: str = ns.WSP15
+def message_policy_element(
+    settings: SecureConversationSettings, policy_id: str, *, mode: SecurityMode,
+    wsp_ns: str = ns.WSP15,
 ) -> etree._Element:
     """A per-operation input/output policy, as WCF attaches to each ``wsdl:input``/``output``::
 
@@ -313,7 +228,7 @@ def message_policy(
 
     Message security only: over transport WCF publishes no per-message parts.
     """
-    if settings.bootstrap.over_transport:
+    if mode != "message":
         raise ConfigurationError(
             "per-message policies exist only for message security; "
             f"{settings.bootstrap.value} relies on the transport"
@@ -327,6 +242,5 @@ def message_policy(
 
 
 __all__ = [
-    "PolicyWriter", "export_notes", "message_policy", "policy_for", "symmetric_binding",
-    "transport_binding", "trust_assertion", "wss11",
+    "binding_policy_element", "export_notes", "message_policy_element",
 ]

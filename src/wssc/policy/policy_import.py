@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, TypeVar
+from typing import Final, TypeVar
 
 from lxml import etree
 
@@ -32,10 +32,8 @@ from wssc.xml import ns
 
 from .model import ImportedPolicy, PolicyEvidence
 from .normalize import Alternative, Resolver, alternatives, nested_policy
+from .shapes import BindingFacts, BootstrapShape
 from .vocab import SP11_DIALECT, SP12_DIALECT, SpDialect, pretty
-
-if TYPE_CHECKING:
-    from .shapes import BootstrapShape
 
 T = TypeVar("T")
 
@@ -85,27 +83,6 @@ class _Bag:
 
 def _pretty_name(namespace: str, local: str) -> str:
     return pretty(etree.Element(ns.qn(namespace, local)))
-
-
-@dataclass(slots=True)
-class BindingFacts:
-    """One security binding assertion with its sibling assertions."""
-
-    transport: bool
-    suite: str
-    encrypt_signature: bool = False
-    protection_token: etree._Element | None = None
-    endorsing_sct: etree._Element | None = None
-    username: bool = False
-    signature_confirmation: bool = False
-    entropy: KeyEntropyMode | None = None
-
-    @property
-    def sct(self) -> etree._Element | None:
-        token = self.protection_token
-        if token is not None and etree.QName(token).localname == "SecureConversationToken":
-            return token
-        return self.endorsing_sct
 
 
 @dataclass(slots=True)
@@ -485,7 +462,7 @@ def resolver(index: dict[str, etree._Element]) -> Resolver:
     return resolve
 
 
-def settings_from_policy(
+def import_policy(
     policy: etree._Element, *, bootstraps: Sequence[BootstrapShape],
     resolve: Resolver | None = None,
 ) -> ImportedPolicy:

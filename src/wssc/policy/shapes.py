@@ -8,15 +8,59 @@ registry, `wssc.bootstrap.registry`) hand it the shapes to use.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from dataclasses import dataclass
+from typing import Literal, Protocol
 
 from lxml import etree
 
-from wssc.settings import Bootstrap, SecureConversationSettings
+from wssc.settings import Bootstrap, KeyEntropyMode, SecureConversationSettings
 
-if TYPE_CHECKING:
-    from wssc.policy.export import PolicyWriter
-    from wssc.policy.policy_import import BindingFacts, PolicyReader
+from .writer import PolicyWriter
+
+#: How a bootstrap's messages are protected: WS-Security ("message") or TLS ("transport"). Each
+#: bootstrap's is the registry's ``BootstrapKind.security_mode``; the policy layer is handed it.
+SecurityMode = Literal["message", "transport"]
+
+
+def derived_keys_in_effect(settings: SecureConversationSettings, mode: SecurityMode) -> bool:
+    """Over transport the SCT signs directly: WCF forces derived keys off."""
+    return settings.require_derived_keys and mode == "message"
+
+
+@dataclass(slots=True)
+class BindingFacts:
+    """One security binding assertion with its sibling assertions."""
+
+    transport: bool
+    suite: str
+    encrypt_signature: bool = False
+    protection_token: etree._Element | None = None
+    endorsing_sct: etree._Element | None = None
+    username: bool = False
+    signature_confirmation: bool = False
+    entropy: KeyEntropyMode | None = None
+
+    @property
+    def sct(self) -> etree._Element | None:
+        token = self.protection_token
+        if token is not None and etree.QName(token).localname == "SecureConversationToken":
+            return token
+        return self.endorsing_sct
+
+
+
+class ShapeReader(Protocol):
+    """What a shape may ask of the importer (`wssc.policy.policy_import.PolicyReader`) while it
+    recognises its binding."""
+
+    @property
+    def sp(self) -> str:
+        """The WS-SecurityPolicy namespace of the alternative being read."""
+        ...
+
+    def x509_protection(self, token: etree._Element) -> bool:
+        """Read an ``sp:X509Token`` protection token; returns its RequireDerivedKeys."""
+        ...
 
 
 class BootstrapShape(Protocol):
@@ -41,10 +85,10 @@ class BootstrapShape(Protocol):
         """The bootstrap binding's assertions (security binding, Wss11, Trust…)."""
         ...
 
-    def recognize(self, reader: PolicyReader, binding: BindingFacts) -> bool | None:
+    def recognize(self, reader: ShapeReader, binding: BindingFacts) -> bool | None:
         """None when ``binding`` is not this bootstrap; else the RequireDerivedKeys of its
         protection token (False when it has none)."""
         ...
 
 
-__all__ = ["BootstrapShape"]
+__all__ = ["BindingFacts", "BootstrapShape", "SecurityMode", "ShapeReader", "derived_keys_in_effect"]

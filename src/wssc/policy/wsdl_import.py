@@ -45,7 +45,7 @@ from wssc.xml import ns
 
 from .model import ImportedEndpoint, Operation, Protection, SoapVersionName
 from .normalize import Resolver, alternatives, is_wsp
-from .policy_import import policy_index, resolver, settings_from_policy
+from .policy_import import import_policy, policy_index, resolver
 
 if TYPE_CHECKING:
     from .shapes import BootstrapShape
@@ -203,7 +203,7 @@ def _operations(root: etree._Element, binding: etree._Element,
     return tuple(ops)
 
 
-def settings_from_wsdl(
+def import_wsdl(
     wsdl: bytes | etree._Element, *, bootstraps: Sequence[BootstrapShape],
     port: str | None = None,
 ) -> ImportedEndpoint:
@@ -229,7 +229,7 @@ def settings_from_wsdl(
             f"wsdl:binding {binding_name!r} carries no WS-Policy: the endpoint is not secured "
             "with WS-Security, so there is no secure session to join"
         )
-    imported = settings_from_policy(_merged(policies), bootstraps=bootstraps, resolve=resolve)
+    imported = import_policy(_merged(policies), bootstraps=bootstraps, resolve=resolve)
     first = policies[0]
     return ImportedEndpoint(
         address=_address(chosen),
@@ -244,4 +244,4 @@ def settings_from_wsdl(
     )
 
 
-__all__ = ["WSDL_LIMITS", "parse_wsdl", "settings_from_wsdl"]
+__all__ = ["WSDL_LIMITS", "import_wsdl", "parse_wsdl"]

@@ -56,7 +56,7 @@ from wssc.security.inbound import VerifiedMessage, verify
 from wssc.security.outbound import protect
 from wssc.security.replay import MemoryReplayCache, PeerCharged, ReplayCache
 from wssc.security.tokens import SctProtection
-from wssc.security.x509_validation import REFUSE_ALL, CertificateValidator
+from wssc.security.x509_validation import CertificateValidator
 from wssc.service.address import AddressFilter
 from wssc.session.service import SessionManager
 from wssc.settings import WCF_COMPATIBLE, Compatibility, EndpointSettings
@@ -80,7 +80,6 @@ from wssc.xml.soap import SOAP_11, SOAP_12, Envelope, SoapVersion, fault_from_er
 
 log = logging.getLogger("wssc.service")
 
-_ENCRYPTED_KEY = f"{{{ns.XENC}}}EncryptedKey"
 
 #: The header blocks the engine processes: wsse:Security and the binding's WS-Addressing
 #: 1.0 headers. Any other marked mustUnderstand for this node gets WCF's MustUnderstand fault,
@@ -136,20 +135,22 @@ class ServiceEngine:
         *,
         settings: EndpointSettings | None = None,
         address: str,
+        credentials: ServiceCredentials | None = None,
         certificate: Certificate | None = None,
         store: SessionStore | None = None,
         keyring: KeyRing | None = None,
         username_validator: UsernameValidator | None = None,
         contract: ContractSpec | None = None,
         clock: Callable[[], float] = time.time,
-        require_tls_for_username: bool = True,
+        require_tls_for_username: bool | None = None,
         compatibility: Compatibility = WCF_COMPATIBLE,
         replay_cache: ReplayCache | None = None,
-        client_certificate_validator: CertificateValidator = REFUSE_ALL,
+        client_certificate_validator: CertificateValidator | None = None,
     ) -> None:
         """The bootstrap comes from the registry (`wssc.bootstrap.registry`) by
-        ``settings.secure_conversation.bootstrap``; each kind takes from ``certificate``,
-        ``username_validator`` and ``require_tls_for_username`` what it needs.
+        ``settings.secure_conversation.bootstrap``; each kind takes from ``credentials``
+        (`ServiceCredentials`) what it needs. ``certificate``, ``username_validator`` and
+        ``require_tls_for_username`` (default True) are shorthand for its fields.
         ``compatibility`` gathers peer quirks (`Compatibility`).
         ``replay_cache``: a shared one for a farm (``RedisReplayCache``); by default one in
         memory, sized by ``settings.service``.
@@ -161,7 +162,12 @@ class ServiceEngine:
         self.contract = contract or get_contract(service)
         self.address = address
         self.address_filter = AddressFilter(address, self.settings.host_name_comparison_mode)
-        self.certificate = certificate
+        creds = ServiceCredentials.of(credentials, certificate=certificate,
+                                      username_validator=username_validator,
+                                      require_tls=require_tls_for_username,
+                                      client_certificate_validator=client_certificate_validator)
+        self.credentials = creds
+        self.certificate = creds.certificate
         self.clock = clock
         scs = self.settings.secure_conversation
         self.scs = scs
@@ -172,12 +178,9 @@ class ServiceEngine:
         svc = self.settings.service
         self.kind = bootstrap_kind(scs.bootstrap)
         self.kind.check_address(address, "service")  # never publish TLS-only creds on http
-        self.bootstrap: BootstrapService = self.kind.service_half(
-            ServiceCredentials(certificate, username_validator, require_tls_for_username,
-                               client_certificate_validator), svc
-        )
-        self.client_certificate_validator = client_certificate_validator
-        self.require_tls = require_tls_for_username and self.kind.security_mode == "transport"
+        self.bootstrap: BootstrapService = self.kind.service_half(creds, svc)
+        self.client_certificate_validator = creds.client_certificate_validator
+        self.require_tls = creds.require_tls and self.kind.security_mode == "transport"
         codec = None
         if not scs.require_cancellation:
             codec = CookieCodec(keyring or KeyRing.generate(), endpoint=address)
@@ -255,19 +258,21 @@ class ServiceEngine:
 
     def wsdl(self) -> bytes:
         if self._wsdl is None:
+            from wssc.bootstrap.registry import policy_for
             from wssc.contract.wsdl import build_wsdl
-            from wssc.policy.export import message_policy, policy_for
+            from wssc.policy.export import message_policy_element
 
             kind = "WSHttp" if self.soap is SOAP_12 else "Custom"
             policy_id = f"{kind}Binding_{self.contract.name}_policy"
-            policies = [policy_for(self.scs, policy_id=policy_id, bootstrap=self.kind.shape)]
+            policies = [policy_for(self.scs, policy_id=policy_id)]
             # WCF attaches SignedParts/EncryptedParts to each wsdl:input/output (message
             # security only); without them a strict SP engine (Metro) signs the Timestamp alone.
             op_ids: tuple[str, str] | None = None
             if self.kind.security_mode == "message":
                 base = policy_id.removesuffix("_policy")
                 op_ids = (f"{base}_Input_policy", f"{base}_Output_policy")
-                policies += [message_policy(self.scs, i) for i in op_ids]
+                policies += [message_policy_element(self.scs, i, mode=self.kind.security_mode)
+                             for i in op_ids]
             self._wsdl = build_wsdl(
                 self.contract, address=self.address, soap_version=self.soap,
                 policies=policies, binding_policy_id=policy_id, operation_policy_ids=op_ids,
@@ -305,12 +310,14 @@ class ServiceEngine:
             raise CancellationNotAllowed()
         if not transport.secure and self.require_tls:
             raise InvalidSecurity("this endpoint requires HTTPS")
-        if action == t.rst_sct_renew and self._secured_by_bootstrap(env):
+        # The bootstrap says how it secures a Renew (WCF's and Metro's layout for it).
+        by_bootstrap = self.bootstrap.secured_by_bootstrap(env)
+        if action == t.rst_sct_renew and by_bootstrap:
             return self._renew_under_bootstrap(env, transport, now)
-        if self._secured_by_bootstrap(env):  # a Cancel, or an application message
+        if by_bootstrap:  # a Cancel, or an application message
             raise InvalidSecurity(
                 ("the Cancel" if action == t.rst_sct_cancel else "the message")
-                + " is not signed by the session's key (it carries a bootstrap EncryptedKey: "
+                + " is not signed by the session's key (it carries the bootstrap's protection: "
                 "only a Renew may be secured by the bootstrap)")
         exempt = action in (t.rst_sct_cancel, t.rst_sct_renew)
         records: list[SessionRecord] = []
@@ -381,14 +388,6 @@ class ServiceEngine:
             return key
 
         return resolve
-
-    def _secured_by_bootstrap(self, env: Envelope) -> bool:
-        """A Renew as WCF and Metro send it under message security: secured like the RST (an
-        EncryptedKey in the header), with the session's SCT endorsing it."""
-        if self.kind.security_mode != "message":
-            return False
-        secs = env.security_headers()
-        return bool(secs) and secs[0].find(_ENCRYPTED_KEY) is not None
 
     def _renew_under_bootstrap(
         self, env: Envelope, transport: TransportInfo, now: float
