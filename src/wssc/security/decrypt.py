@@ -29,12 +29,6 @@ from wssc.xml import ns
 from wssc.xml.ids import index_ids
 from wssc.xml.parse import ParserLimits, parse_xml
 
-#: Header tokens that may arrive encrypted; processed once decrypted (after authentication).
-_AFTER_DECRYPTION = {
-    tag: PROCESSORS[tag]
-    for tag in (f"{{{ns.WSSE11}}}SignatureConfirmation", f"{{{ns.WSSE}}}UsernameToken")
-}
-
 
 def decrypt_signature(ctx: InboundContext, rec: Recorded) -> tuple[etree._Element, Token]:
     """WCF's EncryptSignature: a header EncryptedData that holds a ds:Signature."""
@@ -112,9 +106,10 @@ def _decrypt_list(ctx: InboundContext, rl: Recorded, signer: Token | None) -> No
         new = decrypt(ctx, target, tok)
         if new.getparent() is ctx.state.security:
             # An encrypted header token (WCF encrypts SignatureConfirmation along with
-            # the Signature): processed now that it is authentic.
-            proc = _AFTER_DECRYPTION.get(new.tag) if isinstance(new.tag, str) else None
-            if proc is None:
+            # the Signature): processed now that it is authentic, by a processor that says
+            # its element may arrive encrypted.
+            proc = PROCESSORS.get(new.tag) if isinstance(new.tag, str) else None
+            if proc is None or not proc.after_decryption:
                 raise InvalidSecurity(
                     f"unexpected encrypted element {log_name(new)} in the security header"
                 )
