@@ -133,14 +133,14 @@ SignatureCheck = Callable[[str, Token, bytes, bytes, MessagePolicy], None]
 
 
 def _check_hmac(alg: str, tok: Token, signed_info: bytes, value: bytes, p: MessagePolicy) -> None:
-    if tok.kind == "x509":
+    if tok.asymmetric:
         raise UnsupportedAlgorithm("an HMAC signature needs a symmetric key")
     key = tok.key
     if len(key) < MIN_HMAC_KEY:
         raise FailedCheck("the signature key is too short")
     if p.strict_algorithms:
         suite = p.suite
-        ok = (len(key) >= suite.signature_key_length if tok.kind == "dk"
+        ok = (len(key) >= suite.signature_key_length if tok.derived
               else suite.min_symmetric_key_bits <= len(key) * 8 <= suite.max_symmetric_key_bits)
         if not ok:
             raise FailedCheck("the signature key length does not fit the suite")

@@ -134,7 +134,7 @@ def decrypt(
         raise InvalidSecurity("EncryptedData has no EncryptionMethod")
     if p.strict_algorithms and alg != p.suite.encryption:
         raise UnsupportedAlgorithm(f"encryption method {log_value(alg)}")
-    if tok.kind == "x509":
+    if tok.asymmetric:
         raise InvalidSecurity("data cannot be decrypted with a public key")
     if len(tok.key) < cipher_key_length(alg):
         raise FailedCheck("the encryption key is shorter than the algorithm needs")

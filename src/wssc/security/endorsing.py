@@ -31,8 +31,9 @@ def check_endorsing(ctx: InboundContext, primary: etree._Element, signer: Token)
 
     Its only Reference must be the primary signature, so the endorsement is bound to this
     message (the primary covers the Timestamp, the Body and the addressing headers) and
-    cannot be lifted onto another one. Its key must come from an SCT, not from the
-    primary's token. Where the policy encrypts the signature it must be encrypted too
+    cannot be lifted onto another one. Its key must come from a token of the type the
+    policy names (`MessagePolicy.endorsing_token_types`: the session's SCT for WCF's Renew),
+    not from the primary's token. Where the policy encrypts the signature it must be encrypted too
     (WCF's ``AllSignaturesEncrypted``), with the primary's key; that is checked last, so
     the log names a broken endorsement first."""
     rec, p = ctx.endorsing, ctx.policy
@@ -49,10 +50,10 @@ def check_endorsing(ctx: InboundContext, primary: etree._Element, signer: Token)
     if ctx.state.deferred_failure is not None:
         raise FailedCheck(ctx.state.deferred_failure)
     base = tok.base
-    if base.kind != "sct" or base.sct is None or base is signer.base:
+    if base.token_type not in p.endorsing_token_types or base is signer.base:
         raise InvalidSecurity("the endorsing signature is not made with a "
                               "SecurityContextToken's key")
-    if p.enforce_derived_keys and not p.transport and (tok.kind == "dk") != p.derived_keys:
+    if p.enforce_derived_keys and not p.transport and tok.derived != p.derived_keys:
         raise InvalidSecurity("the endorsing signature does not use derived keys as the "
                               "policy says")
     try:

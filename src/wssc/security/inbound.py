@@ -102,8 +102,8 @@ def _run(ctx: InboundContext) -> VerifiedMessage:
             raise InvalidSecurity("an EncryptedData in the header is not referenced")
     r.username_token = st.username_token
     base = tok.base
-    r.derived_keys_used = tok.kind == "dk"
-    r.signing_key = base.key if base.kind != "x509" else None
+    r.derived_keys_used = tok.derived
+    r.signing_key = None if base.asymmetric else base.key
     r.signing_kind = base.kind
     r.signing_sct = base.sct
     if base.sc is not None:

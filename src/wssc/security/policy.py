@@ -69,10 +69,21 @@ class MessagePolicy:
     #: ``ds:Signature`` (WCF's and Metro's Renew under message security: the Renew is secured
     #: by the bootstrap and the session's SCT endorses it). Off, a second signature is refused.
     require_endorsing_signature: bool = False
+    #: Inbound: the token types (URIs) whose key may make the endorsing signature. ``None``:
+    #: the SecurityContextToken of the policy's WS-SC version (the session's SCT endorsing a
+    #: Renew, as WCF and Metro send it).
+    endorsing_tokens: frozenset[str] | None = None
     check_expiry: bool = True
     #: Inbound: with ``derived_keys`` the signature must use a DerivedKeyToken; without, the
     #: token key itself (WCF's RequireDerivedKeys). ``None`` accepts either (debugging).
     enforce_derived_keys: bool | None = True
+
+    @property
+    def endorsing_token_types(self) -> frozenset[str]:
+        """The token types an endorsing signature's key may come from."""
+        if self.endorsing_tokens is not None:
+            return self.endorsing_tokens
+        return frozenset((self.sc.sct_token_type,))
 
     @property
     def signature_algorithm(self) -> str:

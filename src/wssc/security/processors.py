@@ -84,6 +84,27 @@ class Token:
     def base(self) -> Token:
         return self.root if self.root is not None else self
 
+    @property
+    def derived(self) -> bool:
+        """A key derived from another token's (a DerivedKeyToken)."""
+        return self.root is not None
+
+    @property
+    def asymmetric(self) -> bool:
+        """A public key (verifies RSA signatures; neither signs HMAC nor decrypts)."""
+        return self.public_key is not None
+
+    @property
+    def token_type(self) -> str | None:
+        """The token type URI this key came from, as a policy names it (an SCT's is its
+        WS-SC version's); None for a derived key (ask its ``base``)."""
+        if self.sct is not None and self.sc is not None:
+            return self.sc.sct_token_type
+        return _TOKEN_TYPES.get(self.kind)
+
+
+_TOKEN_TYPES = {"ek": ns.WSS_ENCRYPTED_KEY, "x509": ns.WSS_X509V3}
+
 
 @dataclass(slots=True)
 class Recorded:
