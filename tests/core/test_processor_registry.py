@@ -76,3 +76,28 @@ def test_register_wants_a_clark_name(bad: str) -> None:
 def test_only_processors_that_say_so_run_on_decrypted_header_content() -> None:
     may = {etree.QName(q).localname for q, p in PROCESSORS.items() if p.after_decryption}
     assert may == {"UsernameToken", "SignatureConfirmation"}
+
+
+class EncryptableToy(ToyProcessor):
+    after_decryption = True
+
+
+@pytest.mark.parametrize("may", [True, False], ids=["declares-it", "does-not"])
+def test_an_encrypted_toy_is_read_only_if_its_processor_declares_it(may: bool) -> None:
+    proc = EncryptableToy() if may else ToyProcessor()
+    register(TOY, proc)
+    try:
+        wire = toy_message(MessagePolicy(sign_supporting_tokens=True,
+                                         encrypt_supporting_tokens=True))
+        assert b"hello toy" not in wire
+        if may:
+            r = verify(wire, resolver=resolver_for(bytes(range(1, 33))), now=T0)
+            assert [text for text, _ in proc.seen] == ["hello toy"]  # once, decrypted
+            assert any(etree.QName(e).localname == "Toy" for e in r.signed)
+        else:
+            with pytest.raises(InvalidSecurity, match="unexpected encrypted element 'Toy' in "
+                                                      "the security header"):
+                verify(wire, resolver=resolver_for(bytes(range(1, 33))), now=T0)
+            assert proc.seen == []
+    finally:
+        unregister(TOY)

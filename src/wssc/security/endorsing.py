@@ -53,7 +53,8 @@ def check_endorsing(ctx: InboundContext, primary: etree._Element, signer: Token)
     if base.token_type not in p.endorsing_token_types or base is signer.base:
         raise InvalidSecurity("the endorsing signature is not made with a "
                               "SecurityContextToken's key")
-    if p.enforce_derived_keys and not p.transport and tok.derived != p.derived_keys:
+    if (p.enforce_derived_keys and not p.transport and not tok.asymmetric
+            and tok.derived != p.derived_keys):
         raise InvalidSecurity("the endorsing signature does not use derived keys as the "
                               "policy says")
     try:

@@ -24,6 +24,7 @@ def enforce(ctx: InboundContext, sig: etree._Element | None) -> None:
     if sig is None:
         if p.require_signature:
             raise InvalidSecurity("the message is not signed")
+        _supporting(ctx)
         return
     if r.timestamp is not None and not any(e is ts_el for e in r.signed):
         raise InvalidSecurity("the Timestamp is not signed")
@@ -36,6 +37,7 @@ def enforce(ctx: InboundContext, sig: etree._Element | None) -> None:
         )
     if p.require_encrypted_body and not r.body_encrypted:
         raise InvalidSecurity("the Body is not encrypted")
+    _supporting(ctx)
     header = env.header
     seen: set[str] = set()
     if header is not None:
@@ -58,3 +60,15 @@ def enforce(ctx: InboundContext, sig: etree._Element | None) -> None:
         # SignatureConfirmation…): nothing signed may hide elsewhere.
         if parent is not header and parent is not sec:
             raise InvalidSecurity("a signed element is not where the application reads it")
+
+
+def _supporting(ctx: InboundContext) -> None:
+    """Each supporting token signed and encrypted where the policy says (WCF's
+    SignedEncryptedSupportingTokens: a UsernameToken in a symmetric binding)."""
+    r, p = ctx.result, ctx.policy
+    for tok in ctx.state.supporting:
+        name = etree.QName(tok).localname
+        if p.require_signed_supporting and not any(e is tok for e in r.signed):
+            raise InvalidSecurity(f"the supporting token {name} is not signed")
+        if p.require_encrypted_supporting and not any(e is tok for _, e in r.encrypted):
+            raise InvalidSecurity(f"the supporting token {name} is not encrypted")

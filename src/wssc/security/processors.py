@@ -142,6 +142,8 @@ class HeaderState:
     header_encrypted: list[Recorded] = field(default_factory=list)
     data_references: int = 0
     username_token: etree._Element | None = None
+    #: supporting tokens read (the policy may demand each signed and encrypted)
+    supporting: list[etree._Element] = field(default_factory=list)
     confirmations: list[bytes] = field(default_factory=list)
     #: A failure found in pass 1 that must not show before the signature check (an RSA
     #: unwrap that failed): the signature check then fails with this detail in the log.
@@ -416,6 +418,7 @@ class UsernameTokenProcessor(Processor):
         if state.username_token is not None:
             raise InvalidSecurity("more than one UsernameToken")
         state.username_token = el
+        state.supporting.append(el)
 
 
 class SignatureConfirmationProcessor(Processor):
