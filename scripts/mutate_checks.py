@@ -12,34 +12,36 @@ import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-INB, PROC = "src/wssc/security/inbound.py", "src/wssc/security/processors.py"
+SEC = "src/wssc/security/"
+DEC, AUTH, DIG, INB, PROC = (SEC + m + ".py" for m in (
+    "decrypt", "authenticate", "digests", "inbound", "processors"))
 T = "tests/session/test_each_check_alone.py::"
 
 #: (name, file, text, mutated text, test)
 MUTANTS = [
-    ("signer-root", INB,
-     "            if tok.base is not signer.base:\n                raise InvalidSecurity(\n"
-     "                    \"the data was encrypted",
-     "            if False:\n                raise InvalidSecurity(\n"
-     "                    \"the data was encrypted",
+    ("signer-root", DEC,
+     "        if tok.base is not signer.base:\n            raise InvalidSecurity(\n"
+     "                \"the data was encrypted",
+     "        if False:\n            raise InvalidSecurity(\n"
+     "                \"the data was encrypted",
      T + "test_body_encrypted_under_another_sessions_key_is_refused"),
-    ("sig-other-key", INB, "if via is not None and via.base is not tok.base:", "if False:",
+    ("sig-other-key", AUTH, "if via is not None and via.base is not tok.base:", "if False:",
      T + "test_signature_encrypted_under_another_sessions_key_is_refused"),
-    ("rl-after-sig", INB,
-     "                if self.policy.sign_before_encrypt:\n                    raise "
-     "InvalidSecurity(\n                        \"a ReferenceList follows",
-     "                if False:\n                    raise "
-     "InvalidSecurity(\n                        \"a ReferenceList follows",
+    ("rl-after-sig", DEC,
+     "            if ctx.policy.sign_before_encrypt:\n                raise "
+     "InvalidSecurity(\n                    \"a ReferenceList follows",
+     "            if False:\n                raise "
+     "InvalidSecurity(\n                    \"a ReferenceList follows",
      T + "test_reference_list_after_the_signature_is_refused"),
-    ("plain-sig", INB, "if via is None and self.policy.require_encrypted_signature:",
+    ("plain-sig", AUTH, "if via is None and ctx.policy.require_encrypted_signature:",
      "if False:", T + "test_plain_signature_where_the_policy_encrypts_it_is_refused"),
-    ("replay-skew", INB, "self.policy.replay_window + self.policy.max_clock_skew",
+    ("replay-skew", SEC + "charge.py", "self.policy.replay_window + self.policy.max_clock_skew",
      "self.policy.replay_window",
      T + "test_a_replay_just_before_the_window_and_skew_end_is_refused"),
-    ("strict-sigmethod", INB, "checker is None or (p.strict_algorithms and alg not in (",
+    ("strict-sigmethod", AUTH, "checker is None or (p.strict_algorithms and alg not in (",
      "checker is None or (False and alg not in (",
      T + "test_signature_method_downgrade_is_refused"),
-    ("strict-digest", INB,
+    ("strict-digest", DIG,
      "dalg not in _DIGESTS or (p.strict_algorithms and dalg != p.suite.digest)",
      "dalg not in _DIGESTS", T + "test_digest_method_downgrade_is_refused"),
     ("header-64-del", INB, "if position > p.max_header_elements:", "if False:",

@@ -17,7 +17,7 @@ import pytest
 from engine_kit import ADD, Clock, client_for, engine_for, exchange
 from lxml import etree
 
-import wssc.security.inbound as inbound
+import wssc.security.decrypt as decrypt
 from wssc.bootstrap import TransportInfo
 from wssc.demo import Calculator
 from wssc.errors import ReplayDetected, ServerTooBusy
@@ -106,13 +106,13 @@ def test_oracle_variants_get_byte_identical_faults(
     c = open_session(engine, s, clock.t)
     good = c.app_request(ADD, {"a": 1, "b": 2}, clock.t)
     decrypted: list[int] = []
-    real = inbound.block_decrypt
+    real = decrypt.block_decrypt
 
     def counting(alg: str, key: bytes, data: bytes) -> bytes:
         decrypted.append(len(data))
         return real(alg, key, data)
 
-    monkeypatch.setattr(inbound, "block_decrypt", counting)
+    monkeypatch.setattr(decrypt, "block_decrypt", counting)
 
     variants: dict[str, bytes] = {}
     for name, index in (("body-last-block", -1), ("body-penultimate", -17), ("body-iv", 0)):

@@ -13,6 +13,7 @@ from wssc.crypto.primitives import (
     hmac_verify,
     rsa_key_unwrap,
     rsa_key_wrap,
+    rsa_sign,
     rsa_verify,
 )
 from wssc.crypto.psha1 import p_sha1
@@ -33,5 +34,5 @@ __all__ = [
     "AlgorithmSuite", "aes_gcm_decrypt", "aes_gcm_encrypt", "aes_key_wrap_decrypt",
     "aes_key_wrap_encrypt", "block_decrypt", "block_encrypt", "cipher_key_length", "digest",
     "get_suite", "hmac_sign", "hmac_verify", "p_sha1", "rsa_key_unwrap", "rsa_key_wrap",
-    "rsa_verify",
+    "rsa_sign", "rsa_verify",
 ]

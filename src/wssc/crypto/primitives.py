@@ -141,14 +141,24 @@ def rsa_key_unwrap(algorithm: str, private_key: rsa.RSAPrivateKey, wrapped: byte
         raise FailedCheck("the encrypted key could not be decrypted") from None
 
 
+def _rsa_hash(algorithm: str) -> hashes.HashAlgorithm:
+    h = {ns.RSA_SHA1: hashes.SHA1(), ns.RSA_SHA256: hashes.SHA256()}.get(algorithm)
+    if h is None:
+        raise UnsupportedAlgorithm(f"signature method {algorithm}")
+    return h
+
+
+def rsa_sign(algorithm: str, private_key: rsa.RSAPrivateKey, data: bytes) -> bytes:
+    """Compute a ``ds:SignatureValue`` for an RSA ``SignatureMethod`` (PKCS#1 v1.5)."""
+    return private_key.sign(data, padding.PKCS1v15(), _rsa_hash(algorithm))
+
+
 def rsa_verify(
     algorithm: str, public_key: rsa.RSAPublicKey, data: bytes, signature: bytes
 ) -> bool:
     from cryptography.exceptions import InvalidSignature
 
-    h = {ns.RSA_SHA1: hashes.SHA1(), ns.RSA_SHA256: hashes.SHA256()}.get(algorithm)
-    if h is None:
-        raise UnsupportedAlgorithm(f"signature method {algorithm}")
+    h = _rsa_hash(algorithm)
     try:
         public_key.verify(signature, data, padding.PKCS1v15(), h)
     except InvalidSignature:

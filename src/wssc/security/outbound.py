@@ -18,6 +18,11 @@ Layout written (strict, in this order, as WCF's ``SignBeforeEncryptAndEncryptSig
 The signature (HMAC with the signature key) covers the Timestamp, the Body and the
 WS-Addressing headers; it is computed over the plaintext Body, then the Body content and the
 Signature are encrypted with the encryption key.
+
+What signs what comes from the token and the `MessagePolicy`: a token with an RSA private
+key (`X509Protection`) signs with the suite's asymmetric signature (RSA-SHA1 or RSA-SHA256),
+any other with HMAC (`signing_key`); supporting tokens are signed and encrypted where the
+policy says (``sign_supporting_tokens``, ``encrypt_supporting_tokens``).
 """
 
 from __future__ import annotations
@@ -28,11 +33,12 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 
-from wssc.crypto.primitives import hmac_sign
+from wssc.crypto.primitives import hmac_sign, rsa_sign
 from wssc.security.policy import MessagePolicy
-from wssc.security.tokens import ProtectionToken
+from wssc.security.tokens import ProtectionToken, SigningKey, signing_key
 from wssc.security.xmlsig import (
     build_encrypted_data,
     serialize_content,
@@ -113,16 +119,25 @@ def protect(
     if token is None:
         return envelope
     base_ref = _write_token(sec, token, policy)
+    key = signing_key(token)
 
     if policy.transport:
         # SCT over TLS: endorse the Timestamp with the token key directly.
-        _sign(sec, [(ts.wsu_id, ts_el)], token.key, base_ref, policy, signature_values)
+        _sign(sec, [(ts.wsu_id, ts_el)], key, base_ref, policy, signature_values)
         return envelope
 
-    if policy.derived_keys:
+    encrypt_supporting = policy.encrypt_supporting_tokens and bool(supporting)
+    encrypting = policy.encrypt_body or encrypt_supporting
+    if isinstance(key, rsa.RSAPrivateKey):
+        if encrypting:
+            raise ValueError("an X.509 token signs but cannot encrypt: the policy must not "
+                             "encrypt under it")
+        sig_key: SigningKey = key  # a public-key token derives no keys
+        sig_ref = enc_ref = base_ref
+    elif policy.derived_keys:
         sig_key, sig_ref = _derive(sec, token.key, base_ref, suite.signature_key_length, policy,
                                    ids)
-        if policy.encrypt_body:
+        if encrypting:
             enc_key, enc_ref = _derive(sec, token.key, base_ref, suite.encryption_key_length,
                                        policy, ids)
     else:
@@ -132,13 +147,15 @@ def protect(
     primary_id = ids.next() if endorse is not None else None
 
     targets: list[tuple[str, etree._Element]] = [(ts.wsu_id, ts_el)]
+    if policy.sign_supporting_tokens:
+        targets += [(_ensure_id(s, ids), s) for s in supporting]
     if policy.sign_addressing_headers:
         for h in header:
             if isinstance(h.tag, str) and etree.QName(h).namespace in _WSA_NAMESPACES:
                 targets.append((_ensure_id(h, ids), h))
     targets.append((_ensure_id(env.body, ids), env.body))
 
-    if not policy.encrypt_body:
+    if not encrypting:
         primary = _sign(sec, targets, sig_key, sig_ref, policy, signature_values, primary_id)
         if endorse is not None:
             _sign(sec, [(primary_id or "", primary)], *endorse, policy)
@@ -147,17 +164,26 @@ def protect(
     ref_list = etree.SubElement(sec, f"{{{ns.XENC}}}ReferenceList", nsmap={"e": ns.XENC})
     signature = _signature_bytes(targets, sig_key, sig_ref, policy, signature_values,
                                  primary_id)
-    body = env.body
-    body_data_id = ids.next()
-    ed = build_encrypted_data(
-        body_data_id, ns.XENC_CONTENT, suite.encryption, enc_key, serialize_content(body),
-        enc_ref,
-    )
-    for child in list(body):
-        body.remove(child)
-    body.text = None
-    body.append(ed)
-    etree.SubElement(ref_list, f"{{{ns.XENC}}}DataReference").set("URI", "#" + body_data_id)
+    if policy.encrypt_body:
+        body = env.body
+        body_data_id = ids.next()
+        ed = build_encrypted_data(
+            body_data_id, ns.XENC_CONTENT, suite.encryption, enc_key, serialize_content(body),
+            enc_ref,
+        )
+        for child in list(body):
+            body.remove(child)
+        body.text = None
+        body.append(ed)
+        etree.SubElement(ref_list, f"{{{ns.XENC}}}DataReference").set("URI", "#" + body_data_id)
+    if encrypt_supporting:
+        # Signed first (over the plaintext), then each replaced by its EncryptedData in place.
+        for s in supporting:
+            s_data_id = ids.next()
+            sec.replace(s, build_encrypted_data(
+                s_data_id, ns.XENC_ELEMENT, suite.encryption, enc_key,
+                etree.tostring(s), enc_ref))
+            etree.SubElement(ref_list, f"{{{ns.XENC}}}DataReference").set("URI", "#" + s_data_id)
     signatures = [signature]
     if endorse is not None:
         # Over the primary signature's plaintext, as the verifier sees it once decrypted.
@@ -205,12 +231,14 @@ def _derive(
 
 def _endorsing_key(
     sec: etree._Element, token: ProtectionToken, policy: MessagePolicy, ids: _Ids
-) -> tuple[bytes, SecurityTokenReference]:
+) -> tuple[SigningKey, SecurityTokenReference]:
     """Write the endorsing token (and, with derived keys, a DerivedKeyToken on it); the key
-    the endorsing signature is made with, and the reference its KeyInfo carries."""
+    the endorsing signature is made with, and the reference its KeyInfo carries. An X.509
+    token endorses with its private key (RSA), without derived keys."""
     ref = _write_token(sec, token, policy)
-    if not policy.derived_keys:
-        return token.key, ref
+    key = signing_key(token)
+    if not policy.derived_keys or isinstance(key, rsa.RSAPrivateKey):
+        return key, ref
     return _derive(sec, token.key, ref, policy.suite.signature_key_length, policy, ids)
 
 
@@ -243,16 +271,23 @@ def _ensure_id(el: etree._Element, ids: _Ids) -> str:
 
 def _signature_bytes(
     targets: list[tuple[str, etree._Element]],
-    key: bytes,
+    key: SigningKey,
     key_ref: SecurityTokenReference,
     policy: MessagePolicy,
     signature_values: list[bytes] | None = None,
     signature_id: str | None = None,
 ) -> bytes:
     """The whole ``ds:Signature`` as bytes. SignedInfo is written in exclusive-c14n form, so
-    the HMAC is computed over exactly the bytes a verifier will canonicalize it to."""
-    si = signed_info_xml(targets, policy.suite.symmetric_signature, policy.suite.digest)
-    value = hmac_sign(policy.suite.symmetric_signature, key, si)
+    the signature is computed over exactly the bytes a verifier will canonicalize it to.
+    Chosen by key type: RSA (the suite's asymmetric signature) for an RSA private key, HMAC
+    (its symmetric signature) for a symmetric key."""
+    suite = policy.suite
+    if isinstance(key, rsa.RSAPrivateKey):
+        si = signed_info_xml(targets, suite.asymmetric_signature, suite.digest)
+        value = rsa_sign(suite.asymmetric_signature, key, si)
+    else:
+        si = signed_info_xml(targets, suite.symmetric_signature, suite.digest)
+        value = hmac_sign(suite.symmetric_signature, key, si)
     if signature_values is not None:
         signature_values.append(value)
     return signature_xml(si, value, key_ref, signature_id)
@@ -261,7 +296,7 @@ def _signature_bytes(
 def _sign(
     sec: etree._Element,
     targets: list[tuple[str, etree._Element]],
-    key: bytes,
+    key: SigningKey,
     key_ref: SecurityTokenReference,
     policy: MessagePolicy,
     signature_values: list[bytes] | None = None,

@@ -33,6 +33,13 @@ class MessagePolicy:
     #: ``…#EncryptedKey``, ``…/sc/sct``), as WCF and WSS4J do. Mono's WCF refuses the attribute
     #: there ("Unexpected ValueType", "Malformed reference element"); ``False`` leaves it out.
     local_reference_value_types: bool = True
+    #: Supporting tokens (``protect(supporting=…)``: a UsernameToken) are covered by the
+    #: message signature (WCF's SignedSupportingTokens under message security). Not under
+    #: ``transport``, where TLS protects them.
+    sign_supporting_tokens: bool = False
+    #: ...and encrypted with the message's encryption key, after signing (WCF's
+    #: SignedEncryptedSupportingTokens: a UsernameToken in a symmetric binding).
+    encrypt_supporting_tokens: bool = False
     # --- inbound only ----------------------------------------------------------------
     max_clock_skew: float = 300.0
     replay_window: float = 300.0
@@ -69,10 +76,25 @@ class MessagePolicy:
     #: ``ds:Signature`` (WCF's and Metro's Renew under message security: the Renew is secured
     #: by the bootstrap and the session's SCT endorses it). Off, a second signature is refused.
     require_endorsing_signature: bool = False
+    #: Inbound: the token types (URIs) whose key may make the endorsing signature. ``None``:
+    #: the SecurityContextToken of the policy's WS-SC version (the session's SCT endorsing a
+    #: Renew, as WCF and Metro send it).
+    endorsing_tokens: frozenset[str] | None = None
+    #: Inbound: every supporting token (a UsernameToken) must be covered by the message
+    #: signature / must have arrived encrypted (the receiving side of the two above).
+    require_signed_supporting: bool = False
+    require_encrypted_supporting: bool = False
     check_expiry: bool = True
     #: Inbound: with ``derived_keys`` the signature must use a DerivedKeyToken; without, the
     #: token key itself (WCF's RequireDerivedKeys). ``None`` accepts either (debugging).
     enforce_derived_keys: bool | None = True
+
+    @property
+    def endorsing_token_types(self) -> frozenset[str]:
+        """The token types an endorsing signature's key may come from."""
+        if self.endorsing_tokens is not None:
+            return self.endorsing_tokens
+        return frozenset((self.sc.sct_token_type,))
 
     @property
     def signature_algorithm(self) -> str:

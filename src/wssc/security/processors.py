@@ -23,7 +23,11 @@ element                             processor                    effect
 ``wsse11:SignatureConfirmation``    `SignatureConfirmationProcessor`  value kept
 ==================================  ===========================  ==========================
 
-An unknown element is refused. Adding a token type means one class and one table entry.
+An unknown element is refused. Adding a token type means one class and one `register` call.
+A processor whose class says ``after_decryption = True`` (SignatureConfirmation,
+UsernameToken) may also arrive encrypted in the header (WCF encrypts them along with the
+Signature): it then runs on the decrypted element, after authentication and only under the
+signer's key (`wssc.security.decrypt`); any other encrypted header element is refused.
 """
 
 from __future__ import annotations
@@ -85,6 +89,27 @@ class Token:
     def base(self) -> Token:
         return self.root if self.root is not None else self
 
+    @property
+    def derived(self) -> bool:
+        """A key derived from another token's (a DerivedKeyToken)."""
+        return self.root is not None
+
+    @property
+    def asymmetric(self) -> bool:
+        """A public key (verifies RSA signatures; neither signs HMAC nor decrypts)."""
+        return self.public_key is not None
+
+    @property
+    def token_type(self) -> str | None:
+        """The token type URI this key came from, as a policy names it (an SCT's is its
+        WS-SC version's); None for a derived key (ask its ``base``)."""
+        if self.sct is not None and self.sc is not None:
+            return self.sc.sct_token_type
+        return _TOKEN_TYPES.get(self.kind)
+
+
+_TOKEN_TYPES = {"ek": ns.WSS_ENCRYPTED_KEY, "x509": ns.WSS_X509V3}
+
 
 @dataclass(slots=True)
 class Recorded:
@@ -122,6 +147,8 @@ class HeaderState:
     header_encrypted: list[Recorded] = field(default_factory=list)
     data_references: int = 0
     username_token: etree._Element | None = None
+    #: supporting tokens read (the policy may demand each signed and encrypted)
+    supporting: list[etree._Element] = field(default_factory=list)
     confirmations: list[bytes] = field(default_factory=list)
     #: A failure found in pass 1 that must not show before the signature check (an RSA
     #: unwrap that failed): the signature check then fails with this detail in the log.
@@ -210,10 +237,23 @@ class HeaderState:
 
 
 class HeaderProcessor(Protocol):
+    """Reads one header element into the `HeaderState`. Never decrypts."""
+
+    @property
+    def after_decryption(self) -> bool:
+        """May the element arrive encrypted (processed once decrypted, after authentication)?"""
+        ...
+
     def __call__(self, el: etree._Element, state: HeaderState, position: int) -> None: ...
 
 
-class TimestampProcessor:
+class Processor:
+    """Base of the processors here: plaintext header elements only."""
+
+    after_decryption = False
+
+
+class TimestampProcessor(Processor):
     """``wsu:Timestamp``: Created within skew of now and within the replay window (whether
     or not Expires is present), Expires not past."""
 
@@ -228,7 +268,7 @@ class TimestampProcessor:
         state.timestamp_element = el
 
 
-class SctProcessor:
+class SctProcessor(Processor):
     """``wsc:SecurityContextToken``: its secret comes from the resolver."""
 
     def __call__(self, el: etree._Element, state: HeaderState, position: int) -> None:
@@ -242,7 +282,7 @@ class SctProcessor:
             state.sc = sc
 
 
-class DktProcessor:
+class DktProcessor(Processor):
     """``wsc:DerivedKeyToken``: WCF's read limits, then P_SHA1 from its base token. Without
     an STR the base is the only key in scope, else ``UnknownDerivationSource``."""
 
@@ -266,7 +306,7 @@ class DktProcessor:
             state.tokens[dkt.wsu_id] = Token("dk", key, root=base)
 
 
-class EncryptedKeyProcessor:
+class EncryptedKeyProcessor(Processor):
     """``xenc:EncryptedKey``: unwrapped with the service's private key.
 
     A failed unwrap does not show: the key becomes random bytes and the signature check fails
@@ -331,14 +371,14 @@ def _record_reference_list(
     state.reference_lists.append(Recorded(rl, position, default))
 
 
-class ReferenceListProcessor:
+class ReferenceListProcessor(Processor):
     """``xenc:ReferenceList``: recorded with its position (decrypted after the signature)."""
 
     def __call__(self, el: etree._Element, state: HeaderState, position: int) -> None:
         _record_reference_list(el, state, position, None)
 
 
-class EncryptedDataProcessor:
+class EncryptedDataProcessor(Processor):
     """A header ``xenc:EncryptedData``: the encrypted Signature, or an encrypted token."""
 
     def __call__(self, el: etree._Element, state: HeaderState, position: int) -> None:
@@ -347,7 +387,7 @@ class EncryptedDataProcessor:
         state.header_encrypted.append(Recorded(el, position))
 
 
-class SignatureProcessor:
+class SignatureProcessor(Processor):
     """``ds:Signature``: recorded. One message signature, and one endorsing signature where
     the policy expects it (``require_endorsing_signature``)."""
 
@@ -357,7 +397,7 @@ class SignatureProcessor:
         state.signatures.append(Recorded(el, position))
 
 
-class BinarySecurityTokenProcessor:
+class BinarySecurityTokenProcessor(Processor):
     """``wsse:BinarySecurityToken`` (X509v3): a public key for an RSA signature."""
 
     def __call__(self, el: etree._Element, state: HeaderState, position: int) -> None:
@@ -384,14 +424,23 @@ class BinarySecurityTokenProcessor:
             state.tokens[ident] = tok
 
 
-class UsernameTokenProcessor:
+class UsernameTokenProcessor(Processor):
+    """``wsse:UsernameToken``: kept for the bootstrap (which checks it). May be encrypted."""
+
+    after_decryption = True
+
     def __call__(self, el: etree._Element, state: HeaderState, position: int) -> None:
         if state.username_token is not None:
             raise InvalidSecurity("more than one UsernameToken")
         state.username_token = el
+        state.supporting.append(el)
 
 
-class SignatureConfirmationProcessor:
+class SignatureConfirmationProcessor(Processor):
+    """``wsse11:SignatureConfirmation``: its value kept. May be encrypted."""
+
+    after_decryption = True
+
     def __call__(self, el: etree._Element, state: HeaderState, position: int) -> None:
         value = el.get("Value")
         state.confirmations.append(b64decode(value, "SignatureConfirmation Value") if value else b"")
@@ -415,6 +464,22 @@ for _sc in ns.SC_VERSIONS:
     PROCESSORS[f"{{{_sc}}}DerivedKeyToken"] = _DKT
 
 
+def register(qname: str, processor: HeaderProcessor) -> HeaderProcessor | None:
+    """Add or replace the processor of the header element ``qname`` (Clark notation,
+    ``{namespace}local``), as WSS4J's ``WSSConfig.setProcessor`` does; returns the processor
+    it replaced, if any. Process-wide: register at import time, not per message."""
+    if not qname.startswith("{") or "}" not in qname or qname.endswith("}"):
+        raise ValueError(f"a processor is registered under a {{namespace}}local name, not {qname!r}")
+    previous = PROCESSORS.get(qname)
+    PROCESSORS[qname] = processor
+    return previous
+
+
+def unregister(qname: str) -> HeaderProcessor | None:
+    """Remove the processor of ``qname`` (the element is then refused); returns it."""
+    return PROCESSORS.pop(qname, None)
+
+
 def b64decode(text: str | None, what: str) -> bytes:
     if not text:
         raise InvalidSecurity(f"{what} is empty")
@@ -429,6 +494,6 @@ def b64decode(text: str | None, what: str) -> bytes:
 
 
 __all__ = [
-    "MIN_HMAC_KEY", "PROCESSORS", "HeaderProcessor", "HeaderState", "KeyResolver", "Recorded",
-    "Token", "b64decode",
+    "MIN_HMAC_KEY", "PROCESSORS", "HeaderProcessor", "HeaderState", "KeyResolver", "Processor",
+    "Recorded", "Token", "b64decode", "register", "unregister",
 ]

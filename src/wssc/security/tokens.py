@@ -6,15 +6,24 @@
   X.509 certificate in an ``xenc:EncryptedKey`` placed in the header.
 * `EncryptedKeySha1Protection` — the reply to such a bootstrap: the same key, pointed at
   with a ``KeyIdentifier ValueType="…#EncryptedKeySHA1"``; nothing goes in the header.
+* `X509Protection` — an X.509 certificate (a ``wsse:BinarySecurityToken``) and its RSA
+  private key: signs with RSA (the suite's asymmetric signature), never derives or encrypts.
+
+`signing_key` tells which key a token signs with; outbound picks HMAC or RSA by its type, as
+inbound picks its check by the key type of the token it resolves.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import uuid
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 
 from wssc.tokens.sct import SecurityContextToken
@@ -88,3 +97,43 @@ class EncryptedKeySha1Protection:
             key_identifier=self.sha1, value_type=ns.WSS_ENCRYPTED_KEY_SHA1,
             encoding_type=ns.WSS_BASE64,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class X509Protection:
+    """An X.509 certificate sent as a BinarySecurityToken, and the private key that signs::
+
+        <wsse:BinarySecurityToken wsu:Id="uuid-…-x509" ValueType="…#X509v3"
+            EncodingType="…#Base64Binary">MIIC…</wsse:BinarySecurityToken>
+    """
+
+    certificate: x509.Certificate
+    private_key: rsa.RSAPrivateKey = field(repr=False)
+    wsu_id: str = field(default_factory=lambda: f"uuid-{uuid.uuid4()}-x509")
+
+    @property
+    def key(self) -> bytes:
+        """No symmetric key: an X.509 token signs with `private_key` only."""
+        return b""
+
+    def header_element(self, sc: ScVersion) -> etree._Element | None:
+        el = etree.Element(f"{{{ns.WSSE}}}BinarySecurityToken", nsmap={"o": ns.WSSE, "u": ns.WSU})
+        el.set(f"{{{ns.WSU}}}Id", self.wsu_id)
+        el.set("ValueType", ns.WSS_X509V3)
+        el.set("EncodingType", ns.WSS_BASE64)
+        el.text = base64.b64encode(self.certificate.public_bytes(Encoding.DER)).decode("ascii")
+        return el
+
+    def reference(self, sc: ScVersion) -> SecurityTokenReference:
+        return SecurityTokenReference.local(self.wsu_id, ns.WSS_X509V3)
+
+
+#: What a signature is made with: a symmetric key (HMAC) or an RSA private key (RSA).
+SigningKey = bytes | rsa.RSAPrivateKey
+
+
+def signing_key(token: ProtectionToken) -> SigningKey:
+    """The key a signature by ``token`` is made with: its RSA private key if it has one,
+    else its symmetric key."""
+    private = getattr(token, "private_key", None)
+    return private if isinstance(private, rsa.RSAPrivateKey) else token.key

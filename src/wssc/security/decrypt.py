@@ -1,0 +1,247 @@
+"""Step 4 of inbound processing: decrypt, only with keys of the signing token.
+
+Each EncryptedData named by a ReferenceList *before* the signature (SignBeforeEncrypt) is
+decrypted, and only with a key whose root token is the signature's root token (the same SCT,
+the same EncryptedKey). A ReferenceList after the signature is refused unless the policy
+encrypts before it signs. The encrypted ``ds:Signature`` (WCF's EncryptSignature) is the only
+data decrypted before authentication (`decrypt_signature`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from lxml import etree
+
+from wssc.crypto.primitives import block_decrypt, block_decrypt_lenient, cipher_key_length
+from wssc.errors import FailedCheck, InvalidSecurity, MalformedXml, UnsupportedAlgorithm
+from wssc.security.context import (
+    DATA_REFERENCE,
+    ENCRYPTED_DATA,
+    SIGNATURE,
+    InboundContext,
+    log_name,
+    log_value,
+)
+from wssc.security.processors import PROCESSORS, Recorded, Token, b64decode
+from wssc.xml import ns
+from wssc.xml.ids import index_ids
+from wssc.xml.parse import ParserLimits, parse_xml
+
+
+def decrypt_signature(ctx: InboundContext, rec: Recorded) -> tuple[etree._Element, Token]:
+    """WCF's EncryptSignature: a header EncryptedData that holds a ds:Signature."""
+    ed = rec.element
+    listed = _listing(ctx, ed)
+    if listed is None:
+        raise InvalidSecurity("an EncryptedData in the header is not referenced")
+    if listed.position > rec.position:
+        raise InvalidSecurity("the ReferenceList of the signature comes after it")
+    if ed.get("Type") != ns.XENC_ELEMENT:
+        raise InvalidSecurity("the header EncryptedData of a signature is not an encrypted "
+                              "element")
+    tok = ctx.state.token_from_keyinfo(ed, listed.default_key)
+    new = decrypt(ctx, ed, tok, lenient_padding=True)
+    if new.tag != SIGNATURE:
+        raise FailedCheck("the message is not signed (no ds:Signature)")
+    return new, tok
+
+
+def _listing(ctx: InboundContext, ed: etree._Element) -> Recorded | None:
+    ident = ed.get("Id") or ed.get(f"{{{ns.WSU}}}Id")
+    if not ident:
+        return None
+    for rl in ctx.state.reference_lists:
+        for dr in rl.element:
+            if dr.tag == DATA_REFERENCE and dr.get("URI") == "#" + ident:
+                return rl
+    return None
+
+
+def decrypt_before(ctx: InboundContext, position: int | None, signer: Token | None) -> None:
+    """Decrypt what the ReferenceLists before ``position`` (None: all) name."""
+    for rl in ctx.state.reference_lists:
+        if position is not None and rl.position > position:
+            continue
+        _decrypt_list(ctx, rl, signer)
+
+
+def decrypt_after(ctx: InboundContext, position: int, signer: Token) -> None:
+    for rl in ctx.state.reference_lists:
+        if rl.position > position:
+            if ctx.policy.sign_before_encrypt:
+                raise InvalidSecurity(
+                    "a ReferenceList follows the signature (the policy signs before it "
+                    "encrypts)"
+                )
+            _decrypt_list(ctx, rl, signer)
+
+
+def _decrypt_list(ctx: InboundContext, rl: Recorded, signer: Token | None) -> None:
+    for dr in rl.element:
+        if not isinstance(dr.tag, str):
+            continue
+        if dr.tag != DATA_REFERENCE:
+            raise InvalidSecurity("a ReferenceList may only hold DataReferences")
+        uri = dr.get("URI") or ""
+        if not uri.startswith("#") or len(uri) < 2:
+            raise InvalidSecurity("a DataReference must be a local #id")
+        target = ctx.ids.get(uri[1:])
+        if target is None:
+            if uri[1:] in ctx.decrypted_ids:
+                continue  # the encrypted Signature, already in place
+            raise InvalidSecurity("a DataReference does not name an EncryptedData")
+        if target.tag != ENCRYPTED_DATA:
+            raise InvalidSecurity("a DataReference does not name an EncryptedData")
+        if ctx.endorsing is not None and target is ctx.endorsing.element:
+            continue  # the encrypted endorsing signature: opened by check_endorsing
+        tok = ctx.state.token_from_keyinfo(target, rl.default_key)
+        if signer is None:
+            raise InvalidSecurity("encrypted data in a message without a signature")
+        if tok.base is not signer.base:
+            raise InvalidSecurity(
+                "the data was encrypted with a key of another token than the signature's"
+            )
+        new = decrypt(ctx, target, tok)
+        if new.getparent() is ctx.state.security:
+            # An encrypted header token (WCF encrypts SignatureConfirmation along with
+            # the Signature): processed now that it is authentic, by a processor that says
+            # its element may arrive encrypted.
+            proc = PROCESSORS.get(new.tag) if isinstance(new.tag, str) else None
+            if proc is None or not proc.after_decryption:
+                raise InvalidSecurity(
+                    f"unexpected encrypted element {log_name(new)} in the security header"
+                )
+            proc(new, ctx.state, rl.position)
+
+
+def decrypt(
+    ctx: InboundContext, ed: etree._Element, tok: Token, *, lenient_padding: bool = False
+) -> etree._Element:
+    """Decrypt ``ed`` in place; returns the element now holding the plaintext.
+
+    ``lenient_padding`` (the encrypted Signature, decrypted before authentication): bad
+    padding does not fail at once; the plaintext is parsed all the same and the failure
+    comes after, so that bad padding and garbage plaintext take the same path."""
+    p = ctx.policy
+    typ = ed.get("Type")
+    if typ not in (ns.XENC_CONTENT, ns.XENC_ELEMENT):
+        raise InvalidSecurity("unsupported EncryptedData Type")
+    method = ed.find(f"{{{ns.XENC}}}EncryptionMethod")
+    alg = method.get("Algorithm") if method is not None else None
+    if alg is None:
+        raise InvalidSecurity("EncryptedData has no EncryptionMethod")
+    if p.strict_algorithms and alg != p.suite.encryption:
+        raise UnsupportedAlgorithm(f"encryption method {log_value(alg)}")
+    if tok.asymmetric:
+        raise InvalidSecurity("data cannot be decrypted with a public key")
+    if len(tok.key) < cipher_key_length(alg):
+        raise FailedCheck("the encryption key is shorter than the algorithm needs")
+    cv = ed.find(f"{{{ns.XENC}}}CipherData/{{{ns.XENC}}}CipherValue")
+    raw = b64decode(cv.text if cv is not None else None, "CipherValue")
+    parent = ed.getparent()
+    assert parent is not None
+    if len(parent.nsmap) > p.max_namespace_declarations:
+        raise InvalidSecurity(
+            f"more than {p.max_namespace_declarations} namespaces are in scope"
+        )
+    if lenient_padding:
+        plain, padding_ok = block_decrypt_lenient(alg, tok.key, raw)
+        if not padding_ok:
+            ctx.state.deferred_failure = "the decrypted data has invalid padding"
+    else:
+        plain = block_decrypt(alg, tok.key, raw)
+    nodes = _parse_fragment(plain, parent, ctx.limits)
+    ed_id = ed.get("Id")
+    if ed_id is not None and ctx.ids.get(ed_id) is ed:
+        del ctx.ids[ed_id]
+        ctx.decrypted_ids.add(ed_id)
+    if typ == ns.XENC_ELEMENT:
+        elems = [n for n in nodes if isinstance(n.tag, str)]
+        if len(elems) != 1 or (nodes.text or "").strip():
+            raise FailedCheck("the decrypted element is not a single element")
+        new = elems[0]
+        new.tail = ed.tail
+        parent.replace(ed, new)
+        ctx.result.encrypted.append((typ, new))
+        index_ids(new, ctx.ids)
+        return new
+    if len(parent) != 1 or (parent.text or "").strip():
+        raise InvalidSecurity("encrypted content must be the only content of its parent")
+    parent.remove(ed)
+    parent.text = nodes.text
+    graft = _would_be_renamed(plain, parent.nsmap)
+    for n in list(nodes):
+        if not isinstance(n.tag, str):
+            continue
+        if graft:
+            g = _graft(n, parent)
+            g.tail = n.tail
+        else:  # the common case: moving keeps every prefix
+            parent.append(n)
+            g = n
+        index_ids(g, ctx.ids)
+    ctx.result.encrypted.append((typ, parent))
+    return parent
+
+
+def _parse_fragment(
+    plain: bytes, context: etree._Element, limits: ParserLimits
+) -> etree._Element:
+    """Parse decrypted bytes as a fragment in the namespace context of ``context``."""
+    decls = "".join(
+        f' xmlns:{p}="{_attr(u)}"' if p else f' xmlns="{_attr(u)}"'
+        for p, u in context.nsmap.items()
+    )
+    wrapped = f"<wssc-fragment{decls}>".encode() + plain + b"</wssc-fragment>"
+    try:
+        frag = parse_xml(wrapped, limits)
+    except MalformedXml:
+        raise FailedCheck("the decrypted data is not well-formed XML (wrong key?)") from None
+    return frag
+
+
+_XMLNS = re.compile(rb"""xmlns(?::([^\s=/>]+))?\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+
+
+def _would_be_renamed(plain: bytes, scope: Mapping[str | None, str]) -> bool:
+    """Would moving the parsed plaintext under a parent with namespace ``scope`` change its
+    prefixes? lxml drops a moved element's declaration of a URI that the new parent already
+    declares under another prefix, and points the element at the parent's prefix. Read from
+    the plaintext's own ``xmlns`` declarations (a URI written with character references is
+    not recognised here: the digest then fails, closed)."""
+    in_scope = set(scope.values())
+    for m in _XMLNS.finditer(plain):
+        prefix = m.group(1).decode("utf-8", "replace") if m.group(1) else None
+        uri = (m.group(2) if m.group(2) is not None else m.group(3) or b"").decode(
+            "utf-8", "replace")
+        if uri in in_scope and scope.get(prefix) != uri:
+            return True
+    return False
+
+
+def _graft(src: etree._Element, parent: etree._Element) -> etree._Element:
+    """Rebuild ``src`` (decrypted, in its own document) as the last child of ``parent``,
+    keeping the sender's prefixes: each element declares what it declared in the plaintext.
+
+    Moving the parsed nodes instead would let lxml re-point every prefix to the nearest
+    declaration of the same URI in the envelope (``ns2:Id`` becoming ``wsu:Id``), and the
+    exclusive c14n of the Body would no longer be what the sender digested (Metro aliases
+    wsu and wsse inside its Body). Depth is bounded by the parser's limits."""
+    up = src.getparent()
+    inherited = up.nsmap if up is not None else {}
+    own = {p: u for p, u in src.nsmap.items() if inherited.get(p) != u}
+    el = etree.SubElement(parent, src.tag, nsmap=own)  # type: ignore[arg-type]
+    for k, v in src.attrib.items():
+        el.set(k, v)
+    el.text = src.text
+    for child in src:
+        if isinstance(child.tag, str):
+            g = _graft(child, el)
+            g.tail = child.tail
+    return el
+
+
+def _attr(u: str) -> str:
+    return u.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
