@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import replace
+from functools import partial
 
 import pytest
 from cryptography.hazmat.primitives import hashes
@@ -19,8 +20,10 @@ from wssc.certs import generate_self_signed
 from wssc.crypto import BASIC256, BASIC256SHA256, rsa_sign
 from wssc.crypto.suites import AlgorithmSuite
 from wssc.errors import FailedCheck, InvalidSecurity
-from wssc.security import MessagePolicy, SctProtection, protect, verify
+from wssc.security import MessagePolicy, SctProtection, protect
+from wssc.security import verify as _verify
 from wssc.security.tokens import X509Protection
+from wssc.security.x509_validation import CertificateValidator
 from wssc.tokens import SecurityContextToken
 from wssc.xml import ns
 from wssc.xml.c14n import exc_c14n
@@ -29,6 +32,9 @@ from wssc.xml.soap import SOAP_12
 from .helpers import DS, T0, WSSE, XENC, plain_envelope, security
 
 CERT = generate_self_signed("client.example")
+#: The receiver trusts the sender's certificate as a peer (a BinarySecurityToken's certificate
+#: must pass a validator: by default none is trusted).
+verify = partial(_verify, certificate_validator=CertificateValidator.peer_trust(CERT))
 X509 = X509Protection(CERT.cert, CERT.key)
 SCT = SecurityContextToken("urn:uuid:cccccccc-0000-4000-8000-000000000003")
 SECRET = bytes(range(7, 39))
