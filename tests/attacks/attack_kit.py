@@ -596,9 +596,11 @@ def valid_reference(srv: Server, client: Client, size: int, n: int = 20) -> Refe
 
 
 def assert_cost_ratio(srv: Server, invalid: bytes, label: str, *, limit: float = 5.0,
-                      n: int = 3, content_type: str = SOAP12_CT) -> None:
+                      n: int = 3, content_type: str = SOAP12_CT,
+                      reason: str | None = None) -> None:
     """The contract for 3 and 4: an invalid message costs the server at most ``limit`` times
-    the CPU of a valid secured call of the same size, both measured here, in one run.
+    the CPU of a valid secured call of the same size, both measured here, in one run; with
+    ``reason``, the service log must name that check as the one that refused it.
 
     When the service refuses valid calls that big (its string quota), the reference is the
     biggest valid call it accepts, scaled linearly to the invalid message's size.
@@ -612,6 +614,7 @@ def assert_cost_ratio(srv: Server, invalid: bytes, label: str, *, limit: float =
         # must be thrown away (use Dedicated).
         budget = max(3.0, 10 * v_wall)
         bad: list[Cost] = []
+        mark = log_mark(srv)
         for _ in range(n):
             c = cost_of(srv, invalid, timeout=budget, content_type=content_type)
             bad.append(c)
@@ -629,6 +632,8 @@ def assert_cost_ratio(srv: Server, invalid: bytes, label: str, *, limit: float =
                         f"size: {v_wall:.2f} s): far beyond {limit}x")
         assert all(c.status is not None and c.status >= 400 for c in bad), \
             "the invalid message was accepted"
+        if reason is not None:
+            fault_logged(srv, reason, since=mark)
         # CPU ticks are 10 ms: never compare below 20 ms.
         assert i_cpu <= limit * max(v_cpu, 0.02), (
             f"{label}: the invalid message cost {i_cpu:.3f} s of CPU, a valid one of the same "

@@ -260,7 +260,7 @@ BAD_BYTES = "Invalid bytes in character encoding"
 @pytest.mark.parametrize(
     ("data", "reason"),
     [
-        (b"garbage", NOT_UTF8),
+        (b"garbage", "not well-formed XML: the document does not start with '<'"),
         (b"\x00\x01\x02\xff\xfe", NOT_UTF8),
         (b"<a>", "Premature end of data in tag a"),
         (b"<a></b>", "Opening and ending tag mismatch"),

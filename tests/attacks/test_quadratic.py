@@ -35,7 +35,8 @@ TARGET = 3_000_000
 def many_children(address: str, kind: str, n: int = CHILDREN, size: int = TARGET) -> bytes:
     now = time.time()
     if kind == "elements":
-        child = '<k:SignatureConfirmation Value="AAAA"/>'
+        # no attribute: the parser's attribute caps would refuse it before the header pass
+        child = "<k:SignatureConfirmation/>"
     else:
         child = "<?x y?>"
     pad = max(0, size // n - len(child))
@@ -64,7 +65,12 @@ def test_many_security_header_children_cost_linear(
     with Dedicated(start_server, *serve_args(binding, mode, *LARGE_MESSAGES)) as srv:
         data = many_children(srv.url, kind)
         assert 2_500_000 < len(data) < 3_500_000
-        assert_cost_ratio(srv, data, f"{CHILDREN} Security children ({kind}) {binding}/{mode}")
+        # Processing instructions are not elements: the header pass skips them, and the
+        # message is refused for what it lacks.
+        reason = ("the security header has more than 64 elements" if kind == "elements"
+                  else "the message is not signed")
+        assert_cost_ratio(srv, data, f"{CHILDREN} Security children ({kind}) {binding}/{mode}",
+                          reason=reason)
 
 
 @pytest.mark.parametrize(("binding", "mode"), MATRIX[:1], ids=MATRIX_IDS[:1])
@@ -75,4 +81,5 @@ def test_many_children_at_the_largest_valid_size(
     quota): the ratio needs no scaling."""
     with Dedicated(start_server, *serve_args(binding, mode, *LARGE_MESSAGES)) as srv:
         data = many_children(srv.url, "processing-instructions", n=12_000, size=90_000)
-        assert_cost_ratio(srv, data, f"12,000 Security children in {len(data)} bytes")
+        assert_cost_ratio(srv, data, f"12,000 Security children in {len(data)} bytes",
+                          reason="the message is not signed")
