@@ -413,3 +413,14 @@ def test_insecure_warns(srv: Server, wssc: Run, command: list[str]) -> None:
         "warning: --insecure: HTTPS certificates are not verified; whoever answers")
     quiet = wssc(*command, srv.url, *extra)
     assert "warning" not in quiet.stderr
+
+
+def test_unknown_option_shows_its_commands_usage(wssc: Run) -> None:
+    """Issue 15, item 2: an option the subcommand lacks is refused with that subcommand's
+    usage (not the top-level one), and the command that has it is named."""
+    r = wssc("message", "verify", "--sct-id", "urn:x", "--sc-version", "1.3", "x.xml")
+    assert r.returncode == 2
+    assert r.stderr.startswith("usage: wssc message verify"), r.stderr
+    assert "unrecognized arguments: --sc-version" in r.stderr
+    assert "(--sc-version is an option of: wssc message protect)" in r.stderr
+    assert "Traceback" not in r.stderr

@@ -44,6 +44,35 @@ def _closed_pipe() -> int:
     return CLOSED_PIPE
 
 
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    return {name: sub for action in parser._actions
+            if isinstance(action, argparse._SubParsersAction)
+            for name, sub in action.choices.items()}
+
+
+def _every_parser(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    out = [parser]
+    for sub in _subcommands(parser).values():
+        out += _every_parser(sub)
+    return out
+
+
+def _unrecognized(parser: argparse.ArgumentParser, tokens: list[str], extra: list[str]) -> None:
+    """Refuse unknown arguments with the usage of the command they were given to (argparse
+    would show the top-level one), and name the command an unknown option belongs to."""
+    leaf = parser
+    for tok in tokens:
+        leaf = _subcommands(leaf).get(tok, leaf)
+    notes = []
+    for opt in (e.split("=", 1)[0] for e in extra if e.startswith("--")):
+        owners = [p.prog for p in _every_parser(parser)
+                  if p is not leaf and opt in p._option_string_actions]
+        if owners:
+            notes.append(f"{opt} is an option of: {', '.join(owners)}")
+    leaf.error(f"unrecognized arguments: {' '.join(extra)}"
+               + "".join(f"\n  ({n})" for n in notes))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="wssc",
@@ -70,7 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    tokens = list(sys.argv[1:] if argv is None else argv)
+    args, extra = parser.parse_known_args(tokens)
+    if extra:
+        _unrecognized(parser, tokens, extra)
     level_name = getattr(args, "serve_log_level", None) or args.log_level
     logging.basicConfig(
         level=getattr(logging, str(level_name).upper(), logging.WARNING),
