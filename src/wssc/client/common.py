@@ -7,7 +7,7 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from wssc.bootstrap.base import BootstrapClient
@@ -197,6 +197,18 @@ class ClientBase(Generic[H, L]):
     fields. The validator decides on the service certificate (a `CertificateValidator`; by
     default the certificate given or from the WSDL identity is pinned, trusted as a peer),
     here, before anything is sent."""
+
+    @classmethod
+    def _from_endpoint(cls, ep: WsdlEndpoint, url: str, address: str | None, **kw: Any) -> Self:
+        """A client for the endpoint a WSDL described: at ``address`` or the WSDL's own, with
+        the WSDL's identity as the service certificate unless one was given."""
+        given = kw.get("credentials")
+        if given is None or given.service_certificate is None:  # the WSDL's identity by default
+            kw.setdefault("service_certificate", ep.certificate)
+        client = cls(address or ep.address, ep.contract, settings=ep.settings, **kw)
+        if address is None and ep.published:
+            client.wsdl_url = url
+        return client
 
     def __init__(
         self,

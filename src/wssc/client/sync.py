@@ -79,14 +79,7 @@ class Client(ClientBase[httpx.Client, threading.RLock]):
                 for u in urls:
                     asm.add(u, fetch(u))
         ep = endpoint_from_wsdl(asm.result(), url)
-        given = kw.get("credentials")
-        if given is None or given.service_certificate is None:  # the WSDL's identity by default
-            kw.setdefault("service_certificate", ep.certificate)
-        client = cls(address or ep.address, ep.contract, settings=ep.settings, verify=verify,
-                     timeout=timeout, **kw)
-        if address is None and ep.published:
-            client.wsdl_url = url
-        return client
+        return cls._from_endpoint(ep, url, address, verify=verify, timeout=timeout, **kw)
 
     def _post(self, out: Outgoing) -> bytes:
         try:
