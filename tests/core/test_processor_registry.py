@@ -10,7 +10,8 @@ from lxml import etree
 
 from wssc.errors import InvalidSecurity
 from wssc.security import MessagePolicy, SctProtection, protect, verify
-from wssc.security.processors import PROCESSORS, HeaderState, Processor, register, unregister
+from wssc.security.header_state import HeaderState
+from wssc.security.processors import PROCESSORS, Processor, register, unregister
 from wssc.xml.soap import SOAP_12
 
 from .helpers import T0, plain_envelope, resolver_for, sct

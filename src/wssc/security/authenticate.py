@@ -25,8 +25,9 @@ from wssc.errors import (
 )
 from wssc.security.context import SIGNATURE, InboundContext, log_value, only
 from wssc.security.decrypt import decrypt_signature
+from wssc.security.header_state import Recorded, Token
 from wssc.security.policy import MessagePolicy
-from wssc.security.processors import MIN_HMAC_KEY, Recorded, Token, b64decode
+from wssc.security.processors import MIN_HMAC_KEY, b64decode
 from wssc.xml import ns
 from wssc.xml.c14n import exc_c14n, read_inclusive_prefixes
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from wssc.security.header_state import Token
 from wssc.security.policy import MessagePolicy
-from wssc.security.processors import Token
 from wssc.security.replay import ReplayCache
 from wssc.tokens.sct import SecurityContextToken
 from wssc.tokens.timestamp import Timestamp

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from lxml import etree
 
 from wssc.errors import InvalidSecurity
-from wssc.security.processors import HeaderState, Recorded
+from wssc.security.header_state import HeaderState, Recorded
 from wssc.tokens.sct import SecurityContextToken
 from wssc.tokens.timestamp import Timestamp
 from wssc.xml import ns

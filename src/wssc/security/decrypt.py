@@ -24,7 +24,8 @@ from wssc.security.context import (
     log_name,
     log_value,
 )
-from wssc.security.processors import PROCESSORS, Recorded, Token, b64decode
+from wssc.security.header_state import Recorded, Token
+from wssc.security.processors import PROCESSORS, b64decode
 from wssc.xml import ns
 from wssc.xml.ids import index_ids
 from wssc.xml.parse import ParserLimits, parse_xml

@@ -13,7 +13,7 @@ from wssc.security.authenticate import signature_value
 from wssc.security.context import SIGNATURE, InboundContext
 from wssc.security.decrypt import decrypt_signature
 from wssc.security.digests import check_references
-from wssc.security.processors import Token
+from wssc.security.header_state import Token
 
 
 def check_endorsing(ctx: InboundContext, primary: etree._Element, signer: Token) -> None:

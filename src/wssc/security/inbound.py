@@ -49,8 +49,9 @@ from wssc.security.decrypt import decrypt_after, decrypt_before
 from wssc.security.digests import check_references
 from wssc.security.endorsing import check_endorsing
 from wssc.security.enforce import enforce
+from wssc.security.header_state import HeaderState, KeyResolver
 from wssc.security.policy import MessagePolicy
-from wssc.security.processors import PROCESSORS, HeaderState, KeyResolver
+from wssc.security.processors import PROCESSORS
 from wssc.security.replay import ReplayCache
 from wssc.security.x509_validation import REFUSE_ALL, CertificateValidator
 from wssc.tokens.sct import SecurityContextToken

@@ -34,8 +34,6 @@ from __future__ import annotations
 
 import binascii
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Protocol
 
 from cryptography import x509
@@ -44,26 +42,19 @@ from lxml import etree
 
 from wssc.crypto.primitives import rsa_key_unwrap
 from wssc.errors import (
-    BadContextToken,
     FailedCheck,
     InvalidSecurity,
     SecurityTokenUnavailable,
-    UnknownDerivationSource,
     UnsupportedAlgorithm,
 )
-from wssc.security.policy import MessagePolicy
+from wssc.security.header_state import HeaderState, Recorded, Token
 from wssc.security.tokens import encrypted_key_sha1
-from wssc.security.x509_validation import REFUSE_ALL, CertificateValidator, KeyPurpose
+from wssc.security.x509_validation import KeyPurpose
 from wssc.tokens.dkt import DerivedKeyToken
 from wssc.tokens.sct import SecurityContextToken
 from wssc.tokens.str_ import STR_TAG, SecurityTokenReference
 from wssc.tokens.timestamp import Timestamp
 from wssc.xml import ns
-from wssc.xml.ns import ScVersion
-from wssc.xml.soap import Envelope
-
-#: (sct, sc version) -> secret, or None when unknown. May raise BadContextToken/RenewNeeded.
-KeyResolver = Callable[[SecurityContextToken, ScVersion], bytes | None]
 
 #: Shortest HMAC key accepted for a signature, whatever the suite (a forgery bound).
 MIN_HMAC_KEY = 16
@@ -71,169 +62,6 @@ MIN_HMAC_KEY = 16
 #: BinarySecurityTokens in one header: each costs a chain validation before the signature is
 #: checked (WCF's layouts carry one, two with a supporting certificate).
 MAX_BINARY_SECURITY_TOKENS = 2
-
-
-@dataclass(slots=True, eq=False)
-class Token:
-    """A key the header made available. ``root`` is the token a derived key came from."""
-
-    kind: str  # "sct" | "dk" | "ek" | "x509"
-    key: bytes = field(repr=False)
-    root: Token | None = None
-    sct: SecurityContextToken | None = None
-    sc: ScVersion | None = None
-    sha1: str | None = None  # EncryptedKeySHA1, for "ek"
-    public_key: rsa.RSAPublicKey | None = field(default=None, repr=False)  # for "x509"
-
-    @property
-    def base(self) -> Token:
-        return self.root if self.root is not None else self
-
-    @property
-    def derived(self) -> bool:
-        """A key derived from another token's (a DerivedKeyToken)."""
-        return self.root is not None
-
-    @property
-    def asymmetric(self) -> bool:
-        """A public key (verifies RSA signatures; neither signs HMAC nor decrypts)."""
-        return self.public_key is not None
-
-    @property
-    def token_type(self) -> str | None:
-        """The token type URI this key came from, as a policy names it (an SCT's is its
-        WS-SC version's); None for a derived key (ask its ``base``)."""
-        if self.sct is not None and self.sc is not None:
-            return self.sc.sct_token_type
-        return _TOKEN_TYPES.get(self.kind)
-
-
-_TOKEN_TYPES = {"ek": ns.WSS_ENCRYPTED_KEY, "x509": ns.WSS_X509V3}
-
-
-@dataclass(slots=True)
-class Recorded:
-    """An element recorded by pass 1, with its position among the header children."""
-
-    element: etree._Element
-    position: int
-    default_key: Token | None = None  # an EncryptedKey's own ReferenceList
-
-
-@dataclass(slots=True)
-class HeaderState:
-    """What pass 1 learned; the later passes read it."""
-
-    envelope: Envelope
-    security: etree._Element
-    policy: MessagePolicy
-    resolver: KeyResolver | None
-    now: float
-    private_key: rsa.RSAPrivateKey | None
-    private_key_thumbprint: str | None
-    ek_keys: Mapping[str, bytes]
-    context_sct: SecurityContextToken | None
-    tokens: dict[str, Token] = field(default_factory=dict)  # by wsu:Id / Id
-    ek_by_sha1: dict[str, Token] = field(default_factory=dict)  # by EncryptedKeySHA1
-    scts: list[Token] = field(default_factory=list)
-    header_scts: list[Token] = field(default_factory=list)
-    sc: ScVersion | None = None
-    dk_count: int = 0
-    encrypted_keys: int = 0
-    timestamp: Timestamp | None = None
-    timestamp_element: etree._Element | None = None
-    signatures: list[Recorded] = field(default_factory=list)
-    reference_lists: list[Recorded] = field(default_factory=list)
-    header_encrypted: list[Recorded] = field(default_factory=list)
-    data_references: int = 0
-    username_token: etree._Element | None = None
-    #: supporting tokens read (the policy may demand each signed and encrypted)
-    supporting: list[etree._Element] = field(default_factory=list)
-    confirmations: list[bytes] = field(default_factory=list)
-    #: A failure found in pass 1 that must not show before the signature check (an RSA
-    #: unwrap that failed): the signature check then fails with this detail in the log.
-    deferred_failure: str | None = None
-    #: Decides whether a certificate from a BinarySecurityToken may sign (the default refuses
-    #: every certificate: a service trusts the CAs or peers it is configured with).
-    certificate_validator: CertificateValidator = REFUSE_ALL
-    binary_security_tokens: int = 0
-
-    # --- token resolution ---------------------------------------------------------------
-    def resolve_sct(self, sct: SecurityContextToken, sc: ScVersion) -> bytes:
-        key = self.resolver(sct, sc) if self.resolver is not None else None
-        if key is None:
-            raise BadContextToken("no key is known for this SecurityContextToken", sc_ns=sc.ns)
-        return key
-
-    def token_from_str(self, ref: SecurityTokenReference, sc_hint: ScVersion) -> Token:
-        if ref.custom is not None:
-            raise SecurityTokenUnavailable("the reference uses an unsupported custom clause")
-        if ref.key_identifier is not None:
-            if ref.value_type == ns.WSS_ENCRYPTED_KEY_SHA1:
-                known = self.ek_by_sha1.get(ref.key_identifier)
-                if known is not None:  # one Token per key, so "same root" is identity
-                    return known
-                key = self.ek_keys.get(ref.key_identifier)
-                if key is None:
-                    raise SecurityTokenUnavailable("unknown EncryptedKeySHA1")
-                tok = Token("ek", key, sha1=ref.key_identifier)
-                self.ek_by_sha1[ref.key_identifier] = tok
-                return tok
-            raise SecurityTokenUnavailable("unsupported KeyIdentifier type")
-        assert ref.uri is not None
-        if ref.is_local:
-            local = self.tokens.get(ref.local_id)
-            if local is not None:
-                return local
-            raise SecurityTokenUnavailable("a referenced token was not found before its use")
-        # An external reference: an SCT Identifier, of an SCT in this header or known to the
-        # resolver.
-        for t in self.scts:
-            if t.sct is not None and t.sct.identifier == ref.uri and (
-                ref.instance is None or ref.instance == t.sct.instance
-            ):
-                return t
-        if ref.value_type not in (None, ns.SC_FEB2005.sct_token_type, ns.SC_V13.sct_token_type):
-            raise SecurityTokenUnavailable("unsupported external reference type")
-        sc = sc_hint
-        if ref.value_type == ns.SC_V13.sct_token_type:
-            sc = ns.SC_V13
-        elif ref.value_type == ns.SC_FEB2005.sct_token_type:
-            sc = ns.SC_FEB2005
-        sct = SecurityContextToken(ref.uri, ref.instance, None, "")
-        tok = Token("sct", self.resolve_sct(sct, sc), sct=sct, sc=sc)
-        self.scts.append(tok)
-        return tok
-
-    def token_from_keyinfo(self, parent: etree._Element, default: Token | None = None) -> Token:
-        ki = parent.find(f"{{{ns.DS}}}KeyInfo")
-        if ki is None:
-            if default is not None:
-                return default
-            raise InvalidSecurity("KeyInfo is missing")
-        strs = ki.findall(STR_TAG)
-        if len(strs) != 1:
-            raise InvalidSecurity("KeyInfo must hold exactly one SecurityTokenReference")
-        return self.token_from_str(SecurityTokenReference.from_xml(strs[0]),
-                                   self.sc or self.policy.sc)
-
-    def context_base(self, sc: ScVersion) -> Token:
-        """The key of a DerivedKeyToken without an STR: the only key in scope."""
-        if len(self.header_scts) == 1:
-            return self.header_scts[0]
-        if not self.header_scts and self.context_sct is not None:
-            sct = self.context_sct
-            for t in self.scts:  # one Token per key, so "same root" is identity
-                if t.sct is sct:
-                    return t
-            tok = Token("sct", self.resolve_sct(sct, sc), sct=sct, sc=sc)
-            self.scts.append(tok)
-            return tok
-        raise UnknownDerivationSource(
-            "the DerivedKeyToken has no SecurityTokenReference and "
-            + ("several keys are in scope" if self.header_scts else "no key is in scope"),
-            sc_ns=sc.ns,
-        )
 
 
 class HeaderProcessor(Protocol):
@@ -494,6 +322,6 @@ def b64decode(text: str | None, what: str) -> bytes:
 
 
 __all__ = [
-    "MIN_HMAC_KEY", "PROCESSORS", "HeaderProcessor", "HeaderState", "KeyResolver", "Processor",
-    "Recorded", "Token", "b64decode", "register", "unregister",
+    "MAX_BINARY_SECURITY_TOKENS", "MIN_HMAC_KEY", "PROCESSORS", "HeaderProcessor", "Processor",
+    "b64decode", "register", "unregister",
 ]
