@@ -74,10 +74,7 @@ def build_plain(payload_bytes: int = 1024) -> bytes:
     items = ""
     i = 0
     while True:
-        item = (
-            f'<p:Item id="{i}"><p:Name>item number {i}</p:Name><p:Value>{i * 37}</p:Value>'
-            "</p:Item>"
-        )
+        item = f'<p:Item id="{i}"><p:Name>item number {i}</p:Name><p:Value>{i * 37}</p:Value></p:Item>'
         fixed = len(head) + len(items) + len(item) + len(note_open) + len(note_close) + len(tail)
         if fixed > payload_bytes:
             break
@@ -199,20 +196,14 @@ class FloorBench:
         for i, el in enumerate(targets):
             ref = etree.SubElement(si, f"{{{DS}}}Reference")
             ref.set("URI", f"#_{i}")
-            etree.SubElement(ref, f"{{{DS}}}DigestValue").text = _b64(
-                hashlib.sha1(_c14n(el)).digest()
-            )
+            etree.SubElement(ref, f"{{{DS}}}DigestValue").text = _b64(hashlib.sha1(_c14n(el)).digest())
         sig = etree.Element(f"{{{DS}}}Signature", nsmap={"ds": DS})
         sig.append(si)
-        etree.SubElement(sig, f"{{{DS}}}SignatureValue").text = _b64(
-            hmac.digest(sig_key, _c14n(si), "sha1")
-        )
+        etree.SubElement(sig, f"{{{DS}}}SignatureValue").text = _b64(hmac.digest(sig_key, _c14n(si), "sha1"))
         body_plain = b"".join(etree.tostring(c) for c in body)
         for c in list(body):
             body.remove(c)
-        etree.SubElement(body, f"{{{XENC}}}CipherValue").text = _b64(
-            _aes_cbc_encrypt(enc_key, body_plain)
-        )
+        etree.SubElement(body, f"{{{XENC}}}CipherValue").text = _b64(_aes_cbc_encrypt(enc_key, body_plain))
         etree.SubElement(sec, f"{{{XENC}}}CipherValue").text = _b64(
             _aes_cbc_encrypt(enc_key, etree.tostring(sig))
         )
@@ -372,7 +363,7 @@ def measure(
     try:
         for r in range(rounds):
             # rotate the order so no benchmark always runs right after another
-            order = benches[r % len(benches):] + benches[: r % len(benches)]
+            order = benches[r % len(benches) :] + benches[: r % len(benches)]
             for b in order:
                 gc.collect()
                 gc.disable()
@@ -417,16 +408,13 @@ def profile_wssc(plain: bytes, n: int, top: int) -> None:
     rows = []
     for (path, line, func), (_cc, ncalls, tt, ct, _callers) in st.stats.items():  # type: ignore[attr-defined]
         if "/wssc/" in path and "/bench/" not in path:
-            short = path[path.index("wssc/"):]
+            short = path[path.index("wssc/") :]
             rows.append((tt, ct, ncalls, f"{short}:{line}({func})"))
     total = float(st.total_tt)  # type: ignore[attr-defined]
     print(f"\ncProfile, {n} messages, {total / n * 1e6:.0f} µs/msg under the profiler")
     print(f"{'own %':>7}{'own µs':>8}{'cum µs':>8}{'calls':>7}  function (per message)")
     for tt, ct, nc, name in sorted(rows, reverse=True)[:top]:
-        print(
-            f"{tt / total * 100:>6.1f}%{tt / n * 1e6:>8.1f}{ct / n * 1e6:>8.1f}{nc / n:>7.1f}"
-            f"  {name}"
-        )
+        print(f"{tt / total * 100:>6.1f}%{tt / n * 1e6:>8.1f}{ct / n * 1e6:>8.1f}{nc / n:>7.1f}  {name}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -438,11 +426,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--payload", type=int, default=1024, help="Body payload size in bytes")
     ap.add_argument("--no-zeep", action="store_true", help="skip zeep + xmlsec")
     ap.add_argument(
-        "--profile", type=int, metavar="N", default=0,
+        "--profile",
+        type=int,
+        metavar="N",
+        default=0,
         help="only cProfile N wssc round trips and print the hotspots inside wssc",
     )
     ap.add_argument(
-        "--cpu", action="store_true",
+        "--cpu",
+        action="store_true",
         help="time with thread CPU time instead of perf_counter (steadier on a busy machine)",
     )
     args = ap.parse_args(argv)
@@ -479,8 +471,10 @@ def main(argv: list[str] | None = None) -> int:
         "wssc_over_floor_min": float(res["wssc"]["min_us"]) / float(res["floor"]["min_us"]),
         "wssc_over_floor_target": TARGET_FLOOR_RATIO,
         "wssc_over_floor_ok": w / f <= TARGET_FLOOR_RATIO,
-        "zeep_over_wssc": None, "zeep_over_wssc_min": None,
-        "zeep_over_wssc_target": TARGET_ZEEP_RATIO, "zeep_over_floor": None,
+        "zeep_over_wssc": None,
+        "zeep_over_wssc_min": None,
+        "zeep_over_wssc_target": TARGET_ZEEP_RATIO,
+        "zeep_over_floor": None,
         "zeep_over_wssc_ok": None,
     }
     if "zeep" in res:
@@ -492,20 +486,30 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.perf_counter() - t_start
 
     if args.json:
-        print(json.dumps({
-            "benchmark": "message protect+verify (sign+encrypt), per message",
-            "unit": "us/message",
-            "plain_bytes": len(plain), "body_payload_bytes": body_len,
-            "wire_bytes": wire_sizes,
-            "clock": "thread_time_ns" if args.cpu else "perf_counter_ns",
-            "results": res, "ratios": ratios, "elapsed_s": round(elapsed, 2),
-            "env": {
-                "python": platform.python_version(), "lxml": etree.__version__,
-                "libxml2": ".".join(map(str, etree.LIBXML_VERSION)),
-                "cryptography": cryptography_version, "machine": platform.machine(),
-                "cpus": os.cpu_count(),
-            },
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    "benchmark": "message protect+verify (sign+encrypt), per message",
+                    "unit": "us/message",
+                    "plain_bytes": len(plain),
+                    "body_payload_bytes": body_len,
+                    "wire_bytes": wire_sizes,
+                    "clock": "thread_time_ns" if args.cpu else "perf_counter_ns",
+                    "results": res,
+                    "ratios": ratios,
+                    "elapsed_s": round(elapsed, 2),
+                    "env": {
+                        "python": platform.python_version(),
+                        "lxml": etree.__version__,
+                        "libxml2": ".".join(map(str, etree.LIBXML_VERSION)),
+                        "cryptography": cryptography_version,
+                        "machine": platform.machine(),
+                        "cpus": os.cpu_count(),
+                    },
+                },
+                indent=2,
+            )
+        )
         return 0
 
     print()
@@ -531,10 +535,7 @@ def main(argv: list[str] | None = None) -> int:
             f"(target >= {TARGET_ZEEP_RATIO:g}x) {'OK' if ratios['zeep_over_wssc_ok'] else 'MISS'}"
             f"   [ratio of minima {float(ratios['zeep_over_wssc_min'] or 0):.2f}x]"
         )
-        print(
-            f"zeep / floor: {z / f:.1f}x  (the best zeep/wssc ratio reachable with wssc at the "
-            "floor)"
-        )
+        print(f"zeep / floor: {z / f:.1f}x  (the best zeep/wssc ratio reachable with wssc at the floor)")
     print(f"(total {elapsed:.1f} s)")
     return 0
 

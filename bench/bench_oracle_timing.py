@@ -48,16 +48,18 @@ def main() -> None:
     c = ClientSession(s, AnonymousForCertificateClient(Certificate(cert.cert)), "http://x/svc")
 
     def post(body: bytes) -> int:
-        r = engine.handle(HttpRequest("POST", "/svc", "", {"content-type":
-                                      "application/soap+xml"}, body, TransportInfo()))
+        r = engine.handle(
+            HttpRequest("POST", "/svc", "", {"content-type": "application/soap+xml"}, body, TransportInfo())
+        )
         if isinstance(r, Dispatch):
             r = run_dispatch_sync(r)
         return r.status
 
     now = time.time()
     out = c.issue_request(now)
-    r = engine.handle(HttpRequest("POST", "/svc", "", {"content-type": out.content_type},
-                                  out.body, TransportInfo()))
+    r = engine.handle(
+        HttpRequest("POST", "/svc", "", {"content-type": out.content_type}, out.body, TransportInfo())
+    )
     assert not isinstance(r, Dispatch)
     c.issue_response(r.body, out, now)
     good = c.app_request(add, {"a": 1, "b": 2}, now).body
@@ -70,8 +72,7 @@ def main() -> None:
         return cv
 
     def body_cv(root: etree._Element) -> etree._Element:
-        cv = root.find(f".//{{{ns.SOAP12}}}Body/{XENC}EncryptedData/{XENC}CipherData/"
-                       f"{XENC}CipherValue")
+        cv = root.find(f".//{{{ns.SOAP12}}}Body/{XENC}EncryptedData/{XENC}CipherData/{XENC}CipherValue")
         assert cv is not None
         return cv
 

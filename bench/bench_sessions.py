@@ -174,9 +174,18 @@ def interleaved(
     }
 
 
-_SHARED = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType,
-           types.CodeType, types.MethodType, types.WrapperDescriptorType,
-           types.MethodDescriptorType, types.GetSetDescriptorType, types.MemberDescriptorType)
+_SHARED = (
+    type,
+    types.ModuleType,
+    types.FunctionType,
+    types.BuiltinFunctionType,
+    types.CodeType,
+    types.MethodType,
+    types.WrapperDescriptorType,
+    types.MethodDescriptorType,
+    types.GetSetDescriptorType,
+    types.MemberDescriptorType,
+)
 
 
 def reachable_bytes(root: object, exclude: tuple[object, ...] = ()) -> tuple[int, int]:
@@ -205,8 +214,7 @@ def post_inproc(engine: ServiceEngine, body: bytes, content_type: str) -> HttpRe
 
 
 def plain_body(op: OperationSpec, to: str) -> bytes:
-    env = new_envelope(SOAP_12, action=op.action, to=to,
-                       payload=encode_request(op, {"text": TEXT}))
+    env = new_envelope(SOAP_12, action=op.action, to=to, payload=encode_request(op, {"text": TEXT}))
     return etree.tostring(env, encoding="utf-8")
 
 
@@ -284,10 +292,8 @@ def serve_child(mode: str, port: int, cert_dir: Path) -> None:
 
     cert = load(cert_dir / "cert.pem", cert_dir / "key.pem")
     factory = UnsecuredEngine if mode == "plain" else ServiceEngine
-    engine = factory(Calculator(), settings=EndpointSettings(), address=address(port),
-                     certificate=cert)
-    uvicorn.run(AsgiApp(engine), host="127.0.0.1", port=port, log_level="warning",
-                access_log=False)
+    engine = factory(Calculator(), settings=EndpointSettings(), address=address(port), certificate=cert)
+    uvicorn.run(AsgiApp(engine), host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
 class Server:
@@ -302,9 +308,19 @@ class Server:
     def start(self, timeout: float = 30.0) -> None:
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, str(Path(__file__).resolve()), "--_serve", self.mode,
-                 "--_port", str(self.port), "--_cert-dir", str(self.cert_dir)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    str(Path(__file__).resolve()),
+                    "--_serve",
+                    self.mode,
+                    "--_port",
+                    str(self.port),
+                    "--_cert-dir",
+                    str(self.cert_dir),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -364,8 +380,9 @@ def throughput_http(
     cert: Certificate, secured_srv: Server, plain_srv: Server, prof: Profile
 ) -> dict[str, object]:
     op = get_contract(Calculator).operation("Echo")
-    client = Client(secured_srv.address, get_contract(Calculator), settings=EndpointSettings(),
-                    service_certificate=cert)
+    client = Client(
+        secured_srv.address, get_contract(Calculator), settings=EndpointSettings(), service_certificate=cert
+    )
     http = httpx.Client(timeout=60.0)
     try:
         client.open()
@@ -420,15 +437,13 @@ def establish(cert: Certificate, srv: Server, prof: Profile) -> dict[str, object
                 now = time.time()
                 out = cs.issue_request(now)
                 t1 = time.perf_counter()
-                r = engine.handle(HttpRequest("POST", PATH, "",
-                                              {"content-type": out.content_type}, out.body))
+                r = engine.handle(HttpRequest("POST", PATH, "", {"content-type": out.content_type}, out.body))
                 t2 = time.perf_counter()
                 assert isinstance(r, HttpResponse)
                 cs.issue_response(r.body, out, now)
                 t3 = time.perf_counter()
                 cancel_inproc(cs, engine)  # untimed
-                c = Client(srv.address, contract, settings=settings, service_certificate=cert,
-                           http=http)
+                c = Client(srv.address, contract, settings=settings, service_certificate=cert, http=http)
                 t4 = time.perf_counter()
                 c.open()
                 t5 = time.perf_counter()
@@ -438,8 +453,7 @@ def establish(cert: Certificate, srv: Server, prof: Profile) -> dict[str, object
                     server.append(t2 - t1)
                     issue.append(t5 - t4)
             if i < warm + prof.full_samples:
-                c = Client(srv.address, contract, settings=settings, service_certificate=cert,
-                           http=http)
+                c = Client(srv.address, contract, settings=settings, service_certificate=cert, http=http)
                 t0 = time.perf_counter()
                 c.open()
                 if c.call("Echo", text=TEXT) != TEXT:
@@ -450,9 +464,13 @@ def establish(cert: Certificate, srv: Server, prof: Profile) -> dict[str, object
                     full.append(t1 - t0)
     finally:
         http.close()
-    return {"issue_inproc": summary_ms(inproc), "issue_inproc_engine_only": summary_ms(server),
-            "issue_http": summary_ms(issue), "open_call_cancel_http": summary_ms(full),
-            "inproc_store_after": len(engine.sessions.store)}
+    return {
+        "issue_inproc": summary_ms(inproc),
+        "issue_inproc_engine_only": summary_ms(server),
+        "issue_http": summary_ms(issue),
+        "open_call_cancel_http": summary_ms(full),
+        "inproc_store_after": len(engine.sessions.store),
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -465,12 +483,21 @@ def build_store(n: int) -> MemoryStore:
     t0 = time.time()
     for i in range(n):
         t = t0 + i * 1e-3
-        store.put(SessionRecord(
-            context_id=f"urn:uuid:{tag}-0000-4000-8000-{i:012x}",  # 45 chars, as uuid4
-            instance=None, key=os.urandom(32), created=t, expires=t + 10 * 365 * 86400.0,
-            key_effective=t, key_expires=t + 54_000.0, identity="", activated=False,
-            sc_ns=ns.SC_2005, last_used=t,
-        ))
+        store.put(
+            SessionRecord(
+                context_id=f"urn:uuid:{tag}-0000-4000-8000-{i:012x}",  # 45 chars, as uuid4
+                instance=None,
+                key=os.urandom(32),
+                created=t,
+                expires=t + 10 * 365 * 86400.0,
+                key_effective=t,
+                key_expires=t + 54_000.0,
+                identity="",
+                activated=False,
+                sc_ns=ns.SC_2005,
+                last_used=t,
+            )
+        )
     return store
 
 
@@ -517,10 +544,13 @@ def engine_bytes_per_session(cert: Certificate, n: int) -> dict[str, object]:
     if held != n:
         raise RuntimeError(f"the store holds {held} new sessions, expected {n}")
     reach1, _ = reachable_bytes(engine, (engine.replay,))
-    return {"bytes_per_session": (used - base) / n, "sessions": n,
-            "reachable_bytes_per_session": (reach1 - reach0) / n,
-            "store_records": len(engine.sessions.store),
-            "traced_seconds": elapsed}
+    return {
+        "bytes_per_session": (used - base) / n,
+        "sessions": n,
+        "reachable_bytes_per_session": (reach1 - reach0) / n,
+        "store_records": len(engine.sessions.store),
+        "traced_seconds": elapsed,
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -537,8 +567,7 @@ def retained_per_session(
     from wssc.security.replay import MemoryReplayCache
 
     to = address(1)
-    engine = ServiceEngine(Calculator(), settings=settings, address=to, certificate=cert,
-                           keyring=keyring)
+    engine = ServiceEngine(Calculator(), settings=settings, address=to, certificate=cert, keyring=keyring)
     op = get_contract(Calculator).operation("Echo")
     cookie_len = 0
     sent_cancel = False
@@ -601,8 +630,7 @@ def retained_per_session(
 
 
 def cookie_mode(cert: Certificate, n: int) -> dict[str, object]:
-    cookie = EndpointSettings(
-        secure_conversation=SecureConversationSettings(require_cancellation=False))
+    cookie = EndpointSettings(secure_conversation=SecureConversationSettings(require_cancellation=False))
     return {
         "cookie": retained_per_session(cert, n, cookie, KeyRing.generate()),
         # the control: session mode with Cancel ends with an empty store too, so its residue
@@ -629,65 +657,120 @@ def table(res: dict[str, object], prof: Profile) -> list[str]:
     assert isinstance(m, dict) and isinstance(c, dict)
 
     for label, d in (("1a in-process", a), ("1b HTTP loopback", b)):
-        rows.append((f"{label}: secured Echo over open session",
-                     f"{d['secured_calls_per_s']:8.0f} calls/s", "", ""))
-        rows.append((f"{label}: plain Echo (unsecured engine)",
-                     f"{d['plain_calls_per_s']:8.0f} calls/s", "", ""))
-        rows.append((f"{label}: ratio secured/plain", f"{d['ratio']:8.3f} x",
-                     f">= {TARGET_RATIO} x", verdict(d["ratio"] >= TARGET_RATIO)))
+        rows.append(
+            (f"{label}: secured Echo over open session", f"{d['secured_calls_per_s']:8.0f} calls/s", "", "")
+        )
+        rows.append(
+            (f"{label}: plain Echo (unsecured engine)", f"{d['plain_calls_per_s']:8.0f} calls/s", "", "")
+        )
+        rows.append(
+            (
+                f"{label}: ratio secured/plain",
+                f"{d['ratio']:8.3f} x",
+                f">= {TARGET_RATIO} x",
+                verdict(d["ratio"] >= TARGET_RATIO),
+            )
+        )
     for label, s in (
         ("2 issue in-process (client+engine)", e["issue_inproc"]),
         ("2 issue in-process (engine.handle only)", e["issue_inproc_engine_only"]),
         ("2 issue over HTTP", e["issue_http"]),
         ("2 open+first call+cancel over HTTP", e["open_call_cancel_http"]),
     ):
-        rows.append((label, f"{s['median_ms']:7.2f} ms median",
-                     f"p90 {s['p90_ms']:.2f} ms", f"n={s['n']}"))
+        rows.append((label, f"{s['median_ms']:7.2f} ms median", f"p90 {s['p90_ms']:.2f} ms", f"n={s['n']}"))
     st = m["store_bytes_per_session"]
-    rows.append((f"3 MemoryStore, {m['store_sessions']:,} sessions held",
-                 f"{st:8.0f} B/session", f"<= {TARGET_BYTES} B", verdict(st <= TARGET_BYTES)))
+    rows.append(
+        (
+            f"3 MemoryStore, {m['store_sessions']:,} sessions held",
+            f"{st:8.0f} B/session",
+            f"<= {TARGET_BYTES} B",
+            verdict(st <= TARGET_BYTES),
+        )
+    )
     eng = m["engine"]
     assert isinstance(eng, dict)
     eb = eng["bytes_per_session"]
-    rows.append((f"3 engine issue path, {eng['sessions']:,} sessions held",
-                 f"{eb:8.0f} B/session", f"<= {TARGET_BYTES} B", verdict(eb <= TARGET_BYTES)))
-    rows.append(("3 engine: bytes reachable from the engine object",
-                 f"{eng['reachable_bytes_per_session']:8.0f} B/session", "(getsizeof walk)", "info"))
+    rows.append(
+        (
+            f"3 engine issue path, {eng['sessions']:,} sessions held",
+            f"{eb:8.0f} B/session",
+            f"<= {TARGET_BYTES} B",
+            verdict(eb <= TARGET_BYTES),
+        )
+    )
+    rows.append(
+        (
+            "3 engine: bytes reachable from the engine object",
+            f"{eng['reachable_bytes_per_session']:8.0f} B/session",
+            "(getsizeof walk)",
+            "info",
+        )
+    )
     same = m["store_same_n_bytes_per_session"]
-    rows.append((f"3 engine extra vs store-only at {eng['sessions']:,}",
-                 f"{eb - same:+8.0f} B/session", "", ""))
+    rows.append(
+        (f"3 engine extra vs store-only at {eng['sessions']:,}", f"{eb - same:+8.0f} B/session", "", "")
+    )
     ck = c["cookie"]
     ctl = c["session_cancelled"]
     assert isinstance(ck, dict) and isinstance(ctl, dict)
-    rows.append((f"4 cookie mode, {ck['sessions']} sessions: store records",
-                 f"{ck['store_records']:8d}", "== 0", verdict(ck["store_records"] == 0)))
+    rows.append(
+        (
+            f"4 cookie mode, {ck['sessions']} sessions: store records",
+            f"{ck['store_records']:8d}",
+            "== 0",
+            verdict(ck["store_records"] == 0),
+        )
+    )
     rb = ck["reachable_bytes_growth_excl_replay"]
-    rows.append(("4 cookie mode: growth reachable from engine, excl. replay",
-                 f"{rb:8d} B total", "== 0 B", verdict(rb == 0)))
+    rows.append(
+        (
+            "4 cookie mode: growth reachable from engine, excl. replay",
+            f"{rb:8d} B total",
+            "== 0 B",
+            verdict(rb == 0),
+        )
+    )
     cb = ck["bytes_per_session_excl_replay"]
     ctb = ctl["bytes_per_session_excl_replay"]
-    rows.append(("4 cookie mode: tracemalloc growth excl. replay cache",
-                 f"{cb:8.1f} B/session", f"<= {TARGET_COOKIE_BYTES} B (~0)",
-                 verdict(cb <= TARGET_COOKIE_BYTES)))
-    rows.append(("4 control, session mode + Cancel: same figure",
-                 f"{ctb:8.1f} B/session",
-                 f"store {ctl['store_records']} rec., reach {ctl['reachable_bytes_growth_excl_replay']} B",
-                 "noise floor"))
-    rows.append(("4 cookie mode: replay-cache entries (1/call)",
-                 f"{ck['replay_entries']:8d}",
-                 f"{ck['replay_bytes_per_entry']:.0f} B/entry (reach "
-                 f"{ck['replay_reachable_bytes_per_entry']:.0f})", "info"))
-    rows.append(("4 cookie mode: state carried in the SCT cookie",
-                 f"{ck['cookie_bytes']:8d} B/SCT", "", "info"))
+    rows.append(
+        (
+            "4 cookie mode: tracemalloc growth excl. replay cache",
+            f"{cb:8.1f} B/session",
+            f"<= {TARGET_COOKIE_BYTES} B (~0)",
+            verdict(cb <= TARGET_COOKIE_BYTES),
+        )
+    )
+    rows.append(
+        (
+            "4 control, session mode + Cancel: same figure",
+            f"{ctb:8.1f} B/session",
+            f"store {ctl['store_records']} rec., reach {ctl['reachable_bytes_growth_excl_replay']} B",
+            "noise floor",
+        )
+    )
+    rows.append(
+        (
+            "4 cookie mode: replay-cache entries (1/call)",
+            f"{ck['replay_entries']:8d}",
+            f"{ck['replay_bytes_per_entry']:.0f} B/entry (reach "
+            f"{ck['replay_reachable_bytes_per_entry']:.0f})",
+            "info",
+        )
+    )
+    rows.append(
+        ("4 cookie mode: state carried in the SCT cookie", f"{ck['cookie_bytes']:8d} B/SCT", "", "info")
+    )
 
     w0 = max(len(r[0]) for r in rows)
     w1 = max(len(r[1]) for r in rows)
     w2 = max(len(r[2]) for r in rows)
     env = res["environment"]
     assert isinstance(env, dict)
-    head = (f"wssc bench_sessions ({prof.name}: {prof.rounds} rounds; Python "
-            f"{env['python']}; {env['cpus']} CPUs; load {env['load_before']} -> "
-            f"{env['load_after']}; {env['elapsed_s']:.0f} s)")
+    head = (
+        f"wssc bench_sessions ({prof.name}: {prof.rounds} rounds; Python "
+        f"{env['python']}; {env['cpus']} CPUs; load {env['load_before']} -> "
+        f"{env['load_after']}; {env['elapsed_s']:.0f} s)"
+    )
     lines = [head]
     for r in rows:
         lines.append(f"{r[0]:<{w0}}  {r[1]:>{w1}}  {r[2]:<{w2}}  {r[3]}".rstrip())
@@ -735,7 +818,8 @@ def run(prof: Profile) -> dict[str, object]:
     svc = LocalServiceSecuritySettings()
     res["replay_keep_s"] = (svc.replay_window + svc.max_clock_skew).total_seconds()
     res["environment"] = {
-        "python": platform.python_version(), "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
         "platform": platform.platform(),
         "load_before": None if load_before is None else round(load_before, 2),
         "load_after": None if (la := loadavg()) is None else round(la, 2),
@@ -751,10 +835,12 @@ def _interrupted(signum: int, frame: object) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     ap.add_argument("--quick", action="store_true", help="15-20 s instead of 60-75 s")
-    ap.add_argument("--json", action="store_true",
-                    help="print the results as JSON on stdout (the table goes to stderr)")
-    ap.add_argument("--engine-sessions", type=int, default=None,
-                    help="sessions issued through the engine for section 3")
+    ap.add_argument(
+        "--json", action="store_true", help="print the results as JSON on stdout (the table goes to stderr)"
+    )
+    ap.add_argument(
+        "--engine-sessions", type=int, default=None, help="sessions issued through the engine for section 3"
+    )
     ap.add_argument("--_serve", choices=["secured", "plain"], help=argparse.SUPPRESS)
     ap.add_argument("--_port", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--_cert-dir", dest="_cert_dir", type=Path, help=argparse.SUPPRESS)

@@ -57,10 +57,12 @@ class Worker:
     def __init__(self, name: str, tree: Path, payload: int, cpu: bool) -> None:
         self.name = name
         env = dict(os.environ, PYTHONPATH=str(tree / "src"))
-        args = [sys.executable, str(Path(__file__).resolve()), "--worker",
-                "--payload", str(payload)] + (["--cpu"] if cpu else [])
-        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True, env=env, cwd=str(tree))
+        args = [sys.executable, str(Path(__file__).resolve()), "--worker", "--payload", str(payload)] + (
+            ["--cpu"] if cpu else []
+        )
+        self.proc = subprocess.Popen(
+            args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=str(tree)
+        )
         assert self.proc.stdout is not None
         ready = json.loads(self.proc.stdout.readline())
         self.where = ready["ready"]
@@ -82,8 +84,7 @@ class Worker:
 def checkout(rev: str, into: Path) -> Path:
     if Path(rev).is_dir():
         return Path(rev).resolve()
-    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "-q", "--detach", str(into), rev],
-                   check=True)
+    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "-q", "--detach", str(into), rev], check=True)
     return into
 
 
@@ -128,13 +129,21 @@ def main(argv: list[str] | None = None) -> int:
         med = {k: statistics.median(v) for k, v in times.items()}
         ratios = [y / x for x, y in zip(times["before"], times["after"], strict=True)]
         result = {
-            "before": {"tree": a.where, "median_us": round(med["before"], 1),
-                       "min_us": round(min(times["before"]), 1)},
-            "after": {"tree": b.where, "median_us": round(med["after"], 1),
-                      "min_us": round(min(times["after"]), 1)},
+            "before": {
+                "tree": a.where,
+                "median_us": round(med["before"], 1),
+                "min_us": round(min(times["before"]), 1),
+            },
+            "after": {
+                "tree": b.where,
+                "median_us": round(med["after"], 1),
+                "min_us": round(min(times["after"]), 1),
+            },
             "after_over_before": round(med["after"] / med["before"], 3),
             "paired_ratio_median": round(statistics.median(ratios), 3),
-            "rounds": args.rounds, "iterations_per_block": n, "payload": args.payload,
+            "rounds": args.rounds,
+            "iterations_per_block": n,
+            "payload": args.payload,
             "clock": "thread_time_ns" if args.cpu else "perf_counter_ns",
         }
         if args.json:
@@ -142,14 +151,15 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"before  {med['before']:8.1f} µs/msg   ({a.where})")
             print(f"after   {med['after']:8.1f} µs/msg   ({b.where})")
-            print(f"after/before {result['after_over_before']:.3f}x  "
-                  f"(median of paired block ratios {result['paired_ratio_median']:.3f}x; "
-                  f"{args.rounds} rounds x {n} messages, ABBA)")
+            print(
+                f"after/before {result['after_over_before']:.3f}x  "
+                f"(median of paired block ratios {result['paired_ratio_median']:.3f}x; "
+                f"{args.rounds} rounds x {n} messages, ABBA)"
+            )
         return 0
     finally:
         for tree in made:
-            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)],
-                           check=False)
+            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)], check=False)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

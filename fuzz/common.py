@@ -53,7 +53,7 @@ from wssc.errors import WsscError  # noqa: E402
 
 
 def keys() -> dict[str, bytes]:
-    """"identifier|instance" of an SCT -> session key, for the secured seed messages."""
+    """ "identifier|instance" of an SCT -> session key, for the secured seed messages."""
     path = WORK / "keys.json"
     table = json.loads(path.read_text()) if path.exists() else {}
     return {k: bytes.fromhex(v) for k, v in table.items()}

@@ -20,14 +20,26 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 #: target -> the source files (under src/wssc) whose coverage says how deep it got
 FOCUS = {
-    "verify": ["security/inbound.py", "tokens/dkt.py", "tokens/sct.py", "tokens/str_.py",
-               "tokens/timestamp.py", "xml/c14n.py", "xml/ids.py", "crypto/primitives.py",
-               "bootstrap/anonymous_for_certificate.py"],
+    "verify": [
+        "security/inbound.py",
+        "tokens/dkt.py",
+        "tokens/sct.py",
+        "tokens/str_.py",
+        "tokens/timestamp.py",
+        "xml/c14n.py",
+        "xml/ids.py",
+        "crypto/primitives.py",
+        "bootstrap/anonymous_for_certificate.py",
+    ],
     "parse": ["xml/parse.py", "xml/soap.py"],
     "trust": ["trust/parse.py", "trust/messages.py", "trust/_xml.py"],
     "cookie": ["store/cookie.py", "store/record.py"],
-    "policy": ["policy/wsdl_import.py", "policy/policy_import.py", "policy/normalize.py",
-               "policy/explain.py"],
+    "policy": [
+        "policy/wsdl_import.py",
+        "policy/policy_import.py",
+        "policy/normalize.py",
+        "policy/explain.py",
+    ],
 }
 
 
@@ -42,8 +54,7 @@ def one(target: str, work: Path) -> dict[str, object]:
     mod = __import__(f"fuzz_{target}")
     from wssc.errors import WsscError
 
-    inputs = [p for d in ("corpus", "seeds") for p in sorted((work / d / target).glob("*"))
-              if p.is_file()]
+    inputs = [p for d in ("corpus", "seeds") for p in sorted((work / d / target).glob("*")) if p.is_file()]
     findings = []
     for p in inputs:
         try:
@@ -62,13 +73,17 @@ def one(target: str, work: Path) -> dict[str, object]:
         files[rel] = f"{run}/{len(statements)} ({100.0 * run / max(1, len(statements)):.0f}%)"
         total_run += run
         total_lines += len(statements)
-    return {"target": target, "inputs": len(inputs), "findings": findings, "files": files,
-            "lines": f"{total_run}/{total_lines} ({100.0 * total_run / max(1, total_lines):.0f}%)"}
+    return {
+        "target": target,
+        "inputs": len(inputs),
+        "findings": findings,
+        "files": files,
+        "lines": f"{total_run}/{total_lines} ({100.0 * total_run / max(1, total_lines):.0f}%)",
+    }
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", type=Path, default=Path(os.environ.get("WSSC_FUZZ_WORK", HERE / "work")))
     ap.add_argument("--targets", default=",".join(FOCUS))
     ap.add_argument("--one", help=argparse.SUPPRESS)
@@ -77,12 +92,16 @@ def main() -> int:
     if args.one:
         print(json.dumps(one(args.one, args.work)))
         return 0
-    env = dict(os.environ, WSSC_FUZZ_WORK=str(args.work), WSSC_FUZZ_NO_INSTRUMENT="1",
-               PYTHONPATH=str(HERE))
+    env = dict(os.environ, WSSC_FUZZ_WORK=str(args.work), WSSC_FUZZ_NO_INSTRUMENT="1", PYTHONPATH=str(HERE))
     results = []
     for t in args.targets.split(","):
-        proc = subprocess.run([sys.executable, __file__, "--one", t, "--work", str(args.work)],
-                              env=env, capture_output=True, text=True, check=True)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--one", t, "--work", str(args.work)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         r = json.loads(proc.stdout.strip().splitlines()[-1])
         results.append(r)
         print(f"{t:7} inputs={r['inputs']:6} lines={r['lines']:>16} findings={len(r['findings'])}")

@@ -43,7 +43,9 @@ ENGINES = [
     ServiceEngine(
         Calculator(),
         settings=EndpointSettings(SecureConversationSettings(message_security_version=v)),
-        address="http://fuzz/svc", certificate=CERT, clock=lambda: common.T0,
+        address="http://fuzz/svc",
+        certificate=CERT,
+        clock=lambda: common.T0,
     )
     for v in (WSHTTP, WS2007)
 ]
@@ -67,8 +69,7 @@ def target(data: bytes) -> None:
         _target(data)
     except InvalidSecurity as exc:
         if exc.detail and exc.detail.startswith(MASKED):
-            raise AssertionError(f"untyped exception behind verify's catch-all: {exc.detail}") \
-                from exc
+            raise AssertionError(f"untyped exception behind verify's catch-all: {exc.detail}") from exc
         raise
 
 
@@ -80,23 +81,28 @@ def _target(data: bytes) -> None:
     mode = (sel >> 1) & 3
     policy = engine.policy
     if mode == 2:
-        boot = engine.bootstrap.verify(msg, TransportInfo(), policy, common.T0, MemoryReplayCache(),
-                                       endorsing=resolve if sel & 8 else None)
+        boot = engine.bootstrap.verify(
+            msg,
+            TransportInfo(),
+            policy,
+            common.T0,
+            MemoryReplayCache(),
+            endorsing=resolve if sel & 8 else None,
+        )
         boot.message.to_bytes()
         return
     if mode == 3:
         root = parse_xml(msg)
         try:  # the outbound side is not under test: skip what it cannot secure
-            root = protect(root, SctProtection(SEALED_SCT, SEALED_KEY, include=False), policy,
-                           now=common.T0)
+            root = protect(root, SctProtection(SEALED_SCT, SEALED_KEY, include=False), policy, now=common.T0)
         except Exception:
             return
         msg = root
     elif mode == 1:
-        policy = dataclasses.replace(policy, check_expiry=False, require_signed_addressing=False,
-                                     require_encrypted_body=None)
-    result = verify(msg, resolver=resolve, policy=policy, now=common.T0,
-                    replay_cache=MemoryReplayCache())
+        policy = dataclasses.replace(
+            policy, check_expiry=False, require_signed_addressing=False, require_encrypted_body=None
+        )
+    result = verify(msg, resolver=resolve, policy=policy, now=common.T0, replay_cache=MemoryReplayCache())
     result.to_bytes()
     result.describe()
 

@@ -42,27 +42,41 @@ def shares(budget: float, names: list[str]) -> dict[str, int]:
     return {n: max(5, int(budget * TARGETS[n] / total)) for n in names}
 
 
-def run_target(name: str, seconds: int, work: Path, timeout: int, rss_mb: int,
-               crashes: Path) -> dict[str, object]:
+def run_target(
+    name: str, seconds: int, work: Path, timeout: int, rss_mb: int, crashes: Path
+) -> dict[str, object]:
     corpus = work / "corpus" / name
     seeds = work / "seeds" / name
     corpus.mkdir(parents=True, exist_ok=True)
     crashes.mkdir(parents=True, exist_ok=True)
     before = set(crashes.iterdir())
     cmd = [
-        sys.executable, str(HERE / f"fuzz_{name}.py"),
-        f"-max_total_time={seconds}", f"-timeout={timeout}", f"-rss_limit_mb={rss_mb}",
-        f"-dict={HERE / 'xml.dict'}", f"-artifact_prefix={crashes}/{name}-",
-        "-print_final_stats=1", "-max_len=65536", "-reload=0",
-        str(corpus), str(seeds),
+        sys.executable,
+        str(HERE / f"fuzz_{name}.py"),
+        f"-max_total_time={seconds}",
+        f"-timeout={timeout}",
+        f"-rss_limit_mb={rss_mb}",
+        f"-dict={HERE / 'xml.dict'}",
+        f"-artifact_prefix={crashes}/{name}-",
+        "-print_final_stats=1",
+        "-max_len=65536",
+        "-reload=0",
+        str(corpus),
+        str(seeds),
     ]
     env = dict(os.environ, WSSC_FUZZ_WORK=str(work), PYTHONPATH=str(HERE))
     t0 = time.monotonic()
     # A hard stop well past the budget: libFuzzer's own timers should end it long before.
     try:
         # atheris prints a Python traceback on stdout, libFuzzer its figures on stderr
-        proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, timeout=seconds + 10 * timeout + 120)
+        proc = subprocess.run(
+            cmd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=seconds + 10 * timeout + 120,
+        )
         rc, err = proc.returncode, proc.stdout
     except subprocess.TimeoutExpired as exc:
         out = exc.stdout
@@ -78,13 +92,19 @@ def run_target(name: str, seconds: int, work: Path, timeout: int, rss_mb: int,
         if f and f.group(1) == "number_of_executed_units":
             execs = int(f.group(2))
     # only what libFuzzer wrote for this target (its artifact prefix), not files moved meanwhile
-    artifacts = sorted(str(p) for p in set(crashes.iterdir()) - before
-                       if p.name.startswith(f"{name}-"))
+    artifacts = sorted(str(p) for p in set(crashes.iterdir()) - before if p.name.startswith(f"{name}-"))
     ok = rc == 0 and not artifacts
     result: dict[str, object] = {
-        "target": name, "seconds": round(elapsed, 1), "execs": execs,
-        "execs_per_s": round(execs / elapsed, 1) if elapsed else 0, "cov": cov, "ft": ft,
-        "corpus": corp, "rc": rc, "ok": ok, "artifacts": artifacts,
+        "target": name,
+        "seconds": round(elapsed, 1),
+        "execs": execs,
+        "execs_per_s": round(execs / elapsed, 1) if elapsed else 0,
+        "cov": cov,
+        "ft": ft,
+        "corpus": corp,
+        "rc": rc,
+        "ok": ok,
+        "artifacts": artifacts,
     }
     if not ok:
         tail = "\n".join(err.splitlines()[-60:])
@@ -107,18 +127,21 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         ap.error(f"unknown targets: {unknown}; choose from {list(TARGETS)}")
     args.work.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, str(HERE / "seeds.py"), str(args.work)], check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, str(HERE / "seeds.py"), str(args.work)], check=True, stdout=subprocess.DEVNULL
+    )
     results = []
     for name, seconds in shares(args.budget, names).items():
         r = run_target(name, seconds, args.work, args.timeout, args.rss_mb, args.crashes)
         results.append(r)
-        print(f"fuzz {name:7} {'ok' if r['ok'] else 'FAILED':6} {r['seconds']:7}s "
-              f"execs={r['execs']} ({r['execs_per_s']}/s) cov={r['cov']} ft={r['ft']} "
-              f"corpus={r['corpus']}", flush=True)
+        print(
+            f"fuzz {name:7} {'ok' if r['ok'] else 'FAILED':6} {r['seconds']:7}s "
+            f"execs={r['execs']} ({r['execs_per_s']}/s) cov={r['cov']} ft={r['ft']} "
+            f"corpus={r['corpus']}",
+            flush=True,
+        )
         if not r["ok"]:
-            print(f"  rc={r['rc']} artifacts={r['artifacts']}\n{r.get('log_tail', '')}",
-                  flush=True)
+            print(f"  rc={r['rc']} artifacts={r['artifacts']}\n{r.get('log_tail', '')}", flush=True)
     if args.report:
         args.report.write_text(json.dumps(results, indent=1))
     failed = [r["target"] for r in results if not r["ok"]]

@@ -50,8 +50,9 @@ COOKIE_KEY = bytes(range(100, 132))
 
 def engine_for(version: MessageSecurityVersion, cert: Certificate, **sc: object) -> ServiceEngine:
     settings = EndpointSettings(SecureConversationSettings(message_security_version=version, **sc))  # type: ignore[arg-type]
-    return ServiceEngine(Calculator(), settings=settings, address="http://fuzz/svc",
-                         certificate=cert, clock=lambda: T0)
+    return ServiceEngine(
+        Calculator(), settings=settings, address="http://fuzz/svc", certificate=cert, clock=lambda: T0
+    )
 
 
 def key_name(identifier: str, instance: str | None) -> str:
@@ -69,8 +70,9 @@ class Writer:
 
 
 def _post(engine: ServiceEngine, body: bytes) -> HttpResponse:
-    r = engine.handle(HttpRequest("POST", "/svc", "", {"content-type": "application/soap+xml"},
-                                  body, TransportInfo()))
+    r = engine.handle(
+        HttpRequest("POST", "/svc", "", {"content-type": "application/soap+xml"}, body, TransportInfo())
+    )
     return run_dispatch_sync(r) if isinstance(r, Dispatch) else r
 
 
@@ -85,10 +87,11 @@ def session_messages(w: Writer, cert: Certificate, keys: dict[str, str]) -> None
     contract = get_contract(Calculator)
     for family, version in FAMILIES.items():
         engine = engine_for(version, cert)
-        cs = ClientSession(engine.settings, AnonymousForCertificateClient(Certificate(cert.cert)),
-                           "http://fuzz/svc")
+        cs = ClientSession(
+            engine.settings, AnonymousForCertificateClient(Certificate(cert.cert)), "http://fuzz/svc"
+        )
         out = cs.issue_request(T0)
-        w.put("verify", bytes([family | 4]) + out.body)           # bootstrap mode
+        w.put("verify", bytes([family | 4]) + out.body)  # bootstrap mode
         w.put("trust", bytes([family]) + _payload(out.body))
         reply = _post(engine, out.body)
         assert reply.status == 200, reply.body[:400]
@@ -116,8 +119,7 @@ def session_messages(w: Writer, cert: Certificate, keys: dict[str, str]) -> None
         w.put("verify", bytes([family]) + cancel.body)
         w.put("trust", bytes([family]) + _decrypted_payload(cancel.body, engine, keys))
         # sealed mode: the plaintext envelope that the harness protects itself
-        env = new_envelope(SOAP_12 if family == 0 else SOAP_11, action="urn:fuzz:Echo",
-                           to="http://fuzz/svc")
+        env = new_envelope(SOAP_12 if family == 0 else SOAP_11, action="urn:fuzz:Echo", to="http://fuzz/svc")
         w.put("verify", bytes([family | 6]) + etree.tostring(env))
         body = env[-1]
         etree.SubElement(body, "{urn:fuzz}Echo").text = "x"
@@ -128,8 +130,12 @@ def _decrypted_payload(body: bytes, engine: ServiceEngine, keys: dict[str, str])
     from wssc.security import verify
 
     table = {k: bytes.fromhex(v) for k, v in keys.items()}
-    result = verify(body, resolver=lambda sct, sc: table.get(key_name(sct.identifier, sct.instance)),
-                    policy=engine.policy, now=T0)
+    result = verify(
+        body,
+        resolver=lambda sct, sc: table.get(key_name(sct.identifier, sct.instance)),
+        policy=engine.policy,
+        now=T0,
+    )
     p = result.envelope.payload
     assert p is not None
     return etree.tostring(p)
@@ -138,8 +144,12 @@ def _decrypted_payload(body: bytes, engine: ServiceEngine, keys: dict[str, str])
 def _renew_payload(body: bytes, engine: ServiceEngine, keys: dict[str, str]) -> bytes:
     table = {k: bytes.fromhex(v) for k, v in keys.items()}
     boot = engine.bootstrap.verify(
-        body, TransportInfo(), engine.policy, T0,
-        endorsing=lambda sct, sc: table.get(key_name(sct.identifier, sct.instance)))
+        body,
+        TransportInfo(),
+        engine.policy,
+        T0,
+        endorsing=lambda sct, sc: table.get(key_name(sct.identifier, sct.instance)),
+    )
     p = boot.message.envelope.payload
     assert p is not None
     return etree.tostring(p)
@@ -150,9 +160,9 @@ def issue_replies(w: Writer, cert: Certificate) -> None:
     for family, version in FAMILIES.items():
         for entropy in (KeyEntropyMode.COMBINED, KeyEntropyMode.SERVER, KeyEntropyMode.CLIENT):
             engine = engine_for(version, cert, key_entropy_mode=entropy)
-            cs = ClientSession(engine.settings,
-                               AnonymousForCertificateClient(Certificate(cert.cert)),
-                               "http://fuzz/svc")
+            cs = ClientSession(
+                engine.settings, AnonymousForCertificateClient(Certificate(cert.cert)), "http://fuzz/svc"
+            )
             out = cs.issue_request(T0)
             reply = _post(engine, out.body)
             assert out.boot is not None
@@ -181,8 +191,11 @@ def wss4j_vectors(w: Writer, keys: dict[str, str]) -> None:
 
 def wsdls(w: Writer, cert: Certificate) -> None:
     variants: list[dict[str, object]] = [
-        {}, {"require_cancellation": False}, {"algorithm_suite": "Basic128"},
-        {"encrypt_signature": False}, {"key_entropy_mode": KeyEntropyMode.SERVER},
+        {},
+        {"require_cancellation": False},
+        {"algorithm_suite": "Basic128"},
+        {"encrypt_signature": False},
+        {"key_entropy_mode": KeyEntropyMode.SERVER},
     ]
     for version in FAMILIES.values():
         for v in variants:
@@ -198,19 +211,33 @@ def wsdls(w: Writer, cert: Certificate) -> None:
 
 def cookies(w: Writer) -> None:
     codec = CookieCodec(KeyRing({"k1": COOKIE_KEY}, "k1"))
-    for i, rec in enumerate([
-        SessionRecord("urn:uuid:fuzz-1", None, os.urandom(32), T0, T0 + 3600, T0, T0 + 900),
-        SessionRecord("urn:uuid:fuzz-2", "urn:uuid:inst", os.urandom(32), T0, float("inf"), T0,
-                      T0 + 900, "alice", True, os.urandom(32), "urn:uuid:old", T0 + 30,
-                      "urn:other-sc", T0),
-    ]):
-        w.put("cookie", bytes([0, i]) + codec.seal(rec))   # sealed cookie, opened as is
-        w.put("cookie", bytes([1, i]) + rec.to_bytes())    # record bytes, sealed by the harness
+    for i, rec in enumerate(
+        [
+            SessionRecord("urn:uuid:fuzz-1", None, os.urandom(32), T0, T0 + 3600, T0, T0 + 900),
+            SessionRecord(
+                "urn:uuid:fuzz-2",
+                "urn:uuid:inst",
+                os.urandom(32),
+                T0,
+                float("inf"),
+                T0,
+                T0 + 900,
+                "alice",
+                True,
+                os.urandom(32),
+                "urn:uuid:old",
+                T0 + 30,
+                "urn:other-sc",
+                T0,
+            ),
+        ]
+    ):
+        w.put("cookie", bytes([0, i]) + codec.seal(rec))  # sealed cookie, opened as is
+        w.put("cookie", bytes([1, i]) + rec.to_bytes())  # record bytes, sealed by the harness
 
 
 def main() -> None:
-    work = Path(sys.argv[1] if len(sys.argv) > 1 else os.environ.get("WSSC_FUZZ_WORK",
-                                                                       str(HERE / "work")))
+    work = Path(sys.argv[1] if len(sys.argv) > 1 else os.environ.get("WSSC_FUZZ_WORK", str(HERE / "work")))
     work.mkdir(parents=True, exist_ok=True)
     cert, _, _ = dev_certificate(work)
     w = Writer(work / "seeds")

@@ -54,9 +54,21 @@ def redis_server() -> Iterator[tuple[str, int]]:
     port = _free_port()
     workdir = tempfile.mkdtemp(prefix="wssc-redis-")
     proc = subprocess.Popen(
-        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", workdir],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            exe,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            workdir,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         client = redis.Redis(host="127.0.0.1", port=port)
@@ -80,5 +92,3 @@ def redis_server() -> Iterator[tuple[str, int]]:
             proc.kill()
             proc.wait()
         shutil.rmtree(workdir, ignore_errors=True)
-
-

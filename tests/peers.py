@@ -84,12 +84,14 @@ class Wss4jPeer:
     def vectors(self) -> Path:
         return self.directory / "vectors"
 
-    def run(
-        self, *args: str | os.PathLike[str], check: bool = False
-    ) -> subprocess.CompletedProcess[str]:
+    def run(self, *args: str | os.PathLike[str], check: bool = False) -> subprocess.CompletedProcess[str]:
         cmd = [str(self.directory / "peer"), *map(str, args)]
         proc = subprocess.run(
-            ["bash", *cmd], capture_output=True, text=True, env=self.env, timeout=TIMEOUT,
+            ["bash", *cmd],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=TIMEOUT,
             stdin=subprocess.DEVNULL,
         )
         if check and proc.returncode != 0:
@@ -121,15 +123,28 @@ class Wss4jPeer:
         return self.run("mutate", *_options(opts), in_path, out_path, check=True)
 
     def psha1(
-        self, secret: bytes, nonce: bytes, length: int, offset: int = 0,
-        label: str | None = None, **opts: Any,
+        self,
+        secret: bytes,
+        nonce: bytes,
+        length: int,
+        offset: int = 0,
+        label: str | None = None,
+        **opts: Any,
     ) -> bytes:
         """WSS4J's P_SHA1 (seed = UTF-8(label) || nonce; default label when ``label`` is None)."""
         proc = self.run(
-            "psha1", "--secret", base64.b64encode(secret).decode(),
-            "--nonce", base64.b64encode(nonce).decode(), "--length", str(length),
-            "--offset", str(offset), *(["--label", label] if label is not None else []),
-            *_options(opts), check=True,
+            "psha1",
+            "--secret",
+            base64.b64encode(secret).decode(),
+            "--nonce",
+            base64.b64encode(nonce).decode(),
+            "--length",
+            str(length),
+            "--offset",
+            str(offset),
+            *(["--label", label] if label is not None else []),
+            *_options(opts),
+            check=True,
         )
         return base64.b64decode(proc.stdout.strip())
 
@@ -147,7 +162,8 @@ class PeerVerdict:
 
 _WSS4J_REJECTION = re.compile(
     r"^ERROR: org\.apache\.ws\.security\.WSSecurityException: .*"
-    r"\[errorCode=\d+, faultCode=(\{[^}]*\}\w+)\]", re.M,
+    r"\[errorCode=\d+, faultCode=(\{[^}]*\}\w+)\]",
+    re.M,
 )
 
 
@@ -193,8 +209,12 @@ def find_wss4j_peer() -> Wss4jPeer:
     source = directory / "WssPeer.java"
     if not classes.is_file() or source.stat().st_mtime > classes.stat().st_mtime:
         proc = subprocess.run(
-            ["bash", str(directory / "build.sh")], capture_output=True, text=True, env=env,
-            timeout=600, stdin=subprocess.DEVNULL,
+            ["bash", str(directory / "build.sh")],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+            stdin=subprocess.DEVNULL,
         )
         if proc.returncode != 0:
             raise PeerMissing(f"build.sh failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
@@ -211,7 +231,11 @@ def wssc_cli(
     """Run ``python -m wssc ARGS``. Text in text out, unless ``input`` is bytes."""
     env = {k: v for k, v in os.environ.items() if k not in ("WSSC_SECRET", "WSSC_DEBUG")}
     return subprocess.run(
-        [sys.executable, "-m", "wssc", *map(str, args)], input=input, capture_output=True,
-        text=not isinstance(input, bytes), env=env, timeout=timeout,
+        [sys.executable, "-m", "wssc", *map(str, args)],
+        input=input,
+        capture_output=True,
+        text=not isinstance(input, bytes),
+        env=env,
+        timeout=timeout,
         stdin=None if input is not None else subprocess.DEVNULL,
     )

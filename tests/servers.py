@@ -112,8 +112,12 @@ def start_server(wssc_home: Path) -> Iterator[Start]:
     """
     servers: list[Server] = []
 
-    def start(*args: str, command: Sequence[str] | None = None,
-              env: dict[str, str] | None = None, https: bool | None = None) -> Server:
+    def start(
+        *args: str,
+        command: Sequence[str] | None = None,
+        env: dict[str, str] | None = None,
+        https: bool | None = None,
+    ) -> Server:
         port = free_port()
         tls = serves_tls(args) if https is None else https
         url = f"{'https' if tls else 'http'}://127.0.0.1:{port}/svc"
@@ -126,7 +130,10 @@ def start_server(wssc_home: Path) -> Iterator[Start]:
         with open(log_path, "ab") as log:
             proc = subprocess.Popen(
                 [*cmd, "--port", str(port), *args],
-                stdout=log, stderr=subprocess.STDOUT, env=full_env, stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=full_env,
+                stdin=subprocess.DEVNULL,
             )
         server = Server(url, wssc_home, proc, tuple(args), log_path)
         servers.append(server)

@@ -14,8 +14,17 @@ import pytest
 import peers
 from peers import REPO, in_ci
 
-VALUES = {"true": True, "TRUE": True, "1": True, "yes": True, " Yes ": True,
-          "": False, "0": False, "false": False, "no": False}
+VALUES = {
+    "true": True,
+    "TRUE": True,
+    "1": True,
+    "yes": True,
+    " Yes ": True,
+    "": False,
+    "0": False,
+    "false": False,
+    "no": False,
+}
 
 
 @pytest.mark.parametrize(("value", "expected"), list(VALUES.items()))
@@ -30,15 +39,17 @@ def test_setup_sh_reads_ci_like_in_ci() -> None:
     assert m, "scripts/setup.sh defines in_ci() on one line"
     for value, expected in VALUES.items():
         env = {"CI": value, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-        proc = subprocess.run(["bash", "-c", f"{m.group(0)}\nin_ci"], env=env,
-                              capture_output=True, text=True)
+        proc = subprocess.run(["bash", "-c", f"{m.group(0)}\nin_ci"], env=env, capture_output=True, text=True)
         assert (proc.returncode == 0) is expected, value
 
 
 def _test_sources() -> list[Path]:
     here = Path(__file__).resolve().parent
-    return [p for p in here.rglob("*.py") if p.resolve() != Path(peers.__file__).resolve()
-            and p.resolve() != Path(__file__).resolve()]
+    return [
+        p
+        for p in here.rglob("*.py")
+        if p.resolve() != Path(peers.__file__).resolve() and p.resolve() != Path(__file__).resolve()
+    ]
 
 
 def test_nothing_else_reads_the_ci_variable() -> None:
@@ -69,8 +80,13 @@ def fixed_sleeps(source: str) -> list[int]:
     marked ``# sleep-ok: <reason>`` on their line or in the comment lines just above."""
     tree = ast.parse(source)
     lines = source.splitlines()
-    bare = {a.asname or a.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
-            and node.module in ("time", "asyncio") for a in node.names if a.name == "sleep"}
+    bare = {
+        a.asname or a.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module in ("time", "asyncio")
+        for a in node.names
+        if a.name == "sleep"
+    }
     found: list[int] = []
 
     def visit(node: ast.AST, in_while: bool) -> None:
@@ -82,7 +98,7 @@ def fixed_sleeps(source: str) -> list[int]:
                 first = child.lineno - 1  # the call's line and the comment lines just above
                 while first > 0 and lines[first - 1].lstrip().startswith("#"):
                     first -= 1
-                if not any(SLEEP_OK in ln for ln in lines[first:child.lineno]):
+                if not any(SLEEP_OK in ln for ln in lines[first : child.lineno]):
                     found.append(child.lineno)
             visit(child, in_while or isinstance(child, ast.While))
 
@@ -95,14 +111,14 @@ def test_fixed_sleep_detector() -> None:
     are not."""
     src = (
         "import time\nimport asyncio\nfrom time import sleep as nap\n"
-        "def a():\n    time.sleep(0.2)\n"                                   # 5: bare
-        "def b():\n    while not done():\n        time.sleep(0.01)\n"      # polling
-        "async def c():\n    await asyncio.sleep(1)\n"                      # 10: bare
-        "def d():\n    nap(2)\n"                                            # 12: bare
+        "def a():\n    time.sleep(0.2)\n"  # 5: bare
+        "def b():\n    while not done():\n        time.sleep(0.01)\n"  # polling
+        "async def c():\n    await asyncio.sleep(1)\n"  # 10: bare
+        "def d():\n    nap(2)\n"  # 12: bare
         "def e():\n    # sleep-ok: an expiry inside the server,\n    # said on two lines\n"
         "    time.sleep(2)\n"
         "def f():\n    while True:\n        def g():\n            time.sleep(1)\n"  # 20
-        "def h():\n    for _ in range(3):\n        time.sleep(1)\n"        # 23: not a poll
+        "def h():\n    for _ in range(3):\n        time.sleep(1)\n"  # 23: not a poll
     )
     assert fixed_sleeps(src) == [5, 10, 12, 20, 23]
 
@@ -112,6 +128,9 @@ def test_nothing_waits_on_a_fixed_sleep() -> None:
     sleep that must let wall-clock time pass (an expiry inside a running server) says why
     with ``# sleep-ok: <reason>``."""
     here = Path(__file__).resolve().parent
-    offenders = [f"{p.relative_to(here)}:{line}" for p in sorted(here.rglob("*.py"))
-                 for line in fixed_sleeps(p.read_text())]
+    offenders = [
+        f"{p.relative_to(here)}:{line}"
+        for p in sorted(here.rglob("*.py"))
+        for line in fixed_sleeps(p.read_text())
+    ]
     assert offenders == [], "fixed sleeps (poll a condition against a deadline instead)"

@@ -20,8 +20,9 @@ from wssc.xml import ns
 
 
 def main(out: str) -> None:
-    engine = ServiceEngine(Calculator(), address="http://127.0.0.1:8000/svc",
-                           certificate=generate_self_signed())
+    engine = ServiceEngine(
+        Calculator(), address="http://127.0.0.1:8000/svc", certificate=generate_self_signed()
+    )
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     root = etree.fromstring(engine.wsdl())

@@ -31,8 +31,9 @@ class Certificate:
 
     def __post_init__(self) -> None:
         if self.key is not None:
-            check_key_matches(self.cert, self.key,
-                              f"the private key does not belong to the certificate {self.subject}")
+            check_key_matches(
+                self.cert, self.key, f"the private key does not belong to the certificate {self.subject}"
+            )
 
     @property
     def der(self) -> bytes:
@@ -89,7 +90,8 @@ def save(c: Certificate, cert_path: Path, key_path: Path) -> None:
     cert_path.write_bytes(c.cert.public_bytes(serialization.Encoding.PEM))
     if c.key is not None:
         data = c.key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
         fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -113,8 +115,9 @@ def load(cert_path: str | Path, key_path: str | Path | None = None) -> Certifica
         if not isinstance(k, rsa.RSAPrivateKey):
             raise ConfigurationError("only RSA private keys are supported")
         key = k
-        check_key_matches(cert, key, f"the private key {key_path} does not belong to the "
-                                     f"certificate {cert_path}")
+        check_key_matches(
+            cert, key, f"the private key {key_path} does not belong to the certificate {cert_path}"
+        )
     return Certificate(cert, key)
 
 
@@ -125,8 +128,7 @@ def check_key_matches(cert: x509.Certificate, key: rsa.RSAPrivateKey, message: s
     fault (the peers encrypt to the certificate; nothing here could decrypt): refused at load,
     with ``message`` (which names the files and the fix)."""
     pub = cert.public_key()
-    if not isinstance(pub, rsa.RSAPublicKey) or \
-            pub.public_numbers() != key.public_key().public_numbers():
+    if not isinstance(pub, rsa.RSAPublicKey) or pub.public_numbers() != key.public_key().public_numbers():
         raise ConfigurationError(
             f"{message}: their public keys differ; give the key the certificate was issued for"
         )

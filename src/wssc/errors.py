@@ -90,6 +90,7 @@ class WsscError(Exception):
 # --- XML ---------------------------------------------------------------------------------
 class MalformedXml(WsscError):
     """Not well-formed, or refused by the hardened parser (DTD, entity, size, depth)."""
+
     security_failure = True
 
     default_code = FaultCode(ns.WSSE, "InvalidSecurity")
@@ -105,6 +106,7 @@ class DuplicateId(WsscError):
 # --- WS-Security ---------------------------------------------------------------------------
 class InvalidSecurity(WsscError):
     """Generic: a malformed or policy-violating security header."""
+
     security_failure = True
 
 
@@ -137,6 +139,7 @@ class SecurityTokenUnavailable(WsscError):
 
 class FailedCheck(WsscError):
     """A signature or decryption did not verify (wrong key, tampered content)."""
+
     security_failure = True
 
     default_code = FaultCode(ns.WSSE, "FailedCheck")
@@ -156,6 +159,7 @@ class MessageExpired(WsscError):
 
 class ReplayDetected(WsscError):
     """WCF reports a replay as a generic security fault."""
+
     security_failure = True
 
     default_code = FaultCode(ns.WSSE, "InvalidSecurity")
@@ -205,13 +209,15 @@ class _ScError(WsscError):
     side: ClassVar[FaultSide] = "Sender"
 
     def __init__(
-        self, detail: str | None = None, *, sc_ns: str = ns.SC_2005, reason: str | None = None,
+        self,
+        detail: str | None = None,
+        *,
+        sc_ns: str = ns.SC_2005,
+        reason: str | None = None,
         action: str | None = None,
     ) -> None:
         self.sc_ns = sc_ns
-        super().__init__(
-            detail, code=FaultCode(sc_ns, self.local, self.side), reason=reason, action=action
-        )
+        super().__init__(detail, code=FaultCode(sc_ns, self.local, self.side), reason=reason, action=action)
 
 
 class UnknownDerivationSource(_ScError):
@@ -221,9 +227,7 @@ class UnknownDerivationSource(_ScError):
 
 class BadContextToken(_ScError):
     local = "BadContextToken"
-    default_reason = (
-        "The security context token is expired or is not valid. The message was not processed."
-    )
+    default_reason = "The security context token is expired or is not valid. The message was not processed."
 
 
 class RenewNeeded(_ScError):
@@ -260,9 +264,7 @@ class BadCloseTarget(WsscError):
 # --- Microsoft (.NET) -----------------------------------------------------------------------
 class ServerTooBusy(WsscError):
     default_code = FaultCode(ns.DNSE, "ServerTooBusy", "Receiver")
-    default_reason = (
-        "There are too many pending secure conversations on the server. Please retry later."
-    )
+    default_reason = "There are too many pending secure conversations on the server. Please retry later."
 
 
 class CancellationNotAllowed(WsscError):
@@ -300,8 +302,12 @@ class MustUnderstand(WsscError):
     default_reason = "A header was not understood by the recipient of this message."
 
     def __init__(
-        self, headers: list[tuple[str, str]] | None = None, *, soap_ns: str = ns.SOAP12,
-        code: FaultCode | None = None, reason: str | None = None,
+        self,
+        headers: list[tuple[str, str]] | None = None,
+        *,
+        soap_ns: str = ns.SOAP12,
+        code: FaultCode | None = None,
+        reason: str | None = None,
     ) -> None:
         #: (namespace, local name) of each header not understood, in document order.
         self.headers = headers or []
@@ -314,11 +320,14 @@ class MustUnderstand(WsscError):
                 "error typically indicates that the sender of this message has enabled a "
                 "communication protocol that the receiver cannot process.  Please ensure that "
                 "the configuration of the client's binding is consistent with the service's "
-                "binding.")
+                "binding."
+            )
         super().__init__(
             ", ".join(f"{{{n}}}{name}" for n, name in self.headers) + " not understood"
-            if self.headers else None,
-            code=code or FaultCode(soap_ns, "MustUnderstand"), reason=reason,
+            if self.headers
+            else None,
+            code=code or FaultCode(soap_ns, "MustUnderstand"),
+            reason=reason,
         )
 
 
@@ -341,12 +350,21 @@ class DestinationUnreachable(WsscError):
     )
 
     def __init__(
-        self, detail: str | None = None, *, wsa_ns: str = ns.WSA10, code: FaultCode | None = None,
-        reason: str | None = None, action: str | None = None,
+        self,
+        detail: str | None = None,
+        *,
+        wsa_ns: str = ns.WSA10,
+        code: FaultCode | None = None,
+        reason: str | None = None,
+        action: str | None = None,
     ) -> None:
         fault_action = ns.WSA2004_FAULT_ACTION if wsa_ns == ns.WSA2004 else ns.WSA10_FAULT_ACTION
-        super().__init__(detail, code=code or FaultCode(wsa_ns, "DestinationUnreachable"),
-                         reason=reason, action=action or fault_action)
+        super().__init__(
+            detail,
+            code=code or FaultCode(wsa_ns, "DestinationUnreachable"),
+            reason=reason,
+            action=action or fault_action,
+        )
 
 
 class ActionNotSupported(WsscError):
@@ -408,8 +426,7 @@ def missing_extra(exc: ModuleNotFoundError, what: str) -> MissingExtra:
     if extra is None:
         err = MissingExtra(str(exc))
     else:
-        err = MissingExtra(f"{what} needs {module}, which is not installed: "
-                           f"pip install 'wssc[{extra}]'")
+        err = MissingExtra(f"{what} needs {module}, which is not installed: pip install 'wssc[{extra}]'")
     err.name = exc.name
     return err
 
@@ -459,13 +476,14 @@ def error_from_fault(code: FaultCode, reason: str) -> WsscError:
             if issubclass(sub, _ScError) and sub.local == code.local and sub not in _REMOTE.values():
                 if sub is RenewNeeded:
                     return _remote(RenewNeeded)(sc_ns=code.namespace)  # type: ignore[call-arg]
-                return _remote(sub)(sc_ns=code.namespace,  # type: ignore[call-arg]
-                                    reason=reason or None)
+                return _remote(sub)(
+                    sc_ns=code.namespace,  # type: ignore[call-arg]
+                    reason=reason or None,
+                )
     if code.clark == SecurityVerificationFailed.default_code.clark:
         return _remote(SecurityVerificationFailed)(reason=reason or None)
     for sub in _all_subclasses(WsscError):
-        if (sub in (SoapFault, RemoteFault)
-                or issubclass(sub, (_ScError, RemoteFault, _LocalError))):
+        if sub in (SoapFault, RemoteFault) or issubclass(sub, (_ScError, RemoteFault, _LocalError)):
             continue
         if sub.default_code.clark == code.clark:
             return _remote(sub)(code=code, reason=reason or None)

@@ -160,17 +160,14 @@ class Compatibility:
 
 
 WCF_COMPATIBLE: Final = Compatibility()
-MONO_COMPATIBLE: Final = Compatibility(local_reference_value_types=False,
-                                       accept_unencrypted_signature=True)
+MONO_COMPATIBLE: Final = Compatibility(local_reference_value_types=False, accept_unencrypted_signature=True)
 
 
 @dataclass(frozen=True, slots=True)
 class EndpointSettings:
     """Everything a client or service needs to know about one endpoint's security."""
 
-    secure_conversation: SecureConversationSettings = field(
-        default_factory=SecureConversationSettings
-    )
+    secure_conversation: SecureConversationSettings = field(default_factory=SecureConversationSettings)
     service: LocalServiceSecuritySettings = field(default_factory=LocalServiceSecuritySettings)
     client: LocalClientSecuritySettings = field(default_factory=LocalClientSecuritySettings)
     soap_version: str = "1.2"

@@ -24,21 +24,33 @@ NAMES = re.compile(
 
 #: (module path under src/wssc, the name it may use): why.
 EXCEPTIONS: dict[tuple[str, str], str] = {
-    ("settings.py", "ANONYMOUS_FOR_CERTIFICATE"):
-        "the Bootstrap enum's members, and the WCF default bootstrap of SecureConversationSettings",
+    (
+        "settings.py",
+        "ANONYMOUS_FOR_CERTIFICATE",
+    ): "the Bootstrap enum's members, and the WCF default bootstrap of SecureConversationSettings",
     ("settings.py", "USERNAME_OVER_TRANSPORT"): "the Bootstrap enum's member",
     ("settings.py", "AnonymousForCertificate"): "the Bootstrap enum's value (WCF's name)",
     ("settings.py", "UserNameOverTransport"): "the Bootstrap enum's value (WCF's name)",
-    ("policy/policy_import.py", "UserNameForCertificate"):
-        "the import error names an unsupported WCF bootstrap a policy asks for",
-    ("policy/policy_import.py", "MutualCertificate"):
-        "the import error names an unsupported WCF binding a policy asks for",
-    ("cli/endpoint.py", "username-over-transport"):
-        "--user's help text (words for the user); could come from the registry's kinds",
-    ("cli/endpoint.py", "AnonymousForCertificate"):
-        "--service-cert's help text; could come from the shapes' needs_service_certificate",
-    ("cli/endpoint.py", "UserNameOverTransport"):
-        "inspect's description; could come from the registry's transport-mode kinds",
+    (
+        "policy/policy_import.py",
+        "UserNameForCertificate",
+    ): "the import error names an unsupported WCF bootstrap a policy asks for",
+    (
+        "policy/policy_import.py",
+        "MutualCertificate",
+    ): "the import error names an unsupported WCF binding a policy asks for",
+    (
+        "cli/endpoint.py",
+        "username-over-transport",
+    ): "--user's help text (words for the user); could come from the registry's kinds",
+    (
+        "cli/endpoint.py",
+        "AnonymousForCertificate",
+    ): "--service-cert's help text; could come from the shapes' needs_service_certificate",
+    (
+        "cli/endpoint.py",
+        "UserNameOverTransport",
+    ): "inspect's description; could come from the registry's transport-mode kinds",
 }
 
 
@@ -96,9 +108,13 @@ def test_nothing_outside_bootstrap_names_a_bootstrap() -> None:
 
 
 def test_the_checker_sees_a_name_in_code_but_not_in_a_docstring() -> None:
-    code = ('"""UserNameOverTransport is fine here."""\n'
-            'x = Bootstrap.USERNAME_OVER_TRANSPORT\n'
-            'y = "anonymous-for-certificate"\n'
-            '#: AnonymousForCertificate in a comment\n')
+    code = (
+        '"""UserNameOverTransport is fine here."""\n'
+        "x = Bootstrap.USERNAME_OVER_TRANSPORT\n"
+        'y = "anonymous-for-certificate"\n'
+        "#: AnonymousForCertificate in a comment\n"
+    )
     assert [n for _, n in bootstrap_names_in(code)] == [
-        "USERNAME_OVER_TRANSPORT", "anonymous-for-certificate"]
+        "USERNAME_OVER_TRANSPORT",
+        "anonymous-for-certificate",
+    ]

@@ -106,9 +106,11 @@ def test_the_checker_sees_an_upward_import() -> None:
     """The check itself can fail: a module of a low layer that imports the engine, directly,
     relatively or inside a function."""
     me = "wssc.xml.probe"
-    for text in ("from wssc.service.engine import ServiceEngine\n",
-                 "from ..service import engine\n",
-                 "def f():\n    import wssc.service.engine\n"):
+    for text in (
+        "from wssc.service.engine import ServiceEngine\n",
+        "from ..service import engine\n",
+        "def f():\n    import wssc.service.engine\n",
+    ):
         found = [t for _, t in imports_in(text, me, False)]
         assert any(layer_of(t) > layer_of(me) for t in found), (text, found)
 
@@ -183,7 +185,9 @@ def test_the_checker_sees_a_cycle() -> None:
     ring = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert cycles(ring) == [["a", "b", "c"]]
     text = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from wssc.policy import export\n"
-    pair = {"wssc.policy.shapes": {t for _, t in imports_in(text, "wssc.policy.shapes", False)},
-            "wssc.policy.export": {"wssc.policy.shapes"}}
+    pair = {
+        "wssc.policy.shapes": {t for _, t in imports_in(text, "wssc.policy.shapes", False)},
+        "wssc.policy.export": {"wssc.policy.shapes"},
+    }
     assert cycles(pair) == [["wssc.policy.export", "wssc.policy.shapes"]]
     assert cycles({"a": {"b", "c"}, "b": {"c"}, "c": set()}) == []

@@ -19,5 +19,13 @@ def test_no_security_module_is_over_500_lines(path: Path) -> None:
 
 def test_the_steps_have_their_modules() -> None:
     names = {p.stem for p in SECURITY.glob("*.py")}
-    assert {"inbound", "authenticate", "charge", "decrypt", "digests", "endorsing",
-            "enforce", "processors"} <= names
+    assert {
+        "inbound",
+        "authenticate",
+        "charge",
+        "decrypt",
+        "digests",
+        "endorsing",
+        "enforce",
+        "processors",
+    } <= names

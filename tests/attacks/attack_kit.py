@@ -102,8 +102,9 @@ class Recorder(httpx.BaseTransport):
         self.inner.close()
 
 
-def recording_client(srv: Server, *, local_address: str | None = None,
-                     headers: dict[str, str] | None = None, **kw: object) -> tuple[Client, Recorder]:
+def recording_client(
+    srv: Server, *, local_address: str | None = None, headers: dict[str, str] | None = None, **kw: object
+) -> tuple[Client, Recorder]:
     """A legitimate wssc Client whose traffic is recorded (from ``local_address``, with extra
     HTTP ``headers`` on every request)."""
     rec = Recorder(httpx.HTTPTransport(verify=tls_verify(srv.verify), local_address=local_address))
@@ -117,14 +118,22 @@ def last(rec: Recorder, action_part: str) -> Exchange:
     for ex in reversed(rec.exchanges):
         if action_part in ex.action:
             return ex
-    raise AssertionError(f"no captured exchange with action containing {action_part!r}: "
-                         f"{[e.action for e in rec.exchanges]}")
+    raise AssertionError(
+        f"no captured exchange with action containing {action_part!r}: {[e.action for e in rec.exchanges]}"
+    )
 
 
 # --- raw HTTP ------------------------------------------------------------------------------
-def post(srv: Server | str, body: bytes, *, content_type: str = SOAP12_CT,
-         headers: dict[str, str] | None = None, local_address: str | None = None,
-         timeout: float = 60.0, http: httpx.Client | None = None) -> httpx.Response:
+def post(
+    srv: Server | str,
+    body: bytes,
+    *,
+    content_type: str = SOAP12_CT,
+    headers: dict[str, str] | None = None,
+    local_address: str | None = None,
+    timeout: float = 60.0,
+    http: httpx.Client | None = None,
+) -> httpx.Response:
     url = srv if isinstance(srv, str) else srv.url
     verify = True if isinstance(srv, str) else srv.verify
     h = {"content-type": content_type, **(headers or {})}
@@ -135,8 +144,9 @@ def post(srv: Server | str, body: bytes, *, content_type: str = SOAP12_CT,
         return c.post(url, content=body, headers=h)
 
 
-def timed_post(http: httpx.Client, url: str, body: bytes, content_type: str = SOAP12_CT
-               ) -> tuple[httpx.Response, float]:
+def timed_post(
+    http: httpx.Client, url: str, body: bytes, content_type: str = SOAP12_CT
+) -> tuple[httpx.Response, float]:
     t0 = time.perf_counter()
     r = http.post(url, content=body, headers={"content-type": content_type})
     return r, time.perf_counter() - t0
@@ -195,14 +205,18 @@ def assert_generic_fault(r: httpx.Response, what: str = "") -> None:
     fault = read_fault_bytes(r.content)
     assert fault is not None, f"{what}: expected a fault, got HTTP {r.status_code}: {r.content[:300]!r}"
     assert (r.status_code, fault.code, fault.reason, fault.has_detail) == (
-        500, GENERIC_CODE, GENERIC_REASON, False
+        500,
+        GENERIC_CODE,
+        GENERIC_REASON,
+        False,
     ), f"{what}: not the generic fault: HTTP {r.status_code} {fault}"
 
 
 def assert_fault(r: httpx.Response, local: str, what: str = "") -> Fault:
     fault = read_fault_bytes(r.content)
-    assert fault is not None, f"{what}: expected a {local} fault, got HTTP {r.status_code}: " \
-                              f"{r.content[:300]!r}"
+    assert fault is not None, (
+        f"{what}: expected a {local} fault, got HTTP {r.status_code}: {r.content[:300]!r}"
+    )
     assert fault.code.endswith("}" + local), f"{what}: expected {local}, got {fault}"
     return fault
 
@@ -213,13 +227,13 @@ def log_mark(srv: Server) -> int:
     return srv.log_path.stat().st_size
 
 
-def wait_for_log(srv: Server, needle: str | Callable[[str], bool], *, since: int = 0,
-                 timeout: float = 15.0) -> str:
+def wait_for_log(
+    srv: Server, needle: str | Callable[[str], bool], *, since: int = 0, timeout: float = 15.0
+) -> str:
     """Poll ``srv``'s log (after offset ``since``) until ``needle`` is in it, or a predicate
     holds, and return that part of the log; fail after ``timeout`` seconds. The service writes
     its log from another process: it is polled, never waited for with a fixed sleep."""
-    found: Callable[[str], bool] = (
-        (lambda text: needle in text) if isinstance(needle, str) else needle)
+    found: Callable[[str], bool] = (lambda text: needle in text) if isinstance(needle, str) else needle
     deadline = time.monotonic() + timeout
     while True:
         with open(srv.log_path, "rb") as f:
@@ -231,7 +245,8 @@ def wait_for_log(srv: Server, needle: str | Callable[[str], bool], *, since: int
             raise AssertionError(
                 f"not in the service log within {timeout:.0f} s: "
                 f"{needle if isinstance(needle, str) else 'the expected entry'!r}; "
-                f"its new lines:\n{text[-3000:]}")
+                f"its new lines:\n{text[-3000:]}"
+            )
         time.sleep(0.02)
 
 
@@ -239,13 +254,12 @@ def fault_logged(srv: Server, reason: str, *, since: int) -> str:
     """Wait for the service's log line for a refused message (``fault {code}: {reason}``)
     and return it: it names the check that refused."""
     text = wait_for_log(
-        srv, lambda t: any(" fault " in ln and reason in ln for ln in t.splitlines()),
-        since=since)
+        srv, lambda t: any(" fault " in ln and reason in ln for ln in t.splitlines()), since=since
+    )
     return next(ln for ln in text.splitlines() if " fault " in ln and reason in ln)
 
 
-def assert_refused_by(srv: Server, r: httpx.Response, reason: str, *, since: int,
-                      what: str = "") -> str:
+def assert_refused_by(srv: Server, r: httpx.Response, reason: str, *, since: int, what: str = "") -> str:
     """The generic fault on the wire AND ``reason`` in the service log: which check refused."""
     assert_generic_fault(r, what or reason)
     return fault_logged(srv, reason, since=since)
@@ -404,21 +418,21 @@ def craft(
     sec.append(ts_el)
     sec.append(keys.sct.to_xml(sc))
     base = SecurityTokenReference.local(keys.sct.wsu_id, sc.sct_token_type)
-    sig_dk = DerivedKeyToken(base, os.urandom(16), sig_key_length or suite.signature_key_length,
-                             offset=0, wsu_id=ids.next())
+    sig_dk = DerivedKeyToken(
+        base, os.urandom(16), sig_key_length or suite.signature_key_length, offset=0, wsu_id=ids.next()
+    )
     sec.append(sig_dk.to_xml(sc))
     sig_ref = SecurityTokenReference.local(sig_dk.wsu_id, sc.dk_token_type)
-    enc_dk = DerivedKeyToken(base, os.urandom(16), enc_key_length or suite.encryption_key_length,
-                             offset=0, wsu_id=ids.next())
+    enc_dk = DerivedKeyToken(
+        base, os.urandom(16), enc_key_length or suite.encryption_key_length, offset=0, wsu_id=ids.next()
+    )
     sec.append(enc_dk.to_xml(sc))
     enc_ref = SecurityTokenReference.local(enc_dk.wsu_id, sc.dk_token_type)
     sig_key, enc_key = sig_dk.derive(keys.key), enc_dk.derive(keys.key)
     policy = MessagePolicy(sc=sc, suite=_with(suite, signature_algorithm, digest_algorithm))
     targets: list[tuple[str, etree._Element]] = [(ts.wsu_id, ts_el)]
     for h in header:
-        if isinstance(h.tag, str) and etree.QName(h).namespace in (
-            ns.WSA10, ns.WSA2004, *sign_namespaces
-        ):
+        if isinstance(h.tag, str) and etree.QName(h).namespace in (ns.WSA10, ns.WSA2004, *sign_namespaces):
             targets.append((_ensure_id(h, ids), h))
     b = env.body
     targets.append((_ensure_id(b, ids), b))
@@ -426,8 +440,7 @@ def craft(
 
     def encrypt_body_now() -> str:
         data_id = ids.next()
-        ed = build_encrypted_data(data_id, ns.XENC_CONTENT, alg, enc_key, serialize_content(b),
-                                  enc_ref)
+        ed = build_encrypted_data(data_id, ns.XENC_CONTENT, alg, enc_key, serialize_content(b), enc_ref)
         for child in list(b):
             b.remove(child)
         b.text = None
@@ -444,8 +457,7 @@ def craft(
             sig_id = ids.next()
             sig_rl = etree.SubElement(sec, f"{XENC}ReferenceList", nsmap={"e": ns.XENC})
             etree.SubElement(sig_rl, f"{XENC}DataReference").set("URI", "#" + sig_id)
-            sec.append(build_encrypted_data(sig_id, ns.XENC_ELEMENT, alg, enc_key, signature,
-                                            enc_ref))
+            sec.append(build_encrypted_data(sig_id, ns.XENC_ELEMENT, alg, enc_key, signature, enc_ref))
         else:
             sec.append(etree.fromstring(signature))
         rl = etree.SubElement(sec, f"{XENC}ReferenceList", nsmap={"e": ns.XENC})
@@ -466,8 +478,7 @@ def craft(
 def _with(suite: AlgorithmSuite, sig: str | None, dig: str | None) -> AlgorithmSuite:
     from dataclasses import replace
 
-    return replace(suite, symmetric_signature=sig or suite.symmetric_signature,
-                   digest=dig or suite.digest)
+    return replace(suite, symmetric_signature=sig or suite.symmetric_signature, digest=dig or suite.digest)
 
 
 def app_envelope(client: Client, operation: str, **args: object) -> etree._Element:
@@ -595,9 +606,16 @@ def valid_reference(srv: Server, client: Client, size: int, n: int = 20) -> Refe
     return Reference(len(calls[0]), (cpu_seconds(srv.proc.pid) - before) / n, wall)
 
 
-def assert_cost_ratio(srv: Server, invalid: bytes, label: str, *, limit: float = 5.0,
-                      n: int = 3, content_type: str = SOAP12_CT,
-                      reason: str | None = None) -> None:
+def assert_cost_ratio(
+    srv: Server,
+    invalid: bytes,
+    label: str,
+    *,
+    limit: float = 5.0,
+    n: int = 3,
+    content_type: str = SOAP12_CT,
+    reason: str | None = None,
+) -> None:
     """The contract for 3 and 4: an invalid message costs the server at most ``limit`` times
     the CPU of a valid secured call of the same size, both measured here, in one run; with
     ``reason``, the service log must name that check as the one that refused it.
@@ -622,22 +640,26 @@ def assert_cost_ratio(srv: Server, invalid: bytes, label: str, *, limit: float =
                 break
         i_cpu = statistics.median(c.cpu for c in bad)
         i_wall = statistics.median(c.wall for c in bad)
-        print(f"\n[cost] {label}: invalid {len(invalid) / 1e6:.3f} MB cpu {i_cpu * 1000:.0f} ms "
-              f"wall {i_wall * 1000:.0f} ms; valid Echo {ref.size / 1e6:.3f} MB cpu "
-              f"{ref.cpu * 1000:.1f} ms wall {ref.wall * 1000:.1f} ms (scaled to the invalid size: "
-              f"cpu {v_cpu * 1000:.0f} ms); ratio cpu {i_cpu / max(v_cpu, 1e-3):.2f} "
-              f"wall {i_wall / max(v_wall, 1e-3):.2f}")
+        print(
+            f"\n[cost] {label}: invalid {len(invalid) / 1e6:.3f} MB cpu {i_cpu * 1000:.0f} ms "
+            f"wall {i_wall * 1000:.0f} ms; valid Echo {ref.size / 1e6:.3f} MB cpu "
+            f"{ref.cpu * 1000:.1f} ms wall {ref.wall * 1000:.1f} ms (scaled to the invalid size: "
+            f"cpu {v_cpu * 1000:.0f} ms); ratio cpu {i_cpu / max(v_cpu, 1e-3):.2f} "
+            f"wall {i_wall / max(v_wall, 1e-3):.2f}"
+        )
         if any(c.status is None for c in bad):
-            pytest.fail(f"{label}: no answer within {budget:.1f} s (a valid call of the same "
-                        f"size: {v_wall:.2f} s): far beyond {limit}x")
-        assert all(c.status is not None and c.status >= 400 for c in bad), \
-            "the invalid message was accepted"
+            pytest.fail(
+                f"{label}: no answer within {budget:.1f} s (a valid call of the same "
+                f"size: {v_wall:.2f} s): far beyond {limit}x"
+            )
+        assert all(c.status is not None and c.status >= 400 for c in bad), "the invalid message was accepted"
         if reason is not None:
             fault_logged(srv, reason, since=mark)
         # CPU ticks are 10 ms: never compare below 20 ms.
         assert i_cpu <= limit * max(v_cpu, 0.02), (
             f"{label}: the invalid message cost {i_cpu:.3f} s of CPU, a valid one of the same "
-            f"size {v_cpu:.3f} s: ratio {i_cpu / max(v_cpu, 1e-3):.1f} > {limit}")
+            f"size {v_cpu:.3f} s: ratio {i_cpu / max(v_cpu, 1e-3):.1f} > {limit}"
+        )
 
 
 LAUNCH = Path(__file__).with_name("launch.py")
@@ -648,24 +670,28 @@ def launch_command() -> list[str]:
     return [sys.executable, str(LAUNCH), "--log-level", "INFO", "serve"]
 
 
-def start_with_settings(start: Callable[..., Server], *args: str, settings: dict[str, object],
-                        plain_http: bool = False) -> Server:
+def start_with_settings(
+    start: Callable[..., Server], *args: str, settings: dict[str, object], plain_http: bool = False
+) -> Server:
     env = {"WSSC_TEST_SERVICE_SETTINGS": json.dumps(settings)}
     if plain_http:
         env["WSSC_TEST_PLAIN_HTTP"] = "1"
-    return start(*args, command=launch_command(), env=env,
-                 https=False if plain_http else None)
+    return start(*args, command=launch_command(), env=env, https=False if plain_http else None)
 
 
 class Dedicated:
     """A fresh server for one test, thrown away afterwards (a DoS test may leave it busy)."""
 
-    def __init__(self, start: Callable[..., Server], *args: str,
-                 settings: dict[str, object] | None = None, plain_http: bool = False,
-                 **kw: object) -> None:
+    def __init__(
+        self,
+        start: Callable[..., Server],
+        *args: str,
+        settings: dict[str, object] | None = None,
+        plain_http: bool = False,
+        **kw: object,
+    ) -> None:
         if settings is not None or plain_http:
-            self.server = start_with_settings(start, *args, settings=settings or {},
-                                              plain_http=plain_http)
+            self.server = start_with_settings(start, *args, settings=settings or {}, plain_http=plain_http)
         else:
             self.server = start(*args, **kw)
 
@@ -691,33 +717,40 @@ class Via(httpx.BaseTransport):
     addressed, adding ``headers``: a reverse proxy (with its X-Forwarded-* headers), or an
     attacker's redirect. Records each POST like :class:`Recorder`."""
 
-    def __init__(self, target: str, headers: dict[str, str] | None = None,
-                 verify: str | bool = True) -> None:
+    def __init__(self, target: str, headers: dict[str, str] | None = None, verify: str | bool = True) -> None:
         self.target = target
         self.headers = headers or {}
         self.recorder = Recorder(httpx.HTTPTransport(verify=tls_verify(verify)))
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        moved = httpx.Request(request.method, self.target, headers={
-            **{k: v for k, v in request.headers.items() if k.lower() != "host"},
-            **self.headers}, content=request.read())
+        moved = httpx.Request(
+            request.method,
+            self.target,
+            headers={**{k: v for k, v in request.headers.items() if k.lower() != "host"}, **self.headers},
+            content=request.read(),
+        )
         return self.recorder.handle_request(moved)
 
     def close(self) -> None:
         self.recorder.close()
 
 
-def client_via(srv: Server, address: str, headers: dict[str, str] | None = None,
-               **kw: object) -> tuple[Client, Recorder]:
+def client_via(
+    srv: Server, address: str, headers: dict[str, str] | None = None, **kw: object
+) -> tuple[Client, Recorder]:
     """A wssc Client for ``srv``'s contract and policy that addresses ``address`` (its wsa:To)
     while its requests reach ``srv`` (through :class:`Via`)."""
     from wssc.client.common import endpoint_from_wsdl
 
-    ep = endpoint_from_wsdl(httpx.get(srv.wsdl_url, verify=tls_verify(srv.verify)).content,
-                            srv.wsdl_url)
+    ep = endpoint_from_wsdl(httpx.get(srv.wsdl_url, verify=tls_verify(srv.verify)).content, srv.wsdl_url)
     via = Via(srv.url, headers, srv.verify)
-    client = Client(address, ep.contract, settings=ep.settings,
-                    service_certificate=ep.certificate, http=httpx.Client(transport=via, timeout=60),
-                    **kw)  # type: ignore[arg-type]
+    client = Client(
+        address,
+        ep.contract,
+        settings=ep.settings,
+        service_certificate=ep.certificate,
+        http=httpx.Client(transport=via, timeout=60),
+        **kw,
+    )  # type: ignore[arg-type]
     client._own_http = True
     return client, via.recorder

@@ -17,8 +17,7 @@ class HostileHttp:
     function streams its chunks without a Content-Length until the client hangs up;
     ``headers`` adds (or fakes) response headers for a path."""
 
-    def __init__(self, routes: dict[str, Route],
-                 headers: dict[str, dict[str, str]] | None = None) -> None:
+    def __init__(self, routes: dict[str, Route], headers: dict[str, dict[str, str]] | None = None) -> None:
         self.routes = routes
         self.headers = headers or {}
         self.sent: dict[str, int] = {}
@@ -64,8 +63,9 @@ class HostileHttp:
         self._thread.start()
         return self
 
-    def __exit__(self, t: type[BaseException] | None, e: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(timeout=10)

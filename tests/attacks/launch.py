@@ -32,8 +32,7 @@ def _patched_settings(args: Any) -> Any:
     kw: dict[str, Any] = {}
     for name, value in _overrides.items():
         if name not in known:
-            print(f"launch.py: LocalServiceSecuritySettings has no field {name!r}; ignored",
-                  flush=True)
+            print(f"launch.py: LocalServiceSecuritySettings has no field {name!r}; ignored", flush=True)
             continue
         kw[name] = timedelta(seconds=value) if isinstance(getattr(svc, name), timedelta) else value
     return replace(s, service=replace(svc, **kw))

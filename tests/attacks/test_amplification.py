@@ -56,17 +56,19 @@ def amplifier(srv: Server, binding: str, items: int, namespaces: int) -> bytes:
     now = time.time()
     # The declarations, all in scope at the Body's EncryptedData, spread over five ancestors
     # (200 each): one element may carry at most 256 attributes, declarations included.
-    chunks = ["".join(f' xmlns:p{i}="urn:amplify:{i}"'
-                      for i in range(k, min(namespaces, k + 200)))
-              for k in range(0, 1000, 200)]
+    chunks = [
+        "".join(f' xmlns:p{i}="urn:amplify:{i}"' for i in range(k, min(namespaces, k + 200)))
+        for k in range(0, 1000, 200)
+    ]
     decls = chunks[0]
     lists = []
     for start in range(0, items, 32):
-        refs = "".join(f'<e:DataReference URI="#d{i}"/>'
-                       for i in range(start, min(items, start + 32)))
+        refs = "".join(f'<e:DataReference URI="#d{i}"/>' for i in range(start, min(items, start + 32)))
         lists.append(f'<e:ReferenceList xmlns:e="{ns.XENC}">{refs}</e:ReferenceList>')
-    str_ = (f'<o:SecurityTokenReference><o:Reference URI="#ek" '
-            f'ValueType="{ns.WSS_ENCRYPTED_KEY}"/></o:SecurityTokenReference>')
+    str_ = (
+        f'<o:SecurityTokenReference><o:Reference URI="#ek" '
+        f'ValueType="{ns.WSS_ENCRYPTED_KEY}"/></o:SecurityTokenReference>'
+    )
     eds = []
     for i in range(items):
         cv = base64.b64encode(block_encrypt(ns.AES256_CBC, key, b"<w:y/>")).decode()
@@ -86,7 +88,7 @@ def amplifier(srv: Server, binding: str, items: int, namespaces: int) -> bytes:
         f"<u:Expires>{format_time(now + 300)}</u:Expires></u:Timestamp>"
         f"{ek_xml}{''.join(lists)}</o:Security></s:Header>"
         f'<s:Body{chunks[1]}><w:x xmlns:w="urn:w"{chunks[2]}><w:y{chunks[3]}><w:z{chunks[4]}>'
-        f'{"".join(eds)}</w:z></w:y></w:x></s:Body></s:Envelope>'
+        f"{''.join(eds)}</w:z></w:y></w:x></s:Body></s:Envelope>"
     ).encode()
 
 
@@ -105,6 +107,9 @@ def test_many_encrypted_items_cost_linear(
     with Dedicated(start_server, *serve_args(binding, mode, *LARGE_MESSAGES)) as srv:
         data = amplifier(srv, binding, items, namespaces)
         assert 0.9e6 < len(data) < 1.4e6
-        assert_cost_ratio(srv, data, f"{shape} ({items} EncryptedData, {namespaces} xmlns) "
-                          f"{binding}/{mode}",
-                          reason="the message references more than 16 EncryptedData")
+        assert_cost_ratio(
+            srv,
+            data,
+            f"{shape} ({items} EncryptedData, {namespaces} xmlns) {binding}/{mode}",
+            reason="the message references more than 16 EncryptedData",
+        )

@@ -117,8 +117,9 @@ def many_elements(srv: Server, total: int, per: int = 64) -> bytes:
     total -= OWN_ATTRIBUTES
     items = "".join(f"<x{_attrs(per)}/>" for _ in range(total // per))
     rest = total % per
-    return _envelope(srv, f'<Add xmlns="http://tempuri.org/">{items}'
-                     f"{f'<x{_attrs(rest)}/>' if rest else ''}</Add>")
+    return _envelope(
+        srv, f'<Add xmlns="http://tempuri.org/">{items}{f"<x{_attrs(rest)}/>" if rest else ""}</Add>'
+    )
 
 
 def namespaces(srv: Server, n: int, per: int = 4) -> bytes:
@@ -126,8 +127,10 @@ def namespaces(srv: Server, n: int, per: int = 4) -> bytes:
     n -= OWN_DECLARATIONS
     items = "".join(f"<x{_decls(per, i)}/>" for i in range(0, n - n % per, per))
     rest = n % per
-    return _envelope(srv, f"<Add xmlns='http://tempuri.org/'>{items}"
-                     f"{f'<x{_decls(rest, n - rest)}/>' if rest else ''}</Add>")
+    return _envelope(
+        srv,
+        f"<Add xmlns='http://tempuri.org/'>{items}{f'<x{_decls(rest, n - rest)}/>' if rest else ''}</Add>",
+    )
 
 
 def sized(make: Callable[[Server, int], bytes]) -> Callable[[Server, int], bytes]:
@@ -160,10 +163,14 @@ def valid_of_size(c: Client, size: int) -> bytes:
     op = c.contract.operation("Add")
     data = c.session.app_request(op, {"a": 20, "b": 22}, time.time()).body
     root = tree(data)
-    pad = etree.SubElement(Envelope(root).ensure_header(), "{urn:wssc-test:padding}Padding",
-                           nsmap={None: "urn:wssc-test:padding"})
-    items = [etree.SubElement(pad, "{urn:wssc-test:padding}item") for _ in range(
-        max(1, (size - len(data)) // 100))]
+    pad = etree.SubElement(
+        Envelope(root).ensure_header(),
+        "{urn:wssc-test:padding}Padding",
+        nsmap={None: "urn:wssc-test:padding"},
+    )
+    items = [
+        etree.SubElement(pad, "{urn:wssc-test:padding}item") for _ in range(max(1, (size - len(data)) // 100))
+    ]
     for item in items:
         item.text = "x" * 87
     items[-1].text = "x" * (87 + size - len(tostring(root)))
@@ -190,23 +197,25 @@ def measure(srv: Server, size: int, n: int) -> dict[str, tuple[int, float]]:
                 assert_generic_fault(r, kind)
             out[kind] = (peak, cpu)
     for kind, (peak, cpu) in out.items():
-        print(f"\n[attribute bombs] {size / 1e6:.3f} MB x {n} {kind}: peak +{peak / 1e6:.1f} MB, "
-              f"cpu {cpu * 1000:.0f} ms")
+        print(
+            f"\n[attribute bombs] {size / 1e6:.3f} MB x {n} {kind}: peak +{peak / 1e6:.1f} MB, "
+            f"cpu {cpu * 1000:.0f} ms"
+        )
     return out
 
 
-def assert_bounded(costs: dict[str, tuple[int, float]], size: int, *, memory: float,
-                   cpu: float) -> None:
+def assert_bounded(costs: dict[str, tuple[int, float]], size: int, *, memory: float, cpu: float) -> None:
     v_peak, v_cpu = costs["valid"]
     for kind, (peak, c) in costs.items():
         # RSS moves by pages and malloc arenas: never compare below 4 MB or 8 message sizes
         assert peak <= memory * max(v_peak, 4e6, 8 * size), (
             f"{kind}: peak memory +{peak / 1e6:.1f} MB, a valid call of the same size "
-            f"+{v_peak / 1e6:.1f} MB: more than {memory}x")
+            f"+{v_peak / 1e6:.1f} MB: more than {memory}x"
+        )
         # CPU ticks are 10 ms: never compare below 50 ms
         assert c <= cpu * max(v_cpu, 0.05), (
-            f"{kind}: {c:.3f} s of CPU, valid calls of the same size {v_cpu:.3f} s: "
-            f"more than {cpu}x")
+            f"{kind}: {c:.3f} s of CPU, valid calls of the same size {v_cpu:.3f} s: more than {cpu}x"
+        )
 
 
 def test_bombs_at_the_default_message_size(start_server: Callable[..., Server]) -> None:
@@ -226,9 +235,11 @@ def test_bombs_as_in_the_finding(start_server: Callable[..., Server]) -> None:
         costs = measure(srv, size, n=6)
         assert_bounded(costs, size, memory=1.5, cpu=2.0)
         log = srv.log()
-        for reason in (f"an element has more than {PER_ELEMENT} attributes",
-                       f"the message has more than {TOTAL} attributes",
-                       f"the message declares more than {NAMESPACES} namespaces"):
+        for reason in (
+            f"an element has more than {PER_ELEMENT} attributes",
+            f"the message has more than {TOTAL} attributes",
+            f"the message declares more than {NAMESPACES} namespaces",
+        ):
             assert reason in log, reason
 
 
@@ -246,8 +257,9 @@ def test_memory_is_given_back(start_server: Callable[..., Server]) -> None:
                 for r in pool.map(lambda b: post(srv, b, timeout=120), bodies):
                     assert_generic_fault(r, "concurrent bomb")
                 after.append(_status(pid, "VmRSS"))
-        print(f"\n[attribute bombs] RSS after each round of 6: "
-              f"{', '.join(f'{a / 1e6:.0f} MB' for a in after)}")
+        print(
+            f"\n[attribute bombs] RSS after each round of 6: {', '.join(f'{a / 1e6:.0f} MB' for a in after)}"
+        )
         # glibc keeps freed memory in per-thread arenas: a round that lands on a new worker
         # thread may add one arena's worth (seen: +26 MB once in five runs). Without the caps
         # the growth was 175 MB over five rounds and the peak 513-696 MB: far above these.
@@ -261,8 +273,10 @@ def _raw_post(srv: Server, head: str, chunks: list[bytes]) -> int:
     """Send a request head and ``chunks`` over a socket, never the end of the body; the
     HTTP status the service answers with all the same."""
     with socket.create_connection(("127.0.0.1", srv.port), timeout=30) as sock:
-        sock.sendall(f"POST /svc HTTP/1.1\r\nHost: 127.0.0.1:{srv.port}\r\n"
-                     f"Content-Type: application/soap+xml\r\n{head}\r\n".encode())
+        sock.sendall(
+            f"POST /svc HTTP/1.1\r\nHost: 127.0.0.1:{srv.port}\r\n"
+            f"Content-Type: application/soap+xml\r\n{head}\r\n".encode()
+        )
         for c in chunks:
             sock.sendall(b"%x\r\n%s\r\n" % (len(c), c))
         data = b""
@@ -287,8 +301,9 @@ def test_message_size_limit(start_server: Callable[..., Server]) -> None:
         over = at.replace(b"<!--", b"<!-- ")
         r = post(srv, over)
         assert r.status_code == 413, r.status_code
-        wait_for_log(srv, f"the request ({limit + 1} bytes) is larger than "
-                          f"max_received_message_size ({limit} bytes)")
+        wait_for_log(
+            srv, f"the request ({limit + 1} bytes) is larger than max_received_message_size ({limit} bytes)"
+        )
         assert _raw_post(srv, "Content-Length: 1000000000\r\n", []) == 413
         wait_for_log(srv, "the request (1000000000 bytes) is larger than")
         assert _raw_post(srv, "Transfer-Encoding: chunked\r\n", [b"x" * 1024] * 65) == 413

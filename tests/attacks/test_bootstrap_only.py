@@ -38,8 +38,7 @@ def test_cancel_secured_only_by_a_bootstrap_key_is_refused(
         c.open()
         s = c.session
         assert s.sct is not None
-        body = _bootstrap_secured(c, s.trust.rst_sct_cancel,
-                                  CancelRequest.build(s.sct).to_xml(s.sc))
+        body = _bootstrap_secured(c, s.trust.rst_sct_cancel, CancelRequest.build(s.sct).to_xml(s.sc))
         mark = log_mark(srv)
         r = post(srv, body)
         assert_refused_by(srv, r, "the Cancel is not signed by the session's key", since=mark)

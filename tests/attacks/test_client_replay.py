@@ -79,10 +79,12 @@ class Mitm:
             def _forward(self, method: str) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
-                headers = {k: v for k, v in self.headers.items()
-                           if k.lower() in ("content-type", "soapaction")}
-                r = httpx.request(method, self.path, content=body or None, headers=headers,
-                                  timeout=60, trust_env=False)
+                headers = {
+                    k: v for k, v in self.headers.items() if k.lower() in ("content-type", "soapaction")
+                }
+                r = httpx.request(
+                    method, self.path, content=body or None, headers=headers, timeout=60, trust_env=False
+                )
                 status, data = r.status_code, r.content
                 action = self.headers.get("soapaction", "")
                 if method == "POST" and mitm.match in action:
@@ -125,12 +127,16 @@ class Driver:
         self.kind = kind
         self.loop = asyncio.new_event_loop()
         if kind == "sync":
-            self.c: object = Client.from_wsdl(srv.wsdl_url, http=httpx.Client(
-                proxy=proxy, trust_env=False, timeout=60))
+            self.c: object = Client.from_wsdl(
+                srv.wsdl_url, http=httpx.Client(proxy=proxy, trust_env=False, timeout=60)
+            )
             self.session: ClientSession = self.c.session  # type: ignore[attr-defined]
         elif kind == "async":
-            ac = self.loop.run_until_complete(AsyncClient.from_wsdl(
-                srv.wsdl_url, http=httpx.AsyncClient(proxy=proxy, trust_env=False, timeout=60)))
+            ac = self.loop.run_until_complete(
+                AsyncClient.from_wsdl(
+                    srv.wsdl_url, http=httpx.AsyncClient(proxy=proxy, trust_env=False, timeout=60)
+                )
+            )
             self.c, self.session = ac, ac.session
         elif kind == "zeep":
             http = requests.Session()
@@ -190,8 +196,11 @@ def drive(server: Callable[..., Server], mitm: Mitm) -> Iterator[Callable[[str],
 def refused(caplog: pytest.LogCaptureFixture, reason: str) -> None:
     """The client logged why it refused the reply (logger ``wssc.client``; logged before
     the error is raised, in the caller's thread or loop)."""
-    got = [r.getMessage() for r in caplog.records if r.name == "wssc.client"
-           and r.getMessage().startswith("reply refused: ")]
+    got = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "wssc.client" and r.getMessage().startswith("reply refused: ")
+    ]
     assert any(reason in m for m in got), f"no 'reply refused: …{reason}…'; got {got}"
 
 
@@ -202,8 +211,9 @@ def the_error(exc: BaseException) -> BaseException:
 
 # --- the attacks ---------------------------------------------------------------------------
 @pytest.mark.parametrize("kind", CLIENTS)
-def test_a_replayed_reply_is_refused(drive: Callable[..., Driver], mitm: Mitm, kind: str,
-                                     caplog: pytest.LogCaptureFixture) -> None:
+def test_a_replayed_reply_is_refused(
+    drive: Callable[..., Driver], mitm: Mitm, kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
     """The reply to ``Add(1, 1)``, delivered and accepted, then sent again as the answer to
     ``Add(20, 22)``: the replay cache refuses it."""
     caplog.set_level(logging.INFO, logger="wssc.client")
@@ -220,8 +230,8 @@ def test_a_replayed_reply_is_refused(drive: Callable[..., Driver], mitm: Mitm, k
 
 @pytest.mark.parametrize("kind", CLIENTS)
 def test_a_withheld_reply_delivered_later_is_refused(
-        drive: Callable[..., Driver], mitm: Mitm, kind: str,
-        caplog: pytest.LogCaptureFixture) -> None:
+    drive: Callable[..., Driver], mitm: Mitm, kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
     """The MITM swallows the reply to ``Add(1, 1)`` (the client sees a network error) and
     answers ``Add(20, 22)`` with it: never seen, so its RelatesTo must give it away."""
     caplog.set_level(logging.INFO, logger="wssc.client")
@@ -246,16 +256,18 @@ def test_a_withheld_reply_delivered_later_is_refused(
 
 
 # --- RelatesTo unsigned or removed: a MITM that can re-secure the reply ---------------------
-def forge(session: ClientSession, request: bytes, value: int, *, relates: bool,
-          sign_relates: bool) -> bytes:
+def forge(session: ClientSession, request: bytes, value: int, *, relates: bool, sign_relates: bool) -> bytes:
     """The reply a peer that does not sign its addressing headers would send, answering
     ``request`` with ``value``, secured under the session's key (as the service does)."""
     env = Envelope(parse_xml(request))
     op = get_contract(Calculator()).find(env.action)
-    reply = new_envelope(env.version, action=op.reply_action,
-                         payload=encode_response(op, value),
-                         relates_to=env.message_id if relates else None,
-                         reply_to_anonymous=False)
+    reply = new_envelope(
+        env.version,
+        action=op.reply_action,
+        payload=encode_response(op, value),
+        relates_to=env.message_id if relates else None,
+        reply_to_anonymous=False,
+    )
     sct = session.sct
     assert sct is not None and session.key is not None
     ref = SecurityContextToken(sct.identifier, sct.instance, None, sct.wsu_id)
@@ -264,19 +276,30 @@ def forge(session: ClientSession, request: bytes, value: int, *, relates: bool,
 
 
 @pytest.mark.parametrize("kind", ["sync", "zeep"])
-@pytest.mark.parametrize(("relates", "sign", "reason"), [
-    (True, True, None),  # control: the forgery itself verifies
-    (True, False, "the reply's wsa:RelatesTo is not signed"),
-    (False, False, "the reply carries no wsa:RelatesTo"),
-], ids=["control-signed", "unsigned", "removed"])
+@pytest.mark.parametrize(
+    ("relates", "sign", "reason"),
+    [
+        (True, True, None),  # control: the forgery itself verifies
+        (True, False, "the reply's wsa:RelatesTo is not signed"),
+        (False, False, "the reply carries no wsa:RelatesTo"),
+    ],
+    ids=["control-signed", "unsigned", "removed"],
+)
 def test_relates_to_must_be_present_and_signed(
-        drive: Callable[..., Driver], mitm: Mitm, kind: str, relates: bool, sign: bool,
-        reason: str | None, caplog: pytest.LogCaptureFixture) -> None:
+    drive: Callable[..., Driver],
+    mitm: Mitm,
+    kind: str,
+    relates: bool,
+    sign: bool,
+    reason: str | None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.INFO, logger="wssc.client")
     d = drive(kind)
     assert d.add(1, 1) == 2
-    mitm.hooks.append(lambda req, status, data: (200, forge(
-        d.session, req, 2, relates=relates, sign_relates=sign)))
+    mitm.hooks.append(
+        lambda req, status, data: (200, forge(d.session, req, 2, relates=relates, sign_relates=sign))
+    )
     if reason is None:
         assert d.add(20, 22) == 2  # a peer's signed reply is believed: the control
         return

@@ -32,9 +32,14 @@ def make_record(now: float) -> Any:
 
     def make(**overrides: Any) -> SessionRecord:
         fields: dict[str, Any] = {
-            "context_id": f"urn:uuid:{uuid.uuid4()}", "instance": None, "key": os.urandom(32),
-            "created": now, "expires": now + 36_000, "key_effective": now,
-            "key_expires": now + 54_000, "last_used": now,
+            "context_id": f"urn:uuid:{uuid.uuid4()}",
+            "instance": None,
+            "key": os.urandom(32),
+            "created": now,
+            "expires": now + 36_000,
+            "key_effective": now,
+            "key_expires": now + 54_000,
+            "last_used": now,
         }
         fields.update(overrides)
         return SessionRecord(**fields)
@@ -292,11 +297,11 @@ def test_keyring_file(ring, tmp_path, rec, now):
         "not json",
         "[]",
         json.dumps({"format": "other", "version": 1, "current": "a", "keys": {}}),
-        json.dumps({"format": "wssc-cookie-keyring", "version": 1, "current": "a",
-                    "keys": {"a": "!!notbase64"}}),
+        json.dumps(
+            {"format": "wssc-cookie-keyring", "version": 1, "current": "a", "keys": {"a": "!!notbase64"}}
+        ),
         json.dumps({"format": "wssc-cookie-keyring", "version": 1, "current": "a"}),
-        json.dumps({"format": "wssc-cookie-keyring", "version": 1, "current": "a",
-                    "keys": {"a": "AAAA"}}),
+        json.dumps({"format": "wssc-cookie-keyring", "version": 1, "current": "a", "keys": {"a": "AAAA"}}),
     ],
 )
 def test_keyring_bad_json(text):

@@ -93,11 +93,10 @@ def test_a_message_addressed_elsewhere_is_destination_unreachable(
     wait_for_log(srv, f"wsa:To '{EVIL}' is not this endpoint's address")
 
 
-@pytest.mark.parametrize("to", [EVIL, "http://127.0.0.1:1/svc", "https://127.0.0.1:{port}/svc",
-                                "http://127.0.0.1:{port}/other"])
-def test_an_rst_addressed_elsewhere_opens_no_session(
-    server: Callable[..., Server], to: str
-) -> None:
+@pytest.mark.parametrize(
+    "to", [EVIL, "http://127.0.0.1:1/svc", "https://127.0.0.1:{port}/svc", "http://127.0.0.1:{port}/other"]
+)
+def test_an_rst_addressed_elsewhere_opens_no_session(server: Callable[..., Server], to: str) -> None:
     """The RST that opens a session is addressed too: another host and path, another port
     (the other endpoint on this host), another scheme, another path."""
     srv = server(*serve_args("wshttp", "cookie"))
@@ -113,15 +112,17 @@ def test_the_address_comparison_follows_wcf(server: Callable[..., Server]) -> No
     """Host name ignored (StrongWildcard), default port, path case and trailing slash and
     query ignored: the same endpoint, as WCF's EndpointAddressMessageFilter sees it."""
     srv = server(*serve_args("wshttp", "cookie"))
-    for to in (f"http://LOCALHOST:{srv.port}/svc", f"http://127.0.0.1:{srv.port}/SVC/",
-               f"http://127.0.0.1:{srv.port}/svc?x=1"):
+    for to in (
+        f"http://LOCALHOST:{srv.port}/svc",
+        f"http://127.0.0.1:{srv.port}/SVC/",
+        f"http://127.0.0.1:{srv.port}/svc?x=1",
+    ):
         client, _ = client_via(srv, to)
         with client:
             assert client.Add(a=3, b=4) == 7, to
 
 
-PROXY = {"x-forwarded-proto": "https", "x-forwarded-host": "public.example",
-         "x-forwarded-for": "203.0.113.9"}
+PROXY = {"x-forwarded-proto": "https", "x-forwarded-host": "public.example", "x-forwarded-for": "203.0.113.9"}
 
 
 def test_behind_a_declared_proxy_the_public_address_is_this_endpoint(
@@ -130,8 +131,7 @@ def test_behind_a_declared_proxy_the_public_address_is_this_endpoint(
     """Clients address the proxy (``https://public.example/svc``); the proxy forwards over
     HTTP with X-Forwarded-*. Declared (``--forwarded-allow-ips``): the calls go through.
     Undeclared, the same headers are anybody's word: DestinationUnreachable."""
-    declared = start_server(*serve_args("wshttp", "cookie", "--forwarded-allow-ips",
-                                        "127.0.0.1"))
+    declared = start_server(*serve_args("wshttp", "cookie", "--forwarded-allow-ips", "127.0.0.1"))
     client, _ = client_via(declared, "https://public.example/svc", PROXY)
     with client:
         assert client.Add(a=5, b=6) == 11

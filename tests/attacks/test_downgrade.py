@@ -38,8 +38,7 @@ from wssc.xml.soap import SOAP_11, new_envelope
 pytestmark = pytest.mark.e2e
 
 DOWNGRADES = {
-    "aes128-basic128-keys": {"body_algorithm": ns.AES128_CBC, "enc_key_length": 16,
-                             "sig_key_length": 16},
+    "aes128-basic128-keys": {"body_algorithm": ns.AES128_CBC, "enc_key_length": 16, "sig_key_length": 16},
     "aes128-basic256-keys": {"body_algorithm": ns.AES128_CBC},
     "3des": {"body_algorithm": ns.TRIPLEDES_CBC, "enc_key_length": 24},
 }
@@ -57,12 +56,16 @@ def test_weaker_encryption_is_refused(
         assert s.suite.name == "Basic256"
         ok = craft(app_envelope(c, "Echo", text="control"), Keys.of(c), s.sc, s.suite)
         assert post(srv, tostring(ok)).status_code == 200  # control: Basic256 as crafted
-        root = craft(app_envelope(c, "Echo", text="weak"), Keys.of(c), s.sc, s.suite,
-                     **DOWNGRADES[downgrade])  # type: ignore[arg-type]
+        root = craft(app_envelope(c, "Echo", text="weak"), Keys.of(c), s.sc, s.suite, **DOWNGRADES[downgrade])  # type: ignore[arg-type]
         mark = log_mark(srv)
         alg = DOWNGRADES[downgrade]["body_algorithm"]
-        assert_refused_by(srv, post(srv, tostring(root)), f"encryption method {alg!r}",
-                          since=mark, what=f"{downgrade} on Basic256 {binding}/{mode}")
+        assert_refused_by(
+            srv,
+            post(srv, tostring(root)),
+            f"encryption method {alg!r}",
+            since=mark,
+            what=f"{downgrade} on Basic256 {binding}/{mode}",
+        )
 
 
 #: The check that refuses each weaker suite's RST (the service log's reason).
@@ -83,9 +86,11 @@ def test_bootstrap_with_another_suite_is_refused(
     srv = server(*serve_args(binding, mode))
     c, rec = recording_client(srv)
     c.session = ClientSession(
-        replace(c.settings, secure_conversation=replace(c.settings.secure_conversation,
-                                                        algorithm_suite=suite)),
-        c.session.bootstrap, c.address,
+        replace(
+            c.settings, secure_conversation=replace(c.settings.secure_conversation, algorithm_suite=suite)
+        ),
+        c.session.bootstrap,
+        c.address,
     )
     with c:
         mark = log_mark(srv)
@@ -95,8 +100,13 @@ def test_bootstrap_with_another_suite_is_refused(
         if suite.endswith("Rsa15"):
             assert ns.RSA_15.encode() in ex.request
         assert ex.status != 200, f"{suite} RST accepted by a Basic256 endpoint"
-        assert_refused_by(srv, ex.as_response(), SUITE_REFUSED[suite], since=mark,
-                          what=f"{suite} RST on Basic256 {binding}/{mode}")
+        assert_refused_by(
+            srv,
+            ex.as_response(),
+            SUITE_REFUSED[suite],
+            since=mark,
+            what=f"{suite} RST on Basic256 {binding}/{mode}",
+        )
 
 
 @pytest.mark.parametrize(("binding", "mode"), MATRIX, ids=MATRIX_IDS)
@@ -106,27 +116,41 @@ def test_soap11_is_refused_by_a_soap12_endpoint(
     """A SOAP 1.1 RST, and a SOAP 1.1 application message secured with a valid session."""
     srv = server(*serve_args(binding, mode))
     c11, rec = recording_client(srv)
-    c11.session = ClientSession(replace(c11.settings, soap_version="1.1"),
-                                c11.session.bootstrap, c11.address)
+    c11.session = ClientSession(replace(c11.settings, soap_version="1.1"), c11.session.bootstrap, c11.address)
     with c11:
         mark = log_mark(srv)
         with pytest.raises(SecurityVerificationFailed):
             c11.open()
         ex = last(rec, "/RST/SCT")
-        assert ex.request.startswith(f"<s:Envelope xmlns:s=\"{ns.SOAP11}\"".encode())
+        assert ex.request.startswith(f'<s:Envelope xmlns:s="{ns.SOAP11}"'.encode())
         assert ex.status != 200, "a SOAP 1.1 RST opened a session on a SOAP 1.2 endpoint"
-        assert_refused_by(srv, ex.as_response(), "a SOAP 1.1 message to a SOAP 1.2 endpoint",
-                          since=mark, what=f"SOAP 1.1 RST {binding}/{mode}")
+        assert_refused_by(
+            srv,
+            ex.as_response(),
+            "a SOAP 1.1 message to a SOAP 1.2 endpoint",
+            since=mark,
+            what=f"SOAP 1.1 RST {binding}/{mode}",
+        )
     with Client.from_wsdl(srv.wsdl_url) as c:
         c.open()
         s = c.session
         op = c.contract.operation("Echo")
-        plain = new_envelope(SOAP_11, action=op.action, to=c.address,
-                             payload=encode_request(op, {"text": "soap11"}))
+        plain = new_envelope(
+            SOAP_11, action=op.action, to=c.address, payload=encode_request(op, {"text": "soap11"})
+        )
         root = craft(plain, Keys.of(c), s.sc, s.suite)
         mark = log_mark(srv)
-        r = post(srv, tostring(root), content_type="text/xml; charset=utf-8",
-                 headers={"soapaction": f'"{op.action}"'})
+        r = post(
+            srv,
+            tostring(root),
+            content_type="text/xml; charset=utf-8",
+            headers={"soapaction": f'"{op.action}"'},
+        )
         assert r.status_code != 200, "a SOAP 1.1 message was served by a SOAP 1.2 endpoint"
-        assert_refused_by(srv, r, "a SOAP 1.1 message to a SOAP 1.2 endpoint", since=mark,
-                          what=f"SOAP 1.1 application message {binding}/{mode}")
+        assert_refused_by(
+            srv,
+            r,
+            "a SOAP 1.1 message to a SOAP 1.2 endpoint",
+            since=mark,
+            what=f"SOAP 1.1 application message {binding}/{mode}",
+        )

@@ -47,15 +47,17 @@ def plain_http_client(srv: Server, headers: dict[str, str]) -> tuple[Client, Rec
     assert ep.address.startswith("https://")
     via = Via(srv.url, headers)
     http = httpx.Client(transport=via, timeout=30)
-    c = Client(ep.address, ep.contract, settings=ep.settings, username="alice",
-               password="secret", http=http)
+    c = Client(ep.address, ep.contract, settings=ep.settings, username="alice", password="secret", http=http)
     c._own_http = True
     return c, via.recorder
 
 
 def uot_http(start: Callable[..., Server], binding: str, *extra: str) -> Dedicated:
-    return Dedicated(start, *serve_args(binding, "session", "--bootstrap",
-                                        "username-over-transport", *extra), plain_http=True)
+    return Dedicated(
+        start,
+        *serve_args(binding, "session", "--bootstrap", "username-over-transport", *extra),
+        plain_http=True,
+    )
 
 
 @pytest.mark.parametrize("binding", BINDINGS)

@@ -87,8 +87,7 @@ def mix(captured: bytes, attacker: Keys, sc: ScVersion, suite: AlgorithmSuite) -
     new.append(ts)
     new.append(attacker.sct.to_xml(sc))
     base = SecurityTokenReference.local(attacker.sct.wsu_id, sc.sct_token_type)
-    dk = DerivedKeyToken(base, os.urandom(16), suite.signature_key_length, offset=0,
-                         wsu_id="attacker-dk")
+    dk = DerivedKeyToken(base, os.urandom(16), suite.signature_key_length, offset=0, wsu_id="attacker-dk")
     new.append(dk.to_xml(sc))
     targets = [("attacker-ts", ts)]
     for h in header:
@@ -98,18 +97,29 @@ def mix(captured: bytes, attacker: Keys, sc: ScVersion, suite: AlgorithmSuite) -
             targets.append((hid, h))
     b = body(root)
     targets.append((str(b.get(f"{{{ns.WSU}}}Id")), b))
-    sig = _signature_bytes(targets, dk.derive(attacker.key),
-                           SecurityTokenReference.local("attacker-dk", sc.dk_token_type),
-                           MessagePolicy(sc=sc, suite=suite))
-    enc_dk = DerivedKeyToken(base, os.urandom(16), suite.encryption_key_length, offset=0,
-                             wsu_id="attacker-enc-dk")
+    sig = _signature_bytes(
+        targets,
+        dk.derive(attacker.key),
+        SecurityTokenReference.local("attacker-dk", sc.dk_token_type),
+        MessagePolicy(sc=sc, suite=suite),
+    )
+    enc_dk = DerivedKeyToken(
+        base, os.urandom(16), suite.encryption_key_length, offset=0, wsu_id="attacker-enc-dk"
+    )
     new.append(enc_dk.to_xml(sc))
     for part in (*v_sct, v_dkts[1], rl):  # the victim's SCT, encryption DKT, ReferenceList
         new.append(part)
     etree.SubElement(rl, f"{XENC}DataReference").set("URI", "#attacker-sig")
-    new.append(build_encrypted_data(
-        "attacker-sig", ns.XENC_ELEMENT, suite.encryption, enc_dk.derive(attacker.key), sig,
-        SecurityTokenReference.local("attacker-enc-dk", sc.dk_token_type)))
+    new.append(
+        build_encrypted_data(
+            "attacker-sig",
+            ns.XENC_ELEMENT,
+            suite.encryption,
+            enc_dk.derive(attacker.key),
+            sig,
+            SecurityTokenReference.local("attacker-enc-dk", sc.dk_token_type),
+        )
+    )
     return tostring(root)
 
 
@@ -127,8 +137,10 @@ def refused_and_unread(attacker: Client, r_status: int, r_body: bytes, what: str
         except Exception as exc:  # pragma: no cover - only a diagnostic
             plain = f"(not readable by the attacker: {exc!r})".encode()
         leaked = SECRET_TEXT.encode() in plain
-        pytest.fail(f"{what}: the service ran the operation (HTTP 200); the attacker "
-                    f"{'READ THE VICTIM PLAINTEXT' if leaked else 'got a reply'}: {plain[-400:]!r}")
+        pytest.fail(
+            f"{what}: the service ran the operation (HTTP 200); the attacker "
+            f"{'READ THE VICTIM PLAINTEXT' if leaked else 'got a reply'}: {plain[-400:]!r}"
+        )
 
 
 @pytest.mark.parametrize("delivered", [False, True], ids=["intercepted", "already-delivered"])
@@ -153,17 +165,14 @@ def test_victim_body_signed_by_attacker_is_refused(
         mark = log_mark(srv)
         r = post(srv, crafted, content_type=out.content_type)
         refused_and_unread(attacker, r.status_code, r.content, f"{binding}/{mode}")
-        assert_refused_by(srv, r, ROOT_TOKEN_REFUSED, since=mark,
-                          what=f"key mixing {binding}/{mode}")
+        assert_refused_by(srv, r, ROOT_TOKEN_REFUSED, since=mark, what=f"key mixing {binding}/{mode}")
         # Both sessions still work: the refusal hurt nobody.
         assert victim.Echo(text="v") == "v" and attacker.Echo(text="a") == "a"
     assert rec is not None
 
 
 @pytest.mark.parametrize(("binding", "mode"), MATRIX, ids=MATRIX_IDS)
-def test_own_keys_crafted_layout_is_accepted(
-    server: Callable[..., Server], binding: str, mode: str
-) -> None:
+def test_own_keys_crafted_layout_is_accepted(server: Callable[..., Server], binding: str, mode: str) -> None:
     """Control: the hand-made header of these tests, in WCF's order, is accepted; so the
     refusals below are about the order, not about the crafting."""
     srv = server(*serve_args(binding, mode))
@@ -187,15 +196,19 @@ def test_reference_list_after_signature_is_refused(
     attacker, keys = attacker_client(srv)
     with attacker:
         s = attacker.session
-        root = craft(app_envelope(attacker, "Echo", text="order"), keys, s.sc, s.suite,
-                     sign_ciphertext=True)
+        root = craft(app_envelope(attacker, "Echo", text="order"), keys, s.sc, s.suite, sign_ciphertext=True)
         kinds = [etree.QName(c).localname for c in security(root)]
         assert kinds[-2:] == ["EncryptedData", "ReferenceList"], kinds
         mark = log_mark(srv)
         r = post(srv, tostring(root))
         refused_and_unread(attacker, r.status_code, r.content, f"{binding}/{mode}")
-        assert_refused_by(srv, r, "a ReferenceList follows the signature", since=mark,
-                          what=f"ReferenceList after Signature {binding}/{mode}")
+        assert_refused_by(
+            srv,
+            r,
+            "a ReferenceList follows the signature",
+            since=mark,
+            what=f"ReferenceList after Signature {binding}/{mode}",
+        )
 
 
 @pytest.mark.parametrize(("binding", "mode"), MATRIX, ids=MATRIX_IDS)
@@ -208,12 +221,23 @@ def test_plain_signature_where_the_policy_encrypts_it_is_refused(
     attacker, keys = attacker_client(srv)
     with attacker:
         s = attacker.session
-        root = craft(app_envelope(attacker, "Echo", text="order"), keys, s.sc, s.suite,
-                     sign_ciphertext=True, encrypt_signature=False)
+        root = craft(
+            app_envelope(attacker, "Echo", text="order"),
+            keys,
+            s.sc,
+            s.suite,
+            sign_ciphertext=True,
+            encrypt_signature=False,
+        )
         kinds = [etree.QName(c).localname for c in security(root)]
         assert kinds.index("ReferenceList") > kinds.index("Signature")
         mark = log_mark(srv)
         r = post(srv, tostring(root))
         refused_and_unread(attacker, r.status_code, r.content, f"{binding}/{mode}")
-        assert_refused_by(srv, r, "the signature is not encrypted (the policy encrypts it",
-                          since=mark, what=f"plain Signature {binding}/{mode}")
+        assert_refused_by(
+            srv,
+            r,
+            "the signature is not encrypted (the policy encrypts it",
+            since=mark,
+            what=f"plain Signature {binding}/{mode}",
+        )

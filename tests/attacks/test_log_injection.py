@@ -80,8 +80,7 @@ def variants(c: Client, brk: str, tag: str) -> dict[str, bytes]:
     out["sct-identifier"] = tostring(root)
     # 4. the SignatureMethod Algorithm (of a plain Signature): refused before the HMAC, and
     # logged ("signature method '...'")
-    root = craft(app_envelope(c, "Echo", text="x"), Keys.of(c), s.sc, s.suite,
-                 encrypt_signature=False)
+    root = craft(app_envelope(c, "Echo", text="x"), Keys.of(c), s.sc, s.suite, encrypt_signature=False)
     sm = header_children(root, "Signature")[0].find(f"{DS}SignedInfo/{DS}SignatureMethod")
     assert sm is not None
     sm.set("Algorithm", "x" + brk + forged(tag + "-signature-method"))
@@ -122,6 +121,11 @@ def test_control_characters_do_not_forge_log_lines(
     for e in expected:  # escaped, inside the service's own fault line
         line = next(ln for ln in lines if e in ln)
         assert " wssc.service: fault " in line.split(e)[0], line
-    bad = [ln for ln in lines if ln.startswith("2031-01-01") or ln.lstrip().startswith("FORGED-")
-           or (f"FORGED-{tag}" in ln and " wssc.service: fault " not in ln)]
+    bad = [
+        ln
+        for ln in lines
+        if ln.startswith("2031-01-01")
+        or ln.lstrip().startswith("FORGED-")
+        or (f"FORGED-{tag}" in ln and " wssc.service: fault " not in ln)
+    ]
     assert not bad, "forged log lines:\n" + "\n".join(repr(b) for b in bad[:10])

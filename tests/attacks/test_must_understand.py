@@ -40,8 +40,7 @@ BOGUS_NS = "urn:wssc-test:bogus"
 #: (server arguments, SOAP namespace, the attribute that targets a header, HTTP content type)
 SERVICES = {
     "soap12": (("--binding", "wshttp"), ns.SOAP12, "role", "application/soap+xml; charset=utf-8"),
-    "soap11": (("--soap", "1.1", "--binding", "ws2007"), ns.SOAP11, "actor",
-               "text/xml; charset=utf-8"),
+    "soap11": (("--soap", "1.1", "--binding", "ws2007"), ns.SOAP11, "actor", "text/xml; charset=utf-8"),
 }
 
 
@@ -49,8 +48,9 @@ def unique(prefix: str = "Bogus") -> str:
     return prefix + uuid.uuid4().hex[:12]
 
 
-def bogus_header(env: Envelope, local: str, attrs: dict[str, str],
-                 namespace: str = BOGUS_NS) -> etree._Element:
+def bogus_header(
+    env: Envelope, local: str, attrs: dict[str, str], namespace: str = BOGUS_NS
+) -> etree._Element:
     h = env.ensure_header()
     el = etree.SubElement(h, f"{{{namespace}}}{local}", nsmap={"b": namespace})
     s = env.version.ns
@@ -71,8 +71,7 @@ def add_request(c: Client) -> bytes:
     return c.session.app_request(op, {"a": 20, "b": 22}, time.time()).body
 
 
-def assert_must_understand(r: object, soap_ns: str, local: str, namespace: str = BOGUS_NS
-                           ) -> None:
+def assert_must_understand(r: object, soap_ns: str, local: str, namespace: str = BOGUS_NS) -> None:
     import httpx
 
     assert isinstance(r, httpx.Response)
@@ -80,8 +79,7 @@ def assert_must_understand(r: object, soap_ns: str, local: str, namespace: str =
     assert fault is not None, f"expected a MustUnderstand fault, got HTTP {r.status_code}"
     assert r.status_code == 500
     assert fault.code == f"{{{soap_ns}}}MustUnderstand", fault
-    assert f"The header '{local}' from the namespace '{namespace}' was not understood" \
-        in fault.reason
+    assert f"The header '{local}' from the namespace '{namespace}' was not understood" in fault.reason
     root = etree.fromstring(r.content)
     nu = root.findall(f"{{{soap_ns}}}Header/{{{ns.SOAP12}}}NotUnderstood")
     if soap_ns == ns.SOAP12:
@@ -98,9 +96,7 @@ def logged_reason(srv: Server, soap_ns: str, local: str, namespace: str = BOGUS_
 
 @pytest.mark.parametrize("version", list(SERVICES))
 @pytest.mark.parametrize("value", ["1", "true", " true "])
-def test_unsigned_header_not_understood(
-    server: Callable[..., Server], version: str, value: str
-) -> None:
+def test_unsigned_header_not_understood(server: Callable[..., Server], version: str, value: str) -> None:
     args, soap_ns, _, ctype = SERVICES[version]
     srv = server(*args)
     with Client.from_wsdl(srv.wsdl_url) as c:
@@ -114,9 +110,7 @@ def test_unsigned_header_not_understood(
 
 @pytest.mark.parametrize("version", list(SERVICES))
 @pytest.mark.parametrize("where", ["foreign-namespace", "addressing-namespace"])
-def test_signed_header_not_understood(
-    server: Callable[..., Server], version: str, where: str
-) -> None:
+def test_signed_header_not_understood(server: Callable[..., Server], version: str, where: str) -> None:
     """Signed by the session's key: the sender is authenticated, the header still unknown
     (an unknown name in the WS-Addressing namespace is no better)."""
     args, soap_ns, _, ctype = SERVICES[version]
@@ -148,13 +142,14 @@ def test_headers_not_for_this_node_or_optional_are_ignored(
     args, soap_ns, target, ctype = SERVICES[version]
     srv = server(*args)
     ignored: list[dict[str, str]] = [
-        {"mustUnderstand": "0"}, {"mustUnderstand": "false"}, {},
+        {"mustUnderstand": "0"},
+        {"mustUnderstand": "false"},
+        {},
         {"mustUnderstand": "1", target: "urn:wssc-test:someone-else"},
     ]
     refused: list[dict[str, str]] = [
         {"mustUnderstand": "1", target: ""},
-        {"mustUnderstand": "1", target: ns.SOAP11_ACTOR_NEXT if version == "soap11"
-         else ns.SOAP12_ROLE_NEXT},
+        {"mustUnderstand": "1", target: ns.SOAP11_ACTOR_NEXT if version == "soap11" else ns.SOAP12_ROLE_NEXT},
         {"mustUnderstand": "yes"},  # neither true nor false: taken as true (fail closed)
     ]
     if version == "soap12":
@@ -165,8 +160,7 @@ def test_headers_not_for_this_node_or_optional_are_ignored(
     with Client.from_wsdl(srv.wsdl_url) as c:
         c.open()
         for attrs in ignored:
-            r = post(srv, with_unsigned_header(add_request(c), unique(), attrs),
-                     content_type=ctype)
+            r = post(srv, with_unsigned_header(add_request(c), unique(), attrs), content_type=ctype)
             assert r.status_code == 200, (attrs, r.content[:300])
         for attrs in refused:
             local = unique()
@@ -193,15 +187,14 @@ def test_security_failure_comes_first(server: Callable[..., Server], version: st
         assert_must_understand(post(srv, data, content_type=ctype), soap_ns, marker)
         log = wait_for_log(srv, marker)
         assert local not in log, "the tampered message reached the mustUnderstand check"
-        faults = [ln for ln in log[:log.index(marker)].splitlines() if "wssc.service: fault" in ln]
-        assert f"fault {{{ns.WSSE}}}FailedCheck: the decrypted data is not well-formed XML" \
-            in faults[-2], "the Body's decryption did not log its refusal"
+        faults = [ln for ln in log[: log.index(marker)].splitlines() if "wssc.service: fault" in ln]
+        assert f"fault {{{ns.WSSE}}}FailedCheck: the decrypted data is not well-formed XML" in faults[-2], (
+            "the Body's decryption did not log its refusal"
+        )
 
 
 @pytest.mark.parametrize("version", list(SERVICES))
-def test_issue_request_with_header_not_understood(
-    server: Callable[..., Server], version: str
-) -> None:
+def test_issue_request_with_header_not_understood(server: Callable[..., Server], version: str) -> None:
     """The RST/SCT too: refused after the bootstrap verified it, before any session exists."""
     args, soap_ns, _, ctype = SERVICES[version]
     srv = server(*args)

@@ -72,7 +72,8 @@ TIMED_GROUPS = {
 def variants(captured: bytes, with_encrypted_key: bool) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
     parts: list[tuple[str, Callable[[etree._Element], etree._Element]]] = [
-        ("body", body_cipher_value), ("signature", signature_cipher_value),
+        ("body", body_cipher_value),
+        ("signature", signature_cipher_value),
     ]
     for where, find in parts:
         for name, fn in CBC_VARIANTS.items():
@@ -114,13 +115,16 @@ def attack(srv: Server, captured: bytes, with_encrypted_key: bool, label: str) -
         members = [m for m in members if m in crafted]
         for m in members:
             scores[m] = statistics.median(
-                took[m] / statistics.median(took[o] for o in members) for took in rounds)
+                took[m] / statistics.median(took[o] for o in members) for took in rounds
+            )
     times = {name: statistics.median(took[name] for took in rounds) for name in crafted}
-    report = "\n".join(f"  {name:32s} {times[name] * 1000:8.2f} ms"
-                       + (f"  x{scores[name]:5.2f}" if name in scores else "         ")
-                       + f"   HTTP {answers[name].status_code}" for name in crafted)
-    print(f"\n[oracle timing] {label}: median of {N} per variant; x: ratio to its group"
-          f"\n{report}")
+    report = "\n".join(
+        f"  {name:32s} {times[name] * 1000:8.2f} ms"
+        + (f"  x{scores[name]:5.2f}" if name in scores else "         ")
+        + f"   HTTP {answers[name].status_code}"
+        for name in crafted
+    )
+    print(f"\n[oracle timing] {label}: median of {N} per variant; x: ratio to its group\n{report}")
     # Today the difference shows up here first: print what each variant got.
     shapes = {name: (r.status_code, blank_message_ids(r.content)) for name, r in answers.items()}
     distinct = {s for s in shapes.values()}
@@ -129,15 +133,15 @@ def attack(srv: Server, captured: bytes, with_encrypted_key: bool, label: str) -
         for shape in distinct:
             names = [n for n, s in shapes.items() if s == shape]
             lines.append(f"HTTP {shape[0]} {shape[1][-300:]!r}\n    <- {', '.join(names)}")
-        pytest.fail(f"{label}: {len(distinct)} distinguishable answers (an oracle):\n"
-                    + "\n".join(lines))
+        pytest.fail(f"{label}: {len(distinct)} distinguishable answers (an oracle):\n" + "\n".join(lines))
     for name, r in answers.items():
         assert_generic_fault(r, f"{label} {name}")
     assert len(scores) == (12 if with_encrypted_key else 10)
-    strays = {name: round(x, 2) for name, x in scores.items()
-              if not 1 / TIME_BOUND <= x <= TIME_BOUND}
-    assert not strays, (f"{label}: the time tells these variants apart (ratio to their group, "
-                        f"bound {TIME_BOUND}): {strays}\n{report}")
+    strays = {name: round(x, 2) for name, x in scores.items() if not 1 / TIME_BOUND <= x <= TIME_BOUND}
+    assert not strays, (
+        f"{label}: the time tells these variants apart (ratio to their group, "
+        f"bound {TIME_BOUND}): {strays}\n{report}"
+    )
 
 
 @pytest.mark.parametrize(("binding", "mode"), MATRIX, ids=MATRIX_IDS)
@@ -155,9 +159,7 @@ def test_application_message_variants_are_indistinguishable(
 
 
 @pytest.mark.parametrize(("binding", "mode"), MATRIX, ids=MATRIX_IDS)
-def test_rst_variants_are_indistinguishable(
-    server: Callable[..., Server], binding: str, mode: str
-) -> None:
+def test_rst_variants_are_indistinguishable(server: Callable[..., Server], binding: str, mode: str) -> None:
     """The RST path: the victim's EncryptedKey is replayed with crafted ciphertexts, and the
     EncryptedKey itself is tampered with (no RSA padding oracle either)."""
     srv = server(*serve_args(binding, mode))

@@ -93,13 +93,19 @@ def test_billion_laughs_refused_quickly() -> None:
 @pytest.mark.parametrize(
     ("doc", "reason"),
     [
-        (b'<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>',
-         "a DOCTYPE is not allowed in a SOAP message"),
-        (b'<!DOCTYPE r [<!ENTITY % p SYSTEM "file:///etc/passwd"> %p;]><r/>',
-         "Content error in the internal subset"),
+        (
+            b'<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>',
+            "a DOCTYPE is not allowed in a SOAP message",
+        ),
+        (
+            b'<!DOCTYPE r [<!ENTITY % p SYSTEM "file:///etc/passwd"> %p;]><r/>',
+            "Content error in the internal subset",
+        ),
         (b'<!DOCTYPE r SYSTEM "file:///etc/passwd"><r/>', "Content error in the external subset"),
-        (b'<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r a="&x;"/>',
-         "Attribute references external entity 'x'"),
+        (
+            b'<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r a="&x;"/>',
+            "Attribute references external entity 'x'",
+        ),
     ],
     ids=["general-entity", "parameter-entity", "external-dtd", "entity-in-attribute"],
 )
@@ -133,8 +139,7 @@ def test_undeclared_prefix_refused(doc: bytes) -> None:
         # "{http://a/}b}Envelope", which etree.QName (and so Envelope()) cannot read
         # (libxml2 calls the URI invalid, but as with undeclared prefixes a trailing warning,
         # here a relative namespace URI, makes lxml accept the document)
-        b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/}oap/envelope/"><x xmlns="r"/>'
-        b"</s:Envelope>",
+        b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/}oap/envelope/"><x xmlns="r"/></s:Envelope>',
         b'<e xmlns="urn:{x}"><x xmlns="r"/></e>',
         b'<e xmlns:p="urn:a}b" p:attr="1"><x xmlns="r"/></e>',
     ],
@@ -224,8 +229,7 @@ def test_depth_limit() -> None:
 
 def test_custom_depth_limit() -> None:
     parse_xml(_nested(5), ParserLimits(max_depth=5))
-    assert refused(_nested(6), ParserLimits(max_depth=5)).detail == \
-        "the message nests elements deeper than 5"
+    assert refused(_nested(6), ParserLimits(max_depth=5)).detail == "the message nests elements deeper than 5"
 
 
 def test_size_limit() -> None:
@@ -320,8 +324,7 @@ def test_namespace_declarations_count_as_attributes_of_their_element() -> None:
 def test_attributes_per_element_custom_cap() -> None:
     limits = ParserLimits(max_attributes_per_element=3)
     parse_xml(b"<r><e" + _attrs(3) + b"/><e" + _attrs(3) + b"/></r>", limits)
-    assert refused(b"<r><e" + _attrs(4) + b"/></r>", limits).detail == \
-        "an element has more than 3 attributes"
+    assert refused(b"<r><e" + _attrs(4) + b"/></r>", limits).detail == "an element has more than 3 attributes"
 
 
 @pytest.mark.parametrize(
@@ -332,8 +335,7 @@ def test_attributes_per_element_custom_cap() -> None:
         b"<r><e a='" + b"x=y" * 2000 + b"'/></r>",
         b"<r><![CDATA[<e" + _attrs(PER_ELEMENT + 50) + b"/>]]></r>",
         b"<r><!-- <e" + _attrs(PER_ELEMENT + 50) + b"/> --><e/></r>",
-        b"<?xml version='1.0' encoding='utf-8'?><r><?pi <e" + _attrs(PER_ELEMENT + 50)
-        + b"/>?><e/></r>",
+        b"<?xml version='1.0' encoding='utf-8'?><r><?pi <e" + _attrs(PER_ELEMENT + 50) + b"/>?><e/></r>",
     ],
     ids=["text", "attribute-value", "cdata", "comment", "processing-instruction"],
 )
@@ -361,7 +363,7 @@ def test_namespace_declarations_at_the_cap_and_past_it() -> None:
         return b"<r>" + b"".join(b"<e" + _decls(4, i) + b"/>" for i in range(0, n, 4)) + b"</r>"
 
     parse_xml(doc(NAMESPACES))
-    exc = refused(doc(NAMESPACES) .replace(b"<r>", b"<r xmlns='urn:one-more'>"))
+    exc = refused(doc(NAMESPACES).replace(b"<r>", b"<r xmlns='urn:one-more'>"))
     assert exc.detail == f"the message declares more than {NAMESPACES} namespaces"
 
 
@@ -413,8 +415,7 @@ def test_attribute_bombs_refused_cheaply(shape: str) -> None:
     elif shape == "many-elements":
         bomb = b"<r>" + b"".join(b"<e" + _attrs(4, i) + b"/>" for i in range(0, n, 4)) + b"</r>"
     else:
-        bomb = b"<r>" + b"".join(b"<e" + _decls(4, i) + b"/>" for i in range(0, n // 2, 4)) \
-            + b"</r>"
+        bomb = b"<r>" + b"".join(b"<e" + _decls(4, i) + b"/>" for i in range(0, n // 2, 4)) + b"</r>"
     item = b"<e>" + b"x" * 48 + b"</e>"
     plain = b"<r>" + item * (len(bomb) // len(item) - 1) + b"</r>"
     assert len(plain) <= len(bomb)
@@ -426,8 +427,10 @@ def test_attribute_bombs_refused_cheaply(shape: str) -> None:
 
     t_bomb = _best_of(5, refuse)
     t_plain = _best_of(5, lambda: parse_xml(plain))
-    print(f"\n[parser] {shape}: {len(bomb) / 1e6:.1f} MB refused in {t_bomb * 1e3:.1f} ms, "
-          f"a harmless document of the same size parsed in {t_plain * 1e3:.1f} ms")
+    print(
+        f"\n[parser] {shape}: {len(bomb) / 1e6:.1f} MB refused in {t_bomb * 1e3:.1f} ms, "
+        f"a harmless document of the same size parsed in {t_plain * 1e3:.1f} ms"
+    )
     assert t_bomb < 2 * t_plain, (shape, t_bomb, t_plain)
 
 

@@ -54,8 +54,7 @@ def try_login(srv: Server, user: str, password: str, source: str) -> tuple[bool,
 
 
 def same_answer(a: httpx.Response, b: httpx.Response) -> bool:
-    return (a.status_code, blank_message_ids(a.content)) == (b.status_code,
-                                                             blank_message_ids(b.content))
+    return (a.status_code, blank_message_ids(a.content)) == (b.status_code, blank_message_ids(b.content))
 
 
 @pytest.mark.parametrize("binding", BINDINGS)
@@ -65,8 +64,7 @@ def test_guessing_one_password_backs_off_that_pair_only(
 ) -> None:
     """A first block of 8 s (``failed_authentication_delay``) so that the right password
     surely arrives inside it; then it works again: back-off, no lock-out."""
-    with Dedicated(start_server, *uot(binding, mode),
-                   settings={"failed_authentication_delay": 8}) as srv:
+    with Dedicated(start_server, *uot(binding, mode), settings={"failed_authentication_delay": 8}) as srv:
         ok, _ = try_login(srv, "alice", "secret", "127.0.0.1")
         assert ok, "control: the right password works before any guess"
         wrong = []
@@ -118,9 +116,11 @@ def test_the_address_backstop_spares_users_known_there(
 ) -> None:
     """With the per-address backstop lowered to 10: an address spraying usernames backs off
     for names never used from it, but carol, who logged in from it before, is not affected."""
-    with Dedicated(start_server, *uot(binding),
-                   settings={"max_failed_authentications_per_peer": 10,
-                             "failed_authentication_delay": 30}) as srv:
+    with Dedicated(
+        start_server,
+        *uot(binding),
+        settings={"max_failed_authentications_per_peer": 10, "failed_authentication_delay": 30},
+    ) as srv:
         ok, _ = try_login(srv, "carol", "letmein", "127.0.0.4")
         assert ok, "control: carol logs in from 127.0.0.4"
         wrong = []

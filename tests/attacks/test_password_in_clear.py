@@ -41,15 +41,20 @@ from wssc.settings import Bootstrap, EndpointSettings, SecureConversationSetting
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "pw-Kq7-must-never-leave"
-UNOT = EndpointSettings(secure_conversation=SecureConversationSettings(
-    bootstrap=Bootstrap.USERNAME_OVER_TRANSPORT))
+UNOT = EndpointSettings(
+    secure_conversation=SecureConversationSettings(bootstrap=Bootstrap.USERNAME_OVER_TRANSPORT)
+)
 
 
 def unot_wsdl(address: str) -> bytes:
     """The WSDL a UserNameOverTransport ``wssc serve`` publishes, at ``address`` (the service
     itself only publishes https://: a hostile or misconfigured peer may say otherwise)."""
-    engine = ServiceEngine(Calculator(), settings=UNOT, address="https://placeholder.invalid/svc",
-                           username_validator=lambda u, p: False)
+    engine = ServiceEngine(
+        Calculator(),
+        settings=UNOT,
+        address="https://placeholder.invalid/svc",
+        username_validator=lambda u, p: False,
+    )
     return engine.wsdl().replace(b"https://placeholder.invalid/svc", address.encode())
 
 
@@ -58,8 +63,9 @@ class Listener:
 
     ``answer(first_line) -> (status line, extra headers, body)`` decides the reply."""
 
-    def __init__(self, answer: Callable[[bytes], tuple[str, dict[str, str], bytes]],
-                 tls: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, answer: Callable[[bytes], tuple[str, dict[str, str], bytes]], tls: ssl.SSLContext | None = None
+    ) -> None:
         self.answer = answer
         self.tls = tls
         self.received = bytearray()
@@ -117,8 +123,11 @@ class Listener:
                 self.requests.append(first)
             status, headers, body = self.answer(first)
             extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-            conn.sendall(f"HTTP/1.1 {status}\r\nContent-Length: {len(body)}\r\n{extra}"
-                         "Connection: close\r\n\r\n".encode() + body)
+            conn.sendall(
+                f"HTTP/1.1 {status}\r\nContent-Length: {len(body)}\r\n{extra}"
+                "Connection: close\r\n\r\n".encode()
+                + body
+            )
         except (OSError, ssl.SSLError):
             pass
         finally:
@@ -174,20 +183,23 @@ def test_client_from_wsdl_refuses_before_sending(plain_endpoint: Listener) -> No
 def test_client_constructed_directly_refuses(plain_endpoint: Listener) -> None:
     ep = endpoint_from_wsdl(plain_endpoint.answer(b"GET /svc?wsdl")[2], "x")
     with pytest.raises(ConfigurationError) as info:
-        Client(f"{plain_endpoint.base}/svc", ep.contract, settings=UNOT, username="alice",
-               password=PASSWORD)
+        Client(f"{plain_endpoint.base}/svc", ep.contract, settings=UNOT, username="alice", password=PASSWORD)
     assert_names_scheme_and_fix(info.value)
     assert not plain_endpoint.received  # not even a connection
     # The same client to the https:// address is built (the check is the scheme).
-    Client(f"https://127.0.0.1:{plain_endpoint.port}/svc", ep.contract, settings=UNOT,
-           username="alice", password=PASSWORD).close()  # never opened: nothing to cancel
+    Client(
+        f"https://127.0.0.1:{plain_endpoint.port}/svc",
+        ep.contract,
+        settings=UNOT,
+        username="alice",
+        password=PASSWORD,
+    ).close()  # never opened: nothing to cancel
     assert not plain_endpoint.received
 
 
 def test_async_client_refuses_before_sending(plain_endpoint: Listener) -> None:
     async def go() -> None:
-        await AsyncClient.from_wsdl(f"{plain_endpoint.base}/svc?wsdl", username="alice",
-                                    password=PASSWORD)
+        await AsyncClient.from_wsdl(f"{plain_endpoint.base}/svc?wsdl", username="alice", password=PASSWORD)
 
     with pytest.raises(ConfigurationError) as info:
         asyncio.run(go())
@@ -196,8 +208,7 @@ def test_async_client_refuses_before_sending(plain_endpoint: Listener) -> None:
 
 
 @pytest.mark.parametrize("flavour", ["sync", "async"])
-def test_zeep_secure_session_refuses_before_sending(plain_endpoint: Listener,
-                                                    flavour: str) -> None:
+def test_zeep_secure_session_refuses_before_sending(plain_endpoint: Listener, flavour: str) -> None:
     make = secure_session if flavour == "sync" else async_secure_session
     with pytest.raises(ConfigurationError) as info:
         make(f"{plain_endpoint.base}/svc?wsdl", username="alice", password=PASSWORD)
@@ -206,10 +217,13 @@ def test_zeep_secure_session_refuses_before_sending(plain_endpoint: Listener,
 
 
 def test_wssc_call_refuses_before_sending(plain_endpoint: Listener, tmp_path: Path) -> None:
-    env = dict(os.environ, WSSC_USERNAME="alice", WSSC_PASSWORD=PASSWORD,
-               WSSC_HOME=str(tmp_path))
-    r = subprocess.run([sys.executable, "-m", "wssc", "call", f"{plain_endpoint.base}/svc",
-                        "Echo", "text=hello"], capture_output=True, env=env, timeout=60)
+    env = dict(os.environ, WSSC_USERNAME="alice", WSSC_PASSWORD=PASSWORD, WSSC_HOME=str(tmp_path))
+    r = subprocess.run(
+        [sys.executable, "-m", "wssc", "call", f"{plain_endpoint.base}/svc", "Echo", "text=hello"],
+        capture_output=True,
+        env=env,
+        timeout=60,
+    )
     err = r.stderr.decode()
     assert r.returncode == 2, (r.returncode, err)
     assert err.startswith("error: ") and "Traceback" not in err, err
@@ -242,15 +256,16 @@ def redirecting(tmp_path: Path) -> Iterator[tuple[Listener, Listener, str]]:
     plain.close()
 
 
-def test_a_redirect_to_http_is_not_followed(
-        redirecting: tuple[Listener, Listener, str]) -> None:
+def test_a_redirect_to_http_is_not_followed(redirecting: tuple[Listener, Listener, str]) -> None:
     secure, plain, ca = redirecting
     wsdl = f"{secure.base}/svc?wsdl"
     # httpx (Client, AsyncClient), even with an httpx client of the user's that follows
     # redirects, and requests (zeep's Transport), which re-sends the body on a 307.
     follows = httpx.Client(verify=ssl.create_default_context(cafile=ca), follow_redirects=True)
-    with Client.from_wsdl(wsdl, verify=ca, username="alice", password=PASSWORD,
-                          http=follows) as c, pytest.raises(TransportError, match="307"):
+    with (
+        Client.from_wsdl(wsdl, verify=ca, username="alice", password=PASSWORD, http=follows) as c,
+        pytest.raises(TransportError, match="307"),
+    ):
         c.Echo(text="x")
     follows.close()
 
@@ -263,9 +278,10 @@ def test_a_redirect_to_http_is_not_followed(
             await c.aclose()
 
     asyncio.run(via_async())
-    with zeep.Client(wsdl, **secure_session(wsdl, verify=ca, username="alice",
-                                            password=PASSWORD)) as zc, \
-            pytest.raises(TransportError, match="307"):  # one class for it, as Client's
+    with (
+        zeep.Client(wsdl, **secure_session(wsdl, verify=ca, username="alice", password=PASSWORD)) as zc,
+        pytest.raises(TransportError, match="307"),
+    ):  # one class for it, as Client's
         zc.service.Echo(text="x")
     # The RSTs, password included, went to the https:// endpoint (inside TLS) and no further.
     assert PASSWORD.encode() in bytes(secure.received)
@@ -280,10 +296,12 @@ def test_wssc_inspect_flags_such_a_wsdl(plain_endpoint: Listener, tmp_path: Path
     bad.write_bytes(unot_wsdl("http://example.test/svc"))
     good = tmp_path / "good.wsdl"
     good.write_bytes(unot_wsdl("https://example.test/svc"))
-    runs = {name: subprocess.run([sys.executable, "-m", "wssc", "inspect", src],
-                                 capture_output=True, env=env, timeout=60)
-            for name, src in (("bad", str(bad)), ("good", str(good)),
-                              ("url", f"{plain_endpoint.base}/svc?wsdl"))}
+    runs = {
+        name: subprocess.run(
+            [sys.executable, "-m", "wssc", "inspect", src], capture_output=True, env=env, timeout=60
+        )
+        for name, src in (("bad", str(bad)), ("good", str(good)), ("url", f"{plain_endpoint.base}/svc?wsdl"))
+    }
     assert runs["good"].returncode == 0 and not runs["good"].stderr, runs["good"].stderr
     for name in ("bad", "url"):
         r = runs[name]
@@ -297,13 +315,18 @@ def test_wssc_inspect_flags_such_a_wsdl(plain_endpoint: Listener, tmp_path: Path
 
 def test_the_service_refuses_to_publish_it_on_http(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError) as info:
-        ServiceEngine(Calculator(), settings=UNOT, address="http://127.0.0.1:8000/svc",
-                      username_validator=lambda u, p: True)
+        ServiceEngine(
+            Calculator(),
+            settings=UNOT,
+            address="http://127.0.0.1:8000/svc",
+            username_validator=lambda u, p: True,
+        )
     text = str(info.value)
     assert "http://" in text and "https://" in text and "forwarded_allow_ips" in text, text
     # The published address behind a TLS-terminating proxy is the proxy's https:// one.
-    ServiceEngine(Calculator(), settings=UNOT, address="https://proxy.example/svc",
-                  username_validator=lambda u, p: True)
+    ServiceEngine(
+        Calculator(), settings=UNOT, address="https://proxy.example/svc", username_validator=lambda u, p: True
+    )
     # A bootstrap that does not rely on TLS may be served on http://.
     cert, _, _ = dev_certificate(tmp_path)
     ServiceEngine(Calculator(), address="http://127.0.0.1:8000/svc", certificate=cert)

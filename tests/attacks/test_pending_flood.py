@@ -56,8 +56,7 @@ def opened_client(srv: Server, source: str) -> Client:
     """A client from ``source`` whose session is open (issued) but not used yet."""
     ep = endpoint_from_wsdl(httpx.get(srv.wsdl_url).content, srv.wsdl_url)
     http = httpx.Client(transport=httpx.HTTPTransport(local_address=source), timeout=30)
-    c = Client(ep.address, ep.contract, settings=ep.settings,
-               service_certificate=ep.certificate, http=http)
+    c = Client(ep.address, ep.contract, settings=ep.settings, service_certificate=ep.certificate, http=http)
     c._own_http = True
     c.open()
     return c
@@ -86,11 +85,14 @@ def test_one_peer_flood_evicts_only_its_own_oldest_pending_sessions(
         first = opened_client(srv, "127.0.0.1")  # the flood's oldest pending session
         statuses = flood(srv, "127.0.0.1", GLOBAL + 1)
         assert statuses == [200] * (GLOBAL + 1), (
-            f"a flood from one peer was refused: {statuses} (evict its oldest instead)")
+            f"a flood from one peer was refused: {statuses} (evict its oldest instead)"
+        )
         # Each RST past the quota evicted one of the peer's own pending sessions.
         wait_logged(srv, PEER_EVICTION + f" ({expected})", count=GLOBAL + 2 - expected)
-        print(f"\n[pending flood] {binding} quota {expected}: {GLOBAL + 2} RSTs from "
-              f"127.0.0.1 all answered; {GLOBAL + 2 - expected} of its pending sessions evicted")
+        print(
+            f"\n[pending flood] {binding} quota {expected}: {GLOBAL + 2} RSTs from "
+            f"127.0.0.1 all answered; {GLOBAL + 2 - expected} of its pending sessions evicted"
+        )
         # The flood's oldest session is gone: its first message is refused, and says so.
         with first:
             with pytest.raises(WsscError) as refused:

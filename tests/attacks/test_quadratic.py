@@ -49,16 +49,21 @@ def many_children(address: str, kind: str, n: int = CHILDREN, size: int = TARGET
         f'<o:Security s:mustUnderstand="1" xmlns:o="{ns.WSSE}" xmlns:k="{ns.WSSE11}">'
         f'<u:Timestamp u:Id="_0"><u:Created>{format_time(now)}</u:Created>'
         f"<u:Expires>{format_time(now + 300)}</u:Expires></u:Timestamp>"
-        + one * n
+        + one
+        * n
         + "</o:Security></s:Header><s:Body>"
         '<Echo xmlns="http://tempuri.org/"><text>x</text></Echo></s:Body></s:Envelope>'
     ).encode()
 
 
-@pytest.mark.parametrize(("binding", "mode", "kind"), [
-    *[(b, m, "elements") for b, m in MATRIX],
-    ("wshttp", "session", "processing-instructions"),
-], ids=[*[f"elements-{i}" for i in MATRIX_IDS], "processing-instructions-wshttp-session"])
+@pytest.mark.parametrize(
+    ("binding", "mode", "kind"),
+    [
+        *[(b, m, "elements") for b, m in MATRIX],
+        ("wshttp", "session", "processing-instructions"),
+    ],
+    ids=[*[f"elements-{i}" for i in MATRIX_IDS], "processing-instructions-wshttp-session"],
+)
 def test_many_security_header_children_cost_linear(
     start_server: Callable[..., Server], binding: str, mode: str, kind: str
 ) -> None:
@@ -67,10 +72,12 @@ def test_many_security_header_children_cost_linear(
         assert 2_500_000 < len(data) < 3_500_000
         # Processing instructions are not elements: the header pass skips them, and the
         # message is refused for what it lacks.
-        reason = ("the security header has more than 64 elements" if kind == "elements"
-                  else "the message is not signed")
-        assert_cost_ratio(srv, data, f"{CHILDREN} Security children ({kind}) {binding}/{mode}",
-                          reason=reason)
+        reason = (
+            "the security header has more than 64 elements"
+            if kind == "elements"
+            else "the message is not signed"
+        )
+        assert_cost_ratio(srv, data, f"{CHILDREN} Security children ({kind}) {binding}/{mode}", reason=reason)
 
 
 @pytest.mark.parametrize(("binding", "mode"), MATRIX[:1], ids=MATRIX_IDS[:1])
@@ -81,5 +88,6 @@ def test_many_children_at_the_largest_valid_size(
     quota): the ratio needs no scaling."""
     with Dedicated(start_server, *serve_args(binding, mode, *LARGE_MESSAGES)) as srv:
         data = many_children(srv.url, "processing-instructions", n=12_000, size=90_000)
-        assert_cost_ratio(srv, data, f"12,000 Security children in {len(data)} bytes",
-                          reason="the message is not signed")
+        assert_cost_ratio(
+            srv, data, f"12,000 Security children in {len(data)} bytes", reason="the message is not signed"
+        )

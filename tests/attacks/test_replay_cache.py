@@ -50,8 +50,7 @@ REPLAY = "A replay of a previously received message was detected"
 
 def valid_message(c: Client, text: str, expires: float | bool = True) -> bytes:
     s = c.session
-    return tostring(craft(app_envelope(c, "Echo", text=text), Keys.of(c), s.sc, s.suite,
-                          expires=expires))
+    return tostring(craft(app_envelope(c, "Echo", text=text), Keys.of(c), s.sc, s.suite, expires=expires))
 
 
 def describe(r: httpx.Response) -> str:
@@ -70,8 +69,10 @@ def test_one_session_cannot_fill_the_cache_for_others(
     with Dedicated(start_server, *serve_args(binding, mode), settings=settings) as srv:
         with Client.from_wsdl(srv.wsdl_url) as attacker:
             attacker.open()
-            statuses = [post(srv, valid_message(attacker, f"fill {i}", time.time() + 36_000)
-                             ).status_code for i in range(40)]
+            statuses = [
+                post(srv, valid_message(attacker, f"fill {i}", time.time() + 36_000)).status_code
+                for i in range(40)
+            ]
             assert statuses[0] == 200
             victim, rec = recording_client(srv)
             with victim:
@@ -79,8 +80,10 @@ def test_one_session_cannot_fill_the_cache_for_others(
                     result = victim.Echo(text="victim")
                 except Exception as exc:
                     answers = [describe(e.as_response()) for e in rec.exchanges]
-                    pytest.fail(f"the victim was locked out after one session sent 40 messages "
-                                f"({exc!r}); its exchanges: {answers}")
+                    pytest.fail(
+                        f"the victim was locked out after one session sent 40 messages "
+                        f"({exc!r}); its exchanges: {answers}"
+                    )
                 assert result == "victim"
 
 
@@ -95,9 +98,12 @@ def several_sessions_fill(srv: Server, sessions: int, per_session: int) -> list[
         except WsscError:
             statuses.append(500)
             continue
-        statuses += [post(srv, valid_message(attacker, f"fill {n}.{i}", time.time() + 36_000),
-                          local_address="127.0.0.1").status_code
-                     for i in range(per_session)]
+        statuses += [
+            post(
+                srv, valid_message(attacker, f"fill {n}.{i}", time.time() + 36_000), local_address="127.0.0.1"
+            ).status_code
+            for i in range(per_session)
+        ]
         attacker.session.closed_without_cancel()  # keep the sessions: no Cancel
         attacker._http.close()
     return statuses
@@ -111,31 +117,33 @@ def test_one_peer_with_several_sessions_cannot_fill_the_cache(
     sends 7 messages in each (each session within its quota, 48 entries in all). It is refused
     past 12, and a victim at another address still opens a session and calls."""
     settings = {"replay_cache_size": 30, "replay_quota_per_session": 8}
-    with Dedicated(start_server, *serve_args(binding, mode, "--replay-quota-per-peer", "12"),
-                   settings=settings) as srv:
+    with Dedicated(
+        start_server, *serve_args(binding, mode, "--replay-quota-per-peer", "12"), settings=settings
+    ) as srv:
         statuses = several_sessions_fill(srv, 6, 7)
         assert statuses.count(200) <= 12, f"one peer held {statuses.count(200)} entries"
-        wait_logged(srv, "the peer 127.0.0.1 holds its whole share of the replay cache "
-                    "(replay_quota_per_peer)")
+        wait_logged(
+            srv, "the peer 127.0.0.1 holds its whole share of the replay cache (replay_quota_per_peer)"
+        )
         victim, rec = recording_client(srv, local_address="127.0.0.2")
         with victim:
             try:
                 result = victim.Echo(text="victim")
             except Exception as exc:
                 answers = [describe(e.as_response()) for e in rec.exchanges]
-                pytest.fail(f"the victim was locked out by one peer's sessions ({exc!r}); its "
-                            f"exchanges: {answers}")
+                pytest.fail(
+                    f"the victim was locked out by one peer's sessions ({exc!r}); its exchanges: {answers}"
+                )
             assert result == "victim"
 
 
-def test_without_the_peer_quota_several_sessions_do_fill_it(
-    start_server: Callable[..., Server]
-) -> None:
+def test_without_the_peer_quota_several_sessions_do_fill_it(start_server: Callable[..., Server]) -> None:
     """Control: the same attack with ``--replay-quota-per-peer 0`` fills the cache and locks
     the victim out (fail closed), so the test above shows the quota at work."""
     settings = {"replay_cache_size": 30, "replay_quota_per_session": 8}
-    with Dedicated(start_server, *serve_args("wshttp", "session", "--replay-quota-per-peer",
-                                             "0"), settings=settings) as srv:
+    with Dedicated(
+        start_server, *serve_args("wshttp", "session", "--replay-quota-per-peer", "0"), settings=settings
+    ) as srv:
         several_sessions_fill(srv, 6, 7)
         victim, _ = recording_client(srv, local_address="127.0.0.2")
         with victim, pytest.raises(Exception, match="ServerTooBusy"):
@@ -150,8 +158,12 @@ def test_expired_entries_are_evicted_first(
     """Replay window 1 s and skew 1 s: an entry lives about 2 s even when the sender wrote a
     10-hour Expires. A 12-entry cache is filled by two sessions (6 each, within the quota);
     new messages are accepted once the expired entries (about 2 s) make room."""
-    settings = {"replay_cache_size": 12, "replay_quota_per_session": 6, "replay_window": 1,
-                "max_clock_skew": 1}
+    settings = {
+        "replay_cache_size": 12,
+        "replay_quota_per_session": 6,
+        "replay_window": 1,
+        "max_clock_skew": 1,
+    }
     with Dedicated(start_server, *serve_args(binding, mode), settings=settings) as srv:
         clients = [Client.from_wsdl(srv.wsdl_url), Client.from_wsdl(srv.wsdl_url)]
         try:
@@ -164,8 +176,7 @@ def test_expired_entries_are_evicted_first(
                     assert r.status_code == 200, describe(r)
                     sent += 1
             over = post(srv, valid_message(clients[0], "one too many"))
-            print(f"\n[replay cache] full after {sent} messages + 2 RSTs: next one got "
-                  f"{describe(over)}")
+            print(f"\n[replay cache] full after {sent} messages + 2 RSTs: next one got {describe(over)}")
             # The entries expire about 2 s after they were made, inside the running server:
             # poll until each client's new message is accepted (deadline 15 s, far below the
             # 10 h its sender's Expires would have kept the entries).
@@ -177,8 +188,8 @@ def test_expired_entries_are_evicted_first(
                         break
                     time.sleep(0.2)
                 assert r.status_code == 200, (
-                    f"expired entries were not evicted (their sender's Expires was 10 h "
-                    f"ahead): {describe(r)}")
+                    f"expired entries were not evicted (their sender's Expires was 10 h ahead): {describe(r)}"
+                )
         finally:
             for c in clients:
                 c.close()
@@ -202,11 +213,11 @@ def test_replay_to_another_node_sharing_redis_is_refused(
         again_b = post(b, captured)
         assert again_b.status_code != 200, (
             "node B accepted a message node A had already accepted (the replay cache is not "
-            "shared through Redis)")
+            "shared through Redis)"
+        )
         assert_refused_by(b, again_b, REPLAY, since=mark, what="replay to another node")
         mark = log_mark(a)
-        assert_refused_by(a, post(a, captured), REPLAY, since=mark,
-                          what="replay to the same node")
+        assert_refused_by(a, post(a, captured), REPLAY, since=mark, what="replay to the same node")
         # Node B does serve the session (the store is shared): only the replay was refused.
         c, _ = client_via(b, farm)
         with c:

@@ -63,5 +63,4 @@ def test_replay_cache_full_fails_closed() -> None:
 
     cache = MemoryReplayCache(max_entries=1)
     ok(message(), replay_cache=cache)
-    assert reject(ServerTooBusy, message(), replay_cache=cache).detail == \
-        "the replay cache is full"
+    assert reject(ServerTooBusy, message(), replay_cache=cache).detail == "the replay cache is full"

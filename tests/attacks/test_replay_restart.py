@@ -112,9 +112,22 @@ class _Redis:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [self.exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self.dir],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                self.exe,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                self.dir,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 10
         while True:
             try:
@@ -149,8 +162,7 @@ def test_a_replay_after_redis_restarted_empty_is_refused(
     start_server: Callable[..., Server], restartable_redis: _Redis
 ) -> None:
     redis = restartable_redis
-    srv = start_server(*serve_args("wshttp", "cookie", "--store",
-                                   f"redis://127.0.0.1:{redis.port}/0"))
+    srv = start_server(*serve_args("wshttp", "cookie", "--store", f"redis://127.0.0.1:{redis.port}/0"))
     victim, rec = client_via(srv, srv.url)
     with victim:
         assert victim.Add(a=20, b=22) == 42
@@ -179,13 +191,16 @@ def test_a_replay_after_redis_restarted_empty_is_refused(
 E, SKEW = 1_000_000.0, 300.0
 
 
-@pytest.mark.parametrize(("created", "issued", "refused"), [
-    (E + SKEW - 0.001, E - 0.001, True),   # could have arrived just before E
-    (E + SKEW, E - 0.001, False),          # created too late to have arrived before E
-    (E - 3600, None, True),                # session issue time unknown: taken as before E
-    (E + SKEW - 0.001, E, False),          # a session issued at E or later: nothing before E
-    (E - 100, E + 1, False),
-])
+@pytest.mark.parametrize(
+    ("created", "issued", "refused"),
+    [
+        (E + SKEW - 0.001, E - 0.001, True),  # could have arrived just before E
+        (E + SKEW, E - 0.001, False),  # created too late to have arrived before E
+        (E - 3600, None, True),  # session issue time unknown: taken as before E
+        (E + SKEW - 0.001, E, False),  # a session issued at E or later: nothing before E
+        (E - 100, E + 1, False),
+    ],
+)
 def test_epoch_boundaries(created: float, issued: float | None, refused: bool) -> None:
     cache = MemoryReplayCache(epoch=E)
     now = E + 10
@@ -223,4 +238,3 @@ def test_redis_epoch_is_kept_and_renewed_when_lost(restartable_redis: _Redis) ->
         cache.check_and_add(b"m", later + 600, later, created=E + SKEW, issued=E - 1, skew=SKEW)
     assert int(redis_client.get("wssc:replay:epoch")) == int(later * 1000)  # type: ignore[arg-type]
     cache.check_and_add(b"o", later + 600, later, created=later, issued=later, skew=SKEW)
-

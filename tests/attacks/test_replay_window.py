@@ -36,8 +36,9 @@ TOO_OLD = "the message is older than the replay window"
 
 def send(srv: Server, c: Client, created: float, expires: float | bool | None) -> tuple[int, bytes]:
     s = c.session
-    root = craft(app_envelope(c, "Echo", text="old"), Keys.of(c), s.sc, s.suite,
-                 created=created, expires=expires)
+    root = craft(
+        app_envelope(c, "Echo", text="old"), Keys.of(c), s.sc, s.suite, created=created, expires=expires
+    )
     r = post(srv, tostring(root))
     return r.status_code, r.content
 
@@ -56,14 +57,21 @@ def test_hour_old_created_is_refused(
         assert status == 200
         old = now - HOUR
         exp: float | bool = False if expires == "none" else now + 2 * HOUR
-        crafted = craft(app_envelope(c, "Echo", text="old"), Keys.of(c), c.session.sc,
-                        c.session.suite, created=old, expires=exp)
+        crafted = craft(
+            app_envelope(c, "Echo", text="old"),
+            Keys.of(c),
+            c.session.sc,
+            c.session.suite,
+            created=old,
+            expires=exp,
+        )
         data = tostring(crafted)
         for attempt in ("first", "again"):
             mark = log_mark(srv)
             r = post(srv, data)
-            assert_refused_by(srv, r, TOO_OLD, since=mark,
-                              what=f"Created 1 h ago, Expires {expires}, {attempt} send")
+            assert_refused_by(
+                srv, r, TOO_OLD, since=mark, what=f"Created 1 h ago, Expires {expires}, {attempt} send"
+            )
 
 
 @pytest.mark.parametrize(("binding", "mode"), MATRIX[:1], ids=MATRIX_IDS[:1])
@@ -77,8 +85,10 @@ def test_within_window_accepted_beyond_refused(
         now = time.time()
         assert send(srv, c, now - 8 * 60, False)[0] == 200
         s = c.session
-        root = craft(app_envelope(c, "Echo", text="x"), Keys.of(c), s.sc, s.suite,
-                     created=now - 11 * 60, expires=False)
+        root = craft(
+            app_envelope(c, "Echo", text="x"), Keys.of(c), s.sc, s.suite, created=now - 11 * 60, expires=False
+        )
         mark = log_mark(srv)
-        assert_refused_by(srv, post(srv, tostring(root)), TOO_OLD, since=mark,
-                          what="Created 11 min ago, no Expires")
+        assert_refused_by(
+            srv, post(srv, tostring(root)), TOO_OLD, since=mark, what="Created 11 min ago, no Expires"
+        )

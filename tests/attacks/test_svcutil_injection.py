@@ -50,8 +50,28 @@ def _payload(marker: Path) -> str:
     """Breaks out of \"\"\"…\"\"\", '''…''', '…', "…" and a comment, each time into the statement.
     No ':' (names are referenced as QNames ``tns:name``)."""
     s = _statement(marker)
-    return ('x"""\n' + s + '\n"""' + "'''\n" + s + "\n'''" + "'\n" + s + '\n"' + '\n' + s
-            + '\n#\\\r' + s + '\u2028' + s + '\u2029' + s + '\t\\"\n    ' + s + "  # \\")
+    return (
+        'x"""\n'
+        + s
+        + '\n"""'
+        + "'''\n"
+        + s
+        + "\n'''"
+        + "'\n"
+        + s
+        + '\n"'
+        + "\n"
+        + s
+        + "\n#\\\r"
+        + s
+        + "\u2028"
+        + s
+        + "\u2029"
+        + s
+        + '\t\\"\n    '
+        + s
+        + "  # \\"
+    )
 
 
 def _namespace(marker: Path) -> str:
@@ -75,20 +95,24 @@ def fields(marker: Path) -> dict[str, tuple[str, str]]:
     }
 
 
-FIELDS = ["portType", "operation", "parameter", "namespace", "action", "reply_action",
-          "address", "all"]
+FIELDS = ["portType", "operation", "parameter", "namespace", "action", "reply_action", "address", "all"]
 
 
 def _xml(value: str) -> str:
-    return escape(value, {'"': "&quot;", "'": "&apos;", "\n": "&#10;", "\r": "&#13;",
-                          "\t": "&#9;"})
+    return escape(value, {'"': "&quot;", "'": "&apos;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
 
 
 def hostile_wsdl(marker: Path, field: str) -> tuple[bytes, dict[str, str]]:
     """The WSDL with ``field`` (or every field) hostile, and the wire values it then holds."""
     text = BASE
-    wire = {"portType": "IPTZQ", "operation": "OPZQ", "parameter": "PARZQ",
-            "namespace": "urn:NSZQ", "action": "urn:ACTZQ", "address": ADDRESS}
+    wire = {
+        "portType": "IPTZQ",
+        "operation": "OPZQ",
+        "parameter": "PARZQ",
+        "namespace": "urn:NSZQ",
+        "action": "urn:ACTZQ",
+        "address": ADDRESS,
+    }
     for placeholder, (name, value) in fields(marker).items():
         if field in (name, "all"):
             text = text.replace(placeholder, _xml(value))
@@ -127,8 +151,9 @@ print(json.dumps({"operations": m.OPERATIONS, "calls": rec.calls, "name": m.CONT
 
 def import_generated(module: Path, marker: Path) -> dict[str, object]:
     """Import the module in a fresh interpreter and call every method on a recorder."""
-    proc = subprocess.run([sys.executable, "-c", _IMPORTER, str(module)],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", _IMPORTER, str(module)], capture_output=True, text=True, timeout=60
+    )
     assert not marker.exists(), "importing the generated client ran the WSDL's payload"
     assert proc.returncode == 0, proc.stderr
     out: dict[str, object] = json.loads(proc.stdout)
@@ -142,8 +167,7 @@ def assert_maps_to_wire(got: dict[str, object], wire: dict[str, str], url: str) 
     assert py.isidentifier() and py.isascii()
     assert (wire_op, action) == (wire["operation"], wire["action"])
     assert got["calls"] == [[wire["operation"], {wire["parameter"]: 41}], ["close", {}]]
-    assert (got["name"], got["namespace"], got["url"]) == (wire["portType"], wire["namespace"],
-                                                           url)
+    assert (got["name"], got["namespace"], got["url"]) == (wire["portType"], wire["namespace"], url)
     policy = got["policy"]
     assert isinstance(policy, list) and wire["address"] in "\n".join(policy)
 
@@ -162,8 +186,7 @@ def test_the_sentinel_fires_when_the_payload_runs(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("field", FIELDS)
-def test_hostile_wsdl_file(field: str, tmp_path: Path,
-                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_hostile_wsdl_file(field: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     marker = tmp_path / "marker"
     data, wire = hostile_wsdl(marker, field)
     src, out = tmp_path / "hostile.wsdl", tmp_path / "client.py"
@@ -178,8 +201,7 @@ def test_hostile_wsdl_file(field: str, tmp_path: Path,
 
 
 @pytest.mark.parametrize("field", ["all", "portType", "operation", "action", "address"])
-def test_hostile_service_wsdl(field: str, tmp_path: Path,
-                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_hostile_service_wsdl(field: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     marker = tmp_path / "marker"
     data, wire = hostile_wsdl(marker, field)
     out = tmp_path / "client.py"
@@ -197,19 +219,24 @@ def test_hostile_wsdl_through_the_cli_process(tmp_path: Path) -> None:
     data, wire = hostile_wsdl(marker, "all")
     src, out = tmp_path / "hostile.wsdl", tmp_path / "client.py"
     src.write_bytes(data)
-    proc = subprocess.run([sys.executable, "-m", "wssc", "svcutil", str(src), "-o", str(out)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "wssc", "svcutil", str(src), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "\n" not in proc.stdout.strip() and "\r" not in proc.stdout  # names escaped
-    assert_maps_to_wire(import_generated(out, marker), wire,
-                        wire["address"].split("?", 1)[0] + "?wsdl")
+    assert_maps_to_wire(import_generated(out, marker), wire, wire["address"].split("?", 1)[0] + "?wsdl")
 
 
-@pytest.mark.parametrize("value", ["\x00", "&#0;", "&#1;", "&#xFFFE;", "\x0b"],
-                         ids=["NUL", "NUL-ref", "SOH-ref", "U+FFFE", "VT"])
+@pytest.mark.parametrize(
+    "value", ["\x00", "&#0;", "&#1;", "&#xFFFE;", "\x0b"], ids=["NUL", "NUL-ref", "SOH-ref", "U+FFFE", "VT"]
+)
 @pytest.mark.parametrize("field", ["IPTZQ", "OPZQ", "urn:ACTZQ"])
-def test_values_xml_cannot_carry_are_refused(value: str, field: str, tmp_path: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_values_xml_cannot_carry_are_refused(
+    value: str, field: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """NUL and the other characters XML 1.0 forbids cannot reach a name: the parser refuses
     the document with a clear error, and nothing is written."""
     src, out = tmp_path / "bad.wsdl", tmp_path / "client.py"
@@ -221,8 +248,7 @@ def test_values_xml_cannot_carry_are_refused(value: str, field: str, tmp_path: P
 
 
 @pytest.mark.parametrize("char", ['"', "\\", "\n", "\u2028", " "])
-def test_values_the_xml_parser_refuses(char: str, tmp_path: Path,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_values_the_xml_parser_refuses(char: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A namespace URI holding a quote, a backslash, whitespace or U+2028 is refused by the
     parser: the document is not loaded and nothing is written."""
     src, out = tmp_path / "bad.wsdl", tmp_path / "client.py"
@@ -236,8 +262,8 @@ def test_values_the_xml_parser_refuses(char: str, tmp_path: Path,
 
 
 def test_a_module_that_fails_its_check_is_not_written(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Break the identifier rule (wire names used as they are): the ast check catches the
     injected code, svcutil fails with a clear error, and no file is written."""
     marker = tmp_path / "marker"
@@ -256,12 +282,16 @@ def test_a_module_that_fails_its_check_is_not_written(
     assert not out.exists() and not marker.exists()
 
 
-@pytest.mark.parametrize("tamper", [
-    ("\nclass ", "\n__import__('os').getpid()\nclass "),       # a statement
-    ("OPERATIONS = {", "OPERATIONS = {'x': __import__('os'),"),  # a call
-    ("    def close(self)", "    @staticmethod\n    def close(self)"),  # a decorator
-    ("GENERATED_AT = ", "GENERATED_AT = 'not-from-the-wsdl' or "),     # a foreign literal
-], ids=["statement", "call", "decorator", "literal"])
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        ("\nclass ", "\n__import__('os').getpid()\nclass "),  # a statement
+        ("OPERATIONS = {", "OPERATIONS = {'x': __import__('os'),"),  # a call
+        ("    def close(self)", "    @staticmethod\n    def close(self)"),  # a decorator
+        ("GENERATED_AT = ", "GENERATED_AT = 'not-from-the-wsdl' or "),  # a foreign literal
+    ],
+    ids=["statement", "call", "decorator", "literal"],
+)
 def test_the_check_refuses_what_was_not_planned(tamper: tuple[str, str], tmp_path: Path) -> None:
     """Each check of the ast walk, on a module changed after generation."""
     from wssc.contract import get_contract

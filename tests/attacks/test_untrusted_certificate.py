@@ -45,11 +45,16 @@ def attacker_certificate() -> bytes:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "attacker")])
     now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=30))
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
     return cert.public_bytes(serialization.Encoding.DER)
 
 
@@ -75,10 +80,13 @@ def test_a_certificate_no_one_trusts_is_refused(server: Callable[..., Server]) -
         mark = log_mark(srv)
         r = post(srv, with_tokens(request, der, 1))
         line = assert_refused_by(
-            srv, r, "ChainTrust: the certificate 'CN=attacker' was refused: no trusted "
-            "certification authority is configured", since=mark)
+            srv,
+            r,
+            "ChainTrust: the certificate 'CN=attacker' was refused: no trusted "
+            "certification authority is configured",
+            since=mark,
+        )
         assert "InvalidSecurityToken" in line  # CertificateRejected's code, in the log only
         # the same request without the certificate is issued a session
         ok = post(srv, request)
         assert ok.status_code == 200 and read_fault_bytes(ok.content) is None
-

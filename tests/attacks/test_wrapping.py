@@ -94,8 +94,7 @@ def test_wrapping_action_header() -> None:
     evil.text = "urn:evil:Delete"
     header.insert(list(header).index(action), evil)
     _wrap_in_header(root, action)
-    assert reject(InvalidSecurity, root).detail == \
-        "a signed element is not where the application reads it"
+    assert reject(InvalidSecurity, root).detail == "a signed element is not where the application reads it"
 
 
 def test_wrapping_timestamp_replaced() -> None:
@@ -175,5 +174,7 @@ def test_element_referenced_twice() -> None:
     si = security(root).find(f"{DS}Signature/{DS}SignedInfo")
     si.append(copy.deepcopy(si.findall(f"{DS}Reference")[-1]))
     resign(root)
-    assert reject(InvalidSecurity, root, policy(derived=False)).detail == \
-        "an element is referenced twice by the signature"
+    assert (
+        reject(InvalidSecurity, root, policy(derived=False)).detail
+        == "an element is referenced twice by the signature"
+    )

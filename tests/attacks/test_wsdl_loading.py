@@ -35,15 +35,15 @@ from wssc.policy.wsdl_resolve import (
 )
 from wssc.service.engine import ServiceEngine
 
-CALC = ServiceEngine(Calculator(), address="http://127.0.0.1:1/svc",
-                     certificate=generate_self_signed()).wsdl()
+CALC = ServiceEngine(
+    Calculator(), address="http://127.0.0.1:1/svc", certificate=generate_self_signed()
+).wsdl()
 
 
 def importing(*locations: str) -> bytes:
     """The calculator's WSDL with a ``wsdl:import`` of each location."""
     head, sep, rest = CALC.partition(b"<wsdl:types")
-    imports = b"".join(b'<wsdl:import namespace="urn:x" location="%s"/>' % loc.encode()
-                       for loc in locations)
+    imports = b"".join(b'<wsdl:import namespace="urn:x" location="%s"/>' % loc.encode() for loc in locations)
     return head + imports + sep + rest
 
 
@@ -61,8 +61,7 @@ def _zeep(url: str) -> None:
     _fetch(url, True, 30)
 
 
-LOADERS: dict[str, Callable[[str], None]] = {
-    "client": _client, "async": _async_client, "zeep": _zeep}
+LOADERS: dict[str, Callable[[str], None]] = {"client": _client, "async": _async_client, "zeep": _zeep}
 
 
 def _loaded_under_cap(load: Callable[[], None], match: str) -> int:
@@ -88,8 +87,9 @@ def test_an_endless_document_is_refused_at_the_cap(loader: str, where: str) -> N
     if where == "main":
         routes["/svc?wsdl"] = endless()
     with HostileHttp(routes) as evil:
-        peak = _loaded_under_cap(lambda: LOADERS[loader](evil.url("/svc?wsdl")),
-                                 f"larger than {MAX_DOCUMENT_BYTES} bytes")
+        peak = _loaded_under_cap(
+            lambda: LOADERS[loader](evil.url("/svc?wsdl")), f"larger than {MAX_DOCUMENT_BYTES} bytes"
+        )
         assert evil.requests[-1] == ("/svc?wsdl" if where == "main" else "/svc?wsdl=wsdl0")
     assert peak < 2 * MAX_DOCUMENT_BYTES, f"peak {peak} bytes for a {MAX_DOCUMENT_BYTES} cap"
 
@@ -116,8 +116,9 @@ def test_a_gzip_bomb_is_decoded_only_to_the_cap(loader: str) -> None:
     assert len(bomb) < MAX_DOCUMENT_BYTES // 100
     routes = {"/svc?wsdl": importing("/svc?wsdl=wsdl0"), "/svc?wsdl=wsdl0": bomb}
     with HostileHttp(routes, headers={"/svc?wsdl=wsdl0": {"Content-Encoding": "gzip"}}) as evil:
-        peak = _loaded_under_cap(lambda: LOADERS[loader](evil.url("/svc?wsdl")),
-                                 f"larger than {MAX_DOCUMENT_BYTES} bytes")
+        peak = _loaded_under_cap(
+            lambda: LOADERS[loader](evil.url("/svc?wsdl")), f"larger than {MAX_DOCUMENT_BYTES} bytes"
+        )
     assert peak < 2 * MAX_DOCUMENT_BYTES
 
 
@@ -144,14 +145,13 @@ def test_the_total_of_all_imports_is_capped() -> None:
         yield b"</wsdl:definitions>"
 
     routes: dict[str, bytes | Callable[[], Iterator[bytes]]] = {
-        "/svc?wsdl": importing("/svc?wsdl=wsdl0", "/svc?wsdl=wsdl1", "/svc?wsdl=wsdl2")}
+        "/svc?wsdl": importing("/svc?wsdl=wsdl0", "/svc?wsdl=wsdl1", "/svc?wsdl=wsdl2")
+    }
     routes |= {f"/svc?wsdl=wsdl{i}": big for i in range(3)}
     with HostileHttp(routes) as evil:
-        with pytest.raises(WsdlLoadRefused,
-                           match=f"larger than {MAX_TOTAL_BYTES} bytes in all"):
+        with pytest.raises(WsdlLoadRefused, match=f"larger than {MAX_TOTAL_BYTES} bytes in all"):
             Client.from_wsdl(evil.url("/svc?wsdl"), timeout=30)
-        assert evil.requests == ["/svc?wsdl", "/svc?wsdl=wsdl0", "/svc?wsdl=wsdl1",
-                                 "/svc?wsdl=wsdl2"]
+        assert evil.requests == ["/svc?wsdl", "/svc?wsdl=wsdl0", "/svc?wsdl=wsdl1", "/svc?wsdl=wsdl2"]
 
 
 def test_a_larger_budget_raises_the_caps(tmp_path: Path) -> None:
@@ -195,7 +195,8 @@ FILE_REFUSALS = {
 
 @pytest.mark.parametrize("case", list(FILE_REFUSALS))
 def test_a_file_wsdl_follows_only_regular_files_under_its_folder(
-        case: str, folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    case: str, folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     location, reason = FILE_REFUSALS[case]
     location = location.format(outside=folder.parent / "outside.wsdl")
     (folder / "sub").mkdir()
@@ -222,8 +223,10 @@ def test_a_file_wsdl_follows_a_relative_import(folder: Path) -> None:
     """The control: a relative import under the folder (through a symlink that stays in it)
     is read and merged."""
     (folder / "sub").mkdir()
-    part = (b'<wsdl:definitions xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/" '
-            b'targetNamespace="urn:x"><wsdl:message name="FromThePart"/></wsdl:definitions>')
+    part = (
+        b'<wsdl:definitions xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/" '
+        b'targetNamespace="urn:x"><wsdl:message name="FromThePart"/></wsdl:definitions>'
+    )
     (folder / "sub" / "part.wsdl").write_bytes(part)
     os.symlink(folder / "sub" / "part.wsdl", folder / "alias.wsdl")
     for location in ("sub/part.wsdl", "alias.wsdl"):
@@ -247,5 +250,5 @@ def test_a_gzip_encoded_wsdl_is_still_read() -> None:
     packed = gzip.compress(CALC)
     body = WsdlBudget().body("http://h/svc?wsdl", "gzip", str(len(packed)))
     for i in range(0, len(packed), 100):
-        body.feed(packed[i:i + 100])
+        body.feed(packed[i : i + 100])
     assert body.result() == CALC

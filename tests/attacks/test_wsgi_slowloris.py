@@ -31,8 +31,10 @@ def slow_sockets(srv: Server) -> Iterator[list[socket.socket]]:
         s.sendall(b"POST /svc HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/soa")
         held.append(s)
         s = socket.create_connection(("127.0.0.1", srv.port))
-        s.sendall(b"POST /svc HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/soap+xml"
-                  b"\r\nContent-Length: 4000\r\n\r\n<s:Envelope xmlns:s=\"http://www.w3.org/")
+        s.sendall(
+            b"POST /svc HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/soap+xml"
+            b'\r\nContent-Length: 4000\r\n\r\n<s:Envelope xmlns:s="http://www.w3.org/'
+        )
         held.append(s)
         # No wait: the kernel completed both handshakes before create_connection returned,
         # and the server accepts from its backlog in order, so the secured call below queues
@@ -44,9 +46,7 @@ def slow_sockets(srv: Server) -> Iterator[list[socket.socket]]:
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_slow_connections_do_not_block_a_secured_call(
-    server: Callable[..., Server], mode: str
-) -> None:
+def test_slow_connections_do_not_block_a_secured_call(server: Callable[..., Server], mode: str) -> None:
     srv = server(*serve_args("wshttp", mode, "--wsgi"))
     with slow_sockets(srv):
         t0 = time.monotonic()
@@ -54,8 +54,9 @@ def test_slow_connections_do_not_block_a_secured_call(
             with Client.from_wsdl(srv.wsdl_url, timeout=BOUND) as c:
                 assert c.Echo(text="not blocked") == "not blocked"
         except Exception as exc:
-            pytest.fail(f"with two slow connections held, a secured call did not complete "
-                        f"within {BOUND} s: {exc!r}")
+            pytest.fail(
+                f"with two slow connections held, a secured call did not complete within {BOUND} s: {exc!r}"
+            )
         elapsed = time.monotonic() - t0
     print(f"\n[wsgi] secured call with 2 slow sockets held: {elapsed * 1000:.0f} ms")
     assert elapsed < BOUND

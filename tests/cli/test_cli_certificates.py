@@ -58,7 +58,10 @@ def test_wssc_serve_refuses_a_mismatched_pair(tmp_path: Path) -> None:
     cert_path, key_path = _mismatched(tmp_path)
     r = subprocess.run(
         [sys.executable, "-m", "wssc", "serve", "--port", "1", "--cert-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        stdin=subprocess.DEVNULL,
     )
     assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
     assert "Traceback" not in r.stderr + r.stdout

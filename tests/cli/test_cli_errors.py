@@ -74,16 +74,20 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
     return rc, out, err
 
 
-@pytest.mark.parametrize("content", [
-    b"<!DOCTYPE html><html><body>Not here</body></html>",
-    b"<html><body><p>hello</p></body></html>",
-    b"\x00\x01garbage\xff",
-    b"",
-    b"<?xml version='1.0'?><root/>",
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"<!DOCTYPE html><html><body>Not here</body></html>",
+        b"<html><body><p>hello</p></body></html>",
+        b"\x00\x01garbage\xff",
+        b"",
+        b"<?xml version='1.0'?><root/>",
+    ],
+)
 @pytest.mark.parametrize("command", ["inspect", "svcutil"])
-def test_not_a_wsdl_file(capsys: pytest.CaptureFixture[str], tmp_path: Path, content: bytes,
-                         command: str) -> None:
+def test_not_a_wsdl_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, content: bytes, command: str
+) -> None:
     f = tmp_path / "page.wsdl"
     f.write_bytes(content)
     extra = ["-o", str(tmp_path / "x.py")] if command == "svcutil" else []
@@ -103,7 +107,8 @@ def test_not_a_wsdl_url(capsys: pytest.CaptureFixture[str], html_site: str, comm
 
 
 def test_call_with_too_few_arguments_is_refused_locally(
-        capsys: pytest.CaptureFixture[str], service: tuple[str, ServiceEngine]) -> None:
+    capsys: pytest.CaptureFixture[str], service: tuple[str, ServiceEngine]
+) -> None:
     url, engine = service
     rc, out, err = _run(capsys, "call", url, "Add", "1")
     assert rc == 2, err
@@ -117,8 +122,8 @@ def test_call_with_too_few_arguments_is_refused_locally(
 
 
 def test_typed_client_refuses_a_wrong_type_locally(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str],
-        service: tuple[str, ServiceEngine]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], service: tuple[str, ServiceEngine]
+) -> None:
     url, _engine = service
     out = tmp_path / "calc_client.py"
     assert main(["svcutil", url + "?wsdl", "-o", str(out)]) == 0

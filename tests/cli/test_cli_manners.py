@@ -36,11 +36,16 @@ GENERIC = f"FAULT {{{ns.WSSE}}}InvalidSecurity: An error occurred when verifying
 def wssc(wssc_home: Path) -> Run:
     """``wssc(*args, env=None, timeout=120)``: ``python -m wssc ARGS`` with the run's home."""
 
-    def run(*args: str, env: dict[str, str] | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str, env: dict[str, str] | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "wssc", *args], capture_output=True, text=True,
-            timeout=timeout, stdin=subprocess.DEVNULL, check=False,
+            [sys.executable, "-m", "wssc", *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            check=False,
             env=dict(os.environ, WSSC_HOME=str(wssc_home), **(env or {})),
         )
 
@@ -68,7 +73,8 @@ def test_local_argument_error_names_no_fault_code(srv: Server, wssc: Run) -> Non
     p = wssc("call", srv.url, "Add", "1")
     assert p.returncode == 2, p.stderr
     assert _lines(p.stderr) == [
-        "error: Add takes 2 arguments; missing b: Add(a: int, b: int) -> int (nothing was sent)"]
+        "error: Add takes 2 arguments; missing b: Add(a: int, b: int) -> int (nothing was sent)"
+    ]
 
 
 def test_str_of_local_errors_has_no_namespace() -> None:
@@ -95,8 +101,12 @@ def test_closed_pipe_ends_quietly(srv: Server, wssc_home: Path) -> None:
     os.close(read_end)
     try:
         p = subprocess.run(
-            [sys.executable, "-m", "wssc", "inspect", srv.url], stdout=write_end,
-            stderr=subprocess.PIPE, text=True, timeout=120, check=False,
+            [sys.executable, "-m", "wssc", "inspect", srv.url],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
             env=dict(os.environ, WSSC_HOME=str(wssc_home)),
         )
     finally:
@@ -155,8 +165,7 @@ def silent_service() -> Iterator[str]:
     listener.close()
 
 
-def test_hung_service_times_out_and_says_what_it_waits_for(silent_service: str,
-                                                          wssc: Run) -> None:
+def test_hung_service_times_out_and_says_what_it_waits_for(silent_service: str, wssc: Run) -> None:
     p = wssc("call", "--timeout", "2", silent_service, "Add", "1", "2", timeout=60)
     assert p.returncode == 1, p.stderr
     lines = _lines(p.stderr)
@@ -220,16 +229,21 @@ def test_busy_port_is_an_error_before_any_banner(wssc: Run) -> None:
         p = wssc("serve", "--port", str(port), timeout=60)
     assert p.returncode == 2, p.stdout + p.stderr
     assert "service at" not in p.stdout
-    assert _lines(p.stderr) == [f"error: cannot listen on 127.0.0.1:{port}: Address already in "
-                                "use; another process is listening there: stop it or pick "
-                                "another --port"]
+    assert _lines(p.stderr) == [
+        f"error: cannot listen on 127.0.0.1:{port}: Address already in "
+        "use; another process is listening there: stop it or pick "
+        "another --port"
+    ]
 
 
 def test_banner_means_the_service_answers(wssc_home: Path) -> None:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "wssc", "serve", "--port", str(port)], stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True, env=dict(os.environ, WSSC_HOME=str(wssc_home)),
+        [sys.executable, "-m", "wssc", "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=dict(os.environ, WSSC_HOME=str(wssc_home)),
     )
     watchdog = threading.Timer(60, proc.kill)
     watchdog.start()
@@ -251,12 +265,19 @@ def test_banner_means_the_service_answers(wssc_home: Path) -> None:
 
 
 @pytest.mark.parametrize("mode", [[], ["--no-require-cancellation"]], ids=["session", "cookie"])
-def test_refused_start_up_exits_non_zero_without_banner(wssc: Run, tmp_path: Path,
-                                                       mode: list[str]) -> None:
+def test_refused_start_up_exits_non_zero_without_banner(wssc: Run, tmp_path: Path, mode: list[str]) -> None:
     """Several workers (here as gunicorn would say it) with a per-process store, or with a
     cookie key ring of each worker's own: start-up is refused, no banner, exit 3."""
-    p = wssc("serve", "--port", str(free_port()), "--keyring", str(tmp_path / "ring.json"),
-             *mode, env={"SERVER_SOFTWARE": "gunicorn/23", "WEB_CONCURRENCY": "2"}, timeout=60)
+    p = wssc(
+        "serve",
+        "--port",
+        str(free_port()),
+        "--keyring",
+        str(tmp_path / "ring.json"),
+        *mode,
+        env={"SERVER_SOFTWARE": "gunicorn/23", "WEB_CONCURRENCY": "2"},
+        timeout=60,
+    )
     out = p.stdout + p.stderr
     assert p.returncode == 3, out
     assert "service at" not in out
@@ -282,19 +303,30 @@ FAULT_11 = f"""<s:Envelope xmlns:s="{ns.SOAP11}"><s:Body><s:Fault>
 </s:Fault></s:Body></s:Envelope>"""
 
 
-@pytest.mark.parametrize(("doc", "code", "reason"), [
-    (FAULT_12, "s:Sender / a:InvalidSecurity",
-     "An error occurred when verifying security for the message."),
-    (FAULT_11, "s:Client", "Bad request"),
-], ids=["soap12", "soap11"])
-def test_inspect_fault_document_labels_code_and_reason(wssc: Run, tmp_path: Path, doc: str,
-                                                       code: str, reason: str) -> None:
+@pytest.mark.parametrize(
+    ("doc", "code", "reason"),
+    [
+        (
+            FAULT_12,
+            "s:Sender / a:InvalidSecurity",
+            "An error occurred when verifying security for the message.",
+        ),
+        (FAULT_11, "s:Client", "Bad request"),
+    ],
+    ids=["soap12", "soap11"],
+)
+def test_inspect_fault_document_labels_code_and_reason(
+    wssc: Run, tmp_path: Path, doc: str, code: str, reason: str
+) -> None:
     path = tmp_path / "fault.xml"
     path.write_text(doc)
     p = wssc("inspect", str(path))
     assert p.returncode == 2, p.stderr
-    assert _lines(p.stderr) == ["error: not a WSDL: the document is a SOAP fault",
-                                f"  fault code: {code}", f"  fault reason: {reason}"]
+    assert _lines(p.stderr) == [
+        "error: not a WSDL: the document is a SOAP fault",
+        f"  fault code: {code}",
+        f"  fault reason: {reason}",
+    ]
 
 
 def test_fault_reason_control_characters_are_escaped(wssc: Run, tmp_path: Path) -> None:
@@ -313,8 +345,9 @@ def no_identity(srv: Server) -> Iterator[str]:
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            body = re.sub(rb"<Identity xmlns=[^>]*>.*?</Identity>", b"",
-                          httpx.get(srv.wsdl_url).content, flags=re.S)
+            body = re.sub(
+                rb"<Identity xmlns=[^>]*>.*?</Identity>", b"", httpx.get(srv.wsdl_url).content, flags=re.S
+            )
             assert b"Identity" not in body
             self.send_response(200)
             self.send_header("Content-Type", "text/xml")
@@ -337,14 +370,13 @@ def test_wsdl_without_identity_names_service_cert(no_identity: str, wssc: Run) -
     assert p.returncode == 2, p.stderr
     lines = _lines(p.stderr)
     assert lines[0].startswith("error: AnonymousForCertificate needs the service certificate")
-    assert lines[1] == ("  hint: the WSDL names no service certificate (wsid:Identity); give it "
-                        "with --service-cert PEM")
+    assert lines[1] == (
+        "  hint: the WSDL names no service certificate (wsid:Identity); give it with --service-cert PEM"
+    )
 
 
-def test_service_cert_flag_opens_the_session(no_identity: str, wssc: Run,
-                                             wssc_home: Path) -> None:
-    p = wssc("call", "--service-cert", str(wssc_home / "dev-cert.pem"), no_identity,
-             "Add", "20", "22")
+def test_service_cert_flag_opens_the_session(no_identity: str, wssc: Run, wssc_home: Path) -> None:
+    p = wssc("call", "--service-cert", str(wssc_home / "dev-cert.pem"), no_identity, "Add", "20", "22")
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == "42"
 
@@ -358,8 +390,9 @@ def _wait_for(path: Path, needle: str, since: int, timeout: float = 15.0) -> str
         time.sleep(0.02)
 
 
-def test_wrong_service_cert_gets_a_local_hint(no_identity: str, srv: Server, wssc: Run,
-                                              tmp_path: Path) -> None:
+def test_wrong_service_cert_gets_a_local_hint(
+    no_identity: str, srv: Server, wssc: Run, tmp_path: Path
+) -> None:
     wrong = tmp_path / "wrong.pem"
     save(generate_self_signed("not-the-service"), wrong, tmp_path / "wrong.key")
     mark = srv.log_path.stat().st_size
@@ -367,9 +400,11 @@ def test_wrong_service_cert_gets_a_local_hint(no_identity: str, srv: Server, wss
     assert p.returncode == 1, p.stderr
     lines = _lines(p.stderr)
     assert lines[0].startswith(GENERIC)  # the wire says no more than the generic fault
-    assert lines[1] == (f"  hint: the service could not read the session request sealed for "
-                        f"--service-cert {wrong} (CN=not-the-service); is it this service's "
-                        "certificate?")
+    assert lines[1] == (
+        f"  hint: the service could not read the session request sealed for "
+        f"--service-cert {wrong} (CN=not-the-service); is it this service's "
+        "certificate?"
+    )
     reason = "the key was encrypted for a different certificate"
     assert reason in _wait_for(srv.log_path, reason, mark)  # the service log says why
 
@@ -377,27 +412,38 @@ def test_wrong_service_cert_gets_a_local_hint(no_identity: str, srv: Server, wss
 def test_missing_service_cert_file(srv: Server, wssc: Run, tmp_path: Path) -> None:
     p = wssc("call", "--service-cert", str(tmp_path / "nope.pem"), srv.url, "Add", "1", "2")
     assert p.returncode == 2 and p.stderr.startswith(
-        f"error: cannot load certificate {tmp_path / 'nope.pem'}")
+        f"error: cannot load certificate {tmp_path / 'nope.pem'}"
+    )
 
 
 # --- 20: message verify on an old capture ------------------------------------------------------
 def test_expired_capture_names_ignore_expiry(wssc: Run, tmp_path: Path) -> None:
     secret = bytes(range(32))
     sct = SecurityContextToken("urn:uuid:11111111-2222-3333-4444-555555555555")
-    envelope = parse_xml(f'<s:Envelope xmlns:s="{ns.SOAP12}"><s:Header/><s:Body>'
-                         '<Ping xmlns="urn:t">hi</Ping></s:Body></s:Envelope>')
-    old = protect(envelope, SctProtection(sct, secret), MessagePolicy(),
-                  now=time.time() - 3 * 3600)
+    envelope = parse_xml(
+        f'<s:Envelope xmlns:s="{ns.SOAP12}"><s:Header/><s:Body>'
+        '<Ping xmlns="urn:t">hi</Ping></s:Body></s:Envelope>'
+    )
+    old = protect(envelope, SctProtection(sct, secret), MessagePolicy(), now=time.time() - 3 * 3600)
     capture = tmp_path / "capture.xml"
     capture.write_bytes(etree.tostring(old))
-    args = ("message", "verify", "--sct-id", sct.identifier, "--secret",
-            base64.b64encode(secret).decode(), str(capture))
+    args = (
+        "message",
+        "verify",
+        "--sct-id",
+        sct.identifier,
+        "--secret",
+        base64.b64encode(secret).decode(),
+        str(capture),
+    )
     p = wssc(*args)
     assert p.returncode == 1, p.stderr
     lines = _lines(p.stderr)
     assert lines[0].startswith(f"FAULT {{{ns.WSSE}}}MessageExpired")
-    assert lines[1] == ("  hint: the Timestamp is checked against this clock now; to verify a "
-                        "saved message, add --ignore-expiry")
+    assert lines[1] == (
+        "  hint: the Timestamp is checked against this clock now; to verify a "
+        "saved message, add --ignore-expiry"
+    )
     ok = wssc(*args[:2], "--ignore-expiry", *args[2:])
     assert ok.returncode == 0, ok.stderr
     assert "hi</Ping>" in ok.stdout
@@ -410,7 +456,8 @@ def test_insecure_warns(srv: Server, wssc: Run, command: list[str]) -> None:
     p = wssc(*command, "--insecure", srv.url, *extra)
     assert p.returncode == 0, p.stderr
     assert _lines(p.stderr)[0].startswith(
-        "warning: --insecure: HTTPS certificates are not verified; whoever answers")
+        "warning: --insecure: HTTPS certificates are not verified; whoever answers"
+    )
     quiet = wssc(*command, srv.url, *extra)
     assert "warning" not in quiet.stderr
 

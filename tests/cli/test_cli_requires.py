@@ -16,8 +16,8 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
 
 
 def test_serve_without_uvicorn_fails_before_the_banner(
-        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-        tmp_path: object) -> None:
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
     monkeypatch.setitem(sys.modules, "uvicorn", None)
     rc, out, err = _run(capsys, "serve", "--port", "8123", "--cert-dir", str(tmp_path))
     assert rc == 2
@@ -25,24 +25,25 @@ def test_serve_without_uvicorn_fails_before_the_banner(
     assert "uvicorn" in err and "pip install 'wssc[service]'" in err
 
 
-def test_serve_redis_store_without_redis(capsys: pytest.CaptureFixture[str],
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_serve_redis_store_without_redis(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setitem(sys.modules, "redis", None)
     rc, out, err = _run(capsys, "serve", "--store", "redis://127.0.0.1:1/0")
     assert rc == 2 and out == ""
     assert "pip install 'wssc[redis]'" in err
 
 
-def test_call_without_httpx(capsys: pytest.CaptureFixture[str],
-                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_call_without_httpx(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "httpx", None)
     rc, _out, err = _run(capsys, "call", "http://127.0.0.1:1/svc", "Add", "1", "2")
     assert rc == 2
     assert "pip install 'wssc[client]'" in err and "unexpected" not in err
 
 
-def test_inspect_url_without_httpx(capsys: pytest.CaptureFixture[str],
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_inspect_url_without_httpx(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setitem(sys.modules, "httpx", None)
     rc, _, err = _run(capsys, "inspect", "http://127.0.0.1:1/svc?wsdl")
     assert rc == 2 and "pip install 'wssc[client]'" in err

@@ -15,11 +15,14 @@ def serve_settings(*argv: str):  # type: ignore[no-untyped-def]
     return _settings(build_parser().parse_args(["serve", *argv]))
 
 
-@pytest.mark.parametrize(("order", "encrypted"), [
-    (None, True),
-    ("SignBeforeEncryptAndEncryptSignature", True),
-    ("SignBeforeEncrypt", False),
-])
+@pytest.mark.parametrize(
+    ("order", "encrypted"),
+    [
+        (None, True),
+        ("SignBeforeEncryptAndEncryptSignature", True),
+        ("SignBeforeEncrypt", False),
+    ],
+)
 def test_protection_order(order: str | None, encrypted: bool) -> None:
     """WCF's messageProtectionOrder: the default encrypts the signature (sp:EncryptSignature
     in the policy); SignBeforeEncrypt does not (Metro needs it to renew: FINDINGS.md M12)."""

@@ -36,8 +36,9 @@ from wssc.service.wsgi import WsgiApp
 CERT = generate_self_signed()
 UNTRUSTED = "The service was reached, but its HTTPS certificate is not trusted"
 WRONG_SCHEME = "The service does not speak the address's scheme (http:// or https://)"
-HTML = ("not a WSDL: the document is an HTML page (for a WCF or wssc service, use the address "
-        "followed by ?wsdl)")
+HTML = (
+    "not a WSDL: the document is an HTML page (for a WCF or wssc service, use the address followed by ?wsdl)"
+)
 
 
 class _Quiet(WSGIRequestHandler):
@@ -157,14 +158,17 @@ def test_zeep_with_the_service_address_loads_its_wsdl(demo: Demo) -> None:
 
 
 def test_neither_the_address_nor_its_wsdl_says_both_were_tried(html_site: str) -> None:
-    for load in (lambda: Client.from_wsdl(html_site),
-                 lambda: asyncio.run(AsyncClient.from_wsdl(html_site)),
-                 lambda: secure_session(html_site)):
+    for load in (
+        lambda: Client.from_wsdl(html_site),
+        lambda: asyncio.run(AsyncClient.from_wsdl(html_site)),
+        lambda: secure_session(html_site),
+    ):
         with pytest.raises(ConfigurationError) as exc:
             load()
         assert _detail(exc) == (
             f"{html_site} did not answer a WSDL ({HTML}), nor did {html_site}?wsdl ({HTML}): "
-            "give the address of the service's WSDL"), _detail(exc)
+            "give the address of the service's WSDL"
+        ), _detail(exc)
 
 
 def test_a_url_with_a_query_is_not_rewritten(html_site: str) -> None:
@@ -184,7 +188,8 @@ def test_unreachable_address_from_the_wsdl_names_the_wsdl(demo: Demo) -> None:
     assert _detail(exc).startswith(f"cannot reach {gone}: ")
     assert _detail(exc).endswith(
         f" ({gone} is the soap:address published in the WSDL at {wsdl}; if the service is "
-        "elsewhere, pass address='...' to from_wsdl)")
+        "elsewhere, pass address='...' to from_wsdl)"
+    )
 
 
 def test_address_overrides_the_wsdls_soap_address(demo: Demo) -> None:
@@ -213,17 +218,19 @@ def test_async_unreachable_address_from_the_wsdl_names_the_wsdl(demo: Demo) -> N
 
 # --- 8 and 18. an untrusted certificate: reached, not trusted; one class everywhere -----------
 def _untrusted(url: str) -> str:
-    return (f"{url} was reached, but its HTTPS certificate is not trusted (self-signed "
-            "certificate): trust the service's certificate or its CA with verify='ca.pem' "
-            "(wssc call --cafile ca.pem), or use http:// if the service offers it")
+    return (
+        f"{url} was reached, but its HTTPS certificate is not trusted (self-signed "
+        "certificate): trust the service's certificate or its CA with verify='ca.pem' "
+        "(wssc call --cafile ca.pem), or use http:// if the service offers it"
+    )
 
 
 def test_untrusted_certificate_is_said(tls: Server) -> None:
     loads: list[Callable[[], object]] = [
         lambda: Client.from_wsdl(tls.wsdl_url),
         lambda: asyncio.run(AsyncClient.from_wsdl(tls.wsdl_url)),
-        lambda: secure_session(tls.wsdl_url),          # requests
-        lambda: async_secure_session(tls.wsdl_url),    # requests, then httpx for zeep's load
+        lambda: secure_session(tls.wsdl_url),  # requests
+        lambda: async_secure_session(tls.wsdl_url),  # requests, then httpx for zeep's load
     ]
     for load in loads:
         with pytest.raises(TransportError) as exc:
@@ -233,47 +240,56 @@ def test_untrusted_certificate_is_said(tls: Server) -> None:
 
 
 def test_trusted_with_verify_works(tls: Server) -> None:
-    with Client.from_wsdl(tls.wsdl_url, verify=str(tls.verify), username="alice",
-                          password="secret") as c:
+    with Client.from_wsdl(tls.wsdl_url, verify=str(tls.verify), username="alice", password="secret") as c:
         assert c.Add(a=20, b=22) == 42
 
 
 # --- 9. the wrong scheme ------------------------------------------------------------------------
 def test_https_to_a_plain_http_service_says_so(demo: Demo) -> None:
     https = demo.url.replace("http://", "https://") + "?wsdl"
-    for load in (lambda: Client.from_wsdl(https),
-                 lambda: asyncio.run(AsyncClient.from_wsdl(https)),
-                 lambda: secure_session(https)):
+    for load in (
+        lambda: Client.from_wsdl(https),
+        lambda: asyncio.run(AsyncClient.from_wsdl(https)),
+        lambda: secure_session(https),
+    ):
         with pytest.raises(TransportError) as exc:
             load()
         assert exc.value.reason == WRONG_SCHEME
-        assert _detail(exc) == (f"{https}: the service answered in plain HTTP, not TLS; use "
-                                f"{demo.url}?wsdl instead"), _detail(exc)
+        assert _detail(exc) == (
+            f"{https}: the service answered in plain HTTP, not TLS; use {demo.url}?wsdl instead"
+        ), _detail(exc)
 
 
 def test_http_to_an_https_service_says_so(tls: Server) -> None:
     http_url = tls.wsdl_url.replace("https://", "http://")
-    for load in (lambda: Client.from_wsdl(http_url),
-                 lambda: asyncio.run(AsyncClient.from_wsdl(http_url)),
-                 lambda: secure_session(http_url)):
+    for load in (
+        lambda: Client.from_wsdl(http_url),
+        lambda: asyncio.run(AsyncClient.from_wsdl(http_url)),
+        lambda: secure_session(http_url),
+    ):
         with pytest.raises(TransportError) as exc:
             load()
         assert exc.value.reason == WRONG_SCHEME, _detail(exc)
-        assert _detail(exc).startswith(
-            f"{http_url} closed the connection without an HTTP answer ("), _detail(exc)
-        assert _detail(exc).endswith(
-            f"); if the service speaks HTTPS, use {tls.wsdl_url} instead"), _detail(exc)
+        assert _detail(exc).startswith(f"{http_url} closed the connection without an HTTP answer ("), _detail(
+            exc
+        )
+        assert _detail(exc).endswith(f"); if the service speaks HTTPS, use {tls.wsdl_url} instead"), _detail(
+            exc
+        )
 
 
 # --- 17. zeep reports the real status of a reply that is not SOAP -----------------------------
 def test_zeep_reports_the_real_status_of_a_text_reply(failing: str) -> None:
     wsdl = failing + "?wsdl"
-    with zeep.Client(wsdl, **secure_session(wsdl)) as client, \
-            pytest.raises(zeep.exceptions.TransportError) as exc:
+    with (
+        zeep.Client(wsdl, **secure_session(wsdl)) as client,
+        pytest.raises(zeep.exceptions.TransportError) as exc,
+    ):
         client.service.Add(a=1, b=2)
     assert exc.value.status_code == 500
     assert exc.value.message.startswith(
-        "Server returned HTTP status 500, not a SOAP reply (not well-formed XML")
+        "Server returned HTTP status 500, not a SOAP reply (not well-formed XML"
+    )
     assert exc.value.content == b"Internal Server Error"
 
 
@@ -291,11 +307,14 @@ def test_zeep_async_reports_the_real_status_of_a_text_reply(failing: str) -> Non
 
 
 # --- 22. a core-only install names the extra ---------------------------------------------------
-@pytest.mark.parametrize("statement, name", [
-    ("from wssc import Client", "wssc.Client"),
-    ("import wssc; wssc.AsyncClient", "wssc.AsyncClient"),
-    ("from wssc.client import Client", "wssc.Client"),
-])
+@pytest.mark.parametrize(
+    "statement, name",
+    [
+        ("from wssc import Client", "wssc.Client"),
+        ("import wssc; wssc.AsyncClient", "wssc.AsyncClient"),
+        ("from wssc.client import Client", "wssc.Client"),
+    ],
+)
 def test_core_only_install_names_the_client_extra(statement: str, name: str) -> None:
     code = (
         "import sys\n"
@@ -308,8 +327,8 @@ def test_core_only_install_names_the_client_extra(statement: str, name: str) -> 
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == (
-        f"MissingExtra httpx | {name} needs httpx, which is not installed: "
-        "pip install 'wssc[client]'"), r.stdout + r.stderr
+        f"MissingExtra httpx | {name} needs httpx, which is not installed: pip install 'wssc[client]'"
+    ), r.stdout + r.stderr
     assert issubclass(MissingExtra, ModuleNotFoundError)
 
 

@@ -89,9 +89,7 @@ def protect_message(
     now: float = T0,
     text: str = "hello",
 ) -> bytes:
-    root = protect(
-        plain_envelope(version, text), SctProtection(token or sct(), secret), policy, now=now
-    )
+    root = protect(plain_envelope(version, text), SctProtection(token or sct(), secret), policy, now=now)
     return etree.tostring(root)
 
 
@@ -142,8 +140,14 @@ def secret_forms(keys: Iterable[bytes]) -> list[str]:
         if len(k) < 8:
             continue  # too short to be recognisable (and never a real key)
         b64 = base64.b64encode(k).decode()
-        forms += [b64, b64.rstrip("="), base64.urlsafe_b64encode(k).decode().rstrip("="),
-                  k.hex(), k.hex().upper(), repr(k)]
+        forms += [
+            b64,
+            b64.rstrip("="),
+            base64.urlsafe_b64encode(k).decode().rstrip("="),
+            k.hex(),
+            k.hex().upper(),
+            repr(k),
+        ]
     return forms
 
 
@@ -179,20 +183,19 @@ def resign(root: etree._Element, secret: bytes = SECRET, update_digests: bool = 
     if update_digests:
         for ref in si.findall(f"{DS}Reference"):
             uri = ref.get("URI", "")[1:]
-            target = [e for e in root.iter() if isinstance(e.tag, str)
-                      and (e.get(f"{WSU}Id") == uri or e.get("Id") == uri)]
+            target = [
+                e
+                for e in root.iter()
+                if isinstance(e.tag, str) and (e.get(f"{WSU}Id") == uri or e.get("Id") == uri)
+            ]
             if len(target) != 1:
                 continue
             dalg = ref.find(f"{DS}DigestMethod").get("Algorithm")
             h = hashlib.sha256 if dalg == ns.SHA256 else hashlib.sha1
-            ref.find(f"{DS}DigestValue").text = base64.b64encode(
-                h(exc_c14n(target[0])).digest()
-            ).decode()
+            ref.find(f"{DS}DigestValue").text = base64.b64encode(h(exc_c14n(target[0])).digest()).decode()
     key = signing_key(root, secret)
     h = hashlib.sha256 if alg == ns.HMAC_SHA256 else hashlib.sha1
-    sig.find(f"{DS}SignatureValue").text = base64.b64encode(
-        hmac.digest(key, exc_c14n(si), h)
-    ).decode()
+    sig.find(f"{DS}SignatureValue").text = base64.b64encode(hmac.digest(key, exc_c14n(si), h)).decode()
 
 
 def clone(root: etree._Element) -> etree._Element:
@@ -210,15 +213,16 @@ OTHER = bytes(range(200, 232))
 
 
 def policy(
-    sc: ScVersion = SC_FEB2005, suite: AlgorithmSuite = BASIC256, derived: bool = True,
-    encrypt: bool = True, **kw,
+    sc: ScVersion = SC_FEB2005,
+    suite: AlgorithmSuite = BASIC256,
+    derived: bool = True,
+    encrypt: bool = True,
+    **kw,
 ) -> MessagePolicy:
     return MessagePolicy(sc=sc, suite=suite, derived_keys=derived, encrypt_body=encrypt, **kw)
 
 
-def message(
-    soap: SoapVersion = SOAP_12, **kw
-) -> bytes:
+def message(soap: SoapVersion = SOAP_12, **kw) -> bytes:
     now = kw.pop("now", T0)
     secret = kw.pop("secret", SECRET)
     return protect_message(soap, policy(**kw), now=now, secret=secret)
@@ -271,8 +275,11 @@ def signed_info(root: etree._Element) -> etree._Element:
 def drop_reference(root: etree._Element, local: str) -> None:
     si = signed_info(root)
     for ref in si.findall(f"{DS}Reference"):
-        target = [e for e in root.iter() if isinstance(e.tag, str)
-                  and "#" + (e.get(f"{WSU}Id") or "") == ref.get("URI")]
+        target = [
+            e
+            for e in root.iter()
+            if isinstance(e.tag, str) and "#" + (e.get(f"{WSU}Id") or "") == ref.get("URI")
+        ]
         if target and etree.QName(target[0]).localname == local:
             si.remove(ref)
             return

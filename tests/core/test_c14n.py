@@ -18,10 +18,7 @@ from wssc.xml.c14n import exc_c14n, read_inclusive_prefixes
 from wssc.xml.ids import element_id, find_by_id, index_ids
 from wssc.xml.parse import parse_xml
 
-DOC = (
-    b'<r xmlns:a="urn:a" xmlns:b="urn:b" xmlns:u="urn:u">'
-    b'<a:x u:Id="x1"><a:y>t</a:y><!-- gone --></a:x></r>'
-)
+DOC = b'<r xmlns:a="urn:a" xmlns:b="urn:b" xmlns:u="urn:u"><a:x u:Id="x1"><a:y>t</a:y><!-- gone --></a:x></r>'
 
 
 def x_of(doc: bytes) -> etree._Element:
@@ -29,9 +26,7 @@ def x_of(doc: bytes) -> etree._Element:
 
 
 def test_visibly_utilized_only() -> None:
-    assert exc_c14n(x_of(DOC)) == (
-        b'<a:x xmlns:a="urn:a" xmlns:u="urn:u" u:Id="x1"><a:y>t</a:y></a:x>'
-    )
+    assert exc_c14n(x_of(DOC)) == (b'<a:x xmlns:a="urn:a" xmlns:u="urn:u" u:Id="x1"><a:y>t</a:y></a:x>')
 
 
 def test_prefix_list_adds_inherited_unused_namespace() -> None:
@@ -57,9 +52,7 @@ def test_prefix_not_redeclared_on_descendants() -> None:
 
 def test_attribute_and_namespace_ordering() -> None:
     doc = b'<r xmlns:z="urn:a" xmlns:y="urn:b"><e z:k="1" b="2" y:k="3" a="4"/></r>'
-    assert exc_c14n(x_of(doc)) == (
-        b'<e xmlns:y="urn:b" xmlns:z="urn:a" a="4" b="2" z:k="1" y:k="3"></e>'
-    )
+    assert exc_c14n(x_of(doc)) == (b'<e xmlns:y="urn:b" xmlns:z="urn:a" a="4" b="2" z:k="1" y:k="3"></e>')
 
 
 def test_escaping_and_whitespace() -> None:

@@ -93,16 +93,61 @@ def test_p_sha1_negative(length: int, offset: int) -> None:
 # --- suites ------------------------------------------------------------------------------
 SUITE_TABLE = [
     # suite, encryption, sym wrap, sym sig, asym sig, digest, sig DK, enc DK, key bits
-    (BASIC256, X + "aes256-cbc", X + "kw-aes256", DSIG + "hmac-sha1", DSIG + "rsa-sha1",
-     DSIG + "sha1", 24, 32, 256),
-    (BASIC192, X + "aes192-cbc", X + "kw-aes192", DSIG + "hmac-sha1", DSIG + "rsa-sha1",
-     DSIG + "sha1", 24, 24, 192),
-    (BASIC128, X + "aes128-cbc", X + "kw-aes128", DSIG + "hmac-sha1", DSIG + "rsa-sha1",
-     DSIG + "sha1", 16, 16, 128),
-    (BASIC256SHA256, X + "aes256-cbc", X + "kw-aes256", MORE + "hmac-sha256",
-     MORE + "rsa-sha256", X + "sha256", 24, 32, 256),
-    (TRIPLEDES, X + "tripledes-cbc", X + "kw-tripledes", DSIG + "hmac-sha1", DSIG + "rsa-sha1",
-     DSIG + "sha1", 24, 24, 192),
+    (
+        BASIC256,
+        X + "aes256-cbc",
+        X + "kw-aes256",
+        DSIG + "hmac-sha1",
+        DSIG + "rsa-sha1",
+        DSIG + "sha1",
+        24,
+        32,
+        256,
+    ),
+    (
+        BASIC192,
+        X + "aes192-cbc",
+        X + "kw-aes192",
+        DSIG + "hmac-sha1",
+        DSIG + "rsa-sha1",
+        DSIG + "sha1",
+        24,
+        24,
+        192,
+    ),
+    (
+        BASIC128,
+        X + "aes128-cbc",
+        X + "kw-aes128",
+        DSIG + "hmac-sha1",
+        DSIG + "rsa-sha1",
+        DSIG + "sha1",
+        16,
+        16,
+        128,
+    ),
+    (
+        BASIC256SHA256,
+        X + "aes256-cbc",
+        X + "kw-aes256",
+        MORE + "hmac-sha256",
+        MORE + "rsa-sha256",
+        X + "sha256",
+        24,
+        32,
+        256,
+    ),
+    (
+        TRIPLEDES,
+        X + "tripledes-cbc",
+        X + "kw-tripledes",
+        DSIG + "hmac-sha1",
+        DSIG + "rsa-sha1",
+        DSIG + "sha1",
+        24,
+        24,
+        192,
+    ),
 ]
 
 
@@ -131,8 +176,15 @@ def test_basic256_is_default_and_sizes() -> None:
 
 def test_suite_registry() -> None:
     assert len(SUITES) == 10
-    for name in ("basic256", "Basic256", "BASIC128", "basic-256-sha256", "basic_128_rsa15",
-                 "tripledesrsa15", "Basic192Rsa15"):
+    for name in (
+        "basic256",
+        "Basic256",
+        "BASIC128",
+        "basic-256-sha256",
+        "basic_128_rsa15",
+        "tripledesrsa15",
+        "Basic192Rsa15",
+    ):
         assert get_suite(name).name.lower() == name.replace("-", "").replace("_", "").lower()
 
 
@@ -181,8 +233,7 @@ def test_unknown_algorithm_uris(call) -> None:
 
 
 # --- block ciphers -----------------------------------------------------------------------
-CBC = [(ns.AES128_CBC, 16, 16), (ns.AES192_CBC, 24, 16), (ns.AES256_CBC, 32, 16),
-       (ns.TRIPLEDES_CBC, 24, 8)]
+CBC = [(ns.AES128_CBC, 16, 16), (ns.AES192_CBC, 24, 16), (ns.AES256_CBC, 32, 16), (ns.TRIPLEDES_CBC, 24, 8)]
 
 
 @pytest.mark.parametrize("alg,klen,bs", CBC)

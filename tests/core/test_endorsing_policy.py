@@ -28,8 +28,13 @@ def resolve(tok: SecurityContextToken, sc: ns.ScVersion) -> bytes | None:
 
 
 def endorsed(endorser: SecurityContextToken = B, sent: MessagePolicy = SENT) -> bytes:
-    root = protect(plain_envelope(SOAP_12), SctProtection(A, KEYS[A.identifier]), sent,
-                   now=T0, endorsing=SctProtection(endorser, KEYS[endorser.identifier]))
+    root = protect(
+        plain_envelope(SOAP_12),
+        SctProtection(A, KEYS[A.identifier]),
+        sent,
+        now=T0,
+        endorsing=SctProtection(endorser, KEYS[endorser.identifier]),
+    )
     return etree.tostring(root)
 
 
@@ -42,8 +47,9 @@ def test_the_default_policy_accepts_the_sct_of_its_version() -> None:
 
 def test_a_token_type_the_policy_does_not_name_is_refused() -> None:
     policy = replace(RECEIVED, endorsing_tokens=frozenset({ns.SC_V13.sct_token_type}))
-    with pytest.raises(InvalidSecurity, match="the endorsing signature is not made with a "
-                                              "SecurityContextToken's key"):
+    with pytest.raises(
+        InvalidSecurity, match="the endorsing signature is not made with a SecurityContextToken's key"
+    ):
         verify(endorsed(), resolver=resolve, policy=policy, now=T0)
 
 

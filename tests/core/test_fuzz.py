@@ -38,7 +38,9 @@ from .helpers import SCT_ID, SECRET, T0, protect_message, resolver_for
 
 #: Bounded by default; WSSC_FUZZ_EXAMPLES=5000 for a longer campaign.
 FUZZ = settings(
-    max_examples=int(os.environ.get("WSSC_FUZZ_EXAMPLES", "200")), deadline=None, database=None,
+    max_examples=int(os.environ.get("WSSC_FUZZ_EXAMPLES", "200")),
+    deadline=None,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 HANG_SECONDS = 10
@@ -128,10 +130,38 @@ def check(base: Base, data: bytes) -> str:
 
 # --- byte-level mutations ----------------------------------------------------------------
 SNIPPETS = [
-    b"<", b">", b"&", b'"', b"'", b"/", b"=", b" ", b"\x00", b"\xff", b"\xc3", b"]]>",
-    b"<!--", b"-->", b"<x/>", b"&amp;", b"&lt;", b"&#0;", b"&#x10FFFF;", b"&nope;",
-    b"<!DOCTYPE x>", b"<?pi x?>", b"<![CDATA[", b" xmlns:s='urn:x'", b" xmlns='urn:x'",
-    b" u:Id='_0'", b" Id='_1'", b"#_0", b"AAAA", b"====", b"\n", b"\t",
+    b"<",
+    b">",
+    b"&",
+    b'"',
+    b"'",
+    b"/",
+    b"=",
+    b" ",
+    b"\x00",
+    b"\xff",
+    b"\xc3",
+    b"]]>",
+    b"<!--",
+    b"-->",
+    b"<x/>",
+    b"&amp;",
+    b"&lt;",
+    b"&#0;",
+    b"&#x10FFFF;",
+    b"&nope;",
+    b"<!DOCTYPE x>",
+    b"<?pi x?>",
+    b"<![CDATA[",
+    b" xmlns:s='urn:x'",
+    b" xmlns='urn:x'",
+    b" u:Id='_0'",
+    b" Id='_1'",
+    b"#_0",
+    b"AAAA",
+    b"====",
+    b"\n",
+    b"\t",
 ]
 
 
@@ -141,14 +171,14 @@ def byte_mutation(draw, data: bytes) -> bytes:
     kind = draw(st.sampled_from(["flip", "delete", "insert", "dup", "snippet"]))
     pos = draw(st.integers(0, n - 1))
     if kind == "flip":
-        return data[:pos] + bytes([data[pos] ^ draw(st.integers(1, 255))]) + data[pos + 1:]
+        return data[:pos] + bytes([data[pos] ^ draw(st.integers(1, 255))]) + data[pos + 1 :]
     if kind == "delete":
-        return data[:pos] + data[pos + draw(st.integers(1, 64)):]
+        return data[:pos] + data[pos + draw(st.integers(1, 64)) :]
     if kind == "insert":
         return data[:pos] + draw(st.binary(min_size=1, max_size=16)) + data[pos:]
     if kind == "dup":
         a = draw(st.integers(0, n - 1))
-        chunk = data[a:a + draw(st.integers(1, 200))]
+        chunk = data[a : a + draw(st.integers(1, 200))]
         return data[:pos] + chunk + data[pos:]
     return data[:pos] + draw(st.sampled_from(SNIPPETS)) + data[pos:]
 
@@ -165,19 +195,72 @@ def test_fuzz_bytes(name: str, data: st.DataObject) -> None:
 
 
 # --- tree-level mutations ----------------------------------------------------------------
-ATTR_VALUES = ["", "_0", "#_0", "_1", "#_1", "_2", "x", "#", "urn:evil",
-               ns.EXC_C14N, ns.HMAC_SHA256, ns.SHA256, ns.AES128_CBC, ns.XENC_ELEMENT,
-               ns.XENC_CONTENT, "1", "0", "-1", "true", "A" * 300]
-TEXT_VALUES = [None, "", " ", "0", "64", "65", "24", "32", "-1", "AAAA", "!!", "urn:evil",
-               base64.b64encode(bytes(129)).decode(), "2027-01-15T08:00:00Z",
-               "9999-12-31T23:59:59Z", SCT_ID, "x" * 500]
-NEW_TAGS = [f"{{{ns.WSU}}}Timestamp", f"{{{ns.SC_2005}}}DerivedKeyToken",
-            f"{{{ns.SC_13}}}DerivedKeyToken", f"{{{ns.SC_2005}}}SecurityContextToken",
-            f"{{{ns.DS}}}Signature", f"{{{ns.XENC}}}EncryptedData", f"{{{ns.XENC}}}ReferenceList",
-            f"{{{ns.WSSE}}}SecurityTokenReference", f"{{{ns.WSA10}}}Action",
-            f"{{{SOAP_12.ns}}}Body", f"{{{SOAP_11.ns}}}Body", "{urn:evil}Wrapper", "Plain"]
-ID_ATTRS = [f"{{{ns.WSU}}}Id", "Id", "URI", "Algorithm", "ValueType", "Type",
-            f"{{{SOAP_12.ns}}}mustUnderstand", "{urn:evil}x"]
+ATTR_VALUES = [
+    "",
+    "_0",
+    "#_0",
+    "_1",
+    "#_1",
+    "_2",
+    "x",
+    "#",
+    "urn:evil",
+    ns.EXC_C14N,
+    ns.HMAC_SHA256,
+    ns.SHA256,
+    ns.AES128_CBC,
+    ns.XENC_ELEMENT,
+    ns.XENC_CONTENT,
+    "1",
+    "0",
+    "-1",
+    "true",
+    "A" * 300,
+]
+TEXT_VALUES = [
+    None,
+    "",
+    " ",
+    "0",
+    "64",
+    "65",
+    "24",
+    "32",
+    "-1",
+    "AAAA",
+    "!!",
+    "urn:evil",
+    base64.b64encode(bytes(129)).decode(),
+    "2027-01-15T08:00:00Z",
+    "9999-12-31T23:59:59Z",
+    SCT_ID,
+    "x" * 500,
+]
+NEW_TAGS = [
+    f"{{{ns.WSU}}}Timestamp",
+    f"{{{ns.SC_2005}}}DerivedKeyToken",
+    f"{{{ns.SC_13}}}DerivedKeyToken",
+    f"{{{ns.SC_2005}}}SecurityContextToken",
+    f"{{{ns.DS}}}Signature",
+    f"{{{ns.XENC}}}EncryptedData",
+    f"{{{ns.XENC}}}ReferenceList",
+    f"{{{ns.WSSE}}}SecurityTokenReference",
+    f"{{{ns.WSA10}}}Action",
+    f"{{{SOAP_12.ns}}}Body",
+    f"{{{SOAP_11.ns}}}Body",
+    "{urn:evil}Wrapper",
+    "Plain",
+]
+ID_ATTRS = [
+    f"{{{ns.WSU}}}Id",
+    "Id",
+    "URI",
+    "Algorithm",
+    "ValueType",
+    "Type",
+    f"{{{SOAP_12.ns}}}mustUnderstand",
+    "{urn:evil}x",
+]
 
 
 @st.composite
@@ -185,10 +268,23 @@ def tree_mutation(draw, root: etree._Element) -> None:
     elements = [e for e in root.iter() if isinstance(e.tag, str)]
     el = draw(st.sampled_from(elements))
     parent = el.getparent()
-    kind = draw(st.sampled_from(
-        ["drop", "dup", "move", "reorder", "set-attr", "del-attr", "add-attr", "text",
-         "retag", "wrap", "unwrap"]
-    ))
+    kind = draw(
+        st.sampled_from(
+            [
+                "drop",
+                "dup",
+                "move",
+                "reorder",
+                "set-attr",
+                "del-attr",
+                "add-attr",
+                "text",
+                "retag",
+                "wrap",
+                "unwrap",
+            ]
+        )
+    )
     if kind == "drop" and parent is not None:
         parent.remove(el)
     elif kind == "dup" and parent is not None:
@@ -267,8 +363,12 @@ SECRET_B64 = base64.b64encode(SECRET).decode()
 def run_cli(args: list[str], stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     env = {k: v for k, v in os.environ.items() if k != "WSSC_DEBUG"}
     return subprocess.run(
-        [sys.executable, "-m", "wssc", *args], input=stdin, capture_output=True, timeout=60,
-        env=env, check=False,
+        [sys.executable, "-m", "wssc", *args],
+        input=stdin,
+        capture_output=True,
+        timeout=60,
+        env=env,
+        check=False,
     )
 
 
@@ -300,9 +400,7 @@ def test_cli_verify_garbage_file(name: str, tmp_path) -> None:
 
 
 def test_cli_verify_garbage_stdin() -> None:
-    p = run_cli(
-        ["message", "verify", "--sct-id", SCT_ID, "--secret", SECRET_B64, "-"], stdin=b"<<<"
-    )
+    p = run_cli(["message", "verify", "--sct-id", SCT_ID, "--secret", SECRET_B64, "-"], stdin=b"<<<")
     assert p.returncode == 1
     assert p.stderr.decode().startswith("FAULT ")
     assert b"Traceback" not in p.stderr
@@ -312,8 +410,7 @@ def test_cli_verify_wrong_secret(tmp_path) -> None:
     path = tmp_path / "in.xml"
     path.write_bytes(BASES["encrypted-dk-soap11"].data)
     wrong = base64.b64encode(bytes(32)).decode()
-    p = run_cli(["message", "verify", "--ignore-expiry", "--sct-id", SCT_ID, "--secret", wrong,
-                 str(path)])
+    p = run_cli(["message", "verify", "--ignore-expiry", "--sct-id", SCT_ID, "--secret", wrong, str(path)])
     err = p.stderr.decode()
     assert p.returncode == 1 and "Traceback" not in err
     assert err.startswith(f"FAULT {{{ns.WSSE}}}FailedCheck")
@@ -329,14 +426,20 @@ def test_cli_round_trip(tmp_path) -> None:
     env = {**os.environ, "WSSC_SECRET": SECRET_B64}
     env.pop("WSSC_DEBUG", None)
     p = subprocess.run(
-        [sys.executable, "-m", "wssc", "message", "protect", "--sct-id", SCT_ID, str(plain),
-         str(secured)], capture_output=True, env=env, timeout=60, check=False,
+        [sys.executable, "-m", "wssc", "message", "protect", "--sct-id", SCT_ID, str(plain), str(secured)],
+        capture_output=True,
+        env=env,
+        timeout=60,
+        check=False,
     )
     assert p.returncode == 0, p.stderr
     assert b"hello" not in secured.read_bytes()
     p = subprocess.run(
-        [sys.executable, "-m", "wssc", "message", "verify", "-v", "--sct-id", SCT_ID,
-         str(secured)], capture_output=True, env=env, timeout=60, check=False,
+        [sys.executable, "-m", "wssc", "message", "verify", "-v", "--sct-id", SCT_ID, str(secured)],
+        capture_output=True,
+        env=env,
+        timeout=60,
+        check=False,
     )
     assert p.returncode == 0, p.stderr
     assert b"hello" in p.stdout
@@ -344,15 +447,17 @@ def test_cli_round_trip(tmp_path) -> None:
 
 
 @FUZZ
-@given(blob=st.one_of(
-    st.binary(max_size=2000),
-    st.text(max_size=500).map(lambda t: t.encode("utf-8", "surrogatepass")),
-    st.sampled_from([b.data for b in BASES.values()]).flatmap(
-        lambda d: st.tuples(st.integers(0, len(d)), st.integers(0, len(d))).map(
-            lambda ab: d[: min(ab)] + d[max(ab):]
-        )
-    ),
-))
+@given(
+    blob=st.one_of(
+        st.binary(max_size=2000),
+        st.text(max_size=500).map(lambda t: t.encode("utf-8", "surrogatepass")),
+        st.sampled_from([b.data for b in BASES.values()]).flatmap(
+            lambda d: st.tuples(st.integers(0, len(d)), st.integers(0, len(d))).map(
+                lambda ab: d[: min(ab)] + d[max(ab) :]
+            )
+        ),
+    )
+)
 def test_cli_fuzz_in_process(blob: bytes) -> None:
     import tempfile
 
@@ -362,8 +467,7 @@ def test_cli_fuzz_in_process(blob: bytes) -> None:
         err = io.StringIO()
         out = io.TextIOWrapper(io.BytesIO())
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out), time_limit():
-            rc = cli_main(["message", "verify", "--sct-id", SCT_ID, "--secret", SECRET_B64,
-                           f.name])
+            rc = cli_main(["message", "verify", "--sct-id", SCT_ID, "--secret", SECRET_B64, f.name])
     text = err.getvalue()
     assert "Traceback" not in text
     if rc == 0:  # only possible for an intact (non-expired) message: never, here

@@ -24,8 +24,9 @@ from .helpers import SCT_ID, T0, dkts, plain_envelope, resign, sct
 # Signed, not encrypted: the signature stays in the clear so the test can re-sign it. The
 # absolute floor holds whatever the suite: with strict_algorithms=False (the debugging
 # verifier) a key of 15 bytes is still refused. The suite's own lengths: see the end.
-SIGNED = MessagePolicy(encrypt_body=False, encrypt_signature=False,
-                       require_encrypted_body=None, strict_algorithms=False)
+SIGNED = MessagePolicy(
+    encrypt_body=False, encrypt_signature=False, require_encrypted_body=None, strict_algorithms=False
+)
 CERT = generate_self_signed()
 
 
@@ -61,9 +62,14 @@ def test_derived_signing_key_boundary(length: int, accepted: bool) -> None:
 @pytest.mark.parametrize(("length", "accepted"), [(15, False), (16, True)])
 def test_direct_sct_key_boundary(length: int, accepted: bool) -> None:
     """No derived keys: the SCT's own key signs, and it must be 16 bytes or more."""
-    policy = MessagePolicy(derived_keys=False, encrypt_body=False, encrypt_signature=False,
-                           require_encrypted_body=None, enforce_derived_keys=False,
-                           strict_algorithms=False)
+    policy = MessagePolicy(
+        derived_keys=False,
+        encrypt_body=False,
+        encrypt_signature=False,
+        require_encrypted_body=None,
+        enforce_derived_keys=False,
+        strict_algorithms=False,
+    )
     secret = bytes(range(1, length + 1))
     root = protect(plain_envelope(SOAP_12), SctProtection(sct(), secret), policy, now=T0)
     data = etree.tostring(root)
@@ -85,8 +91,7 @@ def test_encrypted_key_boundary(length: int, accepted: bool) -> None:
     ek = build_encrypted_key(CERT, key, ns.RSA_OAEP_MGF1P)
     root = protect(plain_envelope(SOAP_12), EncryptedKeyProtection(ek, key), policy, now=T0)
     data = etree.tostring(root)
-    kw = {"policy": policy, "now": T0, "private_key": CERT.key,
-          "private_key_thumbprint": CERT.thumbprint_b64}
+    kw = {"policy": policy, "now": T0, "private_key": CERT.key, "private_key_thumbprint": CERT.thumbprint_b64}
     if accepted:
         result = verify(data, **kw)
         assert result.signing_kind == "ek" and result.body_encrypted

@@ -43,8 +43,9 @@ def toy() -> Iterator[ToyProcessor]:
 def toy_message(policy: MessagePolicy = MessagePolicy()) -> bytes:
     el = etree.Element(TOY, nsmap={"toy": "urn:test:toy"})
     el.text = "hello toy"
-    root = protect(plain_envelope(SOAP_12), SctProtection(sct(), bytes(range(1, 33))),
-                   policy, now=T0, supporting=[el])
+    root = protect(
+        plain_envelope(SOAP_12), SctProtection(sct(), bytes(range(1, 33))), policy, now=T0, supporting=[el]
+    )
     return etree.tostring(root)
 
 
@@ -88,16 +89,16 @@ def test_an_encrypted_toy_is_read_only_if_its_processor_declares_it(may: bool) -
     proc = EncryptableToy() if may else ToyProcessor()
     register(TOY, proc)
     try:
-        wire = toy_message(MessagePolicy(sign_supporting_tokens=True,
-                                         encrypt_supporting_tokens=True))
+        wire = toy_message(MessagePolicy(sign_supporting_tokens=True, encrypt_supporting_tokens=True))
         assert b"hello toy" not in wire
         if may:
             r = verify(wire, resolver=resolver_for(bytes(range(1, 33))), now=T0)
             assert [text for text, _ in proc.seen] == ["hello toy"]  # once, decrypted
             assert any(etree.QName(e).localname == "Toy" for e in r.signed)
         else:
-            with pytest.raises(InvalidSecurity, match="unexpected encrypted element 'Toy' in "
-                                                      "the security header"):
+            with pytest.raises(
+                InvalidSecurity, match="unexpected encrypted element 'Toy' in the security header"
+            ):
                 verify(wire, resolver=resolver_for(bytes(range(1, 33))), now=T0)
             assert proc.seen == []
     finally:

@@ -35,12 +35,16 @@ from .pki import issue
 CERT = issue("signer", None).certificate
 #: The signer's certificate is trusted as a peer (PeerTrust).
 TRUSTED = CertificateValidator.peer_trust(CERT)
-POLICY = MessagePolicy(derived_keys=False, encrypt_body=False, encrypt_signature=False,
-                       require_encrypted_body=None, enforce_derived_keys=False)
+POLICY = MessagePolicy(
+    derived_keys=False,
+    encrypt_body=False,
+    encrypt_signature=False,
+    require_encrypted_body=None,
+    enforce_derived_keys=False,
+)
 
 
-def rsa_signed(signature_method: str = ns.RSA_SHA1, tamper: bool = False,
-               extra_tokens: int = 0) -> bytes:
+def rsa_signed(signature_method: str = ns.RSA_SHA1, tamper: bool = False, extra_tokens: int = 0) -> bytes:
     root = protect(plain_envelope(SOAP_12), None, POLICY, now=T0)  # Timestamp only
     env = Envelope(root)
     sec = env.security_headers()[0]
@@ -55,8 +59,9 @@ def rsa_signed(signature_method: str = ns.RSA_SHA1, tamper: bool = False,
         extra.set(f"{{{ns.WSU}}}Id", f"x509-{i}")
         sec.append(extra)
     env.body.set(f"{{{ns.WSU}}}Id", "body")
-    si = signed_info_xml([(ts.get(f"{{{ns.WSU}}}Id") or "", ts), ("body", env.body)],
-                         signature_method, ns.SHA1)
+    si = signed_info_xml(
+        [(ts.get(f"{{{ns.WSU}}}Id") or "", ts), ("body", env.body)], signature_method, ns.SHA1
+    )
     assert CERT.key is not None
     value = CERT.key.sign(si, padding.PKCS1v15(), hashes.SHA1())
     if tamper:
@@ -74,14 +79,14 @@ def test_an_rsa_signature_by_a_binary_security_token_verifies() -> None:
 
 def test_a_tampered_rsa_signature_fails() -> None:
     with pytest.raises(FailedCheck):
-        verify(rsa_signed(tamper=True), policy=POLICY, now=T0,
-               certificate_validator=TRUSTED)
+        verify(rsa_signed(tamper=True), policy=POLICY, now=T0, certificate_validator=TRUSTED)
 
 
 def test_an_hmac_method_with_a_public_key_is_refused() -> None:
     with pytest.raises(UnsupportedAlgorithm):
-        verify(rsa_signed(signature_method=ns.HMAC_SHA1), policy=POLICY, now=T0,
-               certificate_validator=TRUSTED)
+        verify(
+            rsa_signed(signature_method=ns.HMAC_SHA1), policy=POLICY, now=T0, certificate_validator=TRUSTED
+        )
 
 
 def test_a_certificate_no_validator_trusts_is_refused_before_its_signature_counts() -> None:
@@ -98,8 +103,11 @@ def test_binary_security_tokens_are_capped_before_more_validations() -> None:
     """Each BinarySecurityToken costs a chain validation before the signature is checked:
     beyond MAX_BINARY_SECURITY_TOKENS the header is refused, even with trusted certificates."""
     extra = MAX_BINARY_SECURITY_TOKENS - 1
-    assert verify(rsa_signed(extra_tokens=extra), policy=POLICY, now=T0,
-                  certificate_validator=TRUSTED).signing_kind == "x509"
+    assert (
+        verify(
+            rsa_signed(extra_tokens=extra), policy=POLICY, now=T0, certificate_validator=TRUSTED
+        ).signing_kind
+        == "x509"
+    )
     with pytest.raises(InvalidSecurity, match="more than 2 BinarySecurityTokens"):
-        verify(rsa_signed(extra_tokens=extra + 1), policy=POLICY, now=T0,
-               certificate_validator=TRUSTED)
+        verify(rsa_signed(extra_tokens=extra + 1), policy=POLICY, now=T0, certificate_validator=TRUSTED)

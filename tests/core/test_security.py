@@ -67,9 +67,12 @@ MATRIX = list(itertools.product(SOAPS, SCS, [True, False], [True, False], SUITES
 
 
 @pytest.mark.parametrize(
-    "soap,sc,encrypt,derived,suite", MATRIX,
-    ids=[f"soap{s.name}-sc{c.name}-{'enc' if e else 'sign'}-{'dk' if d else 'nodk'}-{u.name}"
-         for s, c, e, d, u in MATRIX],
+    "soap,sc,encrypt,derived,suite",
+    MATRIX,
+    ids=[
+        f"soap{s.name}-sc{c.name}-{'enc' if e else 'sign'}-{'dk' if d else 'nodk'}-{u.name}"
+        for s, c, e, d, u in MATRIX
+    ],
 )
 def test_round_trip(
     soap: SoapVersion, sc: ScVersion, encrypt: bool, derived: bool, suite: AlgorithmSuite
@@ -113,9 +116,7 @@ def test_suite_uris_and_dk_lengths_on_the_wire(suite: AlgorithmSuite) -> None:
     root = tree(message(suite=suite, encrypt=False))
     sig = security(root).find(f"{DS}Signature")
     assert sig is not None
-    assert sig.find(f"{DS}SignedInfo/{DS}SignatureMethod").get("Algorithm") == (
-        suite.symmetric_signature
-    )
+    assert sig.find(f"{DS}SignedInfo/{DS}SignatureMethod").get("Algorithm") == (suite.symmetric_signature)
     assert {d.get("Algorithm") for d in sig.iter(f"{DS}DigestMethod")} == {suite.digest}
     (dk,) = dkts(root)
     length = dk.find(f"{{{ns.SC_2005}}}Length")
@@ -357,9 +358,7 @@ def test_unsigned_addressing_header_when_required() -> None:
     reject(InvalidSecurity, root, policy(derived=False, require_signed_addressing=True))
 
 
-@pytest.mark.parametrize(
-    "uri", ["#does-not-exist", "http://example.org/doc#_0", "", "#", "cid:part1"]
-)
+@pytest.mark.parametrize("uri", ["#does-not-exist", "http://example.org/doc#_0", "", "#", "cid:part1"])
 def test_reference_to_nothing(uri: str) -> None:
     root = tree(message(derived=False, encrypt=False))
     _signed_info(root).find(f"{DS}Reference").set("URI", uri)
@@ -492,7 +491,9 @@ def test_dkt_without_str_context_sct(sc: ScVersion) -> None:
     # The context's key must be the right one.
     reject(BadContextToken, root, context_sct=SecurityContextToken("urn:uuid:unknown"))
     reject(
-        FailedCheck, root, context_sct=SecurityContextToken(SCT_ID),
+        FailedCheck,
+        root,
+        context_sct=SecurityContextToken(SCT_ID),
         resolver=resolver_for(OTHER),
     )
 
@@ -644,8 +645,13 @@ def test_require_encrypted_body() -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [b"", b"garbage", b"<a/>", b"<s:Envelope xmlns:s='urn:not-soap'/>",
-     b"<!DOCTYPE x [<!ENTITY a 'b'>]><x>&a;</x>"],
+    [
+        b"",
+        b"garbage",
+        b"<a/>",
+        b"<s:Envelope xmlns:s='urn:not-soap'/>",
+        b"<!DOCTYPE x [<!ENTITY a 'b'>]><x>&a;</x>",
+    ],
 )
 def test_not_a_secured_envelope(data: bytes) -> None:
     with pytest.raises(MalformedXml):
@@ -681,14 +687,17 @@ def test_many_failures_never_show_key_material() -> None:
     keys = [SECRET, *derived_keys(base)]
     mutations: list[Callable[[etree._Element], None]] = []
     for el_index in range(len(list(base.iter()))):
+
         def drop(root: etree._Element, i: int = el_index) -> None:
             el = list(root.iter())[i]
             if el.getparent() is not None:
                 el.getparent().remove(el)
+
         mutations.append(drop)
 
         def blank(root: etree._Element, i: int = el_index) -> None:
             list(root.iter())[i].text = "AAAA"
+
         mutations.append(blank)
     seen: set[str] = set()
     for m in mutations:

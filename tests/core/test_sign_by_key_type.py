@@ -46,9 +46,11 @@ def resolve(tok: SecurityContextToken, sc: ns.ScVersion) -> bytes | None:
     return SECRET if tok.identifier == SCT.identifier else None
 
 
-@pytest.mark.parametrize(("suite", "hash_"), [(BASIC256, hashes.SHA1()),
-                                              (BASIC256SHA256, hashes.SHA256())],
-                         ids=["rsa-sha1", "rsa-sha256"])
+@pytest.mark.parametrize(
+    ("suite", "hash_"),
+    [(BASIC256, hashes.SHA1()), (BASIC256SHA256, hashes.SHA256())],
+    ids=["rsa-sha1", "rsa-sha256"],
+)
 def test_an_rsa_key_signs_with_the_suites_asymmetric_signature(
     suite: AlgorithmSuite, hash_: hashes.HashAlgorithm
 ) -> None:
@@ -71,8 +73,7 @@ def test_an_rsa_key_signs_with_the_suites_asymmetric_signature(
 
 def test_rsa_sign_is_pkcs1_v15() -> None:
     data = b"<ds:SignedInfo/>"
-    assert rsa_sign(ns.RSA_SHA256, CERT.key, data) == CERT.key.sign(
-        data, padding.PKCS1v15(), hashes.SHA256())
+    assert rsa_sign(ns.RSA_SHA256, CERT.key, data) == CERT.key.sign(data, padding.PKCS1v15(), hashes.SHA256())
 
 
 def test_an_rsa_signed_body_changed_after_signing_fails() -> None:
@@ -90,8 +91,7 @@ def test_an_x509_token_does_not_encrypt() -> None:
 
 def test_an_x509_token_endorses_where_the_policy_names_it() -> None:
     sent = MessagePolicy()
-    root = protect(plain_envelope(SOAP_12), SctProtection(SCT, SECRET), sent, now=T0,
-                   endorsing=X509)
+    root = protect(plain_envelope(SOAP_12), SctProtection(SCT, SECRET), sent, now=T0, endorsing=X509)
     wire = etree.tostring(root)
     received = replace(sent, require_endorsing_signature=True)
     x509_ok = replace(received, endorsing_tokens=frozenset({ns.WSS_X509V3}))
@@ -109,8 +109,9 @@ def username_token() -> etree._Element:
 
 
 def with_ut(policy: MessagePolicy) -> bytes:
-    root = protect(plain_envelope(SOAP_12), SctProtection(SCT, SECRET), policy, now=T0,
-                   supporting=[username_token()])
+    root = protect(
+        plain_envelope(SOAP_12), SctProtection(SCT, SECRET), policy, now=T0, supporting=[username_token()]
+    )
     return etree.tostring(root)
 
 
@@ -132,21 +133,26 @@ def test_a_username_token_is_signed_and_encrypted_where_the_policy_says() -> Non
 
 def test_an_encrypted_username_token_alone_can_be_the_rule() -> None:
     wire = with_ut(replace(MessagePolicy(), encrypt_supporting_tokens=True))
-    r = verify(wire, resolver=resolve, policy=replace(STRICT, require_signed_supporting=False),
-               now=T0)
+    r = verify(wire, resolver=resolve, policy=replace(STRICT, require_signed_supporting=False), now=T0)
     assert r.username_token is not None
 
 
-@pytest.mark.parametrize(("sent", "reason"), [
-    (MessagePolicy(), "the supporting token UsernameToken is not signed"),
-    (replace(MessagePolicy(), encrypt_supporting_tokens=True),
-     "the supporting token UsernameToken is not signed"),
-    (replace(MessagePolicy(), sign_supporting_tokens=True),
-     "the supporting token UsernameToken is not encrypted"),
-], ids=["plain", "encrypted-only", "signed-only"])
-def test_a_username_token_the_policy_protects_must_arrive_protected(
-    sent: MessagePolicy, reason: str
-) -> None:
+@pytest.mark.parametrize(
+    ("sent", "reason"),
+    [
+        (MessagePolicy(), "the supporting token UsernameToken is not signed"),
+        (
+            replace(MessagePolicy(), encrypt_supporting_tokens=True),
+            "the supporting token UsernameToken is not signed",
+        ),
+        (
+            replace(MessagePolicy(), sign_supporting_tokens=True),
+            "the supporting token UsernameToken is not encrypted",
+        ),
+    ],
+    ids=["plain", "encrypted-only", "signed-only"],
+)
+def test_a_username_token_the_policy_protects_must_arrive_protected(sent: MessagePolicy, reason: str) -> None:
     with pytest.raises(InvalidSecurity, match=reason):
         verify(with_ut(sent), resolver=resolve, policy=STRICT, now=T0)
     verify(with_ut(sent), resolver=resolve, policy=MessagePolicy(), now=T0)  # not demanded

@@ -52,8 +52,8 @@ def children(el: etree._Element) -> list[str]:
 # --- SCT ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("sc", SCS, ids=sc_ids)
 @pytest.mark.parametrize(
-    "instance,cookie", [(None, None), ("urn:uuid:inst-1", None), (None, b"\x00opaque\xff" * 10),
-                        ("urn:uuid:inst-2", b"c")]
+    "instance,cookie",
+    [(None, None), ("urn:uuid:inst-1", None), (None, b"\x00opaque\xff" * 10), ("urn:uuid:inst-2", b"c")],
 )
 def test_sct_round_trip(sc: ScVersion, instance: str | None, cookie: bytes | None) -> None:
     sct = SecurityContextToken("urn:uuid:abc", instance, cookie, "uuid-x-1")
@@ -78,7 +78,10 @@ def test_sct_external_reference(sc: ScVersion) -> None:
     sct = SecurityContextToken("urn:uuid:abc", "urn:uuid:i")
     ref = SecurityTokenReference.from_xml(reparse(sct.external_reference(sc)))
     assert (ref.uri, ref.value_type, ref.instance, ref.instance_ns) == (
-        "urn:uuid:abc", sc.sct_token_type, "urn:uuid:i", sc.ns
+        "urn:uuid:abc",
+        sc.sct_token_type,
+        "urn:uuid:i",
+        sc.ns,
     )
     assert not ref.is_local
     no_inst = SecurityTokenReference.from_xml(sct.external_reference(sc, with_instance=False))
@@ -156,8 +159,13 @@ def test_str_wrapping_custom_clause() -> None:
 
 @pytest.mark.parametrize(
     "inner",
-    ["", "<o:Reference URI='#a'/><o:Reference URI='#b'/>", "<o:Reference/>",
-     "<o:Reference URI=''/>", "<o:Reference URI='" + "x" * 1025 + "'/>"],
+    [
+        "",
+        "<o:Reference URI='#a'/><o:Reference URI='#b'/>",
+        "<o:Reference/>",
+        "<o:Reference URI=''/>",
+        "<o:Reference URI='" + "x" * 1025 + "'/>",
+    ],
 )
 def test_str_refused(inner: str) -> None:
     el = parse_xml(
@@ -206,7 +214,11 @@ def test_dkt_round_trip(sc: ScVersion, kw: dict) -> None:
     assert got_sc is sc
     assert back.base == tok.base
     assert (back.nonce, back.length, back.generation, back.label, back.wsu_id) == (
-        tok.nonce, tok.length, tok.generation, tok.label, tok.wsu_id
+        tok.nonce,
+        tok.length,
+        tok.generation,
+        tok.label,
+        tok.wsu_id,
     )
     assert back.start == tok.start
     assert back.derive(SECRET) == tok.derive(SECRET)
@@ -373,9 +385,7 @@ def test_dkt_length_limit_follows_suite_max() -> None:
 
 def test_dkt_unknown_algorithm() -> None:
     with pytest.raises(UnsupportedAlgorithm):
-        DerivedKeyToken.from_xml(
-            _dkt_text(f"<c:Nonce>{N16}</c:Nonce>", attrs='Algorithm="urn:md5-kdf"')
-        )
+        DerivedKeyToken.from_xml(_dkt_text(f"<c:Nonce>{N16}</c:Nonce>", attrs='Algorithm="urn:md5-kdf"'))
 
 
 def test_dkt_not_a_dkt() -> None:
@@ -385,8 +395,7 @@ def test_dkt_not_a_dkt() -> None:
 
 def test_dkt_without_str_parses_with_no_base() -> None:
     el = parse_xml(
-        f'<c:DerivedKeyToken xmlns:c="{ns.SC_13}"><c:Nonce>{N16}</c:Nonce></c:DerivedKeyToken>'
-        .encode()
+        f'<c:DerivedKeyToken xmlns:c="{ns.SC_13}"><c:Nonce>{N16}</c:Nonce></c:DerivedKeyToken>'.encode()
     )
     tok, sc = DerivedKeyToken.from_xml(el)
     assert tok.base is None and sc is SC_V13
@@ -509,10 +518,7 @@ def test_parse_time(text: str, expected: float) -> None:
     assert abs(parse_time(text) - expected) < 1e-6
 
 
-@pytest.mark.parametrize(
-    "text", ["", "yesterday", "2027-13-01T00:00:00Z", "x" * 41,
-             "2027-01-15T25:00:00Z"]
-)
+@pytest.mark.parametrize("text", ["", "yesterday", "2027-13-01T00:00:00Z", "x" * 41, "2027-01-15T25:00:00Z"])
 def test_parse_time_refused(text: str) -> None:
     with pytest.raises(InvalidSecurity):
         parse_time(text)

@@ -32,8 +32,13 @@ ENCRYPT = KeyPurpose.ENCRYPTION
 CHAIN = CertificateValidator.chain_trust(PKI.root.cert, intermediates=[PKI.intermediate.cert])
 
 
-def refused(validator: CertificateValidator, cert: x509.Certificate, why: str,
-            purpose: KeyPurpose = SIGN, now: float = T0) -> CertificateRejected:
+def refused(
+    validator: CertificateValidator,
+    cert: x509.Certificate,
+    why: str,
+    purpose: KeyPurpose = SIGN,
+    now: float = T0,
+) -> CertificateRejected:
     """The validator refuses ``cert``; the reason names the mode and matches ``why``."""
     with pytest.raises(CertificateRejected) as info:
         validator.validate(cert, purpose, now=now)
@@ -136,8 +141,11 @@ def test_peer_trust_still_checks_validity() -> None:
 def test_peer_or_chain_trust_accepts_either_and_refuses_neither() -> None:
     pinned = issue("pinned", None)
     either = CertificateValidator(
-        X509CertificateValidationMode.PEER_OR_CHAIN_TRUST, trusted_authorities=(PKI.root.cert,),
-        trusted_peers=(pinned.cert,), intermediates=(PKI.intermediate.cert,))
+        X509CertificateValidationMode.PEER_OR_CHAIN_TRUST,
+        trusted_authorities=(PKI.root.cert,),
+        trusted_peers=(pinned.cert,),
+        intermediates=(PKI.intermediate.cert,),
+    )
     either.validate(pinned.cert, SIGN, now=T0)
     either.validate(LEAF.cert, SIGN, now=T0)
     refused(either, OTHER.leaf().cert, "not a trusted peer, and no valid chain")
@@ -164,13 +172,18 @@ def test_a_custom_validator_decides() -> None:
     def raises(cert: x509.Certificate) -> None:
         raise PermissionError("not on the list\nforged log line")
 
-    err = refused(CertificateValidator.custom_check(raises), LEAF.cert,
-                  "refused it .PermissionError: not on the list")
+    err = refused(
+        CertificateValidator.custom_check(raises), LEAF.cert, "refused it .PermissionError: not on the list"
+    )
     assert "\n" not in (err.detail or "")  # the reason is escaped for the log
     CertificateValidator.custom_check(lambda cert: None).validate(LEAF.cert, SIGN, now=T0)
     # the custom validator does not lift the key usage check
-    refused(CertificateValidator.custom_check(lambda cert: True),
-            PKI.leaf(key_usage=SIGN_ONLY).cert, "keyEncipherment", ENCRYPT)
+    refused(
+        CertificateValidator.custom_check(lambda cert: True),
+        PKI.leaf(key_usage=SIGN_ONLY).cert,
+        "keyEncipherment",
+        ENCRYPT,
+    )
 
 
 def test_configuration_mistakes_are_refused_at_construction() -> None:

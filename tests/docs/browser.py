@@ -22,11 +22,19 @@ import pytest
 
 from peers import in_ci
 
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage",
-         # offline: every name but loopback fails to resolve (the theme's CDN included)
-         "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    # offline: every name but loopback fails to resolve (the theme's CDN included)
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+)
 
 
 def chromium_or_fail() -> str:
@@ -53,10 +61,20 @@ class Browser:
             os.dup2(b, 4, inheritable=True)
 
         self.proc = subprocess.Popen(
-            [exe, *FLAGS, "--remote-debugging-pipe", f"--user-data-dir={profile}",
-             f"--window-size={width},{height}", "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            preexec_fn=wire, pass_fds=(3, 4))
+            [
+                exe,
+                *FLAGS,
+                "--remote-debugging-pipe",
+                f"--user-data-dir={profile}",
+                f"--window-size={width},{height}",
+                "about:blank",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            preexec_fn=wire,
+            pass_fds=(3, 4),
+        )
         os.close(cmd_r)
         os.close(out_w)
         self._buf = b""
@@ -64,18 +82,25 @@ class Browser:
         self.session = ""
         targets = self.send("Target.getTargets")["targetInfos"]
         page = next(t for t in targets if t["type"] == "page")
-        self.session = self.send("Target.attachToTarget", targetId=page["targetId"],
-                                 flatten=True)["sessionId"]
+        self.session = self.send("Target.attachToTarget", targetId=page["targetId"], flatten=True)[
+            "sessionId"
+        ]
         self.send("Page.enable")
         self.send("Runtime.enable")
-        self.send("Emulation.setDeviceMetricsOverride", width=width, height=height,
-                  deviceScaleFactor=1, mobile=False)
+        self.send(
+            "Emulation.setDeviceMetricsOverride",
+            width=width,
+            height=height,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
 
     def __enter__(self) -> Browser:
         return self
 
-    def __exit__(self, t: type[BaseException] | None, e: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def close(self) -> None:
@@ -91,8 +116,7 @@ class Browser:
         os.close(self._cmd_w)
         os.close(self._out_r)
 
-    def send(self, method: str, _session: bool = True, _timeout: float = 30,
-             **params: Any) -> dict[str, Any]:
+    def send(self, method: str, _session: bool = True, _timeout: float = 30, **params: Any) -> dict[str, Any]:
         self._id += 1
         msg: dict[str, Any] = {"id": self._id, "method": method, "params": params}
         if _session and self.session:
@@ -119,8 +143,7 @@ class Browser:
                 self._buf += chunk
 
     def evaluate(self, expression: str) -> Any:
-        r = self.send("Runtime.evaluate", expression=expression, returnByValue=True,
-                      awaitPromise=True)
+        r = self.send("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
         if "exceptionDetails" in r:
             raise RuntimeError(f"{expression}: {r['exceptionDetails']}")
         return r["result"].get("value")

@@ -71,16 +71,23 @@ def collect() -> list[Block]:
         for k, m in enumerate(matches):
             if m.group(1) not in SHELL:
                 continue
-            before = text[:m.start()].rstrip("\n").rsplit("\n", 1)[-1]
+            before = text[: m.start()].rstrip("\n").rsplit("\n", 1)[-1]
             mk = MARKER.search(before)
             nxt = matches[k + 1] if k + 1 < len(matches) else None
             output = None
-            if nxt is not None and nxt.group(1) == "text" and \
-                    not text[m.end():nxt.start()].strip():
+            if nxt is not None and nxt.group(1) == "text" and not text[m.end() : nxt.start()].strip():
                 output = nxt.group(2)
-            found.append(Block(str(page.relative_to(ROOT)), text[:m.start()].count("\n") + 1,
-                               m.group(1), m.group(2), mk.group(1) if mk else "",
-                               mk.group(2) if mk else "", output))
+            found.append(
+                Block(
+                    str(page.relative_to(ROOT)),
+                    text[: m.start()].count("\n") + 1,
+                    m.group(1),
+                    m.group(2),
+                    mk.group(1) if mk else "",
+                    mk.group(2) if mk else "",
+                    output,
+                )
+            )
     return found
 
 
@@ -102,19 +109,21 @@ def test_every_shell_block_is_collected_and_the_skipped_ones_say_why() -> None:
 
 
 def test_a_marker_is_read_and_an_unmarked_block_is_run() -> None:
-    page = ("intro\n<!-- docs-test: skip (needs a WCF service) -->\n```sh\nwssc call X\n```\n"
-            "```console\n$ wssc inspect x\n```\n```text\nout\n```\n")
+    page = (
+        "intro\n<!-- docs-test: skip (needs a WCF service) -->\n```sh\nwssc call X\n```\n"
+        "```console\n$ wssc inspect x\n```\n```text\nout\n```\n"
+    )
     fences = list(FENCE.finditer(page))
     assert [f.group(1) for f in fences] == ["sh", "console", "text"]
-    assert MARKER.search(page[:fences[0].start()].rstrip("\n").rsplit("\n", 1)[-1])
-    assert not MARKER.search(page[:fences[1].start()].rstrip("\n").rsplit("\n", 1)[-1])
+    assert MARKER.search(page[: fences[0].start()].rstrip("\n").rsplit("\n", 1)[-1])
+    assert not MARKER.search(page[: fences[1].start()].rstrip("\n").rsplit("\n", 1)[-1])
 
 
 # --- synopses: each option exists ---------------------------------------------------------------
-def _wssc(*args: str, cwd: Path | None = None, timeout: float = 120
-          ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "wssc", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=cwd)
+def _wssc(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "wssc", *args], capture_output=True, text=True, timeout=timeout, cwd=cwd
+    )
 
 
 def _synopsis_commands(line: str) -> list[tuple[list[str], list[str]]]:
@@ -148,7 +157,7 @@ def test_synopsis_options_exist(block: Block) -> None:
 
 def test_the_synopsis_check_catches_a_missing_option() -> None:
     """The docs once showed ``message verify --sc-version``, which only ``protect`` has."""
-    (path, options), = _synopsis_commands("wssc message verify --sc-version 1.3 secured.xml")
+    ((path, options),) = _synopsis_commands("wssc message verify --sc-version 1.3 secured.xml")
     r = _wssc(*path, "--help")
     assert "--sc-version" not in set(re.findall(r"(?<![\w-])(--?[a-zA-Z][\w-]*)", r.stdout))
     assert path == ["message", "verify"] and options == ["--sc-version"]
@@ -160,7 +169,7 @@ def _shims(bindir: Path) -> None:
     bindir.mkdir(parents=True, exist_ok=True)
     for name, module in (("wssc", "wssc"), ("uvicorn", "uvicorn")):
         shim = bindir / name
-        shim.write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -m {module} \"$@\"\n")
+        shim.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m {module} "$@"\n')
         shim.chmod(shim.stat().st_mode | stat.S_IEXEC)
 
 
@@ -170,9 +179,12 @@ def _workdir(tmp: Path, port: int) -> dict[str, str]:
     assert service is not None
     (tmp / "calc.py").write_text(service.group(1).replace("127.0.0.1:8000", f"127.0.0.1:{port}"))
     _shims(tmp / "bin")
-    return dict(os.environ, PATH=f"{tmp / 'bin'}{os.pathsep}{os.environ['PATH']}",
-                WSSC_HOME=str(tmp / ".wssc-home"),
-                PYTHONPATH=os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
+    return dict(
+        os.environ,
+        PATH=f"{tmp / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        WSSC_HOME=str(tmp / ".wssc-home"),
+        PYTHONPATH=os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+    )
 
 
 def _is_server(cmd: str) -> bool:
@@ -214,8 +226,7 @@ def workdir(tmp_path: Path, demo_port: int) -> Iterator[tuple[Path, dict[str, st
 
 
 @pytest.mark.parametrize("block", RUN, ids=[b.id for b in RUN])
-def test_shell_block_runs(block: Block, workdir: tuple[Path, dict[str, str]],
-                          demo_port: int) -> None:  # noqa: F811
+def test_shell_block_runs(block: Block, workdir: tuple[Path, dict[str, str]], demo_port: int) -> None:  # noqa: F811
     cwd, env = workdir
     commands = block.commands()
     assert commands, block.id
@@ -225,11 +236,19 @@ def test_shell_block_runs(block: Block, workdir: tuple[Path, dict[str, str]],
         return
     script = block.text.replace("127.0.0.1:8000", f"127.0.0.1:{demo_port}")
     t0 = time.monotonic()
-    r = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=cwd, env=env,
-                       capture_output=True, text=True, timeout=180)
-    assert r.returncode == 0, (f"{block.id} (unmarked, so it must run; mark it with "
-                               f"<!-- docs-test: skip (why) --> if it cannot):\n{r.stdout}\n"
-                               f"{r.stderr}")
+    r = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert r.returncode == 0, (
+        f"{block.id} (unmarked, so it must run; mark it with "
+        f"<!-- docs-test: skip (why) --> if it cannot):\n{r.stdout}\n"
+        f"{r.stderr}"
+    )
     assert time.monotonic() - t0 < 180
     if block.output is not None:
         _expect(block.output, r.stderr + r.stdout, block.id)  # -v goes to stderr

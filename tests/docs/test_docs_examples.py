@@ -63,9 +63,12 @@ def demo_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     port = _free_port()
     log = home / "serve.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "wssc", "serve", "--port", str(port)],
-                                stdout=out, stderr=subprocess.STDOUT,
-                                env=dict(os.environ, WSSC_HOME=str(home)))
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "wssc", "serve", "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=dict(os.environ, WSSC_HOME=str(home)),
+        )
     try:
         _wait(f"http://127.0.0.1:{port}/svc?wsdl", proc, log)
         yield port
@@ -75,8 +78,14 @@ def demo_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
 
 
 def _run(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True,
-                          timeout=120, env=dict(os.environ, WSSC_HOME=str(cwd / ".wssc")))
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, WSSC_HOME=str(cwd / ".wssc")),
+    )
 
 
 def _is_client(code: str) -> bool:
@@ -94,20 +103,22 @@ def test_the_docs_have_examples() -> None:
     assert sum(page == "README.md" for page, _, _ in ALL) == 2
 
 
-@pytest.mark.parametrize(("page", "index", "code"),
-                         [b for b in ALL if not _is_client(b[2]) and not _special(b[2])],
-                         ids=[f"{p}#{i}" for p, i, c in ALL
-                              if not _is_client(c) and not _special(c)])
+@pytest.mark.parametrize(
+    ("page", "index", "code"),
+    [b for b in ALL if not _is_client(b[2]) and not _special(b[2])],
+    ids=[f"{p}#{i}" for p, i, c in ALL if not _is_client(c) and not _special(c)],
+)
 def test_service_and_settings_examples(page: str, index: int, code: str, tmp_path: Path) -> None:
     r = _run(code, tmp_path)
     assert r.returncode == 0, f"{page} example {index}:\n{r.stderr}"
 
 
-@pytest.mark.parametrize(("page", "index", "code"),
-                         [b for b in ALL if _is_client(b[2])],
-                         ids=[f"{p}#{i}" for p, i, c in ALL if _is_client(c)])
-def test_client_examples(page: str, index: int, code: str, tmp_path: Path,
-                         demo_port: int) -> None:
+@pytest.mark.parametrize(
+    ("page", "index", "code"),
+    [b for b in ALL if _is_client(b[2])],
+    ids=[f"{p}#{i}" for p, i, c in ALL if _is_client(c)],
+)
+def test_client_examples(page: str, index: int, code: str, tmp_path: Path, demo_port: int) -> None:
     r = _run(code.replace("127.0.0.1:8000", f"127.0.0.1:{demo_port}"), tmp_path)
     assert r.returncode == 0, f"{page} example {index}:\n{r.stderr}"
     assert "5" in r.stdout or "[0, 2, 4, 6, 8]" in r.stdout, r.stdout
@@ -121,8 +132,11 @@ def test_quick_start_as_written(tmp_path: Path) -> None:
     log = tmp_path / "uvicorn.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "calc:app", "--port", str(port), "--log-level",
-             "info"], cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
+            [sys.executable, "-m", "uvicorn", "calc:app", "--port", str(port), "--log-level", "info"],
+            cwd=tmp_path,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         _wait(f"http://127.0.0.1:{port}/svc?wsdl", proc, log)
         r = _run(client.replace("127.0.0.1:8000", f"127.0.0.1:{port}"), tmp_path)
@@ -143,9 +157,12 @@ def _one(page: str, needle: str) -> str:
 
 def test_svcutil_example(tmp_path: Path, demo_port: int) -> None:
     url = f"http://127.0.0.1:{demo_port}/svc?wsdl"
-    gen = subprocess.run([sys.executable, "-m", "wssc", "svcutil", url, "-o",
-                          str(tmp_path / "calc_client.py")], capture_output=True, text=True,
-                         timeout=60)
+    gen = subprocess.run(
+        [sys.executable, "-m", "wssc", "svcutil", url, "-o", str(tmp_path / "calc_client.py")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert gen.returncode == 0, gen.stderr
     r = _run(_one("howto/svcutil.md", "from calc_client import"), tmp_path)
     assert r.returncode == 0, r.stderr
@@ -160,23 +177,40 @@ def test_username_over_transport_client_example(tmp_path: Path) -> None:
     log = tmp_path / "serve.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "wssc", "serve", "--bootstrap", "username-over-transport",
-             "--port", str(port), "--user", "alice:correct horse battery staple"],
-            stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ, WSSC_HOME=str(home)))
+            [
+                sys.executable,
+                "-m",
+                "wssc",
+                "serve",
+                "--bootstrap",
+                "username-over-transport",
+                "--port",
+                str(port),
+                "--user",
+                "alice:correct horse battery staple",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=dict(os.environ, WSSC_HOME=str(home)),
+        )
     try:
         ca = home / "dev-cert.pem"
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and proc.poll() is None:
             try:
-                if httpx.get(f"https://127.0.0.1:{port}/svc?wsdl", verify=False,
-                             timeout=2).status_code == 200:
+                if (
+                    httpx.get(f"https://127.0.0.1:{port}/svc?wsdl", verify=False, timeout=2).status_code
+                    == 200
+                ):
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
         code = _one("howto/username-over-transport.md", "https://calc.example.com/svc?wsdl")
         code = code.replace("https://calc.example.com", f"https://127.0.0.1:{port}")
-        code = code.replace('password="correct horse battery staple")',
-                            f'password="correct horse battery staple", verify={str(ca)!r})')
+        code = code.replace(
+            'password="correct horse battery staple")',
+            f'password="correct horse battery staple", verify={str(ca)!r})',
+        )
         assert "verify=" in code
         r = _run(code, tmp_path)
         assert r.returncode == 0, r.stderr + log.read_text()

@@ -28,9 +28,14 @@ ROLES = re.compile(r":(?:py:)?(?:meth|class|func|mod|attr|exc|data|obj):`")
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("site")
-    r = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet",
-                        "--site-dir", str(out)], cwd=ROOT, capture_output=True, text=True,
-                       timeout=300, env=dict(os.environ, NO_MKDOCS_2_WARNING="1"))
+    r = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, NO_MKDOCS_2_WARNING="1"),
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     return out
 
@@ -63,16 +68,19 @@ def test_no_sphinx_roles_and_no_internal_bases_in_the_built_reference(site: Path
     leftovers = {name: ROLES.findall(html) for name, html in pages.items() if ROLES.search(html)}
     assert leftovers == {}
     assert [n for n, html in pages.items() if "ClientBase[" in html] == []
-    bases = {n: re.findall(r"Bases:.{0,200}?_\w+", re.sub(r"<[^>]+>", "", html))
-             for n, html in pages.items()}
+    bases = {n: re.findall(r"Bases:.{0,200}?_\w+", re.sub(r"<[^>]+>", "", html)) for n, html in pages.items()}
     assert {n: b for n, b in bases.items() if b} == {}
     # and the clients' page is there, with its methods
     assert "from_wsdl" in pages["reference/client/index.html"]
 
 
 def test_one_docstring_style_in_the_sources() -> None:
-    found = [f"{p.relative_to(ROOT)}:{n}" for p in sorted((ROOT / "src" / "wssc").rglob("*.py"))
-             for n, line in enumerate(p.read_text().splitlines(), 1) if ROLES.search(line)]
+    found = [
+        f"{p.relative_to(ROOT)}:{n}"
+        for p in sorted((ROOT / "src" / "wssc").rglob("*.py"))
+        for n, line in enumerate(p.read_text().splitlines(), 1)
+        if ROLES.search(line)
+    ]
     assert found == [], "use plain backticks, not Sphinx roles (mkdocstrings shows them raw)"
 
 
@@ -98,17 +106,20 @@ def test_the_docs_use_the_public_loader_name() -> None:
     assert sum("wssc.load_certificate(" in p.read_text() for p in pages) >= 3
     import wssc
     from wssc.certs import load
+
     assert wssc.load_certificate is load
 
 
-def test_the_sequence_diagram_is_drawn_offline(site: Path, base_url: str,
-                                               tmp_path: Path) -> None:
-    assert (site / "assets" / "vendor" / "mermaid.min.js").is_file(), \
+def test_the_sequence_diagram_is_drawn_offline(site: Path, base_url: str, tmp_path: Path) -> None:
+    assert (site / "assets" / "vendor" / "mermaid.min.js").is_file(), (
         "mermaid is not bundled: run scripts/setup.sh (it fetches docs/assets/vendor/)"
+    )
     exe = chromium_or_fail()
     with Browser(exe, tmp_path / "profile") as b:
-        b.open(f"{base_url}/concepts/",
-               "document.querySelector('div.mermaid') && !document.querySelector('pre.mermaid')")
+        b.open(
+            f"{base_url}/concepts/",
+            "document.querySelector('div.mermaid') && !document.querySelector('pre.mermaid')",
+        )
         assert b.evaluate("typeof mermaid") == "object"  # the bundled copy (the CDN is unreachable)
         assert not b.evaluate("document.body.innerText.includes('sequenceDiagram')")
         svgs = _shadow_svgs(b.dom())
@@ -120,8 +131,11 @@ def _shadow_svgs(node: dict[str, Any], in_mermaid: bool = False) -> list[str]:
     """The text of every ``svg`` inside a ``div.mermaid``'s (closed) shadow root."""
     found = []
     attrs = node.get("attributes", [])
-    here = in_mermaid or (node.get("nodeName") == "DIV" and "class" in attrs
-                          and "mermaid" in attrs[attrs.index("class") + 1].split())
+    here = in_mermaid or (
+        node.get("nodeName") == "DIV"
+        and "class" in attrs
+        and "mermaid" in attrs[attrs.index("class") + 1].split()
+    )
     if here and node.get("nodeName", "").lower() == "svg":
         found.append(_text(node))
     for child in [*node.get("children", []), *node.get("shadowRoots", [])]:

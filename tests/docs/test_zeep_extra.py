@@ -15,19 +15,24 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _python(code: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120, cwd=ROOT, env=dict(os.environ, PYTHONWARNINGS="default"))
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONWARNINGS="default"),
+    )
 
 
 def test_the_zeep_extra_pulls_in_zeeps_async_extras() -> None:
-    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
-        "optional-dependencies"]
-    assert any(req.replace(" ", "").startswith("zeep[async]") for req in extras["zeep"]), \
-        extras["zeep"]
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert any(req.replace(" ", "").startswith("zeep[async]") for req in extras["zeep"]), extras["zeep"]
     # what zeep's AsyncTransport checks before it starts (the "install zeep with the async
     # extras" error): both are importable where the extra is installed
-    r = _python("import zeep.transports as t; print(t.httpx is not None, "
-                "t.HTTPX_PROXY_KWARG_NAME is not None)")
+    r = _python(
+        "import zeep.transports as t; print(t.httpx is not None, t.HTTPX_PROXY_KWARG_NAME is not None)"
+    )
     assert r.returncode == 0 and r.stdout.split() == ["True", "True"], r.stdout + r.stderr
 
 
@@ -52,10 +57,12 @@ print("done")
 
 
 def test_integrations_are_reachable_after_a_plain_import_wssc() -> None:
-    r = _python("import sys, wssc\n"
-                "assert 'zeep' not in sys.modules, 'import wssc imported zeep'\n"
-                "print(wssc.integrations.zeep.secure_session.__name__, "
-                "wssc.integrations.zeep.async_secure_session.__name__)")
+    r = _python(
+        "import sys, wssc\n"
+        "assert 'zeep' not in sys.modules, 'import wssc imported zeep'\n"
+        "print(wssc.integrations.zeep.secure_session.__name__, "
+        "wssc.integrations.zeep.async_secure_session.__name__)"
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["secure_session", "async_secure_session"]
     r = _python("import wssc; wssc.integrations.nosuch")

@@ -37,8 +37,7 @@ ADDRESS = "http://service.example/svc"
 def served(certificate_holder: object) -> tuple[ServiceEngine, httpx.Client, list[httpx.Request]]:
     """An engine with ``certificate_holder``'s certificate, behind an in-process transport
     that records every request the client sends."""
-    engine = ServiceEngine(Calculator(), address=ADDRESS,
-                           certificate=certificate_holder.certificate)  # type: ignore[attr-defined]
+    engine = ServiceEngine(Calculator(), address=ADDRESS, certificate=certificate_holder.certificate)  # type: ignore[attr-defined]
     app = httpx.WSGITransport(app=WsgiApp(engine))  # type: ignore[arg-type]
     sent: list[httpx.Request] = []
 
@@ -60,9 +59,13 @@ def test_chain_trust_to_the_ca_bundle_runs_a_session(tmp_path: Path) -> None:
     service = PKI.leaf("service.example")
     _, http, sent = served(service)
     validator = CertificateValidator.chain_trust(ca_bundle(tmp_path))
-    with Client(ADDRESS, get_contract(Calculator), http=http,
-                service_certificate=service.public,
-                service_certificate_validator=validator) as c:
+    with Client(
+        ADDRESS,
+        get_contract(Calculator),
+        http=http,
+        service_certificate=service.public,
+        service_certificate_validator=validator,
+    ) as c:
         assert c.Add(a=2, b=3) == 5
     assert len(sent) == 3  # issue, call, cancel
 
@@ -74,8 +77,13 @@ def test_a_certificate_the_ca_did_not_issue_is_refused_before_anything_is_sent(
     _, http, sent = served(impostor)
     validator = CertificateValidator.chain_trust(ca_bundle(tmp_path))
     with pytest.raises(CertificateRejected) as info:
-        Client(ADDRESS, get_contract(Calculator), http=http,
-               service_certificate=impostor.public, service_certificate_validator=validator)
+        Client(
+            ADDRESS,
+            get_contract(Calculator),
+            http=http,
+            service_certificate=impostor.public,
+            service_certificate_validator=validator,
+        )
     text = str(info.value) + "".join(getattr(info.value, "__notes__", []))
     assert "ChainTrust" in text and "CN=service.example" in text
     assert "no valid chain to a trusted authority" in text
@@ -90,22 +98,30 @@ def test_the_wsdl_identity_is_validated_like_a_given_certificate(tmp_path: Path)
     engine, http, sent = served(impostor)
     ep = endpoint_from_wsdl(engine.wsdl(), ADDRESS + "?wsdl")
     assert ep.certificate is not None and ep.certificate.der == impostor.public.der
-    with Client(ep.address, ep.contract, settings=ep.settings, http=http,
-                service_certificate=ep.certificate) as c:  # default: pinned, as before
+    with Client(
+        ep.address, ep.contract, settings=ep.settings, http=http, service_certificate=ep.certificate
+    ) as c:  # default: pinned, as before
         assert c.Add(a=1, b=1) == 2
     sent.clear()
     with pytest.raises(CertificateRejected, match="ChainTrust"):
-        Client(ep.address, ep.contract, settings=ep.settings, http=http,
-               service_certificate=ep.certificate,
-               service_certificate_validator=CertificateValidator.chain_trust(
-                   ca_bundle(tmp_path)))
+        Client(
+            ep.address,
+            ep.contract,
+            settings=ep.settings,
+            http=http,
+            service_certificate=ep.certificate,
+            service_certificate_validator=CertificateValidator.chain_trust(ca_bundle(tmp_path)),
+        )
     assert sent == []
 
 
 def test_a_pinned_certificate_that_expired_is_refused() -> None:
     """Pinning is PeerTrust of that certificate: its validity still counts."""
-    expired = PKI.leaf("service.example", not_before=NOW - datetime.timedelta(days=30),
-                       not_after=NOW - datetime.timedelta(days=1))
+    expired = PKI.leaf(
+        "service.example",
+        not_before=NOW - datetime.timedelta(days=30),
+        not_after=NOW - datetime.timedelta(days=1),
+    )
     _, http, sent = served(PKI.leaf("service.example"))
     with pytest.raises(CertificateRejected, match=r"PeerTrust: .* expired at"):
         Client(ADDRESS, get_contract(Calculator), http=http, service_certificate=expired.public)

@@ -54,14 +54,15 @@ def creds(bootstrap: str) -> dict[str, str]:
 
 
 # --- the full matrix ------------------------------------------------------------------------
-@pytest.mark.parametrize(("binding", "mode", "bootstrap"),
-                         list(itertools.product(BINDINGS, MODES, BOOTSTRAPS)))
-def test_session_lifecycle(server: Callable[..., Server], binding: str, mode: str,
-                           bootstrap: str) -> None:
+@pytest.mark.parametrize(
+    ("binding", "mode", "bootstrap"), list(itertools.product(BINDINGS, MODES, BOOTSTRAPS))
+)
+def test_session_lifecycle(server: Callable[..., Server], binding: str, mode: str, bootstrap: str) -> None:
     srv = server(*serve_args(binding, mode, bootstrap))
     events: list[tuple[str, str]] = []
-    client = Client.from_wsdl(srv.wsdl_url, verify=srv.verify,
-                              on_event=lambda e, d: events.append((e, d)), **creds(bootstrap))
+    client = Client.from_wsdl(
+        srv.wsdl_url, verify=srv.verify, on_event=lambda e, d: events.append((e, d)), **creds(bootstrap)
+    )
     # settings come from the WSDL policy
     scs = client.session.scs
     assert scs.require_cancellation is (mode == "session")
@@ -117,8 +118,7 @@ def test_sync_and_async_clients_have_the_same_surface(server: Callable[..., Serv
 
 # --- WSDL -----------------------------------------------------------------------------------
 @pytest.mark.parametrize(("binding", "mode"), list(itertools.product(BINDINGS, MODES)))
-def test_wsdl_must_not_send_cancel(server: Callable[..., Server], binding: str,
-                                   mode: str) -> None:
+def test_wsdl_must_not_send_cancel(server: Callable[..., Server], binding: str, mode: str) -> None:
     srv = server(*serve_args(binding, mode, "anonymous-for-certificate"))
     for query in ("?wsdl", "?singleWsdl"):
         doc = etree.fromstring(httpx.get(srv.url + query).content)
@@ -143,8 +143,9 @@ def test_inspect_cookie_wsdl_says_no_cancel(server: Callable[..., Server]) -> No
     import sys
 
     srv = server(*serve_args("wshttp", "cookie", "anonymous-for-certificate"))
-    out = subprocess.run([sys.executable, "-m", "wssc", "inspect", srv.url],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "wssc", "inspect", srv.url], capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0, out.stderr
     assert "No Cancel will be sent" in out.stdout
     assert "mssp:MustNotSendCancel" in out.stdout
@@ -156,22 +157,24 @@ class Raw:
 
     def __init__(self, srv: Server, **kw: object) -> None:
         self.srv = srv
-        ep = endpoint_from_wsdl(httpx.get(srv.wsdl_url, verify=tls_verify(srv.verify)).content,
-                                srv.wsdl_url)
+        ep = endpoint_from_wsdl(httpx.get(srv.wsdl_url, verify=tls_verify(srv.verify)).content, srv.wsdl_url)
         settings = kw.pop("settings", ep.settings)
         cert = kw.pop("service_certificate", ep.certificate)
         self.contract = ep.contract
         self.session = ClientSession(
             settings,  # type: ignore[arg-type]
-            make_bootstrap(settings, ClientCredentials.of(  # type: ignore[arg-type]
-                service_certificate=cert, username=kw.get("username"), password=kw.get("password"))),
+            make_bootstrap(
+                settings,
+                ClientCredentials.of(  # type: ignore[arg-type]
+                    service_certificate=cert, username=kw.get("username"), password=kw.get("password")
+                ),
+            ),
             ep.address,
         )
         self.http = httpx.Client(verify=tls_verify(srv.verify), timeout=30)
 
     def post(self, out: Outgoing) -> bytes:
-        r = self.http.post(self.srv.url, content=out.body,
-                           headers={"content-type": out.content_type})
+        r = self.http.post(self.srv.url, content=out.body, headers={"content-type": out.content_type})
         return r.content
 
     def issue(self) -> None:
@@ -180,8 +183,7 @@ class Raw:
         self.session.issue_response(self.post(out), out, now)
 
     def add_request(self, a: int, b: int) -> Outgoing:
-        return self.session.app_request(self.contract.operation("Add"), {"a": a, "b": b},
-                                        time.time())
+        return self.session.app_request(self.contract.operation("Add"), {"a": a, "b": b}, time.time())
 
     def add(self, a: int, b: int) -> object:
         out = self.add_request(a, b)
@@ -210,8 +212,9 @@ def test_cancel_in_cookie_mode_is_refused(server: Callable[..., Server]) -> None
     srv = server(*serve_args("wshttp", "cookie", "anonymous-for-certificate"))
     ep = endpoint_from_wsdl(httpx.get(srv.wsdl_url).content, srv.wsdl_url)
     # A client that ignores MustNotSendCancel sends a Cancel anyway.
-    forced = replace(ep.settings, secure_conversation=replace(
-        ep.settings.secure_conversation, require_cancellation=True))
+    forced = replace(
+        ep.settings, secure_conversation=replace(ep.settings.secure_conversation, require_cancellation=True)
+    )
     raw = Raw(srv, settings=forced)
     raw.issue()
     assert raw.add(2, 2) == 4
@@ -227,8 +230,7 @@ def test_pending_session_flood_evicts_the_oldest_unused(server: Callable[..., Se
     """At WCF's global quota (here 3) a new RST is served and the oldest unused pending
     session is evicted (wssc's deviation from WCF's ServerTooBusy, so that a flood cannot lock
     newcomers out); the evicted session's first message gets BadContextToken."""
-    srv = server(*serve_args("wshttp", "session", "anonymous-for-certificate",
-                             "--max-pending-sessions", "3"))
+    srv = server(*serve_args("wshttp", "session", "anonymous-for-certificate", "--max-pending-sessions", "3"))
     raws = [Raw(srv) for _ in range(4)]
     for r in raws:
         r.issue()
@@ -249,8 +251,9 @@ def test_expired_key_gets_renew_needed_then_renew_works(server: Callable[..., Se
     only has to come within them, and the wait is measured from the issue reply rather than
     slept for a fixed time."""
     lifetime = 8.0
-    srv = server(*serve_args("ws2007", "session", "anonymous-for-certificate",
-                             "--key-renewal", str(lifetime)))
+    srv = server(
+        *serve_args("ws2007", "session", "anonymous-for-certificate", "--key-renewal", str(lifetime))
+    )
     raw = Raw(srv)
     raw.issue()
     issued_by = time.time()  # the server set key_expires = (its issue time) + lifetime <= this
@@ -292,8 +295,7 @@ def test_tampered_cookie_is_rejected(server: Callable[..., Server]) -> None:
 def test_wrong_password_is_rejected(server: Callable[..., Server]) -> None:
     srv = server(*serve_args("wshttp", "session", "username-over-transport"))
     with pytest.raises(FailedAuthentication):
-        with Client.from_wsdl(srv.wsdl_url, verify=srv.verify, username="alice",
-                              password="wrong") as c:
+        with Client.from_wsdl(srv.wsdl_url, verify=srv.verify, username="alice", password="wrong") as c:
             c.Add(a=1, b=1)
 
 
@@ -321,10 +323,11 @@ def test_plain_http_is_refused_for_username_over_transport(
 
 def test_garbage_gets_a_fault_not_a_traceback(server: Callable[..., Server]) -> None:
     srv = server(*serve_args("wshttp", "session", "anonymous-for-certificate"))
-    for body in (b"not xml", b"<!DOCTYPE x [<!ENTITY a 'b'>]><x>&a;</x>",
-                 b"<s:Envelope xmlns:s='http://www.w3.org/2003/05/soap-envelope'>"
-                 b"<s:Body/></s:Envelope>"):
-        r = httpx.post(srv.url, content=body,
-                       headers={"content-type": "application/soap+xml"})
+    for body in (
+        b"not xml",
+        b"<!DOCTYPE x [<!ENTITY a 'b'>]><x>&a;</x>",
+        b"<s:Envelope xmlns:s='http://www.w3.org/2003/05/soap-envelope'><s:Body/></s:Envelope>",
+    ):
+        r = httpx.post(srv.url, content=body, headers={"content-type": "application/soap+xml"})
         assert r.status_code == 500
         assert b"Fault" in r.content and b"Traceback" not in r.content

@@ -27,8 +27,7 @@ pytestmark = pytest.mark.e2e
 FARM = "http://farm.example/svc"
 
 
-def test_redis_store_serves_a_farm(server: Callable[..., Server],
-                                   redis_server: tuple[str, int]) -> None:
+def test_redis_store_serves_a_farm(server: Callable[..., Server], redis_server: tuple[str, int]) -> None:
     host, port = redis_server
     store = f"redis://{host}:{port}/3"
     # Two nodes, same store, both named by the farm's public address (the To they accept).
@@ -54,8 +53,7 @@ def test_cookie_key_ring_serves_a_farm(server: Callable[..., Server], wssc_home:
     # farm's address: the cookie names it, and the To names it.
     ring = str(wssc_home / "farm-keyring.json")
     a = server("--no-require-cancellation", "--keyring", ring, "--address", FARM)
-    b = server("--no-require-cancellation", "--binding", "wshttp", "--keyring", ring,
-               "--address", FARM)
+    b = server("--no-require-cancellation", "--binding", "wshttp", "--keyring", ring, "--address", FARM)
     assert a.url != b.url
     raw = Raw(a)
     raw.issue()
@@ -71,8 +69,7 @@ def test_no_secure_context(server: Callable[..., Server], bootstrap: str) -> Non
     assert b"SecureConversationToken" not in wsdl
     events: list[str] = []
     kw = {"username": "alice", "password": "secret"} if "username" in bootstrap else {}
-    with Client.from_wsdl(srv.wsdl_url, verify=srv.verify,
-                          on_event=lambda e, d: events.append(e), **kw) as c:
+    with Client.from_wsdl(srv.wsdl_url, verify=srv.verify, on_event=lambda e, d: events.append(e), **kw) as c:
         assert c.session.scs.establish_security_context is False
         assert c.Add(a=3, b=4) == 7
         assert c.Echo(text="no session") == "no session"
@@ -117,8 +114,11 @@ def test_can_renew_false(server: Callable[..., Server]) -> None:
     # a Renew is refused even while the key is valid
     raw.session.force_renew = True
     raw.session.scs = raw.session.scs.__class__(
-        **{**{f: getattr(raw.session.scs, f) for f in raw.session.scs.__dataclass_fields__},
-           "can_renew_session": True})
+        **{
+            **{f: getattr(raw.session.scs, f) for f in raw.session.scs.__dataclass_fields__},
+            "can_renew_session": True,
+        }
+    )
     now = time.time()
     out = raw.session.renew_request(now)
     with pytest.raises(UnableToRenew):

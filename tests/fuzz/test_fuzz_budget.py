@@ -24,9 +24,21 @@ def test_budgeted_campaign_finds_nothing(tmp_path: Path) -> None:
     report = tmp_path / "report.json"
     crashes = tmp_path / "crashes"
     proc = subprocess.run(
-        [sys.executable, str(REPO / "fuzz" / "run.py"), "--budget", str(BUDGET),
-         "--work", str(tmp_path / "work"), "--crashes", str(crashes), "--report", str(report)],
-        capture_output=True, text=True, timeout=BUDGET * 3 + 300,
+        [
+            sys.executable,
+            str(REPO / "fuzz" / "run.py"),
+            "--budget",
+            str(BUDGET),
+            "--work",
+            str(tmp_path / "work"),
+            "--crashes",
+            str(crashes),
+            "--report",
+            str(report),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=BUDGET * 3 + 300,
     )
     out = proc.stdout + proc.stderr[-5000:]
     found = sorted(p.name for p in crashes.glob("*")) if crashes.exists() else []
@@ -55,11 +67,14 @@ def test_fixed_findings_stay_fixed(path: Path, tmp_path: Path) -> None:
     """Every finding fixed so far (``fuzz/crashes/fixed-<target>-…``) replays cleanly."""
     _need_atheris()
     target = path.name.split("-")[1]
-    subprocess.run([sys.executable, str(REPO / "fuzz" / "seeds.py"), str(tmp_path)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, str(REPO / "fuzz" / "seeds.py"), str(tmp_path)], check=True, capture_output=True
+    )
     proc = subprocess.run(
         [sys.executable, str(REPO / "fuzz" / f"fuzz_{target}.py"), str(path)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env=dict(os.environ, WSSC_FUZZ_WORK=str(tmp_path)),
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -83,9 +98,11 @@ def test_the_oracle_reports_an_untyped_exception(tmp_path: Path) -> None:
     env = dict(os.environ, WSSC_FUZZ_WORK=str(tmp_path), PYTHONPATH=str(REPO / "fuzz"))
     typed = tmp_path / "typed"
     typed.write_bytes(b"\x02")
-    ok = subprocess.run([sys.executable, str(script), str(typed)], capture_output=True,
-                        text=True, timeout=120, env=env)
+    ok = subprocess.run(
+        [sys.executable, str(script), str(typed)], capture_output=True, text=True, timeout=120, env=env
+    )
     assert ok.returncode == 0, ok.stderr[-2000:]
-    boom = subprocess.run([sys.executable, str(script), str(bad)], capture_output=True,
-                          text=True, timeout=120, env=env)
+    boom = subprocess.run(
+        [sys.executable, str(script), str(bad)], capture_output=True, text=True, timeout=120, env=env
+    )
     assert boom.returncode != 0 and "ValueError: untyped" in boom.stdout + boom.stderr

@@ -67,6 +67,7 @@ def _record_requests(transport: Transport | AsyncTransport) -> list[bytes]:
         sent.append(body if isinstance(body, bytes) else str(body or "").encode())
 
     if isinstance(transport, AsyncTransport):
+
         async def hook(request: Any) -> None:
             seen(request.content)
 
@@ -118,8 +119,7 @@ def test_zeep_client(server: Callable[..., Any], binding: str, mode: str, bootst
 @pytest.mark.parametrize("bootstrap", BOOTSTRAPS)
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("binding", BINDINGS)
-async def test_zeep_async_client(server: Callable[..., Any], binding: str, mode: str,
-                                 bootstrap: str) -> None:
+async def test_zeep_async_client(server: Callable[..., Any], binding: str, mode: str, bootstrap: str) -> None:
     srv = server(*_args(binding, mode, bootstrap))
     kwargs = async_secure_session(srv.wsdl_url, **_opts(srv, bootstrap))
     transport = kwargs["transport"]
@@ -172,11 +172,12 @@ def test_unsecured_fault_becomes_zeep_fault(server: Callable[..., Any], plugin: 
 def test_wrong_password_is_a_zeep_fault(server: Callable[..., Any]) -> None:
     srv = server(*_args("wshttp", "session", "username-over-transport"))
     kwargs = secure_session(srv.wsdl_url, verify=srv.verify, username="alice", password="wrong")
-    with zeep.Client(srv.wsdl_url, **kwargs) as client, \
-            pytest.raises(zeep.exceptions.Fault) as info:
+    with zeep.Client(srv.wsdl_url, **kwargs) as client, pytest.raises(zeep.exceptions.Fault) as info:
         client.service.Add(a=1, b=1)
     assert info.value.subcodes and info.value.subcodes[0].localname in (
-        "FailedAuthentication", "InvalidSecurity")
+        "FailedAuthentication",
+        "InvalidSecurity",
+    )
 
 
 def test_renews_under_zeep(server: Callable[..., Any]) -> None:
@@ -190,8 +191,7 @@ def test_renews_under_zeep(server: Callable[..., Any]) -> None:
         assert client.service.Add(a=2, b=2) == 4
         renewed = t.secure_session.sct
         assert renewed.identifier == first.identifier and renewed.instance != first.instance
-    _wait_for(srv, rf"renewed SCT {re.escape(first.identifier)}|renew.*{re.escape(first.identifier)}",
-              True)
+    _wait_for(srv, rf"renewed SCT {re.escape(first.identifier)}|renew.*{re.escape(first.identifier)}", True)
 
 
 @pytest.mark.parametrize("plugin", [True, False])
@@ -217,8 +217,9 @@ def test_renew_needed_renews_and_resends(server: Callable[..., Any], plugin: boo
 
 @pytest.mark.parametrize("bootstrap", BOOTSTRAPS)
 @pytest.mark.parametrize("plugin", [True, False])
-def test_per_message_security_without_a_session(server: Callable[..., Any], bootstrap: str,
-                                                plugin: bool) -> None:
+def test_per_message_security_without_a_session(
+    server: Callable[..., Any], bootstrap: str, plugin: bool
+) -> None:
     # establishSecurityContext=false: each message secured by the bootstrap, no RST, no Cancel.
     srv = server("--bootstrap", bootstrap, "--no-secure-context")
     kwargs = secure_session(srv.wsdl_url, **_opts(srv, bootstrap))
@@ -248,8 +249,9 @@ async def test_per_message_security_async(server: Callable[..., Any], bootstrap:
 
 
 @pytest.mark.parametrize("secure_context", [True, False])
-def test_debug_logs_carry_no_password(server: Callable[..., Any], secure_context: bool,
-                                      caplog: pytest.LogCaptureFixture) -> None:
+def test_debug_logs_carry_no_password(
+    server: Callable[..., Any], secure_context: bool, caplog: pytest.LogCaptureFixture
+) -> None:
     # zeep's own transport logs whole messages at DEBUG; a UsernameToken (and session tokens)
     # must not end up there.
     import logging
@@ -257,8 +259,7 @@ def test_debug_logs_carry_no_password(server: Callable[..., Any], secure_context
     caplog.set_level(logging.DEBUG)
     args = ("--bootstrap", "username-over-transport", "--user", "bob:pw-Zq8-not-in-logs")
     srv = server(*args, *(() if secure_context else ("--no-secure-context",)))
-    kwargs = secure_session(srv.wsdl_url, verify=srv.verify, username="bob",
-                            password="pw-Zq8-not-in-logs")
+    kwargs = secure_session(srv.wsdl_url, verify=srv.verify, username="bob", password="pw-Zq8-not-in-logs")
     with zeep.Client(srv.wsdl_url, **kwargs) as client:
         assert client.service.Add(a=1, b=2) == 3
     assert "HTTP Post to" in caplog.text  # zeep's debug line is there, without the body

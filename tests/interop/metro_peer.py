@@ -90,13 +90,12 @@ class PeerRun:
 
 def run_java(main: str, *args: str, timeout: float = TIMEOUT) -> PeerRun:
     argv = ["java", "-cp", metro_classpath(), main, *args]
-    p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                       stdin=subprocess.DEVNULL)
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
     run = PeerRun(argv, p.returncode, p.stdout, p.stderr)
     lines = [ln for ln in p.stdout.splitlines() if ln.startswith("RESULT ")]
     if len(lines) != 1:
         pytest.fail(f"the Metro peer crashed (no single RESULT line):\n{run.explain()}\n{p.stdout}")
-    run.result = json.loads(lines[0][len("RESULT "):])
+    run.result = json.loads(lines[0][len("RESULT ") :])
     expected_rc = 0 if run.ok else (1 if run.fault else 2)
     if p.returncode != expected_rc or not isinstance(run.result.get("ok"), bool):
         pytest.fail(f"the Metro peer's exit code disagrees with its result:\n{run.explain()}")
@@ -114,7 +113,8 @@ def expect_fault(run: PeerRun, *names: str, phase: str | None = None) -> PeerRun
     assert run.returncode == 1 and not run.ok and run.fault is not None, run.explain()
     if names:
         assert set(names) & set(run.fault_names()), (
-            f"expected a fault among {names}, got {run.fault_names()}\n{run.explain()}")
+            f"expected a fault among {names}, got {run.fault_names()}\n{run.explain()}"
+        )
     if phase is not None:
         assert run.result.get("phase") == phase, run.explain()
     return run
@@ -175,11 +175,16 @@ class WsscService:
     def mark(self) -> int:
         return self.log_path.stat().st_size
 
-    def log_since(self, mark: int, settle: float = 0.3,
-                  until: Callable[[ServiceLog], bool] | None = None,
-                  timeout: float = 15.0) -> ServiceLog:
+    def log_since(
+        self,
+        mark: int,
+        settle: float = 0.3,
+        until: Callable[[ServiceLog], bool] | None = None,
+        timeout: float = 15.0,
+    ) -> ServiceLog:
         """The log after ``mark``: polled until ``until`` holds (deadline ``timeout``), or,
         without ``until``, read after ``settle`` seconds."""
+
         def read() -> ServiceLog:
             with open(self.log_path, "rb") as f:
                 f.seek(mark)
@@ -211,20 +216,37 @@ def start_wssc(home: Path, *args: str) -> WsscService:
     env = dict(os.environ, WSSC_HOME=str(home))
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "wssc", "--log-level", "INFO", "serve", "--port", str(port),
-             *args],
-            stdout=log, stderr=subprocess.STDOUT, env=env,
+            [sys.executable, "-m", "wssc", "--log-level", "INFO", "serve", "--port", str(port), *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
     svc = WsscService(url, home, log_path, proc, args)
-    _await_wsdl(proc, svc.wsdl_url, lambda: tls_verify(str(svc.cert_pem)) if tls else True,
-                f"wssc serve {args}", lambda: log_path.read_text()[-3000:],
-                timeout=30, interval=0.1, request_timeout=2)
+    _await_wsdl(
+        proc,
+        svc.wsdl_url,
+        lambda: tls_verify(str(svc.cert_pem)) if tls else True,
+        f"wssc serve {args}",
+        lambda: log_path.read_text()[-3000:],
+        timeout=30,
+        interval=0.1,
+        request_timeout=2,
+    )
     return svc
 
 
-def _await_wsdl(proc: subprocess.Popen[bytes], wsdl_url: str, verify: Callable[[], Any],
-                what: str, tail: Callable[[], str], *, timeout: float, interval: float,
-                request_timeout: float, ready: Callable[[], bool] = lambda: True) -> None:
+def _await_wsdl(
+    proc: subprocess.Popen[bytes],
+    wsdl_url: str,
+    verify: Callable[[], Any],
+    what: str,
+    tail: Callable[[], str],
+    *,
+    timeout: float,
+    interval: float,
+    request_timeout: float,
+    ready: Callable[[], bool] = lambda: True,
+) -> None:
     """Wait until ``proc`` serves its WSDL (once ``ready()``); raise with ``tail()`` if it
     exits or does not within ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
@@ -273,15 +295,21 @@ class Relay:
                     if new != body:
                         relay.tampered.append(index)
                     body = new
-                headers = {k: v for k, v in self.headers.items()
-                           if k.lower() not in ("host", "content-length", "connection")}
+                headers = {
+                    k: v
+                    for k, v in self.headers.items()
+                    if k.lower() not in ("host", "content-length", "connection")
+                }
                 base = relay.target.split("/", 3)
-                r = client.request(method, f"{base[0]}//{base[2]}{self.path}", content=body,
-                                   headers=headers)
+                r = client.request(method, f"{base[0]}//{base[2]}{self.path}", content=body, headers=headers)
                 self.send_response(r.status_code)
                 for k, v in r.headers.items():
-                    if k.lower() not in ("content-length", "transfer-encoding", "connection",
-                                         "content-encoding"):
+                    if k.lower() not in (
+                        "content-length",
+                        "transfer-encoding",
+                        "connection",
+                        "content-encoding",
+                    ):
                         self.send_header(k, v)
                 self.send_header("content-length", str(len(r.content)))
                 self.end_headers()
@@ -311,7 +339,7 @@ def change_message_id(body: bytes) -> bytes:
     m = re.search(rb"(<(?:\w+:)?MessageID[^>]*>[^<]*?)([0-9a-f])(</)", body)
     assert m is not None, "no MessageID to tamper with"
     flipped = b"0" if m.group(2) != b"0" else b"1"
-    return body[: m.start(2)] + flipped + body[m.end(2):]
+    return body[: m.start(2)] + flipped + body[m.end(2) :]
 
 
 # --- the Metro service (wssc.metro.MetroService) ---------------------------------------------------
@@ -330,10 +358,16 @@ class MetroService:
     def mark(self) -> int:
         return self.out_path.stat().st_size
 
-    def out_since(self, mark: int, settle: float = 0.3, until: Callable[[str], bool] | None = None,
-                  timeout: float = 15.0) -> str:
+    def out_since(
+        self,
+        mark: int,
+        settle: float = 0.3,
+        until: Callable[[str], bool] | None = None,
+        timeout: float = 15.0,
+    ) -> str:
         """Metro's output after ``mark``: polled until ``until`` holds (deadline
         ``timeout``), or, without ``until``, read after ``settle`` seconds."""
+
         def read() -> str:
             with open(self.out_path, "rb") as f:
                 f.seek(mark)
@@ -372,16 +406,38 @@ def start_metro_service(home: Path, bootstrap: str, binding: str, *extra: str) -
     err_path = home / f"metro-{port}.err"
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         proc = subprocess.Popen(
-            ["java", "-cp", cp, "wssc.metro.MetroService", "--bootstrap", bootstrap,
-             "--binding", binding, "--port", str(port), "--cert", str(cert), "--key", str(key),
-             *extra],
-            stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+            [
+                "java",
+                "-cp",
+                cp,
+                "wssc.metro.MetroService",
+                "--bootstrap",
+                bootstrap,
+                "--binding",
+                binding,
+                "--port",
+                str(port),
+                "--cert",
+                str(cert),
+                "--key",
+                str(key),
+                *extra,
+            ],
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
         )
     scheme = "https" if bootstrap == "unot" else "http"
     svc = MetroService(f"{scheme}://127.0.0.1:{port}/svc", Path(cert), out_path, err_path, proc)
-    _await_wsdl(proc, svc.wsdl_url,
-                lambda: tls_verify(str(cert)) if scheme == "https" else True,
-                "the Metro service", svc.stderr_tail, timeout=60, interval=0.2,
-                request_timeout=5,
-                ready=lambda: "LISTENING" in out_path.read_text(errors="replace"))
+    _await_wsdl(
+        proc,
+        svc.wsdl_url,
+        lambda: tls_verify(str(cert)) if scheme == "https" else True,
+        "the Metro service",
+        svc.stderr_tail,
+        timeout=60,
+        interval=0.2,
+        request_timeout=5,
+        ready=lambda: "LISTENING" in out_path.read_text(errors="replace"),
+    )
     return svc

@@ -35,15 +35,20 @@ class Echo:
 
 def main() -> None:
     variant, port, certs = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
-    settings = EndpointSettings(SecureConversationSettings(
-        establish_security_context=variant.startswith("sc-"),
-        require_cancellation="nocancel" not in variant,
-        message_security_version=WS2007 if variant.endswith("sc13") else WSHTTP,
-    ))
+    settings = EndpointSettings(
+        SecureConversationSettings(
+            establish_security_context=variant.startswith("sc-"),
+            require_cancellation="nocancel" not in variant,
+            message_security_version=WS2007 if variant.endswith("sc13") else WSHTTP,
+        )
+    )
     engine = ServiceEngine(
-        Echo(), settings=settings, address=f"http://127.0.0.1:{port}/svc",
+        Echo(),
+        settings=settings,
+        address=f"http://127.0.0.1:{port}/svc",
         certificate=load(certs / "server.crt", certs / "server.key"),
-        keyring=KeyRing.generate(), compatibility=MONO_COMPATIBLE,
+        keyring=KeyRing.generate(),
+        compatibility=MONO_COMPATIBLE,
     )
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     uvicorn.run(AsgiApp(engine), host="127.0.0.1", port=port, log_level="info")

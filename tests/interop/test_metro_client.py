@@ -49,10 +49,21 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[...,
         s.stop()
 
 
-def metro(svc: WsscService, *extra: str, username: str | None = "alice",
-          password: str = "secret", server_cert: Path | None = None) -> tuple[PeerRun, ServiceLog]:
-    args = ["--wsdl", svc.wsdl_url, "--server-cert", str(server_cert or svc.cert_pem),
-            "--tls-cert", str(svc.cert_pem)]
+def metro(
+    svc: WsscService,
+    *extra: str,
+    username: str | None = "alice",
+    password: str = "secret",
+    server_cert: Path | None = None,
+) -> tuple[PeerRun, ServiceLog]:
+    args = [
+        "--wsdl",
+        svc.wsdl_url,
+        "--server-cert",
+        str(server_cert or svc.cert_pem),
+        "--tls-cert",
+        str(svc.cert_pem),
+    ]
     if UNOT in svc.args and username is not None:
         args += ["--username", username, "--password", password]
     mark = svc.mark()
@@ -74,8 +85,9 @@ def assert_full_session(run: PeerRun, log: ServiceLog, identity: str) -> None:
 @pytest.mark.parametrize("derived", ["dk", "nodk"])
 @pytest.mark.parametrize("binding", ["wshttp", "ws2007"])
 @pytest.mark.parametrize("bootstrap", [AFC, UNOT])
-def test_session_matrix(services: Callable[..., WsscService], bootstrap: str, binding: str,
-                        derived: str) -> None:
+def test_session_matrix(
+    services: Callable[..., WsscService], bootstrap: str, binding: str, derived: str
+) -> None:
     args = ["--bootstrap", bootstrap, "--binding", binding]
     if derived == "nodk":
         args.append("--no-derived-keys")
@@ -86,7 +98,8 @@ def test_session_matrix(services: Callable[..., WsscService], bootstrap: str, bi
 
 @pytest.mark.parametrize("binding", ["wshttp", "ws2007"])
 def test_cookie_mode_cancel_is_refused_after_working_calls(
-        services: Callable[..., WsscService], binding: str) -> None:
+    services: Callable[..., WsscService], binding: str
+) -> None:
     """Metro has no cookie mode and cancels on close even under MustNotSendCancel (it reads the
     assertion only in the SP 1.2 namespace, and never consults it): the calls work, the Cancel
     gets dnse:SecureConversationCancellationNotAllowed."""
@@ -101,7 +114,8 @@ def test_cookie_mode_cancel_is_refused_after_working_calls(
 
 
 def test_renewal_under_message_security_is_refused_for_metros_empty_endorsement(
-        services: Callable[..., WsscService]) -> None:
+    services: Callable[..., WsscService],
+) -> None:
     """Metro renews on its own clock (the RSTR Lifetime) with a WCF-shaped Renew: a fresh
     EncryptedKey, the primary signature encrypted, and the SCT endorsing it. wssc accepts
     that shape (tests/session/test_renew_endorsed.py; Metro's *service* accepts wssc's,
@@ -114,23 +128,24 @@ def test_renewal_under_message_security_is_refused_for_metros_empty_endorsement(
     # the first call past the 3 s key lifetime renews (call 3, or call 2 on a slow machine)
     assert not run.ok and run.result["phase"] in ("call 2", "call 3", "call 4"), run.explain()
     done = run.result["results"]
-    assert len(done) >= 1 and done == [101, 102, 103][:len(done)], run.explain()
+    assert len(done) >= 1 and done == [101, 102, 103][: len(done)], run.explain()
     assert len(log.issued) == 1 and log.renewed == [], log.text
     assert log.faults == ["FailedCheck"], log.text
-    assert ("the endorsing signature does not verify over the primary signature (only one "
-            "exclusive c14n transform is supported (ds:Transforms is empty))") in log.text, \
-        log.text
+    assert (
+        "the endorsing signature does not verify over the primary signature (only one "
+        "exclusive c14n transform is supported (ds:Transforms is empty))"
+    ) in log.text, log.text
 
 
 @pytest.mark.parametrize("binding", ["wshttp", "ws2007"])
 def test_renewal_under_message_security_with_sign_before_encrypt(
-        services: Callable[..., WsscService], binding: str) -> None:
+    services: Callable[..., WsscService], binding: str
+) -> None:
     """With WCF's messageProtectionOrder SignBeforeEncrypt (no sp:EncryptSignature) Metro's
     endorsing signature digests the primary signature as it should (M12 is specific to an
     encrypted primary signature): the Renew is accepted, the calls go on across the key
     expiry, and Metro cancels the renewed session (its Cancel reply signed, not encrypted)."""
-    svc = services("--binding", binding, "--key-renewal", "3",
-                   "--protection-order", "SignBeforeEncrypt")
+    svc = services("--binding", binding, "--key-renewal", "3", "--protection-order", "SignBeforeEncrypt")
     run, log = metro(svc, "--calls", "4", "--sleep", "2")
     expect_ok(run)
     assert run.result["results"] == [101, 102, 103, 104], run.explain()
@@ -172,22 +187,33 @@ def test_wrong_password_is_refused(services: Callable[..., WsscService]) -> None
 
 
 def test_untrusted_tls_certificate_is_refused_by_metro(
-        services: Callable[..., WsscService], tmp_path: Path) -> None:
+    services: Callable[..., WsscService], tmp_path: Path
+) -> None:
     from wssc.certs import generate_self_signed, save
 
     other = tmp_path / "other.pem"
     save(generate_self_signed("other"), other, tmp_path / "other.key")
     svc = services("--bootstrap", UNOT, "--binding", "ws2007")
     mark = svc.mark()
-    run = run_java(CLIENT, "--wsdl", svc.wsdl_url, "--tls-cert", str(other),
-                   "--username", "alice", "--password", "secret")
+    run = run_java(
+        CLIENT,
+        "--wsdl",
+        svc.wsdl_url,
+        "--tls-cert",
+        str(other),
+        "--username",
+        "alice",
+        "--password",
+        "secret",
+    )
     assert not run.ok and run.fault is None and run.result["phase"] == "wsdl", run.explain()
     assert "PKIX" in run.result["error"] or "SSLHandshake" in run.result["error"], run.explain()
     assert svc.log_since(mark).issued == []
 
 
 def test_metro_trusting_another_certificate_cannot_open_a_session(
-        services: Callable[..., WsscService], tmp_path: Path) -> None:
+    services: Callable[..., WsscService], tmp_path: Path
+) -> None:
     """Metro validates the certificate of the WSDL's identity against its trust store; it
     refuses wssc's, falls back to the trust store's peer alias and encrypts to that key, which
     the service cannot read."""
@@ -206,14 +232,14 @@ def test_metro_trusting_another_certificate_cannot_open_a_session(
 def test_tampered_request_is_refused(services: Callable[..., WsscService], which: int) -> None:
     # Metro addresses the relay, so the service is told that address is its own (the signed
     # wsa:To must name the endpoint, as behind any proxy).
-    relay = Relay("http://127.0.0.1:1/svc",
-                  lambda n, body: change_message_id(body) if n == which else body)
+    relay = Relay("http://127.0.0.1:1/svc", lambda n, body: change_message_id(body) if n == which else body)
     svc = services("--binding", "ws2007", "--address", relay.url())
     relay.target = svc.url.rstrip("/")
     try:
         mark = svc.mark()
-        run = run_java(CLIENT, "--wsdl", svc.wsdl_url, "--server-cert", str(svc.cert_pem),
-                       "--address", relay.url())
+        run = run_java(
+            CLIENT, "--wsdl", svc.wsdl_url, "--server-cert", str(svc.cert_pem), "--address", relay.url()
+        )
         log = svc.log_since(mark)
     finally:
         relay.close()

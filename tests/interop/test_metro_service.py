@@ -19,9 +19,9 @@ from wssc.errors import RemoteFault
 
 pytestmark = pytest.mark.peer
 
+
 @pytest.fixture(scope="module")
-def metro_services(tmp_path_factory: pytest.TempPathFactory
-                   ) -> Iterator[Callable[..., MetroService]]:
+def metro_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., MetroService]]:
     metro_classpath()  # a missing build: loud skip, or a failure under CI
     home = tmp_path_factory.mktemp("metro-service")
     started: dict[tuple[str, ...], MetroService] = {}
@@ -40,13 +40,17 @@ def session(svc: MetroService, **kw: object) -> tuple[list[tuple[str, str]], lis
     events: list[tuple[str, str]] = []
     mark = svc.mark()
     results: list[object] = []
-    with Client.from_wsdl(svc.wsdl_url, verify=str(svc.cert_pem),
-                          on_event=lambda n, d: events.append((n, d)), **kw) as c:
+    with Client.from_wsdl(
+        svc.wsdl_url, verify=str(svc.cert_pem), on_event=lambda n, d: events.append((n, d)), **kw
+    ) as c:
         for i in range(1, 4):
             results.append(c.Add(a=i, b=100))
         results.append(c.Echo(text="wssc \u00e9\u00e8 <&>"))
-    return events, results, svc.out_since(
-        mark, until=lambda out: len(re.findall(r"^CALL Add", out, re.M)) >= 3)
+    return (
+        events,
+        results,
+        svc.out_since(mark, until=lambda out: len(re.findall(r"^CALL Add", out, re.M)) >= 3),
+    )
 
 
 def check_full_session(events: list[tuple[str, str]], results: list[object], out: str) -> None:
@@ -66,8 +70,7 @@ def test_username_over_transport(metro_services: Callable[..., MetroService], bi
 
 
 @pytest.mark.parametrize("binding", ["wshttp", "ws2007"])
-def test_anonymous_for_certificate(metro_services: Callable[..., MetroService],
-                                   binding: str) -> None:
+def test_anonymous_for_certificate(metro_services: Callable[..., MetroService], binding: str) -> None:
     svc = metro_services("afc", binding)
     events, results, out = session(svc)
     check_full_session(events, results, out)
@@ -89,8 +92,9 @@ def test_policy_import_reads_metros_wsdl(metro_services: Callable[..., MetroServ
         ep = settings_from_wsdl(wsdl)
         s = ep.settings
         assert s.message_security_version == version
-        assert s.bootstrap is (Bootstrap.USERNAME_OVER_TRANSPORT if bootstrap == "unot"
-                               else Bootstrap.ANONYMOUS_FOR_CERTIFICATE)
+        assert s.bootstrap is (
+            Bootstrap.USERNAME_OVER_TRANSPORT if bootstrap == "unot" else Bootstrap.ANONYMOUS_FOR_CERTIFICATE
+        )
         assert s.require_cancellation
         assert s.require_derived_keys == (bootstrap == "afc")
         assert ep.service_certificate_der is not None
@@ -100,18 +104,22 @@ def test_policy_import_reads_metros_wsdl(metro_services: Callable[..., MetroServ
 def test_wrong_password_is_refused_by_metro(metro_services: Callable[..., MetroService]) -> None:
     svc = metro_services("unot", "ws2007")
     mark = svc.mark()
-    with pytest.raises(RemoteFault) as err, Client.from_wsdl(
-            svc.wsdl_url, verify=str(svc.cert_pem), username="alice", password="wrong") as c:
+    with (
+        pytest.raises(RemoteFault) as err,
+        Client.from_wsdl(svc.wsdl_url, verify=str(svc.cert_pem), username="alice", password="wrong") as c,
+    ):
         c.Add(a=1, b=2)
     out = svc.out_since(mark, until=lambda out: "AUTH alice refused" in out)
     assert "AUTH alice refused" in out
     assert "CALL" not in out
-    assert err.value.code.local in ("FailedAuthentication", "InvalidSecurity",
-                                    "InvalidSecurityToken"), err.value
+    assert err.value.code.local in ("FailedAuthentication", "InvalidSecurity", "InvalidSecurityToken"), (
+        err.value
+    )
 
 
 def test_untrusted_tls_certificate_is_refused_by_wssc(
-        metro_services: Callable[..., MetroService], tmp_path: Path) -> None:
+    metro_services: Callable[..., MetroService], tmp_path: Path
+) -> None:
     from wssc.certs import generate_self_signed, save
     from wssc.errors import TransportError
 
@@ -123,14 +131,14 @@ def test_untrusted_tls_certificate_is_refused_by_wssc(
 
 
 def test_wssc_encrypting_to_another_certificate_is_refused_by_metro(
-        metro_services: Callable[..., MetroService], tmp_path: Path) -> None:
+    metro_services: Callable[..., MetroService], tmp_path: Path
+) -> None:
     from wssc.certs import Certificate, generate_self_signed
 
     svc = metro_services("afc", "ws2007")
     other = Certificate(generate_self_signed("other").cert)
     mark = svc.mark()
-    with pytest.raises(RemoteFault), Client.from_wsdl(svc.wsdl_url,
-                                                      service_certificate=other) as c:
+    with pytest.raises(RemoteFault), Client.from_wsdl(svc.wsdl_url, service_certificate=other) as c:
         c.Add(a=1, b=2)
     assert "CALL" not in svc.out_since(mark)
 
@@ -160,8 +168,13 @@ def test_renewal_over_transport(metro_services: Callable[..., MetroService]) -> 
     svc = metro_services("unot", "ws2007", "--sc-lifetime-ms", "6000")
     events: list[tuple[str, str]] = []
     mark = svc.mark()
-    with Client.from_wsdl(svc.wsdl_url, verify=str(svc.cert_pem), username="alice",
-                          password="secret", on_event=lambda n, d: events.append((n, d))) as c:
+    with Client.from_wsdl(
+        svc.wsdl_url,
+        verify=str(svc.cert_pem),
+        username="alice",
+        password="secret",
+        on_event=lambda n, d: events.append((n, d)),
+    ) as c:
         assert c.Add(a=1, b=100) == 101
         # The SCT must age on the wall clock: poll until the session is due for renewal (60 %
         # of 6 s), deadline 10 s; the next call then renews.
@@ -179,8 +192,7 @@ def test_renewal_over_transport(metro_services: Callable[..., MetroService]) -> 
 
 
 @pytest.mark.parametrize("binding", ["wshttp", "ws2007"])
-def test_renewal_under_message_security(metro_services: Callable[..., MetroService],
-                                        binding: str) -> None:
+def test_renewal_under_message_security(metro_services: Callable[..., MetroService], binding: str) -> None:
     """AnonymousForCertificate: wssc renews with WCF's Renew (a fresh EncryptedKey, the SCT
     endorsing the encrypted primary signature; FINDINGS.md W5b), Metro renews the context,
     and the calls go on under the new key."""
@@ -189,8 +201,9 @@ def test_renewal_under_message_security(metro_services: Callable[..., MetroServi
     svc = metro_services("afc", binding, "--sc-lifetime-ms", "6000")
     events: list[tuple[str, str]] = []
     mark = svc.mark()
-    with Client.from_wsdl(svc.wsdl_url, verify=str(svc.cert_pem),
-                          on_event=lambda n, d: events.append((n, d))) as c:
+    with Client.from_wsdl(
+        svc.wsdl_url, verify=str(svc.cert_pem), on_event=lambda n, d: events.append((n, d))
+    ) as c:
         assert c.Add(a=1, b=100) == 101
         # The SCT must age on the wall clock: poll until the session is due for renewal (60 %
         # of 6 s), deadline 10 s; the next call then renews.
@@ -209,8 +222,9 @@ def test_renewal_under_message_security(metro_services: Callable[..., MetroServi
 
 
 @pytest.mark.parametrize("binding", ["wshttp", "ws2007"])
-def test_must_not_send_cancel_from_a_foreign_policy(metro_services: Callable[..., MetroService],
-                                                    binding: str) -> None:
+def test_must_not_send_cancel_from_a_foreign_policy(
+    metro_services: Callable[..., MetroService], binding: str
+) -> None:
     """A hand-written policy with ``mssp:MustNotSendCancel`` (SP 1.1) or ``sp:MustNotSendCancel``
     (SP 1.2): wssc's client then never cancels (Metro itself keeps a session either way)."""
     import httpx

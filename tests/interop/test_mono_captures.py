@@ -26,8 +26,7 @@ from wssc.security import MessagePolicy, verify
 
 MONO = mono_dir()
 VARIANTS = ["anoncert", "wshttp-msg-none-nosc", "userforcert"]
-POLICY = MessagePolicy(check_expiry=False, require_encrypted_body=True,
-                       require_signed_addressing=True)
+POLICY = MessagePolicy(check_expiry=False, require_encrypted_body=True, require_signed_addressing=True)
 
 
 def _captures() -> Path:
@@ -48,8 +47,12 @@ def _pairs() -> list[tuple[str, str]]:
 def test_mono_request_and_reply_verify(variant: str, n: str) -> None:
     wire = _captures() / variant / "wire-call"
     cert = load(MONO / "certs" / "server.crt", MONO / "certs" / "server.key")
-    request = verify(_body(wire / f"{n}-wire-request.http"), policy=POLICY,
-                     private_key=cert.key, private_key_thumbprint=cert.thumbprint_b64)
+    request = verify(
+        _body(wire / f"{n}-wire-request.http"),
+        policy=POLICY,
+        private_key=cert.key,
+        private_key_thumbprint=cert.thumbprint_b64,
+    )
     assert request.signing_kind == "ek" and request.derived_keys_used
     assert request.body_signed and request.body_encrypted
     payload = request.envelope.payload
@@ -60,8 +63,11 @@ def test_mono_request_and_reply_verify(variant: str, n: str) -> None:
         assert any(e is request.username_token for e in request.signed)
     # The reply is keyed by the request's EncryptedKey (EncryptedKeySHA1).
     assert request.encrypted_key_sha1 and request.signing_key
-    reply = verify(_body(wire / f"{n}-wire-response.http"), policy=POLICY,
-                   encrypted_key_sha1_keys={request.encrypted_key_sha1: request.signing_key})
+    reply = verify(
+        _body(wire / f"{n}-wire-response.http"),
+        policy=POLICY,
+        encrypted_key_sha1_keys={request.encrypted_key_sha1: request.signing_key},
+    )
     assert reply.encrypted_key_sha1 == request.encrypted_key_sha1
     result = reply.envelope.payload
     assert result is not None and etree.QName(result).localname.endswith("Response")
@@ -72,8 +78,7 @@ def test_mono_request_and_reply_verify(variant: str, n: str) -> None:
         reply_bytes = _body(wire / f"{n}-wire-response.http")
         client = AnonymousForCertificateClient(cert, require_signature_confirmation=True)
         keys = {request.encrypted_key_sha1: request.signing_key}
-        client.verify_reply(reply_bytes, ClientContext(dict(keys), [request.signature_value]),
-                            POLICY)
+        client.verify_reply(reply_bytes, ClientContext(dict(keys), [request.signature_value]), POLICY)
         with pytest.raises(InvalidSecurity, match="SignatureConfirmation"):
             client.verify_reply(reply_bytes, ClientContext(dict(keys), [bytes(20)]), POLICY)
 
@@ -86,12 +91,20 @@ def test_mono_reply_under_a_wrong_key_fails() -> None:
     request = verify(_body(wire / "001-wire-request.http"), policy=POLICY, private_key=cert.key)
     assert request.encrypted_key_sha1
     with pytest.raises(FailedCheck):
-        verify(_body(wire / "001-wire-response.http"), policy=POLICY,
-               encrypted_key_sha1_keys={request.encrypted_key_sha1: b"\x5a" * 32})
+        verify(
+            _body(wire / "001-wire-response.http"),
+            policy=POLICY,
+            encrypted_key_sha1_keys={request.encrypted_key_sha1: b"\x5a" * 32},
+        )
 
 
-RST_VARIANTS = ["sc-anoncert-cancel", "sc-anoncert-cancel-sc13", "sc-anoncert-nocancel",
-                "sc-anoncert-nocancel-sc13", "wshttp-msg-none-sc"]
+RST_VARIANTS = [
+    "sc-anoncert-cancel",
+    "sc-anoncert-cancel-sc13",
+    "sc-anoncert-nocancel",
+    "sc-anoncert-nocancel-sc13",
+    "wshttp-msg-none-sc",
+]
 
 
 @pytest.mark.parametrize("variant", RST_VARIANTS)
@@ -127,16 +140,23 @@ def test_wssc_service_issues_an_sct_for_monos_rst(variant: str) -> None:
     created = parse_time(created_el.text)
     version = WS2007 if variant.endswith("sc13") else WSHTTP
     cookie = "nocancel" in variant
-    settings = EndpointSettings(SecureConversationSettings(
-        message_security_version=version, require_cancellation=not cookie))
+    settings = EndpointSettings(
+        SecureConversationSettings(message_security_version=version, require_cancellation=not cookie)
+    )
     # The endpoint Mono addressed (its signed wsa:To must name the endpoint).
     to_el = etree.fromstring(body).find("{*}Header/{*}To")
     assert to_el is not None and to_el.text
-    engine = ServiceEngine(Calculator(), settings=settings, address=to_el.text,
-                           certificate=cert, clock=lambda: created + 1,
-                           keyring=KeyRing.generate() if cookie else None)
-    reply = engine.handle(HttpRequest("POST", "/svc", "", {"content-type": "application/soap+xml"},
-                                      body, TransportInfo()))
+    engine = ServiceEngine(
+        Calculator(),
+        settings=settings,
+        address=to_el.text,
+        certificate=cert,
+        clock=lambda: created + 1,
+        keyring=KeyRing.generate() if cookie else None,
+    )
+    reply = engine.handle(
+        HttpRequest("POST", "/svc", "", {"content-type": "application/soap+xml"}, body, TransportInfo())
+    )
     assert isinstance(reply, HttpResponse) and reply.status == 200, reply
     # Mono's side: its request (entropy, ephemeral key) and our reply.
     request = verify(body, policy=MessagePolicy(check_expiry=False), private_key=cert.key)
@@ -144,9 +164,12 @@ def test_wssc_service_issues_an_sct_for_monos_rst(variant: str) -> None:
     rst = parse_rst(request.envelope.payload, version.trust)  # type: ignore[arg-type]
     assert isinstance(rst, IssueRequest) and rst.entropy
     assert request.encrypted_key_sha1 and request.signing_key
-    answer = verify(reply.body, policy=MessagePolicy(check_expiry=False),
-                    encrypted_key_sha1_keys={request.encrypted_key_sha1: request.signing_key},
-                    now=created + 2)
+    answer = verify(
+        reply.body,
+        policy=MessagePolicy(check_expiry=False),
+        encrypted_key_sha1_keys={request.encrypted_key_sha1: request.signing_key},
+        now=created + 2,
+    )
     assert answer.envelope.action == version.trust.rstr_sct
     rstr = parse_rstr(answer.envelope.payload, version.trust)  # type: ignore[arg-type]
     assert isinstance(rstr, TokenResponse)

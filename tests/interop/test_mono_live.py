@@ -40,13 +40,16 @@ def mono_harness(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Build the Mono harness into a temporary copy (``shared/`` is read-only in CI)."""
     missing = [t for t in ("mono", "mcs") if shutil.which(t) is None]
     if missing or not (MONO / "src" / "MonoWcfPeer.cs").is_file():
-        mono_missing(f"Mono peer unavailable ({', '.join(missing) or 'no harness at ' + str(MONO)});"
-                     " scripts/setup.sh installs mono-complete")
+        mono_missing(
+            f"Mono peer unavailable ({', '.join(missing) or 'no harness at ' + str(MONO)});"
+            " scripts/setup.sh installs mono-complete"
+        )
     work = tmp_path_factory.mktemp("mono-peer")
     for part in ("src", "tools", "certs"):
         shutil.copytree(MONO / part, work / part)
-    proc = subprocess.run(["sh", str(work / "tools" / "build.sh")], capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        ["sh", str(work / "tools" / "build.sh")], capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return work
 
@@ -65,9 +68,9 @@ def wssc_service(mono_harness: Path, tmp_path: Path) -> Iterator[Callable[[str],
         port = _free_port()
         log = tmp_path / f"service-{variant}.log"
         proc = subprocess.Popen(
-            [sys.executable, str(HERE / "mono_service.py"), variant, str(port),
-             str(mono_harness / "certs")],
-            stdout=log.open("wb"), stderr=subprocess.STDOUT,
+            [sys.executable, str(HERE / "mono_service.py"), variant, str(port), str(mono_harness / "certs")],
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
         )
         procs.append(proc)
         url = f"http://127.0.0.1:{port}/svc"
@@ -106,11 +109,17 @@ class MonoRun:
 
 
 def _mono(harness: Path, *args: str) -> MonoRun:
-    proc = subprocess.run(["mono", str(harness / "build" / "MonoWcfPeer.exe"), *args],
-                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        ["mono", str(harness / "build" / "MonoWcfPeer.exe"), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
     out = proc.stdout[-3000:] + proc.stderr[-3000:]
-    results = [json.loads(line[len("RESULT "):]) for line in proc.stdout.splitlines()
-               if line.startswith("RESULT ")]
+    results = [
+        json.loads(line[len("RESULT ") :]) for line in proc.stdout.splitlines() if line.startswith("RESULT ")
+    ]
     assert results, out
     # A crash is never a verdict: an exception caught at the harness's top level (exit 2,
     # step "fatal") or an unhandled one (no RESULT, or another exit code) fails the test.
@@ -143,8 +152,18 @@ def test_mono_sc_initiator_accepts_wssc_rstr(
     be ok, with exit code 0. Only the Issue step: Mono cannot use the SCT afterwards."""
     url, log = wssc_service("sc-anoncert-cancel")
     saved = tmp_path / "mono-log"
-    run = _mono(mono_harness, "rst", "sc-anoncert-cancel", url, "--certs",
-                str(mono_harness / "certs"), "--log", str(saved), "--app", "no")
+    run = _mono(
+        mono_harness,
+        "rst",
+        "sc-anoncert-cancel",
+        url,
+        "--certs",
+        str(mono_harness / "certs"),
+        "--log",
+        str(saved),
+        "--app",
+        "no",
+    )
     _all_ok(run)
     assert "ComputedKey" in run.step("issue")["detail"]
     assert "issued SCT" in log.read_text()
@@ -163,9 +182,20 @@ def mono_service(mono_harness: Path, tmp_path: Path) -> Iterator[Callable[[str],
         port = _free_port()
         log = tmp_path / f"mono-{variant}.log"
         proc = subprocess.Popen(
-            ["mono", str(mono_harness / "build" / "MonoWcfPeer.exe"), "serve", variant,
-             str(port), "--seconds", "120", "--certs", str(mono_harness / "certs")],
-            stdout=log.open("wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            [
+                "mono",
+                str(mono_harness / "build" / "MonoWcfPeer.exe"),
+                "serve",
+                variant,
+                str(port),
+                "--seconds",
+                "120",
+                "--certs",
+                str(mono_harness / "certs"),
+            ],
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
         procs.append(proc)
         deadline = time.monotonic() + 60
@@ -185,9 +215,9 @@ def mono_service(mono_harness: Path, tmp_path: Path) -> Iterator[Callable[[str],
 
 
 @pytest.mark.parametrize("variant", ["anoncert", "wshttp-msg-none-nosc"])
-def test_wssc_client_calls_mono_service(mono_harness: Path,
-                                        mono_service: Callable[[str], str],
-                                        variant: str) -> None:
+def test_wssc_client_calls_mono_service(
+    mono_harness: Path, mono_service: Callable[[str], str], variant: str
+) -> None:
     """wssc's client (AnonymousForCertificate, no security context) calls Mono's WCF service,
     and verifies Mono's replies (SignatureConfirmation included)."""
     sys.path.insert(0, str(HERE))
@@ -200,8 +230,12 @@ def test_wssc_client_calls_mono_service(mono_harness: Path,
 
     url = mono_service(variant)
     settings = EndpointSettings(SecureConversationSettings(establish_security_context=False))
-    with Client(url, get_contract(Echo), settings=settings,
-                service_certificate=load(mono_harness / "certs" / "server.crt"),
-                compatibility=MONO_COMPATIBLE) as c:
+    with Client(
+        url,
+        get_contract(Echo),
+        settings=settings,
+        service_certificate=load(mono_harness / "certs" / "server.crt"),
+        compatibility=MONO_COMPATIBLE,
+    ) as c:
         assert c.Echo(text="from wssc") == "echo:from wssc"
         assert c.Add(a=2, b=40) == 42

@@ -10,7 +10,9 @@ import pytest
 
 from peers import wss4j_verdict
 
-FAILED_CHECK = "{http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd}FailedCheck"
+FAILED_CHECK = (
+    "{http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd}FailedCheck"
+)
 
 
 def _proc(rc: int, stdout: str = "", stderr: str = "") -> subprocess.CompletedProcess[str]:
@@ -23,9 +25,11 @@ def test_accepted() -> None:
 
 
 def test_a_wss4j_refusal_is_a_rejection_with_its_fault() -> None:
-    err = ("[callback usage=SECURITY_CONTEXT_TOKEN ...]\n"
-           "ERROR: org.apache.ws.security.WSSecurityException: The signature or decryption was "
-           f"invalid [errorCode=6, faultCode={FAILED_CHECK}]\n")
+    err = (
+        "[callback usage=SECURITY_CONTEXT_TOKEN ...]\n"
+        "ERROR: org.apache.ws.security.WSSecurityException: The signature or decryption was "
+        f"invalid [errorCode=6, faultCode={FAILED_CHECK}]\n"
+    )
     v = wss4j_verdict(_proc(1, "", err))
     assert not v.ok and v.fault == FAILED_CHECK
 
@@ -41,9 +45,13 @@ def test_a_policy_refusal_is_a_rejection() -> None:
         _proc(1, "", "ERROR: java.lang.NullPointerException: null\n"),
         _proc(1, "", "ERROR: java.lang.NoClassDefFoundError: org/apache/xml/security/Init\n"),
         # a WSSecurityException only as the *cause* of a crash is still a crash
-        _proc(1, "", "ERROR: java.lang.IllegalStateException: boom\n  caused by: "
-                     "org.apache.ws.security.WSSecurityException: x [errorCode=6, faultCode="
-                     f"{FAILED_CHECK}]\n"),
+        _proc(
+            1,
+            "",
+            "ERROR: java.lang.IllegalStateException: boom\n  caused by: "
+            "org.apache.ws.security.WSSecurityException: x [errorCode=6, faultCode="
+            f"{FAILED_CHECK}]\n",
+        ),
         _proc(2, "", "usage error: unknown option --x\n"),
         _proc(137, "", ""),
         _proc(0, "no verdict printed\n"),

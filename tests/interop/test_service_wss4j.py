@@ -37,27 +37,36 @@ def _session(version: str, soap: str, cookie: bool) -> tuple[ServiceEngine, Clie
         ),
         soap_version=soap,
     )
-    engine = ServiceEngine(Calculator(), settings=settings, address="http://127.0.0.1/svc",
-                           certificate=CERT, keyring=KeyRing.generate() if cookie else None)
-    client = ClientSession(settings, AnonymousForCertificateClient(Certificate(CERT.cert)),
-                           "http://127.0.0.1/svc")
+    engine = ServiceEngine(
+        Calculator(),
+        settings=settings,
+        address="http://127.0.0.1/svc",
+        certificate=CERT,
+        keyring=KeyRing.generate() if cookie else None,
+    )
+    client = ClientSession(
+        settings, AnonymousForCertificateClient(Certificate(CERT.cert)), "http://127.0.0.1/svc"
+    )
     return engine, client
 
 
 def _post(engine: ServiceEngine, out: Outgoing) -> bytes:
-    r = engine.handle(HttpRequest("POST", "/svc", "", {"content-type": out.content_type},
-                                  out.body, TransportInfo()))
+    r = engine.handle(
+        HttpRequest("POST", "/svc", "", {"content-type": out.content_type}, out.body, TransportInfo())
+    )
     if isinstance(r, Dispatch):
         r = run_dispatch_sync(r)
     assert r.status == 200, r.body[:500]
     return r.body
 
 
-@pytest.mark.parametrize(("version", "soap", "cookie"),
-                         list(itertools.product(["wshttp", "ws2007"], ["1.1", "1.2"],
-                                                [False, True])))
-def test_wss4j_verifies_service_replies(wss4j: Wss4jPeer, tmp_path: Path, version: str,
-                                        soap: str, cookie: bool) -> None:
+@pytest.mark.parametrize(
+    ("version", "soap", "cookie"),
+    list(itertools.product(["wshttp", "ws2007"], ["1.1", "1.2"], [False, True])),
+)
+def test_wss4j_verifies_service_replies(
+    wss4j: Wss4jPeer, tmp_path: Path, version: str, soap: str, cookie: bool
+) -> None:
     engine, client = _session(version, soap, cookie)
     now = time.time()
     out = client.issue_request(now)
@@ -72,8 +81,7 @@ def test_wss4j_verifies_service_replies(wss4j: Wss4jPeer, tmp_path: Path, versio
     reply_path.write_bytes(reply)
     secret = base64.b64encode(client.key).decode()
     for path in (reply_path, request_path):
-        proc = wss4j.verify(path, secret=secret, sct_id=client.sct.identifier,
-                            require_encrypted_body=True)
+        proc = wss4j.verify(path, secret=secret, sct_id=client.sct.identifier, require_encrypted_body=True)
         assert wss4j_verdict(proc).ok, f"{path.name}:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
         assert "checked by WSS4J" in proc.stdout  # the decrypted Body
     # and our own client accepts the same reply
@@ -89,6 +97,7 @@ def test_wss4j_rejects_service_reply_under_wrong_key(wss4j: Wss4jPeer, tmp_path:
     out = client.app_request(get_contract(Calculator).operation("Add"), {"a": 1, "b": 2}, now)
     path = tmp_path / "reply.xml"
     path.write_bytes(_post(engine, out))
-    verdict = wss4j.verdict(path, secret=base64.b64encode(b"\x01" * 32).decode(),
-                            sct_id=client.sct.identifier)
+    verdict = wss4j.verdict(
+        path, secret=base64.b64encode(b"\x01" * 32).decode(), sct_id=client.sct.identifier
+    )
     assert not verdict.ok and verdict.fault == f"{{{WSSE}}}FailedCheck", verdict.output

@@ -89,8 +89,7 @@ def body_payload(xml: str | bytes | Path) -> list[bytes]:
     root = _root(xml)
     bodies = [b for ns in SOAP_NS for b in root.findall(f"{{{ns}}}Body")]
     assert len(bodies) == 1, "expected exactly one SOAP Body"
-    return [etree.tostring(c, method="c14n", exclusive=True) for c in bodies[0]
-            if isinstance(c.tag, str)]
+    return [etree.tostring(c, method="c14n", exclusive=True) for c in bodies[0] if isinstance(c.tag, str)]
 
 
 def has_encrypted_data(xml: str | bytes | Path) -> bool:
@@ -132,27 +131,29 @@ def assert_verifies(proc: Any, original: Path) -> None:
 # (id, soap, peer secure options). Every flag of `peer secure` that yields a valid message.
 BASE_VARIANTS = [
     (f"{ns}-{soap}-{'sign-enc' if enc else 'sign'}", soap, {"ns": ns, "encrypt": enc})
-    for ns in ("sc2005", "sc13") for soap in ("soap11", "soap12") for enc in (False, True)
+    for ns in ("sc2005", "sc13")
+    for soap in ("soap11", "soap12")
+    for enc in (False, True)
 ]
 EXTRA_VARIANTS: list[tuple[str, str, dict[str, Any]]] = [
     ("basic128-sign", "soap11", {"suite": "basic128"}),
     ("basic128-sign-enc", "soap11", {"suite": "basic128", "encrypt": True}),
-    ("sc13-basic128-sign-enc-soap12", "soap12",
-     {"ns": "sc13", "suite": "basic128", "encrypt": True}),
+    ("sc13-basic128-sign-enc-soap12", "soap12", {"ns": "sc13", "suite": "basic128", "encrypt": True}),
     ("basic256-sign-enc", "soap11", {"suite": "basic256", "encrypt": True}),
     ("encrypt-signature", "soap11", {"encrypt": True, "encrypt_signature": True}),
-    ("sc13-encrypt-signature-soap12", "soap12",
-     {"ns": "sc13", "encrypt": True, "encrypt_signature": True}),
-    ("basic128-encrypt-signature", "soap11",
-     {"suite": "basic128", "encrypt": True, "encrypt_signature": True}),
+    ("sc13-encrypt-signature-soap12", "soap12", {"ns": "sc13", "encrypt": True, "encrypt_signature": True}),
+    (
+        "basic128-encrypt-signature",
+        "soap11",
+        {"suite": "basic128", "encrypt": True, "encrypt_signature": True},
+    ),
     ("dk-offset32-sign", "soap11", {"dk_offset": 32}),
     ("dk-offset32-sign-enc", "soap11", {"encrypt": True, "dk_offset": 32}),
     ("dk-label-default", "soap11", {"encrypt": True, "dk_label": DEFAULT_LABEL}),
     ("dk-label-custom", "soap11", {"encrypt": True, "dk_label": "CustomLabel"}),
     ("sc13-dk-label-custom-soap12", "soap12", {"ns": "sc13", "dk_label": "CustomLabel"}),
     ("ref-identifier-sign", "soap11", {"ref": "identifier"}),
-    ("sc13-ref-identifier-sign-enc", "soap11",
-     {"ns": "sc13", "encrypt": True, "ref": "identifier"}),
+    ("sc13-ref-identifier-sign-enc", "soap11", {"ns": "sc13", "encrypt": True, "ref": "identifier"}),
     ("no-sct-sign", "soap11", {"no_sct": True}),
     ("no-sct-sign-enc", "soap11", {"encrypt": True, "no_sct": True}),
     ("sc13-no-sct-sign-enc-soap12", "soap12", {"ns": "sc13", "encrypt": True, "no_sct": True}),
@@ -162,10 +163,15 @@ EXTRA_VARIANTS: list[tuple[str, str, dict[str, Any]]] = [
     # WS-SC: Generation N = key at offset N*Length. The peer derives it that way; WSS4J's own
     # receiver ignores <Generation> and rejects this (FINDINGS.md), wssc must accept it.
     ("dk-generation1", "soap11", {"encrypt": True, "dk_generation": 1}),
-    ("sc13-dk-algorithm-attr", "soap11", {
-        "ns": "sc13", "encrypt": True,
-        "dk_algorithm": SC_NS["sc13"] + "/dk/p_sha1",
-    }),
+    (
+        "sc13-dk-algorithm-attr",
+        "soap11",
+        {
+            "ns": "sc13",
+            "encrypt": True,
+            "dk_algorithm": SC_NS["sc13"] + "/dk/p_sha1",
+        },
+    ),
     ("sc2005-dk-algorithm-attr", "soap11", {"dk_algorithm": SC_NS["sc2005"] + "/dk/p_sha1"}),
 ]
 
@@ -285,9 +291,7 @@ def test_tampered_body_is_failed_check(
     assert fault_of(wssc_verify(bad, sct)) == FAILED_CHECK
 
 
-def test_tamper_body_on_encrypted_body_is_not_a_change(
-    wss4j: Wss4jPeer, sct: Sct, tmp_path: Path
-) -> None:
+def test_tamper_body_on_encrypted_body_is_not_a_change(wss4j: Wss4jPeer, sct: Sct, tmp_path: Path) -> None:
     """``mutate --tamper-body`` puts an attribute on the first Body child. When the Body is
     encrypted that child is the xenc:EncryptedData, which decryption replaces before the
     signature (made over the plaintext) is checked: WSS4J and wssc both accept the message."""
@@ -354,8 +358,12 @@ def test_expired_message_library(wss4j: Wss4jPeer, sct: Sct, tmp_path: Path) -> 
     key = base64.b64decode(sct.secret)
     data = msg.read_bytes()
     with pytest.raises(MessageExpired) as info:
-        verify(data, resolver=lambda token, sc: key, now=time.time() + 2.5,
-               policy=MessagePolicy(max_clock_skew=0.0))
+        verify(
+            data,
+            resolver=lambda token, sc: key,
+            now=time.time() + 2.5,
+            policy=MessagePolicy(max_clock_skew=0.0),
+        )
     assert info.value.code.clark == MESSAGE_EXPIRED
 
 
@@ -364,8 +372,9 @@ def test_expired_message_library(wss4j: Wss4jPeer, sct: Sct, tmp_path: Path) -> 
     [
         pytest.param("soap11", {"ns": "sc2005"}, id="sc2005-soap11-sign"),
         pytest.param("soap12", {"ns": "sc13", "encrypt": True}, id="sc13-soap12-sign-enc"),
-        pytest.param("soap11", {"ns": "sc2005", "encrypt": True, "encrypt_signature": True},
-                     id="sc2005-encsig"),
+        pytest.param(
+            "soap11", {"ns": "sc2005", "encrypt": True, "encrypt_signature": True}, id="sc2005-encsig"
+        ),
     ],
 )
 def test_dkt_without_str_derives_from_the_only_sct(
@@ -402,9 +411,7 @@ def _unknown_token_faults(sc: str) -> set[str]:
 
 @pytest.mark.parametrize("no_sct", [False, True], ids=["sct-in-header", "no-sct"])
 @pytest.mark.parametrize("sc", ["sc2005", "sc13"])
-def test_unknown_sct_is_rejected(
-    wss4j: Wss4jPeer, sct: Sct, tmp_path: Path, sc: str, no_sct: bool
-) -> None:
+def test_unknown_sct_is_rejected(wss4j: Wss4jPeer, sct: Sct, tmp_path: Path, sc: str, no_sct: bool) -> None:
     msg = _secured(wss4j, sct, tmp_path, ns=sc, encrypt=True, no_sct=no_sct)
     stranger = Sct(sct.secret, f"urn:uuid:{uuid.uuid4()}")
     assert fault_of(wssc_verify(msg, stranger)) in _unknown_token_faults(sc)
@@ -436,10 +443,12 @@ STORED_NEGATIVE: dict[str, tuple[str | set[str], dict[str, str]]] = {
     "sct-no-wsu-id": ("ok", {}),
     "sct-dropped-wsuid-ref": (_unknown_token_faults("sc2005"), {}),
     "unknown-sct-sc2005-soap11-sign": (
-        _unknown_token_faults("sc2005"), {"sct_id": "urn:uuid:ffffffff-0000-0000-0000-000000000000"}
+        _unknown_token_faults("sc2005"),
+        {"sct_id": "urn:uuid:ffffffff-0000-0000-0000-000000000000"},
     ),
     "unknown-sct-sc2005-no-sct": (
-        _unknown_token_faults("sc2005"), {"sct_id": "urn:uuid:ffffffff-0000-0000-0000-000000000000"}
+        _unknown_token_faults("sc2005"),
+        {"sct_id": "urn:uuid:ffffffff-0000-0000-0000-000000000000"},
     ),
     # wsc:Algorithm="urn:example:bogus" (namespace-qualified, the spelling WSS4J reads): an
     # unknown key derivation algorithm is refused rather than ignored.
@@ -456,8 +465,7 @@ def test_stored_negative_set_is_covered(wss4j: Wss4jPeer) -> None:
 def test_stored_negative_samples(wss4j: Wss4jPeer, name: str) -> None:
     manifest = json.loads((wss4j.vectors / "manifest.json").read_text())
     expect, override = STORED_NEGATIVE[name]
-    key = Sct(override.get("secret", manifest["secret"]),
-              override.get("sct_id", manifest["sct_identifier"]))
+    key = Sct(override.get("secret", manifest["secret"]), override.get("sct_id", manifest["sct_identifier"]))
     sample = next(s for s in manifest["samples"] if s["file"] == f"negative/{name}.xml")
     proc = wssc_verify(wss4j.vectors / "negative" / f"{name}.xml", key, "--ignore-expiry")
     if expect == "ok":
@@ -497,7 +505,11 @@ def test_p_sha1_matches_stored_wss4j_vectors(wss4j: Wss4jPeer) -> None:
     ],
 )
 def test_p_sha1_matches_fresh_wss4j(
-    wss4j: Wss4jPeer, secret_len: int, nonce_len: int, length: int, offset: int,
+    wss4j: Wss4jPeer,
+    secret_len: int,
+    nonce_len: int,
+    length: int,
+    offset: int,
     label: str | None,
 ) -> None:
     secret, nonce = os.urandom(secret_len), os.urandom(nonce_len)

@@ -26,9 +26,9 @@ def make_wsdl(
     soap_ns = ns.WSDL_SOAP12 if soap == "1.2" else ns.WSDL_SOAP11
     root = etree.Element(
         f"{{{w}}}definitions",
-        nsmap={"wsdl": w, "tns": TNS, "wsp": wsp_ns, "wsaw": ns.WSAW, "soap": soap_ns,
-               "wsa10": ns.WSA10},
-        targetNamespace=TNS, name="Svc",
+        nsmap={"wsdl": w, "tns": TNS, "wsp": wsp_ns, "wsaw": ns.WSAW, "soap": soap_ns, "wsa10": ns.WSA10},
+        targetNamespace=TNS,
+        name="Svc",
     )
     root.append(binding_policy)
     if op_policies:
@@ -44,8 +44,7 @@ def make_wsdl(
     etree.SubElement(b, f"{{{soap_ns}}}binding", transport="http://schemas.xmlsoap.org/soap/http")
     for op in OPS:
         o = etree.SubElement(b, f"{{{w}}}operation", name=op)
-        etree.SubElement(o, f"{{{soap_ns}}}operation", soapAction=f"{TNS}ICalc/{op}",
-                         style="document")
+        etree.SubElement(o, f"{{{soap_ns}}}operation", soapAction=f"{TNS}ICalc/{op}", style="document")
         for i, io in enumerate(("input", "output")):
             e = etree.SubElement(o, f"{{{w}}}{io}")
             if op_policies:
@@ -61,6 +60,5 @@ def make_wsdl(
         ident = etree.SubElement(epr, f"{{{ns.WSID}}}Identity")
         ki = etree.SubElement(ident, f"{{{ns.DS}}}KeyInfo")
         xd = etree.SubElement(ki, f"{{{ns.DS}}}X509Data")
-        etree.SubElement(xd, f"{{{ns.DS}}}X509Certificate").text = base64.b64encode(
-            certificate).decode()
+        etree.SubElement(xd, f"{{{ns.DS}}}X509Certificate").text = base64.b64encode(certificate).decode()
     return etree.tostring(root, xml_declaration=True, encoding="utf-8")

@@ -25,9 +25,9 @@ NEVER = {
 }
 MSSP_URI = "http://schemas.microsoft.com/ws/2005/07/securitypolicy"
 
-COMBOS = list(itertools.product(
-    (WSHTTP, WS2007), (True, False), tuple(BOOTSTRAPS), (True, False), (True, False)
-))
+COMBOS = list(
+    itertools.product((WSHTTP, WS2007), (True, False), tuple(BOOTSTRAPS), (True, False), (True, False))
+)
 
 
 def _ids(c: tuple[object, ...]) -> str:
@@ -36,8 +36,15 @@ def _ids(c: tuple[object, ...]) -> str:
 
 
 def _x(el: etree._Element, path: str, sp_ns: str) -> list[etree._Element]:
-    nsmap = {"wsp": ns.WSP15, "sp": sp_ns, "sp11": ns.SP11, "sp12": ns.SP12, "mssp": MSSP_URI,
-             "wsu": ns.WSU, "wsaw": ns.WSAW}
+    nsmap = {
+        "wsp": ns.WSP15,
+        "sp": sp_ns,
+        "sp11": ns.SP11,
+        "sp12": ns.SP12,
+        "mssp": MSSP_URI,
+        "wsu": ns.WSU,
+        "wsaw": ns.WSAW,
+    }
     result = el.xpath(path, namespaces=nsmap)
     assert isinstance(result, list)
     return [r for r in result if isinstance(r, etree._Element)]
@@ -45,18 +52,26 @@ def _x(el: etree._Element, path: str, sp_ns: str) -> list[etree._Element]:
 
 def _sct_path(bootstrap: Bootstrap) -> str:
     if bootstrap is Bootstrap.USERNAME_OVER_TRANSPORT:
-        return ("/wsp:Policy/wsp:ExactlyOne/wsp:All/sp:EndorsingSupportingTokens/wsp:Policy"
-                "/sp:SecureConversationToken")
-    return ("/wsp:Policy/wsp:ExactlyOne/wsp:All/sp:SymmetricBinding/wsp:Policy/sp:ProtectionToken"
-            "/wsp:Policy/sp:SecureConversationToken")
+        return (
+            "/wsp:Policy/wsp:ExactlyOne/wsp:All/sp:EndorsingSupportingTokens/wsp:Policy"
+            "/sp:SecureConversationToken"
+        )
+    return (
+        "/wsp:Policy/wsp:ExactlyOne/wsp:All/sp:SymmetricBinding/wsp:Policy/sp:ProtectionToken"
+        "/wsp:Policy/sp:SecureConversationToken"
+    )
 
 
 @pytest.mark.parametrize("combo", COMBOS, ids=_ids)
 def test_secure_conversation_token_assertions(combo: tuple) -> None:  # type: ignore[type-arg]
     version, rc, bootstrap, dk, cr = combo
-    s = SecureConversationSettings(require_cancellation=rc, can_renew_session=cr,
-                                   require_derived_keys=dk, bootstrap=bootstrap,
-                                   message_security_version=version)
+    s = SecureConversationSettings(
+        require_cancellation=rc,
+        can_renew_session=cr,
+        require_derived_keys=dk,
+        bootstrap=bootstrap,
+        message_security_version=version,
+    )
     sp = version.sp_ns
     sp12 = sp == ns.SP12
     root = policy_for(s, policy_id="B_policy")
@@ -94,8 +109,13 @@ def test_secure_conversation_token_assertions(combo: tuple) -> None:  # type: ig
 
     # Order inside the SCT policy is WCF's.
     order = [etree.QName(c).localname for c in _x(sct, "wsp:Policy/*", sp)]
-    expected = ["RequireDerivedKeys", "MustNotSendCancel", "BootstrapPolicy",
-                "MustNotSendAmend", "MustNotSendRenew"]
+    expected = [
+        "RequireDerivedKeys",
+        "MustNotSendCancel",
+        "BootstrapPolicy",
+        "MustNotSendAmend",
+        "MustNotSendRenew",
+    ]
     assert order == [n for n in expected if n in order]
     assert "BootstrapPolicy" in order
 
@@ -105,12 +125,20 @@ def test_message_mode_bootstrap_shape(version: object) -> None:
     s = SecureConversationSettings(message_security_version=version)  # type: ignore[arg-type]
     sp = s.message_security_version.sp_ns
     root = policy_for(s, policy_id="p")
-    boot = _x(root, _sct_path(Bootstrap.ANONYMOUS_FOR_CERTIFICATE)
-              + "/wsp:Policy/sp:BootstrapPolicy/wsp:Policy", sp)[0]
+    boot = _x(
+        root, _sct_path(Bootstrap.ANONYMOUS_FOR_CERTIFICATE) + "/wsp:Policy/sp:BootstrapPolicy/wsp:Policy", sp
+    )[0]
     assert len(_x(boot, "sp:SignedParts/sp:Body", sp)) == 1
     headers = _x(boot, "sp:SignedParts/sp:Header", sp)
-    assert [h.get("Name") for h in headers] == ["To", "From", "FaultTo", "ReplyTo", "MessageID",
-                                                "RelatesTo", "Action"]
+    assert [h.get("Name") for h in headers] == [
+        "To",
+        "From",
+        "FaultTo",
+        "ReplyTo",
+        "MessageID",
+        "RelatesTo",
+        "Action",
+    ]
     assert {h.get("Namespace") for h in headers} == {"http://www.w3.org/2005/08/addressing"}
     assert len(_x(boot, "sp:EncryptedParts/sp:Body", sp)) == 1
     x509 = _x(boot, "sp:SymmetricBinding/wsp:Policy/sp:ProtectionToken/wsp:Policy/sp:X509Token", sp)
@@ -132,27 +160,36 @@ def test_message_mode_bootstrap_shape(version: object) -> None:
     assert names == ["SymmetricBinding", "Wss11", trust, "UsingAddressing"]
     outer_sym = _x(outer, "sp:SymmetricBinding/wsp:Policy/*", sp)
     assert [etree.QName(c).localname for c in outer_sym] == [
-        "ProtectionToken", "AlgorithmSuite", "Layout", "IncludeTimestamp", "EncryptSignature",
-        "OnlySignEntireHeadersAndBody"]
+        "ProtectionToken",
+        "AlgorithmSuite",
+        "Layout",
+        "IncludeTimestamp",
+        "EncryptSignature",
+        "OnlySignEntireHeadersAndBody",
+    ]
 
 
 @pytest.mark.parametrize("version", [WSHTTP, WS2007], ids=lambda v: v.name)
 def test_transport_mode_shape(version: object) -> None:
-    s = SecureConversationSettings(bootstrap=Bootstrap.USERNAME_OVER_TRANSPORT,
-                                   message_security_version=version)  # type: ignore[arg-type]
+    s = SecureConversationSettings(
+        bootstrap=Bootstrap.USERNAME_OVER_TRANSPORT, message_security_version=version
+    )  # type: ignore[arg-type]
     sp = s.message_security_version.sp_ns
     root = policy_for(s, policy_id="p")
     outer = _x(root, "/wsp:Policy/wsp:ExactlyOne/wsp:All", sp)[0]
-    https = _x(outer, "sp:TransportBinding/wsp:Policy/sp:TransportToken/wsp:Policy/sp:HttpsToken",
-               sp)
+    https = _x(outer, "sp:TransportBinding/wsp:Policy/sp:TransportToken/wsp:Policy/sp:HttpsToken", sp)
     assert len(https) == 1
     if sp == ns.SP11:
         assert https[0].get("RequireClientCertificate") == "false"
     else:
         assert https[0].get("RequireClientCertificate") is None
         assert _x(https[0], "wsp:Policy/*", sp) == []
-    boot = _x(outer, "sp:EndorsingSupportingTokens/wsp:Policy/sp:SecureConversationToken"
-                     "/wsp:Policy/sp:BootstrapPolicy/wsp:Policy", sp)[0]
+    boot = _x(
+        outer,
+        "sp:EndorsingSupportingTokens/wsp:Policy/sp:SecureConversationToken"
+        "/wsp:Policy/sp:BootstrapPolicy/wsp:Policy",
+        sp,
+    )[0]
     wrapper = "SignedEncryptedSupportingTokens" if sp == ns.SP12 else "SignedSupportingTokens"
     ut = _x(boot, f"sp:{wrapper}/wsp:Policy/sp:UsernameToken", sp)
     assert len(ut) == 1 and ut[0].get(f"{{{sp}}}IncludeToken") == ALWAYS[sp]
@@ -165,8 +202,9 @@ def test_transport_mode_shape(version: object) -> None:
 
 @pytest.mark.parametrize("bootstrap", list(BOOTSTRAPS), ids=lambda b: b.name)
 def test_no_security_context_is_the_bootstrap_alone(bootstrap: Bootstrap) -> None:
-    s = SecureConversationSettings(establish_security_context=False, bootstrap=bootstrap,
-                                   require_cancellation=False)
+    s = SecureConversationSettings(
+        establish_security_context=False, bootstrap=bootstrap, require_cancellation=False
+    )
     root = policy_for(s, policy_id="p")
     sp = ns.SP11
     assert _x(root, "//sp:SecureConversationToken | //sp:BootstrapPolicy", sp) == []
@@ -176,13 +214,23 @@ def test_no_security_context_is_the_bootstrap_alone(bootstrap: Bootstrap) -> Non
     first = "TransportBinding" if over_transport else "SymmetricBinding"
     assert etree.QName(outer[0]).localname == first
     if not over_transport:
-        assert len(_x(root, "/wsp:Policy/wsp:ExactlyOne/wsp:All/sp:SymmetricBinding/wsp:Policy"
-                            "/sp:ProtectionToken/wsp:Policy/sp:X509Token", sp)) == 1
+        assert (
+            len(
+                _x(
+                    root,
+                    "/wsp:Policy/wsp:ExactlyOne/wsp:All/sp:SymmetricBinding/wsp:Policy"
+                    "/sp:ProtectionToken/wsp:Policy/sp:X509Token",
+                    sp,
+                )
+            )
+            == 1
+        )
 
 
 def test_suite_and_entropy_and_encrypt_signature_are_written() -> None:
-    s = SecureConversationSettings(algorithm_suite="basic128",
-                                   key_entropy_mode=KeyEntropyMode.SERVER, encrypt_signature=False)
+    s = SecureConversationSettings(
+        algorithm_suite="basic128", key_entropy_mode=KeyEntropyMode.SERVER, encrypt_signature=False
+    )
     root = policy_for(s, policy_id="p")
     sp = ns.SP11
     assert len(_x(root, "//sp:AlgorithmSuite/wsp:Policy/sp:Basic128", sp)) == 2
@@ -231,13 +279,17 @@ def test_sp11_cannot_say_must_not_send_renew(caplog: pytest.LogCaptureFixture) -
         root = policy_for(s, policy_id="p")
     assert "MustNotSendRenew" in caplog.text
     assert not any(etree.QName(e).localname == "MustNotSendRenew" for e in root.iter())
-    assert export_notes(SecureConversationSettings(can_renew_session=False,
-                                                   message_security_version=WS2007),
-                        "message") == []
+    assert (
+        export_notes(
+            SecureConversationSettings(can_renew_session=False, message_security_version=WS2007), "message"
+        )
+        == []
+    )
     assert export_notes(SecureConversationSettings(), "message") == []
     over_transport = SecureConversationSettings(bootstrap=Bootstrap.USERNAME_OVER_TRANSPORT)
     assert export_notes(over_transport, "transport") == [
-        "derived keys are off over transport (WCF forces RequireDerivedKeys=false)"]
+        "derived keys are off over transport (WCF forces RequireDerivedKeys=false)"
+    ]
 
 
 def test_exported_policy_serializes_without_surprise_prefixes() -> None:

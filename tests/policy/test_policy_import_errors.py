@@ -26,8 +26,9 @@ def _one(root: etree._Element, path: str) -> etree._Element:
     return el
 
 
-def _mutated(settings: SecureConversationSettings,
-             change: Callable[[etree._Element, str], None]) -> etree._Element:
+def _mutated(
+    settings: SecureConversationSettings, change: Callable[[etree._Element, str], None]
+) -> etree._Element:
     root = policy_for(settings, policy_id="p")
     change(root, settings.message_security_version.sp_ns)
     return root
@@ -39,15 +40,19 @@ Change = Callable[[etree._Element, str], None]
 def _add(path: str, local: str, namespace: str | None = None) -> Change:
     def change(root: etree._Element, sp: str) -> None:
         etree.SubElement(_one(root, path), ns.qn(namespace or sp, local))
+
     return change
 
 
 # --- malformed documents -------------------------------------------------------------------
-@pytest.mark.parametrize("doc", [
-    b"<wsdl:definitions xmlns:wsdl='http://schemas.xmlsoap.org/wsdl/'>",
-    b"",
-    b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x "y">]><d>&x;</d>',
-])
+@pytest.mark.parametrize(
+    "doc",
+    [
+        b"<wsdl:definitions xmlns:wsdl='http://schemas.xmlsoap.org/wsdl/'>",
+        b"",
+        b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x "y">]><d>&x;</d>',
+    ],
+)
 def test_malformed_xml_is_not_a_wsdl(doc: bytes) -> None:
     # never a security fault (MalformedXml is InvalidSecurity): a plain "not a WSDL"
     with pytest.raises(ConfigurationError, match="not a WSDL"):
@@ -83,8 +88,9 @@ def test_external_policy_reference_is_not_fetched() -> None:
 
 # --- unsupported assertions ----------------------------------------------------------------
 def test_require_implied_derived_keys_is_refused() -> None:
-    root = _mutated(SecureConversationSettings(message_security_version=WS2007),
-                    _add(SCT, "RequireImpliedDerivedKeys"))
+    root = _mutated(
+        SecureConversationSettings(message_security_version=WS2007), _add(SCT, "RequireImpliedDerivedKeys")
+    )
     with pytest.raises(ConfigurationError, match="RequireImpliedDerivedKeys"):
         settings_from_policy(root)
 
@@ -103,8 +109,11 @@ def test_require_explicit_derived_keys_means_derived_keys_under_sp12() -> None:
 
 def test_unknown_assertion_is_named() -> None:
     root = _mutated(SecureConversationSettings(), _add(SCT, "Frobnicate"))
-    with pytest.raises(ConfigurationError, match=r"unsupported assertion in "
-                                                 r"sp:SecureConversationToken: sp:Frobnicate"):
+    with pytest.raises(
+        ConfigurationError,
+        match=r"unsupported assertion in "
+        r"sp:SecureConversationToken: sp:Frobnicate",
+    ):
         settings_from_policy(root)
 
 
@@ -170,8 +179,9 @@ def test_bootstrap_and_session_must_agree_on_derived_keys() -> None:
 def test_username_for_certificate_is_refused() -> None:
     def change(root: etree._Element, sp: str) -> None:
         boot = _one(root, BOOT)
-        ut = etree.SubElement(etree.SubElement(boot, ns.qn(sp, "SignedSupportingTokens")),
-                              ns.qn(ns.WSP15, "Policy"))
+        ut = etree.SubElement(
+            etree.SubElement(boot, ns.qn(sp, "SignedSupportingTokens")), ns.qn(ns.WSP15, "Policy")
+        )
         token = etree.SubElement(ut, ns.qn(sp, "UsernameToken"))
         token.set(ns.qn(sp, "IncludeToken"), sp + "/IncludeToken/AlwaysToRecipient")
 
@@ -192,8 +202,9 @@ def test_https_client_certificate_is_refused() -> None:
 
 
 def test_sp12_https_client_certificate_is_refused() -> None:
-    s = SecureConversationSettings(bootstrap=Bootstrap.USERNAME_OVER_TRANSPORT,
-                                   message_security_version=WS2007)
+    s = SecureConversationSettings(
+        bootstrap=Bootstrap.USERNAME_OVER_TRANSPORT, message_security_version=WS2007
+    )
     path = "/wsp:Policy/wsp:ExactlyOne/wsp:All/sp12:TransportBinding//sp12:HttpsToken/wsp:Policy"
     with pytest.raises(ConfigurationError, match="RequireClientCertificate"):
         settings_from_policy(_mutated(s, _add(path, "RequireClientCertificate")))
@@ -201,8 +212,7 @@ def test_sp12_https_client_certificate_is_refused() -> None:
 
 def test_no_security_policy_at_all() -> None:
     root = etree.fromstring(
-        f'<wsp:Policy xmlns:wsp="{ns.WSP15}"><wsaw:UsingAddressing xmlns:wsaw="{ns.WSAW}"/>'
-        "</wsp:Policy>"
+        f'<wsp:Policy xmlns:wsp="{ns.WSP15}"><wsaw:UsingAddressing xmlns:wsaw="{ns.WSAW}"/></wsp:Policy>'
     )
     with pytest.raises(ConfigurationError, match="no WS-SecurityPolicy"):
         settings_from_policy(root)
@@ -210,8 +220,7 @@ def test_no_security_policy_at_all() -> None:
 
 def test_asymmetric_binding_gets_a_hint() -> None:
     root = etree.fromstring(
-        f'<wsp:Policy xmlns:wsp="{ns.WSP15}" xmlns:sp="{ns.SP11}"><sp:AsymmetricBinding/>'
-        "</wsp:Policy>"
+        f'<wsp:Policy xmlns:wsp="{ns.WSP15}" xmlns:sp="{ns.SP11}"><sp:AsymmetricBinding/></wsp:Policy>'
     )
     with pytest.raises(ConfigurationError, match=r"AsymmetricBinding.*asymmetric"):
         settings_from_policy(root)
@@ -221,7 +230,8 @@ def test_asymmetric_binding_gets_a_hint() -> None:
 def test_first_supported_alternative_wins() -> None:
     good = policy_for(SecureConversationSettings(require_cancellation=False), policy_id="p")
     bad_alt = etree.fromstring(
-        f'<wsp:All xmlns:wsp="{ns.WSP15}" xmlns:sp="{ns.SP11}"><sp:KerberosToken/></wsp:All>')
+        f'<wsp:All xmlns:wsp="{ns.WSP15}" xmlns:sp="{ns.SP11}"><sp:KerberosToken/></wsp:All>'
+    )
     exactly_one = _one(good, "/wsp:Policy/wsp:ExactlyOne")
     exactly_one.insert(0, bad_alt)
     got = settings_from_policy(good)
@@ -233,8 +243,7 @@ def test_first_supported_alternative_wins() -> None:
 
 def test_policy_reference_inside_a_policy_and_cycles() -> None:
     holder = etree.fromstring(f'<holder xmlns:wsp="{ns.WSP15}" xmlns:wsu="{ns.WSU}"/>')
-    holder.append(policy_for(SecureConversationSettings(message_security_version=WSHTTP),
-                             policy_id="real"))
+    holder.append(policy_for(SecureConversationSettings(message_security_version=WSHTTP), policy_id="real"))
     outer = etree.SubElement(holder, ns.qn(ns.WSP15, "Policy"))
     etree.SubElement(outer, ns.qn(ns.WSP15, "PolicyReference"), URI="#real")
     assert settings_from_policy(outer).settings == SecureConversationSettings()

@@ -20,9 +20,9 @@ from wssc.policy import message_policy_element
 from wssc.settings import WS2007, WSHTTP, Bootstrap, KeyEntropyMode, SecureConversationSettings
 from wssc.xml import ns
 
-COMBOS = list(itertools.product(
-    (WSHTTP, WS2007), (True, False), tuple(BOOTSTRAPS), (True, False), (True, False)
-))
+COMBOS = list(
+    itertools.product((WSHTTP, WS2007), (True, False), tuple(BOOTSTRAPS), (True, False), (True, False))
+)
 
 
 def over_transport(b: Bootstrap) -> bool:
@@ -56,14 +56,17 @@ def expected_import(s: SecureConversationSettings) -> SecureConversationSettings
 @pytest.mark.parametrize("combo", COMBOS, ids=_id)
 def test_round_trip_through_wsdl(combo: tuple) -> None:  # type: ignore[type-arg]
     version, rc, bootstrap, dk, cr = combo
-    s = SecureConversationSettings(require_cancellation=rc, can_renew_session=cr,
-                                   require_derived_keys=dk, bootstrap=bootstrap,
-                                   message_security_version=version)
+    s = SecureConversationSettings(
+        require_cancellation=rc,
+        can_renew_session=cr,
+        require_derived_keys=dk,
+        bootstrap=bootstrap,
+        message_security_version=version,
+    )
     policy = policy_for(s, policy_id="B_ICalc_policy")
     ops = None
     if not over_transport(bootstrap):
-        ops = (message_policy(s, "B_ICalc_Input_policy"),
-               message_policy(s, "B_ICalc_Output_policy"))
+        ops = (message_policy(s, "B_ICalc_Input_policy"), message_policy(s, "B_ICalc_Output_policy"))
     cert = b"0\x82\x01\x0adummy-der"
     wsdl = make_wsdl(policy, ops, certificate=cert if not over_transport(bootstrap) else None)
     ep = settings_from_wsdl(wsdl)
@@ -80,7 +83,8 @@ def test_round_trip_through_wsdl(combo: tuple) -> None:  # type: ignore[type-arg
         assert ep.evidence.must_not_send_cancel is None
     else:
         assert ep.evidence.must_not_send_cancel == (
-            "sp:MustNotSendCancel" if version is WS2007 else "mssp:MustNotSendCancel")
+            "sp:MustNotSendCancel" if version is WS2007 else "mssp:MustNotSendCancel"
+        )
     assert ep.evidence.must_not_send_amend is (version is WS2007)
     # Operations and their actions.
     assert [o.name for o in ep.operations] == list(OPS)
@@ -94,8 +98,9 @@ def test_round_trip_through_wsdl(combo: tuple) -> None:  # type: ignore[type-arg
 @pytest.mark.parametrize("bootstrap", list(BOOTSTRAPS), ids=lambda b: b.name)
 @pytest.mark.parametrize("version", [WSHTTP, WS2007], ids=lambda v: v.name)
 def test_round_trip_without_security_context(bootstrap: Bootstrap, version: object) -> None:
-    s = SecureConversationSettings(establish_security_context=False, bootstrap=bootstrap,
-                                   message_security_version=version)  # type: ignore[arg-type]
+    s = SecureConversationSettings(
+        establish_security_context=False, bootstrap=bootstrap, message_security_version=version
+    )  # type: ignore[arg-type]
     got = settings_from_policy(policy_for(s, policy_id="p")).settings
     assert got.establish_security_context is False
     assert got.bootstrap is bootstrap
@@ -106,8 +111,12 @@ def test_round_trip_without_security_context(bootstrap: Bootstrap, version: obje
 
 @pytest.mark.parametrize("mode", list(KeyEntropyMode), ids=lambda m: m.name)
 def test_round_trip_entropy_suite_and_encrypt_signature(mode: KeyEntropyMode) -> None:
-    s = SecureConversationSettings(algorithm_suite="Basic128Rsa15", key_entropy_mode=mode,
-                                   encrypt_signature=False, message_security_version=WS2007)
+    s = SecureConversationSettings(
+        algorithm_suite="Basic128Rsa15",
+        key_entropy_mode=mode,
+        encrypt_signature=False,
+        message_security_version=WS2007,
+    )
     assert settings_from_policy(policy_for(s, policy_id="p")).settings == s
 
 
@@ -135,16 +144,23 @@ def test_the_wsdl_the_service_publishes_imports(bootstrap: Bootstrap, version: o
         def Add(self, a: int, b: int) -> int:
             return a + b
 
-    s = SecureConversationSettings(require_cancellation=False, bootstrap=bootstrap,
-                                   message_security_version=version)  # type: ignore[arg-type]
+    s = SecureConversationSettings(
+        require_cancellation=False, bootstrap=bootstrap, message_security_version=version
+    )  # type: ignore[arg-type]
     policies = [policy_for(s, policy_id="B_policy")]
     op_ids = None
     if not over_transport(bootstrap):
         policies += [message_policy(s, "In_policy"), message_policy(s, "Out_policy")]
         op_ids = ("In_policy", "Out_policy")
-    wsdl = build_wsdl(get_contract(Calc), address="https://h.example/calc", soap_version=SOAP_12,
-                      policies=policies, binding_policy_id="B_policy",
-                      operation_policy_ids=op_ids, identity_certificate_der=b"der")
+    wsdl = build_wsdl(
+        get_contract(Calc),
+        address="https://h.example/calc",
+        soap_version=SOAP_12,
+        policies=policies,
+        binding_policy_id="B_policy",
+        operation_policy_ids=op_ids,
+        identity_certificate_der=b"der",
+    )
     ep = settings_from_wsdl(wsdl)
     assert ep.settings == expected_import(s)
     assert ep.service_certificate_der == b"der"

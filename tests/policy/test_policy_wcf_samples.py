@@ -248,8 +248,14 @@ _MESSAGE_MODE = """<?xml version="1.0" encoding="utf-8"?>
 def message_mode_wsdl(*, sp12: bool, cancel: bool) -> bytes:
     text = _MESSAGE_MODE.replace("@SP@", _SP12 if sp12 else _SP11)
     text = text.replace("@TRUST@", "Trust13" if sp12 else "Trust10")
-    text = text.replace("@AMEND@", "<sp:MustNotSendAmend/><sp:MustNotSendRenew/>" if sp12 and
-                        not cancel else "<sp:MustNotSendAmend/>" if sp12 else "")
+    text = text.replace(
+        "@AMEND@",
+        "<sp:MustNotSendAmend/><sp:MustNotSendRenew/>"
+        if sp12 and not cancel
+        else "<sp:MustNotSendAmend/>"
+        if sp12
+        else "",
+    )
     no_cancel = "<sp:MustNotSendCancel/>" if sp12 else "<mssp:MustNotSendCancel/>"
     text = text.replace("@CANCEL@", "" if cancel else no_cancel)
     return text.replace("@CERT@", base64.b64encode(CERT_DER).decode()).encode()
@@ -274,8 +280,9 @@ def test_wcf_shaped_message_mode_cookie(sp12: bool) -> None:
     assert add.protection == "EncryptAndSign" and ping.protection == "Sign"
     assert ping.output_action is None
     text = explain(ep)
-    assert (f"No Cancel will be sent: the policy carries {cancel} "
-            "(require_cancellation=False, cookie mode).") in text
+    assert (
+        f"No Cancel will be sent: the policy carries {cancel} (require_cancellation=False, cookie mode)."
+    ) in text
     assert "SHA-1 thumbprint" in text
     assert "signature confirmation" in text
 

@@ -51,12 +51,17 @@ def wcf_split(single: bytes, base: str) -> dict[str, bytes]:
     ``?xsd=xsd0``, messages, portType) and ``?xsd=xsd0`` (the schema)."""
     root = etree.fromstring(single)
     assert root.get("targetNamespace") == CONTRACT_NS
-    main = etree.Element(f"{{{W}}}definitions", name="CalcService", targetNamespace=SERVICE_NS,
-                         nsmap={**{k: v for k, v in root.nsmap.items() if k != "tns"},
-                                "tns": SERVICE_NS, "i0": CONTRACT_NS})
-    wsdl0 = etree.Element(f"{{{W}}}definitions", targetNamespace=CONTRACT_NS,
-                          nsmap={"wsdl": W, "tns": CONTRACT_NS, "xsd": XS,
-                                 "wsaw": "http://www.w3.org/2006/05/addressing/wsdl"})
+    main = etree.Element(
+        f"{{{W}}}definitions",
+        name="CalcService",
+        targetNamespace=SERVICE_NS,
+        nsmap={**{k: v for k, v in root.nsmap.items() if k != "tns"}, "tns": SERVICE_NS, "i0": CONTRACT_NS},
+    )
+    wsdl0 = etree.Element(
+        f"{{{W}}}definitions",
+        targetNamespace=CONTRACT_NS,
+        nsmap={"wsdl": W, "tns": CONTRACT_NS, "xsd": XS, "wsaw": "http://www.w3.org/2006/05/addressing/wsdl"},
+    )
     schemas: list[etree._Element] = []
     for child in root:
         local = etree.QName(child).localname
@@ -80,8 +85,7 @@ def wcf_split(single: bytes, base: str) -> dict[str, bytes]:
     wsdl0.insert(0, types)
     stub = etree.SubElement(types, f"{{{XS}}}schema", targetNamespace=CONTRACT_NS + "/Imports")
     for i, _schema in enumerate(schemas):
-        etree.SubElement(stub, f"{{{XS}}}import", schemaLocation=f"{base}?xsd=xsd{i}",
-                         namespace=CONTRACT_NS)
+        etree.SubElement(stub, f"{{{XS}}}import", schemaLocation=f"{base}?xsd=xsd{i}", namespace=CONTRACT_NS)
     docs = {f"{base}?wsdl": etree.tostring(main), f"{base}?wsdl=wsdl0": etree.tostring(wsdl0)}
     for i, schema in enumerate(schemas):
         docs[f"{base}?xsd=xsd{i}"] = etree.tostring(schema)
@@ -178,8 +182,9 @@ def test_client_from_single_wsdl(wcf_like: str) -> None:
         assert c.Add(a=1, b=2) == 3
 
 
-def test_svcutil_and_inspect_on_a_multifile_wsdl(wcf_like: str, tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_svcutil_and_inspect_on_a_multifile_wsdl(
+    wcf_like: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "calc.py"
     assert main(["svcutil", wcf_like + "?wsdl", "-o", str(out)]) == 0
     assert "def Add(self, a: int, b: int) -> int:" in out.read_text()
@@ -218,8 +223,10 @@ def test_unsupported_alternative_is_skipped_for_a_supported_one() -> None:
     start = wsdl.index(b"<wsp:ExactlyOne><wsp:All>") + len(b"<wsp:ExactlyOne>")
     end = wsdl.index(b"</wsp:All></wsp:ExactlyOne></wsp:Policy>") + len(b"</wsp:All>")
     alt = wsdl[start:end]
-    unknown = alt.replace(b"<wsaw:UsingAddressing/>",
-                          b"<x:QuantumBinding xmlns:x='urn:example:quantum'/><wsaw:UsingAddressing/>")
+    unknown = alt.replace(
+        b"<wsaw:UsingAddressing/>",
+        b"<x:QuantumBinding xmlns:x='urn:example:quantum'/><wsaw:UsingAddressing/>",
+    )
     two = wsdl[:start] + unknown + alt + wsdl[end:]
     imported = settings_from_wsdl(two)
     assert imported.settings.require_cancellation is False
@@ -227,8 +234,11 @@ def test_unsupported_alternative_is_skipped_for_a_supported_one() -> None:
 
 def _with_unknown_assertion(sp12: bool) -> bytes:
     wsdl = message_mode_wsdl(sp12=sp12, cancel=True)
-    return wsdl.replace(b"<wsaw:UsingAddressing/>",
-                        b"<x:QuantumBinding xmlns:x='urn:example:quantum'/><wsaw:UsingAddressing/>", 1)
+    return wsdl.replace(
+        b"<wsaw:UsingAddressing/>",
+        b"<x:QuantumBinding xmlns:x='urn:example:quantum'/><wsaw:UsingAddressing/>",
+        1,
+    )
 
 
 def test_unknown_assertion_is_named() -> None:
@@ -236,8 +246,7 @@ def test_unknown_assertion_is_named() -> None:
         settings_from_wsdl(_with_unknown_assertion(sp12=True))
 
 
-def test_svcutil_refuses_an_unknown_assertion(tmp_path: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_svcutil_refuses_an_unknown_assertion(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = tmp_path / "calc.wsdl"
     src.write_bytes(_with_unknown_assertion(sp12=False))
     out = tmp_path / "calc.py"

@@ -14,20 +14,25 @@ from wssc.service.transport import forwarded_origin, transport_info
 OWN = "http://svc.example:8000/Calc/svc"
 
 
-@pytest.mark.parametrize(("to", "same"), [
-    (OWN, True),
-    ("http://SVC.example:8000/Calc/svc", True),
-    ("http://other-name:8000/Calc/svc", True),        # StrongWildcard: the host is ignored
-    ("http://svc.example:8000/calc/SVC/", True),      # path case, trailing slash
-    ("http://svc.example:8000/Calc/%73vc", True),     # percent-decoded
-    ("http://u:p@svc.example:8000/Calc/svc?wsdl#x", True),  # user info, query, fragment
-    ("https://svc.example:8000/Calc/svc", False),     # scheme
-    ("http://svc.example:8001/Calc/svc", False),      # port
-    ("http://svc.example/Calc/svc", False),           # default port 80
-    ("http://svc.example:8000/Calc/other", False),    # path
-    ("http://svc.example:8000/Calc/svc/x", False),
-    ("urn:uuid:1", False), ("", False), ("http://svc.example:99999/Calc/svc", False),
-])
+@pytest.mark.parametrize(
+    ("to", "same"),
+    [
+        (OWN, True),
+        ("http://SVC.example:8000/Calc/svc", True),
+        ("http://other-name:8000/Calc/svc", True),  # StrongWildcard: the host is ignored
+        ("http://svc.example:8000/calc/SVC/", True),  # path case, trailing slash
+        ("http://svc.example:8000/Calc/%73vc", True),  # percent-decoded
+        ("http://u:p@svc.example:8000/Calc/svc?wsdl#x", True),  # user info, query, fragment
+        ("https://svc.example:8000/Calc/svc", False),  # scheme
+        ("http://svc.example:8001/Calc/svc", False),  # port
+        ("http://svc.example/Calc/svc", False),  # default port 80
+        ("http://svc.example:8000/Calc/other", False),  # path
+        ("http://svc.example:8000/Calc/svc/x", False),
+        ("urn:uuid:1", False),
+        ("", False),
+        ("http://svc.example:99999/Calc/svc", False),
+    ],
+)
 def test_wcf_comparison(to: str, same: bool) -> None:
     assert AddressFilter(OWN).matches(to) is same
 
@@ -59,18 +64,26 @@ def test_bad_configuration() -> None:
         AddressFilter(OWN, "WeakWildcard")
 
 
-@pytest.mark.parametrize(("headers", "origin"), [
-    ({"x-forwarded-proto": "https", "x-forwarded-host": "pub.example"}, "https://pub.example"),
-    ({"x-forwarded-proto": "https", "host": "pub.example:8443"}, "https://pub.example:8443"),
-    ({"x-forwarded-proto": "https, http", "x-forwarded-host": "a.example, b",
-      "x-forwarded-port": "444"}, "https://a.example:444"),
-    ({"forwarded": 'for=1.2.3.4;proto=https;host="pub.example"', "host": "x"},
-     "https://pub.example"),
-    ({"x-forwarded-for": "1.2.3.4", "host": "h:81"}, "http://h:81"),
-    ({"x-forwarded-proto": "gopher", "host": "h"}, None),
-    ({"x-forwarded-host": "evil.example/svc?", "x-forwarded-proto": "https"}, None),
-    ({"x-forwarded-proto": "https"}, None),
-])
+@pytest.mark.parametrize(
+    ("headers", "origin"),
+    [
+        ({"x-forwarded-proto": "https", "x-forwarded-host": "pub.example"}, "https://pub.example"),
+        ({"x-forwarded-proto": "https", "host": "pub.example:8443"}, "https://pub.example:8443"),
+        (
+            {
+                "x-forwarded-proto": "https, http",
+                "x-forwarded-host": "a.example, b",
+                "x-forwarded-port": "444",
+            },
+            "https://a.example:444",
+        ),
+        ({"forwarded": 'for=1.2.3.4;proto=https;host="pub.example"', "host": "x"}, "https://pub.example"),
+        ({"x-forwarded-for": "1.2.3.4", "host": "h:81"}, "http://h:81"),
+        ({"x-forwarded-proto": "gopher", "host": "h"}, None),
+        ({"x-forwarded-host": "evil.example/svc?", "x-forwarded-proto": "https"}, None),
+        ({"x-forwarded-proto": "https"}, None),
+    ],
+)
 def test_forwarded_origin(headers: dict[str, str], origin: str | None) -> None:
     assert forwarded_origin(headers, secure=False) == origin
 
@@ -80,8 +93,10 @@ def test_origin_only_from_a_declared_proxy() -> None:
     assert transport_info(secure=False, peer="p", headers=h, forwarded_allow_ips=()).origin is None
     info = transport_info(secure=True, peer="p", headers=h, forwarded_allow_ips=("p",))
     assert info.origin == "https://pub.example"
-    assert transport_info(secure=True, peer="p", headers={"host": "h"},
-                          forwarded_allow_ips=("p",)).origin is None
+    assert (
+        transport_info(secure=True, peer="p", headers={"host": "h"}, forwarded_allow_ips=("p",)).origin
+        is None
+    )
 
 
 def test_an_unsigned_to_is_refused_by_the_service_policy() -> None:

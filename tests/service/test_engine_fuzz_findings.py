@@ -25,8 +25,11 @@ def _message(path: Path) -> bytes:
 
 @pytest.mark.parametrize("path", FINDINGS, ids=[p.name for p in FINDINGS])
 def test_finding_gets_a_typed_fault(path: Path) -> None:
-    r = ENGINE.handle(HttpRequest("POST", "/svc", "", {"content-type": "application/soap+xml"},
-                                  _message(path), TransportInfo()))
+    r = ENGINE.handle(
+        HttpRequest(
+            "POST", "/svc", "", {"content-type": "application/soap+xml"}, _message(path), TransportInfo()
+        )
+    )
     resp = run_dispatch_sync(r) if isinstance(r, Dispatch) else r
     assert resp.status == 500 and b"Fault" in resp.body
     assert INTERNAL_ERROR.encode() not in resp.body

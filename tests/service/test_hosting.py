@@ -28,34 +28,43 @@ from wssc.store.cookie import KeyRing
 CERT = generate_self_signed()
 
 
-@pytest.mark.parametrize(("argv", "env", "expected"), [
-    (["/venv/bin/uvicorn", "app:app", "--workers", "4"], {}, 4),
-    (["/venv/bin/uvicorn", "app:app", "--workers=3"], {}, 3),
-    (["/usr/bin/python3", "-m", "uvicorn", "app:app", "--workers", "2"], {}, 2),
-    (["/venv/bin/uvicorn", "app:app"], {}, 1),
-    (["/venv/bin/uvicorn", "app:app"], {"WEB_CONCURRENCY": "5"}, 5),
-    (["/venv/bin/gunicorn", "-w", "4", "-k", "uvicorn.workers.UvicornWorker", "app:app"], {}, 4),
-    (["/venv/bin/gunicorn", "-w8", "app:app"], {}, 8),
-    (["/venv/bin/gunicorn", "app:app"], {"GUNICORN_CMD_ARGS": "--workers 3"}, 3),
-    (["/venv/bin/gunicorn", "app:app"], {}, 1),
-    (["/venv/bin/python", "-m", "pytest", "-W", "error"], {}, None),  # not a server
-    (["/venv/bin/wssc", "serve", "--port", "8000"], {"WEB_CONCURRENCY": "4"}, None),
-])
+@pytest.mark.parametrize(
+    ("argv", "env", "expected"),
+    [
+        (["/venv/bin/uvicorn", "app:app", "--workers", "4"], {}, 4),
+        (["/venv/bin/uvicorn", "app:app", "--workers=3"], {}, 3),
+        (["/usr/bin/python3", "-m", "uvicorn", "app:app", "--workers", "2"], {}, 2),
+        (["/venv/bin/uvicorn", "app:app"], {}, 1),
+        (["/venv/bin/uvicorn", "app:app"], {"WEB_CONCURRENCY": "5"}, 5),
+        (["/venv/bin/gunicorn", "-w", "4", "-k", "uvicorn.workers.UvicornWorker", "app:app"], {}, 4),
+        (["/venv/bin/gunicorn", "-w8", "app:app"], {}, 8),
+        (["/venv/bin/gunicorn", "app:app"], {"GUNICORN_CMD_ARGS": "--workers 3"}, 3),
+        (["/venv/bin/gunicorn", "app:app"], {}, 1),
+        (["/venv/bin/python", "-m", "pytest", "-W", "error"], {}, None),  # not a server
+        (["/venv/bin/wssc", "serve", "--port", "8000"], {"WEB_CONCURRENCY": "4"}, None),
+    ],
+)
 def test_detect_workers(argv: list[str], env: dict[str, str], expected: int | None) -> None:
     assert detect_workers(argv, env, parent_argv=[]) == expected
 
 
 def test_workers_seen_from_the_parent_process() -> None:
     # uvicorn's spawned workers: the supervisor's command line is the parent's
-    assert detect_workers(["python", "-c", "spawn"], {},
-                          parent_argv=["/venv/bin/uvicorn", "app:app", "--workers", "2"]) == 2
+    assert (
+        detect_workers(
+            ["python", "-c", "spawn"], {}, parent_argv=["/venv/bin/uvicorn", "app:app", "--workers", "2"]
+        )
+        == 2
+    )
 
 
 def _engine(cookie: bool, keyring: KeyRing | None = None) -> ServiceEngine:
     settings = EndpointSettings(
-        secure_conversation=SecureConversationSettings(require_cancellation=not cookie))
-    return ServiceEngine(Calculator(), settings=settings, address="http://x/svc", certificate=CERT,
-                         keyring=keyring)
+        secure_conversation=SecureConversationSettings(require_cancellation=not cookie)
+    )
+    return ServiceEngine(
+        Calculator(), settings=settings, address="http://x/svc", certificate=CERT, keyring=keyring
+    )
 
 
 def _shared_ring(tmp_path: Path) -> KeyRing:
@@ -72,7 +81,8 @@ def test_memory_store_under_workers_is_refused_with_the_fix_named() -> None:
 
 
 def test_cookie_mode_under_workers_warns_about_the_replay_cache(
-        caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+    caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
     caplog.set_level(logging.WARNING, logger="wssc")
     check_workers(_engine(cookie=True, keyring=_shared_ring(tmp_path)), workers=4)
     assert "replay cache is per process" in caplog.text
@@ -142,9 +152,22 @@ def uvicorn_app(tmp_path: Path) -> Iterator[object]:
         (tmp_path / "svcapp.py").write_text(textwrap.dedent(APP.format(cancel=cancel, port=port)))
         env = {k: v for k, v in os.environ.items() if k not in ("WEB_CONCURRENCY", "WSSC_LOG")}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--app-dir", str(tmp_path), "svcapp:app",
-             "--port", str(port), *uvicorn_args],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--app-dir",
+                str(tmp_path),
+                "svcapp:app",
+                "--port",
+                str(port),
+                *uvicorn_args,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
         procs.append(proc)
         return proc, port
 
@@ -190,8 +213,7 @@ def test_uvicorn_logs_wssc_session_events_without_set_up(uvicorn_app) -> None:  
     assert proc.stdout is not None
     stdout = proc.stdout
     lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(iter(stdout.readline, "")),
-                              daemon=True)
+    reader = threading.Thread(target=lambda: lines.extend(iter(stdout.readline, "")), daemon=True)
     reader.start()
     with Client.from_wsdl(f"http://127.0.0.1:{port}/svc?wsdl") as c:
         assert c.Add(a=1, b=2) == 3
@@ -199,8 +221,7 @@ def test_uvicorn_logs_wssc_session_events_without_set_up(uvicorn_app) -> None:  
         assert sct is not None
     # The service logs the Cancel after it answers: poll its output (deadline 20 s).
     deadline = time.monotonic() + 20
-    while f"cancelled SCT {sct.identifier}" not in "".join(lines) \
-            and time.monotonic() < deadline:
+    while f"cancelled SCT {sct.identifier}" not in "".join(lines) and time.monotonic() < deadline:
         time.sleep(0.02)
     proc.terminate()
     proc.wait(20)

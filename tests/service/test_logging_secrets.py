@@ -29,15 +29,13 @@ from wssc.settings import (
 
 CERT = generate_self_signed()
 PASSWORD = "Tr0ub4dor&3-horse-battery"
-SECRET_ELEMENTS = {"Nonce", "BinarySecret", "CipherValue", "SignatureValue", "Password", "Cookie",
-                   "Entropy"}
+SECRET_ELEMENTS = {"Nonce", "BinarySecret", "CipherValue", "SignatureValue", "Password", "Cookie", "Entropy"}
 
 
 def _forms(value: bytes | str) -> set[str]:
     if isinstance(value, str):
         return {value}
-    return {base64.b64encode(value).decode(), value.hex(), value.hex().upper(),
-            repr(value)[2:-1]} - {""}
+    return {base64.b64encode(value).decode(), value.hex(), value.hex().upper(), repr(value)[2:-1]} - {""}
 
 
 class Wire:
@@ -65,29 +63,50 @@ class Wire:
 
 
 def _settings(bootstrap: str, cookie: bool) -> EndpointSettings:
-    return EndpointSettings(secure_conversation=SecureConversationSettings(
-        bootstrap=parse_bootstrap(bootstrap), require_cancellation=not cookie,
-        message_security_version=MESSAGE_SECURITY_VERSIONS["ws2007"]))
+    return EndpointSettings(
+        secure_conversation=SecureConversationSettings(
+            bootstrap=parse_bootstrap(bootstrap),
+            require_cancellation=not cookie,
+            message_security_version=MESSAGE_SECURITY_VERSIONS["ws2007"],
+        )
+    )
 
 
-@pytest.mark.parametrize(("bootstrap", "cookie"), [
-    *((name, False) for name in BOOTSTRAP_NAMES),
-    *((name, True) for name in BOOTSTRAP_NAMES if not over_tls(name)),
-])
-def test_logs_carry_events_but_no_secrets(caplog: pytest.LogCaptureFixture, bootstrap: str,
-                                          cookie: bool) -> None:
+@pytest.mark.parametrize(
+    ("bootstrap", "cookie"),
+    [
+        *((name, False) for name in BOOTSTRAP_NAMES),
+        *((name, True) for name in BOOTSTRAP_NAMES if not over_tls(name)),
+    ],
+)
+def test_logs_carry_events_but_no_secrets(
+    caplog: pytest.LogCaptureFixture, bootstrap: str, cookie: bool
+) -> None:
     caplog.set_level(logging.DEBUG)  # every logger, every level
     settings = _settings(bootstrap, cookie)
     tls = over_tls(bootstrap)
     url = f"{'https' if tls else 'http'}://testserver/svc"
-    engine = ServiceEngine(Calculator(), settings=settings, address=url, certificate=CERT,
-                           username_validator=lambda u, p: (u, p) == ("alice", PASSWORD))
+    engine = ServiceEngine(
+        Calculator(),
+        settings=settings,
+        address=url,
+        certificate=CERT,
+        username_validator=lambda u, p: (u, p) == ("alice", PASSWORD),
+    )
     wire = Wire()
-    http = httpx.Client(transport=httpx.WSGITransport(app=WsgiApp(engine)),  # type: ignore[arg-type]
-                        event_hooks={"request": [wire.request], "response": [wire.response]})
+    http = httpx.Client(
+        transport=httpx.WSGITransport(app=WsgiApp(engine)),  # type: ignore[arg-type]
+        event_hooks={"request": [wire.request], "response": [wire.response]},
+    )
     kw = {"username": "alice", "password": PASSWORD} if tls else {}
-    client = Client(url, get_contract(Calculator), settings=settings, http=http,
-                    service_certificate=Certificate(CERT.cert), **kw)  # type: ignore[arg-type]
+    client = Client(
+        url,
+        get_contract(Calculator),
+        settings=settings,
+        http=http,
+        service_certificate=Certificate(CERT.cert),
+        **kw,
+    )  # type: ignore[arg-type]
     secrets: set[str] = set(_forms(PASSWORD)) if tls else set()
     with client:
         assert client.Add(a=1, b=2) == 3
@@ -115,8 +134,7 @@ def test_logs_carry_events_but_no_secrets(caplog: pytest.LogCaptureFixture, boot
     secrets |= wire.secrets
     assert len(wire.secrets) >= 3  # nonces, cipher values… were seen on the wire
 
-    text = "\n".join(
-        f"{r.name} {r.levelname} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
+    text = "\n".join(f"{r.name} {r.levelname} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
     events = [r.getMessage() for r in caplog.records if r.name.startswith("wssc.")]
     # the events are there…
     assert any("issued" in m for m in events), events

@@ -46,9 +46,13 @@ def test_asgi_app_sync_and_async_operations() -> None:
         wsdl = (await http.get(URL + "?wsdl")).content
         assert b"SecureConversationToken" in wsdl
         events: list[str] = []
-        c = AsyncClient(URL, get_contract(Mixed), http=http,
-                        service_certificate=Certificate(CERT.cert),
-                        on_event=lambda e, d: events.append(e))
+        c = AsyncClient(
+            URL,
+            get_contract(Mixed),
+            http=http,
+            service_certificate=Certificate(CERT.cert),
+            on_event=lambda e, d: events.append(e),
+        )
         async with c:
             r1 = await c.call("Add", a=1, b=2)
             r2 = await c.call("Slow", text="async op")
@@ -62,8 +66,7 @@ def test_asgi_app_sync_and_async_operations() -> None:
 def test_wsgi_app_and_an_operation_that_raises() -> None:
     app = WsgiApp(engine())
     http = httpx.Client(transport=httpx.WSGITransport(app=app))  # type: ignore[arg-type]
-    with Client(URL, get_contract(Mixed), http=http,
-                service_certificate=Certificate(CERT.cert)) as c:
+    with Client(URL, get_contract(Mixed), http=http, service_certificate=Certificate(CERT.cert)) as c:
         assert c.Add(a=20, b=22) == 42
         try:
             c.Fail(text="x")
@@ -101,8 +104,12 @@ def test_wsgi_and_engine_refuse_bodies_over_max_received_message_size() -> None:
     over = HttpRequest("POST", "/svc", "", ctype, b"<x/>" + b" " * 65533)
     out = eng.handle(over)
     assert isinstance(out, HttpResponse) and out.status == 413
-    big = ServiceEngine(Mixed(), address=URL, certificate=CERT, settings=replace(
-        EndpointSettings(), max_received_message_size=8 * 1024 * 1024))
+    big = ServiceEngine(
+        Mixed(),
+        address=URL,
+        certificate=CERT,
+        settings=replace(EndpointSettings(), max_received_message_size=8 * 1024 * 1024),
+    )
     assert big.parser_limits.max_bytes == 8 * 1024 * 1024
     out = big.handle(replace(over, body=b"<x/>" + b" " * (5 * 1024 * 1024)))
     assert isinstance(out, HttpResponse) and out.status == 500  # parsed: not an Envelope
@@ -118,8 +125,12 @@ def test_asgi_refuses_a_declared_length_without_reading_the_body() -> None:
     async def send(msg: dict[str, object]) -> None:
         sent.append(msg)
 
-    scope = {"type": "http", "method": "POST", "path": "/svc", "query_string": b"",
-             "headers": [(b"content-length", b"65537"),
-                         (b"content-type", b"application/soap+xml")]}
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/svc",
+        "query_string": b"",
+        "headers": [(b"content-length", b"65537"), (b"content-type", b"application/soap+xml")],
+    }
     asyncio.run(app(scope, receive, send))  # type: ignore[arg-type]
     assert sent[0]["status"] == 413

@@ -26,9 +26,10 @@ def test_generated_client_calls_the_service(tmp_path: Path) -> None:
     wsdl.write_bytes(engine.wsdl())
     out = tmp_path / "calc_client.py"
     proc = subprocess.run(
-        [sys.executable, "-m", "wssc", "svcutil", str(wsdl), "-o", str(out),
-         "--url", URL + "?wsdl"],
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "wssc", "svcutil", str(wsdl), "-o", str(out), "--url", URL + "?wsdl"],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
     source = out.read_text()
@@ -36,16 +37,16 @@ def test_generated_client_calls_the_service(tmp_path: Path) -> None:
     assert "def Echo(self, text: str) -> str:" in source
     assert "A Cancel (RST/SCT/Cancel) will be sent" in source  # the policy, explained
     # the module type-checks under mypy --strict
-    check = subprocess.run([sys.executable, "-m", "mypy", "--strict", str(out)],
-                           capture_output=True, text=True, timeout=300)
+    check = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", str(out)], capture_output=True, text=True, timeout=300
+    )
     assert check.returncode == 0, check.stdout
     spec = importlib.util.spec_from_file_location("calc_client", out)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     http = httpx.Client(transport=httpx.WSGITransport(app=WsgiApp(engine)))  # type: ignore[arg-type]
-    inner = Client(URL, get_contract(Calculator), http=http,
-                   service_certificate=Certificate(CERT.cert))
+    inner = Client(URL, get_contract(Calculator), http=http, service_certificate=Certificate(CERT.cert))
     with module.CalculatorClient(client=inner) as calc:
         assert calc.Add(2, 40) == 42
         assert calc.Echo("typed") == "typed"
@@ -55,7 +56,9 @@ def test_generated_client_calls_the_service(tmp_path: Path) -> None:
 def test_svcutil_on_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "wssc", "svcutil", str(tmp_path / "nope.wsdl"), "-o", "-"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: cannot read") and "Traceback" not in proc.stderr

@@ -123,15 +123,11 @@ def test_zeep_messages_interoperate_with_our_codec(tmp_path: Path, version: Soap
     for name, args, result in calls:
         spec = CONTRACT.operation(name)
         # zeep as the client, our decoder as the service
-        env = Envelope(
-            parse_xml(etree.tostring(client.create_message(client.service, name, **args)))
-        )
+        env = Envelope(parse_xml(etree.tostring(client.create_message(client.service, name, **args))))
         assert env.payload is not None
         assert decode_request(spec, env.payload) == args
         # our encoder as the service, zeep's decoder as the client
-        reply = new_envelope(
-            version, action=spec.reply_action, payload=encode_response(spec, result)
-        )
+        reply = new_envelope(version, action=spec.reply_action, payload=encode_response(spec, result))
         got = binding._operations[name].output.deserialize(parse_xml(etree.tostring(reply)))
         assert got == result
 

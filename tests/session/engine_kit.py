@@ -39,21 +39,21 @@ class Clock:
 def engine_for(settings: EndpointSettings, clock: Callable[[], float]) -> ServiceEngine:
     """The demo service, AnonymousForCertificate with :data:`CERT` unless ``settings`` say
     otherwise."""
-    return ServiceEngine(Calculator(), settings=settings, address=ADDRESS, certificate=CERT,
-                         clock=clock)
+    return ServiceEngine(Calculator(), settings=settings, address=ADDRESS, certificate=CERT, clock=clock)
 
 
 def client_for(settings: EndpointSettings) -> ClientSession:
     """A sans-IO AnonymousForCertificate client of :func:`engine_for`'s service."""
-    return ClientSession(settings, AnonymousForCertificateClient(Certificate(CERT.cert)),
-                         ADDRESS)
+    return ClientSession(settings, AnonymousForCertificateClient(Certificate(CERT.cert)), ADDRESS)
 
 
-def exchange(engine: ServiceEngine, body: bytes, content_type: str,
-             transport: TransportInfo | None = None) -> HttpResponse:
+def exchange(
+    engine: ServiceEngine, body: bytes, content_type: str, transport: TransportInfo | None = None
+) -> HttpResponse:
     """POST ``body`` to the engine; a dispatched operation runs in this thread."""
-    r = engine.handle(HttpRequest("POST", "/svc", "", {"content-type": content_type}, body,
-                                  transport or TransportInfo()))
+    r = engine.handle(
+        HttpRequest("POST", "/svc", "", {"content-type": content_type}, body, transport or TransportInfo())
+    )
     return run_dispatch_sync(r) if isinstance(r, Dispatch) else r
 
 

@@ -36,8 +36,7 @@ POLICY = MessagePolicy(encrypt_signature=False)
 SC_TAG = f"{{{ns.WSSE11}}}SignatureConfirmation"
 
 
-def _exchange(client: AnonymousForCertificateClient) -> tuple[ClientContext, ServiceResult,
-                                                                 etree._Element]:
+def _exchange(client: AnonymousForCertificateClient) -> tuple[ClientContext, ServiceResult, etree._Element]:
     root, ctx = client.secure(plain_envelope(SOAP_12), POLICY, now=T0)
     service = AnonymousForCertificateService(CERT)
     result = service.verify(etree.tostring(root), TransportInfo(), POLICY, T0)
@@ -45,8 +44,9 @@ def _exchange(client: AnonymousForCertificateClient) -> tuple[ClientContext, Ser
     return ctx, result, reply
 
 
-def _confirm(reply: etree._Element, result: ServiceResult, values: list[bytes | None],
-             signed: bool = True) -> bytes:
+def _confirm(
+    reply: etree._Element, result: ServiceResult, values: list[bytes | None], signed: bool = True
+) -> bytes:
     """Add one SignatureConfirmation per value after the Timestamp; sign them or not."""
     sec = reply.find(f".//{WSSE}Security")
     assert sec is not None
@@ -102,7 +102,8 @@ def test_no_confirmation_is_accepted_unless_required() -> None:
 
 
 @pytest.mark.parametrize(
-    "case", ["other-value", "no-value", "extra-confirmation", "unsigned"],
+    "case",
+    ["other-value", "no-value", "extra-confirmation", "unsigned"],
 )
 def test_a_wrong_confirmation_is_refused(case: str) -> None:
     client = AnonymousForCertificateClient(Certificate(CERT.cert))
@@ -117,8 +118,12 @@ def test_a_wrong_confirmation_is_refused(case: str) -> None:
     data = _confirm(reply, result, values, signed=case != "unsigned")
     # The message itself verifies: only the confirmation check can refuse it.
     assert result.reply_sha1 is not None
-    verify(data, policy=MessagePolicy(), now=T0,
-           encrypted_key_sha1_keys={result.reply_sha1: result.reply_keys[result.reply_sha1]})
+    verify(
+        data,
+        policy=MessagePolicy(),
+        now=T0,
+        encrypted_key_sha1_keys={result.reply_sha1: result.reply_keys[result.reply_sha1]},
+    )
     with pytest.raises(InvalidSecurity, match="SignatureConfirmation"):
         client.verify_reply(data, ctx, POLICY, now=T0)
 
@@ -138,8 +143,7 @@ def test_a_reply_signed_by_an_sct_is_refused() -> None:
     client = AnonymousForCertificateClient(Certificate(CERT.cert))
     ctx, _, _ = _exchange(client)
     with pytest.raises(BadContextToken, match="no key is known for this SecurityContextToken"):
-        client.verify_reply(protect_message(SOAP_12, MessagePolicy(), now=T0), ctx, MessagePolicy(),
-                            now=T0)
+        client.verify_reply(protect_message(SOAP_12, MessagePolicy(), now=T0), ctx, MessagePolicy(), now=T0)
 
 
 def test_the_bootstrap_key_check_itself(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -149,11 +153,13 @@ def test_the_bootstrap_key_check_itself(monkeypatch: pytest.MonkeyPatch) -> None
     result of an SCT-signed message, and the check must refuse it."""
     import wssc.bootstrap.anonymous_for_certificate as afc
 
-    sct_signed = verify(protect_message(SOAP_12, MessagePolicy(), now=T0), now=T0,
-                        resolver=lambda tok, sc: SECRET if tok.identifier == SCT_ID else None)
+    sct_signed = verify(
+        protect_message(SOAP_12, MessagePolicy(), now=T0),
+        now=T0,
+        resolver=lambda tok, sc: SECRET if tok.identifier == SCT_ID else None,
+    )
     assert sct_signed.signing_kind == "sct"
     monkeypatch.setattr(afc, "verify", lambda *a, **kw: sct_signed)
     client = AnonymousForCertificateClient(Certificate(CERT.cert))
     with pytest.raises(InvalidSecurity, match="bootstrap key"):
         client.verify_reply(b"<ignored/>", ClientContext(), POLICY, now=T0)
-

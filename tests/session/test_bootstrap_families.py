@@ -16,18 +16,20 @@ from wssc.settings import WS2007, WSHTTP, EndpointSettings, SecureConversationSe
 def test_a_bootstrap_runs_only_in_its_families(kind: BootstrapKind) -> None:
     assert set(kind.families) == {WSHTTP, WS2007}
     only_2005 = replace(kind, families=(WSHTTP,))
-    in_2005 = EndpointSettings(SecureConversationSettings(
-        bootstrap=kind.key, message_security_version=WSHTTP))
-    in_2007 = replace(in_2005, secure_conversation=replace(
-        in_2005.secure_conversation, message_security_version=WS2007))
+    in_2005 = EndpointSettings(
+        SecureConversationSettings(bootstrap=kind.key, message_security_version=WSHTTP)
+    )
+    in_2007 = replace(
+        in_2005, secure_conversation=replace(in_2005.secure_conversation, message_security_version=WS2007)
+    )
     for role in ("client", "service"):
         assert only_2005.message_policy(in_2005, role).sc is WSHTTP.sc
         assert kind.message_policy(in_2007, role).sc is WS2007.sc
         with pytest.raises(ConfigurationError) as info:
             only_2005.message_policy(in_2007, role)
         assert info.value.detail == (
-            f"{kind.key.value} does not run in the {WS2007.name} family "
-            f"(it runs in: {WSHTTP.name})")
+            f"{kind.key.value} does not run in the {WS2007.name} family (it runs in: {WSHTTP.name})"
+        )
 
 
 def test_every_name_the_registry_lists_parses_to_its_kind() -> None:

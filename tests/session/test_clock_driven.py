@@ -50,17 +50,29 @@ class FakeClock:
         self.t += seconds
 
 
-def _settings(binding: str, *, cookie: bool = False, key_renewal: float | None = None,
-              cookie_lifetime: float | None = None, can_renew: bool = True) -> EndpointSettings:
+def _settings(
+    binding: str,
+    *,
+    cookie: bool = False,
+    key_renewal: float | None = None,
+    cookie_lifetime: float | None = None,
+    can_renew: bool = True,
+) -> EndpointSettings:
     svc = LocalServiceSecuritySettings()
     if key_renewal is not None:  # as `wssc serve --key-renewal` sets them
-        svc = replace(svc, session_key_renewal_interval=timedelta(seconds=key_renewal),
-                      session_key_rollover_interval=timedelta(seconds=min(300.0, key_renewal)))
+        svc = replace(
+            svc,
+            session_key_renewal_interval=timedelta(seconds=key_renewal),
+            session_key_rollover_interval=timedelta(seconds=min(300.0, key_renewal)),
+        )
     if cookie_lifetime is not None:
         svc = replace(svc, issued_cookie_lifetime=timedelta(seconds=cookie_lifetime))
     return EndpointSettings(
-        SecureConversationSettings(message_security_version=MESSAGE_SECURITY_VERSIONS[binding],
-                                   require_cancellation=not cookie, can_renew_session=can_renew),
+        SecureConversationSettings(
+            message_security_version=MESSAGE_SECURITY_VERSIONS[binding],
+            require_cancellation=not cookie,
+            can_renew_session=can_renew,
+        ),
         service=svc,
     )
 
@@ -72,13 +84,19 @@ class World:
         self.settings = settings
         self.clock = FakeClock()
         cookie = not settings.secure_conversation.require_cancellation
-        self.engine = ServiceEngine(Calculator(), settings=settings, address=ADDRESS,
-                                    certificate=CERT, clock=self.clock,
-                                    keyring=KeyRing.generate() if cookie else None)
+        self.engine = ServiceEngine(
+            Calculator(),
+            settings=settings,
+            address=ADDRESS,
+            certificate=CERT,
+            clock=self.clock,
+            keyring=KeyRing.generate() if cookie else None,
+        )
 
     def post(self, out: Outgoing) -> bytes:
-        r = self.engine.handle(HttpRequest("POST", "/svc", "", {"content-type": out.content_type},
-                                           out.body, TransportInfo()))
+        r = self.engine.handle(
+            HttpRequest("POST", "/svc", "", {"content-type": out.content_type}, out.body, TransportInfo())
+        )
         return (run_dispatch_sync(r) if isinstance(r, Dispatch) else r).body
 
     def raw(self) -> Raw:
@@ -86,9 +104,15 @@ class World:
 
     def client(self, events: list[str]) -> Client:
         http = httpx.Client(transport=httpx.WSGITransport(app=WsgiApp(self.engine)))
-        return Client(ADDRESS, CONTRACT, settings=self.settings,
-                      service_certificate=Certificate(CERT.cert), http=http, clock=self.clock,
-                      on_event=lambda e, d: events.append(e))
+        return Client(
+            ADDRESS,
+            CONTRACT,
+            settings=self.settings,
+            service_certificate=Certificate(CERT.cert),
+            http=http,
+            clock=self.clock,
+            on_event=lambda e, d: events.append(e),
+        )
 
 
 class Raw:
@@ -97,7 +121,8 @@ class Raw:
     def __init__(self, world: World) -> None:
         self.w = world
         self.session = ClientSession(
-            world.settings, AnonymousForCertificateClient(Certificate(CERT.cert)), ADDRESS)
+            world.settings, AnonymousForCertificateClient(Certificate(CERT.cert)), ADDRESS
+        )
 
     def issue(self) -> None:
         now = self.w.clock()

@@ -63,8 +63,7 @@ class Rig:
         assert status == 500 and GENERIC in fault, (status, fault[:300])
         logged = [r.getMessage() for r in self.caplog.records if r.name == "wssc.service"]
         pattern = re.compile(r"^fault \S+: " + re.escape(reason))
-        assert any(pattern.match(m) for m in logged), \
-            f"expected the log reason {reason!r}; logged: {logged}"
+        assert any(pattern.match(m) for m in logged), f"expected the log reason {reason!r}; logged: {logged}"
 
     def accepted(self, body: bytes) -> bytes:
         status, reply = self.post(body)
@@ -124,8 +123,8 @@ class Knobs:
 def build(r: Rig, envelope: etree._Element, k: Knobs) -> bytes:
     """``envelope`` secured by session a's SCT, in WCF's layout::
 
-        Timestamp, SCT(a), DKT sig(a), DKT enc(a), [SCT(b), DKT enc(b)], fillers,
-        [encrypted fillers], ReferenceList, EncryptedData (the Signature) [, ReferenceList]
+    Timestamp, SCT(a), DKT sig(a), DKT enc(a), [SCT(b), DKT enc(b)], fillers,
+    [encrypted fillers], ReferenceList, EncryptedData (the Signature) [, ReferenceList]
     """
     sc, suite = r.a.sc, r.a.suite
     holders = {"a": Holder.of(r.a, "sct-a"), "b": Holder.of(r.b, "sct-b")}
@@ -164,12 +163,12 @@ def build(r: Rig, envelope: etree._Element, k: Knobs) -> bytes:
     filler_ids = []
     for _ in range(k.encrypted_fillers):
         filler_ids.append(ed_id := ids.next())
-        plain = etree.Element(f"{WSSE11}SignatureConfirmation", nsmap={"k": ns.WSSE11,
-                                                                         "u": ns.WSU})
+        plain = etree.Element(f"{WSSE11}SignatureConfirmation", nsmap={"k": ns.WSSE11, "u": ns.WSU})
         plain.set(f"{{{ns.WSU}}}Id", ids.next())
         key, ref = enc["a"]
-        sec.append(build_encrypted_data(ed_id, ns.XENC_ELEMENT, suite.encryption, key,
-                                        etree.tostring(plain), ref))
+        sec.append(
+            build_encrypted_data(ed_id, ns.XENC_ELEMENT, suite.encryption, key, etree.tostring(plain), ref)
+        )
     rl = etree.SubElement(sec, f"{XENC}ReferenceList", nsmap={"e": ns.XENC})
     for ed_id in filler_ids:
         etree.SubElement(rl, f"{XENC}DataReference").set("URI", "#" + ed_id)
@@ -177,8 +176,9 @@ def build(r: Rig, envelope: etree._Element, k: Knobs) -> bytes:
     def encrypt_body() -> str:
         data_id = ids.next()
         key, ref = enc[k.body_key]
-        ed = build_encrypted_data(data_id, ns.XENC_CONTENT, suite.encryption, key,
-                                  serialize_content(body), ref)
+        ed = build_encrypted_data(
+            data_id, ns.XENC_CONTENT, suite.encryption, key, serialize_content(body), ref
+        )
         for child in list(body):
             body.remove(child)
         body.text = None
@@ -195,8 +195,7 @@ def build(r: Rig, envelope: etree._Element, k: Knobs) -> bytes:
     if k.encrypt_signature:
         sig_id = ids.next()
         key, ref = enc[k.signature_key]
-        sec.append(build_encrypted_data(sig_id, ns.XENC_ELEMENT, suite.encryption, key,
-                                        signature, ref))
+        sec.append(build_encrypted_data(sig_id, ns.XENC_ELEMENT, suite.encryption, key, signature, ref))
         etree.SubElement(rl, f"{XENC}DataReference").set("URI", "#" + sig_id)
     else:
         sec.append(etree.fromstring(signature))
@@ -209,8 +208,7 @@ def build(r: Rig, envelope: etree._Element, k: Knobs) -> bytes:
 
 
 def _suite(suite: AlgorithmSuite, sig: str | None, dig: str | None) -> AlgorithmSuite:
-    return replace(suite, symmetric_signature=sig or suite.symmetric_signature,
-                   digest=dig or suite.digest)
+    return replace(suite, symmetric_signature=sig or suite.symmetric_signature, digest=dig or suite.digest)
 
 
 def add(r: Rig, a: int = 20, b: int = 22) -> etree._Element:
@@ -239,8 +237,10 @@ def test_body_encrypted_under_another_sessions_key_is_refused(
     """Signed by session a, the Body encrypted with a key derived from session b's SCT (both
     in the header, every Id distinct). Only the key-binding check stands in the way."""
     r = rig(caplog)
-    r.refused_by(build(r, add(r), Knobs(with_b=True, body_key="b")),
-                 "the data was encrypted with a key of another token than the signature's")
+    r.refused_by(
+        build(r, add(r), Knobs(with_b=True, body_key="b")),
+        "the data was encrypted with a key of another token than the signature's",
+    )
 
 
 # --- 2. an encrypted Signature under another token's key ---------------------------------------
@@ -248,8 +248,10 @@ def test_signature_encrypted_under_another_sessions_key_is_refused(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     r = rig(caplog)
-    r.refused_by(build(r, add(r), Knobs(with_b=True, signature_key="b")),
-                 "the signature was encrypted with another token's key")
+    r.refused_by(
+        build(r, add(r), Knobs(with_b=True, signature_key="b")),
+        "the signature was encrypted with another token's key",
+    )
 
 
 # --- 3. a ReferenceList after the Signature --------------------------------------------------------
@@ -258,8 +260,9 @@ def test_reference_list_after_the_signature_is_refused(caplog: pytest.LogCapture
     encrypted after signing, its ReferenceList after the Signature (EncryptBeforeSigning's
     layout, under a SignBeforeEncrypt policy)."""
     r = rig(caplog)
-    r.refused_by(build(r, add(r), Knobs(body_list_after_signature=True)),
-                 "a ReferenceList follows the signature")
+    r.refused_by(
+        build(r, add(r), Knobs(body_list_after_signature=True)), "a ReferenceList follows the signature"
+    )
 
 
 # --- 4. a plain primary signature where the policy encrypts it ----------------------------------
@@ -267,8 +270,7 @@ def test_plain_signature_where_the_policy_encrypts_it_is_refused(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     r = rig(caplog)
-    r.refused_by(build(r, add(r), Knobs(encrypt_signature=False)),
-                 "the signature is not encrypted")
+    r.refused_by(build(r, add(r), Knobs(encrypt_signature=False)), "the signature is not encrypted")
 
 
 # --- 5. the replay entry lives Created + replay window + skew ---------------------------------------
@@ -295,8 +297,7 @@ def test_a_replay_just_before_the_window_and_skew_end_is_refused(
 
 
 # --- 6, 7. strict signature and digest methods (no downgrade) ---------------------------------------
-SHA256 = EndpointSettings(secure_conversation=SecureConversationSettings(
-    algorithm_suite="Basic256Sha256"))
+SHA256 = EndpointSettings(secure_conversation=SecureConversationSettings(algorithm_suite="Basic256Sha256"))
 
 
 def test_signature_method_downgrade_is_refused(caplog: pytest.LogCaptureFixture) -> None:
@@ -304,16 +305,14 @@ def test_signature_method_downgrade_is_refused(caplog: pytest.LogCaptureFixture)
     r = rig(caplog, SHA256)
     assert r.a.suite.symmetric_signature == ns.HMAC_SHA256
     r.accepted(build(r, add(r), Knobs()))
-    r.refused_by(build(r, add(r), Knobs(signature_method=ns.HMAC_SHA1)),
-                 f"signature method {ns.HMAC_SHA1!r}")
+    r.refused_by(build(r, add(r), Knobs(signature_method=ns.HMAC_SHA1)), f"signature method {ns.HMAC_SHA1!r}")
 
 
 def test_digest_method_downgrade_is_refused(caplog: pytest.LogCaptureFixture) -> None:
     """SHA-1 digests on a Basic256Sha256 endpoint (the signature stays HMAC-SHA256)."""
     r = rig(caplog, SHA256)
     assert r.a.suite.digest == ns.SHA256
-    r.refused_by(build(r, add(r), Knobs(digest_method=ns.SHA1)),
-                 f"digest method {ns.SHA1!r}")
+    r.refused_by(build(r, add(r), Knobs(digest_method=ns.SHA1)), f"digest method {ns.SHA1!r}")
 
 
 # --- 8. at most 64 children in the security header --------------------------------------------------
@@ -339,8 +338,10 @@ def test_16_data_references_pass_and_17_do_not(caplog: pytest.LogCaptureFixture)
     limit = r.engine.policy.max_encrypted_data
     assert limit == 16
     r.accepted(build(r, add(r), Knobs(encrypted_fillers=limit - 2)))  # 16 DataReferences
-    r.refused_by(build(r, add(r), Knobs(encrypted_fillers=limit - 1)),  # 17
-                 "the message references more than 16 EncryptedData")
+    r.refused_by(
+        build(r, add(r), Knobs(encrypted_fillers=limit - 1)),  # 17
+        "the message references more than 16 EncryptedData",
+    )
 
 
 def cancel(r: Rig) -> etree._Element:
@@ -355,11 +356,11 @@ def test_16_header_encrypted_data_pass_and_17_do_not(caplog: pytest.LogCaptureFi
     ReferenceList (after them, with 17 DataReferences) is even read."""
     r = rig(caplog)
     limit = r.engine.policy.max_encrypted_data
-    over = build(r, cancel(r), Knobs(encrypt_body=False, encrypt_signature=False,
-                                     encrypted_fillers=limit + 1))
+    over = build(
+        r, cancel(r), Knobs(encrypt_body=False, encrypt_signature=False, encrypted_fillers=limit + 1)
+    )
     r.refused_by(over, "too many EncryptedData in the security header")
-    at = build(r, cancel(r), Knobs(encrypt_body=False, encrypt_signature=False,
-                                   encrypted_fillers=limit))
+    at = build(r, cancel(r), Knobs(encrypt_body=False, encrypt_signature=False, encrypted_fillers=limit))
     assert b"RequestedTokenCancelled" in r.accepted(at)
 
 

@@ -70,25 +70,23 @@ def test_mutated_bodies_get_typed_faults(version: object) -> None:
         SecureConversationSettings(message_security_version=version),  # type: ignore[arg-type]
         service=LocalServiceSecuritySettings(max_pending_sessions=100_000),
     )
-    engine = ServiceEngine(Calculator(), settings=settings, address="http://x/svc",
-                           certificate=CERT)
+    engine = ServiceEngine(Calculator(), settings=settings, address="http://x/svc", certificate=CERT)
 
     def post(body: bytes) -> HttpResponse:
-        r = engine.handle(HttpRequest("POST", "/svc", "", {"content-type": "application/soap+xml"},
-                                      body, TransportInfo()))
+        r = engine.handle(
+            HttpRequest("POST", "/svc", "", {"content-type": "application/soap+xml"}, body, TransportInfo())
+        )
         return run_dispatch_sync(r) if isinstance(r, Dispatch) else r
 
     contract = get_contract(Calculator)
     faults = 0
     for _ in range(ITERATIONS):
-        cs = ClientSession(settings, AnonymousForCertificateClient(Certificate(CERT.cert)),
-                           "http://x/svc")
+        cs = ClientSession(settings, AnonymousForCertificateClient(Certificate(CERT.cert)), "http://x/svc")
         now = time.time()
         kind = rnd.choice(["issue", "app", "cancel", "renew"])
         if kind == "issue":
             rst = IssueRequest.build(cs.sc, cs.suite).to_xml(cs.sc)
-            env = new_envelope(cs.soap, action=cs.trust.rst_sct, to="http://x/svc",
-                               payload=mutate(rst, rnd))
+            env = new_envelope(cs.soap, action=cs.trust.rst_sct, to="http://x/svc", payload=mutate(rst, rnd))
             root, _ = cs.bootstrap.secure(env, cs.policy, now)
         else:
             out = cs.issue_request(now)
@@ -104,8 +102,7 @@ def test_mutated_bodies_get_typed_faults(version: object) -> None:
             else:
                 action = cs.trust.rst_sct_renew
                 payload = RenewRequest.build(cs.sc, cs.sct, cs.suite).to_xml(cs.sc)
-            env = new_envelope(cs.soap, action=action, to="http://x/svc",
-                               payload=mutate(payload, rnd))
+            env = new_envelope(cs.soap, action=action, to="http://x/svc", payload=mutate(payload, rnd))
             root = protect(env, SctProtection(cs.sct, cs.key), cs.policy, now=now)
         r = post(etree.tostring(root))
         assert INTERNAL_ERROR.encode() not in r.body, (kind, etree.tostring(env)[:800])

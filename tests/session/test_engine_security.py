@@ -51,8 +51,9 @@ def settings(family: object = WSHTTP, cookie: bool = False, **svc: object) -> En
     )
 
 
-def post(engine: ServiceEngine, body: bytes, ctype: str = "application/soap+xml",
-         peer: str = "127.0.0.1") -> tuple[int, bytes]:
+def post(
+    engine: ServiceEngine, body: bytes, ctype: str = "application/soap+xml", peer: str = "127.0.0.1"
+) -> tuple[int, bytes]:
     r = exchange(engine, body, ctype, TransportInfo(peer=peer))
     return r.status, r.body
 
@@ -90,8 +91,10 @@ def header_ed(root: etree._Element) -> etree._Element:
     return eds[-1]
 
 
-@pytest.fixture(params=[(WSHTTP, False), (WS2007, False), (WSHTTP, True), (WS2007, True)],
-                ids=["wshttp-session", "ws2007-session", "wshttp-cookie", "ws2007-cookie"])
+@pytest.fixture(
+    params=[(WSHTTP, False), (WS2007, False), (WSHTTP, True), (WS2007, True)],
+    ids=["wshttp-session", "ws2007-session", "wshttp-cookie", "ws2007-cookie"],
+)
 def setup(request: pytest.FixtureRequest) -> tuple[ServiceEngine, EndpointSettings, Clock]:
     family, cookie = request.param
     clock = Clock()
@@ -213,8 +216,9 @@ def test_body_encrypted_with_another_tokens_key_is_refused() -> None:
     a_sec, v_sec = (r.find(f".//{WSSE}Security") for r in (a, v))
     assert a_sec is not None and v_sec is not None
     ts = a_sec[0]
-    for el in reversed([e for e in v_sec if etree.QName(e).localname in
-                        ("SecurityContextToken", "DerivedKeyToken")]):
+    for el in reversed(
+        [e for e in v_sec if etree.QName(e).localname in ("SecurityContextToken", "DerivedKeyToken")]
+    ):
         ts.addnext(copy.deepcopy(el))
     a_body.replace(a_ed, v_ed)
     status, fault = post(engine, etree.tostring(a))
@@ -285,8 +289,9 @@ def test_replay_entry_lifetime_ignores_the_senders_expires() -> None:
     assert isinstance(cache, MemoryReplayCache)
     real = cache.check_and_add
 
-    def spy(key: bytes, expires: float, now: float, *, partition: str = "",
-            peer: str = "", **dated: float | None) -> None:
+    def spy(
+        key: bytes, expires: float, now: float, *, partition: str = "", peer: str = "", **dated: float | None
+    ) -> None:
         seen.append(expires - now)
         real(key, expires, now, partition=partition, peer=peer, **dated)  # type: ignore[arg-type]
 
@@ -315,12 +320,11 @@ def test_failed_authentication_throttle() -> None:
 
 def test_forwarded_headers_are_distrusted_without_configured_proxies() -> None:
     hdr = {"x-forwarded-proto": "https"}
-    assert not transport_info(secure=True, peer="127.0.0.1", headers=hdr,
-                              forwarded_allow_ips=()).secure
-    assert transport_info(secure=True, peer="127.0.0.1", headers={},
-                          forwarded_allow_ips=()).secure
-    assert transport_info(secure=True, peer="127.0.0.1", headers=hdr,
-                          forwarded_allow_ips=("127.0.0.1",)).secure
+    assert not transport_info(secure=True, peer="127.0.0.1", headers=hdr, forwarded_allow_ips=()).secure
+    assert transport_info(secure=True, peer="127.0.0.1", headers={}, forwarded_allow_ips=()).secure
+    assert transport_info(
+        secure=True, peer="127.0.0.1", headers=hdr, forwarded_allow_ips=("127.0.0.1",)
+    ).secure
 
 
 def test_soap_11_message_to_a_soap_12_endpoint_is_refused() -> None:
@@ -339,8 +343,7 @@ def test_weaker_suite_is_refused_by_a_basic256_endpoint() -> None:
     s = settings()
     engine = engine_for(s, clock)
     for suite in ("Basic128", "Basic256Rsa15", "TripleDes"):
-        weak = replace(s, secure_conversation=replace(s.secure_conversation,
-                                                      algorithm_suite=suite))
+        weak = replace(s, secure_conversation=replace(s.secure_conversation, algorithm_suite=suite))
         c = client_for(weak)
         out = c.issue_request(clock.t)
         status, body = post(engine, out.body, out.content_type)

@@ -48,8 +48,9 @@ def add(engine: ServiceEngine, client: ClientSession, a: int, b: int, now: float
 @pytest.mark.parametrize("version", [WSHTTP, WS2007])
 def test_entropy_modes(mode: KeyEntropyMode, version: object) -> None:
     clock = Clock()
-    settings = EndpointSettings(SecureConversationSettings(
-        key_entropy_mode=mode, message_security_version=version))  # type: ignore[arg-type]
+    settings = EndpointSettings(
+        SecureConversationSettings(key_entropy_mode=mode, message_security_version=version)
+    )  # type: ignore[arg-type]
     engine, client = make(settings, clock)
     issue(engine, client, clock.t)
     rec = engine.sessions.store.get(client.sct.identifier)  # type: ignore[union-attr]
@@ -89,8 +90,9 @@ def test_renew_needed_after_key_expiry_and_cancel_is_exempt() -> None:
     clock = Clock()
     # A session idle longer than receive_timeout (10 min) is closed, as WCF does; keep it
     # alive across the 15 h jump.
-    settings = EndpointSettings(service=replace(LocalServiceSecuritySettings(),
-                                                receive_timeout=timedelta(days=1)))
+    settings = EndpointSettings(
+        service=replace(LocalServiceSecuritySettings(), receive_timeout=timedelta(days=1))
+    )
     engine, client = make(settings, clock)
     issue(engine, client, clock.t)
     assert add(engine, client, 1, 1, clock.t) == 2
@@ -127,8 +129,9 @@ def test_pending_sessions_are_purged_after_inactivity() -> None:
 
 def test_idle_active_session_expires_after_receive_timeout() -> None:
     clock = Clock()
-    settings = EndpointSettings(service=replace(LocalServiceSecuritySettings(),
-                                                receive_timeout=timedelta(minutes=10)))
+    settings = EndpointSettings(
+        service=replace(LocalServiceSecuritySettings(), receive_timeout=timedelta(minutes=10))
+    )
     engine, client = make(settings, clock)
     issue(engine, client, clock.t)
     assert add(engine, client, 1, 1, clock.t) == 2
@@ -160,10 +163,8 @@ def test_state_table_forbids_everything_else(role: Role) -> None:
 
 def test_wrong_sc_version_is_bad_context_token() -> None:
     clock = Clock()
-    engine, _ = make(EndpointSettings(SecureConversationSettings(
-        message_security_version=WS2007)), clock)
-    _, client13 = make(EndpointSettings(SecureConversationSettings(
-        message_security_version=WS2007)), clock)
+    engine, _ = make(EndpointSettings(SecureConversationSettings(message_security_version=WS2007)), clock)
+    _, client13 = make(EndpointSettings(SecureConversationSettings(message_security_version=WS2007)), clock)
     issue(engine, client13, clock.t)
     # a client speaking Feb 2005 with the same key and identifier
     other = ClientSession(EndpointSettings(), client13.bootstrap, "http://x/svc")
@@ -188,8 +189,7 @@ def test_cancel_target_must_be_the_signing_sct() -> None:
     assert a.sct is not None and b.sct is not None
     # A signs a Cancel whose CancelTarget is B's session.
     req = CancelRequest.build(SecurityContextToken(b.sct.identifier))
-    env = new_envelope(a.soap, action=a.trust.rst_sct_cancel, to="http://x/svc",
-                       payload=req.to_xml(a.sc))
+    env = new_envelope(a.soap, action=a.trust.rst_sct_cancel, to="http://x/svc", payload=req.to_xml(a.sc))
     out = a._out(a._protect(env, clock.t), a.trust.rst_sct_cancel, kind="cancel")
     try:
         a.cancel_response(post(engine, out), out, clock.t)
@@ -208,15 +208,23 @@ def test_client_renews_after_renew_needed() -> None:
     from wssc.service.wsgi import WsgiApp
 
     clock = Clock()
-    settings = EndpointSettings(service=replace(LocalServiceSecuritySettings(),
-                                                receive_timeout=timedelta(days=1)))
-    engine = ServiceEngine(Calculator(), settings=settings, address="http://x/svc",
-                           certificate=CERT, clock=clock)
+    settings = EndpointSettings(
+        service=replace(LocalServiceSecuritySettings(), receive_timeout=timedelta(days=1))
+    )
+    engine = ServiceEngine(
+        Calculator(), settings=settings, address="http://x/svc", certificate=CERT, clock=clock
+    )
     http = httpx.Client(transport=httpx.WSGITransport(app=WsgiApp(engine)))  # type: ignore[arg-type]
     events: list[str] = []
-    with Client("http://x/svc", get_contract(Calculator), settings=settings, http=http,
-                service_certificate=Certificate(CERT.cert), clock=clock,
-                on_event=lambda e, d: events.append(e)) as c:
+    with Client(
+        "http://x/svc",
+        get_contract(Calculator),
+        settings=settings,
+        http=http,
+        service_certificate=Certificate(CERT.cert),
+        clock=clock,
+        on_event=lambda e, d: events.append(e),
+    ) as c:
         assert c.Add(a=1, b=1) == 2
         c.session.renew_at = clock.t + 10**9  # the client misses its own renewal time
         clock.t += 15 * 3600 + 5

@@ -33,8 +33,9 @@ from wssc.xml import ns
 def setup() -> tuple[ServiceEngine, ClientFlow, Clock, list[str], Callable[[Outgoing], bytes]]:
     clock = Clock()
     # The service renews keys every minute (WCF's default is 15 h).
-    s = EndpointSettings(service=LocalServiceSecuritySettings(
-        session_key_renewal_interval=timedelta(seconds=60)))
+    s = EndpointSettings(
+        service=LocalServiceSecuritySettings(session_key_renewal_interval=timedelta(seconds=60))
+    )
     engine = engine_for(s, clock)
     events: list[str] = []
     flow = ClientFlow(client_for(s), clock=clock, on_event=lambda e, d: events.append(e))
@@ -66,7 +67,7 @@ def test_renew_needed_renews_once_and_retries() -> None:
     _engine, flow, clock, events, send = setup()
     assert run_flow(flow.call(ADD, {"a": 1, "b": 1}), send) == 2
     flow.session.renew_at = clock.t + 10**9  # the client misses its own renewal time
-    clock.t += 61                            # the service's key lifetime has passed
+    clock.t += 61  # the service's key lifetime has passed
     assert run_flow(flow.call(ADD, {"a": 2, "b": 2}), send) == 4
     assert events == ["issue", "call", "renew-needed", "renew", "call"]
 
@@ -117,21 +118,26 @@ def test_only_a_remote_bad_context_token_closes_the_session() -> None:
     assert not s.is_open and s.state is State.EXPIRED
 
 
-@pytest.mark.parametrize(("state", "event", "after"), [
-    (State.RENEWING, Event.RENEW_FAILED, State.ACTIVE),
-    (State.ACTIVE, Event.CLOSED, State.EXPIRED),
-    (State.PENDING, Event.CLOSED, State.EXPIRED),
-])
-def test_failed_renew_and_local_close_are_transitions(
-    state: State, event: Event, after: State
-) -> None:
+@pytest.mark.parametrize(
+    ("state", "event", "after"),
+    [
+        (State.RENEWING, Event.RENEW_FAILED, State.ACTIVE),
+        (State.ACTIVE, Event.CLOSED, State.EXPIRED),
+        (State.PENDING, Event.CLOSED, State.EXPIRED),
+    ],
+)
+def test_failed_renew_and_local_close_are_transitions(state: State, event: Event, after: State) -> None:
     assert process_event(Role.CLIENT, state, event) is after
 
 
-@pytest.mark.parametrize(("state", "event"), [
-    (State.ACTIVE, Event.RENEW_FAILED), (State.CANCELLED, Event.CLOSED),
-    (State.EXPIRED, Event.MESSAGE),
-])
+@pytest.mark.parametrize(
+    ("state", "event"),
+    [
+        (State.ACTIVE, Event.RENEW_FAILED),
+        (State.CANCELLED, Event.CLOSED),
+        (State.EXPIRED, Event.MESSAGE),
+    ],
+)
 def test_the_table_refuses_the_rest(state: State, event: Event) -> None:
     with pytest.raises(BadContextToken):
         process_event(Role.CLIENT, state, event)

@@ -52,11 +52,13 @@ def _body_is_encrypted(out: Outgoing) -> bool:
 
 
 @pytest.mark.parametrize("version", [WSHTTP, WS2007], ids=["wshttp", "ws2007"])
-def test_cancel_signed_but_not_encrypted_is_accepted(version: object,
-                                                     caplog: pytest.LogCaptureFixture) -> None:
+def test_cancel_signed_but_not_encrypted_is_accepted(
+    version: object, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level("INFO", logger="wssc")
-    settings = EndpointSettings(secure_conversation=SecureConversationSettings(
-        message_security_version=version))  # type: ignore[arg-type]
+    settings = EndpointSettings(
+        secure_conversation=SecureConversationSettings(message_security_version=version)
+    )  # type: ignore[arg-type]
     engine, client = make(settings)
     out = client.issue_request(NOW)
     client.issue_response(post(engine, out), out, NOW)
@@ -77,14 +79,14 @@ def test_cancel_signed_but_not_encrypted_is_accepted(version: object,
     assert len(engine.sessions.store) == 0
 
 
-@pytest.mark.parametrize("encrypt_signature", [True, False],
-                         ids=["encsig", "SignBeforeEncrypt"])
+@pytest.mark.parametrize("encrypt_signature", [True, False], ids=["encsig", "SignBeforeEncrypt"])
 def test_cancel_reply_is_signed_and_not_encrypted(encrypt_signature: bool) -> None:
     """WCF's session protocol encrypts no part of the Cancel reply (NoParts); under
     SignBeforeEncrypt Metro refuses an encrypted one ("Looking for a Signature Element in
     Security header, but found EncryptionPolicy"). Signed: Body, Timestamp, addressing."""
-    settings = EndpointSettings(secure_conversation=SecureConversationSettings(
-        encrypt_signature=encrypt_signature))
+    settings = EndpointSettings(
+        secure_conversation=SecureConversationSettings(encrypt_signature=encrypt_signature)
+    )
     engine, client = make(settings)
     out = client.issue_request(NOW)
     client.issue_response(post(engine, out), out, NOW)
@@ -93,8 +95,7 @@ def test_cancel_reply_is_signed_and_not_encrypted(encrypt_signature: bool) -> No
     reply = post(engine, cancel)
     root = etree.fromstring(reply)
     sec = Envelope(root).security_headers()[0]
-    assert [etree.QName(c).localname for c in sec] == ["Timestamp", "DerivedKeyToken",
-                                                       "Signature"]
+    assert [etree.QName(c).localname for c in sec] == ["Timestamp", "DerivedKeyToken", "Signature"]
     assert root.find(f".//{{{ns.XENC}}}EncryptedData") is None
     signed = {r.get("URI") for r in sec.iter(f"{{{ns.DS}}}Reference")}
     body_id = Envelope(root).body.get(f"{{{ns.WSU}}}Id")
@@ -121,10 +122,18 @@ def test_unsigned_cancel_body_is_still_refused(caplog: pytest.LogCaptureFixture)
 
 
 def _wsdl(bootstrap: str, version: object) -> etree._Element:
-    settings = EndpointSettings(secure_conversation=SecureConversationSettings(
-        bootstrap=parse_bootstrap(bootstrap), message_security_version=version))  # type: ignore[arg-type]
-    engine = ServiceEngine(Calculator(), settings=settings, address="https://x/svc",
-                           certificate=CERT, username_validator=lambda u, p: True)
+    settings = EndpointSettings(
+        secure_conversation=SecureConversationSettings(
+            bootstrap=parse_bootstrap(bootstrap), message_security_version=version
+        )
+    )  # type: ignore[arg-type]
+    engine = ServiceEngine(
+        Calculator(),
+        settings=settings,
+        address="https://x/svc",
+        certificate=CERT,
+        username_validator=lambda u, p: True,
+    )
     return etree.fromstring(engine.wsdl())
 
 
@@ -163,8 +172,11 @@ def test_no_message_policies_over_transport() -> None:
 def test_bootstrap_without_derived_keys_follows_the_published_policy(version: object) -> None:
     """``require_derived_keys=False`` removes sp:RequireDerivedKeys from the bootstrap X509Token
     too; a client that follows that policy (Metro) signs the RST with the EncryptedKey itself."""
-    settings = EndpointSettings(secure_conversation=SecureConversationSettings(
-        message_security_version=version, require_derived_keys=False))  # type: ignore[arg-type]
+    settings = EndpointSettings(
+        secure_conversation=SecureConversationSettings(
+            message_security_version=version, require_derived_keys=False
+        )
+    )  # type: ignore[arg-type]
     engine, client = make(settings)
     x509 = _wsdl_of(engine).find(f".//{{{version.sp_ns}}}X509Token")  # type: ignore[attr-defined]
     assert x509 is not None
@@ -199,10 +211,10 @@ def test_decrypted_body_keeps_the_senders_prefixes() -> None:
     doc = parse_xml(
         f'<s:Envelope xmlns:s="{ns.SOAP12}" xmlns:wsu="{ns.WSU}"><s:Header/>'
         f'<s:Body><r xmlns="urn:x"><t xmlns:ns2="{ns.WSU}" ns2:Id="t1">v</t></r></s:Body>'
-        "</s:Envelope>".encode())
+        "</s:Envelope>".encode()
+    )
     policy = MessagePolicy(sc=ns.SC_V13)
-    wire = etree.tostring(protect(doc, SctProtection(sct, secret, include=True), policy,
-                                  now=NOW))
+    wire = etree.tostring(protect(doc, SctProtection(sct, secret, include=True), policy, now=NOW))
     assert b"ns2" not in wire.split(b"<s:Body")[1]  # the Body content is encrypted
     result = verify(wire, policy=policy, now=NOW, resolver=lambda token, sc: secret)
     assert result.body_encrypted
@@ -212,13 +224,19 @@ def _transport_session() -> tuple[ServiceEngine, ClientSession, Callable[[Outgoi
     """A UserNameOverTransport engine and client, the session issued over (pretend) TLS."""
     from wssc.bootstrap import UserNameOverTransportClient
 
-    settings = EndpointSettings(secure_conversation=SecureConversationSettings(
-        bootstrap=Bootstrap.USERNAME_OVER_TRANSPORT, message_security_version=WS2007))
-    engine = ServiceEngine(Calculator(), settings=settings, address="https://x/svc",
-                           username_validator=lambda u, p: (u, p) == ("alice", "secret"),
-                           clock=lambda: NOW)
-    client = ClientSession(settings, UserNameOverTransportClient("alice", "secret"),
-                           "https://x/svc")
+    settings = EndpointSettings(
+        secure_conversation=SecureConversationSettings(
+            bootstrap=Bootstrap.USERNAME_OVER_TRANSPORT, message_security_version=WS2007
+        )
+    )
+    engine = ServiceEngine(
+        Calculator(),
+        settings=settings,
+        address="https://x/svc",
+        username_validator=lambda u, p: (u, p) == ("alice", "secret"),
+        clock=lambda: NOW,
+    )
+    client = ClientSession(settings, UserNameOverTransportClient("alice", "secret"), "https://x/svc")
 
     def post_tls(out: Outgoing) -> bytes:
         return exchange(engine, out.body, out.content_type, TransportInfo(secure=True)).body
@@ -268,20 +286,27 @@ def test_reference_to_a_renewed_sct_names_its_instance() -> None:
     assert client.sct is not None and client.sct.instance
     app = client.app_request(ADD, {"a": 2, "b": 3}, NOW)
     ref = etree.fromstring(app.body).find(
-        f".//{{{ns.DS}}}KeyInfo/{{{ns.WSSE}}}SecurityTokenReference/{{{ns.WSSE}}}Reference")
+        f".//{{{ns.DS}}}KeyInfo/{{{ns.WSSE}}}SecurityTokenReference/{{{ns.WSSE}}}Reference"
+    )
     assert ref is not None and ref.get("URI", "").startswith("#")
     assert ref.get(f"{{{ns.SC_13}}}Instance") == client.sct.instance
     assert client.app_response(post_tls(app), app, NOW) == 5
 
 
-@pytest.mark.parametrize(("who", "refused"), [
-    ("nobody", (SecurityVerificationFailed, "the request has no UsernameToken")),
-    ("another user", (SecurityVerificationFailed,
-                      "the Renew comes from another identity than the session's")),
-    ("a wrong password", (FailedAuthentication, "wrong username or password")),
-])
+@pytest.mark.parametrize(
+    ("who", "refused"),
+    [
+        ("nobody", (SecurityVerificationFailed, "the request has no UsernameToken")),
+        (
+            "another user",
+            (SecurityVerificationFailed, "the Renew comes from another identity than the session's"),
+        ),
+        ("a wrong password", (FailedAuthentication, "wrong username or password")),
+    ],
+)
 def test_renew_over_transport_from_another_identity_is_refused(
-        who: str, refused: tuple[type[WsscError], str], caplog: pytest.LogCaptureFixture) -> None:
+    who: str, refused: tuple[type[WsscError], str], caplog: pytest.LogCaptureFixture
+) -> None:
     """WCF's IsSameIdentity: the Renew's UsernameToken must authenticate the user the session
     was issued to. Without one, with another (valid) user, or with a wrong password, the
     Renew fails and the session keeps its key."""
@@ -303,9 +328,13 @@ def test_renew_over_transport_from_another_identity_is_refused(
         def __getattr__(self, name: str) -> object:
             return getattr(real, name)
 
-        def secure_renew(self, envelope: etree._Element, policy: MessagePolicy,
-                         session: SctProtection, now: float | None = None
-                         ) -> tuple[etree._Element, None]:
+        def secure_renew(
+            self,
+            envelope: etree._Element,
+            policy: MessagePolicy,
+            session: SctProtection,
+            now: float | None = None,
+        ) -> tuple[etree._Element, None]:
             if forged is None:
                 return protect(envelope, session, policy, now=now), None
             return forged.secure_renew(envelope, policy, session, now)

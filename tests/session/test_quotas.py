@@ -39,8 +39,7 @@ def post(engine: ServiceEngine, body: bytes, peer: str) -> tuple[int, bytes]:
     return r.status, r.body
 
 
-def open_session(engine: ServiceEngine, s: EndpointSettings, now: float, peer: str
-                 ) -> ClientSession:
+def open_session(engine: ServiceEngine, s: EndpointSettings, now: float, peer: str) -> ClientSession:
     c = client_for(s)
     out = c.issue_request(now)
     status, body = post(engine, out.body, peer)
@@ -146,8 +145,14 @@ def test_a_farm_node_with_nothing_to_evict_refuses(caplog: pytest.LogCaptureFixt
     clock = Clock()
     s = settings(max_pending_sessions=2)
     a = engine_for(s, clock)
-    b = ServiceEngine(a.service, settings=s, address=a.address, certificate=a.certificate,
-                      store=a.sessions.store, clock=clock)
+    b = ServiceEngine(
+        a.service,
+        settings=s,
+        address=a.address,
+        certificate=a.certificate,
+        store=a.sessions.store,
+        clock=clock,
+    )
     open_session(a, s, clock.t, "10.0.0.1")
     open_session(a, s, clock.t, "10.0.0.2")
     c = client_for(s)

@@ -41,8 +41,7 @@ SIGNATURE = f"{{{DS}}}Signature"
 ENCRYPTED_DATA = f"{{{XENC}}}EncryptedData"
 
 
-def open_session(settings: EndpointSettings | None = None
-                 ) -> tuple[Clock, ServiceEngine, ClientSession]:
+def open_session(settings: EndpointSettings | None = None) -> tuple[Clock, ServiceEngine, ClientSession]:
     settings = settings or EndpointSettings()
     clock = Clock()
     engine, client = engine_for(settings, clock), client_for(settings)
@@ -87,11 +86,14 @@ def current_instance(engine: ServiceEngine, client: ClientSession) -> str | None
 @pytest.mark.parametrize("encrypt_signature", [True, False], ids=["encsig", "SignBeforeEncrypt"])
 @pytest.mark.parametrize("derived", [True, False], ids=["dk", "nodk"])
 @pytest.mark.parametrize("version", [WSHTTP, WS2007], ids=["wshttp", "ws2007"])
-def test_renew_has_wcfs_shape_and_renews(version: object, derived: bool,
-                                          encrypt_signature: bool) -> None:
-    settings = EndpointSettings(SecureConversationSettings(
-        message_security_version=version, require_derived_keys=derived,  # type: ignore[arg-type]
-        encrypt_signature=encrypt_signature))
+def test_renew_has_wcfs_shape_and_renews(version: object, derived: bool, encrypt_signature: bool) -> None:
+    settings = EndpointSettings(
+        SecureConversationSettings(
+            message_security_version=version,
+            require_derived_keys=derived,  # type: ignore[arg-type]
+            encrypt_signature=encrypt_signature,
+        )
+    )
     clock, engine, client = open_session(settings)
     old = client.sct
     out = renew_request(client, clock.t)
@@ -101,8 +103,17 @@ def test_renew_has_wcfs_shape_and_renews(version: object, derived: bool,
     # both signatures encrypted, as WCF sends them (its receiver requires all signatures
     # encrypted under EncryptSignature); both in the clear under SignBeforeEncrypt
     sig = "EncryptedData" if encrypt_signature else "Signature"
-    assert order == ["Timestamp", "EncryptedKey", *dk, *dk, "SecurityContextToken", *dk,
-                     "ReferenceList", sig, sig], order
+    assert order == [
+        "Timestamp",
+        "EncryptedKey",
+        *dk,
+        *dk,
+        "SecurityContextToken",
+        *dk,
+        "ReferenceList",
+        sig,
+        sig,
+    ], order
     data_refs = [d.get("URI") for d in sec.find(f"{{{XENC}}}ReferenceList")]  # type: ignore[union-attr]
     if encrypt_signature:
         assert {f"#{sec[-2].get('Id')}", f"#{sec[-1].get('Id')}"} <= set(data_refs)
@@ -148,8 +159,15 @@ def test_a_second_renew_is_endorsed_by_the_renewed_generation() -> None:
 
 
 # --- what is refused ----------------------------------------------------------------------------
-def assert_refused(engine: ServiceEngine, client: ClientSession, out: Outgoing, body: bytes,
-                   clock: Clock, caplog: pytest.LogCaptureFixture, why: str) -> None:
+def assert_refused(
+    engine: ServiceEngine,
+    client: ClientSession,
+    out: Outgoing,
+    body: bytes,
+    clock: Clock,
+    caplog: pytest.LogCaptureFixture,
+    why: str,
+) -> None:
     """The generic fault on the wire, ``why`` in the service log, the session unrenewed."""
     before = current_instance(engine, client)
     caplog.clear()
@@ -163,8 +181,7 @@ def assert_refused(engine: ServiceEngine, client: ClientSession, out: Outgoing, 
     assert add(engine, client, 6, 1, clock.t) == 7  # the session keeps its key
 
 
-def _edit(out: Outgoing, change: Callable[[etree._Element], None], *,
-          reencrypt: bool = True) -> bytes:
+def _edit(out: Outgoing, change: Callable[[etree._Element], None], *, reencrypt: bool = True) -> bytes:
     """Apply ``change`` to the Security header with the endorsing signature (``sec[-1]``) in
     the clear; an encrypted one is decrypted first and encrypted again after (the test plays
     the holder of the Renew's bootstrap key), under its own Id."""
@@ -175,10 +192,17 @@ def _edit(out: Outgoing, change: Callable[[etree._Element], None], *,
         sec.replace(ed, _opened(out, sec, ed))
     change(sec)
     if ed.tag == ENCRYPTED_DATA and reencrypt:
-        sec.replace(sec[-1], build_encrypted_data(
-            ed.get("Id") or "", ns.XENC_ELEMENT, ns.AES256_CBC,
-            _bootstrap_encryption_key(out, sec), etree.tostring(sec[-1]),
-            _encryption_reference(sec)))
+        sec.replace(
+            sec[-1],
+            build_encrypted_data(
+                ed.get("Id") or "",
+                ns.XENC_ELEMENT,
+                ns.AES256_CBC,
+                _bootstrap_encryption_key(out, sec),
+                etree.tostring(sec[-1]),
+                _encryption_reference(sec),
+            ),
+        )
     return etree.tostring(root)
 
 
@@ -191,8 +215,9 @@ def test_a_renew_without_the_endorsement_is_refused(caplog: pytest.LogCaptureFix
     def strip(sec: etree._Element) -> None:
         sec.remove(sec[-1])
 
-    assert_refused(engine, client, out, _edit(out, strip), clock, caplog,
-                   'the message has no endorsing signature')
+    assert_refused(
+        engine, client, out, _edit(out, strip), clock, caplog, "the message has no endorsing signature"
+    )
 
 
 def test_an_endorsement_lifted_onto_another_renew_is_refused(caplog: pytest.LogCaptureFixture) -> None:
@@ -216,8 +241,15 @@ def test_an_endorsement_lifted_onto_another_renew_is_refused(caplog: pytest.LogC
         sec.replace(dkt, victim_dkt)
         sec.replace(sec[-1], victim_sec[-1])
 
-    assert_refused(engine, client, own, _edit(own, lift), clock, caplog,
-                   'does not verify over the primary signature (a digest did not match')
+    assert_refused(
+        engine,
+        client,
+        own,
+        _edit(own, lift),
+        clock,
+        caplog,
+        "does not verify over the primary signature (a digest did not match",
+    )
 
 
 def test_metros_endorsement_over_nothing_is_refused(caplog: pytest.LogCaptureFixture) -> None:
@@ -241,12 +273,18 @@ def test_metros_endorsement_over_nothing_is_refused(caplog: pytest.LogCaptureFix
         dv.text = base64.b64encode(hashlib.sha1(b"").digest()).decode()
         _resign(sig, sec, client)
 
-    assert_refused(engine, client, out, _edit(out, metro), clock, caplog,
-                   'does not verify over the primary signature (only one exclusive c14n')
+    assert_refused(
+        engine,
+        client,
+        out,
+        _edit(out, metro),
+        clock,
+        caplog,
+        "does not verify over the primary signature (only one exclusive c14n",
+    )
 
 
-def test_an_endorsement_over_the_timestamp_instead_is_refused(
-        caplog: pytest.LogCaptureFixture) -> None:
+def test_an_endorsement_over_the_timestamp_instead_is_refused(caplog: pytest.LogCaptureFixture) -> None:
     """Over TLS the SCT endorses the Timestamp; under message security that would bind the
     endorsement to nothing the primary signature protects for this message alone."""
     clock, engine, client = open_session()
@@ -263,8 +301,15 @@ def test_an_endorsement_over_the_timestamp_instead_is_refused(
         dv.text = base64.b64encode(hashlib.sha1(exc_c14n(ts)).digest()).decode()
         _resign(sec[-1], sec, client)
 
-    assert_refused(engine, client, out, _edit(out, retarget), clock, caplog,
-                   'the endorsing signature must cover the primary signature and nothing else')
+    assert_refused(
+        engine,
+        client,
+        out,
+        _edit(out, retarget),
+        clock,
+        caplog,
+        "the endorsing signature must cover the primary signature and nothing else",
+    )
 
 
 def test_an_endorsement_by_the_bootstrap_key_is_refused(caplog: pytest.LogCaptureFixture) -> None:
@@ -279,18 +324,29 @@ def test_an_endorsement_by_the_bootstrap_key_is_refused(caplog: pytest.LogCaptur
         assert ki is not None
         primary_dkt = next(c for c in sec if local(c) == "DerivedKeyToken")
         ki.clear()
-        ki.append(etree.fromstring(
-            f'<o:SecurityTokenReference xmlns:o="{ns.WSSE}"><o:Reference URI="'
-            f'#{primary_dkt.get(f"{{{ns.WSU}}}Id")}"/></o:SecurityTokenReference>'))
+        ki.append(
+            etree.fromstring(
+                f'<o:SecurityTokenReference xmlns:o="{ns.WSSE}"><o:Reference URI="'
+                f'#{primary_dkt.get(f"{{{ns.WSU}}}Id")}"/></o:SecurityTokenReference>'
+            )
+        )
         key = DerivedKeyToken.from_xml(primary_dkt, 64)[0].derive(_bootstrap_key(out))
         _resign(sig, sec, client, key=key)
 
-    assert_refused(engine, client, out, _edit(out, by_bootstrap), clock, caplog,
-                   "the endorsing signature is not made with a SecurityContextToken's key")
+    assert_refused(
+        engine,
+        client,
+        out,
+        _edit(out, by_bootstrap),
+        clock,
+        caplog,
+        "the endorsing signature is not made with a SecurityContextToken's key",
+    )
 
 
 def test_a_plain_endorsement_is_refused_where_signatures_are_encrypted(
-        caplog: pytest.LogCaptureFixture) -> None:
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """WCF's receiver requires every signature encrypted under EncryptSignature
     (``AllSignaturesEncrypted``); so does wssc's: a correct endorsement sent in the clear (as
     Metro sends it) is refused, and the log says why."""
@@ -306,8 +362,15 @@ def test_a_plain_endorsement_is_refused_where_signatures_are_encrypted(
         assert len(listed) == 1
         rl.remove(listed[0])
 
-    assert_refused(engine, client, out, _edit(out, in_the_clear, reencrypt=False), clock,
-                   caplog, "the endorsing signature is not encrypted")
+    assert_refused(
+        engine,
+        client,
+        out,
+        _edit(out, in_the_clear, reencrypt=False),
+        clock,
+        caplog,
+        "the endorsing signature is not encrypted",
+    )
 
 
 def test_a_renew_endorsed_by_another_session_is_refused() -> None:
@@ -350,8 +413,7 @@ def _opened(out: Outgoing, sec: etree._Element, el: etree._Element) -> etree._El
         return el
     cv = el.find(f"{{{XENC}}}CipherData/{{{XENC}}}CipherValue")
     assert cv is not None and cv.text
-    plain = block_decrypt(ns.AES256_CBC, _bootstrap_encryption_key(out, sec),
-                          base64.b64decode(cv.text))
+    plain = block_decrypt(ns.AES256_CBC, _bootstrap_encryption_key(out, sec), base64.b64decode(cv.text))
     sig = etree.fromstring(plain)
     assert sig.tag == SIGNATURE
     return sig
@@ -367,12 +429,12 @@ def _bootstrap_encryption_key(out: Outgoing, sec: etree._Element) -> bytes:
 
 def _encryption_reference(sec: etree._Element) -> SecurityTokenReference:
     dkts = [c for c in sec if local(c) == "DerivedKeyToken"]
-    return SecurityTokenReference.local(dkts[1].get(f"{{{ns.WSU}}}Id") or "",
-                                        ns.SC_FEB2005.dk_token_type)
+    return SecurityTokenReference.local(dkts[1].get(f"{{{ns.WSU}}}Id") or "", ns.SC_FEB2005.dk_token_type)
 
 
-def _resign(sig: etree._Element, sec: etree._Element, client: ClientSession,
-            key: bytes | None = None) -> None:
+def _resign(
+    sig: etree._Element, sec: etree._Element, client: ClientSession, key: bytes | None = None
+) -> None:
     """Recompute the endorsing SignatureValue over the (edited) SignedInfo, with the SCT's
     DerivedKeyToken key (the session key's holder can), or ``key``."""
     if key is None:
@@ -404,8 +466,7 @@ def test_the_service_can_read_the_encrypted_primary_signature() -> None:
     assert ed.tag == ENCRYPTED_DATA
     cv = ed.find(f"{{{XENC}}}CipherData/{{{XENC}}}CipherValue")
     assert cv is not None and cv.text
-    plain = block_decrypt(ns.AES256_CBC, _bootstrap_encryption_key(out, sec),
-                          base64.b64decode(cv.text))
+    plain = block_decrypt(ns.AES256_CBC, _bootstrap_encryption_key(out, sec), base64.b64decode(cv.text))
     assert plain.startswith(b"<ds:Signature") and b' Id="' in plain[:200]
 
 
@@ -415,22 +476,25 @@ def test_the_verified_renew_names_its_signer_and_its_endorsing_sct() -> None:
     sct, key = client.sct, client.key
     assert sct is not None and key is not None
     boot = engine.bootstrap.verify(
-        out.body, TransportInfo(), engine.policy, clock.t,
-        endorsing=lambda s, sc: key if s.identifier == sct.identifier else None)
+        out.body,
+        TransportInfo(),
+        engine.policy,
+        clock.t,
+        endorsing=lambda s, sc: key if s.identifier == sct.identifier else None,
+    )
     result = boot.message
     assert result.signing_kind == "ek" and result.signing_sct is None
     assert result.endorsing_sct is not None and result.endorsing_sct.identifier == sct.identifier
     assert f"endorsed by SCT {sct.identifier}" in result.describe()
     # without the session keys the same message is refused
     with pytest.raises(BadContextToken, match="no key is known for this SecurityContextToken"):
-        engine.bootstrap.verify(out.body, TransportInfo(), engine.policy, clock.t,
-                                endorsing=lambda s, sc: None)
+        engine.bootstrap.verify(
+            out.body, TransportInfo(), engine.policy, clock.t, endorsing=lambda s, sc: None
+        )
 
 
 @pytest.mark.parametrize("what", ["Cancel", "Add"])
-def test_only_a_renew_may_be_secured_by_the_bootstrap(
-    what: str, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_only_a_renew_may_be_secured_by_the_bootstrap(what: str, caplog: pytest.LogCaptureFixture) -> None:
     """The engine asks the bootstrap (``secured_by_bootstrap``) whether a request carries the
     bootstrap's protection; only a Renew may. The same Renew relabelled as a Cancel or as an
     application message is refused before anything is verified."""
@@ -444,5 +508,12 @@ def test_only_a_renew_may_be_secured_by_the_bootstrap(
     assert action is not None
     sc = EndpointSettings().secure_conversation.message_security_version.sc
     action.text = sc.trust.rst_sct_cancel if what == "Cancel" else ADD.action
-    assert_refused(engine, client, out, etree.tostring(root), clock, caplog,
-                   "only a Renew may be secured by the bootstrap")
+    assert_refused(
+        engine,
+        client,
+        out,
+        etree.tostring(root),
+        clock,
+        caplog,
+        "only a Renew may be secured by the bootstrap",
+    )

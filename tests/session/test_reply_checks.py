@@ -43,8 +43,11 @@ def test_the_same_reply_twice_is_a_replay(caplog: pytest.LogCaptureFixture) -> N
     assert client.app_response(reply, app, T0 + 1) == 2
     with pytest.raises(ReplayDetected):
         client.app_response(reply, app, T0 + 2)
-    assert any("the reply's signature was seen before" in r.getMessage()
-               for r in caplog.records if r.name == "wssc.client")
+    assert any(
+        "the reply's signature was seen before" in r.getMessage()
+        for r in caplog.records
+        if r.name == "wssc.client"
+    )
 
 
 def test_a_replay_entry_lives_window_plus_skew() -> None:
@@ -55,7 +58,11 @@ def test_a_replay_entry_lives_window_plus_skew() -> None:
     client, app, reply = opened(settings)
     c = settings.client
     assert (c.replay_window, c.max_clock_skew, c.replay_cache_size, c.detect_replays) == (
-        timedelta(minutes=5), timedelta(minutes=5), 900_000, True)
+        timedelta(minutes=5),
+        timedelta(minutes=5),
+        900_000,
+        True,
+    )
     assert client.app_response(reply, app, T0) == 2
     with pytest.raises(ReplayDetected):  # the reply is still fresh: the cache refuses it
         client.app_response(reply, app, T0 + 595)
@@ -84,8 +91,7 @@ def test_relationship_type_other_than_reply_is_refused() -> None:
     # Changing a signed header breaks its digest, so give the request's check the edited
     # element directly: the verified result with RelationshipType set.
     # (without the replay cache: the first check records the reply's signature)
-    client, app, reply = opened(EndpointSettings(
-        client=LocalClientSecuritySettings(detect_replays=False)))
+    client, app, reply = opened(EndpointSettings(client=LocalClientSecuritySettings(detect_replays=False)))
     result = client.verify_message(reply, T0)
     rel = result.envelope.header.find(f"{WSA}RelatesTo")  # type: ignore[union-attr]
     rel.set("RelationshipType", "http://example.test/not-a-reply")  # type: ignore[union-attr]
@@ -120,14 +126,12 @@ def test_over_transport_relates_to_must_match() -> None:
     with pytest.raises(InvalidSecurity, match="more than one wsa:RelatesTo"):
         client.app_response(_edit_relates_to(reply, twice), app, T0)
     with pytest.raises(InvalidSecurity, match="no wsa:RelatesTo"):
-        client.app_response(_edit_relates_to(
-            reply, lambda rel: rel.getparent().remove(rel)), app, T0)
+        client.app_response(_edit_relates_to(reply, lambda rel: rel.getparent().remove(rel)), app, T0)
     assert client.app_response(reply, app, T0) == 5
 
 
 def test_client_replay_cache_is_sized_from_the_settings() -> None:
-    settings = EndpointSettings(client=replace(LocalClientSecuritySettings(),
-                                               replay_cache_size=3))
+    settings = EndpointSettings(client=replace(LocalClientSecuritySettings(), replay_cache_size=3))
     client, _, _ = opened(settings)
     assert client.replay_cache is not None
     assert client.replay_cache.max_entries == 3  # type: ignore[attr-defined]

@@ -63,8 +63,7 @@ def assert_one_chain(seen: list[Step], session: ClientSession) -> None:
     assert session.state is mine[-1].after
 
 
-def flow_for(settings: EndpointSettings, clock: Clock
-             ) -> tuple[ClientFlow, Callable[[Outgoing], bytes]]:
+def flow_for(settings: EndpointSettings, clock: Clock) -> tuple[ClientFlow, Callable[[Outgoing], bytes]]:
     engine = engine_for(settings, clock)
 
     def send(out: Outgoing) -> bytes:
@@ -80,19 +79,29 @@ def test_every_client_change_goes_through_the_table(steps: list[Step]) -> None:
     call = lambda a: run_flow(flow.call(ADD, {"a": a, "b": 1}), send)  # noqa: E731
     assert call(1) == 2
     s.force_renew = True
-    assert call(2) == 3                          # PENDING/ACTIVE -> RENEWING -> ACTIVE
-    run_flow(flow.close(), send)                 # -> CANCELLED
+    assert call(2) == 3  # PENDING/ACTIVE -> RENEWING -> ACTIVE
+    run_flow(flow.close(), send)  # -> CANCELLED
     assert s.state is C
-    assert call(3) == 4                          # CANCELLED -> PENDING: the next session
+    assert call(3) == 4  # CANCELLED -> PENDING: the next session
     s.sct = replace(s.sct, identifier="urn:uuid:unknown")  # type: ignore[arg-type]
     with pytest.raises(BadContextToken):
-        call(4)                                  # the service does not know it: -> EXPIRED
+        call(4)  # the service does not know it: -> EXPIRED
     assert s.state is X
-    assert call(5) == 6                          # EXPIRED -> PENDING -> ACTIVE
+    assert call(5) == 6  # EXPIRED -> PENDING -> ACTIVE
     assert_one_chain(steps, s)
     assert [st.event for st in steps if st.role is Role.CLIENT] == [
-        Event.ISSUED, Event.MESSAGE, Event.RENEW_SENT, Event.RENEWED, Event.MESSAGE,
-        Event.CANCEL, Event.ISSUED, Event.MESSAGE, Event.CLOSED, Event.ISSUED, Event.MESSAGE]
+        Event.ISSUED,
+        Event.MESSAGE,
+        Event.RENEW_SENT,
+        Event.RENEWED,
+        Event.MESSAGE,
+        Event.CANCEL,
+        Event.ISSUED,
+        Event.MESSAGE,
+        Event.CLOSED,
+        Event.ISSUED,
+        Event.MESSAGE,
+    ]
     with pytest.raises(AttributeError):
         s.state = State.ACTIVE  # type: ignore[misc]
 
@@ -136,13 +145,13 @@ def test_a_network_error_during_renew_keeps_the_key(steps: list[Step]) -> None:
     assert s.key != key  # renewed this time
     assert_one_chain(steps, s)
     assert (State.RENEWING, Event.RENEW_FAILED, A) in [
-        (st.before, st.event, st.after) for st in steps if st.role is Role.CLIENT]
+        (st.before, st.event, st.after) for st in steps if st.role is Role.CLIENT
+    ]
 
 
 # --- the service ------------------------------------------------------------------------------
 def manager(**service: object) -> SessionManager:
-    return SessionManager(EndpointSettings(service=replace(
-        LocalServiceSecuritySettings(), **service)))  # type: ignore[arg-type]
+    return SessionManager(EndpointSettings(service=replace(LocalServiceSecuritySettings(), **service)))  # type: ignore[arg-type]
 
 
 def stored(m: SessionManager, state: State, now: float) -> SessionRecord:
@@ -174,8 +183,7 @@ SERVICE_EVENTS = [Event.MESSAGE, Event.RENEWED, Event.CANCEL, Event.EXPIRED]
 
 @pytest.mark.parametrize("event", SERVICE_EVENTS, ids=lambda e: e.value)
 @pytest.mark.parametrize("start", [P, A], ids=lambda s: s.value)
-def test_the_service_store_follows_the_table(steps: list[Step], start: State,
-                                             event: Event) -> None:
+def test_the_service_store_follows_the_table(steps: list[Step], start: State, event: Event) -> None:
     """Each event on a stored session goes through the service table once, and the store then
     holds what the table says: the record, activated when ACTIVE, or nothing once the session
     ended. On the ended session the same event is BadContextToken."""
@@ -196,8 +204,7 @@ def test_the_service_store_follows_the_table(steps: list[Step], start: State,
         assert held is not None and held.activated is (after is A)
 
 
-def test_eviction_is_an_expired_event(steps: list[Step], caplog: pytest.LogCaptureFixture
-                                      ) -> None:
+def test_eviction_is_an_expired_event(steps: list[Step], caplog: pytest.LogCaptureFixture) -> None:
     """A pending session evicted for the quota, or forgotten after the inactivity timeout,
     ends through EXPIRED (it used to be deleted beside the table)."""
     caplog.set_level(logging.INFO, "wssc.session")
@@ -206,8 +213,7 @@ def test_eviction_is_an_expired_event(steps: list[Step], caplog: pytest.LogCaptu
     first = stored(m, P, now)
     del steps[:]
     second = m.issue(b"k" * 32, "", now + 1, peer="192.0.2.2").record
-    assert steps == [Step(Role.SERVICE, P, Event.EXPIRED, X),
-                     Step(Role.SERVICE, None, Event.ISSUED, P)]
+    assert steps == [Step(Role.SERVICE, P, Event.EXPIRED, X), Step(Role.SERVICE, None, Event.ISSUED, P)]
     assert m.store.get(first.context_id) is None
     assert "max_pending_sessions (1) are pending" in caplog.text
     del steps[:]

@@ -38,7 +38,7 @@ def store(request: pytest.FixtureRequest) -> SessionStore:
 
 @pytest.fixture
 def now() -> float:
-    """"Now" for one test: the real clock (whole seconds), so Redis TTLs, which are absolute
+    """ "Now" for one test: the real clock (whole seconds), so Redis TTLs, which are absolute
     (PXAT), stay live for the records ``make_record`` builds (expires = now + 10 h) on any
     date and however long the run has been going."""
     return float(int(time.time()))

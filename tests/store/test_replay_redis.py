@@ -27,8 +27,9 @@ ADD = get_contract(Calculator).operation("Add")
 
 
 def _post(engine: ServiceEngine, body: bytes, ctype: str) -> tuple[int, bytes]:
-    r = engine.handle(HttpRequest("POST", "/svc", "", {"content-type": ctype}, body,
-                                  TransportInfo(peer="127.0.0.1")))
+    r = engine.handle(
+        HttpRequest("POST", "/svc", "", {"content-type": ctype}, body, TransportInfo(peer="127.0.0.1"))
+    )
     if isinstance(r, Dispatch):
         r = run_dispatch_sync(r)
     return r.status, r.body
@@ -37,9 +38,14 @@ def _post(engine: ServiceEngine, body: bytes, ctype: str) -> tuple[int, bytes]:
 def test_replay_to_another_node_is_refused(redis_client: Any) -> None:
     s = EndpointSettings()
     nodes = [
-        ServiceEngine(Calculator(), settings=s, address="http://x/svc", certificate=CERT,
-                      store=RedisStore(redis_client),
-                      replay_cache=RedisReplayCache(redis_client))
+        ServiceEngine(
+            Calculator(),
+            settings=s,
+            address="http://x/svc",
+            certificate=CERT,
+            store=RedisStore(redis_client),
+            replay_cache=RedisReplayCache(redis_client),
+        )
         for _ in range(2)
     ]
     c = ClientSession(s, AnonymousForCertificateClient(Certificate(CERT.cert)), "http://x/svc")
@@ -77,16 +83,16 @@ def test_redis_replay_cache_lifetime_and_quota(redis_client: Any) -> None:
 
 def test_redis_replay_cache_quota_per_peer(redis_client: Any) -> None:
     """One address over several sessions is charged farm-wide (issue 13 item 7)."""
-    cache = RedisReplayCache(redis_client, prefix="wssc:peerq:", quota_per_partition=2,
-                             quota_per_peer=3)
+    cache = RedisReplayCache(redis_client, prefix="wssc:peerq:", quota_per_partition=2, quota_per_peer=3)
     now = time.time()
     cache.check_and_add(b"p1", now + 600, now, partition="s1", peer="10.0.0.1")
     cache.check_and_add(b"p2", now + 600, now, partition="s1", peer="10.0.0.1")
     cache.check_and_add(b"p3", now + 0.2, now, partition="s2", peer="10.0.0.1")
     with pytest.raises(ServerTooBusy, match="replay_quota_per_peer"):
         cache.check_and_add(b"p4", now + 600, now, partition="s3", peer="10.0.0.1")
-    assert redis_client.get(cache.prefix + "e:" + __import__("hashlib").sha256(b"p4")
-                            .hexdigest()) is None, "a refused message left an entry"
+    assert redis_client.get(cache.prefix + "e:" + __import__("hashlib").sha256(b"p4").hexdigest()) is None, (
+        "a refused message left an entry"
+    )
     cache.check_and_add(b"p4", now + 600, now, partition="s3", peer="10.0.0.2")
     cache.check_and_add(b"p5", now + 600, now, partition="s4")  # no peer, no peer charge
     later = now + 1  # p3's charge expired: the peer has room again

@@ -47,15 +47,13 @@ def test_store_raises_a_typed_error() -> None:
     assert isinstance(StoreUnavailable(), EndpointUnavailable)
 
 
-def test_client_gets_endpoint_unavailable_and_the_log_has_one_line(
-        caplog: pytest.LogCaptureFixture) -> None:
+def test_client_gets_endpoint_unavailable_and_the_log_has_one_line(caplog: pytest.LogCaptureFixture) -> None:
     store = RedisStore(_down_client())  # type: ignore[arg-type]
     engine = ServiceEngine(Calculator(), address=URL, certificate=CERT, store=store)
     http = httpx.Client(transport=httpx.WSGITransport(app=WsgiApp(engine)))  # type: ignore[arg-type]
     caplog.set_level(logging.INFO, logger="wssc")
     for _ in range(3):
-        client = Client(URL, get_contract(Calculator), http=http,
-                        service_certificate=Certificate(CERT.cert))
+        client = Client(URL, get_contract(Calculator), http=http, service_certificate=Certificate(CERT.cert))
         with pytest.raises(EndpointUnavailable) as info:
             client.Add(a=1, b=2)
         client.close()

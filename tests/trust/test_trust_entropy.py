@@ -57,8 +57,12 @@ def test_key_size_out_of_bounds(bits: int) -> None:
 
 @pytest.mark.parametrize(
     ("client", "server"),
-    [(b"", SERVER), (CLIENT, b""), (bytes(MAX_ENTROPY_BYTES + 1), SERVER),
-     (CLIENT, bytes(MAX_ENTROPY_BYTES + 1))],
+    [
+        (b"", SERVER),
+        (CLIENT, b""),
+        (bytes(MAX_ENTROPY_BYTES + 1), SERVER),
+        (CLIENT, bytes(MAX_ENTROPY_BYTES + 1)),
+    ],
 )
 def test_bad_entropy(client: bytes, server: bytes) -> None:
     with pytest.raises(InvalidRequest):

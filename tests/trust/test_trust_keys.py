@@ -48,8 +48,11 @@ def xs(el: etree._Element, path: str, sc: ScVersion) -> list[str]:
 
 
 def exchange(
-    sc: ScVersion, mode: KeyEntropyMode, suite: AlgorithmSuite,
-    request: IssueRequest | RenewRequest, token: SecurityContextToken,
+    sc: ScVersion,
+    mode: KeyEntropyMode,
+    suite: AlgorithmSuite,
+    request: IssueRequest | RenewRequest,
+    token: SecurityContextToken,
 ) -> tuple[bytes, bytes, etree._Element]:
     """client request → service → client; returns (service key, client key, RSTR body)."""
     req = parse_rst(wire(request.to_xml(sc)), sc.trust, request.action(sc.trust))
@@ -135,17 +138,25 @@ SCT13 = ns.SC_V13.sct_token_type
 
 @pytest.mark.parametrize(
     ("suite", "key_size", "ok"),
-    [(BASIC256, 256, True), (BASIC256, 128, False), (BASIC256, 512, False),
-     (BASIC256, 260, False), (BASIC128, 128, True), (BASIC128, 192, True),
-     (BASIC128, 256, True), (BASIC128, 64, False), (BASIC128, 264, False)],
+    [
+        (BASIC256, 256, True),
+        (BASIC256, 128, False),
+        (BASIC256, 512, False),
+        (BASIC256, 260, False),
+        (BASIC128, 128, True),
+        (BASIC128, 192, True),
+        (BASIC128, 256, True),
+        (BASIC128, 64, False),
+        (BASIC128, 264, False),
+    ],
 )
 def test_requested_key_size_against_suite(suite: AlgorithmSuite, key_size: int, ok: bool) -> None:
     rst = IssueRequest(SCT13, bytes(range(1, 33)), key_size)
     if ok:
         assert len(issue_key(rst, KeyEntropyMode.COMBINED, suite).key) * 8 == key_size
-        assert len(issue_key(
-            dataclasses.replace(rst, entropy=None), KeyEntropyMode.SERVER, suite).key) * 8 == (
-            key_size)
+        assert len(
+            issue_key(dataclasses.replace(rst, entropy=None), KeyEntropyMode.SERVER, suite).key
+        ) * 8 == (key_size)
     else:
         with pytest.raises(InvalidRequest):
             issue_key(rst, KeyEntropyMode.COMBINED, suite)
@@ -168,8 +179,7 @@ def test_client_entropy_length_checked_against_suite() -> None:
 
 @pytest.mark.parametrize(
     ("mode", "entropy"),
-    [(KeyEntropyMode.COMBINED, None), (KeyEntropyMode.CLIENT, None),
-     (KeyEntropyMode.SERVER, bytes(32))],
+    [(KeyEntropyMode.COMBINED, None), (KeyEntropyMode.CLIENT, None), (KeyEntropyMode.SERVER, bytes(32))],
 )
 def test_entropy_mode_mismatch(mode: KeyEntropyMode, entropy: bytes | None) -> None:
     with pytest.raises(InvalidRequest):
@@ -190,8 +200,12 @@ def test_token_type_must_be_sct() -> None:
 def combined_rstr(**changes: object) -> tuple[TokenResponse, bytes]:
     client_entropy = bytes(range(1, 33))
     rstr = TokenResponse.build(
-        ns.SC_V13, SecurityContextToken("urn:uuid:c"), lifetime=None, proof=ComputedKey(),
-        server_entropy=bytes(range(32, 0, -1)), key_size=256,
+        ns.SC_V13,
+        SecurityContextToken("urn:uuid:c"),
+        lifetime=None,
+        proof=ComputedKey(),
+        server_entropy=bytes(range(32, 0, -1)),
+        key_size=256,
     )
     return dataclasses.replace(rstr, **changes), client_entropy  # type: ignore[arg-type]
 
@@ -212,8 +226,14 @@ def test_client_combined_ok(psha1: PSha1) -> None:
         {"key_size": 128},  # a server shrinking the key below Basic256's 256 bits
         {"key_size": 56},
     ],
-    ids=["unknown-ck-algorithm", "no-proof", "binary-secret", "no-server-entropy",
-         "key-size-below-suite", "key-size-below-minimum"],
+    ids=[
+        "unknown-ck-algorithm",
+        "no-proof",
+        "binary-secret",
+        "no-server-entropy",
+        "key-size-below-suite",
+        "key-size-below-minimum",
+    ],
 )
 def test_client_combined_rejects(changes: dict[str, object]) -> None:
     rstr, ce = combined_rstr(**changes)
@@ -236,8 +256,7 @@ def test_client_server_entropy_rejects() -> None:
         dataclasses.replace(rstr, proof=None),
         dataclasses.replace(rstr, proof=BinarySecret(key, SecretType.NONCE)),
         dataclasses.replace(rstr, key_size=128),
-        dataclasses.replace(rstr, proof=BinarySecret(bytes(16), SecretType.SYMMETRIC_KEY),
-                            key_size=None),
+        dataclasses.replace(rstr, proof=BinarySecret(bytes(16), SecretType.SYMMETRIC_KEY), key_size=None),
     ):
         with pytest.raises(InvalidRequest):
             client_key_from_rstr(bad, None, KeyEntropyMode.SERVER, 256, BASIC256)

@@ -58,8 +58,13 @@ def sct(instance: str | None = None) -> SecurityContextToken:
 
 def token_response(sc: ScVersion, token: SecurityContextToken | None = None) -> TokenResponse:
     return TokenResponse.build(
-        sc, token or sct(), lifetime=Lifetime(T0, T0 + 15 * 3600), proof=ComputedKey(),
-        server_entropy=bytes(range(32)), key_size=256, context="uuid-ctx",
+        sc,
+        token or sct(),
+        lifetime=Lifetime(T0, T0 + 15 * 3600),
+        proof=ComputedKey(),
+        server_entropy=bytes(range(32)),
+        key_size=256,
+        context="uuid-ctx",
     )
 
 
@@ -115,9 +120,7 @@ def test_cancel_request_xml(sc: ScVersion) -> None:
     el = rst.to_xml(sc)
     assert xs(el, "t:RequestType/text()", sc) == [sc.trust.cancel]
     assert xp(el, "t:TokenType", sc) == []
-    assert xs(el, "t:CancelTarget/o:SecurityTokenReference/o:Reference/@URI", sc) == [
-        token.identifier
-    ]
+    assert xs(el, "t:CancelTarget/o:SecurityTokenReference/o:Reference/@URI", sc) == [token.identifier]
     back = parse_rst(wire(el), sc.trust)
     assert isinstance(back, CancelRequest)
     assert back.target == ContextTarget.of(token)
@@ -144,10 +147,8 @@ def test_cancel_target_without_instance_means_the_signing_generation() -> None:
 def test_actions(sc: ScVersion) -> None:
     t = sc.trust
     assert (IssueRequest.action(t), IssueRequest.reply_action(t)) == (t.rst_sct, t.rstr_sct)
-    assert (RenewRequest.action(t), RenewRequest.reply_action(t)) == (
-        t.rst_sct_renew, t.rstr_sct_renew)
-    assert (CancelRequest.action(t), CancelRequest.reply_action(t)) == (
-        t.rst_sct_cancel, t.rstr_sct_cancel)
+    assert (RenewRequest.action(t), RenewRequest.reply_action(t)) == (t.rst_sct_renew, t.rstr_sct_renew)
+    assert (CancelRequest.action(t), CancelRequest.reply_action(t)) == (t.rst_sct_cancel, t.rstr_sct_cancel)
     assert CancelResponse.action(t) == t.rstr_sct_cancel
 
 
@@ -175,16 +176,21 @@ def test_rstrc_wrapping_only_for_trust_13() -> None:
         assert len(xp(body, "t:RequestSecurityTokenResponse", v13)) == 1
         assert len(xp(body, "*", v13)) == 1
     renew = token_response(v13, renewed_token(sct())).to_xml(v13)
-    assert len(xp(renew, "/t:RequestSecurityTokenResponseCollection/"
-                         "t:RequestSecurityTokenResponse", v13)) == 1
-    for body in (token_response(feb).to_xml(feb), CancelResponse("c").to_xml(feb),
-                 token_response(feb, renewed_token(sct())).to_xml(feb)):
+    assert (
+        len(xp(renew, "/t:RequestSecurityTokenResponseCollection/t:RequestSecurityTokenResponse", v13)) == 1
+    )
+    for body in (
+        token_response(feb).to_xml(feb),
+        CancelResponse("c").to_xml(feb),
+        token_response(feb, renewed_token(sct())).to_xml(feb),
+    ):
         assert body.tag == f"{{{ns.TRUST_2005}}}RequestSecurityTokenResponse"
         assert xp(body, "//*[local-name()='RequestSecurityTokenResponseCollection']", feb) == []
     # explicit override
     assert etree.QName(token_response(feb).to_xml(feb, wrap=True)).localname.endswith("Collection")
     assert etree.QName(token_response(v13).to_xml(v13, wrap=False)).localname == (
-        "RequestSecurityTokenResponse")
+        "RequestSecurityTokenResponse"
+    )
 
 
 @pytest.mark.parametrize("sc", VERSIONS, ids=IDS)
@@ -194,12 +200,12 @@ def test_token_response_xml(sc: ScVersion) -> None:
     rstr = body if sc is ns.SC_FEB2005 else xp(body, "t:RequestSecurityTokenResponse", sc)[0]
     assert rstr.get("Context") == "uuid-ctx"
     assert xs(rstr, "t:TokenType/text()", sc) == [sc.sct_token_type]
-    assert xs(rstr, "t:RequestedSecurityToken/c:SecurityContextToken/c:Identifier/text()",
-              sc) == [token.identifier]
+    assert xs(rstr, "t:RequestedSecurityToken/c:SecurityContextToken/c:Identifier/text()", sc) == [
+        token.identifier
+    ]
     attached = xp(rstr, "t:RequestedAttachedReference/o:SecurityTokenReference/o:Reference", sc)
     assert attached[0].get("URI") == "#" + token.wsu_id
-    unattached = xp(rstr, "t:RequestedUnattachedReference/o:SecurityTokenReference/o:Reference",
-                    sc)
+    unattached = xp(rstr, "t:RequestedUnattachedReference/o:SecurityTokenReference/o:Reference", sc)
     assert unattached[0].get("URI") == token.identifier
     assert unattached[0].get("ValueType") == sc.sct_token_type
     assert xs(rstr, "t:RequestedProofToken/t:ComputedKey/text()", sc) == [sc.trust.ck_psha1]
@@ -243,11 +249,14 @@ def test_cancel_response(sc: ScVersion) -> None:
 def test_server_entropy_proof_xml(sc: ScVersion) -> None:
     key = bytes(range(1, 33))
     body = TokenResponse.build(
-        sc, sct(), lifetime=None, proof=BinarySecret(key, SecretType.SYMMETRIC_KEY),
-        server_entropy=None, key_size=256,
+        sc,
+        sct(),
+        lifetime=None,
+        proof=BinarySecret(key, SecretType.SYMMETRIC_KEY),
+        server_entropy=None,
+        key_size=256,
     ).to_xml(sc)
-    assert xs(body, "//t:RequestedProofToken/t:BinarySecret/@Type", sc) == [
-        sc.trust.symmetric_key]
+    assert xs(body, "//t:RequestedProofToken/t:BinarySecret/@Type", sc) == [sc.trust.symmetric_key]
     assert xp(body, "//t:Entropy", sc) == []
     back = parse_rstr(wire(body), sc.trust)
     assert isinstance(back, TokenResponse)
@@ -334,8 +343,10 @@ def test_captured_feb2005_rstr_refused_on_13_endpoint() -> None:
 
 
 def test_captured_rstr_wrapped_in_collection() -> None:
-    wrapped = (f"<t:RequestSecurityTokenResponseCollection "
-               f"xmlns:t='{ns.TRUST_2005}'>{C4_RSTR}</t:RequestSecurityTokenResponseCollection>")
+    wrapped = (
+        f"<t:RequestSecurityTokenResponseCollection "
+        f"xmlns:t='{ns.TRUST_2005}'>{C4_RSTR}</t:RequestSecurityTokenResponseCollection>"
+    )
     rstr = parse_rstr(parse_xml(wrapped), ns.TRUST_FEB2005)
     assert isinstance(rstr, TokenResponse)
     assert rstr.token.identifier == "urn:uuid:6ee2d642-484a-4e08-a9f4-a2bfe4f2d540"
@@ -352,14 +363,17 @@ def rst13(inner: str, attrs: str = "") -> str:
 
 
 def issue_parts(entropy: str = GOOD_B64, key_size: str = "256", token_type: str = SCT13) -> str:
-    return (f"<t:TokenType>{token_type}</t:TokenType><t:RequestType>{T13}/Issue</t:RequestType>"
-            f"<t:Entropy><t:BinarySecret Type='{T13}/Nonce'>{entropy}</t:BinarySecret></t:Entropy>"
-            f"<t:KeySize>{key_size}</t:KeySize>")
+    return (
+        f"<t:TokenType>{token_type}</t:TokenType><t:RequestType>{T13}/Issue</t:RequestType>"
+        f"<t:Entropy><t:BinarySecret Type='{T13}/Nonce'>{entropy}</t:BinarySecret></t:Entropy>"
+        f"<t:KeySize>{key_size}</t:KeySize>"
+    )
 
 
 def target(kind: str, ref: str) -> str:
-    return (f"<t:{kind}><o:SecurityTokenReference xmlns:o='{ns.WSSE}'>{ref}"
-            f"</o:SecurityTokenReference></t:{kind}>")
+    return (
+        f"<t:{kind}><o:SecurityTokenReference xmlns:o='{ns.WSSE}'>{ref}</o:SecurityTokenReference></t:{kind}>"
+    )
 
 
 GOOD_REF = f"<o:Reference URI='urn:uuid:1' ValueType='{SCT13}'/>"
@@ -379,7 +393,8 @@ def test_whitespace_in_base64_is_accepted() -> None:
 BAD_REQUESTS: dict[str, str | etree._Element] = {
     "feb2005 rst on 1.3 endpoint": IssueRequest.build(ns.SC_FEB2005).to_xml(ns.SC_FEB2005),
     "mixed version child": rst13(
-        f"<t:RequestType>{T13}/Issue</t:RequestType><x:KeySize xmlns:x='{T05}'>256</x:KeySize>"),
+        f"<t:RequestType>{T13}/Issue</t:RequestType><x:KeySize xmlns:x='{T05}'>256</x:KeySize>"
+    ),
     "feb2005 request type": rst13(f"<t:RequestType>{T05}/Issue</t:RequestType>"),
     "unknown request type": rst13(f"<t:RequestType>{T13}/Validate</t:RequestType>"),
     "no request type": rst13(f"<t:TokenType>{SCT13}</t:TokenType>"),
@@ -396,26 +411,34 @@ BAD_REQUESTS: dict[str, str | etree._Element] = {
     "feb2005 nonce type": rst13(issue_parts().replace(f"{T13}/Nonce", f"{T05}/Nonce")),
     "encrypted entropy": rst13(
         f"<t:RequestType>{T13}/Issue</t:RequestType><t:Entropy><e:EncryptedKey "
-        f"xmlns:e='{ns.XENC}'/></t:Entropy>"),
+        f"xmlns:e='{ns.XENC}'/></t:Entropy>"
+    ),
     "two entropy secrets": rst13(
         f"<t:RequestType>{T13}/Issue</t:RequestType><t:Entropy><t:BinarySecret>{GOOD_B64}"
-        f"</t:BinarySecret><t:BinarySecret>{GOOD_B64}</t:BinarySecret></t:Entropy>"),
+        f"</t:BinarySecret><t:BinarySecret>{GOOD_B64}</t:BinarySecret></t:Entropy>"
+    ),
     "issue with cancel target": rst13(issue_parts() + target("CancelTarget", GOOD_REF)),
     "cancel target local ref": rst13(
         f"<t:RequestType>{T13}/Cancel</t:RequestType>"
-        + target("CancelTarget", f"<o:Reference URI='#id-1' ValueType='{SCT13}'/>")),
+        + target("CancelTarget", f"<o:Reference URI='#id-1' ValueType='{SCT13}'/>")
+    ),
     "cancel target wrong value type": rst13(
         f"<t:RequestType>{T13}/Cancel</t:RequestType>"
-        + target("CancelTarget", "<o:Reference URI='urn:uuid:1' ValueType='urn:x'/>")),
+        + target("CancelTarget", "<o:Reference URI='urn:uuid:1' ValueType='urn:x'/>")
+    ),
     "cancel target no value type": rst13(
         f"<t:RequestType>{T13}/Cancel</t:RequestType>"
-        + target("CancelTarget", "<o:Reference URI='urn:uuid:1'/>")),
+        + target("CancelTarget", "<o:Reference URI='urn:uuid:1'/>")
+    ),
     "renew target instance in feb2005 ns": rst13(
         f"<t:RequestType>{T13}/Renew</t:RequestType>"
-        + target("RenewTarget", f"<o:Reference URI='urn:uuid:1' ValueType='{SCT13}' "
-                                f"xmlns:c='{ns.SC_2005}' c:Instance='urn:uuid:2'/>")),
-    "cancel target empty": rst13(
-        f"<t:RequestType>{T13}/Cancel</t:RequestType><t:CancelTarget/>"),
+        + target(
+            "RenewTarget",
+            f"<o:Reference URI='urn:uuid:1' ValueType='{SCT13}' "
+            f"xmlns:c='{ns.SC_2005}' c:Instance='urn:uuid:2'/>",
+        )
+    ),
+    "cancel target empty": rst13(f"<t:RequestType>{T13}/Cancel</t:RequestType><t:CancelTarget/>"),
     "not an rst": f"<t:RequestSecurityTokenResponse xmlns:t='{T13}'/>",
     "oversize context": rst13(issue_parts(), attrs=f"Context='{'x' * 2000}'"),
 }
@@ -423,32 +446,32 @@ BAD_REQUESTS: dict[str, str | etree._Element] = {
 
 #: the reason each bad request must be refused for (so a test cannot pass by accident)
 BAD_REQUEST_REASONS = {
-    'feb2005 rst on 1.3 endpoint': 'WS-Trust 2005 RequestSecurityToken was sent',
-    'mixed version child': 'contains a KeySize from WS-Trust 2005',
-    'feb2005 request type': 'unsupported RequestType',
-    'unknown request type': 'unsupported RequestType',
-    'no request type': 'no RequestType',
-    'cancel without target': 'needs a CancelTarget',
-    'renew without target': 'needs a RenewTarget',
-    'oversize entropy': 'longer than 1024 bytes',
-    'malformed base64': 'not valid base64',
-    'bad base64 padding': 'not valid base64',
-    'empty entropy': 'empty',
-    'non-integer key size': 'KeySize must be',
-    'negative key size': 'KeySize must be',
-    'wrong token type': 'TokenType',
-    'duplicate key size': 'more than one KeySize',
-    'feb2005 nonce type': 'BinarySecret Type',
-    'encrypted entropy': 'only BinarySecret entropy',
-    'two entropy secrets': 'exactly one element',
-    'issue with cancel target': 'cannot carry',
-    'cancel target local ref': 'by its Identifier',
-    'cancel target wrong value type': 'ValueType',
-    'cancel target no value type': 'ValueType',
-    'renew target instance in feb2005 ns': 'Instance attribute',
-    'cancel target empty': 'exactly one element',
-    'not an rst': 'expected a WS-Trust 1.3 RequestSecurityToken',
-    'oversize context': 'Context attribute',
+    "feb2005 rst on 1.3 endpoint": "WS-Trust 2005 RequestSecurityToken was sent",
+    "mixed version child": "contains a KeySize from WS-Trust 2005",
+    "feb2005 request type": "unsupported RequestType",
+    "unknown request type": "unsupported RequestType",
+    "no request type": "no RequestType",
+    "cancel without target": "needs a CancelTarget",
+    "renew without target": "needs a RenewTarget",
+    "oversize entropy": "longer than 1024 bytes",
+    "malformed base64": "not valid base64",
+    "bad base64 padding": "not valid base64",
+    "empty entropy": "empty",
+    "non-integer key size": "KeySize must be",
+    "negative key size": "KeySize must be",
+    "wrong token type": "TokenType",
+    "duplicate key size": "more than one KeySize",
+    "feb2005 nonce type": "BinarySecret Type",
+    "encrypted entropy": "only BinarySecret entropy",
+    "two entropy secrets": "exactly one element",
+    "issue with cancel target": "cannot carry",
+    "cancel target local ref": "by its Identifier",
+    "cancel target wrong value type": "ValueType",
+    "cancel target no value type": "ValueType",
+    "renew target instance in feb2005 ns": "Instance attribute",
+    "cancel target empty": "exactly one element",
+    "not an rst": "expected a WS-Trust 1.3 RequestSecurityToken",
+    "oversize context": "Context attribute",
 }
 
 
@@ -470,8 +493,10 @@ def test_v13_rst_on_feb2005_endpoint() -> None:
 
 
 def rstr13(inner: str) -> str:
-    return (f"<t:RequestSecurityTokenResponseCollection xmlns:t='{T13}'>{inner}"
-            f"</t:RequestSecurityTokenResponseCollection>")
+    return (
+        f"<t:RequestSecurityTokenResponseCollection xmlns:t='{T13}'>{inner}"
+        f"</t:RequestSecurityTokenResponseCollection>"
+    )
 
 
 def good_rstr13_body() -> str:
@@ -483,36 +508,35 @@ BAD_RESPONSES = {
     "empty collection": rstr13(""),
     "foreign child in collection": rstr13(f"<t:RequestSecurityToken/>{good_rstr13_body()}"),
     "no requested token": rstr13(
-        f"<t:RequestSecurityTokenResponse><t:TokenType>{SCT13}</t:TokenType>"
-        f"</t:RequestSecurityTokenResponse>"),
+        f"<t:RequestSecurityTokenResponse><t:TokenType>{SCT13}</t:TokenType></t:RequestSecurityTokenResponse>"
+    ),
     "feb2005 sct in 1.3 rstr": good_rstr13_body().replace(ns.SC_13 + '"', ns.SC_2005 + '"'),
-    "feb2005 ck algorithm": good_rstr13_body().replace(
-        ns.TRUST_V13.ck_psha1, ns.TRUST_FEB2005.ck_psha1),
+    "feb2005 ck algorithm": good_rstr13_body().replace(ns.TRUST_V13.ck_psha1, ns.TRUST_FEB2005.ck_psha1),
     "malformed server entropy": good_rstr13_body().replace(
-        base64.b64encode(bytes(range(32))).decode(), "@@@@"),
-    "lifetime backwards": good_rstr13_body().replace(
-        "2023-11-15T13:13:20.000Z", "2000-01-01T00:00:00.000Z"),
+        base64.b64encode(bytes(range(32))).decode(), "@@@@"
+    ),
+    "lifetime backwards": good_rstr13_body().replace("2023-11-15T13:13:20.000Z", "2000-01-01T00:00:00.000Z"),
     "bad lifetime": good_rstr13_body().replace("2023-11-15T13:13:20.000Z", "tomorrow"),
     "non-empty cancelled": rstr13(
         "<t:RequestSecurityTokenResponse><t:RequestedTokenCancelled>x"
-        "</t:RequestedTokenCancelled></t:RequestSecurityTokenResponse>"),
-    "feb2005 cancel response": etree.tostring(
-        CancelResponse().to_xml(ns.SC_FEB2005)).decode(),
+        "</t:RequestedTokenCancelled></t:RequestSecurityTokenResponse>"
+    ),
+    "feb2005 cancel response": etree.tostring(CancelResponse().to_xml(ns.SC_FEB2005)).decode(),
 }
 
 
 BAD_RESPONSE_REASONS = {
-    'two rstrs': 'holds 2 RSTRs',
-    'empty collection': 'holds 0 RSTRs',
-    'foreign child in collection': 'only hold RSTRs',
-    'no requested token': 'no RequestedSecurityToken',
-    'feb2005 sct in 1.3 rstr': 'WS-SC 2005 SecurityContextToken',
-    'feb2005 ck algorithm': 'ComputedKey algorithm',
-    'malformed server entropy': 'not valid base64',
-    'lifetime backwards': 'expires before',
-    'bad lifetime': 'xs:dateTime',
-    'non-empty cancelled': 'must be empty',
-    'feb2005 cancel response': 'WS-Trust 2005 RequestSecurityTokenResponse was sent',
+    "two rstrs": "holds 2 RSTRs",
+    "empty collection": "holds 0 RSTRs",
+    "foreign child in collection": "only hold RSTRs",
+    "no requested token": "no RequestedSecurityToken",
+    "feb2005 sct in 1.3 rstr": "WS-SC 2005 SecurityContextToken",
+    "feb2005 ck algorithm": "ComputedKey algorithm",
+    "malformed server entropy": "not valid base64",
+    "lifetime backwards": "expires before",
+    "bad lifetime": "xs:dateTime",
+    "non-empty cancelled": "must be empty",
+    "feb2005 cancel response": "WS-Trust 2005 RequestSecurityTokenResponse was sent",
 }
 
 
@@ -526,8 +550,13 @@ def test_bad_responses_raise_invalid_request(name: str) -> None:
 def test_bad_response_fixtures_differ_from_good() -> None:
     """Guard: each mutated fixture really changed the good message."""
     good = good_rstr13_body()
-    for name in ("feb2005 sct in 1.3 rstr", "feb2005 ck algorithm", "malformed server entropy",
-                 "lifetime backwards", "bad lifetime"):
+    for name in (
+        "feb2005 sct in 1.3 rstr",
+        "feb2005 ck algorithm",
+        "malformed server entropy",
+        "lifetime backwards",
+        "bad lifetime",
+    ):
         assert BAD_RESPONSES[name] != good, name
     assert isinstance(parse_rstr(parse_xml(good), ns.TRUST_V13), TokenResponse)
 
@@ -535,9 +564,14 @@ def test_bad_response_fixtures_differ_from_good() -> None:
 def test_secrets_not_in_repr() -> None:
     secret = bytes(range(100, 132))
     rst = IssueRequest(SCT13, secret, 256)
-    rstr = TokenResponse.build(ns.SC_V13, sct(), lifetime=None,
-                               proof=BinarySecret(secret, SecretType.SYMMETRIC_KEY),
-                               server_entropy=secret, key_size=256)
+    rstr = TokenResponse.build(
+        ns.SC_V13,
+        sct(),
+        lifetime=None,
+        proof=BinarySecret(secret, SecretType.SYMMETRIC_KEY),
+        server_entropy=secret,
+        key_size=256,
+    )
     for obj in (rst, rstr):
         text = repr(obj)
         assert secret.hex() not in text and str(secret) not in text

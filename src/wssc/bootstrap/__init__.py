@@ -23,7 +23,14 @@ from wssc.bootstrap.username_over_transport import (
 )
 
 __all__ = [
-    "AnonymousForCertificateClient", "AnonymousForCertificateService", "BootstrapClient",
-    "BootstrapService", "ClientContext", "ServiceResult", "TransportInfo",
-    "UserNameOverTransportClient", "UserNameOverTransportService", "UsernameValidator",
+    "AnonymousForCertificateClient",
+    "AnonymousForCertificateService",
+    "BootstrapClient",
+    "BootstrapService",
+    "ClientContext",
+    "ServiceResult",
+    "TransportInfo",
+    "UserNameOverTransportClient",
+    "UserNameOverTransportService",
+    "UsernameValidator",
 ]

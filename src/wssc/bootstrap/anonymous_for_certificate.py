@@ -56,8 +56,13 @@ def _bootstrap_policy(policy: MessagePolicy) -> MessagePolicy:
     # Derived keys follow the session's setting, as the published policy says (the bootstrap
     # X509Token's RequireDerivedKeys is written from the same setting; WCF's SetKeyDerivation).
     return replace(
-        policy, encrypt_body=True, transport=False, require_signature=True,
-        require_signed_body=True, require_encrypted_body=True, enforce_derived_keys=True,
+        policy,
+        encrypt_body=True,
+        transport=False,
+        require_signature=True,
+        require_signed_body=True,
+        require_encrypted_body=True,
+        enforce_derived_keys=True,
     )
 
 
@@ -72,7 +77,8 @@ def build_encrypted_key(cert: Certificate, key: bytes, algorithm: str) -> etree.
     ki = etree.SubElement(ek, f"{{{ns.DS}}}KeyInfo", nsmap={"ds": ns.DS})
     ki.append(
         SecurityTokenReference(
-            key_identifier=cert.thumbprint_b64, value_type=ns.WSS_THUMBPRINT,
+            key_identifier=cert.thumbprint_b64,
+            value_type=ns.WSS_THUMBPRINT,
             encoding_type=ns.WSS_BASE64,
         ).to_xml()
     )
@@ -100,7 +106,10 @@ class AnonymousForCertificateClient:
         return self._secure(envelope, policy, now)
 
     def secure_renew(
-        self, envelope: etree._Element, policy: MessagePolicy, session: SctProtection,
+        self,
+        envelope: etree._Element,
+        policy: MessagePolicy,
+        session: SctProtection,
         now: float | None = None,
     ) -> tuple[etree._Element, ClientContext | None]:
         """WCF's Renew: a fresh EncryptedKey secures it as it secured the RST, and the
@@ -116,7 +125,10 @@ class AnonymousForCertificateClient:
         return self._secure(envelope, policy, now, endorsing=session)
 
     def _secure(
-        self, envelope: etree._Element, policy: MessagePolicy, now: float | None,
+        self,
+        envelope: etree._Element,
+        policy: MessagePolicy,
+        now: float | None,
         endorsing: SctProtection | None = None,
     ) -> tuple[etree._Element, ClientContext]:
         suite = policy.suite
@@ -126,16 +138,27 @@ class AnonymousForCertificateClient:
         assert cv is not None and cv.text
         sha1 = encrypted_key_sha1(base64.b64decode(cv.text))
         signatures: list[bytes] = []
-        root = protect(envelope, EncryptedKeyProtection(ek, key), _bootstrap_policy(policy),
-                       now=now, signature_values=signatures, endorsing=endorsing)
+        root = protect(
+            envelope,
+            EncryptedKeyProtection(ek, key),
+            _bootstrap_policy(policy),
+            now=now,
+            signature_values=signatures,
+            endorsing=endorsing,
+        )
         return root, ClientContext({sha1: key}, signatures)
 
     def verify_reply(
-        self, data: bytes | etree._Element, ctx: ClientContext, policy: MessagePolicy,
+        self,
+        data: bytes | etree._Element,
+        ctx: ClientContext,
+        policy: MessagePolicy,
         now: float | None = None,
     ) -> VerifiedMessage:
         result = verify(
-            data, policy=_bootstrap_policy(policy), encrypted_key_sha1_keys=ctx.reply_keys,
+            data,
+            policy=_bootstrap_policy(policy),
+            encrypted_key_sha1_keys=ctx.reply_keys,
             now=now,
         )
         if result.signing_kind != "ek":
@@ -145,7 +168,9 @@ class AnonymousForCertificateClient:
 
     def _check_confirmation(self, result: VerifiedMessage, ctx: ClientContext) -> None:
         confirmations = [
-            el for sec in result.envelope.security_headers() for el in sec
+            el
+            for sec in result.envelope.security_headers()
+            for el in sec
             if el.tag == f"{{{ns.WSSE11}}}SignatureConfirmation"
         ]
         if not confirmations:
@@ -156,9 +181,7 @@ class AnonymousForCertificateClient:
             raise InvalidSecurity("a SignatureConfirmation in the reply is not signed")
         # One confirmation per signature of the request (ours has exactly one).
         if sorted(result.signature_confirmations) != sorted(ctx.request_signatures):
-            raise InvalidSecurity(
-                "the reply's SignatureConfirmation does not match the request's signature"
-            )
+            raise InvalidSecurity("the reply's SignatureConfirmation does not match the request's signature")
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,8 +193,12 @@ class AnonymousForCertificateService:
             raise ConfigurationError("AnonymousForCertificate needs the service's private key")
 
     def verify(
-        self, data: bytes | etree._Element, transport: TransportInfo, policy: MessagePolicy,
-        now: float, replay_cache: ReplayCache | None = None,
+        self,
+        data: bytes | etree._Element,
+        transport: TransportInfo,
+        policy: MessagePolicy,
+        now: float,
+        replay_cache: ReplayCache | None = None,
         endorsing: KeyResolver | None = None,
     ) -> ServiceResult:
         """The RST (or, without secure conversation, any request); with ``endorsing``, a
@@ -180,9 +207,14 @@ class AnonymousForCertificateService:
         if endorsing is not None:
             boot = replace(boot, require_endorsing_signature=True)
         result = verify(
-            data, policy=boot, now=now, private_key=self.certificate.key,
-            private_key_thumbprint=self.certificate.thumbprint_b64, replay_cache=replay_cache,
-            replay_partition="peer:" + transport.peer, resolver=endorsing,
+            data,
+            policy=boot,
+            now=now,
+            private_key=self.certificate.key,
+            private_key_thumbprint=self.certificate.thumbprint_b64,
+            replay_cache=replay_cache,
+            replay_partition="peer:" + transport.peer,
+            resolver=endorsing,
         )
         if result.signing_kind != "ek" or result.signing_key is None:
             raise InvalidSecurity("the request is not secured with an EncryptedKey")
@@ -196,38 +228,41 @@ class AnonymousForCertificateService:
         secs = envelope.security_headers()
         return bool(secs) and secs[0].find(f"{{{ns.XENC}}}EncryptedKey") is not None
 
-    def renew_identity(
-        self, message: VerifiedMessage, transport: TransportInfo, now: float
-    ) -> str:
+    def renew_identity(self, message: VerifiedMessage, transport: TransportInfo, now: float) -> str:
         """Anonymous: the session's key, which signed the Renew, is all the identity there is."""
         return ""
 
     def secure_reply(
-        self, envelope: etree._Element, result: ServiceResult, policy: MessagePolicy,
+        self,
+        envelope: etree._Element,
+        result: ServiceResult,
+        policy: MessagePolicy,
         now: float | None = None,
     ) -> etree._Element:
         assert result.reply_sha1 is not None
         key = result.reply_keys[result.reply_sha1]
         return protect(
-            envelope, EncryptedKeySha1Protection(result.reply_sha1, key),
-            _bootstrap_policy(policy), now=now,
+            envelope,
+            EncryptedKeySha1Protection(result.reply_sha1, key),
+            _bootstrap_policy(policy),
+            now=now,
         )
 
 
 class AnonymousForCertificatePolicy:
     """The WS-SecurityPolicy shape of AnonymousForCertificate (export and import)::
 
-        <sp:SymmetricBinding><wsp:Policy>
-          <sp:ProtectionToken><wsp:Policy>
-            <sp:X509Token sp:IncludeToken="…/Never"><wsp:Policy>
-              <sp:RequireDerivedKeys/> <sp:RequireThumbprintReference/> <sp:WssX509V3Token10/>
-            </wsp:Policy></sp:X509Token>
-          </wsp:Policy></sp:ProtectionToken>
-          <sp:AlgorithmSuite>…</sp:AlgorithmSuite> <sp:Layout>…Strict…</sp:Layout>
-          <sp:IncludeTimestamp/> <sp:EncryptSignature/> <sp:OnlySignEntireHeadersAndBody/>
-        </wsp:Policy></sp:SymmetricBinding>
-        <sp:Wss11>…MustSupportRefThumbprint, MustSupportRefEncryptedKey…</sp:Wss11>
-        <sp:Trust10 | sp:Trust13>…</…>
+    <sp:SymmetricBinding><wsp:Policy>
+      <sp:ProtectionToken><wsp:Policy>
+        <sp:X509Token sp:IncludeToken="…/Never"><wsp:Policy>
+          <sp:RequireDerivedKeys/> <sp:RequireThumbprintReference/> <sp:WssX509V3Token10/>
+        </wsp:Policy></sp:X509Token>
+      </wsp:Policy></sp:ProtectionToken>
+      <sp:AlgorithmSuite>…</sp:AlgorithmSuite> <sp:Layout>…Strict…</sp:Layout>
+      <sp:IncludeTimestamp/> <sp:EncryptSignature/> <sp:OnlySignEntireHeadersAndBody/>
+    </wsp:Policy></sp:SymmetricBinding>
+    <sp:Wss11>…MustSupportRefThumbprint, MustSupportRefEncryptedKey…</sp:Wss11>
+    <sp:Trust10 | sp:Trust13>…</…>
     """
 
     key = Bootstrap.ANONYMOUS_FOR_CERTIFICATE
@@ -238,11 +273,10 @@ class AnonymousForCertificatePolicy:
     )
     needs_service_certificate = True
 
-    def assertions(
-        self, w: PolicyWriter, settings: SecureConversationSettings
-    ) -> list[etree._Element]:
+    def assertions(self, w: PolicyWriter, settings: SecureConversationSettings) -> list[etree._Element]:
         x509 = w.token(
-            "X509Token", w.d.never,
+            "X509Token",
+            w.d.never,
             w.flag("RequireDerivedKeys", settings.require_derived_keys),
             w.sp("RequireThumbprintReference"),
             w.sp("WssX509V3Token10"),

@@ -60,12 +60,18 @@ class BootstrapClient(Protocol):
     ) -> tuple[etree._Element, ClientContext]: ...
 
     def verify_reply(
-        self, data: bytes | etree._Element, ctx: ClientContext, policy: MessagePolicy,
+        self,
+        data: bytes | etree._Element,
+        ctx: ClientContext,
+        policy: MessagePolicy,
         now: float | None = None,
     ) -> VerifiedMessage: ...
 
     def secure_renew(
-        self, envelope: etree._Element, policy: MessagePolicy, session: SctProtection,
+        self,
+        envelope: etree._Element,
+        policy: MessagePolicy,
+        session: SctProtection,
         now: float | None = None,
     ) -> tuple[etree._Element, ClientContext | None]:
         """Secure a Renew as WCF (and Metro) send it: over the bootstrap, with the session's
@@ -76,8 +82,12 @@ class BootstrapClient(Protocol):
 
 class BootstrapService(Protocol):
     def verify(
-        self, data: bytes | etree._Element, transport: TransportInfo, policy: MessagePolicy,
-        now: float, replay_cache: ReplayCache | None = None,
+        self,
+        data: bytes | etree._Element,
+        transport: TransportInfo,
+        policy: MessagePolicy,
+        now: float,
+        replay_cache: ReplayCache | None = None,
         endorsing: KeyResolver | None = None,
     ) -> ServiceResult:
         """Verify a bootstrap-secured request. With ``endorsing`` (the session's keys) the
@@ -87,7 +97,10 @@ class BootstrapService(Protocol):
         ...
 
     def secure_reply(
-        self, envelope: etree._Element, result: ServiceResult, policy: MessagePolicy,
+        self,
+        envelope: etree._Element,
+        result: ServiceResult,
+        policy: MessagePolicy,
         now: float | None = None,
     ) -> etree._Element: ...
 
@@ -99,9 +112,7 @@ class BootstrapService(Protocol):
         cheap look at the header only: `verify` decides."""
         ...
 
-    def renew_identity(
-        self, message: VerifiedMessage, transport: TransportInfo, now: float
-    ) -> str:
+    def renew_identity(self, message: VerifiedMessage, transport: TransportInfo, now: float) -> str:
         """Who sends this (SCT-signed) Renew, as `verify` named the issuing party; the
         service refuses a Renew from another identity (WCF's ``IsSameIdentity``)."""
         ...

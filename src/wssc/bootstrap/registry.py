@@ -91,12 +91,17 @@ class _Credentials:
         unknown = sorted(set(given) - names)
         if unknown:
             raise ConfigurationError(f"{cls.__name__} has no {', '.join(unknown)}")
-        clash = sorted(k for k, v in given.items()
-                       if getattr(base, k) is not None and getattr(base, k) != v
-                       and getattr(base, k) != getattr(cls(), k))
+        clash = sorted(
+            k
+            for k, v in given.items()
+            if getattr(base, k) is not None
+            and getattr(base, k) != v
+            and getattr(base, k) != getattr(cls(), k)
+        )
         if clash:
-            raise ConfigurationError(f"{', '.join(clash)} given twice: in credentials= and as a "
-                                     "keyword; give it once")
+            raise ConfigurationError(
+                f"{', '.join(clash)} given twice: in credentials= and as a keyword; give it once"
+            )
         return replace(base, **given)  # type: ignore[type-var]
 
     def with_defaults(self, **defaults: Any) -> Self:
@@ -129,9 +134,11 @@ class ClientCredentials(_Credentials):
         try:
             validator.validate(cert, purpose)
         except CertificateRejected as exc:
-            exc.add_note("hint: nothing was sent. Trust the service certificate's CA with "
-                         "service_certificate_validator=CertificateValidator.chain_trust("
-                         "'ca.pem'), or check that it is this service's certificate")
+            exc.add_note(
+                "hint: nothing was sent. Trust the service certificate's CA with "
+                "service_certificate_validator=CertificateValidator.chain_trust("
+                "'ca.pem'), or check that it is this service's certificate"
+            )
             raise
         return cert
 
@@ -194,9 +201,11 @@ class BootstrapKind:
         scheme = urlsplit(address).scheme.lower()
         if scheme == "https":
             return None
-        return (f"{self.key.value} relies on transport security (TLS) to protect its "
-                f"credentials and every message, but the address {printable(address, 200)!r} "
-                f"uses {printable(scheme or '(no scheme)', 20)}://, not https://")
+        return (
+            f"{self.key.value} relies on transport security (TLS) to protect its "
+            f"credentials and every message, but the address {printable(address, 200)!r} "
+            f"uses {printable(scheme or '(no scheme)', 20)}://, not https://"
+        )
 
     def check_address(self, address: str, role: Role) -> None:
         """Refuse (`ConfigurationError`, before anything is sent) an
@@ -208,14 +217,18 @@ class BootstrapKind:
         if role == "client":
             raise ConfigurationError(
                 f"{why}; nothing was sent. Use the service's https:// address (behind a "
-                "TLS-terminating proxy: the proxy's https:// address)")
+                "TLS-terminating proxy: the proxy's https:// address)"
+            )
         raise ConfigurationError(
             f"{why}; clients refuse to send credentials there. Publish the https:// address "
             "clients use: serve HTTPS, or, behind a TLS-terminating proxy, give the proxy's "
-            "https:// address and declare the proxy (forwarded_allow_ips)")
+            "https:// address and declare the proxy (forwarded_allow_ips)"
+        )
 
     def message_policy(
-        self, settings: EndpointSettings, role: Role,
+        self,
+        settings: EndpointSettings,
+        role: Role,
         compatibility: Compatibility = WCF_COMPATIBLE,
     ) -> MessagePolicy:
         """The MessagePolicy of SCT-secured messages on this endpoint, for ``role``: what it
@@ -225,13 +238,16 @@ class BootstrapKind:
             offered = ", ".join(f.name for f in self.families) or "none"
             raise ConfigurationError(
                 f"{self.key.value} does not run in the {scs.message_security_version.name} "
-                f"family (it runs in: {offered})")
+                f"family (it runs in: {offered})"
+            )
         transport = self.security_mode == "transport"
         sc = scs.message_security_version.sc
         base = MessagePolicy(
-            sc=sc, suite=get_suite(scs.algorithm_suite),
+            sc=sc,
+            suite=get_suite(scs.algorithm_suite),
             derived_keys=self.derived_keys(scs),
-            encrypt_body=not transport, encrypt_signature=scs.encrypt_signature,
+            encrypt_body=not transport,
+            encrypt_signature=scs.encrypt_signature,
             transport=transport,
             require_signed_body=not transport,
             local_reference_value_types=compatibility.local_reference_value_types,
@@ -247,13 +263,15 @@ class BootstrapKind:
             )
         s = settings.service
         return replace(
-            base, sign_addressing_headers=True,
+            base,
+            sign_addressing_headers=True,
             max_clock_skew=s.max_clock_skew.total_seconds(),
             replay_window=s.replay_window.total_seconds(),
             timestamp_validity=s.timestamp_validity_duration.total_seconds(),
             require_encrypted_body=None if transport else True,
-            require_encrypted_signature=(not transport and scs.encrypt_signature
-                                         and not compatibility.accept_unencrypted_signature),
+            require_encrypted_signature=(
+                not transport and scs.encrypt_signature and not compatibility.accept_unencrypted_signature
+            ),
             require_signed_addressing=not transport,
             max_header_elements=s.max_security_header_elements,
             max_encrypted_data=s.max_encrypted_data,
@@ -275,9 +293,7 @@ def _afc_client(c: ClientCredentials) -> BootstrapClient:
 
 def _afc_service(c: ServiceCredentials, _: LocalServiceSecuritySettings) -> BootstrapService:
     if c.certificate is None or c.certificate.key is None:
-        raise ConfigurationError(
-            "AnonymousForCertificate needs the service certificate and private key"
-        )
+        raise ConfigurationError("AnonymousForCertificate needs the service certificate and private key")
     return AnonymousForCertificateService(c.certificate)
 
 
@@ -291,7 +307,8 @@ def _unot_service(c: ServiceCredentials, s: LocalServiceSecuritySettings) -> Boo
     if c.username_validator is None:
         raise ConfigurationError("UserNameOverTransport needs a username_validator")
     throttle = FailedAuthenticationThrottle(
-        s.max_failed_authentications, s.max_failed_authentications_per_peer,
+        s.max_failed_authentications,
+        s.max_failed_authentications_per_peer,
         s.failed_authentication_window.total_seconds(),
         limit_per_user=s.max_failed_authentications_per_user,
         delay=s.failed_authentication_delay.total_seconds(),
@@ -301,15 +318,28 @@ def _unot_service(c: ServiceCredentials, s: LocalServiceSecuritySettings) -> Boo
 
 #: Every bootstrap wssc speaks, by its settings value.
 BOOTSTRAPS: Final[Mapping[Bootstrap, BootstrapKind]] = {
-    k.key: k for k in (
-        BootstrapKind(Bootstrap.ANONYMOUS_FOR_CERTIFICATE, "anonymous-for-certificate",
-                      "message", (WSHTTP, WS2007),
-                      _afc_client, _afc_service, AnonymousForCertificatePolicy(),
-                      aliases=("anonymous", "cert")),
-        BootstrapKind(Bootstrap.USERNAME_OVER_TRANSPORT, "username-over-transport",
-                      "transport", (WSHTTP, WS2007),
-                      _unot_client, _unot_service, UserNameOverTransportPolicy(),
-                      aliases=("username", "transport")),
+    k.key: k
+    for k in (
+        BootstrapKind(
+            Bootstrap.ANONYMOUS_FOR_CERTIFICATE,
+            "anonymous-for-certificate",
+            "message",
+            (WSHTTP, WS2007),
+            _afc_client,
+            _afc_service,
+            AnonymousForCertificatePolicy(),
+            aliases=("anonymous", "cert"),
+        ),
+        BootstrapKind(
+            Bootstrap.USERNAME_OVER_TRANSPORT,
+            "username-over-transport",
+            "transport",
+            (WSHTTP, WS2007),
+            _unot_client,
+            _unot_service,
+            UserNameOverTransportPolicy(),
+            aliases=("username", "transport"),
+        ),
     )
 }
 SHAPES: Final[Sequence[BootstrapShape]] = tuple(k.shape for k in BOOTSTRAPS.values())
@@ -333,8 +363,10 @@ def parse_bootstrap(text: str) -> Bootstrap:
     for kind in BOOTSTRAPS.values():
         if key in {_folded(n) for n in (kind.key.value, kind.cli_name, *kind.aliases)}:
             return kind.key
-    raise ValueError(f"unknown bootstrap {printable(text, 80)!r}; choose one of: "
-                     + ", ".join(k.cli_name for k in BOOTSTRAPS.values()))
+    raise ValueError(
+        f"unknown bootstrap {printable(text, 80)!r}; choose one of: "
+        + ", ".join(k.cli_name for k in BOOTSTRAPS.values())
+    )
 
 
 # --- policy export and import, with the registry's shapes --------------------------------------
@@ -344,20 +376,17 @@ def policy_for(
     """The endpoint policy WCF would publish (`wssc.policy.export.binding_policy_element`
     with this bootstrap's shape and mode)."""
     kind = bootstrap_kind(settings.bootstrap)
-    return binding_policy_element(settings, policy_id=policy_id, wsp_ns=wsp_ns,
-                                  bootstrap=kind.shape, mode=kind.security_mode)
+    return binding_policy_element(
+        settings, policy_id=policy_id, wsp_ns=wsp_ns, bootstrap=kind.shape, mode=kind.security_mode
+    )
 
 
-def settings_from_policy(
-    policy: etree._Element, *, resolve: Resolver | None = None
-) -> ImportedPolicy:
+def settings_from_policy(policy: etree._Element, *, resolve: Resolver | None = None) -> ImportedPolicy:
     """`wssc.policy.policy_import.import_policy`, recognising every kind."""
     return import_policy(policy, bootstraps=SHAPES, resolve=resolve)
 
 
-def settings_from_wsdl(
-    wsdl: bytes | etree._Element, *, port: str | None = None
-) -> ImportedEndpoint:
+def settings_from_wsdl(wsdl: bytes | etree._Element, *, port: str | None = None) -> ImportedEndpoint:
     """`wssc.policy.wsdl_import.import_wsdl`, recognising every kind."""
     return import_wsdl(wsdl, bootstraps=SHAPES, port=port)
 
@@ -369,7 +398,15 @@ def explain(endpoint: ImportedEndpoint) -> str:
 
 
 __all__ = [
-    "BOOTSTRAPS", "SHAPES", "BootstrapKind", "ClientCredentials", "ServiceCredentials",
-    "bootstrap_kind", "explain", "parse_bootstrap", "policy_for", "settings_from_policy",
+    "BOOTSTRAPS",
+    "SHAPES",
+    "BootstrapKind",
+    "ClientCredentials",
+    "ServiceCredentials",
+    "bootstrap_kind",
+    "explain",
+    "parse_bootstrap",
+    "policy_for",
+    "settings_from_policy",
     "settings_from_wsdl",
 ]

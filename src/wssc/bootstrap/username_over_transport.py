@@ -31,8 +31,13 @@ from wssc.xml.soap import Envelope
 
 def _policy(policy: MessagePolicy) -> MessagePolicy:
     return replace(
-        policy, transport=True, derived_keys=False, encrypt_body=False, require_signature=False,
-        require_signed_body=False, require_encrypted_body=None,
+        policy,
+        transport=True,
+        derived_keys=False,
+        encrypt_body=False,
+        require_signature=False,
+        require_signed_body=False,
+        require_encrypted_body=None,
     )
 
 
@@ -49,13 +54,19 @@ class UserNameOverTransportClient:
         return root, ClientContext()
 
     def verify_reply(
-        self, data: bytes | etree._Element, ctx: ClientContext, policy: MessagePolicy,
+        self,
+        data: bytes | etree._Element,
+        ctx: ClientContext,
+        policy: MessagePolicy,
         now: float | None = None,
     ) -> VerifiedMessage:
         return verify(data, policy=_policy(policy), now=now)
 
     def secure_renew(
-        self, envelope: etree._Element, policy: MessagePolicy, session: SctProtection,
+        self,
+        envelope: etree._Element,
+        policy: MessagePolicy,
+        session: SctProtection,
         now: float | None = None,
     ) -> tuple[etree._Element, ClientContext | None]:
         """Over TLS the SCT endorses the Timestamp and the Renew repeats the UsernameToken
@@ -75,8 +86,12 @@ class UserNameOverTransportService:
     throttle: FailedAuthenticationThrottle | None = None
 
     def verify(
-        self, data: bytes | etree._Element, transport: TransportInfo, policy: MessagePolicy,
-        now: float, replay_cache: ReplayCache | None = None,
+        self,
+        data: bytes | etree._Element,
+        transport: TransportInfo,
+        policy: MessagePolicy,
+        now: float,
+        replay_cache: ReplayCache | None = None,
         endorsing: KeyResolver | None = None,
     ) -> ServiceResult:
         """``replay_cache`` is unused: over TLS there is no signature to remember (WCF turns
@@ -94,9 +109,7 @@ class UserNameOverTransportService:
         SCT-secured message (`renew_identity` then authenticates its UsernameToken)."""
         return False
 
-    def renew_identity(
-        self, message: VerifiedMessage, transport: TransportInfo, now: float
-    ) -> str:
+    def renew_identity(self, message: VerifiedMessage, transport: TransportInfo, now: float) -> str:
         """Over TLS the Renew repeats the UsernameToken (as WCF's and Metro's clients send it):
         it is authenticated again, throttled like any other attempt."""
         return self._authenticate(message, transport, now)
@@ -123,7 +136,10 @@ class UserNameOverTransportService:
         return ut.username
 
     def secure_reply(
-        self, envelope: etree._Element, result: ServiceResult, policy: MessagePolicy,
+        self,
+        envelope: etree._Element,
+        result: ServiceResult,
+        policy: MessagePolicy,
         now: float | None = None,
     ) -> etree._Element:
         return protect(envelope, None, _policy(policy), now=now)
@@ -132,14 +148,14 @@ class UserNameOverTransportService:
 class UserNameOverTransportPolicy:
     """The WS-SecurityPolicy shape of UserNameOverTransport (export and import)::
 
-        <sp:TransportBinding><wsp:Policy>
-          <sp:TransportToken><wsp:Policy><sp:HttpsToken …/></wsp:Policy></sp:TransportToken>
-          <sp:AlgorithmSuite>…</sp:AlgorithmSuite> <sp:Layout>…</sp:Layout> <sp:IncludeTimestamp/>
-        </wsp:Policy></sp:TransportBinding>
-        <sp:SignedSupportingTokens | sp:SignedEncryptedSupportingTokens><wsp:Policy>
-          <sp:UsernameToken sp:IncludeToken="…/AlwaysToRecipient">…WssUsernameToken10…
-        </wsp:Policy></…>
-        <sp:Wss11/> <sp:Trust10 | sp:Trust13>…</…>
+    <sp:TransportBinding><wsp:Policy>
+      <sp:TransportToken><wsp:Policy><sp:HttpsToken …/></wsp:Policy></sp:TransportToken>
+      <sp:AlgorithmSuite>…</sp:AlgorithmSuite> <sp:Layout>…</sp:Layout> <sp:IncludeTimestamp/>
+    </wsp:Policy></sp:TransportBinding>
+    <sp:SignedSupportingTokens | sp:SignedEncryptedSupportingTokens><wsp:Policy>
+      <sp:UsernameToken sp:IncludeToken="…/AlwaysToRecipient">…WssUsernameToken10…
+    </wsp:Policy></…>
+    <sp:Wss11/> <sp:Trust10 | sp:Trust13>…</…>
     """
 
     key = Bootstrap.USERNAME_OVER_TRANSPORT
@@ -149,9 +165,7 @@ class UserNameOverTransportPolicy:
     )
     needs_service_certificate = False
 
-    def assertions(
-        self, w: PolicyWriter, settings: SecureConversationSettings
-    ) -> list[etree._Element]:
+    def assertions(self, w: PolicyWriter, settings: SecureConversationSettings) -> list[etree._Element]:
         username = w.token("UsernameToken", w.d.always_to_recipient, w.sp("WssUsernameToken10"))
         return [
             transport_binding(w, settings),

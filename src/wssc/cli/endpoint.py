@@ -78,115 +78,223 @@ def _seconds(text: str) -> float:
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s = sub.add_parser(
-        "serve", help="run the demo secure-session service (Add, Echo)",
+        "serve",
+        help="run the demo secure-session service (Add, Echo)",
         description="Run the demo service (contract ICalculator: Add(a, b) -> int, "
         "Echo(text) -> str) with WCF-style secure sessions. On first run a development "
         "certificate is generated in --cert-dir. Metadata: http://HOST:PORT/svc?wsdl",
     )
-    s.add_argument("--bootstrap", default=next(iter(BOOTSTRAPS.values())).cli_name,
-                   choices=[k.cli_name for k in BOOTSTRAPS.values()],
-                   help="how clients prove themselves before the SCT exists (the registry's "
-                   "kinds; a transport-mode bootstrap serves HTTPS)")
-    s.add_argument("--binding", choices=["wshttp", "ws2007"], default="wshttp",
-                   help="version family: wshttp = WS-Trust/SC Feb 2005 + SP 1.1 (WSHttpBinding), "
-                   "ws2007 = 1.3 + SP 1.2 (WS2007HttpBinding)")
-    s.add_argument("--require-cancellation", dest="require_cancellation",
-                   action=argparse.BooleanOptionalAction, default=True,
-                   help="session mode (default); --no-require-cancellation = cookie mode, "
-                   "MustNotSendCancel in the WSDL")
-    s.add_argument("--no-derived-keys", action="store_true",
-                   help="require_derived_keys=False: the SCT key signs directly")
-    s.add_argument("--protection-order", choices=list(PROTECTION_ORDERS),
-                   default="SignBeforeEncryptAndEncryptSignature",
-                   help="WCF's messageProtectionOrder (message security): the default also "
-                   "encrypts the signature (sp:EncryptSignature); SignBeforeEncrypt leaves it "
-                   "in the clear")
+    s.add_argument(
+        "--bootstrap",
+        default=next(iter(BOOTSTRAPS.values())).cli_name,
+        choices=[k.cli_name for k in BOOTSTRAPS.values()],
+        help="how clients prove themselves before the SCT exists (the registry's "
+        "kinds; a transport-mode bootstrap serves HTTPS)",
+    )
+    s.add_argument(
+        "--binding",
+        choices=["wshttp", "ws2007"],
+        default="wshttp",
+        help="version family: wshttp = WS-Trust/SC Feb 2005 + SP 1.1 (WSHttpBinding), "
+        "ws2007 = 1.3 + SP 1.2 (WS2007HttpBinding)",
+    )
+    s.add_argument(
+        "--require-cancellation",
+        dest="require_cancellation",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="session mode (default); --no-require-cancellation = cookie mode, MustNotSendCancel in the WSDL",
+    )
+    s.add_argument(
+        "--no-derived-keys",
+        action="store_true",
+        help="require_derived_keys=False: the SCT key signs directly",
+    )
+    s.add_argument(
+        "--protection-order",
+        choices=list(PROTECTION_ORDERS),
+        default="SignBeforeEncryptAndEncryptSignature",
+        help="WCF's messageProtectionOrder (message security): the default also "
+        "encrypts the signature (sp:EncryptSignature); SignBeforeEncrypt leaves it "
+        "in the clear",
+    )
     s.add_argument("--no-renew", action="store_true", help="can_renew_session=False")
-    s.add_argument("--no-secure-context", action="store_true",
-                   help="establish_security_context=False: per-message bootstrap security")
+    s.add_argument(
+        "--no-secure-context",
+        action="store_true",
+        help="establish_security_context=False: per-message bootstrap security",
+    )
     s.add_argument("--suite", default="Basic256", help="algorithm suite (default Basic256)")
     s.add_argument("--soap", choices=["1.1", "1.2"], default="1.2", help="SOAP version")
-    s.add_argument("--store", default="memory",
-                   help="session store: memory (default) or redis://HOST:PORT/DB")
-    s.add_argument("--keyring", type=Path,
-                   help="cookie-mode key ring file (JSON); created if missing. Default: one "
-                   "per endpoint, CERT_DIR/keyring-<address>.json; give every node of a farm "
-                   "the same file (and the same --address) to share one")
-    s.add_argument("--address", default=None, metavar="URL",
-                   help="the endpoint's public address: published in the WSDL, compared with "
-                   "each message's wsa:To, named in cookies (default SCHEME://HOST:PORT/svc; "
-                   "set it behind a proxy and on every node of a farm)")
+    s.add_argument(
+        "--store", default="memory", help="session store: memory (default) or redis://HOST:PORT/DB"
+    )
+    s.add_argument(
+        "--keyring",
+        type=Path,
+        help="cookie-mode key ring file (JSON); created if missing. Default: one "
+        "per endpoint, CERT_DIR/keyring-<address>.json; give every node of a farm "
+        "the same file (and the same --address) to share one",
+    )
+    s.add_argument(
+        "--address",
+        default=None,
+        metavar="URL",
+        help="the endpoint's public address: published in the WSDL, compared with "
+        "each message's wsa:To, named in cookies (default SCHEME://HOST:PORT/svc; "
+        "set it behind a proxy and on every node of a farm)",
+    )
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=port_number, default=8000, help="TCP port, 1-65535 (default 8000)")
-    s.add_argument("--cert-dir", type=Path, default=None,
-                   help="where the development certificate lives (default $WSSC_HOME or ~/.wssc)")
-    s.add_argument("--user", action="append", default=[], metavar="NAME:PASSWORD",
-                   help="accepted user for username-over-transport (default alice:secret)")
-    s.add_argument("--key-renewal", type=float, default=None, metavar="SECONDS",
-                   help="session_key_renewal_interval (default 15 h); small values show Renew")
-    s.add_argument("--max-pending-sessions", type=int, default=None, metavar="N",
-                   help="max_pending_sessions (default 128)")
-    s.add_argument("--cookie-lifetime", type=float, default=None, metavar="SECONDS",
-                   help="issued_cookie_lifetime (default 10 h)")
-    s.add_argument("--max-pending-sessions-per-peer", type=int, default=None, metavar="N",
-                   help="pending sessions one peer address may hold (default 16; 0 = off)")
-    s.add_argument("--replay-quota-per-session", type=int, default=None, metavar="N",
-                   help="live replay-cache entries one session may hold (default 60000)")
-    s.add_argument("--replay-quota-per-peer", type=int, default=None, metavar="N",
-                   help="live replay-cache entries one client address may hold over all of its "
-                   "sessions (default 90000; 0 = off)")
-    s.add_argument("--max-failed-authentications", type=int, default=None, metavar="N",
-                   help="failed logins per username and address before that pair backs off "
-                   "(growing delays, 1 s doubling up to 5 min; default 5; 0 = off); backstops "
-                   "for never-used pairs: 4 x N per username, 20 x N per address")
-    s.add_argument("--max-received-message-size", type=_positive, default=65536, metavar="BYTES",
-                   help="largest request accepted, in bytes (WCF's MaxReceivedMessageSize; "
-                   "default 65536); a bigger one gets HTTP 413 before it is read or parsed")
-    s.add_argument("--forwarded-allow-ips", default=None, metavar="IPS",
-                   help="comma-separated proxy addresses whose X-Forwarded-*/Forwarded headers "
-                   "are trusted (default: none; a request carrying them is never taken as "
-                   "HTTPS)")
-    s.add_argument("--log-level", dest="serve_log_level", default=None, metavar="LEVEL",
-                   help="DEBUG, INFO (session events: issued, renewed, cancelled, faults), "
-                   "WARNING (default) or ERROR; the same as wssc --log-level")
-    s.add_argument("--wsgi", action="store_true",
-                   help="serve the WSGI app with a threaded wsgiref server (development only) "
-                   "instead of ASGI/uvicorn")
+    s.add_argument(
+        "--cert-dir",
+        type=Path,
+        default=None,
+        help="where the development certificate lives (default $WSSC_HOME or ~/.wssc)",
+    )
+    s.add_argument(
+        "--user",
+        action="append",
+        default=[],
+        metavar="NAME:PASSWORD",
+        help="accepted user for username-over-transport (default alice:secret)",
+    )
+    s.add_argument(
+        "--key-renewal",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="session_key_renewal_interval (default 15 h); small values show Renew",
+    )
+    s.add_argument(
+        "--max-pending-sessions",
+        type=int,
+        default=None,
+        metavar="N",
+        help="max_pending_sessions (default 128)",
+    )
+    s.add_argument(
+        "--cookie-lifetime",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="issued_cookie_lifetime (default 10 h)",
+    )
+    s.add_argument(
+        "--max-pending-sessions-per-peer",
+        type=int,
+        default=None,
+        metavar="N",
+        help="pending sessions one peer address may hold (default 16; 0 = off)",
+    )
+    s.add_argument(
+        "--replay-quota-per-session",
+        type=int,
+        default=None,
+        metavar="N",
+        help="live replay-cache entries one session may hold (default 60000)",
+    )
+    s.add_argument(
+        "--replay-quota-per-peer",
+        type=int,
+        default=None,
+        metavar="N",
+        help="live replay-cache entries one client address may hold over all of its "
+        "sessions (default 90000; 0 = off)",
+    )
+    s.add_argument(
+        "--max-failed-authentications",
+        type=int,
+        default=None,
+        metavar="N",
+        help="failed logins per username and address before that pair backs off "
+        "(growing delays, 1 s doubling up to 5 min; default 5; 0 = off); backstops "
+        "for never-used pairs: 4 x N per username, 20 x N per address",
+    )
+    s.add_argument(
+        "--max-received-message-size",
+        type=_positive,
+        default=65536,
+        metavar="BYTES",
+        help="largest request accepted, in bytes (WCF's MaxReceivedMessageSize; "
+        "default 65536); a bigger one gets HTTP 413 before it is read or parsed",
+    )
+    s.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
+        metavar="IPS",
+        help="comma-separated proxy addresses whose X-Forwarded-*/Forwarded headers "
+        "are trusted (default: none; a request carrying them is never taken as "
+        "HTTPS)",
+    )
+    s.add_argument(
+        "--log-level",
+        dest="serve_log_level",
+        default=None,
+        metavar="LEVEL",
+        help="DEBUG, INFO (session events: issued, renewed, cancelled, faults), "
+        "WARNING (default) or ERROR; the same as wssc --log-level",
+    )
+    s.add_argument(
+        "--wsgi",
+        action="store_true",
+        help="serve the WSGI app with a threaded wsgiref server (development only) instead of ASGI/uvicorn",
+    )
     s.set_defaults(func=run_serve)
 
     c = sub.add_parser(
-        "call", help="call an operation through a secure session",
+        "call",
+        help="call an operation through a secure session",
         description="Fetch URL?wsdl, take the security settings from its policy, open a "
         "secure session, call OPERATION, print the result and close (Cancel, unless the "
         "policy says MustNotSendCancel). ARGS are positional or name=value.",
     )
     c.add_argument("url", metavar="URL", help="service address, e.g. http://127.0.0.1:8000/svc")
     c.add_argument("operation", metavar="OPERATION")
-    c.add_argument("args", nargs="*", metavar="ARGS",
-                   help="positional values, or NAME=VALUE for a parameter by name (a NAME "
-                   "the operation does not have is refused; pass a text that contains '=' "
-                   "by name: text=a=b)")
-    c.add_argument("-v", "--verbose", action="store_true",
-                   help="show the session's life: issue, calls, renew, cancel")
+    c.add_argument(
+        "args",
+        nargs="*",
+        metavar="ARGS",
+        help="positional values, or NAME=VALUE for a parameter by name (a NAME "
+        "the operation does not have is refused; pass a text that contains '=' "
+        "by name: text=a=b)",
+    )
+    c.add_argument(
+        "-v", "--verbose", action="store_true", help="show the session's life: issue, calls, renew, cancel"
+    )
     c.add_argument("--repeat", type=int, default=1, help="call N times in one session")
     c.add_argument("--username", default=os.environ.get("WSSC_USERNAME"))
     c.add_argument("--password", default=os.environ.get("WSSC_PASSWORD"))
     c.add_argument("--cafile", help="CA/certificate file to trust for HTTPS")
-    c.add_argument("--insecure", action="store_true",
-                   help="do not verify the HTTPS certificate (warns: whoever answers is "
-                   "trusted, and gets the password)")
-    c.add_argument("--cert-dir", type=Path, default=None,
-                   help="trust the development certificate found here for HTTPS")
-    c.add_argument("--service-cert", type=Path, default=None, metavar="PEM",
-                   help="the service's certificate (PEM) for AnonymousForCertificate, when "
-                   "the WSDL has no wsid:Identity; it overrides the WSDL's")
-    c.add_argument("--timeout", type=_seconds, default=60.0, metavar="SECONDS",
-                   help="how long to wait for each answer (default 60, WCF's sendTimeout); "
-                   "a slow answer is reported on stderr after a few seconds")
+    c.add_argument(
+        "--insecure",
+        action="store_true",
+        help="do not verify the HTTPS certificate (warns: whoever answers is trusted, and gets the password)",
+    )
+    c.add_argument(
+        "--cert-dir", type=Path, default=None, help="trust the development certificate found here for HTTPS"
+    )
+    c.add_argument(
+        "--service-cert",
+        type=Path,
+        default=None,
+        metavar="PEM",
+        help="the service's certificate (PEM) for AnonymousForCertificate, when "
+        "the WSDL has no wsid:Identity; it overrides the WSDL's",
+    )
+    c.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="how long to wait for each answer (default 60, WCF's sendTimeout); "
+        "a slow answer is reported on stderr after a few seconds",
+    )
     c.set_defaults(func=run_call)
 
     i = sub.add_parser(
-        "inspect", help="explain an endpoint's security policy in plain words",
+        "inspect",
+        help="explain an endpoint's security policy in plain words",
         description="Read a WSDL (URL or file) and explain its policy: bootstrap, suite, "
         "derived keys, session or cookie mode, and whether a Cancel will be sent and why. "
         "Exit status 4, with a warning on stderr, when the endpoint cannot be used as "
@@ -195,8 +303,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     i.add_argument("wsdl", metavar="WSDL", help="URL (…?wsdl) or file")
     i.add_argument("--cafile", help="CA/certificate file to trust for HTTPS")
-    i.add_argument("--insecure", action="store_true",
-                   help="do not verify the HTTPS certificate (warns)")
+    i.add_argument("--insecure", action="store_true", help="do not verify the HTTPS certificate (warns)")
     i.set_defaults(func=run_inspect)
 
 
@@ -226,12 +333,18 @@ def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         svc = replace(svc, replay_quota_per_peer=args.replay_quota_per_peer)
     if args.max_failed_authentications is not None:
         n = args.max_failed_authentications
-        svc = replace(svc, max_failed_authentications=n, max_failed_authentications_per_user=4 * n,
-                      max_failed_authentications_per_peer=20 * n)
+        svc = replace(
+            svc,
+            max_failed_authentications=n,
+            max_failed_authentications_per_user=4 * n,
+            max_failed_authentications_per_peer=20 * n,
+        )
     if args.key_renewal is not None:
-        svc = replace(svc, session_key_renewal_interval=timedelta(seconds=args.key_renewal),
-                      session_key_rollover_interval=timedelta(
-                          seconds=min(300.0, args.key_renewal)))
+        svc = replace(
+            svc,
+            session_key_renewal_interval=timedelta(seconds=args.key_renewal),
+            session_key_rollover_interval=timedelta(seconds=min(300.0, args.key_renewal)),
+        )
     return EndpointSettings(
         secure_conversation=SecureConversationSettings(
             require_cancellation=args.require_cancellation,
@@ -257,8 +370,9 @@ def _store(spec: str, replay_quota: int, peer_quota: int):  # type: ignore[no-un
         try:
             import redis
         except ImportError:
-            raise ConfigurationError("--store redis:// needs the 'redis' package "
-                                     "(pip install 'wssc[redis]')") from None
+            raise ConfigurationError(
+                "--store redis:// needs the 'redis' package (pip install 'wssc[redis]')"
+            ) from None
         from wssc.store.redis import RedisReplayCache, RedisStore
 
         try:
@@ -270,8 +384,9 @@ def _store(spec: str, replay_quota: int, peer_quota: int):  # type: ignore[no-un
                 "fix the URL, or use --store memory (one process) or cookie mode "
                 "(--no-require-cancellation)"
             ) from None
-        return RedisStore(client), RedisReplayCache(client, quota_per_partition=replay_quota,
-                                                    quota_per_peer=peer_quota)
+        return RedisStore(client), RedisReplayCache(
+            client, quota_per_partition=replay_quota, quota_per_peer=peer_quota
+        )
     raise ConfigurationError(f"unknown store {spec!r}: use memory or redis://HOST:PORT/DB")
 
 
@@ -315,11 +430,18 @@ def run_serve(args: argparse.Namespace) -> int:
         expected = users.get(user)
         return expected is not None and hmac.compare_digest(expected, password)
 
-    store, replay_cache = _store(args.store, settings.service.replay_quota_per_session,
-                                 settings.service.replay_quota_per_peer)
+    store, replay_cache = _store(
+        args.store, settings.service.replay_quota_per_session, settings.service.replay_quota_per_peer
+    )
     engine = ServiceEngine(
-        Calculator(), settings=settings, address=address, certificate=cert,
-        store=store, keyring=keyring, username_validator=validate, replay_cache=replay_cache,
+        Calculator(),
+        settings=settings,
+        address=address,
+        certificate=cert,
+        store=store,
+        keyring=keyring,
+        username_validator=validate,
+        replay_cache=replay_cache,
     )
     proxies = [p.strip() for p in (args.forwarded_allow_ips or "").split(",") if p.strip()]
     sc = settings.secure_conversation
@@ -337,14 +459,16 @@ def run_serve(args: argparse.Namespace) -> int:
         from wssc.service.wsgi import WsgiApp, make_threaded_server
 
         try:
-            httpd = make_threaded_server(args.host, args.port,
-                                         WsgiApp(engine, forwarded_allow_ips=proxies))
+            httpd = make_threaded_server(args.host, args.port, WsgiApp(engine, forwarded_allow_ips=proxies))
         except OSError as exc:
             raise ConfigurationError(_cannot_listen(args.host, args.port, exc)) from None
         with httpd:  # listening: only now say where
             print("\n".join(banner), flush=True)
-            print("  WSGI: threaded wsgiref server, for development only (deploy the WSGI app "
-                  "under gunicorn or similar)", flush=True)
+            print(
+                "  WSGI: threaded wsgiref server, for development only (deploy the WSGI app "
+                "under gunicorn or similar)",
+                flush=True,
+            )
             httpd.serve_forever()
         return 0
     try:
@@ -357,11 +481,16 @@ def run_serve(args: argparse.Namespace) -> int:
     # uvicorn trusts X-Forwarded-* from 127.0.0.1 by default: only configured proxies here.
     config = uvicorn.Config(
         _with_banner(AsgiApp(engine, forwarded_allow_ips=proxies), banner),
-        host=args.host, port=args.port,
-        proxy_headers=bool(proxies), forwarded_allow_ips=",".join(proxies) or None,
+        host=args.host,
+        port=args.port,
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=",".join(proxies) or None,
         log_level=logging.getLevelName(logging.getLogger().level).lower()
-        if logging.getLogger().level <= logging.INFO else "warning",
-        access_log=False, **ssl)  # type: ignore[arg-type]
+        if logging.getLogger().level <= logging.INFO
+        else "warning",
+        access_log=False,
+        **ssl,  # type: ignore[arg-type]
+    )
     # Bind first, so that a busy port is an error before anything says "service at".
     sock = _listen(args.host, args.port)
     server = uvicorn.Server(config)
@@ -374,8 +503,11 @@ def run_serve(args: argparse.Namespace) -> int:
 
 def _cannot_listen(host: str, port: int, exc: OSError) -> str:
     why = os.strerror(exc.errno) if exc.errno else str(exc)
-    hint = "; another process is listening there: stop it or pick another --port" \
-        if exc.errno == errno.EADDRINUSE else ""
+    hint = (
+        "; another process is listening there: stop it or pick another --port"
+        if exc.errno == errno.EADDRINUSE
+        else ""
+    )
     return f"cannot listen on {host}:{port}: {why}{hint}"
 
 
@@ -428,9 +560,13 @@ def _verify_opt(args: argparse.Namespace) -> bool | str:
     if args.insecure:
         if not getattr(args, "_warned_insecure", False):
             args._warned_insecure = True
-            print("warning: --insecure: HTTPS certificates are not verified; whoever answers "
-                  "at that address is trusted (and is sent the password, if any). Use "
-                  "--cafile or --cert-dir instead", file=sys.stderr, flush=True)
+            print(
+                "warning: --insecure: HTTPS certificates are not verified; whoever answers "
+                "at that address is trusted (and is sent the password, if any). Use "
+                "--cafile or --cert-dir instead",
+                file=sys.stderr,
+                flush=True,
+            )
         return False
     if args.cafile:
         return str(args.cafile)
@@ -438,8 +574,11 @@ def _verify_opt(args: argparse.Namespace) -> bool | str:
     return str(dev) if dev.exists() else True
 
 
-_ACTIONS = {"/RST/SCT": "the session to open (RST/SCT)", "/RST/SCT/Renew": "the session's "
-            "renewal (RST/SCT/Renew)", "/RST/SCT/Cancel": "the session's Cancel (RST/SCT/Cancel)"}
+_ACTIONS = {
+    "/RST/SCT": "the session to open (RST/SCT)",
+    "/RST/SCT/Renew": "the session's renewal (RST/SCT/Renew)",
+    "/RST/SCT/Cancel": "the session's Cancel (RST/SCT/Cancel)",
+}
 
 
 def _waiting_for(request: object) -> str:
@@ -470,22 +609,27 @@ def _values(op: OperationSpec, argv: list[str]) -> dict[str, object]:
             if name not in params:
                 raise InvalidArgument(
                     f"{op.name} has no parameter {name!r}; it has "
-                    f"{', '.join(order) or 'none'}: {signature(op)} (nothing was sent)")
+                    f"{', '.join(order) or 'none'}: {signature(op)} (nothing was sent)"
+                )
             p = params[name]
         else:
             if positional >= len(order):
-                raise InvalidArgument(f"{op.name} takes {len(order)} arguments, got more: "
-                                      f"{signature(op)} (nothing was sent)")
+                raise InvalidArgument(
+                    f"{op.name} takes {len(order)} arguments, got more: {signature(op)} (nothing was sent)"
+                )
             p, text = params[order[positional]], a
             positional += 1
         if p.name in values:
             raise InvalidArgument(f"{op.name} got {p.name!r} twice: {signature(op)}")
         values[p.name] = _convert(p.type.xsd, text, p.name)
-    missing = [p.name for p in params.values()
-               if p.name not in values and not (p.type.optional or p.type.is_list)]
+    missing = [
+        p.name for p in params.values() if p.name not in values and not (p.type.optional or p.type.is_list)
+    ]
     if missing:
-        raise InvalidArgument(f"{op.name} takes {len(order)} arguments; missing "
-                              f"{', '.join(missing)}: {signature(op)} (nothing was sent)")
+        raise InvalidArgument(
+            f"{op.name} takes {len(order)} arguments; missing "
+            f"{', '.join(missing)}: {signature(op)} (nothing was sent)"
+        )
     return values
 
 
@@ -524,45 +668,64 @@ def _call(args: argparse.Namespace, waiting: Waiting) -> int:
             print(f"[{name}] {detail}", file=sys.stderr, flush=True)
 
     service_cert = load(args.service_cert) if args.service_cert else None
-    extra: dict[str, Any] = {} if service_cert is None else \
-        {"service_certificate": service_cert}
+    extra: dict[str, Any] = {} if service_cert is None else {"service_certificate": service_cert}
     verify = _verify_opt(args)
-    http = httpx.Client(verify=tls_verify(verify), timeout=args.timeout, event_hooks={
-        "request": [lambda r: waiting.begin(_waiting_for(r))],
-        "response": [lambda r: waiting.end()],
-    })
+    http = httpx.Client(
+        verify=tls_verify(verify),
+        timeout=args.timeout,
+        event_hooks={
+            "request": [lambda r: waiting.begin(_waiting_for(r))],
+            "response": [lambda r: waiting.end()],
+        },
+    )
     with http:
         waiting.begin(f"the WSDL at {wsdl_url}")
         try:
             client = Client.from_wsdl(
-                wsdl_url, verify=verify, username=args.username, password=args.password,
-                on_event=event, timeout=args.timeout, http=http, **extra,
+                wsdl_url,
+                verify=verify,
+                username=args.username,
+                password=args.password,
+                on_event=event,
+                timeout=args.timeout,
+                http=http,
+                **extra,
             )
         except ConfigurationError as exc:
             if service_cert is None and "needs the service certificate" in str(exc):
-                exc.add_note("hint: the WSDL names no service certificate (wsid:Identity); "
-                             "give it with --service-cert PEM")
+                exc.add_note(
+                    "hint: the WSDL names no service certificate (wsid:Identity); "
+                    "give it with --service-cert PEM"
+                )
             raise
         waiting.end()
         try:
             with client:
                 if verbose:
                     s = client.session.scs
-                    print(f"[policy] {s.bootstrap.value}, {s.message_security_version.name}, "
-                          f"{'session mode' if s.require_cancellation else 'cookie mode (MustNotSendCancel)'}"
-                          f", derived keys {'on' if bootstrap_kind(s.bootstrap).derived_keys(s) else 'off'}",
-                          file=sys.stderr, flush=True)
+                    print(
+                        f"[policy] {s.bootstrap.value}, {s.message_security_version.name}, "
+                        f"{'session mode' if s.require_cancellation else 'cookie mode (MustNotSendCancel)'}"
+                        f", derived keys {'on' if bootstrap_kind(s.bootstrap).derived_keys(s) else 'off'}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                 op = find_operation(client.contract, args.operation)
                 values = _values(op, list(args.args))
                 result: object = None
                 for _ in range(max(1, args.repeat)):
                     result = client.call(op.name, **values)
         except RemoteFault as exc:
-            if service_cert is not None and isinstance(exc, SecurityVerificationFailed) \
-                    and client.session.sct is None:
-                exc.add_note(f"hint: the service could not read the session request sealed "
-                             f"for --service-cert {args.service_cert} ({service_cert.subject}); "
-                             "is it this service's certificate?")
+            if (
+                service_cert is not None
+                and isinstance(exc, SecurityVerificationFailed)
+                and client.session.sct is None
+            ):
+                exc.add_note(
+                    f"hint: the service could not read the session request sealed "
+                    f"for --service-cert {args.service_cert} ({service_cert.subject}); "
+                    "is it this service's certificate?"
+                )
             raise
     print(result)
     return 0
@@ -608,10 +771,12 @@ def run_inspect(args: argparse.Namespace) -> int:
     endpoint = settings_from_wsdl(data)
     print(explain(endpoint))
     address = endpoint.address
-    why = bootstrap_kind(endpoint.settings.bootstrap).insecure_address(address) if address \
-        else None
+    why = bootstrap_kind(endpoint.settings.bootstrap).insecure_address(address) if address else None
     if why is not None:
-        print(f"warning: {why}: a client (wssc's, WCF's) refuses to send its credentials "
-              "there; the service must publish its https:// address", file=sys.stderr)
+        print(
+            f"warning: {why}: a client (wssc's, WCF's) refuses to send its credentials "
+            "there; the service must publish its https:// address",
+            file=sys.stderr,
+        )
         return INSECURE_ENDPOINT
     return 0

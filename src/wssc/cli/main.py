@@ -45,9 +45,12 @@ def _closed_pipe() -> int:
 
 
 def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
-    return {name: sub for action in parser._actions
-            if isinstance(action, argparse._SubParsersAction)
-            for name, sub in action.choices.items()}
+    return {
+        name: sub
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)
+        for name, sub in action.choices.items()
+    }
 
 
 def _every_parser(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
@@ -65,12 +68,10 @@ def _unrecognized(parser: argparse.ArgumentParser, tokens: list[str], extra: lis
         leaf = _subcommands(leaf).get(tok, leaf)
     notes = []
     for opt in (e.split("=", 1)[0] for e in extra if e.startswith("--")):
-        owners = [p.prog for p in _every_parser(parser)
-                  if p is not leaf and opt in p._option_string_actions]
+        owners = [p.prog for p in _every_parser(parser) if p is not leaf and opt in p._option_string_actions]
         if owners:
             notes.append(f"{opt} is an option of: {', '.join(owners)}")
-    leaf.error(f"unrecognized arguments: {' '.join(extra)}"
-               + "".join(f"\n  ({n})" for n in notes))
+    leaf.error(f"unrecognized arguments: {' '.join(extra)}" + "".join(f"\n  ({n})" for n in notes))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,8 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="WS-SecureConversation (WCF secure sessions) for Python: serve, call, "
         "inspect endpoints, and protect or verify single messages.",
     )
-    parser.add_argument("--log-level", default=os.environ.get("WSSC_LOG", "WARNING"),
-                        help="logging level (DEBUG, INFO, WARNING…); env WSSC_LOG")
+    parser.add_argument(
+        "--log-level",
+        default=os.environ.get("WSSC_LOG", "WARNING"),
+        help="logging level (DEBUG, INFO, WARNING…); env WSSC_LOG",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     from wssc.cli import message
 
@@ -124,8 +128,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(exc, RemoteFault) or args.command == "message":
             print(f"FAULT {_line(exc, exc.describe())}", file=sys.stderr)
         else:
-            text = str(exc) if isinstance(exc, TransportError) else \
-                f"{exc.reason} ({exc.detail})" if exc.detail else exc.reason
+            text = (
+                str(exc)
+                if isinstance(exc, TransportError)
+                else f"{exc.reason} ({exc.detail})"
+                if exc.detail
+                else exc.reason
+            )
             if exc.security_failure and args.command == "call":
                 text = f"the service's reply was refused here: {text}"
             print(f"error: {_line(exc, text)}", file=sys.stderr)

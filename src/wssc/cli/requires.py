@@ -27,6 +27,5 @@ def require(what: str, *modules: str) -> None:
     if missing:
         extras = ",".join(sorted({EXTRAS.get(m, m) for m in missing}))
         raise ConfigurationError(
-            f"{what} needs {' and '.join(missing)}, which is not installed: "
-            f"pip install 'wssc[{extras}]'"
+            f"{what} needs {' and '.join(missing)}, which is not installed: pip install 'wssc[{extras}]'"
         )

@@ -54,19 +54,52 @@ _MODULE_DOC: Final = (
 )
 _CLASS_DOC: Final = (
     "Opens a secure session on the first call, closes it (Cancel, unless the policy says\n"
-    "    MustNotSendCancel) on ``close()`` or when a ``with`` ends.")
-_IMPORTS: Final = (("__future__", "annotations", None), ("typing", "Any", "_Any"),
-                   ("typing", "cast", "_cast"), ("wssc.client", "Client", "_Client"))
-_CONSTANTS: Final = ("WSDL_URL", "CONTRACT_NAME", "CONTRACT_NAMESPACE", "GENERATED_AT",
-                     "SECURITY_POLICY", "OPERATIONS")
-_CALLS: Final = frozenset({"_Client.from_wsdl", "_cast", "self.client.call", "self.close",
-                           "self.client.close"})
+    "    MustNotSendCancel) on ``close()`` or when a ``with`` ends."
+)
+_IMPORTS: Final = (
+    ("__future__", "annotations", None),
+    ("typing", "Any", "_Any"),
+    ("typing", "cast", "_cast"),
+    ("wssc.client", "Client", "_Client"),
+)
+_CONSTANTS: Final = (
+    "WSDL_URL",
+    "CONTRACT_NAME",
+    "CONTRACT_NAMESPACE",
+    "GENERATED_AT",
+    "SECURITY_POLICY",
+    "OPERATIONS",
+)
+_CALLS: Final = frozenset(
+    {"_Client.from_wsdl", "_cast", "self.client.call", "self.close", "self.client.close"}
+)
 _ATTRS: Final = frozenset({"client", "call", "close", "from_wsdl"})
 _NODES: Final = (
-    ast.Module, ast.Expr, ast.Constant, ast.ImportFrom, ast.alias, ast.Assign, ast.Name,
-    ast.Load, ast.Store, ast.Tuple, ast.Dict, ast.ClassDef, ast.FunctionDef, ast.arguments,
-    ast.arg, ast.Return, ast.Call, ast.Attribute, ast.keyword, ast.IfExp, ast.Compare,
-    ast.IsNot, ast.BinOp, ast.BitOr, ast.Subscript,
+    ast.Module,
+    ast.Expr,
+    ast.Constant,
+    ast.ImportFrom,
+    ast.alias,
+    ast.Assign,
+    ast.Name,
+    ast.Load,
+    ast.Store,
+    ast.Tuple,
+    ast.Dict,
+    ast.ClassDef,
+    ast.FunctionDef,
+    ast.arguments,
+    ast.arg,
+    ast.Return,
+    ast.Call,
+    ast.Attribute,
+    ast.keyword,
+    ast.IfExp,
+    ast.Compare,
+    ast.IsNot,
+    ast.BinOp,
+    ast.BitOr,
+    ast.Subscript,
 )
 
 
@@ -100,8 +133,11 @@ class _Plan:
 
 def generate(contract: ContractSpec, wsdl_url: str, explanation: str = "") -> str:
     """The source of a typed client module for ``contract``, checked (see the module docs)."""
-    short = contract.name[1:] if (len(contract.name) > 1 and contract.name[0] == "I"
-                                  and contract.name[1].isupper()) else contract.name
+    short = (
+        contract.name[1:]
+        if (len(contract.name) > 1 and contract.name[0] == "I" and contract.name[1].isupper())
+        else contract.name
+    )
     cls = _py_name(short, (), set(), "Service") + "Client"
     plan = _Plan(cls)
     taken = set(_CLASS_NAMES)
@@ -160,8 +196,7 @@ def generate(contract: ContractSpec, wsdl_url: str, explanation: str = "") -> st
         "    def close(self) -> None:",
         "        self.client.close()",
     ]
-    plan.strings |= {_MODULE_DOC, _CLASS_DOC, wsdl_url, contract.name, contract.namespace,
-                     generated, *policy}
+    plan.strings |= {_MODULE_DOC, _CLASS_DOC, wsdl_url, contract.name, contract.namespace, generated, *policy}
     for py, wire, action, args, ret in methods:
         sig = "".join(f", {name}: {annotation}" for name, _w, annotation in args)
         call = ", ".join(f"{w!r}: {name}" for name, w, _a in args)
@@ -181,7 +216,8 @@ def generate(contract: ContractSpec, wsdl_url: str, explanation: str = "") -> st
 def _refuse(what: str) -> GeneratedCodeRejected:
     return GeneratedCodeRejected(
         f"the generated client failed its check ({what}); nothing was written. The WSDL "
-        "holds a value that does not fit the contract's shape.")
+        "holds a value that does not fit the contract's shape."
+    )
 
 
 def _check(source: str, plan: _Plan) -> None:
@@ -193,39 +229,68 @@ def _check(source: str, plan: _Plan) -> None:
         raise _refuse(f"not valid Python: {printable(exc)}") from None
     body = tree.body
     head = [type(s).__name__ for s in body]
-    expected = ["Expr", "ImportFrom", "ImportFrom", "ImportFrom", "ImportFrom",
-                *(["Assign"] * len(_CONSTANTS)), "ClassDef"]
+    expected = [
+        "Expr",
+        "ImportFrom",
+        "ImportFrom",
+        "ImportFrom",
+        "ImportFrom",
+        *(["Assign"] * len(_CONSTANTS)),
+        "ClassDef",
+    ]
     if head != expected:
         raise _refuse(f"module statements {head}")
-    imports = [(s.module, a.name, a.asname) for s in body[1:5] if isinstance(s, ast.ImportFrom)
-               for a in s.names]
-    if tuple(imports) != _IMPORTS or any(s.level for s in body[1:5]
-                                         if isinstance(s, ast.ImportFrom)):
+    imports = [
+        (s.module, a.name, a.asname) for s in body[1:5] if isinstance(s, ast.ImportFrom) for a in s.names
+    ]
+    if tuple(imports) != _IMPORTS or any(s.level for s in body[1:5] if isinstance(s, ast.ImportFrom)):
         raise _refuse("imports")
-    targets = [t.id for s in body if isinstance(s, ast.Assign) for t in s.targets
-               if isinstance(t, ast.Name)]
-    if tuple(targets) != _CONSTANTS or any(len(s.targets) != 1 for s in body
-                                           if isinstance(s, ast.Assign)):
+    targets = [t.id for s in body if isinstance(s, ast.Assign) for t in s.targets if isinstance(t, ast.Name)]
+    if tuple(targets) != _CONSTANTS or any(len(s.targets) != 1 for s in body if isinstance(s, ast.Assign)):
         raise _refuse("module constants")
     klass = body[-1]
     assert isinstance(klass, ast.ClassDef)
     if klass.name != plan.cls or klass.bases or klass.keywords or klass.decorator_list:
         raise _refuse("class definition")
     defs = [s for s in klass.body[1:] if isinstance(s, ast.FunctionDef)]
-    if (len(defs) != len(klass.body) - 1 or not isinstance(klass.body[0], ast.Expr)
-            or [d.name for d in defs]
-            != ["__init__", "__enter__", "__exit__", "close", *plan.methods]):
+    if (
+        len(defs) != len(klass.body) - 1
+        or not isinstance(klass.body[0], ast.Expr)
+        or [d.name for d in defs] != ["__init__", "__enter__", "__exit__", "close", *plan.methods]
+    ):
         raise _refuse("class body")
-    names = plan.names | {"self", "url", "client", "kw", "exc", "object", "str", "None",
-                          "_Any", "_Client", "_cast", plan.cls, "WSDL_URL",
-                          "int", "bool", "float", "bytes", "list"} | set(_CONSTANTS)
+    names = (
+        plan.names
+        | {
+            "self",
+            "url",
+            "client",
+            "kw",
+            "exc",
+            "object",
+            "str",
+            "None",
+            "_Any",
+            "_Client",
+            "_cast",
+            plan.cls,
+            "WSDL_URL",
+            "int",
+            "bool",
+            "float",
+            "bytes",
+            "list",
+        }
+        | set(_CONSTANTS)
+    )
     for node in ast.walk(tree):
         if not isinstance(node, _NODES):
             raise _refuse(f"a {type(node).__name__} node")
         if isinstance(node, ast.FunctionDef | ast.ClassDef) and node.decorator_list:
             raise _refuse("a decorator")
         if isinstance(node, ast.Constant) and not (
-                node.value is None or (type(node.value) is str and node.value in plan.strings)):
+            node.value is None or (type(node.value) is str and node.value in plan.strings)
+        ):
             raise _refuse(f"an unexpected constant {printable(repr(node.value), 80)}")
         if isinstance(node, ast.Name) and node.id not in names:
             raise _refuse(f"an unexpected name {printable(node.id, 80)}")
@@ -239,7 +304,8 @@ def _check(source: str, plan: _Plan) -> None:
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
-        "svcutil", help="generate a typed Python client from a WSDL",
+        "svcutil",
+        help="generate a typed Python client from a WSDL",
         description="Read a WSDL (URL or file) and write a Python module with a typed client "
         "class: one method per operation, secure session handled by wssc.client.Client. "
         "Values from the WSDL reach the module only as literals; the module is checked "
@@ -247,8 +313,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     p.add_argument("wsdl", metavar="WSDL", help="URL (…?wsdl) or file")
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="module to write, or -")
-    p.add_argument("--url", help="the WSDL URL the generated client uses by default "
-                   "(default: WSDL when it is a URL)")
+    p.add_argument(
+        "--url", help="the WSDL URL the generated client uses by default (default: WSDL when it is a URL)"
+    )
     p.add_argument("--cafile")
     p.add_argument("--insecure", action="store_true")
     p.set_defaults(func=run)
@@ -264,7 +331,8 @@ def _wsdl_url_of(data: bytes, source: str) -> str:
             if etree.QName(el).localname == "address" and el.get("location"):
                 return str(el.get("location")).split("?", 1)[0] + "?wsdl"
     raise ConfigurationError(
-        f"{printable(source)} has no soap:address: pass --url with the service's WSDL URL")
+        f"{printable(source)} has no soap:address: pass --url with the service's WSDL URL"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -289,8 +357,9 @@ def run(args: argparse.Namespace) -> int:
         try:
             Path(args.output).write_text(source, encoding="utf-8")
         except OSError as exc:
-            raise ConfigurationError(f"cannot write {printable(args.output)}: "
-                                     f"{exc.strerror or exc}") from None
+            raise ConfigurationError(
+                f"cannot write {printable(args.output)}: {exc.strerror or exc}"
+            ) from None
         names = ", ".join(printable(n, 80) for n in contract.operation_names)
         print(f"wrote {args.output}: {len(contract.operations)} operations ({printable(names)})")
     return 0

@@ -20,11 +20,11 @@ NOTICE_AFTER = 5.0
 
 
 class Waiting:
-    def __init__(self, timeout: float, *, notice_after: float | None = None,
-                 out: TextIO | None = None) -> None:
+    def __init__(
+        self, timeout: float, *, notice_after: float | None = None, out: TextIO | None = None
+    ) -> None:
         self.timeout = timeout
-        self.notice_after = min(NOTICE_AFTER, timeout / 3) if notice_after is None \
-            else notice_after
+        self.notice_after = min(NOTICE_AFTER, timeout / 3) if notice_after is None else notice_after
         self._out = out
         self._lock = threading.Lock()
         self._changed = threading.Event()
@@ -48,8 +48,7 @@ class Waiting:
     def overdue(self) -> str | None:
         """What is still unanswered after (about) the timeout, else None."""
         with self._lock:
-            late = self._what is not None and \
-                time.monotonic() - self._since >= 0.9 * self.timeout
+            late = self._what is not None and time.monotonic() - self._since >= 0.9 * self.timeout
             return self._what if late else None
 
     def close(self) -> None:
@@ -78,6 +77,9 @@ class Waiting:
                     continue
                 self._told = True
             elapsed = time.monotonic() - since
-            print(f"wssc: waiting for {printable(what, 300)}: no answer after {elapsed:.1f} s "
-                  f"(gives up after {self.timeout:g} s; see --timeout)",
-                  file=self._out or sys.stderr, flush=True)
+            print(
+                f"wssc: waiting for {printable(what, 300)}: no answer after {elapsed:.1f} s "
+                f"(gives up after {self.timeout:g} s; see --timeout)",
+                file=self._out or sys.stderr,
+                flush=True,
+            )

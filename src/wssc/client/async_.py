@@ -1,7 +1,7 @@
 """The asynchronous client, over httpx (same behaviour as `wssc.client.Client`)::
 
-    async with await AsyncClient.from_wsdl(url) as c:
-        await c.call("Add", a=2, b=3)
+async with await AsyncClient.from_wsdl(url) as c:
+    await c.call("Add", a=2, b=3)
 """
 
 from __future__ import annotations
@@ -44,18 +44,27 @@ class AsyncClient(ClientBase[httpx.AsyncClient, asyncio.Lock]):
 
     @classmethod
     async def from_wsdl(
-        cls, url: str, *, verify: bool | str | ssl.SSLContext = True, timeout: float = 60.0,
-        address: str | None = None, **kw: Any
+        cls,
+        url: str,
+        *,
+        verify: bool | str | ssl.SSLContext = True,
+        timeout: float = 60.0,
+        address: str | None = None,
+        **kw: Any,
     ) -> AsyncClient:
         """``await AsyncClient.from_wsdl(url)``: settings, contract and certificate from the
         service's WSDL (the same as `from_wsdl_async`)."""
-        return await cls.from_wsdl_async(url, verify=verify, timeout=timeout, address=address,
-                                         **kw)
+        return await cls.from_wsdl_async(url, verify=verify, timeout=timeout, address=address, **kw)
 
     @classmethod
     async def from_wsdl_async(
-        cls, url: str, *, verify: bool | str | ssl.SSLContext = True, timeout: float = 60.0,
-        address: str | None = None, **kw: Any
+        cls,
+        url: str,
+        *,
+        verify: bool | str | ssl.SSLContext = True,
+        timeout: float = 60.0,
+        address: str | None = None,
+        **kw: Any,
     ) -> AsyncClient:
         """See `wssc.client.Client.from_wsdl` (``url``, ``address``)."""
         from wssc.client.wsdl_fetch import aget_capped
@@ -79,8 +88,9 @@ class AsyncClient(ClientBase[httpx.AsyncClient, asyncio.Lock]):
 
     async def _post(self, out: Outgoing) -> bytes:
         try:
-            r = await self._http.post(self.address, content=out.body, headers=self._headers(out),
-                                        follow_redirects=False)
+            r = await self._http.post(
+                self.address, content=out.body, headers=self._headers(out), follow_redirects=False
+            )
         except httpx.HTTPError as exc:
             raise self._unreachable(exc) from None
         return self._answered(r.status_code, r.content)

@@ -49,8 +49,11 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
             continue
         seen.add(id(e))
         yield e
-        todo += [x for x in (e.__cause__, e.__context__, getattr(e, "reason", None), *e.args)
-                 if isinstance(x, BaseException)]
+        todo += [
+            x
+            for x in (e.__cause__, e.__context__, getattr(e, "reason", None), *e.args)
+            if isinstance(x, BaseException)
+        ]
 
 
 def _with_scheme(url: str, scheme: str) -> str:
@@ -70,20 +73,40 @@ def network_failure(exc: BaseException, url: str, what: str = "cannot reach") ->
         return TransportError(
             f"{url} was reached, but its HTTPS certificate is not trusted ({why}): trust "
             "the service's certificate or its CA with verify='ca.pem' (wssc call "
-            "--cafile ca.pem), or use http:// if the service offers it", reason=UNTRUSTED)
+            "--cafile ca.pem), or use http:// if the service offers it",
+            reason=UNTRUSTED,
+        )
     if scheme == "https" and any(
-            m in text for m in ("WRONG_VERSION_NUMBER", "wrong version number",
-                                "RECORD_LAYER_FAILURE", "record layer failure",
-                                "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST")):
+        m in text
+        for m in (
+            "WRONG_VERSION_NUMBER",
+            "wrong version number",
+            "RECORD_LAYER_FAILURE",
+            "record layer failure",
+            "PACKET_LENGTH_TOO_LONG",
+            "HTTP_REQUEST",
+        )
+    ):
         return TransportError(
-            f"{url}: the service answered in plain HTTP, not TLS; use "
-            f"{_with_scheme(url, 'http')} instead", reason=WRONG_SCHEME)
+            f"{url}: the service answered in plain HTTP, not TLS; use {_with_scheme(url, 'http')} instead",
+            reason=WRONG_SCHEME,
+        )
     if scheme == "http" and any(
-            m in text for m in ("disconnected", "Disconnected", "ConnectionResetError",
-                                "Connection reset", "BadStatusLine", "Connection aborted")):
+        m in text
+        for m in (
+            "disconnected",
+            "Disconnected",
+            "ConnectionResetError",
+            "Connection reset",
+            "BadStatusLine",
+            "Connection aborted",
+        )
+    ):
         return TransportError(
             f"{url} closed the connection without an HTTP answer ({exc}); if the service "
-            f"speaks HTTPS, use {_with_scheme(url, 'https')} instead", reason=WRONG_SCHEME)
+            f"speaks HTTPS, use {_with_scheme(url, 'https')} instead",
+            reason=WRONG_SCHEME,
+        )
     return TransportError(f"{what} {url}: {exc}")
 
 
@@ -91,8 +114,12 @@ def wsdl_fallback(url: str, error: Exception) -> str | None:
     """``url?wsdl`` when ``url`` (an http(s) address without a query) answered a document
     that is not a WSDL: the service's own address was given where its metadata was meant."""
     parts = urlsplit(url)
-    if (parts.scheme.lower() not in ("http", "https") or parts.query
-            or not isinstance(error, ConfigurationError) or isinstance(error, WsdlLoadRefused)):
+    if (
+        parts.scheme.lower() not in ("http", "https")
+        or parts.query
+        or not isinstance(error, ConfigurationError)
+        or isinstance(error, WsdlLoadRefused)
+    ):
         return None
     return urlunsplit(parts._replace(query="wsdl"))
 
@@ -101,12 +128,13 @@ def not_a_wsdl(url: str, alt: str, first: Exception, second: Exception) -> Confi
     """The error when neither ``url`` nor ``url?wsdl`` gave a WSDL."""
     detail = getattr(first, "detail", None) or str(first)
     again = getattr(second, "detail", None) or str(second)
-    return ConfigurationError(f"{url} did not answer a WSDL ({detail}), nor did {alt} "
-                              f"({again}): give the address of the service's WSDL")
+    return ConfigurationError(
+        f"{url} did not answer a WSDL ({detail}), nor did {alt} "
+        f"({again}): give the address of the service's WSDL"
+    )
 
 
-def first_wsdl(url: str, fetch: Callable[[str], bytes], budget: WsdlBudget
-               ) -> tuple[str, WsdlAssembler]:
+def first_wsdl(url: str, fetch: Callable[[str], bytes], budget: WsdlBudget) -> tuple[str, WsdlAssembler]:
     """The main WSDL document at ``url``, or at ``url?wsdl`` when ``url`` (no query) answered
     something else (a service's help page): the URL it came from, and its assembler."""
     try:
@@ -124,8 +152,9 @@ def first_wsdl(url: str, fetch: Callable[[str], bytes], budget: WsdlBudget
     return alt, asm
 
 
-async def afirst_wsdl(url: str, fetch: Callable[[str], Awaitable[bytes]], budget: WsdlBudget
-                      ) -> tuple[str, WsdlAssembler]:
+async def afirst_wsdl(
+    url: str, fetch: Callable[[str], Awaitable[bytes]], budget: WsdlBudget
+) -> tuple[str, WsdlAssembler]:
     """`first_wsdl`, awaited."""
     try:
         return url, WsdlAssembler(await fetch(url), url, budget=budget)
@@ -146,8 +175,10 @@ def from_wsdl_note(address: str, wsdl_url: str | None) -> str:
     """What a failure to reach ``address`` adds when it came from a WSDL's soap:address."""
     if wsdl_url is None:
         return ""
-    return (f" ({address} is the soap:address published in the WSDL at {wsdl_url}; if the "
-            "service is elsewhere, pass address='...' to from_wsdl)")
+    return (
+        f" ({address} is the soap:address published in the WSDL at {wsdl_url}; if the "
+        "service is elsewhere, pass address='...' to from_wsdl)"
+    )
 
 
 def make_bootstrap(settings: EndpointSettings, credentials: ClientCredentials) -> BootstrapClient:
@@ -175,9 +206,7 @@ def endpoint_from_wsdl(wsdl: bytes, url: str) -> WsdlEndpoint:
     root = parse_wsdl(wsdl)
     imported = settings_from_wsdl(root)
     contract = parse_wsdl_operations(root)
-    settings = EndpointSettings(
-        secure_conversation=imported.settings, soap_version=imported.soap_version
-    )
+    settings = EndpointSettings(secure_conversation=imported.settings, soap_version=imported.soap_version)
     address = imported.address or url.split("?", 1)[0]
     cert = from_der(imported.service_certificate_der) if imported.service_certificate_der else None
     return WsdlEndpoint(address, settings, contract, cert, imported.address is not None)
@@ -233,10 +262,18 @@ class ClientBase(Generic[H, L]):
         self.settings = settings or EndpointSettings()
         session = ClientSession(
             self.settings,
-            make_bootstrap(self.settings, ClientCredentials.of(
-                credentials, service_certificate=service_certificate, username=username,
-                password=password, service_certificate_validator=service_certificate_validator)),
-            address, compatibility=compatibility,
+            make_bootstrap(
+                self.settings,
+                ClientCredentials.of(
+                    credentials,
+                    service_certificate=service_certificate,
+                    username=username,
+                    password=password,
+                    service_certificate_validator=service_certificate_validator,
+                ),
+            ),
+            address,
+            compatibility=compatibility,
         )
         self.flow = ClientFlow(session, clock=clock, on_event=on_event)
         self.clock = clock
@@ -261,8 +298,9 @@ class ClientBase(Generic[H, L]):
     def _new_lock(self) -> L:
         raise NotImplementedError
 
-    def _bind(self, name: str, args: tuple[object, ...], kwargs: dict[str, object]
-              ) -> tuple[OperationSpec, dict[str, object]]:
+    def _bind(
+        self, name: str, args: tuple[object, ...], kwargs: dict[str, object]
+    ) -> tuple[OperationSpec, dict[str, object]]:
         op = find_operation(self.contract, name)
         bound = bind_args(op, args, kwargs)
         check_arguments(op, bound)
@@ -300,8 +338,7 @@ def find_operation(contract: ContractSpec, name: str) -> OperationSpec:
         return contract.operation(name)
     except Exception:
         raise ConfigurationError(
-            f"the contract has no operation {name!r}; it has: "
-            + ", ".join(contract.operation_names)
+            f"the contract has no operation {name!r}; it has: " + ", ".join(contract.operation_names)
         ) from None
 
 
@@ -320,17 +357,13 @@ def check_arguments(op: OperationSpec, bound: dict[str, object]) -> None:
     try:
         encode_request(op, bound)
     except SerializationFailed as exc:
-        raise InvalidArgument(
-            f"{exc.detail}; the contract says {signature(op)} (nothing was sent)"
-        ) from None
+        raise InvalidArgument(f"{exc.detail}; the contract says {signature(op)} (nothing was sent)") from None
 
 
-def bind_args(op: OperationSpec, args: tuple[object, ...], kwargs: dict[str, object]
-              ) -> dict[str, object]:
+def bind_args(op: OperationSpec, args: tuple[object, ...], kwargs: dict[str, object]) -> dict[str, object]:
     names = [p.name for p in op.parameters]
     if len(args) > len(names):
-        raise InvalidArgument(f"{op.name} takes {len(names)} arguments, got {len(args)}: "
-                              f"{signature(op)}")
+        raise InvalidArgument(f"{op.name} takes {len(names)} arguments, got {len(args)}: {signature(op)}")
     bound = dict(zip(names, args, strict=False))
     for k, v in kwargs.items():
         if k not in names:

@@ -56,8 +56,13 @@ class Client(ClientBase[httpx.Client, threading.RLock]):
 
     @classmethod
     def from_wsdl(
-        cls, url: str, *, verify: bool | str | ssl.SSLContext = True, timeout: float = 60.0,
-        address: str | None = None, **kw: Any
+        cls,
+        url: str,
+        *,
+        verify: bool | str | ssl.SSLContext = True,
+        timeout: float = 60.0,
+        address: str | None = None,
+        **kw: Any,
     ) -> Client:
         """A client configured from the WSDL at ``url`` (the service address alone works too:
         its ``?wsdl`` is tried when it answers no WSDL). ``address``: call the service there
@@ -83,8 +88,9 @@ class Client(ClientBase[httpx.Client, threading.RLock]):
 
     def _post(self, out: Outgoing) -> bytes:
         try:
-            r = self._http.post(self.address, content=out.body, headers=self._headers(out),
-                                  follow_redirects=False)
+            r = self._http.post(
+                self.address, content=out.body, headers=self._headers(out), follow_redirects=False
+            )
         except httpx.HTTPError as exc:
             raise self._unreachable(exc) from None
         return self._answered(r.status_code, r.content)

@@ -17,25 +17,25 @@ from wssc.policy.wsdl_resolve import WsdlBudget
 _HEADERS = {"Accept-Encoding": "identity"}
 
 
-def get_capped(http: httpx.Client, url: str, budget: WsdlBudget,
-               on_status: Callable[[int, str], None]) -> bytes:
+def get_capped(
+    http: httpx.Client, url: str, budget: WsdlBudget, on_status: Callable[[int, str], None]
+) -> bytes:
     """GET ``url`` with ``http``, counted into ``budget`` while it streams."""
     with http.stream("GET", url, headers=_HEADERS) as r:
         on_status(r.status_code, url)
-        body = budget.body(url, r.headers.get("content-encoding"),
-                           r.headers.get("content-length"))
+        body = budget.body(url, r.headers.get("content-encoding"), r.headers.get("content-length"))
         for raw in r.iter_raw():
             body.feed(raw)
     return body.result()
 
 
-async def aget_capped(http: httpx.AsyncClient, url: str, budget: WsdlBudget,
-                      on_status: Callable[[int, str], None]) -> bytes:
+async def aget_capped(
+    http: httpx.AsyncClient, url: str, budget: WsdlBudget, on_status: Callable[[int, str], None]
+) -> bytes:
     """`get_capped`, awaited."""
     async with http.stream("GET", url, headers=_HEADERS) as r:
         on_status(r.status_code, url)
-        body = budget.body(url, r.headers.get("content-encoding"),
-                           r.headers.get("content-length"))
+        body = budget.body(url, r.headers.get("content-encoding"), r.headers.get("content-length"))
         async for raw in r.aiter_raw():
             body.feed(raw)
     return body.result()

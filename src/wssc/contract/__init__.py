@@ -24,8 +24,20 @@ from wssc.contract.model import (
 )
 
 __all__ = [
-    "DEFAULT_LIMITS", "ContractLimits", "ContractSpec", "DeserializationFailed", "OperationSpec",
-    "Parameter", "SerializationFailed", "ValueType", "combine_uri", "decode_request",
-    "decode_response", "encode_request", "encode_response", "get_contract", "operation",
+    "DEFAULT_LIMITS",
+    "ContractLimits",
+    "ContractSpec",
+    "DeserializationFailed",
+    "OperationSpec",
+    "Parameter",
+    "SerializationFailed",
+    "ValueType",
+    "combine_uri",
+    "decode_request",
+    "decode_response",
+    "encode_request",
+    "encode_response",
+    "get_contract",
+    "operation",
     "service_contract",
 ]

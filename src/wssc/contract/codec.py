@@ -4,6 +4,7 @@ document/literal *wrapped* body elements (see `wssc.contract.model` for the shap
 Decoding is strict and bounded (`ContractLimits`); encoding a
 value of the wrong type raises `SerializationFailed`.
 """
+
 from __future__ import annotations
 
 import base64
@@ -69,7 +70,6 @@ class SerializationFailed(WsscError):
 
     default_code = FaultCode(ns.WCF_DISPATCHER, "InternalServiceFault", "Receiver")
     default_reason = "The server was unable to process the request due to an internal error."
-
 
 
 def encode_request(spec: OperationSpec, args: Mapping[str, object]) -> etree._Element:
@@ -195,9 +195,7 @@ def _decode_children(
         if t.is_list:
             items = lists[name]
             if len(items) >= limits.max_list_length:
-                raise DeserializationFailed(
-                    f"{{{ns_}}}{name} has more than {limits.max_list_length} items"
-                )
+                raise DeserializationFailed(f"{{{ns_}}}{name} has more than {limits.max_list_length} items")
             items.append(_decode_value(child, name, ValueType(t.xsd), limits))
         elif name in values:
             raise DeserializationFailed(f"the element {{{ns_}}}{name} appears twice")

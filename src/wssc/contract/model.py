@@ -245,9 +245,7 @@ def combine_uri(first: str, second: str) -> str:
     return f"{first}/{second}"
 
 
-def service_contract(
-    *, namespace: str = "http://tempuri.org/", name: str | None = None
-) -> Callable[[C], C]:
+def service_contract(*, namespace: str = "http://tempuri.org/", name: str | None = None) -> Callable[[C], C]:
     """Collect the class's ``@operation`` methods (including inherited ones) into a
     `ContractSpec`, stored on the class and returned by `get_contract`."""
     if not namespace:

@@ -191,9 +191,7 @@ def build_wsdl(
     for op in ops:
         for kind, element in (("Input", op.request_name), ("Output", op.response_name)):
             msg = etree.SubElement(root, _w("message"), name=_message_name(contract, op, kind))
-            etree.SubElement(
-                msg, _w("part"), name="parameters", element=f"{qnames[op.namespace]}:{element}"
-            )
+            etree.SubElement(msg, _w("part"), name="parameters", element=f"{qnames[op.namespace]}:{element}")
 
     port_type = etree.SubElement(root, _w("portType"), name=contract.name)
     for op in ops:
@@ -293,9 +291,13 @@ def _qname(el: etree._Element, value: str | None) -> tuple[str, str]:
     return uri, local
 
 
-WSDL_LIMITS: Final = ParserLimits(max_bytes=16 * 1024 * 1024, max_depth=128,
-                                  max_elements=500_000, max_attributes=1_000_000,
-                                  max_namespace_declarations=65_536)
+WSDL_LIMITS: Final = ParserLimits(
+    max_bytes=16 * 1024 * 1024,
+    max_depth=128,
+    max_elements=500_000,
+    max_attributes=1_000_000,
+    max_namespace_declarations=65_536,
+)
 
 
 def _fault_code_reason(fault: etree._Element) -> tuple[str, str]:
@@ -327,7 +329,8 @@ def parse_wsdl(data: bytes) -> etree._Element:
         if html:
             raise ConfigurationError(
                 "not a WSDL: the document is an HTML page (for a WCF or wssc service, "
-                "use the address followed by ?wsdl)") from None
+                "use the address followed by ?wsdl)"
+            ) from None
         if not data.strip():
             raise ConfigurationError("not a WSDL: the document is empty") from None
         raise ConfigurationError(
@@ -342,10 +345,12 @@ def parse_wsdl(data: bytes) -> etree._Element:
             error.add_note(f"fault reason: {reason or '(none)'}")
             raise error
     if root.tag != _w("definitions"):
-        what = "an HTML page" if etree.QName(root).localname.lower() == "html" else \
-            f"an XML document whose root element is {root.tag}"
-        raise ConfigurationError(f"not a WSDL: the document is {what}, not a WSDL 1.1 "
-                                 "wsdl:definitions")
+        what = (
+            "an HTML page"
+            if etree.QName(root).localname.lower() == "html"
+            else f"an XML document whose root element is {root.tag}"
+        )
+        raise ConfigurationError(f"not a WSDL: the document is {what}, not a WSDL 1.1 wsdl:definitions")
     return root
 
 

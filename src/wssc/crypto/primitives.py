@@ -153,9 +153,7 @@ def rsa_sign(algorithm: str, private_key: rsa.RSAPrivateKey, data: bytes) -> byt
     return private_key.sign(data, padding.PKCS1v15(), _rsa_hash(algorithm))
 
 
-def rsa_verify(
-    algorithm: str, public_key: rsa.RSAPublicKey, data: bytes, signature: bytes
-) -> bool:
+def rsa_verify(algorithm: str, public_key: rsa.RSAPublicKey, data: bytes, signature: bytes) -> bool:
     from cryptography.exceptions import InvalidSignature
 
     h = _rsa_hash(algorithm)

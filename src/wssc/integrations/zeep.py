@@ -52,9 +52,7 @@ try:
     from zeep.transports import AsyncTransport as _ZeepAsyncTransport
     from zeep.transports import Transport as _ZeepTransport
 except ImportError as exc:  # pragma: no cover - depends on the install
-    raise ImportError(
-        "wssc.integrations.zeep needs zeep: pip install 'wssc[zeep]'"
-    ) from exc
+    raise ImportError("wssc.integrations.zeep needs zeep: pip install 'wssc[zeep]'") from exc
 
 from lxml import etree
 
@@ -105,8 +103,7 @@ class SecureEndpoint:
         der = imported.service_certificate_der
         return cls(
             address,
-            EndpointSettings(secure_conversation=imported.settings,
-                             soap_version=imported.soap_version),
+            EndpointSettings(secure_conversation=imported.settings, soap_version=imported.soap_version),
             from_der(der) if der else None,
         )
 
@@ -146,10 +143,10 @@ class _Core:
     ) -> None:
         self.endpoint = endpoint
         self.address = endpoint.address
-        boot = make_bootstrap(endpoint.settings, credentials.with_defaults(
-            service_certificate=endpoint.service_certificate))
-        self.session = ClientSession(endpoint.settings, boot, endpoint.address,
-                                     compatibility=compatibility)
+        boot = make_bootstrap(
+            endpoint.settings, credentials.with_defaults(service_certificate=endpoint.service_certificate)
+        )
+        self.session = ClientSession(endpoint.settings, boot, endpoint.address, compatibility=compatibility)
         self.clock = clock
         self.lock = threading.RLock()
         #: id(secured envelope) -> (zeep's plain envelope, headers), set by the wsse plugin
@@ -183,8 +180,9 @@ class _Core:
             raise
         if out.kind == "issue":
             sct = s.issue_response(data, out, now)
-            log.debug("zeep: secure session open (SCT %s%s)", sct.identifier,
-                     ", cookie mode" if sct.cookie else "")
+            log.debug(
+                "zeep: secure session open (SCT %s%s)", sct.identifier, ", cookie mode" if sct.cookie else ""
+            )
         else:
             sct = s.renew_response(data, out, now)
             log.debug("zeep: secure session renewed (SCT %s)", sct.identifier)
@@ -222,8 +220,7 @@ class _Core:
         header = env.ensure_header()
         if header.find(f"{{{ns.WSA10}}}Action") is not None:
             if env.message_id is None:  # the reply must relate to an id of ours
-                etree.SubElement(header, f"{{{ns.WSA10}}}MessageID").text = \
-                    f"urn:uuid:{uuid.uuid4()}"
+                etree.SubElement(header, f"{{{ns.WSA10}}}MessageID").text = f"urn:uuid:{uuid.uuid4()}"
             return
         action = _action_from_headers(headers)
         if action is None:
@@ -243,8 +240,9 @@ class _Core:
         etree.SubElement(add("ReplyTo"), f"{{{ns.WSA10}}}Address").text = ns.WSA10_ANONYMOUS
         add("To", self.address, must=True)
 
-    def secure(self, envelope: etree._Element, headers: dict[str, str]
-               ) -> tuple[etree._Element, ClientContext | None]:
+    def secure(
+        self, envelope: etree._Element, headers: dict[str, str]
+    ) -> tuple[etree._Element, ClientContext | None]:
         """The secured copy of a zeep envelope (zeep's own tree is left as it was, so that a
         retry can protect it again under a new key), and, without a security context (the
         bootstrap secures each message), the context to verify its reply with."""
@@ -270,14 +268,16 @@ class _Core:
         `zeep.exceptions.Fault`, or ``_RetryAfterRenew`` after ``RenewNeeded`` when the
         session can renew; a reply that is not SOAP raises zeep's ``TransportError``."""
         if not data:
-            raise TransportError(f"Server returned HTTP status {status} with an empty body",
-                                 status_code=status)
+            raise TransportError(
+                f"Server returned HTTP status {status} with an empty body", status_code=status
+            )
         try:
             env = Envelope(parse_xml(data))
         except WsscError as exc:
             raise TransportError(
-                f"Server returned HTTP status {status}, not a SOAP reply "
-                f"({exc.detail or exc.reason})", status_code=status, content=data[:2000],
+                f"Server returned HTTP status {status}, not a SOAP reply ({exc.detail or exc.reason})",
+                status_code=status,
+                content=data[:2000],
             ) from None
         if not env.security_headers():
             fault = read_fault(env)
@@ -286,12 +286,17 @@ class _Core:
                 self.session.fault_received(err)
                 if err.code.local == "RenewNeeded" and self.session.scs.can_renew_session:
                     raise _RetryAfterRenew
-                raise _fault(fault.code.namespace, fault.code.local, fault.code.side,
-                             fault.reason, err)
+                raise _fault(fault.code.namespace, fault.code.local, fault.code.side, fault.reason, err)
 
-    def reply(self, data: bytes, *, status: int, request: etree._Element | None = None,
-              boot: ClientContext | None = None, thread_context: bool = False
-              ) -> etree._Element:
+    def reply(
+        self,
+        data: bytes,
+        *,
+        status: int,
+        request: etree._Element | None = None,
+        boot: ClientContext | None = None,
+        thread_context: bool = False,
+    ) -> etree._Element:
         """Verify and decrypt a reply to ``request`` (the secured envelope sent: its reply
         must relate to its MessageID); returns the plain envelope for zeep (without the
         security header). Unsecured faults: see `raise_unsecured_fault`. ``boot``: the
@@ -341,8 +346,9 @@ class SecureConversationWsse:
     def session(self) -> ClientSession:
         return self._core.session
 
-    def apply(self, envelope: etree._Element, headers: dict[str, str]
-              ) -> tuple[etree._Element, dict[str, str]]:
+    def apply(
+        self, envelope: etree._Element, headers: dict[str, str]
+    ) -> tuple[etree._Element, dict[str, str]]:
         if self._opener is not None:
             self._opener()
         s = self._core.session
@@ -359,8 +365,7 @@ class SecureConversationWsse:
         try:
             plain = self._core.reply(etree.tostring(envelope), status=200, thread_context=True)
         except _RetryAfterRenew:
-            raise Fault("The session key needs renewal; the next call renews it",
-                        code="Sender") from None
+            raise Fault("The session key needs renewal; the next call renews it", code="Sender") from None
         envelope[:] = list(plain)
         return envelope
 
@@ -450,12 +455,15 @@ class _SecureTransport:
         self._wsdl_budget = WsdlBudget()  # what zeep loads itself (imports), all together
 
     @classmethod
-    def from_wsdl(cls, wsdl: str, *, verify: bool | str = True, timeout: float = 300,
-                  **kwargs: Any) -> Self:
+    def from_wsdl(cls, wsdl: str, *, verify: bool | str = True, timeout: float = 300, **kwargs: Any) -> Self:
         """Fetch the WSDL once, read its policy, and keep it for zeep's own load."""
         main, merged = _fetch(wsdl, verify, timeout)
-        t = cls(SecureEndpoint.from_wsdl(merged, wsdl),  # type: ignore[call-arg]
-                verify=verify, timeout=timeout, **kwargs)
+        t = cls(
+            SecureEndpoint.from_wsdl(merged, wsdl),  # type: ignore[call-arg]
+            verify=verify,
+            timeout=timeout,
+            **kwargs,
+        )
         t._preloaded[wsdl] = main
         return t
 
@@ -510,10 +518,10 @@ class Transport(_SecureTransport, _ZeepTransport):  # type: ignore[misc,unused-i
     ) -> None:
         super().__init__(**kwargs)
         _configure(self.session, verify)
-        creds = ClientCredentials.of(credentials, username=username, password=password,
-                                     service_certificate=service_certificate)
-        self._set_up(_Core(endpoint, credentials=creds, clock=clock,
-                           compatibility=compatibility))
+        creds = ClientCredentials.of(
+            credentials, username=username, password=password, service_certificate=service_certificate
+        )
+        self._set_up(_Core(endpoint, credentials=creds, clock=clock, compatibility=compatibility))
         self.wsse = SecureConversationWsse(self.core, opener=self.open)
 
     def _get_capped(self, url: str) -> bytes:
@@ -523,18 +531,21 @@ class Transport(_SecureTransport, _ZeepTransport):  # type: ignore[misc,unused-i
         """zeep's ``post`` without its DEBUG dump of the message: a secured message can carry
         a UsernameToken's password (over HTTPS), and replies carry session tokens."""
         self.core.check_address(address)
-        self.logger.debug("HTTP Post to %s (%d bytes; secured, not logged)", address,
-                          len(message))
+        self.logger.debug("HTTP Post to %s (%d bytes; secured, not logged)", address, len(message))
         # No redirects: requests would re-send the body (a 307/308) to wherever it points.
-        return self.session.post(address, data=message, headers=headers,
-                                 timeout=self.operation_timeout, allow_redirects=False)
+        return self.session.post(
+            address, data=message, headers=headers, timeout=self.operation_timeout, allow_redirects=False
+        )
 
     def _send(self, out: Outgoing) -> tuple[bytes, int]:
         try:
-            r = self.session.post(self.core.address, data=out.body, timeout=self.operation_timeout,
-                                  headers={"Content-Type": out.content_type,
-                                           "SOAPAction": f'"{out.action}"'},
-                                  allow_redirects=False)
+            r = self.session.post(
+                self.core.address,
+                data=out.body,
+                timeout=self.operation_timeout,
+                headers={"Content-Type": out.content_type, "SOAPAction": f'"{out.action}"'},
+                allow_redirects=False,
+            )
         except requests.RequestException as exc:
             raise network_failure(exc, self.core.address) from None
         return _answered(self.core, r.status_code, r.content)
@@ -572,8 +583,9 @@ class Transport(_SecureTransport, _ZeepTransport):  # type: ignore[misc,unused-i
             secured, boot = self.core.secure(envelope, headers)
             response = self.post(address, self.core.serialize(secured), headers)
             try:
-                plain = self.core.reply(response.content, status=response.status_code,
-                                        request=secured, boot=boot)
+                plain = self.core.reply(
+                    response.content, status=response.status_code, request=secured, boot=boot
+                )
             except _RetryAfterRenew:
                 if attempt == 2:
                     raise Fault("The service asked for a new key twice", code="Sender") from None
@@ -617,10 +629,10 @@ class AsyncTransport(_SecureTransport, _ZeepAsyncTransport):  # type: ignore[mis
         **kwargs: Any,
     ) -> None:
         super().__init__(verify_ssl=_ssl_verify(verify), **kwargs)
-        creds = ClientCredentials.of(credentials, username=username, password=password,
-                                     service_certificate=service_certificate)
-        self._set_up(_Core(endpoint, credentials=creds, clock=clock,
-                           compatibility=compatibility))
+        creds = ClientCredentials.of(
+            credentials, username=username, password=password, service_certificate=service_certificate
+        )
+        self._set_up(_Core(endpoint, credentials=creds, clock=clock, compatibility=compatibility))
         self._alock: asyncio.Lock | None = None
 
     def _get_capped(self, url: str) -> bytes:
@@ -646,18 +658,19 @@ class AsyncTransport(_SecureTransport, _ZeepAsyncTransport):  # type: ignore[mis
     async def post(self, address: str, message: bytes, headers: dict[str, str]) -> Any:
         """zeep's ``post`` without its DEBUG dump of the message (see `Transport.post`)."""
         self.core.check_address(address)
-        self.logger.debug("HTTP Post to %s (%d bytes; secured, not logged)", address,
-                          len(message))
-        return await self.client.post(address, content=message, headers=headers,
-                                      follow_redirects=False)
+        self.logger.debug("HTTP Post to %s (%d bytes; secured, not logged)", address, len(message))
+        return await self.client.post(address, content=message, headers=headers, follow_redirects=False)
 
     async def _send(self, out: Outgoing) -> tuple[bytes, int]:
         import httpx
 
         try:
-            r = await self.client.post(self.core.address, content=out.body, headers={
-                "Content-Type": out.content_type, "SOAPAction": f'"{out.action}"'},
-                follow_redirects=False)
+            r = await self.client.post(
+                self.core.address,
+                content=out.body,
+                headers={"Content-Type": out.content_type, "SOAPAction": f'"{out.action}"'},
+                follow_redirects=False,
+            )
         except httpx.HTTPError as exc:
             raise network_failure(exc, self.core.address) from None
         return _answered(self.core, r.status_code, r.content)
@@ -674,16 +687,15 @@ class AsyncTransport(_SecureTransport, _ZeepAsyncTransport):  # type: ignore[mis
                     raise
                 self.core.session_reply(out, now, data, status)
 
-    async def post_xml(self, address: str, envelope: etree._Element,
-                       headers: dict[str, str]) -> Any:
+    async def post_xml(self, address: str, envelope: etree._Element, headers: dict[str, str]) -> Any:
         for attempt in (1, 2):
             await self.open()
             secured, boot = self.core.secure(envelope, headers)
-            response = self.new_response(
-                await self.post(address, self.core.serialize(secured), headers))
+            response = self.new_response(await self.post(address, self.core.serialize(secured), headers))
             try:
-                plain = self.core.reply(response.content, status=response.status_code,
-                                        request=secured, boot=boot)
+                plain = self.core.reply(
+                    response.content, status=response.status_code, request=secured, boot=boot
+                )
             except _RetryAfterRenew:
                 if attempt == 2:
                     raise Fault("The service asked for a new key twice", code="Sender") from None
@@ -739,6 +751,5 @@ def async_secure_session(
     """Keyword arguments for ``zeep.AsyncClient(wsdl, **async_secure_session(wsdl))``: an
     `AsyncTransport` configured from the WSDL's policy (it secures each message itself).
     """
-    t = AsyncTransport.from_wsdl(wsdl, username=username, password=password, verify=verify,
-                                 **kwargs)
+    t = AsyncTransport.from_wsdl(wsdl, username=username, password=password, verify=verify, **kwargs)
     return {"transport": t}

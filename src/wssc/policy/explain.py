@@ -24,7 +24,7 @@ from .shapes import BootstrapShape, SecurityMode, derived_keys_in_effect
 
 _ENTROPY: Final = {
     KeyEntropyMode.COMBINED: "both sides send entropy; key = P_SHA1(client entropy, "
-                             "server entropy) (CombinedEntropy)",
+    "server entropy) (CombinedEntropy)",
     KeyEntropyMode.CLIENT: "the client's entropy is the key (ClientEntropy)",
     KeyEntropyMode.SERVER: "the service chooses the key (ServerEntropy)",
 }
@@ -39,18 +39,15 @@ def _suite(name: str) -> str:
         s = get_suite(name)
     except UnsupportedAlgorithm:
         return name
-    short = [u.rpartition("#")[2] for u in (s.encryption, s.symmetric_signature,
-                                            s.asymmetric_key_wrap)]
+    short = [u.rpartition("#")[2] for u in (s.encryption, s.symmetric_signature, s.asymmetric_key_wrap)]
     return f"{s.name} ({', '.join(short)})"
 
 
 def _family(endpoint: ImportedEndpoint) -> str:
     v = endpoint.settings.message_security_version
     if v.is_sp12:
-        return ("WS2007HttpBinding: WS-Trust 1.3, WS-SecureConversation 1.3, "
-                "WS-SecurityPolicy 1.2")
-    return ("WSHttpBinding: WS-Trust/WS-SecureConversation February 2005, "
-            "WS-SecurityPolicy 1.1")
+        return "WS2007HttpBinding: WS-Trust 1.3, WS-SecureConversation 1.3, WS-SecurityPolicy 1.2"
+    return "WSHttpBinding: WS-Trust/WS-SecureConversation February 2005, WS-SecurityPolicy 1.1"
 
 
 def _session_lines(endpoint: ImportedEndpoint) -> list[str]:
@@ -58,37 +55,73 @@ def _session_lines(endpoint: ImportedEndpoint) -> list[str]:
     e = endpoint.evidence
     lines: list[str] = []
     if s.require_cancellation:
-        lines.append(_line("Mode", "session mode (require_cancellation=True): the service keeps "
-                                   "the session state and forgets it on Cancel"))
-        lines.append(_line("Cancel", "A Cancel (RST/SCT/Cancel) will be sent when the client "
-                                     "closes: the policy has no MustNotSendCancel "
-                                     "(require_cancellation=True, session mode)."))
+        lines.append(
+            _line(
+                "Mode",
+                "session mode (require_cancellation=True): the service keeps "
+                "the session state and forgets it on Cancel",
+            )
+        )
+        lines.append(
+            _line(
+                "Cancel",
+                "A Cancel (RST/SCT/Cancel) will be sent when the client "
+                "closes: the policy has no MustNotSendCancel "
+                "(require_cancellation=True, session mode).",
+            )
+        )
     else:
         where = e.must_not_send_cancel or "MustNotSendCancel"
-        lines.append(_line("Mode", "cookie mode (require_cancellation=False): the session state "
-                                   "travels inside the token; the service keeps none"))
-        lines.append(_line("Cancel", f"No Cancel will be sent: the policy carries {where} "
-                                     "(require_cancellation=False, cookie mode)."))
+        lines.append(
+            _line(
+                "Mode",
+                "cookie mode (require_cancellation=False): the session state "
+                "travels inside the token; the service keeps none",
+            )
+        )
+        lines.append(
+            _line(
+                "Cancel",
+                f"No Cancel will be sent: the policy carries {where} "
+                "(require_cancellation=False, cookie mode).",
+            )
+        )
     if not s.can_renew_session:
-        then = ("in cookie mode the client asks for a new token instead"
-                if not s.require_cancellation else "an expired key ends the session")
-        lines.append(_line("Renew", f"not allowed: the policy carries "
-                                    f"{e.must_not_send_renew or 'sp:MustNotSendRenew'} "
-                                    f"(can_renew_session=False); {then}"))
+        then = (
+            "in cookie mode the client asks for a new token instead"
+            if not s.require_cancellation
+            else "an expired key ends the session"
+        )
+        lines.append(
+            _line(
+                "Renew",
+                f"not allowed: the policy carries "
+                f"{e.must_not_send_renew or 'sp:MustNotSendRenew'} "
+                f"(can_renew_session=False); {then}",
+            )
+        )
     elif s.message_security_version.is_sp12:
-        lines.append(_line("Renew", "allowed: the client renews the key (RST/SCT/Renew) before "
-                                    "it expires (no sp:MustNotSendRenew)"))
+        lines.append(
+            _line(
+                "Renew",
+                "allowed: the client renews the key (RST/SCT/Renew) before "
+                "it expires (no sp:MustNotSendRenew)",
+            )
+        )
     else:
-        lines.append(_line("Renew", "allowed as far as the policy says: WS-SecurityPolicy 1.1 "
-                                    "cannot forbid Renew (no MustNotSendRenew exists there)"))
+        lines.append(
+            _line(
+                "Renew",
+                "allowed as far as the policy says: WS-SecurityPolicy 1.1 "
+                "cannot forbid Renew (no MustNotSendRenew exists there)",
+            )
+        )
     if e.must_not_send_amend:
         lines.append(_line("Amend", "never (sp:MustNotSendAmend; WCF does not implement Amend)"))
     return lines
 
 
-def explain_endpoint(
-    endpoint: ImportedEndpoint, bootstrap: BootstrapShape, mode: SecurityMode
-) -> str:
+def explain_endpoint(endpoint: ImportedEndpoint, bootstrap: BootstrapShape, mode: SecurityMode) -> str:
     """Describe the endpoint: bootstrap, version family, suite, derived keys, session or cookie
     mode, whether a Cancel will be sent and why, and whether Renew is allowed. ``bootstrap``
     and ``mode`` are the registry's shape and security mode for ``endpoint.settings.bootstrap``
@@ -105,31 +138,52 @@ def explain_endpoint(
     cert = endpoint.service_certificate_der
     if cert is not None:
         thumb = hashlib.sha1(cert, usedforsecurity=False).hexdigest().upper()
-        lines.append(_line("Service cert", f"published in the WSDL ({len(cert)} bytes, "
-                                           f"SHA-1 thumbprint {thumb})"))
+        lines.append(
+            _line("Service cert", f"published in the WSDL ({len(cert)} bytes, SHA-1 thumbprint {thumb})")
+        )
     elif bootstrap.needs_service_certificate:
         lines.append(_line("Service cert", "not in the WSDL: supply it out of band"))
     lines.append(_line("Algorithm suite", _suite(s.algorithm_suite)))
     if derived_keys_in_effect(s, mode):
-        lines.append(_line("Derived keys", "on: every message signs and encrypts with "
-                                           "DerivedKeyTokens (sp:RequireDerivedKeys)"))
+        lines.append(
+            _line(
+                "Derived keys",
+                "on: every message signs and encrypts with DerivedKeyTokens (sp:RequireDerivedKeys)",
+            )
+        )
     else:
-        why = "over transport WCF signs with the token key itself" if mode == "transport" \
+        why = (
+            "over transport WCF signs with the token key itself"
+            if mode == "transport"
             else "no sp:RequireDerivedKeys"
+        )
         lines.append(_line("Derived keys", f"off: {why}"))
     lines.append(_line("Key entropy", _ENTROPY[s.key_entropy_mode]))
     if s.establish_security_context:
-        lines.append(_line("Secure session", "yes: the client first obtains a "
-                                             "SecurityContextToken (sp:SecureConversationToken)"))
+        lines.append(
+            _line(
+                "Secure session",
+                "yes: the client first obtains a SecurityContextToken (sp:SecureConversationToken)",
+            )
+        )
         lines.extend(_session_lines(endpoint))
     else:
-        lines.append(_line("Secure session", "no: the policy has no sp:SecureConversationToken "
-                                             "(establish_security_context=False); every message "
-                                             "is secured by the bootstrap binding itself, so "
-                                             "Cancel and Renew do not apply"))
+        lines.append(
+            _line(
+                "Secure session",
+                "no: the policy has no sp:SecureConversationToken "
+                "(establish_security_context=False); every message "
+                "is secured by the bootstrap binding itself, so "
+                "Cancel and Renew do not apply",
+            )
+        )
     if endpoint.evidence.bootstrap_signature_confirmation:
-        lines.append(_line("Confirmation", "the bootstrap requires signature confirmation "
-                                           "(sp:RequireSignatureConfirmation)"))
+        lines.append(
+            _line(
+                "Confirmation",
+                "the bootstrap requires signature confirmation (sp:RequireSignatureConfirmation)",
+            )
+        )
     if endpoint.operations:
         lines.append(_line("Operations", ", ".join(op.name for op in endpoint.operations)))
     return "\n".join(lines)

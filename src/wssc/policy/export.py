@@ -96,6 +96,7 @@ from .writer import PolicyWriter, symmetric_binding, transport_binding, trust_as
 
 logger = logging.getLogger(__name__)
 
+
 def _signed_parts(w: PolicyWriter) -> etree._Element:
     headers = (w.sp("Header", Name=h, Namespace=ns.WSA10) for h in ns.WSA_SIGNED_HEADERS)
     return w.sp("SignedParts", w.sp("Body"), *headers)
@@ -106,7 +107,9 @@ def _encrypted_parts(w: PolicyWriter) -> etree._Element:
 
 
 def _secure_conversation_token(
-    w: PolicyWriter, settings: SecureConversationSettings, shape: BootstrapShape,
+    w: PolicyWriter,
+    settings: SecureConversationSettings,
+    shape: BootstrapShape,
     mode: SecurityMode,
 ) -> etree._Element:
     d = w.d
@@ -116,7 +119,8 @@ def _secure_conversation_token(
     )
     renew = d.is_sp12 and (not settings.require_cancellation or not settings.can_renew_session)
     return w.token(
-        "SecureConversationToken", d.always_to_recipient,
+        "SecureConversationToken",
+        d.always_to_recipient,
         w.flag("RequireDerivedKeys", derived_keys_in_effect(settings, mode)),
         cancel,
         bootstrap,
@@ -126,7 +130,9 @@ def _secure_conversation_token(
 
 
 def _session_binding(
-    w: PolicyWriter, settings: SecureConversationSettings, shape: BootstrapShape,
+    w: PolicyWriter,
+    settings: SecureConversationSettings,
+    shape: BootstrapShape,
     mode: SecurityMode,
 ) -> list[etree._Element]:
     sct = _secure_conversation_token(w, settings, shape, mode)
@@ -178,8 +184,12 @@ def _writer(settings: SecureConversationSettings, wsp_ns: str) -> PolicyWriter:
 
 
 def binding_policy_element(
-    settings: SecureConversationSettings, *, policy_id: str, bootstrap: BootstrapShape,
-    mode: SecurityMode, wsp_ns: str = ns.WSP15,
+    settings: SecureConversationSettings,
+    *,
+    policy_id: str,
+    bootstrap: BootstrapShape,
+    mode: SecurityMode,
+    wsp_ns: str = ns.WSP15,
 ) -> etree._Element:
     """The endpoint (binding) policy ``<wsp:Policy wsu:Id=policy_id>`` WCF would publish.
 
@@ -196,8 +206,9 @@ def binding_policy_element(
     for note in export_notes(settings, mode):
         logger.info("policy %s: %s", policy_id, note)
     if bootstrap.key is not settings.bootstrap:
-        raise ConfigurationError(f"the shape of {bootstrap.key.value} cannot write "
-                                 f"{settings.bootstrap.value}")
+        raise ConfigurationError(
+            f"the shape of {bootstrap.key.value} cannot write {settings.bootstrap.value}"
+        )
     if settings.establish_security_context:
         assertions = _session_binding(w, settings, bootstrap, mode)
     else:
@@ -214,7 +225,10 @@ def binding_policy_element(
 
 
 def message_policy_element(
-    settings: SecureConversationSettings, policy_id: str, *, mode: SecurityMode,
+    settings: SecureConversationSettings,
+    policy_id: str,
+    *,
+    mode: SecurityMode,
     wsp_ns: str = ns.WSP15,
 ) -> etree._Element:
     """A per-operation input/output policy, as WCF attaches to each ``wsdl:input``/``output``::
@@ -242,5 +256,7 @@ def message_policy_element(
 
 
 __all__ = [
-    "binding_policy_element", "export_notes", "message_policy_element",
+    "binding_policy_element",
+    "export_notes",
+    "message_policy_element",
 ]

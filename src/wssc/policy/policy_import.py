@@ -95,9 +95,7 @@ class _Session:
 
 
 class PolicyReader:
-    def __init__(
-        self, dialect: SpDialect, resolve: Resolver, bootstraps: Sequence[BootstrapShape]
-    ) -> None:
+    def __init__(self, dialect: SpDialect, resolve: Resolver, bootstraps: Sequence[BootstrapShape]) -> None:
         self.d = dialect
         self.sp = dialect.ns
         self.resolve = resolve
@@ -179,8 +177,12 @@ class PolicyReader:
 
     def wss11(self, assertion: etree._Element) -> bool:
         def one(bag: _Bag) -> bool:
-            for name in ("MustSupportRefKeyIdentifier", "MustSupportRefIssuerSerial",
-                         "MustSupportRefThumbprint", "MustSupportRefEncryptedKey"):
+            for name in (
+                "MustSupportRefKeyIdentifier",
+                "MustSupportRefIssuerSerial",
+                "MustSupportRefThumbprint",
+                "MustSupportRefEncryptedKey",
+            ):
                 bag.take(self.sp, name)
             confirmation = bag.take(self.sp, "RequireSignatureConfirmation") is not None
             bag.finish()
@@ -211,8 +213,12 @@ class PolicyReader:
 
         def one(bag: _Bag) -> bool:
             derived = self.derived_keys(bag)
-            for name in ("RequireThumbprintReference", "RequireKeyIdentifierReference",
-                         "RequireIssuerSerialReference", "WssX509V3Token10"):
+            for name in (
+                "RequireThumbprintReference",
+                "RequireKeyIdentifierReference",
+                "RequireIssuerSerialReference",
+                "WssX509V3Token10",
+            ):
                 bag.take(self.sp, name)
             bag.finish()
             return derived
@@ -265,8 +271,7 @@ class PolicyReader:
         token = bag.require(self.sp, "HttpsToken")
         bag.finish()
         if token.get("RequireClientCertificate", "false").strip() in ("true", "1"):
-            raise ConfigurationError("HTTPS client certificates (RequireClientCertificate) "
-                                     "are not supported")
+            raise ConfigurationError("HTTPS client certificates (RequireClientCertificate) are not supported")
 
         def inner(b: _Bag) -> None:
             b.finish()  # RequireClientCertificate, HttpBasicAuthentication, HttpDigest…
@@ -296,9 +301,7 @@ class PolicyReader:
             b = self.transport(tb)
         else:
             bag.finish()
-            raise ConfigurationError(
-                f"{bag.where} has no sp:SymmetricBinding or sp:TransportBinding"
-            )
+            raise ConfigurationError(f"{bag.where} has no sp:SymmetricBinding or sp:TransportBinding")
         for name in ("SignedSupportingTokens", "SignedEncryptedSupportingTokens"):
             supporting = bag.take(self.sp, name)
             if supporting is not None:
@@ -330,8 +333,10 @@ class PolicyReader:
     def session(self, sct: etree._Element) -> _Session:
         self.include_token(sct, self.d.always_to_recipient)
         if nested_policy(sct) is None:
-            raise ConfigurationError("sp:SecureConversationToken has no nested policy, so no "
-                                     "sp:BootstrapPolicy: the bootstrap is unknown")
+            raise ConfigurationError(
+                "sp:SecureConversationToken has no nested policy, so no "
+                "sp:BootstrapPolicy: the bootstrap is unknown"
+            )
 
         def one(bag: _Bag) -> _Session:
             derived = self.derived_keys(bag)
@@ -359,8 +364,10 @@ class PolicyReader:
         if sct is None:
             return self.assemble(outer, None, outer)
         if outer.signature_confirmation:
-            raise ConfigurationError("sp:RequireSignatureConfirmation on the session binding is "
-                                     "not supported (WCF forces it off for secure sessions)")
+            raise ConfigurationError(
+                "sp:RequireSignatureConfirmation on the session binding is "
+                "not supported (WCF forces it off for secure sessions)"
+            )
         session = self.session(sct)
         return self.assemble(outer, session, session.bootstrap)
 
@@ -368,8 +375,9 @@ class PolicyReader:
         """(bootstrap, derived keys of its protection token) for a bootstrap binding: the
         first registered shape that recognises it."""
         if b.sct is not None:
-            raise ConfigurationError("a secure conversation bootstrapped by another secure "
-                                     "conversation is not supported")
+            raise ConfigurationError(
+                "a secure conversation bootstrapped by another secure conversation is not supported"
+            )
         for shape in self.bootstraps:
             derived = shape.recognize(self, b)
             if derived is not None:
@@ -384,8 +392,7 @@ class PolicyReader:
         assert token is not None  # a symmetric binding always has one
         name = etree.QName(token).localname
         if b.username and name == "X509Token":
-            raise ConfigurationError(f"UserNameForCertificate is not supported; wssc supports "
-                                     f"{supported}")
+            raise ConfigurationError(f"UserNameForCertificate is not supported; wssc supports {supported}")
         hint = _HINTS.get(name, f"wssc supports {supported}")
         raise ConfigurationError(f"protection token {pretty(token)} is not supported: {hint}")
 
@@ -396,14 +403,20 @@ class PolicyReader:
         else:
             derived = session.require_derived_keys
             if outer.transport != boot.transport:
-                raise ConfigurationError("the session binding and its bootstrap must both be "
-                                         "message security or both transport security")
+                raise ConfigurationError(
+                    "the session binding and its bootstrap must both be "
+                    "message security or both transport security"
+                )
             if outer.suite != boot.suite:
-                raise ConfigurationError(f"the session uses {outer.suite} but its bootstrap uses "
-                                         f"{boot.suite}; wssc uses one suite per endpoint")
+                raise ConfigurationError(
+                    f"the session uses {outer.suite} but its bootstrap uses "
+                    f"{boot.suite}; wssc uses one suite per endpoint"
+                )
             if outer.transport and derived:
-                raise ConfigurationError("sp:RequireDerivedKeys on a secure conversation over "
-                                         "transport is not supported (WCF turns it off)")
+                raise ConfigurationError(
+                    "sp:RequireDerivedKeys on a secure conversation over "
+                    "transport is not supported (WCF turns it off)"
+                )
             if not outer.transport and derived != x509_derived:
                 raise ConfigurationError(
                     "the session and its bootstrap disagree on sp:RequireDerivedKeys; "
@@ -463,7 +476,9 @@ def resolver(index: dict[str, etree._Element]) -> Resolver:
 
 
 def import_policy(
-    policy: etree._Element, *, bootstraps: Sequence[BootstrapShape],
+    policy: etree._Element,
+    *,
+    bootstraps: Sequence[BootstrapShape],
     resolve: Resolver | None = None,
 ) -> ImportedPolicy:
     """Import one endpoint ``wsp:Policy``: the first alternative wssc can honour wins.

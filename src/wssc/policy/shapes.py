@@ -48,7 +48,6 @@ class BindingFacts:
         return self.endorsing_sct
 
 
-
 class ShapeReader(Protocol):
     """What a shape may ask of the importer (`wssc.policy.policy_import.PolicyReader`) while it
     recognises its binding."""
@@ -79,9 +78,7 @@ class BootstrapShape(Protocol):
         """Does the client need the service's X.509 certificate?"""
         ...
 
-    def assertions(
-        self, w: PolicyWriter, settings: SecureConversationSettings
-    ) -> list[etree._Element]:
+    def assertions(self, w: PolicyWriter, settings: SecureConversationSettings) -> list[etree._Element]:
         """The bootstrap binding's assertions (security binding, Wss11, Trust…)."""
         ...
 

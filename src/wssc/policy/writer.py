@@ -88,8 +88,7 @@ def transport_binding(w: PolicyWriter, settings: SecureConversationSettings) -> 
         https = w.sp("HttpsToken", w.policy())
     else:
         https = w.sp("HttpsToken", RequireClientCertificate="false")
-    return w.wrapped("TransportBinding", w.wrapped("TransportToken", https),
-                     *_binding_common(w, settings))
+    return w.wrapped("TransportBinding", w.wrapped("TransportToken", https), *_binding_common(w, settings))
 
 
 def wss11(w: PolicyWriter, *names: str) -> etree._Element:
@@ -105,7 +104,6 @@ def trust_assertion(w: PolicyWriter, mode: KeyEntropyMode) -> etree._Element:
         w.flag("RequireClientEntropy", client),
         w.flag("RequireServerEntropy", server),
     )
-
 
 
 __all__ = ["PolicyWriter", "symmetric_binding", "transport_binding", "trust_assertion", "wss11"]

@@ -72,8 +72,10 @@ def _policy_refs(el: etree._Element, resolve: Resolver) -> list[etree._Element]:
             uri = child.get("URI", "")
             target = resolve(uri)
             if target is None:
-                raise ConfigurationError(f"wsp:PolicyReference URI={uri!r} does not resolve "
-                                         "(only same-document #id references are followed)")
+                raise ConfigurationError(
+                    f"wsp:PolicyReference URI={uri!r} does not resolve "
+                    "(only same-document #id references are followed)"
+                )
             found.append(target)
         elif is_wsp(child, "Policy"):
             found.append(child)
@@ -91,8 +93,9 @@ def _merged(policies: list[etree._Element]) -> etree._Element:
     return merged
 
 
-def _choose_port(root: etree._Element, port: str | None,
-                 bindings: dict[str, etree._Element]) -> etree._Element:
+def _choose_port(
+    root: etree._Element, port: str | None, bindings: dict[str, etree._Element]
+) -> etree._Element:
     ports = list(root.iter(_w("port")))
     if port is not None:
         for p in ports:
@@ -123,10 +126,15 @@ def _address(port: etree._Element) -> str | None:
 
 
 def _certificate(port: etree._Element) -> bytes | None:
-    path = "/".join([
-        ns.qn(ns.WSA10, "EndpointReference"), ns.qn(ns.WSID, "Identity"), ns.qn(ns.DS, "KeyInfo"),
-        ns.qn(ns.DS, "X509Data"), ns.qn(ns.DS, "X509Certificate"),
-    ])
+    path = "/".join(
+        [
+            ns.qn(ns.WSA10, "EndpointReference"),
+            ns.qn(ns.WSID, "Identity"),
+            ns.qn(ns.DS, "KeyInfo"),
+            ns.qn(ns.DS, "X509Data"),
+            ns.qn(ns.DS, "X509Certificate"),
+        ]
+    )
     text = port.findtext(path)
     if not text or not text.strip():
         return None
@@ -174,8 +182,7 @@ def _action(io: etree._Element | None) -> str | None:
     return io.get(ns.qn(ns.WSAW, "Action")) or io.get(ns.qn(ns.WSAM, "Action"))
 
 
-def _operations(root: etree._Element, binding: etree._Element,
-                resolve: Resolver) -> tuple[Operation, ...]:
+def _operations(root: etree._Element, binding: etree._Element, resolve: Resolver) -> tuple[Operation, ...]:
     port_type = None
     type_name = _local(binding.get("type"))
     for pt in root.iter(_w("portType")):
@@ -193,18 +200,22 @@ def _operations(root: etree._Element, binding: etree._Element,
             if so is not None:
                 soap_action = so.get("soapAction")
         a = abstract.get(name)
-        ops.append(Operation(
-            name=name,
-            soap_action=soap_action,
-            input_action=_action(a.find(_w("input")) if a is not None else None),
-            output_action=_action(a.find(_w("output")) if a is not None else None),
-            protection=_protection(op.find(_w("input")), resolve),
-        ))
+        ops.append(
+            Operation(
+                name=name,
+                soap_action=soap_action,
+                input_action=_action(a.find(_w("input")) if a is not None else None),
+                output_action=_action(a.find(_w("output")) if a is not None else None),
+                protection=_protection(op.find(_w("input")), resolve),
+            )
+        )
     return tuple(ops)
 
 
 def import_wsdl(
-    wsdl: bytes | etree._Element, *, bootstraps: Sequence[BootstrapShape],
+    wsdl: bytes | etree._Element,
+    *,
+    bootstraps: Sequence[BootstrapShape],
     port: str | None = None,
 ) -> ImportedEndpoint:
     """Import one port of a WSDL: its address, SOAP version, security settings and operations.
@@ -221,8 +232,10 @@ def import_wsdl(
     binding_name = _local(chosen.get("binding"))
     binding = bindings.get(binding_name)
     if binding is None:
-        raise ConfigurationError(f"port {chosen.get('name')!r} names an unknown binding "
-                                 f"{binding_name!r} (wsdl:import is not followed)")
+        raise ConfigurationError(
+            f"port {chosen.get('name')!r} names an unknown binding "
+            f"{binding_name!r} (wsdl:import is not followed)"
+        )
     policies = _policy_refs(binding, resolve)
     if not policies:
         raise ConfigurationError(

@@ -57,14 +57,14 @@ class WsdlBudget:
     together at most ``max_total``, counted as they arrive. Pass a larger one to
     `assemble` (or `WsdlAssembler`) to raise the caps."""
 
-    def __init__(self, max_document: int = MAX_DOCUMENT_BYTES,
-                 max_total: int = MAX_TOTAL_BYTES) -> None:
+    def __init__(self, max_document: int = MAX_DOCUMENT_BYTES, max_total: int = MAX_TOTAL_BYTES) -> None:
         self.max_document = max_document
         self.max_total = max_total
         self.total = 0
 
-    def body(self, url: str, content_encoding: str | None = None,
-             content_length: str | None = None) -> WsdlBody:
+    def body(
+        self, url: str, content_encoding: str | None = None, content_length: str | None = None
+    ) -> WsdlBody:
         """A counter for one document's bytes as they arrive; ``content_encoding`` (gzip or
         deflate) is decoded here, a bounded output at a time."""
         return WsdlBody(self, url, content_encoding, content_length)
@@ -74,18 +74,21 @@ class WsdlBudget:
             return WsdlLoadRefused(
                 f"the WSDL document {printable(url)} is larger than {self.max_document} bytes "
                 "(the limit of one WSDL document, WsdlBudget.max_document; it is the WSDL "
-                "parser's own limit): not read further")
+                "parser's own limit): not read further"
+            )
         return WsdlLoadRefused(
             f"the WSDL and its imports are larger than {self.max_total} bytes in all (the "
             f"limit WsdlBudget.max_total; pass a larger WsdlBudget to raise it): not read "
-            f"further than {printable(url)}")
+            f"further than {printable(url)}"
+        )
 
 
 class WsdlBody:
     """One document's bytes, counted against its `WsdlBudget` chunk by chunk."""
 
-    def __init__(self, budget: WsdlBudget, url: str, content_encoding: str | None,
-                 content_length: str | None) -> None:
+    def __init__(
+        self, budget: WsdlBudget, url: str, content_encoding: str | None, content_length: str | None
+    ) -> None:
         self.budget, self.url = budget, url
         self._parts: list[bytes] = []
         self._size = 0
@@ -101,8 +104,10 @@ class WsdlBody:
             if budget.total + declared > budget.max_total:
                 raise budget._too_large(url, document=False)
         else:
-            raise WsdlLoadRefused(f"{printable(url)} came with Content-Encoding "
-                                  f"{printable(encoding, 40)}, which a WSDL load does not decode")
+            raise WsdlLoadRefused(
+                f"{printable(url)} came with Content-Encoding "
+                f"{printable(encoding, 40)}, which a WSDL load does not decode"
+            )
 
     def _count(self, n: int) -> None:
         self._size += n
@@ -113,8 +118,7 @@ class WsdlBody:
             raise self.budget._too_large(self.url, document=False)
 
     def _room(self) -> int:
-        return min(self.budget.max_document - self._size,
-                   self.budget.max_total - self.budget.total) + 1
+        return min(self.budget.max_document - self._size, self.budget.max_total - self.budget.total) + 1
 
     def feed(self, raw: bytes) -> None:
         if self._inflate is None:
@@ -129,8 +133,7 @@ class WsdlBody:
                 self._parts.append(out)
                 data = self._inflate.unconsumed_tail
         except zlib.error:
-            raise WsdlLoadRefused(f"{printable(self.url)}: the compressed body does not "
-                                  "decode") from None
+            raise WsdlLoadRefused(f"{printable(self.url)}: the compressed body does not decode") from None
 
     def result(self) -> bytes:
         if self._inflate is not None:
@@ -138,6 +141,7 @@ class WsdlBody:
             self._count(len(rest))
             self._parts.append(rest)
         return b"".join(self._parts)
+
 
 _WSDL_IMPORT = ns.qn(ns.WSDL, "import")
 _TYPES = ns.qn(ns.WSDL, "types")
@@ -169,14 +173,14 @@ def _under(root: str, path: str) -> bool:
 class WsdlAssembler:
     """Collects the documents of a multi-file WSDL and merges them (see the module docs)."""
 
-    def __init__(self, data: bytes, url: str | None = None, *,
-                 budget: WsdlBudget | None = None) -> None:
+    def __init__(self, data: bytes, url: str | None = None, *, budget: WsdlBudget | None = None) -> None:
         self.url = url or ""
         #: Counts the imports' bytes (and the main document's, when its reader used it).
         self.budget = budget or WsdlBudget()
         #: A WSDL read from a file: the folder its imports must stay in (None: a URL).
-        self.folder = os.path.dirname(os.path.abspath(self.url)) if (
-            self.url and _origin(self.url) is None) else None
+        self.folder = (
+            os.path.dirname(os.path.abspath(self.url)) if (self.url and _origin(self.url) is None) else None
+        )
         self.root = parse_wsdl(data)
         self._wsdls: dict[str, etree._Element] = {self.url: self.root}
         self._schemas: dict[str, etree._Element] = {}
@@ -193,21 +197,25 @@ class WsdlAssembler:
             return urljoin(base, location)
         shown = printable(location, 200)
         if self.folder is None:
-            raise WsdlLoadRefused(f"the WSDL imports {shown}, but was read without a location: "
-                                  "imports are not followed")
+            raise WsdlLoadRefused(
+                f"the WSDL imports {shown}, but was read without a location: imports are not followed"
+            )
         if urlsplit(location).scheme:
             raise WsdlLoadRefused(
                 f"the WSDL file imports {shown}: a WSDL read from a file follows only relative "
-                "file names, never a URL (fetch the service's ?wsdl instead)")
+                "file names, never a URL (fetch the service's ?wsdl instead)"
+            )
         if os.path.isabs(location):
             raise WsdlLoadRefused(
                 f"the WSDL file imports {shown}, an absolute path: a WSDL read from a file "
-                "follows only relative paths under its own folder")
+                "follows only relative paths under its own folder"
+            )
         target = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(base)), location))
         if not _under(self.folder, target):
             raise WsdlLoadRefused(
                 f"the WSDL file imports {shown}, outside its folder {printable(self.folder)}: "
-                "a WSDL read from a file follows only paths under its own folder")
+                "a WSDL read from a file follows only paths under its own folder"
+            )
         return target
 
     def read_file(self, path: str) -> bytes:
@@ -232,8 +240,9 @@ class WsdlAssembler:
 
     @staticmethod
     def _schema_locations(schema: etree._Element) -> list[str]:
-        return [str(el.get("schemaLocation")) for el in schema
-                if el.tag in _XSD_REFS and el.get("schemaLocation")]
+        return [
+            str(el.get("schemaLocation")) for el in schema if el.tag in _XSD_REFS and el.get("schemaLocation")
+        ]
 
     def missing(self) -> list[str]:
         """The documents still to fetch (absolute URLs or file paths)."""
@@ -244,7 +253,8 @@ class WsdlAssembler:
             if not self._allowed(target):
                 raise ConfigurationError(
                     f"the WSDL imports {target}, from another origin than {self.url}: not "
-                    "followed (save the documents and pass the main one as a file)")
+                    "followed (save the documents and pass the main one as a file)"
+                )
             out.append(target)
         if len(self._wsdls) + len(self._schemas) + len(out) > MAX_DOCUMENTS:
             raise ConfigurationError(f"the WSDL imports more than {MAX_DOCUMENTS} documents")
@@ -324,8 +334,13 @@ class WsdlAssembler:
         return clone
 
 
-def assemble(data: bytes, url: str | None, fetch: Callable[[str], bytes] | None = None, *,
-             budget: WsdlBudget | None = None) -> bytes:
+def assemble(
+    data: bytes,
+    url: str | None,
+    fetch: Callable[[str], bytes] | None = None,
+    *,
+    budget: WsdlBudget | None = None,
+) -> bytes:
     """Run `WsdlAssembler` with a synchronous ``fetch(url) -> bytes`` for a URL's
     imports (a file's are read by `WsdlAssembler.read_file`). ``fetch`` should count
     into ``budget``, as `wssc.client.wsdl_fetch.get_capped` does."""
@@ -349,7 +364,8 @@ def read_local(path: str, budget: WsdlBudget | None = None, *, under: str | None
     if under is not None and not _under(os.path.realpath(under), real):
         raise WsdlLoadRefused(
             f"the WSDL file imports {printable(path)}, which resolves to {printable(real)}, "
-            f"outside its folder {printable(under)} (a symbolic link out): not followed")
+            f"outside its folder {printable(under)} (a symbolic link out): not followed"
+        )
     flags = os.O_RDONLY | (os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) if under else 0)
     try:
         fd = os.open(real if under else path, flags)
@@ -357,8 +373,10 @@ def read_local(path: str, budget: WsdlBudget | None = None, *, under: str | None
         raise ConfigurationError(f"cannot read {printable(path)}: {exc.strerror}") from None
     try:
         if under is not None and not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise WsdlLoadRefused(f"the WSDL file imports {printable(path)}, which is not a "
-                                  "regular file (a device, a FIFO or a folder): not read")
+            raise WsdlLoadRefused(
+                f"the WSDL file imports {printable(path)}, which is not a "
+                "regular file (a device, a FIFO or a folder): not read"
+            )
         while chunk := os.read(fd, _CHUNK):
             body.feed(chunk)
     except OSError as exc:
@@ -368,5 +386,13 @@ def read_local(path: str, budget: WsdlBudget | None = None, *, under: str | None
     return body.result()
 
 
-__all__ = ["MAX_DOCUMENTS", "MAX_DOCUMENT_BYTES", "MAX_TOTAL_BYTES", "WsdlAssembler",
-           "WsdlBody", "WsdlBudget", "assemble", "read_local"]
+__all__ = [
+    "MAX_DOCUMENTS",
+    "MAX_DOCUMENT_BYTES",
+    "MAX_TOTAL_BYTES",
+    "WsdlAssembler",
+    "WsdlBody",
+    "WsdlBudget",
+    "assemble",
+    "read_local",
+]

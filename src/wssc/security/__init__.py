@@ -13,7 +13,16 @@ from wssc.security.tokens import (
 )
 
 __all__ = [
-    "EncryptedKeyProtection", "EncryptedKeySha1Protection", "KeyResolver", "MemoryReplayCache",
-    "MessagePolicy", "ProtectionToken", "ReplayCache", "SctProtection", "VerifiedMessage",
-    "encrypted_key_sha1", "protect", "verify",
+    "EncryptedKeyProtection",
+    "EncryptedKeySha1Protection",
+    "KeyResolver",
+    "MemoryReplayCache",
+    "MessagePolicy",
+    "ProtectionToken",
+    "ReplayCache",
+    "SctProtection",
+    "VerifiedMessage",
+    "encrypted_key_sha1",
+    "protect",
+    "verify",
 ]

@@ -50,13 +50,13 @@ def authenticate(ctx: InboundContext) -> tuple[Token, etree._Element, int] | Non
         if via is None:
             raise
         # Reached only through decrypted, unauthenticated bytes: no distinct fault.
-        raise FailedCheck(f"the encrypted signature names an unusable key ({exc.detail})") \
-            from None
+        raise FailedCheck(f"the encrypted signature names an unusable key ({exc.detail})") from None
     if via is not None and via.base is not tok.base:
         raise InvalidSecurity("the signature was encrypted with another token's key")
     if via is None and ctx.policy.require_encrypted_signature:
-        raise InvalidSecurity("the signature is not encrypted (the policy encrypts it: "
-                              "PrimarySignatureIsRequiredToBeEncrypted)")
+        raise InvalidSecurity(
+            "the signature is not encrypted (the policy encrypts it: PrimarySignatureIsRequiredToBeEncrypted)"
+        )
     return tok, sig, primary.position
 
 
@@ -120,8 +120,9 @@ def signature_value(ctx: InboundContext, sig: etree._Element) -> tuple[Token, by
         raise InvalidSecurity("HMACOutputLength is not accepted")
     tok = ctx.state.token_from_keyinfo(sig)
     checker = SIGNATURE_CHECKS.get(alg)
-    if checker is None or (p.strict_algorithms and alg not in (
-            p.suite.symmetric_signature, p.suite.asymmetric_signature)):
+    if checker is None or (
+        p.strict_algorithms and alg not in (p.suite.symmetric_signature, p.suite.asymmetric_signature)
+    ):
         raise UnsupportedAlgorithm(f"signature method {log_value(alg)}")
     sv = only(sig, f"{{{ns.DS}}}SignatureValue")
     value = b64decode(sv.text, "SignatureValue")
@@ -141,8 +142,11 @@ def _check_hmac(alg: str, tok: Token, signed_info: bytes, value: bytes, p: Messa
         raise FailedCheck("the signature key is too short")
     if p.strict_algorithms:
         suite = p.suite
-        ok = (len(key) >= suite.signature_key_length if tok.derived
-              else suite.min_symmetric_key_bits <= len(key) * 8 <= suite.max_symmetric_key_bits)
+        ok = (
+            len(key) >= suite.signature_key_length
+            if tok.derived
+            else suite.min_symmetric_key_bits <= len(key) * 8 <= suite.max_symmetric_key_bits
+        )
         if not ok:
             raise FailedCheck("the signature key length does not fit the suite")
     if not _hmac.compare_digest(hmac_sign(alg, key, signed_info), value):

@@ -40,6 +40,12 @@ class ReplayCharge:
         issued: float | None = None
         if sct is not None and self.issued_at is not None:
             stamp, issued = created, self.issued_at(sct)
-        self.cache.check_and_add(value, max(expires, self.now + 1), self.now,
-                                 partition=partition, created=stamp, issued=issued,
-                                 skew=self.policy.max_clock_skew)
+        self.cache.check_and_add(
+            value,
+            max(expires, self.now + 1),
+            self.now,
+            partition=partition,
+            created=stamp,
+            issued=issued,
+            skew=self.policy.max_clock_skew,
+        )

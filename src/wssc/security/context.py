@@ -87,21 +87,19 @@ class VerifiedMessage:
             kind = "content of" if typ == ns.XENC_CONTENT else "element"
             out.append(f"  encrypted: {kind} {etree.QName(el).localname}")
         if self.endorsing_sct is not None:
-            out.append(f"endorsed by SCT {self.endorsing_sct.identifier}"
-                       + (f" (instance {self.endorsing_sct.instance})"
-                          if self.endorsing_sct.instance else ""))
+            out.append(
+                f"endorsed by SCT {self.endorsing_sct.identifier}"
+                + (f" (instance {self.endorsing_sct.instance})" if self.endorsing_sct.instance else "")
+            )
         return out
 
 
 class InboundContext:
     """One message's inbound processing: what the steps share."""
 
-    __slots__ = ("decrypted_ids", "endorsing", "env", "ids", "limits", "policy", "replay",
-                 "result", "state")
+    __slots__ = ("decrypted_ids", "endorsing", "env", "ids", "limits", "policy", "replay", "result", "state")
 
-    def __init__(
-        self, state: HeaderState, limits: ParserLimits, replay: ReplayCharge | None = None
-    ) -> None:
+    def __init__(self, state: HeaderState, limits: ParserLimits, replay: ReplayCharge | None = None) -> None:
         self.replay = replay
         self.state = state
         self.policy = state.policy

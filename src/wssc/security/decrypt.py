@@ -40,8 +40,7 @@ def decrypt_signature(ctx: InboundContext, rec: Recorded) -> tuple[etree._Elemen
     if listed.position > rec.position:
         raise InvalidSecurity("the ReferenceList of the signature comes after it")
     if ed.get("Type") != ns.XENC_ELEMENT:
-        raise InvalidSecurity("the header EncryptedData of a signature is not an encrypted "
-                              "element")
+        raise InvalidSecurity("the header EncryptedData of a signature is not an encrypted element")
     tok = ctx.state.token_from_keyinfo(ed, listed.default_key)
     new = decrypt(ctx, ed, tok, lenient_padding=True)
     if new.tag != SIGNATURE:
@@ -73,8 +72,7 @@ def decrypt_after(ctx: InboundContext, position: int, signer: Token) -> None:
         if rl.position > position:
             if ctx.policy.sign_before_encrypt:
                 raise InvalidSecurity(
-                    "a ReferenceList follows the signature (the policy signs before it "
-                    "encrypts)"
+                    "a ReferenceList follows the signature (the policy signs before it encrypts)"
                 )
             _decrypt_list(ctx, rl, signer)
 
@@ -101,9 +99,7 @@ def _decrypt_list(ctx: InboundContext, rl: Recorded, signer: Token | None) -> No
         if signer is None:
             raise InvalidSecurity("encrypted data in a message without a signature")
         if tok.base is not signer.base:
-            raise InvalidSecurity(
-                "the data was encrypted with a key of another token than the signature's"
-            )
+            raise InvalidSecurity("the data was encrypted with a key of another token than the signature's")
         new = decrypt(ctx, target, tok)
         if new.getparent() is ctx.state.security:
             # An encrypted header token (WCF encrypts SignatureConfirmation along with
@@ -111,9 +107,7 @@ def _decrypt_list(ctx: InboundContext, rl: Recorded, signer: Token | None) -> No
             # its element may arrive encrypted.
             proc = PROCESSORS.get(new.tag) if isinstance(new.tag, str) else None
             if proc is None or not proc.after_decryption:
-                raise InvalidSecurity(
-                    f"unexpected encrypted element {log_name(new)} in the security header"
-                )
+                raise InvalidSecurity(f"unexpected encrypted element {log_name(new)} in the security header")
             proc(new, ctx.state, rl.position)
 
 
@@ -144,9 +138,7 @@ def decrypt(
     parent = ed.getparent()
     assert parent is not None
     if len(parent.nsmap) > p.max_namespace_declarations:
-        raise InvalidSecurity(
-            f"more than {p.max_namespace_declarations} namespaces are in scope"
-        )
+        raise InvalidSecurity(f"more than {p.max_namespace_declarations} namespaces are in scope")
     if lenient_padding:
         plain, padding_ok = block_decrypt_lenient(alg, tok.key, raw)
         if not padding_ok:
@@ -187,13 +179,10 @@ def decrypt(
     return parent
 
 
-def _parse_fragment(
-    plain: bytes, context: etree._Element, limits: ParserLimits
-) -> etree._Element:
+def _parse_fragment(plain: bytes, context: etree._Element, limits: ParserLimits) -> etree._Element:
     """Parse decrypted bytes as a fragment in the namespace context of ``context``."""
     decls = "".join(
-        f' xmlns:{p}="{_attr(u)}"' if p else f' xmlns="{_attr(u)}"'
-        for p, u in context.nsmap.items()
+        f' xmlns:{p}="{_attr(u)}"' if p else f' xmlns="{_attr(u)}"' for p, u in context.nsmap.items()
     )
     wrapped = f"<wssc-fragment{decls}>".encode() + plain + b"</wssc-fragment>"
     try:
@@ -215,8 +204,7 @@ def _would_be_renamed(plain: bytes, scope: Mapping[str | None, str]) -> bool:
     in_scope = set(scope.values())
     for m in _XMLNS.finditer(plain):
         prefix = m.group(1).decode("utf-8", "replace") if m.group(1) else None
-        uri = (m.group(2) if m.group(2) is not None else m.group(3) or b"").decode(
-            "utf-8", "replace")
+        uri = (m.group(2) if m.group(2) is not None else m.group(3) or b"").decode("utf-8", "replace")
         if uri in in_scope and scope.get(prefix) != uri:
             return True
     return False

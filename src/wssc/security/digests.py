@@ -60,8 +60,9 @@ def _check_reference(ctx: InboundContext, ref: etree._Element) -> etree._Element
     if transforms is not None:
         ts = list(transforms)
         if len(ts) != 1 or ts[0].get("Algorithm") != ns.EXC_C14N:
-            raise UnsupportedAlgorithm("only one exclusive c14n transform is supported"
-                                       + ("" if ts else " (ds:Transforms is empty)"))
+            raise UnsupportedAlgorithm(
+                "only one exclusive c14n transform is supported" + ("" if ts else " (ds:Transforms is empty)")
+            )
         prefixes = read_inclusive_prefixes(ts[0])
     if dm is None or dv_el is None:
         raise InvalidSecurity("a signature Reference needs DigestMethod and DigestValue")

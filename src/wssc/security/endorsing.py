@@ -44,28 +44,28 @@ def check_endorsing(ctx: InboundContext, primary: etree._Element, signer: Token)
     else:
         el, via = decrypt_signature(ctx, rec)
         if via.base is not signer.base:
-            raise InvalidSecurity("the endorsing signature was encrypted with another "
-                                  "token's key than the primary signature's")
+            raise InvalidSecurity(
+                "the endorsing signature was encrypted with another token's key than the primary signature's"
+            )
     tok, _ = signature_value(ctx, el)
     if ctx.state.deferred_failure is not None:
         raise FailedCheck(ctx.state.deferred_failure)
     base = tok.base
     if base.token_type not in p.endorsing_token_types or base is signer.base:
-        raise InvalidSecurity("the endorsing signature is not made with a "
-                              "SecurityContextToken's key")
-    if (p.enforce_derived_keys and not p.transport and not tok.asymmetric
-            and tok.derived != p.derived_keys):
-        raise InvalidSecurity("the endorsing signature does not use derived keys as the "
-                              "policy says")
+        raise InvalidSecurity("the endorsing signature is not made with a SecurityContextToken's key")
+    if p.enforce_derived_keys and not p.transport and not tok.asymmetric and tok.derived != p.derived_keys:
+        raise InvalidSecurity("the endorsing signature does not use derived keys as the policy says")
     try:
         covered = check_references(ctx, el)
     except (FailedCheck, UnsupportedAlgorithm, InvalidSecurity) as exc:
-        raise FailedCheck("the endorsing signature does not verify over the primary "
-                          f"signature ({exc.detail})") from None
+        raise FailedCheck(
+            f"the endorsing signature does not verify over the primary signature ({exc.detail})"
+        ) from None
     if len(covered) != 1 or covered[0] is not primary:
-        raise InvalidSecurity("the endorsing signature must cover the primary signature "
-                              "and nothing else")
+        raise InvalidSecurity("the endorsing signature must cover the primary signature and nothing else")
     if rec.element.tag == SIGNATURE and p.require_encrypted_signature:
-        raise InvalidSecurity("the endorsing signature is not encrypted (the policy "
-                              "encrypts signatures; WCF requires all of them encrypted)")
+        raise InvalidSecurity(
+            "the endorsing signature is not encrypted (the policy "
+            "encrypts signatures; WCF requires all of them encrypted)"
+        )
     ctx.result.endorsing_sct = base.sct

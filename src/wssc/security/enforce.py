@@ -32,7 +32,8 @@ def enforce(ctx: InboundContext, sig: etree._Element | None) -> None:
         raise InvalidSecurity("the Body is not signed by the message signature")
     if p.enforce_derived_keys and not p.transport and r.derived_keys_used != p.derived_keys:
         raise InvalidSecurity(
-            "the policy requires derived keys" if p.derived_keys
+            "the policy requires derived keys"
+            if p.derived_keys
             else "the policy requires the token key without derived keys"
         )
     if p.require_encrypted_body and not r.body_encrypted:
@@ -48,9 +49,7 @@ def enforce(ctx: InboundContext, sig: etree._Element | None) -> None:
                 raise InvalidSecurity(f"duplicate addressing header {etree.QName(h).localname}")
             seen.add(h.tag)
             if p.require_signed_addressing and not any(e is h for e in r.signed):
-                raise InvalidSecurity(
-                    f"the addressing header {etree.QName(h).localname} is not signed"
-                )
+                raise InvalidSecurity(f"the addressing header {etree.QName(h).localname} is not signed")
     sec = ctx.state.security
     for el in r.signed:
         parent = el.getparent()

@@ -146,8 +146,10 @@ class HeaderState:
         # An external reference: an SCT Identifier, of an SCT in this header or known to the
         # resolver.
         for t in self.scts:
-            if t.sct is not None and t.sct.identifier == ref.uri and (
-                ref.instance is None or ref.instance == t.sct.instance
+            if (
+                t.sct is not None
+                and t.sct.identifier == ref.uri
+                and (ref.instance is None or ref.instance == t.sct.instance)
             ):
                 return t
         if ref.value_type not in (None, ns.SC_FEB2005.sct_token_type, ns.SC_V13.sct_token_type):
@@ -171,8 +173,7 @@ class HeaderState:
         strs = ki.findall(STR_TAG)
         if len(strs) != 1:
             raise InvalidSecurity("KeyInfo must hold exactly one SecurityTokenReference")
-        return self.token_from_str(SecurityTokenReference.from_xml(strs[0]),
-                                   self.sc or self.policy.sc)
+        return self.token_from_str(SecurityTokenReference.from_xml(strs[0]), self.sc or self.policy.sc)
 
     def context_base(self, sc: ScVersion) -> Token:
         """The key of a DerivedKeyToken without an STR: the only key in scope."""

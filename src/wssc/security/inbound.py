@@ -68,14 +68,10 @@ def read_header(ctx: InboundContext) -> None:
             continue
         position += 1
         if position > p.max_header_elements:
-            raise InvalidSecurity(
-                f"the security header has more than {p.max_header_elements} elements"
-            )
+            raise InvalidSecurity(f"the security header has more than {p.max_header_elements} elements")
         proc = PROCESSORS.get(child.tag)
         if proc is None:
-            raise InvalidSecurity(
-                f"unexpected element {log_name(child)} in the security header"
-            )
+            raise InvalidSecurity(f"unexpected element {log_name(child)} in the security header")
         proc(child, st, position)
 
 
@@ -159,23 +155,35 @@ def verify(
     if len(secs) > 1:
         raise InvalidSecurity("the message has more than one wsse:Security header")
     state = HeaderState(
-        env, secs[0], policy, resolver, now, private_key, private_key_thumbprint,
-        encrypted_key_sha1_keys or {}, context_sct,
+        env,
+        secs[0],
+        policy,
+        resolver,
+        now,
+        private_key,
+        private_key_thumbprint,
+        encrypted_key_sha1_keys or {},
+        context_sct,
         certificate_validator=certificate_validator,
     )
-    replay = (ReplayCharge(replay_cache, policy, now, replay_partition, issued_at)
-              if replay_cache is not None else None)
+    replay = (
+        ReplayCharge(replay_cache, policy, now, replay_partition, issued_at)
+        if replay_cache is not None
+        else None
+    )
     try:
         return _run(InboundContext(state, limits, replay))
     except WsscError:
         raise
     except (ValueError, TypeError, KeyError, IndexError, etree.LxmlError) as exc:
-        raise InvalidSecurity(
-            f"the security header could not be processed ({type(exc).__name__})"
-        ) from None
+        raise InvalidSecurity(f"the security header could not be processed ({type(exc).__name__})") from None
 
 
 __all__ = [
-    "PROCESSORS", "SIGNATURE_CHECKS", "InvalidSecurityToken", "KeyResolver", "VerifiedMessage",
+    "PROCESSORS",
+    "SIGNATURE_CHECKS",
+    "InvalidSecurityToken",
+    "KeyResolver",
+    "VerifiedMessage",
     "verify",
 ]

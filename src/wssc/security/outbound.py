@@ -130,16 +130,13 @@ def protect(
     encrypting = policy.encrypt_body or encrypt_supporting
     if isinstance(key, rsa.RSAPrivateKey):
         if encrypting:
-            raise ValueError("an X.509 token signs but cannot encrypt: the policy must not "
-                             "encrypt under it")
+            raise ValueError("an X.509 token signs but cannot encrypt: the policy must not encrypt under it")
         sig_key: SigningKey = key  # a public-key token derives no keys
         sig_ref = enc_ref = base_ref
     elif policy.derived_keys:
-        sig_key, sig_ref = _derive(sec, token.key, base_ref, suite.signature_key_length, policy,
-                                   ids)
+        sig_key, sig_ref = _derive(sec, token.key, base_ref, suite.signature_key_length, policy, ids)
         if encrypting:
-            enc_key, enc_ref = _derive(sec, token.key, base_ref, suite.encryption_key_length,
-                                       policy, ids)
+            enc_key, enc_ref = _derive(sec, token.key, base_ref, suite.encryption_key_length, policy, ids)
     else:
         sig_key = enc_key = token.key
         sig_ref = enc_ref = base_ref
@@ -162,13 +159,16 @@ def protect(
         return envelope
 
     ref_list = etree.SubElement(sec, f"{{{ns.XENC}}}ReferenceList", nsmap={"e": ns.XENC})
-    signature = _signature_bytes(targets, sig_key, sig_ref, policy, signature_values,
-                                 primary_id)
+    signature = _signature_bytes(targets, sig_key, sig_ref, policy, signature_values, primary_id)
     if policy.encrypt_body:
         body = env.body
         body_data_id = ids.next()
         ed = build_encrypted_data(
-            body_data_id, ns.XENC_CONTENT, suite.encryption, enc_key, serialize_content(body),
+            body_data_id,
+            ns.XENC_CONTENT,
+            suite.encryption,
+            enc_key,
+            serialize_content(body),
             enc_ref,
         )
         for child in list(body):
@@ -180,15 +180,19 @@ def protect(
         # Signed first (over the plaintext), then each replaced by its EncryptedData in place.
         for s in supporting:
             s_data_id = ids.next()
-            sec.replace(s, build_encrypted_data(
-                s_data_id, ns.XENC_ELEMENT, suite.encryption, enc_key,
-                etree.tostring(s), enc_ref))
+            sec.replace(
+                s,
+                build_encrypted_data(
+                    s_data_id, ns.XENC_ELEMENT, suite.encryption, enc_key, etree.tostring(s), enc_ref
+                ),
+            )
             etree.SubElement(ref_list, f"{{{ns.XENC}}}DataReference").set("URI", "#" + s_data_id)
     signatures = [signature]
     if endorse is not None:
         # Over the primary signature's plaintext, as the verifier sees it once decrypted.
-        signatures.append(_signature_bytes(
-            [(primary_id or "", etree.fromstring(signature))], *endorse, policy))
+        signatures.append(
+            _signature_bytes([(primary_id or "", etree.fromstring(signature))], *endorse, policy)
+        )
     for sig in signatures:
         if not policy.encrypt_signature:
             sec.append(etree.fromstring(sig))
@@ -196,9 +200,16 @@ def protect(
         # WCF encrypts every signature under EncryptSignature, endorsing ones too (its
         # receiver requires AllSignaturesEncrypted).
         sig_data_id = ids.next()
-        sec.append(build_encrypted_data(
-            sig_data_id, ns.XENC_ELEMENT, suite.encryption, enc_key, sig, enc_ref,
-        ))
+        sec.append(
+            build_encrypted_data(
+                sig_data_id,
+                ns.XENC_ELEMENT,
+                suite.encryption,
+                enc_key,
+                sig,
+                enc_ref,
+            )
+        )
         etree.SubElement(ref_list, f"{{{ns.XENC}}}DataReference").set("URI", "#" + sig_data_id)
     return envelope
 
@@ -217,8 +228,12 @@ def _write_token(
 
 
 def _derive(
-    sec: etree._Element, key: bytes, base_ref: SecurityTokenReference, length: int,
-    policy: MessagePolicy, ids: _Ids,
+    sec: etree._Element,
+    key: bytes,
+    base_ref: SecurityTokenReference,
+    length: int,
+    policy: MessagePolicy,
+    ids: _Ids,
 ) -> tuple[bytes, SecurityTokenReference]:
     """Append a DerivedKeyToken on ``base_ref`` to the header; the derived key and a local
     reference to the DerivedKeyToken."""
@@ -302,7 +317,6 @@ def _sign(
     signature_values: list[bytes] | None = None,
     signature_id: str | None = None,
 ) -> etree._Element:
-    sig = etree.fromstring(
-        _signature_bytes(targets, key, key_ref, policy, signature_values, signature_id))
+    sig = etree.fromstring(_signature_bytes(targets, key, key_ref, policy, signature_values, signature_id))
     sec.append(sig)
     return sig

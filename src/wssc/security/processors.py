@@ -156,13 +156,10 @@ class EncryptedKeyProcessor(Processor):
             ki = el.find(f"{{{ns.DS}}}KeyInfo/{STR_TAG}/{{{ns.WSSE}}}KeyIdentifier")
             if ki is not None and ki.get("ValueType") == ns.WSS_THUMBPRINT:
                 if (ki.text or "").strip() != state.private_key_thumbprint:
-                    raise SecurityTokenUnavailable(
-                        "the key was encrypted for a different certificate"
-                    )
+                    raise SecurityTokenUnavailable("the key was encrypted for a different certificate")
         method = el.find(f"{{{ns.XENC}}}EncryptionMethod")
         alg = method.get("Algorithm") if method is not None else None
-        allowed = (p.suite.asymmetric_key_wrap,) if p.strict_algorithms else (
-            ns.RSA_OAEP_MGF1P, ns.RSA_15)
+        allowed = (p.suite.asymmetric_key_wrap,) if p.strict_algorithms else (ns.RSA_OAEP_MGF1P, ns.RSA_15)
         if alg is None or alg not in allowed:
             raise UnsupportedAlgorithm(f"key transport {str(alg)[:200]!r}")
         cv = el.find(f"{{{ns.XENC}}}CipherData/{{{ns.XENC}}}CipherValue")
@@ -170,8 +167,11 @@ class EncryptedKeyProcessor(Processor):
         size = p.suite.symmetric_key_bits // 8
         try:
             key = rsa_key_unwrap(alg, state.private_key, raw)
-            lo, hi = (p.suite.min_symmetric_key_bits // 8, p.suite.max_symmetric_key_bits // 8) \
-                if p.strict_algorithms else (MIN_HMAC_KEY, 64)
+            lo, hi = (
+                (p.suite.min_symmetric_key_bits // 8, p.suite.max_symmetric_key_bits // 8)
+                if p.strict_algorithms
+                else (MIN_HMAC_KEY, 64)
+            )
             if not lo <= len(key) <= hi:
                 raise FailedCheck("the encrypted key has an unacceptable length")
         except FailedCheck as exc:
@@ -235,7 +235,8 @@ class BinarySecurityTokenProcessor(Processor):
         state.binary_security_tokens += 1
         if state.binary_security_tokens > MAX_BINARY_SECURITY_TOKENS:
             raise InvalidSecurity(
-                f"more than {MAX_BINARY_SECURITY_TOKENS} BinarySecurityTokens in the header")
+                f"more than {MAX_BINARY_SECURITY_TOKENS} BinarySecurityTokens in the header"
+            )
         der = b64decode(el.text, "BinarySecurityToken")
         try:
             cert = x509.load_der_x509_certificate(der)
@@ -322,6 +323,12 @@ def b64decode(text: str | None, what: str) -> bytes:
 
 
 __all__ = [
-    "MAX_BINARY_SECURITY_TOKENS", "MIN_HMAC_KEY", "PROCESSORS", "HeaderProcessor", "Processor",
-    "b64decode", "register", "unregister",
+    "MAX_BINARY_SECURITY_TOKENS",
+    "MIN_HMAC_KEY",
+    "PROCESSORS",
+    "HeaderProcessor",
+    "Processor",
+    "b64decode",
+    "register",
+    "unregister",
 ]

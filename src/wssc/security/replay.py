@@ -76,8 +76,16 @@ DEFAULT_QUOTA_PER_PEER = 90_000
 
 class ReplayCache(Protocol):
     def check_and_add(
-        self, key: bytes, expires: float, now: float, *, partition: str = "", peer: str = "",
-        created: float | None = None, issued: float | None = None, skew: float = 0.0,
+        self,
+        key: bytes,
+        expires: float,
+        now: float,
+        *,
+        partition: str = "",
+        peer: str = "",
+        created: float | None = None,
+        issued: float | None = None,
+        skew: float = 0.0,
     ) -> None:
         """Record ``key`` until ``expires``, charged to ``partition`` and to ``peer`` (the
         sender's address; "" charges no peer); raise `ReplayDetected` if it is live
@@ -99,17 +107,34 @@ class PeerCharged:
         self.peer = peer
 
     def check_and_add(
-        self, key: bytes, expires: float, now: float, *, partition: str = "", peer: str = "",
-        created: float | None = None, issued: float | None = None, skew: float = 0.0,
+        self,
+        key: bytes,
+        expires: float,
+        now: float,
+        *,
+        partition: str = "",
+        peer: str = "",
+        created: float | None = None,
+        issued: float | None = None,
+        skew: float = 0.0,
     ) -> None:
-        self.cache.check_and_add(key, expires, now, partition=partition,
-                                 peer=peer or self.peer, created=created, issued=issued,
-                                 skew=skew)
+        self.cache.check_and_add(
+            key,
+            expires,
+            now,
+            partition=partition,
+            peer=peer or self.peer,
+            created=created,
+            issued=issued,
+            skew=skew,
+        )
 
 
 def _too_busy_for_peer(peer: str) -> ServerTooBusy:
-    return ServerTooBusy(f"the peer {peer[:64]} holds its whole share of the replay cache "
-                         "(replay_quota_per_peer) over all of its sessions")
+    return ServerTooBusy(
+        f"the peer {peer[:64]} holds its whole share of the replay cache "
+        "(replay_quota_per_peer) over all of its sessions"
+    )
 
 
 def predates(epoch: float, created: float, issued: float | None, skew: float) -> bool:
@@ -122,7 +147,8 @@ def predates_error(epoch: float, created: float, issued: float | None) -> Predat
     return PredatesReplayCache(
         f"the message (created {created - epoch:+.0f} s from the replay cache's start) is "
         f"under a session issued before the replay cache started ({since}): it may have been "
-        "received before")
+        "received before"
+    )
 
 
 class MemoryReplayCache:
@@ -158,8 +184,16 @@ class MemoryReplayCache:
                     _uncharge(self._per_peer, entry[2])
 
     def check_and_add(
-        self, key: bytes, expires: float, now: float, *, partition: str = "", peer: str = "",
-        created: float | None = None, issued: float | None = None, skew: float = 0.0,
+        self,
+        key: bytes,
+        expires: float,
+        now: float,
+        *,
+        partition: str = "",
+        peer: str = "",
+        created: float | None = None,
+        issued: float | None = None,
+        skew: float = 0.0,
     ) -> None:
         with self._lock:
             if self.epoch is None:
@@ -193,6 +227,12 @@ def _uncharge(counts: dict[str, int], name: str) -> None:
 
 
 __all__ = [
-    "DEFAULT_MAX_ENTRIES", "DEFAULT_QUOTA_PER_PARTITION", "DEFAULT_QUOTA_PER_PEER",
-    "MemoryReplayCache", "PeerCharged", "ReplayCache", "predates", "predates_error",
+    "DEFAULT_MAX_ENTRIES",
+    "DEFAULT_QUOTA_PER_PARTITION",
+    "DEFAULT_QUOTA_PER_PEER",
+    "MemoryReplayCache",
+    "PeerCharged",
+    "ReplayCache",
+    "predates",
+    "predates_error",
 ]

@@ -51,8 +51,14 @@ class _Failures:
 
 class FailedAuthenticationThrottle:
     def __init__(
-        self, limit_per_pair: int, limit_per_peer: int, window: float, max_keys: int = 100_000,
-        *, limit_per_user: int = 0, delay: float = 1.0,
+        self,
+        limit_per_pair: int,
+        limit_per_peer: int,
+        window: float,
+        max_keys: int = 100_000,
+        *,
+        limit_per_user: int = 0,
+        delay: float = 1.0,
     ) -> None:
         """``limit_*``: free failures per key (0 turns that key off); ``delay``: the first
         block; ``window``: the longest block, and how long a quiet key is remembered."""
@@ -90,8 +96,10 @@ class FailedAuthenticationThrottle:
             for key, _ in self._keys(username, peer):
                 f = self._live(key, now)
                 if f is not None and now < f.until:
-                    return (f"throttled: {_describe(key[0], username, peer)} failed "
-                            f"{f.count} times; backing off for {f.until - now:.0f} s more")
+                    return (
+                        f"throttled: {_describe(key[0], username, peer)} failed "
+                        f"{f.count} times; backing off for {f.until - now:.0f} s more"
+                    )
         return None
 
     def locked(self, username: str, peer: str, now: float) -> bool:
@@ -108,8 +116,7 @@ class FailedAuthenticationThrottle:
                 f.count += 1
                 f.last = now
                 if f.count >= limit:
-                    f.until = now + min(self.delay * 2.0 ** min(f.count - limit, 64),
-                                        self.window)
+                    f.until = now + min(self.delay * 2.0 ** min(f.count - limit, 64), self.window)
                 self._failures[key] = f
             while len(self._failures) > self.max_keys:
                 self._failures.popitem(last=False)

@@ -56,8 +56,12 @@ class SctProtection:
                 return SecurityTokenReference.local(self.sct.wsu_id, sc.sct_token_type)
             # A renewed SCT: Metro picks the key generation from the reference's Instance
             # attribute (without it, it verifies with the first key and fails: WSS1710).
-            return SecurityTokenReference(uri="#" + self.sct.wsu_id, value_type=sc.sct_token_type,
-                                          instance=self.sct.instance, instance_ns=sc.ns)
+            return SecurityTokenReference(
+                uri="#" + self.sct.wsu_id,
+                value_type=sc.sct_token_type,
+                instance=self.sct.instance,
+                instance_ns=sc.ns,
+            )
         return SecurityTokenReference.external(
             self.sct.identifier, sc.sct_token_type, self.sct.instance, sc.ns
         )
@@ -94,7 +98,8 @@ class EncryptedKeySha1Protection:
 
     def reference(self, sc: ScVersion) -> SecurityTokenReference:
         return SecurityTokenReference(
-            key_identifier=self.sha1, value_type=ns.WSS_ENCRYPTED_KEY_SHA1,
+            key_identifier=self.sha1,
+            value_type=ns.WSS_ENCRYPTED_KEY_SHA1,
             encoding_type=ns.WSS_BASE64,
         )
 
@@ -103,8 +108,8 @@ class EncryptedKeySha1Protection:
 class X509Protection:
     """An X.509 certificate sent as a BinarySecurityToken, and the private key that signs::
 
-        <wsse:BinarySecurityToken wsu:Id="uuid-…-x509" ValueType="…#X509v3"
-            EncodingType="…#Base64Binary">MIIC…</wsse:BinarySecurityToken>
+    <wsse:BinarySecurityToken wsu:Id="uuid-…-x509" ValueType="…#X509v3"
+        EncodingType="…#Base64Binary">MIIC…</wsse:BinarySecurityToken>
     """
 
     certificate: x509.Certificate

@@ -99,8 +99,7 @@ def load_certificates(*paths: str | Path) -> tuple[x509.Certificate, ...]:
     is a `ConfigurationError` naming it."""
     out: list[x509.Certificate] = []
     for p in map(Path, paths):
-        files = (sorted(f for f in p.iterdir() if f.suffix.lower() in (".pem", ".crt"))
-                 if p.is_dir() else [p])
+        files = sorted(f for f in p.iterdir() if f.suffix.lower() in (".pem", ".crt")) if p.is_dir() else [p]
         for f in files:
             try:
                 out.extend(x509.load_pem_x509_certificates(f.read_bytes()))
@@ -136,22 +135,27 @@ class CertificateValidator:
         if self.revocation_mode is not X509RevocationMode.NO_CHECK:
             raise ConfigurationError(
                 f"revocation mode {self.revocation_mode.value} is not supported (wssc checks "
-                "no CRL or OCSP); use NoCheck")
+                "no CRL or OCSP); use NoCheck"
+            )
         if (self.mode is Mode.CUSTOM) != (self.custom is not None):
             raise ConfigurationError(
-                "the Custom validation mode needs custom=callable, and custom= needs the "
-                "Custom mode")
+                "the Custom validation mode needs custom=callable, and custom= needs the Custom mode"
+            )
         if not 1 <= self.max_chain_depth <= 16:
             raise ConfigurationError("max_chain_depth must be between 1 and 16")
         set_(self, "_peer_der", frozenset(_der(c) for c in self.trusted_peers))
 
     # --- construction shorthands ---------------------------------------------------------------
     @classmethod
-    def chain_trust(cls, *authorities: _ANY_CERT | str | Path,
-                    intermediates: Iterable[_ANY_CERT] = ()) -> CertificateValidator:
+    def chain_trust(
+        cls, *authorities: _ANY_CERT | str | Path, intermediates: Iterable[_ANY_CERT] = ()
+    ) -> CertificateValidator:
         """ChainTrust to ``authorities``: certificates, or CA bundle files/directories."""
-        return cls(Mode.CHAIN_TRUST, trusted_authorities=_certs(authorities),
-                   intermediates=tuple(_x509(c) for c in intermediates))
+        return cls(
+            Mode.CHAIN_TRUST,
+            trusted_authorities=_certs(authorities),
+            intermediates=tuple(_x509(c) for c in intermediates),
+        )
 
     @classmethod
     def peer_trust(cls, *peers: _ANY_CERT | str | Path) -> CertificateValidator:
@@ -168,20 +172,19 @@ class CertificateValidator:
         return cls(Mode.CUSTOM, custom=check)
 
     # --- the check ------------------------------------------------------------------------
-    def validate(self, certificate: _ANY_CERT, purpose: KeyPurpose, *,
-                 now: float | None = None) -> None:
+    def validate(self, certificate: _ANY_CERT, purpose: KeyPurpose, *, now: float | None = None) -> None:
         """Accept ``certificate`` for ``purpose`` at ``now`` (default: the clock), or raise
         `CertificateRejected` naming the mode and the reason."""
         cert = _x509(certificate)
         if self.mode is Mode.NONE:
             return
-        when = datetime.datetime.fromtimestamp(time.time() if now is None else now,
-                                               datetime.UTC)
+        when = datetime.datetime.fromtimestamp(time.time() if now is None else now, datetime.UTC)
         why = self._key_usage(cert, purpose) or self._trust(cert, when)
         if why is not None:
             raise CertificateRejected(
                 f"{self.mode.value}: the certificate "
-                f"{printable(cert.subject.rfc4514_string(), 200)!r} was refused: {why}")
+                f"{printable(cert.subject.rfc4514_string(), 200)!r} was refused: {why}"
+            )
 
     def _trust(self, cert: x509.Certificate, when: datetime.datetime) -> str | None:
         """Why the mode refuses ``cert``, or None."""
@@ -239,19 +242,23 @@ class CertificateValidator:
         # PKI's leaf extensions (subjectAltName, authorityKeyIdentifier, serverAuth):
         # issuers are held to the Web PKI's CA rules, the leaf only to its signature and
         # validity (and to the KeyUsage check above).
-        return (PolicyBuilder().store(Store(list(self.trusted_authorities))).time(when)
-                .max_chain_depth(self.max_chain_depth)
-                .extension_policies(ca_policy=ExtensionPolicy.webpki_defaults_ca(),
-                                    ee_policy=ExtensionPolicy.permit_all())
-                .build_client_verifier())
+        return (
+            PolicyBuilder()
+            .store(Store(list(self.trusted_authorities)))
+            .time(when)
+            .max_chain_depth(self.max_chain_depth)
+            .extension_policies(
+                ca_policy=ExtensionPolicy.webpki_defaults_ca(), ee_policy=ExtensionPolicy.permit_all()
+            )
+            .build_client_verifier()
+        )
 
     def _custom(self, cert: x509.Certificate) -> str | None:
         assert self.custom is not None
         try:
             verdict = self.custom(cert)
         except Exception as exc:  # any exception of the user's code refuses
-            return (f"the custom validator refused it "
-                    f"({type(exc).__name__}: {printable(exc, 200)})")
+            return f"the custom validator refused it ({type(exc).__name__}: {printable(exc, 200)})"
         if verdict is not None and verdict is not True:
             return f"the custom validator returned {printable(verdict, 40)}"
         return None
@@ -274,6 +281,11 @@ REFUSE_ALL: CertificateValidator = CertificateValidator()
 
 
 __all__ = [
-    "REFUSE_ALL", "CertificateValidator", "CustomValidator", "KeyPurpose",
-    "X509CertificateValidationMode", "X509RevocationMode", "load_certificates",
+    "REFUSE_ALL",
+    "CertificateValidator",
+    "CustomValidator",
+    "KeyPurpose",
+    "X509CertificateValidationMode",
+    "X509RevocationMode",
+    "load_certificates",
 ]

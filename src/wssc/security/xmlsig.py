@@ -47,8 +47,14 @@ def _b64(b: bytes) -> str:
 
 def _attr(value: str) -> str:
     """Escape an attribute value as exclusive c14n writes it."""
-    return (value.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
-            .replace("\t", "&#x9;").replace("\n", "&#xA;").replace("\r", "&#xD;"))
+    return (
+        value.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace('"', "&quot;")
+        .replace("\t", "&#x9;")
+        .replace("\n", "&#xA;")
+        .replace("\r", "&#xD;")
+    )
 
 
 def str_xml(ref: SecurityTokenReference) -> str:
@@ -59,8 +65,10 @@ def str_xml(ref: SecurityTokenReference) -> str:
     inst = ""
     if ref.instance:
         inst = f' xmlns:c="{_attr(ref.instance_ns)}" c:Instance="{_attr(ref.instance)}"'
-    return (f'<o:SecurityTokenReference xmlns:o="{ns.WSSE}"><o:Reference URI="{_attr(ref.uri)}"'
-            f"{vt}{inst}/></o:SecurityTokenReference>")
+    return (
+        f'<o:SecurityTokenReference xmlns:o="{ns.WSSE}"><o:Reference URI="{_attr(ref.uri)}"'
+        f"{vt}{inst}/></o:SecurityTokenReference>"
+    )
 
 
 def signed_info_xml(
@@ -86,14 +94,19 @@ def signed_info_xml(
     return "".join(parts).encode("utf-8")
 
 
-def signature_xml(signed_info: bytes, signature_value: bytes, key_ref: SecurityTokenReference,
-                  signature_id: str | None = None) -> bytes:
+def signature_xml(
+    signed_info: bytes,
+    signature_value: bytes,
+    key_ref: SecurityTokenReference,
+    signature_id: str | None = None,
+) -> bytes:
     si = signed_info.replace(f' xmlns:ds="{DS}"'.encode(), b"", 1)
     ident = f' Id="{_attr(signature_id)}"' if signature_id else ""
     return (
-        f'<ds:Signature xmlns:ds="{DS}"{ident}>'.encode() + si
+        f'<ds:Signature xmlns:ds="{DS}"{ident}>'.encode()
+        + si
         + f"<ds:SignatureValue>{_b64(signature_value)}</ds:SignatureValue><ds:KeyInfo>"
-          f"{str_xml(key_ref)}</ds:KeyInfo></ds:Signature>".encode()
+        f"{str_xml(key_ref)}</ds:KeyInfo></ds:Signature>".encode()
     )
 
 

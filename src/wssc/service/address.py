@@ -68,8 +68,9 @@ class AddressFilter:
     ) -> None:
         own = _parts(address)
         if own is None:
-            raise ConfigurationError(f"the endpoint address {address!r} is not an absolute "
-                                     "http:// or https:// URL")
+            raise ConfigurationError(
+                f"the endpoint address {address!r} is not an absolute http:// or https:// URL"
+            )
         if host_name_comparison not in ("StrongWildcard", "Exact"):
             raise ConfigurationError("host_name_comparison is StrongWildcard or Exact")
         self.address = address
@@ -80,8 +81,12 @@ class AddressFilter:
         return f"AddressFilter({self.address!r}, {self.host_name_comparison})"
 
     def _same(self, a: _Parts, b: _Parts) -> bool:
-        return (a.scheme == b.scheme and a.port == b.port and a.path == b.path
-                and (self.host_name_comparison != "Exact" or a.host == b.host))
+        return (
+            a.scheme == b.scheme
+            and a.port == b.port
+            and a.path == b.path
+            and (self.host_name_comparison != "Exact" or a.host == b.host)
+        )
 
     def matches(self, to: str, origin: str | None = None) -> bool:
         """True when ``to`` names this endpoint: its configured address, or (``origin``, the
@@ -95,7 +100,8 @@ class AddressFilter:
             return False
         seen = _parts(origin)
         return seen is not None and self._same(
-            parts, _Parts(seen.scheme, seen.host, seen.port, self._own.path))
+            parts, _Parts(seen.scheme, seen.host, seen.port, self._own.path)
+        )
 
 
 __all__ = ["DEFAULT_PORTS", "AddressFilter", "HostNameComparison"]

@@ -29,6 +29,7 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
+
 class AsgiApp:
     """The ASGI app. On the lifespan start-up it routes ``wssc.*`` logs to uvicorn's handlers
     (when the application configured none) and refuses to start a per-process session store
@@ -43,12 +44,13 @@ class AsgiApp:
     say so: it is never buffered whole."""
 
     def __init__(
-        self, engine: ServiceEngine, max_body: int | None = None,
+        self,
+        engine: ServiceEngine,
+        max_body: int | None = None,
         forwarded_allow_ips: Sequence[str] = (),
     ) -> None:
         self.engine = engine
-        self.max_body = engine.settings.max_received_message_size if max_body is None \
-            else max_body
+        self.max_body = engine.settings.max_received_message_size if max_body is None else max_body
         self.forwarded_allow_ips = tuple(forwarded_allow_ips)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -59,8 +61,7 @@ class AsgiApp:
                     try:
                         startup(self.engine)  # logs under uvicorn's; refuse unsafe workers
                     except ConfigurationError as exc:
-                        await send({"type": "lifespan.startup.failed",
-                                    "message": str(exc.detail)})
+                        await send({"type": "lifespan.startup.failed", "message": str(exc.detail)})
                         return
                     await send({"type": "lifespan.startup.complete"})
                 elif msg["type"] == "lifespan.shutdown":
@@ -68,8 +69,7 @@ class AsgiApp:
                     return
         if scope["type"] != "http":
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
-                   for k, v in scope.get("headers", [])}
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         declared = headers.get("content-length", "").strip()
         if declared.isdigit() and int(declared) > self.max_body:
             await self._send(send, self.engine.too_large(int(declared)))
@@ -85,10 +85,17 @@ class AsgiApp:
                 break
         client = scope.get("client") or ("", 0)
         req = HttpRequest(
-            scope["method"], scope.get("path", "/"),
-            scope.get("query_string", b"").decode("latin-1"), headers, bytes(body),
-            transport_info(secure=scope.get("scheme") == "https", peer=str(client[0]),
-                           headers=headers, forwarded_allow_ips=self.forwarded_allow_ips),
+            scope["method"],
+            scope.get("path", "/"),
+            scope.get("query_string", b"").decode("latin-1"),
+            headers,
+            bytes(body),
+            transport_info(
+                secure=scope.get("scheme") == "https",
+                peer=str(client[0]),
+                headers=headers,
+                forwarded_allow_ips=self.forwarded_allow_ips,
+            ),
         )
         out = await asyncio.to_thread(self._handle, req)
         if isinstance(out, Dispatch):

@@ -85,14 +85,15 @@ log = logging.getLogger("wssc.service")
 #: 1.0 headers. Any other marked mustUnderstand for this node gets WCF's MustUnderstand fault,
 #: checked after security processing (as WCF's dispatcher does): a message that fails
 #: security gets the generic fault whatever headers it carries.
-UNDERSTOOD_HEADERS = frozenset({f"{{{ns.WSSE}}}Security"} | {
-    f"{{{ns.WSA10}}}{name}"
-    for name in ("Action", "To", "MessageID", "RelatesTo", "ReplyTo", "FaultTo", "From")
-})
-
-INTERNAL_ERROR = (
-    "The server was unable to process the request due to an internal error."
+UNDERSTOOD_HEADERS = frozenset(
+    {f"{{{ns.WSSE}}}Security"}
+    | {
+        f"{{{ns.WSA10}}}{name}"
+        for name in ("Action", "To", "MessageID", "RelatesTo", "ReplyTo", "FaultTo", "From")
+    }
 )
+
+INTERNAL_ERROR = "The server was unable to process the request due to an internal error."
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,10 +163,13 @@ class ServiceEngine:
         self.contract = contract or get_contract(service)
         self.address = address
         self.address_filter = AddressFilter(address, self.settings.host_name_comparison_mode)
-        creds = ServiceCredentials.of(credentials, certificate=certificate,
-                                      username_validator=username_validator,
-                                      require_tls=require_tls_for_username,
-                                      client_certificate_validator=client_certificate_validator)
+        creds = ServiceCredentials.of(
+            credentials,
+            certificate=certificate,
+            username_validator=username_validator,
+            require_tls=require_tls_for_username,
+            client_certificate_validator=client_certificate_validator,
+        )
         self.credentials = creds
         self.certificate = creds.certificate
         self.clock = clock
@@ -189,15 +193,20 @@ class ServiceEngine:
         self.replay: ReplayCache | None = None
         if svc.detect_replays and self.kind.security_mode == "message":
             # A cache of its own starts now: its epoch (wssc.security.replay).
-            self.replay = replay_cache if replay_cache is not None else MemoryReplayCache(
-                svc.replay_cache_size, svc.replay_quota_per_session, svc.replay_quota_per_peer,
-                epoch=clock(),
+            self.replay = (
+                replay_cache
+                if replay_cache is not None
+                else MemoryReplayCache(
+                    svc.replay_cache_size,
+                    svc.replay_quota_per_session,
+                    svc.replay_quota_per_peer,
+                    epoch=clock(),
+                )
             )
         self.policy = self.kind.message_policy(self.settings, "service", compatibility)
         self._wsdl: bytes | None = None
         size = self.settings.max_received_message_size
-        self.parser_limits = replace(DEFAULT_LIMITS,
-                                     max_bytes=max(size, DEFAULT_LIMITS.max_bytes))
+        self.parser_limits = replace(DEFAULT_LIMITS, max_bytes=max(size, DEFAULT_LIMITS.max_bytes))
 
     def _replay_for(self, transport: TransportInfo) -> ReplayCache | None:
         """The replay cache for one request: its entries charged to the sender's address
@@ -232,10 +241,16 @@ class ServiceEngine:
         """WCF's answer to a request over ``MaxReceivedMessageSize``: HTTP 413, no SOAP. The
         drivers call it before reading such a body (``size`` None: not known yet)."""
         limit = self.settings.max_received_message_size
-        log.info("refused: the request (%s bytes) is larger than max_received_message_size "
-                 "(%d bytes)", f"more than {limit}" if size is None else size, limit)
-        return HttpResponse(413, [("content-type", "text/plain; charset=utf-8")],
-                            f"The request is larger than {limit} bytes.\n".encode())
+        log.info(
+            "refused: the request (%s bytes) is larger than max_received_message_size (%d bytes)",
+            f"more than {limit}" if size is None else size,
+            limit,
+        )
+        return HttpResponse(
+            413,
+            [("content-type", "text/plain; charset=utf-8")],
+            f"The request is larger than {limit} bytes.\n".encode(),
+        )
 
     def _version_from_headers(self, headers: Mapping[str, str]) -> SoapVersion:
         ctype = headers.get("content-type", "")
@@ -246,13 +261,11 @@ class ServiceEngine:
 
         kind = metadata_kind(req.query)
         if kind == "xsd":
-            return HttpResponse(200, [("content-type", "text/xml; charset=utf-8")],
-                                build_xsd(self.contract))
+            return HttpResponse(200, [("content-type", "text/xml; charset=utf-8")], build_xsd(self.contract))
         if kind == "wsdl":
             return HttpResponse(200, [("content-type", "text/xml; charset=utf-8")], self.wsdl())
         text = (
-            f"This is a wssc secure-session service ({self.contract.name}). "
-            f"Metadata: {self.address}?wsdl\n"
+            f"This is a wssc secure-session service ({self.contract.name}). Metadata: {self.address}?wsdl\n"
         ).encode()
         return HttpResponse(200, [("content-type", "text/plain; charset=utf-8")], text)
 
@@ -271,18 +284,21 @@ class ServiceEngine:
             if self.kind.security_mode == "message":
                 base = policy_id.removesuffix("_policy")
                 op_ids = (f"{base}_Input_policy", f"{base}_Output_policy")
-                policies += [message_policy_element(self.scs, i, mode=self.kind.security_mode)
-                             for i in op_ids]
+                policies += [
+                    message_policy_element(self.scs, i, mode=self.kind.security_mode) for i in op_ids
+                ]
             self._wsdl = build_wsdl(
-                self.contract, address=self.address, soap_version=self.soap,
-                policies=policies, binding_policy_id=policy_id, operation_policy_ids=op_ids,
+                self.contract,
+                address=self.address,
+                soap_version=self.soap,
+                policies=policies,
+                binding_policy_id=policy_id,
+                operation_policy_ids=op_ids,
                 identity_certificate_der=self.certificate.der if self.certificate else None,
             )
         return self._wsdl
 
-    def _fault(
-        self, version: SoapVersion, error: WsscError, relates_to: str | None
-    ) -> HttpResponse:
+    def _fault(self, version: SoapVersion, error: WsscError, relates_to: str | None) -> HttpResponse:
         """Every security failure goes out as WCF's one generic fault; the detail stays here,
         in the service log, with control characters escaped."""
         log.info("fault %s: %s", error.code.clark, printable(error.detail or error.reason))
@@ -295,11 +311,9 @@ class ServiceEngine:
         now = self.clock()
         t = self.trust
         if env.version is not self.soap:
-            raise InvalidSecurity(f"a SOAP {env.version.name} message to a SOAP "
-                                  f"{self.soap.name} endpoint")
+            raise InvalidSecurity(f"a SOAP {env.version.name} message to a SOAP {self.soap.name} endpoint")
         if not self.scs.establish_security_context:
-            boot = self.bootstrap.verify(env.root, transport, self.policy, now,
-                                         self._replay_for(transport))
+            boot = self.bootstrap.verify(env.root, transport, self.policy, now, self._replay_for(transport))
             self._check_destination(boot.message, transport)
             env.check_must_understand(UNDERSTOOD_HEADERS)
             return self._application(env, boot.message, now, bootstrap=boot)
@@ -318,7 +332,8 @@ class ServiceEngine:
             raise InvalidSecurity(
                 ("the Cancel" if action == t.rst_sct_cancel else "the message")
                 + " is not signed by the session's key (it carries the bootstrap's protection: "
-                "only a Renew may be secured by the bootstrap)")
+                "only a Renew may be secured by the bootstrap)"
+            )
         exempt = action in (t.rst_sct_cancel, t.rst_sct_renew)
         records: list[SessionRecord] = []
         resolve = self._session_keys(records, now, exempt)
@@ -327,13 +342,17 @@ class ServiceEngine:
             # WCF's session protocol signs the Cancel Body but encrypts NoParts of it (and of
             # its reply); Metro sends it so, with its signature in the clear. The signature
             # stays required; the Body holds only the CancelTarget, nothing secret.
-            policy = replace(policy, require_encrypted_body=None,
-                             require_encrypted_signature=False)
+            policy = replace(policy, require_encrypted_body=None, require_encrypted_signature=False)
         try:
-            result = verify(env.root, resolver=resolve, policy=policy, now=now,
-                            replay_cache=self._replay_for(transport),
-                            issued_at=_issued_at(records),
-                            certificate_validator=self.client_certificate_validator)
+            result = verify(
+                env.root,
+                resolver=resolve,
+                policy=policy,
+                now=now,
+                replay_cache=self._replay_for(transport),
+                issued_at=_issued_at(records),
+                certificate_validator=self.client_certificate_validator,
+            )
         except PredatesReplayCache as exc:
             # Not a replay for sure, but one the cache cannot rule out: the client opens a new
             # session on BadContextToken, so a legitimate one loses one message, not minutes.
@@ -350,8 +369,13 @@ class ServiceEngine:
             key = result.signing_key
             assert key is not None
             return self._renew(
-                result, sct, rec, now, self.bootstrap.renew_identity(result, transport, now),
-                lambda reply: self._secure_with_sct(reply, sct, key, now))
+                result,
+                sct,
+                rec,
+                now,
+                self.bootstrap.renew_identity(result, transport, now),
+                lambda reply: self._secure_with_sct(reply, sct, key, now),
+            )
         self.sessions.activate(rec, now)
         return self._application(env, result, now, sct=sct, key=result.signing_key)
 
@@ -371,7 +395,9 @@ class ServiceEngine:
             via = f" or {transport.origin} (as the proxy reports)" if transport.origin else ""
             raise DestinationUnreachable(
                 f"wsa:To {printable(value, 200)!r} is not this endpoint's address "
-                f"({self.address}{printable(via, 200)})", wsa_ns=wsa)
+                f"({self.address}{printable(via, 200)})",
+                wsa_ns=wsa,
+            )
 
     def _session_keys(
         self, records: list[SessionRecord], now: float, exempt: bool
@@ -381,31 +407,38 @@ class ServiceEngine:
 
         def resolve(sct: SecurityContextToken, sc: ScVersion) -> bytes | None:
             if sc.ns != self.sc.ns:
-                raise BadContextToken("the SCT is of another WS-SecureConversation version",
-                                      sc_ns=self.sc.ns)
+                raise BadContextToken("the SCT is of another WS-SecureConversation version", sc_ns=self.sc.ns)
             key, rec = self.sessions.key_for(sct, now, exempt_from_expiry=exempt)
             records.append(rec)
             return key
 
         return resolve
 
-    def _renew_under_bootstrap(
-        self, env: Envelope, transport: TransportInfo, now: float
-    ) -> HttpResponse:
+    def _renew_under_bootstrap(self, env: Envelope, transport: TransportInfo, now: float) -> HttpResponse:
         records: list[SessionRecord] = []
-        boot = self.bootstrap.verify(env.root, transport, self.policy, now,
-                                     self._replay_for(transport),
-                                     endorsing=self._session_keys(records, now, True))
+        boot = self.bootstrap.verify(
+            env.root,
+            transport,
+            self.policy,
+            now,
+            self._replay_for(transport),
+            endorsing=self._session_keys(records, now, True),
+        )
         result = boot.message
         self._check_destination(result, transport)
         sct = result.endorsing_sct
-        rec = next((r for r in records if sct is not None and r.context_id == sct.identifier),
-                   None)
+        rec = next((r for r in records if sct is not None and r.context_id == sct.identifier), None)
         if sct is None or rec is None:
             raise InvalidSecurity("the Renew is not endorsed by a SecurityContextToken")
         env.check_must_understand(UNDERSTOOD_HEADERS)
-        return self._renew(result, sct, rec, now, boot.identity,
-                           lambda reply: self.bootstrap.secure_reply(reply, boot, self.policy, now))
+        return self._renew(
+            result,
+            sct,
+            rec,
+            now,
+            boot.identity,
+            lambda reply: self.bootstrap.secure_reply(reply, boot, self.policy, now),
+        )
 
     def _payload(self, env: Envelope) -> etree._Element:
         p = env.payload
@@ -415,12 +448,18 @@ class ServiceEngine:
 
     def _reply(self, env: Envelope, action: str, payload: etree._Element) -> etree._Element:
         """A reply: RelatesTo the request's MessageID, or (none sent) a MessageID of its own."""
-        return new_envelope(env.version, action=action, payload=payload,
-                            relates_to=env.message_id, reply_to_anonymous=False)
+        return new_envelope(
+            env.version, action=action, payload=payload, relates_to=env.message_id, reply_to_anonymous=False
+        )
 
     def _secure_with_sct(
-        self, reply: etree._Element, sct: SecurityContextToken, key: bytes, now: float,
-        *, sign_only: bool = False,
+        self,
+        reply: etree._Element,
+        sct: SecurityContextToken,
+        key: bytes,
+        now: float,
+        *,
+        sign_only: bool = False,
     ) -> etree._Element:
         """``sign_only``: WCF's session protocol signs the Cancel reply and encrypts NoParts
         of it (Metro refuses an encrypted one when the signature is not encrypted)."""
@@ -431,8 +470,7 @@ class ServiceEngine:
         return protect(reply, SctProtection(ref, key, include=False), policy, now=now)
 
     def _issue(self, env: Envelope, transport: TransportInfo, now: float) -> HttpResponse:
-        boot = self.bootstrap.verify(env.root, transport, self.policy, now,
-                                     self._replay_for(transport))
+        boot = self.bootstrap.verify(env.root, transport, self.policy, now, self._replay_for(transport))
         self._check_destination(boot.message, transport)
         env.check_must_understand(UNDERSTOOD_HEADERS)
         request = parse_rst(self._payload(boot.message.envelope), self.trust, self.trust.rst_sct)
@@ -448,16 +486,20 @@ class ServiceEngine:
         return _xml_response(200, env.version, root)
 
     def _renew(
-        self, result: VerifiedMessage, sct: SecurityContextToken, rec: SessionRecord, now: float,
-        identity: str, secure: Callable[[etree._Element], etree._Element],
+        self,
+        result: VerifiedMessage,
+        sct: SecurityContextToken,
+        rec: SessionRecord,
+        now: float,
+        identity: str,
+        secure: Callable[[etree._Element], etree._Element],
     ) -> HttpResponse:
         """``sct`` signed or endorsed the Renew; ``identity`` is who sent it, as the bootstrap
         authenticated it; ``secure`` protects the reply (under the session's key, or under
         the bootstrap's for a Renew secured by the bootstrap)."""
         env = result.envelope
         if self.sessions.cookie_mode or not self.scs.can_renew_session:
-            raise UnableToRenew("this endpoint does not renew sessions (MustNotSendRenew)",
-                                sc_ns=self.sc.ns)
+            raise UnableToRenew("this endpoint does not renew sessions (MustNotSendRenew)", sc_ns=self.sc.ns)
         if identity != rec.identity:
             raise InvalidSecurity("the Renew comes from another identity than the session's")
         request = parse_rst(self._payload(env), self.trust, self.trust.rst_sct_renew)
@@ -468,8 +510,7 @@ class ServiceEngine:
         ):
             raise InvalidRequest("the RenewTarget is not the session's current SCT")
         issued_key = issue_key(request, self.scs.key_entropy_mode, self.suite, self.sc)
-        issued = self.sessions.renew(SecurityContextToken(rec.context_id, rec.instance),
-                                     issued_key.key, now)
+        issued = self.sessions.renew(SecurityContextToken(rec.context_id, rec.instance), issued_key.key, now)
         lifetime = Lifetime(issued.record.key_effective, issued.record.key_expires)
         body = issued_key.response(self.sc, issued.sct, lifetime, request.context).to_xml(self.sc)
         reply = self._reply(env, self.trust.rstr_sct_renew, body)
@@ -487,8 +528,9 @@ class ServiceEngine:
         body = CancelResponse(request.context).to_xml(self.sc)
         reply = self._reply(env, self.trust.rstr_sct_cancel, body)
         assert result.signing_key is not None
-        return _xml_response(200, env.version, self._secure_with_sct(
-            reply, sct, result.signing_key, now, sign_only=True))
+        return _xml_response(
+            200, env.version, self._secure_with_sct(reply, sct, result.signing_key, now, sign_only=True)
+        )
 
     def _application(
         self,
@@ -561,6 +603,10 @@ def run_dispatch_sync(d: Dispatch) -> HttpResponse:
 
 
 __all__ = [
-    "Dispatch", "HttpRequest", "HttpResponse", "ServiceEngine", "TransportInfo",
+    "Dispatch",
+    "HttpRequest",
+    "HttpResponse",
+    "ServiceEngine",
+    "TransportInfo",
     "run_dispatch_sync",
 ]

@@ -108,15 +108,19 @@ def _parent_argv() -> list[str]:
     return [a.decode(errors="replace") for a in raw.split(b"\0") if a]
 
 
-def detect_workers(argv: Sequence[str] | None = None,
-                   environ: dict[str, str] | None = None,
-                   parent_argv: Sequence[str] | None = None) -> int | None:
+def detect_workers(
+    argv: Sequence[str] | None = None,
+    environ: dict[str, str] | None = None,
+    parent_argv: Sequence[str] | None = None,
+) -> int | None:
     """How many worker processes serve this application, when it can be told: uvicorn's
     ``--workers``, gunicorn's ``-w``/``--workers`` or ``GUNICORN_CMD_ARGS``, and
     ``WEB_CONCURRENCY`` (both servers' default). None when not under uvicorn or gunicorn."""
     env = dict(os.environ) if environ is None else environ
-    candidates = [list(sys.argv) if argv is None else list(argv),
-                  _parent_argv() if parent_argv is None else list(parent_argv)]
+    candidates = [
+        list(sys.argv) if argv is None else list(argv),
+        _parent_argv() if parent_argv is None else list(parent_argv),
+    ]
     server = None
     for args in candidates:
         server = _server_argv(args)
@@ -157,8 +161,7 @@ def check_workers(engine: ServiceEngine, workers: int | None = None) -> None:
         if os.environ.get(ALLOW_ENV) == "1":
             log.warning("%s (%s=1: going on, sticky sessions assumed)", message, ALLOW_ENV)
         else:
-            raise ConfigurationError(message + f"; set {ALLOW_ENV}=1 if the load balancer "
-                                     "is sticky")
+            raise ConfigurationError(message + f"; set {ALLOW_ENV}=1 if the load balancer is sticky")
     codec = engine.sessions.codec
     if cookie and codec is not None and getattr(codec.keyring, "generated", False):
         raise ConfigurationError(

@@ -16,11 +16,19 @@ from collections.abc import Mapping, Sequence
 from wssc.bootstrap.base import TransportInfo
 
 #: Request headers (lower-case) by which a proxy describes the original connection.
-FORWARDED_HEADERS = frozenset({
-    "forwarded", "x-forwarded-proto", "x-forwarded-for", "x-forwarded-host",
-    "x-forwarded-port", "x-forwarded-ssl", "x-forwarded-scheme", "x-url-scheme",
-    "front-end-https",
-})
+FORWARDED_HEADERS = frozenset(
+    {
+        "forwarded",
+        "x-forwarded-proto",
+        "x-forwarded-for",
+        "x-forwarded-host",
+        "x-forwarded-port",
+        "x-forwarded-ssl",
+        "x-forwarded-scheme",
+        "x-url-scheme",
+        "front-end-https",
+    }
+)
 
 
 def transport_info(
@@ -32,8 +40,9 @@ def transport_info(
     forwarded = any(h in FORWARDED_HEADERS for h in headers)
     if not forwarded_allow_ips:
         return TransportInfo(secure=False if forwarded else secure, peer=peer)
-    return TransportInfo(secure=secure, peer=peer,
-                         origin=forwarded_origin(headers, secure) if forwarded else None)
+    return TransportInfo(
+        secure=secure, peer=peer, origin=forwarded_origin(headers, secure) if forwarded else None
+    )
 
 
 def _first(value: str) -> str:

@@ -14,8 +14,13 @@ from wssc.service.transport import transport_info
 
 log = logging.getLogger("wssc.service.wsgi")
 
-_REASONS = {200: "OK", 405: "Method Not Allowed", 411: "Length Required",
-            413: "Request Entity Too Large", 500: "Internal Server Error"}
+_REASONS = {
+    200: "OK",
+    405: "Method Not Allowed",
+    411: "Length Required",
+    413: "Request Entity Too Large",
+    500: "Internal Server Error",
+}
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
@@ -29,14 +34,15 @@ class WsgiApp:
     request without a Content-Length is read as empty)."""
 
     def __init__(
-        self, engine: ServiceEngine, max_body: int | None = None,
+        self,
+        engine: ServiceEngine,
+        max_body: int | None = None,
         forwarded_allow_ips: Sequence[str] = (),
     ) -> None:
         from wssc.service.hosting import startup
 
         self.engine = engine
-        self.max_body = engine.settings.max_received_message_size if max_body is None \
-            else max_body
+        self.max_body = engine.settings.max_received_message_size if max_body is None else max_body
         self.forwarded_allow_ips = tuple(forwarded_allow_ips)
         startup(engine)
 
@@ -47,20 +53,26 @@ class WsgiApp:
             length = -1
         if length < 0 or length > self.max_body:
             big = self.engine.too_large(length if length >= 0 else None)
-            start_response(f"413 {_REASONS[413]}",
-                           [*big.headers, ("content-length", str(len(big.body)))])
+            start_response(f"413 {_REASONS[413]}", [*big.headers, ("content-length", str(len(big.body)))])
             return [big.body]
         body = environ["wsgi.input"].read(length) if length else b""
-        headers = {k[5:].replace("_", "-").lower(): str(v)
-                   for k, v in environ.items() if k.startswith("HTTP_")}
+        headers = {
+            k[5:].replace("_", "-").lower(): str(v) for k, v in environ.items() if k.startswith("HTTP_")
+        }
         if environ.get("CONTENT_TYPE"):
             headers["content-type"] = str(environ["CONTENT_TYPE"])
         req = HttpRequest(
-            str(environ.get("REQUEST_METHOD", "GET")), str(environ.get("PATH_INFO", "/")),
-            str(environ.get("QUERY_STRING", "")), headers, body,
-            transport_info(secure=environ.get("wsgi.url_scheme") == "https",
-                           peer=str(environ.get("REMOTE_ADDR", "")), headers=headers,
-                           forwarded_allow_ips=self.forwarded_allow_ips),
+            str(environ.get("REQUEST_METHOD", "GET")),
+            str(environ.get("PATH_INFO", "/")),
+            str(environ.get("QUERY_STRING", "")),
+            headers,
+            body,
+            transport_info(
+                secure=environ.get("wsgi.url_scheme") == "https",
+                peer=str(environ.get("REMOTE_ADDR", "")),
+                headers=headers,
+                forwarded_allow_ips=self.forwarded_allow_ips,
+            ),
         )
         out = self.engine.handle(req)
         if isinstance(out, Dispatch):
@@ -86,5 +98,4 @@ def make_threaded_server(host: str, port: int, app: WsgiApp) -> WSGIServer:
     """A wsgiref server with a thread per connection and a read timeout, so that one slow
     connection cannot block the others. For development and tests: deploy WSGI apps under a
     production server (gunicorn, uWSGI…)."""
-    return make_server(host, port, app, server_class=_ThreadingWSGIServer,
-                       handler_class=_Handler)
+    return make_server(host, port, app, server_class=_ThreadingWSGIServer, handler_class=_Handler)

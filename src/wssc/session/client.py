@@ -132,7 +132,9 @@ class ClientSession:
         #: WCF's DetectReplays on the client: the SignatureValues of replies accepted.
         self.replay_cache: ReplayCache | None = (
             MemoryReplayCache(client.replay_cache_size, quota_per_partition=0)
-            if client.detect_replays else None)
+            if client.detect_replays
+            else None
+        )
 
     def __repr__(self) -> str:
         ident = self.sct.identifier if self.sct else None
@@ -161,8 +163,7 @@ class ClientSession:
         # No SOAP 1.2 ``action`` media-type parameter: wsa:Action carries it, and Mono's WCF
         # rewrites the (signed) Action header from that parameter, breaking the signature.
         ctype = f"{self.soap.content_type}; charset=utf-8"
-        return Outgoing(body, action, ctype, message_id=Envelope(root).message_id,
-                        **kw)  # type: ignore[arg-type]
+        return Outgoing(body, action, ctype, message_id=Envelope(root).message_id, **kw)  # type: ignore[arg-type]
 
     def check_reply(self, result: VerifiedMessage, request_id: str | None, now: float) -> None:
         """Is this verified reply the answer to the request whose MessageID is ``request_id``,
@@ -178,8 +179,9 @@ class ClientSession:
             try:
                 self.replay_cache.check_and_add(value, expires, now)
             except ReplayDetected:
-                raise self._refused(ReplayDetected(
-                    "the reply's signature was seen before (a replayed reply)")) from None
+                raise self._refused(
+                    ReplayDetected("the reply's signature was seen before (a replayed reply)")
+                ) from None
         header = result.envelope.header
         found = [] if header is None else [h for h in header if h.tag in _RELATES_TO]
         if not found:
@@ -188,25 +190,31 @@ class ClientSession:
             raise self._refused(InvalidSecurity("the reply carries more than one wsa:RelatesTo"))
         rel = found[0]
         if rel.get("RelationshipType") not in _RELATIONSHIP_REPLY:
-            raise self._refused(InvalidSecurity(
-                "the reply's wsa:RelatesTo is not of relationship 'reply' (RelationshipType "
-                f"{printable(rel.get('RelationshipType'), 120)!r})"))
+            raise self._refused(
+                InvalidSecurity(
+                    "the reply's wsa:RelatesTo is not of relationship 'reply' (RelationshipType "
+                    f"{printable(rel.get('RelationshipType'), 120)!r})"
+                )
+            )
         if request_id is None or (rel.text or "").strip() != request_id:
-            raise self._refused(InvalidSecurity(
-                "the reply's wsa:RelatesTo does not match the request's MessageID "
-                f"(RelatesTo {printable((rel.text or '').strip(), 120)!r}, "
-                f"request {printable(request_id, 120)!r})"))
+            raise self._refused(
+                InvalidSecurity(
+                    "the reply's wsa:RelatesTo does not match the request's MessageID "
+                    f"(RelatesTo {printable((rel.text or '').strip(), 120)!r}, "
+                    f"request {printable(request_id, 120)!r})"
+                )
+            )
         if not p.transport and not any(e is rel for e in result.signed):
-            raise self._refused(InvalidSecurity(
-                "the reply's wsa:RelatesTo is not signed"))
+            raise self._refused(InvalidSecurity("the reply's wsa:RelatesTo is not signed"))
 
     @staticmethod
     def _refused(exc: WsscError) -> WsscError:
         log.warning("reply refused: %s", exc.detail)
         return exc
 
-    def verify_reply(self, data: bytes, request_id: str | None, now: float,
-                     boot: ClientContext | None = None) -> VerifiedMessage:
+    def verify_reply(
+        self, data: bytes, request_id: str | None, now: float, boot: ClientContext | None = None
+    ) -> VerifiedMessage:
         """`verify_message`, then `check_reply` against the request's MessageID
         (for drivers that secure envelopes themselves: the zeep transports)."""
         result = self.verify_message(data, now, boot)
@@ -232,8 +240,7 @@ class ClientSession:
                 return prev[1]  # the old key, within the rollover interval
         return None
 
-    def verify_message(self, data: bytes, now: float, boot: ClientContext | None = None
-                       ) -> VerifiedMessage:
+    def verify_message(self, data: bytes, now: float, boot: ClientContext | None = None) -> VerifiedMessage:
         """Verify and decrypt a reply secured with the session's key (or, without a security
         context, under the bootstrap: pass the ``boot`` context `protect_message`
         returned). An unsecured fault (as WCF sends security faults) raises its typed error;
@@ -249,8 +256,9 @@ class ClientSession:
             policy = replace(policy, require_signature=False)
         return verify(env.root, resolver=self._resolve, policy=policy, now=now)
 
-    def protect_message(self, envelope: etree._Element, now: float
-                        ) -> tuple[etree._Element, ClientContext | None]:
+    def protect_message(
+        self, envelope: etree._Element, now: float
+    ) -> tuple[etree._Element, ClientContext | None]:
         """Secure an application envelope (with its WS-Addressing headers) under the session's
         key, or under the bootstrap when the policy says establishSecurityContext=false.
         Returns the root to serialize, and the bootstrap context to verify the reply with
@@ -276,8 +284,7 @@ class ClientSession:
             raise error_from_fault(fault.code, fault.reason)
         return result
 
-    def _verify_session_reply(self, data: bytes, out: Outgoing, now: float
-                              ) -> VerifiedMessage:
+    def _verify_session_reply(self, data: bytes, out: Outgoing, now: float) -> VerifiedMessage:
         """A reply under the session's key (or, for a Renew under message security, the
         bootstrap's) to ``out``: verified, checked against the request
         (`check_reply`); a secured fault is raised."""
@@ -323,7 +330,10 @@ class ClientSession:
 
     def _take_token(self, rstr: TokenResponse, out: Outgoing, now: float) -> None:
         key = client_key_from_rstr(
-            rstr, out.entropy, self.scs.key_entropy_mode, self.suite.symmetric_key_bits,
+            rstr,
+            out.entropy,
+            self.scs.key_entropy_mode,
+            self.suite.symmetric_key_bits,
             self.suite,
         )
         self.sct, self.key = rstr.token, key
@@ -358,8 +368,7 @@ class ClientSession:
             self.process_event(Event.CLOSED)
         self.process_event(Event.ISSUED)
         assert self.sct is not None
-        log.info("session opened: SCT %s%s", self.sct.identifier,
-                 " (cookie mode)" if self.sct.cookie else "")
+        log.info("session opened: SCT %s%s", self.sct.identifier, " (cookie mode)" if self.sct.cookie else "")
         return self.sct
 
     # --- application --------------------------------------------------------------------
@@ -407,9 +416,9 @@ class ClientSession:
         env = self._envelope(self.trust.rst_sct_renew, rst.to_xml(self.sc))
         assert self.key is not None
         root, boot = self.bootstrap.secure_renew(
-            env, self.policy, SctProtection(self.sct, self.key, include=True), now)
-        out = self._out(root, self.trust.rst_sct_renew, entropy=rst.entropy, kind="renew",
-                        boot=boot)
+            env, self.policy, SctProtection(self.sct, self.key, include=True), now
+        )
+        out = self._out(root, self.trust.rst_sct_renew, entropy=rst.entropy, kind="renew", boot=boot)
         self.process_event(Event.RENEW_SENT)
         return out
 

@@ -47,7 +47,10 @@ Flow = Generator[Outgoing, bytes, T]
 
 class ClientFlow:
     def __init__(
-        self, session: ClientSession, *, clock: Callable[[], float],
+        self,
+        session: ClientSession,
+        *,
+        clock: Callable[[], float],
         on_event: EventHook | None = None,
     ) -> None:
         self.session = session
@@ -72,8 +75,9 @@ class ClientFlow:
             reissue = s.is_open
             out = s.issue_request(now)
             sct = s.issue_response((yield out), out, now)
-            self._event("reissue" if reissue else "issue",
-                        f"SCT {sct.identifier}{' (cookie)' if sct.cookie else ''}")
+            self._event(
+                "reissue" if reissue else "issue", f"SCT {sct.identifier}{' (cookie)' if sct.cookie else ''}"
+            )
         elif s.renew_due(now):
             yield from self.renew()
 

@@ -97,9 +97,17 @@ class SessionManager:
         if self.cookie_mode:
             lifetime = svc.issued_cookie_lifetime.total_seconds()
             record = SessionRecord(
-                context_id=context_id, instance=None, key=key, created=now,
-                expires=now + lifetime, key_effective=now, key_expires=now + lifetime,
-                identity=identity, activated=True, sc_ns=self.sc.ns, last_used=now,
+                context_id=context_id,
+                instance=None,
+                key=key,
+                created=now,
+                expires=now + lifetime,
+                key_effective=now,
+                key_expires=now + lifetime,
+                identity=identity,
+                activated=True,
+                sc_ns=self.sc.ns,
+                last_used=now,
             )
             assert self.codec is not None
             sct = SecurityContextToken(context_id, None, self.codec.seal(record))
@@ -109,11 +117,16 @@ class SessionManager:
         with self._issue_lock:
             self._make_room(peer, now)
             record = SessionRecord(
-                context_id=context_id, instance=None, key=key, created=now,
+                context_id=context_id,
+                instance=None,
+                key=key,
+                created=now,
                 expires=now + 10 * 365 * 86400.0,  # WCF: the session SCT itself never expires
                 key_effective=now,
                 key_expires=now + svc.session_key_renewal_interval.total_seconds(),
-                identity=identity, sc_ns=self.sc.ns, last_used=now,
+                identity=identity,
+                sc_ns=self.sc.ns,
+                last_used=now,
             )
             stored = self._process(Event.ISSUED, None, record)
             assert stored is not None
@@ -143,16 +156,20 @@ class SessionManager:
         quota = svc.max_pending_sessions_per_peer
         mine = self._pending_by_peer.get(peer) if peer and quota else None
         while mine and len(mine) >= quota:
-            self._evict(next(iter(mine)), f"its peer holds max_pending_sessions_per_peer "
-                        f"({quota}) pending sessions")
+            self._evict(
+                next(iter(mine)), f"its peer holds max_pending_sessions_per_peer ({quota}) pending sessions"
+            )
         for _ in range(self._MAX_EVICTIONS):
             if self.store.count_pending() < svc.max_pending_sessions or not self._pending:
                 break
-            self._evict(next(iter(self._pending)), f"max_pending_sessions "
-                        f"({svc.max_pending_sessions}) are pending")
+            self._evict(
+                next(iter(self._pending)), f"max_pending_sessions ({svc.max_pending_sessions}) are pending"
+            )
         if self.store.count_pending() >= svc.max_pending_sessions:
-            log.warning("refusing a new session: %d pending, none of them this process's to "
-                        "evict", self.store.count_pending())
+            log.warning(
+                "refusing a new session: %d pending, none of them this process's to evict",
+                self.store.count_pending(),
+            )
             raise ServerTooBusy()
 
     def _evict(self, context_id: str, why: str, level: int = logging.WARNING) -> None:
@@ -162,8 +179,13 @@ class SessionManager:
         rec = self.store.get(context_id)
         if rec is not None and not rec.activated:
             self._process(Event.EXPIRED, rec)
-            log.log(level, "evicted the oldest unused pending session %s (peer %s): %s",
-                    context_id, printable(peer[:64]), why)
+            log.log(
+                level,
+                "evicted the oldest unused pending session %s (peer %s): %s",
+                context_id,
+                printable(peer[:64]),
+                why,
+            )
 
     def _forget_pending(self, context_id: str) -> str:
         """Stop tracking ``context_id`` as pending; returns its peer ("" if unknown)."""
@@ -183,7 +205,10 @@ class SessionManager:
                 raise BadContextToken("the SCT carries no cookie", sc_ns=self.sc.ns)
             assert self.codec is not None
             return self.codec.open(
-                sct.cookie, context_id=sct.identifier, instance=sct.instance, now=now,
+                sct.cookie,
+                context_id=sct.identifier,
+                instance=sct.instance,
+                now=now,
                 sc_ns=self.sc.ns,
             )
         rec = self.store.get(sct.identifier)
@@ -226,23 +251,24 @@ class SessionManager:
         self._process(Event.MESSAGE, rec, rec.touched(now) if stale else None)
 
     # --- renew ------------------------------------------------------------------------------
-    def renew(
-        self, sct: SecurityContextToken, new_key: bytes, now: float
-    ) -> Issued:
+    def renew(self, sct: SecurityContextToken, new_key: bytes, now: float) -> Issued:
         sc = self.settings.secure_conversation
         if self.cookie_mode or not sc.can_renew_session:
             raise UnableToRenew("this binding does not renew sessions", sc_ns=self.sc.ns)
         rec = self.lookup(sct, now)
         if sct.instance != rec.instance:
-            raise BadContextToken("the RenewTarget is not the current key generation",
-                                  sc_ns=self.sc.ns)
+            raise BadContextToken("the RenewTarget is not the current key generation", sc_ns=self.sc.ns)
         svc = self.settings.service
         sct = renewed_token(SecurityContextToken(rec.context_id, rec.instance))
         instance = sct.instance
         new = replace(
-            rec, instance=instance, key=new_key, key_effective=now,
+            rec,
+            instance=instance,
+            key=new_key,
+            key_effective=now,
             key_expires=now + svc.session_key_renewal_interval.total_seconds(),
-            previous_key=rec.key, previous_instance=rec.instance,
+            previous_key=rec.key,
+            previous_instance=rec.instance,
             previous_key_expires=now + svc.session_key_rollover_interval.total_seconds(),
             last_used=now,
         )
@@ -262,8 +288,9 @@ class SessionManager:
         log.info("cancelled SCT %s", rec.context_id)
 
     # --- the one place a stored session changes state --------------------------------------
-    def _process(self, event: Event, rec: SessionRecord | None,
-                 new: SessionRecord | None = None) -> SessionRecord | None:
+    def _process(
+        self, event: Event, rec: SessionRecord | None, new: SessionRecord | None = None
+    ) -> SessionRecord | None:
         """Apply ``event`` to the session ``rec`` (None: no session yet) through the service
         table of `wssc.session.states` (BadContextToken, and nothing stored, when it
         forbids it), then make the store say what the table said: a session that ended
@@ -290,9 +317,7 @@ class SessionManager:
             return 0
         self._last_purge = now
         svc = self.settings.service
-        n = self.store.purge(
-            now, svc.inactivity_timeout.total_seconds(), svc.receive_timeout.total_seconds()
-        )
+        n = self.store.purge(now, svc.inactivity_timeout.total_seconds(), svc.receive_timeout.total_seconds())
         if n:
             log.info("purged %d idle or expired sessions", n)
         return n

@@ -104,15 +104,13 @@ TRANSITIONS: Final[Mapping[Role, Mapping[State | None, Mapping[Event, State]]]] 
 }
 
 
-def process_event(role: Role, state: State | None, event: Event, sc_ns: str = ns.SC_2005
-                  ) -> State:
+def process_event(role: Role, state: State | None, event: Event, sc_ns: str = ns.SC_2005) -> State:
     """The state ``event`` moves a ``role`` session in ``state`` to, or BadContextToken
     (in the session's WS-SC namespace ``sc_ns``) when the role's table forbids it."""
     new = TRANSITIONS[role].get(state, {}).get(event)
     if new is None:
         name = state.value if state else "no session"
-        raise BadContextToken(f"{event.value} is not allowed in state {name} "
-                              f"({role.value})", sc_ns=sc_ns)
+        raise BadContextToken(f"{event.value} is not allowed in state {name} ({role.value})", sc_ns=sc_ns)
     return new
 
 

@@ -18,9 +18,7 @@ from typing import Protocol, runtime_checkable
 from wssc.store.record import SessionRecord
 
 
-def is_stale(
-    record: SessionRecord, now: float, inactivity_timeout: float, receive_timeout: float
-) -> bool:
+def is_stale(record: SessionRecord, now: float, inactivity_timeout: float, receive_timeout: float) -> bool:
     """True when `SessionStore.purge` must remove ``record``."""
     if record.expires <= now:
         return True

@@ -57,9 +57,7 @@ _FILE_FORMAT: Final = "wssc-cookie-keyring"
 def _key_id(value: str | bytes) -> bytes:
     raw = value.encode("utf-8", "surrogatepass") if isinstance(value, str) else bytes(value)
     if not 1 <= len(raw) <= MAX_KEY_ID or not all(0x21 <= b <= 0x7E for b in raw):
-        raise ConfigurationError(
-            f"a cookie key id must be 1..{MAX_KEY_ID} printable ASCII characters"
-        )
+        raise ConfigurationError(f"a cookie key id must be 1..{MAX_KEY_ID} printable ASCII characters")
     return raw
 
 
@@ -143,12 +141,15 @@ class KeyRing:
     def to_json(self) -> str:
         """``{"format": "wssc-cookie-keyring", "version": 1, "current": id, "keys": {id: b64}}``"""
         keys, cur = self._state
-        return json.dumps({
-            "format": _FILE_FORMAT,
-            "version": 1,
-            "current": cur.decode(),
-            "keys": {k.decode(): base64.b64encode(v).decode() for k, v in keys.items()},
-        }, indent=2)
+        return json.dumps(
+            {
+                "format": _FILE_FORMAT,
+                "version": 1,
+                "current": cur.decode(),
+                "keys": {k.decode(): base64.b64encode(v).decode() for k, v in keys.items()},
+            },
+            indent=2,
+        )
 
     @classmethod
     def from_json(cls, text: str) -> KeyRing:
@@ -192,9 +193,7 @@ class CookieCodec:
 
     __slots__ = ("endpoint", "keyring", "max_size", "tag")
 
-    def __init__(
-        self, keyring: KeyRing, *, endpoint: str = "", max_size: int = MAX_COOKIE_SIZE
-    ) -> None:
+    def __init__(self, keyring: KeyRing, *, endpoint: str = "", max_size: int = MAX_COOKIE_SIZE) -> None:
         self.keyring = keyring
         self.max_size = max_size
         self.endpoint = endpoint
@@ -212,7 +211,12 @@ class CookieCodec:
         return cookie
 
     def open(
-        self, data: bytes, *, context_id: str, instance: str | None, now: float,
+        self,
+        data: bytes,
+        *,
+        context_id: str,
+        instance: str | None,
+        now: float,
         sc_ns: str = ns.SC_2005,
     ) -> SessionRecord:
         """Open and check a cookie from an SCT with ``context_id``/``instance``.
@@ -236,12 +240,11 @@ class CookieCodec:
         header = bytes(data[: k + 1 + n])
         if not hmac.compare_digest(header[1:k], self.tag):
             raise bad("cookie was issued by another endpoint")
-        key = self.keyring.get(header[k + 1:])
+        key = self.keyring.get(header[k + 1 :])
         if key is None:
             raise bad("unknown cookie key id")
         try:
-            record = SessionRecord.from_bytes(
-                aes_gcm_decrypt(key, bytes(data[k + 1 + n :]), header))
+            record = SessionRecord.from_bytes(aes_gcm_decrypt(key, bytes(data[k + 1 + n :]), header))
         except FailedCheck:
             raise bad("cookie failed authentication") from None
         except RecordFormatError:

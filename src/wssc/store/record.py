@@ -107,8 +107,15 @@ class SessionRecord:
             fields.append(self.sc_ns.encode())
         parts = [
             _HEAD.pack(
-                FORMAT_VERSION, flags, self.created, self.expires, self.key_effective,
-                self.key_expires, self.previous_key_expires, self.last_used, code,
+                FORMAT_VERSION,
+                flags,
+                self.created,
+                self.expires,
+                self.key_effective,
+                self.key_expires,
+                self.previous_key_expires,
+                self.last_used,
+                code,
             )
         ]
         for f in fields:

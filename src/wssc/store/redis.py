@@ -68,8 +68,7 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 def _redis_error(exc: BaseException) -> bool:
     """A redis-py error (connection refused, timeout, READONLY…), without importing redis."""
-    return any(c.__module__.startswith("redis") and c.__name__ == "RedisError"
-               for c in type(exc).__mro__)
+    return any(c.__module__.startswith("redis") and c.__name__ == "RedisError" for c in type(exc).__mro__)
 
 
 def _guarded(fn: _F) -> _F:
@@ -84,8 +83,12 @@ def _guarded(fn: _F) -> _F:
                 raise
             if not self._down:
                 self._down = True
-                _log.error("Redis session store unavailable (%s: %s); sessions are refused "
-                           "with EndpointUnavailable until it is back", type(exc).__name__, exc)
+                _log.error(
+                    "Redis session store unavailable (%s: %s); sessions are refused "
+                    "with EndpointUnavailable until it is back",
+                    type(exc).__name__,
+                    exc,
+                )
             raise StoreUnavailable("the session store (Redis) is unavailable") from None
         if self._down:
             self._down = False
@@ -98,8 +101,7 @@ def _guarded(fn: _F) -> _F:
 class RedisStore:
     """Sessions in Redis under ``prefix``. Thread-safe as the client is (redis-py's is)."""
 
-    __slots__ = ("_active", "_client", "_down", "_expires", "_pending", "_purge", "_records",
-                 "prefix")
+    __slots__ = ("_active", "_client", "_down", "_expires", "_pending", "_purge", "_records", "prefix")
 
     def __init__(self, client: redis.Redis, prefix: str = "wssc:sct:") -> None:
         kwargs: dict[str, Any] = getattr(client, "get_connection_kwargs", dict)()
@@ -142,9 +144,7 @@ class RedisStore:
         else:
             pipe.set(self._records + cid, record.to_bytes())
             pipe.zrem(self._expires, cid)
-        now_in, now_out = (
-            (self._active, self._pending) if record.activated else (self._pending, self._active)
-        )
+        now_in, now_out = (self._active, self._pending) if record.activated else (self._pending, self._active)
         pipe.zadd(now_in, {cid: record.last_used})
         pipe.zrem(now_out, cid)
         pipe.execute()
@@ -167,8 +167,11 @@ class RedisStore:
     def purge(self, now: float, inactivity_timeout: float, receive_timeout: float) -> int:
         keys = [self._pending, self._active, self._expires]
         args: list[str | int] = [
-            self._records, repr(now - inactivity_timeout), repr(now - receive_timeout),
-            repr(now), _BATCH,
+            self._records,
+            repr(now - inactivity_timeout),
+            repr(now - receive_timeout),
+            repr(now),
+            _BATCH,
         ]
         total = 0
         while True:
@@ -247,12 +250,14 @@ class RedisReplayCache:
     which reopens replays; see ``docs/howto/redis.md``).
     """
 
-    __slots__ = ("_client", "_down", "_script", "prefix", "quota_per_partition",
-                 "quota_per_peer")
+    __slots__ = ("_client", "_down", "_script", "prefix", "quota_per_partition", "quota_per_peer")
 
     def __init__(
-        self, client: redis.Redis, prefix: str = "wssc:replay:",
-        quota_per_partition: int = 60_000, quota_per_peer: int = 90_000,
+        self,
+        client: redis.Redis,
+        prefix: str = "wssc:replay:",
+        quota_per_partition: int = 60_000,
+        quota_per_peer: int = 90_000,
     ) -> None:
         self._client = client
         self.prefix = prefix
@@ -266,8 +271,16 @@ class RedisReplayCache:
 
     @_guarded
     def check_and_add(
-        self, key: bytes, expires: float, now: float, *, partition: str = "", peer: str = "",
-        created: float | None = None, issued: float | None = None, skew: float = 0.0,
+        self,
+        key: bytes,
+        expires: float,
+        now: float,
+        *,
+        partition: str = "",
+        peer: str = "",
+        created: float | None = None,
+        issued: float | None = None,
+        skew: float = 0.0,
     ) -> None:
         from wssc.errors import ReplayDetected, ServerTooBusy
         from wssc.security.replay import _too_busy_for_peer, predates_error
@@ -278,12 +291,22 @@ class RedisReplayCache:
         entry = hashlib.sha256(key).hexdigest()
         part = hashlib.sha256(partition.encode("utf-8", "replace")).hexdigest()
         addr = hashlib.sha256(peer.encode("utf-8", "replace")).hexdigest()
-        keys = [self.prefix + "e:" + entry, self.prefix + "p:" + part, self.prefix + "a:" + addr,
-                self.prefix + "epoch"]
-        args: list[str | int] = [int(now * 1000), int(expires * 1000),
-                                 self.quota_per_partition, entry,
-                                 self.quota_per_peer if peer else 0, ms(created), ms(issued),
-                                 int(skew * 1000)]
+        keys = [
+            self.prefix + "e:" + entry,
+            self.prefix + "p:" + part,
+            self.prefix + "a:" + addr,
+            self.prefix + "epoch",
+        ]
+        args: list[str | int] = [
+            int(now * 1000),
+            int(expires * 1000),
+            self.quota_per_partition,
+            entry,
+            self.quota_per_peer if peer else 0,
+            ms(created),
+            ms(issued),
+            int(skew * 1000),
+        ]
         reply: Any = self._script(keys=keys, args=args)
         outcome = int(reply[0])
         if outcome == 1:

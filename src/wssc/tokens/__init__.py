@@ -13,7 +13,16 @@ from wssc.tokens.str_ import SecurityTokenReference
 from wssc.tokens.timestamp import Timestamp, format_time, parse_time
 
 __all__ = [
-    "DEFAULT_LABEL", "CustomClause", "CustomTokenType", "DerivedKeyToken",
-    "SecurityContextToken", "SecurityTokenReference", "Timestamp", "derived_key_base",
-    "format_time", "parse_time", "register_token_type", "unregister_token_type",
+    "DEFAULT_LABEL",
+    "CustomClause",
+    "CustomTokenType",
+    "DerivedKeyToken",
+    "SecurityContextToken",
+    "SecurityTokenReference",
+    "Timestamp",
+    "derived_key_base",
+    "format_time",
+    "parse_time",
+    "register_token_type",
+    "unregister_token_type",
 ]

@@ -155,17 +155,13 @@ class DerivedKeyToken:
                 label = c.text or ""
             elif name == "Nonce":
                 if len(text) > (MAX_NONCE * 4 // 3) + 4:
-                    raise InvalidSecurityToken(
-                        f"the DerivedKeyToken Nonce is longer than {MAX_NONCE} bytes"
-                    )
+                    raise InvalidSecurityToken(f"the DerivedKeyToken Nonce is longer than {MAX_NONCE} bytes")
                 try:
                     nonce = base64.b64decode(text, validate=True)
                 except (binascii.Error, ValueError):
                     raise InvalidSecurityToken("the DerivedKeyToken Nonce is not base64") from None
                 if len(nonce) > MAX_NONCE:
-                    raise InvalidSecurityToken(
-                        f"the DerivedKeyToken Nonce is longer than {MAX_NONCE} bytes"
-                    )
+                    raise InvalidSecurityToken(f"the DerivedKeyToken Nonce is longer than {MAX_NONCE} bytes")
             elif name == "Properties":
                 raise InvalidSecurityToken("DerivedKeyToken Properties are not supported")
             else:

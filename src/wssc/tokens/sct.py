@@ -49,8 +49,10 @@ class SecurityContextToken:
         from wssc.tokens.str_ import SecurityTokenReference
 
         return SecurityTokenReference.external(
-            self.identifier, sc.sct_token_type,
-            self.instance if with_instance else None, sc.ns,
+            self.identifier,
+            sc.sct_token_type,
+            self.instance if with_instance else None,
+            sc.ns,
         ).to_xml()
 
     @classmethod

@@ -115,7 +115,8 @@ class SecurityTokenReference:
             return cls(uri=uri, value_type=c.get("ValueType"), instance=inst, instance_ns=inst_ns)
         if c.tag == _KI:
             return cls(
-                key_identifier=(c.text or "").strip(), value_type=c.get("ValueType"),
+                key_identifier=(c.text or "").strip(),
+                value_type=c.get("ValueType"),
                 encoding_type=c.get("EncodingType"),
             )
         return cls(custom=c)

@@ -1,9 +1,9 @@
 """``wsu:Timestamp``::
 
-    <wsu:Timestamp wsu:Id="_0">
-      <wsu:Created>2026-11-27T10:00:00.000Z</wsu:Created>
-      <wsu:Expires>2026-11-27T10:05:00.000Z</wsu:Expires>
-    </wsu:Timestamp>
+<wsu:Timestamp wsu:Id="_0">
+  <wsu:Created>2026-11-27T10:00:00.000Z</wsu:Created>
+  <wsu:Expires>2026-11-27T10:05:00.000Z</wsu:Expires>
+</wsu:Timestamp>
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def parse_time(text: str) -> float:
         if "." in s:
             head, _, rest = s.partition(".")
             digits = "".join(c for c in rest if c.isdigit())
-            tz = rest[len(digits):]
+            tz = rest[len(digits) :]
             s = f"{head}.{digits[:6]}{tz}"
         d = datetime.fromisoformat(s)
     except ValueError:

@@ -1,9 +1,9 @@
 """``wsse:UsernameToken`` (PasswordText, as WCF sends it over TLS)::
 
-    <wsse:UsernameToken wsu:Id="uuid-…-1">
-      <wsse:Username>alice</wsse:Username>
-      <wsse:Password Type="…#PasswordText">secret</wsse:Password>
-    </wsse:UsernameToken>
+<wsse:UsernameToken wsu:Id="uuid-…-1">
+  <wsse:Username>alice</wsse:Username>
+  <wsse:Password Type="…#PasswordText">secret</wsse:Password>
+</wsse:UsernameToken>
 """
 
 from __future__ import annotations

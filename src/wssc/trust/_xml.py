@@ -47,9 +47,7 @@ def trust_element(trust: TrustVersion, local: str, nsmap: bool = True) -> etree.
     return etree.Element(tq(trust, local))
 
 
-def sub(parent: etree._Element, trust: TrustVersion, local: str, text: str | None = None) -> (
-    etree._Element
-):
+def sub(parent: etree._Element, trust: TrustVersion, local: str, text: str | None = None) -> etree._Element:
     el = etree.SubElement(parent, tq(trust, local))
     if text is not None:
         el.text = text

@@ -56,18 +56,28 @@ class IssuedKey(NamedTuple):
         return None if self.proof is None else len(self.key) * 8
 
     def response(
-        self, sc: ScVersion, token: SecurityContextToken, lifetime: Lifetime | None,
+        self,
+        sc: ScVersion,
+        token: SecurityContextToken,
+        lifetime: Lifetime | None,
         context: str | None = None,
     ) -> TokenResponse:
         """The RSTR carrying ``token`` with this key's proof, entropy and size."""
         return TokenResponse.build(
-            sc, token, lifetime=lifetime, proof=self.proof, server_entropy=self.server_entropy,
-            key_size=self.key_size_bits, context=context,
+            sc,
+            token,
+            lifetime=lifetime,
+            proof=self.proof,
+            server_entropy=self.server_entropy,
+            key_size=self.key_size_bits,
+            context=context,
         )
 
 
 def issue_key(
-    rst: IssueRequest | RenewRequest, mode: KeyEntropyMode, suite: AlgorithmSuite,
+    rst: IssueRequest | RenewRequest,
+    mode: KeyEntropyMode,
+    suite: AlgorithmSuite,
     sc: ScVersion | None = None,
 ) -> IssuedKey:
     """Service side: validate the request's key material and produce the session key.
@@ -105,8 +115,11 @@ def issue_key(
 
 
 def client_key_from_rstr(
-    rstr: TokenResponse, client_entropy: bytes | None, mode: KeyEntropyMode,
-    key_size_bits: int, suite: AlgorithmSuite | None = None,
+    rstr: TokenResponse,
+    client_entropy: bytes | None,
+    mode: KeyEntropyMode,
+    key_size_bits: int,
+    suite: AlgorithmSuite | None = None,
 ) -> bytes:
     """Client side: the session key from an Issue/Renew RSTR.
 
@@ -123,13 +136,11 @@ def client_key_from_rstr(
     if mode is KeyEntropyMode.CLIENT:
         assert client_entropy is not None
         if rstr.proof is not None or rstr.entropy is not None:
-            raise InvalidRequest("ClientEntropy mode: the RSTR cannot carry a proof token or "
-                                 "server entropy")
+            raise InvalidRequest("ClientEntropy mode: the RSTR cannot carry a proof token or server entropy")
         key = client_entropy
     elif mode is KeyEntropyMode.SERVER:
         if isinstance(rstr.proof, ComputedKey) or rstr.entropy is not None:
-            raise InvalidRequest("ServerEntropy mode: the RSTR cannot carry a computed key or "
-                                 "server entropy")
+            raise InvalidRequest("ServerEntropy mode: the RSTR cannot carry a computed key or server entropy")
         if not isinstance(rstr.proof, BinarySecret):
             raise InvalidRequest("ServerEntropy mode: the RSTR has no BinarySecret proof token")
         if rstr.proof.type is SecretType.NONCE:
@@ -142,9 +153,7 @@ def client_key_from_rstr(
         if not isinstance(rstr.proof, ComputedKey):
             raise InvalidRequest("CombinedEntropy mode: the RSTR has no ComputedKey proof")
         if rstr.proof.algorithm is not None and rstr.proof.algorithm not in _CK_PSHA1:
-            raise InvalidRequest(
-                f"unsupported ComputedKey algorithm {rstr.proof.algorithm[:200]!r}"
-            )
+            raise InvalidRequest(f"unsupported ComputedKey algorithm {rstr.proof.algorithm[:200]!r}")
         if rstr.entropy is None:
             raise InvalidRequest("CombinedEntropy mode: the RSTR has no server entropy")
         bits = rstr.key_size or key_size_bits

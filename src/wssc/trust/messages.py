@@ -94,7 +94,8 @@ RST: Final = "RequestSecurityToken"
 RSTR: Final = "RequestSecurityTokenResponse"
 RSTRC: Final = "RequestSecurityTokenResponseCollection"
 _OTHER_CK: Final = {
-    ns.TRUST_FEB2005.ns: ns.TRUST_V13.ck_psha1, ns.TRUST_V13.ns: ns.TRUST_FEB2005.ck_psha1,
+    ns.TRUST_FEB2005.ns: ns.TRUST_V13.ck_psha1,
+    ns.TRUST_V13.ns: ns.TRUST_FEB2005.ck_psha1,
 }
 
 
@@ -129,9 +130,7 @@ class BinarySecret:
         return el
 
     @classmethod
-    def from_xml(
-        cls, el: etree._Element, trust: TrustVersion, max_bytes: int | None = None
-    ) -> BinarySecret:
+    def from_xml(cls, el: etree._Element, trust: TrustVersion, max_bytes: int | None = None) -> BinarySecret:
         x.expect(el, trust, "BinarySecret")
         type_uri = x.attr(el, "Type", "BinarySecret Type")
         kind: SecretType | None = None
@@ -260,14 +259,11 @@ class ContextTarget:
             raise InvalidRequest(f"{what} must reference the SCT by its Identifier")
         if ref.value_type != sc.sct_token_type:
             raise InvalidRequest(
-                f"{what} must reference a WS-SecureConversation {sc.name} SCT "
-                f"(ValueType {sc.sct_token_type})"
+                f"{what} must reference a WS-SecureConversation {sc.name} SCT (ValueType {sc.sct_token_type})"
             )
         if ref.instance is not None:
             if ref.instance_ns != sc.ns:
-                raise InvalidRequest(
-                    f"the {what} Instance attribute is not in the WS-SC {sc.name} namespace"
-                )
+                raise InvalidRequest(f"the {what} Instance attribute is not in the WS-SC {sc.name} namespace")
             if not ref.instance or len(ref.instance) > x.MAX_TEXT:
                 raise InvalidRequest(f"the {what} Instance is empty or too long")
         return cls(ref.uri, ref.instance)
@@ -300,8 +296,13 @@ def read_rst(el: etree._Element, trust: TrustVersion) -> RstFields:
     renew = x.only_child(kids["RenewTarget"], "RenewTarget") if "RenewTarget" in kids else None
     cancel = x.only_child(kids["CancelTarget"], "CancelTarget") if "CancelTarget" in kids else None
     return RstFields(
-        x.attr(el, "Context", "Context"), token_type, request_type, entropy, key_size or None,
-        renew, cancel,
+        x.attr(el, "Context", "Context"),
+        token_type,
+        request_type,
+        entropy,
+        key_size or None,
+        renew,
+        cancel,
     )
 
 
@@ -327,8 +328,7 @@ def _rst_element(
     return el
 
 
-def _key_parts(el: etree._Element, trust: TrustVersion, entropy: bytes | None,
-               key_size: int | None) -> None:
+def _key_parts(el: etree._Element, trust: TrustVersion, entropy: bytes | None, key_size: int | None) -> None:
     if entropy is not None:
         _entropy_xml(el, trust, entropy)
     if key_size:
@@ -380,12 +380,15 @@ class IssueRequest(_RstMessage):
 
     @classmethod
     def build(
-        cls, sc: ScVersion, suite: AlgorithmSuite = DEFAULT_SUITE,
-        mode: KeyEntropyMode = KeyEntropyMode.COMBINED, *, context: str | None = None,
+        cls,
+        sc: ScVersion,
+        suite: AlgorithmSuite = DEFAULT_SUITE,
+        mode: KeyEntropyMode = KeyEntropyMode.COMBINED,
+        *,
+        context: str | None = None,
     ) -> IssueRequest:
         """What a WCF client sends: the SCT TokenType, fresh entropy, the suite's key size."""
-        return cls(sc.sct_token_type, _client_entropy(suite, mode), suite.symmetric_key_bits,
-                   context)
+        return cls(sc.sct_token_type, _client_entropy(suite, mode), suite.symmetric_key_bits, context)
 
     def to_xml(self, sc: ScVersion) -> etree._Element:
         el = _rst_element(sc, self.context, self.token_type, sc.trust.issue)
@@ -416,11 +419,21 @@ class RenewRequest(_RstMessage):
 
     @classmethod
     def build(
-        cls, sc: ScVersion, token: SecurityContextToken, suite: AlgorithmSuite = DEFAULT_SUITE,
-        mode: KeyEntropyMode = KeyEntropyMode.COMBINED, *, context: str | None = None,
+        cls,
+        sc: ScVersion,
+        token: SecurityContextToken,
+        suite: AlgorithmSuite = DEFAULT_SUITE,
+        mode: KeyEntropyMode = KeyEntropyMode.COMBINED,
+        *,
+        context: str | None = None,
     ) -> RenewRequest:
-        return cls(ContextTarget.of(token), sc.sct_token_type, _client_entropy(suite, mode),
-                   suite.symmetric_key_bits, context)
+        return cls(
+            ContextTarget.of(token),
+            sc.sct_token_type,
+            _client_entropy(suite, mode),
+            suite.symmetric_key_bits,
+            context,
+        )
 
     def to_xml(self, sc: ScVersion) -> etree._Element:
         el = _rst_element(sc, self.context, self.token_type, sc.trust.renew)
@@ -519,8 +532,7 @@ def _read_proof(el: etree._Element, trust: TrustVersion) -> ProofToken:
         algorithm = x.text(inner, "ComputedKey")
         if algorithm == _OTHER_CK[trust.ns]:
             raise InvalidRequest(
-                f"the ComputedKey algorithm belongs to the other WS-Trust version than "
-                f"{trust.name}"
+                f"the ComputedKey algorithm belongs to the other WS-Trust version than {trust.name}"
             )
         return ComputedKey(algorithm)
     if inner.tag == x.tq(trust, "BinarySecret"):
@@ -548,9 +560,15 @@ class TokenResponse:
 
     @classmethod
     def build(
-        cls, sc: ScVersion, token: SecurityContextToken, *, lifetime: Lifetime | None,
-        proof: ComputedKey | BinarySecret | None, server_entropy: bytes | None,
-        key_size: int | None, context: str | None = None,
+        cls,
+        sc: ScVersion,
+        token: SecurityContextToken,
+        *,
+        lifetime: Lifetime | None,
+        proof: ComputedKey | BinarySecret | None,
+        server_entropy: bytes | None,
+        key_size: int | None,
+        context: str | None = None,
     ) -> TokenResponse:
         """What WCF returns: the references are derived from ``token`` (attached = by
         ``wsu:Id`` with the SCT ValueType, as WCF writes under Basic Security Profile;
@@ -559,8 +577,9 @@ class TokenResponse:
         unattached = SecurityTokenReference.external(
             token.identifier, sc.sct_token_type, token.instance, sc.ns
         )
-        return cls(token, sc.sct_token_type, proof, server_entropy, lifetime, key_size, context,
-                   attached, unattached)
+        return cls(
+            token, sc.sct_token_type, proof, server_entropy, lifetime, key_size, context, attached, unattached
+        )
 
     def to_xml(self, sc: ScVersion, wrap: bool | None = None) -> etree._Element:
         """The body payload: a bare RSTR (Feb 2005) or an RSTRC around it (1.3).
@@ -571,11 +590,9 @@ class TokenResponse:
             x.sub(el, trust, "TokenType", self.token_type)
         x.sub(el, trust, "RequestedSecurityToken").append(self.token.to_xml(sc))
         if self.attached_reference is not None:
-            x.sub(el, trust, "RequestedAttachedReference").append(
-                self.attached_reference.to_xml())
+            x.sub(el, trust, "RequestedAttachedReference").append(self.attached_reference.to_xml())
         if self.unattached_reference is not None:
-            x.sub(el, trust, "RequestedUnattachedReference").append(
-                self.unattached_reference.to_xml())
+            x.sub(el, trust, "RequestedUnattachedReference").append(self.unattached_reference.to_xml())
         if self.proof is not None:
             holder = x.sub(el, trust, "RequestedProofToken")
             if isinstance(self.proof, ComputedKey):
@@ -613,19 +630,31 @@ class TokenResponse:
             raise InvalidRequest(
                 f"a WS-SC {token_sc.name} SecurityContextToken in a WS-Trust {trust.name} RSTR"
             )
-        attached = (_read_str(kids["RequestedAttachedReference"], "RequestedAttachedReference")
-                    if "RequestedAttachedReference" in kids else None)
+        attached = (
+            _read_str(kids["RequestedAttachedReference"], "RequestedAttachedReference")
+            if "RequestedAttachedReference" in kids
+            else None
+        )
         unattached = (
             _read_str(kids["RequestedUnattachedReference"], "RequestedUnattachedReference")
-            if "RequestedUnattachedReference" in kids else None
+            if "RequestedUnattachedReference" in kids
+            else None
         )
-        proof = (_read_proof(kids["RequestedProofToken"], trust)
-                 if "RequestedProofToken" in kids else None)
+        proof = _read_proof(kids["RequestedProofToken"], trust) if "RequestedProofToken" in kids else None
         entropy = _read_entropy(kids["Entropy"], trust) if "Entropy" in kids else None
         lifetime = Lifetime.from_xml(kids["Lifetime"], trust) if "Lifetime" in kids else None
         key_size = x.non_negative_int(kids["KeySize"], "KeySize") if "KeySize" in kids else None
-        return cls(token, token_type, proof, entropy, lifetime, key_size or None,
-                   x.attr(el, "Context", "Context"), attached, unattached)
+        return cls(
+            token,
+            token_type,
+            proof,
+            entropy,
+            lifetime,
+            key_size or None,
+            x.attr(el, "Context", "Context"),
+            attached,
+            unattached,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,9 +26,7 @@ from wssc.trust.messages import (
 from wssc.xml.ns import TrustVersion
 
 
-def parse_rst(
-    payload: etree._Element, expected: TrustVersion, action: str | None = None
-) -> Request:
+def parse_rst(payload: etree._Element, expected: TrustVersion, action: str | None = None) -> Request:
     """Read the ``RequestSecurityToken`` body payload of an SCT Issue, Renew or Cancel.
 
     The kind comes from ``action`` when given (``{trust}/RST/SCT``, ``…/Renew``, ``…/Cancel``;
@@ -37,26 +35,26 @@ def parse_rst(
     """
     fields = read_rst(payload, expected)
     by_request_type: dict[str, type[IssueRequest | RenewRequest | CancelRequest]] = {
-        expected.issue: IssueRequest, expected.renew: RenewRequest,
+        expected.issue: IssueRequest,
+        expected.renew: RenewRequest,
         expected.cancel: CancelRequest,
     }
     by_action: dict[str, type[IssueRequest | RenewRequest | CancelRequest]] = {
-        expected.rst_sct: IssueRequest, expected.rst_sct_renew: RenewRequest,
+        expected.rst_sct: IssueRequest,
+        expected.rst_sct_renew: RenewRequest,
         expected.rst_sct_cancel: CancelRequest,
     }
     if action is not None:
         kind = by_action.get(action)
         if kind is None:
-            raise InvalidRequest(f"{action[:200]!r} is not an SCT request action of WS-Trust "
-                                 f"{expected.name}")
+            raise InvalidRequest(f"{action[:200]!r} is not an SCT request action of WS-Trust {expected.name}")
     elif fields.request_type is None:
         raise InvalidRequest("the RequestSecurityToken has no RequestType")
     else:
         found = by_request_type.get(fields.request_type)
         if found is None:
             raise InvalidRequest(
-                f"unsupported RequestType {fields.request_type[:200]!r} for WS-Trust "
-                f"{expected.name}"
+                f"unsupported RequestType {fields.request_type[:200]!r} for WS-Trust {expected.name}"
             )
         kind = found
     return kind.from_fields(fields, expected)

@@ -33,14 +33,16 @@ def exc_c14n(
     prefixes = [("" if p == "#default" else p) for p in inclusive_prefixes] or None
     try:
         return etree.tostring(
-            element, method="c14n", exclusive=True, with_comments=False,
+            element,
+            method="c14n",
+            exclusive=True,
+            with_comments=False,
             inclusive_ns_prefixes=prefixes,
         )
     except etree.C14NError:
         # libxml2 refuses e.g. a relative namespace URI in scope (C14N 1.0 §2.4 leaves them
         # undefined): an unsignable element, not an internal error.
-        raise InvalidSecurity("the element cannot be canonicalized "
-                              "(a relative namespace URI?)") from None
+        raise InvalidSecurity("the element cannot be canonicalized (a relative namespace URI?)") from None
 
 
 def read_inclusive_prefixes(parent: etree._Element) -> list[str]:

@@ -24,9 +24,7 @@ def element_id(el: etree._Element) -> str | None:
     return None
 
 
-_WITH_ID = etree.XPath(
-    "descendant-or-self::*[@u:Id or @Id]", namespaces={"u": ns.WSU}
-)
+_WITH_ID = etree.XPath("descendant-or-self::*[@u:Id or @Id]", namespaces={"u": ns.WSU})
 
 
 def index_ids(

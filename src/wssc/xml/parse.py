@@ -72,7 +72,6 @@ def _make_parser() -> etree.XMLParser:
     )
 
 
-
 def parse_xml(data: bytes | str, limits: ParserLimits = DEFAULT_LIMITS) -> etree._Element:
     """Parse untrusted bytes into an element tree, or raise `MalformedXml`.
 
@@ -132,8 +131,9 @@ def _too_deep(max_depth: int) -> etree.XPath:
 #: ``<?xml ... encoding="X"``: the encodings in which every ASCII character is its own byte
 #: and no other byte sequence stands for one, so that the byte counts below are sound.
 _DECLARED_ENCODING: Final = re.compile(rb"""\s*<\?xml\b[^>]*?\bencoding\s*=\s*["']([^"']*)""")
-_ASCII_TRANSPARENT: Final = frozenset({b"utf-8", b"utf8", b"us-ascii", b"ascii", b"iso-8859-1",
-                                       b"latin-1", b"latin1"})
+_ASCII_TRANSPARENT: Final = frozenset(
+    {b"utf-8", b"utf8", b"us-ascii", b"ascii", b"iso-8859-1", b"latin-1", b"latin1"}
+)
 #: What libxml2 treats as part of a document: comments, CDATA sections, processing
 #: instructions (each ends at its first terminator, for libxml2 as for this expression).
 _NOT_MARKUP: Final = re.compile(rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>", re.DOTALL)
@@ -145,7 +145,8 @@ _START_TAG: Final = re.compile(rb"<[^\s/>!?<]++((?:%s)*+)" % _ATTRIBUTE)
 #: Each attribute of such a run: ``xmlns`` for a namespace declaration, else empty.
 _ATTRIBUTE_KIND: Final = re.compile(
     rb"""\s++(?:(xmlns)(?::[^\s=/><]++)?+(?=\s*+=)|[^\s=/><]++)\s*+=\s*+"""
-    rb"""(?:"[^"<]*+"|'[^'<]*+')""")
+    rb"""(?:"[^"<]*+"|'[^'<]*+')"""
+)
 _BUT_LT_EQ: Final = bytes(b for b in range(256) if b not in b"<=")
 
 
@@ -161,14 +162,16 @@ def _check_attributes(data: bytes, limits: ParserLimits) -> None:
     """
     bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
     m = _DECLARED_ENCODING.match(data, bom)
-    start = data[bom:bom + 1]
+    start = data[bom : bom + 1]
     # UTF-16/32 (a NUL in the first four bytes, or their byte-order marks), EBCDIC ('<?xm'),
     # or a declared encoding of another kind.
-    if (b"\x00" in data[:4] or start in (b"\xfe", b"\xff")
-            or data[bom:bom + 4] == b"\x4c\x6f\xa7\x94"
-            or (m is not None and m.group(1).lower() not in _ASCII_TRANSPARENT)):
-        raise MalformedXml("the message is not UTF-8 (only UTF-8, US-ASCII and ISO-8859-1 "
-                           "are accepted)")
+    if (
+        b"\x00" in data[:4]
+        or start in (b"\xfe", b"\xff")
+        or data[bom : bom + 4] == b"\x4c\x6f\xa7\x94"
+        or (m is not None and m.group(1).lower() not in _ASCII_TRANSPARENT)
+    ):
+        raise MalformedXml("the message is not UTF-8 (only UTF-8, US-ASCII and ISO-8859-1 are accepted)")
     if start not in (b"<", b" ", b"\t", b"\r", b"\n"):
         raise MalformedXml("not well-formed XML: the document does not start with '<'")
     per_element = limits.max_attributes_per_element
@@ -179,8 +182,7 @@ def _check_attributes(data: bytes, limits: ParserLimits) -> None:
     # than per_element "=" (between two "<")? Only then look at the tags.
     one_tag = eq > per_element and b"=" * (per_element + 1) in data.translate(None, _BUT_LT_EQ)
     all_tags = eq > limits.max_attributes or (
-        eq > limits.max_namespace_declarations
-        and data.count(b"xmlns") > limits.max_namespace_declarations
+        eq > limits.max_namespace_declarations and data.count(b"xmlns") > limits.max_namespace_declarations
     )
     if one_tag or all_tags:
         markup = _markup(data)
@@ -244,6 +246,7 @@ def _count_exactly(markup: bytes, limits: ParserLimits) -> None:
         if attributes > limits.max_attributes:
             raise MalformedXml(f"the message has more than {limits.max_attributes} attributes")
         if declarations > limits.max_namespace_declarations:
-            raise MalformedXml(f"the message declares more than "
-                               f"{limits.max_namespace_declarations} namespaces")
+            raise MalformedXml(
+                f"the message declares more than {limits.max_namespace_declarations} namespaces"
+            )
         pos = end

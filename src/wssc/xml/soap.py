@@ -201,14 +201,18 @@ def build_fault(
     """
     s = version.ns
     env = new_envelope(
-        version, action=action or ns.WCF_DEFAULT_FAULT_ACTION, relates_to=relates_to,
-        message_id=relates_to is None, reply_to_anonymous=False,
+        version,
+        action=action or ns.WCF_DEFAULT_FAULT_ACTION,
+        relates_to=relates_to,
+        message_id=relates_to is None,
+        reply_to_anonymous=False,
     )
     if version is SOAP_12:
         header = env[0]
         for namespace, local in not_understood:
-            nu = etree.SubElement(header, f"{{{s}}}NotUnderstood",
-                                  nsmap={"h": namespace} if namespace else None)
+            nu = etree.SubElement(
+                header, f"{{{s}}}NotUnderstood", nsmap={"h": namespace} if namespace else None
+            )
             nu.set("qname", f"h:{local}" if namespace else local)
     body = env.find(f"{{{s}}}Body")
     assert body is not None
@@ -242,13 +246,17 @@ def build_fault(
 _SOAP11_CODES = {"Sender": "Client", "Receiver": "Server"}
 
 
-def fault_from_error(
-    version: SoapVersion, error: WsscError, relates_to: str | None = None
-) -> etree._Element:
+def fault_from_error(version: SoapVersion, error: WsscError, relates_to: str | None = None) -> etree._Element:
     if isinstance(error, MustUnderstand) and error.code.namespace != version.ns:
         error = MustUnderstand(error.headers, soap_ns=version.ns)
-    return build_fault(version, error.code, error.reason, relates_to, error.action,
-                       error.headers if isinstance(error, MustUnderstand) else ())
+    return build_fault(
+        version,
+        error.code,
+        error.reason,
+        relates_to,
+        error.action,
+        error.headers if isinstance(error, MustUnderstand) else (),
+    )
 
 
 @dataclass(frozen=True, slots=True)
