@@ -16,9 +16,11 @@ BIN=.venv/bin
 failed=()
 
 lint_paths=()
-for d in src tests bench fuzz; do [ -e "$d" ] && lint_paths+=("$d"); done
+for d in src tests bench fuzz interop; do [ -e "$d" ] && lint_paths+=("$d"); done
 echo "== ruff check ${lint_paths[*]}"
 "$BIN/ruff" check "${lint_paths[@]}" || failed+=(ruff)
+echo "== ruff format --check ${lint_paths[*]} scripts"
+"$BIN/ruff" format --check "${lint_paths[@]}" scripts || failed+=(ruff-format)
 
 echo "== mypy"
 "$BIN/mypy" || failed+=(mypy)

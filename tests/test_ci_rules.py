@@ -134,3 +134,29 @@ def test_nothing_waits_on_a_fixed_sleep() -> None:
         for line in fixed_sleeps(p.read_text())
     ]
     assert offenders == [], "fixed sleeps (poll a condition against a deadline instead)"
+
+
+def test_pre_commit_runs_ruff_ruff_format_and_mypy() -> None:
+    """The pre-commit configuration runs the three checks scripts/test.sh runs, and they pass
+    on the tree as it is (a file left unformatted, or a lint or type error, fails this)."""
+    import yaml  # pre-commit's own dependency
+
+    config = yaml.safe_load((REPO / ".pre-commit-config.yaml").read_text())
+    hooks = {h["id"]: h["entry"] for repo in config["repos"] for h in repo["hooks"]}
+    assert hooks == {
+        "ruff": ".venv/bin/ruff check --force-exclude",
+        "ruff-format": ".venv/bin/ruff format --check --force-exclude",
+        "mypy": ".venv/bin/mypy",
+    }
+    test_sh = (REPO / "scripts" / "test.sh").read_text()
+    assert '"$BIN/ruff" format --check' in test_sh
+    run = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "pre-commit"), "run", "--all-files"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.count("Passed") == 3, run.stdout
