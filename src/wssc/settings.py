@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Final
+from typing import ClassVar, Final
 
 from wssc.xml import ns
 
@@ -47,14 +47,28 @@ WS2007: Final = MessageSecurityVersion("ws2007", ns.SC_V13, ns.SP12)
 MESSAGE_SECURITY_VERSIONS: Final = {"wshttp": WSHTTP, "ws2007": WS2007}
 
 
-class Bootstrap(enum.Enum):
-    """How the client proves itself before the SCT exists (WCF's authentication modes)."""
+@dataclass(frozen=True, slots=True)
+class Bootstrap:
+    """How the client proves itself before the SCT exists: a bootstrap's name, as WCF names
+    its authentication mode. What each one is (its halves, mode, command-line name and
+    aliases) is a `wssc.bootstrap.registry` entry; a new bootstrap is a new value here and one
+    entry there (``register_bootstrap``), and nothing else names it."""
 
-    ANONYMOUS_FOR_CERTIFICATE = "AnonymousForCertificate"
-    USERNAME_OVER_TRANSPORT = "UserNameOverTransport"
+    value: str
 
-    # Its mode, command-line name and aliases live in the registry (`wssc.bootstrap.registry`:
-    # ``bootstrap_kind(b).security_mode``, ``parse_bootstrap``).
+    @property
+    def name(self) -> str:
+        return self.value
+
+    def __str__(self) -> str:
+        return self.value
+
+    ANONYMOUS_FOR_CERTIFICATE: ClassVar[Bootstrap]
+    USERNAME_OVER_TRANSPORT: ClassVar[Bootstrap]
+
+
+Bootstrap.ANONYMOUS_FOR_CERTIFICATE = Bootstrap("AnonymousForCertificate")
+Bootstrap.USERNAME_OVER_TRANSPORT = Bootstrap("UserNameOverTransport")
 
 
 class KeyEntropyMode(enum.Enum):

@@ -17,15 +17,24 @@ Adding a bootstrap, in three steps:
    ``secure_renew``), its service half (``verify``, with ``endorsing`` for a Renew under
    message security, ``secure_reply``, ``renew_identity``) and its policy shape
    (``assertions``, ``recognize``, ``description``), as the two modules beside this one do;
-2. add its value to `wssc.settings.Bootstrap` (the name WCF gives it);
-3. add one `BootstrapKind` entry to `BOOTSTRAPS` below (its command-line name and aliases,
-   its security mode); the test matrices (tests/e2e, tests/policy…) take it up by themselves.
+2. name it: ``Bootstrap("TheNameWcfGivesIt")`` (`wssc.settings.Bootstrap`);
+3. add one `BootstrapKind` entry (its command-line name and aliases, its security mode, its
+   version families, its two halves and its shape): to ``_KINDS`` below for a built-in one, or
+   with `register_bootstrap` from anywhere else (tests/session/test_toy_bootstrap.py registers
+   a two-leg bootstrap from the test module alone). The test matrices (tests/e2e,
+   tests/policy…) take a built-in one up by themselves.
+
+A bootstrap that negotiates over several legs before its RST/SCT (SPNEGO, TLSNEGO) also
+implements `wssc.bootstrap.base.NegotiatingClient` and `NegotiatingService`; the client flow
+and the service engine then carry its legs, and the engine keeps each negotiation's state
+(`wssc.session.negotiation`) under ``max_stateful_negotiations`` and ``negotiation_timeout``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
+from types import MappingProxyType
 from typing import Any, Final, Literal, Self
 from urllib.parse import urlsplit
 
@@ -316,8 +325,9 @@ def _unot_service(c: ServiceCredentials, s: LocalServiceSecuritySettings) -> Boo
     return UserNameOverTransportService(c.username_validator, c.require_tls, throttle)
 
 
-#: Every bootstrap wssc speaks, by its settings value.
-BOOTSTRAPS: Final[Mapping[Bootstrap, BootstrapKind]] = {
+#: Every bootstrap this process speaks, by its settings value: the two built in, and those
+#: added with `register_bootstrap`.
+_KINDS: dict[Bootstrap, BootstrapKind] = {
     k.key: k
     for k in (
         BootstrapKind(
@@ -342,7 +352,32 @@ BOOTSTRAPS: Final[Mapping[Bootstrap, BootstrapKind]] = {
         ),
     )
 }
-SHAPES: Final[Sequence[BootstrapShape]] = tuple(k.shape for k in BOOTSTRAPS.values())
+BOOTSTRAPS: Final[Mapping[Bootstrap, BootstrapKind]] = MappingProxyType(_KINDS)
+
+
+def shapes() -> tuple[BootstrapShape, ...]:
+    """The policy shape of every registered bootstrap (policy import recognises these)."""
+    return tuple(k.shape for k in _KINDS.values())
+
+
+def register_bootstrap(kind: BootstrapKind) -> None:
+    """Add a bootstrap (step 3 of the module docstring). Its key, command-line name and
+    aliases must be new: a clash is a `ConfigurationError`, nothing is replaced."""
+    if kind.key in _KINDS:
+        raise ConfigurationError(f"a bootstrap {kind.key.value} is already registered")
+    taken = {_folded(n) for k in _KINDS.values() for n in (k.key.value, k.cli_name, *k.aliases)}
+    clash = sorted(n for n in (kind.key.value, kind.cli_name, *kind.aliases) if _folded(n) in taken)
+    if clash:
+        raise ConfigurationError(f"the bootstrap name(s) {', '.join(clash)} are taken")
+    _KINDS[kind.key] = kind
+
+
+def unregister_bootstrap(key: Bootstrap) -> BootstrapKind:
+    """Remove a registered bootstrap (a test's, say); returns its entry."""
+    try:
+        return _KINDS.pop(key)
+    except KeyError:
+        raise ConfigurationError(f"no bootstrap {key.value} is registered") from None
 
 
 def bootstrap_kind(key: Bootstrap) -> BootstrapKind:
@@ -383,12 +418,12 @@ def policy_for(
 
 def settings_from_policy(policy: etree._Element, *, resolve: Resolver | None = None) -> ImportedPolicy:
     """`wssc.policy.policy_import.import_policy`, recognising every kind."""
-    return import_policy(policy, bootstraps=SHAPES, resolve=resolve)
+    return import_policy(policy, bootstraps=shapes(), resolve=resolve)
 
 
 def settings_from_wsdl(wsdl: bytes | etree._Element, *, port: str | None = None) -> ImportedEndpoint:
     """`wssc.policy.wsdl_import.import_wsdl`, recognising every kind."""
-    return import_wsdl(wsdl, bootstraps=SHAPES, port=port)
+    return import_wsdl(wsdl, bootstraps=shapes(), port=port)
 
 
 def explain(endpoint: ImportedEndpoint) -> str:
@@ -399,7 +434,6 @@ def explain(endpoint: ImportedEndpoint) -> str:
 
 __all__ = [
     "BOOTSTRAPS",
-    "SHAPES",
     "BootstrapKind",
     "ClientCredentials",
     "ServiceCredentials",
@@ -407,6 +441,9 @@ __all__ = [
     "explain",
     "parse_bootstrap",
     "policy_for",
+    "register_bootstrap",
     "settings_from_policy",
     "settings_from_wsdl",
+    "shapes",
+    "unregister_bootstrap",
 ]
