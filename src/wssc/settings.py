@@ -107,6 +107,10 @@ class LocalServiceSecuritySettings:
     timestamp_validity_duration: timedelta = timedelta(minutes=5)
     #: WCF closes idle *established* sessions after the binding's ReceiveTimeout (10 min).
     receive_timeout: timedelta = timedelta(minutes=10)
+    #: Negotiations (SPNEGO, TLSNEGO legs) in progress at once, and how long one may take
+    #: from its first leg (WCF's MaxStatefulNegotiations and NegotiationTimeout).
+    max_stateful_negotiations: int = 128
+    negotiation_timeout: timedelta = timedelta(minutes=1)
     # --- wssc's own limits, beyond WCF's (0 turns one off) ----------------------------------
     #: Pending sessions one peer address may hold, so one source cannot take every slot of
     #: ``max_pending_sessions``.

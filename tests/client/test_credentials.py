@@ -25,8 +25,8 @@ def test_shorthand_fills_the_object_and_a_contradiction_is_refused() -> None:
     )
     with pytest.raises(ConfigurationError, match="username given twice"):
         ClientCredentials.of(ClientCredentials(username="alice"), username="bob")
-    with pytest.raises(ConfigurationError, match="has no certificate"):
-        ClientCredentials.of(certificate=CERT)
+    with pytest.raises(ConfigurationError, match="has no client_certificate"):
+        ClientCredentials.of(client_certificate=CERT)
     assert ClientCredentials(username="a").with_defaults(
         service_certificate=CERT, username="b"
     ) == ClientCredentials(CERT, "a")

@@ -48,7 +48,7 @@ def test_the_default_policy_accepts_the_sct_of_its_version() -> None:
 def test_a_token_type_the_policy_does_not_name_is_refused() -> None:
     policy = replace(RECEIVED, endorsing_tokens=frozenset({ns.SC_V13.sct_token_type}))
     with pytest.raises(
-        InvalidSecurity, match="the endorsing signature is not made with a SecurityContextToken's key"
+        InvalidSecurity, match="the endorsing signature is not made with the key of a token the policy names"
     ):
         verify(endorsed(), resolver=resolve, policy=policy, now=T0)
 

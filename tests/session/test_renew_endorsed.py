@@ -340,7 +340,7 @@ def test_an_endorsement_by_the_bootstrap_key_is_refused(caplog: pytest.LogCaptur
         _edit(out, by_bootstrap),
         clock,
         caplog,
-        "the endorsing signature is not made with a SecurityContextToken's key",
+        "the endorsing signature is not made with the key of a token the policy names",
     )
 
 

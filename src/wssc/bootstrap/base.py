@@ -4,13 +4,30 @@ secured before an SCT exists.
 A bootstrap has a client half and a service half. New bootstraps (MutualCertificate,
 UserNameForCertificate, SPNEGO…) implement these two protocols and register in
 `wssc.bootstrap.registry.BOOTSTRAPS` (its module docstring walks through it).
+
+A bootstrap that first *negotiates* (SPNEGO, TLSNEGO: WS-Trust legs before the RST/SCT) also
+implements `NegotiatingClient` and `NegotiatingService`. Its legs travel as WCF sends them,
+with no ``wsse:Security`` header, under the trust version's ``RST/Issue`` and ``RSTR/Issue``
+actions, all of one negotiation under one ``Context``::
+
+    C→S  RST/Issue   <wst:RequestSecurityToken Context="uuid-1">…<wst:BinaryExchange/>…
+    S→C  RSTR/Issue  <wst:RequestSecurityTokenResponse Context="uuid-1">…
+    C→S  RSTR/Issue  <wst:RequestSecurityTokenResponse Context="uuid-1">…     (any number)
+    S→C  RSTR/Issue  …                                                       (the last leg)
+    C→S  RST/SCT     secured by what the negotiation established (`NegotiatingClient.negotiate`
+                     returns the client half that secures it); the service half's `verify` finds
+                     the negotiation's state with ``negotiated`` (`NegotiatedState`)
+
+The client flow (`wssc.session.flow.ClientFlow.open`) and the service engine carry the legs;
+the engine keeps each negotiation's state (`wssc.session.negotiation.NegotiationStates`) under
+``max_stateful_negotiations`` and ``negotiation_timeout``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from lxml import etree
 
@@ -112,7 +129,80 @@ class BootstrapService(Protocol):
         cheap look at the header only: `verify` decides."""
         ...
 
-    def renew_identity(self, message: VerifiedMessage, transport: TransportInfo, now: float) -> str:
+    def renew_identity(self, message: VerifiedMessage, transport: TransportInfo, now: float) -> str | None:
         """Who sends this (SCT-signed) Renew, as `verify` named the issuing party; the
-        service refuses a Renew from another identity (WCF's ``IsSameIdentity``)."""
+        service refuses a Renew from another identity (WCF's ``IsSameIdentity``). None: this
+        bootstrap renews under the session's key alone, whose possession is the proof (the
+        session keeps the identity it was issued to)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class NegotiationLeg:
+    """One leg a negotiating client sends: the Body payload (a ``wst:RequestSecurityToken``
+    first, ``wst:RequestSecurityTokenResponse`` after) under ``action`` (the trust version's
+    ``RST/Issue``, then ``RSTR/Issue``). The client session wraps it in an envelope with the
+    addressing headers and no ``wsse:Security`` header."""
+
+    action: str
+    payload: etree._Element
+
+
+#: A client's negotiation, sans-IO: yields each `NegotiationLeg`, is sent the Body payload of
+#: each reply (a reply that answers the leg: its RelatesTo is checked, and a fault raised as its
+#: typed error, before), and returns the client half that secures the RST/SCT and the Renews.
+ClientNegotiation = Generator[NegotiationLeg, etree._Element, BootstrapClient]
+
+
+@runtime_checkable
+class NegotiatingClient(BootstrapClient, Protocol):
+    def negotiate(self, policy: MessagePolicy, now: float) -> ClientNegotiation:
+        """A new negotiation (each issue runs one; an abandoned one is dropped)."""
+        ...
+
+
+#: Looks up (and takes) the state a negotiation left under its Context for the RST/SCT that
+#: follows it: None when there is none (unknown, expired or taken already).
+NegotiatedState = Callable[[str], object | None]
+
+
+@dataclass(frozen=True, slots=True)
+class NegotiationStep:
+    """A service's answer to one leg: the reply's Body payload under ``action``, and the state
+    to keep under the negotiation's Context for its next leg or its RST/SCT (None: forget it).
+    ``keep_for``: how long, in seconds, from now; None: until ``negotiation_timeout`` after
+    the negotiation's first leg (WCF's rule)."""
+
+    action: str
+    payload: etree._Element
+    state: object | None
+    keep_for: float | None = None
+
+
+@runtime_checkable
+class NegotiatingService(BootstrapService, Protocol):
+    def negotiate(
+        self,
+        request: etree._Element,
+        state: object | None,
+        transport: TransportInfo,
+        policy: MessagePolicy,
+        now: float,
+    ) -> NegotiationStep:
+        """Answer one leg: ``request`` is the leg's Body payload; ``state`` what the previous
+        leg of this negotiation kept (None for a first leg: a ``wst:RequestSecurityToken``).
+        Raise a `WsscError` to end the negotiation (its state is dropped)."""
+        ...
+
+    def verify_negotiated(
+        self,
+        data: bytes | etree._Element,
+        transport: TransportInfo,
+        policy: MessagePolicy,
+        now: float,
+        negotiated: NegotiatedState,
+        replay_cache: ReplayCache | None = None,
+    ) -> ServiceResult:
+        """`BootstrapService.verify` for the RST/SCT that ends a negotiation: it finds what
+        the negotiation established with ``negotiated`` (by the Context it names)."""
         ...

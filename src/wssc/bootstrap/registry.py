@@ -132,6 +132,9 @@ class ClientCredentials(_Credentials):
     #: identity) is pinned, trusted as a peer (PeerTrust of that one certificate: its
     #: validity and KeyUsage are still checked). WCF's default is ChainTrust.
     service_certificate_validator: CertificateValidator | None = None
+    #: The client's own certificate, with its private key: for a bootstrap in which the
+    #: client signs (MutualCertificate, CertificateOverTransport, a test's toy bootstrap).
+    certificate: Certificate | None = None
 
     def validated_service_certificate(self, purpose: KeyPurpose) -> Certificate | None:
         """``service_certificate`` once its validator accepts it for ``purpose``, before

@@ -171,21 +171,31 @@ class _Core:
             return s.renew_request(now), now
         return None
 
-    def session_reply(self, out: Outgoing, now: float, data: bytes, status: int = 200) -> None:
+    def session_reply(
+        self, out: Outgoing, now: float, data: bytes, status: int = 200
+    ) -> tuple[Outgoing, float] | None:
+        """Take the reply to ``out`` (an RST/SCT, a negotiation leg or a Renew); the next
+        request to send when the issue goes on (a negotiating bootstrap's next leg, or its
+        RST/SCT), else None."""
         s = self.session
         try:
             self.raise_unsecured_fault(data, status=status)
         except BaseException:
             self.session_failed(out)
             raise
-        if out.kind == "issue":
-            sct = s.issue_response(data, out, now)
+        if out.kind in ("issue", "negotiate"):
+            step = s.issue_step(data, out, now)
+            if isinstance(step, Outgoing):
+                return step, self.clock()
             log.debug(
-                "zeep: secure session open (SCT %s%s)", sct.identifier, ", cookie mode" if sct.cookie else ""
+                "zeep: secure session open (SCT %s%s)",
+                step.identifier,
+                ", cookie mode" if step.cookie else "",
             )
         else:
             sct = s.renew_response(data, out, now)
             log.debug("zeep: secure session renewed (SCT %s)", sct.identifier)
+        return None
 
     def session_failed(self, out: Outgoing) -> None:
         """``out`` got no reply to read (the network failed, or an unsecured fault came back):
@@ -554,14 +564,14 @@ class Transport(_SecureTransport, _ZeepTransport):  # type: ignore[misc,unused-i
         """Issue the session, or renew it, when due (done by the first call on its own)."""
         with self.core.lock:
             step = self.core.session_step()
-            if step is not None:
+            while step is not None:
                 out, now = step
                 try:
                     data, status = self._send(out)
                 except BaseException:
                     self.core.session_failed(out)
                     raise
-                self.core.session_reply(out, now, data, status)
+                step = self.core.session_reply(out, now, data, status)
 
     def post_xml(self, address: str, envelope: etree._Element, headers: dict[str, str]) -> Any:
         if self.core.is_secured(envelope):  # the wsse plugin did it; zeep calls its verify
@@ -678,14 +688,14 @@ class AsyncTransport(_SecureTransport, _ZeepAsyncTransport):  # type: ignore[mis
     async def open(self) -> None:
         async with self._lock:
             step = self.core.session_step()
-            if step is not None:
+            while step is not None:
                 out, now = step
                 try:
                     data, status = await self._send(out)
                 except BaseException:
                     self.core.session_failed(out)
                     raise
-                self.core.session_reply(out, now, data, status)
+                step = self.core.session_reply(out, now, data, status)
 
     async def post_xml(self, address: str, envelope: etree._Element, headers: dict[str, str]) -> Any:
         for attempt in (1, 2):

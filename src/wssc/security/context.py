@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from cryptography import x509
 from lxml import etree
 
 from wssc.errors import InvalidSecurity
@@ -54,6 +55,10 @@ class VerifiedMessage:
     signature_confirmations: list[bytes] = field(default_factory=list, repr=False)
     #: the SCT whose key made the endorsing signature (``require_endorsing_signature``)
     endorsing_sct: SecurityContextToken | None = None
+    #: the (validated) certificate whose key made the primary / the endorsing signature, when
+    #: an X.509 BinarySecurityToken made it
+    signing_certificate: x509.Certificate | None = field(default=None, repr=False)
+    endorsing_certificate: x509.Certificate | None = field(default=None, repr=False)
 
     @property
     def body_signed(self) -> bool:

@@ -52,7 +52,7 @@ def check_endorsing(ctx: InboundContext, primary: etree._Element, signer: Token)
         raise FailedCheck(ctx.state.deferred_failure)
     base = tok.base
     if base.token_type not in p.endorsing_token_types or base is signer.base:
-        raise InvalidSecurity("the endorsing signature is not made with a SecurityContextToken's key")
+        raise InvalidSecurity("the endorsing signature is not made with the key of a token the policy names")
     if p.enforce_derived_keys and not p.transport and not tok.asymmetric and tok.derived != p.derived_keys:
         raise InvalidSecurity("the endorsing signature does not use derived keys as the policy says")
     try:
@@ -69,3 +69,4 @@ def check_endorsing(ctx: InboundContext, primary: etree._Element, signer: Token)
             "encrypts signatures; WCF requires all of them encrypted)"
         )
     ctx.result.endorsing_sct = base.sct
+    ctx.result.endorsing_certificate = base.certificate

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 
@@ -41,6 +42,8 @@ class Token:
     sc: ScVersion | None = None
     sha1: str | None = None  # EncryptedKeySHA1, for "ek"
     public_key: rsa.RSAPublicKey | None = field(default=None, repr=False)  # for "x509"
+    #: the validated certificate of an "x509" token (its holder is who signed)
+    certificate: x509.Certificate | None = field(default=None, repr=False)
 
     @property
     def base(self) -> Token:

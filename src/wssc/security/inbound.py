@@ -104,6 +104,7 @@ def _run(ctx: InboundContext) -> VerifiedMessage:
     r.signing_key = None if base.asymmetric else base.key
     r.signing_kind = base.kind
     r.signing_sct = base.sct
+    r.signing_certificate = base.certificate
     if base.sc is not None:
         r.sc = base.sc
     r.encrypted_key_sha1 = base.sha1

@@ -248,7 +248,7 @@ class BinarySecurityTokenProcessor(Processor):
         # the seam (wssc.security.x509_validation): trust, validity, KeyUsage, or refused
         state.certificate_validator.validate(cert, KeyPurpose.SIGNATURE, now=state.now)
         ident = el.get(f"{{{ns.WSU}}}Id")
-        tok = Token("x509", b"", public_key=pub)
+        tok = Token("x509", b"", public_key=pub, certificate=cert)
         if ident:
             state.tokens[ident] = tok
 

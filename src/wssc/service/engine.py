@@ -10,6 +10,9 @@ One engine serves the ASGI app, the WSGI app and the tests. It never touches a s
 
 Message routing by WS-Addressing Action:
 
+* ``{trust}/RST/Issue``, ``{trust}/RSTR/Issue`` with no security header → a leg of a
+  negotiating bootstrap (`wssc.bootstrap.base.NegotiatingService`), its state kept under the
+  leg's ``Context`` (`wssc.session.negotiation`);
 * ``{trust}/RST/SCT``        → bootstrap-secured Issue (RSTR, or RSTRC under Trust 1.3);
 * ``{trust}/RST/SCT/Renew``  → a new Instance and key for a session;
 * ``{trust}/RST/SCT/Cancel`` → the session is forgotten (cookie mode: a Sender fault);
@@ -27,7 +30,13 @@ from typing import Any
 
 from lxml import etree
 
-from wssc.bootstrap.base import BootstrapService, ServiceResult, TransportInfo, UsernameValidator
+from wssc.bootstrap.base import (
+    BootstrapService,
+    NegotiatingService,
+    ServiceResult,
+    TransportInfo,
+    UsernameValidator,
+)
 from wssc.bootstrap.registry import ServiceCredentials, bootstrap_kind
 from wssc.certs import Certificate
 from wssc.contract import (
@@ -41,6 +50,7 @@ from wssc.crypto.suites import get_suite
 from wssc.errors import (
     BadContextToken,
     CancellationNotAllowed,
+    ConfigurationError,
     DestinationUnreachable,
     InvalidRequest,
     InvalidSecurity,
@@ -58,6 +68,7 @@ from wssc.security.replay import MemoryReplayCache, PeerCharged, ReplayCache
 from wssc.security.tokens import SctProtection
 from wssc.security.x509_validation import CertificateValidator
 from wssc.service.address import AddressFilter
+from wssc.session.negotiation import NegotiationStates
 from wssc.session.service import SessionManager
 from wssc.settings import WCF_COMPATIBLE, Compatibility, EndpointSettings
 from wssc.store.base import SessionStore
@@ -184,6 +195,19 @@ class ServiceEngine:
         self.kind.check_address(address, "service")  # never publish TLS-only creds on http
         self.bootstrap: BootstrapService = self.kind.service_half(creds, svc)
         self.client_certificate_validator = creds.client_certificate_validator
+        #: the live negotiations of a negotiating bootstrap (WCF's state cache)
+        self.negotiations: NegotiationStates | None = None
+        if isinstance(self.bootstrap, NegotiatingService):
+            if not scs.establish_security_context:
+                raise ConfigurationError(
+                    f"{scs.bootstrap.value} negotiates: it runs as the bootstrap of a secure session "
+                    "(establish_security_context=True); per-message security over it is not supported yet"
+                )
+            self.negotiations = NegotiationStates(
+                svc.max_stateful_negotiations,
+                svc.negotiation_timeout.total_seconds(),
+                svc.max_pending_sessions_per_peer,
+            )
         self.require_tls = creds.require_tls and self.kind.security_mode == "transport"
         codec = None
         if not scs.require_cancellation:
@@ -314,10 +338,16 @@ class ServiceEngine:
             raise InvalidSecurity(f"a SOAP {env.version.name} message to a SOAP {self.soap.name} endpoint")
         if not self.scs.establish_security_context:
             boot = self.bootstrap.verify(env.root, transport, self.policy, now, self._replay_for(transport))
-            self._check_destination(boot.message, transport)
+            self._check_destination(boot.message.envelope, transport)
             env.check_must_understand(UNDERSTOOD_HEADERS)
             return self._application(env, boot.message, now, bootstrap=boot)
         self.sessions.maybe_purge(now)  # time-gated: at most every few seconds
+        if (
+            self.negotiations is not None
+            and action in (t.rst_issue, t.rstr_issue)
+            and not env.security_headers()
+        ):
+            return self._negotiate(env, transport, now)
         if action == t.rst_sct:
             return self._issue(env, transport, now)
         if action == t.rst_sct_cancel and self.sessions.cookie_mode:
@@ -360,7 +390,7 @@ class ServiceEngine:
         sct = result.signing_sct
         if sct is None or not records:
             raise InvalidSecurity("the message is not secured by a SecurityContextToken")
-        self._check_destination(result, transport)
+        self._check_destination(result.envelope, transport)
         rec = next(r for r in records if r.context_id == sct.identifier)
         env.check_must_understand(UNDERSTOOD_HEADERS)
         if action == t.rst_sct_cancel:
@@ -379,11 +409,12 @@ class ServiceEngine:
         self.sessions.activate(rec, now)
         return self._application(env, result, now, sct=sct, key=result.signing_key)
 
-    def _check_destination(self, result: VerifiedMessage, transport: TransportInfo) -> None:
+    def _check_destination(self, env: Envelope, transport: TransportInfo) -> None:
         """WCF's address filter: the message's ``wsa:To`` must name this endpoint
         (`wssc.service.address`), else ``DestinationUnreachable``. Under message
-        security the policy (``require_signed_addressing``) has refused an unsigned To."""
-        header = result.envelope.header
+        security the policy (``require_signed_addressing``) has refused an unsigned To
+        (a negotiation leg is not signed: its To is checked all the same)."""
+        header = env.header
         for wsa in (ns.WSA10, ns.WSA2004):
             to = header.find(f"{{{wsa}}}To") if header is not None else None
             if to is not None:
@@ -425,7 +456,7 @@ class ServiceEngine:
             endorsing=self._session_keys(records, now, True),
         )
         result = boot.message
-        self._check_destination(result, transport)
+        self._check_destination(result.envelope, transport)
         sct = result.endorsing_sct
         rec = next((r for r in records if sct is not None and r.context_id == sct.identifier), None)
         if sct is None or rec is None:
@@ -469,9 +500,56 @@ class ServiceEngine:
             policy = replace(policy, encrypt_body=False, encrypt_signature=False)
         return protect(reply, SctProtection(ref, key, include=False), policy, now=now)
 
+    def _negotiate(self, env: Envelope, transport: TransportInfo, now: float) -> HttpResponse:
+        """One leg of a negotiation (WCF's NegotiationTokenAuthenticator): a first leg
+        (``RST/Issue``, a ``wst:RequestSecurityToken``) reserves its ``Context`` under the
+        quotas; a later one (``RSTR/Issue``) finds the state the previous leg kept. The
+        bootstrap answers it; whatever goes wrong drops the negotiation's state::
+
+            <wst:RequestSecurityTokenResponse Context="uuid-…">…</…>   (the reply's Body)
+        """
+        states, bootstrap = self.negotiations, self.bootstrap
+        assert states is not None and isinstance(bootstrap, NegotiatingService)
+        t = self.trust
+        self._check_destination(env, transport)
+        env.check_must_understand(UNDERSTOOD_HEADERS)
+        payload = self._payload(env)
+        first = env.action == t.rst_issue
+        local = "RequestSecurityToken" if first else "RequestSecurityTokenResponse"
+        if payload.tag != f"{{{t.ns}}}{local}":
+            raise InvalidRequest(f"a negotiation leg under {env.action} must carry a wst:{local}")
+        context = payload.get("Context") or ""
+        state: object | None = None
+        if first:
+            states.begin(context, transport.peer, now)
+        else:
+            state = states.get(context, now)
+        try:
+            step = bootstrap.negotiate(payload, state, transport, self.policy, now)
+            if step.state is None:
+                states.drop(context)
+            else:
+                states.keep(context, step.state, now, step.keep_for)
+        except BaseException:
+            states.drop(context)
+            raise
+        return _xml_response(200, env.version, self._reply(env, step.action, step.payload))
+
     def _issue(self, env: Envelope, transport: TransportInfo, now: float) -> HttpResponse:
-        boot = self.bootstrap.verify(env.root, transport, self.policy, now, self._replay_for(transport))
-        self._check_destination(boot.message, transport)
+        if self.negotiations is not None:
+            states = self.negotiations
+            assert isinstance(self.bootstrap, NegotiatingService)
+            boot = self.bootstrap.verify_negotiated(
+                env.root,
+                transport,
+                self.policy,
+                now,
+                lambda context: states.take(context, now),
+                self._replay_for(transport),
+            )
+        else:
+            boot = self.bootstrap.verify(env.root, transport, self.policy, now, self._replay_for(transport))
+        self._check_destination(boot.message.envelope, transport)
         env.check_must_understand(UNDERSTOOD_HEADERS)
         request = parse_rst(self._payload(boot.message.envelope), self.trust, self.trust.rst_sct)
         if not isinstance(request, IssueRequest):
@@ -491,7 +569,7 @@ class ServiceEngine:
         sct: SecurityContextToken,
         rec: SessionRecord,
         now: float,
-        identity: str,
+        identity: str | None,
         secure: Callable[[etree._Element], etree._Element],
     ) -> HttpResponse:
         """``sct`` signed or endorsed the Renew; ``identity`` is who sent it, as the bootstrap
@@ -500,7 +578,7 @@ class ServiceEngine:
         env = result.envelope
         if self.sessions.cookie_mode or not self.scs.can_renew_session:
             raise UnableToRenew("this endpoint does not renew sessions (MustNotSendRenew)", sc_ns=self.sc.ns)
-        if identity != rec.identity:
+        if identity is not None and identity != rec.identity:
             raise InvalidSecurity("the Renew comes from another identity than the session's")
         request = parse_rst(self._payload(env), self.trust, self.trust.rst_sct_renew)
         if not isinstance(request, RenewRequest):

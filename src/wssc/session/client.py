@@ -4,7 +4,8 @@ The drivers (`wssc.client`) move bytes; this object decides what to send and che
 comes back::
 
     s = ClientSession(settings, bootstrap, address)
-    out = s.issue_request(now)            -> POST out.body; s.issue_response(reply, out, now)
+    out = s.issue_request(now)            -> POST out.body; step = s.issue_step(reply, out, now)
+                                             (an Outgoing: the next leg to POST, or the SCT)
     out = s.app_request(op, args, now)    -> POST; value = s.app_response(reply, out, now)
     if s.renew_due(now): renew_request / renew_response
     out = s.cancel_request(now)           -> None when MustNotSendCancel (cookie mode)
@@ -22,6 +23,12 @@ entries; each lives replay window + clock skew, 5 + 5 minutes). A refused reply 
 `InvalidSecurity` or `ReplayDetected` and its reason
 is logged (logger ``wssc.client``).
 
+A bootstrap that negotiates (`wssc.bootstrap.base.NegotiatingClient`: SPNEGO, TLSNEGO) sends its
+legs first: ``issue_request`` returns the first leg, and ``issue_step`` the next one, until its
+negotiation returns the client half that secures the RST/SCT (and the Renews). The legs carry
+no security header; each reply must answer its leg (one ``wsa:RelatesTo``, unsigned, as WCF
+sends it: the negotiation binds its own legs) and an unsecured fault ends the negotiation.
+
 A bootstrap that relies on TLS (the registry's transport mode: UserNameOverTransport) is
 refused at construction for an address that is not ``https://``: nothing is ever sent.
 """
@@ -33,7 +40,13 @@ from dataclasses import dataclass, field, replace
 
 from lxml import etree
 
-from wssc.bootstrap.base import BootstrapClient, ClientContext
+from wssc.bootstrap.base import (
+    BootstrapClient,
+    ClientContext,
+    ClientNegotiation,
+    NegotiatingClient,
+    NegotiationLeg,
+)
 from wssc.bootstrap.registry import bootstrap_kind
 from wssc.contract import (
     OperationSpec,
@@ -88,6 +101,7 @@ class Outgoing:
     content_type: str
     entropy: bytes | None = field(default=None, repr=False)
     boot: ClientContext | None = None
+    #: "issue", "negotiate" (a leg), "renew", "cancel" or "app"
     kind: str = "app"
     operation: OperationSpec | None = None
     #: the request's wsa:MessageID: its reply must carry a signed RelatesTo equal to it
@@ -112,6 +126,14 @@ class ClientSession:
         scs = settings.secure_conversation
         self.scs = scs
         self.bootstrap = bootstrap
+        #: the client half the last negotiation established (a negotiating bootstrap's)
+        self._negotiated: BootstrapClient | None = None
+        self._negotiation: ClientNegotiation | None = None
+        if isinstance(bootstrap, NegotiatingClient) and not scs.establish_security_context:
+            raise ConfigurationError(
+                f"{scs.bootstrap.value} negotiates: it runs as the bootstrap of a secure session "
+                "(establish_security_context=True); per-message security over it is not supported yet"
+            )
         self.address = address
         self.sc: ScVersion = scs.message_security_version.sc
         self.trust = self.sc.trust
@@ -248,7 +270,7 @@ class ClientSession:
         env = self._raise_if_unsecured_fault(data)
         self._now = now
         if boot is not None:
-            return self.bootstrap.verify_reply(env.root, boot, self.policy, now)
+            return self.issuer.verify_reply(env.root, boot, self.policy, now)
         policy = self.policy
         if policy.transport:
             # WS-SP supporting tokens are the initiator's: over TLS a service (WCF, Metro)
@@ -305,7 +327,7 @@ class ClientSession:
             fault = read_fault(env)
             if fault is not None:
                 raise error_from_fault(fault.code, fault.reason)
-        result = self.bootstrap.verify_reply(env.root, out.boot, self.policy, now)
+        result = self.issuer.verify_reply(env.root, out.boot, self.policy, now)
         self.check_reply(result, out.message_id, now)
         fault = read_fault(result.envelope)
         if fault is not None:
@@ -322,11 +344,87 @@ class ClientSession:
             return True
         return self.cookie_mode and now >= self.renew_at
 
+    @property
+    def issuer(self) -> BootstrapClient:
+        """What secures the RST/SCT and the Renews: the bootstrap, or, for a negotiating one,
+        the client half its last negotiation established."""
+        return self._negotiated if self._negotiated is not None else self.bootstrap
+
     def issue_request(self, now: float) -> Outgoing:
+        """The first request of an issue: the RST/SCT, or, when the bootstrap negotiates, its
+        first leg (a new negotiation; one left unfinished is dropped)."""
+        self._negotiation = None
+        if isinstance(self.bootstrap, NegotiatingClient):
+            negotiation = self.bootstrap.negotiate(self.policy, now)
+            try:
+                leg = next(negotiation)
+            except StopIteration as done:  # nothing to negotiate
+                self._negotiated = done.value
+                return self._rst_sct(now)
+            self._negotiation = negotiation
+            return self._leg(leg)
+        return self._rst_sct(now)
+
+    def _rst_sct(self, now: float) -> Outgoing:
         rst = IssueRequest.build(self.sc, self.suite, self.scs.key_entropy_mode)
         env = self._envelope(self.trust.rst_sct, rst.to_xml(self.sc))
-        root, ctx = self.bootstrap.secure(env, self.policy, now)
+        root, ctx = self.issuer.secure(env, self.policy, now)
         return self._out(root, self.trust.rst_sct, entropy=rst.entropy, boot=ctx, kind="issue")
+
+    def _leg(self, leg: NegotiationLeg) -> Outgoing:
+        if leg.action not in (self.trust.rst_issue, self.trust.rstr_issue):
+            raise ConfigurationError(
+                "a negotiation leg's action must be the trust version's RST/Issue or RSTR/Issue, "
+                f"not {printable(leg.action, 120)!r}"
+            )
+        return self._out(self._envelope(leg.action, leg.payload), leg.action, kind="negotiate")
+
+    def _leg_reply(self, data: bytes, out: Outgoing) -> etree._Element:
+        """The Body payload of the reply to a leg: not secured (WCF's legs carry no security
+        header), answering ``out`` (one RelatesTo equal to its MessageID); a fault is raised
+        as its typed error."""
+        env = Envelope(parse_xml(data))
+        fault = read_fault(env)
+        if fault is not None:
+            raise error_from_fault(fault.code, fault.reason)
+        if env.security_headers():
+            raise self._refused(InvalidSecurity("a negotiation leg's reply carries a security header"))
+        if env.action not in (self.trust.rstr_issue, self.trust.rstrc_issue_final):
+            raise self._refused(
+                InvalidRequest(
+                    f"the reply to a negotiation leg has the action {printable(env.action, 120)!r}"
+                )
+            )
+        header = env.header
+        found = [] if header is None else [h for h in header if h.tag in _RELATES_TO]
+        if len(found) != 1 or out.message_id is None or (found[0].text or "").strip() != out.message_id:
+            raise self._refused(
+                InvalidSecurity("the reply does not answer the negotiation leg (wsa:RelatesTo)")
+            )
+        payload = env.payload
+        if payload is None:
+            raise InvalidRequest("the reply to a negotiation leg is empty")
+        return payload
+
+    def issue_step(self, data: bytes, out: Outgoing, now: float) -> Outgoing | SecurityContextToken:
+        """The reply to one request of an issue (``out``): the next request to send (a leg,
+        or the RST/SCT once the negotiation is over), or the issued SCT (the session is
+        open). Any error ends the negotiation."""
+        if out.kind != "negotiate":
+            return self.issue_response(data, out, now)
+        negotiation = self._negotiation
+        if negotiation is None:
+            raise ConfigurationError("no negotiation is in progress (issue_request starts one)")
+        try:
+            leg = negotiation.send(self._leg_reply(data, out))
+        except StopIteration as done:
+            self._negotiation = None
+            self._negotiated = done.value
+            return self._rst_sct(now)
+        except BaseException:
+            self._negotiation = None
+            raise
+        return self._leg(leg)
 
     def _take_token(self, rstr: TokenResponse, out: Outgoing, now: float) -> None:
         key = client_key_from_rstr(
@@ -352,6 +450,10 @@ class ClientSession:
             )
 
     def issue_response(self, data: bytes, out: Outgoing, now: float) -> SecurityContextToken:
+        """The reply to the RST/SCT: the issued SCT (the session is open). For a
+        negotiation leg use `issue_step`."""
+        if out.kind == "negotiate":
+            raise ConfigurationError("this is the reply to a negotiation leg: use issue_step")
         result = self._verify_bootstrap_reply(data, out, now)
         if result.envelope.action != self.trust.rstr_sct:
             raise InvalidRequest("the reply to RST/SCT is not an RSTR/SCT")
@@ -415,7 +517,7 @@ class ClientSession:
         rst = RenewRequest.build(self.sc, self.sct, self.suite, self.scs.key_entropy_mode)
         env = self._envelope(self.trust.rst_sct_renew, rst.to_xml(self.sc))
         assert self.key is not None
-        root, boot = self.bootstrap.secure_renew(
+        root, boot = self.issuer.secure_renew(
             env, self.policy, SctProtection(self.sct, self.key, include=True), now
         )
         out = self._out(root, self.trust.rst_sct_renew, entropy=rst.entropy, kind="renew", boot=boot)

@@ -17,7 +17,8 @@ transports) only drive them; no I/O happens here.
 Every flow follows the same rules:
 
 * **open** issues the SCT when none is held (or, in cookie mode, when 60 % of the cookie's
-  life has passed), and renews at the key's renewal time;
+  life has passed), over as many legs as the bootstrap negotiates, and renews at the key's
+  renewal time;
 * **call** opens, sends the operation, and after a ``RenewNeeded`` fault renews once and
   retries (when the binding can renew);
 * **close** sends the Cancel unless the policy says MustNotSendCancel; a failed Cancel is
@@ -36,8 +37,8 @@ from wssc.session.client import ClientSession, Outgoing
 
 log = logging.getLogger("wssc.client")
 
-#: Called with (event, detail) for "issue", "reissue", "call", "renew", "renew-needed",
-#: "cancel", "close".
+#: Called with (event, detail) for "negotiate" (each further leg of a negotiating bootstrap),
+#: "issue", "reissue", "call", "renew", "renew-needed", "cancel", "close".
 EventHook = Callable[[str, str], None]
 
 T = TypeVar("T")
@@ -74,7 +75,12 @@ class ClientFlow:
         if s.issue_due(now):
             reissue = s.is_open
             out = s.issue_request(now)
-            sct = s.issue_response((yield out), out, now)
+            step = s.issue_step((yield out), out, now)
+            while isinstance(step, Outgoing):  # a negotiating bootstrap's next leg, or its RST/SCT
+                self._event("negotiate", f"leg -> {step.action}")
+                out = step
+                step = s.issue_step((yield out), out, self.clock())
+            sct = step
             self._event(
                 "reissue" if reissue else "issue", f"SCT {sct.identifier}{' (cookie)' if sct.cookie else ''}"
             )

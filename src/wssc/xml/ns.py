@@ -153,6 +153,21 @@ class TrustVersion:
         return self.action("RSTR/SCT")
 
     @property
+    def rst_issue(self) -> str:
+        """A negotiation's first leg (SPNEGO, TLSNEGO)."""
+        return self.action("RST/Issue")
+
+    @property
+    def rstr_issue(self) -> str:
+        """A negotiation's later legs, both ways."""
+        return self.action("RSTR/Issue")
+
+    @property
+    def rstrc_issue_final(self) -> str:
+        """The final reply of a negotiation under WS-Trust 1.3 (Feb 2005 uses ``RSTR/Issue``)."""
+        return self.action("RSTRC/IssueFinal")
+
+    @property
     def rst_sct_renew(self) -> str:
         return self.action("RST/SCT/Renew")
 
