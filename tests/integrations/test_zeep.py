@@ -265,3 +265,20 @@ def test_debug_logs_carry_no_password(
     assert "HTTP Post to" in caplog.text  # zeep's debug line is there, without the body
     assert "pw-Zq8-not-in-logs" not in caplog.text
     assert "UsernameToken" not in caplog.text
+
+
+def test_secure_session_takes_a_credentials_object(server: Callable[..., Any]) -> None:
+    """``credentials=`` is the object the public API takes; the keywords are its shorthand,
+    and the two cannot disagree (checked before any message is sent)."""
+    from wssc.bootstrap.registry import ClientCredentials
+    from wssc.errors import ConfigurationError
+
+    srv = server(*_args("wshttp", "session", "username-over-transport"))
+    creds = ClientCredentials(username="alice", password="secret")
+    kwargs = secure_session(srv.wsdl_url, verify=srv.verify, credentials=creds)
+    with zeep.Client(srv.wsdl_url, **kwargs) as client:
+        assert client.service.Add(a=2, b=2) == 4
+    akw = async_secure_session(srv.wsdl_url, verify=srv.verify, credentials=creds)
+    assert akw["transport"].core.session.bootstrap.username == "alice"
+    with pytest.raises(ConfigurationError, match="username given twice"):
+        secure_session(srv.wsdl_url, verify=srv.verify, credentials=creds, username="mallory")

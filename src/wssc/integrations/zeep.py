@@ -733,8 +733,10 @@ class AsyncTransport(_SecureTransport, _ZeepAsyncTransport):  # type: ignore[mis
 def secure_session(
     wsdl: str,
     *,
+    credentials: ClientCredentials | None = None,
     username: str | None = None,
     password: str | None = None,
+    service_certificate: Certificate | None = None,
     verify: bool | str = True,
     **kwargs: Any,
 ) -> dict[str, Any]:
@@ -746,20 +748,39 @@ def secure_session(
     ``verify``: ``True``, ``False`` or a CA file for HTTPS; other
     keyword arguments go to the transport (``timeout``, ``operation_timeout``, ``cache``).
     """
-    t = Transport.from_wsdl(wsdl, username=username, password=password, verify=verify, **kwargs)
+    t = Transport.from_wsdl(
+        wsdl,
+        credentials=credentials,
+        username=username,
+        password=password,
+        service_certificate=service_certificate,
+        verify=verify,
+        **kwargs,
+    )
     return {"transport": t, "wsse": t.wsse}
 
 
 def async_secure_session(
     wsdl: str,
     *,
+    credentials: ClientCredentials | None = None,
     username: str | None = None,
     password: str | None = None,
+    service_certificate: Certificate | None = None,
     verify: bool | str = True,
     **kwargs: Any,
 ) -> dict[str, Any]:
     """Keyword arguments for ``zeep.AsyncClient(wsdl, **async_secure_session(wsdl))``: an
     `AsyncTransport` configured from the WSDL's policy (it secures each message itself).
+    The credential keywords are `secure_session`'s.
     """
-    t = AsyncTransport.from_wsdl(wsdl, username=username, password=password, verify=verify, **kwargs)
+    t = AsyncTransport.from_wsdl(
+        wsdl,
+        credentials=credentials,
+        username=username,
+        password=password,
+        service_certificate=service_certificate,
+        verify=verify,
+        **kwargs,
+    )
     return {"transport": t}
