@@ -27,10 +27,10 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
     (
         "settings.py",
         "ANONYMOUS_FOR_CERTIFICATE",
-    ): "the Bootstrap enum's members, and the WCF default bootstrap of SecureConversationSettings",
-    ("settings.py", "USERNAME_OVER_TRANSPORT"): "the Bootstrap enum's member",
-    ("settings.py", "AnonymousForCertificate"): "the Bootstrap enum's value (WCF's name)",
-    ("settings.py", "UserNameOverTransport"): "the Bootstrap enum's value (WCF's name)",
+    ): "the Bootstrap constants, and the WCF default bootstrap of SecureConversationSettings",
+    ("settings.py", "USERNAME_OVER_TRANSPORT"): "the Bootstrap constant",
+    ("settings.py", "AnonymousForCertificate"): "the Bootstrap constant's value (WCF's name)",
+    ("settings.py", "UserNameOverTransport"): "the Bootstrap constant's value (WCF's name)",
     (
         "policy/policy_import.py",
         "UserNameForCertificate",

@@ -79,3 +79,18 @@ def test_an_expired_context_can_start_again() -> None:
     states.begin("a", "p", T0)
     states.begin("a", "p", T0 + 61)
     assert len(states) == 1
+
+
+def test_keep_as_moves_the_state_to_the_key_the_rst_sct_names() -> None:
+    states = NegotiationStates(capacity=10, timeout=60)
+    states.begin("ctx", "p", T0)
+    states.keep("ctx", "final", T0 + 1, keep_for=900, keep_as="urn:uuid:sct-1")
+    with pytest.raises(InvalidRequest):
+        states.get("ctx", T0 + 2)
+    assert states.take("urn:uuid:sct-1", T0 + 800) == "final"
+    states.begin("a", "p", T0)
+    states.begin("b", "p", T0)
+    states.keep("a", "x", T0, keep_as="k")
+    with pytest.raises(InvalidRequest, match="already kept under this key"):
+        states.keep("b", "y", T0, keep_as="k")
+    assert len(states) == 1  # "b" was dropped, "k" kept

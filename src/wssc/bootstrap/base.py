@@ -171,12 +171,15 @@ class NegotiationStep:
     """A service's answer to one leg: the reply's Body payload under ``action``, and the state
     to keep under the negotiation's Context for its next leg or its RST/SCT (None: forget it).
     ``keep_for``: how long, in seconds, from now; None: until ``negotiation_timeout`` after
-    the negotiation's first leg (WCF's rule)."""
+    the negotiation's first leg (WCF's rule). ``keep_as``: the key to keep it under from now
+    on instead of the Context (the last leg of SPNEGO keeps its state by the identifier of the
+    SCT it issued, which is what the RST/SCT names)."""
 
     action: str
     payload: etree._Element
     state: object | None
     keep_for: float | None = None
+    keep_as: str | None = None
 
 
 @runtime_checkable
@@ -204,5 +207,6 @@ class NegotiatingService(BootstrapService, Protocol):
         replay_cache: ReplayCache | None = None,
     ) -> ServiceResult:
         """`BootstrapService.verify` for the RST/SCT that ends a negotiation: it finds what
-        the negotiation established with ``negotiated`` (by the Context it names)."""
+        the negotiation established with ``negotiated`` (by the Context it names, or the key
+        its last step kept it under: `NegotiationStep.keep_as`)."""
         ...

@@ -529,7 +529,7 @@ class ServiceEngine:
             if step.state is None:
                 states.drop(context)
             else:
-                states.keep(context, step.state, now, step.keep_for)
+                states.keep(context, step.state, now, step.keep_for, step.keep_as)
         except BaseException:
             states.drop(context)
             raise

@@ -93,9 +93,19 @@ class NegotiationStates:
                 raise InvalidRequest("no negotiation is in progress under this Context")
             return e.state
 
-    def keep(self, context: str, state: object, now: float, keep_for: float | None = None) -> None:
+    def keep(
+        self,
+        context: str,
+        state: object,
+        now: float,
+        keep_for: float | None = None,
+        keep_as: str | None = None,
+    ) -> None:
         """Keep ``state`` for the next leg (or the RST/SCT). The deadline stays the one the
-        first leg set, unless ``keep_for`` sets another (from now)."""
+        first leg set, unless ``keep_for`` sets another (from now). ``keep_as`` moves the
+        state to another key (refused when that key is in use)."""
+        if keep_as is not None:
+            self._check_context(keep_as)
         with self._lock:
             e = self._entries.get(context)
             if e is None:  # dropped meanwhile (expired, or a failed leg)
@@ -103,6 +113,11 @@ class NegotiationStates:
             e.state = state
             if keep_for is not None:
                 e.expires = now + keep_for
+            if keep_as is not None and keep_as != context:
+                if keep_as in self._entries:
+                    del self._entries[context]
+                    raise InvalidRequest("a negotiation's state is already kept under this key")
+                self._entries[keep_as] = self._entries.pop(context)
 
     def drop(self, context: str) -> None:
         with self._lock:
