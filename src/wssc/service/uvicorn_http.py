@@ -133,7 +133,10 @@ class HttpToolsProtocol(_UvicornHttpTools):
                     else:
                         self._unsupported_upgrade_warning()
                     return
-                log.debug("ignored Upgrade: %s; the request is answered as HTTP/1.1", printable(ignored))
+                log.debug(
+                    "ignored Upgrade: %s; the request is answered as HTTP/1.1",
+                    printable(ignored.decode("latin-1"), 40),
+                )
                 rest = data[int(exc.args[0]) :]
                 data = self._head_without_offer() + rest if _STOPS_AT_HEADERS else rest
                 self.parser = self._fresh_parser()
