@@ -143,6 +143,19 @@ def test_curl_http2_on_plain_http_gets_its_body_answered_over_http11(serve: Serv
     assert "ignored Upgrade: h2c" in log and EMPTY not in log
 
 
+def test_wssc_serve_wsgi_keeps_the_body_of_an_offer(start_server: Start, tmp_path: Path) -> None:
+    """``wssc serve --wsgi`` (wsgiref) reads the body by its Content-Length and ignores the
+    offer: HTTP/1.0 replies, no 101."""
+    srv = start_server("--wsgi")
+    marker = fresh_marker()
+    (tmp_path / "rq.xml").write_bytes(marked_message(marker))
+    code, out, trace = curl_http2(srv.url, tmp_path / "rq.xml", n=1)
+    assert code == 0 and "> Upgrade: h2c" in trace and "101" not in trace, trace[-3000:]
+    assert out.splitlines() == ["500 1"], trace[-3000:]
+    log = wait_logged(srv, parsed(marker))
+    assert EMPTY not in log
+
+
 # --- the protocol's own cases, over a socket -----------------------------------------------------
 def exchange(port: int, chunks: list[bytes], responses: int) -> list[tuple[int, bytes, bytes]]:
     """Send ``chunks`` (one write each, TCP_NODELAY) on one connection and read ``responses``
