@@ -150,6 +150,6 @@ def lost_body_reason(headers: dict[str, str], body: bytes) -> str | None:
         return None
     return (
         f"the server dropped the body of a request that offered Upgrade: {printable(upgrade, 40)} "
-        "(uvicorn's httptools parser does, uvicorn issue 2722): run uvicorn with "
+        "(uvicorn's httptools protocol does, uvicorn issue 2722): under uvicorn, run it with "
         f"--http {UVICORN_HTTP} (or --http h11), as wssc serve does"
     )
