@@ -13,7 +13,9 @@ to ignore ``Upgrade``: it starts no request at the parser's stop, gives a fresh 
 request's head again without ``Upgrade`` (and ``HTTP2-Settings``), then the bytes that
 followed, and goes on as for any request (keep-alive and pipelining included). The head is
 parsed twice, once more than usual: the work stays linear in what the client sent. WebSocket
-upgrades that uvicorn serves and ``CONNECT`` keep uvicorn's handling.
+upgrades that uvicorn serves and ``CONNECT`` keep uvicorn's handling. An older llhttp that
+reads the body before it stops (`parser_stops_at_upgrade_headers`, probed once at import)
+delivers the request as usual; only the bytes after it go to a fresh parser.
 
 ``wssc serve`` uses it. Under plain uvicorn select it with
 ``uvicorn --http wssc.service.uvicorn_http:HttpToolsProtocol APP`` (``--http h11`` gets the
