@@ -127,6 +127,12 @@ if command -v mvn >/dev/null 2>&1; then
 fi
 printf 'export WSSC_METRO_BUILD=%q\n' "$METRO_BUILD" >> .wssc/env
 
+# --- curl (tests/service/test_h2c.py: curl --http2 on plain HTTP; Java runs there with the JDK above)
+if ! command -v curl >/dev/null 2>&1; then
+  say "installing curl"
+  apt_install curl || problem "curl could not be installed; the h2c tests will fail under CI"
+fi
+
 # --- redis-server (RedisStore tests start their own instance) ----------------------------------
 if ! command -v redis-server >/dev/null 2>&1; then
   say "installing redis-server"

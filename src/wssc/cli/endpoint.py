@@ -489,6 +489,7 @@ def run_serve(args: argparse.Namespace) -> int:
         if logging.getLogger().level <= logging.INFO
         else "warning",
         access_log=False,
+        http=_uvicorn_http(),
         **ssl,  # type: ignore[arg-type]
     )
     # Bind first, so that a busy port is an error before anything says "service at".
@@ -499,6 +500,16 @@ def run_serve(args: argparse.Namespace) -> int:
     if not server.started:  # the application refused to start (its log says why)
         raise SystemExit(3)
     return 0
+
+
+def _uvicorn_http() -> str:
+    """uvicorn's HTTP protocol: its httptools one with h2c upgrades ignored (the body kept,
+    `wssc.service.uvicorn_http`), or uvicorn's choice (h11) without httptools."""
+    import importlib.util
+
+    from wssc.service.asgi import UVICORN_HTTP
+
+    return UVICORN_HTTP if importlib.util.find_spec("httptools") else "auto"
 
 
 def _cannot_listen(host: str, port: int, exc: OSError) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
 from wssc.errors import ConfigurationError
+from wssc.logs import printable
 from wssc.service.engine import (
     Dispatch,
     HttpRequest,
@@ -23,6 +24,9 @@ from wssc.service.hosting import startup
 from wssc.service.transport import transport_info
 
 log = logging.getLogger("wssc.service.asgi")
+
+#: What uvicorn's ``--http`` takes for the protocol that keeps such bodies (`wssc.service.uvicorn_http`).
+UVICORN_HTTP = "wssc.service.uvicorn_http:HttpToolsProtocol"
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -83,6 +87,9 @@ class AsgiApp:
                 return
             if not msg.get("more_body"):
                 break
+        lost = lost_body_reason(headers, bytes(body))
+        if lost:
+            log.warning("%s", lost)
         client = scope.get("client") or ("", 0)
         req = HttpRequest(
             scope["method"],
@@ -123,3 +130,26 @@ class AsgiApp:
         headers.append((b"content-length", str(len(r.body)).encode()))
         await send({"type": "http.response.start", "status": r.status, "headers": headers})
         await send({"type": "http.response.body", "body": r.body})
+
+
+def lost_body_reason(headers: dict[str, str], body: bytes) -> str | None:
+    """Why the body is empty, when the server dropped it: the request offered an ``Upgrade``
+    other than WebSocket (Java's ``HttpClient`` offers ``h2c``) with a non-empty
+    ``Content-Length`` or a chunked body, and nothing arrived. uvicorn's httptools parser does
+    that (uvicorn issue 2722); the application cannot get the body back, so the log names the
+    fix. None otherwise."""
+    if body:
+        return None
+    upgrade = headers.get("upgrade", "").strip()
+    connection = [t.strip().lower() for t in headers.get("connection", "").split(",")]
+    if not upgrade or upgrade.lower() == "websocket" or "upgrade" not in connection:
+        return None
+    declared = headers.get("content-length", "").strip()
+    chunked = "chunked" in headers.get("transfer-encoding", "").lower()
+    if not chunked and not (declared.isdigit() and int(declared) > 0):
+        return None
+    return (
+        f"the server dropped the body of a request that offered Upgrade: {printable(upgrade, 40)} "
+        "(uvicorn's httptools protocol does, uvicorn issue 2722): under uvicorn, run it with "
+        f"--http {UVICORN_HTTP} (or --http h11), as wssc serve does"
+    )
