@@ -253,13 +253,14 @@ class PolicyReader:
 
         self.nested(assertion, one)
 
-    def endorsing(self, assertion: etree._Element, *, in_bootstrap: bool) -> etree._Element:
-        def one(bag: _Bag) -> etree._Element:
+    def endorsing(self, assertion: etree._Element, *, in_bootstrap: bool) -> etree._Element | None:
+        """The endorsing SCT; None when the alternative holds no token at all (an optional
+        one, such as ADFS's ``sp:KeyValueToken wsp:Optional``, left out)."""
+
+        def one(bag: _Bag) -> etree._Element | None:
             sct = None if in_bootstrap else bag.take(self.sp, "SecureConversationToken")
             bag.take(self.sp, "SignedParts")
             bag.finish()
-            if sct is None:
-                raise ConfigurationError(f"{bag.where} holds no token wssc supports")
             return sct
 
         return self.nested(assertion, one)
