@@ -423,7 +423,7 @@ class PolicyReader:
                 f"sp:Wss10 (WS-Security 1.0, WCF's WSSecurity10… message security versions) "
                 f"with the {kind.value} bootstrap is not supported: message security needs "
                 "WS-Security 1.1 (EncryptedKey and thumbprint references); use a WSSecurity11… "
-                "version, or a transport bootstrap (UserNameOverTransport)"
+                "version, or a bootstrap over transport (TransportWithMessageCredential)"
             )
         version = self.d.wss10_version if wss10 else self.d.message_security_version
         if session is None:
