@@ -45,6 +45,11 @@ WSHTTP: Final = MessageSecurityVersion("wshttp", ns.SC_FEB2005, ns.SP11)
 #: WS2007HttpBinding: WSS 1.1, WS-Trust/WS-SC 1.3, WS-SecurityPolicy 1.2.
 WS2007: Final = MessageSecurityVersion("ws2007", ns.SC_V13, ns.SP12)
 MESSAGE_SECURITY_VERSIONS: Final = {"wshttp": WSHTTP, "ws2007": WS2007}
+#: The same families under WS-Security 1.0 (WCF's ``WSSecurity10…`` versions, ``sp:Wss10``), as
+#: read from a policy. Only a transport bootstrap runs in them (its messages use no WS-Security
+#: 1.1 construct); a message-security bootstrap needs 1.1 and is refused at import.
+WSHTTP_WSS10: Final = MessageSecurityVersion("wshttp-wss10", ns.SC_FEB2005, ns.SP11, wss11=False)
+WS2007_WSS10: Final = MessageSecurityVersion("ws2007-wss10", ns.SC_V13, ns.SP12, wss11=False)
 
 
 @dataclass(frozen=True, slots=True)

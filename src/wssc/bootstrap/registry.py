@@ -68,7 +68,9 @@ from wssc.security.x509_validation import REFUSE_ALL, CertificateValidator, KeyP
 from wssc.settings import (
     WCF_COMPATIBLE,
     WS2007,
+    WS2007_WSS10,
     WSHTTP,
+    WSHTTP_WSS10,
     Bootstrap,
     Compatibility,
     EndpointSettings,
@@ -347,7 +349,7 @@ _KINDS: dict[Bootstrap, BootstrapKind] = {
             Bootstrap.USERNAME_OVER_TRANSPORT,
             "username-over-transport",
             "transport",
-            (WSHTTP, WS2007),
+            (WSHTTP, WS2007, WSHTTP_WSS10, WS2007_WSS10),
             _unot_client,
             _unot_service,
             UserNameOverTransportPolicy(),

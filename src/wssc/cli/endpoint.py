@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from wssc.cli.waiting import Waiting
     from wssc.contract import OperationSpec
+    from wssc.policy.wsdl_resolve import WsdlAssembler
     from wssc.service.asgi import AsgiApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("wssc.cli")
@@ -301,7 +302,14 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "published: a bootstrap that relies on TLS (UserNameOverTransport) at an address "
         "that is not https:// (clients refuse to send credentials there).",
     )
-    i.add_argument("wsdl", metavar="WSDL", help="URL (…?wsdl) or file")
+    i.add_argument("wsdl", metavar="WSDL", help="URL (…?wsdl, or a mex address with --mex) or file")
+    i.add_argument(
+        "--mex",
+        action="store_true",
+        help="WSDL is a WS-MetadataExchange (mex) address: ask it with a WS-Transfer Get "
+        "(SOAP 1.2 POST), as svcutil does, and read its mex:Metadata answer",
+    )
+    i.add_argument("--port", help="the wsdl:port to explain (default: the first with a policy)")
     i.add_argument("--cafile", help="CA/certificate file to trust for HTTPS")
     i.add_argument("--insecure", action="store_true", help="do not verify the HTTPS certificate (warns)")
     i.set_defaults(func=run_inspect)
@@ -746,24 +754,33 @@ def _call(args: argparse.Namespace, waiting: Waiting) -> int:
 def read_wsdl(args: argparse.Namespace) -> tuple[bytes, str | None]:
     """The WSDL bytes named by ``args.wsdl`` (a URL or a file), and its URL if any; its
     imports followed, every document's size and the total capped while read (WsdlBudget)."""
-    from wssc.policy.wsdl_resolve import WsdlBudget, assemble, read_local
+    asm, url = load_wsdl(args)
+    return asm.result(), url
+
+
+def load_wsdl(args: argparse.Namespace, *, lenient: bool = False) -> tuple[WsdlAssembler, str | None]:
+    """`read_wsdl`'s assembler: with ``lenient``, an import that cannot be read is left out
+    (``asm.unavailable`` says why). ``args.mex``: the URL is a WS-MetadataExchange endpoint,
+    asked with a Get (SOAP 1.2 POST), its answer read like a WSDL under the same caps."""
+    from wssc.policy.wsdl_resolve import WsdlBudget, assembler, read_local
 
     src, budget = args.wsdl, WsdlBudget()
     if not src.startswith(("http://", "https://")):  # imports: relative files under its folder
-        return assemble(read_local(src, budget), src, budget=budget), None
+        return assembler(read_local(src, budget), src, budget=budget, lenient=lenient), None
     from wssc.cli.requires import require
 
     require(f"wssc {args.command} URL", "httpx")
     import httpx
 
     from wssc.client.common import tls_verify
-    from wssc.client.wsdl_fetch import get_capped
+    from wssc.client.wsdl_fetch import get_capped, mex_get_capped
 
     def status(code: int, url: str) -> None:
         if code != 200:
             raise ConfigurationError(f"{url} answered HTTP {code}")
 
-    url = src if "?" in src else src + "?wsdl"
+    mex = getattr(args, "mex", False)
+    url = src if ("?" in src or mex) else src + "?wsdl"
     with httpx.Client(verify=tls_verify(_verify_opt(args)), timeout=30) as h:
 
         def fetch(u: str) -> bytes:  # WCF's multi-file ?wsdl=wsdl0 / ?xsd=xsd0 imports
@@ -772,15 +789,29 @@ def read_wsdl(args: argparse.Namespace) -> tuple[bytes, str | None]:
             except httpx.HTTPError as exc:
                 raise ConfigurationError(f"cannot fetch {u}: {exc}") from None
 
-        return assemble(fetch(url), url, fetch, budget=budget), url
+        try:
+            first = mex_get_capped(h, url, budget, status) if mex else fetch(url)
+        except httpx.HTTPError as exc:
+            raise ConfigurationError(f"cannot fetch {url}: {exc}") from None
+        return assembler(first, url, fetch, budget=budget, lenient=lenient), url
 
 
 def run_inspect(args: argparse.Namespace) -> int:
     from wssc.bootstrap.registry import bootstrap_kind, explain, settings_from_wsdl
 
-    data, _ = read_wsdl(args)
-    endpoint = settings_from_wsdl(data)
+    asm, _ = load_wsdl(args, lenient=True)
+    missing = [f"not read: {k}: {why}" for k, why in asm.unavailable.items()]
+    try:
+        endpoint = settings_from_wsdl(asm.result(), port=args.port)
+    except ConfigurationError as exc:
+        if missing and "unknown binding" in str(exc):
+            exc.add_note("the binding is in a document that could not be read")
+        for line in missing:
+            exc.add_note(line)
+        raise
     print(explain(endpoint))
+    for line in missing:
+        print(f"warning: {line}; what it holds (operations, types) is not shown", file=sys.stderr)
     address = endpoint.address
     why = bootstrap_kind(endpoint.settings.bootstrap).insecure_address(address) if address else None
     if why is not None:

@@ -17,9 +17,10 @@ from wssc.client.common import (
     endpoint_from_wsdl,
     find_operation,
     network_failure,
+    policy_first,
     tls_verify,
 )
-from wssc.errors import missing_extra
+from wssc.errors import ConfigurationError, TransportError, missing_extra
 
 try:
     import httpx
@@ -50,11 +51,14 @@ class AsyncClient(ClientBase[httpx.AsyncClient, asyncio.Lock]):
         verify: bool | str | ssl.SSLContext = True,
         timeout: float = 60.0,
         address: str | None = None,
+        port: str | None = None,
         **kw: Any,
     ) -> AsyncClient:
         """``await AsyncClient.from_wsdl(url)``: settings, contract and certificate from the
         service's WSDL (the same as `from_wsdl_async`)."""
-        return await cls.from_wsdl_async(url, verify=verify, timeout=timeout, address=address, **kw)
+        return await cls.from_wsdl_async(
+            url, verify=verify, timeout=timeout, address=address, port=port, **kw
+        )
 
     @classmethod
     async def from_wsdl_async(
@@ -64,6 +68,7 @@ class AsyncClient(ClientBase[httpx.AsyncClient, asyncio.Lock]):
         verify: bool | str | ssl.SSLContext = True,
         timeout: float = 60.0,
         address: str | None = None,
+        port: str | None = None,
         **kw: Any,
     ) -> AsyncClient:
         """See `wssc.client.Client.from_wsdl` (``url``, ``address``)."""
@@ -80,10 +85,13 @@ class AsyncClient(ClientBase[httpx.AsyncClient, asyncio.Lock]):
                     raise network_failure(exc, doc_url, "cannot fetch the WSDL at") from None
 
             url, asm = await afirst_wsdl(url, fetch, budget)
-            while urls := asm.missing():  # WCF's multi-file ?wsdl=wsdl0 / ?xsd=xsd0 imports
-                for u in urls:
-                    asm.add(u, await fetch(u))
-        ep = endpoint_from_wsdl(asm.result(), url)
+            try:
+                while urls := asm.missing():  # WCF's multi-file ?wsdl=wsdl0 / ?xsd=xsd0 imports
+                    for u in urls:
+                        asm.add(u, await fetch(u))
+            except (ConfigurationError, TransportError) as exc:
+                raise policy_first(asm, port, exc) from None
+        ep = endpoint_from_wsdl(asm.result(), url, port)
         return cls._from_endpoint(ep, url, address, verify=verify, timeout=timeout, **kw)
 
     async def _post(self, out: Outgoing) -> bytes:

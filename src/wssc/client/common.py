@@ -197,15 +197,35 @@ class WsdlEndpoint:
     published: bool = True
 
 
-def endpoint_from_wsdl(wsdl: bytes, url: str) -> WsdlEndpoint:
+def policy_first(asm: WsdlAssembler, port: str | None, exc: Exception) -> Exception:
+    """The error for a WSDL whose imports could not be read (``exc``): the main document's own
+    policy refusal when it has one (naming the assertion says more than a missing import),
+    else ``exc``."""
+    try:
+        settings_from_wsdl(asm.root, port=port)
+    except ConfigurationError as refused:
+        if "unknown binding" in str(refused):
+            return exc  # the binding is in the missing document: nothing to judge
+        refused.add_note(f"(its imports were not all read either: {exc})")
+        return refused
+    return exc
+
+
+def endpoint_from_wsdl(wsdl: bytes, url: str, port: str | None = None) -> WsdlEndpoint:
     """Everything a client needs, read from a WSDL: address, policy settings, contract, the
     service certificate (endpoint identity). The document is parsed once, under one set of
     limits (`wssc.contract.wsdl.WSDL_LIMITS`), for both the contract and the policy."""
-    from wssc.contract.wsdl import parse_wsdl, parse_wsdl_operations
+    from wssc.contract.wsdl import WsdlImportError, parse_wsdl, parse_wsdl_operations
 
     root = parse_wsdl(wsdl)
-    imported = settings_from_wsdl(root)
-    contract = parse_wsdl_operations(root)
+    imported = settings_from_wsdl(root, port=port)
+    try:
+        contract = parse_wsdl_operations(root)
+    except WsdlImportError as exc:  # real WCF contracts: keep the operations wssc can map
+        contract = parse_wsdl_operations(root, strict=False)
+        if not contract.operations:
+            raise
+        log.warning("%s: operations wssc cannot map are left out (first: %s)", url, exc)
     settings = EndpointSettings(secure_conversation=imported.settings, soap_version=imported.soap_version)
     address = imported.address or url.split("?", 1)[0]
     cert = from_der(imported.service_certificate_der) if imported.service_certificate_der else None

@@ -21,9 +21,10 @@ from wssc.client.common import (
     find_operation,
     first_wsdl,
     network_failure,
+    policy_first,
     tls_verify,
 )
-from wssc.errors import missing_extra
+from wssc.errors import ConfigurationError, TransportError, missing_extra
 
 try:
     import httpx
@@ -62,11 +63,13 @@ class Client(ClientBase[httpx.Client, threading.RLock]):
         verify: bool | str | ssl.SSLContext = True,
         timeout: float = 60.0,
         address: str | None = None,
+        port: str | None = None,
         **kw: Any,
     ) -> Client:
         """A client configured from the WSDL at ``url`` (the service address alone works too:
         its ``?wsdl`` is tried when it answers no WSDL). ``address``: call the service there
-        instead of at the WSDL's soap:address."""
+        instead of at the WSDL's soap:address; ``port``: the ``wsdl:port`` to use (default:
+        the first whose binding has a policy)."""
         from wssc.client.wsdl_fetch import get_capped
         from wssc.policy.wsdl_resolve import WsdlBudget
 
@@ -80,10 +83,13 @@ class Client(ClientBase[httpx.Client, threading.RLock]):
                     raise network_failure(exc, doc_url, "cannot fetch the WSDL at") from None
 
             url, asm = first_wsdl(url, fetch, budget)
-            while urls := asm.missing():
-                for u in urls:
-                    asm.add(u, fetch(u))
-        ep = endpoint_from_wsdl(asm.result(), url)
+            try:
+                while urls := asm.missing():
+                    for u in urls:
+                        asm.add(u, fetch(u))
+            except (ConfigurationError, TransportError) as exc:
+                raise policy_first(asm, port, exc) from None
+        ep = endpoint_from_wsdl(asm.result(), url, port)
         return cls._from_endpoint(ep, url, address, verify=verify, timeout=timeout, **kw)
 
     def _post(self, out: Outgoing) -> bytes:

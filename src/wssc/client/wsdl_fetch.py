@@ -29,6 +29,22 @@ def get_capped(
     return body.result()
 
 
+def mex_get_capped(
+    http: httpx.Client, url: str, budget: WsdlBudget, on_status: Callable[[int, str], None]
+) -> bytes:
+    """POST a WS-MetadataExchange Get (SOAP 1.2) to the mex address ``url``; its answer
+    (a ``mex:Metadata`` in a SOAP envelope) counted into ``budget`` while it streams."""
+    from wssc.policy.mex import GET_CONTENT_TYPE, get_request
+
+    headers = {**_HEADERS, "Content-Type": GET_CONTENT_TYPE}
+    with http.stream("POST", url, content=get_request(url), headers=headers) as r:
+        on_status(r.status_code, url)
+        body = budget.body(url, r.headers.get("content-encoding"), r.headers.get("content-length"))
+        for raw in r.iter_raw():
+            body.feed(raw)
+    return body.result()
+
+
 async def aget_capped(
     http: httpx.AsyncClient, url: str, budget: WsdlBudget, on_status: Callable[[int, str], None]
 ) -> bytes:
@@ -41,4 +57,4 @@ async def aget_capped(
     return body.result()
 
 
-__all__ = ["aget_capped", "get_capped"]
+__all__ = ["aget_capped", "get_capped", "mex_get_capped"]

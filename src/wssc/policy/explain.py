@@ -184,6 +184,10 @@ def explain_endpoint(endpoint: ImportedEndpoint, bootstrap: BootstrapShape, mode
                 "the bootstrap requires signature confirmation (sp:RequireSignatureConfirmation)",
             )
         )
+    if s.message_security_version.wss11 is False:
+        lines.append(_line("WS-Security", "1.0 (sp:Wss10): WCF's WSSecurity10… message security version"))
+    for note in endpoint.evidence.notes:
+        lines.append(_line("Note", note))
     if endpoint.operations:
         lines.append(_line("Operations", ", ".join(op.name for op in endpoint.operations)))
     return "\n".join(lines)

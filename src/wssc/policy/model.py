@@ -26,6 +26,8 @@ class PolicyEvidence:
     must_not_send_renew: str | None = None
     must_not_send_amend: bool = False
     bootstrap_signature_confirmation: bool = False
+    #: What WCF's other assertions say (`wssc.policy.wcf_assertions`), for ``wssc inspect``.
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

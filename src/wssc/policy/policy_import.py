@@ -20,7 +20,7 @@ over raises `ConfigurationError` naming it. The rules (reference §A.11):
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final, TypeVar
 
 from lxml import etree
@@ -34,6 +34,7 @@ from .model import ImportedPolicy, PolicyEvidence
 from .normalize import Alternative, Resolver, alternatives, nested_policy
 from .shapes import BindingFacts, BootstrapShape
 from .vocab import SP11_DIALECT, SP12_DIALECT, SpDialect, pretty
+from .wcf_assertions import screen
 
 T = TypeVar("T")
 
@@ -45,7 +46,7 @@ _HINTS: Final = {
     "IssuedToken": "issued (federated) tokens are not supported",
     "AsymmetricBinding": "asymmetric (MutualCertificate WSS 1.0) bindings are not supported",
     "X509Token": "client certificates are not supported",
-    "Wss10": "WS-Security 1.0 message security versions are not supported",
+    "Wss10": "WS-Security 1.0 (WCF's WSSecurity10… versions) runs only over transport",
     "EncryptBeforeSigning": "only the SignBeforeEncrypt protection orders are supported",
     "RequireSignatureConfirmation": "signature confirmation on session messages is not supported",
 }
@@ -190,6 +191,19 @@ class PolicyReader:
 
         return self.nested(assertion, one)
 
+    def wss10(self, assertion: etree._Element) -> None:
+        def one(bag: _Bag) -> None:
+            for name in (
+                "MustSupportRefKeyIdentifier",
+                "MustSupportRefIssuerSerial",
+                "MustSupportRefExternalURI",
+                "MustSupportRefEmbeddedToken",
+            ):
+                bag.take(self.sp, name)
+            bag.finish()
+
+        self.nested(assertion, one)
+
     def trust(self, assertion: etree._Element) -> KeyEntropyMode:
         def one(bag: _Bag) -> KeyEntropyMode:
             bag.take(self.sp, "MustSupportIssuedTokens")
@@ -239,13 +253,14 @@ class PolicyReader:
 
         self.nested(assertion, one)
 
-    def endorsing(self, assertion: etree._Element, *, in_bootstrap: bool) -> etree._Element:
-        def one(bag: _Bag) -> etree._Element:
+    def endorsing(self, assertion: etree._Element, *, in_bootstrap: bool) -> etree._Element | None:
+        """The endorsing SCT; None when the alternative holds no token at all (an optional
+        one, such as ADFS's ``sp:KeyValueToken wsp:Optional``, left out)."""
+
+        def one(bag: _Bag) -> etree._Element | None:
             sct = None if in_bootstrap else bag.take(self.sp, "SecureConversationToken")
             bag.take(self.sp, "SignedParts")
             bag.finish()
-            if sct is None:
-                raise ConfigurationError(f"{bag.where} holds no token wssc supports")
             return sct
 
         return self.nested(assertion, one)
@@ -313,6 +328,10 @@ class PolicyReader:
         wss = bag.take(self.sp, "Wss11")
         if wss is not None:
             b.signature_confirmation = self.wss11(wss)
+        wss10 = bag.take(self.sp, "Wss10") if wss is None else None
+        if wss10 is not None:
+            self.wss10(wss10)
+            b.wss10 = True
         trust = bag.take(self.sp, self.d.trust_name)
         if trust is not None:
             b.entropy = self.trust(trust)
@@ -398,6 +417,15 @@ class PolicyReader:
 
     def assemble(self, outer: BindingFacts, session: _Session | None, boot: BindingFacts) -> ImportedPolicy:
         kind, x509_derived = self.bootstrap_kind(boot)
+        wss10 = outer.wss10 or boot.wss10
+        if wss10 and not boot.transport:
+            raise ConfigurationError(
+                f"sp:Wss10 (WS-Security 1.0, WCF's WSSecurity10… message security versions) "
+                f"with the {kind.value} bootstrap is not supported: message security needs "
+                "WS-Security 1.1 (EncryptedKey and thumbprint references); use a WSSecurity11… "
+                "version, or a bootstrap over transport (TransportWithMessageCredential)"
+            )
+        version = self.d.wss10_version if wss10 else self.d.message_security_version
         if session is None:
             derived = x509_derived
         else:
@@ -428,7 +456,7 @@ class PolicyReader:
             require_derived_keys=derived,
             bootstrap=kind,
             algorithm_suite=outer.suite,
-            message_security_version=self.d.message_security_version,
+            message_security_version=version,
             establish_security_context=session is not None,
             key_entropy_mode=boot.entropy or outer.entropy or KeyEntropyMode.COMBINED,
             encrypt_signature=outer.encrypt_signature if not outer.transport else True,
@@ -493,9 +521,14 @@ def import_policy(
     errors: list[ConfigurationError] = []
     for alt in alts:
         try:
-            return PolicyReader(_dialect(alt), resolve, bootstraps).endpoint(alt)
+            rest, notes = screen(alt)
+            imported = PolicyReader(_dialect(rest), resolve, bootstraps).endpoint(rest)
         except ConfigurationError as exc:
             errors.append(exc)
+            continue
+        if notes:
+            imported = replace(imported, evidence=replace(imported.evidence, notes=notes))
+        return imported
     if errors:
         raise errors[0]
     raise ConfigurationError("the policy has no alternatives (an empty wsp:ExactlyOne)")

@@ -39,6 +39,8 @@ class BindingFacts:
     username: bool = False
     signature_confirmation: bool = False
     entropy: KeyEntropyMode | None = None
+    #: ``sp:Wss10`` instead of ``sp:Wss11`` (WS-Security 1.0).
+    wss10: bool = False
 
     @property
     def sct(self) -> etree._Element | None:

@@ -23,7 +23,7 @@ from typing import Final
 from lxml import etree
 
 from wssc.errors import ConfigurationError
-from wssc.settings import WS2007, WSHTTP, MessageSecurityVersion
+from wssc.settings import WS2007, WS2007_WSS10, WSHTTP, WSHTTP_WSS10, MessageSecurityVersion
 from wssc.xml import ns
 
 #: Both WS-Policy namespaces are read; WS-Policy 1.5 is written by default.
@@ -68,6 +68,11 @@ class SpDialect:
     def message_security_version(self) -> MessageSecurityVersion:
         return WS2007 if self.is_sp12 else WSHTTP
 
+    @property
+    def wss10_version(self) -> MessageSecurityVersion:
+        """The family under WS-Security 1.0 (``sp:Wss10``, WCF's ``WSSecurity10…``)."""
+        return WS2007_WSS10 if self.is_sp12 else WSHTTP_WSS10
+
 
 SP11_DIALECT: Final = SpDialect(ns.SP11)
 SP12_DIALECT: Final = SpDialect(ns.SP12)
@@ -89,6 +94,17 @@ _PREFIXES: Final = {
     ns.WSP15: "wsp",
     ns.WSAW: "wsaw",
     ns.WSAM: "wsam",
+    ns.WSAP: "wsap",
+    ns.WSPE: "wspe",
+    ns.WSOMA: "wsoma",
+    ns.MSB: "msb",
+    ns.WSRM_POLICY: "wsrm",
+    ns.WSRMP_11: "wsrmp",
+    ns.MS_HTTP_POLICY: "http",
+    ns.MSF: "msf",
+    ns.CDP: "cdp",
+    ns.MS_ONEWAY: "ow",
+    ns.MSMQ_POLICY: "msmq",
 }
 
 

@@ -38,10 +38,11 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
-from wssc.errors import ConfigurationError, WsdlLoadRefused
+from wssc.errors import ConfigurationError, TransportError, WsdlLoadRefused
 from wssc.logs import printable
 from wssc.xml import ns
 
+from .mex import is_metadata, metadata_root, metadata_sections
 from .wsdl_import import WSDL_LIMITS, parse_wsdl
 
 MAX_DOCUMENTS: Final = 32
@@ -166,6 +167,19 @@ def _origin(url: str) -> tuple[str, str] | None:
     return None
 
 
+def _metadata(data: bytes) -> etree._Element | None:
+    """The ``mex:Metadata`` of a WS-MetadataExchange answer, else None (then a WSDL)."""
+    if not is_metadata(data):
+        return None
+    from wssc.xml.parse import parse_xml
+
+    try:
+        root = parse_xml(data, WSDL_LIMITS)
+    except Exception:
+        return None  # parse_wsdl says what is wrong with it
+    return metadata_root(root)
+
+
 def _under(root: str, path: str) -> bool:
     return os.path.commonpath([root, path]) == root
 
@@ -173,18 +187,51 @@ def _under(root: str, path: str) -> bool:
 class WsdlAssembler:
     """Collects the documents of a multi-file WSDL and merges them (see the module docs)."""
 
-    def __init__(self, data: bytes, url: str | None = None, *, budget: WsdlBudget | None = None) -> None:
+    def __init__(
+        self, data: bytes, url: str | None = None, *, budget: WsdlBudget | None = None, lenient: bool = False
+    ) -> None:
         self.url = url or ""
+        #: Go on without an import that cannot be followed or fetched (`skip`), for a reader
+        #: that explains what it can (``wssc inspect``); a client needs every document.
+        self.lenient = lenient
+        #: Imports left out, with why (a location, or the URL it resolved to).
+        self.unavailable: dict[str, str] = {}
         #: Counts the imports' bytes (and the main document's, when its reader used it).
         self.budget = budget or WsdlBudget()
         #: A WSDL read from a file: the folder its imports must stay in (None: a URL).
         self.folder = (
             os.path.dirname(os.path.abspath(self.url)) if (self.url and _origin(self.url) is None) else None
         )
-        self.root = parse_wsdl(data)
-        self._wsdls: dict[str, etree._Element] = {self.url: self.root}
         self._schemas: dict[str, etree._Element] = {}
         self._order: list[str] = []
+        metadata = _metadata(data)
+        if metadata is None:
+            self.root = parse_wsdl(data)
+            self._wsdls: dict[str, etree._Element] = {self.url: self.root}
+            return
+        # A WS-MetadataExchange answer: its sections are the documents, already at hand.
+        wsdls, schemas = metadata_sections(metadata)
+        self.root = wsdls[0]
+        self._wsdls = {self.url: self.root}
+        for i, doc in enumerate(wsdls[1:]):
+            self._wsdls[f"{self.url}#mex-wsdl-{i}"] = doc
+            self._order.append(f"{self.url}#mex-wsdl-{i}")
+        for i, schema in enumerate(schemas):
+            self._schemas[f"{self.url}#mex-xsd-{i}"] = schema
+            self._order.append(f"{self.url}#mex-xsd-{i}")
+
+    def skip(self, target: str, why: str) -> None:
+        """Leave an import out (lenient loads only): `missing` no longer lists it."""
+        if not self.lenient:
+            raise WsdlLoadRefused(why)
+        self.unavailable[target] = why
+
+    def _joined(self, base: str, location: str) -> str | None:
+        try:
+            return self._join(base, location)
+        except WsdlLoadRefused as exc:
+            self.skip(location, str(exc))
+            return None
 
     def _allowed(self, target: str) -> bool:
         base = _origin(self.url)
@@ -226,17 +273,21 @@ class WsdlAssembler:
 
     def _refs(self) -> list[tuple[str, str]]:
         """(kind, absolute location) of every import the collected documents make."""
-        refs: list[tuple[str, str]] = []
+        refs: list[tuple[str, str | None]] = []
         for url, root in self._wsdls.items():
             for imp in root.iterfind(_WSDL_IMPORT):
                 loc = imp.get("location")
-                if loc:
-                    refs.append(("wsdl", self._join(url, loc)))
+                if loc and loc not in self.unavailable:
+                    refs.append(("wsdl", self._joined(url, loc)))
             for schema in root.iterfind(f"{_TYPES}/{_SCHEMA}"):
-                refs += [("xsd", self._join(url, loc)) for loc in self._schema_locations(schema)]
+                refs += [
+                    ("xsd", self._joined(url, loc))
+                    for loc in self._schema_locations(schema)
+                    if loc not in self.unavailable
+                ]
         for url, schema in self._schemas.items():
-            refs += [("xsd", self._join(url, loc)) for loc in self._schema_locations(schema)]
-        return refs
+            refs += [("xsd", self._joined(url, loc)) for loc in self._schema_locations(schema)]
+        return [(kind, target) for kind, target in refs if target is not None]
 
     @staticmethod
     def _schema_locations(schema: etree._Element) -> list[str]:
@@ -250,11 +301,18 @@ class WsdlAssembler:
         for _kind, target in self._refs():
             if target in self._wsdls or target in self._schemas or target in out:
                 continue
+            if target in self.unavailable:
+                continue
             if not self._allowed(target):
-                raise ConfigurationError(
-                    f"the WSDL imports {target}, from another origin than {self.url}: not "
-                    "followed (save the documents and pass the main one as a file)"
+                why = (
+                    f"the WSDL imports {printable(target, 200)}, from another origin than "
+                    f"{printable(self.url, 200)}: not followed (save the documents and pass the "
+                    "main one as a file)"
                 )
+                if self.lenient:
+                    self.unavailable[target] = why
+                    continue
+                raise ConfigurationError(why)
             out.append(target)
         if len(self._wsdls) + len(self._schemas) + len(out) > MAX_DOCUMENTS:
             raise ConfigurationError(f"the WSDL imports more than {MAX_DOCUMENTS} documents")
@@ -344,16 +402,35 @@ def assemble(
     """Run `WsdlAssembler` with a synchronous ``fetch(url) -> bytes`` for a URL's
     imports (a file's are read by `WsdlAssembler.read_file`). ``fetch`` should count
     into ``budget``, as `wssc.client.wsdl_fetch.get_capped` does."""
-    asm = WsdlAssembler(data, url, budget=budget)
+    return assembler(data, url, fetch, budget=budget).result()
+
+
+def assembler(
+    data: bytes,
+    url: str | None,
+    fetch: Callable[[str], bytes] | None = None,
+    *,
+    budget: WsdlBudget | None = None,
+    lenient: bool = False,
+) -> WsdlAssembler:
+    """`assemble`'s work, returning the `WsdlAssembler` (``result()``, and with
+    ``lenient`` its ``unavailable`` imports: one that cannot be read or fetched is left out,
+    its reason kept, instead of ending the load)."""
+    asm = WsdlAssembler(data, url, budget=budget, lenient=lenient)
     while urls := asm.missing():
         for u in urls:
-            if asm.folder is not None:
-                asm.add(u, asm.read_file(u))
-            elif fetch is None:
-                raise WsdlLoadRefused(f"the WSDL imports {printable(u)}: nothing to fetch it")
-            else:
-                asm.add(u, fetch(u))
-    return asm.result()
+            try:
+                if asm.folder is not None:
+                    asm.add(u, asm.read_file(u))
+                elif fetch is None:
+                    raise WsdlLoadRefused(f"the WSDL imports {printable(u)}: nothing to fetch it")
+                else:
+                    asm.add(u, fetch(u))
+            except (ConfigurationError, TransportError) as exc:
+                if not lenient or asm.budget.total > asm.budget.max_total:
+                    raise  # the load's own cap ends it, lenient or not
+                asm.skip(u, str(exc))
+    return asm
 
 
 def read_local(path: str, budget: WsdlBudget | None = None, *, under: str | None = None) -> bytes:
@@ -394,5 +471,6 @@ __all__ = [
     "WsdlBody",
     "WsdlBudget",
     "assemble",
+    "assembler",
     "read_local",
 ]

@@ -255,5 +255,34 @@ def qn(ns: str, local: str) -> str:
 WSDL_SOAP_HTTP: Final = "http://schemas.xmlsoap.org/soap/http"
 #: WS-Addressing 1.0 Metadata (``wsam:Action``), read as an alternative to ``wsaw:Action``.
 WSAM: Final = "http://www.w3.org/2007/05/addressing/metadata"
+# --- WCF's standard policy assertions beside WS-SecurityPolicy (what ``?wsdl`` carries) ------
+#: ``wsap:UsingAddressing``: WS-Addressing August 2004 policy.
+WSAP: Final = "http://schemas.xmlsoap.org/ws/2004/08/addressing/policy"
+#: ``wspe:Utf816FFFECharacterEncoding``: the text encoder accepts UTF-16 too.
+WSPE: Final = "http://schemas.xmlsoap.org/ws/2004/09/policy/encoding"
+#: ``wsoma:OptimizedMimeSerialization``: MTOM.
+WSOMA: Final = "http://schemas.xmlsoap.org/ws/2004/09/policy/optimizedmimeserialization"
+#: ``msb:BinaryEncoding``: WCF's .NET Binary XML encoder.
+MSB: Final = "http://schemas.microsoft.com/ws/06/2004/mspolicy/netbinary1"
+#: ``wsrm:RMAssertion``: WS-ReliableMessaging (February 2005, and 1.1's ``wsrmp``).
+WSRM_POLICY: Final = "http://schemas.xmlsoap.org/ws/2005/02/rm/policy"
+WSRMP_11: Final = "http://docs.oasis-open.org/ws-rx/wsrmp/200702"
+#: ``http:NegotiateAuthentication``, ``http:BasicAuthentication``…: HTTP authentication.
+MS_HTTP_POLICY: Final = "http://schemas.microsoft.com/ws/06/2004/policy/http"
+#: ``msf:SslTransportSecurity``, ``msf:WindowsTransportSecurity``: net.tcp stream upgrades.
+MSF: Final = "http://schemas.microsoft.com/ws/2006/05/framing/policy"
+#: ``cdp:CompositeDuplex``: a duplex channel built from two one-way ones.
+CDP: Final = "http://schemas.microsoft.com/net/2006/06/duplex"
+#: ``ow:OneWay``: WCF's one-way binding element.
+MS_ONEWAY: Final = "http://schemas.microsoft.com/ws/2005/05/routing/policy"
+#: ``msmq:…``: MSMQ transport assertions.
+MSMQ_POLICY: Final = "http://schemas.microsoft.com/ws/06/2004/mspolicy/msmq"
+
+# --- WS-MetadataExchange (what a WCF ``mex`` endpoint answers) ---------------------------------
+MEX: Final = "http://schemas.xmlsoap.org/ws/2004/09/mex"
+#: The WS-Transfer Get a mex client sends (SOAP 1.2, WS-Addressing 1.0).
+MEX_GET_ACTION: Final = "http://schemas.xmlsoap.org/ws/2004/09/transfer/Get"
+MEX_GET_RESPONSE_ACTION: Final = "http://schemas.xmlsoap.org/ws/2004/09/transfer/GetResponse"
+
 #: WCF's dispatcher fault namespace (``a:DeserializationFailed``, ``a:InternalServiceFault``).
 WCF_DISPATCHER: Final = "http://schemas.microsoft.com/net/2005/12/windowscommunicationfoundation/dispatcher"
