@@ -36,6 +36,12 @@ def over_tls(bootstrap: str) -> bool:
     return bootstrap_kind(parse_bootstrap(bootstrap)).requires_tls
 
 
+def signs_in(bootstrap: str) -> bool:
+    """Does the client of the bootstrap named ``bootstrap`` sign in with a username and a
+    password (UserNameOverTransport, UserNameForCertificate)? Their names say so."""
+    return "username" in bootstrap
+
+
 def serves_tls(args: Sequence[str]) -> bool:
     """Does ``wssc serve ARGS`` serve HTTPS (its ``--bootstrap`` runs over TLS)?"""
     args = list(args)

@@ -70,10 +70,12 @@ class Bootstrap:
 
     ANONYMOUS_FOR_CERTIFICATE: ClassVar[Bootstrap]
     USERNAME_OVER_TRANSPORT: ClassVar[Bootstrap]
+    USERNAME_FOR_CERTIFICATE: ClassVar[Bootstrap]
 
 
 Bootstrap.ANONYMOUS_FOR_CERTIFICATE = Bootstrap("AnonymousForCertificate")
 Bootstrap.USERNAME_OVER_TRANSPORT = Bootstrap("UserNameOverTransport")
+Bootstrap.USERNAME_FOR_CERTIFICATE = Bootstrap("UserNameForCertificate")
 
 
 class KeyEntropyMode(enum.Enum):

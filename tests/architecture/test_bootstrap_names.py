@@ -17,8 +17,8 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "wssc"
 
 NAMES = re.compile(
     r"UserNameOverTransport|AnonymousForCertificate|UserNameForCertificate|MutualCertificate"
-    r"|USERNAME_OVER_TRANSPORT|ANONYMOUS_FOR_CERTIFICATE|username-over-transport"
-    r"|anonymous-for-certificate",
+    r"|USERNAME_OVER_TRANSPORT|ANONYMOUS_FOR_CERTIFICATE|USERNAME_FOR_CERTIFICATE"
+    r"|username-over-transport|anonymous-for-certificate|username-for-certificate",
     re.IGNORECASE,
 )
 
@@ -31,18 +31,12 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
     ("settings.py", "USERNAME_OVER_TRANSPORT"): "the Bootstrap constant",
     ("settings.py", "AnonymousForCertificate"): "the Bootstrap constant's value (WCF's name)",
     ("settings.py", "UserNameOverTransport"): "the Bootstrap constant's value (WCF's name)",
-    (
-        "policy/policy_import.py",
-        "UserNameForCertificate",
-    ): "the import error names an unsupported WCF bootstrap a policy asks for",
+    ("settings.py", "USERNAME_FOR_CERTIFICATE"): "the Bootstrap constant",
+    ("settings.py", "UserNameForCertificate"): "the Bootstrap constant's value (WCF's name)",
     (
         "policy/policy_import.py",
         "MutualCertificate",
     ): "the import error names an unsupported WCF binding a policy asks for",
-    (
-        "cli/endpoint.py",
-        "username-over-transport",
-    ): "--user's help text (words for the user); could come from the registry's kinds",
     (
         "cli/endpoint.py",
         "AnonymousForCertificate",

@@ -31,6 +31,7 @@ pytestmark = pytest.mark.peer
 CLIENT = "wssc.metro.MetroClient"
 AFC = "anonymous-for-certificate"
 UNOT = "username-over-transport"
+UNFC = "username-for-certificate"
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +65,7 @@ def metro(
         "--tls-cert",
         str(svc.cert_pem),
     ]
-    if UNOT in svc.args and username is not None:
+    if (UNOT in svc.args or UNFC in svc.args) and username is not None:
         args += ["--username", username, "--password", password]
     mark = svc.mark()
     run = run_java(CLIENT, *args, *extra)
@@ -94,6 +95,31 @@ def test_session_matrix(
     svc = services(*args)
     run, log = metro(svc)
     assert_full_session(run, log, "alice" if bootstrap == UNOT else "anonymous")
+
+
+@pytest.mark.parametrize("derived", ["dk", "nodk"])
+@pytest.mark.parametrize("binding", ["wshttp", "ws2007"])
+def test_username_for_certificate_session(
+    services: Callable[..., WsscService], binding: str, derived: str
+) -> None:
+    """Metro's "Username Authentication with Symmetric Key" against wssc's
+    UserNameForCertificate policy: Metro encrypts its UsernameToken to our key, wssc
+    authenticates alice, the session runs and closes."""
+    args = ["--bootstrap", UNFC, "--binding", binding]
+    if derived == "nodk":
+        args.append("--no-derived-keys")
+    svc = services(*args)
+    run, log = metro(svc)
+    assert_full_session(run, log, "alice")
+
+
+@pytest.mark.parametrize("binding", ["wshttp", "ws2007"])
+def test_username_for_certificate_wrong_password(services: Callable[..., WsscService], binding: str) -> None:
+    svc = services("--bootstrap", UNFC, "--binding", binding)
+    run, log = metro(svc, password="not-the-password")
+    assert not run.ok and run.result["phase"] == "call 1", run.explain()
+    assert log.issued == [] and log.faults == ["FailedAuthentication"], log.text
+    assert "wrong username or password" in log.text, log.text
 
 
 @pytest.mark.parametrize("binding", ["wshttp", "ws2007"])

@@ -105,7 +105,7 @@ def test_secure_conversation_token_assertions(combo: tuple) -> None:  # type: ig
 
     # RequireDerivedKeys on the SCT: iff asked for, and never over transport.
     derived = _x(sct, "wsp:Policy/sp:RequireDerivedKeys", sp)
-    assert len(derived) == (1 if dk and bootstrap is Bootstrap.ANONYMOUS_FOR_CERTIFICATE else 0)
+    assert len(derived) == (1 if dk and bootstrap_kind(bootstrap).security_mode == "message" else 0)
 
     # Order inside the SCT policy is WCF's.
     order = [etree.QName(c).localname for c in _x(sct, "wsp:Policy/*", sp)]
@@ -167,6 +167,37 @@ def test_message_mode_bootstrap_shape(version: object) -> None:
         "EncryptSignature",
         "OnlySignEntireHeadersAndBody",
     ]
+
+
+@pytest.mark.parametrize("version", [WSHTTP, WS2007], ids=lambda v: v.name)
+def test_username_for_certificate_shape(version: object) -> None:
+    """WCF's CreateUserNameForCertificateBindingElement: AnonymousForCertificate's symmetric
+    binding (X509 thumbprint, Never) plus the UsernameToken as a SignedEncrypted supporting
+    token (sp:SignedSupportingTokens under SP 1.1, which has no SignedEncrypted)."""
+    s = SecureConversationSettings(
+        bootstrap=Bootstrap.USERNAME_FOR_CERTIFICATE, message_security_version=version
+    )  # type: ignore[arg-type]
+    sp = s.message_security_version.sp_ns
+    root = policy_for(s, policy_id="p")
+    boot = _x(
+        root,
+        _sct_path(Bootstrap.USERNAME_FOR_CERTIFICATE) + "/wsp:Policy/sp:BootstrapPolicy/wsp:Policy",
+        sp,
+    )[0]
+    names = [etree.QName(c).localname for c in boot]
+    wrapper = "SignedEncryptedSupportingTokens" if sp == ns.SP12 else "SignedSupportingTokens"
+    trust = "Trust13" if sp == ns.SP12 else "Trust10"
+    assert names == ["SignedParts", "EncryptedParts", "SymmetricBinding", wrapper, "Wss11", trust]
+    x509 = _x(boot, "sp:SymmetricBinding/wsp:Policy/sp:ProtectionToken/wsp:Policy/sp:X509Token", sp)
+    assert len(x509) == 1 and x509[0].get(f"{{{sp}}}IncludeToken") == NEVER[sp]
+    assert len(_x(x509[0], "wsp:Policy/sp:RequireThumbprintReference", sp)) == 1
+    ut = _x(boot, f"sp:{wrapper}/wsp:Policy/sp:UsernameToken", sp)
+    assert len(ut) == 1 and ut[0].get(f"{{{sp}}}IncludeToken") == ALWAYS[sp]
+    assert len(_x(ut[0], "wsp:Policy/sp:WssUsernameToken10", sp)) == 1
+    # the outer (session) binding carries no UsernameToken: only the bootstrap does
+    assert len(_x(root, "//sp:UsernameToken", sp)) == 1
+    assert _x(root, "//sp:TransportBinding", sp) == []
+    assert _x(root, "//sp:RequireSignatureConfirmation", sp) == []  # WCF's default, false
 
 
 @pytest.mark.parametrize("version", [WSHTTP, WS2007], ids=lambda v: v.name)

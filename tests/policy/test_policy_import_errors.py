@@ -176,7 +176,10 @@ def test_bootstrap_and_session_must_agree_on_derived_keys() -> None:
         settings_from_policy(_mutated(SecureConversationSettings(), change))
 
 
-def test_username_for_certificate_is_refused() -> None:
+def test_username_token_with_an_x509_protection_token_is_user_name_for_certificate() -> None:
+    """AnonymousForCertificate's bootstrap plus a UsernameToken is UserNameForCertificate
+    (it was refused before that bootstrap existed)."""
+
     def change(root: etree._Element, sp: str) -> None:
         boot = _one(root, BOOT)
         ut = etree.SubElement(
@@ -185,8 +188,8 @@ def test_username_for_certificate_is_refused() -> None:
         token = etree.SubElement(ut, ns.qn(sp, "UsernameToken"))
         token.set(ns.qn(sp, "IncludeToken"), sp + "/IncludeToken/AlwaysToRecipient")
 
-    with pytest.raises(ConfigurationError, match="UserNameForCertificate"):
-        settings_from_policy(_mutated(SecureConversationSettings(), change))
+    imported = settings_from_policy(_mutated(SecureConversationSettings(), change))
+    assert imported.settings.bootstrap == Bootstrap.USERNAME_FOR_CERTIFICATE
 
 
 def test_https_client_certificate_is_refused() -> None:

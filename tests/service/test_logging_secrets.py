@@ -12,7 +12,7 @@ import httpx
 import pytest
 from lxml import etree
 
-from servers import BOOTSTRAP_NAMES, over_tls
+from servers import BOOTSTRAP_NAMES, over_tls, signs_in
 from wssc.bootstrap.registry import parse_bootstrap
 from wssc.certs import Certificate, generate_self_signed
 from wssc.client import Client
@@ -98,7 +98,7 @@ def test_logs_carry_events_but_no_secrets(
         transport=httpx.WSGITransport(app=WsgiApp(engine)),  # type: ignore[arg-type]
         event_hooks={"request": [wire.request], "response": [wire.response]},
     )
-    kw = {"username": "alice", "password": PASSWORD} if tls else {}
+    kw = {"username": "alice", "password": PASSWORD} if signs_in(bootstrap) else {}
     client = Client(
         url,
         get_contract(Calculator),
@@ -107,7 +107,7 @@ def test_logs_carry_events_but_no_secrets(
         service_certificate=Certificate(CERT.cert),
         **kw,
     )  # type: ignore[arg-type]
-    secrets: set[str] = set(_forms(PASSWORD)) if tls else set()
+    secrets: set[str] = set(_forms(PASSWORD)) if signs_in(bootstrap) else set()
     with client:
         assert client.Add(a=1, b=2) == 3
         s = client.session

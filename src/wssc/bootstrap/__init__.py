@@ -17,6 +17,10 @@ from wssc.bootstrap.base import (
     TransportInfo,
     UsernameValidator,
 )
+from wssc.bootstrap.username_for_certificate import (
+    UserNameForCertificateClient,
+    UserNameForCertificateService,
+)
 from wssc.bootstrap.username_over_transport import (
     UserNameOverTransportClient,
     UserNameOverTransportService,
@@ -30,6 +34,8 @@ __all__ = [
     "ClientContext",
     "ServiceResult",
     "TransportInfo",
+    "UserNameForCertificateClient",
+    "UserNameForCertificateService",
     "UserNameOverTransportClient",
     "UserNameOverTransportService",
     "UsernameValidator",

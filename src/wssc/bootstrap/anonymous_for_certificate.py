@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import os
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from lxml import etree
@@ -103,7 +104,7 @@ class AnonymousForCertificateClient:
     def secure(
         self, envelope: etree._Element, policy: MessagePolicy, now: float | None = None
     ) -> tuple[etree._Element, ClientContext]:
-        return self._secure(envelope, policy, now)
+        return self.secure_with(envelope, policy, now)
 
     def secure_renew(
         self,
@@ -122,15 +123,19 @@ class AnonymousForCertificateClient:
         (both signatures in the clear under SignBeforeEncrypt)
 
         The reply is secured with the bootstrap key, as the RSTR to the RST was."""
-        return self._secure(envelope, policy, now, endorsing=session)
+        return self.secure_with(envelope, policy, now, endorsing=session)
 
-    def _secure(
+    def secure_with(
         self,
         envelope: etree._Element,
         policy: MessagePolicy,
         now: float | None,
         endorsing: SctProtection | None = None,
+        supporting: Sequence[etree._Element] = (),
     ) -> tuple[etree._Element, ClientContext]:
+        """Secure ``envelope`` under a fresh EncryptedKey to the service certificate, with
+        ``supporting`` tokens (protected as ``policy`` says) and the session's SCT
+        ``endorsing`` it (a Renew). UserNameForCertificate secures its messages so too."""
         suite = policy.suite
         key = os.urandom(suite.symmetric_key_bits // 8)
         ek = build_encrypted_key(self.service_certificate, key, suite.asymmetric_key_wrap)
@@ -145,6 +150,7 @@ class AnonymousForCertificateClient:
             now=now,
             signature_values=signatures,
             endorsing=endorsing,
+            supporting=supporting,
         )
         return root, ClientContext({sha1: key}, signatures)
 

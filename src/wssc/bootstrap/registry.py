@@ -46,6 +46,12 @@ from wssc.bootstrap.anonymous_for_certificate import (
     AnonymousForCertificateService,
 )
 from wssc.bootstrap.base import BootstrapClient, BootstrapService, UsernameValidator
+from wssc.bootstrap.username_auth import login_throttle
+from wssc.bootstrap.username_for_certificate import (
+    UserNameForCertificateClient,
+    UserNameForCertificatePolicy,
+    UserNameForCertificateService,
+)
 from wssc.bootstrap.username_over_transport import (
     UserNameOverTransportClient,
     UserNameOverTransportPolicy,
@@ -63,7 +69,6 @@ from wssc.policy.policy_import import import_policy
 from wssc.policy.shapes import BootstrapShape, SecurityMode, derived_keys_in_effect
 from wssc.policy.wsdl_import import import_wsdl
 from wssc.security.policy import MessagePolicy
-from wssc.security.throttle import FailedAuthenticationThrottle
 from wssc.security.x509_validation import REFUSE_ALL, CertificateValidator, KeyPurpose
 from wssc.settings import (
     WCF_COMPATIBLE,
@@ -320,17 +325,31 @@ def _unot_client(c: ClientCredentials) -> BootstrapClient:
 def _unot_service(c: ServiceCredentials, s: LocalServiceSecuritySettings) -> BootstrapService:
     if c.username_validator is None:
         raise ConfigurationError("UserNameOverTransport needs a username_validator")
-    throttle = FailedAuthenticationThrottle(
-        s.max_failed_authentications,
-        s.max_failed_authentications_per_peer,
-        s.failed_authentication_window.total_seconds(),
-        limit_per_user=s.max_failed_authentications_per_user,
-        delay=s.failed_authentication_delay.total_seconds(),
-    )
-    return UserNameOverTransportService(c.username_validator, c.require_tls, throttle)
+    return UserNameOverTransportService(c.username_validator, c.require_tls, login_throttle(s))
 
 
-#: Every bootstrap this process speaks, by its settings value: the two built in, and those
+def _unfc_client(c: ClientCredentials) -> BootstrapClient:
+    if c.username is None or c.password is None:
+        raise ConfigurationError("UserNameForCertificate needs a username and a password")
+    if c.service_certificate is None:
+        raise ConfigurationError(
+            "UserNameForCertificate needs the service certificate (from the WSDL identity "
+            "or service_certificate=)"
+        )
+    cert = c.validated_service_certificate(KeyPurpose.ENCRYPTION)
+    assert cert is not None
+    return UserNameForCertificateClient(cert, c.username, c.password)
+
+
+def _unfc_service(c: ServiceCredentials, s: LocalServiceSecuritySettings) -> BootstrapService:
+    if c.certificate is None or c.certificate.key is None:
+        raise ConfigurationError("UserNameForCertificate needs the service certificate and private key")
+    if c.username_validator is None:
+        raise ConfigurationError("UserNameForCertificate needs a username_validator")
+    return UserNameForCertificateService(c.certificate, c.username_validator, login_throttle(s))
+
+
+#: Every bootstrap this process speaks, by its settings value: the three built in, and those
 #: added with `register_bootstrap`.
 _KINDS: dict[Bootstrap, BootstrapKind] = {
     k.key: k
@@ -354,6 +373,15 @@ _KINDS: dict[Bootstrap, BootstrapKind] = {
             _unot_service,
             UserNameOverTransportPolicy(),
             aliases=("username", "transport"),
+        ),
+        BootstrapKind(
+            Bootstrap.USERNAME_FOR_CERTIFICATE,
+            "username-for-certificate",
+            "message",
+            (WSHTTP, WS2007),
+            _unfc_client,
+            _unfc_service,
+            UserNameForCertificatePolicy(),
         ),
     )
 }

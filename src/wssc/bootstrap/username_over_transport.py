@@ -15,7 +15,8 @@ from dataclasses import dataclass, field, replace
 from lxml import etree
 
 from wssc.bootstrap.base import ClientContext, ServiceResult, TransportInfo, UsernameValidator
-from wssc.errors import FailedAuthentication, InvalidSecurity
+from wssc.bootstrap.username_auth import authenticate_username
+from wssc.errors import InvalidSecurity
 from wssc.policy.shapes import BindingFacts, ShapeReader
 from wssc.policy.writer import PolicyWriter, transport_binding, trust_assertion, wss11
 from wssc.security.inbound import KeyResolver, VerifiedMessage, verify
@@ -115,25 +116,7 @@ class UserNameOverTransportService:
         return self._authenticate(message, transport, now)
 
     def _authenticate(self, result: VerifiedMessage, transport: TransportInfo, now: float) -> str:
-        if result.username_token is None:
-            raise InvalidSecurity("the request has no UsernameToken")
-        ut = UsernameToken.from_xml(result.username_token)
-        throttle = self.throttle
-        if throttle is not None:
-            refused = throttle.check(ut.username, transport.peer, now)
-            if refused is not None:
-                raise FailedAuthentication(refused)  # the detail goes to the log only
-        try:
-            ok = bool(self.validator(ut.username, ut.password))
-        except Exception:  # a validator that crashes denies
-            ok = False
-        if not ok:
-            if throttle is not None:
-                throttle.failed(ut.username, transport.peer, now)
-            raise FailedAuthentication("wrong username or password")
-        if throttle is not None:
-            throttle.succeeded(ut.username, transport.peer, now)
-        return ut.username
+        return authenticate_username(result.username_token, self.validator, self.throttle, transport, now)
 
     def secure_reply(
         self,

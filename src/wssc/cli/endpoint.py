@@ -158,7 +158,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         action="append",
         default=[],
         metavar="NAME:PASSWORD",
-        help="accepted user for username-over-transport (default alice:secret)",
+        help="accepted user for the bootstraps that sign in with a username (default alice:secret)",
     )
     s.add_argument(
         "--key-renewal",

@@ -410,8 +410,6 @@ class PolicyReader:
         token = b.protection_token
         assert token is not None  # a symmetric binding always has one
         name = etree.QName(token).localname
-        if b.username and name == "X509Token":
-            raise ConfigurationError(f"UserNameForCertificate is not supported; wssc supports {supported}")
         hint = _HINTS.get(name, f"wssc supports {supported}")
         raise ConfigurationError(f"protection token {pretty(token)} is not supported: {hint}")
 

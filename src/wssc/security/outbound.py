@@ -177,14 +177,16 @@ def protect(
         body.append(ed)
         etree.SubElement(ref_list, f"{{{ns.XENC}}}DataReference").set("URI", "#" + body_data_id)
     if encrypt_supporting:
-        # Signed first (over the plaintext), then each replaced by its EncryptedData in place.
+        # Signed first (over the plaintext), then each replaced by its EncryptedData, which
+        # goes after the ReferenceList: after the key tokens it is encrypted under, as WCF
+        # lays it out (Metro resolves references in header order and refuses one before).
         for s in supporting:
             s_data_id = ids.next()
-            sec.replace(
-                s,
+            sec.remove(s)
+            sec.append(
                 build_encrypted_data(
                     s_data_id, ns.XENC_ELEMENT, suite.encryption, enc_key, etree.tostring(s), enc_ref
-                ),
+                )
             )
             etree.SubElement(ref_list, f"{{{ns.XENC}}}DataReference").set("URI", "#" + s_data_id)
     signatures = [signature]
