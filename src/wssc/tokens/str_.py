@@ -84,8 +84,8 @@ class SecurityTokenReference:
         return cls(custom=clause)
 
     def to_xml(self) -> etree._Element:
-        nsmap = {"o": ns.WSSE, "k": ns.WSSE11} if self.token_type else {"o": ns.WSSE}
-        el = etree.Element(STR_TAG, nsmap=nsmap)
+        str_ns = {"o": ns.WSSE, "k": ns.WSSE11} if self.token_type else {"o": ns.WSSE}
+        el = etree.Element(STR_TAG, nsmap=str_ns)
         if self.token_type:
             el.set(_TOKEN_TYPE, self.token_type)
         if self.wsu_id:
