@@ -85,7 +85,10 @@ class EncryptedKeyProtection:
         return self.element
 
     def reference(self, sc: ScVersion) -> SecurityTokenReference:
-        return SecurityTokenReference.local(self.wsu_id, ns.WSS_ENCRYPTED_KEY)
+        # BSP R5215: a reference to an EncryptedKey names its token type on the STR.
+        return SecurityTokenReference(
+            uri="#" + self.wsu_id, value_type=ns.WSS_ENCRYPTED_KEY, token_type=ns.WSS_ENCRYPTED_KEY
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +104,7 @@ class EncryptedKeySha1Protection:
             key_identifier=self.sha1,
             value_type=ns.WSS_ENCRYPTED_KEY_SHA1,
             encoding_type=ns.WSS_BASE64,
+            token_type=ns.WSS_ENCRYPTED_KEY,  # BSP R5215, as WCF writes it
         )
 
 

@@ -59,7 +59,13 @@ def _attr(value: str) -> str:
 
 def str_xml(ref: SecurityTokenReference) -> str:
     """A SecurityTokenReference as a self-contained XML string (no parse needed)."""
-    if ref.uri is None or ref.custom is not None or ref.key_identifier is not None or ref.wsu_id:
+    if (
+        ref.uri is None
+        or ref.custom is not None
+        or ref.key_identifier is not None
+        or ref.wsu_id
+        or ref.token_type
+    ):
         return etree.tostring(ref.to_xml(), encoding="unicode")
     vt = f' ValueType="{_attr(ref.value_type)}"' if ref.value_type else ""
     inst = ""

@@ -19,6 +19,14 @@ Key identifier::
     </wsse:SecurityTokenReference>
 
 An STR may also wrap a custom clause element (``custom``); WS-Security allows any child.
+
+A reference to an ``xenc:EncryptedKey`` (local, or by its ``EncryptedKeySHA1``) carries
+``wsse11:TokenType="…#EncryptedKey"`` on the STR (``token_type``): WS-I BSP 1.1 R5215 requires
+it, WSS4J 2.x+ (CXF) refuses the reference without it, and WCF writes and reads it::
+
+    <wsse:SecurityTokenReference k:TokenType="…-1.1#EncryptedKey">
+      <wsse:KeyIdentifier ValueType="…-1.1#EncryptedKeySHA1" EncodingType="…#Base64Binary">…</…>
+    </wsse:SecurityTokenReference>
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from wssc.xml import ns
 STR_TAG = f"{{{ns.WSSE}}}SecurityTokenReference"
 _REF = f"{{{ns.WSSE}}}Reference"
 _KI = f"{{{ns.WSSE}}}KeyIdentifier"
+_TOKEN_TYPE = f"{{{ns.WSSE11}}}TokenType"
 MAX_URI = 1024
 
 
@@ -46,6 +55,8 @@ class SecurityTokenReference:
     instance_ns: str = ns.SC_2005
     custom: etree._Element | None = None  # a wrapped custom clause
     wsu_id: str | None = None
+    #: ``wsse11:TokenType`` on the STR (BSP R5215: ``…#EncryptedKey`` on a reference to one).
+    token_type: str | None = None
 
     @property
     def is_local(self) -> bool:
@@ -73,7 +84,10 @@ class SecurityTokenReference:
         return cls(custom=clause)
 
     def to_xml(self) -> etree._Element:
-        el = etree.Element(STR_TAG, nsmap={"o": ns.WSSE})
+        str_ns = {"o": ns.WSSE, "k": ns.WSSE11} if self.token_type else {"o": ns.WSSE}
+        el = etree.Element(STR_TAG, nsmap=str_ns)
+        if self.token_type:
+            el.set(_TOKEN_TYPE, self.token_type)
         if self.wsu_id:
             el.set(f"{{{ns.WSU}}}Id", self.wsu_id)
         if self.custom is not None:
@@ -103,6 +117,9 @@ class SecurityTokenReference:
         if len(children) != 1:
             raise InvalidSecurity("a SecurityTokenReference must have exactly one child")
         c = children[0]
+        token_type = el.get(_TOKEN_TYPE)
+        if token_type is not None and len(token_type) > MAX_URI:
+            raise InvalidSecurity("the SecurityTokenReference's TokenType is too long")
         if c.tag == _REF:
             uri = c.get("URI")
             if uri is None or not uri or len(uri) > MAX_URI:
@@ -112,14 +129,21 @@ class SecurityTokenReference:
                 v = c.get(f"{{{sc}}}Instance")
                 if v is not None:
                     inst, inst_ns = v, sc
-            return cls(uri=uri, value_type=c.get("ValueType"), instance=inst, instance_ns=inst_ns)
+            return cls(
+                uri=uri,
+                value_type=c.get("ValueType"),
+                instance=inst,
+                instance_ns=inst_ns,
+                token_type=token_type,
+            )
         if c.tag == _KI:
             return cls(
                 key_identifier=(c.text or "").strip(),
                 value_type=c.get("ValueType"),
                 encoding_type=c.get("EncodingType"),
+                token_type=token_type,
             )
-        return cls(custom=c)
+        return cls(custom=c, token_type=token_type)
 
 
 def _copy(el: etree._Element) -> etree._Element:
