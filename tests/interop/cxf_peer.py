@@ -21,10 +21,6 @@ from metro_peer import PeerRun
 from peers import REPO, in_ci
 
 TIMEOUT = 120
-#: TEMPORARY (issue 18 item 2): CXF's HttpClient conduit offers ``Upgrade: h2c`` on http://,
-#: and ``wssc serve``'s default parser then loses the body. ``--http11`` sets CXF's documented
-#: ``org.apache.cxf.transport.http.forceVersion=1.1``; drop it once wssc ignores the upgrade.
-HTTP11 = ("--http11",)
 
 
 def cxf_build_dir() -> Path:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
-from cxf_peer import HTTP11, cxf_classpath, run_cxf
+from cxf_peer import cxf_classpath, run_cxf
 from metro_peer import PeerRun, ServiceLog, WsscService, expect_fault, expect_ok, start_wssc
 
 from wssc.certs import generate_self_signed
@@ -45,7 +45,7 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[...,
 
 
 def cxf(svc: WsscService, *extra: str, server_cert: str | None = None) -> tuple[PeerRun, ServiceLog]:
-    args = ["--wsdl", svc.wsdl_url, "--server-cert", server_cert or str(svc.cert_pem), *HTTP11]
+    args = ["--wsdl", svc.wsdl_url, "--server-cert", server_cert or str(svc.cert_pem)]
     mark = svc.mark()
     run = run_cxf(CLIENT, *args, *extra)
     return run, svc.log_since(mark, until=lambda log: len(log.faults) >= 4 or not run.ok, timeout=5)
