@@ -38,8 +38,8 @@ def over_tls(bootstrap: str) -> bool:
 
 def signs_in(bootstrap: str) -> bool:
     """Does the client of the bootstrap named ``bootstrap`` sign in with a username and a
-    password (UserNameOverTransport, UserNameForCertificate)? Their names say so."""
-    return "username" in bootstrap
+    password? Its registry entry says so."""
+    return bootstrap_kind(parse_bootstrap(bootstrap)).uses("username")
 
 
 def serves_tls(args: Sequence[str]) -> bool:

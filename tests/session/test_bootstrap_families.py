@@ -14,7 +14,7 @@ from wssc.settings import WS2007, WSHTTP, EndpointSettings, SecureConversationSe
 
 @pytest.mark.parametrize("kind", list(BOOTSTRAPS.values()), ids=lambda k: k.cli_name)
 def test_a_bootstrap_runs_only_in_its_families(kind: BootstrapKind) -> None:
-    assert set(kind.families) == {WSHTTP, WS2007}
+    assert {WSHTTP, WS2007} <= set(kind.families)
     only_2005 = replace(kind, families=(WSHTTP,))
     in_2005 = EndpointSettings(
         SecureConversationSettings(bootstrap=kind.key, message_security_version=WSHTTP)
@@ -43,3 +43,27 @@ def test_every_name_the_registry_lists_parses_to_its_kind() -> None:
             assert parse_bootstrap(name.upper().replace("-", "_")) is key
     with pytest.raises(ValueError, match="choose one of"):
         parse_bootstrap("mutual-certificate")
+
+
+@pytest.mark.parametrize("kind", list(BOOTSTRAPS.values()), ids=lambda k: k.cli_name)
+def test_each_kind_names_the_client_credentials_it_uses(kind: BootstrapKind) -> None:
+    """What a kind declares is what its client half needs: without one of them it refuses
+    to be made, with all of them (and nothing else) it is made."""
+    from dataclasses import fields
+
+    from wssc.bootstrap.registry import ClientCredentials
+    from wssc.certs import generate_self_signed
+    from wssc.errors import ConfigurationError
+
+    names = {f.name for f in fields(ClientCredentials)}
+    assert kind.client_credentials and kind.client_credentials <= names
+    cert = generate_self_signed("credentials.test")
+    values = {"service_certificate": cert, "username": "alice", "password": "pw", "certificate": cert}
+    full = ClientCredentials(**{k: values[k] for k in kind.client_credentials})  # type: ignore[arg-type]
+    assert kind.client_half(full) is not None
+    for missing in kind.client_credentials:
+        partial = ClientCredentials(
+            **{k: values[k] for k in kind.client_credentials if k != missing}  # type: ignore[arg-type]
+        )
+        with pytest.raises(ConfigurationError):
+            kind.client_half(partial)

@@ -194,6 +194,13 @@ class BootstrapKind:
     shape: BootstrapShape
     #: Other names `parse_bootstrap` accepts for it (besides its value and ``cli_name``).
     aliases: tuple[str, ...] = ()
+    #: The `ClientCredentials` fields its client half uses (the CLI, the docs and the test
+    #: matrices ask which credentials to offer; a field a client gives beyond these is unused).
+    client_credentials: frozenset[str] = frozenset()
+
+    def uses(self, credential: str) -> bool:
+        """Does this bootstrap's client use the `ClientCredentials` field ``credential``?"""
+        return credential in self.client_credentials
 
     def derived_keys(self, settings: SecureConversationSettings) -> bool:
         """Whether this endpoint's SCT-secured messages use DerivedKeyTokens: the setting,
@@ -363,6 +370,7 @@ _KINDS: dict[Bootstrap, BootstrapKind] = {
             _afc_service,
             AnonymousForCertificatePolicy(),
             aliases=("anonymous", "cert"),
+            client_credentials=frozenset({"service_certificate"}),
         ),
         BootstrapKind(
             Bootstrap.USERNAME_OVER_TRANSPORT,
@@ -373,6 +381,7 @@ _KINDS: dict[Bootstrap, BootstrapKind] = {
             _unot_service,
             UserNameOverTransportPolicy(),
             aliases=("username", "transport"),
+            client_credentials=frozenset({"username", "password"}),
         ),
         BootstrapKind(
             Bootstrap.USERNAME_FOR_CERTIFICATE,
@@ -382,6 +391,7 @@ _KINDS: dict[Bootstrap, BootstrapKind] = {
             _unfc_client,
             _unfc_service,
             UserNameForCertificatePolicy(),
+            client_credentials=frozenset({"service_certificate", "username", "password"}),
         ),
     )
 }
