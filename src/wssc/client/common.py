@@ -219,10 +219,11 @@ def endpoint_from_wsdl(wsdl: bytes, url: str, port: str | None = None) -> WsdlEn
 
     root = parse_wsdl(wsdl)
     imported = settings_from_wsdl(root, port=port)
+    binding = imported.binding_name  # the chosen port's portType, of several (ADFS has two)
     try:
-        contract = parse_wsdl_operations(root)
+        contract = parse_wsdl_operations(root, binding=binding)
     except WsdlImportError as exc:  # real WCF contracts: keep the operations wssc can map
-        contract = parse_wsdl_operations(root, strict=False)
+        contract = parse_wsdl_operations(root, strict=False, binding=binding)
         if not contract.operations:
             raise
         log.warning("%s: operations wssc cannot map are left out (first: %s)", url, exc)
