@@ -336,6 +336,12 @@ class ClientBase(Generic[H, L]):
         if status != 200:
             raise TransportError(f"fetching the WSDL at {url} gave HTTP {status}")
 
+    @staticmethod
+    def _mex_answered(status: int, url: str) -> None:
+        """A mex Get's status: 200, or 500 with a SOAP fault (its reason is then reported)."""
+        if status not in (200, 500):
+            raise TransportError(f"the WS-MetadataExchange Get to {url} gave HTTP {status}")
+
     def _unreachable(self, exc: Exception) -> TransportError:
         err = network_failure(exc, self.address)
         note = from_wsdl_note(self.address, self.wsdl_url)
