@@ -5,6 +5,7 @@ WS-MetadataExchange Get; an import that cannot be read does not stop ``inspect``
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
 import socket
@@ -20,11 +21,11 @@ from lxml import etree
 from wssc.bootstrap.registry import settings_from_wsdl
 from wssc.certs import generate_self_signed
 from wssc.cli.main import main
-from wssc.client import Client
+from wssc.client import AsyncClient, Client
 from wssc.client.common import endpoint_from_wsdl, signature
 from wssc.contract import DeserializationFailed, SerializationFailed, decode_response, encode_request
 from wssc.contract.wsdl import parse_wsdl_operations
-from wssc.errors import ConfigurationError, InvalidArgument
+from wssc.errors import ConfigurationError, InvalidArgument, TransportError
 from wssc.policy.wsdl_resolve import assemble, read_local
 from wssc.settings import WSHTTP_WSS10
 from wssc.xml import ns
@@ -388,6 +389,92 @@ def test_inspect_fetches_through_mex(capsys: pytest.CaptureFixture[str]) -> None
         # without --mex the same address is asked with GET ?wsdl, which this service refuses
         rc, out, err = inspect(capsys, url)
         assert rc != 0 and "HTTP 405" in err
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture
+def mex_url() -> Iterator[str]:
+    MexService.requests = []
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), MexService)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/adfs/services/trust/mex"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _check_mex_client(client: Client | AsyncClient, url: str) -> None:
+    assert client.settings.secure_conversation.bootstrap.value == "UserNameOverTransport"
+    assert client.settings.secure_conversation.message_security_version.name == "ws2007"
+    listed = {signature(op): op.action for op in client.contract.operations.values()}
+    assert listed == OPERATIONS[ADFS]
+    assert client.address == "https://adfs.example/svc"
+    ((path, content_type, body),) = MexService.requests  # one POST: the Get, nothing else
+    assert path == "/adfs/services/trust/mex" and ns.MEX_GET_ACTION in content_type
+    assert etree.fromstring(body).findtext(f"{{{ns.SOAP12}}}Header/{{{ns.WSA10}}}To") == url
+
+
+def test_client_from_mex_reads_the_metadata_exchange_answer(mex_url: str) -> None:
+    client = Client.from_mex(
+        mex_url, port=ADFS_PORT, address="https://adfs.example/svc", username="u", password="p"
+    )
+    try:
+        _check_mex_client(client, mex_url)
+    finally:
+        client._http.close()  # built only: nothing was sent
+    # from_wsdl(mex=True) is the same; without it the address is asked with GET, which it refuses
+    MexService.requests = []
+    client = Client.from_wsdl(
+        mex_url, mex=True, port=ADFS_PORT, address="https://adfs.example/svc", username="u", password="p"
+    )
+    client._http.close()
+    assert len(MexService.requests) == 1
+    with pytest.raises(TransportError, match=r"HTTP 405 \(a WS-MetadataExchange endpoint\? use from_mex"):
+        Client.from_wsdl(mex_url, port=ADFS_PORT, username="u", password="p")
+
+
+def test_async_client_from_mex_reads_the_metadata_exchange_answer(mex_url: str) -> None:
+    async def build() -> None:
+        client = await AsyncClient.from_mex(
+            mex_url, port=ADFS_PORT, address="https://adfs.example/svc", username="u", password="p"
+        )
+        try:
+            _check_mex_client(client, mex_url)
+        finally:
+            await client._http.aclose()
+
+    asyncio.run(build())
+
+
+def test_from_mex_reports_the_fault_a_mex_endpoint_answers(tmp_path: Path) -> None:
+    fault = (
+        f'<s:Envelope xmlns:s="{ns.SOAP12}"><s:Body><s:Fault><s:Code><s:Value>s:Sender</s:Value>'
+        '</s:Code><s:Reason><s:Text xml:lang="en">metadata publishing is off</s:Text></s:Reason>'
+        "</s:Fault></s:Body></s:Envelope>"
+    ).encode()
+
+    class Faulting(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            self.send_response(500)
+            self.send_header("Content-Type", "application/soap+xml")
+            self.send_header("Content-Length", str(len(fault)))
+            self.end_headers()
+            self.wfile.write(fault)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Faulting)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(ConfigurationError) as caught:
+            Client.from_mex(f"http://127.0.0.1:{httpd.server_address[1]}/mex", username="u", password="p")
+        assert "not a WSDL: the document is a SOAP fault" in str(caught.value)
+        assert "fault reason: metadata publishing is off" in caught.value.__notes__
     finally:
         httpd.shutdown()
         httpd.server_close()

@@ -334,7 +334,10 @@ class ClientBase(Generic[H, L]):
     @staticmethod
     def _fetched(status: int, url: str) -> None:
         if status != 200:
-            raise TransportError(f"fetching the WSDL at {url} gave HTTP {status}")
+            hint = ""
+            if urlsplit(url).path.rstrip("/").lower().endswith("mex"):
+                hint = " (a WS-MetadataExchange endpoint? use from_mex, or wssc inspect --mex)"
+            raise TransportError(f"fetching the WSDL at {url} gave HTTP {status}{hint}")
 
     @staticmethod
     def _mex_answered(status: int, url: str) -> None:
