@@ -460,12 +460,16 @@ def _soap_operations(
                 style = sb.get("style", style)
         for o in b.iterfind(_w("operation")):
             name = o.get("name", "")
+            op_style = style
             for soap in (ns.WSDL_SOAP11, ns.WSDL_SOAP12):
                 so = o.find(f"{{{soap}}}operation")
                 if so is not None and so.get("soapAction"):
                     actions.setdefault(name, so.get("soapAction", ""))
-                if so is not None and (so.get("style") or style) == "rpc":
-                    refused.setdefault(name, "RPC style is not supported (document/literal only)")
+                if so is not None and so.get("style"):
+                    op_style = so.get("style", style)
+            if op_style == "rpc":
+                refused.setdefault(name, "RPC style is not supported (document/literal only)")
+            for soap in (ns.WSDL_SOAP11, ns.WSDL_SOAP12):
                 for body in o.iterfind(f"*/{{{soap}}}body"):
                     if body.get("use") == "encoded":
                         refused.setdefault(name, "SOAP encoding (use=encoded) is not supported")
