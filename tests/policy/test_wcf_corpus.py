@@ -478,3 +478,14 @@ def test_from_mex_reports_the_fault_a_mex_endpoint_answers(tmp_path: Path) -> No
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_svcutil_types_raw_xml_values_of_a_corpus_wsdl(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "ping_client.py"
+    assert main(["svcutil", str(CORPUS / WSSC_MAIN), "-o", str(out)]) == 0, capsys.readouterr().err
+    source = out.read_text()
+    assert "from lxml.etree import _Element as _XmlElement" in source
+    assert "def Ping(self, Ping: _XmlElement | None) -> _XmlElement | None:" in source
+    compile(source, str(out), "exec")
