@@ -202,3 +202,14 @@ def test_multi_part_messages_stay_refused() -> None:
     data = wsdl('<xs:element name="Text" type="xs:string"/>', two, op_xml("Two", "TwoIn", "TwoIn"))
     with pytest.raises(WsdlImportError, match="Two: not document/literal"):
         parse_wsdl_operations(data)
+
+
+def test_wssc_call_reads_a_raw_xml_argument_with_the_hardened_parser() -> None:
+    from wssc.cli.endpoint import _convert
+    from wssc.errors import ConfigurationError
+
+    el = _convert("element", f'<o:Item xmlns:o="{OTHER}"><o:id>1</o:id></o:Item>', "Item")
+    assert isinstance(el, etree._Element) and el.tag == f"{{{OTHER}}}Item"
+    for bad in ("<Item>", '<!DOCTYPE x [<!ENTITY e "b">]><x>&e;</x>'):
+        with pytest.raises(ConfigurationError, match="argument Item: .* is not a valid element"):
+            _convert("element", bad, "Item")
