@@ -211,5 +211,5 @@ def test_wssc_call_reads_a_raw_xml_argument_with_the_hardened_parser() -> None:
     el = _convert("element", f'<o:Item xmlns:o="{OTHER}"><o:id>1</o:id></o:Item>', "Item")
     assert isinstance(el, etree._Element) and el.tag == f"{{{OTHER}}}Item"
     for bad in ("<Item>", '<!DOCTYPE x [<!ENTITY e "b">]><x>&e;</x>'):
-        with pytest.raises(ConfigurationError, match="argument Item: .* is not a valid element"):
+        with pytest.raises(ConfigurationError, match=r"argument Item: .* is not a valid element"):
             _convert("element", bad, "Item")
