@@ -1,5 +1,6 @@
 """A tiny hostile HTTP server on loopback for the client-side attack tests: it answers GETs
-from a table (path and query -> a document, or a function yielding chunks for an endless
+(and POSTs, as a WS-MetadataExchange endpoint is asked, the request body read and kept) from a
+table (path and query -> a document, or a function yielding chunks for an endless
 one) and counts what it sent. Used where the attacker is the service, not the client."""
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ class HostileHttp:
         self.headers = headers or {}
         self.sent: dict[str, int] = {}
         self.requests: list[str] = []
+        #: the bodies of the POSTs, in order
+        self.posted: list[bytes] = []
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -29,6 +32,11 @@ class HostileHttp:
 
             def log_message(self, format: str, *args: object) -> None:
                 pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                outer.posted.append(self.rfile.read(min(length, 1 << 20)))
+                self.do_GET()
 
             def do_GET(self) -> None:
                 outer.requests.append(self.path)

@@ -3,7 +3,8 @@
 A hostile service answers ``?wsdl`` with a document that imports (same origin) one that never
 ends, a gzip bomb, a lying Content-Length, or several large ones: every loader (``wssc
 inspect``, ``Client.from_wsdl``, ``AsyncClient.from_wsdl``, zeep's ``secure_session`` fetch)
-refuses at the cap with :class:`WsdlLoadRefused`, and the peak of Python memory during the load
+refuses at the cap with :class:`WsdlLoadRefused` (the clients' ``from_mex`` too, whose first
+document is a WS-MetadataExchange Get's answer), and the peak of Python memory during the load
 (tracemalloc) stays under twice the one-document cap. A WSDL file importing ``/dev/zero``, an
 absolute path, ``../`` out, a symlink out, a FIFO, ``file://`` or ``http://`` is refused with
 the reason, and nothing is fetched.
@@ -34,6 +35,7 @@ from wssc.policy.wsdl_resolve import (
     read_local,
 )
 from wssc.service.engine import ServiceEngine
+from wssc.xml import ns
 
 CALC = ServiceEngine(
     Calculator(), address="http://127.0.0.1:1/svc", certificate=generate_self_signed()
@@ -55,13 +57,28 @@ def _async_client(url: str) -> None:
     asyncio.run(AsyncClient.from_wsdl(url, timeout=30))
 
 
+def _client_mex(url: str) -> None:
+    Client.from_mex(url, timeout=30)
+
+
+def _async_client_mex(url: str) -> None:
+    asyncio.run(AsyncClient.from_mex(url, timeout=30))
+
+
 def _zeep(url: str) -> None:
     from wssc.integrations.zeep import _fetch
 
     _fetch(url, True, 30)
 
 
-LOADERS: dict[str, Callable[[str], None]] = {"client": _client, "async": _async_client, "zeep": _zeep}
+LOADERS: dict[str, Callable[[str], None]] = {
+    "client": _client,
+    "async": _async_client,
+    "zeep": _zeep,
+    # the address asked with a WS-MetadataExchange Get (POST), under the same budget
+    "client-mex": _client_mex,
+    "async-mex": _async_client_mex,
+}
 
 
 def _loaded_under_cap(load: Callable[[], None], match: str) -> int:
@@ -91,6 +108,8 @@ def test_an_endless_document_is_refused_at_the_cap(loader: str, where: str) -> N
             lambda: LOADERS[loader](evil.url("/svc?wsdl")), f"larger than {MAX_DOCUMENT_BYTES} bytes"
         )
         assert evil.requests[-1] == ("/svc?wsdl" if where == "main" else "/svc?wsdl=wsdl0")
+        if loader.endswith("mex"):  # the first document was asked with a mex Get
+            assert len(evil.posted) == 1 and ns.MEX_GET_ACTION.encode() in evil.posted[0]
     assert peak < 2 * MAX_DOCUMENT_BYTES, f"peak {peak} bytes for a {MAX_DOCUMENT_BYTES} cap"
 
 

@@ -5,8 +5,10 @@ WS-MetadataExchange Get; an import that cannot be read does not stop ``inspect``
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
+import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -19,9 +21,11 @@ from lxml import etree
 from wssc.bootstrap.registry import settings_from_wsdl
 from wssc.certs import generate_self_signed
 from wssc.cli.main import main
-from wssc.client import Client
-from wssc.contract.wsdl import WsdlImportError
-from wssc.errors import ConfigurationError
+from wssc.client import AsyncClient, Client
+from wssc.client.common import endpoint_from_wsdl, signature
+from wssc.contract import DeserializationFailed, SerializationFailed, decode_response, encode_request
+from wssc.contract.wsdl import parse_wsdl_operations
+from wssc.errors import ConfigurationError, InvalidArgument, TransportError
 from wssc.policy.wsdl_resolve import assemble, read_local
 from wssc.settings import WSHTTP_WSS10
 from wssc.xml import ns
@@ -31,6 +35,8 @@ CERT = generate_self_signed()
 WSSC_MAIN = "ms-interop-wssc/WSSecureConversation.wsdl"
 COREWCF = "corewcf-wshttp-twmc-multiauth.wsdl"
 ADFS = "adfs-mex-getresponse.xml"
+ADFS_PORT = "UserNameWSTrustBinding_IWSTrust13Async"
+TRUST13 = "http://docs.oasis-open.org/ws-sx/ws-trust/200512"
 
 #: (file, port, bootstrap wssc recognises, WS-SecurityPolicy family)
 SUPPORTED = [
@@ -38,8 +44,29 @@ SUPPORTED = [
     (WSSC_MAIN, "SecureConversation_UserNameOverTransport_IPingService", "UserNameOverTransport", "wshttp"),
     (WSSC_MAIN, "_A_IPingService", "AnonymousForCertificate", "wshttp"),
     (WSSC_MAIN, "ADC_IPingService", "AnonymousForCertificate", "wshttp"),
+    (WSSC_MAIN, "UXC_IPingService", "UserNameForCertificate", "wshttp"),
     (ADFS, "UserNameWSTrustBinding_IWSTrust13Async", "UserNameOverTransport", "ws2007"),
 ]
+#: The operations `Client.from_wsdl` lists for each supported port, with their signatures and
+#: actions: wrapped scalars (CoreWCF), an ``xs:element ref=`` into an imported schema (the
+#: interop Ping: raw XML as an lxml element), document/literal bare (ADFS's WS-Trust Message).
+PING = {"Ping(Ping: etree._Element | None) -> etree._Element | None": "http://xmlsoap.org/Ping"}
+OPERATIONS = {
+    COREWCF: {
+        "EchoString(echo: str | None) -> str | None": "http://tempuri.org/IEchoService/EchoString",
+        # WCF's StreamBody, in the schema the WSDL imports: an xs:simpleType restricting base64Binary
+        "EchoStream(echo: bytes) -> bytes": "http://tempuri.org/IEchoService/EchoStream",
+        "EchoStringAsync(echo: str | None) -> str | None": "http://tempuri.org/IEchoService/EchoStringAsync",
+        "EchoStreamAsync(echo: bytes) -> bytes": "http://tempuri.org/IEchoService/EchoStreamAsync",
+        "EchoToFail(echo: str | None) -> str | None": "http://tempuri.org/IEchoService/EchoToFail",
+    },
+    WSSC_MAIN: PING,
+    ADFS: {
+        "Trust13IssueAsync(request: etree._Element) -> etree._Element": (
+            "http://docs.oasis-open.org/ws-sx/ws-trust/200512/RST/Issue"
+        )
+    },
+}
 #: (file, port, what the refusal must name)
 REFUSED = [
     (COREWCF, "WSHttpBinding_IEchoService", "sp:SpnegoContextToken"),
@@ -47,7 +74,6 @@ REFUSED = [
     (WSSC_MAIN, "SecureConversation_MutualCertificate10SignEncrypt_IPingService", "sp:X509Token"),
     (WSSC_MAIN, "XC_IPingService", "sp:X509Token (client certificates"),
     (WSSC_MAIN, "_X10_IPingService", "sp:AsymmetricBinding"),
-    (WSSC_MAIN, "UXC_IPingService", "UserNameForCertificate"),
     ("metro-wcf-wholesaler-rm.wsdl", "WholesalerPort", "wsrm:RMAssertion"),
     ("ms-interop-mtom-soap11.wsdl", "BasicHttpBinding_IMtomTest", "wsoma:OptimizedMimeSerialization"),
     (ADFS, "CustomBinding_IWSTrustFeb2005Async", "http:NegotiateAuthentication"),
@@ -193,29 +219,116 @@ def corpus_url() -> Iterator[str]:
     httpd.server_close()
 
 
-#: Supported ports whose contract wssc's contract reader cannot map yet (``xs:element ref=``
-#: wrappers, WS-Trust's RequestSecurityToken): the policy is recognised, the contract refused.
-CONTRACT_UNMAPPED = {WSSC_MAIN, ADFS}
-
-
 @pytest.mark.parametrize(("name", "port", "bootstrap", "family"), SUPPORTED)
 def test_client_from_wsdl_builds_for_supported_corpus_ports(
     corpus_url: str, name: str, port: str, bootstrap: str, family: str
 ) -> None:
     kw: dict[str, Any] = {"port": port, "service_certificate": CERT, "username": "u", "password": "p"}
-    if name in CONTRACT_UNMAPPED:
-        with pytest.raises(WsdlImportError) as caught:  # past the policy: the contract stops it
-            Client.from_wsdl(corpus_url + name, **kw)
-        assert "no usable operations" in str(caught.value)
-        return
     client = Client.from_wsdl(corpus_url + name, **kw)
     try:
         scs = client.settings.secure_conversation
         assert scs.bootstrap.value == bootstrap
         assert scs.message_security_version.name == family
-        assert client.contract.operations
+        listed = {signature(op): op.action for op in client.contract.operations.values()}
+        assert listed == OPERATIONS[name]
     finally:
         client._http.close()  # built only: nothing was sent, so no Cancel either
+
+
+def test_adfs_trust13_port_takes_its_own_port_type_and_is_bare() -> None:
+    data = assemble(read_local(str(CORPUS / ADFS)), str(CORPUS / ADFS))
+    # the document's first portType is IWSTrustFeb2005Async: the port's binding decides
+    ep = endpoint_from_wsdl(data, "https://adfs.example/adfs/services/trust/mex", ADFS_PORT)
+    assert ep.contract.name == "IWSTrust13Async"
+    op = ep.contract.operation("Trust13IssueAsync")
+    assert op.bare_request and op.bare_reply
+    assert op.reply_action == "http://docs.oasis-open.org/ws-sx/ws-trust/200512/RSTRC/IssueFinal"
+    rst = etree.Element(f"{{{TRUST13}}}RequestSecurityToken")
+    etree.SubElement(rst, f"{{{TRUST13}}}RequestType").text = TRUST13 + "/Issue"
+    body = encode_request(op, {"request": rst})
+    assert body.tag == f"{{{TRUST13}}}RequestSecurityToken" and body is not rst  # the body, a copy
+    assert body.findtext(f"{{{TRUST13}}}RequestType") == TRUST13 + "/Issue"
+    rstrc = etree.Element(f"{{{TRUST13}}}RequestSecurityTokenResponseCollection")
+    etree.SubElement(rstrc, f"{{{TRUST13}}}RequestSecurityTokenResponse")
+    got = decode_response(op, rstrc)
+    assert isinstance(got, etree._Element) and etree.tostring(got) == etree.tostring(rstrc)
+    # a body element of another name is refused before anything is sent
+    with pytest.raises(SerializationFailed, match="RequestSecurityToken"):
+        encode_request(op, {"request": etree.Element(f"{{{TRUST13}}}RequestSecurityTokenResponse")})
+    with pytest.raises(DeserializationFailed, match="RequestSecurityTokenResponseCollection"):
+        decode_response(op, etree.Element(f"{{{TRUST13}}}RequestSecurityTokenResponse"))
+
+
+# --- a real call: a wssc service serving the interop Ping contract, the client from its WSDL ----
+PING_NS = "http://xmlsoap.org/Ping"
+PING_PORT = "_A_IPingService"
+
+
+def _ping(tag: str, scenario: str, origin: str, text: str) -> etree._Element:
+    el = etree.Element(f"{{{PING_NS}}}{tag}", nsmap={"p": PING_NS})
+    for name, value in (("scenario", scenario), ("origin", origin), ("text", text)):
+        etree.SubElement(el, f"{{{PING_NS}}}{name}").text = value
+    return el
+
+
+class PingService:
+    """The interop Ping, served from the contract read out of the corpus WSDL: echoes the text."""
+
+    def __init__(self) -> None:
+        self.received: list[etree._Element | None] = []
+
+    def Ping(self, Ping: etree._Element | None) -> etree._Element:
+        self.received.append(Ping)
+        text = Ping.findtext(f"{{{PING_NS}}}text") if Ping is not None else None
+        return _ping("PingResponse", "_A", "wssc", f"echo: {text}")
+
+
+@pytest.fixture
+def ping_service() -> Iterator[tuple[str, PingService]]:
+    from wssc.service.engine import ServiceEngine
+    from wssc.service.wsgi import WsgiApp, make_threaded_server
+
+    data = assemble(read_local(str(CORPUS / WSSC_MAIN)), str(CORPUS / WSSC_MAIN))
+    imported = settings_from_wsdl(data, port=PING_PORT)
+    contract = parse_wsdl_operations(data, binding=imported.binding_name)
+    service = PingService()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"http://127.0.0.1:{port}/Security_WsSecurity_Service_Indigo/WSSecureConversation.svc/_A"
+    engine = ServiceEngine(
+        service, settings=imported.endpoint_settings(), address=address, certificate=CERT, contract=contract
+    )
+    httpd = make_threaded_server("127.0.0.1", port, WsgiApp(engine))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield address, service
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_a_call_to_a_wssc_service_serving_the_corpus_ping_contract(
+    corpus_url: str, ping_service: tuple[str, PingService]
+) -> None:
+    address, service = ping_service
+    with Client.from_wsdl(
+        corpus_url + WSSC_MAIN, port=PING_PORT, address=address, service_certificate=CERT
+    ) as client:
+        assert client.settings.secure_conversation.bootstrap.value == "AnonymousForCertificate"
+        reply = client.Ping(Ping=_ping("Ping", "_A", "wssc", "hello"))
+        assert isinstance(reply, etree._Element)
+        assert reply.tag == f"{{{PING_NS}}}PingResponse"
+        assert reply.findtext(f"{{{PING_NS}}}text") == "echo: hello"
+        ((got,),) = [service.received]
+        assert got is not None and got.findtext(f"{{{PING_NS}}}origin") == "wssc"
+        # the element may be left out (minOccurs="0"): the service gets None
+        assert client.Ping() is not None and service.received[-1] is None
+        # an element of another name is refused locally, naming the one the contract wants
+        with pytest.raises(InvalidArgument, match=r"\{http://xmlsoap.org/Ping\}Ping"):
+            client.Ping(Ping=_ping("PingResponse", "_A", "wssc", "x"))
+        with pytest.raises(InvalidArgument, match="expected an lxml element"):
+            client.Ping(Ping="<Ping/>")
+        assert len(service.received) == 2  # nothing was sent for the refused ones
 
 
 @pytest.mark.parametrize(("name", "port", "named"), REFUSED)
@@ -279,3 +392,100 @@ def test_inspect_fetches_through_mex(capsys: pytest.CaptureFixture[str]) -> None
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@pytest.fixture
+def mex_url() -> Iterator[str]:
+    MexService.requests = []
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), MexService)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/adfs/services/trust/mex"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _check_mex_client(client: Client | AsyncClient, url: str) -> None:
+    assert client.settings.secure_conversation.bootstrap.value == "UserNameOverTransport"
+    assert client.settings.secure_conversation.message_security_version.name == "ws2007"
+    listed = {signature(op): op.action for op in client.contract.operations.values()}
+    assert listed == OPERATIONS[ADFS]
+    assert client.address == "https://adfs.example/svc"
+    ((path, content_type, body),) = MexService.requests  # one POST: the Get, nothing else
+    assert path == "/adfs/services/trust/mex" and ns.MEX_GET_ACTION in content_type
+    assert etree.fromstring(body).findtext(f"{{{ns.SOAP12}}}Header/{{{ns.WSA10}}}To") == url
+
+
+def test_client_from_mex_reads_the_metadata_exchange_answer(mex_url: str) -> None:
+    client = Client.from_mex(
+        mex_url, port=ADFS_PORT, address="https://adfs.example/svc", username="u", password="p"
+    )
+    try:
+        _check_mex_client(client, mex_url)
+    finally:
+        client._http.close()  # built only: nothing was sent
+    # from_wsdl(mex=True) is the same; without it the address is asked with GET, which it refuses
+    MexService.requests = []
+    client = Client.from_wsdl(
+        mex_url, mex=True, port=ADFS_PORT, address="https://adfs.example/svc", username="u", password="p"
+    )
+    client._http.close()
+    assert len(MexService.requests) == 1
+    with pytest.raises(TransportError, match=r"HTTP 405 \(a WS-MetadataExchange endpoint\? use from_mex"):
+        Client.from_wsdl(mex_url, port=ADFS_PORT, username="u", password="p")
+
+
+def test_async_client_from_mex_reads_the_metadata_exchange_answer(mex_url: str) -> None:
+    async def build() -> None:
+        client = await AsyncClient.from_mex(
+            mex_url, port=ADFS_PORT, address="https://adfs.example/svc", username="u", password="p"
+        )
+        try:
+            _check_mex_client(client, mex_url)
+        finally:
+            await client._http.aclose()
+
+    asyncio.run(build())
+
+
+def test_from_mex_reports_the_fault_a_mex_endpoint_answers(tmp_path: Path) -> None:
+    fault = (
+        f'<s:Envelope xmlns:s="{ns.SOAP12}"><s:Body><s:Fault><s:Code><s:Value>s:Sender</s:Value>'
+        '</s:Code><s:Reason><s:Text xml:lang="en">metadata publishing is off</s:Text></s:Reason>'
+        "</s:Fault></s:Body></s:Envelope>"
+    ).encode()
+
+    class Faulting(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            self.send_response(500)
+            self.send_header("Content-Type", "application/soap+xml")
+            self.send_header("Content-Length", str(len(fault)))
+            self.end_headers()
+            self.wfile.write(fault)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Faulting)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(ConfigurationError) as caught:
+            Client.from_mex(f"http://127.0.0.1:{httpd.server_address[1]}/mex", username="u", password="p")
+        assert "not a WSDL: the document is a SOAP fault" in str(caught.value)
+        assert "fault reason: metadata publishing is off" in caught.value.__notes__
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_svcutil_types_raw_xml_values_of_a_corpus_wsdl(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "ping_client.py"
+    assert main(["svcutil", str(CORPUS / WSSC_MAIN), "-o", str(out)]) == 0, capsys.readouterr().err
+    source = out.read_text()
+    assert "from lxml.etree import _Element as _XmlElement" in source
+    assert "def Ping(self, Ping: _XmlElement | None) -> _XmlElement | None:" in source
+    compile(source, str(out), "exec")

@@ -12,6 +12,7 @@ from lxml import etree
 
 from wssc.contract import (
     ContractSpec,
+    DeserializationFailed,
     decode_request,
     decode_response,
     encode_request,
@@ -318,7 +319,10 @@ WCF_STYLE = b"""<?xml version="1.0" encoding="utf-8"?>
 def test_parse_handwritten_wsdl_with_named_types_and_action_fallbacks() -> None:
     spec = parse_wsdl_operations(WCF_STYLE, strict=False)
     assert spec.name == "ICalc" and spec.namespace == "urn:svc"
-    assert sorted(spec.operation_names) == ["Add", "Get"]  # Odd (xs:dateTime) skipped
+    assert sorted(spec.operation_names) == ["Add", "Get", "Odd"]
+    # xs:dateTime is no scalar wssc maps: the child is raw XML, an lxml element
+    odd = spec.operation("Odd")
+    assert [(p.name, p.type.annotation) for p in odd.parameters] == [("when", "etree._Element")]
     add = spec.operation("Add")
     assert (add.action, add.reply_action) == ("urn:add", "urn:add-reply")
     assert [(p.name, p.type.annotation) for p in add.parameters] == [
@@ -336,9 +340,11 @@ def test_parse_handwritten_wsdl_with_named_types_and_action_fallbacks() -> None:
     assert decode_request(add, payload) == {"a": None, "note": "n", "more": [2**40]}
 
 
-def test_parse_strict_refuses_unsupported_types() -> None:
-    with pytest.raises(WsdlImportError, match="dateTime"):
-        parse_wsdl_operations(WCF_STYLE)
+def test_parse_strict_refuses_rpc_style_and_skips_it_otherwise() -> None:
+    rpc = WCF_STYLE.replace(b'soapAction="urn:get" style="document"', b'soapAction="urn:get" style="rpc"')
+    with pytest.raises(WsdlImportError, match="Get: RPC style is not supported"):
+        parse_wsdl_operations(rpc)
+    assert sorted(parse_wsdl_operations(rpc, strict=False).operation_names) == ["Add", "Odd"]
 
 
 @pytest.mark.parametrize(
@@ -358,10 +364,17 @@ def test_parse_refusals(data: bytes, error: type[Exception] | None) -> None:
             parse_wsdl_operations(data)
 
 
-def test_parse_refuses_unqualified_children() -> None:
+def test_parse_reads_unqualified_children_in_no_namespace() -> None:
     unqualified = _wsdl().replace(b'elementFormDefault="qualified"', b"")
-    with pytest.raises(WsdlImportError, match="unqualified"):
-        parse_wsdl_operations(unqualified)
+    add = parse_wsdl_operations(unqualified).operation("Add")
+    payload = encode_request(add, {"a": 1, "b": 2})
+    assert [c.tag for c in payload] == ["a", "b"]  # in no namespace, inside the qualified wrapper
+    assert payload.tag == f"{{{TNS}}}Add"
+    assert decode_request(add, payload) == {"a": 1, "b": 2}
+    # the qualified form is refused where the unqualified one is declared
+    qualified = encode_request(CONTRACT.operation("Add"), {"a": 1, "b": 2})
+    with pytest.raises(DeserializationFailed, match="unexpected element"):
+        decode_request(add, qualified)
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wssc.bootstrap.registry import BOOTSTRAPS, bootstrap_kind
-from wssc.errors import ConfigurationError, TransportError
+from wssc.errors import ConfigurationError, TransportError, WsscError
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -570,7 +570,11 @@ def _convert(xsd: str, text: str, name: str) -> object:
             return text.lower() in ("true", "1")
         if xsd == "base64Binary":
             return base64.b64decode(text, validate=True)
-    except (ValueError, binascii.Error):
+        if xsd == "element":  # raw XML (a complex type): the argument is the element's XML text
+            from wssc.xml.parse import parse_xml
+
+            return parse_xml(text.encode())
+    except (ValueError, binascii.Error, WsscError):
         raise ConfigurationError(f"argument {name}: {text!r} is not a valid {xsd}") from None
     return text
 

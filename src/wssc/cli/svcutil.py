@@ -61,6 +61,7 @@ _IMPORTS: Final = (
     ("typing", "Any", "_Any"),
     ("typing", "cast", "_cast"),
     ("wssc.client", "Client", "_Client"),
+    ("lxml.etree", "_Element", "_XmlElement"),
 )
 _CONSTANTS: Final = (
     "WSDL_URL",
@@ -150,8 +151,8 @@ def generate(contract: ContractSpec, wsdl_url: str, explanation: str = "") -> st
         used: set[str] = set()
         params = sorted(op.parameters, key=lambda p: not _PLAIN.fullmatch(p.name))
         mapped = {p.name: _py_name(p.name, _PARAM_NAMES, used, "p_") for p in params}
-        args = [(mapped[p.name], p.name, p.type.annotation) for p in op.parameters]
-        ret = op.result.annotation if op.result is not None else "None"
+        args = [(mapped[p.name], p.name, _annotation(p.type.annotation)) for p in op.parameters]
+        ret = _annotation(op.result.annotation) if op.result is not None else "None"
         methods.append((py, op.name, op.action, args, ret))
     methods.sort(key=lambda m: m[0])
     policy = tuple(explanation.split("\n")) if explanation else ()
@@ -167,6 +168,7 @@ def generate(contract: ContractSpec, wsdl_url: str, explanation: str = "") -> st
         "from typing import cast as _cast",
         "",
         "from wssc.client import Client as _Client",
+        "from lxml.etree import _Element as _XmlElement  # raw XML values (complex types)",
         "",
         f"WSDL_URL = {wsdl_url!r}",
         f"CONTRACT_NAME = {contract.name!r}",
@@ -213,6 +215,11 @@ def generate(contract: ContractSpec, wsdl_url: str, explanation: str = "") -> st
     return source
 
 
+def _annotation(spelled: str) -> str:
+    """A contract type's Python spelling in the generated module (raw XML: ``_XmlElement``)."""
+    return spelled.replace("etree._Element", "_XmlElement")
+
+
 def _refuse(what: str) -> GeneratedCodeRejected:
     return GeneratedCodeRejected(
         f"the generated client failed its check ({what}); nothing was written. The WSDL "
@@ -235,15 +242,16 @@ def _check(source: str, plan: _Plan) -> None:
         "ImportFrom",
         "ImportFrom",
         "ImportFrom",
+        "ImportFrom",
         *(["Assign"] * len(_CONSTANTS)),
         "ClassDef",
     ]
     if head != expected:
         raise _refuse(f"module statements {head}")
     imports = [
-        (s.module, a.name, a.asname) for s in body[1:5] if isinstance(s, ast.ImportFrom) for a in s.names
+        (s.module, a.name, a.asname) for s in body[1:6] if isinstance(s, ast.ImportFrom) for a in s.names
     ]
-    if tuple(imports) != _IMPORTS or any(s.level for s in body[1:5] if isinstance(s, ast.ImportFrom)):
+    if tuple(imports) != _IMPORTS or any(s.level for s in body[1:6] if isinstance(s, ast.ImportFrom)):
         raise _refuse("imports")
     targets = [t.id for s in body if isinstance(s, ast.Assign) for t in s.targets if isinstance(t, ast.Name)]
     if tuple(targets) != _CONSTANTS or any(len(s.targets) != 1 for s in body if isinstance(s, ast.Assign)):
@@ -273,6 +281,7 @@ def _check(source: str, plan: _Plan) -> None:
             "_Any",
             "_Client",
             "_cast",
+            "_XmlElement",
             plan.cls,
             "WSDL_URL",
             "int",

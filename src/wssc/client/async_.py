@@ -52,13 +52,20 @@ class AsyncClient(ClientBase[httpx.AsyncClient, asyncio.Lock]):
         timeout: float = 60.0,
         address: str | None = None,
         port: str | None = None,
+        mex: bool = False,
         **kw: Any,
     ) -> AsyncClient:
         """``await AsyncClient.from_wsdl(url)``: settings, contract and certificate from the
         service's WSDL (the same as `from_wsdl_async`)."""
         return await cls.from_wsdl_async(
-            url, verify=verify, timeout=timeout, address=address, port=port, **kw
+            url, verify=verify, timeout=timeout, address=address, port=port, mex=mex, **kw
         )
+
+    @classmethod
+    async def from_mex(cls, url: str, **kw: Any) -> AsyncClient:
+        """``await AsyncClient.from_mex(url)``: `from_wsdl` with ``mex=True`` (see
+        `wssc.client.Client.from_mex`)."""
+        return await cls.from_wsdl_async(url, mex=True, **kw)
 
     @classmethod
     async def from_wsdl_async(
@@ -69,11 +76,12 @@ class AsyncClient(ClientBase[httpx.AsyncClient, asyncio.Lock]):
         timeout: float = 60.0,
         address: str | None = None,
         port: str | None = None,
+        mex: bool = False,
         **kw: Any,
     ) -> AsyncClient:
-        """See `wssc.client.Client.from_wsdl` (``url``, ``address``)."""
-        from wssc.client.wsdl_fetch import aget_capped
-        from wssc.policy.wsdl_resolve import WsdlBudget
+        """See `wssc.client.Client.from_wsdl` (``url``, ``address``, ``mex``)."""
+        from wssc.client.wsdl_fetch import aget_capped, amex_get_capped
+        from wssc.policy.wsdl_resolve import WsdlAssembler, WsdlBudget
 
         budget = WsdlBudget()  # each document and the total capped while they stream
         async with httpx.AsyncClient(verify=tls_verify(verify), timeout=timeout) as h:
@@ -84,7 +92,14 @@ class AsyncClient(ClientBase[httpx.AsyncClient, asyncio.Lock]):
                 except httpx.HTTPError as exc:
                     raise network_failure(exc, doc_url, "cannot fetch the WSDL at") from None
 
-            url, asm = await afirst_wsdl(url, fetch, budget)
+            if mex:
+                try:
+                    answer = await amex_get_capped(h, url, budget, ClientBase._mex_answered)
+                except httpx.HTTPError as exc:
+                    raise network_failure(exc, url, "cannot fetch the metadata at") from None
+                asm = WsdlAssembler(answer, url, budget=budget)
+            else:
+                url, asm = await afirst_wsdl(url, fetch, budget)
             try:
                 while urls := asm.missing():  # WCF's multi-file ?wsdl=wsdl0 / ?xsd=xsd0 imports
                     for u in urls:

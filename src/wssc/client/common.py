@@ -219,10 +219,11 @@ def endpoint_from_wsdl(wsdl: bytes, url: str, port: str | None = None) -> WsdlEn
 
     root = parse_wsdl(wsdl)
     imported = settings_from_wsdl(root, port=port)
+    binding = imported.binding_name  # the chosen port's portType, of several (ADFS has two)
     try:
-        contract = parse_wsdl_operations(root)
+        contract = parse_wsdl_operations(root, binding=binding)
     except WsdlImportError as exc:  # real WCF contracts: keep the operations wssc can map
-        contract = parse_wsdl_operations(root, strict=False)
+        contract = parse_wsdl_operations(root, strict=False, binding=binding)
         if not contract.operations:
             raise
         log.warning("%s: operations wssc cannot map are left out (first: %s)", url, exc)
@@ -333,7 +334,16 @@ class ClientBase(Generic[H, L]):
     @staticmethod
     def _fetched(status: int, url: str) -> None:
         if status != 200:
-            raise TransportError(f"fetching the WSDL at {url} gave HTTP {status}")
+            hint = ""
+            if urlsplit(url).path.rstrip("/").lower().endswith("mex"):
+                hint = " (a WS-MetadataExchange endpoint? use from_mex, or wssc inspect --mex)"
+            raise TransportError(f"fetching the WSDL at {url} gave HTTP {status}{hint}")
+
+    @staticmethod
+    def _mex_answered(status: int, url: str) -> None:
+        """A mex Get's status: 200, or 500 with a SOAP fault (its reason is then reported)."""
+        if status not in (200, 500):
+            raise TransportError(f"the WS-MetadataExchange Get to {url} gave HTTP {status}")
 
     def _unreachable(self, exc: Exception) -> TransportError:
         err = network_failure(exc, self.address)

@@ -64,14 +64,17 @@ class Client(ClientBase[httpx.Client, threading.RLock]):
         timeout: float = 60.0,
         address: str | None = None,
         port: str | None = None,
+        mex: bool = False,
         **kw: Any,
     ) -> Client:
         """A client configured from the WSDL at ``url`` (the service address alone works too:
         its ``?wsdl`` is tried when it answers no WSDL). ``address``: call the service there
         instead of at the WSDL's soap:address; ``port``: the ``wsdl:port`` to use (default:
-        the first whose binding has a policy)."""
-        from wssc.client.wsdl_fetch import get_capped
-        from wssc.policy.wsdl_resolve import WsdlBudget
+        the first whose binding has a policy). ``mex=True`` (or `from_mex`): ``url`` is a
+        WS-MetadataExchange endpoint, asked with a WS-Transfer Get (SOAP 1.2 POST) as svcutil
+        does; its ``mex:Metadata`` answer is read like a WSDL, under the same `WsdlBudget`."""
+        from wssc.client.wsdl_fetch import get_capped, mex_get_capped
+        from wssc.policy.wsdl_resolve import WsdlAssembler, WsdlBudget
 
         budget = WsdlBudget()  # each document and the total capped while they stream
         with httpx.Client(verify=tls_verify(verify), timeout=timeout) as h:
@@ -82,7 +85,14 @@ class Client(ClientBase[httpx.Client, threading.RLock]):
                 except httpx.HTTPError as exc:
                     raise network_failure(exc, doc_url, "cannot fetch the WSDL at") from None
 
-            url, asm = first_wsdl(url, fetch, budget)
+            if mex:
+                try:
+                    answer = mex_get_capped(h, url, budget, ClientBase._mex_answered)
+                except httpx.HTTPError as exc:
+                    raise network_failure(exc, url, "cannot fetch the metadata at") from None
+                asm = WsdlAssembler(answer, url, budget=budget)
+            else:
+                url, asm = first_wsdl(url, fetch, budget)
             try:
                 while urls := asm.missing():
                     for u in urls:
@@ -91,6 +101,12 @@ class Client(ClientBase[httpx.Client, threading.RLock]):
                 raise policy_first(asm, port, exc) from None
         ep = endpoint_from_wsdl(asm.result(), url, port)
         return cls._from_endpoint(ep, url, address, verify=verify, timeout=timeout, **kw)
+
+    @classmethod
+    def from_mex(cls, url: str, **kw: Any) -> Client:
+        """``from_wsdl(url, mex=True, ...)``: a client configured from the WS-MetadataExchange
+        endpoint at ``url`` (WCF's ``…/mex``; the same keywords as `from_wsdl`)."""
+        return cls.from_wsdl(url, mex=True, **kw)
 
     def _post(self, out: Outgoing) -> bytes:
         try:

@@ -45,6 +45,21 @@ def mex_get_capped(
     return body.result()
 
 
+async def amex_get_capped(
+    http: httpx.AsyncClient, url: str, budget: WsdlBudget, on_status: Callable[[int, str], None]
+) -> bytes:
+    """`mex_get_capped`, awaited."""
+    from wssc.policy.mex import GET_CONTENT_TYPE, get_request
+
+    headers = {**_HEADERS, "Content-Type": GET_CONTENT_TYPE}
+    async with http.stream("POST", url, content=get_request(url), headers=headers) as r:
+        on_status(r.status_code, url)
+        body = budget.body(url, r.headers.get("content-encoding"), r.headers.get("content-length"))
+        async for raw in r.aiter_raw():
+            body.feed(raw)
+    return body.result()
+
+
 async def aget_capped(
     http: httpx.AsyncClient, url: str, budget: WsdlBudget, on_status: Callable[[int, str], None]
 ) -> bytes:
@@ -57,4 +72,4 @@ async def aget_capped(
     return body.result()
 
 
-__all__ = ["aget_capped", "get_capped", "mex_get_capped"]
+__all__ = ["aget_capped", "amex_get_capped", "get_capped", "mex_get_capped"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import math
 import re
 from collections.abc import Mapping
@@ -76,12 +77,18 @@ def encode_request(spec: OperationSpec, args: Mapping[str, object]) -> etree._El
     """``{"a": 1, "b": 2}`` → ``<Add xmlns="…"><a>1</a><b>2</b></Add>`` (client side).
 
     Unknown names raise `SerializationFailed`; a missing optional parameter is sent as nil
-    and a missing list as empty, a missing required one raises.
+    and a missing list as empty, a missing required one raises. A bare operation's body is its
+    one parameter's element.
     """
     unknown = sorted(set(args) - {p.name for p in spec.parameters})
     if unknown:
         raise SerializationFailed(f"{spec.name}: unknown parameter(s) {', '.join(unknown)}")
-    wrapper = etree.Element(spec.request_tag, nsmap=default_nsmap(spec.namespace))
+    if spec.bare_request:
+        (p,) = spec.parameters
+        if p.name not in args:
+            raise SerializationFailed(f"{spec.name}: missing parameter {p.name}")
+        return _encode_bare(spec.request_tag, p, args[p.name])
+    wrapper = etree.Element(spec.request_tag, nsmap=_nsmap_of(spec.request_tag))
     for p in spec.parameters:
         if p.name not in args and not (p.type.optional or p.type.is_list):
             raise SerializationFailed(f"{spec.name}: missing parameter {p.name}")
@@ -92,23 +99,59 @@ def encode_request(spec: OperationSpec, args: Mapping[str, object]) -> etree._El
 
 def encode_response(spec: OperationSpec, value: object) -> etree._Element:
     """``3`` → ``<AddResponse xmlns="…"><AddResult>3</AddResult></AddResponse>`` (service)."""
-    wrapper = etree.Element(spec.response_tag, nsmap=default_nsmap(spec.namespace))
+    if spec.bare_reply and spec.result is not None:
+        return _encode_bare(spec.response_tag, spec.result_params[0], value)
+    wrapper = etree.Element(spec.response_tag, nsmap=_nsmap_of(spec.response_tag))
     if spec.result is None:
         if value is not None:
             raise SerializationFailed(f"{spec.name} is declared -> None but returned a value")
         return wrapper
-    _encode_value(wrapper, spec.namespace, Parameter(spec.result_name, spec.result), value)
+    _encode_value(wrapper, spec.response_namespace, spec.result_params[0], value)
     return wrapper
 
 
+def _nsmap_of(tag: str) -> dict[str, str] | None:
+    uri = etree.QName(tag).namespace
+    return default_nsmap(uri) if uri else None
+
+
+def _element_value(tag: str, name: str, value: object) -> etree._Element:
+    """A copy of the caller's lxml element for the element ``tag`` (its tag must be that)."""
+    if not isinstance(value, etree._Element) or not isinstance(value.tag, str):
+        raise SerializationFailed(f"{name}: expected an lxml element {tag}, got {type(value).__name__}")
+    if value.tag != tag:
+        raise SerializationFailed(f"{name}: expected the element {tag}, got {_shorten(value.tag)}")
+    return copy.deepcopy(value)
+
+
+def _encode_bare(tag: str, p: Parameter, value: object) -> etree._Element:
+    if p.type.is_element:
+        return _element_value(tag, p.name, value)
+    el = etree.Element(tag, nsmap=_nsmap_of(tag))
+    if value is None:
+        raise SerializationFailed(f"{p.name}: None given for a required {p.type.annotation}")
+    _set_text(el, p.name, _format(p.type.xsd, p.name, value))
+    return el
+
+
 def _encode_value(parent: etree._Element, ns_: str, p: Parameter, value: object) -> None:
-    tag = f"{{{ns_}}}{p.name}"
+    tag = p.tag(ns_)
     t = p.type
     if t.is_list:
         if not isinstance(value, list | tuple):
             raise SerializationFailed(f"{p.name}: expected a list, got {type(value).__name__}")
         for item in value:
-            _set_text(etree.SubElement(parent, tag), p.name, _format(t.xsd, p.name, item))
+            if t.is_element:
+                parent.append(_element_value(tag, p.name, item))
+            else:
+                _set_text(etree.SubElement(parent, tag), p.name, _format(t.xsd, p.name, item))
+        return
+    if t.is_element:
+        if value is None:
+            if not t.optional:
+                raise SerializationFailed(f"{p.name}: None given for a required {t.annotation}")
+            return  # minOccurs="0": left out
+        parent.append(_element_value(tag, p.name, value))
         return
     child = etree.SubElement(parent, tag)
     if value is None:
@@ -160,6 +203,9 @@ def decode_request(
 ) -> dict[str, object]:
     """``<Add><a>1</a><b>2</b></Add>`` → ``{"a": 1, "b": 2}`` in parameter order (service)."""
     _expect_tag(payload, spec.request_tag)
+    if spec.bare_request:
+        (p,) = spec.parameters
+        return {p.name: _decode_bare(payload, p, limits)}
     return _decode_children(payload, spec.namespace, spec.parameters, limits)
 
 
@@ -168,8 +214,16 @@ def decode_response(
 ) -> object:
     """``<AddResponse><AddResult>3</AddResult></AddResponse>`` → ``3`` (client side)."""
     _expect_tag(payload, spec.response_tag)
-    values = _decode_children(payload, spec.namespace, spec.result_params, limits)
+    if spec.bare_reply and spec.result is not None:
+        return _decode_bare(payload, spec.result_params[0], limits)
+    values = _decode_children(payload, spec.response_namespace, spec.result_params, limits)
     return values.get(spec.result_name)
+
+
+def _decode_bare(payload: etree._Element, p: Parameter, limits: ContractLimits) -> object:
+    if p.type.is_element:
+        return copy.deepcopy(payload)  # the message parser's limits bound its size
+    return _decode_value(payload, p.name, p.type, limits)
 
 
 def _expect_tag(el: etree._Element, tag: str) -> None:
@@ -181,24 +235,23 @@ def _expect_tag(el: etree._Element, tag: str) -> None:
 def _decode_children(
     wrapper: etree._Element, ns_: str, params: tuple[Parameter, ...], limits: ContractLimits
 ) -> dict[str, object]:
-    by_name = {p.name: p.type for p in params}
+    by_tag = {p.tag(ns_): p for p in params}
     values: dict[str, object] = {}
     lists: dict[str, list[object]] = {p.name: [] for p in params if p.type.is_list}
     for child in wrapper:
         if not isinstance(child.tag, str):
             continue  # comments and processing instructions
-        q = etree.QName(child)
-        t = by_name.get(q.localname) if q.namespace == ns_ else None
-        if t is None:
+        p = by_tag.get(child.tag)
+        if p is None:
             raise DeserializationFailed(f"unexpected element {_shorten(child.tag)}")
-        name = q.localname
+        t, name = p.type, p.name
         if t.is_list:
             items = lists[name]
             if len(items) >= limits.max_list_length:
-                raise DeserializationFailed(f"{{{ns_}}}{name} has more than {limits.max_list_length} items")
+                raise DeserializationFailed(f"{child.tag} has more than {limits.max_list_length} items")
             items.append(_decode_value(child, name, ValueType(t.xsd), limits))
         elif name in values:
-            raise DeserializationFailed(f"the element {{{ns_}}}{name} appears twice")
+            raise DeserializationFailed(f"the element {child.tag} appears twice")
         else:
             values[name] = _decode_value(child, name, t, limits)
     out: dict[str, object] = {}
@@ -210,11 +263,16 @@ def _decode_children(
         elif p.type.optional:
             out[p.name] = None
         else:
-            raise DeserializationFailed(f"the required element {{{ns_}}}{p.name} is missing")
+            raise DeserializationFailed(f"the required element {p.tag(ns_)} is missing")
     return out
 
 
 def _decode_value(el: etree._Element, name: str, t: ValueType, limits: ContractLimits) -> object:
+    if t.is_element:
+        nil = el.get(_XSI_NIL)
+        if t.optional and nil is not None and nil.strip() in ("true", "1") and not len(el):
+            return None
+        return copy.deepcopy(el)  # the message parser's limits bound its size
     if any(isinstance(c.tag, str) for c in el):
         raise DeserializationFailed(f"{name}: xs:{t.xsd} cannot contain elements")
     text = (el.text or "") + "".join(c.tail or "" for c in el)

@@ -26,6 +26,15 @@ and None encodes as ``<x xsi:nil="true"/>``. ``list[X]`` is the element repeated
 (``minOccurs="0" maxOccurs="unbounded"``; WCF's ``ArrayOf…`` wrappers are not used), so
 ``list[X] | None`` and ``list[X | None]`` are refused: they cannot round-trip.
 
+Contracts read from a WSDL (`wssc.contract.wsdl.parse_wsdl_operations`) may also carry *raw XML*
+values (``xsd == "element"``, Python type ``lxml.etree._Element``): a child of complex type, an
+``xs:element ref=`` to one, or a whole body element (document/literal *bare*, or a wrapper
+wssc cannot map, e.g. ``xs:any``). The caller passes an lxml element whose tag is the declared
+element's, and gets one (a copy) back::
+
+    ping = etree.Element("{http://xmlsoap.org/Ping}Ping")     # then its children
+    reply = client.Ping(Ping=ping)                            # an lxml element, or None
+
 Decoding is strict and bounded (`ContractLimits`): unknown, duplicated or missing
 elements, bad lexical values, and strings, binaries or lists over the limits raise
 `DeserializationFailed` (WCF's ``a:DeserializationFailed``, Sender). Parameter order is
@@ -40,6 +49,8 @@ import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar, overload
+
+from lxml import etree
 
 from wssc.errors import ActionNotSupported, ConfigurationError
 
@@ -69,6 +80,8 @@ SCALARS: Final[Mapping[str, type]] = {
     "float": float,
     "base64Binary": bytes,
 }
+#: The ``xsd`` of a raw XML value (an lxml element), read from WSDLs only.
+ELEMENT: Final = "element"
 _PY_TO_XSD: Final[Mapping[type, str]] = {
     int: "int",
     str: "string",
@@ -87,19 +100,24 @@ class ValueType:
     is_list: bool = False
 
     def __post_init__(self) -> None:
-        if self.xsd not in SCALARS:
+        if self.xsd not in SCALARS and self.xsd != ELEMENT:
             raise ConfigurationError(f"unsupported XSD type xs:{self.xsd}")
         if self.optional and self.is_list:
             raise ConfigurationError("an optional list cannot round-trip; use list[T]")
 
     @property
     def python_type(self) -> type:
-        return SCALARS[self.xsd]
+        return etree._Element if self.xsd == ELEMENT else SCALARS[self.xsd]
+
+    @property
+    def is_element(self) -> bool:
+        """A raw XML value (an lxml element), not a scalar."""
+        return self.xsd == ELEMENT
 
     @property
     def annotation(self) -> str:
-        """The Python spelling, e.g. ``list[int]`` or ``str | None``."""
-        base = self.python_type.__name__
+        """The Python spelling, e.g. ``list[int]``, ``str | None`` or ``etree._Element``."""
+        base = "etree._Element" if self.is_element else self.python_type.__name__
         if self.is_list:
             return f"list[{base}]"
         return f"{base} | None" if self.optional else base
@@ -128,16 +146,28 @@ class ValueType:
 
 @dataclass(frozen=True, slots=True)
 class Parameter:
+    """A parameter or result: ``name`` is its element's local name (and the Python keyword).
+    ``namespace`` is its element's namespace when not the wrapper's (an ``xs:element ref=``
+    into another schema; ``""`` for an unqualified element); None: the wrapper's."""
+
     name: str
     type: ValueType
+    namespace: str | None = None
+
+    def tag(self, wrapper_namespace: str) -> str:
+        uri = wrapper_namespace if self.namespace is None else self.namespace
+        return f"{{{uri}}}{self.name}" if uri else self.name
 
 
 @dataclass(frozen=True, slots=True)
 class OperationSpec:
     """One operation. Element names default to WCF's (``Add``, ``AddResponse``, ``AddResult``).
 
-    ``namespace`` is the namespace of the wrapper elements and their children.
-    ``method_name`` is the Python attribute to call (None for contracts read from a WSDL).
+    ``namespace`` is the namespace of the wrapper elements and their children
+    (``response_namespace``, when set, the reply's). ``method_name`` is the Python attribute
+    to call (None for contracts read from a WSDL). ``bare_request`` / ``bare_reply``:
+    document/literal *bare* (read from a WSDL): the body element itself is the one parameter
+    (the result), named ``request_name`` (``response_name``), no wrapper around it.
     """
 
     name: str
@@ -151,8 +181,15 @@ class OperationSpec:
     request_name: str = ""
     response_name: str = ""
     result_name: str = ""
+    response_namespace: str = ""
+    bare_request: bool = False
+    bare_reply: bool = False
+    #: The result element's namespace when not the reply wrapper's (see `Parameter`).
+    result_namespace: str | None = None
 
     def __post_init__(self) -> None:
+        if not self.response_namespace:
+            object.__setattr__(self, "response_namespace", self.namespace)
         if not self.request_name:
             object.__setattr__(self, "request_name", self.name)
         if not self.response_name:
@@ -162,15 +199,18 @@ class OperationSpec:
 
     @property
     def request_tag(self) -> str:
-        return f"{{{self.namespace}}}{self.request_name}"
+        return f"{{{self.namespace}}}{self.request_name}" if self.namespace else self.request_name
 
     @property
     def response_tag(self) -> str:
-        return f"{{{self.namespace}}}{self.response_name}"
+        uri = self.response_namespace
+        return f"{{{uri}}}{self.response_name}" if uri else self.response_name
 
     @property
     def result_params(self) -> tuple[Parameter, ...]:
-        return () if self.result is None else (Parameter(self.result_name, self.result),)
+        if self.result is None:
+            return ()
+        return (Parameter(self.result_name, self.result, self.result_namespace),)
 
 
 @dataclass(frozen=True, eq=False)

@@ -51,7 +51,15 @@ from urllib.parse import parse_qsl
 from lxml import etree
 
 from wssc.contract.codec import default_nsmap
-from wssc.contract.model import ContractSpec, OperationSpec, Parameter, ValueType, combine_uri
+from wssc.contract.model import (
+    ELEMENT,
+    SCALARS,
+    ContractSpec,
+    OperationSpec,
+    Parameter,
+    ValueType,
+    combine_uri,
+)
 from wssc.errors import ConfigurationError, MalformedXml, WsscError
 from wssc.xml import ns
 from wssc.xml.parse import ParserLimits, parse_xml
@@ -104,6 +112,11 @@ def _schemas(contract: ContractSpec) -> list[etree._Element]:
             targetNamespace=target,
         )
         for op in ops:
+            if op.bare_request or op.bare_reply:
+                raise ConfigurationError(
+                    f"{op.name}: a bare operation (read from a WSDL) is not written back as a WSDL "
+                    "(serve the WSDL it was read from)"
+                )
             _wrapper_decl(schema, op.request_name, op.parameters)
             _wrapper_decl(schema, op.response_name, op.result_params)
         out.append(schema)
@@ -111,6 +124,11 @@ def _schemas(contract: ContractSpec) -> list[etree._Element]:
 
 
 def _wrapper_decl(schema: etree._Element, name: str, params: Sequence[Parameter]) -> None:
+    if any(p.type.is_element or p.namespace is not None for p in params):
+        raise ConfigurationError(
+            f"{name}: a contract read from a WSDL with raw XML values is not written back as a "
+            "WSDL (serve the WSDL it was read from)"
+        )
     el = etree.SubElement(schema, _x("element"), name=name)
     seq = etree.SubElement(etree.SubElement(el, _x("complexType")), _x("sequence"))
     for p in params:
@@ -270,6 +288,8 @@ class _Schemas:
     def __init__(self, root: etree._Element) -> None:
         self.elements: dict[tuple[str, str], _Decl] = {}
         self.types: dict[tuple[str, str], _Decl] = {}
+        #: named xs:simpleType → the QName its xs:restriction is based on
+        self.simple: dict[tuple[str, str], tuple[str, str]] = {}
         for schema in root.iterfind(f"{_w('types')}/{_x('schema')}"):
             target = schema.get("targetNamespace", "")
             qualified = schema.get("elementFormDefault") == "qualified"
@@ -277,6 +297,10 @@ class _Schemas:
                 self.elements[(target, el.get("name", ""))] = _Decl(el, qualified)
             for ct in schema.iterfind(_x("complexType")):
                 self.types[(target, ct.get("name", ""))] = _Decl(ct, qualified)
+            for st in schema.iterfind(_x("simpleType")):
+                base = st.find(_x("restriction"))
+                if base is not None and base.get("base"):
+                    self.simple[(target, st.get("name", ""))] = _qname(base, base.get("base"))
 
 
 def _qname(el: etree._Element, value: str | None) -> tuple[str, str]:
@@ -355,15 +379,28 @@ def parse_wsdl(data: bytes) -> etree._Element:
 
 
 def parse_wsdl_operations(
-    wsdl: bytes | etree._Element, *, port_type: str | None = None, strict: bool = True
+    wsdl: bytes | etree._Element,
+    *,
+    port_type: str | None = None,
+    strict: bool = True,
+    binding: str | None = None,
 ) -> ContractSpec:
-    """Rebuild a client-side `ContractSpec` from a WSDL's portType.
+    """Rebuild a client-side `ContractSpec` from a WSDL's portType (``binding``: the portType
+    of the ``wsdl:binding`` of that name, the one a chosen port uses; else ``port_type``,
+    else the first).
 
-    Operations must be document/literal wrapped with the types `contract`
-    supports and an inline schema (a single WSDL). Actions come from ``wsaw:Action`` /
-    ``wsam:Action``, else the binding's ``soapAction``, else WCF's default rule. With
-    ``strict=False`` unsupported operations are skipped instead of raising
-    `WsdlImportError`.
+    Operations are document/literal, one element part per message, the schema inline (a
+    single WSDL, or one `wssc.policy.wsdl_resolve` assembled). A message whose part is named
+    ``parameters`` and whose element is a plain ``xs:sequence`` of elements is *wrapped*: each
+    child is a parameter (an XSD scalar, or raw XML as an lxml element for a complex type;
+    ``xs:element ref=`` is resolved in the schemas at hand). Any other (a part named otherwise,
+    ``xs:any``, ``xs:choice``, several results) is *bare*: the body element itself is the one
+    parameter, or the result, as an lxml element (or a scalar, for a simple type). Actions come
+    from ``wsaw:Action`` / ``wsam:Action``, else the binding's ``soapAction``, else WCF's
+    default rule. RPC style, encoded bodies, multi-part and one-way operations are refused
+    (`WsdlImportError`); with ``strict=False`` they are skipped instead.
+    Work is linear in the document (each reference is looked up once, never followed
+    further), under the parser's `WSDL_LIMITS`.
     """
     if isinstance(wsdl, etree._Element):
         root = wsdl
@@ -373,6 +410,11 @@ def parse_wsdl_operations(
         except ConfigurationError as exc:
             raise WsdlImportError(exc.detail) from None
     tns = root.get("targetNamespace", "")
+    if binding is not None:
+        found = [b for b in root.iterfind(_w("binding")) if b.get("name") == binding]
+        if not found:
+            raise WsdlImportError(f"the WSDL has no binding named {binding}")
+        port_type = _qname(found[0], found[0].get("type"))[1]
     port_types = root.findall(_w("portType"))
     if port_type is not None:
         port_types = [p for p in port_types if p.get("name") == port_type]
@@ -383,10 +425,13 @@ def parse_wsdl_operations(
     contract_name = pt.get("name", "")
     schemas = _Schemas(root)
     messages = {(tns, m.get("name", "")): m for m in root.iterfind(_w("message"))}
-    soap_actions = _soap_actions(root, tns, contract_name)
+    soap_actions, refused = _soap_operations(root, tns, contract_name, binding)
     ops: dict[str, OperationSpec] = {}
     for o in pt.iterfind(_w("operation")):
         try:
+            why = refused.get(o.get("name", ""))
+            if why is not None:
+                raise WsdlImportError(f"{o.get('name', '')}: {why}")
             spec = _import_operation(o, tns, contract_name, schemas, messages, soap_actions)
         except WsdlImportError:
             if strict:
@@ -398,17 +443,37 @@ def parse_wsdl_operations(
     return ContractSpec(contract_name, tns, ops)
 
 
-def _soap_actions(root: etree._Element, tns: str, port_type: str) -> dict[str, str]:
-    out: dict[str, str] = {}
+def _soap_operations(
+    root: etree._Element, tns: str, port_type: str, binding: str | None
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The binding's soapAction per operation, and the operations it binds in a way wssc
+    does not call (RPC style, SOAP encoding), with why."""
+    actions: dict[str, str] = {}
+    refused: dict[str, str] = {}
     for b in root.iterfind(_w("binding")):
-        if _qname(b, b.get("type")) != (tns, port_type):
+        if _qname(b, b.get("type")) != (tns, port_type) or (binding is not None and b.get("name") != binding):
             continue
+        style = "document"
+        for soap in (ns.WSDL_SOAP11, ns.WSDL_SOAP12):
+            sb = b.find(f"{{{soap}}}binding")
+            if sb is not None:
+                style = sb.get("style", style)
         for o in b.iterfind(_w("operation")):
+            name = o.get("name", "")
+            op_style = style
             for soap in (ns.WSDL_SOAP11, ns.WSDL_SOAP12):
                 so = o.find(f"{{{soap}}}operation")
                 if so is not None and so.get("soapAction"):
-                    out.setdefault(o.get("name", ""), so.get("soapAction", ""))
-    return out
+                    actions.setdefault(name, so.get("soapAction", ""))
+                if so is not None and so.get("style"):
+                    op_style = so.get("style", style)
+            if op_style == "rpc":
+                refused.setdefault(name, "RPC style is not supported (document/literal only)")
+            for soap in (ns.WSDL_SOAP11, ns.WSDL_SOAP12):
+                for body in o.iterfind(f"*/{{{soap}}}body"):
+                    if body.get("use") == "encoded":
+                        refused.setdefault(name, "SOAP encoding (use=encoded) is not supported")
+    return actions, refused
 
 
 def _import_operation(
@@ -423,25 +488,28 @@ def _import_operation(
     inp, out = o.find(_w("input")), o.find(_w("output"))
     if inp is None or out is None:
         raise WsdlImportError(f"{name}: one-way and notification operations are not supported")
-    req_ns, req_name, params = _wrapper(inp, name, schemas, messages)
-    resp_ns, resp_name, results = _wrapper(out, name, schemas, messages)
-    if req_ns != resp_ns:
-        raise WsdlImportError(f"{name}: request and reply wrappers are in different namespaces")
-    if len(results) > 1:
-        raise WsdlImportError(f"{name}: out parameters are not supported")
+    request = _message(inp, name, schemas, messages)
+    reply = _message(out, name, schemas, messages)
+    if not reply.bare and len(reply.params) > 1:
+        reply = reply.as_bare()  # out parameters: the whole reply element is the result
+    result = reply.params[0] if reply.params else None
     default = combine_uri(combine_uri(tns, contract), name)
     action = _action(inp) or soap_actions.get(name) or default
     reply_action = _action(out) or default + "Response"
     return OperationSpec(
         name=name,
-        namespace=req_ns,
+        namespace=request.namespace,
         action=action,
         reply_action=reply_action,
-        parameters=tuple(params),
-        result=results[0].type if results else None,
-        request_name=req_name,
-        response_name=resp_name,
-        result_name=results[0].name if results else "",
+        parameters=tuple(request.params),
+        result=result.type if result else None,
+        request_name=request.element,
+        response_name=reply.element,
+        result_name=result.name if result else "",
+        response_namespace=reply.namespace,
+        bare_request=request.bare,
+        bare_reply=reply.bare,
+        result_namespace=result.namespace if result else None,
     )
 
 
@@ -449,53 +517,137 @@ def _action(io: etree._Element) -> str | None:
     return io.get(f"{{{ns.WSAW}}}Action") or io.get(f"{{{ns.WSAM}}}Action")
 
 
-def _wrapper(
+@dataclass(frozen=True, slots=True)
+class _Message:
+    """One side of an operation: its body element, and its parameters (wrapped: the
+    element's children; bare: the element itself, named after the part)."""
+
+    namespace: str
+    element: str
+    params: tuple[Parameter, ...]
+    bare: bool
+    part: str
+    decl: etree._Element
+    schemas: _Schemas
+
+    def as_bare(self) -> _Message:
+        param = Parameter(_python_name(self.part), _bare_type(self.decl, self.schemas))
+        return _Message(self.namespace, self.element, (param,), True, self.part, self.decl, self.schemas)
+
+
+def _python_name(part: str) -> str:
+    return part if part.isidentifier() else "body"
+
+
+_SKIPPED = (_x("annotation"),)
+
+
+def _message(
     io: etree._Element,
     op: str,
     schemas: _Schemas,
     messages: dict[tuple[str, str], etree._Element],
-) -> tuple[str, str, list[Parameter]]:
+) -> _Message:
     msg = messages.get(_qname(io, io.get("message")))
     if msg is None:
         raise WsdlImportError(f"{op}: message {io.get('message')} is not defined")
     parts = msg.findall(_w("part"))
     if len(parts) != 1 or parts[0].get("element") is None:
-        raise WsdlImportError(f"{op}: not document/literal wrapped (one element part expected)")
+        raise WsdlImportError(f"{op}: not document/literal (one element part expected)")
     key = _qname(parts[0], parts[0].get("element"))
     decl = schemas.elements.get(key)
     if decl is None:
-        raise WsdlImportError(f"{op}: element {{{key[0]}}}{key[1]} is not in an inline schema")
-    ct = decl.el.find(_x("complexType"))
-    if ct is None and decl.el.get("type"):
-        named = schemas.types.get(_qname(decl.el, decl.el.get("type")))
+        raise WsdlImportError(f"{op}: element {{{key[0]}}}{key[1]} is not in the schemas read")
+    part = parts[0].get("name", "")
+    side = _Message(key[0], key[1], (), False, part, decl.el, schemas)
+    params = _wrapped(decl, schemas, op) if part == "parameters" else None
+    if params is None:
+        return side.as_bare()
+    return _Message(key[0], key[1], tuple(params), False, part, decl.el, schemas)
+
+
+def _complex_type(decl: etree._Element, schemas: _Schemas) -> etree._Element | None:
+    ct = decl.find(_x("complexType"))
+    if ct is None and decl.get("type"):
+        named = schemas.types.get(_qname(decl, decl.get("type")))
         ct = None if named is None else named.el
+    return ct
+
+
+def _wrapped(decl: _Decl, schemas: _Schemas, op: str) -> list[Parameter] | None:
+    """A wrapper's children as parameters; None when it is no plain sequence of elements
+    (then the operation is bare)."""
+    ct = _complex_type(decl.el, schemas)
     if ct is None:
-        raise WsdlImportError(f"{op}: {key[1]} is not a complexType wrapper")
+        return None
+    children = [c for c in ct if isinstance(c.tag, str) and c.tag not in _SKIPPED]
+    if not children:
+        return []
+    if len(children) != 1 or children[0].tag not in (_x("sequence"), _x("all")):
+        return None  # attributes, xs:choice, complexContent…
     params: list[Parameter] = []
-    children = [c for c in ct if isinstance(c.tag, str) and c.tag != _x("annotation")]
-    if children:
-        if len(children) != 1 or children[0].tag not in (_x("sequence"), _x("all")):
-            raise WsdlImportError(f"{op}: {key[1]} must hold a plain xs:sequence")
-        for child in children[0]:
-            if not isinstance(child.tag, str) or child.tag == _x("annotation"):
-                continue
-            params.append(_param(child, op, decl.qualified))
-    return key[0], key[1], params
+    for child in children[0]:
+        if not isinstance(child.tag, str) or child.tag in _SKIPPED:
+            continue
+        if child.tag != _x("element"):
+            return None  # xs:any, xs:choice, xs:group
+        param = _param(child, op, decl.qualified, schemas)
+        if param is None:
+            return None
+        params.append(param)
+    if len({p.name for p in params}) != len(params):
+        return None  # two children with one local name: no keyword argument for each
+    return params
 
 
-def _param(el: etree._Element, op: str, qualified: bool) -> Parameter:
-    name = el.get("name")
-    if el.tag != _x("element") or not name:
-        raise WsdlImportError(f"{op}: only named xs:element children are supported")
-    if not (el.get("form") == "qualified" or (qualified and el.get("form") is None)):
-        raise WsdlImportError(f"{op}: {name} is unqualified (elementFormDefault must be qualified)")
-    type_ns, local = _qname(el, el.get("type"))
-    if type_ns != ns.XSD:
-        raise WsdlImportError(f"{op}: {name} has the unsupported type {{{type_ns}}}{local}")
+def _bare_type(decl: etree._Element, schemas: _Schemas) -> ValueType:
+    scalar = _scalar(decl, schemas)
+    return ValueType(scalar) if scalar is not None else ValueType(ELEMENT)
+
+
+#: Restrictions of restrictions followed to an XSD scalar (a cycle stops here too).
+_MAX_RESTRICTIONS: Final = 8
+
+
+def _scalar(el: etree._Element, schemas: _Schemas) -> str | None:
+    """The XSD scalar ``el``'s ``type`` names (directly, or a named xs:simpleType restricting
+    one, such as WCF's ``StreamBody``), if wssc maps it to a Python type."""
+    if not el.get("type") or el.find(_x("complexType")) is not None:
+        return None
+    key = _qname(el, el.get("type"))
+    for _ in range(_MAX_RESTRICTIONS):
+        if key[0] == ns.XSD:
+            return key[1] if key[1] in SCALARS else None
+        base = schemas.simple.get(key)
+        if base is None:
+            return None
+        key = base
+    return None
+
+
+def _param(el: etree._Element, op: str, qualified: bool, schemas: _Schemas) -> Parameter | None:
     max_occurs = el.get("maxOccurs", "1")
     is_list = max_occurs == "unbounded" or (max_occurs.isdigit() and int(max_occurs) > 1)
-    optional = not is_list and (el.get("minOccurs") == "0" or el.get("nillable") == "true")
+    ref = el.get("ref")
+    if ref is not None:
+        key = _qname(el, ref)
+        target = schemas.elements.get(key)
+        if target is None:
+            raise WsdlImportError(f"{op}: xs:element ref={{{key[0]}}}{key[1]} is not in the schemas read")
+        namespace: str | None = key[0]
+        name, typed = key[1], target.el
+        nillable = target.el.get("nillable") == "true"
+    else:
+        name, typed = el.get("name", ""), el
+        nillable = el.get("nillable") == "true"
+        form = el.get("form")
+        namespace = None if (form == "qualified" or (qualified and form is None)) else ""
+    if not name or not name.isidentifier():
+        return None
+    optional = not is_list and (el.get("minOccurs") == "0" or nillable)
     try:
-        return Parameter(name, ValueType(local, optional=optional, is_list=is_list))
+        return Parameter(
+            name, ValueType(_scalar(typed, schemas) or ELEMENT, optional=optional, is_list=is_list), namespace
+        )
     except WsscError as exc:
         raise WsdlImportError(f"{op}: {name}: {exc.detail}") from None
