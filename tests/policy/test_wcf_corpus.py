@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from wssc.bootstrap.registry import settings_from_wsdl
+from wssc.bootstrap.registry import ClientCredentials, settings_from_wsdl
 from wssc.certs import generate_self_signed
 from wssc.cli.main import main
 from wssc.client import Client
@@ -35,6 +35,7 @@ ADFS = "adfs-mex-getresponse.xml"
 #: (file, port, bootstrap wssc recognises, WS-SecurityPolicy family)
 SUPPORTED = [
     (COREWCF, "WSHttpBinding_IEchoService2", "UserNameOverTransport", "wshttp"),
+    (COREWCF, "WSHttpBinding_IEchoService1", "CertificateOverTransport", "wshttp"),
     (WSSC_MAIN, "SecureConversation_UserNameOverTransport_IPingService", "UserNameOverTransport", "wshttp"),
     (WSSC_MAIN, "_A_IPingService", "AnonymousForCertificate", "wshttp"),
     (WSSC_MAIN, "ADC_IPingService", "AnonymousForCertificate", "wshttp"),
@@ -43,7 +44,6 @@ SUPPORTED = [
 #: (file, port, what the refusal must name)
 REFUSED = [
     (COREWCF, "WSHttpBinding_IEchoService", "sp:SpnegoContextToken"),
-    (COREWCF, "WSHttpBinding_IEchoService1", "sp:X509Token (client certificates"),
     (WSSC_MAIN, "SecureConversation_MutualCertificate10SignEncrypt_IPingService", "sp:X509Token"),
     (WSSC_MAIN, "XC_IPingService", "sp:X509Token (client certificates"),
     (WSSC_MAIN, "_X10_IPingService", "sp:AsymmetricBinding"),
@@ -203,6 +203,8 @@ def test_client_from_wsdl_builds_for_supported_corpus_ports(
     corpus_url: str, name: str, port: str, bootstrap: str, family: str
 ) -> None:
     kw: dict[str, Any] = {"port": port, "service_certificate": CERT, "username": "u", "password": "p"}
+    if bootstrap == "CertificateOverTransport":  # the client's own certificate, instead
+        kw = {"port": port, "credentials": ClientCredentials(certificate=CERT)}
     if name in CONTRACT_UNMAPPED:
         with pytest.raises(WsdlImportError) as caught:  # past the policy: the contract stops it
             Client.from_wsdl(corpus_url + name, **kw)

@@ -255,7 +255,7 @@ class PolicyReader:
         self.nested(assertion, one)
 
     def endorsing(
-        self, assertion: etree._Element, *, in_bootstrap: bool
+        self, assertion: etree._Element, *, in_bootstrap: bool, transport: bool
     ) -> tuple[etree._Element | None, etree._Element | None]:
         """The endorsing SCT and the endorsing ``sp:X509Token`` (a client certificate); None
         for one the alternative does not hold (an optional one, such as ADFS's
@@ -263,7 +263,10 @@ class PolicyReader:
 
         def one(bag: _Bag) -> tuple[etree._Element | None, etree._Element | None]:
             sct = None if in_bootstrap else bag.take(self.sp, "SecureConversationToken")
-            x509 = bag.take(self.sp, "X509Token")
+            # over transport only (CertificateOverTransport); under message security an
+            # endorsing certificate is MutualCertificate's, which wssc does not speak yet: left
+            # over, it is refused by name
+            x509 = bag.take(self.sp, "X509Token") if transport else None
             if x509 is not None:
                 self.x509_endorsing(x509)
             bag.take(self.sp, "SignedParts")
@@ -352,7 +355,9 @@ class PolicyReader:
                 b.username = True
         endorsing = bag.take(self.sp, "EndorsingSupportingTokens")
         if endorsing is not None:
-            b.endorsing_sct, b.endorsing_x509 = self.endorsing(endorsing, in_bootstrap=in_bootstrap)
+            b.endorsing_sct, b.endorsing_x509 = self.endorsing(
+                endorsing, in_bootstrap=in_bootstrap, transport=b.transport
+            )
         wss = bag.take(self.sp, "Wss11")
         if wss is not None:
             b.signature_confirmation = self.wss11(wss)
