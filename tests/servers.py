@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -40,6 +41,36 @@ def signs_in(bootstrap: str) -> bool:
     """Does the client of the bootstrap named ``bootstrap`` sign in with a username and a
     password? Its registry entry says so."""
     return bootstrap_kind(parse_bootstrap(bootstrap)).uses("username")
+
+
+def signs_with_certificate(bootstrap: str) -> bool:
+    """Does the client of the bootstrap named ``bootstrap`` prove itself with its own X.509
+    certificate (CertificateOverTransport)? Its name says so."""
+    return "certificate-over" in bootstrap
+
+
+def client_certificate(home: Path) -> tuple[Path, Path]:
+    """The run's client certificate and key (``home/dev-client-cert.pem``, ``…-key.pem``),
+    made on first use: the one `start_server` trusts for a certificate bootstrap."""
+    from wssc.certs import generate_self_signed, save
+
+    cert, key = home / "dev-client-cert.pem", home / "dev-client-key.pem"
+    if not cert.exists() or not key.exists():
+        save(generate_self_signed("wssc-test-client"), cert, key)
+    return cert, key
+
+
+def client_credentials(bootstrap: str, home: Path) -> dict[str, Any]:
+    """The client keywords for the bootstrap named ``bootstrap``: alice's username and
+    password, the run's client certificate (``credentials=``), or nothing."""
+    if signs_in(bootstrap):
+        return {"username": "alice", "password": "secret"}
+    if signs_with_certificate(bootstrap):
+        from wssc.bootstrap.registry import ClientCredentials
+        from wssc.certs import load
+
+        return {"credentials": ClientCredentials(certificate=load(*client_certificate(home)))}
+    return {}
 
 
 def serves_tls(args: Sequence[str]) -> bool:
@@ -126,6 +157,14 @@ def start_server(wssc_home: Path) -> Iterator[Start]:
     ) -> Server:
         port = free_port()
         tls = serves_tls(args) if https is None else https
+        given = list(args)
+        if (
+            command is None
+            and "--bootstrap" in given
+            and signs_with_certificate(given[given.index("--bootstrap") + 1])
+            and not {"--trust-client-cert", "--client-ca"} & set(given)
+        ):  # a certificate bootstrap trusts no client by default: the run's client, as a peer
+            args = (*args, "--trust-client-cert", str(client_certificate(wssc_home)[0]))
         url = f"{'https' if tls else 'http'}://127.0.0.1:{port}/svc"
         log_path = wssc_home / f"serve-{port}.log"
         full_env = dict(os.environ, WSSC_HOME=str(wssc_home), **(env or {}))

@@ -71,11 +71,13 @@ class Bootstrap:
     ANONYMOUS_FOR_CERTIFICATE: ClassVar[Bootstrap]
     USERNAME_OVER_TRANSPORT: ClassVar[Bootstrap]
     USERNAME_FOR_CERTIFICATE: ClassVar[Bootstrap]
+    CERTIFICATE_OVER_TRANSPORT: ClassVar[Bootstrap]
 
 
 Bootstrap.ANONYMOUS_FOR_CERTIFICATE = Bootstrap("AnonymousForCertificate")
 Bootstrap.USERNAME_OVER_TRANSPORT = Bootstrap("UserNameOverTransport")
 Bootstrap.USERNAME_FOR_CERTIFICATE = Bootstrap("UserNameForCertificate")
+Bootstrap.CERTIFICATE_OVER_TRANSPORT = Bootstrap("CertificateOverTransport")
 
 
 class KeyEntropyMode(enum.Enum):

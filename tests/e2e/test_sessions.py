@@ -10,11 +10,12 @@ import itertools
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-from servers import BOOTSTRAP_NAMES
+from servers import BOOTSTRAP_NAMES, client_credentials
 from lxml import etree
 
 from wssc.bootstrap.registry import ClientCredentials
@@ -49,8 +50,8 @@ def serve_args(binding: str, mode: str, bootstrap: str, *extra: str) -> tuple[st
     return (*args, *extra)
 
 
-def creds(bootstrap: str) -> dict[str, str]:
-    return {"username": "alice", "password": "secret"} if "username" in bootstrap else {}
+def creds(bootstrap: str, home: Path) -> dict[str, Any]:
+    return client_credentials(bootstrap, home)
 
 
 # --- the full matrix ------------------------------------------------------------------------
@@ -61,7 +62,10 @@ def test_session_lifecycle(server: Callable[..., Server], binding: str, mode: st
     srv = server(*serve_args(binding, mode, bootstrap))
     events: list[tuple[str, str]] = []
     client = Client.from_wsdl(
-        srv.wsdl_url, verify=srv.verify, on_event=lambda e, d: events.append((e, d)), **creds(bootstrap)
+        srv.wsdl_url,
+        verify=srv.verify,
+        on_event=lambda e, d: events.append((e, d)),
+        **creds(bootstrap, srv.home),
     )
     # settings come from the WSDL policy
     scs = client.session.scs

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import zeep
 
-from servers import BOOTSTRAP_NAMES, signs_in
+from servers import BOOTSTRAP_NAMES, client_credentials
 from wssc.integrations.zeep import (
     AsyncTransport,
     Transport,
@@ -35,8 +35,7 @@ def _args(binding: str, mode: str, bootstrap: str) -> tuple[str, ...]:
 
 def _opts(srv: Any, bootstrap: str) -> dict[str, Any]:
     opts: dict[str, Any] = {"verify": srv.verify}
-    if signs_in(bootstrap):
-        opts.update(username="alice", password="secret")
+    opts.update(client_credentials(bootstrap, srv.home))
     return opts
 
 

@@ -395,7 +395,7 @@ class MetroService:
 
 
 def start_metro_service(home: Path, bootstrap: str, binding: str, *extra: str) -> MetroService:
-    """``bootstrap`` afc|unot, ``binding`` wshttp|ws2007; the key pair is wssc's dev certificate
+    """``bootstrap`` afc|unfc|unot, ``binding`` wshttp|ws2007; the key pair is wssc's dev certificate
     in ``home`` (dev-cert.pem / dev-key.pem)."""
     from wssc.certs import dev_certificate
 

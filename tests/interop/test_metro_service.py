@@ -76,6 +76,41 @@ def test_anonymous_for_certificate(metro_services: Callable[..., MetroService], 
     check_full_session(events, results, out)
 
 
+@pytest.mark.parametrize("derived", [True, False], ids=["dk", "nodk"])
+@pytest.mark.parametrize("binding", ["wshttp", "ws2007"])
+def test_username_for_certificate(
+    metro_services: Callable[..., MetroService], binding: str, derived: bool
+) -> None:
+    """UserNameForCertificate: the policy Metro serves imports as UserNameForCertificate, and
+    Metro's validator sees the UsernameToken wssc sends encrypted (after the ReferenceList)."""
+    import httpx
+
+    from wssc.bootstrap.registry import settings_from_wsdl
+    from wssc.settings import Bootstrap
+
+    svc = metro_services("unfc", binding, *(() if derived else ("--no-derived-keys",)))
+    s = settings_from_wsdl(httpx.get(svc.wsdl_url).content).settings
+    assert s.bootstrap is Bootstrap.USERNAME_FOR_CERTIFICATE
+    assert s.require_derived_keys is derived
+    events, results, out = session(svc, username="alice", password="secret")
+    check_full_session(events, results, out)
+    assert "AUTH alice ok" in out
+
+
+def test_username_for_certificate_wrong_password_is_refused_by_metro(
+    metro_services: Callable[..., MetroService],
+) -> None:
+    svc = metro_services("unfc", "ws2007")
+    mark = svc.mark()
+    with (
+        pytest.raises(RemoteFault),
+        Client.from_wsdl(svc.wsdl_url, username="alice", password="wrong") as c,
+    ):
+        c.Add(a=1, b=2)
+    out = svc.out_since(mark, until=lambda out: "AUTH alice refused" in out)
+    assert "AUTH alice refused" in out and "CALL" not in out
+
+
 def test_policy_import_reads_metros_wsdl(metro_services: Callable[..., MetroService]) -> None:
     """The settings wssc takes from a policy it did not write (Metro serves it; Metro keeps
     its private key-store assertions out)."""

@@ -8,7 +8,7 @@ import logging
 import pytest
 from lxml import etree
 
-from wssc.bootstrap.registry import BOOTSTRAPS, bootstrap_kind, policy_for
+from wssc.bootstrap.registry import BOOTSTRAPS, bootstrap_kind, policy_for, settings_from_policy
 from wssc.errors import ConfigurationError
 from wssc.policy import export_notes, message_policy_element
 from wssc.settings import WS2007, WSHTTP, Bootstrap, KeyEntropyMode, SecureConversationSettings
@@ -51,7 +51,7 @@ def _x(el: etree._Element, path: str, sp_ns: str) -> list[etree._Element]:
 
 
 def _sct_path(bootstrap: Bootstrap) -> str:
-    if bootstrap is Bootstrap.USERNAME_OVER_TRANSPORT:
+    if bootstrap_kind(bootstrap).security_mode == "transport":
         return (
             "/wsp:Policy/wsp:ExactlyOne/wsp:All/sp:EndorsingSupportingTokens/wsp:Policy"
             "/sp:SecureConversationToken"
@@ -229,6 +229,40 @@ def test_transport_mode_shape(version: object) -> None:
     assert _x(root, f"//sp:{other}", sp) == []
     assert len(_x(boot, "sp:TransportBinding", sp)) == 1
     assert _x(root, "//sp:SymmetricBinding | //sp:RequireDerivedKeys", sp) == []
+
+
+@pytest.mark.parametrize("establish", [True, False], ids=["session", "no-session"])
+@pytest.mark.parametrize("version", [WSHTTP, WS2007], ids=lambda v: v.name)
+def test_certificate_over_transport_shape(version: object, establish: bool) -> None:
+    """WCF's CreateCertificateOverTransportBindingElement: a TransportBinding and the client's
+    X509 token (AlwaysToRecipient, thumbprint reference under WS-Security 1.1) as an endorsing
+    supporting token of the bootstrap; no UsernameToken, no derived keys."""
+    s = SecureConversationSettings(
+        bootstrap=Bootstrap.CERTIFICATE_OVER_TRANSPORT,
+        message_security_version=version,  # type: ignore[arg-type]
+        establish_security_context=establish,
+    )
+    sp = s.message_security_version.sp_ns
+    root = policy_for(s, policy_id="p")
+    boot = (
+        _x(
+            root,
+            _sct_path(Bootstrap.CERTIFICATE_OVER_TRANSPORT) + "/wsp:Policy/sp:BootstrapPolicy/wsp:Policy",
+            sp,
+        )[0]
+        if establish
+        else _x(root, "/wsp:Policy/wsp:ExactlyOne/wsp:All", sp)[0]
+    )
+    x509 = _x(boot, "sp:EndorsingSupportingTokens/wsp:Policy/sp:X509Token", sp)
+    assert len(x509) == 1 and x509[0].get(f"{{{sp}}}IncludeToken") == ALWAYS[sp]
+    assert len(_x(x509[0], "wsp:Policy/sp:RequireThumbprintReference", sp)) == 1
+    assert len(_x(x509[0], "wsp:Policy/sp:WssX509V3Token10", sp)) == 1
+    assert len(_x(boot, "sp:TransportBinding", sp)) == 1
+    assert len(_x(root, "//sp:X509Token", sp)) == 1  # the bootstrap's only
+    assert _x(root, "//sp:UsernameToken | //sp:SymmetricBinding | //sp:RequireDerivedKeys", sp) == []
+    imported = settings_from_policy(root).settings
+    assert imported.bootstrap is Bootstrap.CERTIFICATE_OVER_TRANSPORT
+    assert imported.establish_security_context is establish
 
 
 @pytest.mark.parametrize("bootstrap", list(BOOTSTRAPS), ids=lambda b: b.name)

@@ -147,9 +147,12 @@ def test_corewcf_windows_port_is_refused_with_a_reason() -> None:
         settings_from_wsdl(COREWCF_TWMC_MULTIAUTH)
 
 
-def test_corewcf_certificate_port_is_refused_with_a_reason() -> None:
-    with pytest.raises(ConfigurationError, match=r"X509Token.*client certificates"):
-        settings_from_wsdl(COREWCF_TWMC_MULTIAUTH, port="WSHttpBinding_IEchoService1")
+def test_corewcf_certificate_port_is_certificate_over_transport() -> None:
+    """CoreWCF's TransportWithMessageCredential + Certificate port: the client's X509 token
+    endorses the bootstrap (WCF's CreateCertificateOverTransportBindingElement)."""
+    s = settings_from_wsdl(COREWCF_TWMC_MULTIAUTH, port="WSHttpBinding_IEchoService1").settings
+    assert s.bootstrap is Bootstrap.CERTIFICATE_OVER_TRANSPORT
+    assert s.establish_security_context and not s.require_derived_keys
 
 
 def test_unknown_port_lists_the_ports() -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from wssc.bootstrap.registry import settings_from_wsdl
+from wssc.bootstrap.registry import ClientCredentials, settings_from_wsdl
 from wssc.certs import generate_self_signed
 from wssc.cli.main import main
 from wssc.client import AsyncClient, Client
@@ -41,6 +41,7 @@ TRUST13 = "http://docs.oasis-open.org/ws-sx/ws-trust/200512"
 #: (file, port, bootstrap wssc recognises, WS-SecurityPolicy family)
 SUPPORTED = [
     (COREWCF, "WSHttpBinding_IEchoService2", "UserNameOverTransport", "wshttp"),
+    (COREWCF, "WSHttpBinding_IEchoService1", "CertificateOverTransport", "wshttp"),
     (WSSC_MAIN, "SecureConversation_UserNameOverTransport_IPingService", "UserNameOverTransport", "wshttp"),
     (WSSC_MAIN, "_A_IPingService", "AnonymousForCertificate", "wshttp"),
     (WSSC_MAIN, "ADC_IPingService", "AnonymousForCertificate", "wshttp"),
@@ -70,7 +71,6 @@ OPERATIONS = {
 #: (file, port, what the refusal must name)
 REFUSED = [
     (COREWCF, "WSHttpBinding_IEchoService", "sp:SpnegoContextToken"),
-    (COREWCF, "WSHttpBinding_IEchoService1", "sp:X509Token (client certificates"),
     (WSSC_MAIN, "SecureConversation_MutualCertificate10SignEncrypt_IPingService", "sp:X509Token"),
     (WSSC_MAIN, "XC_IPingService", "sp:X509Token (client certificates"),
     (WSSC_MAIN, "_X10_IPingService", "sp:AsymmetricBinding"),
@@ -224,6 +224,8 @@ def test_client_from_wsdl_builds_for_supported_corpus_ports(
     corpus_url: str, name: str, port: str, bootstrap: str, family: str
 ) -> None:
     kw: dict[str, Any] = {"port": port, "service_certificate": CERT, "username": "u", "password": "p"}
+    if bootstrap == "CertificateOverTransport":  # the client's own certificate, instead
+        kw = {"port": port, "credentials": ClientCredentials(certificate=CERT)}
     client = Client.from_wsdl(corpus_url + name, **kw)
     try:
         scs = client.settings.secure_conversation

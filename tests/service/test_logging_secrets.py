@@ -12,13 +12,14 @@ import httpx
 import pytest
 from lxml import etree
 
-from servers import BOOTSTRAP_NAMES, over_tls, signs_in
-from wssc.bootstrap.registry import parse_bootstrap
+from servers import BOOTSTRAP_NAMES, over_tls, signs_in, signs_with_certificate
+from wssc.bootstrap.registry import ClientCredentials, parse_bootstrap
 from wssc.certs import Certificate, generate_self_signed
 from wssc.client import Client
 from wssc.contract import get_contract
 from wssc.demo import Calculator
 from wssc.errors import BadContextToken
+from wssc.security.x509_validation import CertificateValidator
 from wssc.service.engine import ServiceEngine
 from wssc.service.wsgi import WsgiApp
 from wssc.settings import (
@@ -92,13 +93,16 @@ def test_logs_carry_events_but_no_secrets(
         address=url,
         certificate=CERT,
         username_validator=lambda u, p: (u, p) == ("alice", PASSWORD),
+        client_certificate_validator=CertificateValidator.peer_trust(CERT.cert),
     )
     wire = Wire()
     http = httpx.Client(
         transport=httpx.WSGITransport(app=WsgiApp(engine)),  # type: ignore[arg-type]
         event_hooks={"request": [wire.request], "response": [wire.response]},
     )
-    kw = {"username": "alice", "password": PASSWORD} if signs_in(bootstrap) else {}
+    kw: dict[str, object] = {"username": "alice", "password": PASSWORD} if signs_in(bootstrap) else {}
+    if signs_with_certificate(bootstrap):  # the service's key pair doubles as the client's
+        kw = {"credentials": ClientCredentials(certificate=CERT)}
     client = Client(
         url,
         get_contract(Calculator),

@@ -46,6 +46,11 @@ from wssc.bootstrap.anonymous_for_certificate import (
     AnonymousForCertificateService,
 )
 from wssc.bootstrap.base import BootstrapClient, BootstrapService, UsernameValidator
+from wssc.bootstrap.certificate_over_transport import (
+    CertificateOverTransportClient,
+    CertificateOverTransportPolicy,
+    CertificateOverTransportService,
+)
 from wssc.bootstrap.username_auth import login_throttle
 from wssc.bootstrap.username_for_certificate import (
     UserNameForCertificateClient,
@@ -356,6 +361,18 @@ def _unfc_service(c: ServiceCredentials, s: LocalServiceSecuritySettings) -> Boo
     return UserNameForCertificateService(c.certificate, c.username_validator, login_throttle(s))
 
 
+def _cot_client(c: ClientCredentials) -> BootstrapClient:
+    if c.certificate is None or c.certificate.key is None:
+        raise ConfigurationError(
+            "CertificateOverTransport needs the client's certificate and private key (certificate=)"
+        )
+    return CertificateOverTransportClient(c.certificate)
+
+
+def _cot_service(c: ServiceCredentials, _: LocalServiceSecuritySettings) -> BootstrapService:
+    return CertificateOverTransportService(c.client_certificate_validator, c.require_tls)
+
+
 #: Every bootstrap this process speaks, by its settings value: the three built in, and those
 #: added with `register_bootstrap`.
 _KINDS: dict[Bootstrap, BootstrapKind] = {
@@ -392,6 +409,15 @@ _KINDS: dict[Bootstrap, BootstrapKind] = {
             _unfc_service,
             UserNameForCertificatePolicy(),
             client_credentials=frozenset({"service_certificate", "username", "password"}),
+        ),
+        BootstrapKind(
+            Bootstrap.CERTIFICATE_OVER_TRANSPORT,
+            "certificate-over-transport",
+            "transport",
+            (WSHTTP, WS2007),
+            _cot_client,
+            _cot_service,
+            CertificateOverTransportPolicy(),
         ),
     )
 }

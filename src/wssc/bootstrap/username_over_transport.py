@@ -158,4 +158,6 @@ class UserNameOverTransportPolicy:
         ]
 
     def recognize(self, reader: ShapeReader, binding: BindingFacts) -> bool | None:
-        return False if binding.transport and binding.username else None
+        if binding.transport and binding.username and binding.endorsing_x509 is None:
+            return False
+        return None

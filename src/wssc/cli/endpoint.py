@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from wssc.cli.waiting import Waiting
     from wssc.contract import OperationSpec
     from wssc.policy.wsdl_resolve import WsdlAssembler
+    from wssc.security.x509_validation import CertificateValidator
     from wssc.service.asgi import AsgiApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("wssc.cli")
@@ -161,6 +162,24 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="accepted user for the bootstraps that sign in with a username (default alice:secret)",
     )
     s.add_argument(
+        "--trust-client-cert",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="PEM",
+        help="trust this client certificate (PeerTrust) for certificate-over-transport; "
+        "repeatable. Without it or --client-ca no client certificate is trusted",
+    )
+    s.add_argument(
+        "--client-ca",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="PEM",
+        help="trust client certificates issued by this CA (ChainTrust: chain, validity, "
+        "KeyUsage) for certificate-over-transport; repeatable",
+    )
+    s.add_argument(
         "--key-renewal",
         type=float,
         default=None,
@@ -282,6 +301,20 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         metavar="PEM",
         help="the service's certificate (PEM) for AnonymousForCertificate, when "
         "the WSDL has no wsid:Identity; it overrides the WSDL's",
+    )
+    c.add_argument(
+        "--client-cert",
+        type=Path,
+        default=None,
+        metavar="PEM",
+        help="the client's certificate (PEM) for certificate-over-transport; with --client-key",
+    )
+    c.add_argument(
+        "--client-key",
+        type=Path,
+        default=None,
+        metavar="PEM",
+        help="the client certificate's private key (PEM, unencrypted)",
     )
     c.add_argument(
         "--timeout",
@@ -450,6 +483,7 @@ def run_serve(args: argparse.Namespace) -> int:
         keyring=keyring,
         username_validator=validate,
         replay_cache=replay_cache,
+        client_certificate_validator=_client_validator(args),
     )
     proxies = [p.strip() for p in (args.forwarded_allow_ips or "").split(",") if p.strip()]
     sc = settings.secure_conversation
@@ -508,6 +542,20 @@ def run_serve(args: argparse.Namespace) -> int:
     if not server.started:  # the application refused to start (its log says why)
         raise SystemExit(3)
     return 0
+
+
+def _client_validator(args: argparse.Namespace) -> CertificateValidator | None:
+    """``--client-ca`` (ChainTrust) or ``--trust-client-cert`` (PeerTrust); None (trust no
+    client certificate) without either."""
+    from wssc.security.x509_validation import CertificateValidator
+
+    if args.client_ca and args.trust_client_cert:
+        raise ConfigurationError("give --client-ca (ChainTrust) or --trust-client-cert (PeerTrust), not both")
+    if args.client_ca:
+        return CertificateValidator.chain_trust(*args.client_ca)
+    if args.trust_client_cert:
+        return CertificateValidator.peer_trust(*args.trust_client_cert)
+    return None
 
 
 def _uvicorn_http() -> str:
@@ -692,6 +740,12 @@ def _call(args: argparse.Namespace, waiting: Waiting) -> int:
 
     service_cert = load(args.service_cert) if args.service_cert else None
     extra: dict[str, Any] = {} if service_cert is None else {"service_certificate": service_cert}
+    if (args.client_cert is None) != (args.client_key is None):
+        raise ConfigurationError("--client-cert and --client-key go together")
+    if args.client_cert is not None:
+        from wssc.bootstrap.registry import ClientCredentials
+
+        extra["credentials"] = ClientCredentials(certificate=load(args.client_cert, args.client_key))
     verify = _verify_opt(args)
     http = httpx.Client(
         verify=tls_verify(verify),

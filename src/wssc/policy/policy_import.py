@@ -12,7 +12,8 @@ over raises `ConfigurationError` naming it. The rules (reference §A.11):
 * ``sp:SymmetricBinding`` whose protection token is an ``sp:SecureConversationToken`` ⇒ message
   mode, and its ``sp:BootstrapPolicy`` must be AnonymousForCertificate (X.509 token, Never);
 * ``sp:TransportBinding`` + ``sp:EndorsingSupportingTokens/sp:SecureConversationToken`` ⇒
-  over transport, and the bootstrap must carry a ``sp:UsernameToken`` (UserNameOverTransport);
+  over transport, and the bootstrap must carry a ``sp:UsernameToken`` (UserNameOverTransport)
+  or an endorsing ``sp:X509Token`` (CertificateOverTransport);
 * no ``sp:SecureConversationToken`` ⇒ ``establish_security_context=False`` (the binding itself
   is then the bootstrap).
 """
@@ -253,17 +254,47 @@ class PolicyReader:
 
         self.nested(assertion, one)
 
-    def endorsing(self, assertion: etree._Element, *, in_bootstrap: bool) -> etree._Element | None:
-        """The endorsing SCT; None when the alternative holds no token at all (an optional
-        one, such as ADFS's ``sp:KeyValueToken wsp:Optional``, left out)."""
+    def endorsing(
+        self, assertion: etree._Element, *, in_bootstrap: bool, transport: bool
+    ) -> tuple[etree._Element | None, etree._Element | None]:
+        """The endorsing SCT and the endorsing ``sp:X509Token`` (a client certificate); None
+        for one the alternative does not hold (an optional one, such as ADFS's
+        ``sp:KeyValueToken wsp:Optional``, left out)."""
 
-        def one(bag: _Bag) -> etree._Element | None:
+        def one(bag: _Bag) -> tuple[etree._Element | None, etree._Element | None]:
             sct = None if in_bootstrap else bag.take(self.sp, "SecureConversationToken")
+            # over transport only (CertificateOverTransport); under message security an
+            # endorsing certificate is MutualCertificate's, which wssc does not speak yet: left
+            # over, it is refused by name
+            x509 = bag.take(self.sp, "X509Token") if transport else None
+            if x509 is not None:
+                self.x509_endorsing(x509)
             bag.take(self.sp, "SignedParts")
             bag.finish()
-            return sct
+            return sct, x509
 
         return self.nested(assertion, one)
+
+    def x509_endorsing(self, token: etree._Element) -> None:
+        """An endorsing client certificate, sent in the message (WCF: AlwaysToRecipient; the
+        reference assertion says how it is named when it is not in the message)."""
+        self.include_token(token, self.d.always_to_recipient)
+
+        def one(bag: _Bag) -> None:
+            if bag.take(self.sp, "RequireDerivedKeys") is not None:
+                raise ConfigurationError(
+                    "sp:RequireDerivedKeys on an endorsing sp:X509Token is not supported"
+                )
+            for name in (
+                "RequireThumbprintReference",
+                "RequireKeyIdentifierReference",
+                "RequireIssuerSerialReference",
+                "WssX509V3Token10",
+            ):
+                bag.take(self.sp, name)
+            bag.finish()
+
+        self.nested(token, one)
 
     # --- bindings -------------------------------------------------------------------------
     def symmetric(self, assertion: etree._Element) -> BindingFacts:
@@ -324,7 +355,9 @@ class PolicyReader:
                 b.username = True
         endorsing = bag.take(self.sp, "EndorsingSupportingTokens")
         if endorsing is not None:
-            b.endorsing_sct = self.endorsing(endorsing, in_bootstrap=in_bootstrap)
+            b.endorsing_sct, b.endorsing_x509 = self.endorsing(
+                endorsing, in_bootstrap=in_bootstrap, transport=b.transport
+            )
         wss = bag.take(self.sp, "Wss11")
         if wss is not None:
             b.signature_confirmation = self.wss11(wss)
@@ -404,8 +437,8 @@ class PolicyReader:
         supported = ", ".join(shape.key.value for shape in self.bootstraps) or "none"
         if b.transport:
             raise ConfigurationError(
-                "a transport bootstrap without a sp:UsernameToken (CertificateOverTransport, "
-                f"SspiNegotiatedOverTransport…) is not supported; wssc supports {supported}"
+                "a transport bootstrap without a sp:UsernameToken or an endorsing sp:X509Token "
+                f"(SspiNegotiatedOverTransport…) is not supported; wssc supports {supported}"
             )
         token = b.protection_token
         assert token is not None  # a symmetric binding always has one

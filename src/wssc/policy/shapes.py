@@ -36,6 +36,8 @@ class BindingFacts:
     encrypt_signature: bool = False
     protection_token: etree._Element | None = None
     endorsing_sct: etree._Element | None = None
+    #: An ``sp:X509Token`` endorsing supporting token (the client's certificate).
+    endorsing_x509: etree._Element | None = None
     username: bool = False
     signature_confirmation: bool = False
     entropy: KeyEntropyMode | None = None

@@ -28,7 +28,7 @@ import javax.xml.transform.stream.StreamSource;
  * A Metro (WSIT) secure-conversation service of the demo contract, for wssc's client.
  *
  * <pre>
- * java -cp CLASSPATH wssc.metro.MetroService --bootstrap afc|unot --binding wshttp|ws2007
+ * java -cp CLASSPATH wssc.metro.MetroService --bootstrap afc|unfc|unot --binding wshttp|ws2007
  *      --port N --cert PEM --key PEM(PKCS8) [--users name:pw,…] [--no-derived-keys]
  *      [--no-require-cancellation] [--sc-lifetime-ms MS]
  * </pre>
@@ -71,11 +71,22 @@ public final class MetroService {
     }
 
     /** The WSDL for one variant: WCF's policy shapes, SP 1.1 (wshttp) or SP 1.2 (ws2007). */
-    static String wsdl(boolean unot, boolean sp12, boolean derived, boolean cancel, String address,
+    static String wsdl(String bootstrap, boolean sp12, boolean derived, boolean cancel, String address,
                        X509Certificate cert, String lifetimeMs) throws Exception {
+        boolean unot = "unot".equals(bootstrap);
+        boolean username = unot || "unfc".equals(bootstrap);
         String sp = sp12 ? "http://docs.oasis-open.org/ws-sx/ws-securitypolicy/200702"
                 : "http://schemas.xmlsoap.org/ws/2005/07/securitypolicy";
         String policy = resource(unot ? "unot.policy" : "afc.policy");
+        // UserNameForCertificate: AnonymousForCertificate's bootstrap binding plus the
+        // UsernameToken as a signed (SP 1.2: signed encrypted) supporting token of the
+        // bootstrap policy, where WCF puts it.
+        String usernameTokens = !"unfc".equals(bootstrap) ? ""
+                : "<sp:@SIGNED_TOKENS@><wsp:Policy>"
+                + "<sp:UsernameToken sp:IncludeToken=\"@SP@/IncludeToken/AlwaysToRecipient\">"
+                + "<wsp:Policy><sp:WssUsernameToken10/></wsp:Policy></sp:UsernameToken>"
+                + "</wsp:Policy></sp:@SIGNED_TOKENS@>";
+        policy = policy.replace("@BOOTSTRAP_TOKENS@", usernameTokens);
         String cancelAssertion = cancel ? "" : sp12 ? "<sp:MustNotSendCancel/>"
                 : "<mssp:MustNotSendCancel xmlns:mssp=\"http://schemas.microsoft.com/ws/2005/07/securitypolicy\"/>";
         String https = sp12 ? "<sp:HttpsToken><wsp:Policy/></sp:HttpsToken>"
@@ -93,7 +104,7 @@ public final class MetroService {
                     + " xmlns:scs=\"http://schemas.sun.com/ws/2006/05/sc/server\">"
                     + "<scs:LifeTime>" + Long.parseLong(lifetimeMs) + "</scs:LifeTime></scs:SCConfiguration>\n";
         }
-        if (unot) {
+        if (username) {
             config += "        <sc:ValidatorConfiguration wspp:visibility=\"private\">"
                     + "<sc:Validator name=\"usernameValidator\" classname=\"wssc.metro.UserValidator\"/>"
                     + "</sc:ValidatorConfiguration>\n";
@@ -112,7 +123,8 @@ public final class MetroService {
     }
 
     public static void main(String[] argv) throws Exception {
-        boolean unot = "unot".equals(opt(argv, "--bootstrap", "afc"));
+        String bootstrap = opt(argv, "--bootstrap", "afc");
+        boolean unot = "unot".equals(bootstrap);
         boolean sp12 = "ws2007".equals(opt(argv, "--binding", "ws2007"));
         int port = Integer.parseInt(opt(argv, "--port", "8080"));
         X509Certificate cert = Certs.readPem(Path.of(opt(argv, "--cert", null)));
@@ -127,7 +139,7 @@ public final class MetroService {
         Certs.save(ks, home.resolve("server.p12"));
 
         String address = (unot ? "https" : "http") + "://127.0.0.1:" + port + "/svc";
-        String doc = wsdl(unot, sp12, !flag(argv, "--no-derived-keys"),
+        String doc = wsdl(bootstrap, sp12, !flag(argv, "--no-derived-keys"),
                 !flag(argv, "--no-require-cancellation"), address, cert, opt(argv, "--sc-lifetime-ms", null));
         Path wsdlFile = home.resolve("Service.wsdl");
         Files.writeString(wsdlFile, doc);
