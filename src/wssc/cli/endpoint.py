@@ -29,8 +29,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("wssc.cli")
 
 DEMO_USERS = {"alice": "secret"}
-#: ``wssc inspect``'s exit status for an endpoint that clients refuse as published.
-INSECURE_ENDPOINT = 4
+#: ``wssc inspect``'s exit status when it explained the endpoint with a warning: an address
+#: clients refuse as published, or documents it could not (or would not) read.
+INSPECTED_WITH_WARNINGS = 4
 #: WCF's MessageProtectionOrder values wssc serves -> encrypt the signature?
 PROTECTION_ORDERS = {"SignBeforeEncryptAndEncryptSignature": True, "SignBeforeEncrypt": False}
 
@@ -870,6 +871,7 @@ def run_inspect(args: argparse.Namespace) -> int:
     print(explain(endpoint))
     for line in missing:
         print(f"warning: {line}; what it holds (operations, types) is not shown", file=sys.stderr)
+    status = INSPECTED_WITH_WARNINGS if missing else 0
     address = endpoint.address
     why = bootstrap_kind(endpoint.settings.bootstrap).insecure_address(address) if address else None
     if why is not None:
@@ -878,5 +880,5 @@ def run_inspect(args: argparse.Namespace) -> int:
             "there; the service must publish its https:// address",
             file=sys.stderr,
         )
-        return INSECURE_ENDPOINT
-    return 0
+        return INSPECTED_WITH_WARNINGS
+    return status
