@@ -65,10 +65,13 @@ class Bootstrap:
 
     ANONYMOUS_FOR_CERTIFICATE: ClassVar[Bootstrap]
     USERNAME_OVER_TRANSPORT: ClassVar[Bootstrap]
+    SPNEGO: ClassVar[Bootstrap]
 
 
 Bootstrap.ANONYMOUS_FOR_CERTIFICATE = Bootstrap("AnonymousForCertificate")
 Bootstrap.USERNAME_OVER_TRANSPORT = Bootstrap("UserNameOverTransport")
+#: WCF's SspiNegotiated: SPNEGO (Kerberos, NTLM fallback) negotiated over WS-Trust legs.
+Bootstrap.SPNEGO = Bootstrap("SspiNegotiated")
 
 
 class KeyEntropyMode(enum.Enum):

@@ -46,6 +46,8 @@ from wssc.bootstrap.anonymous_for_certificate import (
     AnonymousForCertificateService,
 )
 from wssc.bootstrap.base import BootstrapClient, BootstrapService, UsernameValidator
+from wssc.bootstrap.spnego import SpnegoClient, SpnegoClientCredentials, SpnegoPolicy, SpnegoService
+from wssc.bootstrap.spnego import acceptor as spnego_acceptor
 from wssc.bootstrap.username_over_transport import (
     UserNameOverTransportClient,
     UserNameOverTransportPolicy,
@@ -135,6 +137,12 @@ class ClientCredentials(_Credentials):
     #: The client's own certificate, with its private key: for a bootstrap in which the
     #: client signs (MutualCertificate, CertificateOverTransport, a test's toy bootstrap).
     certificate: Certificate | None = None
+    #: SPNEGO: the service's principal name, ``service/host`` (WCF's ``<Spn>`` identity;
+    #: WCF's default is ``host/<the address's host>``). ``username``/``password`` log on with
+    #: Kerberos (or NTLM); else a ccache, a client keytab, or the default ccache (KRB5CCNAME).
+    spn: str | None = None
+    kerberos_ccache: str | None = None
+    kerberos_keytab: str | None = None
 
     def validated_service_certificate(self, purpose: KeyPurpose) -> Certificate | None:
         """``service_certificate`` once its validator accepts it for ``purpose``, before
@@ -167,6 +175,10 @@ class ServiceCredentials(_Credentials):
     #: ``ServiceCredentials.ClientCertificate.Authentication``, ChainTrust). The default
     #: trusts no certificate: configure the CAs (ChainTrust) or peers (PeerTrust) to trust.
     client_certificate_validator: CertificateValidator = REFUSE_ALL
+    #: SPNEGO: the keytab with the service's Kerberos keys (None: KRB5_KTNAME), and the file
+    #: of NTLM accounts (``DOMAIN:user:password`` lines; None: NTLM_USER_FILE).
+    kerberos_keytab: str | None = None
+    ntlm_user_file: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,7 +340,21 @@ def _unot_service(c: ServiceCredentials, s: LocalServiceSecuritySettings) -> Boo
     return UserNameOverTransportService(c.username_validator, c.require_tls, throttle)
 
 
-#: Every bootstrap this process speaks, by its settings value: the two built in, and those
+def _spnego_client(c: ClientCredentials) -> BootstrapClient:
+    if not c.spn:
+        raise ConfigurationError(
+            "SspiNegotiated needs the service's principal name: spn='HTTP/host.example.com' "
+            "(WCF's default is host/<the service's host name>)"
+        )
+    creds = SpnegoClientCredentials(c.spn, c.username, c.password, c.kerberos_ccache, c.kerberos_keytab)
+    return SpnegoClient(creds)
+
+
+def _spnego_service(c: ServiceCredentials, _: LocalServiceSecuritySettings) -> BootstrapService:
+    return SpnegoService(spnego_acceptor(c.kerberos_keytab, c.ntlm_user_file))
+
+
+#: Every bootstrap this process speaks, by its settings value: the three built in, and those
 #: added with `register_bootstrap`.
 _KINDS: dict[Bootstrap, BootstrapKind] = {
     k.key: k
@@ -352,6 +378,16 @@ _KINDS: dict[Bootstrap, BootstrapKind] = {
             _unot_service,
             UserNameOverTransportPolicy(),
             aliases=("username", "transport"),
+        ),
+        BootstrapKind(
+            Bootstrap.SPNEGO,
+            "spnego",
+            "message",
+            (WSHTTP, WS2007),
+            _spnego_client,
+            _spnego_service,
+            SpnegoPolicy(),
+            aliases=("windows", "sspi-negotiated"),
         ),
     )
 }
