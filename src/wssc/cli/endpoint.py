@@ -13,8 +13,9 @@ import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
-from wssc.bootstrap.registry import BOOTSTRAPS, bootstrap_kind
+from wssc.bootstrap.registry import BOOTSTRAPS, ClientCredentials, ServiceCredentials, bootstrap_kind
 from wssc.errors import ConfigurationError, TransportError
 
 if TYPE_CHECKING:
@@ -236,6 +237,21 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "WARNING (default) or ERROR; the same as wssc --log-level",
     )
     s.add_argument(
+        "--keytab", metavar="PATH", help="spnego: the service's Kerberos keytab (default: KRB5_KTNAME)"
+    )
+    s.add_argument(
+        "--ntlm-users",
+        metavar="PATH",
+        help="spnego: NTLM accounts, DOMAIN:USER:PASSWORD per line (default: NTLM_USER_FILE)",
+    )
+    s.add_argument(
+        "--max-stateful-negotiations",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="negotiations (spnego legs) in progress at once (default 128, WCF's)",
+    )
+    s.add_argument(
         "--wsgi",
         action="store_true",
         help="serve the WSGI app with a threaded wsgiref server (development only) instead of ASGI/uvicorn",
@@ -281,6 +297,16 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         metavar="PEM",
         help="the service's certificate (PEM) for AnonymousForCertificate, when "
         "the WSDL has no wsid:Identity; it overrides the WSDL's",
+    )
+    c.add_argument(
+        "--spn",
+        metavar="SPN",
+        help="spnego: the service's principal name, e.g. HTTP/host.example.com "
+        "(default host/<the URL's host>)",
+    )
+    c.add_argument("--keytab", metavar="PATH", help="spnego: log on to Kerberos with this client keytab")
+    c.add_argument(
+        "--ccache", metavar="PATH", help="spnego: use this Kerberos ticket cache (default: KRB5CCNAME)"
     )
     c.add_argument(
         "--timeout",
@@ -339,6 +365,8 @@ def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             max_failed_authentications_per_user=4 * n,
             max_failed_authentications_per_peer=20 * n,
         )
+    if getattr(args, "max_stateful_negotiations", None) is not None:
+        svc = replace(svc, max_stateful_negotiations=args.max_stateful_negotiations)
     if args.key_renewal is not None:
         svc = replace(
             svc,
@@ -442,6 +470,7 @@ def run_serve(args: argparse.Namespace) -> int:
         keyring=keyring,
         username_validator=validate,
         replay_cache=replay_cache,
+        credentials=ServiceCredentials(kerberos_keytab=args.keytab, ntlm_user_file=args.ntlm_users),
     )
     proxies = [p.strip() for p in (args.forwarded_allow_ips or "").split(",") if p.strip()]
     sc = settings.secure_conversation
@@ -669,6 +698,10 @@ def _call(args: argparse.Namespace, waiting: Waiting) -> int:
 
     service_cert = load(args.service_cert) if args.service_cert else None
     extra: dict[str, Any] = {} if service_cert is None else {"service_certificate": service_cert}
+    host = urlsplit(url).hostname or ""
+    extra["credentials"] = ClientCredentials(
+        spn=args.spn or f"host/{host}", kerberos_keytab=args.keytab, kerberos_ccache=args.ccache
+    )
     verify = _verify_opt(args)
     http = httpx.Client(
         verify=tls_verify(verify),
