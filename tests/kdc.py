@@ -132,7 +132,7 @@ class Kdc:
             "KRB5CCNAME": f"FILE:{root}/client.ccache",
             "KRB5_KTNAME": f"FILE:{kdc.service_keytab}",
             "KRB5_CLIENT_KTNAME": f"FILE:{kdc.client_keytab}",
-            "KRB5RCACHETYPE": "none",
+            "KRB5RCACHEDIR": str(root),  # the replay cache of the acceptor: on, in the temp dir
         }
         kdc.run(_tool("kdb5_util"), "-r", REALM, "create", "-s", "-P", "master-Passw0rd")
         kdc.kadmin(f"addprinc -randkey {SERVICE}")

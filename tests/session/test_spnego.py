@@ -6,11 +6,15 @@ Each refusal asserts WCF's fault on the wire and the reason the service logged."
 from __future__ import annotations
 
 import asyncio
+import base64
+import gc
+import tracemalloc
 from dataclasses import replace
 from pathlib import Path
 
 import httpx
 import pytest
+from lxml import etree
 
 from kdc import PASSWORD, REALM, SERVICE, Kdc  # type: ignore[import-not-found]
 from wssc.bootstrap.registry import ClientCredentials, ServiceCredentials
@@ -28,6 +32,8 @@ from wssc.settings import (
     MessageSecurityVersion,
     SecureConversationSettings,
 )
+from wssc.xml import ns
+from wssc.xml.soap import SOAP_12, new_envelope
 
 ADDRESS = "http://svc.wssc.test/svc"
 FAMILIES = [WSHTTP, WS2007]
@@ -114,3 +120,81 @@ def test_kerberos_whole_session_async(kdc: Kdc, family: MessageSecurityVersion) 
 
     assert asyncio.run(main()) == [42, 2, 1]
     assert len(engine.sessions.store) == 0
+
+
+def carol(password: str = NTLM_PASSWORD) -> ClientCredentials:
+    return ClientCredentials(spn=SERVICE, username="WSSC\\carol", password=password)
+
+
+@pytest.mark.parametrize("family", FAMILIES, ids=lambda f: f.name)
+def test_ntlm_whole_session(kdc: Kdc, ntlm_users: Path, family: MessageSecurityVersion) -> None:
+    """No Kerberos principal for this user: SPNEGO falls back to NTLM, over two legs."""
+    settings = settings_for(family)
+    engine = engine_for(settings, kdc, ntlm_users)
+    events: list[str] = []
+    with Client(
+        ADDRESS,
+        get_contract(Calculator),
+        settings=settings,
+        credentials=carol(),
+        http=wsgi(engine),
+        on_event=lambda e, d: events.append(e),
+    ) as c:
+        assert c.Add(a=7, b=8) == 15
+        sct = c.session.sct
+        assert sct is not None
+        record = engine.sessions.store.get(sct.identifier)
+        assert record is not None and record.identity.lower() == "wssc\\carol"
+        c.renew()
+        assert c.Add(a=1, b=2) == 3
+    assert events == ["negotiate", "negotiate", "issue", "call", "renew", "call", "cancel"]
+    assert len(engine.sessions.store) == 0
+
+
+def _ntlm_first_leg(family: MessageSecurityVersion, context: str, token: bytes) -> bytes:
+    trust = family.sc.trust
+    rst = etree.Element(f"{{{trust.ns}}}RequestSecurityToken", Context=context)
+    be = etree.SubElement(rst, f"{{{trust.ns}}}BinaryExchange")
+    be.set("ValueType", ns.SPNEGO_VALUE_TYPE)
+    be.set("EncodingType", ns.WSS_BASE64)
+    be.text = base64.b64encode(token).decode("ascii")
+    return etree.tostring(new_envelope(SOAP_12, action=trust.rst_issue, to=ADDRESS, payload=rst))
+
+
+def test_abandoned_negotiations_cost_bounded_memory(kdc: Kdc, ntlm_users: Path) -> None:
+    """NTLM first legs (the service keeps a context for the second leg), abandoned: the states
+    stop at max_stateful_negotiations, the rest are ServerTooBusy, and the memory the service
+    holds stops growing with them: a flood of 20 times the quota holds what the quota did
+    (a ratio measured in this run)."""
+    import spnego as pyspnego
+
+    quota = 16
+    settings = settings_for(WSHTTP, max_stateful_negotiations=quota, max_pending_sessions_per_peer=0)
+    engine = engine_for(settings, kdc, ntlm_users)
+    http = wsgi(engine)
+    token = pyspnego.client("WSSC\\carol", "x", protocol="ntlm").step()
+    assert token
+    headers = {"content-type": "application/soap+xml"}
+
+    def leg(n: int) -> httpx.Response:
+        return http.post(ADDRESS, content=_ntlm_first_leg(WSHTTP, f"uuid-flood-{n}", token), headers=headers)
+
+    assert leg(-1).status_code == 200  # warm up (imports, caches), then measure
+    engine.negotiations.drop("uuid-flood--1")  # type: ignore[union-attr]
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        assert [leg(n).status_code for n in range(quota)] == [200] * quota
+        gc.collect()
+        at_quota = tracemalloc.get_traced_memory()[0] - base
+        for n in range(quota, 20 * quota):
+            r = leg(n)
+            assert r.status_code == 500 and b"ServerTooBusy" in r.content
+        gc.collect()
+        flooded = tracemalloc.get_traced_memory()[0] - base
+    finally:
+        tracemalloc.stop()
+    assert engine.negotiations is not None and len(engine.negotiations) == quota
+    assert at_quota > 0
+    assert flooded < 1.5 * at_quota, (at_quota, flooded)

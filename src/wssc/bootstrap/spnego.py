@@ -138,8 +138,10 @@ def _spnego() -> Any:
 
 
 def _gss_errors() -> tuple[type[BaseException], ...]:
-    spnego = _spnego()
-    return (spnego.exceptions.SpnegoError, ValueError, RuntimeError, OSError)
+    """What a GSS call may raise for a token it refuses: pyspnego's SpnegoError, and (seen
+    with MIT for a ticket under an unknown key) an AttributeError from python-gssapi. Any
+    exception from the library is an authentication failure: it fails closed."""
+    return (Exception,)
 
 
 def _context_req() -> Any:
@@ -472,6 +474,15 @@ class _Established:
         return f"_Established(sct={self.sct.identifier!r}, identity={self.identity!r})"
 
 
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, AttributeError):  # python-gssapi, once MIT's accept failed
+        return (
+            "the Kerberos acceptor established no context from it (a ticket for a key the "
+            "service does not hold, or tampered, replayed or expired)"
+        )
+    return printable(str(exc), 300)
+
+
 def _principal(gss: Any) -> str:
     name = getattr(gss, "client_principal", None)
     return str(name) if name else ""
@@ -550,7 +561,7 @@ class SpnegoService:
             out = legs.gss.step(in_token)
             complete = legs.gss.complete
         except _gss_errors() as exc:
-            raise NegotiationFailed(f"the SPNEGO token was refused: {printable(str(exc), 300)}") from None
+            raise NegotiationFailed(f"the SPNEGO token was refused: {_why(exc)}") from None
         if not complete:
             if not out:
                 raise NegotiationFailed("the SPNEGO context is incomplete and has no token to send")
