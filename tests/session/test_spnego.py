@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import copy
 import gc
+import hashlib
+import hmac
 import tracemalloc
 from dataclasses import replace
 from pathlib import Path
@@ -198,3 +201,107 @@ def test_abandoned_negotiations_cost_bounded_memory(kdc: Kdc, ntlm_users: Path) 
     assert engine.negotiations is not None and len(engine.negotiations) == quota
     assert at_quota > 0
     assert flooded < 1.5 * at_quota, (at_quota, flooded)
+
+
+def _independent_p_sha1(secret: bytes, seed: bytes, n: int) -> bytes:
+    """RFC 2246's P_SHA-1, written out here (not wssc's)."""
+    out, a = b"", seed
+    while len(out) < n:
+        a = hmac.new(secret, a, hashlib.sha1).digest()
+        out += hmac.new(secret, a + seed, hashlib.sha1).digest()
+    return out[:n]
+
+
+class _Recorder(httpx.BaseTransport):
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner, self.seen = inner, []  # type: ignore[var-annotated]
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        body = request.read()
+        response = self.inner.handle_request(request)
+        data = response.read()
+        self.seen.append((body, data))
+        return httpx.Response(response.status_code, headers=response.headers, content=data)
+
+
+@pytest.mark.parametrize("family", FAMILIES, ids=lambda f: f.name)
+@pytest.mark.parametrize("who", ["kerberos", "ntlm"])
+def test_the_legs_are_wcfs_wire_format(
+    kdc: Kdc, ntlm_users: Path, family: MessageSecurityVersion, who: str
+) -> None:
+    """negotiation.md §2–§4, checked on the recorded legs with XPath and an independent
+    P_SHA1: the actions, the RST's children, the BinaryExchange attributes, the final RSTRC
+    (two RSTRs, the proof key wrapped with GSS_Wrap), and the authenticator over the
+    transcript (exc-c14n of each RST/RSTR; the final one without its two token elements)."""
+    settings = settings_for(family)
+    engine = engine_for(settings, kdc, ntlm_users)
+    rec = _Recorder(httpx.WSGITransport(app=WsgiApp(engine)))  # type: ignore[arg-type]
+    creds = alice() if who == "kerberos" else carol()
+    with Client(
+        ADDRESS,
+        get_contract(Calculator),
+        settings=settings,
+        credentials=creds,
+        http=httpx.Client(transport=rec),
+    ) as c:
+        assert c.Add(a=1, b=1) == 2
+        negotiated = c.session._negotiated
+        key = negotiated.key  # type: ignore[union-attr]
+    trust = family.sc.trust
+    t = {"t": trust.ns, "s": ns.SOAP12, "a": ns.WSA10, "e": ns.XENC, "o": ns.WSSE}
+    legs = 1 if who == "kerberos" else 2
+    envs = [(etree.fromstring(req), etree.fromstring(rep)) for req, rep in rec.seen[:legs]]
+    actions = [
+        (q.findtext("s:Header/a:Action", namespaces=t), r.findtext("s:Header/a:Action", namespaces=t))
+        for q, r in envs
+    ]
+    final_action = trust.rstrc_issue_final if family is WS2007 else trust.rstr_issue
+    expected = [(trust.rst_issue, trust.rstr_issue), (trust.rstr_issue, trust.rstr_issue)][:legs]
+    expected[-1] = (expected[-1][0], final_action)
+    assert actions == expected
+    for q, _ in envs:
+        assert q.find("s:Header/o:Security", namespaces=t) is None  # legs are unsecured
+    rst = envs[0][0].find("s:Body/t:RequestSecurityToken", namespaces=t)
+    assert rst is not None
+    assert [etree.QName(e).localname for e in rst] == [
+        "TokenType",
+        "RequestType",
+        "KeySize",
+        "BinaryExchange",
+    ]
+    assert rst.findtext("t:KeySize", namespaces=t) == "256"
+    context = rst.get("Context")
+    for q, r in envs:
+        for be in q.iterfind(".//t:BinaryExchange", namespaces=t):
+            assert list(be.attrib.items()) == [
+                ("ValueType", "http://schemas.xmlsoap.org/ws/2005/02/trust/spnego"),
+                ("EncodingType", ns.WSS_BASE64),
+            ]
+    rstrc = envs[-1][1].find("s:Body/t:RequestSecurityTokenResponseCollection", namespaces=t)
+    assert rstrc is not None and len(rstrc) == 2
+    final, auth = rstrc
+    assert final.get("Context") == auth.get("Context") == context
+    assert [etree.QName(e).localname for e in final][:7] == [
+        "TokenType", "RequestedSecurityToken", "RequestedAttachedReference",
+        "RequestedUnattachedReference", "RequestedProofToken", "Lifetime", "KeySize",
+    ]  # fmt: skip
+    method = final.find("t:RequestedProofToken/e:EncryptedKey/e:EncryptionMethod", namespaces=t)
+    assert (
+        method is not None
+        and method.get("Algorithm") == "http://schemas.xmlsoap.org/2005/02/trust/spnego#GSS_Wrap"
+    )
+    assert len(key) == 32
+    # the transcript: RST, the intermediate RSTRs both ways, the final RSTR minus its tokens
+    units = [rst]
+    for i, (q, r) in enumerate(envs):
+        if i:
+            units.append(q.find("s:Body/t:RequestSecurityTokenResponse", namespaces=t))
+        if i < legs - 1:
+            units.append(r.find("s:Body/t:RequestSecurityTokenResponse", namespaces=t))
+    stripped = copy.deepcopy(final)
+    for name in ("RequestedSecurityToken", "RequestedProofToken"):
+        stripped.remove(stripped.find(f"t:{name}", namespaces=t))
+    units.append(stripped)
+    h = hashlib.sha1(b"".join(etree.tostring(u, method="c14n", exclusive=True) for u in units)).digest()
+    combined = auth.findtext("t:Authenticator/t:CombinedHash", namespaces=t)
+    assert base64.b64decode(combined or "") == _independent_p_sha1(key, b"AUTH-HASH" + h, 32)
