@@ -24,6 +24,7 @@ from wssc.bootstrap.registry import ClientCredentials, ServiceCredentials
 from wssc.client import AsyncClient, Client
 from wssc.contract import get_contract
 from wssc.demo import Calculator
+from wssc.errors import TransportError
 from wssc.service.engine import ServiceEngine
 from wssc.service.wsgi import WsgiApp
 from wssc.settings import (
@@ -305,3 +306,24 @@ def test_the_legs_are_wcfs_wire_format(
     h = hashlib.sha1(b"".join(etree.tostring(u, method="c14n", exclusive=True) for u in units)).digest()
     combined = auth.findtext("t:Authenticator/t:CombinedHash", namespaces=t)
     assert base64.b64decode(combined or "") == _independent_p_sha1(key, b"AUTH-HASH" + h, 32)
+
+
+def test_the_spn_defaults_to_wcfs_host_slash_the_address_host(kdc: Kdc) -> None:
+    """Without spn= the client targets host/<the address's host>, as WCF does. The KDC has no
+    such principal: no Kerberos ticket, so SPNEGO offers NTLM (an NTLMSSP NEGOTIATE)."""
+    settings = settings_for(WSHTTP)
+    seen: list[bytes] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.read())
+        return httpx.Response(503)
+
+    creds = ClientCredentials(username=f"alice@{REALM}", password=PASSWORD)
+    http = httpx.Client(transport=httpx.MockTransport(handler))
+    c = Client(ADDRESS, get_contract(Calculator), settings=settings, credentials=creds, http=http)
+    assert c.session.bootstrap.credentials.spn == "host/svc.wssc.test"  # type: ignore[attr-defined]
+    with pytest.raises(TransportError):
+        c.Add(a=1, b=1)
+    assert len(seen) == 1
+    be = etree.fromstring(seen[0]).find(f".//{{{ns.TRUST_2005}}}BinaryExchange")
+    assert be is not None and b"NTLMSSP\x00\x01" in base64.b64decode(be.text or "")
