@@ -29,7 +29,8 @@ from wssc.client.common import tls_verify
 #: attacks, service) take their lists from here, so a new bootstrap joins them by itself.
 #: SPNEGO is the exception: it needs a KDC (or NTLM accounts) and a principal's credentials,
 #: so its matrix (both families, session and cookie mode, the CLI, sync and async clients) is
-#: tests/attacks/test_spnego.py and tests/session/test_spnego.py, over the ``kdc`` fixture.
+#: tests/attacks/test_spnego_negotiation.py and tests/session/test_spnego_sessions.py (the ``kdc``
+#: fixture).
 NEEDS_KDC = frozenset({"spnego"})
 BOOTSTRAP_NAMES: list[str] = [k.cli_name for k in BOOTSTRAPS.values() if k.cli_name not in NEEDS_KDC]
 
