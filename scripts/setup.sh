@@ -7,6 +7,8 @@
 #   Metro (WSIT) peer        Maven + JDK; mvn package in interop/metro (into interop/metro/target)
 #   CXF peer                 Maven + JDK; mvn package in interop/cxf (into interop/cxf/target)
 #   redis-server             apt-get install redis-server, when not on PATH
+#   MIT Kerberos             apt-get install krb5-kdc krb5-admin-server libkrb5-dev krb5-user gcc
+#                            (the SPNEGO tests' KDC; headers for pip's gssapi, in the dev extra)
 #   mermaid.min.js           npm pack mermaid@$MERMAID_VERSION (checked against its sha256) into the
 #                            git-ignored docs/assets/vendor/, so the built docs draw diagrams offline
 #   chromium                 apt-get install chromium: the docs test looks at the built pages in it
@@ -39,6 +41,15 @@ apt_install() {
   fi
   DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq "$@"
 }
+
+# --- MIT Kerberos: the KDC the SPNEGO tests start (tests/kdc.py), and the headers gssapi builds
+# against (pip's gssapi and krb5 have no Linux wheels): before the Python step ----------------
+if [ ! -x /usr/sbin/krb5kdc ] || [ ! -x /usr/sbin/kadmin.local ] || ! command -v kinit >/dev/null 2>&1 \
+  || ! command -v krb5-config >/dev/null 2>&1 || ! command -v gcc >/dev/null 2>&1; then
+  say "installing the MIT Kerberos KDC and development headers"
+  apt_install krb5-kdc krb5-admin-server libkrb5-dev krb5-user gcc \
+    || problem "the MIT Kerberos KDC could not be installed; SPNEGO tests will NOT run"
+fi
 
 # --- Python: .venv with the package and its dev extras ----------------------------------------
 if [ ! -x .venv/bin/python ]; then

@@ -92,3 +92,31 @@ def redis_server() -> Iterator[tuple[str, int]]:
             proc.kill()
             proc.wait()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def kdc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real MIT KDC on loopback with a throwaway realm (`tests/kdc.py`), its environment
+    (KRB5_CONFIG…) in this process's for the session. Missing: a failure under CI, else a loud
+    skip."""
+    import os
+
+    from kdc import Kdc, tools_missing
+
+    missing = tools_missing()
+    if missing:
+        msg = f"the MIT Kerberos KDC tools are missing ({', '.join(missing)}): SPNEGO over Kerberos"
+        if in_ci():
+            pytest.fail(f"{msg} cannot be tested (CI: scripts/setup.sh installs krb5-kdc)")
+        pytest.skip(f"!!! {msg} is NOT tested; run scripts/setup.sh !!!")
+    running = Kdc.start(tmp_path_factory.mktemp("kdc"))
+    old = running.activate()
+    try:
+        yield running
+    finally:
+        running.stop()
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

@@ -19,7 +19,7 @@ Where an error came from is part of its type::
     ├── WS-SecureConversation (subcode in the message's SC namespace)
     │   └── UnknownDerivationSource, BadContextToken, RenewNeeded, UnableToRenew,
     │       UnsupportedContextToken
-    ├── WS-Trust: InvalidRequest, BadCloseTarget
+    ├── WS-Trust: InvalidRequest, BadCloseTarget, NegotiationFailed
     ├── .NET: ServerTooBusy, CancellationNotAllowed, SessionKeyExpired, EndpointUnavailable
     ├── SoapFault (an operation failed), ActionNotSupported, DestinationUnreachable,
     │   InvalidArgument
@@ -256,6 +256,16 @@ class InvalidRequest(WsscError):
     default_reason = "The request was invalid or malformed"
 
 
+class NegotiationFailed(WsscError):
+    """A negotiation leg whose authentication failed (the GSS/SSPI context refused its token:
+    wrong key, wrong password, tampered, replayed): WCF's one fault for it, the trust
+    ``FailedAuthentication`` (Feb 2005 namespace, as WCF writes it under Trust 1.3 too). What
+    failed goes to the service log only."""
+
+    default_code = FaultCode(ns.TRUST_2005, "FailedAuthentication")
+    default_reason = "The request for security token could not be satisfied because authentication failed."
+
+
 class BadCloseTarget(WsscError):
     default_code = FaultCode(ns.TRUST_2005, "InvalidRequest")
     default_reason = "The CancelTarget does not match the token that signed the request."
@@ -408,7 +418,7 @@ class InvalidArgument(ConfigurationError, TypeError):
 
 
 #: Optional dependency -> the wssc extra that installs it.
-EXTRAS = {"httpx": "client", "uvicorn": "service", "redis": "redis", "zeep": "zeep"}
+EXTRAS = {"httpx": "client", "uvicorn": "service", "redis": "redis", "zeep": "zeep", "spnego": "spnego"}
 
 
 class MissingExtra(ConfigurationError, ModuleNotFoundError):

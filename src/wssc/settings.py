@@ -72,12 +72,15 @@ class Bootstrap:
     USERNAME_OVER_TRANSPORT: ClassVar[Bootstrap]
     USERNAME_FOR_CERTIFICATE: ClassVar[Bootstrap]
     CERTIFICATE_OVER_TRANSPORT: ClassVar[Bootstrap]
+    SPNEGO: ClassVar[Bootstrap]
 
 
 Bootstrap.ANONYMOUS_FOR_CERTIFICATE = Bootstrap("AnonymousForCertificate")
 Bootstrap.USERNAME_OVER_TRANSPORT = Bootstrap("UserNameOverTransport")
 Bootstrap.USERNAME_FOR_CERTIFICATE = Bootstrap("UserNameForCertificate")
 Bootstrap.CERTIFICATE_OVER_TRANSPORT = Bootstrap("CertificateOverTransport")
+#: WCF's SspiNegotiated: SPNEGO (Kerberos, NTLM fallback) negotiated over WS-Trust legs.
+Bootstrap.SPNEGO = Bootstrap("SspiNegotiated")
 
 
 class KeyEntropyMode(enum.Enum):

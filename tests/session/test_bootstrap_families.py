@@ -58,7 +58,13 @@ def test_each_kind_names_the_client_credentials_it_uses(kind: BootstrapKind) -> 
     names = {f.name for f in fields(ClientCredentials)}
     assert kind.client_credentials and kind.client_credentials <= names
     cert = generate_self_signed("credentials.test")
-    values = {"service_certificate": cert, "username": "alice", "password": "pw", "certificate": cert}
+    values = {
+        "service_certificate": cert,
+        "username": "alice",
+        "password": "pw",
+        "certificate": cert,
+        "spn": "HTTP/service.test",
+    }
     full = ClientCredentials(**{k: values[k] for k in kind.client_credentials})  # type: ignore[arg-type]
     assert kind.client_half(full) is not None
     for missing in kind.client_credentials:

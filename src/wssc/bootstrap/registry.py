@@ -51,6 +51,8 @@ from wssc.bootstrap.certificate_over_transport import (
     CertificateOverTransportPolicy,
     CertificateOverTransportService,
 )
+from wssc.bootstrap.spnego import SpnegoClient, SpnegoClientCredentials, SpnegoPolicy, SpnegoService
+from wssc.bootstrap.spnego import acceptor as spnego_acceptor
 from wssc.bootstrap.username_auth import login_throttle
 from wssc.bootstrap.username_for_certificate import (
     UserNameForCertificateClient,
@@ -147,6 +149,12 @@ class ClientCredentials(_Credentials):
     #: The client's own certificate, with its private key: for a bootstrap in which the
     #: client signs (MutualCertificate, CertificateOverTransport, a test's toy bootstrap).
     certificate: Certificate | None = None
+    #: SPNEGO: the service's principal name, ``service/host`` (WCF's ``<Spn>`` identity;
+    #: WCF's default is ``host/<the address's host>``). ``username``/``password`` log on with
+    #: Kerberos (or NTLM); else a ccache, a client keytab, or the default ccache (KRB5CCNAME).
+    spn: str | None = None
+    kerberos_ccache: str | None = None
+    kerberos_keytab: str | None = None
 
     def validated_service_certificate(self, purpose: KeyPurpose) -> Certificate | None:
         """``service_certificate`` once its validator accepts it for ``purpose``, before
@@ -179,6 +187,10 @@ class ServiceCredentials(_Credentials):
     #: ``ServiceCredentials.ClientCertificate.Authentication``, ChainTrust). The default
     #: trusts no certificate: configure the CAs (ChainTrust) or peers (PeerTrust) to trust.
     client_certificate_validator: CertificateValidator = REFUSE_ALL
+    #: SPNEGO: the keytab with the service's Kerberos keys (None: KRB5_KTNAME), and the file
+    #: of NTLM accounts (``DOMAIN:user:password`` lines; None: NTLM_USER_FILE).
+    kerberos_keytab: str | None = None
+    ntlm_user_file: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -373,6 +385,20 @@ def _cot_service(c: ServiceCredentials, _: LocalServiceSecuritySettings) -> Boot
     return CertificateOverTransportService(c.client_certificate_validator, c.require_tls)
 
 
+def _spnego_client(c: ClientCredentials) -> BootstrapClient:
+    if not c.spn:
+        raise ConfigurationError(
+            "SspiNegotiated needs the service's principal name: spn='HTTP/host.example.com' "
+            "(WCF's default is host/<the service's host name>)"
+        )
+    creds = SpnegoClientCredentials(c.spn, c.username, c.password, c.kerberos_ccache, c.kerberos_keytab)
+    return SpnegoClient(creds)
+
+
+def _spnego_service(c: ServiceCredentials, _: LocalServiceSecuritySettings) -> BootstrapService:
+    return SpnegoService(spnego_acceptor(c.kerberos_keytab, c.ntlm_user_file))
+
+
 #: Every bootstrap this process speaks, by its settings value: the three built in, and those
 #: added with `register_bootstrap`.
 _KINDS: dict[Bootstrap, BootstrapKind] = {
@@ -418,6 +444,18 @@ _KINDS: dict[Bootstrap, BootstrapKind] = {
             _cot_client,
             _cot_service,
             CertificateOverTransportPolicy(),
+            client_credentials=frozenset({"certificate"}),
+        ),
+        BootstrapKind(
+            Bootstrap.SPNEGO,
+            "spnego",
+            "message",
+            (WSHTTP, WS2007),
+            _spnego_client,
+            _spnego_service,
+            SpnegoPolicy(),
+            aliases=("windows", "sspi-negotiated"),
+            client_credentials=frozenset({"spn"}),
         ),
     )
 }

@@ -13,8 +13,9 @@ import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
-from wssc.bootstrap.registry import BOOTSTRAPS, bootstrap_kind
+from wssc.bootstrap.registry import BOOTSTRAPS, ClientCredentials, ServiceCredentials, bootstrap_kind
 from wssc.errors import ConfigurationError, TransportError, WsscError
 
 if TYPE_CHECKING:
@@ -257,6 +258,21 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "WARNING (default) or ERROR; the same as wssc --log-level",
     )
     s.add_argument(
+        "--keytab", metavar="PATH", help="spnego: the service's Kerberos keytab (default: KRB5_KTNAME)"
+    )
+    s.add_argument(
+        "--ntlm-users",
+        metavar="PATH",
+        help="spnego: NTLM accounts, DOMAIN:USER:PASSWORD per line (default: NTLM_USER_FILE)",
+    )
+    s.add_argument(
+        "--max-stateful-negotiations",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="negotiations (spnego legs) in progress at once (default 128, WCF's)",
+    )
+    s.add_argument(
         "--wsgi",
         action="store_true",
         help="serve the WSGI app with a threaded wsgiref server (development only) instead of ASGI/uvicorn",
@@ -316,6 +332,16 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         default=None,
         metavar="PEM",
         help="the client certificate's private key (PEM, unencrypted)",
+    )
+    c.add_argument(
+        "--spn",
+        metavar="SPN",
+        help="spnego: the service's principal name, e.g. HTTP/host.example.com "
+        "(default host/<the URL's host>)",
+    )
+    c.add_argument("--keytab", metavar="PATH", help="spnego: log on to Kerberos with this client keytab")
+    c.add_argument(
+        "--ccache", metavar="PATH", help="spnego: use this Kerberos ticket cache (default: KRB5CCNAME)"
     )
     c.add_argument(
         "--timeout",
@@ -381,6 +407,8 @@ def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             max_failed_authentications_per_user=4 * n,
             max_failed_authentications_per_peer=20 * n,
         )
+    if getattr(args, "max_stateful_negotiations", None) is not None:
+        svc = replace(svc, max_stateful_negotiations=args.max_stateful_negotiations)
     if args.key_renewal is not None:
         svc = replace(
             svc,
@@ -485,6 +513,7 @@ def run_serve(args: argparse.Namespace) -> int:
         username_validator=validate,
         replay_cache=replay_cache,
         client_certificate_validator=_client_validator(args),
+        credentials=ServiceCredentials(kerberos_keytab=args.keytab, ntlm_user_file=args.ntlm_users),
     )
     proxies = [p.strip() for p in (args.forwarded_allow_ips or "").split(",") if p.strip()]
     sc = settings.secure_conversation
@@ -743,10 +772,13 @@ def _call(args: argparse.Namespace, waiting: Waiting) -> int:
     extra: dict[str, Any] = {} if service_cert is None else {"service_certificate": service_cert}
     if (args.client_cert is None) != (args.client_key is None):
         raise ConfigurationError("--client-cert and --client-key go together")
-    if args.client_cert is not None:
-        from wssc.bootstrap.registry import ClientCredentials
-
-        extra["credentials"] = ClientCredentials(certificate=load(args.client_cert, args.client_key))
+    host = urlsplit(url).hostname or ""
+    extra["credentials"] = ClientCredentials(
+        spn=args.spn or f"host/{host}",
+        kerberos_keytab=args.keytab,
+        kerberos_ccache=args.ccache,
+        certificate=load(args.client_cert, args.client_key) if args.client_cert is not None else None,
+    )
     verify = _verify_opt(args)
     http = httpx.Client(
         verify=tls_verify(verify),

@@ -291,7 +291,7 @@ class ClientBase(Generic[H, L]):
                     username=username,
                     password=password,
                     service_certificate_validator=service_certificate_validator,
-                ),
+                ).with_defaults(spn=f"host/{urlsplit(address).hostname or ''}"),  # WCF's default SPN
             ),
             address,
             compatibility=compatibility,

@@ -41,7 +41,7 @@ T = TypeVar("T")
 
 #: Why a well-known assertion is refused, shown next to its name.
 _HINTS: Final = {
-    "SpnegoContextToken": "SPNEGO (Windows) negotiation is not supported",
+    "SpnegoContextToken": "SPNEGO is supported in WCF's shape only (RequireDerivedKeys, MustNotSend*)",
     "SslContextToken": "TLSNEGO (SSL negotiation) is not supported",
     "KerberosToken": "Kerberos is not supported",
     "IssuedToken": "issued (federated) tokens are not supported",

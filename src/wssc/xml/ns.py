@@ -69,6 +69,14 @@ SC_13: Final = "http://docs.oasis-open.org/ws-sx/ws-secureconversation/200512"
 TRUST_2005: Final = "http://schemas.xmlsoap.org/ws/2005/02/trust"
 TRUST_13: Final = "http://docs.oasis-open.org/ws-sx/ws-trust/200512"
 
+# --- Negotiation (SPNEGO over WS-Trust: ../shared/reference/negotiation.md) -----------------
+#: BinaryExchange ValueType of SPNEGO, in both WS-Trust versions (WCF writes this one always).
+SPNEGO_VALUE_TYPE: Final = "http://schemas.xmlsoap.org/ws/2005/02/trust/spnego"
+#: EncryptionMethod of the proof key wrapped by the negotiated GSS context (note: no ``/ws/``).
+GSS_WRAP: Final = "http://schemas.xmlsoap.org/2005/02/trust/spnego#GSS_Wrap"
+#: EncodingType of a BinaryExchange WCF also reads (it writes Base64Binary).
+WSS_HEX: Final = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#HexBinary"
+
 # --- Microsoft --------------------------------------------------------------------------
 MSSP: Final = "http://schemas.microsoft.com/ws/2005/07/securitypolicy"
 DNSE: Final = "http://schemas.microsoft.com/ws/2006/05/security"

@@ -1,0 +1,795 @@
+"""SPNEGO: WCF's SspiNegotiated bootstrap (Kerberos, with NTLM as the fallback), over
+WS-Trust legs, as ``../shared/reference/negotiation.md`` describes WCF's wire format.
+
+::
+
+    C→S  RST/Issue   <t:RequestSecurityToken Context="uuid-…">
+                       <t:TokenType>…/sc/sct</t:TokenType><t:RequestType>…/Issue</t:RequestType>
+                       <t:KeySize>256</t:KeySize>
+                       <t:BinaryExchange ValueType="…/2005/02/trust/spnego"
+                          EncodingType="…#Base64Binary">NegTokenInit</t:BinaryExchange>
+    S→C  RSTR/Issue  <t:RequestSecurityTokenResponse Context="uuid-…">
+                       <t:BinaryExchange …>NegTokenResp</…>                 (NTLM: CHALLENGE)
+    C→S  RSTR/Issue  … (NTLM: AUTHENTICATE)
+    S→C  final       Feb 2005: RSTR/Issue; Trust 1.3: RSTRC/IssueFinal; the body an RSTRC of
+                     two RSTRs: (1) TokenType, RequestedSecurityToken (the negotiated SCT),
+                     RequestedAttached/UnattachedReference, RequestedProofToken (an
+                     xenc:EncryptedKey: the SCT's key sealed with GSS_Wrap by the negotiated
+                     context), Lifetime (15 minutes), KeySize, [BinaryExchange: the last token,
+                     Kerberos' AP-REP]; (2) the authenticator: CombinedHash = P_SHA1(key,
+                     "AUTH-HASH" ‖ SHA-1(exc-c14n of every RST/RSTR of the negotiation, the
+                     final one without its RequestedSecurityToken and RequestedProofToken)),
+                     32 bytes
+    C→S  RST/SCT     secured by the negotiated SCT (symmetric binding, derived keys, signed and
+                     encrypted, the SCT in the header)
+    S→C  RSTR/SCT    under the negotiated SCT's key; the session SCT
+
+The client checks the final leg: its Context, the wrap algorithm, that the key was sealed
+(encrypted, not only signed), the key size, the authenticator, and that the context is
+complete (Kerberos: mutual authentication). The service maps the authenticated principal
+(``alice@REALM``, ``DOMAIN\\alice``) to the session's identity.
+
+On the wire a negotiation fails as WCF's does: a token the GSS context refuses (wrong key,
+wrong password, tampered, replayed) is the trust ``FailedAuthentication`` fault, anything
+malformed or out of place ``InvalidRequest``; an RST/SCT that does not verify the generic
+``InvalidSecurity``. What failed goes to the service log only.
+
+The GSS work is pyspnego's (``pip install 'wssc[spnego]'``): Kerberos through MIT GSSAPI
+(``KRB5_KTNAME`` or a keytab given here on the service side; a ccache, a keytab or a password
+on the client), NTLM through pyspnego's own (its accounts in ``NTLM_USER_FILE`` on the
+service side). The Renew and Cancel of the session go under the session's own key (the
+negotiated SCT's state is taken by the RST/SCT): ``renew_identity`` is None.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import hashlib
+import hmac
+import logging
+import os
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from lxml import etree
+
+from wssc.bootstrap.base import (
+    ClientContext,
+    ClientNegotiation,
+    NegotiatedState,
+    NegotiationLeg,
+    NegotiationStep,
+    ServiceResult,
+    TransportInfo,
+)
+from wssc.crypto.psha1 import p_sha1
+from wssc.errors import (
+    ConfigurationError,
+    InvalidRequest,
+    InvalidSecurity,
+    NegotiationFailed,
+    WsscError,
+    missing_extra,
+)
+from wssc.logs import printable
+from wssc.policy.shapes import BindingFacts, ShapeReader
+from wssc.policy.writer import PolicyWriter, symmetric_binding, trust_assertion, wss11
+from wssc.security.inbound import KeyResolver, VerifiedMessage, verify
+from wssc.security.outbound import protect
+from wssc.security.policy import MessagePolicy
+from wssc.security.replay import ReplayCache
+from wssc.security.tokens import SctProtection
+from wssc.settings import Bootstrap, SecureConversationSettings
+from wssc.tokens.sct import SecurityContextToken
+from wssc.tokens.str_ import SecurityTokenReference
+from wssc.trust import _xml as x
+from wssc.trust.entropy import check_key_size
+from wssc.trust.messages import Lifetime, OpaqueProof, TokenResponse
+from wssc.xml import ns
+from wssc.xml.c14n import exc_c14n
+from wssc.xml.ns import TrustVersion
+from wssc.xml.soap import Envelope
+
+log = logging.getLogger("wssc.client")
+
+RST, RSTR, RSTRC = (
+    "RequestSecurityToken",
+    "RequestSecurityTokenResponse",
+    "RequestSecurityTokenResponseCollection",
+)
+#: The label of the authenticator's P_SHA1 seed (WCF's ``CombinedHashLabel``).
+AUTH_LABEL = b"AUTH-HASH"
+#: The authenticator's length (WCF's ``NegotiationAuthenticatorSize``, 256 bits).
+AUTHENTICATOR_BYTES = 32
+#: How long the negotiated ("transition") SCT lives: WCF's standard bindings' 15 minutes.
+TRANSITION_LIFETIME = 15 * 60
+#: Largest GSS token accepted in one BinaryExchange (decoded). A Kerberos AP-REQ with a large
+#: PAC is ~12 KiB; the message itself is capped by max_received_message_size.
+MAX_TOKEN_BYTES = 48 * 1024
+#: Legs a service answers in one negotiation (SPNEGO with NTLM takes two; Kerberos one).
+MAX_LEGS = 4
+
+
+# --- the GSS context (pyspnego) --------------------------------------------------------------
+class GssContext(Protocol):
+    """What this module asks of a pyspnego context (``spnego.ContextProxy``)."""
+
+    @property
+    def complete(self) -> bool: ...
+
+    def step(self, in_token: bytes | None = None) -> bytes | None: ...
+
+    def wrap(self, data: bytes, encrypt: bool = True) -> Any: ...
+
+    def unwrap(self, data: bytes) -> Any: ...
+
+
+def _spnego() -> Any:
+    try:
+        import spnego
+    except ModuleNotFoundError as exc:
+        raise missing_extra(exc, "the SPNEGO bootstrap") from None
+    return spnego
+
+
+def _gss_errors() -> tuple[type[BaseException], ...]:
+    """What a GSS call may raise for a token it refuses: pyspnego's SpnegoError, and (seen
+    with MIT for a ticket under an unknown key) an AttributeError from python-gssapi. Any
+    exception from the library is an authentication failure: it fails closed."""
+    return (Exception,)
+
+
+def _context_req() -> Any:
+    # WCF's ISC/ASC flags: Confidentiality | ReplayDetect | SequenceDetect (+ MutualAuth).
+    req = _spnego().ContextReq
+    return req.mutual_auth | req.confidentiality | req.integrity | req.replay_detect | req.sequence_detect
+
+
+@dataclass(frozen=True, slots=True)
+class SpnegoClientCredentials:
+    """How a client authenticates: a target SPN, and a Kerberos ccache or keytab, or a
+    username and password (Kerberos where a KDC answers, else NTLM)."""
+
+    spn: str
+    username: str | None = None
+    password: str | None = None
+    ccache: str | None = None
+    keytab: str | None = None
+    #: "negotiate" (WCF's package: Kerberos, NTLM fallback), "kerberos" or "ntlm"
+    protocol: str = "negotiate"
+
+    def context(self) -> GssContext:
+        spnego = _spnego()
+        service, _, host = self.spn.partition("/")
+        if not host:
+            raise ConfigurationError(f"the SPN {self.spn!r} is not of the form service/host")
+        host = host.split("@", 1)[0]
+        creds: Any
+        if self.keytab is not None:
+            creds = spnego.KerberosKeytab(self.keytab, principal=self.username)
+        elif self.ccache is not None:
+            creds = spnego.KerberosCCache(self.ccache, principal=self.username)
+        elif self.password is not None:
+            creds = spnego.Password(self.username or "", self.password)
+        else:
+            creds = self.username  # the default ccache (KRB5CCNAME)
+        ctx: GssContext = spnego.client(
+            creds, hostname=host, service=service, protocol=self.protocol, context_req=_context_req()
+        )
+        return ctx
+
+
+# --- XML helpers --------------------------------------------------------------------------------
+def _canonical(el: etree._Element) -> bytes:
+    """The unit WCF hashes: the element alone, whitespace-only text between elements dropped,
+    exclusive C14N without comments."""
+    c = copy.deepcopy(el)
+    for node in c.iter():
+        if len(node) and node.text is not None and not node.text.strip():
+            node.text = None
+        if node is not c and node.tail is not None and not node.tail.strip():
+            node.tail = None
+    c.tail = None
+    return exc_c14n(c)
+
+
+def _exchange(parent: etree._Element, trust: TrustVersion, token: bytes) -> None:
+    be = x.sub(parent, trust, "BinaryExchange", base64.b64encode(token).decode("ascii"))
+    be.set("ValueType", ns.SPNEGO_VALUE_TYPE)
+    be.set("EncodingType", ns.WSS_BASE64)
+
+
+def _read_exchange(el: etree._Element, trust: TrustVersion, required: bool) -> bytes | None:
+    found = [c for c in x.children(el) if c.tag == x.tq(trust, "BinaryExchange")]
+    if not found:
+        if required:
+            raise InvalidRequest("the negotiation leg carries no BinaryExchange")
+        return None
+    if len(found) > 1:
+        raise InvalidRequest("the negotiation leg carries more than one BinaryExchange")
+    be = found[0]
+    if be.get("ValueType") != ns.SPNEGO_VALUE_TYPE:
+        raise InvalidRequest(
+            f"the BinaryExchange ValueType {printable(be.get('ValueType'), 120)!r} is not SPNEGO's"
+        )
+    text = "".join((be.text or "").split())
+    if len(text) > MAX_TOKEN_BYTES * 2:
+        raise InvalidRequest(f"the BinaryExchange is larger than {MAX_TOKEN_BYTES} bytes")
+    encoding = be.get("EncodingType")
+    try:
+        if encoding == ns.WSS_BASE64:
+            data = base64.b64decode(text, validate=True)
+        elif encoding == ns.WSS_HEX:
+            data = bytes.fromhex(text)
+        else:
+            raise InvalidRequest(
+                f"the BinaryExchange EncodingType {printable(encoding, 120)!r} is neither Base64Binary "
+                "nor HexBinary"
+            )
+    except (binascii.Error, ValueError):
+        raise InvalidRequest("the BinaryExchange is not well-formed base64 or hex") from None
+    if not data or len(data) > MAX_TOKEN_BYTES:
+        raise InvalidRequest(f"the BinaryExchange is empty or larger than {MAX_TOKEN_BYTES} bytes")
+    return data
+
+
+def _final_action(trust: TrustVersion) -> str:
+    return trust.rstrc_issue_final if trust.ns == ns.TRUST_13 else trust.rstr_issue
+
+
+def _without_tokens(rstr: etree._Element, trust: TrustVersion) -> etree._Element:
+    """The final RSTR as the transcript takes it: without RequestedSecurityToken and
+    RequestedProofToken."""
+    c = copy.deepcopy(rstr)
+    for child in list(c):
+        if child.tag in (x.tq(trust, "RequestedSecurityToken"), x.tq(trust, "RequestedProofToken")):
+            c.remove(child)
+    return c
+
+
+def authenticator(key: bytes, transcript_sha1: bytes) -> bytes:
+    """WCF's CombinedHash: P_SHA1(key, "AUTH-HASH" ‖ SHA-1(transcript)), 32 bytes."""
+    return p_sha1(key, AUTH_LABEL + transcript_sha1, AUTHENTICATOR_BYTES)
+
+
+# --- the client half ----------------------------------------------------------------------------
+def _refused(detail: str) -> InvalidSecurity:
+    log.warning("SPNEGO negotiation refused: %s", detail)
+    return InvalidSecurity(detail)
+
+
+@dataclass(frozen=True, slots=True)
+class SpnegoClient:
+    """Before negotiating: it only knows how to negotiate (`negotiate`)."""
+
+    credentials: SpnegoClientCredentials
+
+    def negotiate(self, policy: MessagePolicy, now: float) -> ClientNegotiation:
+        trust = policy.sc.trust
+        context = f"uuid-{uuid.uuid4()}-1"
+        try:
+            gss = self.credentials.context()
+            token = gss.step(None)
+        except _gss_errors() as exc:
+            raise _refused(f"the SPNEGO context could not start: {printable(str(exc), 300)}") from None
+        transcript = hashlib.sha1()
+        payload = x.trust_element(trust, RST)
+        payload.set("Context", context)
+        x.sub(payload, trust, "TokenType", policy.sc.sct_token_type)
+        x.sub(payload, trust, "RequestType", trust.issue)
+        x.sub(payload, trust, "KeySize", str(policy.suite.symmetric_key_bits))
+        _exchange(payload, trust, token or b"")
+        action = trust.rst_issue
+        for _ in range(MAX_LEGS + 1):
+            transcript.update(_canonical(payload))
+            reply = yield NegotiationLeg(action, payload)
+            if reply.tag == x.tq(trust, RSTRC):
+                return self._finish(gss, reply, context, transcript, policy)
+            if reply.tag != x.tq(trust, RSTR) or reply.get("Context") != context:
+                raise _refused("the reply is not an RSTR of this negotiation (Context)")
+            in_token = _read_exchange(reply, trust, required=True)
+            transcript.update(_canonical(reply))
+            if gss.complete:
+                raise _refused("the service sent another token after the context completed")
+            try:
+                token = gss.step(in_token)
+            except _gss_errors() as exc:
+                raise _refused(
+                    f"the service's SPNEGO token was refused: {printable(str(exc), 300)}"
+                ) from None
+            if not token:
+                raise _refused("the SPNEGO context has no token to send and the service wants one")
+            payload = x.trust_element(trust, RSTR)
+            payload.set("Context", context)
+            _exchange(payload, trust, token)
+            action = trust.rstr_issue
+        raise _refused(f"the negotiation took more than {MAX_LEGS} legs")
+
+    def _finish(
+        self,
+        gss: GssContext,
+        rstrc: etree._Element,
+        context: str,
+        transcript: Any,
+        policy: MessagePolicy,
+    ) -> SpnegoNegotiated:
+        trust = policy.sc.trust
+        rstrs = x.children(rstrc)
+        if len(rstrs) != 2 or any(r.tag != x.tq(trust, RSTR) for r in rstrs):
+            raise _refused("the final reply is not an RSTRC of two RSTRs")
+        final, auth_rstr = rstrs
+        if final.get("Context") != context or auth_rstr.get("Context") != context:
+            raise _refused("the final reply is not of this negotiation (Context)")
+        try:
+            response = TokenResponse.from_xml(final, trust)
+        except WsscError as exc:
+            raise _refused(f"the final RSTR is malformed: {exc.detail or exc.reason}") from None
+        if response.token_type != policy.sc.sct_token_type:
+            raise _refused("the final RSTR's TokenType is not the SCT's")
+        last = _read_exchange(final, trust, required=False)
+        try:
+            if last is not None:
+                if gss.complete:
+                    raise _refused("the service sent a token after the context completed")
+                if gss.step(last):
+                    raise _refused("the SPNEGO context wants another leg after the final reply")
+            if not gss.complete:
+                raise _refused("the SPNEGO context is not complete after the final reply")
+            proof = response.proof
+            if not isinstance(proof, OpaqueProof) or proof.element.tag != f"{{{ns.XENC}}}EncryptedKey":
+                raise _refused("the RequestedProofToken is not an xenc:EncryptedKey")
+            method = proof.element.find(f"{{{ns.XENC}}}EncryptionMethod")
+            if method is None or method.get("Algorithm") != ns.GSS_WRAP:
+                raise _refused("the proof key is not wrapped with GSS_Wrap")
+            cipher = proof.element.findtext(f"{{{ns.XENC}}}CipherData/{{{ns.XENC}}}CipherValue") or ""
+            try:
+                sealed = base64.b64decode("".join(cipher.split()), validate=True)
+            except (binascii.Error, ValueError):
+                raise _refused("the wrapped proof key is not base64") from None
+            unwrapped = gss.unwrap(sealed)
+        except _gss_errors() as exc:
+            raise _refused(f"the final SPNEGO reply was refused: {printable(str(exc), 300)}") from None
+        if not getattr(unwrapped, "encrypted", False):
+            raise _refused("the proof key was not sealed (GSS_Wrap without confidentiality)")
+        key: bytes = unwrapped.data
+        bits = len(key) * 8
+        if response.key_size is not None and response.key_size != bits:
+            raise _refused("the proof key's length is not the KeySize")
+        try:
+            check_key_size(bits, policy.suite)
+        except InvalidRequest as exc:
+            raise _refused(exc.detail or exc.reason) from None
+        transcript.update(_canonical(_without_tokens(final, trust)))
+        expected = authenticator(key, transcript.digest())
+        kids = x.children(auth_rstr)
+        combined = None
+        if len(kids) == 1 and kids[0].tag == x.tq(trust, "Authenticator"):
+            inner = x.children(kids[0])
+            if len(inner) == 1 and inner[0].tag == x.tq(trust, "CombinedHash"):
+                combined = inner[0].text or ""
+        if combined is None:
+            raise _refused("the final reply does not contain an authenticator")
+        try:
+            got = base64.b64decode("".join(combined.split()), validate=True)
+        except (binascii.Error, ValueError):
+            got = b""
+        if not hmac.compare_digest(got, expected):
+            raise _refused("the RequestSecurityTokenResponse CombinedHash is incorrect")
+        return SpnegoNegotiated(response.token, key)
+
+    def secure(
+        self, envelope: etree._Element, policy: MessagePolicy, now: float | None = None
+    ) -> tuple[etree._Element, ClientContext]:
+        raise ConfigurationError("SPNEGO negotiates first")
+
+    def verify_reply(
+        self,
+        data: bytes | etree._Element,
+        ctx: ClientContext,
+        policy: MessagePolicy,
+        now: float | None = None,
+    ) -> VerifiedMessage:
+        raise ConfigurationError("SPNEGO negotiates first")
+
+    def secure_renew(
+        self,
+        envelope: etree._Element,
+        policy: MessagePolicy,
+        session: SctProtection,
+        now: float | None = None,
+    ) -> tuple[etree._Element, ClientContext | None]:
+        raise ConfigurationError("SPNEGO negotiates first")
+
+
+@dataclass(frozen=True, slots=True)
+class SpnegoNegotiated:
+    """What a negotiation established: the negotiated SCT and its key. It secures the
+    RST/SCT; Renews go under the session's key."""
+
+    sct: SecurityContextToken
+    key: bytes
+
+    def __repr__(self) -> str:
+        return f"SpnegoNegotiated(sct={self.sct.identifier!r})"
+
+    def secure(
+        self, envelope: etree._Element, policy: MessagePolicy, now: float | None = None
+    ) -> tuple[etree._Element, ClientContext]:
+        root = protect(envelope, SctProtection(self.sct, self.key, include=True), policy, now=now)
+        return root, ClientContext({self.sct.identifier: self.key})
+
+    def verify_reply(
+        self,
+        data: bytes | etree._Element,
+        ctx: ClientContext,
+        policy: MessagePolicy,
+        now: float | None = None,
+    ) -> VerifiedMessage:
+        key = ctx.reply_keys.get(self.sct.identifier)
+
+        def resolve(sct: SecurityContextToken, sc: ns.ScVersion) -> bytes | None:
+            return key if sct.identifier == self.sct.identifier and sc.ns == policy.sc.ns else None
+
+        result = verify(data, resolver=resolve, policy=policy, now=now)
+        if result.signing_sct is None or result.signing_sct.identifier != self.sct.identifier:
+            raise InvalidSecurity("the reply is not secured by the negotiated SCT")
+        return result
+
+    def secure_renew(
+        self,
+        envelope: etree._Element,
+        policy: MessagePolicy,
+        session: SctProtection,
+        now: float | None = None,
+    ) -> tuple[etree._Element, ClientContext | None]:
+        return protect(envelope, session, policy, now=now), None
+
+
+# --- the service half ---------------------------------------------------------------------------
+@dataclass(slots=True)
+class _Legs:
+    """Between legs: the GSS context, the transcript so far, the key size, the legs done."""
+
+    gss: GssContext
+    transcript: Any
+    key_bits: int
+    legs: int
+    lock: threading.Lock
+
+
+@dataclass(frozen=True, slots=True)
+class _Established:
+    """After the final leg, until the RST/SCT: the negotiated SCT, its key, the principal."""
+
+    sct: SecurityContextToken
+    key: bytes
+    identity: str
+
+    def __repr__(self) -> str:
+        return f"_Established(sct={self.sct.identifier!r}, identity={self.identity!r})"
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, AttributeError):  # python-gssapi, once MIT's accept failed
+        return (
+            "the Kerberos acceptor established no context from it (a ticket for a key the "
+            "service does not hold, or tampered, replayed or expired)"
+        )
+    return printable(str(exc), 300)
+
+
+def _principal(gss: Any) -> str:
+    name = getattr(gss, "client_principal", None)
+    return str(name) if name else ""
+
+
+_RST_CHILDREN = frozenset({"TokenType", "RequestType", "KeySize", "BinaryExchange", "Context"})
+
+
+@dataclass(frozen=True, slots=True)
+class SpnegoService:
+    """The service half. ``acceptor`` makes a new GSS acceptor context (one per
+    negotiation)."""
+
+    acceptor: Callable[[], GssContext]
+
+    def _first(self, request: etree._Element, policy: MessagePolicy) -> int:
+        """Check the RST as WCF does; returns the key size to issue (bits)."""
+        trust, sc = policy.sc.trust, policy.sc
+        kids = x.index_children(request, trust)
+        extra = sorted(set(kids) - _RST_CHILDREN)
+        if extra:
+            raise InvalidRequest(f"the SPNEGO RST carries {', '.join(extra)}, which SPNEGO does not use")
+        if "RequestType" in kids and x.text(kids["RequestType"], "RequestType") != trust.issue:
+            raise InvalidRequest("the SPNEGO RST's RequestType is not Issue")
+        if "TokenType" in kids and x.text(kids["TokenType"], "TokenType") != sc.sct_token_type:
+            raise InvalidRequest("the SPNEGO RST asks for a token other than an SCT")
+        bits = x.non_negative_int(kids["KeySize"], "KeySize") if "KeySize" in kids else 0
+        if bits:
+            check_key_size(bits, policy.suite)
+            return bits
+        return policy.suite.symmetric_key_bits
+
+    def negotiate(
+        self,
+        request: etree._Element,
+        state: object | None,
+        transport: TransportInfo,
+        policy: MessagePolicy,
+        now: float,
+    ) -> NegotiationStep:
+        trust = policy.sc.trust
+        context = request.get("Context") or ""
+        if state is None:
+            key_bits = self._first(request, policy)
+            in_token = _read_exchange(request, trust, required=True)
+            legs = _Legs(self.acceptor(), hashlib.sha1(), key_bits, 0, threading.Lock())
+        elif isinstance(state, _Legs):
+            kids = x.children(request)
+            if len(kids) != 1:
+                raise InvalidRequest("a SPNEGO continuation RSTR carries one BinaryExchange and nothing else")
+            in_token = _read_exchange(request, trust, required=True)
+            legs = state
+        else:
+            raise InvalidRequest("the negotiation under this Context is over (its RST/SCT is due)")
+        if not legs.lock.acquire(blocking=False):
+            raise InvalidRequest("another leg of this negotiation is in progress")
+        try:
+            return self._step(legs, request, in_token, context, trust, policy, now)
+        finally:
+            legs.lock.release()
+
+    def _step(
+        self,
+        legs: _Legs,
+        request: etree._Element,
+        in_token: bytes | None,
+        context: str,
+        trust: TrustVersion,
+        policy: MessagePolicy,
+        now: float,
+    ) -> NegotiationStep:
+        if legs.legs >= MAX_LEGS:
+            raise InvalidRequest(f"the SPNEGO negotiation took more than {MAX_LEGS} legs")
+        legs.transcript.update(_canonical(request))
+        try:
+            out = legs.gss.step(in_token)
+            complete = legs.gss.complete
+        except _gss_errors() as exc:
+            raise NegotiationFailed(f"the SPNEGO token was refused: {_why(exc)}") from None
+        if not complete:
+            if not out:
+                raise NegotiationFailed("the SPNEGO context is incomplete and has no token to send")
+            reply = x.trust_element(trust, RSTR)
+            reply.set("Context", context)
+            _exchange(reply, trust, out)
+            legs.transcript.update(_canonical(reply))
+            legs.legs += 1
+            return NegotiationStep(trust.rstr_issue, reply, legs)
+        identity = _principal(legs.gss)
+        if not identity:
+            raise NegotiationFailed("the SPNEGO context authenticated no principal (anonymous)")
+        key = os.urandom(legs.key_bits // 8)
+        try:
+            sealed = legs.gss.wrap(key, encrypt=True)
+        except _gss_errors() as exc:
+            raise NegotiationFailed(
+                f"the proof key could not be wrapped: {printable(str(exc), 300)}"
+            ) from None
+        if not sealed.encrypted:
+            raise NegotiationFailed("the negotiated context cannot seal (no confidentiality)")
+        sc = policy.sc
+        sct = SecurityContextToken(f"urn:uuid:{uuid.uuid4()}")
+        ek = etree.Element(f"{{{ns.XENC}}}EncryptedKey", nsmap={"e": ns.XENC})
+        etree.SubElement(ek, f"{{{ns.XENC}}}EncryptionMethod").set("Algorithm", ns.GSS_WRAP)
+        cipher = etree.SubElement(
+            etree.SubElement(ek, f"{{{ns.XENC}}}CipherData"), f"{{{ns.XENC}}}CipherValue"
+        )
+        cipher.text = base64.b64encode(sealed.data).decode("ascii")
+        response = TokenResponse(
+            sct,
+            sc.sct_token_type,
+            OpaqueProof(ek),
+            None,
+            Lifetime(now, now + TRANSITION_LIFETIME),
+            legs.key_bits,
+            context,
+            SecurityTokenReference.local(sct.wsu_id, sc.sct_token_type),
+            SecurityTokenReference.external(sct.identifier, sc.sct_token_type, None, sc.ns),
+        )
+        final = response.to_xml(sc, wrap=False)
+        if out:
+            _exchange(final, trust, out)
+        legs.transcript.update(_canonical(_without_tokens(final, trust)))
+        rstrc = x.trust_element(trust, RSTRC)
+        rstrc.append(final)
+        auth = x.sub(rstrc, trust, RSTR)
+        auth.set("Context", context)
+        x.sub(
+            x.sub(auth, trust, "Authenticator"),
+            trust,
+            "CombinedHash",
+            base64.b64encode(authenticator(key, legs.transcript.digest())).decode("ascii"),
+        )
+        return NegotiationStep(
+            _final_action(trust),
+            rstrc,
+            _Established(sct, key, identity),
+            keep_for=TRANSITION_LIFETIME,
+            keep_as=sct.identifier,
+        )
+
+    def verify_negotiated(
+        self,
+        data: bytes | etree._Element,
+        transport: TransportInfo,
+        policy: MessagePolicy,
+        now: float,
+        negotiated: NegotiatedState,
+        replay_cache: ReplayCache | None = None,
+    ) -> ServiceResult:
+        found: list[_Established] = []
+
+        def resolve(sct: SecurityContextToken, sc: ns.ScVersion) -> bytes | None:
+            if sc.ns != policy.sc.ns:
+                return None
+            for e in found:
+                if e.sct.identifier == sct.identifier:
+                    return e.key
+            state = negotiated(sct.identifier)
+            if not isinstance(state, _Established):
+                raise InvalidSecurity("the RST/SCT's SCT is not one a finished SPNEGO negotiation issued")
+            found.append(state)
+            return state.key
+
+        result = verify(
+            data,
+            resolver=resolve,
+            policy=policy,
+            now=now,
+            replay_cache=replay_cache,
+            replay_partition="peer:" + transport.peer,
+        )
+        signer = result.signing_sct
+        if signer is None or not found or signer.identifier != found[0].sct.identifier:
+            raise InvalidSecurity("the RST/SCT is not signed by the SCT its negotiation issued")
+        e = found[0]
+        return ServiceResult(result, e.identity, {e.sct.identifier: e.key}, e.sct.identifier)
+
+    def verify(
+        self,
+        data: bytes | etree._Element,
+        transport: TransportInfo,
+        policy: MessagePolicy,
+        now: float,
+        replay_cache: ReplayCache | None = None,
+        endorsing: KeyResolver | None = None,
+    ) -> ServiceResult:
+        raise InvalidSecurity("SPNEGO secures nothing before its negotiation")
+
+    def secure_reply(
+        self,
+        envelope: etree._Element,
+        result: ServiceResult,
+        policy: MessagePolicy,
+        now: float | None = None,
+    ) -> etree._Element:
+        ident = result.reply_sha1
+        if ident is None or ident not in result.reply_keys:
+            raise InvalidSecurity("no negotiated SCT to secure the reply with")
+        ref = SecurityContextToken(ident)
+        return protect(envelope, SctProtection(ref, result.reply_keys[ident], include=False), policy, now=now)
+
+    def secured_by_bootstrap(self, envelope: Envelope) -> bool:
+        return False  # its Renew comes under the session's key
+
+    def renew_identity(self, message: VerifiedMessage, transport: TransportInfo, now: float) -> str | None:
+        return None  # the session's key is the proof
+
+
+_ENV_LOCK = threading.Lock()
+
+
+def acceptor(
+    keytab: str | None = None, ntlm_user_file: str | None = None, protocol: str = "negotiate"
+) -> Callable[[], GssContext]:
+    """A factory of pyspnego acceptor contexts (one per negotiation). The service's Kerberos
+    keys come from ``keytab``, its NTLM accounts from ``ntlm_user_file``: both are
+    process-wide, as GSSAPI and pyspnego read them (``KRB5_KTNAME``, ``NTLM_USER_FILE``,
+    which this sets); None leaves the environment's."""
+    spnego = _spnego()
+    with _ENV_LOCK:
+        for name, value in (("KRB5_KTNAME", keytab), ("NTLM_USER_FILE", ntlm_user_file)):
+            if value is None:
+                continue
+            if not os.path.isfile(value):
+                raise ConfigurationError(f"{name}: no such file {value!r}")
+            os.environ[name] = f"FILE:{os.path.abspath(value)}" if name == "KRB5_KTNAME" else value
+
+    def make() -> GssContext:
+        try:
+            ctx: GssContext = spnego.server(protocol=protocol, context_req=_context_req())
+        except _gss_errors() as exc:
+            raise NegotiationFailed(f"no acceptor context: {printable(str(exc), 300)}") from None
+        return ctx
+
+    return make
+
+
+# --- policy ---------------------------------------------------------------------------------
+class SpnegoPolicy:
+    """The WS-SecurityPolicy shape of SspiNegotiated (export and import)::
+
+    <sp:SymmetricBinding><wsp:Policy>
+      <sp:ProtectionToken><wsp:Policy>
+        <sp:SpnegoContextToken sp:IncludeToken="…/AlwaysToRecipient"><wsp:Policy>
+          <sp:RequireDerivedKeys/>
+          (SP 1.2: <sp:MustNotSendCancel/><sp:MustNotSendAmend/><sp:MustNotSendRenew/>)
+        </wsp:Policy></sp:SpnegoContextToken>
+      </wsp:Policy></sp:ProtectionToken>
+      <sp:AlgorithmSuite>…</sp:AlgorithmSuite> <sp:Layout>…Strict…</sp:Layout>
+      <sp:IncludeTimestamp/> <sp:EncryptSignature/> <sp:OnlySignEntireHeadersAndBody/>
+    </wsp:Policy></sp:SymmetricBinding>
+    <sp:Wss11><wsp:Policy/></sp:Wss11>
+    <sp:Trust10 | sp:Trust13>…</…>
+    """
+
+    key = Bootstrap.SPNEGO
+    description = (
+        "SspiNegotiated: Windows authentication (SPNEGO: Kerberos, NTLM as the fallback) "
+        "negotiated over WS-Trust legs; the negotiated token protects the request for the "
+        "session token (sp:SymmetricBinding, sp:SpnegoContextToken)"
+    )
+    needs_service_certificate = False
+
+    def assertions(self, w: PolicyWriter, settings: SecureConversationSettings) -> list[etree._Element]:
+        d = w.d
+        token = w.token(
+            "SpnegoContextToken",
+            d.always_to_recipient,
+            w.flag("RequireDerivedKeys", settings.require_derived_keys),
+            w.flag("MustNotSendCancel", d.is_sp12),
+            w.flag("MustNotSendAmend", d.is_sp12),
+            w.flag("MustNotSendRenew", d.is_sp12),
+        )
+        return [
+            symmetric_binding(w, settings, token),
+            wss11(w),
+            trust_assertion(w, settings.key_entropy_mode),
+        ]
+
+    def recognize(self, reader: ShapeReader, binding: BindingFacts) -> bool | None:
+        token = binding.protection_token
+        if binding.transport or binding.username or token is None:
+            return None
+        q = etree.QName(token)
+        if q.localname != "SpnegoContextToken" or q.namespace != reader.sp:
+            return None
+        nested = [c for c in token if isinstance(c.tag, str)]
+        derived = False
+        allowed = {"RequireDerivedKeys", "MustNotSendCancel", "MustNotSendAmend", "MustNotSendRenew"}
+        for policy in nested:
+            for a in policy.iter():
+                if a is policy or not isinstance(a.tag, str):
+                    continue
+                name = etree.QName(a)
+                if name.namespace not in (reader.sp, ns.MSSP) or name.localname not in allowed:
+                    return None  # an assertion this shape does not know: not WCF's shape
+                derived = derived or name.localname == "RequireDerivedKeys"
+        return derived
+
+
+__all__ = [
+    "SpnegoClient",
+    "SpnegoClientCredentials",
+    "SpnegoNegotiated",
+    "SpnegoPolicy",
+    "SpnegoService",
+    "acceptor",
+    "authenticator",
+]
