@@ -132,7 +132,18 @@ def start_cxf_service(home: Path, *args: str) -> CxfService:
     _, cert, key = dev_certificate(home)
     port = free_port()
     out_path, err_path = home / f"cxf-{port}.out", home / f"cxf-{port}.err"
-    argv = ["java", "-cp", cp, "wssc.cxf.CxfService", "--port", str(port), "--cert", str(cert), "--key", str(key)]
+    argv = [
+        "java",
+        "-cp",
+        cp,
+        "wssc.cxf.CxfService",
+        "--port",
+        str(port),
+        "--cert",
+        str(cert),
+        "--key",
+        str(key),
+    ]
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         proc = subprocess.Popen([*argv, *args], stdout=out, stderr=err, stdin=subprocess.PIPE)
     scheme = "https" if "unot" in args else "http"

@@ -24,7 +24,7 @@ from cxf_peer import CxfService, start_cxf_service
 from wssc.certs import Certificate, generate_self_signed
 from wssc.certs import load as load_certificate
 from wssc.client import AsyncClient, Client
-from wssc.errors import InvalidSecurity, RemoteFault
+from wssc.errors import FailedCheck, InvalidSecurity, RemoteFault
 
 pytestmark = pytest.mark.peer
 
@@ -67,7 +67,9 @@ def session(svc: CxfService, **kw: Any) -> tuple[list[str], list[object]]:
 def assert_cxf_ran(verdict: dict[str, Any], *, issued: int = 1, cancelled: int = 1, renewed: int = 0) -> None:
     assert verdict["ok"], verdict
     assert verdict["calls"] == ["Add 1 100", "Add 2 100", "Add 3 100", "Echo"], verdict
-    assert (verdict["issued"], verdict["renewed"], verdict["cancelled"]) == (issued, renewed, cancelled), verdict
+    assert (verdict["issued"], verdict["renewed"], verdict["cancelled"]) == (issued, renewed, cancelled), (
+        verdict
+    )
     assert verdict["faults"] == [], verdict
 
 
@@ -132,6 +134,12 @@ async def test_async_client_session(cxf_services: Callable[..., CxfService]) -> 
     assert_cxf_ran(svc.report())
 
 
+@pytest.mark.xfail(
+    strict=True,
+    raises=FailedCheck,
+    reason="FINDINGS C10: the Body digest of CXF's RSTR/Renew does not match its decrypted content "
+    "as wssc reads it (open: whose bug is not yet known)",
+)
 @pytest.mark.parametrize("binding", ["wshttp", "ws2007"])
 def test_renewal(cxf_services: Callable[..., CxfService], binding: str) -> None:
     """CXF issues SCTs that live 6 s here (``ws-security.security.token.lifetime``); wssc renews
