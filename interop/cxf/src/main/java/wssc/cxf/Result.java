@@ -18,6 +18,10 @@ final class Result {
 
     private final Map<String, Object> fields = new LinkedHashMap<>();
 
+    Map<String, Object> fields() {
+        return fields;
+    }
+
     Result put(String key, Object value) {
         fields.put(key, value);
         return this;
