@@ -26,6 +26,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from wssc.bootstrap.bindings import WS2007HttpBinding, WSHttpBinding
+    from wssc.bootstrap.registry import ClientCredentials, ServiceCredentials
     from wssc.certs import Certificate, dev_certificate, generate_self_signed
     from wssc.certs import load as load_certificate
     from wssc.client.async_ import AsyncClient
@@ -60,6 +62,10 @@ if TYPE_CHECKING:
     from wssc.store.redis import RedisReplayCache, RedisStore
 
 _WHERE: dict[str, tuple[str, str]] = {
+    "WSHttpBinding": ("wssc.bootstrap.bindings", "WSHttpBinding"),
+    "WS2007HttpBinding": ("wssc.bootstrap.bindings", "WS2007HttpBinding"),
+    "ClientCredentials": ("wssc.bootstrap.registry", "ClientCredentials"),
+    "ServiceCredentials": ("wssc.bootstrap.registry", "ServiceCredentials"),
     "Certificate": ("wssc.certs", "Certificate"),
     "dev_certificate": ("wssc.certs", "dev_certificate"),
     "generate_self_signed": ("wssc.certs", "generate_self_signed"),
@@ -107,6 +113,7 @@ __all__ = [
     "Bootstrap",
     "Certificate",
     "Client",
+    "ClientCredentials",
     "Compatibility",
     "ConfigurationError",
     "ContractSpec",
@@ -122,9 +129,12 @@ __all__ = [
     "RemoteFault",
     "SecureConversationSettings",
     "SecurityVerificationFailed",
+    "ServiceCredentials",
     "ServiceEngine",
     "SessionStore",
     "TransportError",
+    "WS2007HttpBinding",
+    "WSHttpBinding",
     "WsgiApp",
     "WsscError",
     "dev_certificate",
