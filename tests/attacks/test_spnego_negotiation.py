@@ -350,3 +350,29 @@ def test_one_address_holds_its_share_of_negotiations(spnego: Callable[..., Serve
     with pytest.raises(ServerTooBusy):  # a legitimate client from that address waits its turn
         with client(srv, username="WSSC\\carol", password=NTLM_PASSWORD) as c:
             c.Add(a=1, b=1)
+
+
+def test_the_wsdl_publishes_the_spn_and_the_client_targets_it(spnego: Callable[..., Server]) -> None:
+    """``wssc serve --spn`` publishes ``wsid:Identity/wsid:Spn``; a client built from the WSDL
+    targets that principal (WCF's default, ``host/<address host>``, would name 127.0.0.1 here
+    and fail), and ``wssc inspect`` shows it."""
+    srv = spnego("ws2007", "--spn", SERVICE)
+    wsdl = httpx.get(srv.wsdl_url, timeout=30).content
+    assert f"<Spn>{SERVICE}</Spn>".encode() in wsdl
+    assert b"X509Certificate" not in wsdl  # the identity is the principal, not a certificate
+    with Client.from_wsdl(srv.wsdl_url, credentials=ClientCredentials(**alice())) as c:
+        assert c.Add(a=20, b=22) == 42
+    done = subprocess.run(
+        [sys.executable, "-m", "wssc", "inspect", srv.wsdl_url], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Service SPN:" in done.stdout and SERVICE in done.stdout
+    # without the published SPN, the default principal (host/127.0.0.1) is not the service's
+    plain = spnego("ws2007")
+    from wssc.errors import RemoteFault
+
+    # (no Kerberos ticket for that principal: pyspnego falls back to NTLM, which the service refuses)
+    with pytest.raises(RemoteFault) as info:
+        with Client.from_wsdl(plain.wsdl_url, credentials=ClientCredentials(**alice())) as c:
+            c.Add(a=1, b=1)
+    assert info.value.code.local == "FailedAuthentication"

@@ -491,3 +491,23 @@ def test_svcutil_types_raw_xml_values_of_a_corpus_wsdl(
     assert "from lxml.etree import _Element as _XmlElement" in source
     assert "def Ping(self, Ping: _XmlElement | None) -> _XmlElement | None:" in source
     compile(source, str(out), "exec")
+
+
+def test_a_wsdl_identity_spn_or_upn_is_read() -> None:
+    """``wsid:Identity/wsid:Spn`` (and ``Upn``), as a Windows-authenticated WCF service
+    publishes it, is read; a value that is no principal name is refused."""
+    from wssc.policy.wsdl_import import _principal
+
+    wsid = "http://schemas.xmlsoap.org/ws/2006/02/addressingidentity"
+
+    def port(local: str, value: str) -> etree._Element:
+        return etree.fromstring(
+            f'<p><a:EndpointReference xmlns:a="{ns.WSA10}"><a:Address>http://x/</a:Address>'
+            f'<Identity xmlns="{wsid}"><{local}>{value}</{local}></Identity></a:EndpointReference></p>'
+        )
+
+    assert _principal(port("Spn", " host/server.example.com "), "Spn") == "host/server.example.com"
+    assert _principal(port("Upn", "svc@EXAMPLE.COM"), "Upn") == "svc@EXAMPLE.COM"
+    assert _principal(port("Upn", "svc@EXAMPLE.COM"), "Spn") is None
+    with pytest.raises(ConfigurationError, match="is not a principal name"):
+        _principal(port("Spn", "host/a b"), "Spn")

@@ -191,6 +191,9 @@ class ServiceCredentials(_Credentials):
     #: of NTLM accounts (``DOMAIN:user:password`` lines; None: NTLM_USER_FILE).
     kerberos_keytab: str | None = None
     ntlm_user_file: str | None = None
+    #: The principal name a Windows-authenticated service publishes as its WSDL identity
+    #: (``wsid:Spn``, e.g. ``HTTP/host.example.com``); WCF's clients and wssc's target it.
+    spn: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

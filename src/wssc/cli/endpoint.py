@@ -266,6 +266,12 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="spnego: NTLM accounts, DOMAIN:USER:PASSWORD per line (default: NTLM_USER_FILE)",
     )
     s.add_argument(
+        "--spn",
+        metavar="SPN",
+        help="spnego: the service principal the WSDL publishes as its identity (wsid:Spn), "
+        "e.g. HTTP/host.example.com; clients built from the WSDL target it",
+    )
+    s.add_argument(
         "--max-stateful-negotiations",
         type=_positive,
         default=None,
@@ -513,7 +519,9 @@ def run_serve(args: argparse.Namespace) -> int:
         username_validator=validate,
         replay_cache=replay_cache,
         client_certificate_validator=_client_validator(args),
-        credentials=ServiceCredentials(kerberos_keytab=args.keytab, ntlm_user_file=args.ntlm_users),
+        credentials=ServiceCredentials(
+            kerberos_keytab=args.keytab, ntlm_user_file=args.ntlm_users, spn=args.spn
+        ),
     )
     proxies = [p.strip() for p in (args.forwarded_allow_ips or "").split(",") if p.strip()]
     sc = settings.secure_conversation

@@ -195,6 +195,8 @@ class WsdlEndpoint:
     certificate: Certificate | None
     #: ``address`` is the WSDL's soap:address (else the WSDL's own URL without its query)
     published: bool = True
+    #: the service principal the WSDL's identity names (wsid:Spn), for SPNEGO
+    spn: str | None = None
 
 
 def policy_first(asm: WsdlAssembler, port: str | None, exc: Exception) -> Exception:
@@ -230,7 +232,9 @@ def endpoint_from_wsdl(wsdl: bytes, url: str, port: str | None = None) -> WsdlEn
     settings = EndpointSettings(secure_conversation=imported.settings, soap_version=imported.soap_version)
     address = imported.address or url.split("?", 1)[0]
     cert = from_der(imported.service_certificate_der) if imported.service_certificate_der else None
-    return WsdlEndpoint(address, settings, contract, cert, imported.address is not None)
+    return WsdlEndpoint(
+        address, settings, contract, cert, imported.address is not None, imported.identity_spn
+    )
 
 
 class ClientBase(Generic[H, L]):
@@ -255,6 +259,8 @@ class ClientBase(Generic[H, L]):
         given = kw.get("credentials")
         if given is None or given.service_certificate is None:  # the WSDL's identity by default
             kw.setdefault("service_certificate", ep.certificate)
+        if ep.spn is not None:  # the WSDL's wsid:Spn, unless one was given
+            kw["credentials"] = ClientCredentials.of(given).with_defaults(spn=ep.spn)
         client = cls(address or ep.address, ep.contract, settings=ep.settings, **kw)
         if address is None and ep.published:
             client.wsdl_url = url

@@ -154,6 +154,7 @@ def build_wsdl(
     binding_policy_id: str | None = None,
     operation_policy_ids: tuple[str, str] | None = None,
     identity_certificate_der: bytes | None = None,
+    identity_spn: str | None = None,
     single: bool = True,
     binding_name: str | None = None,
 ) -> bytes:
@@ -237,7 +238,10 @@ def build_wsdl(
     etree.SubElement(port, f"{{{soap}}}address", location=address)
     epr = etree.SubElement(port, f"{{{ns.WSA10}}}EndpointReference")
     etree.SubElement(epr, f"{{{ns.WSA10}}}Address").text = address
-    if identity_certificate_der is not None:
+    if identity_spn is not None:  # a Windows-authenticated service (SPNEGO): its principal name
+        identity = etree.SubElement(epr, f"{{{ns.WSID}}}Identity", nsmap=default_nsmap(ns.WSID))
+        etree.SubElement(identity, f"{{{ns.WSID}}}Spn").text = identity_spn
+    elif identity_certificate_der is not None:
         identity = etree.SubElement(epr, f"{{{ns.WSID}}}Identity", nsmap=default_nsmap(ns.WSID))
         key_info = etree.SubElement(identity, f"{{{ns.DS}}}KeyInfo", nsmap=default_nsmap(ns.DS))
         x509 = etree.SubElement(key_info, f"{{{ns.DS}}}X509Data")

@@ -91,6 +91,8 @@ class SecureEndpoint:
     address: str
     settings: EndpointSettings
     service_certificate: Certificate | None = None
+    #: the service principal the WSDL's identity names (wsid:Spn), for SPNEGO
+    spn: str | None = None
 
     @classmethod
     def from_wsdl(cls, wsdl: bytes, url: str | None = None) -> SecureEndpoint:
@@ -105,6 +107,7 @@ class SecureEndpoint:
             address,
             EndpointSettings(secure_conversation=imported.settings, soap_version=imported.soap_version),
             from_der(der) if der else None,
+            imported.identity_spn,
         )
 
 
@@ -144,7 +147,8 @@ class _Core:
         self.endpoint = endpoint
         self.address = endpoint.address
         boot = make_bootstrap(
-            endpoint.settings, credentials.with_defaults(service_certificate=endpoint.service_certificate)
+            endpoint.settings,
+            credentials.with_defaults(service_certificate=endpoint.service_certificate, spn=endpoint.spn),
         )
         self.session = ClientSession(endpoint.settings, boot, endpoint.address, compatibility=compatibility)
         self.clock = clock

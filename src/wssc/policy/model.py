@@ -59,6 +59,10 @@ class ImportedEndpoint:
     soap_version: SoapVersionName
     settings: SecureConversationSettings
     service_certificate_der: bytes | None = None
+    #: ``wsid:Identity/wsid:Spn`` (or ``wsid:Upn``): the principal a Windows-authenticated
+    #: service runs as, which an SPNEGO client targets
+    identity_spn: str | None = None
+    identity_upn: str | None = None
     policy_id: str | None = None
     operations: tuple[Operation, ...] = ()
     port_name: str | None = None

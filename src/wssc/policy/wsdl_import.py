@@ -144,6 +144,21 @@ def _certificate(port: etree._Element) -> bytes | None:
         raise ConfigurationError("the port's wsid:Identity X509Certificate is not base64") from None
 
 
+def _principal(port: etree._Element, local: str) -> str | None:
+    """``wsid:Identity/wsid:Spn`` or ``…/wsid:Upn`` of the port's endpoint reference::
+
+    <wsa10:EndpointReference>…<Identity xmlns="http://schemas.xmlsoap.org/ws/2006/02/addressingidentity">
+        <Spn>host/server.example.com</Spn></Identity></wsa10:EndpointReference>
+    """
+    path = "/".join([ns.qn(ns.WSA10, "EndpointReference"), ns.qn(ns.WSID, "Identity"), ns.qn(ns.WSID, local)])
+    text = (port.findtext(path) or "").strip()
+    if not text:
+        return None
+    if len(text) > 1024 or any(c.isspace() or not c.isprintable() for c in text):
+        raise ConfigurationError(f"the port's wsid:Identity {local} is not a principal name")
+    return text
+
+
 def _soap_version(binding: etree._Element) -> SoapVersionName:
     for child in binding:
         if isinstance(child.tag, str) and etree.QName(child).localname == "binding":
@@ -249,6 +264,8 @@ def import_wsdl(
         soap_version=_soap_version(binding),
         settings=imported.settings,
         service_certificate_der=_certificate(chosen),
+        identity_spn=_principal(chosen, "Spn"),
+        identity_upn=_principal(chosen, "Upn"),
         policy_id=first.get(ns.qn(ns.WSU, "Id")),
         operations=_operations(root, binding, resolve),
         port_name=chosen.get("name"),

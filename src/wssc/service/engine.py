@@ -319,6 +319,7 @@ class ServiceEngine:
                 binding_policy_id=policy_id,
                 operation_policy_ids=op_ids,
                 identity_certificate_der=self.certificate.der if self.certificate else None,
+                identity_spn=self.credentials.spn,
             )
         return self._wsdl
 
