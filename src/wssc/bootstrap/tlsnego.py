@@ -839,7 +839,8 @@ class TlsnegoPolicy:
     key: Bootstrap
     mutual: bool = False
     username: bool = False
-    needs_service_certificate = False
+    #: The client pins it (WCF publishes it as the endpoint's identity) or chains it to a CA.
+    needs_service_certificate = True
 
     @property
     def description(self) -> str:
