@@ -265,6 +265,20 @@ class _Tls:
             pass
         return self.outgoing.read()
 
+    def post_handshake(self, data: bytes) -> None:
+        """Take TLS 1.3 post-handshake records (a NewSessionTicket: JSSE sends one, wssc's
+        service none); application data there is refused."""
+        if self.obj.version() != "TLSv1.3":
+            raise ssl.SSLError("handshake records after a completed TLS 1.2 handshake")
+        self.incoming.write(data)
+        try:
+            if self.obj.read(1):
+                raise ssl.SSLError("application data in a handshake blob")
+        except ssl.SSLWantReadError:
+            pass
+        if self.incoming.pending or self.obj.pending():
+            raise ssl.SSLError("an incomplete record after the handshake")
+
     def peer_certificate(self) -> x509.Certificate | None:
         der = self.obj.getpeercert(binary_form=True)
         return x509.load_der_x509_certificate(der) if der else None
@@ -433,9 +447,9 @@ class TlsnegoClient:
         if response.token_type != policy.sc.sct_token_type:
             raise _refused("the final RSTR's TokenType is not the SCT's")
         try:
-            if last is not None:
-                if tls.done:
-                    raise _refused("the service sent handshake records after the handshake completed")
+            if last is not None and tls.done:
+                tls.post_handshake(last[0])
+            elif last is not None:
                 if tls.step(last[0]):
                     raise _refused("the TLS handshake wants another leg after the final reply")
                 if tls.done:
