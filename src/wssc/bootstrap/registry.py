@@ -438,7 +438,9 @@ def _tls_service(
     return make
 
 
-_TLS_TRUST = frozenset({"service_certificate", "service_certificate_validator", "service_dns_identity"})
+#: (or, instead of the pinned certificate, service_certificate_validator; and optionally
+#: service_dns_identity)
+_TLS_TRUST = frozenset({"service_certificate"})
 
 #: Every bootstrap this process speaks, by its settings value: the three built in, and those
 #: added with `register_bootstrap`.
