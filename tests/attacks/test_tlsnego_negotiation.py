@@ -154,6 +154,26 @@ def test_wssc_call_with_a_username_over_tlsnego(server: Callable[..., Server]) -
     wait_for_log(srv, "(identity 'alice')", since=since)
 
 
+def test_wssc_call_checks_the_dns_identity_and_sends_its_certificate(server: Callable[..., Server]) -> None:
+    """``--dns-identity`` against the service's TLS certificate (a clear error, no traceback,
+    nothing sent after the handshake), and ``--client-cert`` for mutual-tlsnego."""
+    srv = server("--bootstrap", "mutual-tlsnego")
+    cert, key = client_certificate(srv.home)
+    base = [sys.executable, "-m", "wssc", "call", srv.url, "Add", "1", "2", "--client-cert", str(cert),
+            "--client-key", str(key)]  # fmt: skip
+    since = log_mark(srv)
+    done = subprocess.run([*base, "--dns-identity", "localhost"], capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout.strip()) == (0, "3"), done.stderr
+    wait_for_log(srv, "(identity 'CN=wssc-test-client')", since=since)
+    since = log_mark(srv)
+    done = subprocess.run(
+        [*base, "--dns-identity", "other.example"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert "not the DNS identity 'other.example'" in done.stderr
+    assert "SCT urn:uuid:" not in srv.log()[since:]
+
+
 # --- the server certificate, checked by the client -------------------------------------
 @pytest.mark.parametrize(
     ("creds", "reason"),
