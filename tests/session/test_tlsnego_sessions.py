@@ -12,7 +12,7 @@ import gc
 import logging
 import ssl
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -29,6 +29,7 @@ from wssc.certs import generate_self_signed
 from wssc.client import AsyncClient, Client
 from wssc.contract import get_contract
 from wssc.demo import Calculator
+from wssc.errors import InvalidSecurity
 from wssc.security.x509_validation import CertificateValidator
 from wssc.service.engine import HttpRequest, HttpResponse, ServiceEngine
 from wssc.service.wsgi import WsgiApp
@@ -408,3 +409,101 @@ def test_the_captured_dotnet_final_rstr() -> None:
         "BinaryExchange",
     ]
     assert b"RequestedProofToken" not in _canonical(hashed) and b"Cookie" not in _canonical(hashed)
+
+
+# --- each check of the client on the service's replies ----------------------------------------
+class Editing(httpx.BaseTransport):
+    """The WSGI app, with the ``at``-th reply rewritten by ``edit`` (on its Body's child)."""
+
+    def __init__(self, engine: ServiceEngine, at: int, edit: Callable[[etree._Element], None]) -> None:
+        self.inner = httpx.WSGITransport(app=WsgiApp(engine))  # type: ignore[arg-type]
+        self.at, self.edit, self.n = at, edit, 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        data = response.read()
+        if self.n == self.at:
+            root = etree.fromstring(data)
+            self.edit(body_child(root))
+            data = etree.tostring(root)
+        self.n += 1
+        headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
+        return httpx.Response(response.status_code, headers=headers, content=data)
+
+
+def _t(el: etree._Element, local: str) -> etree._Element:
+    found = [e for e in el.iter() if isinstance(e.tag, str) and etree.QName(e).localname == local]
+    return found[0]
+
+
+def _final(rstrc: etree._Element) -> etree._Element:
+    return x.children(rstrc)[0]
+
+
+EDITS: dict[str, tuple[int, Callable[[etree._Element], None], str]] = {
+    "leg-context": (0, lambda r: r.set("Context", "uuid-other"), "not an RSTR of this negotiation (Context)"),
+    "leg-value-type": (
+        0,
+        lambda r: _t(r, "BinaryExchange").set("ValueType", ns.TLSNEGO_VALUE_TYPE),
+        "is not TLSNEGO's",
+    ),
+    "final-context": (
+        1,
+        lambda r: x.children(r)[1].set("Context", "uuid-other"),
+        "the final reply is not of this negotiation (Context)",
+    ),
+    "rstrc-shape": (1, lambda r: r.remove(x.children(r)[1]), "the final reply is not an RSTRC of two RSTRs"),
+    "token-type": (
+        1,
+        lambda r: setattr(_t(_final(r), "TokenType"), "text", ns.SC_13 + "/dk"),
+        "the final RSTR is malformed: the requested TokenType",
+    ),
+    "wrap-algorithm": (
+        1,
+        lambda r: _t(_final(r), "EncryptionMethod").set("Algorithm", ns.GSS_WRAP),
+        "the proof key is not wrapped with TLS_Wrap",
+    ),
+    "key-size": (
+        1,
+        lambda r: setattr(_t(_final(r), "KeySize"), "text", "128"),
+        "the proof key's length is not the KeySize",
+    ),
+    "no-authenticator": (
+        1,
+        lambda r: x.children(r)[1].remove(x.children(x.children(r)[1])[0]),
+        "the final reply does not contain an authenticator",
+    ),
+    "extra-handshake": (
+        1,
+        lambda r: tlsnego._exchange(
+            _final(r),
+            WS2007.sc.trust,
+            bytes.fromhex("1603030004") + b"\x0e\x00\x00\x00",
+            ns.TLSNEGO_VALUE_TYPE,
+        ),
+        "the final TLSNEGO reply was refused",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(EDITS))
+def test_each_client_check_refuses_its_edit(name: str, caplog: pytest.LogCaptureFixture) -> None:
+    """One reply of the service rewritten, one check of the client's each: the client refuses
+    with that check's reason and sends nothing more."""
+    at, edit, reason = EDITS[name]
+    family = WSHTTP if name == "leg-value-type" else WS2007  # WCF's client compares the spelling
+    settings = settings_for(Bootstrap.TLSNEGO, family)
+    engine = ServiceEngine(Calculator(), settings=settings, address=ADDRESS, credentials=service_creds())
+    transport = Editing(engine, at, edit)
+    with caplog.at_level(logging.WARNING, logger="wssc.client"):
+        with pytest.raises(InvalidSecurity):
+            with Client(
+                ADDRESS,
+                get_contract(Calculator),
+                settings=settings,
+                credentials=client_creds(),
+                http=httpx.Client(transport=transport),
+            ) as c:
+                c.Add(a=1, b=1)
+    assert reason in caplog.text
+    assert transport.n == at + 1  # nothing after the edited reply

@@ -444,8 +444,6 @@ class TlsnegoClient:
             last = read_exchange(final, trust, (value_type(trust),), required=False)
         except WsscError as exc:
             raise _refused(f"the final RSTR is malformed: {exc.detail or exc.reason}") from None
-        if response.token_type != policy.sc.sct_token_type:
-            raise _refused("the final RSTR's TokenType is not the SCT's")
         try:
             if last is not None and tls.done:
                 tls.post_handshake(last[0])
