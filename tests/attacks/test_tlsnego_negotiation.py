@@ -319,7 +319,14 @@ def client_hello() -> bytes:
     return out.read()
 
 
-def leg(srv: Server, binding: str, context: str, first: bool = True, blob: bytes | None = None) -> bytes:
+def leg(
+    srv: Server,
+    binding: str,
+    context: str,
+    first: bool = True,
+    blob: bytes | None = None,
+    extra: tuple[tuple[str, str], ...] = (),
+) -> bytes:
     trust = TRUST[binding]
     el = etree.Element(
         f"{{{trust.ns}}}{'RequestSecurityToken' if first else 'RequestSecurityTokenResponse'}",
@@ -329,6 +336,8 @@ def leg(srv: Server, binding: str, context: str, first: bool = True, blob: bytes
         el, f"{{{trust.ns}}}BinaryExchange", ValueType=tlsnego.value_type(trust), EncodingType=ns.WSS_BASE64
     )
     be.text = base64.b64encode(blob or client_hello()).decode("ascii")
+    for local, text in extra:
+        etree.SubElement(el, f"{{{trust.ns}}}{local}").text = text
     action = trust.rst_issue if first else trust.rstr_issue
     return etree.tostring(new_envelope(SOAP_12, action=action, to=srv.url, payload=el))
 
@@ -358,6 +367,45 @@ def test_legs_out_of_place_are_refused(server: Callable[..., Server]) -> None:
         r = post(srv, body, http=http)
         assert_fault(r, "InvalidRequest")
         fault_logged(srv, "is not TLSNEGO's", since=since)
+
+
+@pytest.mark.parametrize(
+    ("extra", "reason"),
+    [
+        ((("Entropy", "AAAA"),), "the TLSNEGO RST carries Entropy, which TLSNEGO does not use"),
+        (
+            (("RequestType", "http://docs.oasis-open.org/ws-sx/ws-trust/200512/Renew"),),
+            "RequestType is not Issue",
+        ),
+        ((("TokenType", "urn:other"),), "asks for a token other than an SCT"),
+        ((("KeySize", "64"),), "the key size 64 is not supported by the Basic256 algorithm suite"),
+    ],
+    ids=["entropy", "request-type", "token-type", "key-size"],
+)
+def test_a_malformed_first_leg_is_refused(
+    server: Callable[..., Server], extra: tuple[tuple[str, str], ...], reason: str
+) -> None:
+    """The service checks the RST as WCF does before any TLS work: InvalidRequest, reason logged."""
+    srv = server("--bootstrap", "tlsnego", "--binding", "ws2007")
+    since = log_mark(srv)
+    r = post(srv, leg(srv, "ws2007", f"uuid-{uuid.uuid4()}", extra=extra))
+    assert_fault(r, "InvalidRequest")
+    fault_logged(srv, reason, since=since)
+
+
+def test_a_continuation_leg_with_more_than_its_blob_is_refused(server: Callable[..., Server]) -> None:
+    srv = server("--bootstrap", "tlsnego", "--binding", "ws2007")
+    context = f"uuid-{uuid.uuid4()}"
+    assert post(srv, leg(srv, "ws2007", context)).status_code == 200
+    since = log_mark(srv)
+    r = post(
+        srv,
+        leg(
+            srv, "ws2007", context, first=False, blob=b"\x16\x03\x03\x00\x01\x00", extra=(("KeySize", "256"),)
+        ),
+    )
+    assert_fault(r, "InvalidRequest")
+    fault_logged(srv, "a TLSNEGO continuation RSTR carries one BinaryExchange and nothing else", since=since)
 
 
 def test_a_flood_of_abandoned_negotiations_is_bounded(server: Callable[..., Server]) -> None:
