@@ -29,7 +29,7 @@ from wssc.certs import generate_self_signed
 from wssc.client import AsyncClient, Client
 from wssc.contract import get_contract
 from wssc.demo import Calculator
-from wssc.errors import InvalidSecurity
+from wssc.errors import InvalidSecurity, NegotiationFailed
 from wssc.security.x509_validation import CertificateValidator
 from wssc.service.engine import HttpRequest, HttpResponse, ServiceEngine
 from wssc.service.wsgi import WsgiApp
@@ -381,9 +381,9 @@ def test_the_captured_dotnet_final_rstr() -> None:
     assert response.token_type == WSHTTP.sc.sct_token_type
     assert response.token.identifier == "urn:uuid:6ee2d642-484a-4e08-a9f4-a2bfe4f2d540"
     assert response.key_size == 256
-    assert (
-        response.lifetime is not None and response.lifetime.expires - response.lifetime.created == 10 * 3600
-    )
+    lifetime = response.lifetime
+    assert lifetime is not None and lifetime.created is not None and lifetime.expires is not None
+    assert lifetime.expires - lifetime.created == 10 * 3600  # WCF's 10 hours without SC's 15 min
     proof = response.proof
     assert isinstance(proof, OpaqueProof)
     method = proof.element.find(f"{{{ns.XENC}}}EncryptionMethod")
@@ -507,3 +507,36 @@ def test_each_client_check_refuses_its_edit(name: str, caplog: pytest.LogCapture
                 c.Add(a=1, b=1)
     assert reason in caplog.text
     assert transport.n == at + 1  # nothing after the edited reply
+
+
+@pytest.mark.parametrize("tls", ["tls13", "tls12"])
+def test_mutual_without_a_client_certificate_is_refused(
+    request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture, tls: str
+) -> None:
+    """A client that offers no certificate to a MutualSslNegotiated service (it was configured
+    for the anonymous variant): the service's TLS refuses the handshake; FailedAuthentication on
+    the wire, the reason in the service log."""
+    if tls == "tls12":
+        request.getfixturevalue("tls12_service")
+    engine = ServiceEngine(
+        Calculator(),
+        settings=settings_for(Bootstrap.MUTUAL_SSL, WS2007),
+        address=ADDRESS,
+        credentials=service_creds(),
+    )
+    rec = Recorder(engine)
+    with caplog.at_level(logging.INFO, logger="wssc.service"):
+        with pytest.raises(NegotiationFailed):
+            with Client(
+                ADDRESS,
+                get_contract(Calculator),
+                settings=settings_for(Bootstrap.TLSNEGO, WS2007),
+                credentials=client_creds(),
+                http=httpx.Client(transport=rec),
+            ) as c:
+                c.Add(a=1, b=1)
+    fault = rec.seen[-1][1]
+    code = fault.findtext(f".//{{{ns.SOAP12}}}Subcode/{{{ns.SOAP12}}}Value") or ""
+    assert code.endswith(":FailedAuthentication")
+    assert "the TLS handshake failed" in caplog.text and "CERTIFICATE" in caplog.text.upper()
+    assert engine.negotiations is not None and len(engine.negotiations) == 0  # the state is dropped
