@@ -383,7 +383,7 @@ def test_the_captured_dotnet_final_rstr() -> None:
     assert response.key_size == 256
     lifetime = response.lifetime
     assert lifetime is not None and lifetime.created is not None and lifetime.expires is not None
-    assert lifetime.expires - lifetime.created == 10 * 3600  # WCF's 10 hours without SC's 15 min
+    assert lifetime.expires - lifetime.created == 10 * 3600  # .NET 3.0's 10 hours
     proof = response.proof
     assert isinstance(proof, OpaqueProof)
     method = proof.element.find(f"{{{ns.XENC}}}EncryptionMethod")
