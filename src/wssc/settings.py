@@ -73,6 +73,9 @@ class Bootstrap:
     USERNAME_FOR_CERTIFICATE: ClassVar[Bootstrap]
     CERTIFICATE_OVER_TRANSPORT: ClassVar[Bootstrap]
     SPNEGO: ClassVar[Bootstrap]
+    TLSNEGO: ClassVar[Bootstrap]
+    USERNAME_FOR_SSL: ClassVar[Bootstrap]
+    MUTUAL_SSL: ClassVar[Bootstrap]
 
 
 Bootstrap.ANONYMOUS_FOR_CERTIFICATE = Bootstrap("AnonymousForCertificate")
@@ -81,6 +84,11 @@ Bootstrap.USERNAME_FOR_CERTIFICATE = Bootstrap("UserNameForCertificate")
 Bootstrap.CERTIFICATE_OVER_TRANSPORT = Bootstrap("CertificateOverTransport")
 #: WCF's SspiNegotiated: SPNEGO (Kerberos, NTLM fallback) negotiated over WS-Trust legs.
 Bootstrap.SPNEGO = Bootstrap("SspiNegotiated")
+#: WCF's SslNegotiated (TLSNEGO): a TLS handshake over WS-Trust legs; anonymous client, a
+#: UsernameToken after it, or the client's certificate in it.
+Bootstrap.TLSNEGO = Bootstrap("AnonymousForSslNegotiated")
+Bootstrap.USERNAME_FOR_SSL = Bootstrap("UserNameForSslNegotiated")
+Bootstrap.MUTUAL_SSL = Bootstrap("MutualSslNegotiated")
 
 
 class KeyEntropyMode(enum.Enum):

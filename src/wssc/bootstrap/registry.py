@@ -53,6 +53,7 @@ from wssc.bootstrap.certificate_over_transport import (
 )
 from wssc.bootstrap.spnego import SpnegoClient, SpnegoClientCredentials, SpnegoPolicy, SpnegoService
 from wssc.bootstrap.spnego import acceptor as spnego_acceptor
+from wssc.bootstrap.tlsnego import TlsnegoClient, TlsnegoPolicy, TlsnegoService
 from wssc.bootstrap.username_auth import login_throttle
 from wssc.bootstrap.username_for_certificate import (
     UserNameForCertificateClient,
@@ -155,6 +156,9 @@ class ClientCredentials(_Credentials):
     spn: str | None = None
     kerberos_ccache: str | None = None
     kerberos_keytab: str | None = None
+    #: TLSNEGO: a DNS identity (the WSDL's ``wsid:Identity/wsid:Dns``) the service's TLS
+    #: certificate must name.
+    service_dns_identity: str | None = None
 
     def validated_service_certificate(self, purpose: KeyPurpose) -> Certificate | None:
         """``service_certificate`` once its validator accepts it for ``purpose``, before
@@ -402,6 +406,45 @@ def _spnego_service(c: ServiceCredentials, _: LocalServiceSecuritySettings) -> B
     return SpnegoService(spnego_acceptor(c.kerberos_keytab, c.ntlm_user_file))
 
 
+def _tls_client(variant: Bootstrap) -> Callable[[ClientCredentials], BootstrapClient]:
+    def make(c: ClientCredentials) -> BootstrapClient:
+        if variant == Bootstrap.USERNAME_FOR_SSL and (c.username is None or c.password is None):
+            raise ConfigurationError("UserNameForSslNegotiated needs a username and a password")
+        if variant == Bootstrap.MUTUAL_SSL and (c.certificate is None or c.certificate.key is None):
+            raise ConfigurationError("MutualSslNegotiated needs the client's certificate and private key")
+        return TlsnegoClient(
+            c.service_certificate_validator,
+            c.service_certificate,
+            c.service_dns_identity,
+            c.certificate if variant == Bootstrap.MUTUAL_SSL else None,
+            c.username if variant == Bootstrap.USERNAME_FOR_SSL else None,
+            c.password if variant == Bootstrap.USERNAME_FOR_SSL else None,
+        )
+
+    return make
+
+
+def _tls_service(
+    variant: Bootstrap,
+) -> Callable[[ServiceCredentials, LocalServiceSecuritySettings], BootstrapService]:
+    def make(c: ServiceCredentials, s: LocalServiceSecuritySettings) -> BootstrapService:
+        if c.certificate is None or c.certificate.key is None:
+            raise ConfigurationError(f"{variant.value} needs the service certificate and private key")
+        if variant == Bootstrap.USERNAME_FOR_SSL:
+            if c.username_validator is None:
+                raise ConfigurationError("UserNameForSslNegotiated needs a username_validator")
+            return TlsnegoService(c.certificate, None, c.username_validator, login_throttle(s))
+        if variant == Bootstrap.MUTUAL_SSL:
+            return TlsnegoService(c.certificate, c.client_certificate_validator)
+        return TlsnegoService(c.certificate)
+
+    return make
+
+
+#: (or, instead of the pinned certificate, service_certificate_validator; and optionally
+#: service_dns_identity)
+_TLS_TRUST = frozenset({"service_certificate"})
+
 #: Every bootstrap this process speaks, by its settings value: the three built in, and those
 #: added with `register_bootstrap`.
 _KINDS: dict[Bootstrap, BootstrapKind] = {
@@ -459,6 +502,37 @@ _KINDS: dict[Bootstrap, BootstrapKind] = {
             SpnegoPolicy(),
             aliases=("windows", "sspi-negotiated"),
             client_credentials=frozenset({"spn"}),
+        ),
+        BootstrapKind(
+            Bootstrap.TLSNEGO,
+            "tlsnego",
+            "message",
+            (WSHTTP, WS2007),
+            _tls_client(Bootstrap.TLSNEGO),
+            _tls_service(Bootstrap.TLSNEGO),
+            TlsnegoPolicy(Bootstrap.TLSNEGO),
+            aliases=("ssl-negotiated", "anonymous-tlsnego"),
+            client_credentials=_TLS_TRUST,
+        ),
+        BootstrapKind(
+            Bootstrap.USERNAME_FOR_SSL,
+            "username-tlsnego",
+            "message",
+            (WSHTTP, WS2007),
+            _tls_client(Bootstrap.USERNAME_FOR_SSL),
+            _tls_service(Bootstrap.USERNAME_FOR_SSL),
+            TlsnegoPolicy(Bootstrap.USERNAME_FOR_SSL, username=True),
+            client_credentials=_TLS_TRUST | {"username", "password"},
+        ),
+        BootstrapKind(
+            Bootstrap.MUTUAL_SSL,
+            "mutual-tlsnego",
+            "message",
+            (WSHTTP, WS2007),
+            _tls_client(Bootstrap.MUTUAL_SSL),
+            _tls_service(Bootstrap.MUTUAL_SSL),
+            TlsnegoPolicy(Bootstrap.MUTUAL_SSL, mutual=True),
+            client_credentials=_TLS_TRUST | {"certificate"},
         ),
     )
 }

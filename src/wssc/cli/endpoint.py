@@ -169,7 +169,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         default=[],
         type=Path,
         metavar="PEM",
-        help="trust this client certificate (PeerTrust) for certificate-over-transport; "
+        help="trust this client certificate (PeerTrust) for certificate-over-transport and mutual-tlsnego; "
         "repeatable. Without it or --client-ca no client certificate is trusted",
     )
     s.add_argument(
@@ -179,7 +179,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         type=Path,
         metavar="PEM",
         help="trust client certificates issued by this CA (ChainTrust: chain, validity, "
-        "KeyUsage) for certificate-over-transport; repeatable",
+        "KeyUsage) for certificate-over-transport and mutual-tlsnego; repeatable",
     )
     s.add_argument(
         "--key-renewal",
@@ -322,15 +322,21 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         type=Path,
         default=None,
         metavar="PEM",
-        help="the service's certificate (PEM) for AnonymousForCertificate, when "
-        "the WSDL has no wsid:Identity; it overrides the WSDL's",
+        help="the service's certificate (PEM) for AnonymousForCertificate and the tlsnego "
+        "bootstraps (pinned), when the WSDL has no wsid:Identity; it overrides the WSDL's",
     )
     c.add_argument(
         "--client-cert",
         type=Path,
         default=None,
         metavar="PEM",
-        help="the client's certificate (PEM) for certificate-over-transport; with --client-key",
+        help="the client's certificate (PEM) for certificate-over-transport and mutual-tlsnego; "
+        "with --client-key",
+    )
+    c.add_argument(
+        "--dns-identity",
+        metavar="NAME",
+        help="tlsnego: the DNS name the service's TLS certificate must carry (WCF's <dns> identity)",
     )
     c.add_argument(
         "--client-key",
@@ -786,6 +792,7 @@ def _call(args: argparse.Namespace, waiting: Waiting) -> int:
         kerberos_keytab=args.keytab,
         kerberos_ccache=args.ccache,
         certificate=load(args.client_cert, args.client_key) if args.client_cert is not None else None,
+        service_dns_identity=args.dns_identity,
     )
     verify = _verify_opt(args)
     http = httpx.Client(

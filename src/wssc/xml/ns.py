@@ -74,6 +74,12 @@ TRUST_13: Final = "http://docs.oasis-open.org/ws-sx/ws-trust/200512"
 SPNEGO_VALUE_TYPE: Final = "http://schemas.xmlsoap.org/ws/2005/02/trust/spnego"
 #: EncryptionMethod of the proof key wrapped by the negotiated GSS context (note: no ``/ws/``).
 GSS_WRAP: Final = "http://schemas.xmlsoap.org/2005/02/trust/spnego#GSS_Wrap"
+#: BinaryExchange ValueType of TLSNEGO under WS-Trust 1.3; WCF writes it under Feb 2005 with a
+#: leading space (`TLSNEGO_VALUE_TYPE_2005`), and its Feb 2005 service also reads it without.
+TLSNEGO_VALUE_TYPE: Final = "http://schemas.xmlsoap.org/ws/2005/02/trust/tlsnego"
+TLSNEGO_VALUE_TYPE_2005: Final = " " + TLSNEGO_VALUE_TYPE
+#: EncryptionMethod of the proof key sealed as one TLS application_data record (no ``/ws/``).
+TLS_WRAP: Final = "http://schemas.xmlsoap.org/2005/02/trust/tlsnego#TLS_Wrap"
 #: EncodingType of a BinaryExchange WCF also reads (it writes Base64Binary).
 WSS_HEX: Final = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#HexBinary"
 
