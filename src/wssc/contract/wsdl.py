@@ -646,8 +646,10 @@ def _param(el: etree._Element, op: str, qualified: bool, schemas: _Schemas) -> P
         nillable = el.get("nillable") == "true"
         form = el.get("form")
         namespace = None if (form == "qualified" or (qualified and form is None)) else ""
-    if not name or not name.isidentifier():
+    if not name:
         return None
+    # A name that is no Python identifier stays the wire name (positional, or **{name: …});
+    # svcutil writes a mangled identifier for it and keeps the wire name.
     optional = not is_list and (el.get("minOccurs") == "0" or nillable)
     try:
         return Parameter(
