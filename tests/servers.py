@@ -50,8 +50,8 @@ def signs_in(bootstrap: str) -> bool:
 
 def signs_with_certificate(bootstrap: str) -> bool:
     """Does the client of the bootstrap named ``bootstrap`` prove itself with its own X.509
-    certificate (CertificateOverTransport)? Its name says so."""
-    return "certificate-over" in bootstrap
+    certificate (CertificateOverTransport, MutualCertificate)? Its registry entry says so."""
+    return bootstrap_kind(parse_bootstrap(bootstrap)).uses("certificate")
 
 
 def client_certificate(home: Path) -> tuple[Path, Path]:

@@ -263,10 +263,10 @@ class PolicyReader:
 
         def one(bag: _Bag) -> tuple[etree._Element | None, etree._Element | None]:
             sct = None if in_bootstrap else bag.take(self.sp, "SecureConversationToken")
-            # over transport only (CertificateOverTransport); under message security an
-            # endorsing certificate is MutualCertificate's, which wssc does not speak yet: left
-            # over, it is refused by name
-            x509 = bag.take(self.sp, "X509Token") if transport else None
+            # a client certificate: CertificateOverTransport's over transport, MutualCertificate's
+            # in a message-security bootstrap; on a session binding it is left over and
+            # refused by name
+            x509 = bag.take(self.sp, "X509Token") if transport or in_bootstrap else None
             if x509 is not None:
                 self.x509_endorsing(x509)
             bag.take(self.sp, "SignedParts")
