@@ -169,7 +169,8 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         default=[],
         type=Path,
         metavar="PEM",
-        help="trust this client certificate (PeerTrust) for certificate-over-transport; "
+        help="trust this client certificate (PeerTrust) for certificate-over-transport and "
+        "mutual-certificate; "
         "repeatable. Without it or --client-ca no client certificate is trusted",
     )
     s.add_argument(
@@ -179,7 +180,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         type=Path,
         metavar="PEM",
         help="trust client certificates issued by this CA (ChainTrust: chain, validity, "
-        "KeyUsage) for certificate-over-transport; repeatable",
+        "KeyUsage) for certificate-over-transport and mutual-certificate; repeatable",
     )
     s.add_argument(
         "--key-renewal",
@@ -324,7 +325,8 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         type=Path,
         default=None,
         metavar="PEM",
-        help="the client's certificate (PEM) for certificate-over-transport; with --client-key",
+        help="the client's certificate (PEM) for certificate-over-transport and mutual-certificate; "
+        "with --client-key",
     )
     c.add_argument(
         "--client-key",
