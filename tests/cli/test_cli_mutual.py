@@ -63,3 +63,22 @@ def test_call_with_an_untrusted_certificate_fails_cleanly(
     assert p.returncode != 0
     assert "Traceback" not in p.stderr
     assert "An error occurred when verifying security for the message." in p.stderr
+
+
+def test_the_how_to_client_example_runs(server: Callable[..., Server], tmp_path: Path) -> None:
+    """docs/howto/mutual-certificate.md's client, as written, against a MutualCertificate
+    service that trusts the run's client certificate (its files in place of the page's)."""
+    import re
+
+    page = (Path(__file__).resolve().parents[2] / "docs/howto/mutual-certificate.md").read_text()
+    (code,) = [c for c in re.findall(r"^```python\n(.*?)^```", page, re.S | re.M) if "Client.from_wsdl" in c]
+    srv = server("--binding", "ws2007", "--bootstrap", "mutual-certificate")
+    cert, key = client_certificate(srv.home)
+    code = (
+        code.replace("https://calc.example.com/svc?wsdl", srv.wsdl_url)
+        .replace('"client-cert.pem"', repr(str(cert)))
+        .replace('"client-key.pem"', repr(str(key)))
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "5"
