@@ -32,12 +32,15 @@ ALICE = generate_self_signed("alice.client.test")
 MALLORY = generate_self_signed("mallory.client.test")
 
 
-def settings_for(version: object = WSHTTP, *, session: bool = True) -> EndpointSettings:
+def settings_for(
+    version: object = WSHTTP, *, session: bool = True, encrypt_signature: bool = True
+) -> EndpointSettings:
     return EndpointSettings(
         SecureConversationSettings(
             bootstrap=Bootstrap.MUTUAL_CERTIFICATE,
             message_security_version=version,  # type: ignore[arg-type]
             establish_security_context=session,
+            encrypt_signature=encrypt_signature,
         )
     )
 
@@ -78,11 +81,12 @@ def assert_generic(data: bytes) -> None:
     assert fault is not None and fault.reason == GENERIC, fault
 
 
+@pytest.mark.parametrize("encrypt_signature", [True, False], ids=["encsig", "SignBeforeEncrypt"])
 @pytest.mark.parametrize("version", [WSHTTP, WS2007], ids=["wshttp", "ws2007"])
 def test_session_opens_with_the_certificate_as_identity_and_renews_with_two_endorsements(
-    version: object,
+    version: object, encrypt_signature: bool
 ) -> None:
-    settings = settings_for(version)
+    settings = settings_for(version, encrypt_signature=encrypt_signature)
     clock, eng, cl = open_session(settings)
     assert cl.sct is not None
     rec = eng.sessions.store.get(cl.sct.identifier)
@@ -95,9 +99,9 @@ def test_session_opens_with_the_certificate_as_identity_and_renews_with_two_endo
     sec = security(out.body)
     names = [etree.QName(c).localname for c in sec]
     # the client's certificate and the session's SCT each endorse: three signatures, all
-    # encrypted as WCF sends them
+    # encrypted as WCF sends them (all in the clear under SignBeforeEncrypt)
     assert names.count("BinarySecurityToken") == 1 and names.count("SecurityContextToken") == 1
-    assert names[-3:] == ["EncryptedData"] * 3, names
+    assert names[-3:] == ["EncryptedData" if encrypt_signature else "Signature"] * 3, names
     reply = post(eng, out)
     # the reply confirms all three request signatures
     assert len(confirmations(reply)) == 3
