@@ -53,7 +53,8 @@ def signs_in(bootstrap: str) -> bool:
 
 def signs_with_certificate(bootstrap: str) -> bool:
     """Does the client of the bootstrap named ``bootstrap`` prove itself with its own X.509
-    certificate (CertificateOverTransport, MutualSslNegotiated)? Its registry entry says so."""
+    certificate (CertificateOverTransport, MutualCertificate,
+    MutualSslNegotiated)? Its registry entry says so."""
     return bootstrap_kind(parse_bootstrap(bootstrap)).uses("certificate")
 
 

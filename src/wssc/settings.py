@@ -72,6 +72,7 @@ class Bootstrap:
     USERNAME_OVER_TRANSPORT: ClassVar[Bootstrap]
     USERNAME_FOR_CERTIFICATE: ClassVar[Bootstrap]
     CERTIFICATE_OVER_TRANSPORT: ClassVar[Bootstrap]
+    MUTUAL_CERTIFICATE: ClassVar[Bootstrap]
     SPNEGO: ClassVar[Bootstrap]
     TLSNEGO: ClassVar[Bootstrap]
     USERNAME_FOR_SSL: ClassVar[Bootstrap]
@@ -82,6 +83,7 @@ Bootstrap.ANONYMOUS_FOR_CERTIFICATE = Bootstrap("AnonymousForCertificate")
 Bootstrap.USERNAME_OVER_TRANSPORT = Bootstrap("UserNameOverTransport")
 Bootstrap.USERNAME_FOR_CERTIFICATE = Bootstrap("UserNameForCertificate")
 Bootstrap.CERTIFICATE_OVER_TRANSPORT = Bootstrap("CertificateOverTransport")
+Bootstrap.MUTUAL_CERTIFICATE = Bootstrap("MutualCertificate")
 #: WCF's SspiNegotiated: SPNEGO (Kerberos, NTLM fallback) negotiated over WS-Trust legs.
 Bootstrap.SPNEGO = Bootstrap("SspiNegotiated")
 #: WCF's SslNegotiated (TLSNEGO): a TLS handshake over WS-Trust legs; anonymous client, a

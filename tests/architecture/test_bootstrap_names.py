@@ -33,6 +33,7 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
     ("settings.py", "UserNameOverTransport"): "the Bootstrap constant's value (WCF's name)",
     ("settings.py", "USERNAME_FOR_CERTIFICATE"): "the Bootstrap constant",
     ("settings.py", "UserNameForCertificate"): "the Bootstrap constant's value (WCF's name)",
+    ("settings.py", "MutualCertificate"): "the Bootstrap constant's value (WCF's name)",
     (
         "policy/policy_import.py",
         "MutualCertificate",

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from servers import BOOTSTRAP_NAMES, NEGOTIATING
+from servers import BOOTSTRAP_NAMES, NEGOTIATING, client_credentials
 from wssc.client import Client
 from wssc.client.common import tls_verify
 from wssc.errors import UnableToRenew
@@ -68,7 +68,7 @@ def test_no_secure_context(server: Callable[..., Server], bootstrap: str) -> Non
     wsdl = httpx.get(srv.wsdl_url, verify=tls_verify(srv.verify)).content
     assert b"SecureConversationToken" not in wsdl
     events: list[str] = []
-    kw = {"username": "alice", "password": "secret"} if "username" in bootstrap else {}
+    kw = client_credentials(bootstrap, srv.home)  # the registry says which credentials
     with Client.from_wsdl(srv.wsdl_url, verify=srv.verify, on_event=lambda e, d: events.append(e), **kw) as c:
         assert c.session.scs.establish_security_context is False
         assert c.Add(a=3, b=4) == 7

@@ -46,6 +46,7 @@ SUPPORTED = [
     (WSSC_MAIN, "_A_IPingService", "AnonymousForCertificate", "wshttp"),
     (WSSC_MAIN, "ADC_IPingService", "AnonymousForCertificate", "wshttp"),
     (WSSC_MAIN, "UXC_IPingService", "UserNameForCertificate", "wshttp"),
+    (WSSC_MAIN, "XC_IPingService", "MutualCertificate", "wshttp"),
     (ADFS, "UserNameWSTrustBinding_IWSTrust13Async", "UserNameOverTransport", "ws2007"),
 ]
 #: The operations `Client.from_wsdl` lists for each supported port, with their signatures and
@@ -72,7 +73,6 @@ OPERATIONS = {
 REFUSED = [
     (COREWCF, "WSHttpBinding_IEchoService", "sp:SpnegoContextToken"),
     (WSSC_MAIN, "SecureConversation_MutualCertificate10SignEncrypt_IPingService", "sp:X509Token"),
-    (WSSC_MAIN, "XC_IPingService", "sp:X509Token (client certificates"),
     (WSSC_MAIN, "_X10_IPingService", "sp:AsymmetricBinding"),
     ("metro-wcf-wholesaler-rm.wsdl", "WholesalerPort", "wsrm:RMAssertion"),
     ("ms-interop-mtom-soap11.wsdl", "BasicHttpBinding_IMtomTest", "wsoma:OptimizedMimeSerialization"),
@@ -226,6 +226,8 @@ def test_client_from_wsdl_builds_for_supported_corpus_ports(
     kw: dict[str, Any] = {"port": port, "service_certificate": CERT, "username": "u", "password": "p"}
     if bootstrap == "CertificateOverTransport":  # the client's own certificate, instead
         kw = {"port": port, "credentials": ClientCredentials(certificate=CERT)}
+    if bootstrap == "MutualCertificate":  # the client's own certificate, and the service's
+        kw = {"port": port, "credentials": ClientCredentials(certificate=CERT, service_certificate=CERT)}
     client = Client.from_wsdl(corpus_url + name, **kw)
     try:
         scs = client.settings.secure_conversation

@@ -42,7 +42,7 @@ def test_every_name_the_registry_lists_parses_to_its_kind() -> None:
             assert parse_bootstrap(name) is key
             assert parse_bootstrap(name.upper().replace("-", "_")) is key
     with pytest.raises(ValueError, match="choose one of"):
-        parse_bootstrap("mutual-certificate")
+        parse_bootstrap("issued-token")
 
 
 @pytest.mark.parametrize("kind", list(BOOTSTRAPS.values()), ids=lambda k: k.cli_name)

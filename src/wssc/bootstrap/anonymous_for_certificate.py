@@ -44,6 +44,7 @@ from wssc.security.replay import ReplayCache
 from wssc.security.tokens import (
     EncryptedKeyProtection,
     EncryptedKeySha1Protection,
+    ProtectionToken,
     SctProtection,
     encrypted_key_sha1,
 )
@@ -130,12 +131,15 @@ class AnonymousForCertificateClient:
         envelope: etree._Element,
         policy: MessagePolicy,
         now: float | None,
-        endorsing: SctProtection | None = None,
+        endorsing: ProtectionToken | Sequence[ProtectionToken] | None = None,
         supporting: Sequence[etree._Element] = (),
+        confirm_endorsing: bool = False,
     ) -> tuple[etree._Element, ClientContext]:
         """Secure ``envelope`` under a fresh EncryptedKey to the service certificate, with
         ``supporting`` tokens (protected as ``policy`` says) and the session's SCT
-        ``endorsing`` it (a Renew). UserNameForCertificate secures its messages so too."""
+        ``endorsing`` it (a Renew). UserNameForCertificate secures its messages so too;
+        MutualCertificate's client certificate endorses them (``confirm_endorsing``: the
+        reply's SignatureConfirmation must confirm the endorsing signatures too)."""
         suite = policy.suite
         key = os.urandom(suite.symmetric_key_bits // 8)
         ek = build_encrypted_key(self.service_certificate, key, suite.asymmetric_key_wrap)
@@ -151,6 +155,7 @@ class AnonymousForCertificateClient:
             signature_values=signatures,
             endorsing=endorsing,
             supporting=supporting,
+            endorsing_values=signatures if confirm_endorsing else None,
         )
         return root, ClientContext({sha1: key}, signatures)
 
@@ -295,7 +300,7 @@ class AnonymousForCertificatePolicy:
 
     def recognize(self, reader: ShapeReader, binding: BindingFacts) -> bool | None:
         token = binding.protection_token
-        if binding.transport or binding.username or token is None:
+        if binding.transport or binding.username or binding.endorsing_x509 is not None or token is None:
             return None
         if etree.QName(token).localname != "X509Token" or etree.QName(token).namespace != reader.sp:
             return None

@@ -51,6 +51,11 @@ from wssc.bootstrap.certificate_over_transport import (
     CertificateOverTransportPolicy,
     CertificateOverTransportService,
 )
+from wssc.bootstrap.mutual_certificate import (
+    MutualCertificateClient,
+    MutualCertificatePolicy,
+    MutualCertificateService,
+)
 from wssc.bootstrap.spnego import SpnegoClient, SpnegoClientCredentials, SpnegoPolicy, SpnegoService
 from wssc.bootstrap.spnego import acceptor as spnego_acceptor
 from wssc.bootstrap.tlsnego import TlsnegoClient, TlsnegoPolicy, TlsnegoService
@@ -392,6 +397,26 @@ def _cot_service(c: ServiceCredentials, _: LocalServiceSecuritySettings) -> Boot
     return CertificateOverTransportService(c.client_certificate_validator, c.require_tls)
 
 
+def _mc_client(c: ClientCredentials) -> BootstrapClient:
+    if c.certificate is None or c.certificate.key is None:
+        raise ConfigurationError(
+            "MutualCertificate needs the client's certificate and private key (certificate=)"
+        )
+    if c.service_certificate is None:
+        raise ConfigurationError(
+            "MutualCertificate needs the service certificate (from the WSDL identity or service_certificate=)"
+        )
+    cert = c.validated_service_certificate(KeyPurpose.ENCRYPTION)
+    assert cert is not None
+    return MutualCertificateClient(cert, c.certificate)
+
+
+def _mc_service(c: ServiceCredentials, _: LocalServiceSecuritySettings) -> BootstrapService:
+    if c.certificate is None or c.certificate.key is None:
+        raise ConfigurationError("MutualCertificate needs the service certificate and private key")
+    return MutualCertificateService(c.certificate, c.client_certificate_validator)
+
+
 def _spnego_client(c: ClientCredentials) -> BootstrapClient:
     if not c.spn:
         raise ConfigurationError(
@@ -491,6 +516,17 @@ _KINDS: dict[Bootstrap, BootstrapKind] = {
             _cot_service,
             CertificateOverTransportPolicy(),
             client_credentials=frozenset({"certificate"}),
+        ),
+        BootstrapKind(
+            Bootstrap.MUTUAL_CERTIFICATE,
+            "mutual-certificate",
+            "message",
+            (WSHTTP, WS2007),
+            _mc_client,
+            _mc_service,
+            MutualCertificatePolicy(),
+            aliases=("mutual",),
+            client_credentials=frozenset({"service_certificate", "certificate"}),
         ),
         BootstrapKind(
             Bootstrap.SPNEGO,

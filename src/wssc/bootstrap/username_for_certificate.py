@@ -200,7 +200,7 @@ class UserNameForCertificatePolicy:
 
     def recognize(self, reader: ShapeReader, binding: BindingFacts) -> bool | None:
         token = binding.protection_token
-        if binding.transport or not binding.username or token is None:
+        if binding.transport or not binding.username or binding.endorsing_x509 is not None or token is None:
             return None
         if etree.QName(token).localname != "X509Token" or etree.QName(token).namespace != reader.sp:
             return None

@@ -169,8 +169,8 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         default=[],
         type=Path,
         metavar="PEM",
-        help="trust this client certificate (PeerTrust) for certificate-over-transport and mutual-tlsnego; "
-        "repeatable. Without it or --client-ca no client certificate is trusted",
+        help="trust this client certificate (PeerTrust) for certificate-over-transport, "
+        "mutual-certificate and mutual-tlsnego; repeatable. Without it or --client-ca no client certificate is trusted",
     )
     s.add_argument(
         "--client-ca",
@@ -179,7 +179,8 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         type=Path,
         metavar="PEM",
         help="trust client certificates issued by this CA (ChainTrust: chain, validity, "
-        "KeyUsage) for certificate-over-transport and mutual-tlsnego; repeatable",
+        "KeyUsage) for certificate-over-transport, mutual-certificate and mutual-tlsnego; "
+        "repeatable",
     )
     s.add_argument(
         "--key-renewal",
@@ -330,8 +331,8 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         type=Path,
         default=None,
         metavar="PEM",
-        help="the client's certificate (PEM) for certificate-over-transport and mutual-tlsnego; "
-        "with --client-key",
+        help="the client's certificate (PEM) for certificate-over-transport, mutual-certificate "
+        "and mutual-tlsnego; with --client-key",
     )
     c.add_argument(
         "--dns-identity",

@@ -255,7 +255,7 @@ class PolicyReader:
         self.nested(assertion, one)
 
     def endorsing(
-        self, assertion: etree._Element, *, in_bootstrap: bool, transport: bool
+        self, assertion: etree._Element, *, in_bootstrap: bool, transport: bool, session: bool = False
     ) -> tuple[etree._Element | None, etree._Element | None]:
         """The endorsing SCT and the endorsing ``sp:X509Token`` (a client certificate); None
         for one the alternative does not hold (an optional one, such as ADFS's
@@ -263,10 +263,10 @@ class PolicyReader:
 
         def one(bag: _Bag) -> tuple[etree._Element | None, etree._Element | None]:
             sct = None if in_bootstrap else bag.take(self.sp, "SecureConversationToken")
-            # over transport only (CertificateOverTransport); under message security an
-            # endorsing certificate is MutualCertificate's, which wssc does not speak yet: left
-            # over, it is refused by name
-            x509 = bag.take(self.sp, "X509Token") if transport else None
+            # a client certificate: CertificateOverTransport's over transport, MutualCertificate's
+            # under message security (its bootstrap, or its binding without a session); on a
+            # session binding it is left over and refused by name
+            x509 = bag.take(self.sp, "X509Token") if transport or not session else None
             if x509 is not None:
                 self.x509_endorsing(x509)
             bag.take(self.sp, "SignedParts")
@@ -356,7 +356,7 @@ class PolicyReader:
         endorsing = bag.take(self.sp, "EndorsingSupportingTokens")
         if endorsing is not None:
             b.endorsing_sct, b.endorsing_x509 = self.endorsing(
-                endorsing, in_bootstrap=in_bootstrap, transport=b.transport
+                endorsing, in_bootstrap=in_bootstrap, transport=b.transport, session=b.sct is not None
             )
         wss = bag.take(self.sp, "Wss11")
         if wss is not None:

@@ -60,31 +60,37 @@ def authenticate(ctx: InboundContext) -> tuple[Token, etree._Element, int] | Non
     return tok, sig, primary.position
 
 
-def _locate_signatures(ctx: InboundContext) -> tuple[Recorded | None, Recorded | None]:
+def _locate_signatures(ctx: InboundContext) -> tuple[Recorded | None, list[Recorded]]:
     """(primary, endorsing): where the signatures are, each a recorded ``ds:Signature`` or
     a header EncryptedData that holds one (WCF's EncryptSignature).
 
-    Without an endorsing signature the primary is the plain Signature, else the last
-    header EncryptedData. With one (``require_endorsing_signature``) the endorsing
-    signature follows the primary, as WCF and Metro write them: two plain Signatures;
-    an encrypted primary and a plain endorsing one after it (Metro); or both encrypted,
-    the last two header EncryptedData (WCF encrypts endorsing signatures too)."""
+    Without endorsing signatures the primary is the plain Signature, else the last header
+    EncryptedData. With ``n`` (`MessagePolicy.required_endorsements`) the endorsing
+    signatures follow the primary, as WCF and Metro write them: ``n + 1`` plain Signatures;
+    an encrypted primary (and encrypted endorsing ones) before plain endorsing ones (Metro);
+    or all encrypted, the last ``n + 1`` header EncryptedData (WCF encrypts endorsing
+    signatures too). Any other count is refused before any signature is checked."""
     st = ctx.state
     plain, encrypted = st.signatures, st.header_encrypted
-    if not ctx.policy.require_endorsing_signature:
+    n = len(ctx.policy.required_endorsements)
+    if n == 0:
         if plain:
-            return plain[0], None
-        return (encrypted[-1] if encrypted else None), None
-    if len(plain) == 2:
-        return plain[0], plain[1]
-    if len(plain) == 1:
-        before = [r for r in encrypted if r.position < plain[0].position]
-        if before:
-            return before[-1], plain[0]
-        raise InvalidSecurity("the message has no endorsing signature")
-    if len(encrypted) >= 2:
-        return encrypted[-2], encrypted[-1]
-    raise InvalidSecurity("the message has no endorsing signature")
+            return plain[0], []
+        return (encrypted[-1] if encrypted else None), []
+    if len(plain) > n + 1:
+        raise InvalidSecurity(f"the message has more signatures than the policy's {n + 1}")
+    if len(plain) == n + 1:
+        return plain[0], list(plain[1:])
+    missing = n + 1 - len(plain)
+    before = [r for r in encrypted if not plain or r.position < plain[0].position]
+    if len(before) < missing:
+        raise InvalidSecurity(
+            "the message has no endorsing signature"
+            if n == 1
+            else f"the message has fewer endorsing signatures than the policy's {n}"
+        )
+    chosen = before[-missing:] + list(plain)
+    return chosen[0], chosen[1:]
 
 
 def _check_signature_value(ctx: InboundContext, sig: etree._Element) -> Token:

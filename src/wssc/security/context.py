@@ -53,6 +53,9 @@ class VerifiedMessage:
     signature_value: bytes | None = field(default=None, repr=False)
     #: Values of wsse11:SignatureConfirmation elements (b"" for one without a Value)
     signature_confirmations: list[bytes] = field(default_factory=list, repr=False)
+    #: the SignatureValue of each endorsing signature, in header order (a reply's
+    #: SignatureConfirmation confirms these too)
+    endorsing_signature_values: list[bytes] = field(default_factory=list, repr=False)
     #: the SCT whose key made the endorsing signature (``require_endorsing_signature``)
     endorsing_sct: SecurityContextToken | None = None
     #: the (validated) certificate whose key made the primary / the endorsing signature, when
@@ -114,8 +117,8 @@ class InboundContext:
         self.result = VerifiedMessage(self.env)
         #: ids of EncryptedData already replaced by their plaintext (the encrypted Signature)
         self.decrypted_ids: set[str] = set()
-        #: where the endorsing signature is (``require_endorsing_signature``)
-        self.endorsing: Recorded | None = None
+        #: where the endorsing signatures are (`MessagePolicy.required_endorsements`)
+        self.endorsing: list[Recorded] = []
 
 
 def only(parent: etree._Element, tag: str) -> etree._Element:

@@ -93,8 +93,8 @@ def _decrypt_list(ctx: InboundContext, rl: Recorded, signer: Token | None) -> No
             raise InvalidSecurity("a DataReference does not name an EncryptedData")
         if target.tag != ENCRYPTED_DATA:
             raise InvalidSecurity("a DataReference does not name an EncryptedData")
-        if ctx.endorsing is not None and target is ctx.endorsing.element:
-            continue  # the encrypted endorsing signature: opened by check_endorsing
+        if any(target is e.element for e in ctx.endorsing):
+            continue  # an encrypted endorsing signature: opened by check_endorsing
         tok = ctx.state.token_from_keyinfo(target, rl.default_key)
         if signer is None:
             raise InvalidSecurity("encrypted data in a message without a signature")

@@ -93,7 +93,7 @@ def _run(ctx: InboundContext) -> VerifiedMessage:
     decrypt_before(ctx, position, tok)
     r.signed = check_references(ctx, sig)
     decrypt_after(ctx, position, tok)
-    if ctx.policy.require_endorsing_signature:
+    if ctx.policy.required_endorsements:
         check_endorsing(ctx, sig, tok)
     for rec in st.header_encrypted:  # every header EncryptedData must have been listed
         if rec.element.getparent() is not None and rec.element.tag == ENCRYPTED_DATA:

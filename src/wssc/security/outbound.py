@@ -27,6 +27,7 @@ policy says (``sign_supporting_tokens``, ``encrypt_supporting_tokens``).
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import os
 import time
@@ -79,7 +80,9 @@ def protect(
     now: float | None = None,
     supporting: Sequence[etree._Element] = (),
     signature_values: list[bytes] | None = None,
-    endorsing: ProtectionToken | None = None,
+    endorsing: ProtectionToken | Sequence[ProtectionToken] | None = None,
+    endorsing_values: list[bytes] | None = None,
+    confirmations: Sequence[bytes] | None = None,
 ) -> etree._Element:
     """Secure ``envelope`` with ``token``; returns the root to serialize (the same element,
     or a shallow rebuild of it that declares the wsu prefix).
@@ -101,6 +104,13 @@ def protect(
         <xenc:EncryptedData Id="_7" Type="…#Element">(ds:Signature Id="_5")</xenc:EncryptedData>
         <xenc:EncryptedData Id="_8" Type="…#Element">
           (ds:Signature: …<ds:Reference URI="#_5">…</ds:Reference>…)</xenc:EncryptedData>
+
+    A sequence of ``endorsing`` tokens makes one endorsing signature each, in that order
+    (MutualCertificate's Renew: the client's certificate and the session's SCT);
+    ``endorsing_values`` receives their SignatureValues.
+
+    ``confirmations`` (a reply under WSS 1.1's SignatureConfirmation): one signed
+    ``wsse11:SignatureConfirmation`` per value, after the Timestamp.
     """
     envelope = _with_wsu_prefix(envelope)
     env = Envelope(envelope)
@@ -114,6 +124,8 @@ def protect(
     ts = Timestamp(now, now + policy.timestamp_validity, ids.next())
     ts_el = ts.to_xml()
     sec.append(ts_el)
+    confirmed = [_confirmation(v, ids) for v in confirmations or ()]
+    sec.extend(confirmed)
     for s in supporting:
         sec.append(s)
     if token is None:
@@ -140,10 +152,14 @@ def protect(
     else:
         sig_key = enc_key = token.key
         sig_ref = enc_ref = base_ref
-    endorse = None if endorsing is None else _endorsing_key(sec, endorsing, policy, ids)
-    primary_id = ids.next() if endorse is not None else None
+    endorsers = (
+        [] if endorsing is None else [endorsing] if not isinstance(endorsing, Sequence) else list(endorsing)
+    )
+    endorse = [_endorsing_key(sec, e, policy, ids) for e in endorsers]
+    primary_id = ids.next() if endorse else None
 
     targets: list[tuple[str, etree._Element]] = [(ts.wsu_id, ts_el)]
+    targets += [(_ensure_id(c, ids), c) for c in confirmed]
     if policy.sign_supporting_tokens:
         targets += [(_ensure_id(s, ids), s) for s in supporting]
     if policy.sign_addressing_headers:
@@ -154,8 +170,8 @@ def protect(
 
     if not encrypting:
         primary = _sign(sec, targets, sig_key, sig_ref, policy, signature_values, primary_id)
-        if endorse is not None:
-            _sign(sec, [(primary_id or "", primary)], *endorse, policy)
+        for e_key, e_ref in endorse:
+            _sign(sec, [(primary_id or "", primary)], e_key, e_ref, policy, endorsing_values)
         return envelope
 
     ref_list = etree.SubElement(sec, f"{{{ns.XENC}}}ReferenceList", nsmap={"e": ns.XENC})
@@ -190,10 +206,12 @@ def protect(
             )
             etree.SubElement(ref_list, f"{{{ns.XENC}}}DataReference").set("URI", "#" + s_data_id)
     signatures = [signature]
-    if endorse is not None:
+    for e_key, e_ref in endorse:
         # Over the primary signature's plaintext, as the verifier sees it once decrypted.
         signatures.append(
-            _signature_bytes([(primary_id or "", etree.fromstring(signature))], *endorse, policy)
+            _signature_bytes(
+                [(primary_id or "", etree.fromstring(signature))], e_key, e_ref, policy, endorsing_values
+            )
         )
     for sig in signatures:
         if not policy.encrypt_signature:
@@ -257,6 +275,14 @@ def _endorsing_key(
     if not policy.derived_keys or isinstance(key, rsa.RSAPrivateKey):
         return key, ref
     return _derive(sec, token.key, ref, policy.suite.signature_key_length, policy, ids)
+
+
+def _confirmation(value: bytes, ids: _Ids) -> etree._Element:
+    """A ``wsse11:SignatureConfirmation`` of one request signature's value (WSS 1.1 §8.5)."""
+    el = etree.Element(f"{{{ns.WSSE11}}}SignatureConfirmation", nsmap={"k": ns.WSSE11})
+    el.set(WSU_ID, ids.next())
+    el.set("Value", base64.b64encode(value).decode("ascii"))
+    return el
 
 
 def _with_wsu_prefix(root: etree._Element) -> etree._Element:

@@ -80,6 +80,11 @@ class MessagePolicy:
     #: the SecurityContextToken of the policy's WS-SC version (the session's SCT endorsing a
     #: Renew, as WCF and Metro send it).
     endorsing_tokens: frozenset[str] | None = None
+    #: Inbound: the endorsing signatures the message must carry, one per entry, each by a
+    #: token of that type (URI), none by the primary's token nor by another's: WCF's Renew
+    #: under MutualCertificate carries two (the client's X.509 certificate and the session's
+    #: SCT). Non-empty, it replaces ``require_endorsing_signature``/``endorsing_tokens``.
+    endorsing_signatures: tuple[str, ...] = ()
     #: Inbound: every supporting token (a UsernameToken) must be covered by the message
     #: signature / must have arrived encrypted (the receiving side of the two above).
     require_signed_supporting: bool = False
@@ -95,6 +100,16 @@ class MessagePolicy:
         if self.endorsing_tokens is not None:
             return self.endorsing_tokens
         return frozenset((self.sc.sct_token_type,))
+
+    @property
+    def required_endorsements(self) -> tuple[frozenset[str], ...]:
+        """The endorsing signatures a message must carry: for each, the token types its key
+        may come from (empty: no endorsing signature is accepted)."""
+        if self.endorsing_signatures:
+            return tuple(frozenset((t,)) for t in self.endorsing_signatures)
+        if self.require_endorsing_signature:
+            return (self.endorsing_token_types,)
+        return ()
 
     @property
     def signature_algorithm(self) -> str:

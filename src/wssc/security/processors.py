@@ -216,11 +216,11 @@ class EncryptedDataProcessor(Processor):
 
 
 class SignatureProcessor(Processor):
-    """``ds:Signature``: recorded. One message signature, and one endorsing signature where
-    the policy expects it (``require_endorsing_signature``)."""
+    """``ds:Signature``: recorded. One message signature, and the endorsing signatures the
+    policy expects (`MessagePolicy.required_endorsements`)."""
 
     def __call__(self, el: etree._Element, state: HeaderState, position: int) -> None:
-        if len(state.signatures) >= (2 if state.policy.require_endorsing_signature else 1):
+        if len(state.signatures) >= 1 + len(state.policy.required_endorsements):
             raise InvalidSecurity("only one message signature is supported")
         state.signatures.append(Recorded(el, position))
 

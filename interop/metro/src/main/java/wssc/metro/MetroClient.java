@@ -20,10 +20,13 @@ import wssc.metro.gen.Service;
  * <pre>
  * java -cp CLASSPATH wssc.metro.MetroClient --wsdl URL?wsdl [--server-cert PEM] [--tls-cert PEM]
  *      [--username U --password P] [--calls N] [--sleep SECONDS] [--address URL] [--no-close]
+ *      [--client-cert PEM --client-key PEM(PKCS8)]
  * </pre>
  *
  * The policy comes from the LIVE WSDL; META-INF/wsit-client.xml adds the trust store
- * ($WSIT_HOME/trust.p12, written here from --server-cert) and the username/password handlers.
+ * ($WSIT_HOME/trust.p12, written here from --server-cert), the client's key store
+ * ($WSIT_HOME/client.p12, alias "client", from --client-cert/--client-key: MutualCertificate)
+ * and the username/password handlers.
  * Prints one line {@code RESULT {json}}; exit 0 ok, 1 a SOAP fault from the service, 2 other.
  */
 public final class MetroClient {
@@ -111,6 +114,14 @@ public final class MetroClient {
         System.setProperty("WSIT_HOME", home.toString());
         X509Certificate service = serverCert == null ? null : Certs.readPem(Path.of(serverCert));
         Certs.save(Certs.trustStore(service, "wssc"), home.resolve("trust.p12"));
+        KeyStore mine = KeyStore.getInstance("PKCS12");
+        mine.load(null, null);
+        String clientCert = opt(argv, "--client-cert", null);
+        if (clientCert != null) {
+            mine.setKeyEntry("client", MetroService.readKey(Path.of(opt(argv, "--client-key", null))),
+                    "changeit".toCharArray(), new java.security.cert.Certificate[] {Certs.readPem(Path.of(clientCert))});
+        }
+        Certs.save(mine, home.resolve("client.p12"));
         if (tlsCert != null) {
             KeyStore tlsTrust = Certs.trustStore(Certs.readPem(Path.of(tlsCert)), "tls");
             HttpsURLConnection.setDefaultSSLSocketFactory(Certs.tls(tlsTrust).getSocketFactory());

@@ -28,8 +28,9 @@ import javax.xml.transform.stream.StreamSource;
  * A Metro (WSIT) secure-conversation service of the demo contract, for wssc's client.
  *
  * <pre>
- * java -cp CLASSPATH wssc.metro.MetroService --bootstrap afc|unfc|unot --binding wshttp|ws2007
+ * java -cp CLASSPATH wssc.metro.MetroService --bootstrap afc|unfc|mc|unot --binding wshttp|ws2007
  *      --port N --cert PEM --key PEM(PKCS8) [--users name:pw,…] [--no-derived-keys]
+ *      [--trust-client-cert PEM]  (mc: the client certificate Metro's trust store holds)
  *      [--no-require-cancellation] [--sc-lifetime-ms MS]
  * </pre>
  *
@@ -86,6 +87,18 @@ public final class MetroService {
                 + "<sp:UsernameToken sp:IncludeToken=\"@SP@/IncludeToken/AlwaysToRecipient\">"
                 + "<wsp:Policy><sp:WssUsernameToken10/></wsp:Policy></sp:UsernameToken>"
                 + "</wsp:Policy></sp:@SIGNED_TOKENS@>";
+        // MutualCertificate (WSS 1.1): the client's X.509 as an endorsing supporting token of
+        // the bootstrap policy, and the reply's SignatureConfirmation, as WCF writes them.
+        if ("mc".equals(bootstrap)) {
+            usernameTokens = "<sp:EndorsingSupportingTokens><wsp:Policy>"
+                    + "<sp:X509Token sp:IncludeToken=\"@SP@/IncludeToken/AlwaysToRecipient\">"
+                    + "<wsp:Policy><sp:RequireThumbprintReference/><sp:WssX509V3Token10/></wsp:Policy>"
+                    + "</sp:X509Token></wsp:Policy></sp:EndorsingSupportingTokens>";
+            policy = policy.replace("<sp:MustSupportRefEncryptedKey/>\n                          </wsp:Policy>\n"
+                    + "                        </sp:Wss11>",
+                    "<sp:MustSupportRefEncryptedKey/>\n<sp:RequireSignatureConfirmation/>\n"
+                    + "                          </wsp:Policy>\n                        </sp:Wss11>");
+        }
         policy = policy.replace("@BOOTSTRAP_TOKENS@", usernameTokens);
         String cancelAssertion = cancel ? "" : sp12 ? "<sp:MustNotSendCancel/>"
                 : "<mssp:MustNotSendCancel xmlns:mssp=\"http://schemas.microsoft.com/ws/2005/07/securitypolicy\"/>";
@@ -99,6 +112,10 @@ public final class MetroService {
                 .replace("@HTTPS@", https);
         String config = "        <sc:KeyStore wspp:visibility=\"private\" location=\"$WSIT_HOME/server.p12\""
                 + " type=\"PKCS12\" storepass=\"changeit\" alias=\"wssc\" keypass=\"changeit\"/>\n";
+        if ("mc".equals(bootstrap)) {
+            config += "        <sc:TrustStore wspp:visibility=\"private\" location=\"$WSIT_HOME/trust.p12\""
+                    + " type=\"PKCS12\" storepass=\"changeit\"/>\n";
+        }
         if (lifetimeMs != null) {
             config += "        <scs:SCConfiguration wspp:visibility=\"private\""
                     + " xmlns:scs=\"http://schemas.sun.com/ws/2006/05/sc/server\">"
@@ -137,6 +154,13 @@ public final class MetroService {
         ks.load(null, null);
         ks.setKeyEntry("wssc", key, "changeit".toCharArray(), new Certificate[] {cert});
         Certs.save(ks, home.resolve("server.p12"));
+        KeyStore trust = KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        String clientPem = opt(argv, "--trust-client-cert", null);
+        if (clientPem != null) {
+            trust.setCertificateEntry("client", Certs.readPem(Path.of(clientPem)));
+        }
+        Certs.save(trust, home.resolve("trust.p12"));
 
         String address = (unot ? "https" : "http") + "://127.0.0.1:" + port + "/svc";
         String doc = wsdl(bootstrap, sp12, !flag(argv, "--no-derived-keys"),
