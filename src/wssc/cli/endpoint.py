@@ -170,7 +170,8 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         type=Path,
         metavar="PEM",
         help="trust this client certificate (PeerTrust) for certificate-over-transport, "
-        "mutual-certificate and mutual-tlsnego; repeatable. Without it or --client-ca no client certificate is trusted",
+        "mutual-certificate and mutual-tlsnego; repeatable. Without it or --client-ca no "
+        "client certificate is trusted",
     )
     s.add_argument(
         "--client-ca",
