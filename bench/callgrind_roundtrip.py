@@ -72,7 +72,8 @@ def main() -> int:
         _run(a._run, a.payload, a.floor)
         return 0
     per = measure(a.payload, a.low, a.high, a.floor)
-    print(f"{'floor' if a.floor else 'wssc'}: {per / 1e6:.3f}M instructions per round trip ({a.payload} B payload)")
+    who = "floor" if a.floor else "wssc"
+    print(f"{who}: {per / 1e6:.3f}M instructions per round trip ({a.payload} B payload)")
     return 0
 
 
