@@ -8,9 +8,11 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Final
 
 from lxml import etree
 
@@ -27,11 +29,43 @@ def format_time(t: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{ms:03d}Z"
 
 
+#: The form WCF, Metro, WSS4J and wssc write: ``2026-11-27T10:00:00.000Z`` (0 to 6 fraction
+#: digits). Anything else takes the general path of `parse_time`.
+_UTC_FORM: Final = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?Z", re.ASCII)
+
+
+def _parse_utc_form(s: str) -> float | None:
+    """The fast path of `parse_time`: the UTC form only (about a third of the general
+    path's cost). None when ``s`` departs from that form or is no valid date (then the
+    general path decides, with its error)."""
+    m = _UTC_FORM.fullmatch(s)
+    if m is None:
+        return None
+    year, month, day, hour, minute, second, frac = m.groups()
+    try:
+        d = datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour),
+            int(minute),
+            int(second),
+            int(frac.ljust(6, "0")) if frac else 0,
+            tzinfo=UTC,
+        )
+    except ValueError:
+        return None
+    return d.timestamp()
+
+
 def parse_time(text: str) -> float:
     """xs:dateTime (UTC ``Z`` or with an offset) → epoch seconds."""
     s = text.strip()
     if len(s) > 40:
         raise InvalidSecurity("a timestamp value is too long")
+    fast = _parse_utc_form(s)
+    if fast is not None:
+        return fast
     try:
         if s.endswith("Z"):
             s = s[:-1] + "+00:00"
