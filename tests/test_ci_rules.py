@@ -160,3 +160,12 @@ def test_pre_commit_runs_ruff_ruff_format_and_mypy() -> None:
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.count("Passed") == 3, run.stdout
+
+
+def test_test_module_names_are_unique() -> None:
+    """pytest imports test modules by basename (rootdir-relative, no packages): two files of
+    one name in different folders stop the whole run at collection."""
+    from collections import Counter
+
+    names = Counter(p.name for p in (REPO / "tests").rglob("test_*.py"))
+    assert [n for n, count in names.items() if count > 1] == []
