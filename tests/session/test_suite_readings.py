@@ -17,7 +17,7 @@ from wssc.bootstrap import AnonymousForCertificateClient
 from wssc.certs import Certificate
 from wssc.crypto.suites import SUITES, get_suite
 from wssc.demo import Calculator
-from wssc.errors import RemoteFault, UnsupportedAlgorithm
+from wssc.errors import InvalidRequest, RemoteFault, UnsupportedAlgorithm
 from wssc.service.engine import ServiceEngine
 from wssc.session.client import ClientSession
 from wssc.settings import (
@@ -28,6 +28,7 @@ from wssc.settings import (
     EndpointSettings,
     SecureConversationSettings,
 )
+from wssc.trust.entropy import check_key_size
 from wssc.xml import ns
 
 ADDRESS = "http://x/svc"
@@ -126,3 +127,19 @@ def test_a_client_refuses_a_reply_signed_in_the_other_reading() -> None:
     client.policy = replace(client.policy, suite=get_suite("Basic256Sha256"))  # the WCF reading
     with pytest.raises(UnsupportedAlgorithm, match="signature method"):
         client.issue_response(reply, out, Clock().t)
+
+
+@pytest.mark.parametrize(
+    ("suite", "bits"),
+    [("Basic256", (256, 256)), ("Basic192", (192, 256)), ("Basic128", (128, 256)), ("TripleDes", (192, 256))],
+)
+def test_requested_key_sizes_are_wcfs(suite: str, bits: tuple[int, int]) -> None:
+    """WCF's ``IsSymmetricKeyLengthSupported`` per suite (CXF's client asks 256 bits under
+    TripleDes); one bit size outside each end is refused."""
+    s = get_suite(suite)
+    lo, hi = bits
+    check_key_size(lo, s)
+    check_key_size(hi, s)
+    for bad in (lo - 8, hi + 8):
+        with pytest.raises(InvalidRequest, match="not supported"):
+            check_key_size(bad, s)

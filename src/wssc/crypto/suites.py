@@ -147,7 +147,7 @@ TRIPLEDES: Final = AlgorithmSuite(
     24,
     192,
     192,
-    192,
+    256,  # WCF's TripleDes IsSymmetricKeyLengthSupported: 192 to 256 bits (CXF asks 256)
 )
 
 SUITES: Final[dict[str, AlgorithmSuite]] = {}

@@ -30,7 +30,7 @@ import javax.xml.transform.stream.StreamSource;
  * <pre>
  * java -cp CLASSPATH wssc.metro.MetroService --bootstrap afc|unfc|unot --binding wshttp|ws2007
  *      --port N --cert PEM --key PEM(PKCS8) [--users name:pw,…] [--no-derived-keys]
- *      [--no-require-cancellation] [--sc-lifetime-ms MS]
+ *      [--no-require-cancellation] [--sc-lifetime-ms MS] [--suite Basic256]
  * </pre>
  *
  * The WSDL is written by hand in WCF's policy shapes (resources wssc/metro/*.policy,
@@ -72,12 +72,13 @@ public final class MetroService {
 
     /** The WSDL for one variant: WCF's policy shapes, SP 1.1 (wshttp) or SP 1.2 (ws2007). */
     static String wsdl(String bootstrap, boolean sp12, boolean derived, boolean cancel, String address,
-                       X509Certificate cert, String lifetimeMs) throws Exception {
+                       X509Certificate cert, String lifetimeMs, String suite) throws Exception {
         boolean unot = "unot".equals(bootstrap);
         boolean username = unot || "unfc".equals(bootstrap);
         String sp = sp12 ? "http://docs.oasis-open.org/ws-sx/ws-securitypolicy/200702"
                 : "http://schemas.xmlsoap.org/ws/2005/07/securitypolicy";
-        String policy = resource(unot ? "unot.policy" : "afc.policy");
+        String policy = resource(unot ? "unot.policy" : "afc.policy")
+                .replace("<sp:Basic256/>", "<sp:" + suite + "/>");
         // UserNameForCertificate: AnonymousForCertificate's bootstrap binding plus the
         // UsernameToken as a signed (SP 1.2: signed encrypted) supporting token of the
         // bootstrap policy, where WCF puts it.
@@ -140,7 +141,8 @@ public final class MetroService {
 
         String address = (unot ? "https" : "http") + "://127.0.0.1:" + port + "/svc";
         String doc = wsdl(bootstrap, sp12, !flag(argv, "--no-derived-keys"),
-                !flag(argv, "--no-require-cancellation"), address, cert, opt(argv, "--sc-lifetime-ms", null));
+                !flag(argv, "--no-require-cancellation"), address, cert, opt(argv, "--sc-lifetime-ms", null),
+                opt(argv, "--suite", "Basic256"));
         Path wsdlFile = home.resolve("Service.wsdl");
         Files.writeString(wsdlFile, doc);
 

@@ -1,0 +1,174 @@
+"""Live: every algorithm suite WCF offers (``wssc.crypto.suites``: Basic256 … TripleDesRsa15),
+one whole session per cell, against Metro and CXF in both directions (ws2007, Anonymous-
+ForCertificate, derived keys on: the suite then decides the derived key lengths too).
+
+- Metro's and CXF's clients against ``wssc serve --suite S`` (one service per suite, shared by
+  the two clients);
+- wssc's client against ``MetroService --suite S`` and ``CxfService --suite S``.
+
+The ``…Sha256`` suites: WCF signs with HMAC-SHA256, Metro and CXF (WSS4J) with HMAC-SHA1, as
+WS-SecurityPolicy 1.2 §6.1 defines the suites' ``[Sym Sig]``. So those cells run with wssc's
+WS-SP reading (``wssc serve --suite-signatures ws-sp``, ``compatibility=WS_SP_SUITES``), and
+the default (WCF's reading) is shown refused by each peer, for the reason logged on the
+refusing side. ``…Rsa15``: CXF (WSS4J 2+) refuses RSA-1.5 key transport by default
+(``ws-security.allow.rsa15.keytransport.algorithm``); its service cells set that switch, as a
+deployment that chose an Rsa15 suite must, and one test shows the default refusal. See
+interop/metro/FINDINGS.md (M13) and interop/cxf/FINDINGS.md (C12).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from cxf_peer import CxfService, cxf_classpath, run_cxf, start_cxf_service
+from metro_peer import (
+    MetroService,
+    WsscService,
+    expect_ok,
+    metro_classpath,
+    run_java,
+    start_metro_service,
+    start_wssc,
+)
+
+from wssc.certs import load as load_certificate
+from wssc.client import Client
+from wssc.crypto.suites import SUITES
+from wssc.errors import RemoteFault
+from wssc.settings import WCF_COMPATIBLE, WS_SP_SUITES, Compatibility
+
+pytestmark = pytest.mark.peer
+
+NAMES = [s.name for s in SUITES.values()]
+#: The suites whose signature algorithms WCF and WS-SP read differently.
+SHA256 = [n for n in NAMES if "Sha256" in n]
+ECHO = "suite \u00e9\u00e8 <&>"
+
+
+def reading(suite: str) -> Compatibility:
+    return WS_SP_SUITES if suite in SHA256 else WCF_COMPATIBLE
+
+
+@pytest.fixture(scope="module")
+def wssc_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., WsscService]]:
+    metro_classpath()  # a missing build: loud skip, or a failure under CI
+    cxf_classpath()
+    home = tmp_path_factory.mktemp("suites-wssc")
+    started: dict[tuple[str, ...], WsscService] = {}
+
+    def get(suite: str, signatures: str | None = None) -> WsscService:
+        sig = signatures or ("ws-sp" if suite in SHA256 else "wcf")
+        args = ("--binding", "ws2007", "--suite", suite, "--suite-signatures", sig)
+        if args not in started:
+            started[args] = start_wssc(home, *args)
+        return started[args]
+
+    yield get
+    for s in started.values():
+        s.stop()
+
+
+@pytest.fixture(scope="module")
+def peer_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Any]]:
+    home = tmp_path_factory.mktemp("suites-peers")
+    metro: dict[tuple[str, ...], MetroService] = {}
+    cxf: dict[tuple[str, ...], CxfService] = {}
+
+    def get(peer: str, *args: str) -> MetroService | CxfService:
+        if peer == "metro":
+            if args not in metro:
+                metro[args] = start_metro_service(home, "afc", "ws2007", *args)
+            return metro[args]
+        if args not in cxf:
+            cxf[args] = start_cxf_service(home, "--binding", "ws2007", *args)
+        return cxf[args]
+
+    yield get
+    for m in metro.values():
+        m.stop()
+    for c in cxf.values():
+        c.stop()
+
+
+def wssc_session(wsdl_url: str, cert: Any, compatibility: Compatibility) -> list[object]:
+    with Client.from_wsdl(wsdl_url, service_certificate=cert, compatibility=compatibility) as c:
+        results: list[object] = [c.Add(a=i, b=100) for i in range(1, 4)]
+        results.append(c.Echo(text=ECHO))
+    return results
+
+
+# --- peer clients against wssc ---------------------------------------------------------------------
+@pytest.mark.parametrize("suite", NAMES)
+def test_metro_client(wssc_services: Callable[..., WsscService], suite: str) -> None:
+    svc = wssc_services(suite)
+    mark = svc.mark()
+    run = run_java("wssc.metro.MetroClient", "--wsdl", svc.wsdl_url, "--server-cert", str(svc.cert_pem))
+    log = svc.log_since(mark)
+    expect_ok(run)
+    assert run.result["results"] == [101, 102, 103] and run.result["closed"] is True, run.explain()
+    assert len(log.issued) == 1 and log.cancelled == log.issued, log.text
+    assert log.faults == [], log.text
+
+
+@pytest.mark.parametrize("suite", NAMES)
+def test_cxf_client(wssc_services: Callable[..., WsscService], suite: str) -> None:
+    svc = wssc_services(suite)
+    mark = svc.mark()
+    run = run_cxf("wssc.cxf.CxfClient", "--wsdl", svc.wsdl_url, "--server-cert", str(svc.cert_pem))
+    log = svc.log_since(mark, until=lambda log: len(log.faults) >= 4 or not run.ok, timeout=5)
+    expect_ok(run)
+    assert run.result["results"] == [101, 102, 103], run.explain()
+    assert len(log.issued) == 1, log.text
+    # CXF cancels after each call under the bootstrap alone: refused (FINDINGS C2/C3).
+    assert log.faults == ["InvalidSecurity"] * 4, log.text
+    assert log.text.count("the Cancel is not signed by the session's key") == 4, log.text
+
+
+# --- wssc's client against the peers' services ----------------------------------------------------
+@pytest.mark.parametrize("suite", NAMES)
+def test_metro_service(peer_services: Callable[..., Any], suite: str) -> None:
+    svc: MetroService = peer_services("metro", "--suite", suite)
+    mark = svc.mark()
+    results = wssc_session(svc.wsdl_url, load_certificate(svc.cert_pem), reading(suite))
+    assert results == [101, 102, 103, ECHO]
+    out = svc.out_since(mark, until=lambda out: len(re.findall(r"^CALL Add", out, re.M)) >= 3)
+    assert len(re.findall(r"^CALL Add (\d) 100", out, re.M)) == 3, out
+
+
+@pytest.mark.parametrize("suite", NAMES)
+def test_cxf_service(peer_services: Callable[..., Any], suite: str) -> None:
+    args = ["--suite", suite, "--no-derived-keys"]
+    svc: CxfService = peer_services("cxf", *args)
+    results = wssc_session(svc.wsdl_url, load_certificate(svc.cert_pem), reading(suite))
+    assert results == [101, 102, 103, ECHO]
+    verdict = svc.report()
+    assert verdict["ok"] and verdict["faults"] == [], verdict
+    assert verdict["calls"] == ["Add 1 100", "Add 2 100", "Add 3 100", "Echo"], verdict
+    assert (verdict["issued"], verdict["cancelled"]) == (1, 1), verdict
+
+
+# --- the readings refused ------------------------------------------------------------------------------
+def test_metros_hmac_sha1_is_refused_under_wcfs_reading(wssc_services: Callable[..., WsscService]) -> None:
+    """WCF's reading (the default) of Basic256Sha256 requires HMAC-SHA256: Metro's RST, signed
+    with HMAC-SHA1, is refused with the generic fault; the log names the method."""
+    svc = wssc_services("Basic256Sha256", "wcf")
+    mark = svc.mark()
+    run = run_java("wssc.metro.MetroClient", "--wsdl", svc.wsdl_url, "--server-cert", str(svc.cert_pem))
+    log = svc.log_since(mark, until=lambda log: len(log.faults) >= 1, timeout=10)
+    assert not run.ok and run.result["phase"] == "call 1", run.explain()
+    assert log.issued == [] and log.faults == ["InvalidSecurity"], log.text
+    assert "signature method 'http://www.w3.org/2000/09/xmldsig#hmac-sha1'" in log.text, log.text
+
+
+def test_cxf_refuses_wcfs_reading(peer_services: Callable[..., Any]) -> None:
+    """wssc's client with WCF's reading of Basic256Sha256 signs its RST with HMAC-SHA256;
+    CXF's service (WSS4J's suite: HMAC-SHA1) refuses it, and issues nothing."""
+    svc: CxfService = peer_services("cxf", "--suite", "Basic256Sha256", "--no-derived-keys")
+    with pytest.raises(RemoteFault):
+        wssc_session(svc.wsdl_url, load_certificate(svc.cert_pem), WCF_COMPATIBLE)
+    verdict = svc.report()
+    assert verdict["issued"] == 0 and verdict["calls"] == [], verdict
+    assert len(verdict["faults"]) == 1 and "hmac-sha256" in verdict["faults"][0].lower(), verdict
