@@ -18,7 +18,9 @@ import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.Base64;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.xml.transform.Source;
@@ -30,7 +32,7 @@ import javax.xml.transform.stream.StreamSource;
  * <pre>
  * java -cp CLASSPATH wssc.metro.MetroService --bootstrap afc|unfc|unot --binding wshttp|ws2007
  *      --port N --cert PEM --key PEM(PKCS8) [--users name:pw,…] [--no-derived-keys]
- *      [--no-require-cancellation] [--sc-lifetime-ms MS] [--suite Basic256]
+ *      [--no-require-cancellation] [--sc-lifetime-ms MS] [--suite Basic256 | --suites A,B,…]
  * </pre>
  *
  * The WSDL is written by hand in WCF's policy shapes (resources wssc/metro/*.policy,
@@ -139,12 +141,25 @@ public final class MetroService {
         ks.setKeyEntry("wssc", key, "changeit".toCharArray(), new Certificate[] {cert});
         Certs.save(ks, home.resolve("server.p12"));
 
-        String address = (unot ? "https" : "http") + "://127.0.0.1:" + port + "/svc";
-        String doc = wsdl(bootstrap, sp12, !flag(argv, "--no-derived-keys"),
-                !flag(argv, "--no-require-cancellation"), address, cert, opt(argv, "--sc-lifetime-ms", null),
-                opt(argv, "--suite", "Basic256"));
-        Path wsdlFile = home.resolve("Service.wsdl");
-        Files.writeString(wsdlFile, doc);
+        String base = (unot ? "https" : "http") + "://127.0.0.1:" + port + "/svc";
+        // --suites A,B,…: one endpoint per suite in this JVM, at /svc/<suite> (the matrix of
+        // tests/interop/test_suites.py); otherwise one endpoint at /svc with --suite.
+        String suites = opt(argv, "--suites", null);
+        Map<String, Path> wsdls = new LinkedHashMap<>();
+        if (suites != null) {
+            // The endpoints share their service and port names, and so the names of Metro's
+            // JMX beans (InstanceAlreadyExistsException): no monitoring beans here.
+            System.setProperty("com.sun.xml.ws.monitoring.endpoint", "false");
+        }
+        for (String suite : suites == null ? new String[] {opt(argv, "--suite", "Basic256")} : suites.split(",")) {
+            String path = suites == null ? "/svc" : "/svc/" + suite;
+            String address = (unot ? "https" : "http") + "://127.0.0.1:" + port + path;
+            String doc = wsdl(bootstrap, sp12, !flag(argv, "--no-derived-keys"),
+                    !flag(argv, "--no-require-cancellation"), address, cert, opt(argv, "--sc-lifetime-ms", null), suite);
+            Path wsdlFile = home.resolve("Service" + (suites == null ? "" : "-" + suite) + ".wsdl");
+            Files.writeString(wsdlFile, doc);
+            wsdls.put(path, wsdlFile);
+        }
 
         HttpServer server;
         if (unot) {
@@ -158,14 +173,16 @@ public final class MetroService {
         } else {
             server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 0);
         }
-        Endpoint endpoint = Endpoint.create(SOAPBinding.SOAP12HTTP_BINDING, new CalculatorService());
-        StreamSource primary = new StreamSource(wsdlFile.toFile());
-        primary.setSystemId(wsdlFile.toUri().toString());
-        endpoint.setMetadata(List.<Source>of(primary));
-        HttpContext context = server.createContext("/svc");
-        endpoint.publish(context);
+        for (Map.Entry<String, Path> e : wsdls.entrySet()) {
+            Endpoint endpoint = Endpoint.create(SOAPBinding.SOAP12HTTP_BINDING, new CalculatorService());
+            StreamSource primary = new StreamSource(e.getValue().toFile());
+            primary.setSystemId(e.getValue().toUri().toString());
+            endpoint.setMetadata(List.<Source>of(primary));
+            HttpContext context = server.createContext(e.getKey());
+            endpoint.publish(context);
+        }
         server.start();
-        System.out.println("LISTENING " + address);
+        System.out.println("LISTENING " + base);
         System.out.flush();
     }
 }
