@@ -10,10 +10,10 @@ The ``…Sha256`` suites: WCF signs with HMAC-SHA256, Metro and CXF (WSS4J) with
 WS-SecurityPolicy 1.2 §6.1 defines the suites' ``[Sym Sig]``. So those cells run with wssc's
 WS-SP reading (``wssc serve --suite-signatures ws-sp``, ``compatibility=WS_SP_SUITES``), and
 the default (WCF's reading) is shown refused by each peer, for the reason logged on the
-refusing side. ``…Rsa15``: CXF (WSS4J 2+) refuses RSA-1.5 key transport by default
-(``ws-security.allow.rsa15.keytransport.algorithm``); its service cells set that switch, as a
-deployment that chose an Rsa15 suite must, and one test shows the default refusal. See
-interop/metro/FINDINGS.md (M13) and interop/cxf/FINDINGS.md (C12).
+refusing side. ``Basic192…``: CXF keeps WS-I BSP 1.1 on by default, whose R5620 allows no
+aes192-cbc; those cells assert CXF's refusal, both ways. The ``…Rsa15`` suites run with CXF's
+defaults (its policy names RSA-1.5, so WSS4J takes it). See
+interop/metro/FINDINGS.md (M13) and interop/cxf/FINDINGS.md (C12, C13).
 """
 
 from __future__ import annotations
@@ -213,4 +213,7 @@ def test_cxf_refuses_wcfs_reading(peers: PeerServices) -> None:
     verdict = svc.report()
     assert verdict["issued"] == 0 and verdict["calls"] == [] and len(verdict["faults"]) == 1, verdict
     why = svc.err_path.read_text(errors="replace")[mark:]
-    assert "hmac-sha256" in why, why[-3000:]
+    # WSS4J's AlgorithmSuiteValidator: the suite's symmetric signature is HMAC-SHA1
+    assert "SignatureMethod http://www.w3.org/2001/04/xmldsig-more#hmac-sha256 does not match" in why, why[
+        -3000:
+    ]
