@@ -359,6 +359,18 @@ public final class CxfService {
         }
         // On the bus: CXF answers RST/SCT, Renew and Cancel from an STS endpoint of its own.
         bus.getOutInterceptors().add(new Recorder(false));
+        if (System.getProperty("wssc.debug") != null) {
+            bus.getInInterceptors().add(new AbstractPhaseInterceptor<Message>(Phase.PRE_PROTOCOL) {
+                @Override
+                public void handleMessage(Message m) {
+                    Object aim = m.get(org.apache.cxf.ws.policy.AssertionInfoMap.class);
+                    System.out.println("DEBUG in tls=" + m.get(org.apache.cxf.security.transport.TLSSessionInfo.class)
+                            + " https-assertions=" + (aim == null ? null
+                            : org.apache.cxf.ws.security.policy.PolicyUtils.getAllAssertionsByLocalname(
+                                    (org.apache.cxf.ws.policy.AssertionInfoMap) aim, "HttpsToken").size()));
+                }
+            });
+        }
         bus.getOutFaultInterceptors().add(new Recorder(true));
         for (Map.Entry<String, Path> e : wsdls.entrySet()) {
             EndpointImpl ep = new EndpointImpl(bus, new Calculator(),
