@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import ClassVar, Final
 
+from wssc.crypto.suites import SuiteReading
 from wssc.xml import ns
 
 
@@ -188,6 +189,9 @@ class Compatibility:
                   other tokens of the same header ("Unexpected ValueType", "Malformed
                   reference element"), and sends its signature unencrypted:
                   `MONO_COMPATIBLE`
+    Metro, CXF    under the ``…Sha256`` suites sign with HMAC-SHA1 / RSA-SHA1, WS-Security-
+                  Policy's reading of the suite, where WCF signs with HMAC-SHA256 / RSA-SHA256:
+                  `WS_SP_SUITES` (``suite_signatures="ws-sp"``)
     ============  =====================================================================
     """
 
@@ -197,10 +201,16 @@ class Compatibility:
     #: Accept a primary signature in the clear where the policy encrypts it (Mono's WCF
     #: signs but does not encrypt its signature). A weakening: only for such a peer.
     accept_unencrypted_signature: bool = False
+    #: Whose table gives the suite's signature algorithms (`wssc.crypto.suites`): ``"wcf"``
+    #: (HMAC-SHA256 / RSA-SHA256 under the ``…Sha256`` suites) or ``"ws-sp"`` (HMAC-SHA1 /
+    #: RSA-SHA1 in every suite, as Metro and CXF read WS-SecurityPolicy). Both what is sent
+    #: and what is accepted: the other reading's signature is refused (no fallback).
+    suite_signatures: SuiteReading = "wcf"
 
 
 WCF_COMPATIBLE: Final = Compatibility()
 MONO_COMPATIBLE: Final = Compatibility(local_reference_value_types=False, accept_unencrypted_signature=True)
+WS_SP_SUITES: Final = Compatibility(suite_signatures="ws-sp")
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,9 +123,10 @@ class CxfService:
         return verdict
 
 
-def start_cxf_service(home: Path, *args: str) -> CxfService:
+def start_cxf_service(home: Path, *args: str, path: str = "/svc") -> CxfService:
     """``args``: CxfService's flags (``--binding``, ``--bootstrap``, ``--no-derived-keys``,
-    ``--suite``, ``--sc-lifetime-ms``…). The key pair is wssc's dev certificate in ``home``."""
+    ``--suite``, ``--sc-lifetime-ms``…). The key pair is wssc's dev certificate in ``home``.
+    ``path``: the endpoint whose WSDL says it is up (``/svc/<suite>`` under ``--suites``)."""
     from wssc.certs import dev_certificate
 
     cp = cxf_classpath()
@@ -147,7 +148,7 @@ def start_cxf_service(home: Path, *args: str) -> CxfService:
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         proc = subprocess.Popen([*argv, *args], stdout=out, stderr=err, stdin=subprocess.PIPE)
     scheme = "https" if "unot" in args else "http"
-    svc = CxfService(f"{scheme}://127.0.0.1:{port}/svc", Path(cert), out_path, err_path, proc)
+    svc = CxfService(f"{scheme}://127.0.0.1:{port}{path}", Path(cert), out_path, err_path, proc)
     _await_wsdl(
         proc,
         svc.wsdl_url,

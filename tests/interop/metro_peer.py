@@ -394,9 +394,12 @@ class MetroService:
             self.proc.kill()
 
 
-def start_metro_service(home: Path, bootstrap: str, binding: str, *extra: str) -> MetroService:
+def start_metro_service(
+    home: Path, bootstrap: str, binding: str, *extra: str, path: str = "/svc"
+) -> MetroService:
     """``bootstrap`` afc|unfc|unot, ``binding`` wshttp|ws2007; the key pair is wssc's dev certificate
-    in ``home`` (dev-cert.pem / dev-key.pem)."""
+    in ``home`` (dev-cert.pem / dev-key.pem). ``path``: the endpoint whose WSDL says it is up
+    (``/svc/<suite>`` under ``--suites``)."""
     from wssc.certs import dev_certificate
 
     cp = metro_classpath()
@@ -428,7 +431,7 @@ def start_metro_service(home: Path, bootstrap: str, binding: str, *extra: str) -
             stdin=subprocess.DEVNULL,
         )
     scheme = "https" if bootstrap == "unot" else "http"
-    svc = MetroService(f"{scheme}://127.0.0.1:{port}/svc", Path(cert), out_path, err_path, proc)
+    svc = MetroService(f"{scheme}://127.0.0.1:{port}{path}", Path(cert), out_path, err_path, proc)
     _await_wsdl(
         proc,
         svc.wsdl_url,

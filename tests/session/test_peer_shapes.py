@@ -220,6 +220,38 @@ def test_decrypted_body_keeps_the_senders_prefixes() -> None:
     assert result.body_encrypted
 
 
+def test_decrypted_body_keeps_a_default_namespace_under_a_prefixed_one() -> None:
+    """CXF's RSTR/Renew: ``<wsc:SecurityContextToken xmlns:wsc=U>…<Instance xmlns=U>``, one
+    URI under a prefix and, inside, as the default namespace. Moving the decrypted nodes
+    would re-point ``Instance`` at ``wsc:`` and change the exclusive c14n that CXF digested
+    (FINDINGS C10). Decryption keeps the sender's form: the digest verifies, and deleting the
+    check of the plaintext's own declarations fails this test."""
+    import os
+
+    from wssc.security.inbound import verify
+    from wssc.security.outbound import protect
+    from wssc.security.policy import MessagePolicy
+    from wssc.security.tokens import SctProtection
+    from wssc.tokens import SecurityContextToken
+    from wssc.xml.parse import parse_xml
+
+    secret = os.urandom(32)
+    sct = SecurityContextToken("urn:uuid:0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0")
+    sc = ns.SC_V13.ns
+    doc = parse_xml(
+        f'<s:Envelope xmlns:s="{ns.SOAP12}" xmlns:wsu="{ns.WSU}"><s:Header/>'
+        f'<s:Body><wsc:T xmlns:wsc="{sc}"><wsc:I>u</wsc:I><Instance xmlns="{sc}">g</Instance></wsc:T>'
+        "</s:Body></s:Envelope>".encode()
+    )
+    policy = MessagePolicy(sc=ns.SC_V13)
+    wire = etree.tostring(protect(doc, SctProtection(sct, secret, include=True), policy, now=NOW))
+    assert b"Instance" not in wire  # the Body content is encrypted
+    result = verify(wire, policy=policy, now=NOW, resolver=lambda token, sc: secret)
+    assert result.body_encrypted
+    body = etree.tostring(result.envelope.body, method="c14n", exclusive=True)
+    assert b'<Instance xmlns="' in body and b"wsc:Instance" not in body, body
+
+
 def _transport_session() -> tuple[ServiceEngine, ClientSession, Callable[[Outgoing], bytes]]:
     """A UserNameOverTransport engine and client, the session issued over (pretend) TLS."""
     from wssc.bootstrap import UserNameOverTransportClient

@@ -299,7 +299,7 @@ class BootstrapKind:
         sc = scs.message_security_version.sc
         base = MessagePolicy(
             sc=sc,
-            suite=get_suite(scs.algorithm_suite),
+            suite=get_suite(scs.algorithm_suite).read_as(compatibility.suite_signatures),
             derived_keys=self.derived_keys(scs),
             encrypt_body=not transport,
             encrypt_signature=scs.encrypt_signature,

@@ -129,6 +129,14 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="establish_security_context=False: per-message bootstrap security",
     )
     s.add_argument("--suite", default="Basic256", help="algorithm suite (default Basic256)")
+    s.add_argument(
+        "--suite-signatures",
+        choices=["wcf", "ws-sp"],
+        default="wcf",
+        help="whose reading of the suite's signature algorithms: wcf (default; HMAC-SHA256 "
+        "under the Sha256 suites) or ws-sp (HMAC-SHA1 in every suite, as Metro and CXF "
+        "sign); sent and required, never both",
+    )
     s.add_argument("--soap", choices=["1.1", "1.2"], default="1.2", help="SOAP version")
     s.add_argument(
         "--store", default="memory", help="session store: memory (default) or redis://HOST:PORT/DB"
@@ -484,6 +492,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from wssc.certs import dev_certificate
     from wssc.demo import Calculator
     from wssc.service.engine import ServiceEngine
+    from wssc.settings import Compatibility
     from wssc.store.cookie import KeyRing
 
     settings = _settings(args)
@@ -530,6 +539,7 @@ def run_serve(args: argparse.Namespace) -> int:
         credentials=ServiceCredentials(
             kerberos_keytab=args.keytab, ntlm_user_file=args.ntlm_users, spn=args.spn
         ),
+        compatibility=Compatibility(suite_signatures=args.suite_signatures),
     )
     proxies = [p.strip() for p in (args.forwarded_allow_ips or "").split(",") if p.strip()]
     sc = settings.secure_conversation

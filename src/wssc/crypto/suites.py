@@ -11,15 +11,31 @@ TripleDes          tripledes-cbc   kw-3des    hmac-sha1         24 bytes    24 b
 =================  ==============  =========  ================  ==========  ===========
 
 Each has an ``…Rsa15`` twin whose asymmetric key wrap is RSA-1.5 instead of RSA-OAEP.
+
+Two readings of the suites' signature algorithms (`AlgorithmSuite.read_as`):
+
+- ``"wcf"`` (the default): WCF's ``SecurityAlgorithmSuite`` classes. The ``…Sha256`` suites
+  sign with HMAC-SHA256 (symmetric) and RSA-SHA256 (asymmetric)
+  (``Basic256Sha256SecurityAlgorithmSuite.DefaultSymmetricSignatureAlgorithm``).
+- ``"ws-sp"``: WS-SecurityPolicy 1.2 §6.1, whose table gives every suite ``[Sym Sig]
+  HmacSha1`` and ``[Asym Sig] RsaSha1``; ``Basic256Sha256`` changes only the digest to SHA-256.
+  Metro and WSS4J/CXF read the suites so (WSS4J's ``AlgorithmSuiteType`` for Basic256Sha256:
+  digest sha256, signatures hmac-sha1/rsa-sha1).
+
+The two differ only for the ``…Sha256`` suites; everything else (digest, encryption, key
+wraps, derived key lengths) is the same in both.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Final
+from typing import Final, Literal
 
 from wssc.errors import UnsupportedAlgorithm
 from wssc.xml import ns
+
+#: Whose table defines a suite's signature algorithms: WCF's, or WS-SecurityPolicy's.
+SuiteReading = Literal["wcf", "ws-sp"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +63,16 @@ class AlgorithmSuite:
     def sp_name(self) -> str:
         """The WS-SecurityPolicy assertion local name (``Basic256``, ``TripleDesRsa15``…)."""
         return self.name
+
+    def read_as(self, reading: SuiteReading) -> AlgorithmSuite:
+        """This suite's signature algorithms as ``reading`` defines them (see the module's
+        docstring): ``"wcf"`` leaves it as it is; ``"ws-sp"`` signs with HMAC-SHA1 and
+        RSA-SHA1, WS-SecurityPolicy's ``[Sym Sig]`` and ``[Asym Sig]`` for every suite."""
+        if reading == "wcf":
+            return self
+        if reading == "ws-sp":
+            return replace(self, symmetric_signature=ns.HMAC_SHA1, asymmetric_signature=ns.RSA_SHA1)
+        raise UnsupportedAlgorithm(f"unknown suite reading {reading!r}; known: wcf, ws-sp")
 
 
 def _rsa15(s: AlgorithmSuite) -> AlgorithmSuite:
@@ -121,7 +147,7 @@ TRIPLEDES: Final = AlgorithmSuite(
     24,
     192,
     192,
-    192,
+    256,  # WCF's TripleDes IsSymmetricKeyLengthSupported: 192 to 256 bits (CXF asks 256)
 )
 
 SUITES: Final[dict[str, AlgorithmSuite]] = {}

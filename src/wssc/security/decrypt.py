@@ -197,15 +197,21 @@ _XMLNS = re.compile(rb"""xmlns(?::([^\s=/>]+))?\s*=\s*(?:"([^"]*)"|'([^']*)')"""
 
 def _would_be_renamed(plain: bytes, scope: Mapping[str | None, str]) -> bool:
     """Would moving the parsed plaintext under a parent with namespace ``scope`` change its
-    prefixes? lxml drops a moved element's declaration of a URI that the new parent already
-    declares under another prefix, and points the element at the parent's prefix. Read from
-    the plaintext's own ``xmlns`` declarations (a URI written with character references is
-    not recognised here: the digest then fails, closed)."""
-    in_scope = set(scope.values())
+    prefixes? lxml drops a moved element's declaration of a URI that is already declared
+    under another prefix (by the new parent, or by an ancestor inside the plaintext itself:
+    CXF's RSTR writes ``<wsc:SecurityContextToken xmlns:wsc=U>…<Instance xmlns=U>``), and
+    points the element at that other prefix. So: is any URI declared under two prefixes,
+    counting ``scope`` and the plaintext's own ``xmlns`` declarations? (A URI written with
+    character references is not recognised here: the digest then fails, closed.)"""
+    prefixes: dict[str, set[str | None]] = {}
+    for p, u in scope.items():
+        prefixes.setdefault(u, set()).add(p)
     for m in _XMLNS.finditer(plain):
         prefix = m.group(1).decode("utf-8", "replace") if m.group(1) else None
         uri = (m.group(2) if m.group(2) is not None else m.group(3) or b"").decode("utf-8", "replace")
-        if uri in in_scope and scope.get(prefix) != uri:
+        seen = prefixes.setdefault(uri, set())
+        seen.add(prefix)
+        if len(seen) > 1:
             return True
     return False
 

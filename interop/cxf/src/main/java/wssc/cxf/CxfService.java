@@ -59,7 +59,7 @@ import org.w3c.dom.Element;
  * <pre>
  * java -cp CLASSPATH wssc.cxf.CxfService --binding wshttp|ws2007 --port N --cert PEM
  *      --key PEM(PKCS8) [--bootstrap afc|unot] [--no-derived-keys] [--no-require-cancellation]
- *      [--suite Basic256] [--soap 1.1|1.2] [--sc-lifetime-ms MS] [--users name:pw,…] [--body-only]
+ *      [--suite Basic256 | --suites A,B,…] [--soap 1.1|1.2] [--sc-lifetime-ms MS] [--users name:pw,…] [--body-only]
  * </pre>
  *
  * wshttp is SP 2005/07 with SC 2005/02 and Trust 2005/02; ws2007 is SP 1.2 with SC 1.3 and
@@ -307,12 +307,20 @@ public final class CxfService {
         crypto.setKeyStore(ks);
         crypto.setTrustStore(ks);
 
-        String address = (unot ? "https" : "http") + "://127.0.0.1:" + port + "/svc";
-        String doc = wsdl(unot, sp12, !flag(argv, "--no-derived-keys"), !flag(argv, "--no-require-cancellation"),
-                opt(argv, "--suite", "Basic256"), soap12, !flag(argv, "--body-only"), address);
-        Path wsdlFile = Files.createTempFile("wssc-cxf-service-", ".wsdl");
-        wsdlFile.toFile().deleteOnExit();
-        Files.writeString(wsdlFile, doc);
+        String base = (unot ? "https" : "http") + "://127.0.0.1:" + port + "/svc";
+        // --suites A,B,…: one endpoint per suite in this JVM, at /svc/<suite> (the matrix of
+        // tests/interop/test_suites.py); otherwise one endpoint at /svc with --suite.
+        String suites = opt(argv, "--suites", null);
+        Map<String, Path> wsdls = new LinkedHashMap<>();
+        for (String suite : suites == null ? new String[] {opt(argv, "--suite", "Basic256")} : suites.split(",")) {
+            String address = suites == null ? base : base + "/" + suite;
+            String doc = wsdl(unot, sp12, !flag(argv, "--no-derived-keys"), !flag(argv, "--no-require-cancellation"),
+                    suite, soap12, !flag(argv, "--body-only"), address);
+            Path wsdlFile = Files.createTempFile("wssc-cxf-service-", ".wsdl");
+            wsdlFile.toFile().deleteOnExit();
+            Files.writeString(wsdlFile, doc);
+            wsdls.put(address, wsdlFile);
+        }
 
         Bus bus = BusFactory.getDefaultBus();
         if (unot) {
@@ -339,11 +347,6 @@ public final class CxfService {
             }
         };
 
-        EndpointImpl ep = new EndpointImpl(bus, new Calculator(),
-                soap12 ? SOAPBinding.SOAP12HTTP_BINDING : SOAPBinding.SOAP11HTTP_BINDING);
-        ep.setWsdlLocation(wsdlFile.toUri().toString());
-        ep.setServiceName(new QName(TNS, "Service"));
-        ep.setEndpointName(new QName(TNS, "CalculatorPort"));
         Map<String, Object> props = new HashMap<>();
         props.put(SecurityConstants.SIGNATURE_CRYPTO, crypto);
         props.put(SecurityConstants.ENCRYPT_CRYPTO, crypto);
@@ -354,12 +357,31 @@ public final class CxfService {
             // CXF's lifetime of the SCTs its service issues (ms; its default is 300000).
             props.put(org.apache.cxf.ws.security.SecurityConstants.SECURITY_TOKEN_LIFETIME, String.valueOf(Long.parseLong(lifetime)));
         }
-        ep.setProperties(props);
         // On the bus: CXF answers RST/SCT, Renew and Cancel from an STS endpoint of its own.
         bus.getOutInterceptors().add(new Recorder(false));
+        if (System.getProperty("wssc.debug") != null) {
+            bus.getInInterceptors().add(new AbstractPhaseInterceptor<Message>(Phase.PRE_PROTOCOL) {
+                @Override
+                public void handleMessage(Message m) {
+                    Object aim = m.get(org.apache.cxf.ws.policy.AssertionInfoMap.class);
+                    System.out.println("DEBUG in tls=" + m.get(org.apache.cxf.security.transport.TLSSessionInfo.class)
+                            + " https-assertions=" + (aim == null ? null
+                            : org.apache.cxf.ws.security.policy.PolicyUtils.getAllAssertionsByLocalname(
+                                    (org.apache.cxf.ws.policy.AssertionInfoMap) aim, "HttpsToken").size()));
+                }
+            });
+        }
         bus.getOutFaultInterceptors().add(new Recorder(true));
-        ep.publish(address);
-        System.out.println("LISTENING " + address);
+        for (Map.Entry<String, Path> e : wsdls.entrySet()) {
+            EndpointImpl ep = new EndpointImpl(bus, new Calculator(),
+                    soap12 ? SOAPBinding.SOAP12HTTP_BINDING : SOAPBinding.SOAP11HTTP_BINDING);
+            ep.setWsdlLocation(e.getValue().toUri().toString());
+            ep.setServiceName(new QName(TNS, "Service"));
+            ep.setEndpointName(new QName(TNS, "CalculatorPort"));
+            ep.setProperties(new HashMap<>(props));
+            ep.publish(e.getKey());
+        }
+        System.out.println("LISTENING " + base);
         System.out.flush();
 
         BufferedReader stdin = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));

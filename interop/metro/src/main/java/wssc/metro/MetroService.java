@@ -18,7 +18,9 @@ import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.Base64;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.xml.transform.Source;
@@ -31,7 +33,7 @@ import javax.xml.transform.stream.StreamSource;
  * java -cp CLASSPATH wssc.metro.MetroService --bootstrap afc|unfc|mc|unot --binding wshttp|ws2007
  *      --port N --cert PEM --key PEM(PKCS8) [--users name:pw,…] [--no-derived-keys]
  *      [--trust-client-cert PEM]  (mc: the client certificate Metro's trust store holds)
- *      [--no-require-cancellation] [--sc-lifetime-ms MS]
+ *      [--no-require-cancellation] [--sc-lifetime-ms MS] [--suite Basic256 | --suites A,B,…]
  * </pre>
  *
  * The WSDL is written by hand in WCF's policy shapes (resources wssc/metro/*.policy,
@@ -73,12 +75,13 @@ public final class MetroService {
 
     /** The WSDL for one variant: WCF's policy shapes, SP 1.1 (wshttp) or SP 1.2 (ws2007). */
     static String wsdl(String bootstrap, boolean sp12, boolean derived, boolean cancel, String address,
-                       X509Certificate cert, String lifetimeMs) throws Exception {
+                       X509Certificate cert, String lifetimeMs, String suite) throws Exception {
         boolean unot = "unot".equals(bootstrap);
         boolean username = unot || "unfc".equals(bootstrap);
         String sp = sp12 ? "http://docs.oasis-open.org/ws-sx/ws-securitypolicy/200702"
                 : "http://schemas.xmlsoap.org/ws/2005/07/securitypolicy";
-        String policy = resource(unot ? "unot.policy" : "afc.policy");
+        String policy = resource(unot ? "unot.policy" : "afc.policy")
+                .replace("<sp:Basic256/>", "<sp:" + suite + "/>");
         // UserNameForCertificate: AnonymousForCertificate's bootstrap binding plus the
         // UsernameToken as a signed (SP 1.2: signed encrypted) supporting token of the
         // bootstrap policy, where WCF puts it.
@@ -162,11 +165,25 @@ public final class MetroService {
         }
         Certs.save(trust, home.resolve("trust.p12"));
 
-        String address = (unot ? "https" : "http") + "://127.0.0.1:" + port + "/svc";
-        String doc = wsdl(bootstrap, sp12, !flag(argv, "--no-derived-keys"),
-                !flag(argv, "--no-require-cancellation"), address, cert, opt(argv, "--sc-lifetime-ms", null));
-        Path wsdlFile = home.resolve("Service.wsdl");
-        Files.writeString(wsdlFile, doc);
+        String base = (unot ? "https" : "http") + "://127.0.0.1:" + port + "/svc";
+        // --suites A,B,…: one endpoint per suite in this JVM, at /svc/<suite> (the matrix of
+        // tests/interop/test_suites.py); otherwise one endpoint at /svc with --suite.
+        String suites = opt(argv, "--suites", null);
+        Map<String, Path> wsdls = new LinkedHashMap<>();
+        if (suites != null) {
+            // The endpoints share their service and port names, and so the names of Metro's
+            // JMX beans (InstanceAlreadyExistsException): no monitoring beans here.
+            System.setProperty("com.sun.xml.ws.monitoring.endpoint", "false");
+        }
+        for (String suite : suites == null ? new String[] {opt(argv, "--suite", "Basic256")} : suites.split(",")) {
+            String path = suites == null ? "/svc" : "/svc/" + suite;
+            String address = (unot ? "https" : "http") + "://127.0.0.1:" + port + path;
+            String doc = wsdl(bootstrap, sp12, !flag(argv, "--no-derived-keys"),
+                    !flag(argv, "--no-require-cancellation"), address, cert, opt(argv, "--sc-lifetime-ms", null), suite);
+            Path wsdlFile = home.resolve("Service" + (suites == null ? "" : "-" + suite) + ".wsdl");
+            Files.writeString(wsdlFile, doc);
+            wsdls.put(path, wsdlFile);
+        }
 
         HttpServer server;
         if (unot) {
@@ -180,14 +197,16 @@ public final class MetroService {
         } else {
             server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 0);
         }
-        Endpoint endpoint = Endpoint.create(SOAPBinding.SOAP12HTTP_BINDING, new CalculatorService());
-        StreamSource primary = new StreamSource(wsdlFile.toFile());
-        primary.setSystemId(wsdlFile.toUri().toString());
-        endpoint.setMetadata(List.<Source>of(primary));
-        HttpContext context = server.createContext("/svc");
-        endpoint.publish(context);
+        for (Map.Entry<String, Path> e : wsdls.entrySet()) {
+            Endpoint endpoint = Endpoint.create(SOAPBinding.SOAP12HTTP_BINDING, new CalculatorService());
+            StreamSource primary = new StreamSource(e.getValue().toFile());
+            primary.setSystemId(e.getValue().toUri().toString());
+            endpoint.setMetadata(List.<Source>of(primary));
+            HttpContext context = server.createContext(e.getKey());
+            endpoint.publish(context);
+        }
         server.start();
-        System.out.println("LISTENING " + address);
+        System.out.println("LISTENING " + base);
         System.out.flush();
     }
 }
