@@ -17,10 +17,13 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import ClassVar, Final
+from typing import ClassVar, Final, Literal
 
-from wssc.crypto.suites import SuiteReading
 from wssc.xml import ns
+
+#: Whose table gives an algorithm suite's signature algorithms: WCF's, or WS-SecurityPolicy's
+#: (`Compatibility.suite_signatures`; `wssc.crypto.suites` applies it).
+SuiteReading = Literal["wcf", "ws-sp"]
 
 
 @dataclass(frozen=True, slots=True)

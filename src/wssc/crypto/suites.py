@@ -29,13 +29,11 @@ wraps, derived key lengths) is the same in both.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Final, Literal
+from typing import Final
 
 from wssc.errors import UnsupportedAlgorithm
+from wssc.settings import SuiteReading
 from wssc.xml import ns
-
-#: Whose table defines a suite's signature algorithms: WCF's, or WS-SecurityPolicy's.
-SuiteReading = Literal["wcf", "ws-sp"]
 
 
 @dataclass(frozen=True, slots=True)
