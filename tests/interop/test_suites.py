@@ -1,6 +1,8 @@
 """Live: every algorithm suite WCF offers (``wssc.crypto.suites``: Basic256 … TripleDesRsa15),
-one whole session per cell, against Metro and CXF in both directions (ws2007, Anonymous-
-ForCertificate, derived keys on: the suite then decides the derived key lengths too).
+one whole session per cell, against Metro and CXF in both directions, in both binding families
+(``ws2007``: SP 1.2, SC 1.3, Trust 1.3; ``wshttp``: WCF's WSHttpBinding, SP 2005/07, SC and
+Trust 2005/02), AnonymousForCertificate, derived keys on (the suite then decides the derived
+key lengths too). Each family's services start when its first cell runs.
 
 - Metro's and CXF's clients against ``wssc serve --suite S`` (one service per suite, shared by
   the two clients);
@@ -49,6 +51,8 @@ NAMES = [s.name for s in SUITES.values()]
 #: The suites whose signature algorithms WCF and WS-SP read differently.
 SHA256 = [n for n in NAMES if "Sha256" in n]
 ECHO = "suite \u00e9\u00e8 <&>"
+#: The binding families (``wssc serve --binding``, the peers' ``--binding``).
+FAMILIES = ["ws2007", "wshttp"]
 #: CXF (WSS4J, WS-I BSP 1.1 on by default) refuses aes192-cbc: BSP R5620.
 BSP_REFUSED = [n for n in NAMES if n.startswith("Basic192")]
 
@@ -63,22 +67,24 @@ def _sig(suite: str) -> str:
 
 @pytest.fixture(scope="module")
 def wssc_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., WsscService]]:
-    """One ``wssc serve`` per suite (and one of WCF's reading of Basic256Sha256), started
-    together; shared by the Metro and CXF clients."""
+    """Per family, one ``wssc serve`` per suite (and one of WCF's reading of Basic256Sha256),
+    started together when the family's first cell asks; shared by the Metro and CXF clients."""
     metro_classpath()  # a missing build: loud skip, or a failure under CI
     cxf_classpath()
     home = tmp_path_factory.mktemp("suites-wssc")
-    wanted = [(n, _sig(n)) for n in NAMES] + [("Basic256Sha256", "wcf")]
     dev_certificate(home)  # made once, before the services that share it start together
+    started: dict[tuple[str, str, str], WsscService] = {}
 
-    def start(key: tuple[str, str]) -> WsscService:
-        return start_wssc(home, "--binding", "ws2007", "--suite", key[0], "--suite-signatures", key[1])
+    def start(key: tuple[str, str, str]) -> WsscService:
+        suite, sig, family = key
+        return start_wssc(home, "--binding", family, "--suite", suite, "--suite-signatures", sig)
 
-    with ThreadPoolExecutor(4) as pool:
-        started = dict(zip(wanted, pool.map(start, wanted), strict=True))
-
-    def get(suite: str, signatures: str | None = None) -> WsscService:
-        return started[(suite, signatures or _sig(suite))]
+    def get(suite: str, signatures: str | None = None, family: str = "ws2007") -> WsscService:
+        if not any(k[2] == family for k in started):
+            wanted = [(n, _sig(n), family) for n in NAMES] + [("Basic256Sha256", "wcf", family)]
+            with ThreadPoolExecutor(4) as pool:
+                started.update(zip(wanted, pool.map(start, wanted), strict=True))
+        return started[(suite, signatures or _sig(suite), family)]
 
     yield get
     for s in started.values():
@@ -98,21 +104,30 @@ class PeerServices:
 
 
 @pytest.fixture(scope="module")
-def peers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PeerServices]:
-    home = tmp_path_factory.mktemp("suites-peers")
+def peers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], PeerServices]]:
+    """Per family, the Metro and CXF services (started when the family's first cell asks)."""
     every = ",".join(NAMES)
-    with ThreadPoolExecutor(2) as pool:
-        metro = pool.submit(
-            start_metro_service, home, "afc", "ws2007", "--suites", every, path=f"/svc/{NAMES[0]}"
-        )
-        cxf = pool.submit(
-            start_cxf_service, home, "--binding", "ws2007", "--suites", every, path=f"/svc/{NAMES[0]}"
-        )
-        services = PeerServices(metro.result(), cxf.result())
-    yield services
-    services.metro.stop()
-    final = services.cxf.stop()  # CXF's verdict on its whole run, and its exit code
-    assert final["ok"], final
+    started: dict[str, PeerServices] = {}
+
+    def get(family: str) -> PeerServices:
+        if family not in started:
+            home = tmp_path_factory.mktemp(f"suites-peers-{family}")
+            with ThreadPoolExecutor(2) as pool:
+                metro = pool.submit(
+                    start_metro_service, home, "afc", family, "--suites", every, path=f"/svc/{NAMES[0]}"
+                )
+                cxf = pool.submit(
+                    start_cxf_service, home, "--binding", family, "--suites", every, path=f"/svc/{NAMES[0]}"
+                )
+                started[family] = PeerServices(metro.result(), cxf.result())
+        return started[family]
+
+    yield get
+    finals = []
+    for services in started.values():
+        services.metro.stop()
+        finals.append(services.cxf.stop())  # CXF's verdict on its whole run, and its exit code
+    assert all(final["ok"] for final in finals), finals
 
 
 def wssc_session(wsdl_url: str, cert: Any, compatibility: Compatibility) -> list[object]:
@@ -124,8 +139,9 @@ def wssc_session(wsdl_url: str, cert: Any, compatibility: Compatibility) -> list
 
 # --- peer clients against wssc ---------------------------------------------------------------------
 @pytest.mark.parametrize("suite", NAMES)
-def test_metro_client(wssc_services: Callable[..., WsscService], suite: str) -> None:
-    svc = wssc_services(suite)
+@pytest.mark.parametrize("family", FAMILIES)
+def test_metro_client(wssc_services: Callable[..., WsscService], family: str, suite: str) -> None:
+    svc = wssc_services(suite, family=family)
     mark = svc.mark()
     run = run_java("wssc.metro.MetroClient", "--wsdl", svc.wsdl_url, "--server-cert", str(svc.cert_pem))
     log = svc.log_since(mark)
@@ -136,8 +152,9 @@ def test_metro_client(wssc_services: Callable[..., WsscService], suite: str) -> 
 
 
 @pytest.mark.parametrize("suite", NAMES)
-def test_cxf_client(wssc_services: Callable[..., WsscService], suite: str) -> None:
-    svc = wssc_services(suite)
+@pytest.mark.parametrize("family", FAMILIES)
+def test_cxf_client(wssc_services: Callable[..., WsscService], family: str, suite: str) -> None:
+    svc = wssc_services(suite, family=family)
     mark = svc.mark()
     run = run_cxf("wssc.cxf.CxfClient", "--wsdl", svc.wsdl_url, "--server-cert", str(svc.cert_pem))
     log = svc.log_since(mark, until=lambda log: len(log.faults) >= 4 or not run.ok, timeout=5)
@@ -157,29 +174,31 @@ def test_cxf_client(wssc_services: Callable[..., WsscService], suite: str) -> No
 
 # --- wssc's client against the peers' services ----------------------------------------------------
 @pytest.mark.parametrize("suite", NAMES)
-def test_metro_service(peers: PeerServices, suite: str) -> None:
-    svc = peers.metro
+@pytest.mark.parametrize("family", FAMILIES)
+def test_metro_service(peers: Callable[[str], PeerServices], family: str, suite: str) -> None:
+    svc = peers(family).metro
     mark = svc.mark()
-    results = wssc_session(peers.wsdl(svc, suite), load_certificate(svc.cert_pem), reading(suite))
+    results = wssc_session(PeerServices.wsdl(svc, suite), load_certificate(svc.cert_pem), reading(suite))
     assert results == [101, 102, 103, ECHO]
     out = svc.out_since(mark, until=lambda out: len(re.findall(r"^CALL Add", out, re.M)) >= 3)
     assert len(re.findall(r"^CALL Add (\d) 100", out, re.M)) == 3, out
 
 
 @pytest.mark.parametrize("suite", NAMES)
-def test_cxf_service(peers: PeerServices, suite: str) -> None:
-    svc = peers.cxf
+@pytest.mark.parametrize("family", FAMILIES)
+def test_cxf_service(peers: Callable[[str], PeerServices], family: str, suite: str) -> None:
+    svc = peers(family).cxf
     cert = load_certificate(svc.cert_pem)
     if suite in BSP_REFUSED:
         # WS-I BSP 1.1 R5620 (CXF's default): no aes192-cbc. CXF refuses wssc's RST.
         with pytest.raises(RemoteFault):
-            wssc_session(peers.wsdl(svc, suite), cert, reading(suite))
+            wssc_session(PeerServices.wsdl(svc, suite), cert, reading(suite))
         verdict = svc.report()
         assert verdict["issued"] == 0 and verdict["calls"] == [], verdict
         assert len(verdict["faults"]) == 1, verdict
         assert "R5620" in svc.stderr_tail(200), svc.stderr_tail()
         return
-    results = wssc_session(peers.wsdl(svc, suite), cert, reading(suite))
+    results = wssc_session(PeerServices.wsdl(svc, suite), cert, reading(suite))
     assert results == [101, 102, 103, ECHO]
     verdict = svc.report()
     assert verdict["ok"] and verdict["faults"] == [], verdict
@@ -203,13 +222,13 @@ def test_metros_hmac_sha1_is_refused_under_wcfs_reading(wssc_services: Callable[
     assert "signature method 'http://www.w3.org/2000/09/xmldsig#hmac-sha1'" in log.text, log.text
 
 
-def test_cxf_refuses_wcfs_reading(peers: PeerServices) -> None:
+def test_cxf_refuses_wcfs_reading(peers: Callable[[str], PeerServices]) -> None:
     """wssc's client with WCF's reading of Basic256Sha256 signs its RST with HMAC-SHA256;
     CXF's service (WSS4J's suite: HMAC-SHA1) refuses it, and issues nothing."""
-    svc = peers.cxf
+    svc = peers("ws2007").cxf
     mark = len(svc.err_path.read_text(errors="replace"))
     with pytest.raises(RemoteFault):
-        wssc_session(peers.wsdl(svc, "Basic256Sha256"), load_certificate(svc.cert_pem), WCF_COMPATIBLE)
+        wssc_session(PeerServices.wsdl(svc, "Basic256Sha256"), load_certificate(svc.cert_pem), WCF_COMPATIBLE)
     verdict = svc.report()
     assert verdict["issued"] == 0 and verdict["calls"] == [] and len(verdict["faults"]) == 1, verdict
     why = svc.err_path.read_text(errors="replace")[mark:]
