@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from wssc.contract import ContractSpec, get_contract, operation, service_contract
     from wssc.errors import (
         ConfigurationError,
+        QuotaExceeded,
         RemoteFault,
         SecurityVerificationFailed,
         TransportError,
@@ -78,6 +79,7 @@ _WHERE: dict[str, tuple[str, str]] = {
     "operation": ("wssc.contract", "operation"),
     "service_contract": ("wssc.contract", "service_contract"),
     "ConfigurationError": ("wssc.errors", "ConfigurationError"),
+    "QuotaExceeded": ("wssc.errors", "QuotaExceeded"),
     "RemoteFault": ("wssc.errors", "RemoteFault"),
     "SecurityVerificationFailed": ("wssc.errors", "SecurityVerificationFailed"),
     "TransportError": ("wssc.errors", "TransportError"),
@@ -127,6 +129,7 @@ __all__ = [
     "LocalServiceSecuritySettings",
     "MemoryReplayCache",
     "MemoryStore",
+    "QuotaExceeded",
     "RedisReplayCache",
     "RedisStore",
     "RemoteFault",

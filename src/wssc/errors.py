@@ -449,6 +449,21 @@ class TransportError(_LocalError):
     default_reason = "The service could not be reached"
 
 
+class QuotaExceeded(_LocalError):
+    """A message or value over a configured limit, on the client (WCF's
+    ``QuotaExceededException``): a request its own limits would refuse to read back (raised
+    before anything is sent), a reply larger than its ``max_received_message_size``, or the
+    service's HTTP 413. ``limit`` names the setting, ``value`` is its value. Never a fault."""
+
+    default_code = FaultCode(ns.DNSE, "QuotaExceeded", "Receiver")
+    default_reason = "A quota was exceeded"
+
+    def __init__(self, detail: str, *, limit: str, value: int | None) -> None:
+        self.limit = limit
+        self.value = value
+        super().__init__(detail)
+
+
 class RemoteFault(WsscError):
     """A fault received from the peer. `error_from_fault` returns an instance of a
     subclass that is also the typed error the fault's code maps to (``RemoteRenewNeeded`` is

@@ -232,3 +232,8 @@ class EndpointSettings:
     #: 413 before it reads the body past the limit, and before parsing anything. Raise it
     #: (``wssc serve --max-received-message-size``) for bigger messages.
     max_received_message_size: int = 64 * 1024
+    #: WCF's ``readerQuotas.MaxStringContentLength``, but 64 Ki characters (WCF: 8192): the
+    #: longest text of one value of a contract's body (string, lexical form, base64 text, any
+    #: text or attribute of a raw-XML value), read by a service and a client, and checked by a
+    #: client before it sends (`wssc.contract.ContractLimits.max_string_length`).
+    max_string_content_length: int = 64 * 1024

@@ -252,6 +252,15 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "default 65536); a bigger one gets HTTP 413 before it is read or parsed",
     )
     s.add_argument(
+        "--max-string-content-length",
+        type=_positive,
+        default=65536,
+        metavar="CHARS",
+        help="longest text of one value in a request body, in characters (WCF's readerQuotas "
+        "MaxStringContentLength, whose default is 8192; wssc's is 65536); a longer one gets "
+        "WCF's DeserializationFailed fault naming the quota",
+    )
+    s.add_argument(
         "--forwarded-allow-ips",
         default=None,
         metavar="IPS",
@@ -373,6 +382,22 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="how long to wait for each answer (default 60, WCF's sendTimeout); "
         "a slow answer is reported on stderr after a few seconds",
     )
+    c.add_argument(
+        "--max-received-message-size",
+        type=_positive,
+        default=65536,
+        metavar="BYTES",
+        help="largest reply read, in bytes (WCF's MaxReceivedMessageSize; default 65536); "
+        "a bigger request is refused before it is sent, as this client would not read it back",
+    )
+    c.add_argument(
+        "--max-string-content-length",
+        type=_positive,
+        default=65536,
+        metavar="CHARS",
+        help="longest text of one value read, in characters (WCF's MaxStringContentLength; "
+        "default 65536, WCF's 8192); an argument longer than it is refused before it is sent",
+    )
     c.set_defaults(func=run_call)
 
     i = sub.add_parser(
@@ -451,6 +476,7 @@ def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         service=svc,
         soap_version=args.soap,
         max_received_message_size=args.max_received_message_size,
+        max_string_content_length=args.max_string_content_length,
     )
 
 
@@ -826,6 +852,8 @@ def _call(args: argparse.Namespace, waiting: Waiting) -> int:
                 on_event=event,
                 timeout=args.timeout,
                 http=http,
+                max_received_message_size=args.max_received_message_size,
+                max_string_content_length=args.max_string_content_length,
                 **extra,
             )
         except ConfigurationError as exc:

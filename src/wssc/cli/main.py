@@ -17,7 +17,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from wssc.errors import ConfigurationError, RemoteFault, TransportError, WsscError
+from wssc.errors import ConfigurationError, QuotaExceeded, RemoteFault, TransportError, WsscError
 from wssc.logs import printable
 
 #: The exit status of a command whose reader went away (128 + SIGPIPE), as the shell reports
@@ -130,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             text = (
                 str(exc)
-                if isinstance(exc, TransportError)
+                if isinstance(exc, TransportError | QuotaExceeded)
                 else f"{exc.reason} ({exc.detail})"
                 if exc.detail
                 else exc.reason

@@ -110,13 +110,18 @@ class AsyncClient(ClientBase[httpx.AsyncClient, asyncio.Lock]):
         return cls._from_endpoint(ep, url, address, verify=verify, timeout=timeout, **kw)
 
     async def _post(self, out: Outgoing) -> bytes:
+        # The reply streams, counted against max_received_message_size (`ReplyReader`).
         try:
-            r = await self._http.post(
-                self.address, content=out.body, headers=self._headers(out), follow_redirects=False
-            )
+            async with self._http.stream(
+                "POST", self.address, content=out.body, headers=self._headers(out), follow_redirects=False
+            ) as r:
+                self._status(r.status_code, len(out.body))
+                body = self._reader(r.headers.get("content-length"))
+                async for chunk in r.aiter_bytes():
+                    body.feed(chunk)
         except httpx.HTTPError as exc:
             raise self._unreachable(exc) from None
-        return self._answered(r.status_code, r.content)
+        return self._answered(r.status_code, body.result(), len(out.body))
 
     async def _run(self, flow: Flow[T]) -> T:
         async with self._lock:

@@ -6,7 +6,7 @@ import logging
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generic, Self, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -14,7 +14,7 @@ from wssc.bootstrap.base import BootstrapClient
 from wssc.bootstrap.registry import ClientCredentials, bootstrap_kind, settings_from_wsdl
 from wssc.certs import Certificate, from_der
 from wssc.contract import ContractSpec, OperationSpec
-from wssc.errors import ConfigurationError, InvalidArgument, TransportError, WsdlLoadRefused
+from wssc.errors import ConfigurationError, InvalidArgument, QuotaExceeded, TransportError, WsdlLoadRefused
 from wssc.policy.wsdl_resolve import WsdlAssembler, WsdlBudget
 from wssc.security.x509_validation import CertificateValidator
 from wssc.session.client import ClientSession, Outgoing
@@ -181,6 +181,23 @@ def from_wsdl_note(address: str, wsdl_url: str | None) -> str:
     )
 
 
+def with_limits(
+    settings: EndpointSettings, max_received_message_size: int | None, max_string_content_length: int | None
+) -> EndpointSettings:
+    """``settings`` with the limits given (None: the settings' own), each checked positive."""
+    size = (
+        settings.max_received_message_size if max_received_message_size is None else max_received_message_size
+    )
+    chars = (
+        settings.max_string_content_length if max_string_content_length is None else max_string_content_length
+    )
+    if size < 1 or chars < 1:
+        raise ConfigurationError("max_received_message_size and max_string_content_length must be positive")
+    if (size, chars) == (settings.max_received_message_size, settings.max_string_content_length):
+        return settings
+    return replace(settings, max_received_message_size=size, max_string_content_length=chars)
+
+
 def make_bootstrap(settings: EndpointSettings, credentials: ClientCredentials) -> BootstrapClient:
     """The client half of the endpoint's bootstrap, from the registry (which validates the
     service certificate: `ClientCredentials.validated_service_certificate`)."""
@@ -237,6 +254,32 @@ def endpoint_from_wsdl(wsdl: bytes, url: str, port: str | None = None) -> WsdlEn
     )
 
 
+class ReplyReader:
+    """A reply's body, read a chunk at a time and refused (`QuotaExceeded`, from
+    `ClientSession.reply_too_large`) the moment it passes the client's
+    ``max_received_message_size``: a lying or endless reply costs at most the limit. A
+    ``Content-Length`` over the limit is refused before any of the body is read."""
+
+    def __init__(self, session: ClientSession, content_length: str | None) -> None:
+        self.session = session
+        self.limit = session.settings.max_received_message_size
+        self.parts: list[bytes] = []
+        self.size = 0
+        if content_length is not None and content_length.strip().isdigit():
+            declared = int(content_length.strip())
+            if declared > self.limit:
+                raise session.reply_too_large(declared)
+
+    def feed(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.limit:
+            raise self.session.reply_too_large(None)
+        self.parts.append(chunk)
+
+    def result(self) -> bytes:
+        return b"".join(self.parts)
+
+
 class ClientBase(Generic[H, L]):
     """What `Client` and `AsyncClient` share: the
     constructor, the sans-IO `ClientSession` and its
@@ -250,7 +293,12 @@ class ClientBase(Generic[H, L]):
     ``username``, ``password`` and ``service_certificate_validator`` are shorthand for its
     fields. The validator decides on the service certificate (a `CertificateValidator`; by
     default the certificate given or from the WSDL identity is pinned, trusted as a peer),
-    here, before anything is sent."""
+    here, before anything is sent.
+
+    ``max_received_message_size`` (bytes) and ``max_string_content_length`` (characters):
+    the client's own limits, overriding the settings' (WCF's defaults: 64 KiB and 64 Ki). A
+    reply over them raises `QuotaExceeded` (the body is read no further than the limit); so
+    does a request over them, before it is sent: the client would not read it back."""
 
     @classmethod
     def _from_endpoint(cls, ep: WsdlEndpoint, url: str, address: str | None, **kw: Any) -> Self:
@@ -283,10 +331,14 @@ class ClientBase(Generic[H, L]):
         clock: Callable[[], float] = time.time,
         compatibility: Compatibility = WCF_COMPATIBLE,
         service_certificate_validator: CertificateValidator | None = None,
+        max_received_message_size: int | None = None,
+        max_string_content_length: int | None = None,
     ) -> None:
         self.address = address
         self.contract = contract
-        self.settings = settings or EndpointSettings()
+        self.settings = with_limits(
+            settings or EndpointSettings(), max_received_message_size, max_string_content_length
+        )
         session = ClientSession(
             self.settings,
             make_bootstrap(
@@ -358,9 +410,26 @@ class ClientBase(Generic[H, L]):
             return TransportError(err.detail + note, reason=err.reason)
         return err
 
-    def _answered(self, status: int, content: bytes) -> bytes:
+    def _status(self, status: int, sent: int) -> None:
+        """A reply's HTTP status, checked before its body is read: 200 or 500 (a fault);
+        413 is the service's ``MaxReceivedMessageSize`` refusing the request (`QuotaExceeded`)."""
+        if status == 413:
+            raise QuotaExceeded(
+                f"{self.address} refused the request as too large (HTTP 413): the request is "
+                f"{sent} bytes, more than the service's MaxReceivedMessageSize (raise it on "
+                "the service: wssc serve --max-received-message-size)",
+                limit="max_received_message_size",
+                value=None,
+            )
         if status not in (200, 500):
             raise TransportError(f"{self.address} answered HTTP {status}")
+
+    def _reader(self, content_length: str | None) -> ReplyReader:
+        """What counts a reply's body while it streams, against ``max_received_message_size``."""
+        return ReplyReader(self.session, content_length)
+
+    def _answered(self, status: int, content: bytes, sent: int = 0) -> bytes:
+        self._status(status, sent)
         if not content:
             raise TransportError(
                 f"{self.address} answered HTTP {status} with an empty body (the service failed "

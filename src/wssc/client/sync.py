@@ -109,13 +109,18 @@ class Client(ClientBase[httpx.Client, threading.RLock]):
         return cls.from_wsdl(url, mex=True, **kw)
 
     def _post(self, out: Outgoing) -> bytes:
+        # The reply streams, counted against max_received_message_size (`ReplyReader`).
         try:
-            r = self._http.post(
-                self.address, content=out.body, headers=self._headers(out), follow_redirects=False
-            )
+            with self._http.stream(
+                "POST", self.address, content=out.body, headers=self._headers(out), follow_redirects=False
+            ) as r:
+                self._status(r.status_code, len(out.body))
+                body = self._reader(r.headers.get("content-length"))
+                for chunk in r.iter_bytes():
+                    body.feed(chunk)
         except httpx.HTTPError as exc:
             raise self._unreachable(exc) from None
-        return self._answered(r.status_code, r.content)
+        return self._answered(r.status_code, body.result(), len(out.body))
 
     def _run(self, flow: Flow[T]) -> T:
         with self._lock:

@@ -9,6 +9,7 @@ from wssc.contract.codec import (
     decode_response,
     encode_request,
     encode_response,
+    first_long_string,
 )
 from wssc.contract.model import (
     DEFAULT_LIMITS,
@@ -21,6 +22,7 @@ from wssc.contract.model import (
     get_contract,
     operation,
     service_contract,
+    string_limits,
 )
 
 __all__ = [
@@ -37,7 +39,9 @@ __all__ = [
     "decode_response",
     "encode_request",
     "encode_response",
+    "first_long_string",
     "get_contract",
     "operation",
     "service_contract",
+    "string_limits",
 ]

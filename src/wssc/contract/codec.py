@@ -222,7 +222,7 @@ def decode_response(
 
 def _decode_bare(payload: etree._Element, p: Parameter, limits: ContractLimits) -> object:
     if p.type.is_element:
-        return copy.deepcopy(payload)  # the message parser's limits bound its size
+        return _decode_element(payload, p.name, limits)
     return _decode_value(payload, p.name, p.type, limits)
 
 
@@ -267,12 +267,45 @@ def _decode_children(
     return out
 
 
+def string_quota_exceeded(name: str, limit: int) -> DeserializationFailed:
+    """The refusal of a value whose text is over ``max_string_length``, naming the quota and
+    its value as WCF's ``MaxStringContentLength`` refusal does (never the value itself)."""
+    return DeserializationFailed(
+        f"{name}: the maximum string content length quota ({limit}) has been exceeded "
+        "(max_string_content_length; WCF's MaxStringContentLength)"
+    )
+
+
+def first_long_string(el: etree._Element, limit: int) -> str | None:
+    """The local name of the first element in ``el`` (its descendants included, its own tail
+    not) whose text, a tail inside it, or an attribute value is longer than ``limit``
+    characters; None when every one fits. One pass over the tree: linear."""
+    for node in el.iter():
+        texts = [node.text or ""]
+        if node is not el:
+            texts.append(node.tail or "")
+        if isinstance(node.tag, str):
+            texts += [str(v) for v in node.attrib.values()]
+        if any(len(t) > limit for t in texts):
+            tag = node.tag if isinstance(node.tag, str) else el.tag
+            return etree.QName(tag).localname
+    return None
+
+
+def _decode_element(el: etree._Element, name: str, limits: ContractLimits) -> etree._Element:
+    """A raw-XML value: its size is bounded by the message parser's limits, and each of its
+    texts and attribute values by ``max_string_length``."""
+    if first_long_string(el, limits.max_string_length) is not None:
+        raise string_quota_exceeded(name, limits.max_string_length)
+    return copy.deepcopy(el)
+
+
 def _decode_value(el: etree._Element, name: str, t: ValueType, limits: ContractLimits) -> object:
     if t.is_element:
         nil = el.get(_XSI_NIL)
         if t.optional and nil is not None and nil.strip() in ("true", "1") and not len(el):
             return None
-        return copy.deepcopy(el)  # the message parser's limits bound its size
+        return _decode_element(el, name, limits)
     if any(isinstance(c.tag, str) for c in el):
         raise DeserializationFailed(f"{name}: xs:{t.xsd} cannot contain elements")
     text = (el.text or "") + "".join(c.tail or "" for c in el)
@@ -284,7 +317,7 @@ def _decode_value(el: etree._Element, name: str, t: ValueType, limits: ContractL
             raise DeserializationFailed(f"{name} is nil but has content")
         return None
     if len(text) > limits.max_string_length:
-        raise DeserializationFailed(f"{name} is longer than {limits.max_string_length} characters")
+        raise string_quota_exceeded(name, limits.max_string_length)
     return _parse(t.xsd, name, text, limits)
 
 

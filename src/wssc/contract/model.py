@@ -70,6 +70,16 @@ class ContractLimits:
 
 DEFAULT_LIMITS: Final = ContractLimits()
 
+
+def string_limits(max_string_content_length: int) -> ContractLimits:
+    """The limits under an endpoint's ``max_string_content_length``: it bounds every value's
+    text, so a base64Binary's too (its decoded bytes are then at most ¾ of it)."""
+    if max_string_content_length == DEFAULT_LIMITS.max_string_length:
+        return DEFAULT_LIMITS
+    n = max_string_content_length
+    return ContractLimits(max_string_length=n, max_binary_length=n)
+
+
 #: XSD local name → Python type. ``long`` and ``float`` are read from imported WSDLs only.
 SCALARS: Final[Mapping[str, type]] = {
     "int": int,

@@ -42,7 +42,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Self
 
 try:
@@ -59,8 +59,9 @@ from lxml import etree
 from wssc.bootstrap.base import ClientContext
 from wssc.bootstrap.registry import ClientCredentials, bootstrap_kind
 from wssc.certs import Certificate, from_der
-from wssc.client.common import first_wsdl, make_bootstrap, network_failure
-from wssc.errors import ConfigurationError, WsscError, error_from_fault
+from wssc.client.common import first_wsdl, make_bootstrap, network_failure, with_limits
+from wssc.contract import first_long_string
+from wssc.errors import ConfigurationError, QuotaExceeded, WsscError, error_from_fault
 from wssc.errors import TransportError as WsscTransportError
 from wssc.policy.wsdl_resolve import WsdlBudget
 from wssc.session.client import ClientSession, Outgoing
@@ -109,6 +110,13 @@ class SecureEndpoint:
             from_der(der) if der else None,
             imported.identity_spn,
         )
+
+    def with_limits(
+        self, max_received_message_size: int | None, max_string_content_length: int | None
+    ) -> SecureEndpoint:
+        """This endpoint under the client's own limits, where given (else WCF's defaults)."""
+        settings = with_limits(self.settings, max_received_message_size, max_string_content_length)
+        return replace(self, settings=settings)
 
 
 class _RetryAfterRenew(Exception):
@@ -262,9 +270,13 @@ class _Core:
         bootstrap secures each message), the context to verify its reply with."""
         import copy
 
+        # the client's own quota, before anything is sent
+        self.session.check_request_strings(Envelope(envelope).body, "the request")
         env = copy.deepcopy(envelope)
         self._addressing(env, headers)
-        return self.session.protect_message(env, self.clock())
+        root, boot = self.session.protect_message(env, self.clock())
+        self.session.check_request_size(len(etree.tostring(root, encoding="utf-8")))
+        return root, boot
 
     def protect(self, envelope: etree._Element, headers: dict[str, str]) -> etree._Element:
         """`secure` for the (synchronous) wsse plugin: the reply context is kept for this
@@ -285,8 +297,10 @@ class _Core:
             raise TransportError(
                 f"Server returned HTTP status {status} with an empty body", status_code=status
             )
+        if len(data) > self.session.settings.max_received_message_size:
+            raise self.session.reply_too_large(len(data))
         try:
-            env = Envelope(parse_xml(data))
+            env = Envelope(parse_xml(data, self.session.parser_limits))
         except WsscError as exc:
             raise TransportError(
                 f"Server returned HTTP status {status}, not a SOAP reply ({exc.detail or exc.reason})",
@@ -325,6 +339,14 @@ class _Core:
             raise ConfigurationError("a reply without its request's bootstrap context")
         result = self.session.verify_reply(data, request_id, self.clock(), boot)
         plain = result.envelope
+        limit = self.session.settings.max_string_content_length
+        if first_long_string(plain.body, limit) is not None:
+            raise QuotaExceeded(
+                f"a value in the reply is longer than max_string_content_length ({limit} "
+                "characters; WCF's MaxStringContentLength)",
+                limit="max_string_content_length",
+                value=limit,
+            )
         header = plain.header
         if header is not None:
             for sec in header.findall(f"{{{ns.WSSE}}}Security"):
@@ -335,6 +357,15 @@ class _Core:
 def _answered(core: _Core, status: int, content: bytes) -> tuple[bytes, int]:
     """The body of a reply to a session message, and its HTTP status (200 or 500; any other
     is a `wssc.errors.TransportError`, as from `wssc.client.Client`)."""
+    if status == 413:
+        raise QuotaExceeded(
+            f"{core.address} refused the request as too large (HTTP 413): it is larger than "
+            "the service's MaxReceivedMessageSize (raise it on the service)",
+            limit="max_received_message_size",
+            value=None,
+        )
+    if len(content) > core.session.settings.max_received_message_size:
+        raise core.session.reply_too_large(len(content))
     if status not in (200, 500) or not content:
         raise WsscTransportError(
             f"{core.address} answered HTTP {status}"
@@ -513,6 +544,10 @@ class Transport(_SecureTransport, _ZeepTransport):  # type: ignore[misc,unused-i
     """zeep's Transport with a WS-SecureConversation session (see the module docs).
 
     ``verify``: ``True``, ``False`` or a CA file for HTTPS (UserNameOverTransport).
+    ``max_received_message_size`` and ``max_string_content_length``: the client's own limits
+    (`wssc.settings.EndpointSettings`; WCF's defaults, 64 KiB and 64 Ki characters): a
+    request over them raises `wssc.errors.QuotaExceeded` before it is sent, and so does a
+    reply over them, before zeep reads it.
     Other keyword arguments go to `zeep.transports.Transport` (``cache``,
     ``timeout``, ``operation_timeout``, ``session``).
     """
@@ -528,6 +563,8 @@ class Transport(_SecureTransport, _ZeepTransport):  # type: ignore[misc,unused-i
         verify: bool | str = True,
         clock: Clock = time.time,
         compatibility: Compatibility = WCF_COMPATIBLE,
+        max_received_message_size: int | None = None,
+        max_string_content_length: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -535,6 +572,7 @@ class Transport(_SecureTransport, _ZeepTransport):  # type: ignore[misc,unused-i
         creds = ClientCredentials.of(
             credentials, username=username, password=password, service_certificate=service_certificate
         )
+        endpoint = endpoint.with_limits(max_received_message_size, max_string_content_length)
         self._set_up(_Core(endpoint, credentials=creds, clock=clock, compatibility=compatibility))
         self.wsse = SecureConversationWsse(self.core, opener=self.open)
 
@@ -640,12 +678,15 @@ class AsyncTransport(_SecureTransport, _ZeepAsyncTransport):  # type: ignore[mis
         verify: bool | str = True,
         clock: Clock = time.time,
         compatibility: Compatibility = WCF_COMPATIBLE,
+        max_received_message_size: int | None = None,
+        max_string_content_length: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(verify_ssl=_ssl_verify(verify), **kwargs)
         creds = ClientCredentials.of(
             credentials, username=username, password=password, service_certificate=service_certificate
         )
+        endpoint = endpoint.with_limits(max_received_message_size, max_string_content_length)
         self._set_up(_Core(endpoint, credentials=creds, clock=clock, compatibility=compatibility))
         self._alock: asyncio.Lock | None = None
 

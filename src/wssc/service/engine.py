@@ -45,6 +45,7 @@ from wssc.contract import (
     decode_request,
     encode_response,
     get_contract,
+    string_limits,
 )
 from wssc.crypto.suites import get_suite
 from wssc.errors import (
@@ -231,6 +232,7 @@ class ServiceEngine:
         self._wsdl: bytes | None = None
         size = self.settings.max_received_message_size
         self.parser_limits = replace(DEFAULT_LIMITS, max_bytes=max(size, DEFAULT_LIMITS.max_bytes))
+        self.contract_limits = string_limits(self.settings.max_string_content_length)
 
     def _replay_for(self, transport: TransportInfo) -> ReplayCache | None:
         """The replay cache for one request: its entries charged to the sender's address
@@ -622,7 +624,7 @@ class ServiceEngine:
         bootstrap: ServiceResult | None = None,
     ) -> Dispatch:
         op = self.contract.find(env.action)
-        args = decode_request(op, self._payload(result.envelope))
+        args = decode_request(op, self._payload(result.envelope), self.contract_limits)
         method = getattr(self.service, op.method_name or op.name)
         version = env.version
 

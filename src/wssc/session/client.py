@@ -53,6 +53,8 @@ from wssc.contract import (
     SerializationFailed,
     decode_response,
     encode_request,
+    first_long_string,
+    string_limits,
 )
 from wssc.crypto.suites import get_suite
 from wssc.errors import (
@@ -61,6 +63,7 @@ from wssc.errors import (
     InvalidArgument,
     InvalidRequest,
     InvalidSecurity,
+    QuotaExceeded,
     RemoteFault,
     RenewNeeded,
     ReplayDetected,
@@ -86,6 +89,7 @@ from wssc.trust import (
 )
 from wssc.xml import ns
 from wssc.xml.ns import ScVersion
+from wssc.xml.parse import DEFAULT_LIMITS as PARSER_LIMITS
 from wssc.xml.parse import parse_xml
 from wssc.xml.soap import SOAP_11, SOAP_12, Envelope, SoapVersion, new_envelope, read_fault
 
@@ -150,6 +154,10 @@ class ClientSession:
         kind = bootstrap_kind(scs.bootstrap)
         kind.check_address(address, "client")
         self.policy = kind.message_policy(settings, "client", compatibility)
+        #: the reader quotas of replies: values, and documents (as the service's, `ServiceEngine`)
+        self.contract_limits = string_limits(settings.max_string_content_length)
+        size = settings.max_received_message_size
+        self.parser_limits = replace(PARSER_LIMITS, max_bytes=max(size, PARSER_LIMITS.max_bytes))
         client = settings.client
         #: WCF's DetectReplays on the client: the SignatureValues of replies accepted.
         self.replay_cache: ReplayCache | None = (
@@ -180,8 +188,53 @@ class ClientSession:
     def _envelope(self, action: str, payload: etree._Element) -> etree._Element:
         return new_envelope(self.soap, action=action, to=self.address, payload=payload)
 
+    # --- the client's own limits ---------------------------------------------------------
+    def check_request_size(self, size: int) -> None:
+        """Refuse to send a request larger than this client's ``max_received_message_size``:
+        a message it would refuse to read back (`QuotaExceeded`; nothing is sent)."""
+        limit = self.settings.max_received_message_size
+        if size > limit:
+            raise QuotaExceeded(
+                f"the request is {size} bytes, more than this client's max_received_message_size "
+                f"({limit} bytes), the largest message it would read back; nothing was sent "
+                "(raise max_received_message_size in EndpointSettings, or wssc call "
+                "--max-received-message-size, and the service's limit with it)",
+                limit="max_received_message_size",
+                value=limit,
+            )
+
+    def check_request_strings(self, body: etree._Element, what: str) -> None:
+        """Refuse to send a body with a text or attribute value longer than this client's
+        ``max_string_content_length``: a value it would refuse to read back (`QuotaExceeded`)."""
+        limit = self.settings.max_string_content_length
+        where = first_long_string(body, limit)
+        if where is not None:
+            raise QuotaExceeded(
+                f"{what}: a value in <{printable(where)}> is longer than this client's "
+                f"max_string_content_length ({limit} characters), the longest it would read "
+                "back; nothing was sent (raise max_string_content_length in EndpointSettings, "
+                "or wssc call --max-string-content-length, and the service's limit with it)",
+                limit="max_string_content_length",
+                value=limit,
+            )
+
+    def reply_too_large(self, size: int | None) -> QuotaExceeded:
+        """The error for a reply over ``max_received_message_size`` (``size`` None: not known
+        yet, the driver stopped reading at the limit), in WCF's words."""
+        limit = self.settings.max_received_message_size
+        got = "more than that" if size is None else f"{size} bytes"
+        log.info("refused: the reply (%s) is larger than max_received_message_size (%d bytes)", got, limit)
+        return QuotaExceeded(
+            f"The maximum message size quota for incoming messages ({limit}) has been exceeded: "
+            f"the reply is {got} (raise max_received_message_size in EndpointSettings, or wssc "
+            "call --max-received-message-size; WCF's MaxReceivedMessageSize)",
+            limit="max_received_message_size",
+            value=limit,
+        )
+
     def _out(self, root: etree._Element, action: str, **kw: object) -> Outgoing:
         body = etree.tostring(root, encoding="utf-8")
+        self.check_request_size(len(body))
         # No SOAP 1.2 ``action`` media-type parameter: wsa:Action carries it, and Mono's WCF
         # rewrites the (signed) Action header from that parameter, breaking the signature.
         ctype = f"{self.soap.content_type}; charset=utf-8"
@@ -243,9 +296,15 @@ class ClientSession:
         self.check_reply(result, request_id, now)
         return result
 
-    @staticmethod
-    def _raise_if_unsecured_fault(data: bytes) -> Envelope:
-        env = Envelope(parse_xml(data))
+    def parse_reply(self, data: bytes) -> Envelope:
+        """A reply's envelope, under this client's limits: one over its
+        ``max_received_message_size`` raises `QuotaExceeded` before it is parsed."""
+        if len(data) > self.settings.max_received_message_size:
+            raise self.reply_too_large(len(data))
+        return Envelope(parse_xml(data, self.parser_limits))
+
+    def _raise_if_unsecured_fault(self, data: bytes) -> Envelope:
+        env = self.parse_reply(data)
         if not env.security_headers():
             fault = read_fault(env)
             if fault is not None:
@@ -322,7 +381,7 @@ class ClientSession:
         anything else must verify under the bootstrap and answer ``out``
         (`check_reply`), and a secured fault is raised too."""
         assert out.boot is not None
-        env = Envelope(parse_xml(data))
+        env = self.parse_reply(data)
         if not env.security_headers():
             fault = read_fault(env)
             if fault is not None:
@@ -383,7 +442,7 @@ class ClientSession:
         """The Body payload of the reply to a leg: not secured (WCF's legs carry no security
         header), answering ``out`` (one RelatesTo equal to its MessageID); a fault is raised
         as its typed error."""
-        env = Envelope(parse_xml(data))
+        env = self.parse_reply(data)
         fault = read_fault(env)
         if fault is not None:
             raise error_from_fault(fault.code, fault.reason)
@@ -484,6 +543,7 @@ class ClientSession:
             payload = encode_request(op, args)
         except SerializationFailed as exc:  # a local mistake: never "the server was unable"
             raise InvalidArgument(f"{exc.detail} (nothing was sent)") from None
+        self.check_request_strings(payload, op.name)
         env = self._envelope(op.action, payload)
         if not self.scs.establish_security_context:
             root, ctx = self.bootstrap.secure(env, self.policy, now)
@@ -504,7 +564,7 @@ class ClientSession:
         payload = result.envelope.payload
         if payload is None:
             raise InvalidRequest("the reply Body is empty")
-        return decode_response(out.operation, payload)
+        return decode_response(out.operation, payload, self.contract_limits)
 
     # --- renew --------------------------------------------------------------------------
     def renew_due(self, now: float) -> bool:
