@@ -623,7 +623,12 @@ def assert_cost_ratio(
     When the service refuses valid calls that big (its string quota), the reference is the
     biggest valid call it accepts, scaled linearly to the invalid message's size.
     """
-    with Client.from_wsdl(srv.wsdl_url, verify=srv.verify) as client:
+    # The client builds references as big as the invalid message: its own limits (which
+    # refuse to send what it would not read back) are raised past the service's.
+    big = 64 * 1024 * 1024
+    with Client.from_wsdl(
+        srv.wsdl_url, verify=srv.verify, max_received_message_size=big, max_string_content_length=big
+    ) as client:
         client.open()
         ref = valid_reference(srv, client, len(invalid))
         v_cpu, v_wall = ref.scaled(len(invalid))
