@@ -32,7 +32,7 @@ from wssc.client.common import tls_verify
 #: so its matrix (both families, session and cookie mode, the CLI, sync and async clients) is
 #: tests/attacks/test_spnego_negotiation.py and tests/session/test_spnego_sessions.py (the ``kdc``
 #: fixture).
-NEEDS_KDC = frozenset({"spnego"})
+NEEDS_KDC = frozenset({"spnego", "kerberos"})
 BOOTSTRAP_NAMES: list[str] = [k.cli_name for k in BOOTSTRAPS.values() if k.cli_name not in NEEDS_KDC]
 #: The bootstraps that negotiate over WS-Trust legs: they run as the bootstrap of a secure
 #: session only (no per-message security over them yet), so the per-message matrices leave them out.

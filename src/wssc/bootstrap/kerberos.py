@@ -53,7 +53,7 @@ from wssc.bootstrap.spnego import (
     _spnego,
 )
 from wssc.bootstrap.spnego import acceptor as _acceptor
-from wssc.errors import InvalidSecurity, ServerTooBusy
+from wssc.errors import InvalidSecurity, ServerTooBusy, WsscError
 from wssc.logs import printable
 from wssc.policy.shapes import BindingFacts, ShapeReader
 from wssc.policy.writer import PolicyWriter, symmetric_binding, trust_assertion, wss11
@@ -285,7 +285,7 @@ class KerberosService:
                 resolver=endorsing,
                 kerberos_keys={sha1: key},
             )
-        except InvalidSecurity as exc:
+        except WsscError as exc:
             log.warning(
                 "Kerberos request from %s refused: %s",
                 printable(principal, 200),

@@ -268,7 +268,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "WARNING (default) or ERROR; the same as wssc --log-level",
     )
     s.add_argument(
-        "--keytab", metavar="PATH", help="spnego: the service's Kerberos keytab (default: KRB5_KTNAME)"
+        "--keytab",
+        metavar="PATH",
+        help="spnego, kerberos: the service's Kerberos keytab (default: KRB5_KTNAME)",
     )
     s.add_argument(
         "--ntlm-users",
@@ -278,7 +280,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     s.add_argument(
         "--spn",
         metavar="SPN",
-        help="spnego: the service principal the WSDL publishes as its identity (wsid:Spn), "
+        help="spnego, kerberos: the service principal the WSDL publishes as its identity (wsid:Spn), "
         "e.g. HTTP/host.example.com; clients built from the WSDL target it",
     )
     s.add_argument(
@@ -358,12 +360,14 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     c.add_argument(
         "--spn",
         metavar="SPN",
-        help="spnego: the service's principal name, e.g. HTTP/host.example.com "
+        help="spnego, kerberos: the service's principal name, e.g. HTTP/host.example.com "
         "(default host/<the URL's host>)",
     )
-    c.add_argument("--keytab", metavar="PATH", help="spnego: log on to Kerberos with this client keytab")
+    c.add_argument("--keytab", metavar="PATH", help="spnego, kerberos: log on with this client keytab")
     c.add_argument(
-        "--ccache", metavar="PATH", help="spnego: use this Kerberos ticket cache (default: KRB5CCNAME)"
+        "--ccache",
+        metavar="PATH",
+        help="spnego, kerberos: use this Kerberos ticket cache (default: KRB5CCNAME)",
     )
     c.add_argument(
         "--timeout",
