@@ -16,6 +16,7 @@ from lxml import etree
 
 from kdc import PASSWORD, REALM, SERVICE, Kdc  # type: ignore[import-not-found]
 from wssc.bootstrap.bindings import WS2007HttpBinding, WSHttpBinding
+from wssc.bootstrap.kerberos import KERBEROS_CLOCK_SKEW, SeenApReqs
 from wssc.bootstrap.registry import (
     ClientCredentials,
     ServiceCredentials,
@@ -28,6 +29,7 @@ from wssc.bootstrap.registry import (
 from wssc.client import AsyncClient, Client
 from wssc.contract import get_contract
 from wssc.demo import Calculator
+from wssc.errors import ServerTooBusy
 from wssc.service.engine import ServiceEngine
 from wssc.service.wsgi import WsgiApp
 from wssc.settings import (
@@ -110,6 +112,15 @@ def test_kerberos_session_sync(kdc: Kdc, family: MessageSecurityVersion, cookie:
             assert renewed is not None and renewed.instance != sct.instance
         assert c.Add(a=4, b=5) == 9
     assert events[:2] == ["issue", "call"]  # one leg: no negotiation
+    renews = [b for b, _ in rec.exchanges if b"/SCT/Renew" in b]
+    assert len(renews) == (0 if cookie else 1)
+    # WCF's Renew under a one-shot bootstrap: a fresh AP-REQ, the session's SCT endorsing it
+    for body in renews:
+        sec = _security(body)
+        assert [b.get("ValueType") for b in sec.iter(f"{{{ns.WSSE}}}BinarySecurityToken")] == [
+            ns.WSS_KERBEROS_AP_REQ
+        ]
+        assert any(etree.QName(e).localname == "SecurityContextToken" for e in sec)
     # the RST/SCT: one BinarySecurityToken, a GSS-framed Kerberos AP-REQ, the DKTs on it
     rst, rstr = rec.exchanges[0]
     sec = _security(rst)
@@ -211,3 +222,13 @@ def test_kerberos_preset() -> None:
         assert chosen.secure_conversation.algorithm_suite == "Basic256"
     assert WSHttpBinding().secure_conversation.algorithm_suite == "Basic256"
     assert bootstrap_kind(Bootstrap.KERBEROS).cli_name == "kerberos"
+
+
+def test_seen_ap_reqs_is_bounded_and_forgets_after_twice_the_skew() -> None:
+    seen = SeenApReqs(capacity=2)
+    assert seen.add("a", 1000.0) and not seen.add("a", 1000.0 + 599)
+    assert seen.seen("a", 1599.0) and not seen.seen("a", 1000.0 + 2 * KERBEROS_CLOCK_SKEW)
+    assert seen.add("b", 1000.0)
+    with pytest.raises(ServerTooBusy):
+        seen.add("c", 1100.0)  # full of live entries: refused, nothing forgotten early
+    assert seen.add("c", 1000.0 + 600) and len(seen) == 1  # the expired ones purged
