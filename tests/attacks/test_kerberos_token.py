@@ -241,3 +241,36 @@ def test_request_without_ap_req_is_refused(kerberos: Callable[..., Server]) -> N
     assert_refused_by(
         srv, post(srv, etree.tostring(root)), "the request carries no Kerberos AP-REQ", since=since
     )
+
+
+def test_ap_req_asking_for_mutual_authentication_is_refused(
+    kerberos: Callable[..., Server], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """WCF's Kerberos token has one leg: its initiator asks for no mutual authentication. An
+    AP-REQ that does (here a real client made to ask) is refused before its key is used."""
+    import os
+
+    import spnego
+
+    from wssc.bootstrap.kerberos import KerberosClient
+
+    req = spnego.ContextReq
+    flags = req.mutual_auth | req.confidentiality | req.integrity | req.replay_detect | req.sequence_detect
+
+    def mutual_ap_req(self: KerberosClient) -> tuple[bytes, bytes]:
+        gss = self.credentials.context(flags)
+        token = gss.step()
+        assert token and not gss.complete  # it waits for an AP-REP that never comes
+        return token, os.urandom(32)  # the key is never reached: the AP-REQ is refused first
+
+    monkeypatch.setattr(KerberosClient, "ap_req", mutual_ap_req)
+    srv = kerberos("ws2007")
+    since = log_mark(srv)
+    mitm = Mitm()
+    with pytest.raises(Exception):  # the generic fault, as the client reads it
+        with client(srv, mitm, **alice()) as c:
+            c.Add(a=1, b=1)
+    _, status, reply = mitm.seen[-1]
+    fault = read_fault_bytes(reply)
+    assert fault is not None and (status, fault.code, fault.reason) == (500, GENERIC_CODE, GENERIC_REASON)
+    fault_logged(srv, "the AP-REQ asks for mutual authentication", since=since)

@@ -260,13 +260,15 @@ class KerberosService:
             raise _refused("a replayed AP-REQ (this very token was accepted before)")
         try:
             gss = self.acceptor()
-            gss.step(ap_req)
+            reply = gss.step(ap_req)
             complete = gss.complete
             key = bytes(getattr(gss, "session_key"))  # noqa: B009 - pyspnego's, not in the Protocol
             principal = str(getattr(gss, "client_principal", None) or "")
         except _gss_errors() as exc:
             raise _refused(f"the Kerberos acceptor refused the AP-REQ: {_why(exc)}") from None
-        if not complete:
+        if reply or not complete:
+            # WCF's initiator asks for no mutual authentication (one leg); for one that does,
+            # MIT's acceptor makes its own subkey, which only an AP-REP could tell the client.
             raise _refused("the AP-REQ asks for mutual authentication (no leg carries an AP-REP back)")
         if not principal:
             raise _refused("the AP-REQ authenticated no principal (anonymous)")
