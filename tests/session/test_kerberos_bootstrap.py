@@ -232,3 +232,27 @@ def test_seen_ap_reqs_is_bounded_and_forgets_after_twice_the_skew() -> None:
     with pytest.raises(ServerTooBusy):
         seen.add("c", 1100.0)  # full of live entries: refused, nothing forgotten early
     assert seen.add("c", 1000.0 + 600) and len(seen) == 1  # the expired ones purged
+
+
+def test_kerberos_secures_each_message_without_a_session(kdc: Kdc) -> None:
+    """``establishSecurityContext="false"``: every request carries its own fresh AP-REQ."""
+    base = settings_for(WS2007)
+    settings = replace(
+        base, secure_conversation=replace(base.secure_conversation, establish_security_context=False)
+    )
+    engine = engine_for(settings, kdc)
+    rec = Recorder(engine)
+    with Client(
+        ADDRESS,
+        get_contract(Calculator),
+        settings=settings,
+        credentials=alice(),
+        http=httpx.Client(transport=rec),
+    ) as c:
+        assert c.Add(a=1, b=2) == 3
+        assert c.Add(a=3, b=4) == 7
+    assert len(rec.exchanges) == 2
+    tokens = [
+        [b.text for b in _security(req).iter(f"{{{ns.WSSE}}}BinarySecurityToken")] for req, _ in rec.exchanges
+    ]
+    assert all(len(t) == 1 for t in tokens) and tokens[0] != tokens[1]
