@@ -141,11 +141,18 @@ def test_wssc_call_over_kerberos(
 
 
 def test_wssc_call_with_a_client_keytab(kerberos: Callable[..., Server], kdc: Kdc) -> None:
+    """A client keytab, and the SPN from the WSDL's identity (no ``--spn``); ``wssc inspect``
+    explains the endpoint in WCF's words."""
     srv = kerberos("ws2007")
+    shown = subprocess.run(
+        [sys.executable, "-m", "wssc", "inspect", srv.url], capture_output=True, text=True, timeout=120
+    )
+    assert shown.returncode == 0, shown.stderr
+    for words in ("Kerberos", "AP-REQ", "sp:KerberosToken", "WssGssKerberosV5ApReqToken11", SERVICE):
+        assert words in shown.stdout, shown.stdout
     since = log_mark(srv)
     done = subprocess.run(
-        [sys.executable, "-m", "wssc", "call", srv.url, "Echo", "hi", "--spn", SERVICE,
-         "--keytab", str(kdc.client_keytab)],
+        [sys.executable, "-m", "wssc", "call", srv.url, "Echo", "hi", "--keytab", str(kdc.client_keytab)],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert (done.returncode, done.stdout.strip()) == (0, "hi"), done.stderr

@@ -13,7 +13,6 @@ import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from wssc.bootstrap.registry import BOOTSTRAPS, ClientCredentials, ServiceCredentials, bootstrap_kind
 from wssc.errors import ConfigurationError, TransportError, WsscError
@@ -802,9 +801,8 @@ def _call(args: argparse.Namespace, waiting: Waiting) -> int:
     extra: dict[str, Any] = {} if service_cert is None else {"service_certificate": service_cert}
     if (args.client_cert is None) != (args.client_key is None):
         raise ConfigurationError("--client-cert and --client-key go together")
-    host = urlsplit(url).hostname or ""
     extra["credentials"] = ClientCredentials(
-        spn=args.spn or f"host/{host}",
+        spn=args.spn,  # None: the WSDL's wsid:Spn, else WCF's default host/<host> (the client's)
         kerberos_keytab=args.keytab,
         kerberos_ccache=args.ccache,
         certificate=load(args.client_cert, args.client_key) if args.client_cert is not None else None,
