@@ -29,7 +29,7 @@ from wssc.bootstrap.registry import (
 from wssc.client import AsyncClient, Client
 from wssc.contract import get_contract
 from wssc.demo import Calculator
-from wssc.errors import ServerTooBusy
+from wssc.errors import ConfigurationError, ServerTooBusy
 from wssc.service.engine import ServiceEngine
 from wssc.service.wsgi import WsgiApp
 from wssc.settings import (
@@ -256,3 +256,23 @@ def test_kerberos_secures_each_message_without_a_session(kdc: Kdc) -> None:
         [b.text for b in _security(req).iter(f"{{{ns.WSSE}}}BinarySecurityToken")] for req, _ in rec.exchanges
     ]
     assert all(len(t) == 1 for t in tokens) and tokens[0] != tokens[1]
+
+
+def test_no_ticket_for_the_principal_is_a_clear_local_error(kdc: Kdc) -> None:
+    """A principal the realm does not know: nothing is sent, and the error says what to check."""
+    settings = settings_for(WSHTTP)
+    engine = engine_for(settings, kdc)
+    rec = Recorder(engine)
+    creds = replace(alice(), spn="HTTP/nowhere.wssc.test")
+    with pytest.raises(
+        ConfigurationError, match=r"no Kerberos ticket for HTTP/nowhere.wssc.test; nothing was sent"
+    ):
+        with Client(
+            ADDRESS,
+            get_contract(Calculator),
+            settings=settings,
+            credentials=creds,
+            http=httpx.Client(transport=rec),
+        ) as c:
+            c.Add(a=1, b=2)
+    assert rec.exchanges == []

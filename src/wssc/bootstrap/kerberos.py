@@ -53,7 +53,7 @@ from wssc.bootstrap.spnego import (
     _spnego,
 )
 from wssc.bootstrap.spnego import acceptor as _acceptor
-from wssc.errors import InvalidSecurity, ServerTooBusy, WsscError
+from wssc.errors import ConfigurationError, InvalidSecurity, ServerTooBusy, WsscError
 from wssc.logs import printable
 from wssc.policy.shapes import BindingFacts, ShapeReader
 from wssc.policy.writer import PolicyWriter, symmetric_binding, trust_assertion, wss11
@@ -111,8 +111,10 @@ class KerberosClient:
             token = gss.step()
             key = bytes(getattr(gss, "session_key"))  # noqa: B009 - pyspnego's, not in the Protocol
         except _gss_errors() as exc:
-            raise InvalidSecurity(
-                f"no Kerberos ticket for {self.credentials.spn}: {printable(str(exc), 300)}"
+            raise ConfigurationError(
+                f"no Kerberos ticket for {printable(self.credentials.spn, 200)}; nothing was sent. "
+                "Check the service principal (spn=, --spn, or the WSDL's wsid:Spn) and the "
+                f"credentials (kinit, a keytab, a password): {printable(str(exc), 300)}"
             ) from None
         if not token or not gss.complete or len(key) < 16:
             raise InvalidSecurity("the Kerberos context did not complete in one token")
