@@ -226,12 +226,14 @@ def test_kerberos_preset() -> None:
 
 def test_seen_ap_reqs_is_bounded_and_forgets_after_twice_the_skew() -> None:
     seen = SeenApReqs(capacity=2)
-    assert seen.add("a", 1000.0) and not seen.add("a", 1000.0 + 599)
-    assert seen.seen("a", 1599.0) and not seen.seen("a", 1000.0 + 2 * KERBEROS_CLOCK_SKEW)
-    assert seen.add("b", 1000.0)
+    assert seen.claim("a", 1000.0) and not seen.claim("a", 1000.0 + 599)
+    assert seen.claim("b", 1000.0)
     with pytest.raises(ServerTooBusy):
-        seen.add("c", 1100.0)  # full of live entries: refused, nothing forgotten early
-    assert seen.add("c", 1000.0 + 600) and len(seen) == 1  # the expired ones purged
+        seen.claim("c", 1100.0)  # full of live entries: refused, nothing forgotten early
+    seen.release("b")  # an AP-REQ the acceptor refused holds no place
+    assert seen.claim("c", 1100.0) and len(seen) == 2
+    assert seen.claim("a", 1000.0 + 2 * KERBEROS_CLOCK_SKEW)  # expired: a new entry
+    assert seen.claim("d", 1100.0 + 600) and len(seen) == 2  # the expired ones purged
 
 
 def test_kerberos_secures_each_message_without_a_session(kdc: Kdc) -> None:

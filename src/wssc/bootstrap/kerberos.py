@@ -177,7 +177,7 @@ class SeenApReqs:
     """The AP-REQs a service accepted, by SHA-1, each until twice the Kerberos clock skew
     after it was first seen (an authenticator is valid within the skew of its ctime, so a
     replay after that is the acceptor's to refuse). Bounded: full of live entries, it refuses
-    (`ServerTooBusy`); only authenticated principals add entries."""
+    (`ServerTooBusy`); an AP-REQ the acceptor refuses is released, so only real tickets stay."""
 
     capacity: int
     keep: float = 2 * KERBEROS_CLOCK_SKEW
@@ -187,13 +187,8 @@ class SeenApReqs:
     def __len__(self) -> int:
         return len(self._seen)
 
-    def seen(self, sha1: str, now: float) -> bool:
-        with self._lock:
-            until = self._seen.get(sha1)
-            return until is not None and until > now
-
-    def add(self, sha1: str, now: float) -> bool:
-        """Record ``sha1``; False when it is recorded (live) already."""
+    def claim(self, sha1: str, now: float) -> bool:
+        """Record ``sha1``, atomically; False when it is recorded (live) already."""
         with self._lock:
             until = self._seen.get(sha1)
             if until is not None and until > now:
@@ -205,6 +200,11 @@ class SeenApReqs:
                     raise ServerTooBusy("the Kerberos AP-REQ replay cache is full")
             self._seen[sha1] = now + self.keep
             return True
+
+    def release(self, sha1: str) -> None:
+        """Forget ``sha1``: an AP-REQ the acceptor refused (so that garbage fills nothing)."""
+        with self._lock:
+            self._seen.pop(sha1, None)
 
 
 def _refused(detail: str) -> InvalidSecurity:
@@ -258,7 +258,8 @@ class KerberosService:
         root = data if isinstance(data, etree._Element) else parse_xml(bytes(data))
         ap_req = self._ap_req(root)
         sha1 = kerberos_sha1(ap_req)
-        if self.seen.seen(sha1, now):
+        # One atomic claim, before any GSS work: a concurrent copy finds it taken.
+        if not self.seen.claim(sha1, now):
             raise _refused("a replayed AP-REQ (this very token was accepted before)")
         try:
             gss = self.acceptor()
@@ -267,6 +268,7 @@ class KerberosService:
             key = bytes(getattr(gss, "session_key"))  # noqa: B009 - pyspnego's, not in the Protocol
             principal = str(getattr(gss, "client_principal", None) or "")
         except _gss_errors() as exc:
+            self.seen.release(sha1)  # not a ticket: it holds no place
             raise _refused(f"the Kerberos acceptor refused the AP-REQ: {_why(exc)}") from None
         if reply or not complete:
             # WCF's initiator asks for no mutual authentication (one leg); for one that does,
@@ -298,8 +300,6 @@ class KerberosService:
             raise
         if result.signing_kind != "kerberos" or result.encrypted_key_sha1 != sha1:
             raise _refused("the request is not signed with the key of its AP-REQ")
-        if not self.seen.add(sha1, now):
-            raise _refused("a replayed AP-REQ (this very token was accepted before)")
         return ServiceResult(result, principal, {sha1: key}, sha1)
 
     def secured_by_bootstrap(self, envelope: Envelope) -> bool:
