@@ -28,11 +28,12 @@ from wssc.client.common import tls_verify
 
 #: Every registered bootstrap by its ``--bootstrap`` name: the test matrices (e2e, zeep,
 #: attacks, service) take their lists from here, so a new bootstrap joins them by itself.
-#: SPNEGO is the exception: it needs a KDC (or NTLM accounts) and a principal's credentials,
-#: so its matrix (both families, session and cookie mode, the CLI, sync and async clients) is
-#: tests/attacks/test_spnego_negotiation.py and tests/session/test_spnego_sessions.py (the ``kdc``
+#: SPNEGO and Kerberos are the exceptions: they need a KDC (or NTLM accounts) and a principal's
+#: credentials, so their matrices (both families, session and cookie mode, the CLI, sync and
+#: async clients) are tests/attacks/test_spnego_negotiation.py, tests/session/test_spnego_sessions.py,
+#: tests/attacks/test_kerberos_token.py and tests/session/test_kerberos_bootstrap.py (the ``kdc``
 #: fixture).
-NEEDS_KDC = frozenset({"spnego"})
+NEEDS_KDC = frozenset({"spnego", "kerberos"})
 BOOTSTRAP_NAMES: list[str] = [k.cli_name for k in BOOTSTRAPS.values() if k.cli_name not in NEEDS_KDC]
 #: The bootstraps that negotiate over WS-Trust legs: they run as the bootstrap of a secure
 #: session only (no per-message security over them yet), so the per-message matrices leave them out.

@@ -78,6 +78,7 @@ class Bootstrap:
     CERTIFICATE_OVER_TRANSPORT: ClassVar[Bootstrap]
     MUTUAL_CERTIFICATE: ClassVar[Bootstrap]
     SPNEGO: ClassVar[Bootstrap]
+    KERBEROS: ClassVar[Bootstrap]
     TLSNEGO: ClassVar[Bootstrap]
     USERNAME_FOR_SSL: ClassVar[Bootstrap]
     MUTUAL_SSL: ClassVar[Bootstrap]
@@ -90,6 +91,8 @@ Bootstrap.CERTIFICATE_OVER_TRANSPORT = Bootstrap("CertificateOverTransport")
 Bootstrap.MUTUAL_CERTIFICATE = Bootstrap("MutualCertificate")
 #: WCF's SspiNegotiated: SPNEGO (Kerberos, NTLM fallback) negotiated over WS-Trust legs.
 Bootstrap.SPNEGO = Bootstrap("SspiNegotiated")
+#: WCF's Kerberos (``negotiateServiceCredential="false"``): a Kerberos AP-REQ in the RST/SCT.
+Bootstrap.KERBEROS = Bootstrap("Kerberos")
 #: WCF's SslNegotiated (TLSNEGO): a TLS handshake over WS-Trust legs; anonymous client, a
 #: UsernameToken after it, or the client's certificate in it.
 Bootstrap.TLSNEGO = Bootstrap("AnonymousForSslNegotiated")

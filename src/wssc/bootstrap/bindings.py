@@ -112,7 +112,7 @@ def _preset(
     client_credential_type: str,
     negotiate_service_credential: bool,
     establish_security_context: bool,
-    algorithm_suite: str,
+    algorithm_suite: str | None,
     settings: EndpointSettings | None,
 ) -> EndpointSettings:
     bootstrap = wcf_bootstrap(security_mode, client_credential_type, negotiate_service_credential)
@@ -124,6 +124,8 @@ def _preset(
             f"{negotiate_service_credential}) is WCF's {bootstrap.value} bootstrap, which wssc "
             f"does not speak (it speaks: {spoken})"
         )
+    if algorithm_suite is None:  # WCF's default; Kerberos' own (KerberosDefault) when it is chosen
+        algorithm_suite = "Basic128" if bootstrap == Bootstrap.KERBEROS else "Basic256"
     base = settings or EndpointSettings()
     return replace(
         base,
@@ -143,12 +145,14 @@ def WSHttpBinding(
     client_credential_type: CredentialType = "Windows",
     negotiate_service_credential: bool = True,
     establish_security_context: bool = True,
-    algorithm_suite: str = "Basic256",
+    algorithm_suite: str | None = None,
     settings: EndpointSettings | None = None,
 ) -> EndpointSettings:
     """WCF's ``WSHttpBinding`` (WS-Trust/SC Feb 2005, WS-SecurityPolicy 1.1), with WCF's
     defaults: Message security, a Windows credential, the service credential negotiated:
-    SPNEGO. ``settings``: the rest of the endpoint's settings to start from."""
+    SPNEGO. ``algorithm_suite``: None is WCF's default, Basic256 (Basic128, WCF's
+    ``KerberosDefault``, for the Kerberos bootstrap). ``settings``: the rest of the endpoint's
+    settings to start from."""
     return _preset(
         WSHTTP,
         "WSHttpBinding",
@@ -167,7 +171,7 @@ def WS2007HttpBinding(
     client_credential_type: CredentialType = "Windows",
     negotiate_service_credential: bool = True,
     establish_security_context: bool = True,
-    algorithm_suite: str = "Basic256",
+    algorithm_suite: str | None = None,
     settings: EndpointSettings | None = None,
 ) -> EndpointSettings:
     """WCF's ``WS2007HttpBinding`` (WS-Trust/SC 1.3, WS-SecurityPolicy 1.2); the same words and

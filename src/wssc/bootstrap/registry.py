@@ -51,6 +51,8 @@ from wssc.bootstrap.certificate_over_transport import (
     CertificateOverTransportPolicy,
     CertificateOverTransportService,
 )
+from wssc.bootstrap.kerberos import KerberosClient, KerberosPolicy, KerberosService, SeenApReqs
+from wssc.bootstrap.kerberos import acceptor as kerberos_acceptor
 from wssc.bootstrap.mutual_certificate import (
     MutualCertificateClient,
     MutualCertificatePolicy,
@@ -431,6 +433,22 @@ def _spnego_service(c: ServiceCredentials, _: LocalServiceSecuritySettings) -> B
     return SpnegoService(spnego_acceptor(c.kerberos_keytab, c.ntlm_user_file))
 
 
+def _kerberos_client(c: ClientCredentials) -> BootstrapClient:
+    if not c.spn:
+        raise ConfigurationError(
+            "Kerberos needs the service's principal name: spn='HTTP/host.example.com' "
+            "(WCF's default is host/<the service's host name>)"
+        )
+    creds = SpnegoClientCredentials(
+        c.spn, c.username, c.password, c.kerberos_ccache, c.kerberos_keytab, protocol="kerberos"
+    )
+    return KerberosClient(creds)
+
+
+def _kerberos_service(c: ServiceCredentials, s: LocalServiceSecuritySettings) -> BootstrapService:
+    return KerberosService(kerberos_acceptor(c.kerberos_keytab), SeenApReqs(s.replay_cache_size))
+
+
 def _tls_client(variant: Bootstrap) -> Callable[[ClientCredentials], BootstrapClient]:
     def make(c: ClientCredentials) -> BootstrapClient:
         if variant == Bootstrap.USERNAME_FOR_SSL and (c.username is None or c.password is None):
@@ -537,6 +555,17 @@ _KINDS: dict[Bootstrap, BootstrapKind] = {
             _spnego_service,
             SpnegoPolicy(),
             aliases=("windows", "sspi-negotiated"),
+            client_credentials=frozenset({"spn"}),
+        ),
+        BootstrapKind(
+            Bootstrap.KERBEROS,
+            "kerberos",
+            "message",
+            (WSHTTP, WS2007),
+            _kerberos_client,
+            _kerberos_service,
+            KerberosPolicy(),
+            aliases=("kerberos-ap-req",),
             client_credentials=frozenset({"spn"}),
         ),
         BootstrapKind(

@@ -163,7 +163,9 @@ class SpnegoClientCredentials:
     #: "negotiate" (WCF's package: Kerberos, NTLM fallback), "kerberos" or "ntlm"
     protocol: str = "negotiate"
 
-    def context(self) -> GssContext:
+    def context(self, context_req: Any = None) -> GssContext:
+        """A new initiator context; ``context_req``: its flags (default WCF's SPNEGO flags,
+        with mutual authentication)."""
         spnego = _spnego()
         service, _, host = self.spn.partition("/")
         if not host:
@@ -179,7 +181,11 @@ class SpnegoClientCredentials:
         else:
             creds = self.username  # the default ccache (KRB5CCNAME)
         ctx: GssContext = spnego.client(
-            creds, hostname=host, service=service, protocol=self.protocol, context_req=_context_req()
+            creds,
+            hostname=host,
+            service=service,
+            protocol=self.protocol,
+            context_req=_context_req() if context_req is None else context_req,
         )
         return ctx
 

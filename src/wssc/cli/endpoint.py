@@ -13,7 +13,6 @@ import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from wssc.bootstrap.registry import BOOTSTRAPS, ClientCredentials, ServiceCredentials, bootstrap_kind
 from wssc.errors import ConfigurationError, TransportError, WsscError
@@ -277,7 +276,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "WARNING (default) or ERROR; the same as wssc --log-level",
     )
     s.add_argument(
-        "--keytab", metavar="PATH", help="spnego: the service's Kerberos keytab (default: KRB5_KTNAME)"
+        "--keytab",
+        metavar="PATH",
+        help="spnego, kerberos: the service's Kerberos keytab (default: KRB5_KTNAME)",
     )
     s.add_argument(
         "--ntlm-users",
@@ -287,7 +288,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     s.add_argument(
         "--spn",
         metavar="SPN",
-        help="spnego: the service principal the WSDL publishes as its identity (wsid:Spn), "
+        help="spnego, kerberos: the service principal the WSDL publishes as its identity (wsid:Spn), "
         "e.g. HTTP/host.example.com; clients built from the WSDL target it",
     )
     s.add_argument(
@@ -367,12 +368,14 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     c.add_argument(
         "--spn",
         metavar="SPN",
-        help="spnego: the service's principal name, e.g. HTTP/host.example.com "
+        help="spnego, kerberos: the service's principal name, e.g. HTTP/host.example.com "
         "(default host/<the URL's host>)",
     )
-    c.add_argument("--keytab", metavar="PATH", help="spnego: log on to Kerberos with this client keytab")
+    c.add_argument("--keytab", metavar="PATH", help="spnego, kerberos: log on with this client keytab")
     c.add_argument(
-        "--ccache", metavar="PATH", help="spnego: use this Kerberos ticket cache (default: KRB5CCNAME)"
+        "--ccache",
+        metavar="PATH",
+        help="spnego, kerberos: use this Kerberos ticket cache (default: KRB5CCNAME)",
     )
     c.add_argument(
         "--timeout",
@@ -824,9 +827,8 @@ def _call(args: argparse.Namespace, waiting: Waiting) -> int:
     extra: dict[str, Any] = {} if service_cert is None else {"service_certificate": service_cert}
     if (args.client_cert is None) != (args.client_key is None):
         raise ConfigurationError("--client-cert and --client-key go together")
-    host = urlsplit(url).hostname or ""
     extra["credentials"] = ClientCredentials(
-        spn=args.spn or f"host/{host}",
+        spn=args.spn,  # None: the WSDL's wsid:Spn, else WCF's default host/<host> (the client's)
         kerberos_keytab=args.keytab,
         kerberos_ccache=args.ccache,
         certificate=load(args.client_cert, args.client_key) if args.client_cert is not None else None,

@@ -144,7 +144,12 @@ def explain_endpoint(endpoint: ImportedEndpoint, bootstrap: BootstrapShape, mode
     elif bootstrap.needs_service_certificate:
         lines.append(_line("Service cert", "not in the WSDL: supply it out of band"))
     if endpoint.identity_spn is not None:
-        lines.append(_line("Service SPN", f"{endpoint.identity_spn} (wsid:Spn; an SPNEGO client targets it)"))
+        lines.append(
+            _line(
+                "Service SPN",
+                f"{endpoint.identity_spn} (wsid:Spn; a Windows (SPNEGO, Kerberos) client targets it)",
+            )
+        )
     if endpoint.identity_upn is not None:
         lines.append(_line("Service UPN", f"{endpoint.identity_upn} (wsid:Upn)"))
     lines.append(_line("Algorithm suite", _suite(s.algorithm_suite)))

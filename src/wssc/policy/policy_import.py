@@ -43,7 +43,7 @@ T = TypeVar("T")
 _HINTS: Final = {
     "SpnegoContextToken": "SPNEGO is supported in WCF's shape only (RequireDerivedKeys, MustNotSend*)",
     "SslContextToken": "TLSNEGO (SSL negotiation) is not supported",
-    "KerberosToken": "Kerberos is not supported",
+    "KerberosToken": "Kerberos is supported as the protection token of WCF's Kerberos bootstrap only",
     "IssuedToken": "issued (federated) tokens are not supported",
     "AsymmetricBinding": "asymmetric (MutualCertificate WSS 1.0) bindings are not supported",
     "X509Token": "client certificates are not supported",

@@ -46,6 +46,11 @@ class SpDialect:
         return self.ns + "/IncludeToken/AlwaysToRecipient"
 
     @property
+    def once(self) -> str:
+        """``sp:IncludeToken`` value for a token sent in the first request only (Kerberos)."""
+        return self.ns + "/IncludeToken/Once"
+
+    @property
     def never(self) -> str:
         """``sp:IncludeToken`` value for a token never sent (the service's certificate)."""
         return self.ns + "/IncludeToken/Never"

@@ -35,12 +35,12 @@ KeyResolver = Callable[[SecurityContextToken, ScVersion], bytes | None]
 class Token:
     """A key the header made available. ``root`` is the token a derived key came from."""
 
-    kind: str  # "sct" | "dk" | "ek" | "x509"
+    kind: str  # "sct" | "dk" | "ek" | "x509" | "kerberos"
     key: bytes = field(repr=False)
     root: Token | None = None
     sct: SecurityContextToken | None = None
     sc: ScVersion | None = None
-    sha1: str | None = None  # EncryptedKeySHA1, for "ek"
+    sha1: str | None = None  # EncryptedKeySHA1 for "ek", Kerberosv5APREQSHA1 for "kerberos"
     public_key: rsa.RSAPublicKey | None = field(default=None, repr=False)  # for "x509"
     #: the validated certificate of an "x509" token (its holder is who signed)
     certificate: x509.Certificate | None = field(default=None, repr=False)
@@ -68,7 +68,7 @@ class Token:
         return _TOKEN_TYPES.get(self.kind)
 
 
-_TOKEN_TYPES = {"ek": ns.WSS_ENCRYPTED_KEY, "x509": ns.WSS_X509V3}
+_TOKEN_TYPES = {"ek": ns.WSS_ENCRYPTED_KEY, "x509": ns.WSS_X509V3, "kerberos": ns.WSS_KERBEROS_AP_REQ}
 
 
 @dataclass(slots=True)
@@ -117,6 +117,23 @@ class HeaderState:
     #: every certificate: a service trusts the CAs or peers it is configured with).
     certificate_validator: CertificateValidator = REFUSE_ALL
     binary_security_tokens: int = 0
+    #: The session keys of Kerberos AP-REQs a bootstrap has already accepted, by their
+    #: Kerberosv5APREQSHA1 (a BinarySecurityToken or KeyIdentifier naming another is refused).
+    kerberos_keys: Mapping[str, bytes] = field(default_factory=dict)
+    kerberos_by_sha1: dict[str, Token] = field(default_factory=dict)
+
+    def kerberos_token(self, sha1: str) -> Token:
+        """The one Token of the accepted AP-REQ ``sha1`` (one per key: "same root" is
+        identity)."""
+        known = self.kerberos_by_sha1.get(sha1)
+        if known is not None:
+            return known
+        key = self.kerberos_keys.get(sha1)
+        if key is None:
+            raise SecurityTokenUnavailable("a Kerberos AP-REQ that was not accepted")
+        tok = Token("kerberos", key, sha1=sha1)
+        self.kerberos_by_sha1[sha1] = tok
+        return tok
 
     # --- token resolution ---------------------------------------------------------------
     def resolve_sct(self, sct: SecurityContextToken, sc: ScVersion) -> bytes:
@@ -139,6 +156,8 @@ class HeaderState:
                 tok = Token("ek", key, sha1=ref.key_identifier)
                 self.ek_by_sha1[ref.key_identifier] = tok
                 return tok
+            if ref.value_type == ns.WSS_KERBEROS_AP_REQ_SHA1:
+                return self.kerberos_token(ref.key_identifier)
             raise SecurityTokenUnavailable("unsupported KeyIdentifier type")
         assert ref.uri is not None
         if ref.is_local:

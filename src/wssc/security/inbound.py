@@ -127,6 +127,7 @@ def verify(
     replay_partition: str = "",
     issued_at: Callable[[SecurityContextToken], float | None] | None = None,
     certificate_validator: CertificateValidator = REFUSE_ALL,
+    kerberos_keys: Mapping[str, bytes] | None = None,
 ) -> VerifiedMessage:
     """Verify and decrypt a secured message, or raise a typed `WsscError`.
 
@@ -137,6 +138,8 @@ def verify(
     the replay cache also refuses an SCT-signed message it could have seen before it started
     (`wssc.security.replay`). ``certificate_validator`` decides whether the certificate of
     a BinarySecurityToken may sign (`wssc.security.x509_validation`; by default none may).
+    ``kerberos_keys`` are the session keys of the Kerberos AP-REQs the bootstrap accepted, by
+    their Kerberosv5APREQSHA1 (`wssc.bootstrap.kerberos`); any other AP-REQ is refused.
     """
     root: etree._Element
     if isinstance(message, etree._Element):
@@ -166,6 +169,7 @@ def verify(
         encrypted_key_sha1_keys or {},
         context_sct,
         certificate_validator=certificate_validator,
+        kerberos_keys=kerberos_keys or {},
     )
     replay = (
         ReplayCharge(replay_cache, policy, now, replay_partition, issued_at)

@@ -48,7 +48,7 @@ from wssc.errors import (
     UnsupportedAlgorithm,
 )
 from wssc.security.header_state import HeaderState, Recorded, Token
-from wssc.security.tokens import encrypted_key_sha1
+from wssc.security.tokens import encrypted_key_sha1, kerberos_sha1
 from wssc.security.x509_validation import KeyPurpose
 from wssc.tokens.dkt import DerivedKeyToken
 from wssc.tokens.sct import SecurityContextToken
@@ -230,6 +230,9 @@ class BinarySecurityTokenProcessor(Processor):
 
     def __call__(self, el: etree._Element, state: HeaderState, position: int) -> None:
         vt = el.get("ValueType") or ""
+        if vt == ns.WSS_KERBEROS_AP_REQ:
+            self._kerberos(el, state)
+            return
         if not vt.endswith("#X509v3"):
             raise SecurityTokenUnavailable("unsupported BinarySecurityToken type")
         state.binary_security_tokens += 1
@@ -249,6 +252,20 @@ class BinarySecurityTokenProcessor(Processor):
         state.certificate_validator.validate(cert, KeyPurpose.SIGNATURE, now=state.now)
         ident = el.get(f"{{{ns.WSU}}}Id")
         tok = Token("x509", b"", public_key=pub, certificate=cert)
+        if ident:
+            state.tokens[ident] = tok
+
+    @staticmethod
+    def _kerberos(el: etree._Element, state: HeaderState) -> None:
+        """A Kerberos AP-REQ: its key only if the bootstrap accepted this very token
+        (``kerberos_keys``, by its SHA-1); GSS work is the bootstrap's, before this."""
+        state.binary_security_tokens += 1
+        if state.binary_security_tokens > MAX_BINARY_SECURITY_TOKENS:
+            raise InvalidSecurity(
+                f"more than {MAX_BINARY_SECURITY_TOKENS} BinarySecurityTokens in the header"
+            )
+        tok = state.kerberos_token(kerberos_sha1(b64decode(el.text, "BinarySecurityToken")))
+        ident = el.get(f"{{{ns.WSU}}}Id")
         if ident:
             state.tokens[ident] = tok
 

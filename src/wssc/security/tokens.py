@@ -6,6 +6,9 @@
   X.509 certificate in an ``xenc:EncryptedKey`` placed in the header.
 * `EncryptedKeySha1Protection` — the reply to such a bootstrap: the same key, pointed at
   with a ``KeyIdentifier ValueType="…#EncryptedKeySHA1"``; nothing goes in the header.
+* `KerberosProtection` — a bootstrap: a Kerberos AP-REQ in a ``wsse:BinarySecurityToken`` and
+  the session key (subkey) it carries; `KerberosSha1Protection` — the reply to it: the same
+  key, pointed at with ``KeyIdentifier ValueType="…#Kerberosv5APREQSHA1"``.
 * `X509Protection` — an X.509 certificate (a ``wsse:BinarySecurityToken``) and its RSA
   private key: signs with RSA (the suite's asymmetric signature), never derives or encrypts.
 
@@ -105,6 +108,55 @@ class EncryptedKeySha1Protection:
             value_type=ns.WSS_ENCRYPTED_KEY_SHA1,
             encoding_type=ns.WSS_BASE64,
             token_type=ns.WSS_ENCRYPTED_KEY,  # BSP R5215, as WCF writes it
+        )
+
+
+def kerberos_sha1(ap_req: bytes) -> str:
+    """The ``Kerberosv5APREQSHA1`` identifier: base64(SHA-1(the AP-REQ token's octets))."""
+    return base64.b64encode(hashlib.sha1(ap_req).digest()).decode("ascii")
+
+
+@dataclass(frozen=True, slots=True)
+class KerberosProtection:
+    """A Kerberos AP-REQ sent as a BinarySecurityToken, and its session key::
+
+    <wsse:BinarySecurityToken wsu:Id="uuid-…-krb" ValueType="…#GSS_Kerberosv5_AP_REQ"
+        EncodingType="…#Base64Binary">YIIC…</wsse:BinarySecurityToken>
+    """
+
+    ap_req: bytes = field(repr=False)
+    key: bytes = field(repr=False)
+    wsu_id: str = field(default_factory=lambda: f"uuid-{uuid.uuid4()}-krb")
+
+    @property
+    def sha1(self) -> str:
+        return kerberos_sha1(self.ap_req)
+
+    def header_element(self, sc: ScVersion) -> etree._Element | None:
+        el = etree.Element(f"{{{ns.WSSE}}}BinarySecurityToken", nsmap={"o": ns.WSSE, "u": ns.WSU})
+        el.set(f"{{{ns.WSU}}}Id", self.wsu_id)
+        el.set("ValueType", ns.WSS_KERBEROS_AP_REQ)
+        el.set("EncodingType", ns.WSS_BASE64)
+        el.text = base64.b64encode(self.ap_req).decode("ascii")
+        return el
+
+    def reference(self, sc: ScVersion) -> SecurityTokenReference:
+        return SecurityTokenReference.local(self.wsu_id, ns.WSS_KERBEROS_AP_REQ)
+
+
+@dataclass(frozen=True, slots=True)
+class KerberosSha1Protection:
+    sha1: str
+    key: bytes = field(repr=False)
+
+    def header_element(self, sc: ScVersion) -> etree._Element | None:
+        return None
+
+    def reference(self, sc: ScVersion) -> SecurityTokenReference:
+        return SecurityTokenReference(
+            key_identifier=self.sha1,
+            value_type=ns.WSS_KERBEROS_AP_REQ_SHA1,
+            encoding_type=ns.WSS_BASE64,
         )
 
 

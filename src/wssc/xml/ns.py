@@ -38,6 +38,15 @@ WSS_ENCRYPTED_KEY: Final = "http://docs.oasis-open.org/wss/oasis-wss-soap-messag
 WSS_ENCRYPTED_KEY_SHA1: Final = (
     "http://docs.oasis-open.org/wss/oasis-wss-soap-message-security-1.1#EncryptedKeySHA1"
 )
+#: WSS Kerberos Token Profile 1.1: a ``wsse:BinarySecurityToken`` holding a GSS-framed Kerberos
+#: AP-REQ (RFC 1964 §1.1: 0x60, the Kerberos mechanism OID, 0x0100, the AP-REQ), and the
+#: ``wsse:KeyIdentifier`` that names one by the SHA-1 of those octets.
+WSS_KERBEROS_AP_REQ: Final = (
+    "http://docs.oasis-open.org/wss/oasis-wss-kerberos-token-profile-1.1#GSS_Kerberosv5_AP_REQ"
+)
+WSS_KERBEROS_AP_REQ_SHA1: Final = (
+    "http://docs.oasis-open.org/wss/oasis-wss-kerberos-token-profile-1.1#Kerberosv5APREQSHA1"
+)
 WSS_PASSWORD_TEXT: Final = (
     "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText"
 )
