@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from wssc.service.engine import ServiceEngine
     from wssc.service.wsgi import WsgiApp
     from wssc.settings import (
+        CXF_SPNEGO,
         MONO_COMPATIBLE,
         WCF_COMPATIBLE,
         WS2007,
@@ -87,6 +88,7 @@ _WHERE: dict[str, tuple[str, str]] = {
     "ServiceEngine": ("wssc.service.engine", "ServiceEngine"),
     "WsgiApp": ("wssc.service.wsgi", "WsgiApp"),
     "MONO_COMPATIBLE": ("wssc.settings", "MONO_COMPATIBLE"),
+    "CXF_SPNEGO": ("wssc.settings", "CXF_SPNEGO"),
     "WCF_COMPATIBLE": ("wssc.settings", "WCF_COMPATIBLE"),
     "WS_SP_SUITES": ("wssc.settings", "WS_SP_SUITES"),
     "WS2007": ("wssc.settings", "WS2007"),
@@ -106,6 +108,7 @@ _WHERE: dict[str, tuple[str, str]] = {
 }
 
 __all__ = [
+    "CXF_SPNEGO",
     "MONO_COMPATIBLE",
     "WCF_COMPATIBLE",
     "WS2007",

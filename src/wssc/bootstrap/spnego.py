@@ -204,7 +204,17 @@ def _exchange(parent: etree._Element, trust: TrustVersion, token: bytes) -> None
     be.set("EncodingType", ns.WSS_BASE64)
 
 
-def _read_exchange(el: etree._Element, trust: TrustVersion, required: bool) -> bytes | None:
+def _value_types(trust: TrustVersion, dialect: str) -> frozenset[str]:
+    """The BinaryExchange ValueTypes accepted: WCF's; with CXF's dialect also CXF's
+    (``…/200512/spnego`` under Trust 1.3)."""
+    if dialect == "cxf":
+        return frozenset({ns.SPNEGO_VALUE_TYPE, ns.CXF_SPNEGO_VALUE_TYPE[trust.ns]})
+    return frozenset({ns.SPNEGO_VALUE_TYPE})
+
+
+def _read_exchange(
+    el: etree._Element, trust: TrustVersion, required: bool, dialect: str = "wcf"
+) -> bytes | None:
     found = [c for c in x.children(el) if c.tag == x.tq(trust, "BinaryExchange")]
     if not found:
         if required:
@@ -213,7 +223,7 @@ def _read_exchange(el: etree._Element, trust: TrustVersion, required: bool) -> b
     if len(found) > 1:
         raise InvalidRequest("the negotiation leg carries more than one BinaryExchange")
     be = found[0]
-    if be.get("ValueType") != ns.SPNEGO_VALUE_TYPE:
+    if be.get("ValueType") not in _value_types(trust, dialect):
         raise InvalidRequest(
             f"the BinaryExchange ValueType {printable(be.get('ValueType'), 120)!r} is not SPNEGO's"
         )
@@ -489,6 +499,9 @@ def _principal(gss: Any) -> str:
 
 
 _RST_CHILDREN = frozenset({"TokenType", "RequestType", "KeySize", "BinaryExchange", "Context"})
+#: What CXF's RST adds (``Compatibility.spnego="cxf"``): its renewal semantics, ignored (the
+#: session renews under its own key, whatever the RST asked).
+_CXF_RST_CHILDREN = _RST_CHILDREN | {"Renewing"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -502,7 +515,7 @@ class SpnegoService:
         """Check the RST as WCF does; returns the key size to issue (bits)."""
         trust, sc = policy.sc.trust, policy.sc
         kids = x.index_children(request, trust)
-        extra = sorted(set(kids) - _RST_CHILDREN)
+        extra = sorted(set(kids) - (_CXF_RST_CHILDREN if policy.spnego == "cxf" else _RST_CHILDREN))
         if extra:
             raise InvalidRequest(f"the SPNEGO RST carries {', '.join(extra)}, which SPNEGO does not use")
         if "RequestType" in kids and x.text(kids["RequestType"], "RequestType") != trust.issue:
@@ -527,13 +540,13 @@ class SpnegoService:
         context = request.get("Context") or ""
         if state is None:
             key_bits = self._first(request, policy)
-            in_token = _read_exchange(request, trust, required=True)
+            in_token = _read_exchange(request, trust, required=True, dialect=policy.spnego)
             legs = _Legs(self.acceptor(), hashlib.sha1(), key_bits, 0, threading.Lock())
         elif isinstance(state, _Legs):
             kids = x.children(request)
             if len(kids) != 1:
                 raise InvalidRequest("a SPNEGO continuation RSTR carries one BinaryExchange and nothing else")
-            in_token = _read_exchange(request, trust, required=True)
+            in_token = _read_exchange(request, trust, required=True, dialect=policy.spnego)
             legs = state
         else:
             raise InvalidRequest("the negotiation under this Context is over (its RST/SCT is due)")
