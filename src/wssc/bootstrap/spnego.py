@@ -470,6 +470,9 @@ class _Legs:
     key_bits: int
     legs: int
     lock: threading.Lock
+    #: The RST was CXF's (it carried ``wst:Renewing``; only under ``Compatibility.spnego="cxf"``):
+    #: under WS-Trust Feb 2005 its final reply is the bare negotiation RSTR, as CXF reads it.
+    cxf: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -541,7 +544,8 @@ class SpnegoService:
         if state is None:
             key_bits = self._first(request, policy)
             in_token = _read_exchange(request, trust, required=True, dialect=policy.spnego)
-            legs = _Legs(self.acceptor(), hashlib.sha1(), key_bits, 0, threading.Lock())
+            cxf = policy.spnego == "cxf" and x.tq(trust, "Renewing") in {c.tag for c in x.children(request)}
+            legs = _Legs(self.acceptor(), hashlib.sha1(), key_bits, 0, threading.Lock(), cxf)
         elif isinstance(state, _Legs):
             kids = x.children(request)
             if len(kids) != 1:
@@ -619,6 +623,13 @@ class SpnegoService:
         if out:
             _exchange(final, trust, out)
         legs.transcript.update(_canonical(_without_tokens(final, trust)))
+        established = _Established(sct, key, identity)
+        if legs.cxf and trust.ns != ns.TRUST_13:
+            # CXF's client reads a Feb 2005 final reply as one RSTR (its STS WSDL's output) and
+            # never an authenticator: FINDINGS C16.
+            return NegotiationStep(
+                trust.rstr_issue, final, established, keep_for=TRANSITION_LIFETIME, keep_as=sct.identifier
+            )
         rstrc = x.trust_element(trust, RSTRC)
         rstrc.append(final)
         auth = x.sub(rstrc, trust, RSTR)
@@ -632,7 +643,7 @@ class SpnegoService:
         return NegotiationStep(
             _final_action(trust),
             rstrc,
-            _Established(sct, key, identity),
+            established,
             keep_for=TRANSITION_LIFETIME,
             keep_as=sct.identifier,
         )
