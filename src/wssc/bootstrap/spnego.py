@@ -129,6 +129,53 @@ class GssContext(Protocol):
     def unwrap(self, data: bytes) -> Any: ...
 
 
+#: DER of the Kerberos 5 and SPNEGO mechanism OIDs (1.2.840.113554.1.2.2, 1.3.6.1.5.5.2).
+_KRB5_OID = bytes.fromhex("06092a864886f712010202")
+_SPNEGO_OID = bytes.fromhex("06062b0601050502")
+
+
+def _der(tag: int, body: bytes) -> bytes:
+    n = len(body)
+    width = (n.bit_length() + 7) // 8
+    size = bytes([n]) if n < 0x80 else bytes([0x80 | width]) + n.to_bytes(width, "big")
+    return bytes([tag]) + size + body
+
+
+def neg_token_init(krb5_token: bytes) -> bytes:
+    """RFC 4178's initial token offering Kerberos alone, with its token optimistically inside
+    (no mechListMIC: the one mechanism offered is the one used)."""
+    mech_types = _der(0xA0, _der(0x30, _KRB5_OID))
+    mech_token = _der(0xA2, _der(0x04, krb5_token))
+    return _der(0x60, _SPNEGO_OID + _der(0xA0, _der(0x30, mech_types + mech_token)))
+
+
+@dataclass(slots=True)
+class _CxfInitiator:
+    """SPNEGO as CXF's service needs it (``Compatibility.spnego="cxf"``): a Kerberos context
+    without mutual authentication, complete after its first token, that token sent in an
+    RFC 4178 NegTokenInit (CXF's JDK acceptor must answer with a token, and answers a
+    NegTokenInit with one that CXF then drops, FINDINGS C17). Wrap and unwrap are
+    Kerberos' own, as under SPNEGO."""
+
+    inner: Any
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.inner.complete)
+
+    def step(self, in_token: bytes | None = None) -> bytes | None:
+        if in_token is not None:
+            raise NegotiationFailed("CXF's dialect takes no token from the service")
+        out: bytes = self.inner.step(None)
+        return neg_token_init(out)
+
+    def wrap(self, data: bytes, encrypt: bool = True) -> Any:
+        return self.inner.wrap(data, encrypt=encrypt)
+
+    def unwrap(self, data: bytes) -> Any:
+        return self.inner.unwrap(data)
+
+
 def _spnego() -> Any:
     try:
         import spnego
@@ -163,7 +210,8 @@ class SpnegoClientCredentials:
     #: "negotiate" (WCF's package: Kerberos, NTLM fallback), "kerberos" or "ntlm"
     protocol: str = "negotiate"
 
-    def context(self) -> GssContext:
+    def context(self, dialect: str = "wcf") -> GssContext:
+        """A new initiator context; under CXF's dialect a `_CxfInitiator`."""
         spnego = _spnego()
         service, _, host = self.spn.partition("/")
         if not host:
@@ -178,6 +226,12 @@ class SpnegoClientCredentials:
             creds = spnego.Password(self.username or "", self.password)
         else:
             creds = self.username  # the default ccache (KRB5CCNAME)
+        if dialect == "cxf":
+            if self.protocol == "ntlm":
+                raise ConfigurationError("CXF's SPNEGO speaks Kerberos only")
+            req = _context_req() & ~spnego.ContextReq.mutual_auth
+            inner = spnego.client(creds, hostname=host, service=service, protocol="kerberos", context_req=req)
+            return _CxfInitiator(inner)
         ctx: GssContext = spnego.client(
             creds, hostname=host, service=service, protocol=self.protocol, context_req=_context_req()
         )
@@ -198,9 +252,9 @@ def _canonical(el: etree._Element) -> bytes:
     return exc_c14n(c)
 
 
-def _exchange(parent: etree._Element, trust: TrustVersion, token: bytes) -> None:
+def _exchange(parent: etree._Element, trust: TrustVersion, token: bytes, dialect: str = "wcf") -> None:
     be = x.sub(parent, trust, "BinaryExchange", base64.b64encode(token).decode("ascii"))
-    be.set("ValueType", ns.SPNEGO_VALUE_TYPE)
+    be.set("ValueType", ns.CXF_SPNEGO_VALUE_TYPE[trust.ns] if dialect == "cxf" else ns.SPNEGO_VALUE_TYPE)
     be.set("EncodingType", ns.WSS_BASE64)
 
 
@@ -283,7 +337,7 @@ class SpnegoClient:
         trust = policy.sc.trust
         context = f"uuid-{uuid.uuid4()}-1"
         try:
-            gss = self.credentials.context()
+            gss = self.credentials.context(policy.spnego)
             token = gss.step(None)
         except _gss_errors() as exc:
             raise _refused(f"the SPNEGO context could not start: {printable(str(exc), 300)}") from None
@@ -293,7 +347,7 @@ class SpnegoClient:
         x.sub(payload, trust, "TokenType", policy.sc.sct_token_type)
         x.sub(payload, trust, "RequestType", trust.issue)
         x.sub(payload, trust, "KeySize", str(policy.suite.symmetric_key_bits))
-        _exchange(payload, trust, token or b"")
+        _exchange(payload, trust, token or b"", policy.spnego)
         action = trust.rst_issue
         for _ in range(MAX_LEGS + 1):
             transcript.update(_canonical(payload))
@@ -302,7 +356,7 @@ class SpnegoClient:
                 return self._finish(gss, reply, context, transcript, policy)
             if reply.tag != x.tq(trust, RSTR) or reply.get("Context") != context:
                 raise _refused("the reply is not an RSTR of this negotiation (Context)")
-            in_token = _read_exchange(reply, trust, required=True)
+            in_token = _read_exchange(reply, trust, required=True, dialect=policy.spnego)
             transcript.update(_canonical(reply))
             if gss.complete:
                 raise _refused("the service sent another token after the context completed")
@@ -316,7 +370,7 @@ class SpnegoClient:
                 raise _refused("the SPNEGO context has no token to send and the service wants one")
             payload = x.trust_element(trust, RSTR)
             payload.set("Context", context)
-            _exchange(payload, trust, token)
+            _exchange(payload, trust, token, policy.spnego)
             action = trust.rstr_issue
         raise _refused(f"the negotiation took more than {MAX_LEGS} legs")
 
@@ -329,11 +383,17 @@ class SpnegoClient:
         policy: MessagePolicy,
     ) -> SpnegoNegotiated:
         trust = policy.sc.trust
+        cxf = policy.spnego == "cxf"
         rstrs = x.children(rstrc)
-        if len(rstrs) != 2 or any(r.tag != x.tq(trust, RSTR) for r in rstrs):
+        if any(r.tag != x.tq(trust, RSTR) for r in rstrs) or len(rstrs) not in (1, 2):
             raise _refused("the final reply is not an RSTRC of two RSTRs")
-        final, auth_rstr = rstrs
-        if final.get("Context") != context or auth_rstr.get("Context") != context:
+        if len(rstrs) == 1 and not cxf:
+            raise _refused("the final reply does not contain an authenticator")
+        if len(rstrs) == 1:  # CXF's service: no authenticator RSTR (FINDINGS C17)
+            final, auth_rstr = rstrs[0], None
+        else:
+            final, auth_rstr = rstrs
+        if final.get("Context") != context or (auth_rstr is not None and auth_rstr.get("Context") != context):
             raise _refused("the final reply is not of this negotiation (Context)")
         try:
             response = TokenResponse.from_xml(final, trust)
@@ -341,7 +401,7 @@ class SpnegoClient:
             raise _refused(f"the final RSTR is malformed: {exc.detail or exc.reason}") from None
         if response.token_type != policy.sc.sct_token_type:
             raise _refused("the final RSTR's TokenType is not the SCT's")
-        last = _read_exchange(final, trust, required=False)
+        last = _read_exchange(final, trust, required=False, dialect=policy.spnego)
         try:
             if last is not None:
                 if gss.complete:
@@ -354,7 +414,8 @@ class SpnegoClient:
             if not isinstance(proof, OpaqueProof) or proof.element.tag != f"{{{ns.XENC}}}EncryptedKey":
                 raise _refused("the RequestedProofToken is not an xenc:EncryptedKey")
             method = proof.element.find(f"{{{ns.XENC}}}EncryptionMethod")
-            if method is None or method.get("Algorithm") != ns.GSS_WRAP:
+            wraps = {ns.GSS_WRAP, ns.CXF_GSS_WRAP[trust.ns]} if cxf else {ns.GSS_WRAP}
+            if method is None or method.get("Algorithm") not in wraps:
                 raise _refused("the proof key is not wrapped with GSS_Wrap")
             cipher = proof.element.findtext(f"{{{ns.XENC}}}CipherData/{{{ns.XENC}}}CipherValue") or ""
             try:
@@ -374,6 +435,11 @@ class SpnegoClient:
             check_key_size(bits, policy.suite)
         except InvalidRequest as exc:
             raise _refused(exc.detail or exc.reason) from None
+        if auth_rstr is None:
+            # CXF's dialect only (Compatibility.spnego="cxf"): nothing binds the legs to the
+            # key; the GSS seal of the key is all that authenticates the reply.
+            log.info("SPNEGO final reply without an authenticator accepted (CXF's dialect)")
+            return SpnegoNegotiated(response.token, key)
         transcript.update(_canonical(_without_tokens(final, trust)))
         expected = authenticator(key, transcript.digest())
         kids = x.children(auth_rstr)

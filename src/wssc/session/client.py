@@ -129,11 +129,6 @@ class ClientSession:
         #: the client half the last negotiation established (a negotiating bootstrap's)
         self._negotiated: BootstrapClient | None = None
         self._negotiation: ClientNegotiation | None = None
-        if isinstance(bootstrap, NegotiatingClient) and not scs.establish_security_context:
-            raise ConfigurationError(
-                f"{scs.bootstrap.value} negotiates: it runs as the bootstrap of a secure session "
-                "(establish_security_context=True); per-message security over it is not supported yet"
-            )
         self.address = address
         self.sc: ScVersion = scs.message_security_version.sc
         self.trust = self.sc.trust
@@ -185,6 +180,10 @@ class ClientSession:
         # No SOAP 1.2 ``action`` media-type parameter: wsa:Action carries it, and Mono's WCF
         # rewrites the (signed) Action header from that parameter, breaking the signature.
         ctype = f"{self.soap.content_type}; charset=utf-8"
+        if kw.get("kind") == "negotiate" and self.policy.spnego == "cxf" and self.soap is SOAP_12:
+            # CXF's service finds a negotiation leg by the media type's action alone (as WCF
+            # sends it); wsa:Action is not read yet where it looks (FINDINGS C18).
+            ctype += f'; action="{action}"'
         return Outgoing(body, action, ctype, message_id=Envelope(root).message_id, **kw)  # type: ignore[arg-type]
 
     def check_reply(self, result: VerifiedMessage, request_id: str | None, now: float) -> None:
@@ -286,7 +285,7 @@ class ClientSession:
         Returns the root to serialize, and the bootstrap context to verify the reply with
         (None in a session)."""
         if not self.scs.establish_security_context:
-            return self.bootstrap.secure(envelope, self.policy, now)
+            return self.issuer.secure(envelope, self.policy, now)
         return self._protect(envelope, now), None
 
     def fault_received(self, exc: WsscError) -> None:
@@ -364,6 +363,45 @@ class ClientSession:
             self._negotiation = negotiation
             return self._leg(leg)
         return self._rst_sct(now)
+
+    # --- a negotiated token that protects the messages directly ------------------------
+    def negotiation_due(self) -> bool:
+        """Without a session (establish_security_context=False) a negotiating bootstrap
+        negotiates once, and its negotiated token then secures every message (WCF's
+        SspiNegotiated with establishSecurityContext=false)."""
+        return (
+            not self.scs.establish_security_context
+            and isinstance(self.bootstrap, NegotiatingClient)
+            and self._negotiated is None
+        )
+
+    def negotiation_request(self, now: float) -> Outgoing:
+        """The first leg of that negotiation (an unfinished one is dropped)."""
+        assert isinstance(self.bootstrap, NegotiatingClient)
+        self._negotiation = None
+        negotiation = self.bootstrap.negotiate(self.policy, now)
+        try:
+            leg = next(negotiation)
+        except StopIteration:
+            raise ConfigurationError("the negotiation sent nothing") from None
+        self._negotiation = negotiation
+        return self._leg(leg)
+
+    def negotiation_step(self, data: bytes, out: Outgoing) -> Outgoing | None:
+        """The reply to one leg: the next leg, or None once the negotiated token is ready."""
+        negotiation = self._negotiation
+        if negotiation is None:
+            raise ConfigurationError("no negotiation is in progress (negotiation_request starts one)")
+        try:
+            leg = negotiation.send(self._leg_reply(data, out))
+        except StopIteration as done:
+            self._negotiation = None
+            self._negotiated = done.value
+            return None
+        except BaseException:
+            self._negotiation = None
+            raise
+        return self._leg(leg)
 
     def _rst_sct(self, now: float) -> Outgoing:
         rst = IssueRequest.build(self.sc, self.suite, self.scs.key_entropy_mode)
@@ -486,7 +524,7 @@ class ClientSession:
             raise InvalidArgument(f"{exc.detail} (nothing was sent)") from None
         env = self._envelope(op.action, payload)
         if not self.scs.establish_security_context:
-            root, ctx = self.bootstrap.secure(env, self.policy, now)
+            root, ctx = self.issuer.secure(env, self.policy, now)
             return self._out(root, op.action, boot=ctx, operation=op)
         return self._out(self._protect(env, now), op.action, operation=op)
 
