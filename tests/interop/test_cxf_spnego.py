@@ -7,6 +7,11 @@ sealed with MIT's GSS_Wrap. Its wire format departs from WCF's (interop/cxf/FIND
 C14-C19); wssc accepts those departures only with ``Compatibility.spnego="cxf"``
 (``wssc serve --spnego-dialect cxf``), and refuses CXF by default.
 
+Both ways: CXF's client against ``wssc serve --bootstrap spnego``, and wssc's client against a
+CXF service (``wssc.cxf.CxfSpnegoService``) in the shape CXF serves without help (its own
+system tests' policy: the ``sp:SpnegoContextToken`` protects the application messages
+directly, WCF's establishSecurityContext=false).
+
 The CXF client (``wssc.cxf.CxfSpnegoClient``) reads the service's live ``?wsdl`` (WCF's shape:
 a SecureConversationToken whose bootstrap is an ``sp:SpnegoContextToken``), logs on as
 ``alice`` with her password (or ``bob`` with his keytab), negotiates, sends the RST/SCT under
@@ -16,13 +21,40 @@ RESULT line and exit code, and wssc's INFO log (the session issued to the Kerber
 
 from __future__ import annotations
 
+import json
+import subprocess
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 from cxf_peer import cxf_classpath, run_cxf
-from metro_peer import PeerRun, ServiceLog, WsscService, expect_fault, expect_ok, start_wssc
+from metro_peer import (
+    PeerRun,
+    ServiceLog,
+    WsscService,
+    _await_wsdl,
+    expect_fault,
+    expect_ok,
+    free_port,
+    start_wssc,
+)
 
 from kdc import HOST, PASSWORD, REALM, SERVICE, Kdc  # type: ignore[import-not-found]
+from wssc.bootstrap.registry import ClientCredentials
+from wssc.client import Client
+from wssc.contract import get_contract
+from wssc.demo import Calculator
+from wssc.errors import RemoteFault
+from wssc.settings import (
+    CXF_SPNEGO,
+    WCF_COMPATIBLE,
+    WS2007,
+    Bootstrap,
+    EndpointSettings,
+    SecureConversationSettings,
+)
 
 pytestmark = pytest.mark.peer
 
@@ -97,3 +129,120 @@ def test_cxf_spnego_client_is_refused_by_default(
     assert log.issued == [], log.text
     assert log.faults == ["InvalidRequest"], log.text
     assert "the SPNEGO RST carries Renewing, which SPNEGO does not use" in log.text, log.text
+
+
+# --- wssc's client -> CXF's SPNEGO service ---------------------------------------------------------
+@dataclass
+class CxfSpnegoService:
+    url: str
+    out_path: Path
+    err_path: Path
+    proc: subprocess.Popen[bytes]
+
+    def stop(self) -> dict[str, Any]:
+        """Close its stdin: its verdict on the whole run, checked against its exit code."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        try:
+            rc = self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            pytest.fail("the CXF SPNEGO service did not stop")
+        lines = [
+            ln for ln in self.out_path.read_text(errors="replace").splitlines() if ln.startswith("RESULT ")
+        ]
+        tail = self.err_path.read_text(errors="replace")[-3000:]
+        if len(lines) != 1:
+            pytest.fail(f"the CXF SPNEGO service crashed (no single RESULT), rc={rc}:\n{tail}")
+        verdict: dict[str, Any] = json.loads(lines[0][len("RESULT ") :])
+        if not verdict.get("final") or rc != (0 if verdict["ok"] else 2):
+            pytest.fail(f"the CXF SPNEGO service's exit code {rc} disagrees with its verdict {verdict}")
+        return verdict
+
+
+def start_cxf_spnego_service(kdc: Kdc, home: Path) -> CxfSpnegoService:
+    cp = cxf_classpath()
+    port = free_port()
+    out_path, err_path = home / f"cxf-spnego-{port}.out", home / f"cxf-spnego-{port}.err"
+    argv = ["java", "-cp", cp, "wssc.cxf.CxfSpnegoService", "--port", str(port)]
+    argv += ["--krb5-conf", str(kdc.root / "krb5.conf"), "--keytab", str(kdc.service_keytab)]
+    argv += ["--principal", f"{SERVICE}@{REALM}", "--spn", f"HTTP@{HOST}"]
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        proc = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.PIPE)
+    svc = CxfSpnegoService(f"http://127.0.0.1:{port}/svc", out_path, err_path, proc)
+    _await_wsdl(
+        proc,
+        svc.url + "?wsdl",
+        lambda: True,
+        "the CXF SPNEGO service",
+        lambda: err_path.read_text(errors="replace")[-3000:],
+        timeout=60,
+        interval=0.2,
+        request_timeout=5,
+        ready=lambda: "LISTENING" in out_path.read_text(errors="replace"),
+    )
+    return svc
+
+
+#: CXF's system-test shape: SP 1.2 / Trust 1.3, no secure session, no derived keys, the
+#: signature not encrypted (its policy has no sp:EncryptSignature).
+CXF_SHAPE = EndpointSettings(
+    secure_conversation=SecureConversationSettings(
+        bootstrap=Bootstrap.SPNEGO,
+        message_security_version=WS2007,
+        establish_security_context=False,
+        require_derived_keys=False,
+        encrypt_signature=False,
+    )
+)
+
+
+def alice() -> ClientCredentials:
+    return ClientCredentials(spn=SERVICE, username=f"alice@{REALM}", password=PASSWORD)
+
+
+def test_wssc_client_calls_a_cxf_spnego_service(kdc: Kdc, tmp_path: Path) -> None:
+    """CXF's JDK acceptor takes wssc's Kerberos token, wraps the proof key with the JDK's
+    GSS_Wrap; wssc unwraps it with MIT's, and the negotiated token then protects each Add both
+    ways. CXF's verdict: both Adds ran, no fault."""
+    svc = start_cxf_spnego_service(kdc, tmp_path)
+    events: list[str] = []
+    try:
+        with Client(
+            svc.url,
+            get_contract(Calculator),
+            settings=CXF_SHAPE,
+            credentials=alice(),
+            compatibility=CXF_SPNEGO,
+            on_event=lambda e, d: events.append(e),
+        ) as c:
+            assert c.Add(a=2, b=3) == 5
+            assert c.Add(a=4, b=5) == 9
+    finally:
+        verdict = svc.stop()
+    assert verdict["ok"] is True and verdict["faults"] == [], verdict
+    assert [(call["a"], call["b"]) for call in verdict["calls"]] == [(2, 3), (4, 5)], verdict
+    # one negotiation (one Kerberos leg), then the calls under the negotiated token
+    assert events == ["negotiate", "call", "call"], events
+
+
+def test_wssc_client_in_wcf_dialect_fails_against_cxf(kdc: Kdc, tmp_path: Path) -> None:
+    """WCF's dialect (the default) is not CXF's: CXF's service does not take wssc's leg for a
+    negotiation (no SOAP 1.2 action parameter; and under Trust 1.3 WCF's ValueType), faults,
+    and runs nothing."""
+    svc = start_cxf_spnego_service(kdc, tmp_path)
+    try:
+        with pytest.raises(RemoteFault):
+            with Client(
+                svc.url,
+                get_contract(Calculator),
+                settings=CXF_SHAPE,
+                credentials=alice(),
+                compatibility=WCF_COMPATIBLE,
+            ) as c:
+                c.Add(a=2, b=3)
+    finally:
+        verdict = svc.stop()
+    assert verdict["calls"] == [] and len(verdict["faults"]) == 1, verdict
+    # CXF took the leg for an application message, and found no token in it
+    assert "No SecurityContextToken token found in message" in verdict["faults"][0], verdict
