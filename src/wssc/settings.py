@@ -216,7 +216,7 @@ class Compatibility:
     #: and what is accepted: the other reading's signature is refused (no fallback).
     suite_signatures: SuiteReading = "wcf"
     #: SPNEGO's wire dialect (`wssc.bootstrap.spnego`): ``"wcf"`` (WCF's only) or ``"cxf"``,
-    #: which also accepts Apache CXF's departures (interop/cxf/FINDINGS.md, C14-): a final
+    #: which also accepts Apache CXF's departures (interop/cxf/FINDINGS.md, S1-S11): a final
     #: reply without the authenticator (CombinedHash) and without mutual authentication, the
     #: ``…/200512/spnego`` ValueType, ``RSTR/Issue`` as the final action, ``wst:Renewing`` in
     #: the RST. A weakening (SECURITY.md): only for a CXF peer.

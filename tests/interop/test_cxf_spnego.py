@@ -4,7 +4,7 @@ wssc, over a real MIT KDC (`tests/kdc.py`, the session's one) and HTTP on loopba
 CXF is the one SPNEGO stack here that we did not write: its Kerberos (the JDK's GSS-API and
 JAAS ``Krb5LoginModule``) is independent of MIT's, and it unwraps the proof key that wssc
 sealed with MIT's GSS_Wrap. Its wire format departs from WCF's (interop/cxf/FINDINGS.md
-C14-C19); wssc accepts those departures only with ``Compatibility.spnego="cxf"``
+S1-S11); wssc accepts those departures only with ``Compatibility.spnego="cxf"``
 (``wssc serve --spnego-dialect cxf``), and refuses CXF by default.
 
 Both ways: CXF's client against ``wssc serve --bootstrap spnego``, and wssc's client against a

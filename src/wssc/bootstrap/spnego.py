@@ -154,7 +154,7 @@ class _CxfInitiator:
     """SPNEGO as CXF's service needs it (``Compatibility.spnego="cxf"``): a Kerberos context
     without mutual authentication, complete after its first token, that token sent in an
     RFC 4178 NegTokenInit (CXF's JDK acceptor must answer with a token, and answers a
-    NegTokenInit with one that CXF then drops, FINDINGS C17). Wrap and unwrap are
+    NegTokenInit with one that CXF then drops, FINDINGS S3). Wrap and unwrap are
     Kerberos' own, as under SPNEGO."""
 
     inner: Any
@@ -389,7 +389,7 @@ class SpnegoClient:
             raise _refused("the final reply is not an RSTRC of two RSTRs")
         if len(rstrs) == 1 and not cxf:
             raise _refused("the final reply does not contain an authenticator")
-        if len(rstrs) == 1:  # CXF's service: no authenticator RSTR (FINDINGS C17)
+        if len(rstrs) == 1:  # CXF's service: no authenticator RSTR (FINDINGS S4)
             final, auth_rstr = rstrs[0], None
         else:
             final, auth_rstr = rstrs
@@ -692,7 +692,7 @@ class SpnegoService:
         established = _Established(sct, key, identity)
         if legs.cxf and trust.ns != ns.TRUST_13:
             # CXF's client reads a Feb 2005 final reply as one RSTR (its STS WSDL's output) and
-            # never an authenticator: FINDINGS C16.
+            # never an authenticator: FINDINGS S5.
             return NegotiationStep(
                 trust.rstr_issue, final, established, keep_for=TRANSITION_LIFETIME, keep_as=sct.identifier
             )

@@ -182,7 +182,7 @@ class ClientSession:
         ctype = f"{self.soap.content_type}; charset=utf-8"
         if kw.get("kind") == "negotiate" and self.policy.spnego == "cxf" and self.soap is SOAP_12:
             # CXF's service finds a negotiation leg by the media type's action alone (as WCF
-            # sends it); wsa:Action is not read yet where it looks (FINDINGS C18).
+            # sends it); wsa:Action is not read yet where it looks (FINDINGS S8).
             ctype += f'; action="{action}"'
         return Outgoing(body, action, ctype, message_id=Envelope(root).message_id, **kw)  # type: ignore[arg-type]
 

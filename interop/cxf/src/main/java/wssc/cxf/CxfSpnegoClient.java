@@ -87,7 +87,7 @@ public final class CxfSpnegoClient {
         });
     }
 
-    /** SP 1.2's flags of an sp:SpnegoContextToken (WCF exports them, FINDINGS C15). */
+    /** SP 1.2's flags of an sp:SpnegoContextToken (WCF exports them, FINDINGS S7). */
     static final String SP12 = "http://docs.oasis-open.org/ws-sx/ws-securitypolicy/200702";
     static final List<QName> UNASSERTED = List.of(
             new QName(SP12, "MustNotSendCancel"), new QName(SP12, "MustNotSendAmend"),
@@ -98,7 +98,7 @@ public final class CxfSpnegoClient {
      * {@code sp:SpnegoContextToken} (it has nothing to do for them), so its inbound policy
      * verification refuses every reply under WCF's SP 1.2 policy. This marks them asserted,
      * on the inbound path only, just before that verification: nothing else is changed.
-     * Off with {@code --no-assert-sp12-flags} (FINDINGS C15).
+     * Off with {@code --no-assert-sp12-flags} (FINDINGS S7).
      */
     static final class AssertSp12Flags extends AbstractPhaseInterceptor<Message> {
         AssertSp12Flags() {
