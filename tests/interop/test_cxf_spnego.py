@@ -202,20 +202,20 @@ def alice() -> ClientCredentials:
 
 
 def test_wssc_client_calls_a_cxf_spnego_service(kdc: Kdc, tmp_path: Path) -> None:
-    """CXF's JDK acceptor takes wssc's Kerberos token, wraps the proof key with the JDK's
-    GSS_Wrap; wssc unwraps it with MIT's, and the negotiated token then protects each Add both
-    ways. CXF's verdict: both Adds ran, no fault."""
+    """From CXF's live WSDL alone (wssc reads its policy: SPNEGO, no secure session, no derived
+    keys), plus ``CXF_SPNEGO``: CXF's JDK acceptor takes wssc's Kerberos token and seals the
+    proof key with the JDK's GSS_Wrap; wssc unwraps it with MIT's, and the negotiated token
+    then protects each Add both ways. CXF's verdict: both Adds ran, no fault."""
     svc = start_cxf_spnego_service(kdc, tmp_path)
     events: list[str] = []
     try:
-        with Client(
-            svc.url,
-            get_contract(Calculator),
-            settings=CXF_SHAPE,
+        with Client.from_wsdl(
+            svc.url + "?wsdl",
             credentials=alice(),
             compatibility=CXF_SPNEGO,
             on_event=lambda e, d: events.append(e),
         ) as c:
+            assert not c.session.scs.establish_security_context
             assert c.Add(a=2, b=3) == 5
             assert c.Add(a=4, b=5) == 9
     finally:
@@ -224,6 +224,22 @@ def test_wssc_client_calls_a_cxf_spnego_service(kdc: Kdc, tmp_path: Path) -> Non
     assert [(call["a"], call["b"]) for call in verdict["calls"]] == [(2, 3), (4, 5)], verdict
     # one negotiation (one Kerberos leg), then the calls under the negotiated token
     assert events == ["negotiate", "call", "call"], events
+
+
+def test_zeep_calls_a_cxf_spnego_service(kdc: Kdc, tmp_path: Path) -> None:
+    import zeep
+
+    from wssc.integrations.zeep import secure_session
+
+    svc = start_cxf_spnego_service(kdc, tmp_path)
+    try:
+        kwargs = secure_session(svc.url + "?wsdl", credentials=alice(), compatibility=CXF_SPNEGO)
+        with zeep.Client(svc.url + "?wsdl", **kwargs) as client:
+            assert client.service.Add(a=20, b=22) == 42
+    finally:
+        verdict = svc.stop()
+    assert verdict["ok"] is True and verdict["faults"] == [], verdict
+    assert [(call["a"], call["b"]) for call in verdict["calls"]] == [(20, 22)], verdict
 
 
 def test_wssc_client_in_wcf_dialect_fails_against_cxf(kdc: Kdc, tmp_path: Path) -> None:

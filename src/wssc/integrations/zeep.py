@@ -167,6 +167,9 @@ class _Core:
         """The RST to send before the next message (issue, re-issue or renew), if any."""
         s = self.session
         if not s.scs.establish_security_context:
+            if s.negotiation_due():  # a negotiated token will protect each message
+                now = self.clock()
+                return s.negotiation_request(now), now
             return None  # per-message security: no session to open
         now = self.clock()
         if s.issue_due(now):
@@ -187,6 +190,9 @@ class _Core:
         except BaseException:
             self.session_failed(out)
             raise
+        if out.kind == "negotiate" and not s.scs.establish_security_context:
+            leg = s.negotiation_step(data, out)
+            return None if leg is None else (leg, self.clock())
         if out.kind in ("issue", "negotiate"):
             step = s.issue_step(data, out, now)
             if isinstance(step, Outgoing):
