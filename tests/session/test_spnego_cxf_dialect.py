@@ -188,3 +188,29 @@ def test_service_in_cxf_dialect_answers_each_client_in_its_shape(family: Message
     assert wcf_shaped.payload.tag == x.tq(trust, "RequestSecurityTokenResponseCollection")
     kids = x.children(wcf_shaped.payload)
     assert len(kids) == 2 and x.children(kids[1])[0].tag == x.tq(trust, "Authenticator")
+
+
+def test_a_client_without_a_session_negotiates_again_at_60_percent() -> None:
+    """establish_security_context=False over SPNEGO (CXF's shape): the negotiated token
+    protects each message until 60 % of its Lifetime, then the client negotiates again."""
+    from wssc.session.client import ClientSession
+    from wssc.xml.soap import SOAP_12, new_envelope
+
+    settings = EndpointSettings(
+        secure_conversation=SecureConversationSettings(
+            bootstrap=Bootstrap.SPNEGO, message_security_version=WS2007, establish_security_context=False
+        )
+    )
+    s = ClientSession(settings, SpnegoClient(FakeCredentials()), "http://cxf/svc", compatibility=CXF_SPNEGO)  # type: ignore[arg-type]
+    assert s.negotiation_due(NOW)
+    out = s.negotiation_request(NOW)
+    context = etree.fromstring(out.body).find(f".//{{{ns.TRUST_13}}}RequestSecurityToken").get("Context")  # type: ignore[union-attr]
+    reply = new_envelope(
+        SOAP_12,
+        action=ns.TRUST_V13.rstr_issue,
+        payload=final_reply(s.policy, context, ns.CXF_GSS_WRAP[ns.TRUST_13], authenticator=False),
+        relates_to=out.message_id,
+    )
+    assert s.negotiation_step(etree.tostring(reply), out, NOW) is None
+    assert not s.negotiation_due(NOW + 0.59 * 900)
+    assert s.negotiation_due(NOW + 0.61 * 900)

@@ -321,6 +321,11 @@ def authenticator(key: bytes, transcript_sha1: bytes) -> bytes:
     return p_sha1(key, AUTH_LABEL + transcript_sha1, AUTHENTICATOR_BYTES)
 
 
+def _lifetime(response: TokenResponse) -> tuple[float | None, float | None]:
+    lt = response.lifetime
+    return (None, None) if lt is None else (lt.created, lt.expires)
+
+
 # --- the client half ----------------------------------------------------------------------------
 def _refused(detail: str) -> InvalidSecurity:
     log.warning("SPNEGO negotiation refused: %s", detail)
@@ -439,7 +444,7 @@ class SpnegoClient:
             # CXF's dialect only (Compatibility.spnego="cxf"): nothing binds the legs to the
             # key; the GSS seal of the key is all that authenticates the reply.
             log.info("SPNEGO final reply without an authenticator accepted (CXF's dialect)")
-            return SpnegoNegotiated(response.token, key)
+            return SpnegoNegotiated(response.token, key, _lifetime(response))
         transcript.update(_canonical(_without_tokens(final, trust)))
         expected = authenticator(key, transcript.digest())
         kids = x.children(auth_rstr)
@@ -456,7 +461,7 @@ class SpnegoClient:
             got = b""
         if not hmac.compare_digest(got, expected):
             raise _refused("the RequestSecurityTokenResponse CombinedHash is incorrect")
-        return SpnegoNegotiated(response.token, key)
+        return SpnegoNegotiated(response.token, key, _lifetime(response))
 
     def secure(
         self, envelope: etree._Element, policy: MessagePolicy, now: float | None = None
@@ -489,6 +494,9 @@ class SpnegoNegotiated:
 
     sct: SecurityContextToken
     key: bytes
+    #: The negotiated token's Lifetime (created, expires), as its RSTR said: a client that
+    #: keeps it to protect each message (no secure session) negotiates again before its end.
+    lifetime: tuple[float | None, float | None] = (None, None)
 
     def __repr__(self) -> str:
         return f"SpnegoNegotiated(sct={self.sct.identifier!r})"

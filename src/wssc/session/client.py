@@ -36,6 +36,7 @@ refused at construction for an address that is not ``https://``: nothing is ever
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field, replace
 
 from lxml import etree
@@ -128,6 +129,8 @@ class ClientSession:
         self.bootstrap = bootstrap
         #: the client half the last negotiation established (a negotiating bootstrap's)
         self._negotiated: BootstrapClient | None = None
+        #: without a secure session: when to negotiate again (`negotiation_due`)
+        self._negotiated_until = math.inf
         self._negotiation: ClientNegotiation | None = None
         self.address = address
         self.sc: ScVersion = scs.message_security_version.sc
@@ -365,15 +368,25 @@ class ClientSession:
         return self._rst_sct(now)
 
     # --- a negotiated token that protects the messages directly ------------------------
-    def negotiation_due(self) -> bool:
+    def negotiation_due(self, now: float) -> bool:
         """Without a session (establish_security_context=False) a negotiating bootstrap
-        negotiates once, and its negotiated token then secures every message (WCF's
-        SspiNegotiated with establishSecurityContext=false)."""
-        return (
-            not self.scs.establish_security_context
-            and isinstance(self.bootstrap, NegotiatingClient)
-            and self._negotiated is None
-        )
+        negotiates, and its negotiated token then secures every message (WCF's
+        SspiNegotiated with establishSecurityContext=false) until 60 % of its lifetime
+        (``cookie_renewal_threshold_percentage``, WCF's client cache rule): then it
+        negotiates again."""
+        if self.scs.establish_security_context or not isinstance(self.bootstrap, NegotiatingClient):
+            return False
+        return self._negotiated is None or now >= self._negotiated_until
+
+    def _negotiated_now(self, half: BootstrapClient, now: float) -> None:
+        self._negotiated = half
+        created, expires = getattr(half, "lifetime", (None, None))
+        if expires is None:
+            self._negotiated_until = math.inf
+        else:
+            start = now if created is None else created
+            pct = self.settings.client.cookie_renewal_threshold_percentage / 100.0
+            self._negotiated_until = start + pct * (expires - start)
 
     def negotiation_request(self, now: float) -> Outgoing:
         """The first leg of that negotiation (an unfinished one is dropped)."""
@@ -387,7 +400,7 @@ class ClientSession:
         self._negotiation = negotiation
         return self._leg(leg)
 
-    def negotiation_step(self, data: bytes, out: Outgoing) -> Outgoing | None:
+    def negotiation_step(self, data: bytes, out: Outgoing, now: float) -> Outgoing | None:
         """The reply to one leg: the next leg, or None once the negotiated token is ready."""
         negotiation = self._negotiation
         if negotiation is None:
@@ -396,7 +409,7 @@ class ClientSession:
             leg = negotiation.send(self._leg_reply(data, out))
         except StopIteration as done:
             self._negotiation = None
-            self._negotiated = done.value
+            self._negotiated_now(done.value, now)
             return None
         except BaseException:
             self._negotiation = None
