@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from wssc.service.engine import ServiceEngine
     from wssc.service.wsgi import WsgiApp
     from wssc.settings import (
+        CXF_SPNEGO,
         MONO_COMPATIBLE,
         WCF_COMPATIBLE,
         WS2007,
@@ -89,6 +90,7 @@ _WHERE: dict[str, tuple[str, str]] = {
     "ServiceEngine": ("wssc.service.engine", "ServiceEngine"),
     "WsgiApp": ("wssc.service.wsgi", "WsgiApp"),
     "MONO_COMPATIBLE": ("wssc.settings", "MONO_COMPATIBLE"),
+    "CXF_SPNEGO": ("wssc.settings", "CXF_SPNEGO"),
     "WCF_COMPATIBLE": ("wssc.settings", "WCF_COMPATIBLE"),
     "WS_SP_SUITES": ("wssc.settings", "WS_SP_SUITES"),
     "WS2007": ("wssc.settings", "WS2007"),
@@ -108,6 +110,7 @@ _WHERE: dict[str, tuple[str, str]] = {
 }
 
 __all__ = [
+    "CXF_SPNEGO",
     "MONO_COMPATIBLE",
     "WCF_COMPATIBLE",
     "WS2007",

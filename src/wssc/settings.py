@@ -24,6 +24,9 @@ from wssc.xml import ns
 #: Whose table gives an algorithm suite's signature algorithms: WCF's, or WS-SecurityPolicy's
 #: (`Compatibility.suite_signatures`; `wssc.crypto.suites` applies it).
 SuiteReading = Literal["wcf", "ws-sp"]
+#: Whose SPNEGO wire format a negotiation accepts: WCF's, or Apache CXF's departures from it
+#: (`Compatibility.spnego`; `wssc.bootstrap.spnego` applies it).
+SpnegoDialect = Literal["wcf", "cxf"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +201,9 @@ class Compatibility:
     Metro, CXF    under the ``…Sha256`` suites sign with HMAC-SHA1 / RSA-SHA1, WS-Security-
                   Policy's reading of the suite, where WCF signs with HMAC-SHA256 / RSA-SHA256:
                   `WS_SP_SUITES` (``suite_signatures="ws-sp"``)
+    CXF           SPNEGO (``sp:SpnegoContextToken``) in its own dialect: no authenticator,
+                  no mutual authentication, ``wst:Renewing`` in the RST, Trust 1.3's own
+                  ValueType, final ``RSTR/Issue``: `CXF_SPNEGO` (``spnego="cxf"``)
     ============  =====================================================================
     """
 
@@ -212,11 +218,18 @@ class Compatibility:
     #: RSA-SHA1 in every suite, as Metro and CXF read WS-SecurityPolicy). Both what is sent
     #: and what is accepted: the other reading's signature is refused (no fallback).
     suite_signatures: SuiteReading = "wcf"
+    #: SPNEGO's wire dialect (`wssc.bootstrap.spnego`): ``"wcf"`` (WCF's only) or ``"cxf"``,
+    #: which also accepts Apache CXF's departures (interop/cxf/FINDINGS.md, S1-S11): a final
+    #: reply without the authenticator (CombinedHash) and without mutual authentication, the
+    #: ``…/200512/spnego`` ValueType, ``RSTR/Issue`` as the final action, ``wst:Renewing`` in
+    #: the RST. A weakening (SECURITY.md): only for a CXF peer.
+    spnego: SpnegoDialect = "wcf"
 
 
 WCF_COMPATIBLE: Final = Compatibility()
 MONO_COMPATIBLE: Final = Compatibility(local_reference_value_types=False, accept_unencrypted_signature=True)
 WS_SP_SUITES: Final = Compatibility(suite_signatures="ws-sp")
+CXF_SPNEGO: Final = Compatibility(spnego="cxf")
 
 
 @dataclass(frozen=True, slots=True)

@@ -107,7 +107,7 @@ class KerberosClient:
     def ap_req(self) -> tuple[bytes, bytes]:
         """A new AP-REQ for the service principal, and its session key."""
         try:
-            gss = self.credentials.context(_client_flags())
+            gss = self.credentials.context(context_req=_client_flags())
             token = gss.step()
             key = bytes(getattr(gss, "session_key"))  # noqa: B009 - pyspnego's, not in the Protocol
         except _gss_errors() as exc:

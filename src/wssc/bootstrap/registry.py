@@ -308,6 +308,7 @@ class BootstrapKind:
             transport=transport,
             require_signed_body=not transport,
             local_reference_value_types=compatibility.local_reference_value_types,
+            spnego=compatibility.spnego,
         )
         if role == "client":
             c = settings.client

@@ -129,6 +129,53 @@ class GssContext(Protocol):
     def unwrap(self, data: bytes) -> Any: ...
 
 
+#: DER of the Kerberos 5 and SPNEGO mechanism OIDs (1.2.840.113554.1.2.2, 1.3.6.1.5.5.2).
+_KRB5_OID = bytes.fromhex("06092a864886f712010202")
+_SPNEGO_OID = bytes.fromhex("06062b0601050502")
+
+
+def _der(tag: int, body: bytes) -> bytes:
+    n = len(body)
+    width = (n.bit_length() + 7) // 8
+    size = bytes([n]) if n < 0x80 else bytes([0x80 | width]) + n.to_bytes(width, "big")
+    return bytes([tag]) + size + body
+
+
+def neg_token_init(krb5_token: bytes) -> bytes:
+    """RFC 4178's initial token offering Kerberos alone, with its token optimistically inside
+    (no mechListMIC: the one mechanism offered is the one used)."""
+    mech_types = _der(0xA0, _der(0x30, _KRB5_OID))
+    mech_token = _der(0xA2, _der(0x04, krb5_token))
+    return _der(0x60, _SPNEGO_OID + _der(0xA0, _der(0x30, mech_types + mech_token)))
+
+
+@dataclass(slots=True)
+class _CxfInitiator:
+    """SPNEGO as CXF's service needs it (``Compatibility.spnego="cxf"``): a Kerberos context
+    without mutual authentication, complete after its first token, that token sent in an
+    RFC 4178 NegTokenInit (CXF's JDK acceptor must answer with a token, and answers a
+    NegTokenInit with one that CXF then drops, FINDINGS S3). Wrap and unwrap are
+    Kerberos' own, as under SPNEGO."""
+
+    inner: Any
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.inner.complete)
+
+    def step(self, in_token: bytes | None = None) -> bytes | None:
+        if in_token is not None:
+            raise NegotiationFailed("CXF's dialect takes no token from the service")
+        out: bytes = self.inner.step(None)
+        return neg_token_init(out)
+
+    def wrap(self, data: bytes, encrypt: bool = True) -> Any:
+        return self.inner.wrap(data, encrypt=encrypt)
+
+    def unwrap(self, data: bytes) -> Any:
+        return self.inner.unwrap(data)
+
+
 def _spnego() -> Any:
     try:
         import spnego
@@ -163,9 +210,9 @@ class SpnegoClientCredentials:
     #: "negotiate" (WCF's package: Kerberos, NTLM fallback), "kerberos" or "ntlm"
     protocol: str = "negotiate"
 
-    def context(self, context_req: Any = None) -> GssContext:
-        """A new initiator context; ``context_req``: its flags (default WCF's SPNEGO flags,
-        with mutual authentication)."""
+    def context(self, dialect: str = "wcf", context_req: Any = None) -> GssContext:
+        """A new initiator context. ``dialect``: ``"wcf"``, or ``"cxf"`` for a `_CxfInitiator`;
+        ``context_req``: its flags (default WCF's SPNEGO flags, with mutual authentication)."""
         spnego = _spnego()
         service, _, host = self.spn.partition("/")
         if not host:
@@ -180,6 +227,12 @@ class SpnegoClientCredentials:
             creds = spnego.Password(self.username or "", self.password)
         else:
             creds = self.username  # the default ccache (KRB5CCNAME)
+        if dialect == "cxf":
+            if self.protocol == "ntlm":
+                raise ConfigurationError("CXF's SPNEGO speaks Kerberos only")
+            req = _context_req() & ~spnego.ContextReq.mutual_auth
+            inner = spnego.client(creds, hostname=host, service=service, protocol="kerberos", context_req=req)
+            return _CxfInitiator(inner)
         ctx: GssContext = spnego.client(
             creds,
             hostname=host,
@@ -204,13 +257,23 @@ def _canonical(el: etree._Element) -> bytes:
     return exc_c14n(c)
 
 
-def _exchange(parent: etree._Element, trust: TrustVersion, token: bytes) -> None:
+def _exchange(parent: etree._Element, trust: TrustVersion, token: bytes, dialect: str = "wcf") -> None:
     be = x.sub(parent, trust, "BinaryExchange", base64.b64encode(token).decode("ascii"))
-    be.set("ValueType", ns.SPNEGO_VALUE_TYPE)
+    be.set("ValueType", ns.CXF_SPNEGO_VALUE_TYPE[trust.ns] if dialect == "cxf" else ns.SPNEGO_VALUE_TYPE)
     be.set("EncodingType", ns.WSS_BASE64)
 
 
-def _read_exchange(el: etree._Element, trust: TrustVersion, required: bool) -> bytes | None:
+def _value_types(trust: TrustVersion, dialect: str) -> frozenset[str]:
+    """The BinaryExchange ValueTypes accepted: WCF's; with CXF's dialect also CXF's
+    (``…/200512/spnego`` under Trust 1.3)."""
+    if dialect == "cxf":
+        return frozenset({ns.SPNEGO_VALUE_TYPE, ns.CXF_SPNEGO_VALUE_TYPE[trust.ns]})
+    return frozenset({ns.SPNEGO_VALUE_TYPE})
+
+
+def _read_exchange(
+    el: etree._Element, trust: TrustVersion, required: bool, dialect: str = "wcf"
+) -> bytes | None:
     found = [c for c in x.children(el) if c.tag == x.tq(trust, "BinaryExchange")]
     if not found:
         if required:
@@ -219,7 +282,7 @@ def _read_exchange(el: etree._Element, trust: TrustVersion, required: bool) -> b
     if len(found) > 1:
         raise InvalidRequest("the negotiation leg carries more than one BinaryExchange")
     be = found[0]
-    if be.get("ValueType") != ns.SPNEGO_VALUE_TYPE:
+    if be.get("ValueType") not in _value_types(trust, dialect):
         raise InvalidRequest(
             f"the BinaryExchange ValueType {printable(be.get('ValueType'), 120)!r} is not SPNEGO's"
         )
@@ -263,6 +326,11 @@ def authenticator(key: bytes, transcript_sha1: bytes) -> bytes:
     return p_sha1(key, AUTH_LABEL + transcript_sha1, AUTHENTICATOR_BYTES)
 
 
+def _lifetime(response: TokenResponse) -> tuple[float | None, float | None]:
+    lt = response.lifetime
+    return (None, None) if lt is None else (lt.created, lt.expires)
+
+
 # --- the client half ----------------------------------------------------------------------------
 def _refused(detail: str) -> InvalidSecurity:
     log.warning("SPNEGO negotiation refused: %s", detail)
@@ -279,7 +347,7 @@ class SpnegoClient:
         trust = policy.sc.trust
         context = f"uuid-{uuid.uuid4()}-1"
         try:
-            gss = self.credentials.context()
+            gss = self.credentials.context(policy.spnego)
             token = gss.step(None)
         except _gss_errors() as exc:
             raise _refused(f"the SPNEGO context could not start: {printable(str(exc), 300)}") from None
@@ -289,7 +357,7 @@ class SpnegoClient:
         x.sub(payload, trust, "TokenType", policy.sc.sct_token_type)
         x.sub(payload, trust, "RequestType", trust.issue)
         x.sub(payload, trust, "KeySize", str(policy.suite.symmetric_key_bits))
-        _exchange(payload, trust, token or b"")
+        _exchange(payload, trust, token or b"", policy.spnego)
         action = trust.rst_issue
         for _ in range(MAX_LEGS + 1):
             transcript.update(_canonical(payload))
@@ -298,7 +366,7 @@ class SpnegoClient:
                 return self._finish(gss, reply, context, transcript, policy)
             if reply.tag != x.tq(trust, RSTR) or reply.get("Context") != context:
                 raise _refused("the reply is not an RSTR of this negotiation (Context)")
-            in_token = _read_exchange(reply, trust, required=True)
+            in_token = _read_exchange(reply, trust, required=True, dialect=policy.spnego)
             transcript.update(_canonical(reply))
             if gss.complete:
                 raise _refused("the service sent another token after the context completed")
@@ -312,7 +380,7 @@ class SpnegoClient:
                 raise _refused("the SPNEGO context has no token to send and the service wants one")
             payload = x.trust_element(trust, RSTR)
             payload.set("Context", context)
-            _exchange(payload, trust, token)
+            _exchange(payload, trust, token, policy.spnego)
             action = trust.rstr_issue
         raise _refused(f"the negotiation took more than {MAX_LEGS} legs")
 
@@ -325,11 +393,17 @@ class SpnegoClient:
         policy: MessagePolicy,
     ) -> SpnegoNegotiated:
         trust = policy.sc.trust
+        cxf = policy.spnego == "cxf"
         rstrs = x.children(rstrc)
-        if len(rstrs) != 2 or any(r.tag != x.tq(trust, RSTR) for r in rstrs):
+        if any(r.tag != x.tq(trust, RSTR) for r in rstrs) or len(rstrs) not in (1, 2):
             raise _refused("the final reply is not an RSTRC of two RSTRs")
-        final, auth_rstr = rstrs
-        if final.get("Context") != context or auth_rstr.get("Context") != context:
+        if len(rstrs) == 1 and not cxf:
+            raise _refused("the final reply does not contain an authenticator")
+        if len(rstrs) == 1:  # CXF's service: no authenticator RSTR (FINDINGS S4)
+            final, auth_rstr = rstrs[0], None
+        else:
+            final, auth_rstr = rstrs
+        if final.get("Context") != context or (auth_rstr is not None and auth_rstr.get("Context") != context):
             raise _refused("the final reply is not of this negotiation (Context)")
         try:
             response = TokenResponse.from_xml(final, trust)
@@ -337,7 +411,7 @@ class SpnegoClient:
             raise _refused(f"the final RSTR is malformed: {exc.detail or exc.reason}") from None
         if response.token_type != policy.sc.sct_token_type:
             raise _refused("the final RSTR's TokenType is not the SCT's")
-        last = _read_exchange(final, trust, required=False)
+        last = _read_exchange(final, trust, required=False, dialect=policy.spnego)
         try:
             if last is not None:
                 if gss.complete:
@@ -350,7 +424,8 @@ class SpnegoClient:
             if not isinstance(proof, OpaqueProof) or proof.element.tag != f"{{{ns.XENC}}}EncryptedKey":
                 raise _refused("the RequestedProofToken is not an xenc:EncryptedKey")
             method = proof.element.find(f"{{{ns.XENC}}}EncryptionMethod")
-            if method is None or method.get("Algorithm") != ns.GSS_WRAP:
+            wraps = {ns.GSS_WRAP, ns.CXF_GSS_WRAP[trust.ns]} if cxf else {ns.GSS_WRAP}
+            if method is None or method.get("Algorithm") not in wraps:
                 raise _refused("the proof key is not wrapped with GSS_Wrap")
             cipher = proof.element.findtext(f"{{{ns.XENC}}}CipherData/{{{ns.XENC}}}CipherValue") or ""
             try:
@@ -370,6 +445,11 @@ class SpnegoClient:
             check_key_size(bits, policy.suite)
         except InvalidRequest as exc:
             raise _refused(exc.detail or exc.reason) from None
+        if auth_rstr is None:
+            # CXF's dialect only (Compatibility.spnego="cxf"): nothing binds the legs to the
+            # key; the GSS seal of the key is all that authenticates the reply.
+            log.info("SPNEGO final reply without an authenticator accepted (CXF's dialect)")
+            return SpnegoNegotiated(response.token, key, _lifetime(response))
         transcript.update(_canonical(_without_tokens(final, trust)))
         expected = authenticator(key, transcript.digest())
         kids = x.children(auth_rstr)
@@ -386,7 +466,7 @@ class SpnegoClient:
             got = b""
         if not hmac.compare_digest(got, expected):
             raise _refused("the RequestSecurityTokenResponse CombinedHash is incorrect")
-        return SpnegoNegotiated(response.token, key)
+        return SpnegoNegotiated(response.token, key, _lifetime(response))
 
     def secure(
         self, envelope: etree._Element, policy: MessagePolicy, now: float | None = None
@@ -419,6 +499,9 @@ class SpnegoNegotiated:
 
     sct: SecurityContextToken
     key: bytes
+    #: The negotiated token's Lifetime (created, expires), as its RSTR said: a client that
+    #: keeps it to protect each message (no secure session) negotiates again before its end.
+    lifetime: tuple[float | None, float | None] = (None, None)
 
     def __repr__(self) -> str:
         return f"SpnegoNegotiated(sct={self.sct.identifier!r})"
@@ -466,6 +549,9 @@ class _Legs:
     key_bits: int
     legs: int
     lock: threading.Lock
+    #: The RST was CXF's (it carried ``wst:Renewing``; only under ``Compatibility.spnego="cxf"``):
+    #: under WS-Trust Feb 2005 its final reply is the bare negotiation RSTR, as CXF reads it.
+    cxf: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -495,6 +581,9 @@ def _principal(gss: Any) -> str:
 
 
 _RST_CHILDREN = frozenset({"TokenType", "RequestType", "KeySize", "BinaryExchange", "Context"})
+#: What CXF's RST adds (``Compatibility.spnego="cxf"``): its renewal semantics, ignored (the
+#: session renews under its own key, whatever the RST asked).
+_CXF_RST_CHILDREN = _RST_CHILDREN | {"Renewing"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -508,7 +597,7 @@ class SpnegoService:
         """Check the RST as WCF does; returns the key size to issue (bits)."""
         trust, sc = policy.sc.trust, policy.sc
         kids = x.index_children(request, trust)
-        extra = sorted(set(kids) - _RST_CHILDREN)
+        extra = sorted(set(kids) - (_CXF_RST_CHILDREN if policy.spnego == "cxf" else _RST_CHILDREN))
         if extra:
             raise InvalidRequest(f"the SPNEGO RST carries {', '.join(extra)}, which SPNEGO does not use")
         if "RequestType" in kids and x.text(kids["RequestType"], "RequestType") != trust.issue:
@@ -533,13 +622,14 @@ class SpnegoService:
         context = request.get("Context") or ""
         if state is None:
             key_bits = self._first(request, policy)
-            in_token = _read_exchange(request, trust, required=True)
-            legs = _Legs(self.acceptor(), hashlib.sha1(), key_bits, 0, threading.Lock())
+            in_token = _read_exchange(request, trust, required=True, dialect=policy.spnego)
+            cxf = policy.spnego == "cxf" and x.tq(trust, "Renewing") in {c.tag for c in x.children(request)}
+            legs = _Legs(self.acceptor(), hashlib.sha1(), key_bits, 0, threading.Lock(), cxf)
         elif isinstance(state, _Legs):
             kids = x.children(request)
             if len(kids) != 1:
                 raise InvalidRequest("a SPNEGO continuation RSTR carries one BinaryExchange and nothing else")
-            in_token = _read_exchange(request, trust, required=True)
+            in_token = _read_exchange(request, trust, required=True, dialect=policy.spnego)
             legs = state
         else:
             raise InvalidRequest("the negotiation under this Context is over (its RST/SCT is due)")
@@ -612,6 +702,13 @@ class SpnegoService:
         if out:
             _exchange(final, trust, out)
         legs.transcript.update(_canonical(_without_tokens(final, trust)))
+        established = _Established(sct, key, identity)
+        if legs.cxf and trust.ns != ns.TRUST_13:
+            # CXF's client reads a Feb 2005 final reply as one RSTR (its STS WSDL's output) and
+            # never an authenticator: FINDINGS S5.
+            return NegotiationStep(
+                trust.rstr_issue, final, established, keep_for=TRANSITION_LIFETIME, keep_as=sct.identifier
+            )
         rstrc = x.trust_element(trust, RSTRC)
         rstrc.append(final)
         auth = x.sub(rstrc, trust, RSTR)
@@ -625,7 +722,7 @@ class SpnegoService:
         return NegotiationStep(
             _final_action(trust),
             rstrc,
-            _Established(sct, key, identity),
+            established,
             keep_for=TRANSITION_LIFETIME,
             keep_as=sct.identifier,
         )

@@ -136,6 +136,14 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "under the Sha256 suites) or ws-sp (HMAC-SHA1 in every suite, as Metro and CXF "
         "sign); sent and required, never both",
     )
+    s.add_argument(
+        "--spnego-dialect",
+        choices=["wcf", "cxf"],
+        default="wcf",
+        help="spnego: whose wire format the negotiation accepts: wcf (default) or cxf, which "
+        "also accepts Apache CXF's departures (no authenticator, no mutual authentication, "
+        "its Trust 1.3 ValueType); a weakening, for a CXF peer only",
+    )
     s.add_argument("--soap", choices=["1.1", "1.2"], default="1.2", help="SOAP version")
     s.add_argument(
         "--store", default="memory", help="session store: memory (default) or redis://HOST:PORT/DB"
@@ -568,7 +576,7 @@ def run_serve(args: argparse.Namespace) -> int:
         credentials=ServiceCredentials(
             kerberos_keytab=args.keytab, ntlm_user_file=args.ntlm_users, spn=args.spn
         ),
-        compatibility=Compatibility(suite_signatures=args.suite_signatures),
+        compatibility=Compatibility(suite_signatures=args.suite_signatures, spnego=args.spnego_dialect),
     )
     proxies = [p.strip() for p in (args.forwarded_allow_ips or "").split(",") if p.strip()]
     sc = settings.secure_conversation

@@ -175,6 +175,9 @@ class _Core:
         """The RST to send before the next message (issue, re-issue or renew), if any."""
         s = self.session
         if not s.scs.establish_security_context:
+            now = self.clock()
+            if s.negotiation_due(now):  # a negotiated token will protect each message
+                return s.negotiation_request(now), now
             return None  # per-message security: no session to open
         now = self.clock()
         if s.issue_due(now):
@@ -195,6 +198,9 @@ class _Core:
         except BaseException:
             self.session_failed(out)
             raise
+        if out.kind == "negotiate" and not s.scs.establish_security_context:
+            leg = s.negotiation_step(data, out, now)
+            return None if leg is None else (leg, self.clock())
         if out.kind in ("issue", "negotiate"):
             step = s.issue_step(data, out, now)
             if isinstance(step, Outgoing):

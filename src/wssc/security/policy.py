@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wssc.crypto.suites import DEFAULT_SUITE, AlgorithmSuite
+from wssc.settings import SpnegoDialect
 from wssc.xml import ns
 from wssc.xml.ns import ScVersion
 
@@ -33,6 +34,9 @@ class MessagePolicy:
     #: ``…#EncryptedKey``, ``…/sc/sct``), as WCF and WSS4J do. Mono's WCF refuses the attribute
     #: there ("Unexpected ValueType", "Malformed reference element"); ``False`` leaves it out.
     local_reference_value_types: bool = True
+    #: The SPNEGO negotiation's wire dialect (`wssc.settings.Compatibility.spnego`): what a
+    #: negotiating bootstrap writes and accepts; ``"wcf"`` unless a CXF peer is declared.
+    spnego: SpnegoDialect = "wcf"
     #: Supporting tokens (``protect(supporting=…)``: a UsernameToken) are covered by the
     #: message signature (WCF's SignedSupportingTokens under message security). Not under
     #: ``transport``, where TLS protects them.

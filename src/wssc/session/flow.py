@@ -70,6 +70,11 @@ class ClientFlow:
         """Issue (or re-issue) the SCT when due, else renew when due."""
         s = self.session
         if not s.scs.establish_security_context:
+            if s.negotiation_due(self.clock()):  # a negotiated token protects the messages
+                out: Outgoing | None = s.negotiation_request(self.clock())
+                while out is not None:
+                    self._event("negotiate", f"leg -> {out.action}")
+                    out = s.negotiation_step((yield out), out, self.clock())
             return
         now = self.clock()
         if s.issue_due(now):

@@ -83,6 +83,11 @@ TRUST_13: Final = "http://docs.oasis-open.org/ws-sx/ws-trust/200512"
 SPNEGO_VALUE_TYPE: Final = "http://schemas.xmlsoap.org/ws/2005/02/trust/spnego"
 #: EncryptionMethod of the proof key wrapped by the negotiated GSS context (note: no ``/ws/``).
 GSS_WRAP: Final = "http://schemas.xmlsoap.org/2005/02/trust/spnego#GSS_Wrap"
+#: Apache CXF's spellings (``Compatibility.spnego="cxf"``), by WS-Trust namespace: the
+#: namespace + ``/spnego`` as the ValueType (WCF's own under Feb 2005), + ``/spnego#GSS_Wrap``
+#: as the wrap algorithm (never WCF's: that one has no ``/ws/``).
+CXF_SPNEGO_VALUE_TYPE: Final = {TRUST_2005: SPNEGO_VALUE_TYPE, TRUST_13: TRUST_13 + "/spnego"}
+CXF_GSS_WRAP: Final = {TRUST_2005: TRUST_2005 + "/spnego#GSS_Wrap", TRUST_13: TRUST_13 + "/spnego#GSS_Wrap"}
 #: BinaryExchange ValueType of TLSNEGO under WS-Trust 1.3; WCF writes it under Feb 2005 with a
 #: leading space (`TLSNEGO_VALUE_TYPE_2005`), and its Feb 2005 service also reads it without.
 TLSNEGO_VALUE_TYPE: Final = "http://schemas.xmlsoap.org/ws/2005/02/trust/tlsnego"
