@@ -26,6 +26,7 @@ from wssc.errors import (
 from wssc.security.context import SIGNATURE, InboundContext, log_value, only
 from wssc.security.decrypt import decrypt_signature
 from wssc.security.header_state import Recorded, Token
+from wssc.security.layout import signature_parts, signed_info_parts
 from wssc.security.policy import MessagePolicy
 from wssc.security.processors import MIN_HMAC_KEY, b64decode
 from wssc.xml import ns
@@ -116,21 +117,32 @@ def _check_signature_value(ctx: InboundContext, sig: etree._Element) -> Token:
 def signature_value(ctx: InboundContext, sig: etree._Element) -> tuple[Token, bytes]:
     """Check SignatureValue over SignedInfo; returns the signing token and the value."""
     p = ctx.policy
-    si = only(sig, f"{{{ns.DS}}}SignedInfo")
-    c14n = only(si, f"{{{ns.DS}}}CanonicalizationMethod")
+    parts = signature_parts(sig)  # WCF's layout by position, checked; else the general path
+    if parts is not None:
+        si, sv, ki = parts
+    else:
+        si = only(sig, f"{{{ns.DS}}}SignedInfo")
+        sv, ki = None, None
+    si_parts = signed_info_parts(si)
+    if si_parts is not None:
+        c14n, sm, _ = si_parts
+    else:
+        c14n = only(si, f"{{{ns.DS}}}CanonicalizationMethod")
     if c14n.get("Algorithm") != ns.EXC_C14N:
         raise UnsupportedAlgorithm(f"canonicalization {log_value(c14n.get('Algorithm'))}")
-    sm = only(si, f"{{{ns.DS}}}SignatureMethod")
+    if si_parts is None:
+        sm = only(si, f"{{{ns.DS}}}SignatureMethod")
     alg = sm.get("Algorithm") or ""
     if len(sm):
         raise InvalidSecurity("HMACOutputLength is not accepted")
-    tok = ctx.state.token_from_keyinfo(sig)
+    tok = ctx.state.token_from_keyinfo(sig, key_info=ki)
     checker = SIGNATURE_CHECKS.get(alg)
     if checker is None or (
         p.strict_algorithms and alg not in (p.suite.symmetric_signature, p.suite.asymmetric_signature)
     ):
         raise UnsupportedAlgorithm(f"signature method {log_value(alg)}")
-    sv = only(sig, f"{{{ns.DS}}}SignatureValue")
+    if sv is None:
+        sv = only(sig, f"{{{ns.DS}}}SignatureValue")
     value = b64decode(sv.text, "SignatureValue")
     checker(alg, tok, exc_c14n(si, read_inclusive_prefixes(c14n)), value, p)
     return tok, value

@@ -25,6 +25,7 @@ from wssc.security.context import (
     log_value,
 )
 from wssc.security.header_state import Recorded, Token
+from wssc.security.layout import encrypted_data_parts
 from wssc.security.processors import PROCESSORS, b64decode
 from wssc.xml import ns
 from wssc.xml.ids import index_ids
@@ -41,8 +42,9 @@ def decrypt_signature(ctx: InboundContext, rec: Recorded) -> tuple[etree._Elemen
         raise InvalidSecurity("the ReferenceList of the signature comes after it")
     if ed.get("Type") != ns.XENC_ELEMENT:
         raise InvalidSecurity("the header EncryptedData of a signature is not an encrypted element")
-    tok = ctx.state.token_from_keyinfo(ed, listed.default_key)
-    new = decrypt(ctx, ed, tok, lenient_padding=True)
+    parts = encrypted_data_parts(ed)  # WCF's layout by position, checked; else general
+    tok = ctx.state.token_from_keyinfo(ed, listed.default_key, parts[1] if parts else None)
+    new = decrypt(ctx, ed, tok, lenient_padding=True, parts=parts)
     if new.tag != SIGNATURE:
         raise FailedCheck("the message is not signed (no ds:Signature)")
     return new, tok
@@ -95,12 +97,13 @@ def _decrypt_list(ctx: InboundContext, rl: Recorded, signer: Token | None) -> No
             raise InvalidSecurity("a DataReference does not name an EncryptedData")
         if any(target is e.element for e in ctx.endorsing):
             continue  # an encrypted endorsing signature: opened by check_endorsing
-        tok = ctx.state.token_from_keyinfo(target, rl.default_key)
+        parts = encrypted_data_parts(target)
+        tok = ctx.state.token_from_keyinfo(target, rl.default_key, parts[1] if parts else None)
         if signer is None:
             raise InvalidSecurity("encrypted data in a message without a signature")
         if tok.base is not signer.base:
             raise InvalidSecurity("the data was encrypted with a key of another token than the signature's")
-        new = decrypt(ctx, target, tok)
+        new = decrypt(ctx, target, tok, parts=parts)
         if new.getparent() is ctx.state.security:
             # An encrypted header token (WCF encrypts SignatureConfirmation along with
             # the Signature): processed now that it is authentic, by a processor that says
@@ -112,10 +115,17 @@ def _decrypt_list(ctx: InboundContext, rl: Recorded, signer: Token | None) -> No
 
 
 def decrypt(
-    ctx: InboundContext, ed: etree._Element, tok: Token, *, lenient_padding: bool = False
+    ctx: InboundContext,
+    ed: etree._Element,
+    tok: Token,
+    *,
+    lenient_padding: bool = False,
+    parts: tuple[etree._Element, etree._Element, etree._Element] | None = None,
 ) -> etree._Element:
     """Decrypt ``ed`` in place; returns the element now holding the plaintext.
 
+    ``parts``: ``ed``'s EncryptionMethod, KeyInfo and CipherValue when the caller has read
+    them by position (`wssc.security.layout.encrypted_data_parts`), else None.
     ``lenient_padding`` (the encrypted Signature, decrypted before authentication): bad
     padding does not fail at once; the plaintext is parsed all the same and the failure
     comes after, so that bad padding and garbage plaintext take the same path."""
@@ -123,7 +133,7 @@ def decrypt(
     typ = ed.get("Type")
     if typ not in (ns.XENC_CONTENT, ns.XENC_ELEMENT):
         raise InvalidSecurity("unsupported EncryptedData Type")
-    method = ed.find(f"{{{ns.XENC}}}EncryptionMethod")
+    method = parts[0] if parts is not None else ed.find(f"{{{ns.XENC}}}EncryptionMethod")
     alg = method.get("Algorithm") if method is not None else None
     if alg is None:
         raise InvalidSecurity("EncryptedData has no EncryptionMethod")
@@ -133,7 +143,7 @@ def decrypt(
         raise InvalidSecurity("data cannot be decrypted with a public key")
     if len(tok.key) < cipher_key_length(alg):
         raise FailedCheck("the encryption key is shorter than the algorithm needs")
-    cv = ed.find(f"{{{ns.XENC}}}CipherData/{{{ns.XENC}}}CipherValue")
+    cv = parts[2] if parts is not None else ed.find(f"{{{ns.XENC}}}CipherData/{{{ns.XENC}}}CipherValue")
     raw = b64decode(cv.text if cv is not None else None, "CipherValue")
     parent = ed.getparent()
     assert parent is not None

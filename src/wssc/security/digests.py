@@ -14,6 +14,7 @@ from lxml import etree
 from wssc.crypto.primitives import digest
 from wssc.errors import FailedCheck, InvalidSecurity, UnsupportedAlgorithm
 from wssc.security.context import InboundContext, log_value, only
+from wssc.security.layout import signature_parts, signed_info_parts
 from wssc.security.processors import b64decode
 from wssc.xml import ns
 from wssc.xml.c14n import exc_c14n, read_inclusive_prefixes
@@ -25,8 +26,10 @@ _DIGEST_VALUE = f"{{{ns.DS}}}DigestValue"
 
 
 def check_references(ctx: InboundContext, sig: etree._Element) -> list[etree._Element]:
-    si = only(sig, f"{{{ns.DS}}}SignedInfo")
-    refs = si.findall(f"{{{ns.DS}}}Reference")
+    parts = signature_parts(sig)  # WCF's layout by position, checked; else the general path
+    si = parts[0] if parts is not None else only(sig, f"{{{ns.DS}}}SignedInfo")
+    si_parts = signed_info_parts(si)
+    refs = si_parts[2] if si_parts is not None else si.findall(f"{{{ns.DS}}}Reference")
     if not refs or len(refs) > ctx.policy.max_references:
         raise InvalidSecurity("the signature has no or too many references")
     signed: list[etree._Element] = []

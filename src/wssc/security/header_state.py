@@ -18,6 +18,7 @@ from wssc.errors import (
     SecurityTokenUnavailable,
     UnknownDerivationSource,
 )
+from wssc.security.layout import key_info_str
 from wssc.security.policy import MessagePolicy
 from wssc.security.x509_validation import REFUSE_ALL, CertificateValidator
 from wssc.tokens.sct import SecurityContextToken
@@ -186,16 +187,23 @@ class HeaderState:
         self.scts.append(tok)
         return tok
 
-    def token_from_keyinfo(self, parent: etree._Element, default: Token | None = None) -> Token:
-        ki = parent.find(f"{{{ns.DS}}}KeyInfo")
+    def token_from_keyinfo(
+        self, parent: etree._Element, default: Token | None = None, key_info: etree._Element | None = None
+    ) -> Token:
+        """The token ``parent``'s KeyInfo names; ``key_info`` when the caller has found it
+        already (`wssc.security.layout`)."""
+        ki = key_info if key_info is not None else parent.find(f"{{{ns.DS}}}KeyInfo")
         if ki is None:
             if default is not None:
                 return default
             raise InvalidSecurity("KeyInfo is missing")
-        strs = ki.findall(STR_TAG)
-        if len(strs) != 1:
-            raise InvalidSecurity("KeyInfo must hold exactly one SecurityTokenReference")
-        return self.token_from_str(SecurityTokenReference.from_xml(strs[0]), self.sc or self.policy.sc)
+        ref = key_info_str(ki)
+        if ref is None:
+            strs = ki.findall(STR_TAG)
+            if len(strs) != 1:
+                raise InvalidSecurity("KeyInfo must hold exactly one SecurityTokenReference")
+            ref = strs[0]
+        return self.token_from_str(SecurityTokenReference.from_xml(ref), self.sc or self.policy.sc)
 
     def context_base(self, sc: ScVersion) -> Token:
         """The key of a DerivedKeyToken without an STR: the only key in scope."""

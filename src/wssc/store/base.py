@@ -20,10 +20,23 @@ from wssc.store.record import SessionRecord
 
 def is_stale(record: SessionRecord, now: float, inactivity_timeout: float, receive_timeout: float) -> bool:
     """True when `SessionStore.purge` must remove ``record``."""
-    if record.expires <= now:
+    return is_stale_at(
+        record.activated, record.expires, record.last_used, now, inactivity_timeout, receive_timeout
+    )
+
+
+def is_stale_at(
+    activated: bool,
+    expires: float,
+    last_used: float,
+    now: float,
+    inactivity_timeout: float,
+    receive_timeout: float,
+) -> bool:
+    """`is_stale` from the three fields it reads (a store that keeps records encoded)."""
+    if expires <= now:
         return True
-    idle = now - record.last_used
-    return idle > (receive_timeout if record.activated else inactivity_timeout)
+    return now - last_used > (receive_timeout if activated else inactivity_timeout)
 
 
 @runtime_checkable

@@ -23,7 +23,6 @@ trailing byte raises `RecordFormatError`.
 from __future__ import annotations
 
 import dataclasses
-import math
 import struct
 import sys
 from dataclasses import dataclass
@@ -39,6 +38,13 @@ _KNOWN_FLAGS: Final = 15
 _SC_CODES: Final = {ns.SC_2005: 1, ns.SC_13: 2}
 _SC_BY_CODE: Final = {code: uri for uri, code in _SC_CODES.items()}
 _MAX_FIELD: Final = 0xFFFF
+
+
+def stale_fields(data: bytes) -> tuple[bool, float, float]:
+    """``(activated, expires, last_used)`` read from the fixed head of `SessionRecord.to_bytes`
+    output this process wrote (no validation: `SessionRecord.from_bytes` is for foreign bytes)."""
+    _, flags, _, expires, _, _, _, last_used, _ = _HEAD.unpack_from(data)
+    return bool(flags & _ACTIVATED), expires, last_used
 
 
 class RecordFormatError(ValueError):
@@ -128,37 +134,39 @@ class SessionRecord:
     @classmethod
     def from_bytes(cls, data: bytes) -> SessionRecord:
         """Inverse of `to_bytes`. Raises `RecordFormatError` on any defect."""
-        view = memoryview(data)
-        if len(view) < _HEAD.size:
+        size = len(data)
+        if size < _HEAD.size:
             raise RecordFormatError("session record too short")
-        version, flags, *times_code = _HEAD.unpack_from(view)
-        times, code = times_code[:6], times_code[6]
+        version, flags, t0, t1, t2, t3, t4, t5, code = _HEAD.unpack_from(data)
         if version != FORMAT_VERSION:
             raise RecordFormatError(f"unknown session record version {version}")
         if flags & ~_KNOWN_FLAGS:
             raise RecordFormatError("unknown session record flags")
-        if any(math.isnan(t) for t in times):
+        # NaN is the one float unequal to itself.
+        if t0 != t0 or t1 != t1 or t2 != t2 or t3 != t3 or t4 != t4 or t5 != t5:
             raise RecordFormatError("session record time is not a number")
         if code != 0 and code not in _SC_BY_CODE:
             raise RecordFormatError(f"unknown namespace code {code}")
         pos = _HEAD.size
         fields: list[bytes] = []
         for _ in range(7 if code == 0 else 6):
-            if pos + 2 > len(view):
+            if pos + 2 > size:
                 raise RecordFormatError("session record truncated")
-            (n,) = _U16.unpack_from(view, pos)
-            pos += 2
-            if pos + n > len(view):
+            end = pos + 2 + (data[pos] << 8 | data[pos + 1])
+            if end > size:
                 raise RecordFormatError("session record truncated")
-            fields.append(bytes(view[pos : pos + n]))
-            pos += n
-        if pos != len(view):
+            fields.append(data[pos + 2 : end])
+            pos = end
+        if pos != size:
             raise RecordFormatError("trailing bytes after session record")
-        for flag, index in ((_HAS_INSTANCE, 1), (_HAS_PREV_KEY, 4), (_HAS_PREV_INSTANCE, 5)):
-            if not flags & flag and fields[index]:
-                raise RecordFormatError("session record has data for an absent field")
+        if (
+            (not flags & _HAS_INSTANCE and fields[1])
+            or (not flags & _HAS_PREV_KEY and fields[4])
+            or (not flags & _HAS_PREV_INSTANCE and fields[5])
+        ):
+            raise RecordFormatError("session record has data for an absent field")
         try:
-            text = [f.decode() for f in (fields[0], fields[1], fields[3], fields[5])]
+            text = [fields[0].decode(), fields[1].decode(), fields[3].decode(), fields[5].decode()]
             sc_ns = sys.intern(fields[6].decode()) if code == 0 else _SC_BY_CODE[code]
         except UnicodeDecodeError:
             raise RecordFormatError("session record text is not UTF-8") from None
@@ -168,15 +176,15 @@ class SessionRecord:
             context_id=text[0],
             instance=text[1] if flags & _HAS_INSTANCE else None,
             key=fields[2],
-            created=times[0],
-            expires=times[1],
-            key_effective=times[2],
-            key_expires=times[3],
+            created=t0,
+            expires=t1,
+            key_effective=t2,
+            key_expires=t3,
             identity=text[2],
             activated=bool(flags & _ACTIVATED),
             previous_key=fields[4] if flags & _HAS_PREV_KEY else None,
             previous_instance=text[3] if flags & _HAS_PREV_INSTANCE else None,
-            previous_key_expires=times[4],
+            previous_key_expires=t4,
             sc_ns=sc_ns,
-            last_used=times[5],
+            last_used=t5,
         )

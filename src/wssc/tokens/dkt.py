@@ -30,6 +30,7 @@ from lxml import etree
 
 from wssc.crypto.psha1 import p_sha1
 from wssc.errors import InvalidSecurityToken, TokenSerializationError, UnsupportedAlgorithm
+from wssc.tokens.paths import PATHS
 from wssc.tokens.registry import CustomClause
 from wssc.tokens.str_ import STR_TAG, SecurityTokenReference
 from wssc.xml import ns
@@ -41,6 +42,12 @@ MAX_OFFSET: Final = 64
 MAX_LABEL: Final = 128
 MAX_NONCE: Final = 128
 _MAX_INT_TEXT: Final = 10
+_WSU_ID: Final = f"{{{ns.WSU}}}Id"
+#: DerivedKeyToken tag -> (version, Offset tag, Length tag, Nonce tag), for the fast reader.
+_LAYOUT: Final = {
+    f"{{{v.ns}}}DerivedKeyToken": (v, f"{{{v.ns}}}Offset", f"{{{v.ns}}}Length", f"{{{v.ns}}}Nonce")
+    for v in ns.SC_VERSIONS.values()
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +118,11 @@ class DerivedKeyToken:
         """Parse and enforce WCF's limits. Every violation raises
         `InvalidSecurityToken`; an unknown qualified Algorithm raises
         `UnsupportedAlgorithm`."""
+        fast = _from_wcf_layout(el, max_length)
+        if fast is not None:
+            PATHS["dkt.fast"] += 1
+            return fast
+        PATHS["dkt.general"] += 1
         q = etree.QName(el)
         sc = ns.SC_VERSIONS.get(q.namespace or "")
         if sc is None or q.localname != "DerivedKeyToken":
@@ -184,6 +196,54 @@ class DerivedKeyToken:
             cls(base, nonce, length, offset, generation, label, wsu_id, el.get("Algorithm")),
             sc,
         )
+
+
+def _from_wcf_layout(el: etree._Element, max_length: int) -> tuple[DerivedKeyToken, ScVersion] | None:
+    """WCF's DerivedKeyToken, read by position, or None on any departure (then the general
+    reader decides, and raises its errors). The layout: one attribute, a non-empty ``wsu:Id``
+    (so no Algorithm); child nodes exactly STR, Nonce or STR, Offset, Length, Nonce; the STR in
+    `SecurityTokenReference`'s own fast form; Offset and Length one or two ASCII digits; the
+    Nonce strict base64 of at most 88 characters. The values then meet the same limits as in the
+    general reader (Length within ``max_length``, offset within `MAX_OFFSET`)."""
+    layout = _LAYOUT.get(el.tag)
+    attrib = el.attrib
+    if layout is None or len(attrib) != 1:
+        return None
+    wsu_id = attrib.get(_WSU_ID)
+    n = len(el)
+    if not wsu_id or (n != 2 and n != 4):
+        return None
+    sc, offset_tag, length_tag, nonce_tag = layout
+    str_el, nonce_el = el[0], el[n - 1]
+    if str_el.tag != STR_TAG or nonce_el.tag != nonce_tag:
+        return None
+    offset: int | None = None
+    length = DEFAULT_LENGTH
+    if n == 4:
+        o, ln = el[1], el[2]
+        ot, lt = o.text, ln.text
+        if o.tag != offset_tag or ln.tag != length_tag or not ot or not lt:
+            return None
+        if not (len(ot) <= 2 and len(lt) <= 2 and ot.isascii() and lt.isascii()):
+            return None
+        if not (ot.isdigit() and lt.isdigit()):
+            return None
+        offset, length = int(ot), int(lt)
+    if not 0 < length <= max_length or (offset or 0) > MAX_OFFSET:
+        return None
+    text = nonce_el.text
+    if not text or len(text) > 88:
+        return None
+    try:
+        nonce = binascii.a2b_base64(text, strict_mode=True)
+    except (binascii.Error, ValueError):
+        return None
+    if not nonce:
+        return None
+    ref = SecurityTokenReference.fast_from_xml(str_el)
+    if ref is None:
+        return None
+    return DerivedKeyToken(ref, nonce, length, offset, None, None, wsu_id, None), sc
 
 
 def _int(text: str, name: str) -> int:

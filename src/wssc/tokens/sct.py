@@ -19,11 +19,14 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from wssc.errors import InvalidSecurityToken
+from wssc.tokens.paths import PATHS
 from wssc.xml import ns
 from wssc.xml.ns import ScVersion
 
 MAX_IDENTIFIER = 1024
 MAX_COOKIE = 16 * 1024
+_IDENTIFIER = {v.ns: f"{{{v.ns}}}Identifier" for v in ns.SC_VERSIONS.values()}
+_WSU_ID = f"{{{ns.WSU}}}Id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +64,11 @@ class SecurityContextToken:
         sc = ns.SC_VERSIONS.get(q.namespace or "")
         if sc is None or q.localname != "SecurityContextToken":
             raise InvalidSecurityToken(f"not a SecurityContextToken: {el.tag}")
+        fast = _from_wcf_layout(el, sc)
+        if fast is not None:
+            PATHS["sct.fast"] += 1
+            return fast, sc
+        PATHS["sct.general"] += 1
         ident = el.find(f"{{{sc.ns}}}Identifier")
         if ident is None or not (ident.text or "").strip():
             raise InvalidSecurityToken("SecurityContextToken has no Identifier")
@@ -81,3 +89,18 @@ class SecurityContextToken:
                 raise InvalidSecurityToken("the SecurityContextToken cookie is not base64") from None
         wsu_id = el.get(f"{{{ns.WSU}}}Id") or el.get("Id") or ""
         return cls(identifier, instance, cookie, wsu_id), sc
+
+
+def _from_wcf_layout(el: etree._Element, sc: ScVersion) -> SecurityContextToken | None:
+    """WCF's layout, read by position: one child node, the Identifier, with text of acceptable
+    length (no Instance, no cookie). None on any departure (the general reader decides)."""
+    if len(el) != 1:
+        return None
+    ident = el[0]
+    text = ident.text
+    if ident.tag != _IDENTIFIER[sc.ns] or not text:
+        return None
+    identifier = text.strip()
+    if not identifier or len(identifier) > MAX_IDENTIFIER:
+        return None
+    return SecurityContextToken(identifier, None, None, el.get(_WSU_ID) or el.get("Id") or "")

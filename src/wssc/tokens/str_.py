@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from wssc.errors import InvalidSecurity
+from wssc.tokens.paths import PATHS
 from wssc.xml import ns
 
 STR_TAG = f"{{{ns.WSSE}}}SecurityTokenReference"
@@ -109,10 +110,20 @@ class SecurityTokenReference:
                 ref.set(f"{{{self.instance_ns}}}Instance", self.instance)
         return el
 
+    @staticmethod
+    def fast_from_xml(el: etree._Element) -> SecurityTokenReference | None:
+        """The checked fast reader alone (no count): WCF's local reference, or None."""
+        return _from_wcf_layout(el)
+
     @classmethod
     def from_xml(cls, el: etree._Element) -> SecurityTokenReference:
         if el.tag != STR_TAG:
             raise InvalidSecurity(f"expected wsse:SecurityTokenReference, got {el.tag}")
+        fast = cls.fast_from_xml(el)
+        if fast is not None:
+            PATHS["str.fast"] += 1
+            return fast
+        PATHS["str.general"] += 1
         children = [c for c in el if isinstance(c.tag, str)]
         if len(children) != 1:
             raise InvalidSecurity("a SecurityTokenReference must have exactly one child")
@@ -144,6 +155,25 @@ class SecurityTokenReference:
                 token_type=token_type,
             )
         return cls(custom=c, token_type=token_type)
+
+
+def _from_wcf_layout(el: etree._Element) -> SecurityTokenReference | None:
+    """WCF's local reference, read by position: no attribute on the STR, one child node, a
+    ``wsse:Reference`` with exactly ``URI`` and ``ValueType``, the URI a ``#`` fragment of
+    acceptable length. None on any departure (the general reader decides)."""
+    if el.attrib or len(el) != 1:
+        return None
+    ref = el[0]
+    if ref.tag != _REF:
+        return None
+    attrib = ref.attrib
+    if len(attrib) != 2:
+        return None
+    uri = attrib.get("URI")
+    value_type = attrib.get("ValueType")
+    if uri is None or value_type is None or not 1 < len(uri) <= MAX_URI or uri[0] != "#":
+        return None
+    return SecurityTokenReference(uri=uri, value_type=value_type)
 
 
 def _copy(el: etree._Element) -> etree._Element:
