@@ -306,6 +306,7 @@ class BootstrapKind:
             transport=transport,
             require_signed_body=not transport,
             local_reference_value_types=compatibility.local_reference_value_types,
+            wss11=scs.message_security_version.wss11,
         )
         if role == "client":
             c = settings.client
@@ -521,7 +522,7 @@ _KINDS: dict[Bootstrap, BootstrapKind] = {
             Bootstrap.MUTUAL_CERTIFICATE,
             "mutual-certificate",
             "message",
-            (WSHTTP, WS2007),
+            (WSHTTP, WS2007, WSHTTP_WSS10, WS2007_WSS10),
             _mc_client,
             _mc_service,
             MutualCertificatePolicy(),

@@ -38,6 +38,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 
@@ -90,6 +91,8 @@ def _run(ctx: InboundContext) -> VerifiedMessage:
         enforce(ctx, None)
         return r
     tok, sig, position = signed
+    if ctx.policy.asymmetric and tok.base.kind != "x509":
+        raise InvalidSecurity("the message is not signed by an X.509 token (the policy is asymmetric)")
     decrypt_before(ctx, position, tok)
     r.signed = check_references(ctx, sig)
     decrypt_after(ctx, position, tok)
@@ -127,6 +130,7 @@ def verify(
     replay_partition: str = "",
     issued_at: Callable[[SecurityContextToken], float | None] | None = None,
     certificate_validator: CertificateValidator = REFUSE_ALL,
+    known_certificates: tuple[x509.Certificate, ...] = (),
 ) -> VerifiedMessage:
     """Verify and decrypt a secured message, or raise a typed `WsscError`.
 
@@ -137,6 +141,8 @@ def verify(
     the replay cache also refuses an SCT-signed message it could have seen before it started
     (`wssc.security.replay`). ``certificate_validator`` decides whether the certificate of
     a BinarySecurityToken may sign (`wssc.security.x509_validation`; by default none may).
+    ``known_certificates``: certificates an external reference may name as the signer (a
+    client's pinned service certificate under an AsymmetricBinding).
     """
     root: etree._Element
     if isinstance(message, etree._Element):
@@ -166,6 +172,7 @@ def verify(
         encrypted_key_sha1_keys or {},
         context_sct,
         certificate_validator=certificate_validator,
+        known_certificates=known_certificates,
     )
     replay = (
         ReplayCharge(replay_cache, policy, now, replay_partition, issued_at)
