@@ -241,9 +241,12 @@ class MutualCertificatePolicy:
 
     key = Bootstrap.MUTUAL_CERTIFICATE
     description = (
-        "MutualCertificate: the request is protected with a key encrypted for the service's "
-        "X.509 certificate and endorsed by the client's X.509 certificate (sp:SymmetricBinding, "
-        "sp:X509Token IncludeToken=Never, sp:X509Token as an endorsing supporting token)"
+        "MutualCertificate: X.509 certificates on both sides. Under WS-Security 1.1 the request "
+        "is protected with a key encrypted for the service's X.509 certificate and endorsed by "
+        "the client's X.509 certificate (sp:SymmetricBinding, sp:X509Token IncludeToken=Never, "
+        "sp:X509Token as an endorsing supporting token); under WS-Security 1.0 the client signs "
+        "with its certificate's key and encrypts to the service's, which signs the reply "
+        "(sp:AsymmetricBinding, X.509 initiator and recipient tokens)"
     )
     needs_service_certificate = True
 
@@ -270,6 +273,9 @@ class MutualCertificatePolicy:
         ]
 
     def recognize(self, reader: ShapeReader, binding: BindingFacts) -> bool | None:
+        if binding.asymmetric:
+            # the importer read both tokens (X.509, IncludeToken, no derived keys)
+            return None if binding.username or binding.endorsing_x509 is not None else False
         token = binding.protection_token
         if binding.transport or binding.username or binding.endorsing_x509 is None or token is None:
             return None
