@@ -101,7 +101,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         default="wshttp",
         help="version family: wshttp = WS-Trust/SC Feb 2005 + SP 1.1 (WSHttpBinding), "
         "ws2007 = 1.3 + SP 1.2 (WS2007HttpBinding); -wss10: the same with WS-Security 1.0 "
-        "(WCF's WSSecurity10… versions; MutualCertificate is then an AsymmetricBinding)",
+        "(WCF's WSSecurity10… versions: their bootstraps take WS-Security 1.0's shape)",
     )
     s.add_argument(
         "--require-cancellation",
