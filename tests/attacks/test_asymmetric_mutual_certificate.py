@@ -24,6 +24,7 @@ from attack_kit import (
     header_children,
     last,
     log_mark,
+    post,
     recording_client,
     tree,
     wait_for_log,
@@ -235,3 +236,19 @@ def test_a_tampered_signed_header_is_refused(
         "a digest did not match (the content was changed)",
         since=mark,
     )
+
+
+def test_a_replayed_one_shot_request_is_refused(
+    server: Callable[..., Server], peers: tuple[Peers, list[str]]
+) -> None:
+    """Without a session each request stands alone: a captured one posted again is refused
+    by the replay cache (its RSA signature is charged once it verifies)."""
+    p, trust = peers
+    srv = server(*amc("wshttp-wss10", trust, False))
+    c, rec = recording_client(srv, credentials=ClientCredentials(certificate=p.good))
+    with c:
+        assert call(c)
+    captured = last(rec, "/Echo").request
+    mark = log_mark(srv)
+    r = post(srv, captured)
+    assert_refused_by(srv, r, "A replay of a previously received message was detected", since=mark)
