@@ -1,11 +1,12 @@
 """Issue 16: MutualCertificate under WS-Security 1.0 (an AsymmetricBinding: the client's X.509
 certificate signs the request, which is encrypted to the service's certificate). The client's
 certificate must be trusted and must be the one whose key made the signature; the message
-must be the one that was signed; and a message that the client's certificate did not sign
-(anyone can make an EncryptedKey to the service) is refused.
+must be the one that was signed, once; a message that the client's certificate did not sign
+(anyone can make an EncryptedKey to the service) is refused; and a Renew must be signed by the
+session's own client as well as endorsed by the session's SCT.
 
 Each attack runs against a real ``wssc serve --bootstrap mutual-certificate --binding
-…-wss10`` that trusts one client certificate (PeerTrust), one-shot (``--no-secure-context``) or
+…-wss10`` that trusts one client certificates (PeerTrust), one-shot (``--no-secure-context``) or
 as the bootstrap of a session. A real wssc client sends each request, with its bootstrap half
 swapped for one that breaks the protocol, or its traffic recorded and replayed altered. Each
 refusal is asserted on the wire (the generic fault) and in the service log (the check that
@@ -55,15 +56,21 @@ WSS10_BINDINGS = ("wshttp-wss10", "ws2007-wss10")
 @dataclass(frozen=True)
 class Peers:
     good: Certificate
+    other: Certificate
     untrusted: Certificate
 
 
 @pytest.fixture(scope="module")
 def peers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Peers, list[str]]]:
     home: Path = tmp_path_factory.mktemp("amc-peers")
-    p = Peers(good=_certificate("amc-good"), untrusted=generate_self_signed("amc-untrusted"))
+    p = Peers(
+        good=_certificate("amc-good"),
+        other=_certificate("amc-other"),
+        untrusted=generate_self_signed("amc-untrusted"),
+    )
     save(p.good, home / "good.pem", home / "good.key")
-    yield p, ["--trust-client-cert", str(home / "good.pem")]
+    save(p.other, home / "other.pem", home / "other.key")
+    yield p, ["--trust-client-cert", str(home / "good.pem"), "--trust-client-cert", str(home / "other.pem")]
 
 
 def amc(binding: str, trust: list[str], session: bool) -> tuple[str, ...]:
@@ -252,3 +259,34 @@ def test_a_replayed_one_shot_request_is_refused(
     mark = log_mark(srv)
     r = post(srv, captured)
     assert_refused_by(srv, r, "A replay of a previously received message was detected", since=mark)
+
+
+@pytest.mark.parametrize("binding", WSS10_BINDINGS)
+def test_a_renew_is_endorsed_by_the_session_and_signed_by_its_own_client(
+    server: Callable[..., Server], peers: tuple[Peers, list[str]], binding: str
+) -> None:
+    """The Renew is secured as a request (the client's certificate signs) and endorsed by the
+    session's SCT. Control: the session's own client renews. Attack: a second trusted client
+    who learned the session's key renews it under its own certificate; the Renew's identity is
+    not the session's, and the session is not renewed."""
+    p, trust = peers
+    srv = server(*amc(binding, trust, True))
+    c, rec = recording_client(srv, credentials=ClientCredentials(certificate=p.good))
+    with c:
+        assert call(c)
+        old = c.session.sct
+        c.session.force_renew = True
+        assert call(c)
+        assert c.session.sct is not None and old is not None and c.session.sct.instance != old.instance
+        real = c.session.bootstrap
+        assert isinstance(real, MutualCertificateClient)
+        c.session.bootstrap = MutualCertificateClient(real.service_certificate, p.other)
+        c.session.force_renew = True
+        mark = log_mark(srv)
+        assert not call(c)
+        assert_refused_by(
+            srv,
+            last(rec, "/RST/SCT/Renew").as_response(),
+            "the Renew comes from another identity than the session's",
+            since=mark,
+        )

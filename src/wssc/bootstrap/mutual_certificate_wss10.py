@@ -26,8 +26,9 @@ the RSA signature check that authenticates the sender (public-key operations, as
 validation of the client's certificate, which the ``client_certificate_validator`` decides
 on when the header is read).
 
-A Renew is not supported with this bootstrap: it is refused (fail closed) and a client opens
-a new session instead.
+A Renew is secured as a request and endorsed by the session's SCT (a second signature, by the
+SCT's key, whose only Reference is the primary signature); its certificate must name the
+session's identity (the engine compares them, WCF's ``IsSameIdentity``).
 """
 
 from __future__ import annotations
@@ -108,10 +109,19 @@ class AsymmetricMutualCertificateClient:
         session: SctProtection,
         now: float | None = None,
     ) -> tuple[etree._Element, ClientContext | None]:
-        raise ConfigurationError(
-            "a Renew of a session bootstrapped by MutualCertificate under WS-Security 1.0 "
-            "(AsymmetricBinding) is not supported; open a new session"
+        """As a request, endorsed by the session's SCT (a second signature, by its key, over
+        the primary one); the reply comes under this bootstrap, as the RSTR did."""
+        assert self.certificate.key is not None
+        p = asymmetric_policy(policy)
+        root = protect(
+            envelope,
+            X509Protection(self.certificate.cert, self.certificate.key),
+            p,
+            now=now,
+            endorsing=session,
+            encrypt_with=_encrypted_key(self.service_certificate, p),
         )
+        return root, ClientContext()
 
     def verify_reply(
         self,
@@ -156,16 +166,18 @@ class AsymmetricMutualCertificateService:
         replay_cache: ReplayCache | None = None,
         endorsing: KeyResolver | None = None,
     ) -> ServiceResult:
-        if endorsing is not None:
-            raise InvalidSecurity("a Renew under an asymmetric MutualCertificate bootstrap is not supported")
+        p = asymmetric_policy(policy)
+        if endorsing is not None:  # a Renew: endorsed by the session's SCT as well
+            p = replace(p, endorsing_signatures=(policy.sc.sct_token_type,))
         result = verify(
             data,
-            policy=asymmetric_policy(policy),
+            policy=p,
             now=now,
             private_key=self.certificate.key,
             replay_cache=replay_cache,
             replay_partition="peer:" + transport.peer,
             certificate_validator=self.validator,
+            resolver=endorsing,
         )
         cert = result.signing_certificate
         if result.signing_kind != "x509" or cert is None:
