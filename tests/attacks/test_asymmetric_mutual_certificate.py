@@ -6,9 +6,10 @@ must be the one that was signed, once; a message that the client's certificate d
 session's own client as well as endorsed by the session's SCT.
 
 Each attack runs against a real ``wssc serve --bootstrap mutual-certificate --binding
-…-wss10`` that trusts one client certificates (PeerTrust), one-shot (``--no-secure-context``) or
+…-wss10`` that trusts two client certificates (PeerTrust), one-shot (``--no-secure-context``) or
 as the bootstrap of a session. A real wssc client sends each request, with its bootstrap half
-swapped for one that breaks the protocol, or its traffic recorded and replayed altered. Each
+swapped for one that breaks the protocol or alters it after signing, or its traffic recorded
+and posted again. Each
 refusal is asserted on the wire (the generic fault) and in the service log (the check that
 refused).
 """
