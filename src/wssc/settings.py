@@ -23,7 +23,7 @@ from wssc.xml import ns
 
 #: Whose table gives an algorithm suite's signature algorithms: WCF's, or WS-SecurityPolicy's
 #: (`Compatibility.suite_signatures`; `wssc.crypto.suites` applies it).
-SuiteReading = Literal["wcf", "ws-sp"]
+SuiteReading = Literal["wcf", "ws-sp", "mono"]
 #: Whose SPNEGO wire format a negotiation accepts: WCF's, or Apache CXF's departures from it
 #: (`Compatibility.spnego`; `wssc.bootstrap.spnego` applies it).
 SpnegoDialect = Literal["wcf", "cxf"]
@@ -196,7 +196,8 @@ class Compatibility:
     Metro
     Mono          refuses ``ValueType`` on ``#id`` references to DerivedKeyTokens and
                   other tokens of the same header ("Unexpected ValueType", "Malformed
-                  reference element"), and sends its signature unencrypted:
+                  reference element"), sends its signature unencrypted, and signs with
+                  RSA-SHA256 under every suite (``suite_signatures="mono"``):
                   `MONO_COMPATIBLE`
     Metro, CXF    under the ``…Sha256`` suites sign with HMAC-SHA1 / RSA-SHA1, WS-Security-
                   Policy's reading of the suite, where WCF signs with HMAC-SHA256 / RSA-SHA256:
@@ -215,7 +216,8 @@ class Compatibility:
     accept_unencrypted_signature: bool = False
     #: Whose table gives the suite's signature algorithms (`wssc.crypto.suites`): ``"wcf"``
     #: (HMAC-SHA256 / RSA-SHA256 under the ``…Sha256`` suites) or ``"ws-sp"`` (HMAC-SHA1 /
-    #: RSA-SHA1 in every suite, as Metro and CXF read WS-SecurityPolicy). Both what is sent
+    #: RSA-SHA1 in every suite, as Metro and CXF read WS-SecurityPolicy) or ``"mono"`` (RSA-SHA256
+    #: in every suite, as Mono's WCF signs). Both what is sent
     #: and what is accepted: the other reading's signature is refused (no fallback).
     suite_signatures: SuiteReading = "wcf"
     #: SPNEGO's wire dialect (`wssc.bootstrap.spnego`): ``"wcf"`` (WCF's only) or ``"cxf"``,
@@ -227,7 +229,9 @@ class Compatibility:
 
 
 WCF_COMPATIBLE: Final = Compatibility()
-MONO_COMPATIBLE: Final = Compatibility(local_reference_value_types=False, accept_unencrypted_signature=True)
+MONO_COMPATIBLE: Final = Compatibility(
+    local_reference_value_types=False, accept_unencrypted_signature=True, suite_signatures="mono"
+)
 WS_SP_SUITES: Final = Compatibility(suite_signatures="ws-sp")
 CXF_SPNEGO: Final = Compatibility(spnego="cxf")
 

@@ -2,7 +2,10 @@
 a wssc *service* over HTTP on loopback.
 
 What Mono can do (``../shared/peers/mono/FINDINGS.md``): WS-Security 1.1 symmetric message
-security with the AnonymousForCertificate bootstrap, without a security context. Its secure
+security without a security context, with the AnonymousForCertificate, UserNameForCertificate
+and MutualCertificate bootstraps (Mono's ``CreateMutualCertificateBindingElement`` gives the
+WS-Security 1.1 shape: the service's X.509 protects, the client's endorses, signed RSA-SHA256
+under Basic256: `MONO_COMPATIBLE`), in both directions. Its secure
 session client cannot open an SC channel at all, and its hand-assembled SC initiator (``rst``)
 stops after the Issue step in its own RSTR parsing; what we check there is that Mono's security
 layer verified and decrypted wssc's RSTR (the harness saves the decrypted reply).
@@ -61,14 +64,21 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def wssc_service(mono_harness: Path, tmp_path: Path) -> Iterator[Callable[[str], tuple[str, Path]]]:
+def wssc_service(mono_harness: Path, tmp_path: Path) -> Iterator[Callable[..., tuple[str, Path]]]:
     procs: list[subprocess.Popen[bytes]] = []
 
-    def start(variant: str) -> tuple[str, Path]:
+    def start(variant: str, *trusted_client_cert: str) -> tuple[str, Path]:
         port = _free_port()
         log = tmp_path / f"service-{variant}.log"
         proc = subprocess.Popen(
-            [sys.executable, str(HERE / "mono_service.py"), variant, str(port), str(mono_harness / "certs")],
+            [
+                sys.executable,
+                str(HERE / "mono_service.py"),
+                variant,
+                str(port),
+                str(mono_harness / "certs"),
+                *trusted_client_cert,
+            ],
             stdout=log.open("wb"),
             stderr=subprocess.STDOUT,
         )
@@ -132,20 +142,53 @@ def _all_ok(run: MonoRun) -> None:
     assert run.rc == 0 and all(r["ok"] is True for r in run.results), run.output
 
 
-@pytest.mark.parametrize("variant", ["anoncert", "wshttp-msg-none-nosc"])
+#: Mono's one-shot variants (no security context) and what each sends (the harness's
+#: ``Variants.Create``): AnonymousForCertificate, UserNameForCertificate (alice/secret) and
+#: MutualCertificate (its ``client.pfx``), as a CustomBinding or as wsHttpBinding Message security.
+ONE_SHOT = [
+    "anoncert",
+    "wshttp-msg-none-nosc",
+    "userforcert",
+    "wshttp-msg-user-nosc",
+    "mutualcert",
+    "wshttp-msg-cert-nosc",
+]
+
+
+@pytest.mark.parametrize("variant", ONE_SHOT)
 def test_mono_client_calls_wssc_service(
-    mono_harness: Path, wssc_service: Callable[[str], tuple[str, Path]], variant: str
+    mono_harness: Path, wssc_service: Callable[..., tuple[str, Path]], variant: str
 ) -> None:
-    url, _log = wssc_service(variant)
+    url, log = wssc_service(variant)
     run = _mono(mono_harness, "call", variant, url, "--certs", str(mono_harness / "certs"))
     _all_ok(run)
     assert run.step("Echo#1")["detail"] == "echo:hello"
     assert run.step("Add#2")["detail"] == "5"
     assert run.step("Echo#3")["detail"] == "echo:again"
+    assert "fault" not in log.read_text(), log.read_text()
+
+
+@pytest.mark.parametrize("variant", ["mutualcert", "wshttp-msg-cert-nosc"])
+def test_wssc_service_refuses_monos_untrusted_client_certificate(
+    mono_harness: Path, wssc_service: Callable[..., tuple[str, Path]], variant: str, tmp_path: Path
+) -> None:
+    """The service trusts another certificate than Mono's ``client.pfx``: Mono's verdict is a
+    fault for each call (exit code not 0), and the service logs which check refused it."""
+    from wssc.certs import generate_self_signed, save
+
+    other = tmp_path / "other.pem"
+    save(generate_self_signed("not-mono"), other, tmp_path / "other-key.pem")
+    url, log = wssc_service(variant, str(other))
+    run = _mono(mono_harness, "call", variant, url, "--certs", str(mono_harness / "certs"))
+    assert run.rc != 0, run.output
+    for step in ("Echo#1", "Add#2", "Echo#3"):
+        assert run.step(step)["ok"] is False and "FaultException" in run.step(step)["detail"], run.output
+    text = log.read_text()
+    assert "'CN=wcf-client' was refused" in text, text
 
 
 def test_mono_sc_initiator_accepts_wssc_rstr(
-    mono_harness: Path, wssc_service: Callable[[str], tuple[str, Path]], tmp_path: Path
+    mono_harness: Path, wssc_service: Callable[..., tuple[str, Path]], tmp_path: Path
 ) -> None:
     """Mono's hand-made SC initiator sends an RST/SCT Issue; its verdict on wssc's RSTR (its
     security layer verifies and decrypts it, then it reads the SCT and computes the key) must
@@ -176,6 +219,8 @@ def test_mono_sc_initiator_accepts_wssc_rstr(
 
 @pytest.fixture
 def mono_service(mono_harness: Path, tmp_path: Path) -> Iterator[Callable[[str], str]]:
+    """Mono's service for ``variant``; its message inspector saves each request as its security
+    layer passed it (verified, decrypted) into ``tmp_path/mono-msgs-<variant>``."""
     procs: list[subprocess.Popen[bytes]] = []
 
     def start(variant: str) -> str:
@@ -192,6 +237,8 @@ def mono_service(mono_harness: Path, tmp_path: Path) -> Iterator[Callable[[str],
                 "120",
                 "--certs",
                 str(mono_harness / "certs"),
+                "--log",
+                str(tmp_path / f"mono-msgs-{variant}"),
             ],
             stdout=log.open("wb"),
             stderr=subprocess.STDOUT,
@@ -214,28 +261,51 @@ def mono_service(mono_harness: Path, tmp_path: Path) -> Iterator[Callable[[str],
             p.kill()
 
 
-@pytest.mark.parametrize("variant", ["anoncert", "wshttp-msg-none-nosc"])
+@pytest.mark.parametrize("variant", ONE_SHOT)
 def test_wssc_client_calls_mono_service(
-    mono_harness: Path, mono_service: Callable[[str], str], variant: str
+    mono_harness: Path, mono_service: Callable[[str], str], variant: str, tmp_path: Path
 ) -> None:
-    """wssc's client (AnonymousForCertificate, no security context) calls Mono's WCF service,
-    and verifies Mono's replies (SignatureConfirmation included)."""
+    """wssc's client (no security context; the variant's bootstrap and credentials) calls
+    Mono's WCF service and verifies Mono's replies (SignatureConfirmation included). Mono's
+    verdict: its dispatcher saw each request after its security layer verified and decrypted
+    it (the body in clear, with the client's credential), and answered."""
     sys.path.insert(0, str(HERE))
-    from mono_service import Echo
+    from mono_service import BOOTSTRAP_OF, Echo
 
+    from wssc.bootstrap.registry import ClientCredentials
     from wssc.certs import load
     from wssc.client import Client
     from wssc.contract import get_contract
-    from wssc.settings import MONO_COMPATIBLE, EndpointSettings, SecureConversationSettings
+    from wssc.settings import (
+        MONO_COMPATIBLE,
+        Bootstrap,
+        EndpointSettings,
+        SecureConversationSettings,
+    )
 
+    certs = mono_harness / "certs"
+    bootstrap = BOOTSTRAP_OF.get(variant, Bootstrap.ANONYMOUS_FOR_CERTIFICATE)
     url = mono_service(variant)
-    settings = EndpointSettings(SecureConversationSettings(establish_security_context=False))
+    settings = EndpointSettings(
+        SecureConversationSettings(bootstrap=bootstrap, establish_security_context=False)
+    )
+    credentials = ClientCredentials(service_certificate=load(certs / "server.crt"))
+    if bootstrap is Bootstrap.USERNAME_FOR_CERTIFICATE:
+        credentials = ClientCredentials.of(credentials, username="alice", password="secret")
+    if bootstrap is Bootstrap.MUTUAL_CERTIFICATE:
+        credentials = ClientCredentials.of(
+            credentials, certificate=load(certs / "client.crt", certs / "client.key")
+        )
     with Client(
-        url,
-        get_contract(Echo),
-        settings=settings,
-        service_certificate=load(mono_harness / "certs" / "server.crt"),
-        compatibility=MONO_COMPATIBLE,
+        url, get_contract(Echo), settings=settings, credentials=credentials, compatibility=MONO_COMPATIBLE
     ) as c:
         assert c.Echo(text="from wssc") == "echo:from wssc"
         assert c.Add(a=2, b=40) == 42
+    seen = sorted((tmp_path / f"mono-msgs-{variant}").glob("*svc-app-request*"))
+    assert len(seen) == 2, seen
+    first = seen[0].read_text(encoding="utf-8-sig")
+    assert "from wssc" in first.split("Body", 1)[1], first
+    if bootstrap is Bootstrap.USERNAME_FOR_CERTIFICATE:
+        assert "UsernameToken" in first, first
+    if bootstrap is Bootstrap.MUTUAL_CERTIFICATE:
+        assert "BinarySecurityToken" in first, first

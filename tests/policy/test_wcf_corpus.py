@@ -47,6 +47,8 @@ SUPPORTED = [
     (WSSC_MAIN, "ADC_IPingService", "AnonymousForCertificate", "wshttp"),
     (WSSC_MAIN, "UXC_IPingService", "UserNameForCertificate", "wshttp"),
     (WSSC_MAIN, "XC_IPingService", "MutualCertificate", "wshttp"),
+    # WCF's MutualCertificate under WS-Security 1.0: an AsymmetricBinding (issue 16)
+    (WSSC_MAIN, "_X10_IPingService", "MutualCertificate", "wshttp-wss10"),
     (ADFS, "UserNameWSTrustBinding_IWSTrust13Async", "UserNameOverTransport", "ws2007"),
 ]
 #: The operations `Client.from_wsdl` lists for each supported port, with their signatures and
@@ -73,7 +75,6 @@ OPERATIONS = {
 REFUSED = [
     (COREWCF, "WSHttpBinding_IEchoService", "sp:SpnegoContextToken"),
     (WSSC_MAIN, "SecureConversation_MutualCertificate10SignEncrypt_IPingService", "sp:X509Token"),
-    (WSSC_MAIN, "_X10_IPingService", "sp:AsymmetricBinding"),
     ("metro-wcf-wholesaler-rm.wsdl", "WholesalerPort", "wsrm:RMAssertion"),
     ("ms-interop-mtom-soap11.wsdl", "BasicHttpBinding_IMtomTest", "wsoma:OptimizedMimeSerialization"),
     (ADFS, "CustomBinding_IWSTrustFeb2005Async", "http:NegotiateAuthentication"),

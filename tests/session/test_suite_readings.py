@@ -21,6 +21,7 @@ from wssc.errors import InvalidRequest, RemoteFault, UnsupportedAlgorithm
 from wssc.service.engine import ServiceEngine
 from wssc.session.client import ClientSession
 from wssc.settings import (
+    MONO_COMPATIBLE,
     WCF_COMPATIBLE,
     WS2007,
     WS_SP_SUITES,
@@ -76,6 +77,18 @@ def test_the_readings_differ_only_in_the_sha256_suites_signatures() -> None:
     )
     with pytest.raises(UnsupportedAlgorithm, match="unknown suite reading"):
         b.read_as("lax")  # type: ignore[arg-type]
+
+
+def test_monos_reading_signs_rsa_sha256_in_every_suite() -> None:
+    """Mono's WCF endorses with RSA-SHA256 under Basic256 (its captures); its HMAC is the
+    suite's. The Mono preset reads the suites so; the default does not."""
+    for suite in SUITES.values():
+        mono = suite.read_as("mono")
+        assert mono.asymmetric_signature == ns.RSA_SHA256, suite.name
+        assert mono.symmetric_signature == suite.symmetric_signature, suite.name
+        assert replace(mono, asymmetric_signature=suite.asymmetric_signature) == suite, suite.name
+    assert MONO_COMPATIBLE.suite_signatures == "mono"
+    assert get_suite("Basic256").read_as(WCF_COMPATIBLE.suite_signatures).asymmetric_signature == ns.RSA_SHA1
 
 
 @pytest.mark.parametrize(

@@ -68,7 +68,11 @@ def _bootstrap_policy(policy: MessagePolicy) -> MessagePolicy:
     )
 
 
-def build_encrypted_key(cert: Certificate, key: bytes, algorithm: str) -> etree._Element:
+def build_encrypted_key(
+    cert: Certificate, key: bytes, algorithm: str, reference: SecurityTokenReference | None = None
+) -> etree._Element:
+    """An EncryptedKey wrapping ``key`` to ``cert``, which it names by ``reference`` (by
+    default its SHA-1 thumbprint, WS-Security 1.1's KeyIdentifier)."""
     ek = etree.Element(f"{{{ns.XENC}}}EncryptedKey", nsmap={"e": ns.XENC})
     ek.set("Id", f"uuid-{uuid.uuid4()}-1")
     m = etree.SubElement(ek, f"{{{ns.XENC}}}EncryptionMethod")
@@ -77,13 +81,13 @@ def build_encrypted_key(cert: Certificate, key: bytes, algorithm: str) -> etree.
         dm = etree.SubElement(m, f"{{{ns.DS}}}DigestMethod", nsmap={"ds": ns.DS})
         dm.set("Algorithm", ns.SHA1)
     ki = etree.SubElement(ek, f"{{{ns.DS}}}KeyInfo", nsmap={"ds": ns.DS})
-    ki.append(
-        SecurityTokenReference(
+    if reference is None:
+        reference = SecurityTokenReference(
             key_identifier=cert.thumbprint_b64,
             value_type=ns.WSS_THUMBPRINT,
             encoding_type=ns.WSS_BASE64,
-        ).to_xml()
-    )
+        )
+    ki.append(reference.to_xml())
     cd = etree.SubElement(ek, f"{{{ns.XENC}}}CipherData")
     etree.SubElement(cd, f"{{{ns.XENC}}}CipherValue").text = base64.b64encode(
         rsa_key_wrap(algorithm, cert.public_key, key)

@@ -26,6 +26,10 @@ The service checks the client's certificate with its ``client_certificate_valida
 and the endorsement once the primary signature is authentic. The identity is the
 certificate's subject.
 
+Under WS-Security 1.0 (the ``WSSecurity10…`` versions: ``MessagePolicy.wss11`` False) WCF's
+shape is an AsymmetricBinding instead: both halves hand over to
+`wssc.bootstrap.mutual_certificate_wss10`, and so does the policy shape.
+
 A Renew is secured as WCF sends it: as the RST (a fresh EncryptedKey), endorsed by both the
 client's certificate and the session's SCT — two endorsing signatures. Its certificate must
 name the session's identity (WCF's ``IsSameIdentity``), so another client's certificate
@@ -44,6 +48,11 @@ from wssc.bootstrap.anonymous_for_certificate import (
     _bootstrap_policy,
 )
 from wssc.bootstrap.base import ClientContext, ServiceResult, TransportInfo
+from wssc.bootstrap.mutual_certificate_wss10 import (
+    AsymmetricMutualCertificateClient,
+    AsymmetricMutualCertificateService,
+    asymmetric_assertions,
+)
 from wssc.certs import Certificate
 from wssc.errors import ConfigurationError, InvalidSecurity
 from wssc.policy.shapes import BindingFacts, ShapeReader
@@ -82,9 +91,15 @@ class MutualCertificateClient:
         assert self.certificate.key is not None
         return X509Protection(self.certificate.cert, self.certificate.key)
 
+    @property
+    def _asymmetric(self) -> AsymmetricMutualCertificateClient:
+        return AsymmetricMutualCertificateClient(self.service_certificate, self.certificate)
+
     def secure(
         self, envelope: etree._Element, policy: MessagePolicy, now: float | None = None
     ) -> tuple[etree._Element, ClientContext]:
+        if not policy.wss11:
+            return self._asymmetric.secure(envelope, policy, now)
         return self._keyed.secure_with(
             envelope, policy, now, endorsing=[self._token()], confirm_endorsing=True
         )
@@ -98,6 +113,8 @@ class MutualCertificateClient:
     ) -> tuple[etree._Element, ClientContext | None]:
         """As the RST, endorsed by the certificate and by the session's SCT; the reply
         comes under the bootstrap key."""
+        if not policy.wss11:
+            return self._asymmetric.secure_renew(envelope, policy, session, now)
         return self._keyed.secure_with(
             envelope, policy, now, endorsing=[self._token(), session], confirm_endorsing=True
         )
@@ -109,6 +126,8 @@ class MutualCertificateClient:
         policy: MessagePolicy,
         now: float | None = None,
     ) -> VerifiedMessage:
+        if not policy.wss11:
+            return self._asymmetric.verify_reply(data, ctx, policy, now)
         return self._keyed.verify_reply(data, ctx, policy, now)
 
 
@@ -139,6 +158,8 @@ class MutualCertificateService:
         """The RST (or any request without secure conversation): one endorsement, by an
         X.509 certificate. With ``endorsing`` (the session's keys), a Renew as WCF sends it:
         two, by the certificate and by the session's SCT."""
+        if not policy.wss11:
+            return self._asymmetric.verify(data, transport, policy, now, replay_cache, endorsing)
         types: tuple[str, ...] = (ns.WSS_X509V3,)
         if endorsing is not None:
             types += (policy.sc.sct_token_type,)
@@ -163,8 +184,13 @@ class MutualCertificateService:
         assert sha1 is not None
         return ServiceResult(result, cert.subject.rfc4514_string(), {sha1: result.signing_key}, sha1)
 
+    @property
+    def _asymmetric(self) -> AsymmetricMutualCertificateService:
+        return AsymmetricMutualCertificateService(self.certificate, self.validator)
+
     def secured_by_bootstrap(self, envelope: Envelope) -> bool:
-        """A Renew as WCF sends it: an EncryptedKey in the first Security header."""
+        """A Renew as WCF sends it: an EncryptedKey in the first Security header (under
+        WS-Security 1.0 too: the asymmetric request carries one)."""
         return AnonymousForCertificateService(self.certificate).secured_by_bootstrap(envelope)
 
     def renew_identity(self, message: VerifiedMessage, transport: TransportInfo, now: float) -> str | None:
@@ -181,6 +207,8 @@ class MutualCertificateService:
     ) -> etree._Element:
         """Under the request's key, with a signed SignatureConfirmation of each of its
         signatures (the primary first, then the endorsing ones)."""
+        if not policy.wss11:
+            return self._asymmetric.secure_reply(envelope, result, policy, now)
         assert result.reply_sha1 is not None
         key = result.reply_keys[result.reply_sha1]
         m = result.message
@@ -213,13 +241,18 @@ class MutualCertificatePolicy:
 
     key = Bootstrap.MUTUAL_CERTIFICATE
     description = (
-        "MutualCertificate: the request is protected with a key encrypted for the service's "
-        "X.509 certificate and endorsed by the client's X.509 certificate (sp:SymmetricBinding, "
-        "sp:X509Token IncludeToken=Never, sp:X509Token as an endorsing supporting token)"
+        "MutualCertificate: X.509 certificates on both sides. Under WS-Security 1.1 the request "
+        "is protected with a key encrypted for the service's X.509 certificate and endorsed by "
+        "the client's X.509 certificate (sp:SymmetricBinding, sp:X509Token IncludeToken=Never, "
+        "sp:X509Token as an endorsing supporting token); under WS-Security 1.0 the client signs "
+        "with its certificate's key and encrypts to the service's, which signs the reply "
+        "(sp:AsymmetricBinding, X.509 initiator and recipient tokens)"
     )
     needs_service_certificate = True
 
     def assertions(self, w: PolicyWriter, settings: SecureConversationSettings) -> list[etree._Element]:
+        if not settings.message_security_version.wss11:
+            return asymmetric_assertions(w, settings)
         protection = w.token(
             "X509Token",
             w.d.never,
@@ -240,6 +273,9 @@ class MutualCertificatePolicy:
         ]
 
     def recognize(self, reader: ShapeReader, binding: BindingFacts) -> bool | None:
+        if binding.asymmetric:
+            # the importer read both tokens (X.509, IncludeToken, no derived keys)
+            return None if binding.username or binding.endorsing_x509 is not None else False
         token = binding.protection_token
         if binding.transport or binding.username or binding.endorsing_x509 is None or token is None:
             return None

@@ -309,6 +309,7 @@ class BootstrapKind:
             require_signed_body=not transport,
             local_reference_value_types=compatibility.local_reference_value_types,
             spnego=compatibility.spnego,
+            wss11=scs.message_security_version.wss11,
         )
         if role == "client":
             c = settings.client
@@ -540,7 +541,7 @@ _KINDS: dict[Bootstrap, BootstrapKind] = {
             Bootstrap.MUTUAL_CERTIFICATE,
             "mutual-certificate",
             "message",
-            (WSHTTP, WS2007),
+            (WSHTTP, WS2007, WSHTTP_WSS10, WS2007_WSS10),
             _mc_client,
             _mc_service,
             MutualCertificatePolicy(),

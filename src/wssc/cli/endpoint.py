@@ -96,10 +96,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     s.add_argument(
         "--binding",
-        choices=["wshttp", "ws2007"],
+        choices=["wshttp", "ws2007", "wshttp-wss10", "ws2007-wss10"],
         default="wshttp",
         help="version family: wshttp = WS-Trust/SC Feb 2005 + SP 1.1 (WSHttpBinding), "
-        "ws2007 = 1.3 + SP 1.2 (WS2007HttpBinding)",
+        "ws2007 = 1.3 + SP 1.2 (WS2007HttpBinding); -wss10: the same with WS-Security 1.0 "
+        "(WCF's WSSecurity10… versions: their bootstraps take WS-Security 1.0's shape)",
     )
     s.add_argument(
         "--require-cancellation",
@@ -441,6 +442,8 @@ def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from wssc.bootstrap.registry import parse_bootstrap
     from wssc.settings import (
         MESSAGE_SECURITY_VERSIONS,
+        WS2007_WSS10,
+        WSHTTP_WSS10,
         EndpointSettings,
         LocalServiceSecuritySettings,
         SecureConversationSettings,
@@ -480,7 +483,11 @@ def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             require_derived_keys=not args.no_derived_keys,
             bootstrap=parse_bootstrap(args.bootstrap),
             algorithm_suite=args.suite,
-            message_security_version=MESSAGE_SECURITY_VERSIONS[args.binding],
+            message_security_version={
+                **MESSAGE_SECURITY_VERSIONS,
+                "wshttp-wss10": WSHTTP_WSS10,
+                "ws2007-wss10": WS2007_WSS10,
+            }[args.binding],
             establish_security_context=not args.no_secure_context,
             encrypt_signature=PROTECTION_ORDERS[args.protection_order],
         ),

@@ -21,8 +21,11 @@ Two readings of the suites' signature algorithms (`AlgorithmSuite.read_as`):
   HmacSha1`` and ``[Asym Sig] RsaSha1``; ``Basic256Sha256`` changes only the digest to SHA-256.
   Metro and WSS4J/CXF read the suites so (WSS4J's ``AlgorithmSuiteType`` for Basic256Sha256:
   digest sha256, signatures hmac-sha1/rsa-sha1).
+- ``"mono"``: Mono's WCF (6.8), which signs with RSA-SHA256 under every suite (its X.509
+  endorsements under ``Basic256`` carry ``rsa-sha256``, ``../shared/peers/mono`` captures) and
+  with the suite's HMAC otherwise. Only for a Mono peer (`MONO_COMPATIBLE`).
 
-The two differ only for the ``…Sha256`` suites; everything else (digest, encryption, key
+The first two differ only for the ``…Sha256`` suites; everything else (digest, encryption, key
 wraps, derived key lengths) is the same in both.
 """
 
@@ -65,12 +68,15 @@ class AlgorithmSuite:
     def read_as(self, reading: SuiteReading) -> AlgorithmSuite:
         """This suite's signature algorithms as ``reading`` defines them (see the module's
         docstring): ``"wcf"`` leaves it as it is; ``"ws-sp"`` signs with HMAC-SHA1 and
-        RSA-SHA1, WS-SecurityPolicy's ``[Sym Sig]`` and ``[Asym Sig]`` for every suite."""
+        RSA-SHA1, WS-SecurityPolicy's ``[Sym Sig]`` and ``[Asym Sig]`` for every suite; ``"mono"``
+        signs with RSA-SHA256 in every suite."""
         if reading == "wcf":
             return self
         if reading == "ws-sp":
             return replace(self, symmetric_signature=ns.HMAC_SHA1, asymmetric_signature=ns.RSA_SHA1)
-        raise UnsupportedAlgorithm(f"unknown suite reading {reading!r}; known: wcf, ws-sp")
+        if reading == "mono":
+            return replace(self, asymmetric_signature=ns.RSA_SHA256)
+        raise UnsupportedAlgorithm(f"unknown suite reading {reading!r}; known: wcf, ws-sp, mono")
 
 
 def _rsa15(s: AlgorithmSuite) -> AlgorithmSuite:

@@ -45,9 +45,10 @@ def _suite(name: str) -> str:
 
 def _family(endpoint: ImportedEndpoint) -> str:
     v = endpoint.settings.message_security_version
+    wss = "" if v.wss11 else ", WS-Security 1.0 (WCF's WSSecurity10… versions)"
     if v.is_sp12:
-        return "WS2007HttpBinding: WS-Trust 1.3, WS-SecureConversation 1.3, WS-SecurityPolicy 1.2"
-    return "WSHttpBinding: WS-Trust/WS-SecureConversation February 2005, WS-SecurityPolicy 1.1"
+        return "WS2007HttpBinding: WS-Trust 1.3, WS-SecureConversation 1.3, WS-SecurityPolicy 1.2" + wss
+    return "WSHttpBinding: WS-Trust/WS-SecureConversation February 2005, WS-SecurityPolicy 1.1" + wss
 
 
 def _session_lines(endpoint: ImportedEndpoint) -> list[str]:

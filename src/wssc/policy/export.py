@@ -143,7 +143,9 @@ def _session_binding(
             wss11(w),
             trust_assertion(w, settings.key_entropy_mode),
         ]
-    return [symmetric_binding(w, settings, sct), wss11(w), trust_assertion(w, settings.key_entropy_mode)]
+    # WS-Security 1.0 (WCF's WSSecurity10… versions): sp:Wss10, as WCF writes it
+    wss = wss11(w) if settings.message_security_version.wss11 else w.wrapped("Wss10")
+    return [symmetric_binding(w, settings, sct), wss, trust_assertion(w, settings.key_entropy_mode)]
 
 
 def export_notes(settings: SecureConversationSettings, mode: SecurityMode) -> list[str]:

@@ -45,7 +45,6 @@ _HINTS: Final = {
     "SslContextToken": "TLSNEGO (SSL negotiation) is not supported",
     "KerberosToken": "Kerberos is supported as the protection token of WCF's Kerberos bootstrap only",
     "IssuedToken": "issued (federated) tokens are not supported",
-    "AsymmetricBinding": "asymmetric (MutualCertificate WSS 1.0) bindings are not supported",
     "X509Token": "client certificates are not supported",
     "Wss10": "WS-Security 1.0 (WCF's WSSecurity10… versions) runs only over transport",
     "EncryptBeforeSigning": "only the SignBeforeEncrypt protection orders are supported",
@@ -313,6 +312,38 @@ class PolicyReader:
 
         return self.nested(assertion, one)
 
+    def asymmetric(self, assertion: etree._Element) -> BindingFacts:
+        """WCF's MutualCertificate under WS-Security 1.0: X.509 initiator (the client's,
+        AlwaysToRecipient) and recipient (the service's, Never) tokens, without derived keys."""
+
+        def token(bag: _Bag) -> etree._Element:
+            el = self.single(bag)
+            if etree.QName(el).localname != "X509Token" or etree.QName(el).namespace != self.sp:
+                raise ConfigurationError(f"{pretty(el)} in an sp:AsymmetricBinding is not supported")
+            return el
+
+        def one(bag: _Bag) -> BindingFacts:
+            initiator = self.nested(bag.require(self.sp, "InitiatorToken"), token)
+            recipient = self.nested(bag.require(self.sp, "RecipientToken"), token)
+            self.x509_endorsing(initiator)
+            if self.x509_protection(recipient):
+                raise ConfigurationError(
+                    "sp:RequireDerivedKeys on an sp:AsymmetricBinding token is not supported"
+                )
+            suite = self.suite(bag.require(self.sp, "AlgorithmSuite"))
+            layout = bag.take(self.sp, "Layout")
+            if layout is not None:
+                self.layout(layout)
+            bag.take(self.sp, "IncludeTimestamp")
+            encrypt_signature = bag.take(self.sp, "EncryptSignature") is not None
+            bag.take(self.sp, "OnlySignEntireHeadersAndBody")
+            bag.finish()
+            return BindingFacts(
+                False, suite, encrypt_signature, initiator_token=initiator, recipient_token=recipient
+            )
+
+        return self.nested(assertion, one)
+
     def https_token(self, bag: _Bag) -> None:
         token = bag.require(self.sp, "HttpsToken")
         bag.finish()
@@ -341,13 +372,18 @@ class PolicyReader:
         """The binding assertion plus supporting tokens, Wss11 and Trust of one alternative."""
         sym = bag.take(self.sp, "SymmetricBinding")
         tb = bag.take(self.sp, "TransportBinding") if sym is None else None
+        asym = bag.take(self.sp, "AsymmetricBinding") if sym is None and tb is None else None
         if sym is not None:
             b = self.symmetric(sym)
         elif tb is not None:
             b = self.transport(tb)
+        elif asym is not None:
+            b = self.asymmetric(asym)
         else:
             bag.finish()
-            raise ConfigurationError(f"{bag.where} has no sp:SymmetricBinding or sp:TransportBinding")
+            raise ConfigurationError(
+                f"{bag.where} has no sp:SymmetricBinding, sp:AsymmetricBinding or sp:TransportBinding"
+            )
         for name in ("SignedSupportingTokens", "SignedEncryptedSupportingTokens"):
             supporting = bag.take(self.sp, name)
             if supporting is not None:
@@ -449,7 +485,13 @@ class PolicyReader:
     def assemble(self, outer: BindingFacts, session: _Session | None, boot: BindingFacts) -> ImportedPolicy:
         kind, x509_derived = self.bootstrap_kind(boot)
         wss10 = outer.wss10 or boot.wss10
-        if wss10 and not boot.transport:
+        if boot.asymmetric and not wss10:
+            raise ConfigurationError(
+                "an sp:AsymmetricBinding with sp:Wss11 is not supported: WCF's MutualCertificate "
+                "is an AsymmetricBinding under WS-Security 1.0 (sp:Wss10) only, and a "
+                "SymmetricBinding under 1.1"
+            )
+        if wss10 and not boot.transport and not boot.asymmetric:
             raise ConfigurationError(
                 f"sp:Wss10 (WS-Security 1.0, WCF's WSSecurity10… message security versions) "
                 f"with the {kind.value} bootstrap is not supported: message security needs "
@@ -476,7 +518,8 @@ class PolicyReader:
                     "sp:RequireDerivedKeys on a secure conversation over "
                     "transport is not supported (WCF turns it off)"
                 )
-            if not outer.transport and derived != x509_derived:
+            # (an asymmetric bootstrap's X.509 tokens never derive keys, as WCF's)
+            if not outer.transport and not boot.asymmetric and derived != x509_derived:
                 raise ConfigurationError(
                     "the session and its bootstrap disagree on sp:RequireDerivedKeys; "
                     "wssc derives keys in both or neither"

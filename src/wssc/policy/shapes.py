@@ -43,6 +43,15 @@ class BindingFacts:
     entropy: KeyEntropyMode | None = None
     #: ``sp:Wss10`` instead of ``sp:Wss11`` (WS-Security 1.0).
     wss10: bool = False
+    #: An ``sp:AsymmetricBinding`` (no protection token): its ``sp:InitiatorToken`` and
+    #: ``sp:RecipientToken`` (each read by the importer: X.509, their IncludeToken, no
+    #: derived keys).
+    initiator_token: etree._Element | None = None
+    recipient_token: etree._Element | None = None
+
+    @property
+    def asymmetric(self) -> bool:
+        return self.recipient_token is not None
 
     @property
     def sct(self) -> etree._Element | None:

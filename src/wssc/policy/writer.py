@@ -83,6 +83,22 @@ def symmetric_binding(
     )
 
 
+def asymmetric_binding(
+    w: PolicyWriter,
+    settings: SecureConversationSettings,
+    initiator: etree._Element,
+    recipient: etree._Element,
+) -> etree._Element:
+    return w.wrapped(
+        "AsymmetricBinding",
+        w.wrapped("InitiatorToken", initiator),
+        w.wrapped("RecipientToken", recipient),
+        *_binding_common(w, settings),
+        w.flag("EncryptSignature", settings.encrypt_signature),
+        w.sp("OnlySignEntireHeadersAndBody"),
+    )
+
+
 def transport_binding(w: PolicyWriter, settings: SecureConversationSettings) -> etree._Element:
     if w.d.is_sp12:
         https = w.sp("HttpsToken", w.policy())
@@ -106,4 +122,11 @@ def trust_assertion(w: PolicyWriter, mode: KeyEntropyMode) -> etree._Element:
     )
 
 
-__all__ = ["PolicyWriter", "symmetric_binding", "transport_binding", "trust_assertion", "wss11"]
+__all__ = [
+    "PolicyWriter",
+    "asymmetric_binding",
+    "symmetric_binding",
+    "transport_binding",
+    "trust_assertion",
+    "wss11",
+]

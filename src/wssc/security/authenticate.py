@@ -24,7 +24,7 @@ from wssc.errors import (
     UnsupportedAlgorithm,
 )
 from wssc.security.context import SIGNATURE, InboundContext, log_value, only
-from wssc.security.decrypt import decrypt_signature
+from wssc.security.decrypt import decrypt_signature, encrypted_under_message_key
 from wssc.security.header_state import Recorded, Token
 from wssc.security.layout import signature_parts, signed_info_parts
 from wssc.security.policy import MessagePolicy
@@ -52,7 +52,7 @@ def authenticate(ctx: InboundContext) -> tuple[Token, etree._Element, int] | Non
             raise
         # Reached only through decrypted, unauthenticated bytes: no distinct fault.
         raise FailedCheck(f"the encrypted signature names an unusable key ({exc.detail})") from None
-    if via is not None and via.base is not tok.base:
+    if via is not None and not encrypted_under_message_key(ctx, via, tok):
         raise InvalidSecurity("the signature was encrypted with another token's key")
     if via is None and ctx.policy.require_encrypted_signature:
         raise InvalidSecurity(

@@ -14,7 +14,7 @@ from cryptography import x509
 from lxml import etree
 
 from wssc.errors import InvalidSecurity
-from wssc.security.header_state import HeaderState, Recorded
+from wssc.security.header_state import HeaderState, Recorded, Token
 from wssc.tokens.sct import SecurityContextToken
 from wssc.tokens.timestamp import Timestamp
 from wssc.xml import ns
@@ -105,7 +105,18 @@ class VerifiedMessage:
 class InboundContext:
     """One message's inbound processing: what the steps share."""
 
-    __slots__ = ("decrypted_ids", "endorsing", "env", "ids", "limits", "policy", "replay", "result", "state")
+    __slots__ = (
+        "decrypted_ids",
+        "encryption_root",
+        "endorsing",
+        "env",
+        "ids",
+        "limits",
+        "policy",
+        "replay",
+        "result",
+        "state",
+    )
 
     def __init__(self, state: HeaderState, limits: ParserLimits, replay: ReplayCharge | None = None) -> None:
         self.replay = replay
@@ -119,6 +130,8 @@ class InboundContext:
         self.decrypted_ids: set[str] = set()
         #: where the endorsing signatures are (`MessagePolicy.required_endorsements`)
         self.endorsing: list[Recorded] = []
+        #: an AsymmetricBinding's EncryptedKey, once a decryption used it (every other must)
+        self.encryption_root: Token | None = None
 
 
 def only(parent: etree._Element, tag: str) -> etree._Element:

@@ -50,6 +50,26 @@ def decrypt_signature(ctx: InboundContext, rec: Recorded) -> tuple[etree._Elemen
     return new, tok
 
 
+def encrypted_under_message_key(ctx: InboundContext, tok: Token, signer: Token) -> bool:
+    """Is ``tok`` the key this message may be decrypted with? The signer's token (a symmetric
+    binding: the same SCT, the same EncryptedKey); under an AsymmetricBinding, the message's
+    one EncryptedKey (the signer is an X.509 token, which cannot encrypt), the same for every
+    EncryptedData of the message."""
+    if not ctx.policy.asymmetric:
+        return tok.base is signer.base
+    base = tok.base
+    if (
+        base.kind != "ek"
+        or base.derived
+        or base.sha1 is None
+        or ctx.state.ek_by_sha1.get(base.sha1) is not base
+    ):
+        return False
+    if ctx.encryption_root is None:
+        ctx.encryption_root = base
+    return ctx.encryption_root is base
+
+
 def _listing(ctx: InboundContext, ed: etree._Element) -> Recorded | None:
     ident = ed.get("Id") or ed.get(f"{{{ns.WSU}}}Id")
     if not ident:
@@ -101,7 +121,7 @@ def _decrypt_list(ctx: InboundContext, rl: Recorded, signer: Token | None) -> No
         tok = ctx.state.token_from_keyinfo(target, rl.default_key, parts[1] if parts else None)
         if signer is None:
             raise InvalidSecurity("encrypted data in a message without a signature")
-        if tok.base is not signer.base:
+        if not encrypted_under_message_key(ctx, tok, signer):
             raise InvalidSecurity("the data was encrypted with a key of another token than the signature's")
         new = decrypt(ctx, target, tok, parts=parts)
         if new.getparent() is ctx.state.security:

@@ -12,7 +12,7 @@ from lxml import etree
 from wssc.errors import FailedCheck, InvalidSecurity, UnsupportedAlgorithm
 from wssc.security.authenticate import signature_value
 from wssc.security.context import SIGNATURE, InboundContext
-from wssc.security.decrypt import decrypt_signature
+from wssc.security.decrypt import decrypt_signature, encrypted_under_message_key
 from wssc.security.digests import check_references
 from wssc.security.header_state import Recorded, Token
 
@@ -67,7 +67,7 @@ def _check_one(
         el = rec.element
     else:
         el, via = decrypt_signature(ctx, rec)
-        if via.base is not signer.base:
+        if not encrypted_under_message_key(ctx, via, signer):
             raise InvalidSecurity(
                 "the endorsing signature was encrypted with another token's key than the primary signature's"
             )

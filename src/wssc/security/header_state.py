@@ -20,6 +20,7 @@ from wssc.errors import (
 )
 from wssc.security.layout import key_info_str
 from wssc.security.policy import MessagePolicy
+from wssc.security.x509_refs import matches
 from wssc.security.x509_validation import REFUSE_ALL, CertificateValidator
 from wssc.tokens.sct import SecurityContextToken
 from wssc.tokens.str_ import STR_TAG, SecurityTokenReference
@@ -122,6 +123,11 @@ class HeaderState:
     #: Kerberosv5APREQSHA1 (a BinarySecurityToken or KeyIdentifier naming another is refused).
     kerberos_keys: Mapping[str, bytes] = field(default_factory=dict)
     kerberos_by_sha1: dict[str, Token] = field(default_factory=dict)
+    #: Certificates known out of band that an external reference (Subject Key Identifier,
+    #: issuer and serial, thumbprint) may name as the signer: a client's pinned service
+    #: certificate under an AsymmetricBinding (`wssc.security.x509_refs`).
+    known_certificates: tuple[x509.Certificate, ...] = ()
+    known_tokens: dict[int, Token] = field(default_factory=dict)
 
     def kerberos_token(self, sha1: str) -> Token:
         """The one Token of the accepted AP-REQ ``sha1`` (one per key: "same root" is
@@ -144,8 +150,8 @@ class HeaderState:
         return key
 
     def token_from_str(self, ref: SecurityTokenReference, sc_hint: ScVersion) -> Token:
-        if ref.custom is not None:
-            raise SecurityTokenUnavailable("the reference uses an unsupported custom clause")
+        if ref.custom is not None or ref.value_type in (ns.WSS_X509_SKI, ns.WSS_THUMBPRINT):
+            return self._known_certificate(ref)
         if ref.key_identifier is not None:
             if ref.value_type == ns.WSS_ENCRYPTED_KEY_SHA1:
                 known = self.ek_by_sha1.get(ref.key_identifier)
@@ -186,6 +192,21 @@ class HeaderState:
         tok = Token("sct", self.resolve_sct(sct, sc), sct=sct, sc=sc)
         self.scts.append(tok)
         return tok
+
+    def _known_certificate(self, ref: SecurityTokenReference) -> Token:
+        """The known certificate ``ref`` names (one Token per certificate), or refused."""
+        for i, cert in enumerate(self.known_certificates):
+            if matches(ref, cert):
+                tok = self.known_tokens.get(i)
+                if tok is None:
+                    pub = cert.public_key()
+                    if not isinstance(pub, rsa.RSAPublicKey):
+                        raise SecurityTokenUnavailable("only RSA certificates are supported")
+                    tok = self.known_tokens[i] = Token("x509", b"", public_key=pub, certificate=cert)
+                return tok
+        if ref.custom is not None and not self.known_certificates:
+            raise SecurityTokenUnavailable("the reference uses an unsupported custom clause")
+        raise SecurityTokenUnavailable("the reference names no certificate known to this party")
 
     def token_from_keyinfo(
         self, parent: etree._Element, default: Token | None = None, key_info: etree._Element | None = None

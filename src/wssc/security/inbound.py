@@ -38,6 +38,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 
@@ -90,6 +91,8 @@ def _run(ctx: InboundContext) -> VerifiedMessage:
         enforce(ctx, None)
         return r
     tok, sig, position = signed
+    if ctx.policy.asymmetric and tok.base.kind != "x509":
+        raise InvalidSecurity("the message is not signed by an X.509 token (the policy is asymmetric)")
     decrypt_before(ctx, position, tok)
     r.signed = check_references(ctx, sig)
     decrypt_after(ctx, position, tok)
@@ -128,6 +131,7 @@ def verify(
     issued_at: Callable[[SecurityContextToken], float | None] | None = None,
     certificate_validator: CertificateValidator = REFUSE_ALL,
     kerberos_keys: Mapping[str, bytes] | None = None,
+    known_certificates: tuple[x509.Certificate, ...] = (),
 ) -> VerifiedMessage:
     """Verify and decrypt a secured message, or raise a typed `WsscError`.
 
@@ -140,6 +144,8 @@ def verify(
     a BinarySecurityToken may sign (`wssc.security.x509_validation`; by default none may).
     ``kerberos_keys`` are the session keys of the Kerberos AP-REQs the bootstrap accepted, by
     their Kerberosv5APREQSHA1 (`wssc.bootstrap.kerberos`); any other AP-REQ is refused.
+    ``known_certificates``: certificates an external reference may name as the signer (a
+    client's pinned service certificate under an AsymmetricBinding).
     """
     root: etree._Element
     if isinstance(message, etree._Element):
@@ -170,6 +176,7 @@ def verify(
         context_sct,
         certificate_validator=certificate_validator,
         kerberos_keys=kerberos_keys or {},
+        known_certificates=known_certificates,
     )
     replay = (
         ReplayCharge(replay_cache, policy, now, replay_partition, issued_at)

@@ -39,7 +39,7 @@ from lxml import etree
 
 from wssc.crypto.primitives import hmac_sign, rsa_sign
 from wssc.security.policy import MessagePolicy
-from wssc.security.tokens import ProtectionToken, SigningKey, signing_key
+from wssc.security.tokens import EncryptedKeyProtection, ProtectionToken, SigningKey, signing_key
 from wssc.security.xmlsig import (
     build_encrypted_data,
     serialize_content,
@@ -83,6 +83,7 @@ def protect(
     endorsing: ProtectionToken | Sequence[ProtectionToken] | None = None,
     endorsing_values: list[bytes] | None = None,
     confirmations: Sequence[bytes] | None = None,
+    encrypt_with: EncryptedKeyProtection | None = None,
 ) -> etree._Element:
     """Secure ``envelope`` with ``token``; returns the root to serialize (the same element,
     or a shallow rebuild of it that declares the wsu prefix).
@@ -111,6 +112,16 @@ def protect(
 
     ``confirmations`` (a reply under WSS 1.1's SignatureConfirmation): one signed
     ``wsse11:SignatureConfirmation`` per value, after the Timestamp.
+
+    ``encrypt_with`` (an AsymmetricBinding, WCF's MutualCertificate under WS-Security 1.0):
+    ``token`` is an X.509 token that signs with its private key, and what is encrypted is
+    encrypted under this EncryptedKey (wrapped to the other party's certificate), without
+    derived keys. As WCF writes it, the EncryptedKey holds the ReferenceList and the
+    EncryptedData carry no KeyInfo::
+
+        <wsu:Timestamp/> [<wsse:BinarySecurityToken/>]
+        <xenc:EncryptedKey>…<xenc:ReferenceList>(Body, Signature)</xenc:ReferenceList></…>
+        <xenc:EncryptedData>(ds:Signature; RSA; KeyInfo → the X.509 token)</xenc:EncryptedData>
     """
     envelope = _with_wsu_prefix(envelope)
     env = Envelope(envelope)
@@ -140,11 +151,17 @@ def protect(
 
     encrypt_supporting = policy.encrypt_supporting_tokens and bool(supporting)
     encrypting = policy.encrypt_body or encrypt_supporting
+    list_holder = sec
+    enc_ref: SecurityTokenReference | None
     if isinstance(key, rsa.RSAPrivateKey):
-        if encrypting:
+        if encrypting and encrypt_with is None:
             raise ValueError("an X.509 token signs but cannot encrypt: the policy must not encrypt under it")
         sig_key: SigningKey = key  # a public-key token derives no keys
         sig_ref = enc_ref = base_ref
+        if encrypting and encrypt_with is not None:
+            list_holder = encrypt_with.element
+            sec.append(list_holder)
+            enc_key, enc_ref = encrypt_with.key, None
     elif policy.derived_keys:
         sig_key, sig_ref = _derive(sec, token.key, base_ref, suite.signature_key_length, policy, ids)
         if encrypting:
@@ -174,7 +191,7 @@ def protect(
             _sign(sec, [(primary_id or "", primary)], e_key, e_ref, policy, endorsing_values)
         return envelope
 
-    ref_list = etree.SubElement(sec, f"{{{ns.XENC}}}ReferenceList", nsmap={"e": ns.XENC})
+    ref_list = etree.SubElement(list_holder, f"{{{ns.XENC}}}ReferenceList", nsmap={"e": ns.XENC})
     signature = _signature_bytes(targets, sig_key, sig_ref, policy, signature_values, primary_id)
     if policy.encrypt_body:
         body = env.body

@@ -44,6 +44,16 @@ class MessagePolicy:
     #: ...and encrypted with the message's encryption key, after signing (WCF's
     #: SignedEncryptedSupportingTokens: a UsernameToken in a symmetric binding).
     encrypt_supporting_tokens: bool = False
+    #: An AsymmetricBinding (WCF's MutualCertificate under WS-Security 1.0): the message
+    #: signature is an RSA signature by an X.509 token, and what is encrypted is encrypted
+    #: under one EncryptedKey (to the receiver's certificate), not under the signer's key.
+    #: Outbound: `protect`'s ``encrypt_with``; inbound: the signer must be an X.509 token and
+    #: every decryption key the message's one EncryptedKey.
+    asymmetric: bool = False
+    #: The endpoint's WS-Security version is 1.1 (WCF's ``WSSecurity11…`` versions); False:
+    #: 1.0 (no SignatureConfirmation, thumbprint or EncryptedKeySHA1 references). A bootstrap
+    #: whose shape depends on it (MutualCertificate) reads it here.
+    wss11: bool = True
     # --- inbound only ----------------------------------------------------------------
     max_clock_skew: float = 300.0
     replay_window: float = 300.0

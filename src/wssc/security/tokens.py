@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 
+from wssc.security.x509_refs import external_reference
 from wssc.tokens.sct import SecurityContextToken
 from wssc.tokens.str_ import SecurityTokenReference
 from wssc.xml import ns
@@ -171,6 +172,10 @@ class X509Protection:
     certificate: x509.Certificate
     private_key: rsa.RSAPrivateKey = field(repr=False)
     wsu_id: str = field(default_factory=lambda: f"uuid-{uuid.uuid4()}-x509")
+    #: False: the certificate is not sent (``IncludeToken=Never``, an AsymmetricBinding's
+    #: recipient token) and the signature points at it by an external reference
+    #: (`wssc.security.x509_refs.external_reference`).
+    include: bool = True
 
     @property
     def key(self) -> bytes:
@@ -178,6 +183,8 @@ class X509Protection:
         return b""
 
     def header_element(self, sc: ScVersion) -> etree._Element | None:
+        if not self.include:
+            return None
         el = etree.Element(f"{{{ns.WSSE}}}BinarySecurityToken", nsmap={"o": ns.WSSE, "u": ns.WSU})
         el.set(f"{{{ns.WSU}}}Id", self.wsu_id)
         el.set("ValueType", ns.WSS_X509V3)
@@ -186,6 +193,8 @@ class X509Protection:
         return el
 
     def reference(self, sc: ScVersion) -> SecurityTokenReference:
+        if not self.include:
+            return external_reference(self.certificate)
         return SecurityTokenReference.local(self.wsu_id, ns.WSS_X509V3)
 
 

@@ -30,9 +30,11 @@ import javax.xml.transform.stream.StreamSource;
  * A Metro (WSIT) secure-conversation service of the demo contract, for wssc's client.
  *
  * <pre>
- * java -cp CLASSPATH wssc.metro.MetroService --bootstrap afc|unfc|mc|unot --binding wshttp|ws2007
+ * java -cp CLASSPATH wssc.metro.MetroService --bootstrap afc|unfc|mc|mc10|mc10-oneshot|unot --binding wshttp|ws2007
  *      --port N --cert PEM --key PEM(PKCS8) [--users name:pw,…] [--no-derived-keys]
- *      [--trust-client-cert PEM]  (mc: the client certificate Metro's trust store holds)
+ *      [--trust-client-cert PEM]  (mc*: the client certificate Metro's trust store holds)
+ *  mc10: MutualCertificate under WS-Security 1.0 (WCF's AsymmetricBinding, sp:Wss10) as the
+ *  bootstrap of a session; mc10-oneshot: the same binding alone, without a session.
  *      [--no-require-cancellation] [--sc-lifetime-ms MS] [--suite Basic256 | --suites A,B,…]
  * </pre>
  *
@@ -80,7 +82,7 @@ public final class MetroService {
         boolean username = unot || "unfc".equals(bootstrap);
         String sp = sp12 ? "http://docs.oasis-open.org/ws-sx/ws-securitypolicy/200702"
                 : "http://schemas.xmlsoap.org/ws/2005/07/securitypolicy";
-        String policy = resource(unot ? "unot.policy" : "afc.policy")
+        String policy = resource(unot ? "unot.policy" : bootstrap.startsWith("mc10") ? bootstrap + ".policy" : "afc.policy")
                 .replace("<sp:Basic256/>", "<sp:" + suite + "/>");
         // UserNameForCertificate: AnonymousForCertificate's bootstrap binding plus the
         // UsernameToken as a signed (SP 1.2: signed encrypted) supporting token of the
@@ -115,7 +117,7 @@ public final class MetroService {
                 .replace("@HTTPS@", https);
         String config = "        <sc:KeyStore wspp:visibility=\"private\" location=\"$WSIT_HOME/server.p12\""
                 + " type=\"PKCS12\" storepass=\"changeit\" alias=\"wssc\" keypass=\"changeit\"/>\n";
-        if ("mc".equals(bootstrap)) {
+        if (bootstrap.startsWith("mc")) {
             config += "        <sc:TrustStore wspp:visibility=\"private\" location=\"$WSIT_HOME/trust.p12\""
                     + " type=\"PKCS12\" storepass=\"changeit\"/>\n";
         }
