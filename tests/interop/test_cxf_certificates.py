@@ -250,6 +250,22 @@ def test_wssc_client_username_for_certificate_to_cxf(
     assert_cxf_session(svc, events, results, caplog, ["alice"])
 
 
+def test_wssc_client_username_for_certificate_one_shot_to_cxf(
+    cxf_services: Callable[..., CxfService], home: Path
+) -> None:
+    """No SecureConversationToken (CXF's shape with the bootstrap's binding at the top): each
+    call carries the encrypted UsernameToken under a new EncryptedKey; CXF checks each."""
+    svc = cxf_services("unfc", "ws2007", "--no-secure-context")
+    events, results = wssc_session(svc, credentials(svc, home, username="alice", password="secret"))
+    assert results == [101, 102, 103, ECHO]
+    assert events == ["call"] * 4, events  # no issue, no cancel
+    verdict = svc.report()
+    assert verdict["ok"] and verdict["faults"] == [], verdict
+    assert verdict["calls"] == ["Add 1 100", "Add 2 100", "Add 3 100", "Echo"], verdict
+    assert (verdict["issued"], verdict["cancelled"]) == (0, 0), verdict
+    assert verdict["auth"] == ["alice"] * 4, verdict
+
+
 def test_cxf_refuses_a_wrong_password(cxf_services: Callable[..., CxfService], home: Path) -> None:
     svc = cxf_services("unfc", "ws2007")
     with (

@@ -59,7 +59,7 @@ import org.w3c.dom.Element;
  * <pre>
  * java -cp CLASSPATH wssc.cxf.CxfService --binding wshttp|ws2007 --port N --cert PEM
  *      --key PEM(PKCS8) [--bootstrap afc|unot|unfc|mc|cot] [--trust-client-cert PEM,…]
- *      [--no-derived-keys] [--no-require-cancellation]
+ *      [--no-derived-keys] [--no-require-cancellation] [--no-secure-context]
  *      [--suite Basic256 | --suites A,B,…] [--soap 1.1|1.2] [--sc-lifetime-ms MS] [--users name:pw,…] [--body-only]
  * </pre>
  *
@@ -67,7 +67,9 @@ import org.w3c.dom.Element;
  * Trust 1.3. The bootstrap: afc AnonymousForCertificate, unfc UserNameForCertificate, mc
  * MutualCertificate (WS-Security 1.1 shape: the client's X.509 endorses), each under the
  * symmetric binding; unot UserNameOverTransport and cot CertificateOverTransport over HTTPS
- * with the same key. --trust-client-cert: the client certificates mc and cot trust. Prints {@code LISTENING url}, then one
+ * with the same key. --trust-client-cert: the client certificates mc and cot trust.
+ * --no-secure-context: no SCT, the bootstrap's symmetric binding on every message (afc, unfc,
+ * mc). Prints {@code LISTENING url}, then one
  * {@code EVENT} line per thing CXF did (issue, renew, cancel, call, auth, fault). A line
  * {@code REPORT} on stdin makes it print its verdict since the last report: one line
  * {@code RESULT {json}} (what CXF issued, renewed, cancelled, the calls it ran, the faults it
@@ -259,7 +261,7 @@ public final class CxfService {
 
     /** The WSDL of one variant, in CXF's policy shapes. */
     static String wsdl(String bootstrap, boolean sp12, boolean derived, boolean cancel, String suite, boolean soap12,
-                       boolean signHeaders, String address) throws Exception {
+                       boolean signHeaders, String address, boolean oneShot) throws Exception {
         boolean unot = isTransport(bootstrap);
         String sp = sp12 ? "http://docs.oasis-open.org/ws-sx/ws-securitypolicy/200702"
                 : "http://schemas.xmlsoap.org/ws/2005/07/securitypolicy";
@@ -270,7 +272,7 @@ public final class CxfService {
             case "mc", "cot" -> resource("certificate.supporting");
             default -> "";
         };
-        String policy = resource(unot ? "transport.policy" : "symmetric.policy")
+        String policy = resource(unot ? "transport.policy" : oneShot ? "oneshot.policy" : "symmetric.policy")
                 .replace("@BOOT_SUPPORTING@", supporting)
                 .replace("@DK@", derived ? "<sp:RequireDerivedKeys/>" : "")
                 .replace("@CANCEL@", cancelAssertion)
@@ -343,7 +345,7 @@ public final class CxfService {
         for (String suite : suites == null ? new String[] {opt(argv, "--suite", "Basic256")} : suites.split(",")) {
             String address = suites == null ? base : base + "/" + suite;
             String doc = wsdl(bootstrap, sp12, !flag(argv, "--no-derived-keys"), !flag(argv, "--no-require-cancellation"),
-                    suite, soap12, !flag(argv, "--body-only"), address);
+                    suite, soap12, !flag(argv, "--body-only"), address, flag(argv, "--no-secure-context"));
             Path wsdlFile = Files.createTempFile("wssc-cxf-service-", ".wsdl");
             wsdlFile.toFile().deleteOnExit();
             Files.writeString(wsdlFile, doc);
