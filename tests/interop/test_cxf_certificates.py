@@ -10,7 +10,7 @@ WCF exports them:
 
 Both sides decide each test: CXF's exit code and its ``RESULT`` verdict line, and wssc's
 service log (issued SCTs, refused Cancels and their logged reasons). See
-interop/cxf/FINDINGS.md (C14-C18).
+interop/cxf/FINDINGS.md (C14-C19).
 """
 
 from __future__ import annotations
