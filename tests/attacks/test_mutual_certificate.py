@@ -11,12 +11,16 @@ asserted on the wire (the generic fault) and in the service log (the check that 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from attack_kit import BINDINGS, assert_refused_by, last, log_mark, recording_client, wait_for_log
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 from test_certificate_over_transport import _certificate
 
@@ -31,6 +35,7 @@ from wssc.errors import WsscError
 from wssc.security.outbound import _sign
 from wssc.security.policy import MessagePolicy
 from wssc.security.tokens import X509Protection
+from wssc.tokens import SecurityTokenReference
 from wssc.xml import ns
 from wssc.xml.ids import element_id
 from wssc.xml.soap import Envelope
@@ -212,3 +217,59 @@ def test_a_second_clients_endorsement_on_a_renew_is_refused(
             "the Renew comes from another identity than the session's",
             since=mark,
         )
+
+
+@dataclass(frozen=True)
+class _NamedByThumbprint(X509Protection):
+    """Sends this certificate as a BinarySecurityToken, but the endorsing signature's KeyInfo
+    names ``named`` by its ThumbprintSHA1 KeyIdentifier (CXF's reference style, FINDINGS C14)."""
+
+    named: x509.Certificate | None = None
+
+    def reference(self, sc: ns.ScVersion) -> SecurityTokenReference:
+        assert self.named is not None
+        der = self.named.public_bytes(Encoding.DER)
+        return SecurityTokenReference(
+            key_identifier=base64.b64encode(hashlib.sha1(der).digest()).decode("ascii"),
+            value_type=ns.WSS_THUMBPRINT,
+            encoding_type=ns.WSS_BASE64,
+        )
+
+
+@dataclass(frozen=True)
+class ThumbprintEndorser(MutualCertificateClient):
+    """Endorses with ``certificate`` (included) but names ``named`` by thumbprint."""
+
+    named: Certificate | None = None
+
+    def _token(self) -> X509Protection:
+        assert self.certificate.key is not None and self.named is not None
+        return _NamedByThumbprint(self.certificate.cert, self.certificate.key, named=self.named.cert)
+
+
+@pytest.mark.parametrize("named", ["good", "other"])
+def test_a_thumbprint_reference_names_only_the_included_certificate(
+    server: Callable[..., Server], peers: tuple[Peers, list[str]], named: str
+) -> None:
+    """CXF names its included certificate by thumbprint, and wssc accepts that (control:
+    ``good``). A thumbprint of another certificate, even a trusted one the header lacks
+    (``other``), resolves to nothing: the key that signed is not the certificate named."""
+    p, trust = peers
+    srv = server(*mc("ws2007", trust))
+    c, rec = client_with(srv, p.good)
+    real = c.session.bootstrap
+    assert isinstance(real, MutualCertificateClient)
+    c.session.bootstrap = ThumbprintEndorser(real.service_certificate, p.good, named=getattr(p, named))
+    mark = log_mark(srv)
+    with c:
+        if named == "good":
+            assert call(c)
+            wait_for_log(srv, "(identity 'CN=mc-good')", since=mark)
+            return
+        assert not call(c)
+    assert_refused_by(
+        srv,
+        last(rec, "/RST/SCT").as_response(),  # type: ignore[arg-type]
+        "no BinarySecurityToken has this ThumbprintSHA1",
+        since=mark,
+    )

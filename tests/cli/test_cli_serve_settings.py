@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pathlib
+import socket
+
 import pytest
 from lxml import etree
 
 from wssc.bootstrap.registry import policy_for
-from wssc.cli.endpoint import _settings
+from wssc.cli.endpoint import _settings, run_serve
 from wssc.cli.main import build_parser
 from wssc.xml import ns
 
@@ -39,3 +42,28 @@ def test_unknown_protection_order_is_a_usage_error(capsys: pytest.CaptureFixture
         serve_settings("--protection-order", "EncryptBeforeSign")
     assert exit_.value.code == 2
     assert "SignBeforeEncrypt" in capsys.readouterr().err
+
+
+def test_serve_keeps_idle_connections_as_wcfs_hosts_do(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path
+) -> None:
+    """uvicorn's own default closes an idle connection after 5 s; Java's HttpClient (CXF's
+    default conduit) then sends its next POST on the closed pooled connection and fails
+    unsent (interop/cxf/FINDINGS C19). ``wssc serve`` keeps idle connections 120 s, as
+    HTTP.sys does for WCF (Kestrel: 130 s). The uvicorn configuration ``wssc serve`` runs:"""
+    import uvicorn
+
+    seen: list[uvicorn.Config] = []
+
+    def run(self: uvicorn.Server, sockets: object = None) -> None:
+        seen.append(self.config)
+        self.started = True
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    args = build_parser().parse_args(["serve", "--port", str(port), "--cert-dir", str(tmp_path)])
+    assert run_serve(args) == 0
+    (config,) = seen
+    assert config.timeout_keep_alive == 120

@@ -6,17 +6,21 @@ encrypted, and all in the clear)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from dataclasses import replace
 
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 
 from wssc.certs import generate_self_signed
-from wssc.errors import InvalidSecurity
+from wssc.errors import InvalidSecurity, SecurityTokenUnavailable
 from wssc.security import MessagePolicy, SctProtection, protect, verify
 from wssc.security.tokens import ProtectionToken, X509Protection
 from wssc.security.x509_validation import CertificateValidator
 from wssc.tokens import SecurityContextToken
+from wssc.tokens.str_ import SecurityTokenReference
 from wssc.xml import ns
 from wssc.xml.soap import SOAP_12
 
@@ -94,3 +98,39 @@ def test_more_signatures_than_the_policy_names_are_refused() -> None:
     b = SctProtection(B, KEYS[B.identifier])
     with pytest.raises(InvalidSecurity, match="only one message signature is supported"):
         check(message(False, X509, b), received(False, ns.WSS_X509V3))
+
+
+class _ThumbprintReferenced(X509Protection):
+    """The client's certificate included as a BinarySecurityToken but referenced from the
+    endorsing signature by a ThumbprintSHA1 KeyIdentifier, as CXF does under
+    ``sp:RequireThumbprintReference`` (interop/cxf/FINDINGS.md C14)."""
+
+    def reference(self, sc: ns.ScVersion) -> SecurityTokenReference:
+        der = self.certificate.public_bytes(Encoding.DER)
+        return SecurityTokenReference(
+            key_identifier=base64.b64encode(hashlib.sha1(der).digest()).decode("ascii"),
+            value_type=ns.WSS_THUMBPRINT,
+            encoding_type=ns.WSS_BASE64,
+        )
+
+
+@LAYOUTS
+def test_a_thumbprint_reference_resolves_to_the_included_certificate(encrypt: bool) -> None:
+    token = _ThumbprintReferenced(CLIENT.cert, CLIENT.key)  # type: ignore[arg-type]
+    r = check(message(encrypt, token), received(encrypt, ns.WSS_X509V3))
+    assert r.endorsing_certificate == CLIENT.cert  # type: ignore[attr-defined]
+
+
+@LAYOUTS
+def test_a_thumbprint_reference_to_a_certificate_not_included_is_refused(encrypt: bool) -> None:
+    """Only a certificate in the header (and validated) may be named by its thumbprint: one
+    the header lacks, even a trusted one, resolves to nothing."""
+
+    class Elsewhere(_ThumbprintReferenced):
+        def reference(self, sc: ns.ScVersion) -> SecurityTokenReference:
+            other = _ThumbprintReferenced(OTHER.cert, OTHER.key)  # type: ignore[arg-type]
+            return other.reference(sc)
+
+    token = Elsewhere(CLIENT.cert, CLIENT.key)  # type: ignore[arg-type]
+    with pytest.raises(SecurityTokenUnavailable, match="no BinarySecurityToken has this ThumbprintSHA1"):
+        check(message(encrypt, token), received(encrypt, ns.WSS_X509V3))

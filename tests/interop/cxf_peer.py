@@ -147,7 +147,7 @@ def start_cxf_service(home: Path, *args: str, path: str = "/svc") -> CxfService:
     ]
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         proc = subprocess.Popen([*argv, *args], stdout=out, stderr=err, stdin=subprocess.PIPE)
-    scheme = "https" if "unot" in args else "http"
+    scheme = "https" if "unot" in args or "cot" in args else "http"
     svc = CxfService(f"{scheme}://127.0.0.1:{port}{path}", Path(cert), out_path, err_path, proc)
     _await_wsdl(
         proc,

@@ -210,7 +210,7 @@ class WsscService:
 
 def start_wssc(home: Path, *args: str) -> WsscService:
     port = free_port()
-    tls = "username-over-transport" in args
+    tls = "username-over-transport" in args or "certificate-over-transport" in args
     url = f"{'https' if tls else 'http'}://127.0.0.1:{port}/svc"
     log_path = home / f"serve-{port}.log"
     env = dict(os.environ, WSSC_HOME=str(home))

@@ -76,6 +76,18 @@ def confirmations(data: bytes) -> list[str]:
     return [c.get("Value") or "" for c in security(data) if c.tag == f"{{{ns.WSSE11}}}SignatureConfirmation"]
 
 
+def confirmation_count(data: bytes, encrypt_signature: bool = True) -> int:
+    """How many SignatureConfirmations the reply carries. Under EncryptSignature each travels
+    encrypted, as WCF sends them when the request's signature was (CXF refuses them in the
+    clear: FINDINGS C15): the header's EncryptedData are the reply's one signature and the
+    confirmations, and none is in the clear. Their values are checked by the client."""
+    if not encrypt_signature:
+        return len(confirmations(data))
+    assert confirmations(data) == [], "a SignatureConfirmation in the clear under EncryptSignature"
+    encrypted = [c for c in security(data) if c.tag == f"{{{ns.XENC}}}EncryptedData"]
+    return len(encrypted) - 1
+
+
 def assert_generic(data: bytes) -> None:
     fault = read_fault(Envelope(etree.fromstring(data)))
     assert fault is not None and fault.reason == GENERIC, fault
@@ -104,7 +116,7 @@ def test_session_opens_with_the_certificate_as_identity_and_renews_with_two_endo
     assert names[-3:] == ["EncryptedData" if encrypt_signature else "Signature"] * 3, names
     reply = post(eng, out)
     # the reply confirms all three request signatures
-    assert len(confirmations(reply)) == 3
+    assert confirmation_count(reply, encrypt_signature) == 3
     old = cl.sct
     cl.renew_response(reply, out, clock.t)
     assert cl.sct is not None and cl.sct.instance != old.instance
@@ -114,6 +126,16 @@ def test_session_opens_with_the_certificate_as_identity_and_renews_with_two_endo
 
 def test_the_rst_reply_confirms_the_primary_and_the_endorsing_signature() -> None:
     settings = settings_for()
+    clock = Clock()
+    eng, cl = engine(settings, clock), client(settings)
+    out = cl.issue_request(clock.t)
+    reply = post(eng, out)
+    assert confirmation_count(reply) == 2
+    cl.issue_response(reply, out, clock.t)  # checks both values (require_signature_confirmation)
+
+
+def test_the_confirmations_travel_in_the_clear_under_sign_before_encrypt() -> None:
+    settings = settings_for(encrypt_signature=False)
     clock = Clock()
     eng, cl = engine(settings, clock), client(settings)
     out = cl.issue_request(clock.t)
@@ -163,7 +185,7 @@ def test_without_a_session_each_message_is_endorsed() -> None:
     eng, cl = engine(settings, clock), client(settings)
     out = cl.app_request(ADD, {"a": 1, "b": 2}, clock.t)
     reply = post(eng, out)
-    assert len(confirmations(reply)) == 2
+    assert confirmation_count(reply) == 2
     assert cl.app_response(reply, out, clock.t) == 3
 
 

@@ -631,6 +631,10 @@ def run_serve(args: argparse.Namespace) -> int:
         if logging.getLogger().level <= logging.INFO
         else "warning",
         access_log=False,
+        # WCF's hosts keep an idle connection 120 s (HTTP.sys; Kestrel 130 s), uvicorn 5 s:
+        # Java's HttpClient (CXF) reuses a pooled connection the server has closed, and its
+        # POST fails unsent ("header parser received no bytes"; interop/cxf/FINDINGS C19).
+        timeout_keep_alive=120,
         http=_uvicorn_http(),
         **ssl,  # type: ignore[arg-type]
     )

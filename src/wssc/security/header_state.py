@@ -97,6 +97,9 @@ class HeaderState:
     context_sct: SecurityContextToken | None
     tokens: dict[str, Token] = field(default_factory=dict)  # by wsu:Id / Id
     ek_by_sha1: dict[str, Token] = field(default_factory=dict)  # by EncryptedKeySHA1
+    #: the header's X.509 BinarySecurityTokens by ThumbprintSHA1 (base64), for a KeyIdentifier
+    #: that names an included certificate by its thumbprint (CXF's RequireThumbprintReference)
+    x509_by_thumbprint: dict[str, Token] = field(default_factory=dict)
     scts: list[Token] = field(default_factory=list)
     header_scts: list[Token] = field(default_factory=list)
     sc: ScVersion | None = None
@@ -165,6 +168,13 @@ class HeaderState:
                 return tok
             if ref.value_type == ns.WSS_KERBEROS_AP_REQ_SHA1:
                 return self.kerberos_token(ref.key_identifier)
+            if ref.value_type == ns.WSS_THUMBPRINT:
+                # Only a certificate this header carries (and that passed the validator): WCF's
+                # header token resolver matches the clause against the header's tokens alike.
+                x509_token = self.x509_by_thumbprint.get(ref.key_identifier)
+                if x509_token is None:
+                    raise SecurityTokenUnavailable("no BinarySecurityToken has this ThumbprintSHA1")
+                return x509_token
             raise SecurityTokenUnavailable("unsupported KeyIdentifier type")
         assert ref.uri is not None
         if ref.is_local:

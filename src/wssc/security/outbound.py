@@ -111,7 +111,8 @@ def protect(
     ``endorsing_values`` receives their SignatureValues.
 
     ``confirmations`` (a reply under WSS 1.1's SignatureConfirmation): one signed
-    ``wsse11:SignatureConfirmation`` per value, after the Timestamp.
+    ``wsse11:SignatureConfirmation`` per value, after the Timestamp; under EncryptSignature
+    each is encrypted too (after the ReferenceList), as WCF sends them.
 
     ``encrypt_with`` (an AsymmetricBinding, WCF's MutualCertificate under WS-Security 1.0):
     ``token`` is an X.509 token that signs with its private key, and what is encrypted is
@@ -222,6 +223,20 @@ def protect(
                 )
             )
             etree.SubElement(ref_list, f"{{{ns.XENC}}}DataReference").set("URI", "#" + s_data_id)
+    if policy.encrypt_signature:
+        # WCF encrypts its SignatureConfirmations when the request's signature came encrypted
+        # (SignatureConfirmations.IsMarkedForEncryption), i.e. under EncryptSignature; CXF's
+        # EncryptSignature check requires it. Signed over the plaintext, then moved after the
+        # ReferenceList like the supporting tokens (after the keys they are encrypted under).
+        for c in confirmed:
+            c_data_id = ids.next()
+            sec.remove(c)
+            sec.append(
+                build_encrypted_data(
+                    c_data_id, ns.XENC_ELEMENT, suite.encryption, enc_key, etree.tostring(c), enc_ref
+                )
+            )
+            etree.SubElement(ref_list, f"{{{ns.XENC}}}DataReference").set("URI", "#" + c_data_id)
     signatures = [signature]
     for e_key, e_ref in endorse:
         # Over the primary signature's plaintext, as the verifier sees it once decrypted.

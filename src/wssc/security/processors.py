@@ -32,7 +32,9 @@ signer's key (`wssc.security.decrypt`); any other encrypted header element is re
 
 from __future__ import annotations
 
+import base64
 import binascii
+import hashlib
 import os
 from typing import Protocol
 
@@ -254,6 +256,8 @@ class BinarySecurityTokenProcessor(Processor):
         tok = Token("x509", b"", public_key=pub, certificate=cert)
         if ident:
             state.tokens[ident] = tok
+        thumbprint = base64.b64encode(hashlib.sha1(der).digest()).decode("ascii")
+        state.x509_by_thumbprint[thumbprint] = tok
 
     @staticmethod
     def _kerberos(el: etree._Element, state: HeaderState) -> None:

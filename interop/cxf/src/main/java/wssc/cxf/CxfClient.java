@@ -29,7 +29,13 @@ import org.apache.wss4j.common.crypto.Merlin;
  * <pre>
  * java -cp CLASSPATH wssc.cxf.CxfClient --wsdl URL?wsdl --server-cert PEM [--address URL]
  *      [--calls N] [--no-cancel] [--http11] [--service NAME --port NAME]
+ *      [--user NAME:PASSWORD] [--client-cert PEM --client-key PEM(PKCS8)]
  * </pre>
+ *
+ * {@code --user} is the UsernameToken of a username bootstrap (UserNameForCertificate);
+ * {@code --client-cert}/{@code --client-key} the client's X.509 of a certificate bootstrap
+ * (MutualCertificate, CertificateOverTransport). On an {@code https://} WSDL the TLS trust is
+ * exactly {@code --server-cert}.
  *
  * CXF's defaults are kept (WS-I BSP compliance on). The one setting made by hand is the
  * endpoint address (CXF's dispatch client takes it from the WSDL's soap address, which names
@@ -122,7 +128,12 @@ public final class CxfClient {
                     .setProperty("org.apache.cxf.transport.http.forceVersion", "1.1");
             result.put("http11", true);
         }
-        Merlin crypto = trustCrypto(Certs.readPem(Path.of(serverCert)), "wssc");
+        X509Certificate serverX509 = Certs.readPem(Path.of(serverCert));
+        Merlin crypto = trustCrypto(serverX509, "wssc");
+        if (wsdl.startsWith("https:")) {
+            ClientCredentials.trustTls(serverX509);
+            result.put("https", true);
+        }
 
         Dispatch<Source> d;
         try {
@@ -140,6 +151,8 @@ public final class CxfClient {
         ctx.put(SecurityConstants.ENCRYPT_CRYPTO, crypto);
         ctx.put(SecurityConstants.ENCRYPT_USERNAME, "wssc");
         ctx.put(SecurityConstants.SIGNATURE_CRYPTO, crypto);
+        ClientCredentials.apply(ctx, opt(argv, "--user", null), opt(argv, "--client-cert", null),
+                opt(argv, "--client-key", null), serverX509, result);
         if (flag(argv, "--no-cancel")) {
             ctx.put(SecurityConstants.STS_TOKEN_DO_CANCEL, false);
         } else {

@@ -58,12 +58,18 @@ import org.w3c.dom.Element;
  *
  * <pre>
  * java -cp CLASSPATH wssc.cxf.CxfService --binding wshttp|ws2007 --port N --cert PEM
- *      --key PEM(PKCS8) [--bootstrap afc|unot] [--no-derived-keys] [--no-require-cancellation]
+ *      --key PEM(PKCS8) [--bootstrap afc|unot|unfc|mc|cot] [--trust-client-cert PEM,…]
+ *      [--no-derived-keys] [--no-require-cancellation] [--no-secure-context]
  *      [--suite Basic256 | --suites A,B,…] [--soap 1.1|1.2] [--sc-lifetime-ms MS] [--users name:pw,…] [--body-only]
  * </pre>
  *
  * wshttp is SP 2005/07 with SC 2005/02 and Trust 2005/02; ws2007 is SP 1.2 with SC 1.3 and
- * Trust 1.3. unot serves HTTPS with the same key. Prints {@code LISTENING url}, then one
+ * Trust 1.3. The bootstrap: afc AnonymousForCertificate, unfc UserNameForCertificate, mc
+ * MutualCertificate (WS-Security 1.1 shape: the client's X.509 endorses), each under the
+ * symmetric binding; unot UserNameOverTransport and cot CertificateOverTransport over HTTPS
+ * with the same key. --trust-client-cert: the client certificates mc and cot trust.
+ * --no-secure-context: no SCT, the bootstrap's symmetric binding on every message (afc, unfc,
+ * mc). Prints {@code LISTENING url}, then one
  * {@code EVENT} line per thing CXF did (issue, renew, cancel, call, auth, fault). A line
  * {@code REPORT} on stdin makes it print its verdict since the last report: one line
  * {@code RESULT {json}} (what CXF issued, renewed, cancelled, the calls it ran, the faults it
@@ -254,13 +260,20 @@ public final class CxfService {
     }
 
     /** The WSDL of one variant, in CXF's policy shapes. */
-    static String wsdl(boolean unot, boolean sp12, boolean derived, boolean cancel, String suite, boolean soap12,
-                       boolean signHeaders, String address) throws Exception {
+    static String wsdl(String bootstrap, boolean sp12, boolean derived, boolean cancel, String suite, boolean soap12,
+                       boolean signHeaders, String address, boolean oneShot) throws Exception {
+        boolean unot = isTransport(bootstrap);
         String sp = sp12 ? "http://docs.oasis-open.org/ws-sx/ws-securitypolicy/200702"
                 : "http://schemas.xmlsoap.org/ws/2005/07/securitypolicy";
         String cancelAssertion = cancel ? "" : sp12 ? "<sp:MustNotSendCancel/>"
                 : "<mssp:MustNotSendCancel xmlns:mssp=\"http://schemas.microsoft.com/ws/2005/07/securitypolicy\"/>";
-        String policy = resource(unot ? "transport.policy" : "symmetric.policy")
+        String supporting = switch (bootstrap) {
+            case "unot", "unfc" -> resource("username.supporting");
+            case "mc", "cot" -> resource("certificate.supporting");
+            default -> "";
+        };
+        String policy = resource(unot ? "transport.policy" : oneShot ? "oneshot.policy" : "symmetric.policy")
+                .replace("@BOOT_SUPPORTING@", supporting)
                 .replace("@DK@", derived ? "<sp:RequireDerivedKeys/>" : "")
                 .replace("@CANCEL@", cancelAssertion)
                 .replace("@TRUST@", sp12 ? "Trust13" : "Trust10")
@@ -287,8 +300,17 @@ public final class CxfService {
                 .replace("@SP@", sp);
     }
 
+    /** The bootstraps over HTTPS (a TransportBinding): unot, cot. */
+    static boolean isTransport(String bootstrap) {
+        return "unot".equals(bootstrap) || "cot".equals(bootstrap);
+    }
+
     public static void main(String[] argv) throws Exception {
-        boolean unot = "unot".equals(opt(argv, "--bootstrap", "afc"));
+        String bootstrap = opt(argv, "--bootstrap", "afc");
+        if (!List.of("afc", "unot", "unfc", "mc", "cot").contains(bootstrap)) {
+            throw new IllegalArgumentException("--bootstrap afc|unot|unfc|mc|cot");
+        }
+        boolean unot = isTransport(bootstrap);
         boolean sp12 = "ws2007".equals(opt(argv, "--binding", "ws2007"));
         boolean soap12 = !"1.1".equals(opt(argv, "--soap", "1.2"));
         int port = Integer.parseInt(opt(argv, "--port", "8080"));
@@ -306,6 +328,14 @@ public final class CxfService {
         Merlin crypto = new Merlin(new Properties(), CxfService.class.getClassLoader(), null);
         crypto.setKeyStore(ks);
         crypto.setTrustStore(ks);
+        // mc, cot: the client certificates WSS4J trusts (direct trust: the store holds them)
+        String trusted = opt(argv, "--trust-client-cert", null);
+        if (trusted != null) {
+            int n = 0;
+            for (String pem : trusted.split(",")) {
+                ks.setCertificateEntry("client" + n++, Certs.readPem(Path.of(pem)));
+            }
+        }
 
         String base = (unot ? "https" : "http") + "://127.0.0.1:" + port + "/svc";
         // --suites A,B,…: one endpoint per suite in this JVM, at /svc/<suite> (the matrix of
@@ -314,8 +344,8 @@ public final class CxfService {
         Map<String, Path> wsdls = new LinkedHashMap<>();
         for (String suite : suites == null ? new String[] {opt(argv, "--suite", "Basic256")} : suites.split(",")) {
             String address = suites == null ? base : base + "/" + suite;
-            String doc = wsdl(unot, sp12, !flag(argv, "--no-derived-keys"), !flag(argv, "--no-require-cancellation"),
-                    suite, soap12, !flag(argv, "--body-only"), address);
+            String doc = wsdl(bootstrap, sp12, !flag(argv, "--no-derived-keys"), !flag(argv, "--no-require-cancellation"),
+                    suite, soap12, !flag(argv, "--body-only"), address, flag(argv, "--no-secure-context"));
             Path wsdlFile = Files.createTempFile("wssc-cxf-service-", ".wsdl");
             wsdlFile.toFile().deleteOnExit();
             Files.writeString(wsdlFile, doc);
