@@ -638,6 +638,15 @@ def bootstrap_kind(key: Bootstrap) -> BootstrapKind:
         raise ConfigurationError(f"no bootstrap {key.value} is registered") from None
 
 
+def username_over_tls() -> BootstrapKind:
+    """The kind that signs in with a username over HTTPS: a security token service's own
+    bootstrap (ADFS's ``usernamemixed`` endpoint; `wssc.service.sts`, `wssc.client.sts`)."""
+    for kind in BOOTSTRAPS.values():
+        if kind.security_mode == "transport" and kind.client_credentials == {"username", "password"}:
+            return kind
+    raise ConfigurationError("no bootstrap signs in with a username over HTTPS")
+
+
 def _folded(name: str) -> str:
     return name.replace("-", "").replace("_", "").lower()
 
@@ -697,4 +706,5 @@ __all__ = [
     "settings_from_wsdl",
     "shapes",
     "unregister_bootstrap",
+    "username_over_tls",
 ]

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from wssc.bootstrap.base import ClientContext
-from wssc.bootstrap.username_over_transport import UserNameOverTransportClient
+from wssc.bootstrap.base import BootstrapClient, ClientContext
+from wssc.bootstrap.registry import ClientCredentials, username_over_tls
 from wssc.errors import ConfigurationError, InvalidRequest, TransportError, error_from_fault, missing_extra
 from wssc.security.policy import MessagePolicy
 from wssc.tokens.str_ import SecurityTokenReference
@@ -70,6 +70,10 @@ class StsExchange:
     def _policy(self) -> MessagePolicy:
         return MessagePolicy(sc=ns.SC_V13 if self.trust.ns == ns.TRUST_13 else ns.SC_FEB2005)
 
+    def _sign_in(self) -> BootstrapClient:
+        creds = ClientCredentials(username=self.username, password=self.password)
+        return username_over_tls().client_half(creds)
+
     def request(self, now: float | None = None) -> bytes:
         rst = IssuedTokenRequest(self.token_type, self.applies_to, _KEY_BITS, self.entropy, context=None)
         env = new_envelope(
@@ -78,7 +82,7 @@ class StsExchange:
             to=self.address,
             payload=rst.to_xml(self.trust),
         )
-        root, _ = UserNameOverTransportClient(self.username, self.password).secure(env, self._policy, now)
+        root, _ = self._sign_in().secure(env, self._policy, now)
         return etree.tostring(root)
 
     def read(self, data: bytes, now: float | None = None) -> IssuedToken:
@@ -86,8 +90,7 @@ class StsExchange:
         fault = read_fault(env)
         if fault is not None:
             raise error_from_fault(fault.code, fault.reason)
-        client = UserNameOverTransportClient(self.username, self.password)
-        verified = client.verify_reply(data, ClientContext(), self._policy, now)
+        verified = self._sign_in().verify_reply(data, ClientContext(), self._policy, now)
         if verified.envelope.action != IssuedTokenResponse.action(self.trust):
             raise InvalidRequest("the STS's reply is not an Issue response")
         payload = verified.envelope.payload

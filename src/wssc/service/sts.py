@@ -24,15 +24,13 @@ from typing import Any
 from lxml import etree
 
 from wssc.bootstrap.base import TransportInfo, UsernameValidator
-from wssc.bootstrap.username_auth import login_throttle
-from wssc.bootstrap.username_over_transport import UserNameOverTransportService
+from wssc.bootstrap.registry import ServiceCredentials, username_over_tls
 from wssc.certs import Certificate
 from wssc.errors import InvalidRequest, MalformedXml, WsscError, on_the_wire
 from wssc.federation.saml2 import SamlAttribute, build_saml2
 from wssc.federation.saml_signature import sign_assertion
 from wssc.logs import printable
 from wssc.security.policy import MessagePolicy
-from wssc.security.throttle import FailedAuthenticationThrottle
 from wssc.settings import LocalServiceSecuritySettings
 from wssc.trust.entropy import check_entropy, computed_key, new_entropy
 from wssc.trust.issued import IssuedTokenRequest, IssuedTokenResponse, saml2_reference
@@ -72,9 +70,12 @@ class SecurityTokenService:
     soap: SoapVersion = SOAP_12
     max_body: int = DEFAULT_MAX_BODY
     clock: Callable[[], float] = time.time
-    throttle: FailedAuthenticationThrottle = field(
-        default_factory=lambda: login_throttle(LocalServiceSecuritySettings())
-    )
+    service_settings: LocalServiceSecuritySettings = field(default_factory=LocalServiceSecuritySettings)
+
+    def __post_init__(self) -> None:
+        # The sign-in (and its login throttle) lives as long as the STS.
+        creds = ServiceCredentials(username_validator=self.validator, require_tls=self.require_tls)
+        self._sign_in = username_over_tls().service_half(creds, self.service_settings)
 
     @property
     def _policy(self) -> MessagePolicy:
@@ -87,7 +88,7 @@ class SecurityTokenService:
         try:
             if len(body) > self.max_body:
                 raise MalformedXml("the request is larger than the STS accepts")
-            boot = UserNameOverTransportService(self.validator, self.require_tls, self.throttle)
+            boot = self._sign_in
             now = self.clock()
             result = boot.verify(body, transport, self._policy, now)
             env = result.message.envelope
