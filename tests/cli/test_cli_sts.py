@@ -15,12 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from servers import free_port
 from wssc.certs import Certificate, generate_self_signed, save
 from wssc.client.sts import StsExchange, request_token
 from wssc.errors import FailedAuthentication
 from wssc.federation.saml_checks import IssuedTokenValidator
-
-from servers import free_port
 
 RP = "https://rp.test/service"
 
