@@ -51,6 +51,7 @@ from wssc.bootstrap.certificate_over_transport import (
     CertificateOverTransportPolicy,
     CertificateOverTransportService,
 )
+from wssc.bootstrap.issued_token import IssuedTokenClient, IssuedTokenPolicy, IssuedTokenService
 from wssc.bootstrap.kerberos import KerberosClient, KerberosPolicy, KerberosService, SeenApReqs
 from wssc.bootstrap.kerberos import acceptor as kerberos_acceptor
 from wssc.bootstrap.mutual_certificate import (
@@ -75,6 +76,8 @@ from wssc.bootstrap.username_over_transport import (
 from wssc.certs import Certificate
 from wssc.crypto.suites import get_suite
 from wssc.errors import CertificateRejected, ConfigurationError
+from wssc.federation.saml_checks import IssuedTokenValidator
+from wssc.federation.token import IssuedToken
 from wssc.logs import printable
 from wssc.policy.explain import explain_endpoint
 from wssc.policy.export import binding_policy_element
@@ -166,6 +169,8 @@ class ClientCredentials(_Credentials):
     #: TLSNEGO: a DNS identity (the WSDL's ``wsid:Identity/wsid:Dns``) the service's TLS
     #: certificate must name.
     service_dns_identity: str | None = None
+    #: IssuedToken: the token and proof key obtained from the STS (`wssc.client.sts`).
+    issued_token: IssuedToken | None = field(default=None, repr=False)
 
     def validated_service_certificate(self, purpose: KeyPurpose) -> Certificate | None:
         """``service_certificate`` once its validator accepts it for ``purpose``, before
@@ -205,6 +210,10 @@ class ServiceCredentials(_Credentials):
     #: The principal name a Windows-authenticated service publishes as its WSDL identity
     #: (``wsid:Spn``, e.g. ``HTTP/host.example.com``); WCF's clients and wssc's target it.
     spn: str | None = None
+    #: IssuedToken: the STS certificates whose signed assertions are trusted, and the
+    #: audience URIs this service answers to (WCF's ``AllowedAudienceUris``; required).
+    trusted_issuers: tuple[Certificate, ...] = ()
+    audiences: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -451,6 +460,28 @@ def _kerberos_service(c: ServiceCredentials, s: LocalServiceSecuritySettings) ->
     return KerberosService(kerberos_acceptor(c.kerberos_keytab), SeenApReqs(s.replay_cache_size))
 
 
+def _it_client(c: ClientCredentials) -> BootstrapClient:
+    if c.issued_token is None:
+        raise ConfigurationError(
+            "IssuedToken needs a token from the STS: issued_token=request_token(StsExchange.new(…))"
+        )
+    return IssuedTokenClient(c.issued_token)
+
+
+def _it_service(c: ServiceCredentials, s: LocalServiceSecuritySettings) -> BootstrapService:
+    if c.certificate is None:
+        raise ConfigurationError(
+            "IssuedToken needs the service certificate (the proof keys are encrypted to it)"
+        )
+    validator = IssuedTokenValidator(
+        issuers=c.trusted_issuers,
+        audiences=c.audiences,
+        relying_party=c.certificate,
+        skew=s.max_clock_skew.total_seconds(),
+    )
+    return IssuedTokenService(validator)
+
+
 def _tls_client(variant: Bootstrap) -> Callable[[ClientCredentials], BootstrapClient]:
     def make(c: ClientCredentials) -> BootstrapClient:
         if variant == Bootstrap.USERNAME_FOR_SSL and (c.username is None or c.password is None):
@@ -600,6 +631,17 @@ _KINDS: dict[Bootstrap, BootstrapKind] = {
             _tls_service(Bootstrap.MUTUAL_SSL),
             TlsnegoPolicy(Bootstrap.MUTUAL_SSL, mutual=True),
             client_credentials=_TLS_TRUST | {"certificate"},
+        ),
+        BootstrapKind(
+            Bootstrap.ISSUED_TOKEN,
+            "issued-token",
+            "message",
+            (WSHTTP, WS2007),
+            _it_client,
+            _it_service,
+            IssuedTokenPolicy(),
+            aliases=("federation", "saml"),
+            client_credentials=frozenset({"issued_token"}),
         ),
     )
 }

@@ -21,8 +21,8 @@ from lxml import etree
 from wssc.bootstrap.base import BootstrapClient, ClientContext
 from wssc.bootstrap.registry import ClientCredentials, username_over_tls
 from wssc.errors import ConfigurationError, InvalidRequest, TransportError, error_from_fault, missing_extra
+from wssc.federation.token import IssuedToken
 from wssc.security.policy import MessagePolicy
-from wssc.tokens.str_ import SecurityTokenReference
 from wssc.trust.entropy import computed_key, new_entropy
 from wssc.trust.issued import IssuedTokenRequest, IssuedTokenResponse, saml2_reference
 from wssc.trust.messages import BinarySecret, ComputedKey
@@ -32,21 +32,6 @@ from wssc.xml.parse import parse_xml
 from wssc.xml.soap import SOAP_12, Envelope, SoapVersion, new_envelope, read_fault
 
 _KEY_BITS = 256
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class IssuedToken:
-    """A token from an STS and what the client needs to use it."""
-
-    assertion: etree._Element = field(repr=False)
-    proof_key: bytes = field(repr=False)
-    reference: SecurityTokenReference
-    token_type: str
-    expires: float | None
-
-    @property
-    def token_id(self) -> str:
-        return self.assertion.get("ID") or ""
 
 
 @dataclass(frozen=True, slots=True)
