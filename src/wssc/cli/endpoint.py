@@ -180,6 +180,21 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="accepted user for the bootstraps that sign in with a username (default alice:secret)",
     )
     s.add_argument(
+        "--issuer-cert",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="PEM",
+        help="issued-token: trust SAML assertions signed by this STS certificate; repeatable",
+    )
+    s.add_argument(
+        "--audience",
+        action="append",
+        default=[],
+        metavar="URI",
+        help="issued-token: an audience URI the assertions must name (default: the endpoint's address)",
+    )
+    s.add_argument(
         "--trust-client-cert",
         action="append",
         default=[],
@@ -534,6 +549,7 @@ def run_serve(args: argparse.Namespace) -> int:
     if str(args.store).startswith("redis://"):
         require("wssc serve --store redis://", "redis")
     from wssc.certs import dev_certificate
+    from wssc.certs import load as load_cert
     from wssc.demo import Calculator
     from wssc.service.engine import ServiceEngine
     from wssc.settings import Compatibility
@@ -581,7 +597,11 @@ def run_serve(args: argparse.Namespace) -> int:
         replay_cache=replay_cache,
         client_certificate_validator=_client_validator(args),
         credentials=ServiceCredentials(
-            kerberos_keytab=args.keytab, ntlm_user_file=args.ntlm_users, spn=args.spn
+            kerberos_keytab=args.keytab,
+            ntlm_user_file=args.ntlm_users,
+            spn=args.spn,
+            trusted_issuers=tuple(load_cert(p) for p in args.issuer_cert),
+            audiences=tuple(args.audience) or (address,),
         ),
         compatibility=Compatibility(suite_signatures=args.suite_signatures, spnego=args.spnego_dialect),
     )
