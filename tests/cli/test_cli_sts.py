@@ -8,15 +8,15 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
-from servers import free_port
-from wssc.certs import Certificate, generate_self_signed, save
+from servers import Server, free_port
+from wssc.certs import Certificate, generate_self_signed, load, save
 from wssc.client.sts import StsExchange, request_token
 from wssc.errors import FailedAuthentication
 from wssc.federation.saml_checks import IssuedTokenValidator
@@ -33,37 +33,45 @@ class Sts:
     log: Path
 
 
-@pytest.fixture(scope="module")
-def sts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sts]:
-    home = tmp_path_factory.mktemp("sts")
-    cert, rp = generate_self_signed("localhost"), generate_self_signed("rp.test")
-    save(cert, home / "sts.pem", home / "sts.key")
-    save(rp, home / "rp.pem", home / "rp.key")
+def launch_sts(home: Path, relying_parties: dict[str, Path]) -> tuple[subprocess.Popen[bytes], Sts]:
+    """``wssc sts`` on a free port, polled until it answers (a GET is refused with 405)."""
+    if (home / "sts.pem").exists():
+        cert = load(home / "sts.pem", home / "sts.key")
+    else:
+        cert = generate_self_signed("localhost")
+        save(cert, home / "sts.pem", home / "sts.key")
     (home / "users").write_text("# test users\nalice:secret\n")
     port = free_port()
     log = home / "sts.log"
     cmd = [sys.executable, "-m", "wssc", "--log-level", "INFO", "sts", "--port", str(port)]
     cmd += ["--cert", str(home / "sts.pem"), "--key", str(home / "sts.key"), "--users", str(home / "users")]
-    cmd += ["--relying-party-cert", f"{RP}={home / 'rp.pem'}"]
+    for address, pem in relying_parties.items():
+        cmd += ["--relying-party-cert", f"{address}={pem}"]
     with open(log, "ab") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ))
     url = f"https://127.0.0.1:{port}/sts"
+    ctx = ssl.create_default_context(cafile=str(home / "sts.pem"))
     deadline = time.monotonic() + 30
-    while True:  # poll until the STS answers (a GET is refused with 405)
+    while True:
         assert proc.poll() is None, log.read_text()
         try:
-            if (
-                httpx.get(
-                    url, verify=ssl.create_default_context(cafile=str(home / "sts.pem")), timeout=2
-                ).status_code
-                == 405
-            ):
+            if httpx.get(url, verify=ctx, timeout=2).status_code == 405:
                 break
         except httpx.HTTPError:
             pass
         assert time.monotonic() < deadline, log.read_text()
         time.sleep(0.1)
-    yield Sts(url, str(home / "sts.pem"), cert, rp, log)
+    return proc, Sts(url, str(home / "sts.pem"), cert, load(next(iter(relying_parties.values()))), log)
+
+
+@pytest.fixture(scope="module")
+def sts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sts]:
+    home = tmp_path_factory.mktemp("sts")
+    rp = generate_self_signed("rp.test")
+    save(rp, home / "rp.pem", home / "rp.key")
+    proc, s = launch_sts(home, {RP: home / "rp.pem"})
+    s.rp = rp
+    yield s
     proc.terminate()
     proc.wait(10)
 
@@ -91,3 +99,30 @@ def test_help_names_the_flags() -> None:
     ).stdout
     for flag in ("--cert", "--key", "--users", "--relying-party-cert", "--lifetime"):
         assert flag in out
+
+
+def test_wssc_call_through_wssc_sts(
+    server: Callable[..., Server], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The CLI end to end: ``wssc call --sts`` gets a token from ``wssc sts`` and calls
+    ``wssc serve --bootstrap issued-token`` trusting that STS, with a secure session."""
+    home = tmp_path_factory.mktemp("sts-call")
+    save(generate_self_signed("localhost"), home / "sts.pem", home / "sts.key")
+    srv = server("--bootstrap", "issued-token", "--issuer-cert", str(home / "sts.pem"))
+    proc, s = launch_sts(home, {srv.url: srv.home / "dev-cert.pem"})
+    try:
+        out = subprocess.run(
+            [
+                *(sys.executable, "-m", "wssc", "call", srv.url, "Add", "2", "3", "--sts", s.url),
+                *("--username", "alice", "--password", "secret", "--sts-cafile", s.ca),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip() == "5"
+        assert "issued a SAML 2.0 token to alice" in s.log.read_text()
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -378,6 +378,13 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "and mutual-tlsnego; with --client-key",
     )
     c.add_argument(
+        "--sts",
+        metavar="URL",
+        help="issued-token: obtain the token from this security token service first (RST/Issue "
+        "over HTTPS, signing in with --username/--password; AppliesTo: the service's URL)",
+    )
+    c.add_argument("--sts-cafile", metavar="PEM", help="CA/certificate file to trust for the STS's HTTPS")
+    c.add_argument(
         "--dns-identity",
         metavar="NAME",
         help="tlsnego: the DNS name the service's TLS certificate must carry (WCF's <dns> identity)",
@@ -846,6 +853,18 @@ def run_call(args: argparse.Namespace) -> int:
         waiting.close()
 
 
+def _issued_token(args: argparse.Namespace, applies_to: str) -> Any:
+    """``--sts``: the token for ``applies_to`` from the STS (None without ``--sts``)."""
+    if not args.sts:
+        return None
+    from wssc.client.sts import StsExchange, request_token
+
+    if not args.username or args.password is None:
+        raise ConfigurationError("--sts signs in with --username and --password")
+    exchange = StsExchange.new(args.sts, applies_to, args.username, args.password)
+    return request_token(exchange, verify=args.sts_cafile or True, timeout=args.timeout)
+
+
 def _call(args: argparse.Namespace, waiting: Waiting) -> int:
     import httpx
 
@@ -872,6 +891,7 @@ def _call(args: argparse.Namespace, waiting: Waiting) -> int:
         kerberos_ccache=args.ccache,
         certificate=load(args.client_cert, args.client_key) if args.client_cert is not None else None,
         service_dns_identity=args.dns_identity,
+        issued_token=_issued_token(args, url.split("?", 1)[0]),
     )
     verify = _verify_opt(args)
     http = httpx.Client(
