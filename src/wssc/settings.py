@@ -126,6 +126,10 @@ class SecureConversationSettings:
     key_entropy_mode: KeyEntropyMode = KeyEntropyMode.COMBINED
     #: SignBeforeEncryptAndEncryptSignature (WCF default) encrypts the Body and the Signature.
     encrypt_signature: bool = True
+    #: IssuedToken: the STS the policy names (``sp:Issuer``'s address) and its metadata
+    #: (``IssuerMetadata``: its mex or WSDL address), as WCF's ``IssuerAddress``/``IssuerMetadataAddress``.
+    issuer_address: str | None = None
+    issuer_metadata: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

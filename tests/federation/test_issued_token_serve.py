@@ -63,3 +63,38 @@ def test_issued_token_calls(
         assert client.call("Add", a=2, b=3) == 5
         assert client.Echo(text="héllo") == "héllo"
     assert events.count("issue") == (1 if mode == "session" else 0)
+
+
+def test_policy_names_the_sts_and_inspect_shows_it(
+    server: Callable[..., Server], sts_pem: Path, sts_cert: Certificate
+) -> None:
+    """``sp:IssuedToken`` carries ``sp:Issuer`` (address and mex metadata) and the
+    RequestSecurityTokenTemplate; the client's import reads them; ``wssc inspect`` names the STS."""
+    import subprocess
+    import sys
+
+    import httpx
+
+    from wssc.bootstrap.registry import settings_from_wsdl
+
+    sts, mex = "https://sts.example/adfs/services/trust/13/usernamemixed", "https://sts.example/adfs/mex"
+    srv = server(
+        "--bootstrap",
+        "issued-token",
+        "--issuer-cert",
+        str(sts_pem),
+        "--sts-address",
+        sts,
+        "--sts-metadata",
+        mex,
+    )
+    wsdl = httpx.get(srv.wsdl_url).content
+    assert b"RequestSecurityTokenTemplate" in wsdl and b"#SAMLV2.0" in wsdl
+    ep = settings_from_wsdl(wsdl)
+    assert ep.settings.bootstrap == Bootstrap.ISSUED_TOKEN
+    assert (ep.settings.issuer_address, ep.settings.issuer_metadata) == (sts, mex)
+    out = subprocess.run(
+        [sys.executable, "-m", "wssc", "inspect", srv.wsdl_url], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert "STS:" in out.stdout and sts in out.stdout and "IssuedToken" in out.stdout

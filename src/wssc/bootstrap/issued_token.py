@@ -167,6 +167,23 @@ class IssuedTokenService:
         return protect(envelope, prot, _policy(policy), now=now)
 
 
+def _issuer(sp: str, address: str, metadata: str | None) -> etree._Element:
+    """``<sp:Issuer><wsa:Address/><wsa:Metadata><mex:Metadata><mex:MetadataSection>
+    <mex:MetadataReference><wsa:Address/>…`` as WCF writes an ``IssuerAddress`` with an
+    ``IssuerMetadataAddress``."""
+    issuer = etree.Element(f"{{{sp}}}Issuer")
+    etree.SubElement(issuer, f"{{{ns.WSA10}}}Address", nsmap={"wsa": ns.WSA10}).text = address
+    if metadata is not None:
+        md = etree.SubElement(issuer, f"{{{ns.WSA10}}}Metadata")
+        section = etree.SubElement(
+            etree.SubElement(md, f"{{{ns.MEX}}}Metadata", nsmap={"mex": ns.MEX}),
+            f"{{{ns.MEX}}}MetadataSection",
+        )
+        ref = etree.SubElement(section, f"{{{ns.MEX}}}MetadataReference")
+        etree.SubElement(ref, f"{{{ns.WSA10}}}Address").text = metadata
+    return issuer
+
+
 class IssuedTokenPolicy:
     """The WS-SecurityPolicy shape (export; import recognizes it)::
 
@@ -208,6 +225,8 @@ class IssuedTokenPolicy:
             w.sp("RequireInternalReference"),
         )
         token.insert(0, template)
+        if settings.issuer_address is not None:
+            token.insert(0, _issuer(w.d.ns, settings.issuer_address, settings.issuer_metadata))
         return [
             symmetric_binding(w, settings, token),
             wss11(w),

@@ -187,6 +187,10 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         metavar="PEM",
         help="issued-token: trust SAML assertions signed by this STS certificate; repeatable",
     )
+    s.add_argument("--sts-address", metavar="URL", help="issued-token: the STS the policy names (sp:Issuer)")
+    s.add_argument(
+        "--sts-metadata", metavar="URL", help="issued-token: the STS's mex/WSDL address (IssuerMetadata)"
+    )
     s.add_argument(
         "--audience",
         action="append",
@@ -512,6 +516,8 @@ def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             }[args.binding],
             establish_security_context=not args.no_secure_context,
             encrypt_signature=PROTECTION_ORDERS[args.protection_order],
+            issuer_address=args.sts_address,
+            issuer_metadata=args.sts_metadata,
         ),
         service=svc,
         soap_version=args.soap,
