@@ -94,9 +94,10 @@ def refused(srv: Server, client: Client, token: IssuedToken, reason: str) -> Non
 
 
 def test_valid_token_is_accepted(srv: Server, client: Client, sts: Certificate) -> None:
-    body = send(client, as_token(assertion(srv, sts)))
-    r = post(srv, body)
-    assert r.status_code == 200 and read_fault_bytes(r.content) is None
+    token = as_token(assertion(srv, sts))
+    for _ in range(2):  # the same assertion serves many messages (no ID replay check by default)
+        r = post(srv, send(client, token))
+        assert r.status_code == 200 and read_fault_bytes(r.content) is None
     assert client.call("Add", a=40, b=2) == 42
 
 
@@ -159,3 +160,24 @@ def test_bearer_assertion_where_a_proof_key_is_required(
 def test_no_proof_of_possession(srv: Server, client: Client, sts: Certificate) -> None:
     """A genuine assertion (captured, say) with a message keyed by a key the sender chose."""
     refused(srv, client, as_token(assertion(srv, sts), key=bytes(32)), "wrong key")
+
+
+def test_replayed_assertion_with_detection_on(
+    server: Callable[..., Server], sts: Certificate, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """``--detect-replayed-tokens``: a second message with the same assertion (freshly
+    signed with its proof key, so only the assertion repeats) is refused; without the flag
+    (the module's server) the same assertion serves many messages, as WCF's clients reuse it."""
+    d: Path = tmp_path_factory.mktemp("replay-issuer")
+    save(sts, d / "sts.pem", d / "sts.key")
+    strict = server(
+        "--binding", "ws2007", "--bootstrap", "issued-token", "--issuer-cert", str(d / "sts.pem"),
+        "--no-secure-context", "--detect-replayed-tokens",
+    )  # fmt: skip
+    token = as_token(assertion(strict, sts))
+    with Client.from_wsdl(strict.wsdl_url, credentials=ClientCredentials(issued_token=token)) as c:
+        first = post(strict, send(c, token))
+        assert first.status_code == 200 and read_fault_bytes(first.content) is None
+        mark = log_mark(strict)
+        again = post(strict, send(c, token))
+        assert_refused_by(strict, again, "the assertion was replayed", since=mark)

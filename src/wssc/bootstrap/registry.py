@@ -87,6 +87,7 @@ from wssc.policy.policy_import import import_policy
 from wssc.policy.shapes import BootstrapShape, SecurityMode, derived_keys_in_effect
 from wssc.policy.wsdl_import import import_wsdl
 from wssc.security.policy import MessagePolicy
+from wssc.security.replay import MemoryReplayCache
 from wssc.security.x509_validation import REFUSE_ALL, CertificateValidator, KeyPurpose
 from wssc.settings import (
     WCF_COMPATIBLE,
@@ -214,6 +215,9 @@ class ServiceCredentials(_Credentials):
     #: audience URIs this service answers to (WCF's ``AllowedAudienceUris``; required).
     trusted_issuers: tuple[Certificate, ...] = ()
     audiences: tuple[str, ...] = ()
+    #: IssuedToken: refuse an assertion ID seen before, while the assertion is valid (WIF's
+    #: ``DetectReplayedTokens``, off by default: WCF's clients reuse a token until it expires).
+    detect_replayed_tokens: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -478,6 +482,7 @@ def _it_service(c: ServiceCredentials, s: LocalServiceSecuritySettings) -> Boots
         audiences=c.audiences,
         relying_party=c.certificate,
         skew=s.max_clock_skew.total_seconds(),
+        replay=MemoryReplayCache(max_entries=s.replay_cache_size) if c.detect_replayed_tokens else None,
     )
     return IssuedTokenService(validator)
 

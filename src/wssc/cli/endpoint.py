@@ -192,6 +192,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "--sts-metadata", metavar="URL", help="issued-token: the STS's mex/WSDL address (IssuerMetadata)"
     )
     s.add_argument(
+        "--detect-replayed-tokens",
+        action="store_true",
+        help="issued-token: accept each assertion ID once (WIF's DetectReplayedTokens; off by default)",
+    )
+    s.add_argument(
         "--audience",
         action="append",
         default=[],
@@ -615,6 +620,7 @@ def run_serve(args: argparse.Namespace) -> int:
             spn=args.spn,
             trusted_issuers=tuple(load_cert(p) for p in args.issuer_cert),
             audiences=tuple(args.audience) or (address,),
+            detect_replayed_tokens=args.detect_replayed_tokens,
         ),
         compatibility=Compatibility(suite_signatures=args.suite_signatures, spnego=args.spnego_dialect),
     )
