@@ -106,3 +106,11 @@ def test_processor_refuses_an_assertion_not_validated() -> None:
     a.set("ID", "_x")
     with pytest.raises(SecurityTokenUnavailable):
         verify(etree.tostring(env), policy=POLICY, issued_keys={"_y": KEY})
+
+
+def test_samlid_key_identifier_has_no_encoding_type(sts_cert: Certificate, rp_cert: Certificate) -> None:
+    """BSP R6604 (and WCF's writer): a KeyIdentifier naming a SAML assertion carries no
+    EncodingType; the ID is its text, not base64."""
+    secured, _ = IssuedTokenClient(token(sts_cert, rp_cert)).secure(request(), POLICY)
+    kis = [k for k in secured.iter(f"{{{ns.WSSE}}}KeyIdentifier") if k.get("ValueType") == ns.WSS_SAML2_ID]
+    assert kis and all(k.get("EncodingType") is None for k in kis)
