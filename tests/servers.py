@@ -34,7 +34,12 @@ from wssc.client.common import tls_verify
 #: tests/attacks/test_kerberos_token.py and tests/session/test_kerberos_bootstrap.py (the ``kdc``
 #: fixture).
 NEEDS_KDC = frozenset({"spnego", "kerberos"})
-BOOTSTRAP_NAMES: list[str] = [k.cli_name for k in BOOTSTRAPS.values() if k.cli_name not in NEEDS_KDC]
+#: IssuedToken needs a token from an STS (and the service its issuer's certificate): its
+#: matrix is tests/federation/test_issued_token_serve.py and tests/attacks/test_issued_token_attacks.py.
+NEEDS_STS = frozenset({"issued-token"})
+BOOTSTRAP_NAMES: list[str] = [
+    k.cli_name for k in BOOTSTRAPS.values() if k.cli_name not in NEEDS_KDC | NEEDS_STS
+]
 #: The bootstraps that negotiate over WS-Trust legs: they run as the bootstrap of a secure
 #: session only (no per-message security over them yet), so the per-message matrices leave them out.
 NEGOTIATING = frozenset({"spnego", "tlsnego", "username-tlsnego", "mutual-tlsnego"})

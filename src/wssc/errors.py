@@ -131,6 +131,14 @@ class CertificateRejected(InvalidSecurityToken):
     default_reason = "The X.509 certificate is not trusted or not valid for this use"
 
 
+class SamlAssertionRejected(InvalidSecurityToken):
+    """A SAML assertion (an IssuedToken) refused: malformed or over a cap, an untrusted or
+    failed issuer signature, another audience, outside its lifetime, replayed, or its proof
+    key unusable. The detail names the check; a service sends the generic fault."""
+
+    default_reason = "The issued token is not valid"
+
+
 class SecurityTokenUnavailable(WsscError):
     default_code = FaultCode(ns.WSSE, "SecurityTokenUnavailable")
     default_reason = "Referenced security token could not be retrieved"
@@ -418,7 +426,14 @@ class InvalidArgument(ConfigurationError, TypeError):
 
 
 #: Optional dependency -> the wssc extra that installs it.
-EXTRAS = {"httpx": "client", "uvicorn": "service", "redis": "redis", "zeep": "zeep", "spnego": "spnego"}
+EXTRAS = {
+    "httpx": "client",
+    "uvicorn": "service",
+    "redis": "redis",
+    "zeep": "zeep",
+    "spnego": "spnego",
+    "signxml": "federation",
+}
 
 
 class MissingExtra(ConfigurationError, ModuleNotFoundError):

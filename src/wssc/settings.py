@@ -85,6 +85,7 @@ class Bootstrap:
     TLSNEGO: ClassVar[Bootstrap]
     USERNAME_FOR_SSL: ClassVar[Bootstrap]
     MUTUAL_SSL: ClassVar[Bootstrap]
+    ISSUED_TOKEN: ClassVar[Bootstrap]
 
 
 Bootstrap.ANONYMOUS_FOR_CERTIFICATE = Bootstrap("AnonymousForCertificate")
@@ -92,6 +93,8 @@ Bootstrap.USERNAME_OVER_TRANSPORT = Bootstrap("UserNameOverTransport")
 Bootstrap.USERNAME_FOR_CERTIFICATE = Bootstrap("UserNameForCertificate")
 Bootstrap.CERTIFICATE_OVER_TRANSPORT = Bootstrap("CertificateOverTransport")
 Bootstrap.MUTUAL_CERTIFICATE = Bootstrap("MutualCertificate")
+#: WCF's IssuedToken (federation): a SAML token from an STS, its proof key the message key.
+Bootstrap.ISSUED_TOKEN = Bootstrap("IssuedToken")
 #: WCF's SspiNegotiated: SPNEGO (Kerberos, NTLM fallback) negotiated over WS-Trust legs.
 Bootstrap.SPNEGO = Bootstrap("SspiNegotiated")
 #: WCF's Kerberos (``negotiateServiceCredential="false"``): a Kerberos AP-REQ in the RST/SCT.
@@ -123,6 +126,10 @@ class SecureConversationSettings:
     key_entropy_mode: KeyEntropyMode = KeyEntropyMode.COMBINED
     #: SignBeforeEncryptAndEncryptSignature (WCF default) encrypts the Body and the Signature.
     encrypt_signature: bool = True
+    #: IssuedToken: the STS the policy names (``sp:Issuer``'s address) and its metadata
+    #: (``IssuerMetadata``: its mex or WSDL address), as WCF's ``IssuerAddress``/``IssuerMetadataAddress``.
+    issuer_address: str | None = None
+    issuer_metadata: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

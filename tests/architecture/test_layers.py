@@ -21,7 +21,7 @@ LAYERS: list[list[str]] = [
     ["wssc.crypto", "wssc.certs"],
     ["wssc.tokens", "wssc.contract"],
     ["wssc.trust", "wssc.policy", "wssc.security"],
-    ["wssc.store"],
+    ["wssc.store", "wssc.federation"],
     ["wssc.bootstrap"],
     ["wssc.session"],
     ["wssc.service", "wssc.client", "wssc.demo"],

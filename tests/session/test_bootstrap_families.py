@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from lxml import etree
 
 from wssc.bootstrap.registry import BOOTSTRAPS, BootstrapKind
 from wssc.errors import ConfigurationError
@@ -42,7 +43,7 @@ def test_every_name_the_registry_lists_parses_to_its_kind() -> None:
             assert parse_bootstrap(name) is key
             assert parse_bootstrap(name.upper().replace("-", "_")) is key
     with pytest.raises(ValueError, match="choose one of"):
-        parse_bootstrap("issued-token")
+        parse_bootstrap("no-such-bootstrap")
 
 
 @pytest.mark.parametrize("kind", list(BOOTSTRAPS.values()), ids=lambda k: k.cli_name)
@@ -54,6 +55,8 @@ def test_each_kind_names_the_client_credentials_it_uses(kind: BootstrapKind) -> 
     from wssc.bootstrap.registry import ClientCredentials
     from wssc.certs import generate_self_signed
     from wssc.errors import ConfigurationError
+    from wssc.federation.token import IssuedToken
+    from wssc.tokens.str_ import SecurityTokenReference
 
     names = {f.name for f in fields(ClientCredentials)}
     assert kind.client_credentials and kind.client_credentials <= names
@@ -64,6 +67,13 @@ def test_each_kind_names_the_client_credentials_it_uses(kind: BootstrapKind) -> 
         "password": "pw",
         "certificate": cert,
         "spn": "HTTP/service.test",
+        "issued_token": IssuedToken(
+            etree.Element("{urn:oasis:names:tc:SAML:2.0:assertion}Assertion", ID="_t"),
+            bytes(32),
+            SecurityTokenReference(),
+            "",
+            None,
+        ),
     }
     full = ClientCredentials(**{k: values[k] for k in kind.client_credentials})  # type: ignore[arg-type]
     assert kind.client_half(full) is not None

@@ -51,6 +51,7 @@ from wssc.bootstrap.certificate_over_transport import (
     CertificateOverTransportPolicy,
     CertificateOverTransportService,
 )
+from wssc.bootstrap.issued_token import IssuedTokenClient, IssuedTokenPolicy, IssuedTokenService
 from wssc.bootstrap.kerberos import KerberosClient, KerberosPolicy, KerberosService, SeenApReqs
 from wssc.bootstrap.kerberos import acceptor as kerberos_acceptor
 from wssc.bootstrap.mutual_certificate import (
@@ -75,6 +76,8 @@ from wssc.bootstrap.username_over_transport import (
 from wssc.certs import Certificate
 from wssc.crypto.suites import get_suite
 from wssc.errors import CertificateRejected, ConfigurationError
+from wssc.federation.saml_checks import IssuedTokenValidator
+from wssc.federation.token import IssuedToken
 from wssc.logs import printable
 from wssc.policy.explain import explain_endpoint
 from wssc.policy.export import binding_policy_element
@@ -84,6 +87,7 @@ from wssc.policy.policy_import import import_policy
 from wssc.policy.shapes import BootstrapShape, SecurityMode, derived_keys_in_effect
 from wssc.policy.wsdl_import import import_wsdl
 from wssc.security.policy import MessagePolicy
+from wssc.security.replay import MemoryReplayCache
 from wssc.security.x509_validation import REFUSE_ALL, CertificateValidator, KeyPurpose
 from wssc.settings import (
     WCF_COMPATIBLE,
@@ -166,6 +170,8 @@ class ClientCredentials(_Credentials):
     #: TLSNEGO: a DNS identity (the WSDL's ``wsid:Identity/wsid:Dns``) the service's TLS
     #: certificate must name.
     service_dns_identity: str | None = None
+    #: IssuedToken: the token and proof key obtained from the STS (`wssc.client.sts`).
+    issued_token: IssuedToken | None = field(default=None, repr=False)
 
     def validated_service_certificate(self, purpose: KeyPurpose) -> Certificate | None:
         """``service_certificate`` once its validator accepts it for ``purpose``, before
@@ -205,6 +211,13 @@ class ServiceCredentials(_Credentials):
     #: The principal name a Windows-authenticated service publishes as its WSDL identity
     #: (``wsid:Spn``, e.g. ``HTTP/host.example.com``); WCF's clients and wssc's target it.
     spn: str | None = None
+    #: IssuedToken: the STS certificates whose signed assertions are trusted, and the
+    #: audience URIs this service answers to (WCF's ``AllowedAudienceUris``; required).
+    trusted_issuers: tuple[Certificate, ...] = ()
+    audiences: tuple[str, ...] = ()
+    #: IssuedToken: refuse an assertion ID seen before, while the assertion is valid (WIF's
+    #: ``DetectReplayedTokens``, off by default: WCF's clients reuse a token until it expires).
+    detect_replayed_tokens: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -451,6 +464,29 @@ def _kerberos_service(c: ServiceCredentials, s: LocalServiceSecuritySettings) ->
     return KerberosService(kerberos_acceptor(c.kerberos_keytab), SeenApReqs(s.replay_cache_size))
 
 
+def _it_client(c: ClientCredentials) -> BootstrapClient:
+    if c.issued_token is None:
+        raise ConfigurationError(
+            "IssuedToken needs a token from the STS: issued_token=request_token(StsExchange.new(…))"
+        )
+    return IssuedTokenClient(c.issued_token)
+
+
+def _it_service(c: ServiceCredentials, s: LocalServiceSecuritySettings) -> BootstrapService:
+    if c.certificate is None:
+        raise ConfigurationError(
+            "IssuedToken needs the service certificate (the proof keys are encrypted to it)"
+        )
+    validator = IssuedTokenValidator(
+        issuers=c.trusted_issuers,
+        audiences=c.audiences,
+        relying_party=c.certificate,
+        skew=s.max_clock_skew.total_seconds(),
+        replay=MemoryReplayCache(max_entries=s.replay_cache_size) if c.detect_replayed_tokens else None,
+    )
+    return IssuedTokenService(validator)
+
+
 def _tls_client(variant: Bootstrap) -> Callable[[ClientCredentials], BootstrapClient]:
     def make(c: ClientCredentials) -> BootstrapClient:
         if variant == Bootstrap.USERNAME_FOR_SSL and (c.username is None or c.password is None):
@@ -601,6 +637,17 @@ _KINDS: dict[Bootstrap, BootstrapKind] = {
             TlsnegoPolicy(Bootstrap.MUTUAL_SSL, mutual=True),
             client_credentials=_TLS_TRUST | {"certificate"},
         ),
+        BootstrapKind(
+            Bootstrap.ISSUED_TOKEN,
+            "issued-token",
+            "message",
+            (WSHTTP, WS2007),
+            _it_client,
+            _it_service,
+            IssuedTokenPolicy(),
+            aliases=("federation", "saml"),
+            client_credentials=frozenset({"issued_token"}),
+        ),
     )
 }
 BOOTSTRAPS: Final[Mapping[Bootstrap, BootstrapKind]] = MappingProxyType(_KINDS)
@@ -636,6 +683,15 @@ def bootstrap_kind(key: Bootstrap) -> BootstrapKind:
         return BOOTSTRAPS[key]
     except KeyError:
         raise ConfigurationError(f"no bootstrap {key.value} is registered") from None
+
+
+def username_over_tls() -> BootstrapKind:
+    """The kind that signs in with a username over HTTPS: a security token service's own
+    bootstrap (ADFS's ``usernamemixed`` endpoint; `wssc.service.sts`, `wssc.client.sts`)."""
+    for kind in BOOTSTRAPS.values():
+        if kind.security_mode == "transport" and kind.client_credentials == {"username", "password"}:
+            return kind
+    raise ConfigurationError("no bootstrap signs in with a username over HTTPS")
 
 
 def _folded(name: str) -> str:
@@ -697,4 +753,5 @@ __all__ = [
     "settings_from_wsdl",
     "shapes",
     "unregister_bootstrap",
+    "username_over_tls",
 ]

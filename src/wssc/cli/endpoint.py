@@ -180,6 +180,30 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="accepted user for the bootstraps that sign in with a username (default alice:secret)",
     )
     s.add_argument(
+        "--issuer-cert",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="PEM",
+        help="issued-token: trust SAML assertions signed by this STS certificate; repeatable",
+    )
+    s.add_argument("--sts-address", metavar="URL", help="issued-token: the STS the policy names (sp:Issuer)")
+    s.add_argument(
+        "--sts-metadata", metavar="URL", help="issued-token: the STS's mex/WSDL address (IssuerMetadata)"
+    )
+    s.add_argument(
+        "--detect-replayed-tokens",
+        action="store_true",
+        help="issued-token: accept each assertion ID once (WIF's DetectReplayedTokens; off by default)",
+    )
+    s.add_argument(
+        "--audience",
+        action="append",
+        default=[],
+        metavar="URI",
+        help="issued-token: an audience URI the assertions must name (default: the endpoint's address)",
+    )
+    s.add_argument(
         "--trust-client-cert",
         action="append",
         default=[],
@@ -363,6 +387,13 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "and mutual-tlsnego; with --client-key",
     )
     c.add_argument(
+        "--sts",
+        metavar="URL",
+        help="issued-token: obtain the token from this security token service first (RST/Issue "
+        "over HTTPS, signing in with --username/--password; AppliesTo: the service's URL)",
+    )
+    c.add_argument("--sts-cafile", metavar="PEM", help="CA/certificate file to trust for the STS's HTTPS")
+    c.add_argument(
         "--dns-identity",
         metavar="NAME",
         help="tlsnego: the DNS name the service's TLS certificate must carry (WCF's <dns> identity)",
@@ -490,6 +521,8 @@ def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             }[args.binding],
             establish_security_context=not args.no_secure_context,
             encrypt_signature=PROTECTION_ORDERS[args.protection_order],
+            issuer_address=args.sts_address,
+            issuer_metadata=args.sts_metadata,
         ),
         service=svc,
         soap_version=args.soap,
@@ -534,6 +567,7 @@ def run_serve(args: argparse.Namespace) -> int:
     if str(args.store).startswith("redis://"):
         require("wssc serve --store redis://", "redis")
     from wssc.certs import dev_certificate
+    from wssc.certs import load as load_cert
     from wssc.demo import Calculator
     from wssc.service.engine import ServiceEngine
     from wssc.settings import Compatibility
@@ -581,7 +615,12 @@ def run_serve(args: argparse.Namespace) -> int:
         replay_cache=replay_cache,
         client_certificate_validator=_client_validator(args),
         credentials=ServiceCredentials(
-            kerberos_keytab=args.keytab, ntlm_user_file=args.ntlm_users, spn=args.spn
+            kerberos_keytab=args.keytab,
+            ntlm_user_file=args.ntlm_users,
+            spn=args.spn,
+            trusted_issuers=tuple(load_cert(p) for p in args.issuer_cert),
+            audiences=tuple(args.audience) or (address,),
+            detect_replayed_tokens=args.detect_replayed_tokens,
         ),
         compatibility=Compatibility(suite_signatures=args.suite_signatures, spnego=args.spnego_dialect),
     )
@@ -826,6 +865,18 @@ def run_call(args: argparse.Namespace) -> int:
         waiting.close()
 
 
+def _issued_token(args: argparse.Namespace, applies_to: str) -> Any:
+    """``--sts``: the token for ``applies_to`` from the STS (None without ``--sts``)."""
+    if not args.sts:
+        return None
+    from wssc.client.sts import StsExchange, request_token
+
+    if not args.username or args.password is None:
+        raise ConfigurationError("--sts signs in with --username and --password")
+    exchange = StsExchange.new(args.sts, applies_to, args.username, args.password)
+    return request_token(exchange, verify=args.sts_cafile or True, timeout=args.timeout)
+
+
 def _call(args: argparse.Namespace, waiting: Waiting) -> int:
     import httpx
 
@@ -852,6 +903,7 @@ def _call(args: argparse.Namespace, waiting: Waiting) -> int:
         kerberos_ccache=args.ccache,
         certificate=load(args.client_cert, args.client_key) if args.client_cert is not None else None,
         service_dns_identity=args.dns_identity,
+        issued_token=_issued_token(args, url.split("?", 1)[0]),
     )
     verify = _verify_opt(args)
     http = httpx.Client(

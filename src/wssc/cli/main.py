@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
         from wssc.cli import svcutil
 
         svcutil.add_parser(sub)
+        from wssc.cli import sts
+
+        sts.add_parser(sub)
     return parser
 
 

@@ -17,6 +17,7 @@ from typing import Final
 
 from wssc.crypto.suites import get_suite
 from wssc.errors import UnsupportedAlgorithm
+from wssc.logs import printable
 from wssc.settings import KeyEntropyMode
 
 from .model import ImportedEndpoint
@@ -136,6 +137,10 @@ def explain_endpoint(endpoint: ImportedEndpoint, bootstrap: BootstrapShape, mode
         _line("Version family", _family(endpoint)),
         _line("Bootstrap", bootstrap.description),
     ]
+    if s.issuer_address is not None:
+        meta = f" (metadata: {printable(s.issuer_metadata, 200)})" if s.issuer_metadata else ""
+        sts = printable(s.issuer_address, 200)
+        lines.append(_line("STS", f"{sts}{meta}: the client asks it for the issued token"))
     cert = endpoint.service_certificate_der
     if cert is not None:
         thumb = hashlib.sha1(cert, usedforsecurity=False).hexdigest().upper()

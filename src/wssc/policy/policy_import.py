@@ -524,6 +524,7 @@ class PolicyReader:
                     "the session and its bootstrap disagree on sp:RequireDerivedKeys; "
                     "wssc derives keys in both or neither"
                 )
+        issuer, issuer_metadata = _read_issuer(boot.protection_token, self.sp)
         settings = SecureConversationSettings(
             require_cancellation=session is None or session.cancel is None,
             can_renew_session=session is None or session.renew is None,
@@ -534,6 +535,8 @@ class PolicyReader:
             establish_security_context=session is not None,
             key_entropy_mode=boot.entropy or outer.entropy or KeyEntropyMode.COMBINED,
             encrypt_signature=outer.encrypt_signature if not outer.transport else True,
+            issuer_address=issuer,
+            issuer_metadata=issuer_metadata,
         )
         evidence = PolicyEvidence(
             must_not_send_cancel=session.cancel if session else None,
@@ -606,3 +609,16 @@ def import_policy(
     if errors:
         raise errors[0]
     raise ConfigurationError("the policy has no alternatives (an empty wsp:ExactlyOne)")
+
+
+def _read_issuer(token: etree._Element | None, sp: str) -> tuple[str | None, str | None]:
+    """(the STS address, its metadata address) an ``sp:IssuedToken`` names, if any."""
+    if token is None or etree.QName(token).localname != "IssuedToken":
+        return None, None
+    issuer = token.find(f"{{{sp}}}Issuer")
+    if issuer is None:
+        return None, None
+    addr = issuer.find(f"{{{ns.WSA10}}}Address")
+    meta = issuer.find(f".//{{{ns.MEX}}}MetadataReference/{{{ns.WSA10}}}Address")
+    text = (addr.text or "").strip()[:2048] if addr is not None else None
+    return text or None, (meta.text or "").strip()[:2048] if meta is not None else None

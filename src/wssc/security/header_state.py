@@ -37,7 +37,7 @@ KeyResolver = Callable[[SecurityContextToken, ScVersion], bytes | None]
 class Token:
     """A key the header made available. ``root`` is the token a derived key came from."""
 
-    kind: str  # "sct" | "dk" | "ek" | "x509" | "kerberos"
+    kind: str  # "sct" | "dk" | "ek" | "x509" | "kerberos" | "saml2"
     key: bytes = field(repr=False)
     root: Token | None = None
     sct: SecurityContextToken | None = None
@@ -70,7 +70,12 @@ class Token:
         return _TOKEN_TYPES.get(self.kind)
 
 
-_TOKEN_TYPES = {"ek": ns.WSS_ENCRYPTED_KEY, "x509": ns.WSS_X509V3, "kerberos": ns.WSS_KERBEROS_AP_REQ}
+_TOKEN_TYPES = {
+    "ek": ns.WSS_ENCRYPTED_KEY,
+    "x509": ns.WSS_X509V3,
+    "kerberos": ns.WSS_KERBEROS_AP_REQ,
+    "saml2": ns.WSS_SAML2_TOKEN_TYPE,
+}
 
 
 @dataclass(slots=True)
@@ -126,6 +131,11 @@ class HeaderState:
     #: Kerberosv5APREQSHA1 (a BinarySecurityToken or KeyIdentifier naming another is refused).
     kerberos_keys: Mapping[str, bytes] = field(default_factory=dict)
     kerberos_by_sha1: dict[str, Token] = field(default_factory=dict)
+    #: The proof keys of the issued (SAML) tokens a bootstrap has already validated, by the
+    #: assertion's ID (`wssc.federation`); an assertion or a ``…#SAMLID`` reference naming
+    #: any other is refused.
+    issued_keys: Mapping[str, bytes] = field(default_factory=dict)
+    issued_by_id: dict[str, Token] = field(default_factory=dict)
     #: Certificates known out of band that an external reference (Subject Key Identifier,
     #: issuer and serial, thumbprint) may name as the signer: a client's pinned service
     #: certificate under an AsymmetricBinding (`wssc.security.x509_refs`).
@@ -143,6 +153,18 @@ class HeaderState:
             raise SecurityTokenUnavailable("a Kerberos AP-REQ that was not accepted")
         tok = Token("kerberos", key, sha1=sha1)
         self.kerberos_by_sha1[sha1] = tok
+        return tok
+
+    def issued_token(self, assertion_id: str) -> Token:
+        """The one Token of the validated assertion ``assertion_id`` (its proof key)."""
+        known = self.issued_by_id.get(assertion_id)
+        if known is not None:
+            return known
+        key = self.issued_keys.get(assertion_id)
+        if key is None:
+            raise SecurityTokenUnavailable("an issued token that was not validated")
+        tok = Token("saml2", key, sha1=assertion_id)
+        self.issued_by_id[assertion_id] = tok
         return tok
 
     # --- token resolution ---------------------------------------------------------------
@@ -179,6 +201,8 @@ class HeaderState:
                 return tok
             if ref.value_type == ns.WSS_KERBEROS_AP_REQ_SHA1:
                 return self.kerberos_token(ref.key_identifier)
+            if ref.value_type == ns.WSS_SAML2_ID:
+                return self.issued_token(ref.key_identifier)
             raise SecurityTokenUnavailable("unsupported KeyIdentifier type")
         assert ref.uri is not None
         if ref.is_local:

@@ -132,6 +132,7 @@ def verify(
     certificate_validator: CertificateValidator = REFUSE_ALL,
     kerberos_keys: Mapping[str, bytes] | None = None,
     known_certificates: tuple[x509.Certificate, ...] = (),
+    issued_keys: Mapping[str, bytes] | None = None,
 ) -> VerifiedMessage:
     """Verify and decrypt a secured message, or raise a typed `WsscError`.
 
@@ -145,7 +146,8 @@ def verify(
     ``kerberos_keys`` are the session keys of the Kerberos AP-REQs the bootstrap accepted, by
     their Kerberosv5APREQSHA1 (`wssc.bootstrap.kerberos`); any other AP-REQ is refused.
     ``known_certificates``: certificates an external reference may name as the signer (a
-    client's pinned service certificate under an AsymmetricBinding).
+    client's pinned service certificate under an AsymmetricBinding). ``issued_keys``: the
+    proof keys of the issued tokens (SAML assertions) the bootstrap validated, by their ID.
     """
     root: etree._Element
     if isinstance(message, etree._Element):
@@ -177,6 +179,7 @@ def verify(
         certificate_validator=certificate_validator,
         kerberos_keys=kerberos_keys or {},
         known_certificates=known_certificates,
+        issued_keys=issued_keys or {},
     )
     replay = (
         ReplayCharge(replay_cache, policy, now, replay_partition, issued_at)

@@ -21,6 +21,7 @@ element                             processor                    effect
 ``wsse:BinarySecurityToken``        `BinarySecurityTokenProcessor`  validated X.509 key
 ``wsse:UsernameToken``              `UsernameTokenProcessor`  kept for the bootstrap
 ``wsse11:SignatureConfirmation``    `SignatureConfirmationProcessor`  value kept
+``saml:Assertion``                  `SamlAssertionProcessor`  validated proof key
 ==================================  ===========================  ==========================
 
 An unknown element is refused. Adding a token type means one class and one `register` call.
@@ -274,6 +275,18 @@ class BinarySecurityTokenProcessor(Processor):
             state.tokens[ident] = tok
 
 
+class SamlAssertionProcessor(Processor):
+    """``saml:Assertion`` (an issued token): its proof key only if the bootstrap validated
+    this very assertion (``issued_keys``, by its ID; `wssc.federation.saml_checks` did the
+    signature, audience, lifetime and replay checks before this). One per message."""
+
+    def __call__(self, el: etree._Element, state: HeaderState, position: int) -> None:
+        ident = el.get("ID") or ""
+        if state.issued_by_id:
+            raise InvalidSecurity("more than one issued token in the header")
+        state.tokens[ident] = state.issued_token(ident)
+
+
 class UsernameTokenProcessor(Processor):
     """``wsse:UsernameToken``: kept for the bootstrap (which checks it). May be encrypted."""
 
@@ -308,6 +321,7 @@ PROCESSORS: dict[str, HeaderProcessor] = {
     f"{{{ns.WSSE}}}BinarySecurityToken": BinarySecurityTokenProcessor(),
     f"{{{ns.WSSE}}}UsernameToken": UsernameTokenProcessor(),
     f"{{{ns.WSSE11}}}SignatureConfirmation": SignatureConfirmationProcessor(),
+    f"{{{ns.SAML2}}}Assertion": SamlAssertionProcessor(),
 }
 for _sc in ns.SC_VERSIONS:
     PROCESSORS[f"{{{_sc}}}SecurityContextToken"] = _SCT

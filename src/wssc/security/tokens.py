@@ -19,6 +19,7 @@ inbound picks its check by the key type of the token it resolves.
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import uuid
 from dataclasses import dataclass, field
@@ -109,6 +110,27 @@ class EncryptedKeySha1Protection:
             value_type=ns.WSS_ENCRYPTED_KEY_SHA1,
             encoding_type=ns.WSS_BASE64,
             token_type=ns.WSS_ENCRYPTED_KEY,  # BSP R5215, as WCF writes it
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedTokenProtection:
+    """An issued SAML 2.0 assertion's proof key: the assertion in the header (``include``),
+    named by a ``…#SAMLID`` KeyIdentifier with the STR TokenType ``…#SAMLV2.0``, as WCF
+    references it; a reply names it without including it."""
+
+    assertion: etree._Element = field(repr=False)
+    key: bytes = field(repr=False)
+    include: bool = True
+
+    def header_element(self, sc: ScVersion) -> etree._Element | None:
+        return copy.deepcopy(self.assertion) if self.include else None
+
+    def reference(self, sc: ScVersion) -> SecurityTokenReference:
+        return SecurityTokenReference(
+            key_identifier=self.assertion.get("ID") or "",
+            value_type=ns.WSS_SAML2_ID,
+            token_type=ns.WSS_SAML2_TOKEN_TYPE,
         )
 
 

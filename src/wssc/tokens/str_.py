@@ -97,7 +97,8 @@ class SecurityTokenReference:
             ki = etree.SubElement(el, _KI)
             if self.value_type:
                 ki.set("ValueType", self.value_type)
-            ki.set("EncodingType", self.encoding_type or ns.WSS_BASE64)
+            if self.value_type != ns.WSS_SAML2_ID:  # BSP R6604: none on a SAML KeyIdentifier
+                ki.set("EncodingType", self.encoding_type or ns.WSS_BASE64)
             ki.text = self.key_identifier
         else:
             nsmap = {"c": self.instance_ns} if self.instance else None

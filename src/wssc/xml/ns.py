@@ -97,6 +97,16 @@ TLS_WRAP: Final = "http://schemas.xmlsoap.org/2005/02/trust/tlsnego#TLS_Wrap"
 #: EncodingType of a BinaryExchange WCF also reads (it writes Base64Binary).
 WSS_HEX: Final = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#HexBinary"
 
+# --- SAML (federation: IssuedToken) ------------------------------------------------------
+SAML2: Final = "urn:oasis:names:tc:SAML:2.0:assertion"
+SAML2_HOLDER_OF_KEY: Final = "urn:oasis:names:tc:SAML:2.0:cm:holder-of-key"
+SAML2_BEARER: Final = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
+SAML2_NAMEID_UNSPECIFIED: Final = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
+#: WSS SAML Token Profile 1.1: the TokenType of a SAML 2.0 assertion and the KeyIdentifier
+#: ValueType that names one by its ``ID`` (WCF's ``Saml2SecurityTokenHandler`` writes these).
+WSS_SAML2_TOKEN_TYPE: Final = "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLV2.0"
+WSS_SAML2_ID: Final = "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLID"
+
 # --- Microsoft --------------------------------------------------------------------------
 MSSP: Final = "http://schemas.microsoft.com/ws/2005/07/securitypolicy"
 DNSE: Final = "http://schemas.microsoft.com/ws/2006/05/security"

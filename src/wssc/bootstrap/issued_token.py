@@ -1,0 +1,246 @@
+"""IssuedToken (federation): a SAML 2.0 assertion from a security token service, its
+symmetric proof key the message key (WCF's ``SecurityBindingElement
+.CreateIssuedTokenBindingElement`` with ``IssuedSecurityTokenParameters``, KeyType
+SymmetricKey; ``wsFederationHttpBinding``/``ws2007FederationHttpBinding``)::
+
+    <wsse:Security>
+      <wsu:Timestamp/>
+      <saml:Assertion ID="_a">…holder-of-key: the proof key encrypted to the service…</…>
+      <wsc:DerivedKeyToken>(STR: KeyIdentifier ValueType="…#SAMLID">_a<, TokenType …#SAMLV2.0)</…>
+      <xenc:ReferenceList/> <xenc:EncryptedData>(ds:Signature by the derived key)</…>
+    </wsse:Security>
+
+The client obtains the token first (`wssc.client.sts`) and passes it as
+``ClientCredentials(issued_token=…)``. The service validates the assertion before anything
+else in the header (`wssc.federation.saml_checks`: the issuer's signature against the
+configured issuer certificates, audience, lifetime with skew, the proof key; one RSA public
+and one RSA private operation), then verifies the message with that proof key alone: a
+message not signed with it (no proof of possession) is refused. The identity is the
+assertion's subject (NameID). The reply is secured with the same proof key, the assertion
+named by its ID and not repeated. With ``establish_security_context`` on, the issued token
+bootstraps an SCT as any other bootstrap does; off, every message carries it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from lxml import etree
+
+from wssc.bootstrap.base import ClientContext, ServiceResult, TransportInfo
+from wssc.errors import ConfigurationError, InvalidSecurity
+from wssc.federation.saml_checks import IssuedTokenValidator
+from wssc.federation.token import IssuedToken
+from wssc.policy.shapes import BindingFacts, ShapeReader
+from wssc.policy.writer import PolicyWriter, symmetric_binding, trust_assertion, wss11
+from wssc.security.inbound import KeyResolver, VerifiedMessage, verify
+from wssc.security.outbound import protect
+from wssc.security.policy import MessagePolicy
+from wssc.security.replay import ReplayCache
+from wssc.security.tokens import IssuedTokenProtection, SctProtection
+from wssc.settings import Bootstrap, SecureConversationSettings
+from wssc.xml import ns
+from wssc.xml.parse import parse_xml
+from wssc.xml.soap import Envelope
+
+_ASSERTION = f"{{{ns.SAML2}}}Assertion"
+_KIND = "saml2"
+
+
+def _policy(policy: MessagePolicy) -> MessagePolicy:
+    return replace(
+        policy,
+        encrypt_body=True,
+        transport=False,
+        require_signature=True,
+        require_signed_body=True,
+        require_encrypted_body=True,
+        enforce_derived_keys=True,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedTokenClient:
+    """The client half: the token and its proof key, from the STS."""
+
+    token: IssuedToken
+
+    def secure(
+        self, envelope: etree._Element, policy: MessagePolicy, now: float | None = None
+    ) -> tuple[etree._Element, ClientContext]:
+        prot = IssuedTokenProtection(self.token.assertion, self.token.proof_key)
+        root = protect(envelope, prot, _policy(policy), now=now)
+        return root, ClientContext({self.token.token_id: self.token.proof_key})
+
+    def verify_reply(
+        self,
+        data: bytes | etree._Element,
+        ctx: ClientContext,
+        policy: MessagePolicy,
+        now: float | None = None,
+    ) -> VerifiedMessage:
+        result = verify(data, policy=_policy(policy), issued_keys=ctx.reply_keys, now=now)
+        if result.signing_kind != _KIND:
+            raise InvalidSecurity("the reply is not secured with the issued token's proof key")
+        return result
+
+    def secure_renew(
+        self,
+        envelope: etree._Element,
+        policy: MessagePolicy,
+        session: SctProtection,
+        now: float | None = None,
+    ) -> tuple[etree._Element, ClientContext | None]:
+        """A Renew is secured as the RST was, the session's SCT endorsing it."""
+        prot = IssuedTokenProtection(self.token.assertion, self.token.proof_key)
+        root = protect(envelope, prot, _policy(policy), now=now, endorsing=session)
+        return root, ClientContext({self.token.token_id: self.token.proof_key})
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedTokenService:
+    """The service half: ``validator`` holds the trusted issuers, the audiences and the
+    service certificate the proof keys are encrypted to."""
+
+    validator: IssuedTokenValidator
+
+    def verify(
+        self,
+        data: bytes | etree._Element,
+        transport: TransportInfo,
+        policy: MessagePolicy,
+        now: float,
+        replay_cache: ReplayCache | None = None,
+        endorsing: KeyResolver | None = None,
+    ) -> ServiceResult:
+        root = data if isinstance(data, etree._Element) else parse_xml(data)
+        secs = Envelope(root).security_headers()
+        if len(secs) != 1:
+            raise InvalidSecurity("the message has no (or more than one) wsse:Security header")
+        assertions = [el for el in secs[0] if el.tag == _ASSERTION]
+        if len(assertions) != 1:
+            raise InvalidSecurity(f"the message carries {len(assertions)} issued tokens, not one")
+        issued = self.validator.validate(assertions[0], now, peer=transport.peer)
+        if issued.proof_key is None:
+            raise InvalidSecurity("the issued token has no proof key")
+        ident = issued.assertion.assertion_id
+        boot = _policy(policy)
+        if endorsing is not None:
+            boot = replace(boot, require_endorsing_signature=True)
+        result = verify(
+            root,
+            policy=boot,
+            now=now,
+            replay_cache=replay_cache,
+            replay_partition="peer:" + transport.peer,
+            resolver=endorsing,
+            issued_keys={ident: issued.proof_key},
+        )
+        if result.signing_kind != _KIND:
+            raise InvalidSecurity("the message is not signed with the issued token's proof key")
+        return ServiceResult(result, issued.assertion.subject or "", {ident: issued.proof_key}, ident)
+
+    def secured_by_bootstrap(self, envelope: Envelope) -> bool:
+        """A Renew secured as the RST was: an issued token in the first Security header."""
+        secs = envelope.security_headers()
+        return bool(secs) and secs[0].find(_ASSERTION) is not None
+
+    def renew_identity(self, message: VerifiedMessage, transport: TransportInfo, now: float) -> str:
+        """The Renew carried an issued token again (validated by `verify`); its subject."""
+        secs = message.envelope.security_headers()
+        found = secs[0].find(f"{_ASSERTION}/{{{ns.SAML2}}}Subject/{{{ns.SAML2}}}NameID") if secs else None
+        return (found.text or "").strip() if found is not None else ""
+
+    def secure_reply(
+        self,
+        envelope: etree._Element,
+        result: ServiceResult,
+        policy: MessagePolicy,
+        now: float | None = None,
+    ) -> etree._Element:
+        ident = result.reply_sha1
+        if ident is None:
+            raise ConfigurationError("no issued token to secure the reply with")
+        stub = etree.Element(_ASSERTION)
+        stub.set("ID", ident)
+        prot = IssuedTokenProtection(stub, result.reply_keys[ident], include=False)
+        return protect(envelope, prot, _policy(policy), now=now)
+
+
+def _issuer(sp: str, address: str, metadata: str | None) -> etree._Element:
+    """``<sp:Issuer><wsa:Address/><wsa:Metadata><mex:Metadata><mex:MetadataSection>
+    <mex:MetadataReference><wsa:Address/>…`` as WCF writes an ``IssuerAddress`` with an
+    ``IssuerMetadataAddress``."""
+    issuer = etree.Element(f"{{{sp}}}Issuer")
+    etree.SubElement(issuer, f"{{{ns.WSA10}}}Address", nsmap={"wsa": ns.WSA10}).text = address
+    if metadata is not None:
+        md = etree.SubElement(issuer, f"{{{ns.WSA10}}}Metadata")
+        section = etree.SubElement(
+            etree.SubElement(md, f"{{{ns.MEX}}}Metadata", nsmap={"mex": ns.MEX}),
+            f"{{{ns.MEX}}}MetadataSection",
+        )
+        ref = etree.SubElement(section, f"{{{ns.MEX}}}MetadataReference")
+        etree.SubElement(ref, f"{{{ns.WSA10}}}Address").text = metadata
+    return issuer
+
+
+class IssuedTokenPolicy:
+    """The WS-SecurityPolicy shape (export; import recognizes it)::
+
+    <sp:SymmetricBinding><wsp:Policy>
+      <sp:ProtectionToken><wsp:Policy>
+        <sp:IssuedToken sp:IncludeToken="…/AlwaysToRecipient">
+          <sp:RequestSecurityTokenTemplate>
+            <t:TokenType>…#SAMLV2.0</t:TokenType> <t:KeyType>…/SymmetricKey</t:KeyType>
+            <t:KeySize>256</t:KeySize>
+          </sp:RequestSecurityTokenTemplate>
+          <wsp:Policy><sp:RequireDerivedKeys/> <sp:RequireInternalReference/></wsp:Policy>
+        </sp:IssuedToken>
+      </wsp:Policy></sp:ProtectionToken> …
+    </wsp:Policy></sp:SymmetricBinding>
+    <sp:Wss11>…</sp:Wss11> <sp:Trust10 | sp:Trust13>…</…>
+    """
+
+    key = Bootstrap.ISSUED_TOKEN
+    description = (
+        "IssuedToken: federation; the client presents a SAML token from a security token "
+        "service, and the message keys come from its symmetric proof key (sp:SymmetricBinding, "
+        "sp:IssuedToken)"
+    )
+    needs_service_certificate = True
+
+    def assertions(self, w: PolicyWriter, settings: SecureConversationSettings) -> list[etree._Element]:
+        trust = ns.TRUST_13 if w.d.is_sp12 else ns.TRUST_2005
+        template = etree.Element(f"{{{w.d.ns}}}RequestSecurityTokenTemplate")
+        for local, text in (
+            ("TokenType", ns.WSS_SAML2_TOKEN_TYPE),
+            ("KeyType", trust + "/SymmetricKey"),
+            ("KeySize", "256"),
+        ):
+            etree.SubElement(template, f"{{{trust}}}{local}").text = text
+        token = w.token(
+            "IssuedToken",
+            w.d.always_to_recipient,
+            w.flag("RequireDerivedKeys", settings.require_derived_keys),
+            w.sp("RequireInternalReference"),
+        )
+        token.insert(0, template)
+        if settings.issuer_address is not None:
+            token.insert(0, _issuer(w.d.ns, settings.issuer_address, settings.issuer_metadata))
+        return [
+            symmetric_binding(w, settings, token),
+            wss11(w),
+            trust_assertion(w, settings.key_entropy_mode),
+        ]
+
+    def recognize(self, reader: ShapeReader, binding: BindingFacts) -> bool | None:
+        token = binding.protection_token
+        if binding.transport or binding.username or binding.endorsing_x509 is not None or token is None:
+            return None
+        q = etree.QName(token)
+        if q.localname != "IssuedToken" or q.namespace != reader.sp:
+            return None
+        return any(True for _ in token.iter(f"{{{reader.sp}}}RequireDerivedKeys"))
+
+
+__all__ = ["IssuedTokenClient", "IssuedTokenPolicy", "IssuedTokenService"]

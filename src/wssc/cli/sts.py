@@ -1,0 +1,122 @@
+"""``wssc sts``: a small security token service issuing SAML 2.0 assertions (`wssc.service.sts`)."""
+
+from __future__ import annotations
+
+import argparse
+import hmac
+import logging
+import socket
+from pathlib import Path
+
+from wssc.errors import ConfigurationError
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "sts",
+        help="run a small security token service (WS-Trust Issue of SAML 2.0 tokens)",
+        description="A security token service for federated (IssuedToken) endpoints: it signs in "
+        "users with a username and password over HTTPS (as ADFS's usernamemixed endpoint) and "
+        "issues holder-of-key SAML 2.0 assertions signed with RSA-SHA256, their proof keys "
+        "encrypted to the relying party's certificate. For tests and small deployments.",
+    )
+    p.add_argument(
+        "--cert", required=True, help="the STS's certificate (PEM): signs the assertions, serves HTTPS"
+    )
+    p.add_argument("--key", required=True, help="its private key (PEM)")
+    p.add_argument(
+        "--users",
+        required=True,
+        help="file of accepted users, one NAME:PASSWORD a line (# comments allowed)",
+    )
+    p.add_argument(
+        "--relying-party-cert",
+        action="append",
+        default=[],
+        metavar="ADDRESS=CERT.pem",
+        required=True,
+        help="a relying party the STS issues tokens for: its address (the RST's AppliesTo) and the "
+        "certificate its proof keys are encrypted to; repeat for several",
+    )
+    p.add_argument(
+        "--issuer", default=None, help="the assertions' saml:Issuer (default: the STS's https:// address)"
+    )
+    p.add_argument(
+        "--lifetime",
+        type=float,
+        default=3600.0,
+        help="token lifetime in seconds (default 3600, ADFS's 60 minutes)",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8443, help="port (default 8443)")
+    p.add_argument("--path", default="/sts", help="URL path of the STS endpoint (default /sts)")
+    p.set_defaults(func=run)
+
+
+def _read_users(path: str) -> dict[str, str]:
+    users: dict[str, str] = {}
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read --users {path}: {exc.strerror}") from None
+    for n, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, pw = line.partition(":")
+        if not sep or not name:
+            raise ConfigurationError(f"--users {path}:{n}: expected NAME:PASSWORD")
+        users[name] = pw
+    if not users:
+        raise ConfigurationError(f"--users {path} names no user")
+    return users
+
+
+def run(args: argparse.Namespace) -> int:
+    from wssc.certs import load
+    from wssc.service.sts import SecurityTokenService, sts_app
+
+    try:
+        import uvicorn
+    except ImportError:
+        raise ConfigurationError("wssc sts needs uvicorn (pip install 'wssc[service]')") from None
+    signer = load(args.cert, args.key)
+    users = _read_users(args.users)
+    parties = {}
+    for spec in args.relying_party_cert:
+        address, sep, path = spec.partition("=")
+        if not sep or not address or not path:
+            raise ConfigurationError("--relying-party-cert takes ADDRESS=CERT.pem")
+        parties[address] = load(path)
+
+    def validate(user: str, password: str) -> bool:
+        expected = users.get(user)
+        return expected is not None and hmac.compare_digest(expected.encode(), password.encode())
+
+    url = f"https://{args.host}:{args.port}{args.path}"
+    sts = SecurityTokenService(
+        signer=signer,
+        issuer=args.issuer or url,
+        relying_parties=parties,
+        validator=validate,
+        lifetime=args.lifetime,
+    )
+    config = uvicorn.Config(
+        sts_app(sts),
+        host=args.host,
+        port=args.port,
+        ssl_certfile=args.cert,
+        ssl_keyfile=args.key,
+        access_log=False,
+        log_level="warning",
+    )
+    try:
+        sock = socket.create_server((args.host, args.port))
+    except OSError as exc:
+        raise ConfigurationError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
+    logging.getLogger("wssc.service").info("STS %s for %s", url, ", ".join(parties))
+    print(f"wssc sts at {url} (issuer {sts.issuer}); relying parties: {', '.join(parties)}", flush=True)
+    server = uvicorn.Server(config)
+    with sock:
+        server.run(sockets=[sock])
+    return 0

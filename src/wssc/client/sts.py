@@ -1,0 +1,130 @@
+"""The client's half of federation: an RST/Issue to a security token service.
+
+WCF's ``IssuedSecurityTokenProvider`` asks the STS (``sp:IssuedToken``'s ``Issuer``) for a
+token for the relying party (``AppliesTo``), signing in with the STS's own bootstrap; here
+UserNameOverTransport, as ADFS's ``usernamemixed`` endpoint. It sends its own entropy and
+computes the proof key from both (``ComputedKey`` P_SHA1), or takes the STS's key as a
+``BinarySecret``. The assertion stays opaque to the client: only the relying party can read
+its proof key, and checks it.
+
+Sans-IO `StsExchange` (build the request, read the reply), and `request_token` over httpx.
+"""
+
+from __future__ import annotations
+
+import ssl
+import time
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from wssc.bootstrap.base import BootstrapClient, ClientContext
+from wssc.bootstrap.registry import ClientCredentials, username_over_tls
+from wssc.errors import ConfigurationError, InvalidRequest, TransportError, error_from_fault, missing_extra
+from wssc.federation.token import IssuedToken
+from wssc.security.policy import MessagePolicy
+from wssc.trust.entropy import computed_key, new_entropy
+from wssc.trust.issued import IssuedTokenRequest, IssuedTokenResponse, saml2_reference
+from wssc.trust.messages import BinarySecret, ComputedKey
+from wssc.xml import ns
+from wssc.xml.ns import TrustVersion
+from wssc.xml.parse import parse_xml
+from wssc.xml.soap import SOAP_12, Envelope, SoapVersion, new_envelope, read_fault
+
+_KEY_BITS = 256
+
+
+@dataclass(frozen=True, slots=True)
+class StsExchange:
+    """One Issue exchange with an STS at ``address`` for the relying party ``applies_to``."""
+
+    address: str
+    applies_to: str
+    username: str
+    password: str = field(repr=False)
+    token_type: str = ns.WSS_SAML2_TOKEN_TYPE
+    trust: TrustVersion = ns.TRUST_V13
+    soap: SoapVersion = SOAP_12
+    entropy: bytes | None = field(default=None, repr=False)
+
+    @classmethod
+    def new(cls, address: str, applies_to: str, username: str, password: str) -> StsExchange:
+        return cls(address, applies_to, username, password, entropy=new_entropy(_KEY_BITS))
+
+    @property
+    def _policy(self) -> MessagePolicy:
+        return MessagePolicy(sc=ns.SC_V13 if self.trust.ns == ns.TRUST_13 else ns.SC_FEB2005)
+
+    def _sign_in(self) -> BootstrapClient:
+        creds = ClientCredentials(username=self.username, password=self.password)
+        return username_over_tls().client_half(creds)
+
+    def request(self, now: float | None = None) -> bytes:
+        rst = IssuedTokenRequest(self.token_type, self.applies_to, _KEY_BITS, self.entropy, context=None)
+        env = new_envelope(
+            self.soap,
+            action=IssuedTokenRequest.action(self.trust),
+            to=self.address,
+            payload=rst.to_xml(self.trust),
+        )
+        root, _ = self._sign_in().secure(env, self._policy, now)
+        return etree.tostring(root)
+
+    def read(self, data: bytes, now: float | None = None) -> IssuedToken:
+        env = Envelope(parse_xml(data))
+        fault = read_fault(env)
+        if fault is not None:
+            raise error_from_fault(fault.code, fault.reason)
+        verified = self._sign_in().verify_reply(data, ClientContext(), self._policy, now)
+        if verified.envelope.action != IssuedTokenResponse.action(self.trust):
+            raise InvalidRequest("the STS's reply is not an Issue response")
+        payload = verified.envelope.payload
+        if payload is None:
+            raise InvalidRequest("the STS's reply has no RSTR")
+        rstr = IssuedTokenResponse.from_xml(payload, self.trust)
+        if rstr.token.tag != f"{{{ns.SAML2}}}Assertion":
+            raise InvalidRequest("the STS did not return a SAML 2.0 assertion")
+        if rstr.applies_to is not None and rstr.applies_to != self.applies_to:
+            raise InvalidRequest("the STS issued the token for another relying party")
+        if isinstance(rstr.proof, ComputedKey):
+            if rstr.proof.algorithm != self.trust.ck_psha1:
+                raise InvalidRequest("unsupported ComputedKey algorithm")
+            if self.entropy is None or rstr.entropy is None:
+                raise InvalidRequest("a ComputedKey needs both entropies")
+            key = computed_key(self.entropy, rstr.entropy, rstr.key_size or _KEY_BITS)
+        elif isinstance(rstr.proof, BinarySecret):
+            key = rstr.proof.value
+        else:
+            raise InvalidRequest("the STS returned no proof key (bearer tokens are not supported)")
+        ref = rstr.attached_reference or saml2_reference(rstr.token.get("ID") or "")
+        expires = rstr.lifetime.expires if rstr.lifetime is not None else None
+        return IssuedToken(rstr.token, key, ref, rstr.token_type or self.token_type, expires)
+
+
+def request_token(
+    exchange: StsExchange, *, verify: bool | str | ssl.SSLContext = True, timeout: float = 30.0
+) -> IssuedToken:
+    """POST ``exchange``'s request to the STS and read its token."""
+    try:
+        import httpx
+    except ModuleNotFoundError as exc:
+        raise missing_extra(exc, "requesting a token from an STS") from None
+    if not exchange.address.startswith("https://"):
+        raise ConfigurationError("the STS is reached over HTTPS only (it is sent the password)")
+    ctx: bool | ssl.SSLContext = (
+        ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
+    )
+    body = exchange.request(time.time())
+    action = IssuedTokenRequest.action(exchange.trust)
+    headers = {"content-type": f'{exchange.soap.content_type}; charset=utf-8; action="{action}"'}
+    try:
+        with httpx.Client(verify=ctx, timeout=timeout) as h:
+            r = h.post(exchange.address, content=body, headers=headers)
+    except httpx.HTTPError as exc:
+        raise TransportError(f"the STS at {exchange.address} could not be reached: {exc}") from None
+    if not r.content:
+        raise TransportError(f"the STS answered HTTP {r.status_code} with no body")
+    return exchange.read(r.content, time.time())
+
+
+__all__ = ["IssuedToken", "StsExchange", "request_token"]

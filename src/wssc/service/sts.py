@@ -1,0 +1,212 @@
+"""A small security token service (`wssc sts`): WS-Trust Issue of SAML 2.0 assertions.
+
+It answers RST/Issue over UserNameOverTransport (HTTPS and a UsernameToken, as ADFS's
+``usernamemixed`` endpoint), with a holder-of-key SAML 2.0 assertion signed with RSA-SHA256,
+its symmetric proof key encrypted to the relying party's certificate, and the proof key for
+the client in the RSTR: a ``ComputedKey`` (P_SHA1 of both entropies) when the client sent
+entropy, as WCF's clients do, else the key itself as a ``BinarySecret``.
+
+The relying parties are configured (``AppliesTo`` address -> certificate); a request for
+any other is refused, so the STS never issues a token it could not have encrypted for
+the right party. Sans-IO: `SecurityTokenService.handle` takes the request body and returns
+the status, content type and body; `sts_app` serves it as an ASGI app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+
+from wssc.bootstrap.base import TransportInfo, UsernameValidator
+from wssc.bootstrap.registry import ServiceCredentials, username_over_tls
+from wssc.certs import Certificate
+from wssc.errors import InvalidRequest, MalformedXml, WsscError, on_the_wire
+from wssc.federation.saml2 import SamlAttribute, build_saml2
+from wssc.federation.saml_signature import sign_assertion
+from wssc.logs import printable
+from wssc.security.policy import MessagePolicy
+from wssc.settings import LocalServiceSecuritySettings
+from wssc.trust.entropy import check_entropy, computed_key, new_entropy
+from wssc.trust.issued import IssuedTokenRequest, IssuedTokenResponse, saml2_reference
+from wssc.trust.messages import BinarySecret, ComputedKey, Lifetime, SecretType
+from wssc.xml import ns
+from wssc.xml.ns import TrustVersion
+from wssc.xml.soap import SOAP_12, Envelope, SoapVersion, fault_from_error, new_envelope
+
+log = logging.getLogger("wssc.service")
+
+#: The TokenType names of a SAML 2.0 assertion (the WSS profile's, and SAML's namespace,
+#: which ADFS also accepts).
+SAML2_TOKEN_TYPES = frozenset({ns.WSS_SAML2_TOKEN_TYPE, ns.SAML2})
+#: ADFS issues tokens for 60 minutes by default (``TokenLifetime``).
+DEFAULT_TOKEN_LIFETIME = 3600.0
+#: WCF's ``MaxReceivedMessageSize``.
+DEFAULT_MAX_BODY = 65536
+_KEY_BITS = 256
+
+Claims = Callable[[str], tuple[SamlAttribute, ...]]
+
+
+@dataclass
+class SecurityTokenService:
+    """``signer``: the STS's certificate with its key; ``issuer``: its name (the assertions'
+    ``saml:Issuer``); ``relying_parties``: ``AppliesTo`` address -> the certificate its proof
+    keys are encrypted to; ``claims``: a user's attributes (default: none)."""
+
+    signer: Certificate
+    issuer: str
+    relying_parties: Mapping[str, Certificate]
+    validator: UsernameValidator
+    claims: Claims | None = None
+    lifetime: float = DEFAULT_TOKEN_LIFETIME
+    require_tls: bool = True
+    trust: TrustVersion = ns.TRUST_V13
+    soap: SoapVersion = SOAP_12
+    max_body: int = DEFAULT_MAX_BODY
+    clock: Callable[[], float] = time.time
+    service_settings: LocalServiceSecuritySettings = field(default_factory=LocalServiceSecuritySettings)
+
+    def __post_init__(self) -> None:
+        # The sign-in (and its login throttle) lives as long as the STS.
+        creds = ServiceCredentials(username_validator=self.validator, require_tls=self.require_tls)
+        self._sign_in = username_over_tls().service_half(creds, self.service_settings)
+
+    @property
+    def _policy(self) -> MessagePolicy:
+        sc = ns.SC_V13 if self.trust.ns == ns.TRUST_13 else ns.SC_FEB2005
+        return MessagePolicy(sc=sc)
+
+    def handle(self, body: bytes, transport: TransportInfo) -> tuple[int, str, bytes]:
+        """(HTTP status, content type, body) for one POSTed request."""
+        relates: str | None = None
+        try:
+            if len(body) > self.max_body:
+                raise MalformedXml("the request is larger than the STS accepts")
+            boot = self._sign_in
+            now = self.clock()
+            result = boot.verify(body, transport, self._policy, now)
+            env = result.message.envelope
+            relates = env.message_id
+            reply = self.issue(env, result.identity, now)
+            secured = boot.secure_reply(reply, result, self._policy, now)
+            log.info("issued a SAML 2.0 token to %s", printable(result.identity))
+            return 200, self.soap.content_type, etree.tostring(secured, xml_declaration=False)
+        except WsscError as exc:
+            log.info("STS fault %s: %s", exc.code.clark, printable(exc.detail or exc.reason))
+            fault = fault_from_error(self.soap, on_the_wire(exc), relates)
+            return 500, self.soap.content_type, etree.tostring(fault)
+
+    def issue(self, env: Envelope, identity: str, now: float) -> etree._Element:
+        """The reply envelope to an authenticated RST/Issue from ``identity``."""
+        if env.action != IssuedTokenRequest.action(self.trust):
+            raise InvalidRequest(f"the STS answers only {IssuedTokenRequest.action(self.trust)}")
+        payload = env.payload
+        if payload is None:
+            raise InvalidRequest("the request has no RequestSecurityToken")
+        req = IssuedTokenRequest.from_xml(payload, self.trust)
+        if req.token_type not in SAML2_TOKEN_TYPES:
+            raise InvalidRequest(f"the STS issues SAML 2.0 tokens, not {req.token_type[:200]!r}")
+        if req.applies_to is None or req.applies_to not in self.relying_parties:
+            raise InvalidRequest(f"no relying party {printable(req.applies_to, 200)} is configured")
+        bits = req.key_size or _KEY_BITS
+        if bits != _KEY_BITS:
+            raise InvalidRequest(f"the STS issues {_KEY_BITS}-bit proof keys, not {bits}")
+        proof: ComputedKey | BinarySecret
+        if req.entropy is not None:
+            check_entropy(req.entropy, "the requestor's")
+            server_entropy: bytes | None = new_entropy(bits)
+            assert server_entropy is not None
+            key = computed_key(req.entropy, server_entropy, bits)
+            proof = ComputedKey(self.trust.ck_psha1)
+        else:
+            server_entropy = None
+            key = new_entropy(bits)
+            proof = BinarySecret(key, SecretType.SYMMETRIC_KEY)
+        claims = self.claims(identity) if self.claims is not None else ()
+        assertion = sign_assertion(
+            build_saml2(
+                issuer=self.issuer,
+                audience=req.applies_to,
+                relying_party=self.relying_parties[req.applies_to],
+                proof_key=key,
+                subject=identity,
+                attributes=claims,
+                now=now,
+                lifetime=self.lifetime,
+            ),
+            self.signer,
+        )
+        ref = saml2_reference(assertion.get("ID") or "")
+        rstr = IssuedTokenResponse(
+            token=assertion,
+            token_type=ns.WSS_SAML2_TOKEN_TYPE,
+            applies_to=req.applies_to,
+            lifetime=Lifetime(now, now + self.lifetime),
+            attached_reference=ref,
+            unattached_reference=ref,
+            proof=proof,
+            entropy=server_entropy,
+            key_size=bits,
+            context=req.context,
+        )
+        return new_envelope(
+            self.soap,
+            action=IssuedTokenResponse.action(self.trust),
+            relates_to=env.message_id,
+            payload=rstr.to_xml(self.trust),
+        )
+
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+def sts_app(sts: SecurityTokenService) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+    """An ASGI app serving ``sts``: POST only, the body capped at ``max_body``."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        if scope["type"] != "http":
+            return
+        if scope["method"] != "POST":
+            await _respond(send, 405, "text/plain", b"POST a WS-Trust RST/Issue\n")
+            return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            msg = await receive()
+            chunk = msg.get("body", b"")
+            size += len(chunk)
+            if size > sts.max_body:
+                await _respond(send, 413, "text/plain", b"request too large\n")
+                return
+            chunks.append(chunk)
+            more = msg.get("more_body", False)
+        secure = scope.get("scheme") == "https"
+        client = scope.get("client") or ("", 0)
+        transport = TransportInfo(secure=secure, peer=str(client[0]))
+        status, ctype, out = await asyncio.to_thread(sts.handle, b"".join(chunks), transport)
+        await _respond(send, status, ctype, out)
+
+    return app
+
+
+async def _respond(send: Send, status: int, ctype: str, body: bytes) -> None:
+    headers = [(b"content-type", ctype.encode()), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+__all__ = ["DEFAULT_TOKEN_LIFETIME", "SAML2_TOKEN_TYPES", "SecurityTokenService", "sts_app"]
