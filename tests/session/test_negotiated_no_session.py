@@ -1,0 +1,115 @@
+"""``establish_security_context=False`` over a negotiating bootstrap, service side, in process:
+SPNEGO (a real MIT KDC, `tests/kdc.py`) and TLSNEGO, both families. After the legs every
+application message is protected by the negotiated SCT (WCF's wsHttpBinding with
+establishSecurityContext=false), which the service keeps in its negotiated-token cache
+(`wssc.session.negotiated`), not among the negotiations in progress; the authenticated
+principal reaches the operation (`wssc.service.caller`)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import httpx
+import pytest
+
+from kdc import PASSWORD, REALM, SERVICE, Kdc  # type: ignore[import-not-found]
+from wssc.bootstrap.registry import ClientCredentials, ServiceCredentials
+from wssc.certs import generate_self_signed
+from wssc.client import Client
+from wssc.contract import get_contract, operation, service_contract
+from wssc.service.caller import caller_identity
+from wssc.service.engine import ServiceEngine
+from wssc.service.wsgi import WsgiApp
+from wssc.settings import (
+    WS2007,
+    WSHTTP,
+    Bootstrap,
+    EndpointSettings,
+    LocalServiceSecuritySettings,
+    MessageSecurityVersion,
+    SecureConversationSettings,
+)
+
+ADDRESS = "http://svc.wssc.test/svc"
+FAMILIES = [WSHTTP, WS2007]
+SERVICE_CERT = generate_self_signed("svc.wssc.test")
+
+
+@service_contract(namespace="http://tempuri.org/", name="IWho")
+class Who:
+    @operation
+    def WhoAmI(self, text: str) -> str:
+        return f"{text}:{caller_identity()}"
+
+
+def settings_for(bootstrap: Bootstrap, family: MessageSecurityVersion, **service: object) -> EndpointSettings:
+    return EndpointSettings(
+        secure_conversation=SecureConversationSettings(
+            bootstrap=bootstrap, message_security_version=family, establish_security_context=False
+        ),
+        service=replace(LocalServiceSecuritySettings(), **service),  # type: ignore[arg-type]
+    )
+
+
+class Counting(httpx.BaseTransport):
+    def __init__(self, engine: ServiceEngine) -> None:
+        self.inner = httpx.WSGITransport(app=WsgiApp(engine))  # type: ignore[arg-type]
+        self.actions: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        body = request.read()
+        self.actions.append(body.split(b"Action", 2)[1][:120].decode(errors="replace"))
+        return self.inner.handle_request(request)
+
+
+def run(
+    engine: ServiceEngine, settings: EndpointSettings, creds: ClientCredentials
+) -> tuple[list[str], Counting]:
+    transport = Counting(engine)
+    with Client(
+        ADDRESS,
+        get_contract(Who),
+        settings=settings,
+        credentials=creds,
+        http=httpx.Client(transport=transport),
+    ) as c:
+        answers = [c.WhoAmI(text=str(n)) for n in range(3)]
+    return answers, transport
+
+
+@pytest.mark.parametrize("family", FAMILIES, ids=lambda f: f.name)
+def test_spnego_messages_under_the_negotiated_token(kdc: Kdc, family: MessageSecurityVersion) -> None:
+    settings = settings_for(Bootstrap.SPNEGO, family)
+    engine = ServiceEngine(
+        Who(),
+        settings=settings,
+        address=ADDRESS,
+        credentials=ServiceCredentials(kerberos_keytab=str(kdc.service_keytab)),
+    )
+    creds = ClientCredentials(spn=SERVICE, username=f"alice@{REALM}", password=PASSWORD)
+    answers, transport = run(engine, settings, creds)
+    assert answers == [f"{n}:alice@{REALM}" for n in range(3)]
+    # one Kerberos leg, then three messages under its token: no RST/SCT, no session
+    assert sum("RST/Issue" in a for a in transport.actions) == 1
+    assert not any("RST/SCT" in a for a in transport.actions)
+    assert engine.negotiations is not None and len(engine.negotiations) == 0  # its slot is free
+    assert engine.negotiated is not None and len(engine.negotiated) == 1  # the token is cached
+
+
+@pytest.mark.parametrize("family", FAMILIES, ids=lambda f: f.name)
+def test_tlsnego_messages_under_the_negotiated_token(family: MessageSecurityVersion) -> None:
+    settings = settings_for(Bootstrap.USERNAME_FOR_SSL, family)
+    engine = ServiceEngine(
+        Who(),
+        settings=settings,
+        address=ADDRESS,
+        credentials=ServiceCredentials(
+            certificate=SERVICE_CERT, username_validator=lambda u, p: (u, p) == ("bob", "Tls-Passw0rd!")
+        ),
+    )
+    creds = ClientCredentials(service_certificate=SERVICE_CERT, username="bob", password="Tls-Passw0rd!")
+    answers, transport = run(engine, settings, creds)
+    assert answers == [f"{n}:bob" for n in range(3)]
+    assert not any("RST/SCT" in a for a in transport.actions)
+    assert engine.negotiations is not None and len(engine.negotiations) == 0
+    assert engine.negotiated is not None and len(engine.negotiated) == 1
