@@ -146,6 +146,8 @@ class LocalServiceSecuritySettings:
     #: Tokens finished negotiations issued, cached apart from the negotiations in progress
     #: until their RST/SCT (or, without a session, their Lifetime): WCF's MaxCachedCookies.
     max_cached_cookies: int = 1000
+    #: The Lifetime of the SCT a negotiation issues (WCF's transition token: 15 minutes).
+    negotiated_token_lifetime: timedelta = timedelta(minutes=15)
     # --- wssc's own limits, beyond WCF's (0 turns one off) ----------------------------------
     #: Pending sessions one peer address may hold, so one source cannot take every slot of
     #: ``max_pending_sessions``.

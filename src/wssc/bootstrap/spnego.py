@@ -592,6 +592,8 @@ class SpnegoService:
     negotiation)."""
 
     acceptor: Callable[[], GssContext]
+    #: The negotiated SCT's Lifetime, seconds (``negotiated_token_lifetime``: WCF's 15 min).
+    token_lifetime: float = TRANSITION_LIFETIME
 
     def _first(self, request: etree._Element, policy: MessagePolicy) -> int:
         """Check the RST as WCF does; returns the key size to issue (bits)."""
@@ -692,7 +694,7 @@ class SpnegoService:
             sc.sct_token_type,
             OpaqueProof(ek),
             None,
-            Lifetime(now, now + TRANSITION_LIFETIME),
+            Lifetime(now, now + self.token_lifetime),
             legs.key_bits,
             context,
             SecurityTokenReference.local(sct.wsu_id, sc.sct_token_type),
@@ -707,7 +709,7 @@ class SpnegoService:
             # CXF's client reads a Feb 2005 final reply as one RSTR (its STS WSDL's output) and
             # never an authenticator: FINDINGS S5.
             return NegotiationStep(
-                trust.rstr_issue, final, established, keep_for=TRANSITION_LIFETIME, keep_as=sct.identifier
+                trust.rstr_issue, final, established, keep_for=self.token_lifetime, keep_as=sct.identifier
             )
         rstrc = x.trust_element(trust, RSTRC)
         rstrc.append(final)
@@ -723,7 +725,7 @@ class SpnegoService:
             _final_action(trust),
             rstrc,
             established,
-            keep_for=TRANSITION_LIFETIME,
+            keep_for=self.token_lifetime,
             keep_as=sct.identifier,
         )
 
@@ -746,7 +748,10 @@ class SpnegoService:
                     return e.key
             state = negotiated(sct.identifier)
             if not isinstance(state, _Established):
-                raise InvalidSecurity("the RST/SCT's SCT is not one a finished SPNEGO negotiation issued")
+                raise InvalidSecurity(
+                    "the message's SCT is not one a finished SPNEGO negotiation issued "
+                    "(unknown, expired, or taken by its RST/SCT)"
+                )
             found.append(state)
             return state.key
 

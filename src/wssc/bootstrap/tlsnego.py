@@ -610,6 +610,8 @@ class TlsnegoService:
     client_validator: CertificateValidator | None = None
     username_validator: UsernameValidator | None = None
     throttle: FailedAuthenticationThrottle | None = None
+    #: The negotiated SCT's Lifetime, seconds (``negotiated_token_lifetime``: WCF's 15 min).
+    token_lifetime: float = TRANSITION_LIFETIME
     _ctx: ssl.SSLContext = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -726,7 +728,7 @@ class TlsnegoService:
             sc.sct_token_type,
             OpaqueProof(ek),
             None,
-            Lifetime(now, now + TRANSITION_LIFETIME),
+            Lifetime(now, now + self.token_lifetime),
             legs.key_bits,
             context,
             SecurityTokenReference.local(sct.wsu_id, sc.sct_token_type),
@@ -750,7 +752,7 @@ class TlsnegoService:
             _final_action(trust),
             rstrc,
             _Established(sct, key, identity),
-            keep_for=TRANSITION_LIFETIME,
+            keep_for=self.token_lifetime,
             keep_as=sct.identifier,
         )
 
@@ -773,7 +775,10 @@ class TlsnegoService:
                     return e.key
             state = negotiated(sct.identifier)
             if not isinstance(state, _Established):
-                raise InvalidSecurity("the RST/SCT's SCT is not one a finished TLSNEGO negotiation issued")
+                raise InvalidSecurity(
+                    "the message's SCT is not one a finished TLSNEGO negotiation issued "
+                    "(unknown, expired, or taken by its RST/SCT)"
+                )
             found.append(state)
             return state.key
 

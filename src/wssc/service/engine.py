@@ -555,6 +555,12 @@ class ServiceEngine:
                 lifetime = step.keep_for if step.keep_for is not None else states.timeout
                 self.negotiated.add(step.keep_as, step.state, transport.peer, now + lifetime, now)
                 states.drop(context)
+                log.info(
+                    "negotiated SCT %s cached for %gs (identity %r)",
+                    printable(step.keep_as, 100),
+                    lifetime,
+                    getattr(step.state, "identity", "") or "anonymous",
+                )
             else:
                 states.keep(context, step.state, now, step.keep_for)
         except BaseException:
