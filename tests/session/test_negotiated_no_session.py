@@ -113,3 +113,59 @@ def test_tlsnego_messages_under_the_negotiated_token(family: MessageSecurityVers
     assert not any("RST/SCT" in a for a in transport.actions)
     assert engine.negotiations is not None and len(engine.negotiations) == 0
     assert engine.negotiated is not None and len(engine.negotiated) == 1
+
+
+def test_a_flood_of_finished_negotiations_costs_bounded_memory() -> None:
+    """Finished negotiations whose tokens are never used (TLSNEGO, anonymous): the cache holds
+    at most ``max_cached_cookies`` of them, every one after gets ServerTooBusy (its slot in the
+    negotiation states freed all the same), and memory stops growing once the cache is full:
+    20 refused negotiations leave the service holding less than a tenth of what 9 cached tokens hold."""
+    import gc
+    import tracemalloc
+
+    from wssc.errors import ServerTooBusy
+
+    settings = settings_for(
+        Bootstrap.TLSNEGO,
+        WS2007,
+        max_cached_cookies=10,
+        max_cached_cookies_per_peer=0,
+        max_stateful_negotiations=2,
+    )
+    engine = ServiceEngine(
+        Who(), settings=settings, address=ADDRESS, credentials=ServiceCredentials(certificate=SERVICE_CERT)
+    )
+    creds = ClientCredentials(service_certificate=SERVICE_CERT)
+    http = httpx.Client(transport=httpx.WSGITransport(app=WsgiApp(engine)))  # type: ignore[arg-type]
+
+    def negotiate() -> bool:
+        with Client(ADDRESS, get_contract(Who), settings=settings, credentials=creds, http=http) as c:
+            try:
+                c.WhoAmI(text="x")
+            except ServerTooBusy:
+                return False
+            return True
+
+    def served() -> int:
+        """Memory held by what the service allocated (the engine on the traceback)."""
+        gc.collect()
+        snapshot = tracemalloc.take_snapshot().filter_traces(
+            [tracemalloc.Filter(True, "*wssc/service/engine.py", all_frames=True)]
+        )
+        return sum(stat.size for stat in snapshot.statistics("filename"))
+
+    assert negotiate()  # warm up imports and caches
+    tracemalloc.start(30)
+    try:
+        start = served()
+        first = [negotiate() for _ in range(9)]  # fills the cache (10 with the warm-up)
+        filled = served()
+        second = [negotiate() for _ in range(20)]
+        flooded = served()
+    finally:
+        tracemalloc.stop()
+    assert first == [True] * 9 and second == [False] * 20
+    assert engine.negotiated is not None and len(engine.negotiated) == 10
+    assert engine.negotiations is not None and len(engine.negotiations) == 0
+    # 20 refused negotiations cost the service less than a tenth of what 9 cached tokens hold
+    assert flooded - filled < (filled - start) / 10, (start, filled, flooded)
