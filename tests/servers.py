@@ -40,8 +40,8 @@ NEEDS_STS = frozenset({"issued-token"})
 BOOTSTRAP_NAMES: list[str] = [
     k.cli_name for k in BOOTSTRAPS.values() if k.cli_name not in NEEDS_KDC | NEEDS_STS
 ]
-#: The bootstraps that negotiate over WS-Trust legs: they run as the bootstrap of a secure
-#: session only (no per-message security over them yet), so the per-message matrices leave them out.
+#: The bootstraps that negotiate over WS-Trust legs (without a secure session, the negotiated
+#: token protects each message: tests/e2e/test_variants.py, tests/attacks/test_negotiated_token_cache.py).
 NEGOTIATING = frozenset({"spnego", "tlsnego", "username-tlsnego", "mutual-tlsnego"})
 
 

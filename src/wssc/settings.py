@@ -150,10 +150,17 @@ class LocalServiceSecuritySettings:
     #: from its first leg (WCF's MaxStatefulNegotiations and NegotiationTimeout).
     max_stateful_negotiations: int = 128
     negotiation_timeout: timedelta = timedelta(minutes=1)
+    #: Tokens finished negotiations issued, cached apart from the negotiations in progress
+    #: until their RST/SCT (or, without a session, their Lifetime): WCF's MaxCachedCookies.
+    max_cached_cookies: int = 1000
+    #: The Lifetime of the SCT a negotiation issues (WCF's transition token: 15 minutes).
+    negotiated_token_lifetime: timedelta = timedelta(minutes=15)
     # --- wssc's own limits, beyond WCF's (0 turns one off) ----------------------------------
     #: Pending sessions one peer address may hold, so one source cannot take every slot of
     #: ``max_pending_sessions``.
     max_pending_sessions_per_peer: int = 16
+    #: Negotiated tokens one peer address may hold of ``max_cached_cookies`` (a tenth).
+    max_cached_cookies_per_peer: int = 100
     #: Live replay-cache entries one session (or one peer, for bootstrap requests) may hold.
     replay_quota_per_session: int = 60_000
     #: Live replay-cache entries one peer address may hold over all of its sessions (a tenth

@@ -298,7 +298,7 @@ def test_an_rst_sct_under_an_sct_no_negotiation_issued_is_refused(spnego: Callab
         root, _ = forged.secure(env, session.policy)
         r = post(srv, etree.tostring(root))
     assert_refused_by(
-        srv, r, "the RST/SCT's SCT is not one a finished SPNEGO negotiation issued", since=since
+        srv, r, "the message's SCT is not one a finished SPNEGO negotiation issued", since=since
     )
 
 

@@ -262,3 +262,33 @@ def test_wssc_client_in_wcf_dialect_fails_against_cxf(kdc: Kdc, tmp_path: Path) 
     assert verdict["calls"] == [] and len(verdict["faults"]) == 1, verdict
     # CXF took the leg for an application message, and found no token in it
     assert "No SecurityContextToken token found in message" in verdict["faults"][0], verdict
+
+
+# --- CXF's client -> wssc's service without a session (CXF's own shape) ------------------------------
+@pytest.mark.parametrize("binding", ["wshttp", "ws2007"])
+def test_cxf_spnego_client_without_a_session(
+    services: Callable[..., WsscService], kdc: Kdc, binding: str
+) -> None:
+    """``wssc serve --no-secure-context``: the live WSDL's SymmetricBinding has the
+    ``sp:SpnegoContextToken`` as its protection token (WCF's export with
+    establishSecurityContext=false, and the shape CXF serves itself). CXF's client reads it,
+    negotiates once, and sends each Add under the negotiated token; wssc caches that token (no
+    session is issued) and answers under it. CXF's verdict: the three results."""
+    svc = services(binding, "--spnego-dialect", "cxf", "--no-secure-context")
+    run, log = cxf(svc, kdc)
+    expect_ok(run)
+    assert run.result["results"] == [101, 102, 103], run.explain()
+    assert log.issued == [], log.text  # no secure session
+    assert log.text.count("negotiated SCT urn:uuid:") == 1, log.text  # one negotiation
+    assert f"(identity 'alice@{REALM}')" in log.text, log.text
+
+
+def test_cxf_spnego_client_without_a_session_is_refused_by_default(
+    services: Callable[..., WsscService], kdc: Kdc
+) -> None:
+    """The same shape in WCF's dialect: CXF's RST is refused before any Kerberos work, and no
+    token is cached."""
+    run, log = cxf(services("ws2007", "--no-secure-context"), kdc, calls=1)
+    expect_fault(run, "InvalidRequest", phase="call 1")
+    assert "negotiated SCT" not in log.text, log.text
+    assert "the SPNEGO RST carries Renewing, which SPNEGO does not use" in log.text, log.text

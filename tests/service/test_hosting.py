@@ -242,3 +242,27 @@ def test_uvicorn_workers_in_cookie_mode_serve(uvicorn_app) -> None:  # type: ign
     proc.terminate()
     out, _ = proc.communicate(timeout=20)
     assert "replay cache is per process" in out, out
+
+
+def test_a_negotiated_token_without_a_session_under_workers_is_refused(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """TLSNEGO without a secure session: the token a negotiation issued protects every message
+    and lives in one worker's memory; several workers are refused unless declared sticky."""
+    from wssc.service.hosting import ALLOW_ENV
+    from wssc.settings import Bootstrap
+
+    settings = EndpointSettings(
+        secure_conversation=SecureConversationSettings(
+            bootstrap=Bootstrap.TLSNEGO, establish_security_context=False
+        )
+    )
+    engine = ServiceEngine(Calculator(), settings=settings, address="http://x/svc", certificate=CERT)
+    monkeypatch.delenv(ALLOW_ENV, raising=False)
+    with pytest.raises(ConfigurationError, match="the token a negotiation issued in one worker"):
+        check_workers(engine, workers=2)
+    check_workers(engine, workers=1)
+    monkeypatch.setenv(ALLOW_ENV, "1")
+    caplog.set_level(logging.WARNING, logger="wssc")
+    check_workers(engine, workers=2)
+    assert "sticky sessions assumed" in caplog.text

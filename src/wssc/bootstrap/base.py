@@ -171,9 +171,11 @@ class NegotiationStep:
     """A service's answer to one leg: the reply's Body payload under ``action``, and the state
     to keep under the negotiation's Context for its next leg or its RST/SCT (None: forget it).
     ``keep_for``: how long, in seconds, from now; None: until ``negotiation_timeout`` after
-    the negotiation's first leg (WCF's rule). ``keep_as``: the key to keep it under from now
-    on instead of the Context (the last leg of SPNEGO keeps its state by the identifier of the
-    SCT it issued, which is what the RST/SCT names)."""
+    the negotiation's first leg (WCF's rule). ``keep_as``: the negotiation is finished and
+    ``state`` is the token it issued; the engine moves it to the negotiated-token cache
+    (`wssc.session.negotiated`) under that key (the identifier of the SCT it issued, which the
+    RST/SCT, or without a session each message, names) for ``keep_for`` seconds, and frees the
+    negotiation's slot."""
 
     action: str
     payload: etree._Element

@@ -444,8 +444,9 @@ def _spnego_client(c: ClientCredentials) -> BootstrapClient:
     return SpnegoClient(creds)
 
 
-def _spnego_service(c: ServiceCredentials, _: LocalServiceSecuritySettings) -> BootstrapService:
-    return SpnegoService(spnego_acceptor(c.kerberos_keytab, c.ntlm_user_file))
+def _spnego_service(c: ServiceCredentials, s: LocalServiceSecuritySettings) -> BootstrapService:
+    lifetime = s.negotiated_token_lifetime.total_seconds()
+    return SpnegoService(spnego_acceptor(c.kerberos_keytab, c.ntlm_user_file), lifetime)
 
 
 def _kerberos_client(c: ClientCredentials) -> BootstrapClient:
@@ -511,13 +512,14 @@ def _tls_service(
     def make(c: ServiceCredentials, s: LocalServiceSecuritySettings) -> BootstrapService:
         if c.certificate is None or c.certificate.key is None:
             raise ConfigurationError(f"{variant.value} needs the service certificate and private key")
+        lifetime = s.negotiated_token_lifetime.total_seconds()
         if variant == Bootstrap.USERNAME_FOR_SSL:
             if c.username_validator is None:
                 raise ConfigurationError("UserNameForSslNegotiated needs a username_validator")
-            return TlsnegoService(c.certificate, None, c.username_validator, login_throttle(s))
+            return TlsnegoService(c.certificate, None, c.username_validator, login_throttle(s), lifetime)
         if variant == Bootstrap.MUTUAL_SSL:
-            return TlsnegoService(c.certificate, c.client_certificate_validator)
-        return TlsnegoService(c.certificate)
+            return TlsnegoService(c.certificate, c.client_certificate_validator, token_lifetime=lifetime)
+        return TlsnegoService(c.certificate, token_lifetime=lifetime)
 
     return make
 

@@ -67,6 +67,15 @@ from wssc.bootstrap.base import (
     ServiceResult,
     TransportInfo,
 )
+from wssc.bootstrap.negotiated import (
+    Established,
+    final_action,
+    secure_reply,
+    service_result,
+    verify_reply,
+    verify_under_negotiated,
+    with_authenticator,
+)
 from wssc.crypto.psha1 import p_sha1
 from wssc.errors import (
     ConfigurationError,
@@ -79,7 +88,7 @@ from wssc.errors import (
 from wssc.logs import printable
 from wssc.policy.shapes import BindingFacts, ShapeReader
 from wssc.policy.writer import PolicyWriter, symmetric_binding, trust_assertion, wss11
-from wssc.security.inbound import KeyResolver, VerifiedMessage, verify
+from wssc.security.inbound import KeyResolver, VerifiedMessage
 from wssc.security.outbound import protect
 from wssc.security.policy import MessagePolicy
 from wssc.security.replay import ReplayCache
@@ -307,10 +316,6 @@ def _read_exchange(
     return data
 
 
-def _final_action(trust: TrustVersion) -> str:
-    return trust.rstrc_issue_final if trust.ns == ns.TRUST_13 else trust.rstr_issue
-
-
 def _without_tokens(rstr: etree._Element, trust: TrustVersion) -> etree._Element:
     """The final RSTR as the transcript takes it: without RequestedSecurityToken and
     RequestedProofToken."""
@@ -519,15 +524,7 @@ class SpnegoNegotiated:
         policy: MessagePolicy,
         now: float | None = None,
     ) -> VerifiedMessage:
-        key = ctx.reply_keys.get(self.sct.identifier)
-
-        def resolve(sct: SecurityContextToken, sc: ns.ScVersion) -> bytes | None:
-            return key if sct.identifier == self.sct.identifier and sc.ns == policy.sc.ns else None
-
-        result = verify(data, resolver=resolve, policy=policy, now=now)
-        if result.signing_sct is None or result.signing_sct.identifier != self.sct.identifier:
-            raise InvalidSecurity("the reply is not secured by the negotiated SCT")
-        return result
+        return verify_reply(self.sct, data, ctx, policy, now)
 
     def secure_renew(
         self,
@@ -552,18 +549,6 @@ class _Legs:
     #: The RST was CXF's (it carried ``wst:Renewing``; only under ``Compatibility.spnego="cxf"``):
     #: under WS-Trust Feb 2005 its final reply is the bare negotiation RSTR, as CXF reads it.
     cxf: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class _Established:
-    """After the final leg, until the RST/SCT: the negotiated SCT, its key, the principal."""
-
-    sct: SecurityContextToken
-    key: bytes
-    identity: str
-
-    def __repr__(self) -> str:
-        return f"_Established(sct={self.sct.identifier!r}, identity={self.identity!r})"
 
 
 def _why(exc: BaseException) -> str:
@@ -592,6 +577,8 @@ class SpnegoService:
     negotiation)."""
 
     acceptor: Callable[[], GssContext]
+    #: The negotiated SCT's Lifetime, seconds (``negotiated_token_lifetime``: WCF's 15 min).
+    token_lifetime: float = TRANSITION_LIFETIME
 
     def _first(self, request: etree._Element, policy: MessagePolicy) -> int:
         """Check the RST as WCF does; returns the key size to issue (bits)."""
@@ -692,7 +679,7 @@ class SpnegoService:
             sc.sct_token_type,
             OpaqueProof(ek),
             None,
-            Lifetime(now, now + TRANSITION_LIFETIME),
+            Lifetime(now, now + self.token_lifetime),
             legs.key_bits,
             context,
             SecurityTokenReference.local(sct.wsu_id, sc.sct_token_type),
@@ -702,28 +689,19 @@ class SpnegoService:
         if out:
             _exchange(final, trust, out)
         legs.transcript.update(_canonical(_without_tokens(final, trust)))
-        established = _Established(sct, key, identity)
+        established = Established(sct, key, identity)
         if legs.cxf and trust.ns != ns.TRUST_13:
             # CXF's client reads a Feb 2005 final reply as one RSTR (its STS WSDL's output) and
             # never an authenticator: FINDINGS S5.
             return NegotiationStep(
-                trust.rstr_issue, final, established, keep_for=TRANSITION_LIFETIME, keep_as=sct.identifier
+                trust.rstr_issue, final, established, keep_for=self.token_lifetime, keep_as=sct.identifier
             )
-        rstrc = x.trust_element(trust, RSTRC)
-        rstrc.append(final)
-        auth = x.sub(rstrc, trust, RSTR)
-        auth.set("Context", context)
-        x.sub(
-            x.sub(auth, trust, "Authenticator"),
-            trust,
-            "CombinedHash",
-            base64.b64encode(authenticator(key, legs.transcript.digest())).decode("ascii"),
-        )
+        rstrc = with_authenticator(trust, final, context, authenticator(key, legs.transcript.digest()))
         return NegotiationStep(
-            _final_action(trust),
+            final_action(trust),
             rstrc,
             established,
-            keep_for=TRANSITION_LIFETIME,
+            keep_for=self.token_lifetime,
             keep_as=sct.identifier,
         )
 
@@ -736,33 +714,8 @@ class SpnegoService:
         negotiated: NegotiatedState,
         replay_cache: ReplayCache | None = None,
     ) -> ServiceResult:
-        found: list[_Established] = []
-
-        def resolve(sct: SecurityContextToken, sc: ns.ScVersion) -> bytes | None:
-            if sc.ns != policy.sc.ns:
-                return None
-            for e in found:
-                if e.sct.identifier == sct.identifier:
-                    return e.key
-            state = negotiated(sct.identifier)
-            if not isinstance(state, _Established):
-                raise InvalidSecurity("the RST/SCT's SCT is not one a finished SPNEGO negotiation issued")
-            found.append(state)
-            return state.key
-
-        result = verify(
-            data,
-            resolver=resolve,
-            policy=policy,
-            now=now,
-            replay_cache=replay_cache,
-            replay_partition="peer:" + transport.peer,
-        )
-        signer = result.signing_sct
-        if signer is None or not found or signer.identifier != found[0].sct.identifier:
-            raise InvalidSecurity("the RST/SCT is not signed by the SCT its negotiation issued")
-        e = found[0]
-        return ServiceResult(result, e.identity, {e.sct.identifier: e.key}, e.sct.identifier)
+        result, e = verify_under_negotiated(data, transport, policy, now, negotiated, replay_cache, "SPNEGO")
+        return service_result(result, e)
 
     def verify(
         self,
@@ -782,11 +735,7 @@ class SpnegoService:
         policy: MessagePolicy,
         now: float | None = None,
     ) -> etree._Element:
-        ident = result.reply_sha1
-        if ident is None or ident not in result.reply_keys:
-            raise InvalidSecurity("no negotiated SCT to secure the reply with")
-        ref = SecurityContextToken(ident)
-        return protect(envelope, SctProtection(ref, result.reply_keys[ident], include=False), policy, now=now)
+        return secure_reply(envelope, result, policy, now)
 
     def secured_by_bootstrap(self, envelope: Envelope) -> bool:
         return False  # its Renew comes under the session's key

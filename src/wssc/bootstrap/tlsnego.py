@@ -66,13 +66,21 @@ from wssc.bootstrap.base import (
     TransportInfo,
     UsernameValidator,
 )
+from wssc.bootstrap.negotiated import (
+    Established,
+    final_action,
+    secure_reply,
+    service_result,
+    verify_reply,
+    verify_under_negotiated,
+    with_authenticator,
+)
 from wssc.bootstrap.spnego import (
     RST,
     RSTR,
     RSTRC,
     TRANSITION_LIFETIME,
     _canonical,
-    _final_action,
     _without_tokens,
     authenticator,
 )
@@ -89,7 +97,7 @@ from wssc.errors import (
 from wssc.logs import printable
 from wssc.policy.shapes import BindingFacts, ShapeReader
 from wssc.policy.writer import PolicyWriter, symmetric_binding, trust_assertion, wss11
-from wssc.security.inbound import KeyResolver, VerifiedMessage, verify
+from wssc.security.inbound import KeyResolver, VerifiedMessage
 from wssc.security.outbound import protect
 from wssc.security.policy import MessagePolicy
 from wssc.security.replay import ReplayCache
@@ -549,15 +557,7 @@ class TlsnegoNegotiated:
         policy: MessagePolicy,
         now: float | None = None,
     ) -> VerifiedMessage:
-        key = ctx.reply_keys.get(self.sct.identifier)
-
-        def resolve(sct: SecurityContextToken, sc: ns.ScVersion) -> bytes | None:
-            return key if sct.identifier == self.sct.identifier and sc.ns == policy.sc.ns else None
-
-        result = verify(data, resolver=resolve, policy=policy, now=now)
-        if result.signing_sct is None or result.signing_sct.identifier != self.sct.identifier:
-            raise InvalidSecurity("the reply is not secured by the negotiated SCT")
-        return result
+        return verify_reply(self.sct, data, ctx, policy, now)
 
     def secure_renew(
         self,
@@ -586,16 +586,6 @@ class _Legs:
         return f"_Legs(legs={self.legs})"
 
 
-@dataclass(frozen=True, slots=True)
-class _Established:
-    sct: SecurityContextToken
-    key: bytes
-    identity: str
-
-    def __repr__(self) -> str:
-        return f"_Established(sct={self.sct.identifier!r}, identity={self.identity!r})"
-
-
 _RST_CHILDREN = frozenset({"TokenType", "RequestType", "KeySize", "BinaryExchange"})
 
 
@@ -610,6 +600,8 @@ class TlsnegoService:
     client_validator: CertificateValidator | None = None
     username_validator: UsernameValidator | None = None
     throttle: FailedAuthenticationThrottle | None = None
+    #: The negotiated SCT's Lifetime, seconds (``negotiated_token_lifetime``: WCF's 15 min).
+    token_lifetime: float = TRANSITION_LIFETIME
     _ctx: ssl.SSLContext = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -726,7 +718,7 @@ class TlsnegoService:
             sc.sct_token_type,
             OpaqueProof(ek),
             None,
-            Lifetime(now, now + TRANSITION_LIFETIME),
+            Lifetime(now, now + self.token_lifetime),
             legs.key_bits,
             context,
             SecurityTokenReference.local(sct.wsu_id, sc.sct_token_type),
@@ -736,21 +728,12 @@ class TlsnegoService:
         if out:
             _exchange(final, trust, out, legs.vtype)
         legs.transcript.update(_canonical(_without_tokens(final, trust)))
-        rstrc = x.trust_element(trust, RSTRC)
-        rstrc.append(final)
-        auth = x.sub(rstrc, trust, RSTR)
-        auth.set("Context", context)
-        x.sub(
-            x.sub(auth, trust, "Authenticator"),
-            trust,
-            "CombinedHash",
-            base64.b64encode(authenticator(key, legs.transcript.digest())).decode("ascii"),
-        )
+        rstrc = with_authenticator(trust, final, context, authenticator(key, legs.transcript.digest()))
         return NegotiationStep(
-            _final_action(trust),
+            final_action(trust),
             rstrc,
-            _Established(sct, key, identity),
-            keep_for=TRANSITION_LIFETIME,
+            Established(sct, key, identity),
+            keep_for=self.token_lifetime,
             keep_as=sct.identifier,
         )
 
@@ -763,39 +746,17 @@ class TlsnegoService:
         negotiated: NegotiatedState,
         replay_cache: ReplayCache | None = None,
     ) -> ServiceResult:
-        found: list[_Established] = []
-
-        def resolve(sct: SecurityContextToken, sc: ns.ScVersion) -> bytes | None:
-            if sc.ns != policy.sc.ns:
-                return None
-            for e in found:
-                if e.sct.identifier == sct.identifier:
-                    return e.key
-            state = negotiated(sct.identifier)
-            if not isinstance(state, _Established):
-                raise InvalidSecurity("the RST/SCT's SCT is not one a finished TLSNEGO negotiation issued")
-            found.append(state)
-            return state.key
-
         username = self.username_validator is not None
-        result = verify(
-            data,
-            resolver=resolve,
-            policy=_with_username(policy) if username else policy,
-            now=now,
-            replay_cache=replay_cache,
-            replay_partition="peer:" + transport.peer,
+        checked = _with_username(policy) if username else policy
+        result, e = verify_under_negotiated(
+            data, transport, checked, now, negotiated, replay_cache, "TLSNEGO"
         )
-        signer = result.signing_sct
-        if signer is None or not found or signer.identifier != found[0].sct.identifier:
-            raise InvalidSecurity("the RST/SCT is not signed by the SCT its negotiation issued")
-        e = found[0]
         identity = e.identity
         if self.username_validator is not None:
             identity = authenticate_username(
                 result.username_token, self.username_validator, self.throttle, transport, now
             )
-        return ServiceResult(result, identity, {e.sct.identifier: e.key}, e.sct.identifier)
+        return service_result(result, e, identity)
 
     def verify(
         self,
@@ -815,11 +776,7 @@ class TlsnegoService:
         policy: MessagePolicy,
         now: float | None = None,
     ) -> etree._Element:
-        ident = result.reply_sha1
-        if ident is None or ident not in result.reply_keys:
-            raise InvalidSecurity("no negotiated SCT to secure the reply with")
-        ref = SecurityContextToken(ident)
-        return protect(envelope, SctProtection(ref, result.reply_keys[ident], include=False), policy, now=now)
+        return secure_reply(envelope, result, policy, now)
 
     def secured_by_bootstrap(self, envelope: Envelope) -> bool:
         return False  # its Renew comes under the session's key

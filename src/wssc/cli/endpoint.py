@@ -332,6 +332,23 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="negotiations (spnego legs) in progress at once (default 128, WCF's)",
     )
     s.add_argument(
+        "--max-cached-cookies",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="tokens finished negotiations issued, cached until their RST/SCT or (with "
+        "--no-secure-context) their 15-minute Lifetime (default 1000, WCF's MaxCachedCookies; "
+        "one address holds at most --max-cached-cookies-per-peer, default 100)",
+    )
+    s.add_argument("--max-cached-cookies-per-peer", type=int, default=None, metavar="N", help="0 = off")
+    s.add_argument(
+        "--negotiated-token-lifetime",
+        type=_positive,
+        default=None,
+        metavar="SECONDS",
+        help="spnego, tlsnego: the Lifetime of the SCT a negotiation issues (default 900, WCF's)",
+    )
+    s.add_argument(
         "--wsgi",
         action="store_true",
         help="serve the WSGI app with a threaded wsgiref server (development only) instead of ASGI/uvicorn",
@@ -501,6 +518,11 @@ def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         )
     if getattr(args, "max_stateful_negotiations", None) is not None:
         svc = replace(svc, max_stateful_negotiations=args.max_stateful_negotiations)
+    for name in ("max_cached_cookies", "max_cached_cookies_per_peer"):
+        if getattr(args, name, None) is not None:
+            svc = replace(svc, **{name: getattr(args, name)})
+    if getattr(args, "negotiated_token_lifetime", None) is not None:
+        svc = replace(svc, negotiated_token_lifetime=timedelta(seconds=args.negotiated_token_lifetime))
     if args.key_renewal is not None:
         svc = replace(
             svc,

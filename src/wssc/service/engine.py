@@ -12,12 +12,16 @@ Message routing by WS-Addressing Action:
 
 * ``{trust}/RST/Issue``, ``{trust}/RSTR/Issue`` with no security header → a leg of a
   negotiating bootstrap (`wssc.bootstrap.base.NegotiatingService`), its state kept under the
-  leg's ``Context`` (`wssc.session.negotiation`);
+  leg's ``Context`` (`wssc.session.negotiation`); the token a finished negotiation issues
+  moves to the negotiated-token cache (`wssc.session.negotiated`), freeing its slot;
 * ``{trust}/RST/SCT``        → bootstrap-secured Issue (RSTR, or RSTRC under Trust 1.3);
 * ``{trust}/RST/SCT/Renew``  → a new Instance and key for a session;
 * ``{trust}/RST/SCT/Cancel`` → the session is forgotten (cookie mode: a Sender fault);
 * anything else             → an application message secured by the SCT (or by the
-  bootstrap alone with ``establish_security_context=False``).
+  bootstrap alone with ``establish_security_context=False``; for a negotiating bootstrap, by
+  the negotiated SCT, looked up in that cache until its Lifetime ends).
+
+The operation runs with the caller's identity (`wssc.service.caller.caller_identity`).
 """
 
 from __future__ import annotations
@@ -51,7 +55,6 @@ from wssc.crypto.suites import get_suite
 from wssc.errors import (
     BadContextToken,
     CancellationNotAllowed,
-    ConfigurationError,
     DestinationUnreachable,
     InvalidRequest,
     InvalidSecurity,
@@ -69,6 +72,8 @@ from wssc.security.replay import MemoryReplayCache, PeerCharged, ReplayCache
 from wssc.security.tokens import SctProtection
 from wssc.security.x509_validation import CertificateValidator
 from wssc.service.address import AddressFilter
+from wssc.service.caller import with_caller
+from wssc.session.negotiated import NegotiatedTokens
 from wssc.session.negotiation import NegotiationStates
 from wssc.session.service import SessionManager
 from wssc.settings import WCF_COMPATIBLE, Compatibility, EndpointSettings
@@ -198,17 +203,15 @@ class ServiceEngine:
         self.client_certificate_validator = creds.client_certificate_validator
         #: the live negotiations of a negotiating bootstrap (WCF's state cache)
         self.negotiations: NegotiationStates | None = None
+        #: the tokens finished negotiations issued (WCF's issued-token cache, MaxCachedCookies)
+        self.negotiated: NegotiatedTokens | None = None
         if isinstance(self.bootstrap, NegotiatingService):
-            if not scs.establish_security_context:
-                raise ConfigurationError(
-                    f"{scs.bootstrap.value} negotiates: it runs as the bootstrap of a secure session "
-                    "(establish_security_context=True); per-message security over it is not supported yet"
-                )
             self.negotiations = NegotiationStates(
                 svc.max_stateful_negotiations,
                 svc.negotiation_timeout.total_seconds(),
                 svc.max_pending_sessions_per_peer,
             )
+            self.negotiated = NegotiatedTokens(svc.max_cached_cookies, svc.max_cached_cookies_per_peer)
         self.require_tls = creds.require_tls and self.kind.security_mode == "transport"
         codec = None
         if not scs.require_cancellation:
@@ -339,18 +342,32 @@ class ServiceEngine:
         t = self.trust
         if env.version is not self.soap:
             raise InvalidSecurity(f"a SOAP {env.version.name} message to a SOAP {self.soap.name} endpoint")
-        if not self.scs.establish_security_context:
-            boot = self.bootstrap.verify(env.root, transport, self.policy, now, self._replay_for(transport))
-            self._check_destination(boot.message.envelope, transport)
-            env.check_must_understand(UNDERSTOOD_HEADERS)
-            return self._application(env, boot.message, now, bootstrap=boot)
-        self.sessions.maybe_purge(now)  # time-gated: at most every few seconds
         if (
             self.negotiations is not None
             and action in (t.rst_issue, t.rstr_issue)
             and not env.security_headers()
         ):
             return self._negotiate(env, transport, now)
+        if not self.scs.establish_security_context:
+            if self.negotiated is not None:  # the negotiated SCT protects each message
+                tokens = self.negotiated
+                assert isinstance(self.bootstrap, NegotiatingService)
+                boot = self.bootstrap.verify_negotiated(
+                    env.root,
+                    transport,
+                    self.policy,
+                    now,
+                    lambda key: tokens.get(key, now),
+                    self._replay_for(transport),
+                )
+            else:
+                boot = self.bootstrap.verify(
+                    env.root, transport, self.policy, now, self._replay_for(transport)
+                )
+            self._check_destination(boot.message.envelope, transport)
+            env.check_must_understand(UNDERSTOOD_HEADERS)
+            return self._application(env, boot.message, now, bootstrap=boot, identity=boot.identity)
+        self.sessions.maybe_purge(now)  # time-gated: at most every few seconds
         if action == t.rst_sct:
             return self._issue(env, transport, now)
         if action == t.rst_sct_cancel and self.sessions.cookie_mode:
@@ -410,7 +427,7 @@ class ServiceEngine:
                 lambda reply: self._secure_with_sct(reply, sct, key, now),
             )
         self.sessions.activate(rec, now)
-        return self._application(env, result, now, sct=sct, key=result.signing_key)
+        return self._application(env, result, now, sct=sct, key=result.signing_key, identity=rec.identity)
 
     def _check_destination(self, env: Envelope, transport: TransportInfo) -> None:
         """WCF's address filter: the message's ``wsa:To`` must name this endpoint
@@ -531,23 +548,36 @@ class ServiceEngine:
             step = bootstrap.negotiate(payload, state, transport, self.policy, now)
             if step.state is None:
                 states.drop(context)
+            elif step.keep_as is not None:
+                # Finished: the issued token moves to the negotiated-token cache (under the
+                # key the RST/SCT or each message names) and the negotiation's slot is free.
+                assert self.negotiated is not None
+                lifetime = step.keep_for if step.keep_for is not None else states.timeout
+                self.negotiated.add(step.keep_as, step.state, transport.peer, now + lifetime, now)
+                states.drop(context)
+                log.info(
+                    "negotiated SCT %s cached for %gs (identity %r)",
+                    printable(step.keep_as, 100),
+                    lifetime,
+                    getattr(step.state, "identity", "") or "anonymous",
+                )
             else:
-                states.keep(context, step.state, now, step.keep_for, step.keep_as)
+                states.keep(context, step.state, now, step.keep_for)
         except BaseException:
             states.drop(context)
             raise
         return _xml_response(200, env.version, self._reply(env, step.action, step.payload))
 
     def _issue(self, env: Envelope, transport: TransportInfo, now: float) -> HttpResponse:
-        if self.negotiations is not None:
-            states = self.negotiations
+        if self.negotiated is not None:
+            tokens = self.negotiated
             assert isinstance(self.bootstrap, NegotiatingService)
             boot = self.bootstrap.verify_negotiated(
                 env.root,
                 transport,
                 self.policy,
                 now,
-                lambda context: states.take(context, now),
+                lambda key: tokens.take(key, now),
                 self._replay_for(transport),
             )
         else:
@@ -622,10 +652,11 @@ class ServiceEngine:
         sct: SecurityContextToken | None = None,
         key: bytes | None = None,
         bootstrap: ServiceResult | None = None,
+        identity: str = "",
     ) -> Dispatch:
         op = self.contract.find(env.action)
         args = decode_request(op, self._payload(result.envelope), self.contract_limits)
-        method = getattr(self.service, op.method_name or op.name)
+        method = with_caller(getattr(self.service, op.method_name or op.name), identity)
         version = env.version
 
         def secure(reply: etree._Element) -> etree._Element:

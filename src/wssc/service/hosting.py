@@ -162,6 +162,16 @@ def check_workers(engine: ServiceEngine, workers: int | None = None) -> None:
             log.warning("%s (%s=1: going on, sticky sessions assumed)", message, ALLOW_ENV)
         else:
             raise ConfigurationError(message + f"; set {ALLOW_ENV}=1 if the load balancer is sticky")
+    if engine.negotiated is not None and not engine.scs.establish_security_context:
+        message = (
+            f"{n} worker processes share no memory: the token a negotiation issued in one "
+            "worker (it protects each message: no secure session) is unknown to the others. "
+            "Run one worker"
+        )
+        if os.environ.get(ALLOW_ENV) == "1":
+            log.warning("%s (%s=1: going on, sticky sessions assumed)", message, ALLOW_ENV)
+        else:
+            raise ConfigurationError(message + f", or set {ALLOW_ENV}=1 if the load balancer is sticky")
     codec = engine.sessions.codec
     if cookie and codec is not None and getattr(codec.keyring, "generated", False):
         raise ConfigurationError(

@@ -15,6 +15,9 @@ default), as for pending sessions, so that one source cannot take every slot; a 
 most 256 characters. Memory is bounded by the count: each state is whatever the bootstrap keeps
 (a few hundred bytes for SSPI/TLS contexts' handles).
 
+A finished negotiation leaves this cache: the token it issued waits for its RST/SCT (or, without
+a session, serves each message) in the negotiated-token cache (`wssc.session.negotiated`).
+
 The states live in memory, as WCF's do: a farm needs the legs of one negotiation to reach one
 process (sticky sessions), as it does with WCF.
 """
