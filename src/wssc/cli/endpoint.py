@@ -269,6 +269,22 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "WCF's DeserializationFailed fault naming the quota",
     )
     s.add_argument(
+        "--inline-limit",
+        type=int,
+        default=65536,
+        metavar="BYTES",
+        help="verify requests up to this size on the event loop (default 65536; 0: never); "
+        "bigger ones on --security-threads threads, while the loop reads other bodies",
+    )
+    s.add_argument(
+        "--security-threads",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="threads for the security work of requests over --inline-limit (default 1: the "
+        "work holds the GIL, so more threads only take turns)",
+    )
+    s.add_argument(
         "--forwarded-allow-ips",
         default=None,
         metavar="IPS",
@@ -622,7 +638,15 @@ def run_serve(args: argparse.Namespace) -> int:
     ssl = {"ssl_certfile": str(cert_path), "ssl_keyfile": str(key_path)} if over_tls else {}
     # uvicorn trusts X-Forwarded-* from 127.0.0.1 by default: only configured proxies here.
     config = uvicorn.Config(
-        _with_banner(AsgiApp(engine, forwarded_allow_ips=proxies), banner),
+        _with_banner(
+            AsgiApp(
+                engine,
+                forwarded_allow_ips=proxies,
+                security_threads=args.security_threads,
+                inline_limit=args.inline_limit,
+            ),
+            banner,
+        ),
         host=args.host,
         port=args.port,
         proxy_headers=bool(proxies),

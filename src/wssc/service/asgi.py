@@ -1,7 +1,19 @@
 """ASGI application over `ServiceEngine` (serve it with uvicorn).
 
-Synchronous operations and the engine's CPU work run in a worker thread so the event loop
-stays free; ``async def`` operations are awaited on the loop.
+Where the security work runs (verify a request, secure its reply): it is CPU work that holds
+the GIL, so threads do not run it in parallel, they take turns at the GIL, and every turn and
+every hand-over between threads costs CPU and, on a busy machine, a wait for the scheduler.
+Under ``asyncio.to_thread`` the service's CPU per call climbed with concurrency
+(docs/performance.md). So:
+
+* a request of at most ``inline_limit`` bytes (default 64 KiB, WCF's MaxReceivedMessageSize) is
+  verified, and its reply secured, on the event loop itself: about a millisecond and a half
+  at 1 KB, between which the loop reads the other connections;
+* a bigger one (limits raised) goes to the app's own executor of ``security_threads``
+  threads (default 1), so that the loop goes on reading bodies meanwhile.
+
+Synchronous operations run on the default pool (``to_thread``), so that one that blocks holds
+up neither the loop nor other calls; ``async def`` operations are awaited on the loop.
 """
 
 from __future__ import annotations
@@ -9,7 +21,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from wssc.errors import ConfigurationError
 from wssc.logs import printable
@@ -18,7 +31,6 @@ from wssc.service.engine import (
     HttpRequest,
     HttpResponse,
     ServiceEngine,
-    run_dispatch_sync,
 )
 from wssc.service.hosting import startup
 from wssc.service.transport import transport_info
@@ -32,6 +44,7 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+_T = TypeVar("_T")
 
 
 class AsgiApp:
@@ -45,17 +58,35 @@ class AsgiApp:
 
     ``max_body``: by default the engine's ``max_received_message_size`` (64 KiB, WCF's). A
     bigger request gets HTTP 413 as soon as its Content-Length, or the bytes received so far,
-    say so: it is never buffered whole."""
+    say so: it is never buffered whole.
+
+    ``inline_limit``, ``security_threads``: where the security work runs (the module docs);
+    ``inline_limit=0`` sends it all to the executor."""
 
     def __init__(
         self,
         engine: ServiceEngine,
         max_body: int | None = None,
         forwarded_allow_ips: Sequence[str] = (),
+        security_threads: int = 1,
+        inline_limit: int = 64 * 1024,
     ) -> None:
+        if security_threads < 1:
+            raise ConfigurationError(f"security_threads must be at least 1, not {security_threads}")
+        if inline_limit < 0:
+            raise ConfigurationError(f"inline_limit must be at least 0, not {inline_limit}")
         self.engine = engine
         self.max_body = engine.settings.max_received_message_size if max_body is None else max_body
         self.forwarded_allow_ips = tuple(forwarded_allow_ips)
+        self.security_threads = security_threads
+        self.inline_limit = inline_limit
+        self._executor = ThreadPoolExecutor(security_threads, thread_name_prefix="wssc-security")
+
+    async def _secure(self, inline: bool, fn: Callable[..., _T], *args: Any) -> _T:
+        """Run security work on the event loop (``inline``) or on the app's executor."""
+        if inline:
+            return fn(*args)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -104,25 +135,23 @@ class AsgiApp:
                 forwarded_allow_ips=self.forwarded_allow_ips,
             ),
         )
-        out = await asyncio.to_thread(self._handle, req)
+        inline = len(body) <= self.inline_limit
+        out = await self._secure(inline, self.engine.handle, req)
         if isinstance(out, Dispatch):
-            out = await self._run_async(out)
+            out = await self._run(inline, out)
         await self._send(send, out)
 
-    def _handle(self, req: HttpRequest) -> HttpResponse | Dispatch:
-        """In one worker thread: verify, run a synchronous operation, secure the reply."""
-        out = self.engine.handle(req)
-        if isinstance(out, Dispatch) and not out.operation.is_async:
-            return run_dispatch_sync(out)
-        return out
-
-    @staticmethod
-    async def _run_async(d: Dispatch) -> HttpResponse:
+    async def _run(self, inline: bool, d: Dispatch) -> HttpResponse:
+        """Run the operation (a synchronous one on the default pool), then secure its reply
+        where the request was verified."""
         try:
-            value = await d.method(**d.args)
+            if d.operation.is_async:
+                value = await d.method(**d.args)
+            else:
+                value = await asyncio.to_thread(_call, d)
         except Exception as exc:
-            return await asyncio.to_thread(d.finish, None, exc)
-        return await asyncio.to_thread(d.finish, value, None)
+            return await self._secure(inline, d.finish, None, exc)
+        return await self._secure(inline, d.finish, value, None)
 
     @staticmethod
     async def _send(send: Send, r: HttpResponse) -> None:
@@ -130,6 +159,10 @@ class AsgiApp:
         headers.append((b"content-length", str(len(r.body)).encode()))
         await send({"type": "http.response.start", "status": r.status, "headers": headers})
         await send({"type": "http.response.body", "body": r.body})
+
+
+def _call(d: Dispatch) -> object:
+    return d.method(**d.args)
 
 
 def lost_body_reason(headers: dict[str, str], body: bytes) -> str | None:
