@@ -283,7 +283,7 @@ def run(
     quick: bool,
     clients: list[int],
     workers: int,
-    shared: str,
+    shared: list[str],
     before: Path | None = None,
     variants: dict[str, list[str]] | None = None,
     log: object = print,
@@ -319,8 +319,8 @@ def run(
             for s in servers:
                 s.stop()
             plain.stop()
-        if workers > 1:
-            redis = Redis(home) if shared == "redis" else None
+        for kind in shared if workers > 1 else []:
+            redis = Redis(home) if kind == "redis" else None
             if redis is not None:
                 common = ["--store", f"redis://127.0.0.1:{redis.port}/0"]
             else:  # cookie mode: every node reads the cookies with one key ring file
@@ -335,12 +335,13 @@ def run(
             ]
             single = WsscServe(home, *common)
             try:
-                log(f"{workers} workers sharing {shared}, against one worker on the same {shared}:")  # type: ignore[operator]
-                res[f"{shared}_one_worker"] = measure(
-                    {"secured": ([single.url], [single.proc.pid])}, None, clients, rounds, per_block, log
-                )
-                res[f"{shared}_{workers}_workers"] = measure(
-                    {"secured": ([w.url for w in ws], [w.proc.pid for w in ws])},
+                log(f"{workers} workers sharing {kind}, against one worker on the same {kind}:")  # type: ignore[operator]
+                # in the same rounds: secured_* is the farm, one_worker_* the single node
+                res[f"{kind}_{workers}_workers"] = measure(
+                    {
+                        "secured": ([w.url for w in ws], [w.proc.pid for w in ws]),
+                        "one_worker": ([single.url], [single.proc.pid]),
+                    },
                     None,
                     clients,
                     rounds,
@@ -366,9 +367,9 @@ def main() -> int:
     ap.add_argument("--workers2", action="store_true", help="the same as --workers 2")
     ap.add_argument(
         "--shared",
-        choices=["redis", "cookie"],
         default="redis",
-        help="with --workers: the nodes share sessions through Redis (needs redis-server) or cookies",
+        help="with --workers: the nodes share sessions through redis (needs redis-server), "
+        "cookie, or both: redis,cookie (default redis)",
     )
     ap.add_argument(
         "--before",
@@ -394,7 +395,7 @@ def main() -> int:
         a.quick,
         clients,
         workers,
-        a.shared,
+        a.shared.split(","),
         a.before,
         variants,
         log=(lambda m: print(m, file=sys.stderr)) if a.json else print,
