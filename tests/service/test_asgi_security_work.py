@@ -1,6 +1,7 @@
-"""Where `AsgiApp` runs the security work: small requests on the event loop, bigger ones on
-its own executor while the loop goes on reading other bodies, and a blocking synchronous
-operation on the default pool, where it holds up neither."""
+"""Where `AsgiApp` runs the work of a call: on its own security thread, verify, synchronous
+operation and reply in one hand-over, while the event loop goes on reading other bodies; with
+``inline_limit``, small requests on the loop itself; with ``security_threads=2``, a blocking
+operation holds up no other call."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from wssc.service.engine import HttpRequest, ServiceEngine
 CERT = generate_self_signed()
 URL = "http://testserver/svc"
 RELEASE = threading.Event()
+OP_THREADS: list[str] = []
 
 
 @service_contract(namespace="http://tempuri.org/", name="IBlocking")
@@ -34,6 +36,7 @@ class Blocking:
 
     @operation
     def Echo(self, text: str) -> str:
+        OP_THREADS.append(threading.current_thread().name)
         return text
 
 
@@ -78,9 +81,11 @@ def recording_engine(
     return eng, threads, entered
 
 
-def test_small_requests_are_verified_on_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_with_inline_limit_small_requests_are_handled_on_the_event_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     eng, threads, _ = recording_engine(monkeypatch)
-    app = AsgiApp(eng)
+    app = AsgiApp(eng, inline_limit=1024)
     body = b"<x/>"
 
     async def main() -> tuple[str, list[int]]:
@@ -101,10 +106,13 @@ def test_small_requests_are_verified_on_the_event_loop(monkeypatch: pytest.Monke
     assert threads == [loop_thread] * 8
 
 
-def test_big_requests_go_to_one_security_thread_while_the_loop_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("inline_limit", [0, 1024])
+def test_requests_go_to_one_security_thread_while_the_loop_reads(
+    monkeypatch: pytest.MonkeyPatch, inline_limit: int
+) -> None:
     gate = threading.Event()
     eng, threads, entered = recording_engine(monkeypatch, gate)
-    app = AsgiApp(eng, inline_limit=1024, max_body=1 << 20)
+    app = AsgiApp(eng, inline_limit=inline_limit, max_body=1 << 20)
     first = b"<gate>" + b"a" * 2000 + b"</gate>"
     chunks = [b"<big>"] + [b"b" * 1024] * 60 + [b"</big>"]
     big_len = sum(map(len, chunks))
@@ -145,9 +153,26 @@ def test_big_requests_go_to_one_security_thread_while_the_loop_reads(monkeypatch
     assert threads[0].startswith("wssc-security") and threads[0] != loop_thread
 
 
-def test_a_blocking_operation_holds_up_no_other_call() -> None:
-    RELEASE.clear()
+def test_verify_operation_and_reply_run_in_one_security_thread() -> None:
+    OP_THREADS.clear()
     app = AsgiApp(ServiceEngine(Blocking(), address=URL, certificate=CERT))
+
+    async def main() -> object:
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app))  # type: ignore[arg-type]
+        c = AsyncClient(URL, get_contract(Blocking), http=http, service_certificate=Certificate(CERT.cert))
+        async with c:
+            results = [await c.call("Echo", text=f"e{i}") for i in range(3)]
+        await http.aclose()
+        return results
+
+    assert asyncio.run(main()) == ["e0", "e1", "e2"]
+    assert len(OP_THREADS) == 3 and len(set(OP_THREADS)) == 1
+    assert OP_THREADS[0].startswith("wssc-security")
+
+
+def test_with_two_security_threads_a_blocking_operation_holds_up_no_other_call() -> None:
+    RELEASE.clear()
+    app = AsgiApp(ServiceEngine(Blocking(), address=URL, certificate=CERT), security_threads=2)
 
     async def main() -> tuple[object, object]:
         http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app))  # type: ignore[arg-type]

@@ -269,20 +269,20 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "WCF's DeserializationFailed fault naming the quota",
     )
     s.add_argument(
-        "--inline-limit",
-        type=int,
-        default=65536,
-        metavar="BYTES",
-        help="verify requests up to this size on the event loop (default 65536; 0: never); "
-        "bigger ones on --security-threads threads, while the loop reads other bodies",
-    )
-    s.add_argument(
         "--security-threads",
         type=_positive,
         default=1,
         metavar="N",
-        help="threads for the security work of requests over --inline-limit (default 1: the "
-        "work holds the GIL, so more threads only take turns)",
+        help="threads that verify requests, run synchronous operations and secure replies "
+        "(default 1: the work holds the GIL, so more only take turns; raise it if operations block)",
+    )
+    s.add_argument(
+        "--inline-limit",
+        type=int,
+        default=0,
+        metavar="BYTES",
+        help="handle requests up to this size on the event loop itself (default 0: none); "
+        "only for operations that never block",
     )
     s.add_argument(
         "--forwarded-allow-ips",

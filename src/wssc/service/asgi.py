@@ -1,19 +1,18 @@
 """ASGI application over `ServiceEngine` (serve it with uvicorn).
 
-Where the security work runs (verify a request, secure its reply): it is CPU work that holds
-the GIL, so threads do not run it in parallel, they take turns at the GIL, and every turn and
-every hand-over between threads costs CPU and, on a busy machine, a wait for the scheduler.
-Under ``asyncio.to_thread`` the service's CPU per call climbed with concurrency
-(docs/performance.md). So:
+Where the work of a call runs (verify the request, run a synchronous operation, secure the
+reply): on the app's own executor of ``security_threads`` threads (default 1), in one
+hand-over from the event loop, which goes on reading bodies and accepting connections
+meanwhile. The security work holds the GIL, so more threads do not run it in parallel: they
+take turns at the GIL, every turn costs CPU, and under ``asyncio.to_thread``'s pool the
+service's CPU per call climbed with concurrency (docs/performance.md). Every extra hand-over
+between threads costs too, on a busy machine a wait for the scheduler: a synchronous
+operation therefore runs in the same thread as its security work, and one that blocks holds
+up the calls behind it (raise ``security_threads`` for such operations). ``async def``
+operations are awaited on the loop.
 
-* a request of at most ``inline_limit`` bytes (default 64 KiB, WCF's MaxReceivedMessageSize) is
-  verified, and its reply secured, on the event loop itself: about a millisecond and a half
-  at 1 KB, between which the loop reads the other connections;
-* a bigger one (limits raised) goes to the app's own executor of ``security_threads``
-  threads (default 1), so that the loop goes on reading bodies meanwhile.
-
-Synchronous operations run on the default pool (``to_thread``), so that one that blocks holds
-up neither the loop nor other calls; ``async def`` operations are awaited on the loop.
+``inline_limit`` (default 0: off): requests of at most that many bytes are handled on the
+event loop itself, no hand-over at all, for services whose operations never block.
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ from wssc.service.engine import (
     HttpRequest,
     HttpResponse,
     ServiceEngine,
+    run_dispatch_sync,
 )
 from wssc.service.hosting import startup
 from wssc.service.transport import transport_info
@@ -60,8 +60,7 @@ class AsgiApp:
     bigger request gets HTTP 413 as soon as its Content-Length, or the bytes received so far,
     say so: it is never buffered whole.
 
-    ``inline_limit``, ``security_threads``: where the security work runs (the module docs);
-    ``inline_limit=0`` sends it all to the executor."""
+    ``security_threads``, ``inline_limit``: where the work of a call runs (the module docs)."""
 
     def __init__(
         self,
@@ -69,7 +68,7 @@ class AsgiApp:
         max_body: int | None = None,
         forwarded_allow_ips: Sequence[str] = (),
         security_threads: int = 1,
-        inline_limit: int = 64 * 1024,
+        inline_limit: int = 0,
     ) -> None:
         if security_threads < 1:
             raise ConfigurationError(f"security_threads must be at least 1, not {security_threads}")
@@ -82,10 +81,8 @@ class AsgiApp:
         self.inline_limit = inline_limit
         self._executor = ThreadPoolExecutor(security_threads, thread_name_prefix="wssc-security")
 
-    async def _secure(self, inline: bool, fn: Callable[..., _T], *args: Any) -> _T:
-        """Run security work on the event loop (``inline``) or on the app's executor."""
-        if inline:
-            return fn(*args)
+    async def _secure(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """Run security work on the app's executor."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -135,23 +132,27 @@ class AsgiApp:
                 forwarded_allow_ips=self.forwarded_allow_ips,
             ),
         )
-        inline = len(body) <= self.inline_limit
-        out = await self._secure(inline, self.engine.handle, req)
+        if len(body) <= self.inline_limit:  # opted in: all of it on the loop
+            out = self._handle(req)
+        else:
+            out = await asyncio.get_running_loop().run_in_executor(self._executor, self._handle, req)
         if isinstance(out, Dispatch):
-            out = await self._run(inline, out)
+            out = await self._run_async(out)
         await self._send(send, out)
 
-    async def _run(self, inline: bool, d: Dispatch) -> HttpResponse:
-        """Run the operation (a synchronous one on the default pool), then secure its reply
-        where the request was verified."""
+    def _handle(self, req: HttpRequest) -> HttpResponse | Dispatch:
+        """Verify, run a synchronous operation, secure the reply: one hand-over in all."""
+        out = self.engine.handle(req)
+        if isinstance(out, Dispatch) and not out.operation.is_async:
+            return run_dispatch_sync(out)
+        return out
+
+    async def _run_async(self, d: Dispatch) -> HttpResponse:
         try:
-            if d.operation.is_async:
-                value = await d.method(**d.args)
-            else:
-                value = await asyncio.to_thread(_call, d)
+            value = await d.method(**d.args)
         except Exception as exc:
-            return await self._secure(inline, d.finish, None, exc)
-        return await self._secure(inline, d.finish, value, None)
+            return await self._secure(d.finish, None, exc)
+        return await self._secure(d.finish, value, None)
 
     @staticmethod
     async def _send(send: Send, r: HttpResponse) -> None:
@@ -159,10 +160,6 @@ class AsgiApp:
         headers.append((b"content-length", str(len(r.body)).encode()))
         await send({"type": "http.response.start", "status": r.status, "headers": headers})
         await send({"type": "http.response.body", "body": r.body})
-
-
-def _call(d: Dispatch) -> object:
-    return d.method(**d.args)
 
 
 def lost_body_reason(headers: dict[str, str], body: bytes) -> str | None:
