@@ -334,6 +334,7 @@ def run(
                 for p in [port_a, *(free_port() for _ in range(workers - 1))]
             ]
             single = WsscServe(home, *common)
+            extra = {name: WsscServe(home, *common, *args) for name, args in (variants or {}).items()}
             try:
                 log(f"{workers} workers sharing {kind}, against one worker on the same {kind}:")  # type: ignore[operator]
                 # in the same rounds: secured_* is the farm, one_worker_* the single node
@@ -341,6 +342,7 @@ def run(
                     {
                         "secured": ([w.url for w in ws], [w.proc.pid for w in ws]),
                         "one_worker": ([single.url], [single.proc.pid]),
+                        **{f"one_worker_{k}": ([e.url], [e.proc.pid]) for k, e in extra.items()},
                     },
                     None,
                     clients,
@@ -349,7 +351,7 @@ def run(
                     log,
                 )
             finally:
-                for w in [*ws, single]:
+                for w in [*ws, single, *extra.values()]:
                     w.stop()
                 if redis is not None:
                     redis.stop()
@@ -383,8 +385,8 @@ def main() -> int:
         action="append",
         default=[],
         metavar="NAME=ARGS",
-        help="also measure wssc serve with these extra arguments, in the same rounds "
-        "(e.g. to_executor='--inline-limit 0'); repeatable",
+        help="also measure wssc serve with these extra arguments, in the same rounds (and one "
+        "such node beside the --workers farm), e.g. threads4='--security-threads 4'; repeatable",
     )
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
     a = ap.parse_args()
