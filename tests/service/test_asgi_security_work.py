@@ -132,7 +132,7 @@ def test_requests_go_to_one_security_thread_while_the_loop_reads(
     async def receive_big() -> dict[str, object]:
         i = len(read)
         read.append(i)
-        await asyncio.sleep(0)  # each chunk a separate turn of the loop
+        await asyncio.sleep(0)  # sleep-ok: yield, so each chunk is a separate turn of the loop
         return {"type": "http.request", "body": chunks[i], "more_body": i + 1 < len(chunks)}
 
     async def main() -> str:
