@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from wssc.certs import Certificate, generate_self_signed
+from wssc.cli.endpoint import security_threads
 from wssc.client import AsyncClient
 from wssc.contract import get_contract, operation, service_contract
 from wssc.errors import ConfigurationError
@@ -203,3 +204,10 @@ def test_with_two_security_threads_a_blocking_operation_holds_up_no_other_call()
 def test_bad_settings_are_configuration_errors(kwargs: dict[str, int]) -> None:
     with pytest.raises(ConfigurationError):
         AsgiApp(ServiceEngine(Blocking(), address=URL, certificate=CERT), **kwargs)  # type: ignore[arg-type]
+
+
+def test_serve_runs_four_security_threads_on_a_redis_store_by_default() -> None:
+    assert security_threads(None, "memory") == 1
+    assert security_threads(None, "redis://127.0.0.1:6379/0") == 4
+    assert security_threads(2, "redis://127.0.0.1:6379/0") == 2
+    assert security_threads(3, "memory") == 3

@@ -271,10 +271,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     s.add_argument(
         "--security-threads",
         type=_positive,
-        default=1,
+        default=None,
         metavar="N",
         help="threads that verify requests, run synchronous operations and secure replies "
-        "(default 1: the work holds the GIL, so more only take turns; raise it if operations block)",
+        "(default 1, 4 with a redis:// store, whose round trips wait: the work holds the GIL, "
+        "so more only take turns; raise it if operations block)",
     )
     s.add_argument(
         "--inline-limit",
@@ -642,7 +643,7 @@ def run_serve(args: argparse.Namespace) -> int:
             AsgiApp(
                 engine,
                 forwarded_allow_ips=proxies,
-                security_threads=args.security_threads,
+                security_threads=security_threads(args.security_threads, args.store),
                 inline_limit=args.inline_limit,
             ),
             banner,
@@ -670,6 +671,14 @@ def run_serve(args: argparse.Namespace) -> int:
     if not server.started:  # the application refused to start (its log says why)
         raise SystemExit(3)
     return 0
+
+
+def security_threads(given: int | None, store: str) -> int:
+    """``--security-threads``: as given, else 1, or 4 with a Redis store, whose round trips
+    wait (docs/performance.md: 137 against 226 calls/s at 16 clients on one node)."""
+    if given is not None:
+        return given
+    return 4 if str(store).startswith("redis://") else 1
 
 
 def _client_validator(args: argparse.Namespace) -> CertificateValidator | None:
