@@ -1,6 +1,7 @@
 """Server throughput: ``wssc serve`` secured calls/s and service CPU per call, 1/4/16 clients.
 
-    .venv/bin/python bench/bench_server.py [--quick] [--json] [--clients 1,4,16] [--redis]
+    .venv/bin/python bench/bench_server.py [--quick] [--json] [--clients 1,4,16]
+        [--workers 2 [--shared redis|cookie]] [--before OLD/src]
 
 * **secured**: ``python -m wssc serve`` (the real command, default settings: WSHttpBinding,
   AnonymousForCertificate, session mode, Basic256, derived keys), Echo over a secure session.
@@ -17,9 +18,12 @@ reply is verified with its session (a genuine secured Echo reply). The generator
 (process time of its threads during the block) is reported beside the service's (utime +
 stime of the server processes, from /proc, during the block).
 
-Secured and plain blocks alternate, each concurrency level in turn. ``--workers2``: two
-``wssc serve`` processes sharing one Redis store (``--store redis://``; needs redis-server),
-clients spread over both, each session opened on one worker and used on both.
+Secured and plain blocks alternate, each concurrency level in turn. ``--workers 2``: two
+``wssc serve`` processes with one ``--address`` (a farm), sharing sessions through one Redis
+store (``--shared redis``: ``--store redis://``; needs redis-server) or through cookies
+(``--shared cookie``: cookie mode, one ``--keyring`` file), clients spread over both, each
+session opened on one worker and used on both; against one such worker. ``--before SRC``: a
+second secured server run from another source tree, measured in the same rounds.
 """
 
 from __future__ import annotations
@@ -68,11 +72,13 @@ def free_port() -> int:
 class WsscServe:
     """``python -m wssc serve --port N [ARGS]`` with its own WSSC_HOME."""
 
-    def __init__(self, home: Path, *args: str, port: int | None = None) -> None:
+    def __init__(self, home: Path, *args: str, port: int | None = None, src: Path | None = None) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/svc"
         self.log = home / f"serve-{self.port}.log"
         env = dict(os.environ, WSSC_HOME=str(home))
+        if src is not None:  # --before: another wssc source tree
+            env["PYTHONPATH"] = str(src.resolve())
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "wssc", "serve", "--port", str(self.port), *args],
@@ -214,67 +220,82 @@ class SecuredLoad:
             c.close()
 
 
+Target = tuple[list[str], list[int]]  # the URLs clients call, the server pids
+
+
 def measure(
-    secured_urls: list[str],
-    secured_pids: list[int],
+    secured: dict[str, Target],
     plain: Server | None,
     clients: list[int],
     rounds: int,
     calls_per_block: int,
     log: object = print,
 ) -> dict[str, object]:
+    """Secured blocks for each target (the first one's keys are ``secured_*``, another's
+    ``NAME_*``) and plain blocks, in an order that rotates every round."""
     out: dict[str, object] = {}
+    names = [*secured, *(["plain"] if plain is not None else [])]
     for n in clients:
         per_client = max(5, calls_per_block // n)
-        load = SecuredLoad(secured_urls, n, None)
+        loads = {k: SecuredLoad(urls, n, None) for k, (urls, _) in secured.items()}
+        rows: dict[str, list[dict[str, float]]] = {k: [] for k in names}
         try:
-            sec: list[dict[str, float]] = []
-            pla: list[dict[str, float]] = []
-            op = load.op
             for r in range(rounds):
-                order = ["secured", "plain"] if r % 2 == 0 else ["plain", "secured"]
-                for kind in order:
-                    if kind == "plain" and plain is not None:
-                        assert plain.proc is not None
+                for kind in names[r % len(names) :] + names[: r % len(names)]:
+                    if kind == "plain":
+                        assert plain is not None and plain.proc is not None
+                        op = next(iter(loads.values())).op
                         body = plain_body(op, plain.address)
                         headers = {"Content-Type": PLAIN_CTYPE, "SOAPAction": f'"{op.action}"'}
                         res = run_block([(plain.address, [body] * per_client, headers)] * n, [plain.proc.pid])
                         res.pop("_replies")
-                        pla.append(res)
-                    elif kind == "secured":
-                        jobs, lasts = load.jobs(per_client)
-                        res = run_block(jobs, secured_pids)
-                        load.check(lasts, res.pop("_replies"))  # type: ignore[arg-type]
-                        sec.append(res)
+                    else:
+                        jobs, lasts = loads[kind].jobs(per_client)
+                        res = run_block(jobs, secured[kind][1])
+                        loads[kind].check(lasts, res.pop("_replies"))  # type: ignore[arg-type]
+                    rows[kind].append(res)
         finally:
-            load.close()
+            for ld in loads.values():
+                ld.close()
 
-        def med(rows: list[dict[str, float]], key: str) -> float:
-            return statistics.median(r[key] for r in rows)
+        def med(kind: str, key: str) -> float:
+            return statistics.median(r[key] for r in rows[kind])
 
-        row: dict[str, object] = {
-            "secured_calls_per_s": med(sec, "calls_per_s"),
-            "secured_service_cpu_ms_per_call": med(sec, "service_cpu_ms_per_call"),
-            "secured_generator_cpu_ms_per_call": med(sec, "generator_cpu_ms_per_call"),
-        }
-        if pla:
+        row: dict[str, object] = {}
+        for i, kind in enumerate(names):
+            p = "secured" if i == 0 else kind
             row |= {
-                "plain_calls_per_s": med(pla, "calls_per_s"),
-                "plain_service_cpu_ms_per_call": med(pla, "service_cpu_ms_per_call"),
-                "plain_generator_cpu_ms_per_call": med(pla, "generator_cpu_ms_per_call"),
-                "secured_over_plain": statistics.median(
-                    s["calls_per_s"] / p["calls_per_s"] for s, p in zip(sec, pla, strict=True)
-                ),
+                f"{p}_calls_per_s": med(kind, "calls_per_s"),
+                f"{p}_service_cpu_ms_per_call": med(kind, "service_cpu_ms_per_call"),
+                f"{p}_generator_cpu_ms_per_call": med(kind, "generator_cpu_ms_per_call"),
             }
+        if plain is not None:
+            first = names[0]
+            row["secured_over_plain"] = statistics.median(
+                s["calls_per_s"] / p["calls_per_s"] for s, p in zip(rows[first], rows["plain"], strict=True)
+            )
         out[str(n)] = row
         log(f"  {n:>2} clients: " + ", ".join(f"{k} {v:.3g}" for k, v in row.items()))  # type: ignore[operator]
     return out
 
 
-def run(quick: bool, clients: list[int], workers2: bool, log: object = print) -> dict[str, object]:
+def run(
+    quick: bool,
+    clients: list[int],
+    workers: int,
+    shared: list[str],
+    before: Path | None = None,
+    variants: dict[str, list[str]] | None = None,
+    log: object = print,
+) -> dict[str, object]:
     rounds = 3 if quick else 5
     per_block = 300 if quick else 800
-    res: dict[str, object] = {"rounds": rounds, "calls_per_block": per_block, "cpus": os.cpu_count()}
+    res: dict[str, object] = {
+        "rounds": rounds,
+        "calls_per_block": per_block,
+        "cpus": os.cpu_count(),
+        "loadavg_at_start": os.getloadavg()[0],
+    }
     with tempfile.TemporaryDirectory(prefix="wssc-bench-server-") as d:
         home = Path(d)
         certs = home / "plain-cert"
@@ -283,34 +304,58 @@ def run(quick: bool, clients: list[int], workers2: bool, log: object = print) ->
         load(certs / "cert.pem", certs / "key.pem")
         plain = Server("plain", certs, home)
         plain.start()
-        one = WsscServe(home)
+        servers = [WsscServe(home)]
+        targets: dict[str, Target] = {"secured": ([servers[0].url], [servers[0].proc.pid])}
+        if before is not None:
+            servers.append(WsscServe(home, src=before))
+            targets["before"] = ([servers[-1].url], [servers[-1].proc.pid])
+        for name, args in (variants or {}).items():
+            servers.append(WsscServe(home, *args))
+            targets[name] = ([servers[-1].url], [servers[-1].proc.pid])
         try:
-            log("one worker (memory store):")  # type: ignore[operator]
-            res["one_worker"] = measure([one.url], [one.proc.pid], plain, clients, rounds, per_block, log)
+            log("one worker (memory store)" + (f", against {before}" if before else "") + ":")  # type: ignore[operator]
+            res["one_worker"] = measure(targets, plain, clients, rounds, per_block, log)
         finally:
-            one.stop()
+            for s in servers:
+                s.stop()
             plain.stop()
-        if workers2:
-            redis = Redis(home)
-            store = f"redis://127.0.0.1:{redis.port}/0"
-            # a farm: both nodes publish one address, node A's (the wsa:To of every
-            # message); sessions open through it, and calls go to both nodes
+        for kind in shared if workers > 1 else []:
+            redis = Redis(home) if kind == "redis" else None
+            if redis is not None:
+                common = ["--store", f"redis://127.0.0.1:{redis.port}/0"]
+            else:  # cookie mode: every node reads the cookies with one key ring file
+                common = ["--no-require-cancellation", "--keyring", str(home / "farm-keyring.json")]
+            # a farm: every node publishes one address, node A's (the wsa:To of every
+            # message); sessions open through it, and calls go to every node
             port_a = free_port()
             farm = f"http://127.0.0.1:{port_a}/svc"
-            ws = [WsscServe(home, "--store", store, "--address", farm, port=p) for p in (port_a, free_port())]
-            single = WsscServe(home, "--store", store)
+            ws = [
+                WsscServe(home, *common, "--address", farm, port=p)
+                for p in [port_a, *(free_port() for _ in range(workers - 1))]
+            ]
+            single = WsscServe(home, *common)
+            extra = {name: WsscServe(home, *common, *args) for name, args in (variants or {}).items()}
             try:
-                log("two workers sharing Redis, against one worker on the same Redis:")  # type: ignore[operator]
-                res["redis_one_worker"] = measure(
-                    [single.url], [single.proc.pid], None, clients, rounds, per_block, log
-                )
-                res["redis_two_workers"] = measure(
-                    [w.url for w in ws], [w.proc.pid for w in ws], None, clients, rounds, per_block, log
+                log(f"{workers} workers sharing {kind}, against one worker on the same {kind}:")  # type: ignore[operator]
+                # in the same rounds: secured_* is the farm, one_worker_* the single node
+                res[f"{kind}_{workers}_workers"] = measure(
+                    {
+                        "secured": ([w.url for w in ws], [w.proc.pid for w in ws]),
+                        "one_worker": ([single.url], [single.proc.pid]),
+                        **{f"one_worker_{k}": ([e.url], [e.proc.pid]) for k, e in extra.items()},
+                    },
+                    None,
+                    clients,
+                    rounds,
+                    per_block,
+                    log,
                 )
             finally:
-                for w in [*ws, single]:
+                for w in [*ws, single, *extra.values()]:
                     w.stop()
-                redis.stop()
+                if redis is not None:
+                    redis.stop()
+    res["loadavg_at_end"] = os.getloadavg()[0]
     return res
 
 
@@ -318,11 +363,45 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     ap.add_argument("--quick", action="store_true", help="3 rounds of 300 calls a block (default 5 x 800)")
     ap.add_argument("--clients", default="1,4,16", help="concurrency levels (default 1,4,16)")
-    ap.add_argument("--workers2", action="store_true", help="also two workers sharing a Redis store")
+    ap.add_argument(
+        "--workers", type=int, default=1, help="also N wssc serve nodes against one (default 1: not)"
+    )
+    ap.add_argument("--workers2", action="store_true", help="the same as --workers 2")
+    ap.add_argument(
+        "--shared",
+        default="redis",
+        help="with --workers: the nodes share sessions through redis (needs redis-server), "
+        "cookie, or both: redis,cookie (default redis)",
+    )
+    ap.add_argument(
+        "--before",
+        type=Path,
+        metavar="SRC",
+        help="also measure a wssc serve run from another source tree (its src/ directory), "
+        "in the same rounds: before/after a change",
+    )
+    ap.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME=ARGS",
+        help="also measure wssc serve with these extra arguments, in the same rounds (and one "
+        "such node beside the --workers farm), e.g. threads4='--security-threads 4'; repeatable",
+    )
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
     a = ap.parse_args()
+    variants = {v.split("=", 1)[0]: v.split("=", 1)[1].split() for v in a.variant}
     clients = [int(x) for x in a.clients.split(",")]
-    res = run(a.quick, clients, a.workers2, log=(lambda m: print(m, file=sys.stderr)) if a.json else print)
+    workers = 2 if a.workers2 and a.workers < 2 else a.workers
+    res = run(
+        a.quick,
+        clients,
+        workers,
+        a.shared.split(","),
+        a.before,
+        variants,
+        log=(lambda m: print(m, file=sys.stderr)) if a.json else print,
+    )
     if a.json:
         print(json.dumps(res, indent=2))
     return 0

@@ -6,10 +6,12 @@
 Runs, one after another (each in its own process, so none warms another's caches):
 
 1. bench_message.py --cpu: wssc, the same-bytes floor and zeep + xmlsec, protect + verify of
-   a 1 KB message (and --payload 65536 / 1048576 with --sizes), thread CPU time;
+   a 1 KB message, thread CPU time; with --sizes, bench_sizes.py: 1 KB, 64 KB, 1 MB and 5 MB
+   against the floor (parser limits raised), and how the cost per byte grows;
 2. bench_wss4j.py: wssc against WSS4J 1.6.19 in a warmed JVM, alternating blocks;
-3. bench_server.py: ``wssc serve`` secured vs plain at 1/4/16 clients (``--workers2``: two
-   nodes sharing Redis, against one);
+3. bench_server.py: ``wssc serve`` secured vs plain at 1/4/16 clients, service and load
+   generator CPU per call (``--workers2``: two nodes sharing sessions through Redis, then
+   through cookies, against one node, in the same rounds);
 4. memory per session in the MemoryStore at 100,000 sessions (bench_sessions.py's
    store_bytes_per_session: tracemalloc);
 5. with ``--callgrind``: instructions per round trip, wssc and floor (callgrind_roundtrip.py).
@@ -57,9 +59,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     ap.add_argument("--quick", action="store_true", help="shorter runs of each benchmark")
     ap.add_argument("--out", type=Path, default=Path("bench-results.json"), help="JSON file to write")
-    ap.add_argument("--sizes", action="store_true", help="also 64 KB and 1 MB messages against the floor")
+    ap.add_argument(
+        "--sizes", action="store_true", help="also 64 KB, 1 MB and 5 MB messages against the floor"
+    )
     ap.add_argument("--callgrind", action="store_true", help="also count instructions (valgrind, ~2 min)")
-    ap.add_argument("--workers2", action="store_true", help="also two wssc serve nodes sharing Redis")
+    ap.add_argument(
+        "--workers2", action="store_true", help="also two wssc serve nodes sharing Redis, then cookies"
+    )
     ap.add_argument("--no-zeep", action="store_true", help="leave zeep + xmlsec out")
     a = ap.parse_args()
     q = ["--quick"] if a.quick else []
@@ -75,15 +81,14 @@ def main() -> int:
     print("message 1 KB ...", flush=True)
     res["message_1k"] = sub("bench_message.py", "--cpu", *q, *(["--no-zeep"] if a.no_zeep else []))
     if a.sizes:
-        for size in (65536, 1048576):
-            print(f"message {size // 1024} KB ...", flush=True)
-            res[f"message_{size // 1024}k"] = sub(
-                "bench_message.py", "--cpu", "--no-zeep", "--payload", str(size), "--rounds", "7"
-            )
+        print("message sizes 1 KB - 5 MB ...", flush=True)
+        res["sizes"] = sub("bench_sizes.py", *q)
     print("WSS4J ...", flush=True)
     res["wss4j"] = sub("bench_wss4j.py", *q)
     print("server ...", flush=True)
-    res["server"] = sub("bench_server.py", *q, *(["--workers2"] if a.workers2 else []))
+    res["server"] = sub(
+        "bench_server.py", *q, *(["--workers", "2", "--shared", "redis,cookie"] if a.workers2 else [])
+    )
     print("memory ...", flush=True)
     res["memory_bytes_per_session_100k"] = memory(100_000)
     if a.callgrind:
@@ -111,12 +116,18 @@ def table(res: dict[str, object]) -> list[str]:
     rows.append(("  wssc / floor", f"{ratios['wssc_over_floor']:.2f}x", "≤ 1.5x"))
     if ratios.get("zeep_over_wssc"):
         rows.append(("  zeep+xmlsec / wssc (signature only)", f"{ratios['zeep_over_wssc']:.2f}x", ""))
-    for k in ("message_64k", "message_1024k"):
-        if k in res:
-            r = res[k]["ratios"]["wssc_over_floor"]  # type: ignore[index]
+    if "sizes" in res:
+        for size, r in res["sizes"]["sizes"].items():  # type: ignore[index]
+            kb = int(size) // 1024
             rows.append(
-                (f"  wssc / floor, {k[8:-1]} KB", f"{r:.2f}x", "≤ 1.2x at 1 MB" if "1024" in k else "")
+                (
+                    f"  {kb} KB: wssc µs/msg, wssc / floor",
+                    f"{r['wssc_us']:.0f}, {r['wssc_over_floor']:.2f}x",
+                    "≤ 1.2x" if kb == 1024 else "",
+                )
             )
+        for step, g in res["sizes"]["per_byte_growth"].items():  # type: ignore[index]
+            rows.append((f"  cost per byte, {step} B (1 = linear)", f"x{g['wssc']:.2f}", ""))
     j = res["wss4j"]
     rows.append(("WSS4J 1.6.19, warmed JVM (CPU µs/msg)", f"{j['wss4j_cpu_us']:.0f}", ""))  # type: ignore[index]
     rows.append(("  wssc / WSS4J", f"{j['ratio_wssc_over_wss4j']:.2f}x", "< 1x"))  # type: ignore[index]
@@ -129,19 +140,34 @@ def table(res: dict[str, object]) -> list[str]:
                 "≥ 1-client figure" if n != "1" else "",
             )
         )
-        rows.append(("  service CPU ms/secured call", f"{r['secured_service_cpu_ms_per_call']:.2f}", ""))
+        cpu1 = srv["1"]["secured_service_cpu_ms_per_call"] if "1" in srv else None
+        rows.append(
+            (
+                "  service CPU ms/secured call",
+                f"{r['secured_service_cpu_ms_per_call']:.2f}",
+                f"≤ {cpu1 * 1.1:.2f} (1-client +10 %)" if cpu1 and n != "1" else "",
+            )
+        )
         rows.append(("  load generator CPU ms/call", f"{r['secured_generator_cpu_ms_per_call']:.2f}", ""))
         if "secured_over_plain" in r:
             rows.append(("  secured / plain calls/s", f"{r['secured_over_plain']:.2f}x", "≥ 0.5x"))
-    if "redis_two_workers" in res["server"]:  # type: ignore[operator]
-        for label, key in (
-            ("Redis, 1 worker", "redis_one_worker"),
-            ("Redis, 2 workers", "redis_two_workers"),
-        ):
-            for n, r in res["server"][key].items():  # type: ignore[index]
-                rows.append(
-                    (f"{label}, {n} client(s): secured calls/s", f"{r['secured_calls_per_s']:.0f}", "")
+    for kind in ("redis", "cookie"):
+        for n, r in res["server"].get(f"{kind}_2_workers", {}).items():  # type: ignore[attr-defined]
+            rows.append(
+                (
+                    f"2 workers sharing {kind}, {n} client(s): calls/s (1 worker)",
+                    f"{r['secured_calls_per_s']:.0f} ({r['one_worker_calls_per_s']:.0f})",
+                    "",
                 )
+            )
+            rows.append(
+                (
+                    "  service CPU ms/call (1 worker)",
+                    f"{r['secured_service_cpu_ms_per_call']:.2f}"
+                    f" ({r['one_worker_service_cpu_ms_per_call']:.2f})",
+                    "",
+                )
+            )
     rows.append(("MemoryStore bytes/session at 100k", f"{res['memory_bytes_per_session_100k']:.0f}", "≤ 400"))
     if "callgrind_instructions_per_round_trip" in res:
         c = res["callgrind_instructions_per_round_trip"]

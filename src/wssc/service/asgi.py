@@ -1,7 +1,18 @@
 """ASGI application over `ServiceEngine` (serve it with uvicorn).
 
-Synchronous operations and the engine's CPU work run in a worker thread so the event loop
-stays free; ``async def`` operations are awaited on the loop.
+Where the work of a call runs (verify the request, run a synchronous operation, secure the
+reply): on the app's own executor of ``security_threads`` threads (default 1), in one
+hand-over from the event loop, which goes on reading bodies and accepting connections
+meanwhile. The security work holds the GIL, so more threads do not run it in parallel: they
+take turns at the GIL, every turn costs CPU, and under ``asyncio.to_thread``'s pool the
+service's CPU per call climbed with concurrency (docs/performance.md). Every extra hand-over
+between threads costs too, on a busy machine a wait for the scheduler: a synchronous
+operation therefore runs in the same thread as its security work, and one that blocks holds
+up the calls behind it (raise ``security_threads`` for such operations). ``async def``
+operations are awaited on the loop.
+
+``inline_limit`` (default 0: off): requests of at most that many bytes are handled on the
+event loop itself, no hand-over at all, for services whose operations never block.
 """
 
 from __future__ import annotations
@@ -9,7 +20,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from wssc.errors import ConfigurationError
 from wssc.logs import printable
@@ -32,6 +44,7 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+_T = TypeVar("_T")
 
 
 class AsgiApp:
@@ -45,17 +58,32 @@ class AsgiApp:
 
     ``max_body``: by default the engine's ``max_received_message_size`` (64 KiB, WCF's). A
     bigger request gets HTTP 413 as soon as its Content-Length, or the bytes received so far,
-    say so: it is never buffered whole."""
+    say so: it is never buffered whole.
+
+    ``security_threads``, ``inline_limit``: where the work of a call runs (the module docs)."""
 
     def __init__(
         self,
         engine: ServiceEngine,
         max_body: int | None = None,
         forwarded_allow_ips: Sequence[str] = (),
+        security_threads: int = 1,
+        inline_limit: int = 0,
     ) -> None:
+        if security_threads < 1:
+            raise ConfigurationError(f"security_threads must be at least 1, not {security_threads}")
+        if inline_limit < 0:
+            raise ConfigurationError(f"inline_limit must be at least 0, not {inline_limit}")
         self.engine = engine
         self.max_body = engine.settings.max_received_message_size if max_body is None else max_body
         self.forwarded_allow_ips = tuple(forwarded_allow_ips)
+        self.security_threads = security_threads
+        self.inline_limit = inline_limit
+        self._executor = ThreadPoolExecutor(security_threads, thread_name_prefix="wssc-security")
+
+    async def _secure(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """Run security work on the app's executor."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -104,25 +132,27 @@ class AsgiApp:
                 forwarded_allow_ips=self.forwarded_allow_ips,
             ),
         )
-        out = await asyncio.to_thread(self._handle, req)
+        if len(body) <= self.inline_limit:  # opted in: all of it on the loop
+            out = self._handle(req)
+        else:
+            out = await asyncio.get_running_loop().run_in_executor(self._executor, self._handle, req)
         if isinstance(out, Dispatch):
             out = await self._run_async(out)
         await self._send(send, out)
 
     def _handle(self, req: HttpRequest) -> HttpResponse | Dispatch:
-        """In one worker thread: verify, run a synchronous operation, secure the reply."""
+        """Verify, run a synchronous operation, secure the reply: one hand-over in all."""
         out = self.engine.handle(req)
         if isinstance(out, Dispatch) and not out.operation.is_async:
             return run_dispatch_sync(out)
         return out
 
-    @staticmethod
-    async def _run_async(d: Dispatch) -> HttpResponse:
+    async def _run_async(self, d: Dispatch) -> HttpResponse:
         try:
             value = await d.method(**d.args)
         except Exception as exc:
-            return await asyncio.to_thread(d.finish, None, exc)
-        return await asyncio.to_thread(d.finish, value, None)
+            return await self._secure(d.finish, None, exc)
+        return await self._secure(d.finish, value, None)
 
     @staticmethod
     async def _send(send: Send, r: HttpResponse) -> None:

@@ -1,0 +1,213 @@
+"""Where `AsgiApp` runs the work of a call: on its own security thread, verify, synchronous
+operation and reply in one hand-over, while the event loop goes on reading other bodies; with
+``inline_limit``, small requests on the loop itself; with ``security_threads=2``, a blocking
+operation holds up no other call."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from wssc.certs import Certificate, generate_self_signed
+from wssc.cli.endpoint import security_threads
+from wssc.client import AsyncClient
+from wssc.contract import get_contract, operation, service_contract
+from wssc.errors import ConfigurationError
+from wssc.service.asgi import AsgiApp
+from wssc.service.engine import HttpRequest, ServiceEngine
+
+CERT = generate_self_signed()
+URL = "http://testserver/svc"
+RELEASE = threading.Event()
+OP_THREADS: list[str] = []
+
+
+@service_contract(namespace="http://tempuri.org/", name="IBlocking")
+class Blocking:
+    @operation
+    def Wait(self, text: str) -> str:
+        if not RELEASE.wait(30):  # released by the test once the other call has finished
+            raise RuntimeError("never released")
+        return text
+
+    @operation
+    def Echo(self, text: str) -> str:
+        OP_THREADS.append(threading.current_thread().name)
+        return text
+
+
+def scope(length: int) -> dict[str, object]:
+    return {
+        "type": "http",
+        "method": "POST",
+        "path": "/svc",
+        "query_string": b"",
+        "headers": [(b"content-length", str(length).encode()), (b"content-type", b"application/soap+xml")],
+    }
+
+
+async def until(cond: Callable[[], bool], what: str) -> None:
+    """Poll a condition, yielding to the loop, up to a deadline."""
+    deadline = time.monotonic() + 20
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.001)  # sleep-ok: one poll step of a deadline loop
+
+
+def recording_engine(
+    monkeypatch: pytest.MonkeyPatch, gate: threading.Event | None = None
+) -> tuple[ServiceEngine, list[str], threading.Event]:
+    """An engine whose ``handle`` records the thread it runs on; with ``gate``, a request
+    whose body starts with ``<gate`` waits for it (security work that takes long)."""
+    eng = ServiceEngine(Blocking(), address=URL, certificate=CERT)
+    threads: list[str] = []
+    entered = threading.Event()
+    real = eng.handle
+
+    def handle(req: HttpRequest) -> object:
+        threads.append(threading.current_thread().name)
+        if gate is not None and req.body.startswith(b"<gate"):
+            entered.set()
+            if not gate.wait(30):
+                raise RuntimeError("gate never opened")
+        return real(req)
+
+    monkeypatch.setattr(eng, "handle", handle)
+    return eng, threads, entered
+
+
+def test_with_inline_limit_small_requests_are_handled_on_the_event_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    eng, threads, _ = recording_engine(monkeypatch)
+    app = AsgiApp(eng, inline_limit=1024)
+    body = b"<x/>"
+
+    async def main() -> tuple[str, list[int]]:
+        statuses: list[int] = []
+
+        async def send(msg: dict[str, object]) -> None:
+            if msg["type"] == "http.response.start":
+                statuses.append(int(msg["status"]))  # type: ignore[call-overload]
+
+        async def receive() -> dict[str, object]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await asyncio.gather(*(app(scope(len(body)), receive, send) for _ in range(8)))  # type: ignore[arg-type]
+        return threading.current_thread().name, statuses
+
+    loop_thread, statuses = asyncio.run(main())
+    assert statuses == [500] * 8  # a malformed message: a fault, from the engine
+    assert threads == [loop_thread] * 8
+
+
+@pytest.mark.parametrize("inline_limit", [0, 1024])
+def test_requests_go_to_one_security_thread_while_the_loop_reads(
+    monkeypatch: pytest.MonkeyPatch, inline_limit: int
+) -> None:
+    gate = threading.Event()
+    eng, threads, entered = recording_engine(monkeypatch, gate)
+    app = AsgiApp(eng, inline_limit=inline_limit, max_body=1 << 20)
+    first = b"<gate>" + b"a" * 2000 + b"</gate>"
+    chunks = [b"<big>"] + [b"b" * 1024] * 60 + [b"</big>"]
+    big_len = sum(map(len, chunks))
+    read: list[int] = []
+    sent: dict[str, list[int]] = {"first": [], "big": []}
+
+    def sender(name: str) -> Callable[[dict[str, object]], object]:
+        async def send(msg: dict[str, object]) -> None:
+            if msg["type"] == "http.response.start":
+                sent[name].append(int(msg["status"]))  # type: ignore[call-overload]
+
+        return send
+
+    async def receive_first() -> dict[str, object]:
+        return {"type": "http.request", "body": first, "more_body": False}
+
+    async def receive_big() -> dict[str, object]:
+        i = len(read)
+        read.append(i)
+        await asyncio.sleep(0)  # sleep-ok: yield, so each chunk is a separate turn of the loop
+        return {"type": "http.request", "body": chunks[i], "more_body": i + 1 < len(chunks)}
+
+    async def main() -> str:
+        a = asyncio.create_task(app(scope(len(first)), receive_first, sender("first")))  # type: ignore[arg-type]
+        await until(entered.is_set, "the first request's security work to start")
+        b = asyncio.create_task(app(scope(big_len), receive_big, sender("big")))  # type: ignore[arg-type]
+        # the first request's security work holds the security thread; the loop reads the
+        # whole of the second body meanwhile
+        await until(lambda: len(read) == len(chunks), "the loop to read the second body")
+        assert not a.done() and not b.done() and sent == {"first": [], "big": []}
+        gate.set()
+        await asyncio.wait_for(asyncio.gather(a, b), 30)
+        return threading.current_thread().name
+
+    loop_thread = asyncio.run(main())
+    assert sent == {"first": [500], "big": [500]}
+    assert len(threads) == 2 and threads[0] == threads[1]
+    assert threads[0].startswith("wssc-security") and threads[0] != loop_thread
+
+
+def test_verify_operation_and_reply_run_in_one_security_thread() -> None:
+    OP_THREADS.clear()
+    app = AsgiApp(ServiceEngine(Blocking(), address=URL, certificate=CERT))
+
+    async def main() -> object:
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app))  # type: ignore[arg-type]
+        c = AsyncClient(URL, get_contract(Blocking), http=http, service_certificate=Certificate(CERT.cert))
+        async with c:
+            results = [await c.call("Echo", text=f"e{i}") for i in range(3)]
+        await http.aclose()
+        return results
+
+    assert asyncio.run(main()) == ["e0", "e1", "e2"]
+    assert len(OP_THREADS) == 3 and len(set(OP_THREADS)) == 1
+    assert OP_THREADS[0].startswith("wssc-security")
+
+
+def test_with_two_security_threads_a_blocking_operation_holds_up_no_other_call() -> None:
+    RELEASE.clear()
+    app = AsgiApp(ServiceEngine(Blocking(), address=URL, certificate=CERT), security_threads=2)
+
+    async def main() -> tuple[object, object]:
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app))  # type: ignore[arg-type]
+        clients = [
+            AsyncClient(URL, get_contract(Blocking), http=http, service_certificate=Certificate(CERT.cert))
+            for _ in range(2)
+        ]
+        for c in clients:
+            await c.open()
+        waiting = asyncio.create_task(clients[0].call("Wait", text="w"))
+        # the other session's call is verified, run and answered while Wait blocks its thread
+        echoed = await asyncio.wait_for(clients[1].call("Echo", text="e"), 30)
+        assert not waiting.done()
+        RELEASE.set()
+        waited = await asyncio.wait_for(waiting, 30)
+        for c in clients:
+            await c.aclose()
+        await http.aclose()
+        return echoed, waited
+
+    try:
+        assert asyncio.run(main()) == ("e", "w")
+    finally:
+        RELEASE.set()
+
+
+@pytest.mark.parametrize("kwargs", [{"security_threads": 0}, {"inline_limit": -1}])
+def test_bad_settings_are_configuration_errors(kwargs: dict[str, int]) -> None:
+    with pytest.raises(ConfigurationError):
+        AsgiApp(ServiceEngine(Blocking(), address=URL, certificate=CERT), **kwargs)  # type: ignore[arg-type]
+
+
+def test_serve_runs_four_security_threads_on_a_redis_store_by_default() -> None:
+    assert security_threads(None, "memory") == 1
+    assert security_threads(None, "redis://127.0.0.1:6379/0") == 4
+    assert security_threads(2, "redis://127.0.0.1:6379/0") == 2
+    assert security_threads(3, "memory") == 3
