@@ -113,7 +113,7 @@ def test_requests_go_to_one_security_thread_while_the_loop_reads(
 ) -> None:
     gate = threading.Event()
     eng, threads, entered = recording_engine(monkeypatch, gate)
-    app = AsgiApp(eng, inline_limit=inline_limit, max_body=1 << 20)
+    app = AsgiApp(eng, inline_limit=inline_limit, max_body=1 << 20, security_threads=1)
     first = b"<gate>" + b"a" * 2000 + b"</gate>"
     chunks = [b"<big>"] + [b"b" * 1024] * 60 + [b"</big>"]
     big_len = sum(map(len, chunks))
@@ -156,7 +156,7 @@ def test_requests_go_to_one_security_thread_while_the_loop_reads(
 
 def test_verify_operation_and_reply_run_in_one_security_thread() -> None:
     OP_THREADS.clear()
-    app = AsgiApp(ServiceEngine(Blocking(), address=URL, certificate=CERT))
+    app = AsgiApp(ServiceEngine(Blocking(), address=URL, certificate=CERT), security_threads=1)
 
     async def main() -> object:
         http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app))  # type: ignore[arg-type]
@@ -206,8 +206,9 @@ def test_bad_settings_are_configuration_errors(kwargs: dict[str, int]) -> None:
         AsgiApp(ServiceEngine(Blocking(), address=URL, certificate=CERT), **kwargs)  # type: ignore[arg-type]
 
 
-def test_serve_runs_four_security_threads_on_a_redis_store_by_default() -> None:
-    assert security_threads(None, "memory") == 1
+def test_serve_runs_four_security_threads_by_default() -> None:
+    assert AsgiApp(ServiceEngine(Blocking(), address=URL, certificate=CERT)).security_threads == 4
+    assert security_threads(None, "memory") == 4
     assert security_threads(None, "redis://127.0.0.1:6379/0") == 4
     assert security_threads(2, "redis://127.0.0.1:6379/0") == 2
     assert security_threads(3, "memory") == 3

@@ -1,14 +1,17 @@
 """ASGI application over `ServiceEngine` (serve it with uvicorn).
 
 Where the work of a call runs (verify the request, run a synchronous operation, secure the
-reply): on the app's own executor of ``security_threads`` threads (default 1), in one
+reply): on the app's own executor of ``security_threads`` threads (default 4), in one
 hand-over from the event loop, which goes on reading bodies and accepting connections
 meanwhile. The security work holds the GIL, so more threads do not run it in parallel: they
 take turns at the GIL, every turn costs CPU, and under ``asyncio.to_thread``'s pool the
 service's CPU per call climbed with concurrency (docs/performance.md). Every extra hand-over
 between threads costs too, on a busy machine a wait for the scheduler: a synchronous
-operation therefore runs in the same thread as its security work, and one that blocks holds
-up the calls behind it (raise ``security_threads`` for such operations). ``async def``
+operation therefore runs in the same thread as its security work. Four threads by default:
+one thread measured as well (docs/performance.md), but then one blocking operation holds up
+every call behind it, where WCF runs calls of different sessions concurrently; four keep the
+CPU per call flat from 1 to 16 clients (+2 % measured) and let a blocking operation or a
+Redis round trip wait without stalling the rest. ``async def``
 operations are awaited on the loop.
 
 ``inline_limit`` (default 0: off): requests of at most that many bytes are handled on the
@@ -67,7 +70,7 @@ class AsgiApp:
         engine: ServiceEngine,
         max_body: int | None = None,
         forwarded_allow_ips: Sequence[str] = (),
-        security_threads: int = 1,
+        security_threads: int = 4,
         inline_limit: int = 0,
     ) -> None:
         if security_threads < 1:
