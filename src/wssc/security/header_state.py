@@ -153,6 +153,15 @@ class HeaderState:
         return key
 
     def token_from_str(self, ref: SecurityTokenReference, sc_hint: ScVersion) -> Token:
+        if ref.value_type == ns.WSS_THUMBPRINT and ref.key_identifier is not None:
+            # A certificate this header carries (and that passed the validator) first: WCF's
+            # header token resolver matches the clause against the header's tokens alike.
+            # Otherwise only a certificate known out of band (a client's pinned service one).
+            x509_token = self.x509_by_thumbprint.get(ref.key_identifier)
+            if x509_token is not None:
+                return x509_token
+            if not self.known_certificates:
+                raise SecurityTokenUnavailable("no BinarySecurityToken has this ThumbprintSHA1")
         if ref.custom is not None or ref.value_type in (ns.WSS_X509_SKI, ns.WSS_THUMBPRINT):
             return self._known_certificate(ref)
         if ref.key_identifier is not None:
@@ -168,13 +177,6 @@ class HeaderState:
                 return tok
             if ref.value_type == ns.WSS_KERBEROS_AP_REQ_SHA1:
                 return self.kerberos_token(ref.key_identifier)
-            if ref.value_type == ns.WSS_THUMBPRINT:
-                # Only a certificate this header carries (and that passed the validator): WCF's
-                # header token resolver matches the clause against the header's tokens alike.
-                x509_token = self.x509_by_thumbprint.get(ref.key_identifier)
-                if x509_token is None:
-                    raise SecurityTokenUnavailable("no BinarySecurityToken has this ThumbprintSHA1")
-                return x509_token
             raise SecurityTokenUnavailable("unsupported KeyIdentifier type")
         assert ref.uri is not None
         if ref.is_local:
