@@ -6,7 +6,7 @@ AsymmetricBinding with X.509 initiator and recipient tokens under ``sp:Wss10``).
 Each cell is decided by both sides: CXF's exit code and its ``RESULT`` verdict line, and
 wssc's service log (issued SCTs, refused Cancels and the logged reason of each). The session
 mode cells with derived keys on are in ``test_cxf_certificates.py``. See interop/cxf/FINDINGS.md
-(C22-C25).
+(C22-C27).
 """
 
 from __future__ import annotations
