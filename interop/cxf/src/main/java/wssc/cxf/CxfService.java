@@ -58,7 +58,7 @@ import org.w3c.dom.Element;
  *
  * <pre>
  * java -cp CLASSPATH wssc.cxf.CxfService --binding wshttp|ws2007 --port N --cert PEM
- *      --key PEM(PKCS8) [--bootstrap afc|unot|unfc|mc|cot] [--trust-client-cert PEM,…]
+ *      --key PEM(PKCS8) [--bootstrap afc|unot|unfc|mc|mc10|cot] [--trust-client-cert PEM,…]
  *      [--no-derived-keys] [--no-require-cancellation] [--no-secure-context]
  *      [--suite Basic256 | --suites A,B,…] [--soap 1.1|1.2] [--sc-lifetime-ms MS] [--users name:pw,…] [--body-only]
  * </pre>
@@ -66,8 +66,10 @@ import org.w3c.dom.Element;
  * wshttp is SP 2005/07 with SC 2005/02 and Trust 2005/02; ws2007 is SP 1.2 with SC 1.3 and
  * Trust 1.3. The bootstrap: afc AnonymousForCertificate, unfc UserNameForCertificate, mc
  * MutualCertificate (WS-Security 1.1 shape: the client's X.509 endorses), each under the
- * symmetric binding; unot UserNameOverTransport and cot CertificateOverTransport over HTTPS
- * with the same key. --trust-client-cert: the client certificates mc and cot trust.
+ * symmetric binding; mc10 MutualCertificate's WS-Security 1.0 shape (an AsymmetricBinding with
+ * X.509 initiator and recipient tokens under sp:Wss10, in the SCT's bootstrap or, with
+ * --no-secure-context, on every message); unot UserNameOverTransport and cot CertificateOverTransport over HTTPS
+ * with the same key. --trust-client-cert: the client certificates mc, mc10 and cot trust.
  * --no-secure-context: no SCT, the bootstrap's symmetric binding on every message (afc, unfc,
  * mc). Prints {@code LISTENING url}, then one
  * {@code EVENT} line per thing CXF did (issue, renew, cancel, call, auth, fault). A line
@@ -272,7 +274,12 @@ public final class CxfService {
             case "mc", "cot" -> resource("certificate.supporting");
             default -> "";
         };
-        String policy = resource(unot ? "transport.policy" : oneShot ? "oneshot.policy" : "symmetric.policy")
+        String shape = unot ? "transport" : "symmetric";
+        if ("mc10".equals(bootstrap)) {
+            shape = "mc10";
+        }
+        String policy = resource(oneShot ? (unot ? "transport" : shape.equals("mc10") ? "mc10-oneshot" : "oneshot") + ".policy"
+                : shape + ".policy")
                 .replace("@BOOT_SUPPORTING@", supporting)
                 .replace("@DK@", derived ? "<sp:RequireDerivedKeys/>" : "")
                 .replace("@CANCEL@", cancelAssertion)
@@ -307,8 +314,8 @@ public final class CxfService {
 
     public static void main(String[] argv) throws Exception {
         String bootstrap = opt(argv, "--bootstrap", "afc");
-        if (!List.of("afc", "unot", "unfc", "mc", "cot").contains(bootstrap)) {
-            throw new IllegalArgumentException("--bootstrap afc|unot|unfc|mc|cot");
+        if (!List.of("afc", "unot", "unfc", "mc", "mc10", "cot").contains(bootstrap)) {
+            throw new IllegalArgumentException("--bootstrap afc|unot|unfc|mc|mc10|cot");
         }
         boolean unot = isTransport(bootstrap);
         boolean sp12 = "ws2007".equals(opt(argv, "--binding", "ws2007"));
@@ -382,6 +389,11 @@ public final class CxfService {
         props.put(SecurityConstants.ENCRYPT_CRYPTO, crypto);
         props.put(SecurityConstants.SIGNATURE_USERNAME, "wssc");
         props.put(SecurityConstants.CALLBACK_HANDLER, passwords);
+        if ("mc10".equals(bootstrap)) {
+            // AsymmetricBinding: CXF's documented setting for a service that encrypts its reply
+            // to the certificate that signed the request.
+            props.put(SecurityConstants.ENCRYPT_USERNAME, "useReqSigCert");
+        }
         String lifetime = opt(argv, "--sc-lifetime-ms", null);
         if (lifetime != null) {
             // CXF's lifetime of the SCTs its service issues (ms; its default is 300000).
