@@ -67,3 +67,19 @@ def test_serve_keeps_idle_connections_as_wcfs_hosts_do(
     assert run_serve(args) == 0
     (config,) = seen
     assert config.timeout_keep_alive == 120
+
+
+@pytest.mark.parametrize(
+    ("flags", "words"),
+    [
+        ([], "session mode"),
+        (["--no-require-cancellation"], "cookie mode"),
+        (["--no-secure-context"], "no security context (per-message)"),
+    ],
+)
+def test_the_banner_names_how_messages_are_secured(flags: list[str], words: str) -> None:
+    """The banner once said "session mode" under ``--no-secure-context`` too."""
+    from wssc.cli.endpoint import _mode
+
+    args = build_parser().parse_args(["serve", *flags])
+    assert _mode(_settings(args).secure_conversation) == words

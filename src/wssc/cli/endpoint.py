@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from wssc.policy.wsdl_resolve import WsdlAssembler
     from wssc.security.x509_validation import CertificateValidator
     from wssc.service.asgi import AsgiApp, Message, Receive, Scope, Send
+    from wssc.settings import SecureConversationSettings
 
 log = logging.getLogger("wssc.cli")
 
@@ -668,7 +669,7 @@ def run_serve(args: argparse.Namespace) -> int:
     banner = [
         f"wssc demo service at {address}  (WSDL: {address}?wsdl)",
         f"  bootstrap {sc.bootstrap.value}, binding {sc.message_security_version.name}, "
-        f"{'session' if sc.require_cancellation else 'cookie'} mode, derived keys "
+        f"{_mode(sc)}, derived keys "
         f"{'on' if kind.derived_keys(sc) else 'off'}, certificate {cert_path}",
     ]
     if over_tls:
@@ -783,6 +784,14 @@ def _listen(host: str, port: int) -> socket.socket:
         return socket.create_server((host, port), family=family, backlog=2048)
     except OSError as exc:
         raise ConfigurationError(_cannot_listen(host, port, exc)) from None
+
+
+def _mode(sc: SecureConversationSettings) -> str:
+    """The banner's words for how messages are secured: no security context (each message
+    under the bootstrap), session mode, or cookie mode."""
+    if not sc.establish_security_context:
+        return "no security context (per-message)"
+    return "session mode" if sc.require_cancellation else "cookie mode"
 
 
 def _with_banner(app: AsgiApp, banner: list[str]) -> Callable[..., Awaitable[None]]:
