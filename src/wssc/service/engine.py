@@ -570,15 +570,19 @@ class ServiceEngine:
 
     def _issue(self, env: Envelope, transport: TransportInfo, now: float) -> HttpResponse:
         if self.negotiated is not None:
-            tokens = self.negotiated
+            tokens, states = self.negotiated, self.negotiations
+
+            def finished(key: str) -> object | None:
+                # The negotiated-token cache (a last step's `keep_as`), else the state a
+                # bootstrap kept under its Context for the RST/SCT (`NegotiatedState`).
+                found = tokens.take(key, now)
+                if found is None and states is not None:
+                    found = states.take(key, now)
+                return found
+
             assert isinstance(self.bootstrap, NegotiatingService)
             boot = self.bootstrap.verify_negotiated(
-                env.root,
-                transport,
-                self.policy,
-                now,
-                lambda key: tokens.take(key, now),
-                self._replay_for(transport),
+                env.root, transport, self.policy, now, finished, self._replay_for(transport)
             )
         else:
             boot = self.bootstrap.verify(env.root, transport, self.policy, now, self._replay_for(transport))
