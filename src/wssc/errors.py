@@ -418,6 +418,13 @@ class GeneratedCodeRejected(ConfigurationError):
     default_reason = "The generated client was refused"
 
 
+class BindingNotSupported(ConfigurationError):
+    """A WCF binding preset's combination that wssc cannot serve (yet); the message names the
+    combination, WCF's bootstrap for it, and what works instead."""
+
+    default_reason = "The binding's security is not supported"
+
+
 class IssuerUnknown(ConfigurationError):
     """An IssuedToken endpoint whose policy names no security token service (no
     ``sp:Issuer``), and none was given (``sts=``, ``wssc call --sts``)."""
