@@ -31,7 +31,7 @@ from wssc.bootstrap.base import ClientContext, ServiceResult, TransportInfo
 from wssc.certs import Certificate
 from wssc.errors import ConfigurationError, InvalidSecurity
 from wssc.policy.shapes import BindingFacts, ShapeReader
-from wssc.policy.writer import PolicyWriter, transport_binding, trust_assertion, wss11
+from wssc.policy.writer import PolicyWriter, transport_binding, trust_assertion, wss
 from wssc.security.inbound import KeyResolver, VerifiedMessage, verify
 from wssc.security.outbound import protect
 from wssc.security.policy import MessagePolicy
@@ -174,7 +174,7 @@ class CertificateOverTransportPolicy:
         return [
             transport_binding(w, settings),
             w.wrapped("EndorsingSupportingTokens", x509),
-            wss11(w),
+            wss(w, settings),
             trust_assertion(w, settings.key_entropy_mode),
         ]
 

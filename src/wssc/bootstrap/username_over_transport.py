@@ -18,7 +18,7 @@ from wssc.bootstrap.base import ClientContext, ServiceResult, TransportInfo, Use
 from wssc.bootstrap.username_auth import authenticate_username
 from wssc.errors import InvalidSecurity
 from wssc.policy.shapes import BindingFacts, ShapeReader
-from wssc.policy.writer import PolicyWriter, transport_binding, trust_assertion, wss11
+from wssc.policy.writer import PolicyWriter, transport_binding, trust_assertion, wss
 from wssc.security.inbound import KeyResolver, VerifiedMessage, verify
 from wssc.security.outbound import protect
 from wssc.security.policy import MessagePolicy
@@ -153,7 +153,7 @@ class UserNameOverTransportPolicy:
         return [
             transport_binding(w, settings),
             w.wrapped(w.d.username_supporting, username),
-            wss11(w),
+            wss(w, settings),
             trust_assertion(w, settings.key_entropy_mode),
         ]
 

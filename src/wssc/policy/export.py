@@ -92,7 +92,7 @@ from wssc.xml import ns
 
 from .shapes import BootstrapShape, SecurityMode, derived_keys_in_effect
 from .vocab import dialect_for
-from .writer import PolicyWriter, symmetric_binding, transport_binding, trust_assertion, wss11
+from .writer import PolicyWriter, symmetric_binding, transport_binding, trust_assertion, wss
 
 logger = logging.getLogger(__name__)
 
@@ -140,12 +140,15 @@ def _session_binding(
         return [
             transport_binding(w, settings),
             w.wrapped("EndorsingSupportingTokens", sct),
-            wss11(w),
+            wss(w, settings),
             trust_assertion(w, settings.key_entropy_mode),
         ]
     # WS-Security 1.0 (WCF's WSSecurity10… versions): sp:Wss10, as WCF writes it
-    wss = wss11(w) if settings.message_security_version.wss11 else w.wrapped("Wss10")
-    return [symmetric_binding(w, settings, sct), wss, trust_assertion(w, settings.key_entropy_mode)]
+    return [
+        symmetric_binding(w, settings, sct),
+        wss(w, settings),
+        trust_assertion(w, settings.key_entropy_mode),
+    ]
 
 
 def export_notes(settings: SecureConversationSettings, mode: SecurityMode) -> list[str]:

@@ -111,6 +111,15 @@ def wss11(w: PolicyWriter, *names: str) -> etree._Element:
     return w.wrapped("Wss11", *(w.sp(n) for n in names))
 
 
+def wss(w: PolicyWriter, settings: SecureConversationSettings, *names: str) -> etree._Element:
+    """``sp:Wss11`` (with ``names``), or a bare ``sp:Wss10`` under a WS-Security 1.0 message
+    security version: WCF's ``CreateWsspWssAssertion`` decides by the version alone, for
+    every security binding (transport ones too)."""
+    if settings.message_security_version.wss11:
+        return wss11(w, *names)
+    return w.wrapped("Wss10")
+
+
 def trust_assertion(w: PolicyWriter, mode: KeyEntropyMode) -> etree._Element:
     client = mode in (KeyEntropyMode.CLIENT, KeyEntropyMode.COMBINED)
     server = mode in (KeyEntropyMode.SERVER, KeyEntropyMode.COMBINED)
@@ -128,5 +137,6 @@ __all__ = [
     "symmetric_binding",
     "transport_binding",
     "trust_assertion",
+    "wss",
     "wss11",
 ]
