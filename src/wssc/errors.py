@@ -432,6 +432,13 @@ class IssuerUnknown(ConfigurationError):
     default_reason = "No security token service is known for the issued token"
 
 
+class IssuerNotTrusted(ConfigurationError):
+    """The policy's STS is not followed: the service's metadata came over plain HTTP and the
+    STS's HTTPS trust was not pinned, so the password could go to whoever rewrote it."""
+
+    default_reason = "The security token service named by the metadata is not trusted"
+
+
 class IssuerMetadataUnavailable(ConfigurationError):
     """The security token service's metadata (its mex, or its ``?wsdl``) could not be
     fetched or read; each address tried and why is in the message."""

@@ -20,7 +20,7 @@ import pytest
 from servers import Server, free_port
 from wssc.certs import generate_self_signed, save
 from wssc.client import AsyncClient, Client
-from wssc.errors import IssuerMetadataUnavailable, IssuerUnknown
+from wssc.errors import IssuerMetadataUnavailable, IssuerNotTrusted, IssuerUnknown
 
 
 @dataclass
@@ -144,6 +144,21 @@ def test_unreachable_sts_metadata_names_every_address_tried(
         gone + "/mex",
     )
     with pytest.raises(IssuerMetadataUnavailable) as err:
-        Client.from_wsdl(srv.wsdl_url, username="alice", password="secret", timeout=5)
+        Client.from_wsdl(
+            srv.wsdl_url, username="alice", password="secret", timeout=5, sts_verify=str(tmp_path / "sts.pem")
+        )
     text = str(err.value)
     assert f"{gone}/mex:" in text and f"{gone}?wsdl:" in text
+
+
+def test_an_issuer_from_plain_http_metadata_is_not_followed_unpinned(fed: Federation) -> None:
+    """The service's WSDL came over HTTP and the STS's trust is not pinned: refused before
+    anything is sent to the STS (its log shows no new request)."""
+    srv = fed.servers["ws2007-wsdl"]
+    before = fed.log.read_text()
+    with pytest.raises(IssuerNotTrusted) as err:
+        Client.from_wsdl(srv.wsdl_url, username="alice", password="secret")
+    assert fed.sts_url in str(err.value) and "sts_verify" in str(err.value)
+    with pytest.raises(IssuerNotTrusted):  # verify=False is no pin either
+        Client.from_wsdl(srv.wsdl_url, username="alice", password="secret", sts_verify=False)
+    assert fed.log.read_text() == before

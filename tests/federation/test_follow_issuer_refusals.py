@@ -16,6 +16,7 @@ from wssc.errors import (
     ConfigurationError,
     IssuerBindingUnsupported,
     IssuerMetadataUnavailable,
+    IssuerNotTrusted,
     IssuerUnknown,
 )
 from wssc.policy.mex import metadata_root
@@ -39,9 +40,32 @@ def test_plan_urls_and_override() -> None:
 
 
 def test_pending_only_without_a_token() -> None:
-    assert pending(SecureConversationSettings(), RP, {}, None) is None  # not federated
-    plan = pending(replace(FED, issuer_address=STS), RP, {"username": "a", "password": "b"}, None)
+    https = {"metadata_url": RP + "?wsdl", "sts_pinned": False}
+    assert pending(SecureConversationSettings(), RP, {}, None, **https) is None  # not federated
+    named = replace(FED, issuer_address=STS)
+    plan = pending(named, RP, {"username": "a", "password": "b"}, None, **https)
     assert plan is not None and plan[0].address == STS and plan[1:] == ("a", "b")
+
+
+@pytest.mark.parametrize(
+    ("metadata_url", "pinned", "sts", "trusted"),
+    [
+        ("http://rp.test/svc?wsdl", False, None, False),
+        ("http://rp.test/svc?wsdl", True, None, True),
+        ("http://rp.test/svc?wsdl", False, "https://mine/sts", True),
+        ("https://rp.test/svc?wsdl", False, None, True),
+    ],
+)
+def test_the_issuer_is_followed_only_when_trusted(
+    metadata_url: str, pinned: bool, sts: str | None, trusted: bool
+) -> None:
+    named = replace(FED, issuer_address=STS)
+    kw = {"username": "a", "password": "b"}
+    if trusted:
+        assert pending(named, RP, kw, sts, metadata_url=metadata_url, sts_pinned=pinned) is not None
+    else:
+        with pytest.raises(IssuerNotTrusted, match="plain HTTP"):
+            pending(named, RP, kw, sts, metadata_url=metadata_url, sts_pinned=pinned)
 
 
 def _wsdl_with(settings: SecureConversationSettings) -> bytes:

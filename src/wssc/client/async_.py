@@ -120,10 +120,18 @@ class AsyncClient(ClientBase[httpx.AsyncClient, asyncio.Lock]):
             except (ConfigurationError, TransportError) as exc:
                 raise policy_first(asm, port, exc) from None
         ep = endpoint_from_wsdl(asm.result(), url, port)
-        todo = pending(ep.settings.secure_conversation, address or ep.address, kw, sts)
+        sts_trust = verify if sts_verify is None else sts_verify  # a CA file or context: pinned
+        todo = pending(
+            ep.settings.secure_conversation,
+            address or ep.address,
+            kw,
+            sts,
+            metadata_url=url,
+            sts_pinned=isinstance(sts_trust, str | ssl.SSLContext),
+        )
         if todo is not None:  # an IssuedToken endpoint: follow its sp:Issuer to the STS
             plan, user, pw = todo
-            tls = tls_verify(verify if sts_verify is None else sts_verify)
+            tls = tls_verify(sts_trust)
             token = await afollow_issuer(plan, user, pw, verify=tls, timeout=timeout)
             kw = with_token(kw, token)
         return cls._from_endpoint(ep, url, address, verify=verify, timeout=timeout, **kw)

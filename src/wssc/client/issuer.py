@@ -31,6 +31,7 @@ from wssc.errors import (
     ConfigurationError,
     IssuerBindingUnsupported,
     IssuerMetadataUnavailable,
+    IssuerNotTrusted,
     IssuerUnknown,
     TransportError,
     WsscError,
@@ -93,10 +94,22 @@ class IssuerPlan:
 
 
 def pending(
-    settings: SecureConversationSettings, applies_to: str, kw: dict[str, Any], sts: str | None
+    settings: SecureConversationSettings,
+    applies_to: str,
+    kw: dict[str, Any],
+    sts: str | None,
+    *,
+    metadata_url: str,
+    sts_pinned: bool,
 ) -> tuple[IssuerPlan, str | None, str | None] | None:
     """The plan, username and password when the endpoint needs an issued token and the
-    client's keywords (``credentials``, ``username``, ``password``) hold none; else None."""
+    client's keywords (``credentials``, ``username``, ``password``) hold none; else None.
+
+    The policy's issuer is followed only when it can be trusted with the password: the
+    service's metadata came over HTTPS (``metadata_url``), or the caller pinned the STS's
+    HTTPS trust (``sts_pinned``: ``sts_verify`` given), or named the STS (``sts``). Else
+    `IssuerNotTrusted`, before anything is fetched: whoever can rewrite a plain-HTTP WSDL could
+    name an STS of theirs, with a publicly trusted certificate, and collect the password."""
     if not needs_issued_token(settings):
         return None
     creds = ClientCredentials.of(
@@ -104,7 +117,16 @@ def pending(
     )
     if creds.issued_token is not None:
         return None
-    return IssuerPlan.of(settings, applies_to, sts), creds.username, creds.password
+    plan = IssuerPlan.of(settings, applies_to, sts)
+    secure = urlsplit(metadata_url).scheme.lower() == "https"
+    if sts is None and not secure and not sts_pinned:
+        raise IssuerNotTrusted(
+            f"the service's metadata came over plain HTTP ({printable(metadata_url, 200)}) and names "
+            f"the STS {printable(plan.address, 200)}: anyone on the path could have named their "
+            "own. Pin the STS's certificate or CA (sts_verify='sts-ca.pem'; wssc call "
+            "--sts-cafile), name the STS (sts=…; --sts), or fetch the metadata over HTTPS"
+        )
+    return plan, creds.username, creds.password
 
 
 def with_token(kw: dict[str, Any], token: IssuedToken) -> dict[str, Any]:
