@@ -98,3 +98,4 @@ def test_policy_names_the_sts_and_inspect_shows_it(
     )
     assert out.returncode == 0, out.stderr
     assert "STS:" in out.stdout and sts in out.stdout and "IssuedToken" in out.stdout
+    assert f"metadata: {mex}" in out.stdout
