@@ -162,3 +162,16 @@ def test_an_issuer_from_plain_http_metadata_is_not_followed_unpinned(fed: Federa
     with pytest.raises(IssuerNotTrusted):  # verify=False is no pin either
         Client.from_wsdl(srv.wsdl_url, username="alice", password="secret", sts_verify=False)
     assert fed.log.read_text() == before
+
+
+def test_sts_keyword_overrides_the_policy_issuer(fed: Federation) -> None:
+    """``sts=`` names the STS (its ``?wsdl`` is read): followed even over plain-HTTP metadata,
+    the caller having named it; its trust is still checked (the STS's CA)."""
+    srv = fed.servers["ws2007-mex"]
+    since = len(fed.log.read_text())
+    client = Client.from_wsdl(
+        srv.wsdl_url, username="alice", password="secret", sts=fed.sts_url, verify=fed.ca
+    )
+    with client:
+        assert client.call("Add", a=1, b=1) == 2
+    assert "answered a metadata Get" not in fed.log.read_text()[since:]  # ?wsdl, not mex
