@@ -36,7 +36,7 @@ from wssc.bootstrap.base import ClientContext, ServiceResult, TransportInfo
 from wssc.certs import Certificate
 from wssc.crypto.primitives import rsa_key_wrap
 from wssc.errors import ConfigurationError, InvalidSecurity
-from wssc.policy.shapes import BindingFacts, ShapeReader
+from wssc.policy.shapes import BindingFacts, BindingShape, ShapeReader, recognize
 from wssc.policy.writer import PolicyWriter, symmetric_binding, trust_assertion, wss11
 from wssc.security.inbound import KeyResolver, VerifiedMessage, verify
 from wssc.security.outbound import protect
@@ -271,6 +271,7 @@ class AnonymousForCertificatePolicy:
         "(sp:SymmetricBinding, sp:X509Token IncludeToken=Never)"
     )
     needs_service_certificate = True
+    shapes = (BindingShape("X509Token"),)
 
     def assertions(self, w: PolicyWriter, settings: SecureConversationSettings) -> list[etree._Element]:
         x509 = w.token(
@@ -287,9 +288,4 @@ class AnonymousForCertificatePolicy:
         ]
 
     def recognize(self, reader: ShapeReader, binding: BindingFacts) -> bool | None:
-        token = binding.protection_token
-        if binding.transport or binding.username or binding.endorsing_x509 is not None or token is None:
-            return None
-        if etree.QName(token).localname != "X509Token" or etree.QName(token).namespace != reader.sp:
-            return None
-        return reader.x509_protection(token)
+        return recognize(self.shapes, reader, binding)

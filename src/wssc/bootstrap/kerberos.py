@@ -56,7 +56,7 @@ from wssc.bootstrap.spnego import (
 from wssc.bootstrap.spnego import acceptor as _acceptor
 from wssc.errors import ConfigurationError, InvalidSecurity, ServerTooBusy, WsscError
 from wssc.logs import printable
-from wssc.policy.shapes import BindingFacts, ShapeReader
+from wssc.policy.shapes import SP, Assertions, BindingFacts, BindingShape, ShapeReader, names, recognize
 from wssc.policy.writer import PolicyWriter, symmetric_binding, trust_assertion, wss11
 from wssc.security.inbound import KeyResolver, VerifiedMessage, verify
 from wssc.security.outbound import protect
@@ -355,6 +355,18 @@ class KerberosPolicy:
         "sp:KerberosToken WssGssKerberosV5ApReqToken11, IncludeToken=Once)"
     )
     needs_service_certificate = False
+    #: wssc sends the GSS-framed AP-REQ only (WCF's token type): exactly one
+    #: WssGssKerberosV5ApReqToken11, and nothing this shape does not know.
+    shapes = (
+        BindingShape(
+            "KerberosToken",
+            Assertions(
+                names((SP,), "RequireDerivedKeys", "WssGssKerberosV5ApReqToken11"),
+                required=names((SP,), "WssGssKerberosV5ApReqToken11"),
+                unique=names((SP,), "WssGssKerberosV5ApReqToken11"),
+            ),
+        ),
+    )
 
     def assertions(self, w: PolicyWriter, settings: SecureConversationSettings) -> list[etree._Element]:
         token = w.token(
@@ -370,30 +382,7 @@ class KerberosPolicy:
         ]
 
     def recognize(self, reader: ShapeReader, binding: BindingFacts) -> bool | None:
-        token = binding.protection_token
-        if binding.transport or binding.username or binding.endorsing_x509 is not None or token is None:
-            return None
-        q = etree.QName(token)
-        if q.localname != "KerberosToken" or q.namespace != reader.sp:
-            return None
-        derived = False
-        kinds: list[str] = []
-        for policy in (c for c in token if isinstance(c.tag, str)):
-            for a in policy.iter():
-                if a is policy or not isinstance(a.tag, str):
-                    continue
-                name = etree.QName(a)
-                if name.namespace != reader.sp:
-                    return None
-                if name.localname == "RequireDerivedKeys":
-                    derived = True
-                elif name.localname in ("WssGssKerberosV5ApReqToken11", "WssKerberosV5ApReqToken11"):
-                    kinds.append(name.localname)
-                else:
-                    return None  # an assertion this shape does not know: not WCF's shape
-        if kinds != ["WssGssKerberosV5ApReqToken11"]:
-            return None  # wssc sends the GSS-framed AP-REQ only (WCF's token type)
-        return derived
+        return recognize(self.shapes, reader, binding)
 
 
 __all__ = [

@@ -55,7 +55,7 @@ from wssc.bootstrap.mutual_certificate_wss10 import (
 )
 from wssc.certs import Certificate
 from wssc.errors import ConfigurationError, InvalidSecurity
-from wssc.policy.shapes import BindingFacts, ShapeReader
+from wssc.policy.shapes import BindingFacts, BindingShape, ShapeReader, recognize
 from wssc.policy.writer import PolicyWriter, symmetric_binding, trust_assertion, wss11
 from wssc.security.inbound import KeyResolver, VerifiedMessage
 from wssc.security.policy import MessagePolicy
@@ -249,6 +249,11 @@ class MutualCertificatePolicy:
         "(sp:AsymmetricBinding, X.509 initiator and recipient tokens)"
     )
     needs_service_certificate = True
+    shapes = (
+        # WS-Security 1.0: the importer read both tokens (X.509, IncludeToken, no derived keys)
+        BindingShape(asymmetric=True),
+        BindingShape("X509Token", endorsing_x509=True),
+    )
 
     def assertions(self, w: PolicyWriter, settings: SecureConversationSettings) -> list[etree._Element]:
         if not settings.message_security_version.wss11:
@@ -273,12 +278,4 @@ class MutualCertificatePolicy:
         ]
 
     def recognize(self, reader: ShapeReader, binding: BindingFacts) -> bool | None:
-        if binding.asymmetric:
-            # the importer read both tokens (X.509, IncludeToken, no derived keys)
-            return None if binding.username or binding.endorsing_x509 is not None else False
-        token = binding.protection_token
-        if binding.transport or binding.username or binding.endorsing_x509 is None or token is None:
-            return None
-        if etree.QName(token).localname != "X509Token" or etree.QName(token).namespace != reader.sp:
-            return None
-        return reader.x509_protection(token)
+        return recognize(self.shapes, reader, binding)
