@@ -23,32 +23,41 @@ from typing import Any
 import httpx
 import pytest
 
-from wssc.bootstrap.registry import BOOTSTRAPS, bootstrap_kind, parse_bootstrap
+from wssc.bootstrap.registry import BOOTSTRAPS, Need, bootstrap_kind, parse_bootstrap
 from wssc.client.common import tls_verify
 
-#: Every registered bootstrap by its ``--bootstrap`` name: the test matrices (e2e, zeep,
-#: attacks, service) take their lists from here, so a new bootstrap joins them by itself.
-#: SPNEGO and Kerberos are the exceptions: they need a KDC (or NTLM accounts) and a principal's
-#: credentials, so their matrices (both families, session and cookie mode, the CLI, sync and
-#: async clients) are tests/attacks/test_spnego_negotiation.py, tests/session/test_spnego_sessions.py,
+
+def requiring(need: Need) -> frozenset[str]:
+    """The ``--bootstrap`` names of the registered bootstraps that need ``need`` (their
+    registry entries say: `wssc.bootstrap.registry.BootstrapKind.requires`)."""
+    return frozenset(k.cli_name for k in BOOTSTRAPS.values() if k.requires(need))
+
+
+#: The bootstraps that need a KDC (or NTLM accounts) and a principal's credentials (SPNEGO,
+#: Kerberos): their matrices (both families, session and cookie mode, the CLI, sync and async
+#: clients) are tests/attacks/test_spnego_negotiation.py, tests/session/test_spnego_sessions.py,
 #: tests/attacks/test_kerberos_token.py and tests/session/test_kerberos_bootstrap.py (the ``kdc``
 #: fixture).
-NEEDS_KDC = frozenset({"spnego", "kerberos"})
-#: IssuedToken needs a token from an STS (and the service its issuer's certificate): its
-#: matrix is tests/federation/test_issued_token_serve.py and tests/attacks/test_issued_token_attacks.py.
-NEEDS_STS = frozenset({"issued-token"})
+NEEDS_KDC = requiring("kdc")
+#: The bootstraps that need a token from an STS (and the service its issuer's certificate):
+#: IssuedToken's matrix is tests/federation/test_issued_token_serve.py and
+#: tests/attacks/test_issued_token_attacks.py.
+NEEDS_STS = requiring("sts")
+#: Every registered bootstrap by its ``--bootstrap`` name, but those above: the test matrices
+#: (e2e, zeep, attacks, service) take their lists from here, so a new bootstrap joins them by
+#: itself.
 BOOTSTRAP_NAMES: list[str] = [
     k.cli_name for k in BOOTSTRAPS.values() if k.cli_name not in NEEDS_KDC | NEEDS_STS
 ]
 #: The bootstraps that negotiate over WS-Trust legs (without a secure session, the negotiated
 #: token protects each message: tests/e2e/test_variants.py, tests/attacks/test_negotiated_token_cache.py).
-NEGOTIATING = frozenset({"spnego", "tlsnego", "username-tlsnego", "mutual-tlsnego"})
+NEGOTIATING = requiring("negotiation")
 
 
 def over_tls(bootstrap: str) -> bool:
     """Does the bootstrap named ``bootstrap`` (a ``--bootstrap`` name) run over TLS? The
     registry's security mode says."""
-    return bootstrap_kind(parse_bootstrap(bootstrap)).requires_tls
+    return bootstrap_kind(parse_bootstrap(bootstrap)).requires("tls")
 
 
 def signs_in(bootstrap: str) -> bool:

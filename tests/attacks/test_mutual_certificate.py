@@ -25,9 +25,10 @@ from lxml import etree
 from test_certificate_over_transport import _certificate
 
 from servers import Server
-from wssc.bootstrap.anonymous_for_certificate import AnonymousForCertificateClient, _bootstrap_policy
+from wssc.bootstrap.anonymous_for_certificate import AnonymousForCertificateClient
 from wssc.bootstrap.base import ClientContext
 from wssc.bootstrap.mutual_certificate import MutualCertificateClient
+from wssc.bootstrap.one_shot import bootstrap_policy
 from wssc.bootstrap.registry import ClientCredentials
 from wssc.certs import Certificate, generate_self_signed, save
 from wssc.client import Client
@@ -146,7 +147,7 @@ class TimestampEndorser:
         bst = token.header_element(policy.sc)
         assert bst is not None
         sec.append(bst)
-        _sign(sec, [(element_id(ts) or "", ts)], key, token.reference(policy.sc), _bootstrap_policy(policy))
+        _sign(sec, [(element_id(ts) or "", ts)], key, token.reference(policy.sc), bootstrap_policy(policy))
         return root, ctx
 
     def verify_reply(self, *a: object, **kw: object) -> object:

@@ -358,7 +358,15 @@ def _service_half(c: ServiceCredentials, _: LocalServiceSecuritySettings) -> Toy
 
 
 KIND = BootstrapKind(
-    TOY, "toy-two-leg", "message", (WSHTTP, WS2007), _client_half, _service_half, ToyShape(), aliases=("toy",)
+    TOY,
+    "toy-two-leg",
+    "message",
+    (WSHTTP, WS2007),
+    _client_half,
+    _service_half,
+    ToyShape(),
+    aliases=("toy",),
+    needs=frozenset({"negotiation"}),
 )
 
 

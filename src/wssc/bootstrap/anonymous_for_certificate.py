@@ -27,15 +27,16 @@ import base64
 import os
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from lxml import etree
 
+from wssc.bootstrap import one_shot
 from wssc.bootstrap.base import ClientContext, ServiceResult, TransportInfo
 from wssc.certs import Certificate
 from wssc.crypto.primitives import rsa_key_wrap
 from wssc.errors import ConfigurationError, InvalidSecurity
-from wssc.policy.shapes import BindingFacts, ShapeReader
+from wssc.policy.shapes import BindingFacts, BindingShape, ShapeReader, recognize
 from wssc.policy.writer import PolicyWriter, symmetric_binding, trust_assertion, wss11
 from wssc.security.inbound import KeyResolver, VerifiedMessage, verify
 from wssc.security.outbound import protect
@@ -52,20 +53,6 @@ from wssc.settings import Bootstrap, SecureConversationSettings
 from wssc.tokens.str_ import SecurityTokenReference
 from wssc.xml import ns
 from wssc.xml.soap import Envelope
-
-
-def _bootstrap_policy(policy: MessagePolicy) -> MessagePolicy:
-    # Derived keys follow the session's setting, as the published policy says (the bootstrap
-    # X509Token's RequireDerivedKeys is written from the same setting; WCF's SetKeyDerivation).
-    return replace(
-        policy,
-        encrypt_body=True,
-        transport=False,
-        require_signature=True,
-        require_signed_body=True,
-        require_encrypted_body=True,
-        enforce_derived_keys=True,
-    )
 
 
 def build_encrypted_key(
@@ -154,7 +141,7 @@ class AnonymousForCertificateClient:
         root = protect(
             envelope,
             EncryptedKeyProtection(ek, key),
-            _bootstrap_policy(policy),
+            one_shot.bootstrap_policy(policy),
             now=now,
             signature_values=signatures,
             endorsing=endorsing,
@@ -172,7 +159,7 @@ class AnonymousForCertificateClient:
     ) -> VerifiedMessage:
         result = verify(
             data,
-            policy=_bootstrap_policy(policy),
+            policy=one_shot.bootstrap_policy(policy),
             encrypted_key_sha1_keys=ctx.reply_keys,
             now=now,
         )
@@ -218,24 +205,21 @@ class AnonymousForCertificateService:
     ) -> ServiceResult:
         """The RST (or, without secure conversation, any request); with ``endorsing``, a
         Renew as `AnonymousForCertificateClient.secure_renew` shapes it."""
-        boot = _bootstrap_policy(policy)
-        if endorsing is not None:
-            boot = replace(boot, require_endorsing_signature=True)
-        result = verify(
+        result = one_shot.verify_request(
             data,
-            policy=boot,
-            now=now,
+            one_shot.bootstrap_policy(policy),
+            now,
+            replay_cache,
+            endorsing,
+            partition="peer:" + transport.peer,
+            signed_by="ek",
+            refusal="the request is not secured with an EncryptedKey",
             private_key=self.certificate.key,
             private_key_thumbprint=self.certificate.thumbprint_b64,
-            replay_cache=replay_cache,
-            replay_partition="peer:" + transport.peer,
-            resolver=endorsing,
         )
-        if result.signing_kind != "ek" or result.signing_key is None:
+        if result.signing_key is None or result.encrypted_key_sha1 is None:
             raise InvalidSecurity("the request is not secured with an EncryptedKey")
-        sha1 = result.encrypted_key_sha1
-        assert sha1 is not None
-        return ServiceResult(result, "", {sha1: result.signing_key}, sha1)
+        return one_shot.accepted(result, "", result.encrypted_key_sha1, result.signing_key)
 
     def secured_by_bootstrap(self, envelope: Envelope) -> bool:
         """A Renew as WCF and Metro send it under message security: secured like the RST (an
@@ -254,13 +238,13 @@ class AnonymousForCertificateService:
         policy: MessagePolicy,
         now: float | None = None,
     ) -> etree._Element:
-        assert result.reply_sha1 is not None
-        key = result.reply_keys[result.reply_sha1]
-        return protect(
+        return one_shot.secure_reply(
             envelope,
-            EncryptedKeySha1Protection(result.reply_sha1, key),
-            _bootstrap_policy(policy),
-            now=now,
+            result,
+            one_shot.bootstrap_policy(policy),
+            now,
+            token=EncryptedKeySha1Protection,
+            missing="no EncryptedKey to secure the reply with",
         )
 
 
@@ -287,6 +271,7 @@ class AnonymousForCertificatePolicy:
         "(sp:SymmetricBinding, sp:X509Token IncludeToken=Never)"
     )
     needs_service_certificate = True
+    shapes = (BindingShape("X509Token"),)
 
     def assertions(self, w: PolicyWriter, settings: SecureConversationSettings) -> list[etree._Element]:
         x509 = w.token(
@@ -303,9 +288,4 @@ class AnonymousForCertificatePolicy:
         ]
 
     def recognize(self, reader: ShapeReader, binding: BindingFacts) -> bool | None:
-        token = binding.protection_token
-        if binding.transport or binding.username or binding.endorsing_x509 is not None or token is None:
-            return None
-        if etree.QName(token).localname != "X509Token" or etree.QName(token).namespace != reader.sp:
-            return None
-        return reader.x509_protection(token)
+        return recognize(self.shapes, reader, binding)

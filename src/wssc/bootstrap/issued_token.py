@@ -23,15 +23,16 @@ bootstraps an SCT as any other bootstrap does; off, every message carries it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from lxml import etree
 
+from wssc.bootstrap import one_shot
 from wssc.bootstrap.base import ClientContext, ServiceResult, TransportInfo
 from wssc.errors import ConfigurationError, InvalidSecurity
 from wssc.federation.saml_checks import IssuedTokenValidator
 from wssc.federation.token import IssuedToken
-from wssc.policy.shapes import BindingFacts, ShapeReader
+from wssc.policy.shapes import BindingFacts, BindingShape, ShapeReader, derived_anywhere, recognize
 from wssc.policy.writer import PolicyWriter, symmetric_binding, trust_assertion, wss11
 from wssc.security.inbound import KeyResolver, VerifiedMessage, verify
 from wssc.security.outbound import protect
@@ -47,16 +48,7 @@ _ASSERTION = f"{{{ns.SAML2}}}Assertion"
 _KIND = "saml2"
 
 
-def _policy(policy: MessagePolicy) -> MessagePolicy:
-    return replace(
-        policy,
-        encrypt_body=True,
-        transport=False,
-        require_signature=True,
-        require_signed_body=True,
-        require_encrypted_body=True,
-        enforce_derived_keys=True,
-    )
+_policy = one_shot.bootstrap_policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,21 +116,18 @@ class IssuedTokenService:
         if issued.proof_key is None:
             raise InvalidSecurity("the issued token has no proof key")
         ident = issued.assertion.assertion_id
-        boot = _policy(policy)
-        if endorsing is not None:
-            boot = replace(boot, require_endorsing_signature=True)
-        result = verify(
+        result = one_shot.verify_request(
             root,
-            policy=boot,
-            now=now,
-            replay_cache=replay_cache,
-            replay_partition="peer:" + transport.peer,
-            resolver=endorsing,
+            _policy(policy),
+            now,
+            replay_cache,
+            endorsing,
+            partition="peer:" + transport.peer,
+            signed_by=_KIND,
+            refusal="the message is not signed with the issued token's proof key",
             issued_keys={ident: issued.proof_key},
         )
-        if result.signing_kind != _KIND:
-            raise InvalidSecurity("the message is not signed with the issued token's proof key")
-        return ServiceResult(result, issued.assertion.subject or "", {ident: issued.proof_key}, ident)
+        return one_shot.accepted(result, issued.assertion.subject or "", ident, issued.proof_key)
 
     def secured_by_bootstrap(self, envelope: Envelope) -> bool:
         """A Renew secured as the RST was: an issued token in the first Security header."""
@@ -208,6 +197,7 @@ class IssuedTokenPolicy:
         "sp:IssuedToken)"
     )
     needs_service_certificate = True
+    shapes = (BindingShape("IssuedToken", derived_anywhere),)
 
     def assertions(self, w: PolicyWriter, settings: SecureConversationSettings) -> list[etree._Element]:
         trust = ns.TRUST_13 if w.d.is_sp12 else ns.TRUST_2005
@@ -234,13 +224,7 @@ class IssuedTokenPolicy:
         ]
 
     def recognize(self, reader: ShapeReader, binding: BindingFacts) -> bool | None:
-        token = binding.protection_token
-        if binding.transport or binding.username or binding.endorsing_x509 is not None or token is None:
-            return None
-        q = etree.QName(token)
-        if q.localname != "IssuedToken" or q.namespace != reader.sp:
-            return None
-        return any(True for _ in token.iter(f"{{{reader.sp}}}RequireDerivedKeys"))
+        return recognize(self.shapes, reader, binding)
 
 
 __all__ = ["IssuedTokenClient", "IssuedTokenPolicy", "IssuedTokenService"]

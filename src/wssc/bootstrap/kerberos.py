@@ -39,11 +39,12 @@ import binascii
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
 
+from wssc.bootstrap import one_shot
 from wssc.bootstrap.base import ClientContext, ServiceResult, TransportInfo
 from wssc.bootstrap.spnego import (
     MAX_TOKEN_BYTES,
@@ -55,7 +56,7 @@ from wssc.bootstrap.spnego import (
 from wssc.bootstrap.spnego import acceptor as _acceptor
 from wssc.errors import ConfigurationError, InvalidSecurity, ServerTooBusy, WsscError
 from wssc.logs import printable
-from wssc.policy.shapes import BindingFacts, ShapeReader
+from wssc.policy.shapes import SP, Assertions, BindingFacts, BindingShape, ShapeReader, names, recognize
 from wssc.policy.writer import PolicyWriter, symmetric_binding, trust_assertion, wss11
 from wssc.security.inbound import KeyResolver, VerifiedMessage, verify
 from wssc.security.outbound import protect
@@ -78,18 +79,6 @@ log = logging.getLogger("wssc.service")
 #: MIT's default ``clockskew``: an authenticator is accepted within this of its ctime.
 KERBEROS_CLOCK_SKEW = 300.0
 _BST = f"{{{ns.WSSE}}}BinarySecurityToken"
-
-
-def _bootstrap_policy(policy: MessagePolicy) -> MessagePolicy:
-    return replace(
-        policy,
-        encrypt_body=True,
-        transport=False,
-        require_signature=True,
-        require_signed_body=True,
-        require_encrypted_body=True,
-        enforce_derived_keys=True,
-    )
 
 
 def _client_flags() -> Any:
@@ -149,7 +138,7 @@ class KerberosClient:
         root = protect(
             envelope,
             token,
-            _bootstrap_policy(policy),
+            one_shot.bootstrap_policy(policy),
             now=now,
             signature_values=signatures,
             endorsing=endorsing,
@@ -163,7 +152,7 @@ class KerberosClient:
         policy: MessagePolicy,
         now: float | None = None,
     ) -> VerifiedMessage:
-        result = verify(data, policy=_bootstrap_policy(policy), kerberos_keys=ctx.reply_keys, now=now)
+        result = verify(data, policy=one_shot.bootstrap_policy(policy), kerberos_keys=ctx.reply_keys, now=now)
         if result.signing_kind != "kerberos":
             raise InvalidSecurity("the reply is not secured with the Kerberos session key")
         confirmations = result.signature_confirmations
@@ -278,17 +267,15 @@ class KerberosService:
             raise _refused("the AP-REQ authenticated no principal (anonymous)")
         if len(key) < 16:
             raise _refused("the Kerberos session key is shorter than 128 bits")
-        boot = _bootstrap_policy(policy)
-        if endorsing is not None:
-            boot = replace(boot, require_endorsing_signature=True)
         try:
-            result = verify(
+            result = one_shot.verify_request(
                 root,
-                policy=boot,
-                now=now,
-                replay_cache=replay_cache,
-                replay_partition="kerberos:" + principal,
-                resolver=endorsing,
+                one_shot.bootstrap_policy(policy),
+                now,
+                replay_cache,
+                endorsing,
+                partition="kerberos:" + principal,
+                signed_by=None,  # checked below, with the AP-REQ it names
                 kerberos_keys={sha1: key},
             )
         except WsscError as exc:
@@ -300,7 +287,7 @@ class KerberosService:
             raise
         if result.signing_kind != "kerberos" or result.encrypted_key_sha1 != sha1:
             raise _refused("the request is not signed with the key of its AP-REQ")
-        return ServiceResult(result, principal, {sha1: key}, sha1)
+        return one_shot.accepted(result, principal, sha1, key)
 
     def secured_by_bootstrap(self, envelope: Envelope) -> bool:
         """A Renew as WCF sends it: a Kerberos AP-REQ in the first Security header."""
@@ -319,14 +306,13 @@ class KerberosService:
         policy: MessagePolicy,
         now: float | None = None,
     ) -> etree._Element:
-        sha1 = result.reply_sha1
-        if sha1 is None or sha1 not in result.reply_keys:
-            raise InvalidSecurity("no Kerberos key to secure the reply with")
-        return protect(
+        return one_shot.secure_reply(
             envelope,
-            KerberosSha1Protection(sha1, result.reply_keys[sha1]),
-            _bootstrap_policy(policy),
-            now=now,
+            result,
+            one_shot.bootstrap_policy(policy),
+            now,
+            token=KerberosSha1Protection,
+            missing="no Kerberos key to secure the reply with",
         )
 
 
@@ -369,6 +355,18 @@ class KerberosPolicy:
         "sp:KerberosToken WssGssKerberosV5ApReqToken11, IncludeToken=Once)"
     )
     needs_service_certificate = False
+    #: wssc sends the GSS-framed AP-REQ only (WCF's token type): exactly one
+    #: WssGssKerberosV5ApReqToken11, and nothing this shape does not know.
+    shapes = (
+        BindingShape(
+            "KerberosToken",
+            Assertions(
+                names((SP,), "RequireDerivedKeys", "WssGssKerberosV5ApReqToken11"),
+                required=names((SP,), "WssGssKerberosV5ApReqToken11"),
+                unique=names((SP,), "WssGssKerberosV5ApReqToken11"),
+            ),
+        ),
+    )
 
     def assertions(self, w: PolicyWriter, settings: SecureConversationSettings) -> list[etree._Element]:
         token = w.token(
@@ -384,30 +382,7 @@ class KerberosPolicy:
         ]
 
     def recognize(self, reader: ShapeReader, binding: BindingFacts) -> bool | None:
-        token = binding.protection_token
-        if binding.transport or binding.username or binding.endorsing_x509 is not None or token is None:
-            return None
-        q = etree.QName(token)
-        if q.localname != "KerberosToken" or q.namespace != reader.sp:
-            return None
-        derived = False
-        kinds: list[str] = []
-        for policy in (c for c in token if isinstance(c.tag, str)):
-            for a in policy.iter():
-                if a is policy or not isinstance(a.tag, str):
-                    continue
-                name = etree.QName(a)
-                if name.namespace != reader.sp:
-                    return None
-                if name.localname == "RequireDerivedKeys":
-                    derived = True
-                elif name.localname in ("WssGssKerberosV5ApReqToken11", "WssKerberosV5ApReqToken11"):
-                    kinds.append(name.localname)
-                else:
-                    return None  # an assertion this shape does not know: not WCF's shape
-        if kinds != ["WssGssKerberosV5ApReqToken11"]:
-            return None  # wssc sends the GSS-framed AP-REQ only (WCF's token type)
-        return derived
+        return recognize(self.shapes, reader, binding)
 
 
 __all__ = [

@@ -42,10 +42,10 @@ from dataclasses import dataclass, replace
 
 from lxml import etree
 
+from wssc.bootstrap import one_shot
 from wssc.bootstrap.anonymous_for_certificate import (
     AnonymousForCertificateClient,
     AnonymousForCertificateService,
-    _bootstrap_policy,
 )
 from wssc.bootstrap.base import ClientContext, ServiceResult, TransportInfo
 from wssc.bootstrap.mutual_certificate_wss10 import (
@@ -55,10 +55,9 @@ from wssc.bootstrap.mutual_certificate_wss10 import (
 )
 from wssc.certs import Certificate
 from wssc.errors import ConfigurationError, InvalidSecurity
-from wssc.policy.shapes import BindingFacts, ShapeReader
+from wssc.policy.shapes import BindingFacts, BindingShape, ShapeReader, recognize
 from wssc.policy.writer import PolicyWriter, symmetric_binding, trust_assertion, wss11
-from wssc.security.inbound import KeyResolver, VerifiedMessage, verify
-from wssc.security.outbound import protect
+from wssc.security.inbound import KeyResolver, VerifiedMessage
 from wssc.security.policy import MessagePolicy
 from wssc.security.replay import ReplayCache
 from wssc.security.tokens import EncryptedKeySha1Protection, SctProtection, X509Protection
@@ -163,26 +162,27 @@ class MutualCertificateService:
         types: tuple[str, ...] = (ns.WSS_X509V3,)
         if endorsing is not None:
             types += (policy.sc.sct_token_type,)
-        boot = replace(_bootstrap_policy(policy), endorsing_signatures=types)
-        result = verify(
+        result = one_shot.verify_request(
             data,
-            policy=boot,
-            now=now,
+            replace(one_shot.bootstrap_policy(policy), endorsing_signatures=types),
+            now,
+            replay_cache,
+            endorsing,
+            partition="peer:" + transport.peer,
+            signed_by="ek",
+            refusal="the request is not secured with an EncryptedKey",
             private_key=self.certificate.key,
             private_key_thumbprint=self.certificate.thumbprint_b64,
-            replay_cache=replay_cache,
-            replay_partition="peer:" + transport.peer,
-            resolver=endorsing,
             certificate_validator=self.validator,
         )
-        if result.signing_kind != "ek" or result.signing_key is None:
+        if result.signing_key is None or result.encrypted_key_sha1 is None:
             raise InvalidSecurity("the request is not secured with an EncryptedKey")
         cert = result.endorsing_certificate
         if cert is None:
             raise InvalidSecurity("the request is not endorsed by the client's X.509 certificate")
-        sha1 = result.encrypted_key_sha1
-        assert sha1 is not None
-        return ServiceResult(result, cert.subject.rfc4514_string(), {sha1: result.signing_key}, sha1)
+        return one_shot.accepted(
+            result, cert.subject.rfc4514_string(), result.encrypted_key_sha1, result.signing_key
+        )
 
     @property
     def _asymmetric(self) -> AsymmetricMutualCertificateService:
@@ -209,17 +209,17 @@ class MutualCertificateService:
         signatures (the primary first, then the endorsing ones)."""
         if not policy.wss11:
             return self._asymmetric.secure_reply(envelope, result, policy, now)
-        assert result.reply_sha1 is not None
-        key = result.reply_keys[result.reply_sha1]
         m = result.message
         confirmations = None
         if self.signature_confirmation and m.signature_value is not None:
             confirmations = [m.signature_value, *m.endorsing_signature_values]
-        return protect(
+        return one_shot.secure_reply(
             envelope,
-            EncryptedKeySha1Protection(result.reply_sha1, key),
-            _bootstrap_policy(policy),
-            now=now,
+            result,
+            one_shot.bootstrap_policy(policy),
+            now,
+            token=EncryptedKeySha1Protection,
+            missing="no EncryptedKey to secure the reply with",
             confirmations=confirmations,
         )
 
@@ -249,6 +249,11 @@ class MutualCertificatePolicy:
         "(sp:AsymmetricBinding, X.509 initiator and recipient tokens)"
     )
     needs_service_certificate = True
+    shapes = (
+        # WS-Security 1.0: the importer read both tokens (X.509, IncludeToken, no derived keys)
+        BindingShape(asymmetric=True),
+        BindingShape("X509Token", endorsing_x509=True),
+    )
 
     def assertions(self, w: PolicyWriter, settings: SecureConversationSettings) -> list[etree._Element]:
         if not settings.message_security_version.wss11:
@@ -273,12 +278,4 @@ class MutualCertificatePolicy:
         ]
 
     def recognize(self, reader: ShapeReader, binding: BindingFacts) -> bool | None:
-        if binding.asymmetric:
-            # the importer read both tokens (X.509, IncludeToken, no derived keys)
-            return None if binding.username or binding.endorsing_x509 is not None else False
-        token = binding.protection_token
-        if binding.transport or binding.username or binding.endorsing_x509 is None or token is None:
-            return None
-        if etree.QName(token).localname != "X509Token" or etree.QName(token).namespace != reader.sp:
-            return None
-        return reader.x509_protection(token)
+        return recognize(self.shapes, reader, binding)

@@ -39,7 +39,8 @@ from dataclasses import dataclass, replace
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 
-from wssc.bootstrap.anonymous_for_certificate import _bootstrap_policy, build_encrypted_key
+from wssc.bootstrap import one_shot
+from wssc.bootstrap.anonymous_for_certificate import build_encrypted_key
 from wssc.bootstrap.base import ClientContext, ServiceResult, TransportInfo
 from wssc.certs import Certificate
 from wssc.errors import ConfigurationError, InvalidSecurity
@@ -60,7 +61,9 @@ def asymmetric_policy(policy: MessagePolicy) -> MessagePolicy:
     """The policy of a bootstrap message: signed with the sender's X.509 key, encrypted under
     an EncryptedKey to the receiver's certificate, no derived keys (WCF's X.509 token
     parameters here: RequireDerivedKeys false)."""
-    return replace(_bootstrap_policy(policy), asymmetric=True, derived_keys=False, endorsing_signatures=())
+    return replace(
+        one_shot.bootstrap_policy(policy), asymmetric=True, derived_keys=False, endorsing_signatures=()
+    )
 
 
 def _encrypted_key(cert: Certificate, policy: MessagePolicy) -> EncryptedKeyProtection:

@@ -22,6 +22,7 @@ from lxml import etree
 
 from wssc.bootstrap.base import ClientContext, NegotiatedState, ServiceResult, TransportInfo
 from wssc.errors import InvalidSecurity
+from wssc.policy.shapes import SP, names
 from wssc.security.inbound import VerifiedMessage, verify
 from wssc.security.outbound import protect
 from wssc.security.policy import MessagePolicy
@@ -31,6 +32,12 @@ from wssc.tokens.sct import SecurityContextToken
 from wssc.trust import _xml as x
 from wssc.xml import ns
 from wssc.xml.ns import TrustVersion
+
+#: What the nested policy of a negotiated token (``sp:SpnegoContextToken``,
+#: ``mssp:SslContextToken``) may hold, in WS-SecurityPolicy's namespace or WCF's.
+TOKEN_ASSERTIONS = names(
+    (SP, ns.MSSP), "RequireDerivedKeys", "MustNotSendCancel", "MustNotSendAmend", "MustNotSendRenew"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +151,7 @@ def verify_reply(
 
 
 __all__ = [
+    "TOKEN_ASSERTIONS",
     "Established",
     "final_action",
     "secure_reply",

@@ -15,11 +15,14 @@ Adding a bootstrap, in three steps:
 
 1. write ``wssc/bootstrap/<name>.py`` with its client half (``secure``, ``verify_reply``,
    ``secure_renew``), its service half (``verify``, with ``endorsing`` for a Renew under
-   message security, ``secure_reply``, ``renew_identity``) and its policy shape
-   (``assertions``, ``recognize``, ``description``), as the two modules beside this one do;
+   message security, ``secure_reply``, ``renew_identity``; a one-shot bootstrap, whose key
+   comes in the request itself, verifies and replies through `wssc.bootstrap.one_shot`) and
+   its policy shape (``assertions``, ``recognize``: a table of
+   `wssc.policy.shapes.BindingShape` rows, ``description``), as the modules beside this one do;
 2. name it: ``Bootstrap("TheNameWcfGivesIt")`` (`wssc.settings.Bootstrap`);
 3. add one `BootstrapKind` entry (its command-line name and aliases, its security mode, its
-   version families, its two halves and its shape): to ``_KINDS`` below for a built-in one, or
+   version families, its two halves, its shape, and what it ``needs`` from its environment: a
+   KDC, an STS, a negotiation): to ``_KINDS`` below for a built-in one, or
    with `register_bootstrap` from anywhere else (tests/session/test_toy_bootstrap.py registers
    a two-leg bootstrap from the test module alone). The test matrices (tests/e2e,
    tests/policy…) take a built-in one up by themselves.
@@ -105,6 +108,10 @@ from wssc.settings import (
 from wssc.xml import ns
 
 Role = Literal["client", "service"]
+#: What a bootstrap needs from its environment (`BootstrapKind.requires`): a Kerberos KDC (its
+#: tickets, the service's keytab), a security token service (a token issued to the client),
+#: a negotiation (WS-Trust legs before its RST/SCT), TLS (it runs over https only).
+Need = Literal["kdc", "sts", "negotiation", "tls"]
 
 
 class _Credentials:
@@ -241,6 +248,13 @@ class BootstrapKind:
     #: The `ClientCredentials` fields its client half uses (the CLI, the docs and the test
     #: matrices ask which credentials to offer; a field a client gives beyond these is unused).
     client_credentials: frozenset[str] = frozenset()
+    #: What it needs from its environment besides credentials (`Need`; TLS follows from
+    #: ``security_mode``): the test matrices and the docs ask `requires`.
+    needs: frozenset[Need] = frozenset()
+
+    def requires(self, need: Need) -> bool:
+        """Does this bootstrap need ``need`` from its environment?"""
+        return need in self.needs or (need == "tls" and self.requires_tls)
 
     def uses(self, credential: str) -> bool:
         """Does this bootstrap's client use the `ClientCredentials` field ``credential``?"""
@@ -596,6 +610,7 @@ _KINDS: dict[Bootstrap, BootstrapKind] = {
             SpnegoPolicy(),
             aliases=("windows", "sspi-negotiated"),
             client_credentials=frozenset({"spn"}),
+            needs=frozenset({"kdc", "negotiation"}),
         ),
         BootstrapKind(
             Bootstrap.KERBEROS,
@@ -607,6 +622,7 @@ _KINDS: dict[Bootstrap, BootstrapKind] = {
             KerberosPolicy(),
             aliases=("kerberos-ap-req",),
             client_credentials=frozenset({"spn"}),
+            needs=frozenset({"kdc"}),
         ),
         BootstrapKind(
             Bootstrap.TLSNEGO,
@@ -618,6 +634,7 @@ _KINDS: dict[Bootstrap, BootstrapKind] = {
             TlsnegoPolicy(Bootstrap.TLSNEGO),
             aliases=("ssl-negotiated", "anonymous-tlsnego"),
             client_credentials=_TLS_TRUST,
+            needs=frozenset({"negotiation"}),
         ),
         BootstrapKind(
             Bootstrap.USERNAME_FOR_SSL,
@@ -628,6 +645,7 @@ _KINDS: dict[Bootstrap, BootstrapKind] = {
             _tls_service(Bootstrap.USERNAME_FOR_SSL),
             TlsnegoPolicy(Bootstrap.USERNAME_FOR_SSL, username=True),
             client_credentials=_TLS_TRUST | {"username", "password"},
+            needs=frozenset({"negotiation"}),
         ),
         BootstrapKind(
             Bootstrap.MUTUAL_SSL,
@@ -638,6 +656,7 @@ _KINDS: dict[Bootstrap, BootstrapKind] = {
             _tls_service(Bootstrap.MUTUAL_SSL),
             TlsnegoPolicy(Bootstrap.MUTUAL_SSL, mutual=True),
             client_credentials=_TLS_TRUST | {"certificate"},
+            needs=frozenset({"negotiation"}),
         ),
         BootstrapKind(
             Bootstrap.ISSUED_TOKEN,
@@ -649,6 +668,7 @@ _KINDS: dict[Bootstrap, BootstrapKind] = {
             IssuedTokenPolicy(),
             aliases=("federation", "saml"),
             client_credentials=frozenset({"issued_token"}),
+            needs=frozenset({"sts"}),
         ),
     )
 }
@@ -745,6 +765,7 @@ __all__ = [
     "BOOTSTRAPS",
     "BootstrapKind",
     "ClientCredentials",
+    "Need",
     "ServiceCredentials",
     "bootstrap_kind",
     "explain",

@@ -68,6 +68,7 @@ from wssc.bootstrap.base import (
     TransportInfo,
 )
 from wssc.bootstrap.negotiated import (
+    TOKEN_ASSERTIONS,
     Established,
     final_action,
     secure_reply,
@@ -86,7 +87,7 @@ from wssc.errors import (
     missing_extra,
 )
 from wssc.logs import printable
-from wssc.policy.shapes import BindingFacts, ShapeReader
+from wssc.policy.shapes import Assertions, BindingFacts, BindingShape, ShapeReader, recognize
 from wssc.policy.writer import PolicyWriter, symmetric_binding, trust_assertion, wss11
 from wssc.security.inbound import KeyResolver, VerifiedMessage
 from wssc.security.outbound import protect
@@ -798,6 +799,13 @@ class SpnegoPolicy:
         "session token (sp:SymmetricBinding, sp:SpnegoContextToken)"
     )
     needs_service_certificate = False
+    shapes = (
+        BindingShape(
+            "SpnegoContextToken",
+            Assertions(TOKEN_ASSERTIONS),
+            endorsing_x509=None,
+        ),
+    )
 
     def assertions(self, w: PolicyWriter, settings: SecureConversationSettings) -> list[etree._Element]:
         d = w.d
@@ -816,24 +824,7 @@ class SpnegoPolicy:
         ]
 
     def recognize(self, reader: ShapeReader, binding: BindingFacts) -> bool | None:
-        token = binding.protection_token
-        if binding.transport or binding.username or token is None:
-            return None
-        q = etree.QName(token)
-        if q.localname != "SpnegoContextToken" or q.namespace != reader.sp:
-            return None
-        nested = [c for c in token if isinstance(c.tag, str)]
-        derived = False
-        allowed = {"RequireDerivedKeys", "MustNotSendCancel", "MustNotSendAmend", "MustNotSendRenew"}
-        for policy in nested:
-            for a in policy.iter():
-                if a is policy or not isinstance(a.tag, str):
-                    continue
-                name = etree.QName(a)
-                if name.namespace not in (reader.sp, ns.MSSP) or name.localname not in allowed:
-                    return None  # an assertion this shape does not know: not WCF's shape
-                derived = derived or name.localname == "RequireDerivedKeys"
-        return derived
+        return recognize(self.shapes, reader, binding)
 
 
 __all__ = [

@@ -67,6 +67,7 @@ from wssc.bootstrap.base import (
     UsernameValidator,
 )
 from wssc.bootstrap.negotiated import (
+    TOKEN_ASSERTIONS,
     Established,
     final_action,
     secure_reply,
@@ -95,7 +96,7 @@ from wssc.errors import (
     WsscError,
 )
 from wssc.logs import printable
-from wssc.policy.shapes import BindingFacts, ShapeReader
+from wssc.policy.shapes import Assertions, BindingFacts, BindingShape, ShapeReader, recognize
 from wssc.policy.writer import PolicyWriter, symmetric_binding, trust_assertion, wss11
 from wssc.security.inbound import KeyResolver, VerifiedMessage
 from wssc.security.outbound import protect
@@ -844,29 +845,18 @@ class TlsnegoPolicy:
             out.append(w.wrapped(d.username_supporting, username))
         return [*out, wss11(w), trust_assertion(w, settings.key_entropy_mode)]
 
+    @property
+    def shapes(self) -> tuple[BindingShape, ...]:
+        """The token is in WCF's namespace; ``mssp:RequireClientCertificate`` is there exactly
+        when the handshake asks for the client's certificate."""
+        if self.username and self.mutual:
+            return ()
+        client_certificate = frozenset({(ns.MSSP, "RequireClientCertificate")} if self.mutual else ())
+        read = Assertions(TOKEN_ASSERTIONS | client_certificate, required=client_certificate)
+        return (BindingShape("SslContextToken", read, ns.MSSP, username=self.username, endorsing_x509=None),)
+
     def recognize(self, reader: ShapeReader, binding: BindingFacts) -> bool | None:
-        token = binding.protection_token
-        if binding.transport or binding.username != self.username or token is None:
-            return None
-        q = etree.QName(token)
-        if q.localname != "SslContextToken" or q.namespace != ns.MSSP:
-            return None
-        derived = mutual = False
-        allowed = {"RequireDerivedKeys", "MustNotSendCancel", "MustNotSendAmend", "MustNotSendRenew"}
-        for policy in (c for c in token if isinstance(c.tag, str)):
-            for a in policy.iter():
-                if a is policy or not isinstance(a.tag, str):
-                    continue
-                name = etree.QName(a)
-                if name.namespace == ns.MSSP and name.localname == "RequireClientCertificate":
-                    mutual = True
-                    continue
-                if name.namespace not in (reader.sp, ns.MSSP) or name.localname not in allowed:
-                    return None  # an assertion this shape does not know: not WCF's shape
-                derived = derived or name.localname == "RequireDerivedKeys"
-        if mutual != self.mutual or (self.username and mutual):
-            return None
-        return derived
+        return recognize(self.shapes, reader, binding)
 
 
 __all__ = [

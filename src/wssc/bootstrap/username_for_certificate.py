@@ -42,7 +42,7 @@ from wssc.bootstrap.anonymous_for_certificate import (
 from wssc.bootstrap.base import ClientContext, ServiceResult, TransportInfo, UsernameValidator
 from wssc.bootstrap.username_auth import authenticate_username
 from wssc.certs import Certificate
-from wssc.policy.shapes import BindingFacts, ShapeReader
+from wssc.policy.shapes import BindingFacts, BindingShape, ShapeReader, recognize
 from wssc.policy.writer import PolicyWriter
 from wssc.security.inbound import KeyResolver, VerifiedMessage
 from wssc.security.policy import MessagePolicy
@@ -192,6 +192,7 @@ class UserNameForCertificatePolicy:
         "sp:X509Token IncludeToken=Never, sp:UsernameToken as a signed supporting token)"
     )
     needs_service_certificate = True
+    shapes = (BindingShape("X509Token", username=True),)
 
     def assertions(self, w: PolicyWriter, settings: SecureConversationSettings) -> list[etree._Element]:
         binding, wss, trust = AnonymousForCertificatePolicy().assertions(w, settings)
@@ -199,9 +200,4 @@ class UserNameForCertificatePolicy:
         return [binding, w.wrapped(w.d.username_supporting, username), wss, trust]
 
     def recognize(self, reader: ShapeReader, binding: BindingFacts) -> bool | None:
-        token = binding.protection_token
-        if binding.transport or not binding.username or binding.endorsing_x509 is not None or token is None:
-            return None
-        if etree.QName(token).localname != "X509Token" or etree.QName(token).namespace != reader.sp:
-            return None
-        return reader.x509_protection(token)
+        return recognize(self.shapes, reader, binding)

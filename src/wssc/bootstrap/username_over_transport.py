@@ -17,7 +17,7 @@ from lxml import etree
 from wssc.bootstrap.base import ClientContext, ServiceResult, TransportInfo, UsernameValidator
 from wssc.bootstrap.username_auth import authenticate_username
 from wssc.errors import InvalidSecurity
-from wssc.policy.shapes import BindingFacts, ShapeReader
+from wssc.policy.shapes import BindingFacts, BindingShape, ShapeReader, recognize
 from wssc.policy.writer import PolicyWriter, transport_binding, trust_assertion, wss
 from wssc.security.inbound import KeyResolver, VerifiedMessage, verify
 from wssc.security.outbound import protect
@@ -147,6 +147,7 @@ class UserNameOverTransportPolicy:
         "UsernameToken (sp:TransportBinding + sp:UsernameToken)"
     )
     needs_service_certificate = False
+    shapes = (BindingShape(transport=True, username=True),)
 
     def assertions(self, w: PolicyWriter, settings: SecureConversationSettings) -> list[etree._Element]:
         username = w.token("UsernameToken", w.d.always_to_recipient, w.sp("WssUsernameToken10"))
@@ -158,6 +159,4 @@ class UserNameOverTransportPolicy:
         ]
 
     def recognize(self, reader: ShapeReader, binding: BindingFacts) -> bool | None:
-        if binding.transport and binding.username and binding.endorsing_x509 is None:
-            return False
-        return None
+        return recognize(self.shapes, reader, binding)

@@ -8,6 +8,7 @@ registry, `wssc.bootstrap.registry`) hand it the shapes to use.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -75,6 +76,104 @@ class ShapeReader(Protocol):
         ...
 
 
+#: How a shape reads its protection token's nested policy, once the binding matched: its
+#: RequireDerivedKeys, or None when the token is not this shape's.
+TokenReader = Callable[[ShapeReader, etree._Element], bool | None]
+
+#: A qualified assertion name in a table; the namespace ``SP`` stands for the WS-SecurityPolicy
+#: namespace of the alternative being read.
+SP = ""
+Name = tuple[str, str]
+
+
+def names(namespaces: tuple[str, ...], *local: str) -> frozenset[Name]:
+    """Each of ``local`` in each of ``namespaces`` (`SP` for the alternative's)."""
+    return frozenset((n, a) for n in namespaces for a in local)
+
+
+def x509_token(reader: ShapeReader, token: etree._Element) -> bool | None:
+    """An ``sp:X509Token`` protection token, read by the importer (IncludeToken Never, its
+    reference and token-type assertions)."""
+    return reader.x509_protection(token)
+
+
+def derived_anywhere(reader: ShapeReader, token: etree._Element) -> bool | None:
+    """Any nested policy (the importer checks nothing more): ``sp:RequireDerivedKeys``
+    anywhere in the token."""
+    return any(True for _ in token.iter(f"{{{reader.sp}}}RequireDerivedKeys"))
+
+
+@dataclass(frozen=True, slots=True)
+class Assertions:
+    """A token whose nested policy holds only ``allowed`` assertions (an unknown one: not
+    WCF's shape), each of ``required`` at least once, each of ``unique`` at most once."""
+
+    allowed: frozenset[Name]
+    required: frozenset[Name] = frozenset()
+    unique: frozenset[Name] = frozenset()
+
+    def __call__(self, reader: ShapeReader, token: etree._Element) -> bool | None:
+        found: list[Name] = []
+        for policy in (c for c in token if isinstance(c.tag, str)):
+            for a in policy.iter():
+                if a is policy or not isinstance(a.tag, str):
+                    continue
+                q = etree.QName(a)
+                name = (SP if q.namespace == reader.sp else q.namespace or "", q.localname)
+                if name not in self.allowed:
+                    return None
+                found.append(name)
+        if not self.required <= set(found) or any(found.count(n) > 1 for n in self.unique):
+            return None
+        return any(local == "RequireDerivedKeys" for _, local in found)
+
+
+@dataclass(frozen=True, slots=True)
+class BindingShape:
+    """One row of a bootstrap's shape table: the binding facts it has (``endorsing_x509``
+    None: either), and its protection token (``token``: the local name, in ``token_ns``,
+    `SP` for the alternative's; None: no protection token is read, as over transport or in an
+    ``sp:AsymmetricBinding``) with the reader of its nested policy."""
+
+    token: str | None = None
+    read: TokenReader = x509_token
+    token_ns: str = SP
+    transport: bool = False
+    asymmetric: bool = False
+    username: bool = False
+    endorsing_x509: bool | None = False
+
+    def recognize(self, reader: ShapeReader, binding: BindingFacts) -> bool | None:
+        """`BootstrapShape.recognize` for this row."""
+        if (binding.transport, binding.asymmetric, binding.username) != (
+            self.transport,
+            self.asymmetric,
+            self.username,
+        ):
+            return None
+        if self.endorsing_x509 is not None and (binding.endorsing_x509 is not None) != self.endorsing_x509:
+            return None
+        if self.token is None:
+            return False
+        token = binding.protection_token
+        if token is None:
+            return None
+        q = etree.QName(token)
+        if q.localname != self.token or q.namespace != (self.token_ns or reader.sp):
+            return None
+        return self.read(reader, token)
+
+
+def recognize(table: tuple[BindingShape, ...], reader: ShapeReader, binding: BindingFacts) -> bool | None:
+    """The first row of ``table`` that recognises ``binding``: its RequireDerivedKeys; None
+    when none does."""
+    for row in table:
+        derived = row.recognize(reader, binding)
+        if derived is not None:
+            return derived
+    return None
+
+
 class BootstrapShape(Protocol):
     @property
     def key(self) -> Bootstrap:
@@ -101,4 +200,18 @@ class BootstrapShape(Protocol):
         ...
 
 
-__all__ = ["BindingFacts", "BootstrapShape", "SecurityMode", "ShapeReader", "derived_keys_in_effect"]
+__all__ = [
+    "SP",
+    "Assertions",
+    "BindingFacts",
+    "BindingShape",
+    "BootstrapShape",
+    "SecurityMode",
+    "ShapeReader",
+    "TokenReader",
+    "derived_anywhere",
+    "derived_keys_in_effect",
+    "names",
+    "recognize",
+    "x509_token",
+]
