@@ -130,6 +130,9 @@ class SecureConversationSettings:
     #: (``IssuerMetadata``: its mex or WSDL address), as WCF's ``IssuerAddress``/``IssuerMetadataAddress``.
     issuer_address: str | None = None
     issuer_metadata: str | None = None
+    #: IssuedToken: the ``wst:TokenType`` of ``sp:RequestSecurityTokenTemplate`` (WCF's
+    #: ``IssuedSecurityTokenParameters.TokenType``), which the client asks its STS for.
+    issued_token_type: str = ns.WSS_SAML2_TOKEN_TYPE
 
 
 @dataclass(frozen=True, slots=True)

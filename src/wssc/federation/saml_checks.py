@@ -4,13 +4,17 @@
 `SamlAssertionRejected` with a detail that names it (the service logs the detail and sends
 the generic fault):
 
+SAML 1.1 and SAML 2.0 assertions are read into one model (`wssc.federation.assertion`) and
+go through the same checks.
+
 1. shape: size, depth, element and attribute counts (`AssertionLimits`), linear;
 2. issuer: signed by one of the configured issuer certificates (one RSA public-key op);
    everything after reads only the element the signature covers;
 3. audience: one of the ``AudienceRestriction``'s audiences is ours;
 4. lifetime: ``NotBefore - skew <= now < NotOnOrAfter + skew``;
 5. confirmation: holder-of-key, with exactly one EncryptedKey (bearer only when allowed);
-6. replay: the assertion's ``ID`` not seen before while it is valid (optional cache);
+6. replay: the assertion's ``ID`` (SAML 1.1: ``AssertionID``) not seen before while it is
+   valid (optional cache);
 7. proof key: the EncryptedKey unwrapped with the relying party's key (one RSA private-key
    op). The issuer signed it, so a sender cannot probe the unwrap (no padding oracle).
 
@@ -29,13 +33,8 @@ from lxml import etree
 from wssc.certs import Certificate
 from wssc.crypto.primitives import rsa_key_unwrap
 from wssc.errors import ConfigurationError, FailedCheck, ReplayDetected, SamlAssertionRejected
-from wssc.federation.saml2 import (
-    DEFAULT_ASSERTION_LIMITS,
-    AssertionLimits,
-    SamlAssertion,
-    check_shape,
-    read_saml2,
-)
+from wssc.federation.assertion import read_assertion
+from wssc.federation.saml2 import DEFAULT_ASSERTION_LIMITS, AssertionLimits, SamlAssertion, check_shape
 from wssc.federation.saml_signature import verify_assertion
 from wssc.security.replay import ReplayCache
 from wssc.security.tokens import encrypted_key_sha1
@@ -46,6 +45,8 @@ from wssc.xml import ns
 DEFAULT_SKEW = 300.0
 #: Proof keys WCF issues: 256 bits (Basic256); 128-512 bits are accepted.
 _MIN_KEY, _MAX_KEY = 16, 64
+_BEARER = frozenset({ns.SAML2_BEARER, ns.SAML11_BEARER})
+_HOLDER_OF_KEY = frozenset({ns.SAML2_HOLDER_OF_KEY, ns.SAML11_HOLDER_OF_KEY})
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -91,7 +92,7 @@ class IssuedTokenValidator:
     def validate(self, element: etree._Element, now: float, *, peer: str = "") -> ValidatedAssertion:
         check_shape(element, self.limits)
         signed = verify_assertion(element, self.issuers)
-        a = read_saml2(signed, self.limits)
+        a = read_assertion(signed, self.limits)
         a = replace(a, element=element)
         if not any(x in self.audiences for x in a.audiences):
             raise SamlAssertionRejected("the assertion is for another audience")
@@ -99,10 +100,10 @@ class IssuedTokenValidator:
             raise SamlAssertionRejected("the assertion is not yet valid")
         if now >= a.not_on_or_after + self.skew:
             raise SamlAssertionRejected("the assertion has expired")
-        if a.confirmation_method == ns.SAML2_BEARER:
+        if a.confirmation_method in _BEARER:
             if not self.allow_bearer:
                 raise SamlAssertionRejected("a bearer assertion where a proof key is required")
-        elif a.confirmation_method != ns.SAML2_HOLDER_OF_KEY or a.proof_key is None:
+        elif a.confirmation_method not in _HOLDER_OF_KEY or a.proof_key is None:
             raise SamlAssertionRejected("the assertion has no holder-of-key proof key")
         if self.replay is not None:
             try:
