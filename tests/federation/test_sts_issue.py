@@ -145,3 +145,30 @@ def test_unknown_token_type_refused(
     err, logged = refusal(make_sts(sts_cert, rp_cert), ex, TLS, caplog)
     assert isinstance(err, InvalidRequest)
     assert "issues SAML 1.1 and 2.0 tokens, not" in logged
+
+
+def test_claim_options_become_attributes(sts_cert: Certificate, rp_cert: Certificate) -> None:
+    """``wssc sts --claim TYPE=VALUE``: a repeated type's values in one attribute, in every token."""
+    import dataclasses
+
+    from wssc.cli.sts import _claims
+    from wssc.errors import ConfigurationError
+
+    role = "http://schemas.microsoft.com/ws/2008/06/identity/claims/role"
+    attrs = _claims([f"{role}=reader", f"{role}=writer", "urn:dept=sales"])
+    assert attrs == (SamlAttribute(role, ("reader", "writer")), SamlAttribute("urn:dept", ("sales",)))
+    with pytest.raises(ConfigurationError):
+        _claims(["no-equals-sign"])
+    sts = dataclasses.replace(make_sts(sts_cert, rp_cert), claims=lambda who: attrs)
+    ex = StsExchange.new("https://sts.test/sts", RP, "alice", "secret", token_type=ns.WSS_SAML11_TOKEN_TYPE)
+    token = ex.read(sts.handle(ex.request(), TLS)[2])
+    rp = IssuedTokenValidator(issuers=(sts_cert,), audiences=(RP,), relying_party=rp_cert)
+    got = rp.validate(token.assertion, time.time()).claim_set
+    assert [(c.type, c.value) for c in got] == [
+        (ns.CLAIM_NAME, "alice"),
+        (role, "reader"),
+        (role, "writer"),
+        # SAML 1.1 splits a claim type into AttributeNamespace/AttributeName at its last '/';
+        # one without a '/' gets WCF's claims namespace (WIF refuses such a type outright)
+        (ns.CLAIMS + "/urn:dept", "sales"),
+    ]

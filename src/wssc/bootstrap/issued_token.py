@@ -142,7 +142,8 @@ class IssuedTokenService:
         )
         if result.signing_kind not in _KINDS:
             raise InvalidSecurity("the message is not signed with the issued token's proof key")
-        return ServiceResult(result, issued.assertion.subject or "", {ident: issued.proof_key}, ident)
+        subject = issued.assertion.subject or ""
+        return ServiceResult(result, subject, {ident: issued.proof_key}, ident, issued.claim_set)
 
     def secured_by_bootstrap(self, envelope: Envelope) -> bool:
         """A Renew secured as the RST was: an issued token in the first Security header."""

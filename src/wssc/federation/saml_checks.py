@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from lxml import etree
 
 from wssc.certs import Certificate
+from wssc.claims import Claim
 from wssc.crypto.primitives import rsa_key_unwrap
 from wssc.errors import ConfigurationError, FailedCheck, ReplayDetected, SamlAssertionRejected
 from wssc.federation.assertion import read_assertion
@@ -57,6 +58,16 @@ class ValidatedAssertion:
     proof_key: bytes | None
     #: ``EncryptedKeySHA1`` of the proof key's EncryptedKey, as a reply may name it.
     proof_key_sha1: str | None
+
+    @property
+    def claim_set(self) -> tuple[Claim, ...]:
+        """The caller's claims, as WCF/WIF make them of a SAML token: the subject as the name
+        claim, then each attribute value as a claim of the attribute's type; the STS's
+        ``Issuer`` the issuer of each."""
+        a = self.assertion
+        out = [Claim(ns.CLAIM_NAME, a.subject, a.issuer)] if a.subject else []
+        out.extend(Claim(attr.claim_type, v, a.issuer) for attr in a.attributes for v in attr.values)
+        return tuple(out)
 
     @property
     def claims(self) -> dict[str, tuple[str, ...]]:
