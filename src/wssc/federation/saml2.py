@@ -175,8 +175,9 @@ def encrypted_proof_key(cert: Certificate, key: bytes, algorithm: str) -> etree.
     return ek
 
 
-def check_shape(el: etree._Element, limits: AssertionLimits = DEFAULT_ASSERTION_LIMITS) -> None:
-    """The caps, before any cryptography: size, depth and element count (one linear walk)."""
+def check_shape(el: etree._Element, limits: AssertionLimits = DEFAULT_ASSERTION_LIMITS) -> bytes:
+    """The caps, before any cryptography: size, depth and element count (one linear walk).
+    Returns the assertion serialized (what the size was measured on)."""
     if el.tag not in ASSERTION_TAGS:
         raise SamlAssertionRejected("not a SAML 1.1 or 2.0 assertion")
     count = 0
@@ -184,7 +185,8 @@ def check_shape(el: etree._Element, limits: AssertionLimits = DEFAULT_ASSERTION_
         count += 1
         if count > limits.max_elements:
             raise SamlAssertionRejected("the assertion has too many elements")
-    if len(etree.tostring(el)) > limits.max_bytes:
+    raw = etree.tostring(el)
+    if len(raw) > limits.max_bytes:
         raise SamlAssertionRejected("the assertion is too large")
     depth, stack = 0, [(el, 1)]
     while stack:
@@ -193,6 +195,7 @@ def check_shape(el: etree._Element, limits: AssertionLimits = DEFAULT_ASSERTION_
         if depth > limits.max_depth:
             raise SamlAssertionRejected("the assertion is nested too deeply")
         stack.extend((c, d + 1) for c in node)
+    return raw
 
 
 def one_child(parent: etree._Element, tag: str, what: str) -> etree._Element:
