@@ -23,8 +23,8 @@ from wssc.xml import ns
 
 #: A session keeps at most this many claims...
 MAX_SESSION_CLAIMS: Final = 32
-#: ...of at most this many bytes in their encoded form (with a ~200-byte record and the
-#: sealing, a cookie stays under its 4096 bytes).
+#: ...of at most this many bytes in their encoded form, the identity's UTF-8 included (with
+#: the rest of the record, ~150 bytes, and the sealing, ~60, a cookie stays under 4096 bytes).
 MAX_SESSION_CLAIM_BYTES: Final = 3072
 _U16: Final = struct.Struct(">H")
 
@@ -74,16 +74,22 @@ def decode_claims(data: bytes) -> tuple[Claim, ...]:
     return tuple(Claim(*fields[i : i + 3]) for i in range(0, len(fields), 3))
 
 
-def check_session_claims(claims: tuple[Claim, ...]) -> bytes:
-    """The encoded ``claims`` a session keeps; `ClaimsOverLimit` past the caps."""
+def check_session_claims(claims: tuple[Claim, ...], identity: str = "") -> bytes:
+    """The encoded ``claims`` a session keeps; `ClaimsOverLimit` past the caps (the bytes
+    counted with the ``identity`` the record also keeps). No claims, no check: the other
+    bootstraps' sessions keep their identity alone, as before."""
+    if not claims:
+        return b""
     if len(claims) > MAX_SESSION_CLAIMS:
         raise ClaimsOverLimit(
             f"the caller has {len(claims)} claims; a session keeps at most {MAX_SESSION_CLAIMS}"
         )
     data = encode_claims(claims)
-    if len(data) > MAX_SESSION_CLAIM_BYTES:
+    size = len(data) + len(identity.encode())
+    if size > MAX_SESSION_CLAIM_BYTES:
         raise ClaimsOverLimit(
-            f"the caller's claims take {len(data)} bytes; a session keeps at most {MAX_SESSION_CLAIM_BYTES}"
+            f"the caller's claims and name take {size} bytes; "
+            f"a session keeps at most {MAX_SESSION_CLAIM_BYTES}"
         )
     return data
 

@@ -157,3 +157,17 @@ def test_other_bootstraps_give_the_identity_claim() -> None:
     assert with_caller(lambda: caller_claims(), "bob")() == (Claim(ns.CLAIM_NAME, "bob"),)
     assert with_caller(lambda: caller_claims(), "")() == ()
     assert caller_claims() == ()
+
+
+def test_claims_near_the_cap_fit_in_a_cookie(sts_cert: Certificate, rp_cert: Certificate) -> None:
+    """As many claim bytes as a session keeps, in cookie mode: the SCT's cookie holds them
+    (under its 4096 bytes) and every message of the session sees them all."""
+    from wssc.claims import MAX_SESSION_CLAIM_BYTES, encode_claims
+
+    name = Claim(ns.CLAIM_NAME, "alice", STS)
+    fixed = len(encode_claims((name, Claim(ROLE, "", STS)))) + len("alice")
+    value = "v" * (MAX_SESSION_CLAIM_BYTES - fixed)
+    answers, _ = call(sts_cert, rp_cert, "cookie", "saml20", (SamlAttribute(ROLE, (value,)),))
+    assert answers == [
+        [str(n), "alice", f"{ns.CLAIM_NAME}|alice|{STS}", f"{ROLE}|{value}|{STS}"] for n in range(2)
+    ]

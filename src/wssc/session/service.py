@@ -96,7 +96,7 @@ class SessionManager:
         global quota) or past ``max_pending_sessions_per_peer`` for ``peer`` (so that one
         source cannot hold every pending slot); with `ClaimsOverLimit` when the caller's
         ``claims`` exceed what a session keeps (`wssc.claims`)."""
-        check_session_claims(claims)
+        check_session_claims(claims, identity)
         svc = self.settings.service
         context_id = new_context_id()
         if self.cookie_mode:
