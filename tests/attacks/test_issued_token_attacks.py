@@ -176,12 +176,25 @@ def test_no_proof_of_possession(srv: Server, client: Client, sts: Certificate, v
     refused(srv, client, as_token(assertion(srv, sts, version), key=bytes(32)), "wrong key")
 
 
+def test_cached_assertion_without_proof_of_possession(
+    srv: Server, client: Client, sts: Certificate, version: str
+) -> None:
+    """The holder's assertion, accepted (so in the service's validated-assertion cache), resent
+    by someone without its proof key: the cache spares the RSA operations, not the proof of
+    possession."""
+    genuine = as_token(assertion(srv, sts, version))
+    ok = post(srv, send(client, genuine))
+    assert ok.status_code == 200 and read_fault_bytes(ok.content) is None
+    refused(srv, client, as_token(genuine.assertion, key=bytes(32)), "wrong key")
+
+
 def test_replayed_assertion_with_detection_on(
     server: Callable[..., Server], sts: Certificate, tmp_path_factory: pytest.TempPathFactory, version: str
 ) -> None:
     """``--detect-replayed-tokens``: a second message with the same assertion (freshly
-    signed with its proof key, so only the assertion repeats) is refused; without the flag
-    (the module's server) the same assertion serves many messages, as WCF's clients reuse it."""
+    signed with its proof key, so only the assertion repeats; validated from the cache) is
+    refused; without the flag (the module's server) the same assertion serves many messages,
+    as WCF's clients reuse it."""
     d: Path = tmp_path_factory.mktemp("replay-issuer")
     save(sts, d / "sts.pem", d / "sts.key")
     strict = server(
