@@ -139,6 +139,12 @@ class SamlAssertionRejected(InvalidSecurityToken):
     default_reason = "The issued token is not valid"
 
 
+class ClaimsOverLimit(InvalidSecurity):
+    """The caller's claims exceed what a secure session keeps (`wssc.claims`): the
+    session is refused rather than issued with claims missing. A service sends the generic
+    fault and logs the counts."""
+
+
 class SecurityTokenUnavailable(WsscError):
     default_code = FaultCode(ns.WSSE, "SecurityTokenUnavailable")
     default_reason = "Referenced security token could not be retrieved"

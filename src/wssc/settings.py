@@ -130,6 +130,9 @@ class SecureConversationSettings:
     #: (``IssuerMetadata``: its mex or WSDL address), as WCF's ``IssuerAddress``/``IssuerMetadataAddress``.
     issuer_address: str | None = None
     issuer_metadata: str | None = None
+    #: IssuedToken: the ``wst:TokenType`` of ``sp:RequestSecurityTokenTemplate`` (WCF's
+    #: ``IssuedSecurityTokenParameters.TokenType``), which the client asks its STS for.
+    issued_token_type: str = ns.WSS_SAML2_TOKEN_TYPE
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +164,9 @@ class LocalServiceSecuritySettings:
     max_pending_sessions_per_peer: int = 16
     #: Negotiated tokens one peer address may hold of ``max_cached_cookies`` (a tenth).
     max_cached_cookies_per_peer: int = 100
+    #: IssuedToken: validated assertions kept (LRU, until their NotOnOrAfter) so that a resent
+    #: assertion costs no RSA operation (`wssc.federation.token_cache`; WCF has no such knob).
+    max_cached_issued_tokens: int = 1000
     #: Live replay-cache entries one session (or one peer, for bootstrap requests) may hold.
     replay_quota_per_session: int = 60_000
     #: Live replay-cache entries one peer address may hold over all of its sessions (a tenth

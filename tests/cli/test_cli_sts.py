@@ -97,18 +97,30 @@ def test_help_names_the_flags() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "wssc", "sts", "--help"], capture_output=True, text=True, check=True
     ).stdout
-    for flag in ("--cert", "--key", "--users", "--relying-party-cert", "--lifetime"):
+    for flag in (
+        "--cert",
+        "--key",
+        "--users",
+        "--relying-party-cert",
+        "--lifetime",
+        "--token-type",
+        "--claim",
+    ):
         assert flag in out
 
 
+@pytest.mark.parametrize(("asked", "version"), [("saml20", "2.0"), ("saml11", "1.1")])
 def test_wssc_call_through_wssc_sts(
-    server: Callable[..., Server], tmp_path_factory: pytest.TempPathFactory
+    server: Callable[..., Server], tmp_path_factory: pytest.TempPathFactory, asked: str, version: str
 ) -> None:
     """The CLI end to end: ``wssc call --sts`` gets a token from ``wssc sts`` and calls
-    ``wssc serve --bootstrap issued-token`` trusting that STS, with a secure session."""
+    ``wssc serve --bootstrap issued-token`` trusting that STS, with a secure session. The
+    client asks for the SAML version the service's policy template names."""
     home = tmp_path_factory.mktemp("sts-call")
     save(generate_self_signed("localhost"), home / "sts.pem", home / "sts.key")
-    srv = server("--bootstrap", "issued-token", "--issuer-cert", str(home / "sts.pem"))
+    srv = server(
+        "--bootstrap", "issued-token", "--issuer-cert", str(home / "sts.pem"), "--issued-token-type", asked
+    )
     proc, s = launch_sts(home, {srv.url: srv.home / "dev-cert.pem"})
     try:
         out = subprocess.run(
@@ -122,7 +134,7 @@ def test_wssc_call_through_wssc_sts(
         )
         assert out.returncode == 0, out.stderr
         assert out.stdout.strip() == "5"
-        assert "issued a SAML 2.0 token to alice" in s.log.read_text()
+        assert f"issued a SAML {version} token to alice" in s.log.read_text()
     finally:
         proc.terminate()
         proc.wait(10)

@@ -114,3 +114,37 @@ def test_samlid_key_identifier_has_no_encoding_type(sts_cert: Certificate, rp_ce
     secured, _ = IssuedTokenClient(token(sts_cert, rp_cert)).secure(request(), POLICY)
     kis = [k for k in secured.iter(f"{{{ns.WSSE}}}KeyIdentifier") if k.get("ValueType") == ns.WSS_SAML2_ID]
     assert kis and all(k.get("EncodingType") is None for k in kis)
+
+
+def test_saml11_round_trip_and_version_mismatch(sts_cert: Certificate, rp_cert: Certificate) -> None:
+    """A SAML 1.1 assertion is named by its AssertionID (``…#SAMLAssertionID``, ``…#SAMLV1.1``);
+    a reference naming it as a SAML 2.0 assertion (``…#SAMLID``) is refused."""
+    from wssc.federation.assertion import token_type
+    from wssc.federation.saml11 import build_saml11
+    from wssc.trust.issued import assertion_reference
+
+    a = sign_assertion(
+        build_saml11(
+            issuer="https://sts.test/",
+            audience=AUD,
+            relying_party=rp_cert,
+            proof_key=KEY,
+            subject="bob",
+            now=time.time(),
+        ),
+        sts_cert,
+    )
+    t = IssuedToken(a, KEY, assertion_reference(a), token_type(a), None)
+    secured, ctx = IssuedTokenClient(t).secure(request(), POLICY)
+    wire = etree.tostring(secured)
+    assert b"#SAMLAssertionID" in wire and b"#SAMLV1.1" in wire and b"#SAMLID" not in wire
+    svc = service(sts_cert, rp_cert)
+    result = svc.verify(wire, TLS, POLICY, time.time())
+    assert result.identity == "bob" and result.message.signing_kind == "saml11"
+    reply = new_envelope(SOAP_12, action="urn:test/EchoResponse", payload=etree.Element("{urn:test}R"))
+    out = etree.tostring(svc.secure_reply(reply, result, POLICY, time.time()))
+    assert b"#SAMLAssertionID" in out and b"AssertionID=" not in out
+    assert IssuedTokenClient(t).verify_reply(out, ctx, POLICY).signing_kind == "saml11"
+    mismatched = wire.replace(ns.WSS_SAML11_ID.encode(), ns.WSS_SAML2_ID.encode())
+    with pytest.raises(SecurityTokenUnavailable, match="another SAML version"):
+        svc.verify(mismatched, TLS, POLICY, time.time())

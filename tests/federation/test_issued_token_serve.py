@@ -15,22 +15,26 @@ from servers import Server
 from wssc.bootstrap.registry import ClientCredentials
 from wssc.certs import Certificate, load, save
 from wssc.client import Client
+from wssc.federation.assertion import token_type
 from wssc.federation.saml2 import build_saml2
+from wssc.federation.saml11 import build_saml11
 from wssc.federation.saml_signature import sign_assertion
 from wssc.federation.token import IssuedToken
 from wssc.settings import Bootstrap
-from wssc.trust.issued import saml2_reference
-from wssc.xml import ns
+from wssc.trust.issued import assertion_reference
 
 
-def mint(sts: Certificate, rp: Certificate, audience: str, **kw: object) -> IssuedToken:
+def mint(
+    sts: Certificate, rp: Certificate, audience: str, version: str = "saml20", **kw: object
+) -> IssuedToken:
     """A token as `wssc sts` issues it (tests/federation/test_sts_issue.py checks that path)."""
     key = bytes(range(32))
     args: dict[str, object] = {"issuer": "https://sts.test/", "audience": audience, "relying_party": rp}
     args.update(proof_key=key, subject="alice", now=time.time())
     args.update(kw)
-    a = sign_assertion(build_saml2(**args), sts)  # type: ignore[arg-type]
-    return IssuedToken(a, key, saml2_reference(a.get("ID") or ""), ns.WSS_SAML2_TOKEN_TYPE, None)
+    build = build_saml11 if version == "saml11" else build_saml2
+    a = sign_assertion(build(**args), sts)  # type: ignore[arg-type]
+    return IssuedToken(a, key, assertion_reference(a), token_type(a), None)
 
 
 @pytest.fixture(scope="module")
@@ -41,17 +45,18 @@ def sts_pem(tmp_path_factory: pytest.TempPathFactory, sts_cert: Certificate) -> 
 
 
 @pytest.mark.parametrize(
-    ("binding", "mode"), list(itertools.product(["wshttp", "ws2007"], ["session", "per-message"]))
+    ("binding", "mode", "version"),
+    list(itertools.product(["wshttp", "ws2007"], ["session", "per-message"], ["saml20", "saml11"])),
 )
 def test_issued_token_calls(
-    server: Callable[..., Server], sts_cert: Certificate, sts_pem: Path, binding: str, mode: str
+    server: Callable[..., Server], sts_cert: Certificate, sts_pem: Path, binding: str, mode: str, version: str
 ) -> None:
     args = ["--binding", binding, "--bootstrap", "issued-token", "--issuer-cert", str(sts_pem)]
     if mode == "per-message":
         args.append("--no-secure-context")
     srv = server(*args)
     rp = load(srv.home / "dev-cert.pem")
-    token = mint(sts_cert, rp, srv.url)
+    token = mint(sts_cert, rp, srv.url, version)
     events: list[str] = []
     client = Client.from_wsdl(
         srv.wsdl_url,

@@ -103,3 +103,72 @@ def test_unknown_relying_party_refused(
     err, logged = refusal(make_sts(sts_cert, rp_cert), ex, TLS, caplog)
     assert isinstance(err, InvalidRequest)
     assert "no relying party" in logged
+
+
+@pytest.mark.parametrize(
+    ("asked", "tag", "value_type"),
+    [
+        (ns.WSS_SAML11_TOKEN_TYPE, f"{{{ns.SAML11}}}Assertion", ns.WSS_SAML11_ID),
+        (ns.SAML11, f"{{{ns.SAML11}}}Assertion", ns.WSS_SAML11_ID),
+        (ns.WSS_SAML2_TOKEN_TYPE, f"{{{ns.SAML2}}}Assertion", ns.WSS_SAML2_ID),
+        ("", f"{{{ns.SAML11}}}Assertion", ns.WSS_SAML11_ID),  # none asked: the STS's default, SAML 1.1
+    ],
+)
+def test_issues_the_token_type_asked_for(
+    sts_cert: Certificate, rp_cert: Certificate, asked: str, tag: str, value_type: str
+) -> None:
+    sts = make_sts(sts_cert, rp_cert)
+    ex = StsExchange.new("https://sts.test/sts", RP, "alice", "secret", token_type=asked)
+    assert (b"TokenType>" in ex.request()) == bool(asked)
+    status, _, body = sts.handle(ex.request(), TLS)
+    assert status == 200
+    token = ex.read(body)
+    assert token.assertion.tag == tag and token.reference.value_type == value_type
+    assert token.reference.key_identifier == token.token_id
+    rp = IssuedTokenValidator(issuers=(sts_cert,), audiences=(RP,), relying_party=rp_cert)
+    ok = rp.validate(token.assertion, time.time())
+    assert ok.proof_key == token.proof_key and ok.assertion.subject == "alice"
+
+
+def test_default_token_type_is_configurable(sts_cert: Certificate, rp_cert: Certificate) -> None:
+    import dataclasses
+
+    sts = dataclasses.replace(make_sts(sts_cert, rp_cert), token_type=ns.WSS_SAML2_TOKEN_TYPE)
+    ex = StsExchange.new("https://sts.test/sts", RP, "alice", "secret", token_type="")
+    assert ex.read(sts.handle(ex.request(), TLS)[2]).assertion.tag == f"{{{ns.SAML2}}}Assertion"
+
+
+def test_unknown_token_type_refused(
+    sts_cert: Certificate, rp_cert: Certificate, caplog: pytest.LogCaptureFixture
+) -> None:
+    ex = StsExchange.new("https://s/", RP, "alice", "secret", token_type="urn:example:jwt")
+    err, logged = refusal(make_sts(sts_cert, rp_cert), ex, TLS, caplog)
+    assert isinstance(err, InvalidRequest)
+    assert "issues SAML 1.1 and 2.0 tokens, not" in logged
+
+
+def test_claim_options_become_attributes(sts_cert: Certificate, rp_cert: Certificate) -> None:
+    """``wssc sts --claim TYPE=VALUE``: a repeated type's values in one attribute, in every token."""
+    import dataclasses
+
+    from wssc.cli.sts import _claims
+    from wssc.errors import ConfigurationError
+
+    role = "http://schemas.microsoft.com/ws/2008/06/identity/claims/role"
+    attrs = _claims([f"{role}=reader", f"{role}=writer", "urn:dept=sales"])
+    assert attrs == (SamlAttribute(role, ("reader", "writer")), SamlAttribute("urn:dept", ("sales",)))
+    with pytest.raises(ConfigurationError):
+        _claims(["no-equals-sign"])
+    sts = dataclasses.replace(make_sts(sts_cert, rp_cert), claims=lambda who: attrs)
+    ex = StsExchange.new("https://sts.test/sts", RP, "alice", "secret", token_type=ns.WSS_SAML11_TOKEN_TYPE)
+    token = ex.read(sts.handle(ex.request(), TLS)[2])
+    rp = IssuedTokenValidator(issuers=(sts_cert,), audiences=(RP,), relying_party=rp_cert)
+    got = rp.validate(token.assertion, time.time()).claim_set
+    assert [(c.type, c.value) for c in got] == [
+        (ns.CLAIM_NAME, "alice"),
+        (role, "reader"),
+        (role, "writer"),
+        # SAML 1.1 splits a claim type into AttributeNamespace/AttributeName at its last '/';
+        # one without a '/' gets WCF's claims namespace (WIF refuses such a type outright)
+        (ns.CLAIMS + "/urn:dept", "sales"),
+    ]

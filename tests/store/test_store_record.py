@@ -63,7 +63,7 @@ def test_compact(make_record):
         (lambda b: b[:-1], "truncated"),
         (lambda b: b + b"\x00", "trailing"),
         (lambda b: b"\x02" + b[1:], "version"),
-        (lambda b: b[:1] + b"\x10" + b[2:], "flags"),
+        (lambda b: b[:1] + b"\x20" + b[2:], "flags"),  # bit 4 (0x10) is "claims present"
         (lambda b: b[:50] + b"\x09" + b[51:], "namespace code"),
         (lambda b: b[:2] + struct.pack(">d", math.nan) + b[10:], "not a number"),
     ],

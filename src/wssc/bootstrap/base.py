@@ -31,6 +31,7 @@ from typing import Protocol, runtime_checkable
 
 from lxml import etree
 
+from wssc.claims import Claim
 from wssc.security.inbound import KeyResolver, VerifiedMessage
 from wssc.security.policy import MessagePolicy
 from wssc.security.replay import ReplayCache
@@ -69,6 +70,9 @@ class ServiceResult:
     identity: str  # '' for anonymous
     reply_keys: dict[str, bytes] = field(default_factory=dict, repr=False)
     reply_sha1: str | None = None
+    #: The caller's claims, when the bootstrap knows more than its name (an issued token);
+    #: () means the identity's name claim only (`wssc.claims.identity_claims`).
+    claims: tuple[Claim, ...] = ()
 
 
 class BootstrapClient(Protocol):

@@ -1,4 +1,4 @@
-"""IssuedToken (federation): a SAML 2.0 assertion from a security token service, its
+"""IssuedToken (federation): a SAML 1.1 or 2.0 assertion from a security token service, its
 symmetric proof key the message key (WCF's ``SecurityBindingElement
 .CreateIssuedTokenBindingElement`` with ``IssuedSecurityTokenParameters``, KeyType
 SymmetricKey; ``wsFederationHttpBinding``/``ws2007FederationHttpBinding``)::
@@ -10,15 +10,19 @@ SymmetricKey; ``wsFederationHttpBinding``/``ws2007FederationHttpBinding``)::
       <xenc:ReferenceList/> <xenc:EncryptedData>(ds:Signature by the derived key)</…>
     </wsse:Security>
 
+A SAML 1.1 assertion is named by its ``AssertionID`` (KeyIdentifier ``…#SAMLAssertionID``,
+TokenType ``…#SAMLV1.1``), as WCF's ``SamlSecurityToken``; everything else is the same.
+
 The client obtains the token first (`wssc.client.sts`) and passes it as
 ``ClientCredentials(issued_token=…)``. The service validates the assertion before anything
 else in the header (`wssc.federation.saml_checks`: the issuer's signature against the
 configured issuer certificates, audience, lifetime with skew, the proof key; one RSA public
 and one RSA private operation), then verifies the message with that proof key alone: a
 message not signed with it (no proof of possession) is refused. The identity is the
-assertion's subject (NameID). The reply is secured with the same proof key, the assertion
-named by its ID and not repeated. With ``establish_security_context`` on, the issued token
-bootstraps an SCT as any other bootstrap does; off, every message carries it.
+assertion's subject (NameID; SAML 1.1's NameIdentifier). The reply is secured with the same
+proof key, the assertion named by its ID and not repeated. With
+``establish_security_context`` on, the issued token bootstraps an SCT as any other bootstrap
+does; off, every message carries it.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from lxml import etree
 from wssc.bootstrap import one_shot
 from wssc.bootstrap.base import ClientContext, ServiceResult, TransportInfo
 from wssc.errors import ConfigurationError, InvalidSecurity
+from wssc.federation.assertion import SAML2_TAG, SAML11_TAG, is_assertion, read_assertion
 from wssc.federation.saml_checks import IssuedTokenValidator
 from wssc.federation.token import IssuedToken
 from wssc.policy.shapes import BindingFacts, BindingShape, ShapeReader, derived_anywhere, recognize
@@ -44,8 +49,7 @@ from wssc.xml import ns
 from wssc.xml.parse import parse_xml
 from wssc.xml.soap import Envelope
 
-_ASSERTION = f"{{{ns.SAML2}}}Assertion"
-_KIND = "saml2"
+_KINDS = frozenset({"saml2", "saml11"})
 
 
 _policy = one_shot.bootstrap_policy
@@ -72,7 +76,7 @@ class IssuedTokenClient:
         now: float | None = None,
     ) -> VerifiedMessage:
         result = verify(data, policy=_policy(policy), issued_keys=ctx.reply_keys, now=now)
-        if result.signing_kind != _KIND:
+        if result.signing_kind not in _KINDS:
             raise InvalidSecurity("the reply is not secured with the issued token's proof key")
         return result
 
@@ -109,7 +113,7 @@ class IssuedTokenService:
         secs = Envelope(root).security_headers()
         if len(secs) != 1:
             raise InvalidSecurity("the message has no (or more than one) wsse:Security header")
-        assertions = [el for el in secs[0] if el.tag == _ASSERTION]
+        assertions = [el for el in secs[0] if is_assertion(el)]
         if len(assertions) != 1:
             raise InvalidSecurity(f"the message carries {len(assertions)} issued tokens, not one")
         issued = self.validator.validate(assertions[0], now, peer=transport.peer)
@@ -123,22 +127,24 @@ class IssuedTokenService:
             replay_cache,
             endorsing,
             partition="peer:" + transport.peer,
-            signed_by=_KIND,
-            refusal="the message is not signed with the issued token's proof key",
+            signed_by=None,
             issued_keys={ident: issued.proof_key},
         )
-        return one_shot.accepted(result, issued.assertion.subject or "", ident, issued.proof_key)
+        if result.signing_kind not in _KINDS:
+            raise InvalidSecurity("the message is not signed with the issued token's proof key")
+        subject = issued.assertion.subject or ""
+        return ServiceResult(result, subject, {ident: issued.proof_key}, ident, issued.claim_set)
 
     def secured_by_bootstrap(self, envelope: Envelope) -> bool:
         """A Renew secured as the RST was: an issued token in the first Security header."""
         secs = envelope.security_headers()
-        return bool(secs) and secs[0].find(_ASSERTION) is not None
+        return bool(secs) and any(is_assertion(el) for el in secs[0])
 
     def renew_identity(self, message: VerifiedMessage, transport: TransportInfo, now: float) -> str:
         """The Renew carried an issued token again (validated by `verify`); its subject."""
         secs = message.envelope.security_headers()
-        found = secs[0].find(f"{_ASSERTION}/{{{ns.SAML2}}}Subject/{{{ns.SAML2}}}NameID") if secs else None
-        return (found.text or "").strip() if found is not None else ""
+        found = [el for el in secs[0] if is_assertion(el)] if secs else []
+        return (read_assertion(found[0]).subject or "") if len(found) == 1 else ""
 
     def secure_reply(
         self,
@@ -150,8 +156,8 @@ class IssuedTokenService:
         ident = result.reply_sha1
         if ident is None:
             raise ConfigurationError("no issued token to secure the reply with")
-        stub = etree.Element(_ASSERTION)
-        stub.set("ID", ident)
+        stub = etree.Element(SAML11_TAG if result.message.signing_kind == "saml11" else SAML2_TAG)
+        stub.set("AssertionID" if stub.tag == SAML11_TAG else "ID", ident)
         prot = IssuedTokenProtection(stub, result.reply_keys[ident], include=False)
         return protect(envelope, prot, _policy(policy), now=now)
 
@@ -203,7 +209,7 @@ class IssuedTokenPolicy:
         trust = ns.TRUST_13 if w.d.is_sp12 else ns.TRUST_2005
         template = etree.Element(f"{{{w.d.ns}}}RequestSecurityTokenTemplate")
         for local, text in (
-            ("TokenType", ns.WSS_SAML2_TOKEN_TYPE),
+            ("TokenType", settings.issued_token_type),
             ("KeyType", trust + "/SymmetricKey"),
             ("KeySize", "256"),
         ):

@@ -81,6 +81,7 @@ from wssc.crypto.suites import get_suite
 from wssc.errors import CertificateRejected, ConfigurationError
 from wssc.federation.saml_checks import IssuedTokenValidator
 from wssc.federation.token import IssuedToken
+from wssc.federation.token_cache import ValidatedAssertions
 from wssc.logs import printable
 from wssc.policy.explain import explain_endpoint
 from wssc.policy.export import binding_policy_element
@@ -498,6 +499,7 @@ def _it_service(c: ServiceCredentials, s: LocalServiceSecuritySettings) -> Boots
         relying_party=c.certificate,
         skew=s.max_clock_skew.total_seconds(),
         replay=MemoryReplayCache(max_entries=s.replay_cache_size) if c.detect_replayed_tokens else None,
+        cache=ValidatedAssertions(s.max_cached_issued_tokens) if s.max_cached_issued_tokens > 0 else None,
     )
     return IssuedTokenService(validator)
 

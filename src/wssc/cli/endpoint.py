@@ -193,6 +193,13 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "--sts-metadata", metavar="URL", help="issued-token: the STS's mex/WSDL address (IssuerMetadata)"
     )
     s.add_argument(
+        "--issued-token-type",
+        choices=("saml20", "saml11"),
+        default="saml20",
+        help="issued-token: the SAML version the policy asks the STS for (RequestSecurityTokenTemplate"
+        "'s TokenType; default saml20). The service accepts either",
+    )
+    s.add_argument(
         "--detect-replayed-tokens",
         action="store_true",
         help="issued-token: accept each assertion ID once (WIF's DetectReplayedTokens; off by default)",
@@ -515,6 +522,7 @@ def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         LocalServiceSecuritySettings,
         SecureConversationSettings,
     )
+    from wssc.xml import ns
 
     svc = LocalServiceSecuritySettings()
     if args.max_pending_sessions is not None:
@@ -564,6 +572,9 @@ def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             encrypt_signature=PROTECTION_ORDERS[args.protection_order],
             issuer_address=args.sts_address,
             issuer_metadata=args.sts_metadata,
+            issued_token_type=ns.WSS_SAML11_TOKEN_TYPE
+            if args.issued_token_type == "saml11"
+            else ns.WSS_SAML2_TOKEN_TYPE,
         ),
         service=svc,
         soap_version=args.soap,
@@ -930,15 +941,25 @@ def run_call(args: argparse.Namespace) -> int:
         waiting.close()
 
 
-def _issued_token(args: argparse.Namespace, applies_to: str) -> Any:
-    """``--sts``: the token for ``applies_to`` from the STS (None without ``--sts``)."""
+def _issued_token(args: argparse.Namespace, applies_to: str, wsdl_url: str) -> Any:
+    """``--sts``: the token for ``applies_to`` from the STS (None without ``--sts``), of the
+    type the service's policy asks for (its RequestSecurityTokenTemplate's TokenType)."""
     if not args.sts:
         return None
+    import httpx
+
+    from wssc.bootstrap.registry import settings_from_wsdl
+    from wssc.client.common import tls_verify
     from wssc.client.sts import StsExchange, request_token
 
     if not args.username or args.password is None:
         raise ConfigurationError("--sts signs in with --username and --password")
-    exchange = StsExchange.new(args.sts, applies_to, args.username, args.password)
+    try:
+        wsdl = httpx.get(wsdl_url, verify=tls_verify(_verify_opt(args)), timeout=args.timeout).content
+    except httpx.HTTPError as exc:
+        raise TransportError(f"the WSDL at {wsdl_url} could not be read: {exc}") from None
+    token_type = settings_from_wsdl(wsdl).settings.issued_token_type
+    exchange = StsExchange.new(args.sts, applies_to, args.username, args.password, token_type)
     return request_token(exchange, verify=args.sts_cafile or True, timeout=args.timeout)
 
 
@@ -968,7 +989,7 @@ def _call(args: argparse.Namespace, waiting: Waiting) -> int:
         kerberos_ccache=args.ccache,
         certificate=load(args.client_cert, args.client_key) if args.client_cert is not None else None,
         service_dns_identity=args.dns_identity,
-        issued_token=_issued_token(args, url.split("?", 1)[0]),
+        issued_token=_issued_token(args, url.split("?", 1)[0], wsdl_url),
     )
     verify = _verify_opt(args)
     http = httpx.Client(

@@ -1,4 +1,4 @@
-"""``wssc sts``: a small security token service issuing SAML 2.0 assertions (`wssc.service.sts`)."""
+"""``wssc sts``: a small security token service issuing SAML 1.1 and 2.0 assertions (`wssc.service.sts`)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,16 @@ import socket
 from pathlib import Path
 
 from wssc.errors import ConfigurationError
+from wssc.federation.saml2 import SamlAttribute
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "sts",
-        help="run a small security token service (WS-Trust Issue of SAML 2.0 tokens)",
+        help="run a small security token service (WS-Trust Issue of SAML 1.1 and 2.0 tokens)",
         description="A security token service for federated (IssuedToken) endpoints: it signs in "
         "users with a username and password over HTTPS (as ADFS's usernamemixed endpoint) and "
-        "issues holder-of-key SAML 2.0 assertions signed with RSA-SHA256, their proof keys "
+        "issues holder-of-key SAML 1.1 or 2.0 assertions signed with RSA-SHA256, their proof keys "
         "encrypted to the relying party's certificate. For tests and small deployments.",
     )
     p.add_argument(
@@ -47,6 +48,22 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         default=3600.0,
         help="token lifetime in seconds (default 3600, ADFS's 60 minutes)",
     )
+    p.add_argument(
+        "--token-type",
+        choices=("saml11", "saml20"),
+        default="saml11",
+        help="what an RST that names no wst:TokenType gets (an RST naming SAML 1.1 or 2.0 gets "
+        "that). Default saml11: WCF's IssuedSecurityTokenParameters.TokenType is null by default, "
+        "so WCF sends no TokenType, and WIF's and ADFS's STS then issue SAML 1.1",
+    )
+    p.add_argument(
+        "--claim",
+        action="append",
+        default=[],
+        metavar="TYPE=VALUE",
+        help="a claim every issued token carries as a SAML attribute (TYPE a claim-type URI, e.g. "
+        "http://schemas.microsoft.com/ws/2008/06/identity/claims/role=admin); repeat for several",
+    )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8443, help="port (default 8443)")
     p.add_argument("--path", default="/sts", help="URL path of the STS endpoint (default /sts)")
@@ -72,9 +89,21 @@ def _read_users(path: str) -> dict[str, str]:
     return users
 
 
+def _claims(specs: list[str]) -> tuple[SamlAttribute, ...]:
+    """``--claim TYPE=VALUE`` options as attributes, a repeated type's values together."""
+    values: dict[str, list[str]] = {}
+    for spec in specs:
+        kind, sep, value = spec.partition("=")
+        if not sep or not kind:
+            raise ConfigurationError(f"--claim takes TYPE=VALUE, not {spec!r}")
+        values.setdefault(kind, []).append(value)
+    return tuple(SamlAttribute(k, tuple(v)) for k, v in values.items())
+
+
 def run(args: argparse.Namespace) -> int:
     from wssc.certs import load
     from wssc.service.sts import SecurityTokenService, sts_app
+    from wssc.xml import ns
 
     try:
         import uvicorn
@@ -94,12 +123,15 @@ def run(args: argparse.Namespace) -> int:
         return expected is not None and hmac.compare_digest(expected.encode(), password.encode())
 
     url = f"https://{args.host}:{args.port}{args.path}"
+    claims = _claims(args.claim)
     sts = SecurityTokenService(
         signer=signer,
         issuer=args.issuer or url,
         relying_parties=parties,
         validator=validate,
         lifetime=args.lifetime,
+        token_type=ns.WSS_SAML11_TOKEN_TYPE if args.token_type == "saml11" else ns.WSS_SAML2_TOKEN_TYPE,
+        claims=(lambda user: claims) if claims else None,
     )
     config = uvicorn.Config(
         sts_app(sts, address=url),

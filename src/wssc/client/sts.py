@@ -21,10 +21,11 @@ from lxml import etree
 from wssc.bootstrap.base import BootstrapClient, ClientContext
 from wssc.bootstrap.registry import ClientCredentials, username_over_tls
 from wssc.errors import ConfigurationError, InvalidRequest, TransportError, error_from_fault, missing_extra
+from wssc.federation.assertion import is_assertion, token_type
 from wssc.federation.token import IssuedToken
 from wssc.security.policy import MessagePolicy
 from wssc.trust.entropy import computed_key, new_entropy
-from wssc.trust.issued import IssuedTokenRequest, IssuedTokenResponse, saml2_reference
+from wssc.trust.issued import IssuedTokenRequest, IssuedTokenResponse, assertion_reference
 from wssc.trust.messages import BinarySecret, ComputedKey
 from wssc.xml import ns
 from wssc.xml.ns import TrustVersion
@@ -42,14 +43,23 @@ class StsExchange:
     applies_to: str
     username: str
     password: str = field(repr=False)
+    #: The ``wst:TokenType`` asked for: the service's ``RequestSecurityTokenTemplate``'s
+    #: (`wssc.settings.SecureConversationSettings.issued_token_type`); '' asks for none.
     token_type: str = ns.WSS_SAML2_TOKEN_TYPE
     trust: TrustVersion = ns.TRUST_V13
     soap: SoapVersion = SOAP_12
     entropy: bytes | None = field(default=None, repr=False)
 
     @classmethod
-    def new(cls, address: str, applies_to: str, username: str, password: str) -> StsExchange:
-        return cls(address, applies_to, username, password, entropy=new_entropy(_KEY_BITS))
+    def new(
+        cls,
+        address: str,
+        applies_to: str,
+        username: str,
+        password: str,
+        token_type: str = ns.WSS_SAML2_TOKEN_TYPE,
+    ) -> StsExchange:
+        return cls(address, applies_to, username, password, token_type, entropy=new_entropy(_KEY_BITS))
 
     @property
     def _policy(self) -> MessagePolicy:
@@ -82,8 +92,8 @@ class StsExchange:
         if payload is None:
             raise InvalidRequest("the STS's reply has no RSTR")
         rstr = IssuedTokenResponse.from_xml(payload, self.trust)
-        if rstr.token.tag != f"{{{ns.SAML2}}}Assertion":
-            raise InvalidRequest("the STS did not return a SAML 2.0 assertion")
+        if not is_assertion(rstr.token):
+            raise InvalidRequest("the STS did not return a SAML 1.1 or 2.0 assertion")
         if rstr.applies_to is not None and rstr.applies_to != self.applies_to:
             raise InvalidRequest("the STS issued the token for another relying party")
         if isinstance(rstr.proof, ComputedKey):
@@ -96,9 +106,9 @@ class StsExchange:
             key = rstr.proof.value
         else:
             raise InvalidRequest("the STS returned no proof key (bearer tokens are not supported)")
-        ref = rstr.attached_reference or saml2_reference(rstr.token.get("ID") or "")
+        ref = rstr.attached_reference or assertion_reference(rstr.token)
         expires = rstr.lifetime.expires if rstr.lifetime is not None else None
-        return IssuedToken(rstr.token, key, ref, rstr.token_type or self.token_type, expires)
+        return IssuedToken(rstr.token, key, ref, token_type(rstr.token), expires)
 
 
 def request_token(

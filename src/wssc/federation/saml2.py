@@ -40,6 +40,9 @@ from wssc.xml import ns
 
 _S = f"{{{ns.SAML2}}}"
 _TAG = f"{_S}Assertion"
+_TAG11 = f"{{{ns.SAML11}}}Assertion"
+#: The assertions an IssuedToken may be: SAML 2.0 and SAML 1.1.
+ASSERTION_TAGS = frozenset({_TAG, _TAG11})
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +62,18 @@ DEFAULT_ASSERTION_LIMITS = AssertionLimits()
 
 @dataclass(frozen=True, slots=True)
 class SamlAttribute:
-    """One claim: a name and its values, as ``saml:Attribute`` carries them."""
+    """One claim: a name and its values, as ``saml:Attribute`` carries them. SAML 1.1 splits
+    the name into ``AttributeNamespace`` and ``AttributeName`` (``namespace`` and ``name``)."""
 
     name: str
     values: tuple[str, ...]
+    namespace: str = ""
+
+    @property
+    def claim_type(self) -> str:
+        """The claim type, as WCF/WIF spell it: a SAML 2.0 ``Name`` as it is; a SAML 1.1
+        attribute's ``AttributeNamespace/AttributeName``."""
+        return f"{self.namespace}/{self.name}" if self.namespace else self.name
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -81,6 +92,8 @@ class SamlAssertion:
     attributes: tuple[SamlAttribute, ...]
     proof_key: etree._Element | None = field(repr=False)
     element: etree._Element = field(repr=False)
+    #: The WSS token type: ``…#SAMLV2.0`` or ``…#SAMLV1.1``.
+    token_type: str = ns.WSS_SAML2_TOKEN_TYPE
 
 
 def format_instant(t: float) -> str:
@@ -130,7 +143,7 @@ def build_saml2(
     scd = etree.SubElement(sc, f"{_S}SubjectConfirmationData", nsmap={"xsi": ns.XSI})
     scd.set(f"{{{ns.XSI}}}type", "saml:KeyInfoConfirmationDataType")
     ki = etree.SubElement(scd, f"{{{ns.DS}}}KeyInfo", nsmap={"ds": ns.DS})
-    ki.append(_encrypted_key(relying_party, proof_key, key_wrap))
+    ki.append(encrypted_proof_key(relying_party, proof_key, key_wrap))
     cond = etree.SubElement(a, f"{_S}Conditions")
     cond.set("NotBefore", format_instant(now))
     cond.set("NotOnOrAfter", format_instant(now + lifetime))
@@ -145,7 +158,7 @@ def build_saml2(
     return a
 
 
-def _encrypted_key(cert: Certificate, key: bytes, algorithm: str) -> etree._Element:
+def encrypted_proof_key(cert: Certificate, key: bytes, algorithm: str) -> etree._Element:
     """``key`` wrapped to ``cert``, named by its SHA-1 thumbprint (as ADFS names it)."""
     ek = etree.Element(f"{{{ns.XENC}}}EncryptedKey", nsmap={"e": ns.XENC})
     m = etree.SubElement(ek, f"{{{ns.XENC}}}EncryptionMethod")
@@ -162,16 +175,18 @@ def _encrypted_key(cert: Certificate, key: bytes, algorithm: str) -> etree._Elem
     return ek
 
 
-def check_shape(el: etree._Element, limits: AssertionLimits = DEFAULT_ASSERTION_LIMITS) -> None:
-    """The caps, before any cryptography: size, depth and element count (one linear walk)."""
-    if el.tag != _TAG:
-        raise SamlAssertionRejected("not a SAML 2.0 assertion")
+def check_shape(el: etree._Element, limits: AssertionLimits = DEFAULT_ASSERTION_LIMITS) -> bytes:
+    """The caps, before any cryptography: size, depth and element count (one linear walk).
+    Returns the assertion serialized (what the size was measured on)."""
+    if el.tag not in ASSERTION_TAGS:
+        raise SamlAssertionRejected("not a SAML 1.1 or 2.0 assertion")
     count = 0
     for _child in el.iter():
         count += 1
         if count > limits.max_elements:
             raise SamlAssertionRejected("the assertion has too many elements")
-    if len(etree.tostring(el)) > limits.max_bytes:
+    raw = etree.tostring(el)
+    if len(raw) > limits.max_bytes:
         raise SamlAssertionRejected("the assertion is too large")
     depth, stack = 0, [(el, 1)]
     while stack:
@@ -180,9 +195,10 @@ def check_shape(el: etree._Element, limits: AssertionLimits = DEFAULT_ASSERTION_
         if depth > limits.max_depth:
             raise SamlAssertionRejected("the assertion is nested too deeply")
         stack.extend((c, d + 1) for c in node)
+    return raw
 
 
-def _one(parent: etree._Element, tag: str, what: str) -> etree._Element:
+def one_child(parent: etree._Element, tag: str, what: str) -> etree._Element:
     found = parent.findall(tag)
     if len(found) != 1:
         raise SamlAssertionRejected(f"the assertion has {len(found)} {what}, not one")
@@ -192,17 +208,19 @@ def _one(parent: etree._Element, tag: str, what: str) -> etree._Element:
 def read_saml2(el: etree._Element, limits: AssertionLimits = DEFAULT_ASSERTION_LIMITS) -> SamlAssertion:
     """The fields of ``el`` (within ``limits``). Reads; trusts nothing."""
     check_shape(el, limits)
+    if el.tag != _TAG:
+        raise SamlAssertionRejected("not a SAML 2.0 assertion")
     if el.get("Version") != "2.0":
         raise SamlAssertionRejected("the assertion's Version is not 2.0")
     ident = el.get("ID")
     if not ident:
         raise SamlAssertionRejected("the assertion has no ID")
-    issuer = (_one(el, f"{_S}Issuer", "Issuer").text or "").strip()
-    cond = _one(el, f"{_S}Conditions", "Conditions")
+    issuer = (one_child(el, f"{_S}Issuer", "Issuer").text or "").strip()
+    cond = one_child(el, f"{_S}Conditions", "Conditions")
     audiences = tuple((a.text or "").strip() for a in cond.iterfind(f"{_S}AudienceRestriction/{_S}Audience"))
     if len(audiences) > limits.max_audiences:
         raise SamlAssertionRejected("the assertion names too many audiences")
-    subj = _one(el, f"{_S}Subject", "Subject")
+    subj = one_child(el, f"{_S}Subject", "Subject")
     name = subj.find(f"{_S}NameID")
     confs = subj.findall(f"{_S}SubjectConfirmation")
     if len(confs) != 1:
@@ -233,13 +251,16 @@ def read_saml2(el: etree._Element, limits: AssertionLimits = DEFAULT_ASSERTION_L
 
 
 __all__ = [
+    "ASSERTION_TAGS",
     "DEFAULT_ASSERTION_LIMITS",
     "AssertionLimits",
     "SamlAssertion",
     "SamlAttribute",
     "build_saml2",
     "check_shape",
+    "encrypted_proof_key",
     "format_instant",
+    "one_child",
     "parse_instant",
     "read_saml2",
 ]

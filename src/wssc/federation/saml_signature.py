@@ -5,8 +5,8 @@ certificate in the ``ds:KeyInfo`` (as WCF and ADFS sign). A relying party verifi
 issuer certificates it is configured with: the certificate in the signature must be one of
 them (byte for byte), or, when the signature carries none, the only one configured. That is
 one RSA public-key operation per assertion. The verified element is the one signxml says the
-signature covered, and it must be the assertion itself (its ``ID``), so that a signature over
-another element (XML signature wrapping) is refused.
+signature covered, and it must be the assertion itself (its ``ID``, SAML 1.1's
+``AssertionID``), so that a signature over another element (XML signature wrapping) is refused.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from lxml import etree
 
 from wssc.certs import Certificate
 from wssc.errors import ConfigurationError, SamlAssertionRejected, missing_extra
+from wssc.federation.assertion import id_attribute
 from wssc.xml import ns
 
 
@@ -42,7 +43,11 @@ def sign_assertion(assertion: etree._Element, signer: Certificate) -> etree._Ele
         digest_algorithm=sx.DigestAlgorithm.SHA256,
         c14n_algorithm=sx.CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
     )
-    signed: etree._Element = xs.sign(assertion, key=signer.key, cert=[signer.cert], id_attribute="ID")
+    id_attr = id_attribute(assertion)
+    ref = "#" + (assertion.get(id_attr) or "")  # #ID, #AssertionID: the assertion, as WCF signs it
+    signed: etree._Element = xs.sign(
+        assertion, key=signer.key, cert=[signer.cert], reference_uri=ref, id_attribute=id_attr
+    )
     return signed
 
 
@@ -78,6 +83,7 @@ def select_issuer(assertion: etree._Element, issuers: Sequence[Certificate]) -> 
 def verify_assertion(assertion: etree._Element, issuers: Sequence[Certificate]) -> etree._Element:
     """The element the trusted issuer's signature covers, which is ``assertion`` (its copy as
     signxml verified it); raises `SamlAssertionRejected` naming the failed check."""
+    id_attr = id_attribute(assertion)
     issuer = select_issuer(assertion, issuers)
     sx = _signxml()
     config = sx.SignatureConfiguration(
@@ -92,7 +98,7 @@ def verify_assertion(assertion: etree._Element, issuers: Sequence[Certificate]) 
     )
     try:
         result = sx.XMLVerifier().verify(
-            assertion, x509_cert=issuer.cert, id_attribute="ID", expect_config=config
+            assertion, x509_cert=issuer.cert, id_attribute=id_attr, expect_config=config
         )
     except sx.exceptions.InvalidCertificate as exc:
         raise SamlAssertionRejected(f"the issuer certificate is not valid: {str(exc)[:200]}") from None
@@ -101,7 +107,8 @@ def verify_assertion(assertion: etree._Element, issuers: Sequence[Certificate]) 
     except (sx.exceptions.InvalidInput, ValueError, etree.LxmlError) as exc:
         raise SamlAssertionRejected(f"the issuer's signature is malformed: {str(exc)[:200]}") from None
     signed: etree._Element = result.signed_xml
-    if signed.tag != assertion.tag or signed.get("ID") != assertion.get("ID") or not signed.get("ID"):
+    ident = signed.get(id_attr)
+    if signed.tag != assertion.tag or ident != assertion.get(id_attr) or not ident:
         raise SamlAssertionRejected("the issuer's signature does not cover the assertion")
     return signed
 

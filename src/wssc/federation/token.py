@@ -22,7 +22,8 @@ class IssuedToken:
 
     @property
     def token_id(self) -> str:
-        return self.assertion.get("ID") or ""
+        """The assertion's ``ID`` (SAML 1.1: ``AssertionID``)."""
+        return self.assertion.get("ID") or self.assertion.get("AssertionID") or ""
 
 
 __all__ = ["IssuedToken"]

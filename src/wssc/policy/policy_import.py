@@ -537,6 +537,7 @@ class PolicyReader:
             encrypt_signature=outer.encrypt_signature if not outer.transport else True,
             issuer_address=issuer,
             issuer_metadata=issuer_metadata,
+            issued_token_type=_template_token_type(boot.protection_token, self.sp),
         )
         evidence = PolicyEvidence(
             must_not_send_cancel=session.cancel if session else None,
@@ -609,6 +610,18 @@ def import_policy(
     if errors:
         raise errors[0]
     raise ConfigurationError("the policy has no alternatives (an empty wsp:ExactlyOne)")
+
+
+def _template_token_type(token: etree._Element | None, sp: str) -> str:
+    """The ``wst:TokenType`` (either WS-Trust version) an ``sp:IssuedToken``'s
+    ``RequestSecurityTokenTemplate`` names; SAML 2.0's when it names none."""
+    if token is None or etree.QName(token).localname != "IssuedToken":
+        return ns.WSS_SAML2_TOKEN_TYPE
+    for trust in (ns.TRUST_13, ns.TRUST_2005):
+        found = token.find(f"{{{sp}}}RequestSecurityTokenTemplate/{{{trust}}}TokenType")
+        if found is not None and (found.text or "").strip():
+            return (found.text or "").strip()[:2048]
+    return ns.WSS_SAML2_TOKEN_TYPE
 
 
 def _read_issuer(token: etree._Element | None, sp: str) -> tuple[str | None, str | None]:

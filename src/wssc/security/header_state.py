@@ -37,7 +37,7 @@ KeyResolver = Callable[[SecurityContextToken, ScVersion], bytes | None]
 class Token:
     """A key the header made available. ``root`` is the token a derived key came from."""
 
-    kind: str  # "sct" | "dk" | "ek" | "x509" | "kerberos" | "saml2"
+    kind: str  # "sct" | "dk" | "ek" | "x509" | "kerberos" | "saml2" | "saml11"
     key: bytes = field(repr=False)
     root: Token | None = None
     sct: SecurityContextToken | None = None
@@ -75,7 +75,10 @@ _TOKEN_TYPES = {
     "x509": ns.WSS_X509V3,
     "kerberos": ns.WSS_KERBEROS_AP_REQ,
     "saml2": ns.WSS_SAML2_TOKEN_TYPE,
+    "saml11": ns.WSS_SAML11_TOKEN_TYPE,
 }
+#: The Token kind of an issued assertion, by the KeyIdentifier ValueType that names it.
+ISSUED_KINDS = {ns.WSS_SAML2_ID: "saml2", ns.WSS_SAML11_ID: "saml11"}
 
 
 @dataclass(slots=True)
@@ -155,15 +158,18 @@ class HeaderState:
         self.kerberos_by_sha1[sha1] = tok
         return tok
 
-    def issued_token(self, assertion_id: str) -> Token:
-        """The one Token of the validated assertion ``assertion_id`` (its proof key)."""
+    def issued_token(self, assertion_id: str, kind: str) -> Token:
+        """The one Token of the validated assertion ``assertion_id`` (its proof key);
+        ``kind`` its SAML version ("saml2" or "saml11"), which every reference must agree on."""
         known = self.issued_by_id.get(assertion_id)
         if known is not None:
+            if known.kind != kind:
+                raise SecurityTokenUnavailable("an issued token referenced as another SAML version")
             return known
         key = self.issued_keys.get(assertion_id)
         if key is None:
             raise SecurityTokenUnavailable("an issued token that was not validated")
-        tok = Token("saml2", key, sha1=assertion_id)
+        tok = Token(kind, key, sha1=assertion_id)
         self.issued_by_id[assertion_id] = tok
         return tok
 
@@ -201,8 +207,8 @@ class HeaderState:
                 return tok
             if ref.value_type == ns.WSS_KERBEROS_AP_REQ_SHA1:
                 return self.kerberos_token(ref.key_identifier)
-            if ref.value_type == ns.WSS_SAML2_ID:
-                return self.issued_token(ref.key_identifier)
+            if ref.value_type in ISSUED_KINDS:
+                return self.issued_token(ref.key_identifier, ISSUED_KINDS[ref.value_type])
             raise SecurityTokenUnavailable("unsupported KeyIdentifier type")
         assert ref.uri is not None
         if ref.is_local:

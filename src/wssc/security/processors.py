@@ -275,16 +275,20 @@ class BinarySecurityTokenProcessor(Processor):
             state.tokens[ident] = tok
 
 
+_SAML11_ASSERTION = f"{{{ns.SAML11}}}Assertion"
+
+
 class SamlAssertionProcessor(Processor):
     """``saml:Assertion`` (an issued token): its proof key only if the bootstrap validated
     this very assertion (``issued_keys``, by its ID; `wssc.federation.saml_checks` did the
     signature, audience, lifetime and replay checks before this). One per message."""
 
     def __call__(self, el: etree._Element, state: HeaderState, position: int) -> None:
-        ident = el.get("ID") or ""
+        saml11 = el.tag == _SAML11_ASSERTION
+        ident = el.get("AssertionID" if saml11 else "ID") or ""
         if state.issued_by_id:
             raise InvalidSecurity("more than one issued token in the header")
-        state.tokens[ident] = state.issued_token(ident)
+        state.tokens[ident] = state.issued_token(ident, "saml11" if saml11 else "saml2")
 
 
 class UsernameTokenProcessor(Processor):
@@ -322,6 +326,7 @@ PROCESSORS: dict[str, HeaderProcessor] = {
     f"{{{ns.WSSE}}}UsernameToken": UsernameTokenProcessor(),
     f"{{{ns.WSSE11}}}SignatureConfirmation": SignatureConfirmationProcessor(),
     f"{{{ns.SAML2}}}Assertion": SamlAssertionProcessor(),
+    f"{{{ns.SAML11}}}Assertion": SamlAssertionProcessor(),
 }
 for _sc in ns.SC_VERSIONS:
     PROCESSORS[f"{{{_sc}}}SecurityContextToken"] = _SCT

@@ -115,9 +115,10 @@ class EncryptedKeySha1Protection:
 
 @dataclass(frozen=True, slots=True)
 class IssuedTokenProtection:
-    """An issued SAML 2.0 assertion's proof key: the assertion in the header (``include``),
-    named by a ``…#SAMLID`` KeyIdentifier with the STR TokenType ``…#SAMLV2.0``, as WCF
-    references it; a reply names it without including it."""
+    """An issued SAML assertion's proof key: the assertion in the header (``include``),
+    named by a KeyIdentifier of its ID, as WCF references it (SAML 2.0: ``…#SAMLID``, STR
+    TokenType ``…#SAMLV2.0``; SAML 1.1: ``…#SAMLAssertionID``, ``…#SAMLV1.1``); a reply names it
+    without including it."""
 
     assertion: etree._Element = field(repr=False)
     key: bytes = field(repr=False)
@@ -127,6 +128,12 @@ class IssuedTokenProtection:
         return copy.deepcopy(self.assertion) if self.include else None
 
     def reference(self, sc: ScVersion) -> SecurityTokenReference:
+        if self.assertion.tag == f"{{{ns.SAML11}}}Assertion":
+            return SecurityTokenReference(
+                key_identifier=self.assertion.get("AssertionID") or "",
+                value_type=ns.WSS_SAML11_ID,
+                token_type=ns.WSS_SAML11_TOKEN_TYPE,
+            )
         return SecurityTokenReference(
             key_identifier=self.assertion.get("ID") or "",
             value_type=ns.WSS_SAML2_ID,

@@ -10,8 +10,23 @@ for an anonymous caller)::
         def WhoAmI(self) -> str:
             return caller_identity() or "anonymous"
 
-It is a context variable set around the call, so it holds in sync and async operations alike
-and in no other code.
+`caller_claims` gives what the service knows of the caller as claims (WCF's
+``ServiceSecurityContext.AuthorizationContext`` claim sets): for an issued token (federation),
+its subject as the name claim and each SAML attribute value as a claim of that attribute's type,
+each with the STS as issuer; for every other bootstrap, the identity as the name claim only::
+
+    from wssc.service.caller import caller_claims
+
+    class Service:
+        def Roles(self) -> list[str]:
+            role = "http://schemas.microsoft.com/ws/2008/06/identity/claims/role"
+            return [c.value for c in caller_claims() if c.type == role]
+
+A secure session keeps the claims its bootstrap gave (`wssc.claims`), so every message of the
+session sees them.
+
+Both are context variables set around the call, so they hold in sync and async operations
+alike and in no other code.
 """
 
 from __future__ import annotations
@@ -22,7 +37,10 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
+from wssc.claims import Claim, identity_claims
+
 _identity: ContextVar[str | None] = ContextVar("wssc_caller_identity", default=None)
+_claims: ContextVar[tuple[Claim, ...]] = ContextVar("wssc_caller_claims", default=())
 
 
 def caller_identity() -> str | None:
@@ -30,29 +48,41 @@ def caller_identity() -> str | None:
     return _identity.get()
 
 
-def with_caller(method: Callable[..., Any], identity: str) -> Callable[..., Any]:
-    """``method`` run with `caller_identity` returning ``identity``."""
+def caller_claims() -> tuple[Claim, ...]:
+    """The claims of the caller of the running operation; () outside an operation (and for
+    an anonymous caller of a bootstrap that gives no claims)."""
+    return _claims.get()
+
+
+def with_caller(
+    method: Callable[..., Any], identity: str, claims: tuple[Claim, ...] = ()
+) -> Callable[..., Any]:
+    """``method`` run with `caller_identity` returning ``identity`` and `caller_claims`
+    returning ``claims`` (when empty: the identity's name claim)."""
+    held = claims or identity_claims(identity)
     if inspect.iscoroutinefunction(method):
 
         @functools.wraps(method)
         async def run_async(*args: Any, **kwargs: Any) -> Any:
-            token = _identity.set(identity)
+            token, ctoken = _identity.set(identity), _claims.set(held)
             try:
                 return await method(*args, **kwargs)
             finally:
+                _claims.reset(ctoken)
                 _identity.reset(token)
 
         return run_async
 
     @functools.wraps(method)
     def run(*args: Any, **kwargs: Any) -> Any:
-        token = _identity.set(identity)
+        token, ctoken = _identity.set(identity), _claims.set(held)
         try:
             return method(*args, **kwargs)
         finally:
+            _claims.reset(ctoken)
             _identity.reset(token)
 
     return run
 
 
-__all__ = ["caller_identity", "with_caller"]
+__all__ = ["Claim", "caller_claims", "caller_identity", "with_caller"]

@@ -21,7 +21,7 @@ Message routing by WS-Addressing Action:
   bootstrap alone with ``establish_security_context=False``; for a negotiating bootstrap, by
   the negotiated SCT, looked up in that cache until its Lifetime ends).
 
-The operation runs with the caller's identity (`wssc.service.caller.caller_identity`).
+The operation runs with the caller's identity and claims (`wssc.service.caller`).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from wssc.bootstrap.base import (
 )
 from wssc.bootstrap.registry import ServiceCredentials, bootstrap_kind
 from wssc.certs import Certificate
+from wssc.claims import Claim
 from wssc.contract import (
     ContractSpec,
     OperationSpec,
@@ -366,7 +367,9 @@ class ServiceEngine:
                 )
             self._check_destination(boot.message.envelope, transport)
             env.check_must_understand(UNDERSTOOD_HEADERS)
-            return self._application(env, boot.message, now, bootstrap=boot, identity=boot.identity)
+            return self._application(
+                env, boot.message, now, bootstrap=boot, identity=boot.identity, claims=boot.claims
+            )
         self.sessions.maybe_purge(now)  # time-gated: at most every few seconds
         if action == t.rst_sct:
             return self._issue(env, transport, now)
@@ -427,7 +430,9 @@ class ServiceEngine:
                 lambda reply: self._secure_with_sct(reply, sct, key, now),
             )
         self.sessions.activate(rec, now)
-        return self._application(env, result, now, sct=sct, key=result.signing_key, identity=rec.identity)
+        return self._application(
+            env, result, now, sct=sct, key=result.signing_key, identity=rec.identity, claims=rec.claims
+        )
 
     def _check_destination(self, env: Envelope, transport: TransportInfo) -> None:
         """WCF's address filter: the message's ``wsa:To`` must name this endpoint
@@ -592,7 +597,7 @@ class ServiceEngine:
         if not isinstance(request, IssueRequest):
             raise InvalidRequest("expected an Issue request")
         issued_key = issue_key(request, self.scs.key_entropy_mode, self.suite, self.sc)
-        issued = self.sessions.issue(issued_key.key, boot.identity, now, transport.peer)
+        issued = self.sessions.issue(issued_key.key, boot.identity, now, transport.peer, boot.claims)
         rec = issued.record
         lifetime = Lifetime(rec.key_effective, rec.key_expires)
         body = issued_key.response(self.sc, issued.sct, lifetime, request.context).to_xml(self.sc)
@@ -657,10 +662,11 @@ class ServiceEngine:
         key: bytes | None = None,
         bootstrap: ServiceResult | None = None,
         identity: str = "",
+        claims: tuple[Claim, ...] = (),
     ) -> Dispatch:
         op = self.contract.find(env.action)
         args = decode_request(op, self._payload(result.envelope), self.contract_limits)
-        method = with_caller(getattr(self.service, op.method_name or op.name), identity)
+        method = with_caller(getattr(self.service, op.method_name or op.name), identity, claims)
         version = env.version
 
         def secure(reply: etree._Element) -> etree._Element:

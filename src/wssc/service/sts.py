@@ -1,7 +1,10 @@
-"""A small security token service (`wssc sts`): WS-Trust Issue of SAML 2.0 assertions.
+"""A small security token service (`wssc sts`): WS-Trust Issue of SAML 1.1 and 2.0 assertions.
 
 It answers RST/Issue over UserNameOverTransport (HTTPS and a UsernameToken, as ADFS's
-``usernamemixed`` endpoint), with a holder-of-key SAML 2.0 assertion signed with RSA-SHA256,
+``usernamemixed`` endpoint), with a holder-of-key SAML assertion signed with RSA-SHA256 (the
+version the RST's ``wst:TokenType`` names; without one, ``token_type``: SAML 1.1 by default,
+as WIF's ``SecurityTokenServiceConfiguration.DefaultTokenType`` and ADFS, since WCF's
+``IssuedSecurityTokenParameters.TokenType`` is null by default and sends none),
 its symmetric proof key encrypted to the relying party's certificate, and the proof key for
 the client in the RSTR: a ``ComputedKey`` (P_SHA1 of both entropies) when the client sent
 entropy, as WCF's clients do, else the key itself as a ``BinarySecret``.
@@ -29,14 +32,16 @@ from wssc.bootstrap.registry import ServiceCredentials, username_over_tls
 from wssc.certs import Certificate
 from wssc.contract.wsdl import metadata_kind
 from wssc.errors import InvalidRequest, MalformedXml, WsscError, on_the_wire
+from wssc.federation.assertion import SAML2_TOKEN_TYPES, SAML11_TOKEN_TYPES
 from wssc.federation.saml2 import SamlAttribute, build_saml2
+from wssc.federation.saml11 import build_saml11
 from wssc.federation.saml_signature import sign_assertion
 from wssc.logs import printable
 from wssc.security.policy import MessagePolicy
 from wssc.service.sts_metadata import get_response, is_get, looks_like_get, sts_wsdl
 from wssc.settings import LocalServiceSecuritySettings
 from wssc.trust.entropy import check_entropy, computed_key, new_entropy
-from wssc.trust.issued import IssuedTokenRequest, IssuedTokenResponse, saml2_reference
+from wssc.trust.issued import IssuedTokenRequest, IssuedTokenResponse, assertion_reference
 from wssc.trust.messages import BinarySecret, ComputedKey, Lifetime, SecretType
 from wssc.xml import ns
 from wssc.xml.ns import TrustVersion
@@ -45,9 +50,6 @@ from wssc.xml.soap import SOAP_12, Envelope, SoapVersion, fault_from_error, new_
 
 log = logging.getLogger("wssc.service")
 
-#: The TokenType names of a SAML 2.0 assertion (the WSS profile's, and SAML's namespace,
-#: which ADFS also accepts).
-SAML2_TOKEN_TYPES = frozenset({ns.WSS_SAML2_TOKEN_TYPE, ns.SAML2})
 #: ADFS issues tokens for 60 minutes by default (``TokenLifetime``).
 DEFAULT_TOKEN_LIFETIME = 3600.0
 #: WCF's ``MaxReceivedMessageSize``.
@@ -69,6 +71,8 @@ class SecurityTokenService:
     validator: UsernameValidator
     claims: Claims | None = None
     lifetime: float = DEFAULT_TOKEN_LIFETIME
+    #: What an RST without ``wst:TokenType`` gets (WIF's and ADFS's default: SAML 1.1).
+    token_type: str = ns.WSS_SAML11_TOKEN_TYPE
     require_tls: bool = True
     trust: TrustVersion = ns.TRUST_V13
     soap: SoapVersion = SOAP_12
@@ -99,7 +103,6 @@ class SecurityTokenService:
             relates = env.message_id
             reply = self.issue(env, result.identity, now)
             secured = boot.secure_reply(reply, result, self._policy, now)
-            log.info("issued a SAML 2.0 token to %s", printable(result.identity))
             return 200, self.soap.content_type, etree.tostring(secured, xml_declaration=False)
         except WsscError as exc:
             log.info("STS fault %s: %s", exc.code.clark, printable(exc.detail or exc.reason))
@@ -114,8 +117,13 @@ class SecurityTokenService:
         if payload is None:
             raise InvalidRequest("the request has no RequestSecurityToken")
         req = IssuedTokenRequest.from_xml(payload, self.trust)
-        if req.token_type not in SAML2_TOKEN_TYPES:
-            raise InvalidRequest(f"the STS issues SAML 2.0 tokens, not {req.token_type[:200]!r}")
+        requested = req.token_type or self.token_type
+        if requested in SAML11_TOKEN_TYPES:
+            build, token_type = build_saml11, ns.WSS_SAML11_TOKEN_TYPE
+        elif requested in SAML2_TOKEN_TYPES:
+            build, token_type = build_saml2, ns.WSS_SAML2_TOKEN_TYPE
+        else:
+            raise InvalidRequest(f"the STS issues SAML 1.1 and 2.0 tokens, not {printable(requested, 200)!r}")
         if req.applies_to is None or req.applies_to not in self.relying_parties:
             raise InvalidRequest(f"no relying party {printable(req.applies_to, 200)} is configured")
         bits = req.key_size or _KEY_BITS
@@ -134,7 +142,7 @@ class SecurityTokenService:
             proof = BinarySecret(key, SecretType.SYMMETRIC_KEY)
         claims = self.claims(identity) if self.claims is not None else ()
         assertion = sign_assertion(
-            build_saml2(
+            build(
                 issuer=self.issuer,
                 audience=req.applies_to,
                 relying_party=self.relying_parties[req.applies_to],
@@ -146,10 +154,10 @@ class SecurityTokenService:
             ),
             self.signer,
         )
-        ref = saml2_reference(assertion.get("ID") or "")
+        ref = assertion_reference(assertion)
         rstr = IssuedTokenResponse(
             token=assertion,
-            token_type=ns.WSS_SAML2_TOKEN_TYPE,
+            token_type=token_type,
             applies_to=req.applies_to,
             lifetime=Lifetime(now, now + self.lifetime),
             attached_reference=ref,
@@ -159,6 +167,8 @@ class SecurityTokenService:
             key_size=bits,
             context=req.context,
         )
+        version = "1.1" if token_type == ns.WSS_SAML11_TOKEN_TYPE else "2.0"
+        log.info("issued a SAML %s token to %s", version, printable(identity))
         return new_envelope(
             self.soap,
             action=IssuedTokenResponse.action(self.trust),
@@ -260,4 +270,10 @@ async def _respond(send: Send, status: int, ctype: str, body: bytes) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-__all__ = ["DEFAULT_TOKEN_LIFETIME", "SAML2_TOKEN_TYPES", "SecurityTokenService", "sts_app"]
+__all__ = [
+    "DEFAULT_TOKEN_LIFETIME",
+    "SAML2_TOKEN_TYPES",
+    "SAML11_TOKEN_TYPES",
+    "SecurityTokenService",
+    "sts_app",
+]

@@ -32,6 +32,7 @@ import threading
 import uuid
 from dataclasses import dataclass, replace
 
+from wssc.claims import Claim, check_session_claims
 from wssc.errors import (
     BadContextToken,
     CancellationNotAllowed,
@@ -88,10 +89,14 @@ class SessionManager:
         self._pending_by_peer: dict[str, dict[str, float]] = {}
 
     # --- issue ------------------------------------------------------------------------------
-    def issue(self, key: bytes, identity: str, now: float, peer: str = "") -> Issued:
+    def issue(
+        self, key: bytes, identity: str, now: float, peer: str = "", claims: tuple[Claim, ...] = ()
+    ) -> Issued:
         """A new session. Refused with ``ServerTooBusy`` past ``max_pending_sessions`` (WCF's
         global quota) or past ``max_pending_sessions_per_peer`` for ``peer`` (so that one
-        source cannot hold every pending slot)."""
+        source cannot hold every pending slot); with `ClaimsOverLimit` when the caller's
+        ``claims`` exceed what a session keeps (`wssc.claims`)."""
+        check_session_claims(claims, identity)
         svc = self.settings.service
         context_id = new_context_id()
         if self.cookie_mode:
@@ -108,6 +113,7 @@ class SessionManager:
                 activated=True,
                 sc_ns=self.sc.ns,
                 last_used=now,
+                claims=claims,
             )
             assert self.codec is not None
             sct = SecurityContextToken(context_id, None, self.codec.seal(record))
@@ -127,6 +133,7 @@ class SessionManager:
                 identity=identity,
                 sc_ns=self.sc.ns,
                 last_used=now,
+                claims=claims,
             )
             stored = self._process(Event.ISSUED, None, record)
             assert stored is not None

@@ -6,14 +6,16 @@ the cookie codec (it is the cookie's plaintext). All integers are big-endian::
     offset  size  field
     0       1     format version (1)
     1       1     flags: bit 0 activated, bit 1 instance present,
-                         bit 2 previous_key present, bit 3 previous_instance present
+                         bit 2 previous_key present, bit 3 previous_instance present,
+                         bit 4 claims present
     2       48    six IEEE-754 doubles: created, expires, key_effective, key_expires,
                   previous_key_expires, last_used (epoch seconds; +inf allowed)
     50      1     sc_ns code: 0 = literal follows as the last string, 1 = WS-SC Feb 2005,
                   2 = WS-SC 1.3
     51      ...   strings, each a u16 length then that many bytes, in this order:
                   context_id, instance, key, identity, previous_key, previous_instance,
-                  [sc_ns when its code is 0]
+                  [sc_ns when its code is 0], [claims when bit 4 is set: the caller's
+                  claims as `wssc.claims.encode_claims` writes them]
                   (text is UTF-8; an absent optional field is written with length 0)
 
 Decoding is strict: unknown version or flags, a bad code, invalid UTF-8, a NaN time or any
@@ -28,13 +30,14 @@ import sys
 from dataclasses import dataclass
 from typing import Final
 
+from wssc.claims import Claim, decode_claims, encode_claims
 from wssc.xml import ns
 
 FORMAT_VERSION: Final = 1
 _HEAD: Final = struct.Struct(">BB6dB")
 _U16: Final = struct.Struct(">H")
-_ACTIVATED, _HAS_INSTANCE, _HAS_PREV_KEY, _HAS_PREV_INSTANCE = 1, 2, 4, 8
-_KNOWN_FLAGS: Final = 15
+_ACTIVATED, _HAS_INSTANCE, _HAS_PREV_KEY, _HAS_PREV_INSTANCE, _HAS_CLAIMS = 1, 2, 4, 8, 16
+_KNOWN_FLAGS: Final = 31
 _SC_CODES: Final = {ns.SC_2005: 1, ns.SC_13: 2}
 _SC_BY_CODE: Final = {code: uri for uri, code in _SC_CODES.items()}
 _MAX_FIELD: Final = 0xFFFF
@@ -74,6 +77,8 @@ class SessionRecord:
     previous_key_expires: float = 0.0
     sc_ns: str = ns.SC_2005
     last_used: float = 0.0
+    #: The caller's claims, when its bootstrap gave more than its name (an issued token).
+    claims: tuple[Claim, ...] = ()
 
     def __repr__(self) -> str:
         prev = "None" if self.previous_key is None else f"<{len(self.previous_key)} bytes>"
@@ -85,7 +90,7 @@ class SessionRecord:
             f"activated={self.activated!r}, previous_key={prev}, "
             f"previous_instance={self.previous_instance!r}, "
             f"previous_key_expires={self.previous_key_expires!r}, sc_ns={self.sc_ns!r}, "
-            f"last_used={self.last_used!r})"
+            f"last_used={self.last_used!r}, claims=<{len(self.claims)}>)"
         )
 
     def touched(self, now: float) -> SessionRecord:
@@ -99,6 +104,7 @@ class SessionRecord:
             | (_HAS_INSTANCE if self.instance is not None else 0)
             | (_HAS_PREV_KEY if self.previous_key is not None else 0)
             | (_HAS_PREV_INSTANCE if self.previous_instance is not None else 0)
+            | (_HAS_CLAIMS if self.claims else 0)
         )
         code = _SC_CODES.get(self.sc_ns, 0)
         fields = [
@@ -111,6 +117,8 @@ class SessionRecord:
         ]
         if code == 0:
             fields.append(self.sc_ns.encode())
+        if self.claims:
+            fields.append(encode_claims(self.claims))
         parts = [
             _HEAD.pack(
                 FORMAT_VERSION,
@@ -149,7 +157,7 @@ class SessionRecord:
             raise RecordFormatError(f"unknown namespace code {code}")
         pos = _HEAD.size
         fields: list[bytes] = []
-        for _ in range(7 if code == 0 else 6):
+        for _ in range(6 + (code == 0) + bool(flags & _HAS_CLAIMS)):
             if pos + 2 > size:
                 raise RecordFormatError("session record truncated")
             end = pos + 2 + (data[pos] << 8 | data[pos + 1])
@@ -168,8 +176,13 @@ class SessionRecord:
         try:
             text = [fields[0].decode(), fields[1].decode(), fields[3].decode(), fields[5].decode()]
             sc_ns = sys.intern(fields[6].decode()) if code == 0 else _SC_BY_CODE[code]
+            claims = decode_claims(fields[-1]) if flags & _HAS_CLAIMS else ()
         except UnicodeDecodeError:
             raise RecordFormatError("session record text is not UTF-8") from None
+        except ValueError:
+            raise RecordFormatError("session record claims are malformed") from None
+        if flags & _HAS_CLAIMS and not claims:
+            raise RecordFormatError("session record has data for an absent field")
         if not text[0] or not fields[2]:
             raise RecordFormatError("session record has no context id or no key")
         return cls(
@@ -187,4 +200,5 @@ class SessionRecord:
             previous_key_expires=t4,
             sc_ns=sc_ns,
             last_used=t5,
+            claims=claims,
         )

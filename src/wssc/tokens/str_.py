@@ -43,6 +43,7 @@ STR_TAG = f"{{{ns.WSSE}}}SecurityTokenReference"
 _REF = f"{{{ns.WSSE}}}Reference"
 _KI = f"{{{ns.WSSE}}}KeyIdentifier"
 _TOKEN_TYPE = f"{{{ns.WSSE11}}}TokenType"
+_SAML_IDS = frozenset({ns.WSS_SAML2_ID, ns.WSS_SAML11_ID})
 MAX_URI = 1024
 
 
@@ -97,7 +98,7 @@ class SecurityTokenReference:
             ki = etree.SubElement(el, _KI)
             if self.value_type:
                 ki.set("ValueType", self.value_type)
-            if self.value_type != ns.WSS_SAML2_ID:  # BSP R6604: none on a SAML KeyIdentifier
+            if self.value_type not in _SAML_IDS:  # BSP R6604: none on a SAML KeyIdentifier
                 ki.set("EncodingType", self.encoding_type or ns.WSS_BASE64)
             ki.text = self.key_identifier
         else:

@@ -65,9 +65,25 @@ def saml2_reference(assertion_id: str) -> SecurityTokenReference:
     )
 
 
+def saml11_reference(assertion_id: str) -> SecurityTokenReference:
+    """How WCF names a SAML 1.1 assertion: a KeyIdentifier of its ``AssertionID``
+    (``…#SAMLAssertionID``), the STR's ``wsse11:TokenType`` ``…#SAMLV1.1``."""
+    return SecurityTokenReference(
+        key_identifier=assertion_id, value_type=ns.WSS_SAML11_ID, token_type=ns.WSS_SAML11_TOKEN_TYPE
+    )
+
+
+def assertion_reference(assertion: etree._Element) -> SecurityTokenReference:
+    """The reference naming ``assertion``, SAML 1.1 or 2.0 by its element."""
+    if assertion.tag == f"{{{ns.SAML11}}}Assertion":
+        return saml11_reference(assertion.get("AssertionID") or "")
+    return saml2_reference(assertion.get("ID") or "")
+
+
 @dataclass(frozen=True, slots=True)
 class IssuedTokenRequest:
-    """RST/Issue to an STS. ``entropy`` is the requestor's (combined-entropy key)."""
+    """RST/Issue to an STS. ``entropy`` is the requestor's (combined-entropy key);
+    ``token_type`` '' when the RST names none (WCF's default: the STS chooses)."""
 
     token_type: str
     applies_to: str | None
@@ -93,7 +109,8 @@ class IssuedTokenRequest:
             _entropy_xml(el, trust, self.entropy)
             x.sub(el, trust, "ComputedKeyAlgorithm", trust.ck_psha1)
         x.sub(el, trust, "RequestType", trust.issue)
-        x.sub(el, trust, "TokenType", self.token_type)
+        if self.token_type:
+            x.sub(el, trust, "TokenType", self.token_type)
         return el
 
     @classmethod
@@ -105,13 +122,11 @@ class IssuedTokenRequest:
         rt = x.text(kids["RequestType"], "RequestType") if "RequestType" in kids else None
         if rt != trust.issue:
             raise InvalidRequest("the RequestType is not Issue")
-        if "TokenType" not in kids:
-            raise InvalidRequest("the RST names no TokenType")
         key_type = x.text(kids["KeyType"], "KeyType") if "KeyType" in kids else trust.symmetric_key
         if key_type != trust.symmetric_key:
             raise InvalidRequest(f"unsupported KeyType {key_type[:200]!r} (SymmetricKey only)")
         return cls(
-            token_type=x.text(kids["TokenType"], "TokenType", _MAX_TOKEN_TEXT),
+            token_type=x.text(kids["TokenType"], "TokenType", _MAX_TOKEN_TEXT) if "TokenType" in kids else "",
             applies_to=_read_applies_to(el),
             key_size=x.non_negative_int(kids["KeySize"], "KeySize") or None if "KeySize" in kids else None,
             entropy=_read_entropy(kids["Entropy"], trust) if "Entropy" in kids else None,
@@ -217,4 +232,10 @@ class IssuedTokenResponse:
         )
 
 
-__all__ = ["IssuedTokenRequest", "IssuedTokenResponse", "saml2_reference"]
+__all__ = [
+    "IssuedTokenRequest",
+    "IssuedTokenResponse",
+    "assertion_reference",
+    "saml2_reference",
+    "saml11_reference",
+]

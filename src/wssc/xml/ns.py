@@ -106,6 +106,19 @@ SAML2_NAMEID_UNSPECIFIED: Final = "urn:oasis:names:tc:SAML:1.1:nameid-format:uns
 #: ValueType that names one by its ``ID`` (WCF's ``Saml2SecurityTokenHandler`` writes these).
 WSS_SAML2_TOKEN_TYPE: Final = "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLV2.0"
 WSS_SAML2_ID: Final = "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLID"
+#: SAML 1.1 (its namespace is SAML 1.0's), as WCF's ``SamlSecurityToken`` and ADFS write it.
+SAML11: Final = "urn:oasis:names:tc:SAML:1.0:assertion"
+SAML11_HOLDER_OF_KEY: Final = "urn:oasis:names:tc:SAML:1.0:cm:holder-of-key"
+SAML11_BEARER: Final = "urn:oasis:names:tc:SAML:1.0:cm:bearer"
+SAML11_AM_PASSWORD: Final = "urn:oasis:names:tc:SAML:1.0:am:password"
+#: WSS SAML Token Profile 1.1: the TokenType of a SAML 1.1 assertion, and the KeyIdentifier
+#: ValueType naming one by its ``AssertionID`` (the 1.0 profile's URI, which 1.1 kept).
+WSS_SAML11_TOKEN_TYPE: Final = "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLV1.1"
+WSS_SAML11_ID: Final = "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.0#SAMLAssertionID"
+#: WCF's ``ClaimTypes`` (System.IdentityModel.Claims): the namespace of its claim types, and
+#: the name claim a caller's identity becomes.
+CLAIMS: Final = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims"
+CLAIM_NAME: Final = CLAIMS + "/name"
 
 # --- Microsoft --------------------------------------------------------------------------
 MSSP: Final = "http://schemas.microsoft.com/ws/2005/07/securitypolicy"
