@@ -61,25 +61,27 @@ def needs_issued_token(settings: SecureConversationSettings) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class IssuerPlan:
-    """Where the STS is (``address``), where its metadata is (``metadata``, or None), and the
-    relying party the token is for (``applies_to``)."""
+    """Where the STS is (``address``), where its metadata is (``metadata``, or None), the
+    relying party the token is for (``applies_to``), and the token type the service's
+    ``RequestSecurityTokenTemplate`` asks for (``token_type``)."""
 
     address: str
     metadata: str | None
     applies_to: str
+    token_type: str = ns.WSS_SAML2_TOKEN_TYPE
 
     @classmethod
     def of(cls, settings: SecureConversationSettings, applies_to: str, sts: str | None = None) -> IssuerPlan:
         """The plan for an endpoint's settings; ``sts`` overrides the policy's issuer."""
         if sts is not None:
-            return cls(sts, None, applies_to)
+            return cls(sts, None, applies_to, settings.issued_token_type)
         if settings.issuer_address is None:
             raise IssuerUnknown(
                 "the service's policy (sp:IssuedToken) names no issuer (sp:Issuer) and none "
                 "was given: pass sts='https://sts.example/…' (wssc call --sts URL), or an "
                 "issued token (credentials=ClientCredentials(issued_token=…))"
             )
-        return cls(settings.issuer_address, settings.issuer_metadata, applies_to)
+        return cls(settings.issuer_address, settings.issuer_metadata, applies_to, settings.issued_token_type)
 
     def urls(self) -> list[tuple[str, bool]]:
         """(url, is a mex Get) in the order they are tried."""
@@ -202,9 +204,16 @@ def exchange_for(
         )
     trust = ep.settings.message_security_version.sc.trust
     soap = SOAP_12 if ep.soap_version == "1.2" else SOAP_11
-    base = StsExchange.new(plan.address, plan.applies_to, username, password)
+    base = StsExchange.new(plan.address, plan.applies_to, username, password, plan.token_type)
     return StsExchange(
-        plan.address, plan.applies_to, username, password, trust=trust, soap=soap, entropy=base.entropy
+        plan.address,
+        plan.applies_to,
+        username,
+        password,
+        plan.token_type,
+        trust=trust,
+        soap=soap,
+        entropy=base.entropy,
     )
 
 
