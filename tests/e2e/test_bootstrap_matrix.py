@@ -12,6 +12,10 @@ wssc call     here                        here                             here
 zeep          test_zeep.py                here (wshttp: test_zeep.py)      here
 ============  ==========================  ===============================  =====================
 
+MutualCertificate (an AsymmetricBinding there) and UserNameOverTransport also run in
+WS-Security 1.0's families (``--binding wshttp-wss10``, ``ws2007-wss10``): every client in
+every mode, here; every other bootstrap refuses them with a clear error (a test here).
+
 SPNEGO and Kerberos need a KDC: their matrices are tests/session/test_spnego_sessions.py,
 tests/session/test_kerberos_bootstrap.py and tests/integrations/test_zeep_{spnego,kerberos}.py.
 IssuedToken's tokens come from a real ``wssc sts`` (one per module) that knows each
@@ -50,7 +54,7 @@ from servers import (
     signs_in,
     signs_with_certificate,
 )
-from wssc.bootstrap.registry import ClientCredentials
+from wssc.bootstrap.registry import ClientCredentials, bootstrap_kind, parse_bootstrap
 from wssc.certs import generate_self_signed, save
 from wssc.client import AsyncClient, Client
 from wssc.client.sts import StsExchange, request_token
@@ -61,11 +65,26 @@ pytestmark = pytest.mark.e2e
 BINDINGS = ["wshttp", "ws2007"]
 MODES = ["session", "cookie", "none"]
 ISSUED = "issued-token"
+UNOT = "username-over-transport"
 assert {ISSUED} == NEEDS_STS
 ALL = [*BOOTSTRAP_NAMES, ISSUED]
-CELLS = list(itertools.product(BINDINGS, MODES, ALL))
+#: WS-Security 1.0's families: the bootstraps whose registry entry lists them
+#: (MutualCertificate's AsymmetricBinding, UserNameOverTransport); the others refuse them
+#: (test_a_bootstrap_refuses_the_wss10_families_it_does_not_run_in).
+WSS10 = ["wshttp-wss10", "ws2007-wss10"]
+
+
+def runs_in(bootstrap: str, family: str) -> bool:
+    return family in {f.name for f in bootstrap_kind(parse_bootstrap(bootstrap)).families}
+
+
+IN_WSS10 = [b for b in ALL if all(runs_in(b, f) for f in WSS10)]
+NOT_IN_WSS10 = [b for b in ALL if not any(runs_in(b, f) for f in WSS10)]
+CELLS = list(itertools.product(BINDINGS, MODES, ALL)) + list(itertools.product(WSS10, MODES, IN_WSS10))
 #: Cells whose sync Client and zeep runs live elsewhere (see the table above).
-ELSEWHERE = {(b, m, x) for b, m, x in CELLS if x != ISSUED and (m != "none" or b == "wshttp")}
+ELSEWHERE = {
+    (b, m, x) for b, m, x in CELLS if x != ISSUED and b in BINDINGS and (m != "none" or b == "wshttp")
+}
 
 
 def ids(cell: tuple[str, str, str]) -> str:
@@ -174,7 +193,10 @@ def test_async_client(cell_server: Callable[..., Any], binding: str, mode: str, 
             assert c.session.scs.establish_security_context is (mode != "none")
             if mode != "none":  # (without a session there is nothing to cancel)
                 assert c.session.scs.require_cancellation is (mode == "session")
-            assert c.session.scs.message_security_version.name == binding
+            # (UserNameOverTransport's policy publishes sp:Wss11 in a -wss10 family too: its
+            # client reads the family's trust and SC versions, the WS-Security one is moot)
+            family = c.session.scs.message_security_version.name
+            assert family == binding or (bootstrap == UNOT and family == binding.removesuffix("-wss10"))
             first = await c.Echo(text="async")
             return [first, *await asyncio.gather(*(c.call("Add", a=i, b=i) for i in range(3)))]
 
@@ -265,3 +287,33 @@ async def test_zeep_async(cell_server: Callable[..., Any], binding: str, mode: s
     async with zeep.AsyncClient(srv.wsdl_url, **kwargs) as client:
         assert await client.service.Add(a=7, b=8) == 15
         assert (kwargs["transport"].secure_session.sct is None) is (mode == "none")
+
+
+# --- the cells wssc does not serve: a clear error, no traceback ---------------------------------
+def test_the_wss10_cells_are_the_registrys() -> None:
+    assert set(IN_WSS10) == {"mutual-certificate", "username-over-transport"}
+    assert set(IN_WSS10) | set(NOT_IN_WSS10) == set(ALL)
+
+
+@pytest.mark.parametrize("bootstrap", NOT_IN_WSS10)
+def test_a_bootstrap_refuses_the_wss10_families_it_does_not_run_in(
+    wssc_home: Path, issuer_pem: Path, bootstrap: str
+) -> None:
+    """WS-Security 1.0 changes only MutualCertificate's shape (WCF's AsymmetricBinding); the
+    other message-security bootstraps' WCF shapes need WS-Security 1.1, and ``wssc serve``
+    says so before it serves anything."""
+    args = ["--bootstrap", bootstrap, "--binding", "ws2007-wss10", "--port", str(free_port())]
+    if signs_with_certificate(bootstrap):
+        args += ["--trust-client-cert", str(client_certificate(wssc_home)[0])]
+    if bootstrap == ISSUED:
+        args += ["--issuer-cert", str(issuer_pem)]
+    p = subprocess.run(
+        [sys.executable, "-m", "wssc", "serve", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        env=dict(os.environ, WSSC_HOME=str(wssc_home)),
+    )
+    assert p.returncode != 0 and "Traceback" not in p.stderr, p.stderr
+    assert "does not run in the ws2007-wss10 family (it runs in: wshttp, ws2007)" in p.stderr, p.stderr
