@@ -317,3 +317,24 @@ def test_a_bootstrap_refuses_the_wss10_families_it_does_not_run_in(
     )
     assert p.returncode != 0 and "Traceback" not in p.stderr, p.stderr
     assert "does not run in the ws2007-wss10 family (it runs in: wshttp, ws2007)" in p.stderr, p.stderr
+
+
+@pytest.mark.parametrize("binding", BINDINGS)
+def test_a_renew_in_cookie_mode_is_refused_with_unable_to_renew(
+    server: Callable[..., Server], issuer_pem: Path, binding: str
+) -> None:
+    """Cookie mode has no Renew (the client never sends one); one sent all the same gets
+    WCF's ``UnableToRenew``, and the session goes on."""
+    from test_sessions import Raw
+
+    from wssc.errors import UnableToRenew
+
+    srv = server(*serve_args(binding, "cookie", "anonymous-for-certificate", issuer_pem))
+    raw = Raw(srv)
+    raw.issue()
+    assert raw.session.cookie_mode and not raw.session.renew_due(time.time())
+    now = time.time()
+    out = raw.session.renew_request(now)
+    with pytest.raises(UnableToRenew):
+        raw.session.renew_response(raw.post(out), out, now)
+    assert raw.add(2, 2) == 4
