@@ -33,7 +33,7 @@ from wssc.client import Client
 from wssc.errors import WsscError
 from wssc.security.outbound import _sign, protect
 from wssc.security.policy import MessagePolicy
-from wssc.security.tokens import SctProtection, X509Protection
+from wssc.security.tokens import SctProtection, X509Protection, signing_key
 from wssc.xml import ns
 from wssc.xml.soap import Envelope
 
@@ -237,6 +237,8 @@ class RenewWith:
     real: CertificateOverTransportClient
     certificate: Certificate | None
     sct: bool = True
+    #: the SCT's signature covers the Body instead of the Timestamp
+    sct_over_body: bool = False
 
     def secure(self, *a: object, **kw: object) -> object:
         return self.real.secure(*a, **kw)  # type: ignore[arg-type]
@@ -257,7 +259,19 @@ class RenewWith:
         key = self.certificate.key
         assert key is not None
         token = X509Protection(self.certificate.cert, key)
-        return protect(envelope, token, p, now=now, endorsing=session if self.sct else None), ClientContext()
+        if not self.sct_over_body:
+            return protect(
+                envelope, token, p, now=now, endorsing=session if self.sct else None
+            ), ClientContext()
+        root = protect(envelope, token, p, now=now)
+        env = Envelope(root)
+        sec = env.security_headers()[0]
+        sct_el = session.header_element(p.sc)
+        assert sct_el is not None
+        sec.append(sct_el)
+        env.body.set(f"{{{ns.WSU}}}Id", "_body")
+        _sign(sec, [("_body", env.body)], signing_key(session), session.reference(p.sc), p, None)
+        return root, ClientContext()
 
 
 @pytest.mark.parametrize(
@@ -267,14 +281,15 @@ class RenewWith:
         ("other", True, "the Renew comes from another identity than the session's"),
         ("untrusted", True, "'CN=cot-untrusted' was refused: it is not among the trusted peer certificates"),
         ("good", False, "the message has no endorsing signature"),
+        ("good", "body", "the endorsing signature must cover the Timestamp and nothing else"),
     ],
-    ids=["sct-alone", "another-certificate", "untrusted-certificate", "certificate-alone"],
+    ids=["sct-alone", "another-certificate", "untrusted-certificate", "certificate-alone", "sct-over-body"],
 )
 def test_a_renew_without_the_sessions_certificate_is_refused(
     server: Callable[..., Server],
     peers: tuple[Peers, list[str]],
     endorser: str | None,
-    sct: bool,
+    sct: bool | str,
     reason: str,
 ) -> None:
     """WCF's service renews only through the bootstrap: the session's certificate and its SCT
@@ -287,7 +302,8 @@ def test_a_renew_without_the_sessions_certificate_is_refused(
     assert isinstance(real, CertificateOverTransportClient)
     with c:
         assert c.Echo(text="before") == "before"
-        c.session.bootstrap = RenewWith(real, None if endorser is None else getattr(p, endorser), sct)  # type: ignore[assignment]
+        endorsing = None if endorser is None else getattr(p, endorser)
+        c.session.bootstrap = RenewWith(real, endorsing, bool(sct), sct == "body")  # type: ignore[assignment]
         mark = log_mark(srv)
         with pytest.raises(WsscError):
             c.renew()
