@@ -33,7 +33,7 @@ from wssc.client import Client
 from wssc.errors import WsscError
 from wssc.security.outbound import _sign, protect
 from wssc.security.policy import MessagePolicy
-from wssc.security.tokens import X509Protection
+from wssc.security.tokens import SctProtection, X509Protection, signing_key
 from wssc.xml import ns
 from wssc.xml.soap import Envelope
 
@@ -83,6 +83,7 @@ class Peers:
     expired: Certificate
     no_signing: Certificate
     untrusted: Certificate
+    other: Certificate  # trusted too: another client's
 
 
 @pytest.fixture(scope="module")
@@ -93,9 +94,10 @@ def peers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Peers, lis
         expired=_certificate("cot-expired", expired=True),
         no_signing=_certificate("cot-no-signing", signing=False),
         untrusted=generate_self_signed("cot-untrusted"),
+        other=_certificate("cot-other"),
     )
     trust: list[str] = []
-    for name in ("good", "expired", "no_signing"):
+    for name in ("good", "expired", "no_signing", "other"):
         save(getattr(p, name), home / f"{name}.pem", home / f"{name}.key")
         trust += ["--trust-client-cert", str(home / f"{name}.pem")]
     yield p, trust
@@ -193,3 +195,117 @@ def test_an_endorsement_not_covering_the_timestamp_is_refused(
     mark = log_mark(srv)
     assert not open_session(c)
     assert_refused_by(srv, last(rec, "/RST/SCT").as_response(), "the Timestamp is not signed", since=mark)  # type: ignore[arg-type]
+
+
+# --- the Renew: WCF's shape (the certificate and the SCT each endorse the Timestamp) ---------
+def _signatures(body: bytes) -> list[etree._Element]:
+    root = etree.fromstring(body)
+    return root.findall(f".//{{{ns.WSSE}}}Security/{{{ns.DS}}}Signature")
+
+
+@pytest.mark.parametrize("binding", BINDINGS)
+def test_the_renew_carries_both_endorsements_and_is_accepted(
+    server: Callable[..., Server], peers: tuple[Peers, list[str]], binding: str
+) -> None:
+    """Control for the Renew attacks: the client sends WCF's Renew (a BinarySecurityToken and
+    the SCT, two signatures over the Timestamp) and the service renews the session."""
+    p, trust = peers
+    srv = server(*cot(binding, trust))
+    c, rec = client_with(srv, p.good)
+    mark = log_mark(srv)
+    with c:
+        assert c.Echo(text="before") == "before"
+        c.renew()
+        assert c.Echo(text="after") == "after"
+    renew = last(rec, "/RST/SCT/Renew")
+    assert renew.status == 200
+    sigs = _signatures(renew.request)
+    assert len(sigs) == 2
+    ts_id = etree.fromstring(renew.request).find(f".//{{{ns.WSU}}}Timestamp").get(f"{{{ns.WSU}}}Id")  # type: ignore[union-attr]
+    for sig in sigs:  # each covers the Timestamp and nothing else
+        assert [r.get("URI") for r in sig.iter(f"{{{ns.DS}}}Reference")] == [f"#{ts_id}"]
+    from attack_kit import wait_for_log
+
+    wait_for_log(srv, "renewed SCT", since=mark)
+
+
+@dataclass
+class RenewWith:
+    """The real client half, but its Renew is endorsed by ``certificate`` (None: by the
+    session's SCT alone, the shape wssc sent before WCF's) or, ``sct=False``, not by the SCT."""
+
+    real: CertificateOverTransportClient
+    certificate: Certificate | None
+    sct: bool = True
+    #: the SCT's signature covers the Body instead of the Timestamp
+    sct_over_body: bool = False
+
+    def secure(self, *a: object, **kw: object) -> object:
+        return self.real.secure(*a, **kw)  # type: ignore[arg-type]
+
+    def verify_reply(self, *a: object, **kw: object) -> object:
+        return self.real.verify_reply(*a, **kw)  # type: ignore[arg-type]
+
+    def secure_renew(
+        self,
+        envelope: etree._Element,
+        policy: MessagePolicy,
+        session: SctProtection,
+        now: float | None = None,
+    ) -> tuple[etree._Element, ClientContext | None]:
+        p = replace(policy, transport=True, derived_keys=False, encrypt_body=False)
+        if self.certificate is None:
+            return protect(envelope, session, p, now=now), None
+        key = self.certificate.key
+        assert key is not None
+        token = X509Protection(self.certificate.cert, key)
+        if not self.sct_over_body:
+            return protect(
+                envelope, token, p, now=now, endorsing=session if self.sct else None
+            ), ClientContext()
+        root = protect(envelope, token, p, now=now)
+        env = Envelope(root)
+        sec = env.security_headers()[0]
+        sct_el = session.header_element(p.sc)
+        assert sct_el is not None
+        sec.append(sct_el)
+        env.body.set(f"{{{ns.WSU}}}Id", "_body")
+        _sign(sec, [("_body", env.body)], signing_key(session), session.reference(p.sc), p, None)
+        return root, ClientContext()
+
+
+@pytest.mark.parametrize(
+    ("endorser", "sct", "reason"),
+    [
+        (None, True, "the Renew is not endorsed by the client's X.509 certificate"),
+        ("other", True, "the Renew comes from another identity than the session's"),
+        ("untrusted", True, "'CN=cot-untrusted' was refused: it is not among the trusted peer certificates"),
+        ("good", False, "the message has no endorsing signature"),
+        ("good", "body", "the endorsing signature must cover the Timestamp and nothing else"),
+    ],
+    ids=["sct-alone", "another-certificate", "untrusted-certificate", "certificate-alone", "sct-over-body"],
+)
+def test_a_renew_without_the_sessions_certificate_is_refused(
+    server: Callable[..., Server],
+    peers: tuple[Peers, list[str]],
+    endorser: str | None,
+    sct: bool | str,
+    reason: str,
+) -> None:
+    """WCF's service renews only through the bootstrap: the session's certificate and its SCT
+    must both endorse the Renew. Each other shape is refused with the generic fault, the log
+    naming the check; the session keeps its key and goes on."""
+    p, trust = peers
+    srv = server(*cot("ws2007", trust))
+    c, rec = client_with(srv, p.good)
+    real = c.session.bootstrap
+    assert isinstance(real, CertificateOverTransportClient)
+    with c:
+        assert c.Echo(text="before") == "before"
+        endorsing = None if endorser is None else getattr(p, endorser)
+        c.session.bootstrap = RenewWith(real, endorsing, bool(sct), sct == "body")  # type: ignore[assignment]
+        mark = log_mark(srv)
+        with pytest.raises(WsscError):
+            c.renew()
+        assert_refused_by(srv, last(rec, "/RST/SCT/Renew").as_response(), reason, since=mark)
+        assert c.Echo(text="still") == "still"  # the session keeps its key

@@ -243,3 +243,42 @@ def test_a_renew_without_the_certificates_endorsement_is_refused(caplog: pytest.
         reply = post(eng, out)
     assert_generic(reply)
     assert_fault_logged(caplog.records, "the message has fewer endorsing signatures than the policy's 2")
+
+
+class _SessionKeyRenew:
+    """A client half whose Renew is signed by the session's key alone, as a Cancel is (no
+    EncryptedKey, no certificate): not how WCF sends one."""
+
+    def __init__(self, real: object) -> None:
+        self.real = real
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.real, name)
+
+    def secure_renew(self, envelope: etree._Element, policy: object, session: object, now: float) -> object:
+        from wssc.security.outbound import protect
+
+        return protect(envelope, session, policy, now=now), None  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("version", [WSHTTP, WS2007], ids=["wshttp", "ws2007"])
+def test_a_renew_signed_by_the_session_key_alone_is_refused(
+    caplog: pytest.LogCaptureFixture, version: object
+) -> None:
+    """WCF renews only through the bootstrap: a Renew without the certificate's endorsement
+    (the session's key alone) is refused, so an expired or distrusted certificate cannot
+    keep its session alive; the session keeps its key."""
+    settings = settings_for(version)
+    clock, eng, cl = open_session(settings)
+    cl.bootstrap = _SessionKeyRenew(cl.bootstrap)  # type: ignore[assignment]
+    cl.force_renew = True
+    out = cl.renew_request(clock.t)
+    names = [etree.QName(c).localname for c in security(out.body)]
+    assert "EncryptedKey" not in names and "BinarySecurityToken" not in names, names
+    with caplog.at_level(logging.INFO, logger="wssc.service"):
+        reply = post(eng, out)
+    assert_generic(reply)
+    assert_fault_logged(caplog.records, "the Renew is not endorsed by the client's X.509 certificate")
+    cl.renew_failed()
+    out = cl.app_request(ADD, {"a": 1, "b": 1}, clock.t)
+    assert cl.app_response(post(eng, out), out, clock.t) == 2

@@ -15,10 +15,22 @@ service checks the certificate with its ``client_certificate_validator`` (trust,
 KeyUsage ``digitalSignature``; by default it trusts none) before the signature is verified,
 and the identity is the certificate's subject. WCF turns replay detection off here (TLS).
 
-A Renew is signed by the session's SCT over TLS, as any SCT-secured message: the session's key
-is the proof and the session keeps the identity it was issued to. (WCF's own client sends its
-Renew over the bootstrap binding: the SCT *and* the certificate each endorse the Timestamp, two
-signatures, which wssc's security core does not verify yet.)
+A Renew goes over the bootstrap binding, as WCF's client sends it (its
+``SecuritySessionSecurityTokenProvider`` renews through the bootstrap's channel, adding the
+session's SCT as an endorsing supporting token): the certificate *and* the SCT each endorse the
+Timestamp, two signatures::
+
+    <wsse:Security s:mustUnderstand="1">
+      <wsu:Timestamp wsu:Id="_0">…</wsu:Timestamp>
+      <wsse:BinarySecurityToken wsu:Id="uuid-…-x509">MIIC…</…>
+      <wsc:SecurityContextToken wsu:Id="uuid-…">…</wsc:SecurityContextToken>
+      <ds:Signature>(RSA over the Timestamp; KeyInfo → the BinarySecurityToken)</…>
+      <ds:Signature>(HMAC with the SCT's key over the Timestamp; KeyInfo → the SCT)</…>
+    </wsse:Security>
+
+The service takes the signatures in either order; it refuses a Renew without the certificate's
+endorsement, and one endorsed by another certificate than the session's (its identity, the
+subject, must be the session's); the reply is the bootstrap's (a Timestamp over TLS).
 """
 
 from __future__ import annotations
@@ -94,8 +106,10 @@ class CertificateOverTransportClient:
         session: SctProtection,
         now: float | None = None,
     ) -> tuple[etree._Element, ClientContext | None]:
-        """The session's SCT endorses the Timestamp over TLS; the reply comes under it."""
-        return protect(envelope, session, policy, now=now), None
+        """WCF's Renew: the certificate and the session's SCT each endorse the Timestamp;
+        the reply comes as the bootstrap's (`verify_reply`)."""
+        root = protect(envelope, self._token(), _policy(policy, signed=True), now=now, endorsing=session)
+        return root, ClientContext()
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,26 +130,46 @@ class CertificateOverTransportService:
         endorsing: KeyResolver | None = None,
     ) -> ServiceResult:
         """``replay_cache`` is unused (WCF's ``DetectReplays`` is off for this binding: TLS).
-        ``endorsing`` must be None: over TLS a Renew is verified under the session's key."""
-        if endorsing is not None:
-            raise InvalidSecurity("over TLS a Renew is verified under the session's key")
+        With ``endorsing`` (the session's keys) the request is a Renew: the client's
+        certificate and the session's SCT must each have signed the Timestamp, in either
+        order, and the result names both."""
         if self.require_tls and not transport.secure:
             raise InvalidSecurity("CertificateOverTransport requires HTTPS")
-        result = verify(
-            data, policy=_policy(policy, signed=True), now=now, certificate_validator=self.validator
-        )
-        cert = result.signing_certificate
-        if result.signing_kind != "x509" or cert is None:
-            raise InvalidSecurity("the message is not endorsed by the client's X.509 certificate")
+        p = _policy(policy, signed=True)
+        if endorsing is not None:
+            p = replace(
+                p,
+                require_endorsing_signature=True,
+                endorsing_tokens=frozenset({ns.WSS_X509V3, policy.sc.sct_token_type}),
+            )
+        result = verify(data, resolver=endorsing, policy=p, now=now, certificate_validator=self.validator)
+        if endorsing is None:
+            cert = result.signing_certificate if result.signing_kind == "x509" else None
+        elif result.signing_kind == "x509" and result.endorsing_sct is not None:
+            cert = result.signing_certificate
+        elif result.signing_kind == "sct" and result.signing_sct is not None:
+            cert = result.endorsing_certificate
+            result.endorsing_sct = result.signing_sct
+        else:
+            cert = None
+        if cert is None:
+            raise InvalidSecurity(
+                "the message is not endorsed by the client's X.509 certificate"
+                if endorsing is None
+                else "the Renew is not endorsed by both the client's X.509 certificate and the session's SCT"
+            )
         return ServiceResult(result, cert.subject.rfc4514_string())
 
     def secured_by_bootstrap(self, envelope: Envelope) -> bool:
-        """Never: over TLS a Renew is signed with the session's key."""
-        return False
+        """A Renew as WCF sends it: a BinarySecurityToken (the client's certificate) in the
+        first Security header; `verify` with ``endorsing`` decides."""
+        secs = envelope.security_headers()
+        return bool(secs) and secs[0].find(f"{{{ns.WSSE}}}BinarySecurityToken") is not None
 
     def renew_identity(self, message: VerifiedMessage, transport: TransportInfo, now: float) -> str | None:
-        """The session's key is the proof: the session keeps the identity it was issued to."""
-        return None
+        """Never reached by a Renew as WCF sends it (`secured_by_bootstrap`): one signed by the
+        session's key alone lacks the certificate's endorsement, which WCF's service requires."""
+        raise InvalidSecurity("the Renew is not endorsed by the client's X.509 certificate")
 
     def secure_reply(
         self,

@@ -194,9 +194,10 @@ class MutualCertificateService:
         return AnonymousForCertificateService(self.certificate).secured_by_bootstrap(envelope)
 
     def renew_identity(self, message: VerifiedMessage, transport: TransportInfo, now: float) -> str | None:
-        """A Renew signed by the session's key alone (not how WCF sends one): that key is the
-        proof, and the session keeps the identity it was issued to."""
-        return None
+        """A Renew signed by the session's key alone (not how WCF sends one) is refused: WCF's
+        service renews only through the bootstrap, so the certificate proves itself again
+        (a certificate since expired or distrusted cannot keep its session alive)."""
+        raise InvalidSecurity("the Renew is not endorsed by the client's X.509 certificate")
 
     def secure_reply(
         self,

@@ -31,6 +31,10 @@ def check_endorsing(ctx: InboundContext, primary: etree._Element, signer: Token)
             <wsse:Reference URI="#_100"/>  <!-- a DerivedKeyToken on the SCT -->
           </wsse:SecurityTokenReference></ds:KeyInfo></ds:Signature>
 
+    Under ``transport`` (TLS: WCF's TransportSecurityProtocol, CertificateOverTransport's
+    Renew) there is no message signature: the first signature and each endorsing one cover
+    the Timestamp alone.
+
     There must be exactly one per `MessagePolicy.required_endorsements` entry, in any order.
     Each one's only Reference must be the primary signature, so the endorsement is bound to
     this message (the primary covers the Timestamp, the Body and the addressing headers) and
@@ -87,7 +91,13 @@ def _check_one(
         raise FailedCheck(
             f"the endorsing signature does not verify over the primary signature ({exc.detail})"
         ) from None
-    if len(covered) != 1 or covered[0] is not primary:
+    if p.transport:
+        # Over TLS there is no message signature to endorse: each endorsing token signs the
+        # Timestamp (WCF's TransportSecurityProtocol), as the primary one did.
+        ts = ctx.state.timestamp_element
+        if len(covered) != 1 or ts is None or covered[0] is not ts:
+            raise InvalidSecurity("the endorsing signature must cover the Timestamp and nothing else")
+    elif len(covered) != 1 or covered[0] is not primary:
         raise InvalidSecurity("the endorsing signature must cover the primary signature and nothing else")
     if rec.element.tag == SIGNATURE and p.require_encrypted_signature:
         raise InvalidSecurity(

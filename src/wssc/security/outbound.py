@@ -108,7 +108,9 @@ def protect(
 
     A sequence of ``endorsing`` tokens makes one endorsing signature each, in that order
     (MutualCertificate's Renew: the client's certificate and the session's SCT);
-    ``endorsing_values`` receives their SignatureValues.
+    ``endorsing_values`` receives their SignatureValues. Under ``policy.transport`` there is
+    no primary signature: ``token`` and each endorsing token sign the Timestamp, with their
+    keys directly (WCF's TransportSecurityProtocol; CertificateOverTransport's Renew).
 
     ``confirmations`` (a reply under WSS 1.1's SignatureConfirmation): one signed
     ``wsse11:SignatureConfirmation`` per value, after the Timestamp; under EncryptSignature
@@ -146,8 +148,14 @@ def protect(
     key = signing_key(token)
 
     if policy.transport:
-        # SCT over TLS: endorse the Timestamp with the token key directly.
-        _sign(sec, [(ts.wsu_id, ts_el)], key, base_ref, policy, signature_values)
+        # Over TLS: the token endorses the Timestamp with its key directly; so does each
+        # ``endorsing`` token (WCF's Renew under CertificateOverTransport: the client's
+        # certificate and the session's SCT), every token written before the signatures.
+        ts_target = [(ts.wsu_id, ts_el)]
+        others = [(signing_key(e), _write_token(sec, e, policy)) for e in _as_list(endorsing)]
+        _sign(sec, ts_target, key, base_ref, policy, signature_values)
+        for e_key, e_ref in others:
+            _sign(sec, ts_target, e_key, e_ref, policy, endorsing_values)
         return envelope
 
     encrypt_supporting = policy.encrypt_supporting_tokens and bool(supporting)
@@ -170,10 +178,7 @@ def protect(
     else:
         sig_key = enc_key = token.key
         sig_ref = enc_ref = base_ref
-    endorsers = (
-        [] if endorsing is None else [endorsing] if not isinstance(endorsing, Sequence) else list(endorsing)
-    )
-    endorse = [_endorsing_key(sec, e, policy, ids) for e in endorsers]
+    endorse = [_endorsing_key(sec, e, policy, ids) for e in _as_list(endorsing)]
     primary_id = ids.next() if endorse else None
 
     targets: list[tuple[str, etree._Element]] = [(ts.wsu_id, ts_el)]
@@ -264,6 +269,12 @@ def protect(
         )
         etree.SubElement(ref_list, f"{{{ns.XENC}}}DataReference").set("URI", "#" + sig_data_id)
     return envelope
+
+
+def _as_list(endorsing: ProtectionToken | Sequence[ProtectionToken] | None) -> list[ProtectionToken]:
+    if endorsing is None:
+        return []
+    return list(endorsing) if isinstance(endorsing, Sequence) else [endorsing]
 
 
 def _write_token(
