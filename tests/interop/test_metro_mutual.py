@@ -12,17 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from metro_peer import (
-    MetroService,
-    PeerRun,
-    ServiceLog,
-    WsscService,
-    expect_ok,
-    metro_classpath,
-    run_java,
-    start_metro_service,
-    start_wssc,
-)
+from metro_certificates import metro_client, metro_services, wssc_services
+from metro_peer import MetroService, WsscService, expect_ok
 
 from wssc.bootstrap.registry import ClientCredentials, settings_from_wsdl
 from wssc.certs import Certificate, generate_self_signed, save
@@ -37,21 +28,8 @@ CLIENT = generate_self_signed("wssc-metro-client")
 
 @pytest.fixture(scope="module")
 def metro_mc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], MetroService]]:
-    metro_classpath()  # a missing build: loud skip, or a failure under CI
-    home = tmp_path_factory.mktemp("metro-mutual")
-    save(CLIENT, home / "client.pem", home / "client-key.pem")
-    started: dict[str, MetroService] = {}
-
-    def get(binding: str) -> MetroService:
-        if binding not in started:
-            started[binding] = start_metro_service(
-                home, "mc", binding, "--trust-client-cert", str(home / "client.pem")
-            )
-        return started[binding]
-
-    yield get
-    for s in started.values():
-        s.stop()
+    with metro_services(tmp_path_factory.mktemp("metro-mutual"), CLIENT) as get:
+        yield lambda binding: get("mc", binding)
 
 
 def client(svc: MetroService, cert: Certificate, events: list[str]) -> Client:
@@ -88,45 +66,9 @@ def test_metro_refuses_a_certificate_its_trust_store_lacks(metro_mc: Callable[[s
 # --- Metro's client against wssc's service ---------------------------------------------------
 @pytest.fixture(scope="module")
 def wssc_mc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Callable[..., WsscService], Path]]:
-    metro_classpath()
     home = tmp_path_factory.mktemp("wssc-mutual")
-    save(CLIENT, home / "client.pem", home / "client-key.pem")
-    started: dict[tuple[str, ...], WsscService] = {}
-
-    def get(binding: str, *extra: str) -> WsscService:
-        key = (binding, *extra)
-        if key not in started:
-            started[key] = start_wssc(
-                home,
-                "--bootstrap",
-                "mutual-certificate",
-                "--binding",
-                binding,
-                "--trust-client-cert",
-                str(home / "client.pem"),
-                *extra,
-            )
-        return started[key]
-
-    yield get, home
-    for s in started.values():
-        s.stop()
-
-
-def metro_client(svc: WsscService, home: Path, cert: str = "client") -> tuple[PeerRun, ServiceLog]:
-    mark = svc.mark()
-    run = run_java(
-        "wssc.metro.MetroClient",
-        "--wsdl",
-        svc.wsdl_url,
-        "--server-cert",
-        str(svc.cert_pem),
-        "--client-cert",
-        str(home / f"{cert}.pem"),
-        "--client-key",
-        str(home / f"{cert}-key.pem"),
-    )
-    return run, svc.log_since(mark)
+    with wssc_services(home, CLIENT) as get:
+        yield get, home
 
 
 @pytest.mark.parametrize("binding", ["wshttp", "ws2007"])
