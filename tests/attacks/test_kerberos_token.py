@@ -281,3 +281,38 @@ def test_ap_req_asking_for_mutual_authentication_is_refused(
     fault = read_fault_bytes(reply)
     assert fault is not None and (status, fault.code, fault.reason) == (500, GENERIC_CODE, GENERIC_REASON)
     fault_logged(srv, "the AP-REQ asks for mutual authentication", since=since)
+
+
+class _SessionKeyRenew:
+    """A client half whose Renew is signed by the session's key alone, as a Cancel is (no
+    fresh AP-REQ): not how WCF sends one."""
+
+    def __init__(self, real: object) -> None:
+        self.real = real
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.real, name)
+
+    def secure_renew(self, envelope: etree._Element, policy: object, session: object, now: float) -> object:
+        from wssc.security.outbound import protect
+
+        return protect(envelope, session, policy, now=now), None  # type: ignore[arg-type]
+
+
+def test_a_renew_under_the_session_key_alone_is_refused(kerberos: Callable[..., Server]) -> None:
+    """WCF renews a Kerberos-bootstrapped session with a fresh AP-REQ: a Renew signed by the
+    session's key alone is refused, so an expired ticket cannot keep its session alive; the
+    session itself goes on."""
+    srv = kerberos("ws2007")
+    mitm = Mitm()
+    with client(srv, mitm, **alice()) as c:
+        assert c.Add(a=1, b=2) == 3
+        c.session.bootstrap = _SessionKeyRenew(c.session.bootstrap)  # type: ignore[assignment]
+        since = log_mark(srv)
+        with pytest.raises(Exception):
+            c.renew()
+        body, status, reply = mitm.seen[-1]
+        assert b"/SCT/Renew" in body and b"GSS_Kerberosv5_AP_REQ" not in body
+        fault = read_fault_bytes(reply)
+        assert fault is not None and (status, fault.code, fault.reason) == (500, GENERIC_CODE, GENERIC_REASON)
+        fault_logged(srv, "the Renew carries no Kerberos AP-REQ", since=since)

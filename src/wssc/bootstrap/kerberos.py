@@ -297,7 +297,10 @@ class KerberosService:
         )
 
     def renew_identity(self, message: VerifiedMessage, transport: TransportInfo, now: float) -> str | None:
-        return None  # a Renew under the session's key alone: that key is the proof
+        """A Renew signed by the session's key alone (not how WCF sends one) is refused: WCF
+        renews through the bootstrap, with a fresh AP-REQ, so a ticket since expired cannot
+        keep its session alive."""
+        raise InvalidSecurity("the Renew carries no Kerberos AP-REQ")
 
     def secure_reply(
         self,
