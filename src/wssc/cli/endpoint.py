@@ -198,6 +198,12 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="issued-token: accept each assertion ID once (WIF's DetectReplayedTokens; off by default)",
     )
     s.add_argument(
+        "--issuer-sha1",
+        action="store_true",
+        help="issued-token: also accept assertions signed with RSA-SHA1/SHA-1 digests (Metro's STS "
+        "signs only so; default: SHA-256 or better)",
+    )
+    s.add_argument(
         "--audience",
         action="append",
         default=[],
@@ -661,6 +667,7 @@ def run_serve(args: argparse.Namespace) -> int:
             trusted_issuers=tuple(load_cert(p) for p in args.issuer_cert),
             audiences=tuple(args.audience) or (address,),
             detect_replayed_tokens=args.detect_replayed_tokens,
+            issuer_sha1_signatures=args.issuer_sha1,
         ),
         compatibility=Compatibility(suite_signatures=args.suite_signatures, spnego=args.spnego_dialect),
     )

@@ -79,6 +79,8 @@ class IssuedTokenValidator:
     allow_bearer: bool = False
     replay: ReplayCache | None = None
     limits: AssertionLimits = DEFAULT_ASSERTION_LIMITS
+    #: Also accept issuer signatures with RSA-SHA1 / SHA-1 digests (off: SHA-256 or better).
+    allow_sha1_signatures: bool = False
 
     def __post_init__(self) -> None:
         if not self.issuers:
@@ -90,7 +92,7 @@ class IssuedTokenValidator:
 
     def validate(self, element: etree._Element, now: float, *, peer: str = "") -> ValidatedAssertion:
         check_shape(element, self.limits)
-        signed = verify_assertion(element, self.issuers)
+        signed = verify_assertion(element, self.issuers, allow_sha1=self.allow_sha1_signatures)
         a = read_saml2(signed, self.limits)
         a = replace(a, element=element)
         if not any(x in self.audiences for x in a.audiences):
