@@ -23,7 +23,7 @@ import javax.xml.transform.stream.StreamSource;
  * <pre>
  * java -cp CLASSPATH wssc.metro.MetroSts --port N --cert PEM --key PEM(PKCS8)
  *      --relying-party URL=PEM[,URL=PEM…] [--users name:pw,…] [--binding ws2007|wshttp]
- *      [--token-type URI] [--lifetime-ms MS]
+ *      [--token-type URI] [--lifetime-ms MS] [--issuer NAME] [--no-line-breaks]
  * </pre>
  *
  * The key pair serves TLS and signs the assertions. Each relying party's certificate goes to
@@ -50,6 +50,12 @@ public final class MetroSts {
     }
 
     public static void main(String[] argv) throws Exception {
+        if (List.of(argv).contains("--no-line-breaks")) {
+            // Santuario's switch: base64 in the assertion (certificates, CipherValue) without
+            // its CRLF every 76 characters. Metro's own streaming verifier drops the CRs
+            // (FINDINGS.md M15), so a Metro relying party needs this; wssc does not.
+            System.setProperty("org.apache.xml.security.ignoreLineBreaks", "true");
+        }
         boolean sp12 = "ws2007".equals(opt(argv, "--binding", "ws2007"));
         int port = Integer.parseInt(opt(argv, "--port", "8443"));
         X509Certificate cert = Certs.readPem(Path.of(opt(argv, "--cert", null)));

@@ -1,0 +1,210 @@
+"""Live: IssuedToken (federation) with Metro, on loopback.
+
+Metro's own security token service (``wssc.metro.MetroSts``: ``BaseSTSImpl``, WS-Trust Issue
+over a UserNameOverTransport endpoint, SAML 2.0 holder-of-key with a symmetric proof key
+encrypted to the relying party) stands in for ADFS. wssc's client obtains a token from it and
+calls (a) Metro's relying party (``MetroService --bootstrap it``: WCF's federation policy,
+``sp:IssuedToken`` naming the STS in ``sp:Issuer``) and (b) wssc's own service trusting
+Metro's signing certificate. The peers decide: Metro's STS prints ``AUTH``, Metro's service
+answers the calls and prints ``CALL``; wssc's service logs the SCT it issued to the token's
+subject and its Cancel.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from metro_peer import (
+    MetroService,
+    MetroSts,
+    WsscService,
+    metro_classpath,
+    metro_sts_cert,
+    start_metro_service,
+    start_metro_sts,
+    start_wssc,
+)
+
+from wssc.bootstrap.registry import ClientCredentials
+from wssc.certs import dev_certificate, generate_self_signed, save
+from wssc.client import Client
+from wssc.client.sts import StsExchange, request_token
+from wssc.errors import RemoteFault
+
+pytestmark = pytest.mark.peer
+
+GENERIC = "An error occurred when verifying security for the message."
+
+
+@dataclass
+class Federation:
+    home: Path
+    get_sts: Callable[..., MetroSts]
+    get_metro: Callable[..., MetroService]
+    get_wssc: Callable[..., WsscService]
+
+    @property
+    def rp_cert(self) -> Path:
+        return self.home / "dev-cert.pem"
+
+
+@pytest.fixture(scope="module")
+def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
+    metro_classpath()  # a missing build: loud skip, or a failure under CI
+    home = tmp_path_factory.mktemp("metro-sts")
+    dev_certificate(home)  # the relying parties' key pair (wssc serve and MetroService use it)
+    started: dict[tuple[str, ...], MetroSts | MetroService | WsscService] = {}
+
+    def once(key: tuple[str, ...], make: Callable[[], MetroSts | MetroService | WsscService]) -> object:
+        if key not in started:
+            started[key] = make()
+        return started[key]
+
+    def get_sts(*extra: str) -> MetroSts:
+        # Metro's "default" service provider: every relying party here shares the dev key pair.
+        make = lambda: start_metro_sts(home, {"default": home / "dev-cert.pem"}, *extra)  # noqa: E731
+        sts = once(("sts", *extra), make)
+        assert isinstance(sts, MetroSts)
+        return sts
+
+    def get_metro(binding: str, sts: MetroSts) -> MetroService:
+        args = ("it", binding, "--trust-sts-cert", str(sts.cert_pem), "--issuer", sts.url)
+        svc = once(("metro", *args), lambda: start_metro_service(home, *args))
+        assert isinstance(svc, MetroService)
+        return svc
+
+    def get_wssc(*args: str) -> WsscService:
+        svc = once(("wssc", *args), lambda: start_wssc(home, "--bootstrap", "issued-token", *args))
+        assert isinstance(svc, WsscService)
+        return svc
+
+    yield Federation(home, get_sts, get_metro, get_wssc)
+    for s in started.values():
+        s.stop()
+
+
+def token_from(sts: MetroSts, applies_to: str, password: str = "secret") -> object:
+    exchange = StsExchange.new(sts.url, applies_to, "alice", password)
+    return request_token(exchange, verify=str(sts.cert_pem))
+
+
+# --- wssc's client: Metro's STS -> Metro's relying party ---------------------------------------------
+@pytest.mark.parametrize("binding", ["wshttp", "ws2007"])
+def test_metro_sts_token_opens_a_session_with_metros_service(fed: Federation, binding: str) -> None:
+    """RST/Issue to Metro's STS, then RST/SCT with the SAML token to Metro's service, three
+    calls, Cancel. Metro's service validates its STS's signature and our proof of possession."""
+    # --no-line-breaks: Metro's service cannot verify its own STS's default output (M15).
+    sts = fed.get_sts("--no-line-breaks")
+    svc = fed.get_metro(binding, sts)
+    sts_mark, mark = sts.mark(), svc.mark()
+    token = token_from(sts, svc.url)
+    assert "AUTH alice ok" in sts.out_since(sts_mark, until=lambda o: "AUTH" in o)
+    events: list[tuple[str, str]] = []
+    with Client.from_wsdl(
+        svc.wsdl_url,
+        credentials=ClientCredentials(issued_token=token),  # type: ignore[arg-type]
+        on_event=lambda n, d: events.append((n, d)),
+    ) as c:
+        assert c.settings.secure_conversation.issuer_address == sts.url  # read from sp:Issuer
+        results = [c.Add(a=i, b=100) for i in range(1, 4)]
+    assert results == [101, 102, 103]
+    names = [n for n, _ in events]
+    assert names[0] == "issue" and names[-1] == "cancel" and names.count("issue") == 1, events
+    out = svc.out_since(mark, until=lambda o: len(re.findall(r"^CALL Add", o, re.M)) >= 3)
+    assert len(re.findall(r"^CALL Add (\d) 100", out, re.M)) == 3, out  # Metro ran the calls
+
+
+def test_metros_service_refuses_a_token_for_another_key(fed: Federation) -> None:
+    """The same session with the proof key swapped: Metro's service refuses the RST (the
+    proof of possession fails), so the verdict above is Metro's own."""
+    from dataclasses import replace
+
+    sts = fed.get_sts("--no-line-breaks")
+    svc = fed.get_metro("ws2007", sts)
+    token = token_from(sts, svc.url)
+    forged = replace(token, proof_key=bytes(32))  # type: ignore[type-var]
+    mark = svc.mark()
+    with pytest.raises(RemoteFault):
+        with Client.from_wsdl(svc.wsdl_url, credentials=ClientCredentials(issued_token=forged)) as c:
+            c.Add(a=1, b=2)
+    assert "CALL" not in svc.out_since(mark)
+
+
+def test_metro_sts_refuses_a_wrong_password(fed: Federation) -> None:
+    sts = fed.get_sts()
+    mark = sts.mark()
+    with pytest.raises(RemoteFault):
+        token_from(sts, "http://127.0.0.1:1/svc", password="wrong")
+    assert "AUTH alice refused" in sts.out_since(mark, until=lambda o: "AUTH" in o)
+
+
+# --- wssc's client: Metro's STS -> wssc's relying party (the ADFS stand-in) ---------------------------
+def wssc_call(svc: WsscService, sts: MetroSts, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            *(sys.executable, "-m", "wssc", "call", svc.url, "Add", "2", "3", "--sts", sts.url),
+            *("--username", "alice", "--password", "secret", "--sts-cafile", str(sts.cert_pem), *extra),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, WSSC_HOME=str(svc.home)),
+    )
+
+
+@pytest.mark.parametrize("binding", ["wshttp", "ws2007"])
+@pytest.mark.parametrize("session", [True, False], ids=["session", "one-shot"])
+def test_metro_sts_token_calls_wssc_service(fed: Federation, binding: str, session: bool) -> None:
+    """``wssc call --sts`` with Metro's STS, Metro's defaults (SAML 2.0 signed RSA-SHA1, base64
+    with CRLF line breaks), against ``wssc serve --bootstrap issued-token`` trusting it."""
+    sts = fed.get_sts()
+    sts_cert = str(metro_sts_cert(fed.home))
+    svc = fed.get_wssc(
+        *("--binding", binding, "--issuer-cert", sts_cert, "--issuer-sha1", "--sts-address", sts.url),
+        *(() if session else ("--no-secure-context",)),
+    )
+    mark = svc.mark()
+    out = wssc_call(svc, sts)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "5"
+    if session:
+        log = svc.log_since(mark, until=lambda lg: bool(lg.cancelled))
+        assert len(log.issued) == 1 and log.cancelled == log.issued, log.text
+        assert "identity 'CN=alice'" in log.text  # the subject of Metro's assertion
+    else:
+        log = svc.log_since(mark)
+        assert not log.issued and not log.faults, log.text
+
+
+@pytest.mark.parametrize(
+    ("trusted", "sha1", "reason"),
+    [
+        ("other", True, "the assertion is signed by an untrusted issuer"),
+        ("metro", False, "the issuer's signature is malformed: Signature method RSA_SHA1 forbidden"),
+    ],
+    ids=["untrusted-issuer", "sha1-not-allowed"],
+)
+def test_wssc_service_refuses_metros_token(fed: Federation, trusted: str, sha1: bool, reason: str) -> None:
+    """Metro's token where wssc does not trust Metro's certificate (another issuer is
+    configured), or trusts it but not RSA-SHA1 (the default): the generic fault on the wire,
+    the reason in the service log."""
+    sts = fed.get_sts()
+    other = fed.home / "other-sts.pem"
+    if not other.exists():
+        save(generate_self_signed("other-sts"), other, fed.home / "other-sts.key")
+    cert = str(metro_sts_cert(fed.home) if trusted == "metro" else other)
+    svc = fed.get_wssc("--issuer-cert", cert, *(("--issuer-sha1",) if sha1 else ()))
+    mark = svc.mark()
+    out = wssc_call(svc, sts)
+    assert out.returncode != 0
+    assert "InvalidSecurity" in out.stderr and GENERIC in out.stderr, out.stderr
+    log = svc.log_since(mark, until=lambda lg: reason in lg.text)
+    assert reason in log.text, log.text
+    assert not log.issued
