@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from wssc.bootstrap.bindings import WS2007HttpBinding, WSHttpBinding
+    from wssc.bootstrap.federation_bindings import WS2007FederationHttpBinding, WSFederationHttpBinding
     from wssc.bootstrap.registry import ClientCredentials, ServiceCredentials
     from wssc.certs import Certificate, dev_certificate, generate_self_signed
     from wssc.certs import load as load_certificate
@@ -67,6 +68,8 @@ if TYPE_CHECKING:
 _WHERE: dict[str, tuple[str, str]] = {
     "WSHttpBinding": ("wssc.bootstrap.bindings", "WSHttpBinding"),
     "WS2007HttpBinding": ("wssc.bootstrap.bindings", "WS2007HttpBinding"),
+    "WSFederationHttpBinding": ("wssc.bootstrap.federation_bindings", "WSFederationHttpBinding"),
+    "WS2007FederationHttpBinding": ("wssc.bootstrap.federation_bindings", "WS2007FederationHttpBinding"),
     "ClientCredentials": ("wssc.bootstrap.registry", "ClientCredentials"),
     "ServiceCredentials": ("wssc.bootstrap.registry", "ServiceCredentials"),
     "Certificate": ("wssc.certs", "Certificate"),
@@ -142,7 +145,9 @@ __all__ = [
     "ServiceEngine",
     "SessionStore",
     "TransportError",
+    "WS2007FederationHttpBinding",
     "WS2007HttpBinding",
+    "WSFederationHttpBinding",
     "WSHttpBinding",
     "WsgiApp",
     "WsscError",

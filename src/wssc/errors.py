@@ -418,6 +418,34 @@ class GeneratedCodeRejected(ConfigurationError):
     default_reason = "The generated client was refused"
 
 
+class BindingNotSupported(ConfigurationError):
+    """A WCF binding preset's combination that wssc cannot serve (yet); the message names the
+    combination, WCF's bootstrap for it, and what works instead."""
+
+    default_reason = "The binding's security is not supported"
+
+
+class IssuerUnknown(ConfigurationError):
+    """An IssuedToken endpoint whose policy names no security token service (no
+    ``sp:Issuer``), and none was given (``sts=``, ``wssc call --sts``)."""
+
+    default_reason = "No security token service is known for the issued token"
+
+
+class IssuerMetadataUnavailable(ConfigurationError):
+    """The security token service's metadata (its mex, or its ``?wsdl``) could not be
+    fetched or read; each address tried and why is in the message."""
+
+    default_reason = "The security token service's metadata could not be read"
+
+
+class IssuerBindingUnsupported(ConfigurationError):
+    """The security token service's metadata offers no endpoint whose binding wssc can sign
+    in to (named in WCF's words: its bootstrap, EstablishSecurityContext)."""
+
+    default_reason = "The security token service's binding is not supported"
+
+
 class InvalidArgument(ConfigurationError, TypeError):
     """A call's arguments do not fit the operation's contract (wrong type, missing, unknown);
     raised by the client before anything is sent."""

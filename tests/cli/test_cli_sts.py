@@ -126,3 +126,24 @@ def test_wssc_call_through_wssc_sts(
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_wssc_sts_publishes_its_wsdl_and_answers_mex(sts: Sts) -> None:
+    """The running STS names its own address in its metadata, over ``?wsdl`` and mex alike."""
+    from wssc.bootstrap.registry import settings_from_wsdl
+    from wssc.policy.mex import GET_CONTENT_TYPE, get_request, metadata_root, metadata_sections
+    from wssc.settings import Bootstrap
+
+    ctx = ssl.create_default_context(cafile=sts.ca)
+    wsdl = httpx.get(sts.url + "?wsdl", verify=ctx, timeout=10)
+    assert wsdl.status_code == 200
+    ep = settings_from_wsdl(wsdl.content)
+    assert ep.address == sts.url and ep.settings.bootstrap == Bootstrap.USERNAME_OVER_TRANSPORT
+    headers = {"content-type": GET_CONTENT_TYPE}
+    mex = httpx.post(sts.url, content=get_request(sts.url), headers=headers, verify=ctx, timeout=10)
+    assert mex.status_code == 200
+    from lxml import etree
+
+    md = metadata_root(etree.fromstring(mex.content))
+    assert md is not None
+    assert settings_from_wsdl(etree.tostring(metadata_sections(md)[0][0])).address == sts.url

@@ -430,8 +430,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     c.add_argument(
         "--sts",
         metavar="URL",
-        help="issued-token: obtain the token from this security token service first (RST/Issue "
-        "over HTTPS, signing in with --username/--password; AppliesTo: the service's URL)",
+        help="issued-token: obtain the token from this security token service (RST/Issue over "
+        "HTTPS, signing in with --username/--password; AppliesTo: the service's URL). Without "
+        "it, the STS the service's policy names (sp:Issuer) is used, found through its metadata",
     )
     c.add_argument("--sts-cafile", metavar="PEM", help="CA/certificate file to trust for the STS's HTTPS")
     c.add_argument(
@@ -998,6 +999,7 @@ def _call(args: argparse.Namespace, waiting: Waiting) -> int:
                 http=http,
                 max_received_message_size=args.max_received_message_size,
                 max_string_content_length=args.max_string_content_length,
+                sts_verify=args.sts_cafile,
                 **extra,
             )
         except ConfigurationError as exc:

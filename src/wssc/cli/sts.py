@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         lifetime=args.lifetime,
     )
     config = uvicorn.Config(
-        sts_app(sts),
+        sts_app(sts, address=url),
         host=args.host,
         port=args.port,
         ssl_certfile=args.cert,
@@ -116,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigurationError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
     logging.getLogger("wssc.service").info("STS %s for %s", url, ", ".join(parties))
     print(f"wssc sts at {url} (issuer {sts.issuer}); relying parties: {', '.join(parties)}", flush=True)
+    print(f"metadata: {url}?wsdl, and WS-MetadataExchange Get at {url}", flush=True)
     server = uvicorn.Server(config)
     with sock:
         server.run(sockets=[sock])

@@ -20,6 +20,7 @@ from wssc.client.common import (
     policy_first,
     tls_verify,
 )
+from wssc.client.issuer import afollow_issuer, pending, with_token
 from wssc.errors import ConfigurationError, TransportError, missing_extra
 
 try:
@@ -53,12 +54,22 @@ class AsyncClient(ClientBase[httpx.AsyncClient, asyncio.Lock]):
         address: str | None = None,
         port: str | None = None,
         mex: bool = False,
+        sts: str | None = None,
+        sts_verify: bool | str | ssl.SSLContext | None = None,
         **kw: Any,
     ) -> AsyncClient:
         """``await AsyncClient.from_wsdl(url)``: settings, contract and certificate from the
         service's WSDL (the same as `from_wsdl_async`)."""
         return await cls.from_wsdl_async(
-            url, verify=verify, timeout=timeout, address=address, port=port, mex=mex, **kw
+            url,
+            verify=verify,
+            timeout=timeout,
+            address=address,
+            port=port,
+            mex=mex,
+            sts=sts,
+            sts_verify=sts_verify,
+            **kw,
         )
 
     @classmethod
@@ -77,6 +88,8 @@ class AsyncClient(ClientBase[httpx.AsyncClient, asyncio.Lock]):
         address: str | None = None,
         port: str | None = None,
         mex: bool = False,
+        sts: str | None = None,
+        sts_verify: bool | str | ssl.SSLContext | None = None,
         **kw: Any,
     ) -> AsyncClient:
         """See `wssc.client.Client.from_wsdl` (``url``, ``address``, ``mex``)."""
@@ -107,6 +120,12 @@ class AsyncClient(ClientBase[httpx.AsyncClient, asyncio.Lock]):
             except (ConfigurationError, TransportError) as exc:
                 raise policy_first(asm, port, exc) from None
         ep = endpoint_from_wsdl(asm.result(), url, port)
+        todo = pending(ep.settings.secure_conversation, address or ep.address, kw, sts)
+        if todo is not None:  # an IssuedToken endpoint: follow its sp:Issuer to the STS
+            plan, user, pw = todo
+            tls = tls_verify(verify if sts_verify is None else sts_verify)
+            token = await afollow_issuer(plan, user, pw, verify=tls, timeout=timeout)
+            kw = with_token(kw, token)
         return cls._from_endpoint(ep, url, address, verify=verify, timeout=timeout, **kw)
 
     async def _post(self, out: Outgoing) -> bytes:

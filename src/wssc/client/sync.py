@@ -24,6 +24,7 @@ from wssc.client.common import (
     policy_first,
     tls_verify,
 )
+from wssc.client.issuer import follow_issuer, pending, with_token
 from wssc.errors import ConfigurationError, TransportError, missing_extra
 
 try:
@@ -65,6 +66,8 @@ class Client(ClientBase[httpx.Client, threading.RLock]):
         address: str | None = None,
         port: str | None = None,
         mex: bool = False,
+        sts: str | None = None,
+        sts_verify: bool | str | ssl.SSLContext | None = None,
         **kw: Any,
     ) -> Client:
         """A client configured from the WSDL at ``url`` (the service address alone works too:
@@ -72,7 +75,13 @@ class Client(ClientBase[httpx.Client, threading.RLock]):
         instead of at the WSDL's soap:address; ``port``: the ``wsdl:port`` to use (default:
         the first whose binding has a policy). ``mex=True`` (or `from_mex`): ``url`` is a
         WS-MetadataExchange endpoint, asked with a WS-Transfer Get (SOAP 1.2 POST) as svcutil
-        does; its ``mex:Metadata`` answer is read like a WSDL, under the same `WsdlBudget`."""
+        does; its ``mex:Metadata`` answer is read like a WSDL, under the same `WsdlBudget`.
+
+        An IssuedToken (federation) endpoint's token is obtained first, unless the credentials
+        hold one: from the STS its policy names (``sp:Issuer``, its metadata found through
+        ``sp:Issuer/wsa:Metadata``, else ``?wsdl``; `wssc.client.issuer`), or ``sts`` (an STS
+        address, overriding the policy's), signing in with ``username``/``password``;
+        ``sts_verify``: the STS's HTTPS trust (default: ``verify``)."""
         from wssc.client.wsdl_fetch import get_capped, mex_get_capped
         from wssc.policy.wsdl_resolve import WsdlAssembler, WsdlBudget
 
@@ -100,6 +109,12 @@ class Client(ClientBase[httpx.Client, threading.RLock]):
             except (ConfigurationError, TransportError) as exc:
                 raise policy_first(asm, port, exc) from None
         ep = endpoint_from_wsdl(asm.result(), url, port)
+        todo = pending(ep.settings.secure_conversation, address or ep.address, kw, sts)
+        if todo is not None:  # an IssuedToken endpoint: follow its sp:Issuer to the STS
+            plan, user, pw = todo
+            tls = tls_verify(verify if sts_verify is None else sts_verify)
+            token = follow_issuer(plan, user, pw, verify=tls, timeout=timeout)
+            kw = with_token(kw, token)
         return cls._from_endpoint(ep, url, address, verify=verify, timeout=timeout, **kw)
 
     @classmethod

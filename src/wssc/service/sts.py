@@ -15,6 +15,7 @@ the status, content type and body; `sts_app` serves it as an ASGI app.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
@@ -26,17 +27,20 @@ from lxml import etree
 from wssc.bootstrap.base import TransportInfo, UsernameValidator
 from wssc.bootstrap.registry import ServiceCredentials, username_over_tls
 from wssc.certs import Certificate
+from wssc.contract.wsdl import metadata_kind
 from wssc.errors import InvalidRequest, MalformedXml, WsscError, on_the_wire
 from wssc.federation.saml2 import SamlAttribute, build_saml2
 from wssc.federation.saml_signature import sign_assertion
 from wssc.logs import printable
 from wssc.security.policy import MessagePolicy
+from wssc.service.sts_metadata import get_response, is_get, looks_like_get, sts_wsdl
 from wssc.settings import LocalServiceSecuritySettings
 from wssc.trust.entropy import check_entropy, computed_key, new_entropy
 from wssc.trust.issued import IssuedTokenRequest, IssuedTokenResponse, saml2_reference
 from wssc.trust.messages import BinarySecret, ComputedKey, Lifetime, SecretType
 from wssc.xml import ns
 from wssc.xml.ns import TrustVersion
+from wssc.xml.parse import parse_xml
 from wssc.xml.soap import SOAP_12, Envelope, SoapVersion, fault_from_error, new_envelope
 
 log = logging.getLogger("wssc.service")
@@ -168,8 +172,13 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
-def sts_app(sts: SecurityTokenService) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
-    """An ASGI app serving ``sts``: POST only, the body capped at ``max_body``."""
+def sts_app(
+    sts: SecurityTokenService, address: str | None = None
+) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+    """An ASGI app serving ``sts``: RSTs POSTed, the body capped at ``max_body``; its metadata
+    (`wssc.service.sts_metadata`) on ``GET ?wsdl`` and to a POSTed WS-Transfer Get. ``address``:
+    the endpoint's address in the metadata (default: the listening socket's, and the path)."""
+    metadata = _Metadata(sts, address)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -179,8 +188,11 @@ def sts_app(sts: SecurityTokenService) -> Callable[[Scope, Receive, Send], Await
             return
         if scope["type"] != "http":
             return
+        if scope["method"] == "GET" and metadata_kind(scope.get("query_string", b"").decode("latin-1")):
+            await _respond(send, 200, "text/xml; charset=utf-8", metadata.wsdl(scope))
+            return
         if scope["method"] != "POST":
-            await _respond(send, 405, "text/plain", b"POST a WS-Trust RST/Issue\n")
+            await _respond(send, 405, "text/plain", b"POST a WS-Trust RST/Issue (metadata: GET ?wsdl)\n")
             return
         chunks: list[bytes] = []
         size = 0
@@ -197,10 +209,49 @@ def sts_app(sts: SecurityTokenService) -> Callable[[Scope, Receive, Send], Await
         secure = scope.get("scheme") == "https"
         client = scope.get("client") or ("", 0)
         transport = TransportInfo(secure=secure, peer=str(client[0]))
-        status, ctype, out = await asyncio.to_thread(sts.handle, b"".join(chunks), transport)
+        body = b"".join(chunks)
+        answer = metadata.answer_get(body, scope)
+        if answer is not None:
+            await _respond(send, 200, sts.soap.content_type, answer)
+            return
+        status, ctype, out = await asyncio.to_thread(sts.handle, body, transport)
         await _respond(send, status, ctype, out)
 
     return app
+
+
+class _Metadata:
+    """The STS's WSDL, built once for its address."""
+
+    def __init__(self, sts: SecurityTokenService, address: str | None) -> None:
+        self._sts = sts
+        self._address = address
+        self._doc: etree._Element | None = None
+
+    def _wsdl(self, scope: Scope) -> etree._Element:
+        if self._doc is None:
+            address = self._address
+            if address is None:  # the socket the request came in on, never its Host header
+                host, port = scope.get("server") or ("localhost", 443)
+                address = f"{scope.get('scheme', 'https')}://{host}:{port}{scope.get('path', '')}"
+            self._doc = sts_wsdl(address, self._sts.trust, self._sts.soap)
+        return self._doc
+
+    def wsdl(self, scope: Scope) -> bytes:
+        return etree.tostring(self._wsdl(scope), xml_declaration=True, encoding="utf-8")
+
+    def answer_get(self, body: bytes, scope: Scope) -> bytes | None:
+        """The GetResponse to a WS-Transfer Get; None for anything else (an RST)."""
+        if not looks_like_get(body):
+            return None
+        try:
+            env = Envelope(parse_xml(body))
+        except WsscError:
+            return None  # sts.handle answers it with its fault
+        if not is_get(env):
+            return None
+        log.info("answered a metadata Get")
+        return etree.tostring(get_response(env, copy.deepcopy(self._wsdl(scope))))
 
 
 async def _respond(send: Send, status: int, ctype: str, body: bytes) -> None:

@@ -1,0 +1,130 @@
+"""``WSFederationHttpBinding`` / ``WS2007FederationHttpBinding``: WCF's defaults, WCF's
+bootstrap for each combination (FederatedMessageSecurityOverHttp), and a typed refusal naming
+the combination and what works instead for every one wssc cannot serve."""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from wssc import WS2007FederationHttpBinding, WSFederationHttpBinding
+from wssc.bootstrap import federation_bindings
+from wssc.bootstrap.federation_bindings import wcf_federation_bootstrap
+from wssc.bootstrap.registry import BOOTSTRAPS, policy_for
+from wssc.errors import BindingNotSupported, ConfigurationError
+from wssc.settings import WS2007, WSHTTP, Bootstrap, EndpointSettings, SecureConversationSettings
+from wssc.xml import ns
+
+PRESETS: dict[str, Callable[..., EndpointSettings]] = {
+    "WSFederationHttpBinding": WSFederationHttpBinding,
+    "WS2007FederationHttpBinding": WS2007FederationHttpBinding,
+}
+#: FederatedMessageSecurityOverHttp.CreateSecurityBindingElement, written out by hand.
+WCF = {
+    ("Message", True): "IssuedTokenForSslNegotiated",
+    ("Message", False): "IssuedTokenForCertificate",
+    ("TransportWithMessageCredential", True): "IssuedTokenOverTransport",
+    ("TransportWithMessageCredential", False): "IssuedTokenOverTransport",
+}
+MODES = ["Message", "TransportWithMessageCredential", "None"]
+KEYS = ["SymmetricKey", "AsymmetricKey", "BearerKey"]
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_defaults_are_wcfs(name: str) -> None:
+    defaults = {k: p.default for k, p in inspect.signature(PRESETS[name]).parameters.items()}
+    assert defaults["security_mode"] == "Message"  # WSFederationHttpSecurityMode.Message
+    assert defaults["issued_key_type"] == "SymmetricKey"  # IssuedKeyType.SymmetricKey
+    assert defaults["negotiate_service_credential"] is True
+    assert defaults["establish_security_context"] is True
+    assert defaults["algorithm_suite"] == "Basic256"
+    assert defaults["issued_token_type"] is None and defaults["issuer_address"] is None
+
+
+@pytest.mark.parametrize(("mode", "negotiate"), list(WCF))
+def test_wcfs_bootstrap_for_each_mode(mode: str, negotiate: bool) -> None:
+    assert wcf_federation_bootstrap(mode, negotiate) == Bootstrap(WCF[(mode, negotiate)])
+
+
+@pytest.mark.parametrize(
+    ("name", "mode", "key", "negotiate", "establish"),
+    list(itertools.product(PRESETS, MODES, KEYS, [True, False], [True, False])),
+)
+def test_every_combination_today_is_refused_by_name(
+    name: str, mode: str, key: str, negotiate: bool, establish: bool
+) -> None:
+    kw: dict[str, Any] = {
+        "security_mode": mode,
+        "issued_key_type": key,
+        "negotiate_service_credential": negotiate,
+        "establish_security_context": establish,
+    }
+    with pytest.raises(BindingNotSupported) as err:
+        PRESETS[name](**kw)
+    text = str(err.value)
+    assert 'authenticationMode="IssuedToken"' in text and "Bootstrap.ISSUED_TOKEN" in text
+    if mode != "None":
+        assert f"{name}(security_mode={mode!r}, issued_key_type={key!r}" in text
+        assert f"WCF's {WCF[(mode, negotiate)]} bootstrap" in text
+
+
+def test_unknown_words_are_configuration_errors() -> None:
+    with pytest.raises(ConfigurationError, match="unknown security_mode"):
+        WS2007FederationHttpBinding(security_mode="Transport")  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="unknown issued_key_type"):
+        WS2007FederationHttpBinding(issued_key_type="Symmetric")  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def registered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """WCF's IssuedTokenForCertificate on the presets' view of the registry (as the
+    issued-token kind, for the mapping only): what the presets give once wssc speaks it."""
+    grown = {**BOOTSTRAPS, Bootstrap("IssuedTokenForCertificate"): BOOTSTRAPS[Bootstrap.ISSUED_TOKEN]}
+    monkeypatch.setattr(federation_bindings, "BOOTSTRAPS", grown)
+
+
+@pytest.mark.usefixtures("registered")
+@pytest.mark.parametrize(
+    ("name", "family"), [("WSFederationHttpBinding", WSHTTP), ("WS2007FederationHttpBinding", WS2007)]
+)
+def test_a_registered_combination_maps_to_settings(name: str, family: object) -> None:
+    sts, mex = "https://sts.test/trust", "https://sts.test/mex"
+    scs = (
+        PRESETS[name](
+            negotiate_service_credential=False,
+            establish_security_context=False,
+            issuer_address=sts,
+            issuer_metadata_address=mex,
+            issued_token_type=ns.WSS_SAML2_TOKEN_TYPE,
+            algorithm_suite="Basic128",
+        )
+    ).secure_conversation
+    assert scs.bootstrap == Bootstrap("IssuedTokenForCertificate")
+    assert scs.message_security_version is family
+    assert (scs.issuer_address, scs.issuer_metadata) == (sts, mex)
+    assert scs.establish_security_context is False and scs.algorithm_suite == "Basic128"
+    with pytest.raises(BindingNotSupported, match="symmetric proof key"):
+        PRESETS[name](negotiate_service_credential=False, issued_key_type="BearerKey")
+    with pytest.raises(BindingNotSupported, match=r"not SAML 2\.0"):
+        PRESETS[name](
+            negotiate_service_credential=False, issued_token_type="urn:oasis:names:tc:SAML:1.0:assertion"
+        )
+
+
+def test_what_works_instead_exports_the_issuer() -> None:
+    """The refusal's suggestion is real: those settings publish sp:IssuedToken with sp:Issuer."""
+    scs = SecureConversationSettings(
+        bootstrap=Bootstrap.ISSUED_TOKEN,
+        message_security_version=WS2007,
+        issuer_address="https://sts.test/trust",
+        issuer_metadata="https://sts.test/mex",
+    )
+    policy = policy_for(scs, policy_id="p")
+    issuer = policy.find(f".//{{{ns.SP12}}}IssuedToken/{{{ns.SP12}}}Issuer")
+    assert issuer is not None
+    assert issuer.findtext(f"{{{ns.WSA10}}}Address") == "https://sts.test/trust"
+    assert "https://sts.test/mex" in [e.text for e in issuer.iter(f"{{{ns.WSA10}}}Address")]
