@@ -121,6 +121,21 @@ def test_metro_sts_token_opens_a_session_with_metros_service(fed: Federation, bi
     assert len(re.findall(r"^CALL Add (\d) 100", out, re.M)) == 3, out  # Metro ran the calls
 
 
+@pytest.mark.parametrize("binding", ["wshttp", "ws2007"])
+def test_client_follows_metros_issuer_to_metros_sts(fed: Federation, binding: str) -> None:
+    """``Client.from_wsdl`` with a username alone: it follows Metro's ``sp:Issuer`` to Metro's
+    STS (its ``?wsdl``, as Metro publishes it), signs in there and opens the session."""
+    sts = fed.get_sts("--no-line-breaks")
+    svc = fed.get_metro(binding, sts)
+    sts_mark, mark = sts.mark(), svc.mark()
+    with Client.from_wsdl(
+        svc.wsdl_url, username="alice", password="secret", sts_verify=str(sts.cert_pem)
+    ) as c:
+        assert c.Add(a=7, b=100) == 107
+    assert "AUTH alice ok" in sts.out_since(sts_mark, until=lambda o: "AUTH" in o)
+    assert "CALL Add 7 100" in svc.out_since(mark, until=lambda o: "CALL" in o)
+
+
 def test_metros_service_refuses_a_token_for_another_key(fed: Federation) -> None:
     """The same session with the proof key swapped: Metro's service refuses the RST (the
     proof of possession fails), so the verdict above is Metro's own."""
