@@ -1,4 +1,4 @@
-"""Live: IssuedToken (federation) with Metro, on loopback.
+"""Live: IssuedToken (federation) with Metro, both directions, on loopback.
 
 Metro's own security token service (``wssc.metro.MetroSts``: ``BaseSTSImpl``, WS-Trust Issue
 over a UserNameOverTransport endpoint, SAML 2.0 holder-of-key with a symmetric proof key
@@ -8,6 +8,10 @@ calls (a) Metro's relying party (``MetroService --bootstrap it``: WCF's federati
 Metro's signing certificate. The peers decide: Metro's STS prints ``AUTH``, Metro's service
 answers the calls and prints ``CALL``; wssc's service logs the SCT it issued to the token's
 subject and its Cancel.
+
+The other direction: Metro's client reads ``wssc serve --bootstrap issued-token``'s WSDL,
+follows its ``sp:Issuer`` to ``wssc sts`` (WS-MetadataExchange), signs in there and opens a
+session; Metro's RESULT line and exit code decide.
 """
 
 from __future__ import annotations
@@ -24,12 +28,20 @@ import pytest
 from metro_peer import (
     MetroService,
     MetroSts,
+    PeerRun,
     WsscService,
+    WsscSts,
+    expect_fault,
+    expect_ok,
+    free_port,
     metro_classpath,
     metro_sts_cert,
+    run_java,
     start_metro_service,
     start_metro_sts,
     start_wssc,
+    start_wssc_sts,
+    wssc_sts_cert,
 )
 
 from wssc.bootstrap.registry import ClientCredentials
@@ -223,3 +235,66 @@ def test_wssc_service_refuses_metros_token(fed: Federation, trusted: str, sha1: 
     log = svc.log_since(mark, until=lambda lg: reason in lg.text)
     assert reason in log.text, log.text
     assert not log.issued
+
+
+# --- Metro's client: wssc's STS -> wssc's service ----------------------------------------------------
+@pytest.fixture(scope="module")
+def wssc_federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[WsscSts, WsscService]]:
+    """``wssc sts`` and ``wssc serve --bootstrap issued-token`` (WS2007: WS-Trust 1.3, the
+    only family wssc's STS serves) naming it in ``sp:Issuer`` and trusting its certificate."""
+    metro_classpath()
+    home = tmp_path_factory.mktemp("wssc-sts")
+    port = free_port()
+    sts_url = f"https://127.0.0.1:{port}/sts"
+    cert = str(wssc_sts_cert(home))
+    svc = start_wssc(
+        home,
+        "--binding",
+        "ws2007",
+        "--bootstrap",
+        "issued-token",
+        "--issuer-cert",
+        cert,
+        "--sts-address",
+        sts_url,
+    )
+    sts = start_wssc_sts(home, {svc.url: svc.cert_pem}, port=port)
+    yield sts, svc
+    sts.stop()
+    svc.stop()
+
+
+def metro_client(sts: WsscSts, svc: WsscService, password: str = "secret") -> PeerRun:
+    """Metro's client reads the service's WSDL, follows ``sp:Issuer`` to wssc's STS (its mex,
+    no PreconfiguredSTS), signs in there, then opens a session: 3 Adds, an Echo, Cancel."""
+    return run_java(
+        "wssc.metro.MetroClient",
+        *("--wsdl", svc.wsdl_url, "--tls-cert", str(sts.cert_pem)),
+        *("--username", "alice", "--password", password),
+    )
+
+
+def test_metros_client_through_wssc_sts_opens_a_session(wssc_federation: tuple[WsscSts, WsscService]) -> None:
+    sts, svc = wssc_federation
+    sts_mark, mark = sts.mark(), svc.mark()
+    run = expect_ok(metro_client(sts, svc))
+    assert run.result["results"] == [101, 102, 103] and run.result["closed"] is True
+    assert "issued a SAML 2.0 token to alice" in sts.log_since(sts_mark, until=lambda t: "issued" in t)
+    log = svc.log_since(mark, until=lambda lg: bool(lg.cancelled))
+    assert len(log.issued) == 1 and log.cancelled == log.issued, log.text
+    assert "identity 'alice'" in log.text  # the subject of wssc's assertion
+
+
+def test_metros_client_with_a_wrong_sts_password_is_refused(
+    wssc_federation: tuple[WsscSts, WsscService],
+) -> None:
+    """wssc's STS refuses the sign-in; Metro's client fails before any call (it reports its
+    own InvalidSecurity for the unsecured fault: FINDINGS M4), and no session is opened."""
+    sts, svc = wssc_federation
+    sts_mark, mark = sts.mark(), svc.mark()
+    run = expect_fault(metro_client(sts, svc, password="wrong"), "InvalidSecurity", phase="call 1")
+    assert run.result["calls"] == 0
+    text = sts.log_since(sts_mark, until=lambda t: "STS fault" in t)
+    assert "FailedAuthentication: wrong username or password" in text, text
+    assert "issued a SAML" not in text
+    assert not svc.log_since(mark).issued
