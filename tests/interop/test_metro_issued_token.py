@@ -86,8 +86,8 @@ def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
         assert isinstance(sts, MetroSts)
         return sts
 
-    def get_metro(binding: str, sts: MetroSts) -> MetroService:
-        args = ("it", binding, "--trust-sts-cert", str(sts.cert_pem), "--issuer", sts.url)
+    def get_metro(binding: str, sts: MetroSts, bootstrap: str = "it") -> MetroService:
+        args = (bootstrap, binding, "--trust-sts-cert", str(sts.cert_pem), "--issuer", sts.url)
         svc = once(("metro", *args), lambda: start_metro_service(home, *args))
         assert isinstance(svc, MetroService)
         return svc
@@ -131,6 +131,28 @@ def test_metro_sts_token_opens_a_session_with_metros_service(fed: Federation, bi
     assert names[0] == "issue" and names[-1] == "cancel" and names.count("issue") == 1, events
     out = svc.out_since(mark, until=lambda o: len(re.findall(r"^CALL Add", o, re.M)) >= 3)
     assert len(re.findall(r"^CALL Add (\d) 100", out, re.M)) == 3, out  # Metro ran the calls
+
+
+@pytest.mark.parametrize("binding", ["wshttp", "ws2007"])
+def test_metro_sts_token_one_shot_with_metros_service(fed: Federation, binding: str) -> None:
+    """Metro's relying party without a session (``EstablishSecurityContext=false``): every
+    call carries Metro's SAML token; no RST/SCT, no Cancel."""
+    sts = fed.get_sts("--no-line-breaks")
+    svc = fed.get_metro(binding, sts, "it-oneshot")
+    mark = svc.mark()
+    events: list[tuple[str, str]] = []
+    with Client.from_wsdl(
+        svc.wsdl_url,
+        username="alice",
+        password="secret",
+        sts_verify=str(sts.cert_pem),
+        on_event=lambda n, d: events.append((n, d)),
+    ) as c:
+        assert not c.settings.secure_conversation.establish_security_context
+        assert [c.Add(a=i, b=100) for i in (1, 2)] == [101, 102]
+    assert not [n for n, _ in events if n in ("issue", "cancel")], events
+    out = svc.out_since(mark, until=lambda o: len(re.findall(r"^CALL Add", o, re.M)) >= 2)
+    assert len(re.findall(r"^CALL Add (\d) 100", out, re.M)) == 2, out
 
 
 @pytest.mark.parametrize("binding", ["wshttp", "ws2007"])

@@ -30,11 +30,12 @@ import javax.xml.transform.stream.StreamSource;
  * A Metro (WSIT) secure-conversation service of the demo contract, for wssc's client.
  *
  * <pre>
- * java -cp CLASSPATH wssc.metro.MetroService --bootstrap afc|unfc|mc|mc10|mc10-oneshot|unot|it --binding wshttp|ws2007
+ * java -cp CLASSPATH wssc.metro.MetroService --bootstrap afc|unfc|mc|mc10|mc10-oneshot|unot|it|it-oneshot --binding wshttp|ws2007
  *      --port N --cert PEM --key PEM(PKCS8) [--users name:pw,…] [--no-derived-keys]
  *      [--trust-client-cert PEM]  (mc*: the client certificate Metro's trust store holds)
  *      [--trust-sts-cert PEM] [--issuer URL]  (it: the STS Metro trusts, and the sp:Issuer)
- *  it: IssuedToken (WCF's federation binding), a SAML token from an STS bootstraps the session.
+ *  it: IssuedToken (WCF's federation binding), a SAML token from an STS bootstraps the session;
+ *  it-oneshot: the IssuedToken SymmetricBinding alone (EstablishSecurityContext=false).
  *  mc10: MutualCertificate under WS-Security 1.0 (WCF's AsymmetricBinding, sp:Wss10) as the
  *  bootstrap of a session; mc10-oneshot: the same binding alone, without a session.
  *      [--no-require-cancellation] [--sc-lifetime-ms MS] [--suite Basic256 | --suites A,B,…]
@@ -106,7 +107,7 @@ public final class MetroService {
         boolean username = unot || "unfc".equals(bootstrap);
         String sp = sp12 ? "http://docs.oasis-open.org/ws-sx/ws-securitypolicy/200702"
                 : "http://schemas.xmlsoap.org/ws/2005/07/securitypolicy";
-        String policy = resource(unot ? "unot.policy" : bootstrap.startsWith("mc10") ? bootstrap + ".policy" : "afc.policy")
+        String policy = resource(unot ? "unot.policy" : bootstrap.startsWith("mc10") || "it-oneshot".equals(bootstrap) ? bootstrap + ".policy" : "afc.policy")
                 .replace("<sp:Basic256/>", "<sp:" + suite + "/>");
         // UserNameForCertificate: AnonymousForCertificate's bootstrap binding plus the
         // UsernameToken as a signed (SP 1.2: signed encrypted) supporting token of the
@@ -131,7 +132,7 @@ public final class MetroService {
         policy = policy.replace("@BOOTSTRAP_TOKENS@", usernameTokens);
         // IssuedToken (WCF's ws(2007)FederationHttpBinding): the bootstrap's protection token is
         // the STS's SAML token, its proof key the key; sp:Issuer names the STS.
-        if ("it".equals(bootstrap)) {
+        if (bootstrap.startsWith("it")) {
             policy = issuedToken(policy, sp12, issuer);
         }
         String cancelAssertion = cancel ? "" : sp12 ? "<sp:MustNotSendCancel/>"
@@ -146,7 +147,7 @@ public final class MetroService {
                 .replace("@HTTPS@", https);
         String config = "        <sc:KeyStore wspp:visibility=\"private\" location=\"$WSIT_HOME/server.p12\""
                 + " type=\"PKCS12\" storepass=\"changeit\" alias=\"wssc\" keypass=\"changeit\"/>\n";
-        if (bootstrap.startsWith("mc") || "it".equals(bootstrap)) {
+        if (bootstrap.startsWith("mc") || bootstrap.startsWith("it")) {
             config += "        <sc:TrustStore wspp:visibility=\"private\" location=\"$WSIT_HOME/trust.p12\""
                     + " type=\"PKCS12\" storepass=\"changeit\"/>\n";
         }
