@@ -568,7 +568,9 @@ def wssc_sts_cert(home: Path) -> Path:
     return cert
 
 
-def start_wssc_sts(home: Path, relying_parties: dict[str, Path], *, port: int | None = None) -> WsscSts:
+def start_wssc_sts(
+    home: Path, relying_parties: dict[str, Path], *extra: str, port: int | None = None
+) -> WsscSts:
     """``wssc sts`` at ``https://127.0.0.1:PORT/sts`` with `wssc_sts_cert`, user alice:secret,
     issuing for ``relying_parties`` (address -> certificate)."""
     cert, key = wssc_sts_cert(home), home / "wssc-sts.key"
@@ -577,7 +579,7 @@ def start_wssc_sts(home: Path, relying_parties: dict[str, Path], *, port: int | 
     port = port or free_port()
     log_path = home / f"wssc-sts-{port}.log"
     cmd = [sys.executable, "-m", "wssc", "--log-level", "INFO", "sts", "--port", str(port)]
-    cmd += ["--cert", str(cert), "--key", str(key), "--users", str(users)]
+    cmd += ["--cert", str(cert), "--key", str(key), "--users", str(users), *extra]
     for address, pem in relying_parties.items():
         cmd += ["--relying-party-cert", f"{address}={pem}"]
     with open(log_path, "ab") as log:

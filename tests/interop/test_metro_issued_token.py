@@ -260,27 +260,27 @@ def test_wssc_service_refuses_metros_token(fed: Federation, trusted: str, sha1: 
 
 
 # --- Metro's client: wssc's STS -> wssc's service ----------------------------------------------------
-@pytest.fixture(scope="module")
-def wssc_federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[WsscSts, WsscService]]:
-    """``wssc sts`` and ``wssc serve --bootstrap issued-token`` (WS2007: WS-Trust 1.3, the
-    only family wssc's STS serves) naming it in ``sp:Issuer`` and trusting its certificate."""
+@pytest.fixture(scope="module", params=["wshttp", "ws2007"])
+def wssc_federation(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[WsscSts, WsscService]]:
+    """``wssc sts`` and ``wssc serve --bootstrap issued-token`` naming it in ``sp:Issuer`` and
+    trusting its certificate, in one family: Metro's client speaks to the STS in the WS-Trust
+    version of the relying party's policy (FINDINGS M16), so the STS speaks it too
+    (``--trust feb2005`` for WSHttpBinding)."""
     metro_classpath()
-    home = tmp_path_factory.mktemp("wssc-sts")
+    binding = str(request.param)
+    home = tmp_path_factory.mktemp(f"wssc-sts-{binding}")
     port = free_port()
     sts_url = f"https://127.0.0.1:{port}/sts"
     cert = str(wssc_sts_cert(home))
     svc = start_wssc(
         home,
-        "--binding",
-        "ws2007",
-        "--bootstrap",
-        "issued-token",
-        "--issuer-cert",
-        cert,
-        "--sts-address",
-        sts_url,
+        *("--binding", binding, "--bootstrap", "issued-token"),
+        *("--issuer-cert", cert, "--sts-address", sts_url),
     )
-    sts = start_wssc_sts(home, {svc.url: svc.cert_pem}, port=port)
+    trust = ("--trust", "feb2005") if binding == "wshttp" else ()
+    sts = start_wssc_sts(home, {svc.url: svc.cert_pem}, *trust, port=port)
     yield sts, svc
     sts.stop()
     svc.stop()

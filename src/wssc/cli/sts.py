@@ -47,6 +47,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         default=3600.0,
         help="token lifetime in seconds (default 3600, ADFS's 60 minutes)",
     )
+    p.add_argument(
+        "--trust",
+        choices=("1.3", "feb2005"),
+        default="1.3",
+        help="WS-Trust version of the endpoint and its metadata: 1.3 (ws2007FederationHttpBinding's; "
+        "default) or feb2005 (wsFederationHttpBinding's, WS-SecurityPolicy 1.1)",
+    )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8443, help="port (default 8443)")
     p.add_argument("--path", default="/sts", help="URL path of the STS endpoint (default /sts)")
@@ -75,6 +82,7 @@ def _read_users(path: str) -> dict[str, str]:
 def run(args: argparse.Namespace) -> int:
     from wssc.certs import load
     from wssc.service.sts import SecurityTokenService, sts_app
+    from wssc.xml import ns
 
     try:
         import uvicorn
@@ -100,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
         relying_parties=parties,
         validator=validate,
         lifetime=args.lifetime,
+        trust=ns.TRUST_FEB2005 if args.trust == "feb2005" else ns.TRUST_V13,
     )
     config = uvicorn.Config(
         sts_app(sts, address=url),
