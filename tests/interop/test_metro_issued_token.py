@@ -195,10 +195,14 @@ def test_metro_sts_refuses_a_wrong_password(fed: Federation) -> None:
 
 
 # --- wssc's client: Metro's STS -> wssc's relying party (the ADFS stand-in) ---------------------------
-def wssc_call(svc: WsscService, sts: MetroSts, *extra: str) -> subprocess.CompletedProcess[str]:
+def wssc_call(
+    svc: WsscService, sts: MetroSts, *extra: str, follow: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """``wssc call`` with ``--sts`` (or, ``follow``, without: the policy's sp:Issuer)."""
     return subprocess.run(
         [
-            *(sys.executable, "-m", "wssc", "call", svc.url, "Add", "2", "3", "--sts", sts.url),
+            *(sys.executable, "-m", "wssc", "call", svc.url, "Add", "2", "3"),
+            *(() if follow else ("--sts", sts.url)),
             *("--username", "alice", "--password", "secret", "--sts-cafile", str(sts.cert_pem), *extra),
         ],
         capture_output=True,
@@ -230,6 +234,23 @@ def test_metro_sts_token_calls_wssc_service(fed: Federation, binding: str, sessi
     else:
         log = svc.log_since(mark)
         assert not log.issued and not log.faults, log.text
+
+
+def test_wssc_call_follows_the_issuer_to_metros_sts(fed: Federation) -> None:
+    """``wssc call`` without ``--sts``: it reads Metro's STS from the service's sp:Issuer,
+    fetches the STS's ``?wsdl`` from Metro, signs in and calls."""
+    sts = fed.get_sts()
+    sts_cert = str(metro_sts_cert(fed.home))
+    svc = fed.get_wssc(
+        *("--binding", "ws2007", "--issuer-cert", sts_cert, "--issuer-sha1", "--sts-address", sts.url)
+    )
+    sts_mark, mark = sts.mark(), svc.mark()
+    out = wssc_call(svc, sts, follow=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "5"
+    assert "AUTH alice ok" in sts.out_since(sts_mark, until=lambda o: "AUTH" in o)
+    log = svc.log_since(mark, until=lambda lg: bool(lg.cancelled))
+    assert len(log.issued) == 1 and log.cancelled == log.issued, log.text
 
 
 @pytest.mark.parametrize(
