@@ -513,11 +513,12 @@ def start_metro_sts(
             stderr=err,
             stdin=subprocess.DEVNULL,
         )
-    sts = MetroSts(f"https://127.0.0.1:{port}/sts", cert, out_path, err_path, proc)
+    scheme = "http" if "unfc" in extra else "https"  # --bootstrap unfc: message security over HTTP
+    sts = MetroSts(f"{scheme}://127.0.0.1:{port}/sts", cert, out_path, err_path, proc)
     _await_wsdl(
         proc,
         sts.url + "?wsdl",
-        lambda: tls_verify(str(cert)),
+        lambda: tls_verify(str(cert)) if scheme == "https" else True,
         "Metro's STS",
         sts.stderr_tail,
         timeout=60,

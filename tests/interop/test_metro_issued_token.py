@@ -20,6 +20,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -251,6 +252,66 @@ def test_wssc_call_follows_the_issuer_to_metros_sts(fed: Federation) -> None:
     assert "AUTH alice ok" in sts.out_since(sts_mark, until=lambda o: "AUTH" in o)
     log = svc.log_since(mark, until=lambda lg: bool(lg.cancelled))
     assert len(log.issued) == 1 and log.cancelled == log.issued, log.text
+
+
+def sts_stderr_since(sts: MetroSts, mark: int) -> str:
+    with open(sts.err_path, "rb") as f:
+        f.seek(mark)
+        return f.read().decode(errors="replace")
+
+
+UNFC_STS = ("--bootstrap", "unfc", "--no-line-breaks")  # line breaks: FINDINGS M15
+
+
+def test_metro_sts_with_username_for_certificate(fed: Federation) -> None:
+    """Metro's STS as its basic sample deploys it: UserNameForCertificate over HTTP (the RST
+    signed and encrypted under a key sent to the STS's certificate, the UsernameToken
+    encrypted). ``wssc call --sts URL --sts-cert PEM`` signs in so and calls wssc's service."""
+    sts = fed.get_sts(*UNFC_STS)
+    assert sts.url.startswith("http://")
+    sts_cert = str(metro_sts_cert(fed.home))
+    svc = fed.get_wssc("--binding", "ws2007", "--issuer-cert", sts_cert, "--issuer-sha1")
+    sts_mark, mark = sts.mark(), svc.mark()
+    out = wssc_call(svc, sts, "--sts-cert", sts_cert)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "5"
+    assert "AUTH alice ok" in sts.out_since(sts_mark, until=lambda o: "AUTH" in o)
+    log = svc.log_since(mark, until=lambda lg: bool(lg.cancelled))
+    assert len(log.issued) == 1 and "identity 'CN=alice'" in log.text, log.text
+
+
+@pytest.mark.parametrize("case", ["wrong-password", "other-certificate"])
+def test_metro_sts_with_username_for_certificate_refuses(fed: Federation, case: str) -> None:
+    """A wrong password (Metro's validator refuses it), or the RST encrypted to another
+    certificate than the STS's (Metro cannot decrypt it and never sees the password): no
+    token, nothing reaches the service."""
+    sts = fed.get_sts(*UNFC_STS)
+    sts_cert = str(metro_sts_cert(fed.home))
+    svc = fed.get_wssc("--binding", "ws2007", "--issuer-cert", sts_cert, "--issuer-sha1")
+    sts_mark, mark = sts.mark(), svc.mark()
+    err_mark = sts.err_path.stat().st_size
+    cert = str(fed.rp_cert) if case == "other-certificate" else sts_cert
+    out = subprocess.run(
+        [
+            *(sys.executable, "-m", "wssc", "call", svc.url, "Add", "2", "3", "--sts", sts.url),
+            *("--sts-cert", cert, "--username", "alice"),
+            *("--password", "wrong" if case == "wrong-password" else "secret"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode != 0 and out.stdout.strip() != "5", out.stdout
+    if case == "wrong-password":
+        assert "AUTH alice refused" in sts.out_since(sts_mark, until=lambda o: "AUTH" in o)
+    else:
+        deadline = time.monotonic() + 15
+        while "No Matching private key" not in (text := sts_stderr_since(sts, err_mark)):
+            assert time.monotonic() < deadline, text[-3000:]
+            time.sleep(0.02)
+        # Metro refused while decrypting, before its validator saw a password.
+        assert "AUTH" not in sts.out_since(sts_mark, until=lambda o: True)
+    assert not svc.log_since(mark).issued
 
 
 @pytest.mark.parametrize(

@@ -436,6 +436,12 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     c.add_argument("--sts-cafile", metavar="PEM", help="CA/certificate file to trust for the STS's HTTPS")
     c.add_argument(
+        "--sts-cert",
+        metavar="PEM",
+        help="with --sts: sign in to it with UserNameForCertificate (the RST encrypted to this, "
+        "the STS's certificate; http:// allowed) instead of over HTTPS",
+    )
+    c.add_argument(
         "--dns-identity",
         metavar="NAME",
         help="tlsnego: the DNS name the service's TLS certificate must carry (WCF's <dns> identity)",
@@ -945,7 +951,10 @@ def _issued_token(args: argparse.Namespace, applies_to: str) -> Any:
 
     if not args.username or args.password is None:
         raise ConfigurationError("--sts signs in with --username and --password")
-    exchange = StsExchange.new(args.sts, applies_to, args.username, args.password)
+    from wssc.certs import load
+
+    cert = load(args.sts_cert) if args.sts_cert else None
+    exchange = StsExchange.new(args.sts, applies_to, args.username, args.password, sts_certificate=cert)
     return request_token(exchange, verify=args.sts_cafile or True, timeout=args.timeout)
 
 

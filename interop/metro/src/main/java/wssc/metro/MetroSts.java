@@ -1,5 +1,6 @@
 package wssc.metro;
 
+import com.sun.net.httpserver.HttpServer;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
 import jakarta.xml.ws.Endpoint;
@@ -24,9 +25,10 @@ import javax.xml.transform.stream.StreamSource;
  * java -cp CLASSPATH wssc.metro.MetroSts --port N --cert PEM --key PEM(PKCS8)
  *      --relying-party URL=PEM[,URL=PEM…] [--users name:pw,…] [--binding ws2007|wshttp]
  *      [--token-type URI] [--lifetime-ms MS] [--issuer NAME] [--no-line-breaks]
+ *      [--bootstrap unot|unfc]  (unfc: UserNameForCertificate over HTTP, Metro's basic sample)
  * </pre>
  *
- * The key pair serves TLS and signs the assertions. Each relying party's certificate goes to
+ * The key pair serves TLS (unot) or decrypts the RST (unfc), and signs the assertions. Each relying party's certificate goes to
  * the STS's trust store; its proof keys are encrypted to it. Prints {@code LISTENING url}, then
  * {@code AUTH name ok|refused} per sign-in.
  */
@@ -87,9 +89,17 @@ public final class MetroSts {
         }
         Certs.save(trust, home.resolve("trust.p12"));
 
-        String address = "https://127.0.0.1:" + port + "/sts";
+        // unot (default): UserNameOverTransport over HTTPS; unfc: UserNameForCertificate over
+        // HTTP, the RST signed and encrypted with a key sent to the STS's certificate.
+        boolean unfc = "unfc".equals(opt(argv, "--bootstrap", "unot"));
+        String address = (unfc ? "http" : "https") + "://127.0.0.1:" + port + "/sts";
         String trustNs = sp12 ? "http://docs.oasis-open.org/ws-sx/ws-trust/200512" : "http://schemas.xmlsoap.org/ws/2005/02/trust";
         String doc = MetroService.resource("sts.wsdl")
+                .replace("@STS_BINDING@", MetroService.resource(unfc ? "sts-unfc.policy" : "sts-unot.policy"))
+                .replace("@MESSAGE_POLICIES@", unfc ? MetroService.resource("message.policy") : "")
+                .replace("@IN_REF@", unfc ? "<wsp:PolicyReference URI=\"#WSHttpBinding_ICalculator_Input_policy\"/>" : "")
+                .replace("@OUT_REF@", unfc ? "<wsp:PolicyReference URI=\"#WSHttpBinding_ICalculator_Output_policy\"/>" : "")
+                .replace("@SIGNED_TOKENS@", sp12 ? "SignedEncryptedSupportingTokens" : "SignedSupportingTokens")
                 .replace("@SP@", sp12 ? "http://docs.oasis-open.org/ws-sx/ws-securitypolicy/200702"
                         : "http://schemas.xmlsoap.org/ws/2005/07/securitypolicy")
                 .replace("@HTTPS@", sp12 ? "<sp:HttpsToken><wsp:Policy/></sp:HttpsToken>"
@@ -104,12 +114,18 @@ public final class MetroSts {
         Path wsdlFile = home.resolve("sts.wsdl");
         Files.writeString(wsdlFile, doc);
 
-        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-        kmf.init(ks, "changeit".toCharArray());
-        SSLContext tls = SSLContext.getInstance("TLS");
-        tls.init(kmf.getKeyManagers(), null, null);
-        HttpsServer server = HttpsServer.create(new InetSocketAddress("127.0.0.1", port), 0);
-        server.setHttpsConfigurator(new HttpsConfigurator(tls));
+        HttpServer server;
+        if (unfc) {
+            server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 0);
+        } else {
+            KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+            kmf.init(ks, "changeit".toCharArray());
+            SSLContext tls = SSLContext.getInstance("TLS");
+            tls.init(kmf.getKeyManagers(), null, null);
+            HttpsServer https = HttpsServer.create(new InetSocketAddress("127.0.0.1", port), 0);
+            https.setHttpsConfigurator(new HttpsConfigurator(tls));
+            server = https;
+        }
 
         Endpoint endpoint = Endpoint.create(new StsProvider());
         StreamSource primary = new StreamSource(wsdlFile.toFile());
