@@ -444,3 +444,156 @@ def start_metro_service(
         ready=lambda: "LISTENING" in out_path.read_text(errors="replace"),
     )
     return svc
+
+
+# --- Metro's STS (wssc.metro.MetroSts) ---------------------------------------------------------------
+@dataclass
+class MetroSts:
+    url: str
+    cert_pem: Path
+    out_path: Path
+    err_path: Path
+    proc: subprocess.Popen[bytes]
+
+    def mark(self) -> int:
+        return self.out_path.stat().st_size
+
+    def out_since(self, mark: int, until: Callable[[str], bool], timeout: float = 15.0) -> str:
+        """Metro's output after ``mark``, polled until ``until`` holds (deadline ``timeout``)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with open(self.out_path, "rb") as f:
+                f.seek(mark)
+                out = f.read().decode(errors="replace")
+            if until(out) or time.monotonic() > deadline:
+                return out
+            time.sleep(0.02)
+
+    def stderr_tail(self, n: int = 60) -> str:
+        return "\n".join(self.err_path.read_text(errors="replace").splitlines()[-n:])
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def metro_sts_cert(home: Path) -> Path:
+    """The Metro STS's key pair in ``home`` (metro-sts.pem, metro-sts.key), made once: its
+    TLS certificate and the certificate that signs its assertions."""
+    from wssc.certs import generate_self_signed, save
+
+    cert = home / "metro-sts.pem"
+    if not cert.exists():
+        save(generate_self_signed("127.0.0.1"), cert, home / "metro-sts.key")
+    return cert
+
+
+def start_metro_sts(
+    home: Path, relying_parties: dict[str, Path], *extra: str, port: int | None = None
+) -> MetroSts:
+    """Metro's STS at ``https://127.0.0.1:PORT/sts`` with `metro_sts_cert`, issuing tokens
+    for ``relying_parties`` (address -> the certificate its proof keys are encrypted to)."""
+    cp = metro_classpath()
+    cert = metro_sts_cert(home)
+    key = home / "metro-sts.key"
+    port = port or free_port()
+    out_path = home / f"metro-sts-{port}.out"
+    err_path = home / f"metro-sts-{port}.err"
+    rps = ",".join(f"{url}={pem}" for url, pem in relying_parties.items())
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        proc = subprocess.Popen(
+            [
+                *("java", "-cp", cp, "wssc.metro.MetroSts", "--port", str(port)),
+                *("--cert", str(cert), "--key", str(key), "--relying-party", rps, *extra),
+            ],
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+        )
+    scheme = "http" if "unfc" in extra else "https"  # --bootstrap unfc: message security over HTTP
+    sts = MetroSts(f"{scheme}://127.0.0.1:{port}/sts", cert, out_path, err_path, proc)
+    _await_wsdl(
+        proc,
+        sts.url + "?wsdl",
+        lambda: tls_verify(str(cert)) if scheme == "https" else True,
+        "Metro's STS",
+        sts.stderr_tail,
+        timeout=60,
+        interval=0.2,
+        request_timeout=5,
+        ready=lambda: "LISTENING" in out_path.read_text(errors="replace"),
+    )
+    return sts
+
+
+# --- wssc's STS (``python -m wssc sts``) ---------------------------------------------------------------
+@dataclass
+class WsscSts:
+    url: str
+    cert_pem: Path
+    log_path: Path
+    proc: subprocess.Popen[bytes]
+
+    def mark(self) -> int:
+        return self.log_path.stat().st_size
+
+    def log_since(self, mark: int, until: Callable[[str], bool], timeout: float = 15.0) -> str:
+        """The STS's log after ``mark``, polled until ``until`` holds (deadline ``timeout``)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with open(self.log_path, "rb") as f:
+                f.seek(mark)
+                text = f.read().decode(errors="replace")
+            if until(text) or time.monotonic() > deadline:
+                return text
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def wssc_sts_cert(home: Path) -> Path:
+    """wssc's STS key pair in ``home`` (wssc-sts.pem, wssc-sts.key), made once."""
+    from wssc.certs import generate_self_signed, save
+
+    cert = home / "wssc-sts.pem"
+    if not cert.exists():
+        save(generate_self_signed("127.0.0.1"), cert, home / "wssc-sts.key")
+    return cert
+
+
+def start_wssc_sts(
+    home: Path, relying_parties: dict[str, Path], *extra: str, port: int | None = None
+) -> WsscSts:
+    """``wssc sts`` at ``https://127.0.0.1:PORT/sts`` with `wssc_sts_cert`, user alice:secret,
+    issuing for ``relying_parties`` (address -> certificate)."""
+    cert, key = wssc_sts_cert(home), home / "wssc-sts.key"
+    users = home / "sts-users"
+    users.write_text("alice:secret\n")
+    port = port or free_port()
+    log_path = home / f"wssc-sts-{port}.log"
+    cmd = [sys.executable, "-m", "wssc", "--log-level", "INFO", "sts", "--port", str(port)]
+    cmd += ["--cert", str(cert), "--key", str(key), "--users", str(users), *extra]
+    for address, pem in relying_parties.items():
+        cmd += ["--relying-party-cert", f"{address}={pem}"]
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
+    sts = WsscSts(f"https://127.0.0.1:{port}/sts", cert, log_path, proc)
+    _await_wsdl(
+        proc,
+        sts.url + "?wsdl",
+        lambda: tls_verify(str(cert)),
+        "wssc sts",
+        lambda: log_path.read_text()[-3000:],
+        timeout=30,
+        interval=0.1,
+        request_timeout=2,
+    )
+    return sts

@@ -226,6 +226,9 @@ class ServiceCredentials(_Credentials):
     #: IssuedToken: refuse an assertion ID seen before, while the assertion is valid (WIF's
     #: ``DetectReplayedTokens``, off by default: WCF's clients reuse a token until it expires).
     detect_replayed_tokens: bool = False
+    #: IssuedToken: also accept assertions signed with RSA-SHA1 and SHA-1 digests (Metro's
+    #: STS signs only so; WCF accepts them). Off: SHA-256 or better.
+    issuer_sha1_signatures: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -500,6 +503,7 @@ def _it_service(c: ServiceCredentials, s: LocalServiceSecuritySettings) -> Boots
         skew=s.max_clock_skew.total_seconds(),
         replay=MemoryReplayCache(max_entries=s.replay_cache_size) if c.detect_replayed_tokens else None,
         cache=ValidatedAssertions(s.max_cached_issued_tokens) if s.max_cached_issued_tokens > 0 else None,
+        allow_sha1_signatures=c.issuer_sha1_signatures,
     )
     return IssuedTokenService(validator)
 

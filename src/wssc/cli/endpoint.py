@@ -205,6 +205,12 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="issued-token: accept each assertion ID once (WIF's DetectReplayedTokens; off by default)",
     )
     s.add_argument(
+        "--issuer-sha1",
+        action="store_true",
+        help="issued-token: also accept assertions signed with RSA-SHA1/SHA-1 digests (Metro's STS "
+        "signs only so; default: SHA-256 or better)",
+    )
+    s.add_argument(
         "--audience",
         action="append",
         default=[],
@@ -436,6 +442,12 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "it, the STS the service's policy names (sp:Issuer) is used, found through its metadata",
     )
     c.add_argument("--sts-cafile", metavar="PEM", help="CA/certificate file to trust for the STS's HTTPS")
+    c.add_argument(
+        "--sts-cert",
+        metavar="PEM",
+        help="with --sts: sign in to it with UserNameForCertificate (the RST encrypted to this, "
+        "the STS's certificate; http:// allowed) instead of over HTTPS",
+    )
     c.add_argument(
         "--dns-identity",
         metavar="NAME",
@@ -673,6 +685,7 @@ def run_serve(args: argparse.Namespace) -> int:
             trusted_issuers=tuple(load_cert(p) for p in args.issuer_cert),
             audiences=tuple(args.audience) or (address,),
             detect_replayed_tokens=args.detect_replayed_tokens,
+            issuer_sha1_signatures=args.issuer_sha1,
         ),
         compatibility=Compatibility(suite_signatures=args.suite_signatures, spnego=args.spnego_dialect),
     )
@@ -959,7 +972,12 @@ def _issued_token(args: argparse.Namespace, applies_to: str, wsdl_url: str) -> A
     except httpx.HTTPError as exc:
         raise TransportError(f"the WSDL at {wsdl_url} could not be read: {exc}") from None
     token_type = settings_from_wsdl(wsdl).settings.issued_token_type
-    exchange = StsExchange.new(args.sts, applies_to, args.username, args.password, token_type)
+    from wssc.certs import load
+
+    cert = load(args.sts_cert) if args.sts_cert else None
+    exchange = StsExchange.new(
+        args.sts, applies_to, args.username, args.password, token_type, sts_certificate=cert
+    )
     return request_token(exchange, verify=args.sts_cafile or True, timeout=args.timeout)
 
 

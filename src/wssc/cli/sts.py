@@ -64,6 +64,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="a claim every issued token carries as a SAML attribute (TYPE a claim-type URI, e.g. "
         "http://schemas.microsoft.com/ws/2008/06/identity/claims/role=admin); repeat for several",
     )
+    p.add_argument(
+        "--trust",
+        choices=("1.3", "feb2005"),
+        default="1.3",
+        help="WS-Trust version of the endpoint and its metadata: 1.3 (ws2007FederationHttpBinding's; "
+        "default) or feb2005 (wsFederationHttpBinding's, WS-SecurityPolicy 1.1)",
+    )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8443, help="port (default 8443)")
     p.add_argument("--path", default="/sts", help="URL path of the STS endpoint (default /sts)")
@@ -132,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
         lifetime=args.lifetime,
         token_type=ns.WSS_SAML11_TOKEN_TYPE if args.token_type == "saml11" else ns.WSS_SAML2_TOKEN_TYPE,
         claims=(lambda user: claims) if claims else None,
+        trust=ns.TRUST_FEB2005 if args.trust == "feb2005" else ns.TRUST_V13,
     )
     config = uvicorn.Config(
         sts_app(sts, address=url),

@@ -19,11 +19,13 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from wssc.bootstrap.base import BootstrapClient, ClientContext
-from wssc.bootstrap.registry import ClientCredentials, username_over_tls
+from wssc.bootstrap.registry import BootstrapKind, ClientCredentials, bootstrap_kind, username_over_tls
+from wssc.certs import Certificate
 from wssc.errors import ConfigurationError, InvalidRequest, TransportError, error_from_fault, missing_extra
 from wssc.federation.assertion import is_assertion, token_type
 from wssc.federation.token import IssuedToken
 from wssc.security.policy import MessagePolicy
+from wssc.settings import WS2007, WSHTTP, Bootstrap, EndpointSettings, SecureConversationSettings
 from wssc.trust.entropy import computed_key, new_entropy
 from wssc.trust.issued import IssuedTokenRequest, IssuedTokenResponse, assertion_reference
 from wssc.trust.messages import BinarySecret, ComputedKey
@@ -49,6 +51,9 @@ class StsExchange:
     trust: TrustVersion = ns.TRUST_V13
     soap: SoapVersion = SOAP_12
     entropy: bytes | None = field(default=None, repr=False)
+    #: The STS's certificate: sign in with UserNameForCertificate (the RST signed and encrypted
+    #: under a key sent to it; Metro's basic STS sample) instead of UserNameOverTransport.
+    sts_certificate: Certificate | None = field(default=None, repr=False)
 
     @classmethod
     def new(
@@ -58,18 +63,48 @@ class StsExchange:
         username: str,
         password: str,
         token_type: str = ns.WSS_SAML2_TOKEN_TYPE,
+        *,
+        sts_certificate: Certificate | None = None,
     ) -> StsExchange:
-        return cls(address, applies_to, username, password, token_type, entropy=new_entropy(_KEY_BITS))
+        return cls(
+            address,
+            applies_to,
+            username,
+            password,
+            token_type,
+            entropy=new_entropy(_KEY_BITS),
+            sts_certificate=sts_certificate,
+        )
 
     @property
     def _policy(self) -> MessagePolicy:
-        return MessagePolicy(sc=ns.SC_V13 if self.trust.ns == ns.TRUST_13 else ns.SC_FEB2005)
+        if self.sts_certificate is None:
+            return MessagePolicy(sc=ns.SC_V13 if self.trust.ns == ns.TRUST_13 else ns.SC_FEB2005)
+        family = WS2007 if self.trust.ns == ns.TRUST_13 else WSHTTP
+        scs = SecureConversationSettings(
+            bootstrap=Bootstrap.USERNAME_FOR_CERTIFICATE,
+            establish_security_context=False,
+            message_security_version=family,
+        )
+        return self._kind().message_policy(EndpointSettings(secure_conversation=scs), "client")
+
+    def _kind(self) -> BootstrapKind:
+        if self.sts_certificate is None:
+            return username_over_tls()
+        return bootstrap_kind(Bootstrap.USERNAME_FOR_CERTIFICATE)
 
     def _sign_in(self) -> BootstrapClient:
-        creds = ClientCredentials(username=self.username, password=self.password)
-        return username_over_tls().client_half(creds)
+        creds = ClientCredentials(
+            username=self.username, password=self.password, service_certificate=self.sts_certificate
+        )
+        return self._kind().client_half(creds)
 
     def request(self, now: float | None = None) -> bytes:
+        return self.prepare(now)[0]
+
+    def prepare(self, now: float | None = None) -> tuple[bytes, ClientContext]:
+        """The request, and what `read` needs to verify the reply (the key a
+        UserNameForCertificate request sent the STS)."""
         rst = IssuedTokenRequest(self.token_type, self.applies_to, _KEY_BITS, self.entropy, context=None)
         env = new_envelope(
             self.soap,
@@ -77,15 +112,17 @@ class StsExchange:
             to=self.address,
             payload=rst.to_xml(self.trust),
         )
-        root, _ = self._sign_in().secure(env, self._policy, now)
-        return etree.tostring(root)
+        root, ctx = self._sign_in().secure(env, self._policy, now)
+        return etree.tostring(root), ctx
 
-    def read(self, data: bytes, now: float | None = None) -> IssuedToken:
+    def read(
+        self, data: bytes, now: float | None = None, context: ClientContext | None = None
+    ) -> IssuedToken:
         env = Envelope(parse_xml(data))
         fault = read_fault(env)
         if fault is not None:
             raise error_from_fault(fault.code, fault.reason)
-        verified = self._sign_in().verify_reply(data, ClientContext(), self._policy, now)
+        verified = self._sign_in().verify_reply(data, context or ClientContext(), self._policy, now)
         if verified.envelope.action != IssuedTokenResponse.action(self.trust):
             raise InvalidRequest("the STS's reply is not an Issue response")
         payload = verified.envelope.payload
@@ -119,12 +156,15 @@ def request_token(
         import httpx
     except ModuleNotFoundError as exc:
         raise missing_extra(exc, "requesting a token from an STS") from None
-    if not exchange.address.startswith("https://"):
-        raise ConfigurationError("the STS is reached over HTTPS only (it is sent the password)")
+    if not exchange.address.startswith("https://") and exchange.sts_certificate is None:
+        raise ConfigurationError(
+            "the STS is reached over HTTPS (it is sent the password), or over HTTP with "
+            "UserNameForCertificate (sts_certificate=: the password is encrypted to it)"
+        )
     ctx: bool | ssl.SSLContext = (
         ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
     )
-    body = exchange.request(time.time())
+    body, context = exchange.prepare(time.time())
     action = IssuedTokenRequest.action(exchange.trust)
     headers = {"content-type": f'{exchange.soap.content_type}; charset=utf-8; action="{action}"'}
     try:
@@ -134,7 +174,7 @@ def request_token(
         raise TransportError(f"the STS at {exchange.address} could not be reached: {exc}") from None
     if not r.content:
         raise TransportError(f"the STS answered HTTP {r.status_code} with no body")
-    return exchange.read(r.content, time.time())
+    return exchange.read(r.content, time.time(), context)
 
 
 __all__ = ["IssuedToken", "StsExchange", "request_token"]

@@ -99,6 +99,8 @@ class IssuedTokenValidator:
     limits: AssertionLimits = DEFAULT_ASSERTION_LIMITS
     #: Validated assertions, so that a resent one costs no RSA operation (None: no cache).
     cache: ValidatedAssertions | None = None
+    #: Also accept issuer signatures with RSA-SHA1 / SHA-1 digests (off: SHA-256 or better).
+    allow_sha1_signatures: bool = False
 
     def __post_init__(self) -> None:
         if not self.issuers:
@@ -117,7 +119,7 @@ class IssuedTokenValidator:
             self._check_lifetime(a, now)
             self._check_replay(a, now, peer)
             return ValidatedAssertion(a, hit.proof_key, hit.proof_key_sha1)
-        signed = verify_assertion(element, self.issuers)
+        signed = verify_assertion(element, self.issuers, allow_sha1=self.allow_sha1_signatures)
         a = read_assertion(signed, self.limits)
         a = replace(a, element=element)
         if not any(x in self.audiences for x in a.audiences):

@@ -4,7 +4,9 @@ An STS signs with RSA-SHA256 and SHA-256 digests under exclusive c14n, enveloped
 certificate in the ``ds:KeyInfo`` (as WCF and ADFS sign). A relying party verifies against the
 issuer certificates it is configured with: the certificate in the signature must be one of
 them (byte for byte), or, when the signature carries none, the only one configured. That is
-one RSA public-key operation per assertion. The verified element is the one signxml says the
+one RSA public-key operation per assertion. RSA-SHA1 signatures and SHA-1 digests (Metro's STS
+signs so, whatever algorithm it is asked for: its digest is fixed to SHA-1) are refused unless
+the relying party opts in with ``allow_sha1``. The verified element is the one signxml says the
 signature covered, and it must be the assertion itself (its ``ID``, SAML 1.1's
 ``AssertionID``), so that a signature over another element (XML signature wrapping) is refused.
 """
@@ -80,21 +82,25 @@ def select_issuer(assertion: etree._Element, issuers: Sequence[Certificate]) -> 
     raise SamlAssertionRejected("the assertion is signed by an untrusted issuer")
 
 
-def verify_assertion(assertion: etree._Element, issuers: Sequence[Certificate]) -> etree._Element:
+def verify_assertion(
+    assertion: etree._Element, issuers: Sequence[Certificate], *, allow_sha1: bool = False
+) -> etree._Element:
     """The element the trusted issuer's signature covers, which is ``assertion`` (its copy as
-    signxml verified it); raises `SamlAssertionRejected` naming the failed check."""
+    signxml verified it); raises `SamlAssertionRejected` naming the failed check.
+    ``allow_sha1`` also accepts RSA-SHA1 and SHA-1 digests (an issuer that signs only so)."""
     id_attr = id_attribute(assertion)
     issuer = select_issuer(assertion, issuers)
     sx = _signxml()
+    methods = {sx.SignatureMethod.RSA_SHA256, sx.SignatureMethod.RSA_SHA384, sx.SignatureMethod.RSA_SHA512}
+    digests = {sx.DigestAlgorithm.SHA256, sx.DigestAlgorithm.SHA384, sx.DigestAlgorithm.SHA512}
+    if allow_sha1:
+        methods.add(sx.SignatureMethod.RSA_SHA1)
+        digests.add(sx.DigestAlgorithm.SHA1)
     config = sx.SignatureConfiguration(
         location="./",
         expect_references=1,
-        signature_methods=frozenset(
-            {sx.SignatureMethod.RSA_SHA256, sx.SignatureMethod.RSA_SHA384, sx.SignatureMethod.RSA_SHA512}
-        ),
-        digest_algorithms=frozenset(
-            {sx.DigestAlgorithm.SHA256, sx.DigestAlgorithm.SHA384, sx.DigestAlgorithm.SHA512}
-        ),
+        signature_methods=frozenset(methods),
+        digest_algorithms=frozenset(digests),
     )
     try:
         result = sx.XMLVerifier().verify(

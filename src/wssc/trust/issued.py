@@ -37,6 +37,7 @@ from wssc.xml.ns import TrustVersion
 
 _APPLIES_TO = f"{{{ns.WSP12}}}AppliesTo"
 _MAX_TOKEN_TEXT = 256
+_FROM_SECONDARY = frozenset({"TokenType", "KeyType", "KeySize"})
 
 
 def _applies_to_xml(parent: etree._Element, address: str) -> None:
@@ -119,6 +120,17 @@ class IssuedTokenRequest:
         kids = {etree.QName(c).localname: c for c in x.children(el) if etree.QName(c).namespace == trust.ns}
         if len(x.children(el)) > 16:
             raise InvalidRequest("the RST has too many children")
+        # WS-Trust 1.3: the client copies the relying party's RequestSecurityTokenTemplate
+        # into SecondaryParameters (WCF and Metro send TokenType, KeyType and KeySize there);
+        # the RST's own elements come first.
+        if "SecondaryParameters" in kids:
+            second = x.children(kids["SecondaryParameters"])
+            if len(second) > 16:
+                raise InvalidRequest("the RST's SecondaryParameters has too many children")
+            for c in second:
+                name = etree.QName(c).localname
+                if etree.QName(c).namespace == trust.ns and name in _FROM_SECONDARY and name not in kids:
+                    kids[name] = c
         rt = x.text(kids["RequestType"], "RequestType") if "RequestType" in kids else None
         if rt != trust.issue:
             raise InvalidRequest("the RequestType is not Issue")

@@ -30,9 +30,12 @@ import javax.xml.transform.stream.StreamSource;
  * A Metro (WSIT) secure-conversation service of the demo contract, for wssc's client.
  *
  * <pre>
- * java -cp CLASSPATH wssc.metro.MetroService --bootstrap afc|unfc|mc|mc10|mc10-oneshot|unot --binding wshttp|ws2007
+ * java -cp CLASSPATH wssc.metro.MetroService --bootstrap afc|unfc|mc|mc10|mc10-oneshot|unot|it|it-oneshot --binding wshttp|ws2007
  *      --port N --cert PEM --key PEM(PKCS8) [--users name:pw,…] [--no-derived-keys]
  *      [--trust-client-cert PEM]  (mc*: the client certificate Metro's trust store holds)
+ *      [--trust-sts-cert PEM] [--issuer URL]  (it: the STS Metro trusts, and the sp:Issuer)
+ *  it: IssuedToken (WCF's federation binding), a SAML token from an STS bootstraps the session;
+ *  it-oneshot: the IssuedToken SymmetricBinding alone (EstablishSecurityContext=false).
  *  mc10: MutualCertificate under WS-Security 1.0 (WCF's AsymmetricBinding, sp:Wss10) as the
  *  bootstrap of a session; mc10-oneshot: the same binding alone, without a session.
  *      [--no-require-cancellation] [--sc-lifetime-ms MS] [--suite Basic256 | --suites A,B,…]
@@ -75,14 +78,36 @@ public final class MetroService {
         return KeyFactory.getInstance("RSA").generatePrivate(new PKCS8EncodedKeySpec(Base64.getDecoder().decode(b64)));
     }
 
+    /** afc.policy with the bootstrap's X509Token replaced by WCF's federation IssuedToken. */
+    static String issuedToken(String policy, boolean sp12, String issuer) {
+        String trust = sp12 ? "http://docs.oasis-open.org/ws-sx/ws-trust/200512" : "http://schemas.xmlsoap.org/ws/2005/02/trust";
+        String token = "<sp:IssuedToken sp:IncludeToken=\"@SP@/IncludeToken/AlwaysToRecipient\">"
+                + (issuer == null ? "" : "<sp:Issuer><wsa10:Address>" + issuer + "</wsa10:Address></sp:Issuer>")
+                + "<sp:RequestSecurityTokenTemplate xmlns:t=\"" + trust + "\">"
+                + "<t:TokenType>http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLV2.0</t:TokenType>"
+                + "<t:KeyType>" + trust + "/SymmetricKey</t:KeyType><t:KeySize>256</t:KeySize>"
+                + "</sp:RequestSecurityTokenTemplate>"
+                + "<wsp:Policy>@DK@<sp:RequireInternalReference/></wsp:Policy></sp:IssuedToken>";
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?s)<sp:X509Token .*?</sp:X509Token>").matcher(policy);
+        if (!m.find()) {
+            throw new IllegalStateException("afc.policy has no X509Token");
+        }
+        return policy.substring(0, m.start()) + token + policy.substring(m.end());
+    }
+
     /** The WSDL for one variant: WCF's policy shapes, SP 1.1 (wshttp) or SP 1.2 (ws2007). */
     static String wsdl(String bootstrap, boolean sp12, boolean derived, boolean cancel, String address,
                        X509Certificate cert, String lifetimeMs, String suite) throws Exception {
+        return wsdl(bootstrap, sp12, derived, cancel, address, cert, lifetimeMs, suite, null);
+    }
+
+    static String wsdl(String bootstrap, boolean sp12, boolean derived, boolean cancel, String address,
+                       X509Certificate cert, String lifetimeMs, String suite, String issuer) throws Exception {
         boolean unot = "unot".equals(bootstrap);
         boolean username = unot || "unfc".equals(bootstrap);
         String sp = sp12 ? "http://docs.oasis-open.org/ws-sx/ws-securitypolicy/200702"
                 : "http://schemas.xmlsoap.org/ws/2005/07/securitypolicy";
-        String policy = resource(unot ? "unot.policy" : bootstrap.startsWith("mc10") ? bootstrap + ".policy" : "afc.policy")
+        String policy = resource(unot ? "unot.policy" : bootstrap.startsWith("mc10") || "it-oneshot".equals(bootstrap) ? bootstrap + ".policy" : "afc.policy")
                 .replace("<sp:Basic256/>", "<sp:" + suite + "/>");
         // UserNameForCertificate: AnonymousForCertificate's bootstrap binding plus the
         // UsernameToken as a signed (SP 1.2: signed encrypted) supporting token of the
@@ -105,6 +130,11 @@ public final class MetroService {
                     + "                          </wsp:Policy>\n                        </sp:Wss11>");
         }
         policy = policy.replace("@BOOTSTRAP_TOKENS@", usernameTokens);
+        // IssuedToken (WCF's ws(2007)FederationHttpBinding): the bootstrap's protection token is
+        // the STS's SAML token, its proof key the key; sp:Issuer names the STS.
+        if (bootstrap.startsWith("it")) {
+            policy = issuedToken(policy, sp12, issuer);
+        }
         String cancelAssertion = cancel ? "" : sp12 ? "<sp:MustNotSendCancel/>"
                 : "<mssp:MustNotSendCancel xmlns:mssp=\"http://schemas.microsoft.com/ws/2005/07/securitypolicy\"/>";
         String https = sp12 ? "<sp:HttpsToken><wsp:Policy/></sp:HttpsToken>"
@@ -117,7 +147,7 @@ public final class MetroService {
                 .replace("@HTTPS@", https);
         String config = "        <sc:KeyStore wspp:visibility=\"private\" location=\"$WSIT_HOME/server.p12\""
                 + " type=\"PKCS12\" storepass=\"changeit\" alias=\"wssc\" keypass=\"changeit\"/>\n";
-        if (bootstrap.startsWith("mc")) {
+        if (bootstrap.startsWith("mc") || bootstrap.startsWith("it")) {
             config += "        <sc:TrustStore wspp:visibility=\"private\" location=\"$WSIT_HOME/trust.p12\""
                     + " type=\"PKCS12\" storepass=\"changeit\"/>\n";
         }
@@ -165,6 +195,12 @@ public final class MetroService {
         if (clientPem != null) {
             trust.setCertificateEntry("client", Certs.readPem(Path.of(clientPem)));
         }
+        // it: the STS whose signed SAML tokens Metro trusts (the signature's certificate is
+        // validated against this store).
+        String stsPem = opt(argv, "--trust-sts-cert", null);
+        if (stsPem != null) {
+            trust.setCertificateEntry("sts", Certs.readPem(Path.of(stsPem)));
+        }
         Certs.save(trust, home.resolve("trust.p12"));
 
         String base = (unot ? "https" : "http") + "://127.0.0.1:" + port + "/svc";
@@ -181,7 +217,8 @@ public final class MetroService {
             String path = suites == null ? "/svc" : "/svc/" + suite;
             String address = (unot ? "https" : "http") + "://127.0.0.1:" + port + path;
             String doc = wsdl(bootstrap, sp12, !flag(argv, "--no-derived-keys"),
-                    !flag(argv, "--no-require-cancellation"), address, cert, opt(argv, "--sc-lifetime-ms", null), suite);
+                    !flag(argv, "--no-require-cancellation"), address, cert, opt(argv, "--sc-lifetime-ms", null), suite,
+                    opt(argv, "--issuer", null));
             Path wsdlFile = home.resolve("Service" + (suites == null ? "" : "-" + suite) + ".wsdl");
             Files.writeString(wsdlFile, doc);
             wsdls.put(path, wsdlFile);
