@@ -90,7 +90,7 @@ def test_the_password_never_goes_to_a_plain_http_sts(tmp_path: Path) -> None:
         h.routes["/svc?wsdl"] = federated_wsdl(sts)
         h.routes["/sts?wsdl"] = etree.tostring(sts_wsdl(sts, ns.TRUST_V13))
         save(generate_self_signed("x"), tmp_path / "ca.pem", tmp_path / "ca.key")
-        with pytest.raises(ConfigurationError, match="HTTPS only"):
+        with pytest.raises(ConfigurationError, match="reached over HTTPS"):
             Client.from_wsdl(
                 h.url("/svc?wsdl"), username="alice", password=PASSWORD, sts_verify=str(tmp_path / "ca.pem")
             )

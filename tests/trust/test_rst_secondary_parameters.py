@@ -51,9 +51,10 @@ def test_a_key_type_in_secondary_parameters_is_checked() -> None:
         )
 
 
-def test_no_token_type_anywhere_is_refused() -> None:
-    with pytest.raises(InvalidRequest, match="names no TokenType"):
-        IssuedTokenRequest.from_xml(rst(secondary="<t:KeySize>256</t:KeySize>"), ns.TRUST_V13)
+def test_no_token_type_anywhere_leaves_the_choice_to_the_sts() -> None:
+    """WCF sends no TokenType by default: the STS issues its own default type."""
+    req = IssuedTokenRequest.from_xml(rst(secondary="<t:KeySize>256</t:KeySize>"), ns.TRUST_V13)
+    assert (req.token_type, req.key_size) == ("", 256)
 
 
 def test_secondary_parameters_are_capped() -> None:
