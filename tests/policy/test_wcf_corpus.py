@@ -50,6 +50,8 @@ SUPPORTED = [
     # WCF's MutualCertificate under WS-Security 1.0: an AsymmetricBinding (issue 16)
     (WSSC_MAIN, "_X10_IPingService", "MutualCertificate", "wshttp-wss10"),
     (ADFS, "UserNameWSTrustBinding_IWSTrust13Async", "UserNameOverTransport", "ws2007"),
+    # issuedtokenmixedsymmetricbasic256: WCF's IssuedTokenOverTransport
+    (ADFS, "IssuedTokenWSTrustBinding_IWSTrust13Async4", "IssuedTokenOverTransport", "ws2007"),
 ]
 #: The operations `Client.from_wsdl` lists for each supported port, with their signatures and
 #: actions: wrapped scalars (CoreWCF), an ``xs:element ref=`` into an imported schema (the
@@ -82,7 +84,6 @@ REFUSED = [
     (ADFS, "CustomBinding_IWSTrust13Async", "sp:KerberosToken"),
     (ADFS, "CertificateWSTrustBinding_IWSTrustFeb2005Async1", "RequireClientCertificate"),
     (ADFS, "IssuedTokenWSTrustBinding_IWSTrust13Async", "sp:IssuedToken"),
-    (ADFS, "IssuedTokenWSTrustBinding_IWSTrust13Async4", "sp:IssuedToken"),
 ]
 
 

@@ -55,6 +55,11 @@ from wssc.bootstrap.certificate_over_transport import (
     CertificateOverTransportService,
 )
 from wssc.bootstrap.issued_token import IssuedTokenClient, IssuedTokenPolicy, IssuedTokenService
+from wssc.bootstrap.issued_token_over_transport import (
+    IssuedTokenOverTransportClient,
+    IssuedTokenOverTransportPolicy,
+    IssuedTokenOverTransportService,
+)
 from wssc.bootstrap.kerberos import KerberosClient, KerberosPolicy, KerberosService, SeenApReqs
 from wssc.bootstrap.kerberos import acceptor as kerberos_acceptor
 from wssc.bootstrap.mutual_certificate import (
@@ -488,12 +493,10 @@ def _it_client(c: ClientCredentials) -> BootstrapClient:
     return IssuedTokenClient(c.issued_token)
 
 
-def _it_service(c: ServiceCredentials, s: LocalServiceSecuritySettings) -> BootstrapService:
+def _it_validator(name: str, c: ServiceCredentials, s: LocalServiceSecuritySettings) -> IssuedTokenValidator:
     if c.certificate is None:
-        raise ConfigurationError(
-            "IssuedToken needs the service certificate (the proof keys are encrypted to it)"
-        )
-    validator = IssuedTokenValidator(
+        raise ConfigurationError(f"{name} needs the service certificate (the proof keys are encrypted to it)")
+    return IssuedTokenValidator(
         issuers=c.trusted_issuers,
         audiences=c.audiences,
         relying_party=c.certificate,
@@ -501,7 +504,23 @@ def _it_service(c: ServiceCredentials, s: LocalServiceSecuritySettings) -> Boots
         replay=MemoryReplayCache(max_entries=s.replay_cache_size) if c.detect_replayed_tokens else None,
         cache=ValidatedAssertions(s.max_cached_issued_tokens) if s.max_cached_issued_tokens > 0 else None,
     )
-    return IssuedTokenService(validator)
+
+
+def _it_service(c: ServiceCredentials, s: LocalServiceSecuritySettings) -> BootstrapService:
+    return IssuedTokenService(_it_validator("IssuedToken", c, s))
+
+
+def _itot_client(c: ClientCredentials) -> BootstrapClient:
+    if c.issued_token is None:
+        raise ConfigurationError(
+            "IssuedTokenOverTransport needs a token from the STS: "
+            "issued_token=request_token(StsExchange.new(…))"
+        )
+    return IssuedTokenOverTransportClient(c.issued_token)
+
+
+def _itot_service(c: ServiceCredentials, s: LocalServiceSecuritySettings) -> BootstrapService:
+    return IssuedTokenOverTransportService(_it_validator("IssuedTokenOverTransport", c, s), c.require_tls)
 
 
 def _tls_client(variant: Bootstrap) -> Callable[[ClientCredentials], BootstrapClient]:
@@ -669,6 +688,17 @@ _KINDS: dict[Bootstrap, BootstrapKind] = {
             _it_service,
             IssuedTokenPolicy(),
             aliases=("federation", "saml"),
+            client_credentials=frozenset({"issued_token"}),
+            needs=frozenset({"sts"}),
+        ),
+        BootstrapKind(
+            Bootstrap.ISSUED_TOKEN_OVER_TRANSPORT,
+            "issued-token-over-transport",
+            "transport",
+            (WSHTTP, WS2007),
+            _itot_client,
+            _itot_service,
+            IssuedTokenOverTransportPolicy(),
             client_credentials=frozenset({"issued_token"}),
             needs=frozenset({"sts"}),
         ),
