@@ -55,6 +55,11 @@ from wssc.bootstrap.certificate_over_transport import (
     CertificateOverTransportService,
 )
 from wssc.bootstrap.issued_token import IssuedTokenClient, IssuedTokenPolicy, IssuedTokenService
+from wssc.bootstrap.issued_token_for_certificate import (
+    IssuedTokenForCertificateClient,
+    IssuedTokenForCertificatePolicy,
+    IssuedTokenForCertificateService,
+)
 from wssc.bootstrap.issued_token_over_transport import (
     IssuedTokenOverTransportClient,
     IssuedTokenOverTransportPolicy,
@@ -519,6 +524,28 @@ def _itot_client(c: ClientCredentials) -> BootstrapClient:
     return IssuedTokenOverTransportClient(c.issued_token)
 
 
+def _itfc_client(c: ClientCredentials) -> BootstrapClient:
+    if c.issued_token is None:
+        raise ConfigurationError(
+            "IssuedTokenForCertificate needs a token from the STS: "
+            "issued_token=request_token(StsExchange.new(…))"
+        )
+    if c.service_certificate is None:
+        raise ConfigurationError(
+            "IssuedTokenForCertificate needs the service certificate "
+            "(from the WSDL identity or service_certificate=)"
+        )
+    cert = c.validated_service_certificate(KeyPurpose.ENCRYPTION)
+    assert cert is not None
+    return IssuedTokenForCertificateClient(cert, c.issued_token)
+
+
+def _itfc_service(c: ServiceCredentials, s: LocalServiceSecuritySettings) -> BootstrapService:
+    if c.certificate is None or c.certificate.key is None:
+        raise ConfigurationError("IssuedTokenForCertificate needs the service certificate and private key")
+    return IssuedTokenForCertificateService(c.certificate, _it_validator("IssuedTokenForCertificate", c, s))
+
+
 def _itot_service(c: ServiceCredentials, s: LocalServiceSecuritySettings) -> BootstrapService:
     return IssuedTokenOverTransportService(_it_validator("IssuedTokenOverTransport", c, s), c.require_tls)
 
@@ -700,6 +727,17 @@ _KINDS: dict[Bootstrap, BootstrapKind] = {
             _itot_service,
             IssuedTokenOverTransportPolicy(),
             client_credentials=frozenset({"issued_token"}),
+            needs=frozenset({"sts"}),
+        ),
+        BootstrapKind(
+            Bootstrap.ISSUED_TOKEN_FOR_CERTIFICATE,
+            "issued-token-for-certificate",
+            "message",
+            (WSHTTP, WS2007),
+            _itfc_client,
+            _itfc_service,
+            IssuedTokenForCertificatePolicy(),
+            client_credentials=frozenset({"service_certificate", "issued_token"}),
             needs=frozenset({"sts"}),
         ),
     )

@@ -28,6 +28,7 @@ from lxml import etree
 
 from wssc.crypto.suites import SUITES, get_suite
 from wssc.errors import ConfigurationError, UnsupportedAlgorithm
+from wssc.logs import printable
 from wssc.settings import Bootstrap, KeyEntropyMode, SecureConversationSettings
 from wssc.xml import ns
 
@@ -534,6 +535,7 @@ class PolicyReader:
                     "the session and its bootstrap disagree on sp:RequireDerivedKeys; "
                     "wssc derives keys in both or neither"
                 )
+        _symmetric_key_only(boot.issued_token, self.sp)
         issuer, issuer_metadata = _read_issuer(boot.issued_token, self.sp)
         settings = SecureConversationSettings(
             require_cancellation=session is None or session.cancel is None,
@@ -632,6 +634,21 @@ def _template_token_type(token: etree._Element | None, sp: str) -> str:
         if found is not None and (found.text or "").strip():
             return (found.text or "").strip()[:2048]
     return ns.WSS_SAML2_TOKEN_TYPE
+
+
+def _symmetric_key_only(token: etree._Element | None, sp: str) -> None:
+    """An ``sp:IssuedToken`` whose ``RequestSecurityTokenTemplate`` asks for another key type
+    than SymmetricKey (ADFS's ``issuedtokenasymmetric…``: PublicKey; a bearer token) is
+    refused by name: wssc's issued tokens carry a symmetric proof key."""
+    if token is None:
+        return
+    for trust in (ns.TRUST_13, ns.TRUST_2005):
+        found = token.find(f"{{{sp}}}RequestSecurityTokenTemplate/{{{trust}}}KeyType")
+        if found is not None and (found.text or "").strip() != f"{trust}/SymmetricKey":
+            raise ConfigurationError(
+                f"sp:IssuedToken asks for KeyType {printable((found.text or '').strip(), 200)!r}; "
+                "wssc's issued tokens carry a symmetric proof key (SymmetricKey) only"
+            )
 
 
 def _read_issuer(token: etree._Element | None, sp: str) -> tuple[str | None, str | None]:
