@@ -128,8 +128,11 @@ def test_client_follows_the_issuer_and_calls(fed: Federation, cell: str) -> None
     assert client.session.scs.bootstrap == WCF_NAMES[bootstrap]
     with client:
         assert client.call("Add", a=2, b=3) == 5
+        if session:  # a Renew as WCF sends it (over TLS: under the SCT; else the bootstrap's too)
+            client.renew()
         assert client.Echo(text="héllo") == "héllo"
     assert events.count("issue") == (1 if session else 0)
+    assert events.count("renew") == (1 if session else 0)
     fed.wait_count(issued_line, before + 1)
 
 
