@@ -88,6 +88,7 @@ class Bootstrap:
     ISSUED_TOKEN: ClassVar[Bootstrap]
     ISSUED_TOKEN_OVER_TRANSPORT: ClassVar[Bootstrap]
     ISSUED_TOKEN_FOR_CERTIFICATE: ClassVar[Bootstrap]
+    ISSUED_TOKEN_FOR_SSL: ClassVar[Bootstrap]
 
 
 Bootstrap.ANONYMOUS_FOR_CERTIFICATE = Bootstrap("AnonymousForCertificate")
@@ -101,6 +102,7 @@ Bootstrap.ISSUED_TOKEN = Bootstrap("IssuedToken")
 #: X.509 certificate (WCF's CreateIssuedTokenOverTransport/ForCertificateBindingElement).
 Bootstrap.ISSUED_TOKEN_OVER_TRANSPORT = Bootstrap("IssuedTokenOverTransport")
 Bootstrap.ISSUED_TOKEN_FOR_CERTIFICATE = Bootstrap("IssuedTokenForCertificate")
+Bootstrap.ISSUED_TOKEN_FOR_SSL = Bootstrap("IssuedTokenForSslNegotiated")
 #: WCF's SspiNegotiated: SPNEGO (Kerberos, NTLM fallback) negotiated over WS-Trust legs.
 Bootstrap.SPNEGO = Bootstrap("SspiNegotiated")
 #: WCF's Kerberos (``negotiateServiceCredential="false"``): a Kerberos AP-REQ in the RST/SCT.

@@ -38,10 +38,13 @@ CELLS = {
     "fc-wshttp-oneshot": ("issued-token-for-certificate", "wshttp", False, "saml20"),
     "fc-wshttp-session-saml11": ("issued-token-for-certificate", "wshttp", True, "saml11"),
     "fc-ws2007-oneshot-saml11": ("issued-token-for-certificate", "ws2007", False, "saml11"),
+    "ssl-ws2007-session": ("issued-token-for-ssl", "ws2007", True, "saml20"),
+    "ssl-wshttp-oneshot-saml11": ("issued-token-for-ssl", "wshttp", False, "saml11"),
 }
 WCF_NAMES = {
     "issued-token-over-transport": Bootstrap.ISSUED_TOKEN_OVER_TRANSPORT,
     "issued-token-for-certificate": Bootstrap.ISSUED_TOKEN_FOR_CERTIFICATE,
+    "issued-token-for-ssl": Bootstrap.ISSUED_TOKEN_FOR_SSL,
 }
 
 

@@ -50,8 +50,9 @@ def test_wcfs_bootstrap_for_each_mode(mode: str, negotiate: bool) -> None:
     assert wcf_federation_bootstrap(mode, negotiate) == Bootstrap(WCF[(mode, negotiate)])
 
 
-#: What wssc serves of them (registered bootstraps; Message + negotiate is TLSNEGO, not yet).
+#: What wssc serves of them (with a SymmetricKey).
 SERVED = {
+    ("Message", True): Bootstrap.ISSUED_TOKEN_FOR_SSL,
     ("TransportWithMessageCredential", True): Bootstrap.ISSUED_TOKEN_OVER_TRANSPORT,
     ("TransportWithMessageCredential", False): Bootstrap.ISSUED_TOKEN_OVER_TRANSPORT,
     ("Message", False): Bootstrap.ISSUED_TOKEN_FOR_CERTIFICATE,
@@ -124,13 +125,13 @@ def test_a_served_combination_maps_to_settings(name: str, family: object) -> Non
         PRESETS[name](negotiate_service_credential=False, issued_token_type="urn:example:jwt")
 
 
-@pytest.mark.parametrize("mode", ["TransportWithMessageCredential", "Message"])
-def test_the_preset_publishes_wcfs_shape(mode: str) -> None:
+@pytest.mark.parametrize(("mode", "negotiate"), sorted(SERVED))
+def test_the_preset_publishes_wcfs_shape(mode: str, negotiate: bool) -> None:
     """The settings a preset gives export the shape WCF's binding writes, and import back to
     the same bootstrap with the STS named."""
     settings = WS2007FederationHttpBinding(
         security_mode=mode,  # type: ignore[arg-type]
-        negotiate_service_credential=False,
+        negotiate_service_credential=negotiate,
         issuer_address="https://sts.test/trust",
     )
     policy = policy_for(settings.secure_conversation, policy_id="p")

@@ -25,15 +25,14 @@ TransportWithMessageCredential     (either)   IssuedTokenOverTransport: HTTPS, t
                                               token endorses the timestamp
 =================================  =========  ============================================
 
-wssc speaks the last two (`wssc.bootstrap.issued_token_over_transport`,
-`wssc.bootstrap.issued_token_for_certificate`), so ``TransportWithMessageCredential`` and
-``Message`` with ``negotiate_service_credential=False`` give settings; ``Message`` with
-``negotiate_service_credential=True`` (WCF's default) is refused with `BindingNotSupported`,
-naming WCF's bootstrap and what works instead, until IssuedTokenForSslNegotiated is registered
-(then its combinations give settings with no change here). The key type and token type are
-checked after it: wssc's issued tokens are SAML 2.0 or 1.1 with a symmetric proof key.
-WCF's *IssuedToken* authentication mode (a customBinding, the token's proof key the
-protection token) is `wssc.bootstrap.issued_token`.
+wssc speaks all three (`wssc.bootstrap.issued_token_for_ssl`,
+`wssc.bootstrap.issued_token_for_certificate`, `wssc.bootstrap.issued_token_over_transport`),
+so every combination with a ``SymmetricKey`` gives settings; another key type (a public proof
+key, a bearer token) and ``security_mode="None"`` are refused with `BindingNotSupported`,
+naming the combination and what works instead. The token type is checked after it: wssc's
+issued tokens are SAML 2.0 or 1.1 with a symmetric proof key. WCF's *IssuedToken*
+authentication mode (a customBinding, the token's proof key the protection token) is
+`wssc.bootstrap.issued_token`.
 """
 
 from __future__ import annotations
@@ -57,14 +56,13 @@ SAML11_TYPES: Final = frozenset({ns.WSS_SAML11_TOKEN_TYPE, ns.SAML11})
 _KEY_TYPES: Final = ("SymmetricKey", "AsymmetricKey", "BearerKey")
 #: What to use instead, for every refusal.
 WORKS_INSTEAD: Final = (
-    "wssc serves the same binding with security_mode='TransportWithMessageCredential' "
-    "(IssuedTokenOverTransport) or with negotiate_service_credential=False "
-    '(IssuedTokenForCertificate; a WCF peer sets negotiateServiceCredential="false" too), '
-    "and WCF's IssuedToken authentication mode (a customBinding with "
-    '<security authenticationMode="IssuedToken">, SecurityBindingElement.'
-    "CreateIssuedTokenBindingElement: SecureConversationSettings(bootstrap=Bootstrap.ISSUED_TOKEN, "
-    "issuer_address=…); wssc serve --bootstrap issued-token); each with a symmetric proof key, "
-    "SAML 2.0 or 1.1, both families, with or without a security context"
+    "wssc serves the federation bindings with issued_key_type='SymmetricKey' in every mode: "
+    "Message (IssuedTokenForSslNegotiated; with negotiate_service_credential=False "
+    "IssuedTokenForCertificate) and TransportWithMessageCredential (IssuedTokenOverTransport), "
+    "SAML 2.0 or 1.1, both families, with or without a security context; and WCF's IssuedToken "
+    'authentication mode (a customBinding with <security authenticationMode="IssuedToken">: '
+    "SecureConversationSettings(bootstrap=Bootstrap.ISSUED_TOKEN, issuer_address=…); "
+    "wssc serve --bootstrap issued-token)"
 )
 
 
@@ -159,10 +157,9 @@ def WSFederationHttpBinding(
     with WCF's defaults. ``issuer_address``/``issuer_metadata_address``: the STS and its
     metadata (``<issuer>``, ``<issuerMetadata>``), published in the policy's ``sp:Issuer``.
     ``security_mode="TransportWithMessageCredential"`` is WCF's IssuedTokenOverTransport,
-    ``"Message"`` with ``negotiate_service_credential=False`` its IssuedTokenForCertificate.
-    Raises `BindingNotSupported` for a combination wssc cannot serve (``"Message"`` with
-    WCF's default ``negotiate_service_credential=True``, another key type than SymmetricKey;
-    see the module docstring)."""
+    ``"Message"`` its IssuedTokenForSslNegotiated (with ``negotiate_service_credential=False``
+    its IssuedTokenForCertificate). Raises `BindingNotSupported` for a combination wssc cannot
+    serve (another key type than SymmetricKey, ``"None"``; see the module docstring)."""
     return _federation_preset(
         WSHTTP,
         "WSFederationHttpBinding",

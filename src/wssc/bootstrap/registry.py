@@ -60,6 +60,11 @@ from wssc.bootstrap.issued_token_for_certificate import (
     IssuedTokenForCertificatePolicy,
     IssuedTokenForCertificateService,
 )
+from wssc.bootstrap.issued_token_for_ssl import (
+    IssuedTokenForSslClient,
+    IssuedTokenForSslPolicy,
+    IssuedTokenForSslService,
+)
 from wssc.bootstrap.issued_token_over_transport import (
     IssuedTokenOverTransportClient,
     IssuedTokenOverTransportPolicy,
@@ -586,6 +591,23 @@ def _tls_service(
     return make
 
 
+def _itssl_client(c: ClientCredentials) -> BootstrapClient:
+    if c.issued_token is None:
+        raise ConfigurationError(
+            "IssuedTokenForSslNegotiated needs a token from the STS: "
+            "issued_token=request_token(StsExchange.new(…))"
+        )
+    tls = _tls_client(Bootstrap.TLSNEGO)(c)
+    assert isinstance(tls, TlsnegoClient)
+    return IssuedTokenForSslClient(tls, c.issued_token)
+
+
+def _itssl_service(c: ServiceCredentials, s: LocalServiceSecuritySettings) -> BootstrapService:
+    tls = _tls_service(Bootstrap.TLSNEGO)(c, s)
+    assert isinstance(tls, TlsnegoService)
+    return IssuedTokenForSslService(tls, _it_validator("IssuedTokenForSslNegotiated", c, s))
+
+
 #: (or, instead of the pinned certificate, service_certificate_validator; and optionally
 #: service_dns_identity)
 _TLS_TRUST = frozenset({"service_certificate"})
@@ -739,6 +761,18 @@ _KINDS: dict[Bootstrap, BootstrapKind] = {
             IssuedTokenForCertificatePolicy(),
             client_credentials=frozenset({"service_certificate", "issued_token"}),
             needs=frozenset({"sts"}),
+        ),
+        BootstrapKind(
+            Bootstrap.ISSUED_TOKEN_FOR_SSL,
+            "issued-token-for-ssl",
+            "message",
+            (WSHTTP, WS2007),
+            _itssl_client,
+            _itssl_service,
+            IssuedTokenForSslPolicy(),
+            aliases=("issued-token-for-ssl-negotiated",),
+            client_credentials=_TLS_TRUST | {"issued_token"},
+            needs=frozenset({"sts", "negotiation"}),
         ),
     )
 }
