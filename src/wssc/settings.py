@@ -86,6 +86,9 @@ class Bootstrap:
     USERNAME_FOR_SSL: ClassVar[Bootstrap]
     MUTUAL_SSL: ClassVar[Bootstrap]
     ISSUED_TOKEN: ClassVar[Bootstrap]
+    ISSUED_TOKEN_OVER_TRANSPORT: ClassVar[Bootstrap]
+    ISSUED_TOKEN_FOR_CERTIFICATE: ClassVar[Bootstrap]
+    ISSUED_TOKEN_FOR_SSL: ClassVar[Bootstrap]
 
 
 Bootstrap.ANONYMOUS_FOR_CERTIFICATE = Bootstrap("AnonymousForCertificate")
@@ -95,6 +98,11 @@ Bootstrap.CERTIFICATE_OVER_TRANSPORT = Bootstrap("CertificateOverTransport")
 Bootstrap.MUTUAL_CERTIFICATE = Bootstrap("MutualCertificate")
 #: WCF's IssuedToken (federation): a SAML token from an STS, its proof key the message key.
 Bootstrap.ISSUED_TOKEN = Bootstrap("IssuedToken")
+#: The federation bindings' own: the issued token endorses, over HTTPS or over the service's
+#: X.509 certificate (WCF's CreateIssuedTokenOverTransport/ForCertificateBindingElement).
+Bootstrap.ISSUED_TOKEN_OVER_TRANSPORT = Bootstrap("IssuedTokenOverTransport")
+Bootstrap.ISSUED_TOKEN_FOR_CERTIFICATE = Bootstrap("IssuedTokenForCertificate")
+Bootstrap.ISSUED_TOKEN_FOR_SSL = Bootstrap("IssuedTokenForSslNegotiated")
 #: WCF's SspiNegotiated: SPNEGO (Kerberos, NTLM fallback) negotiated over WS-Trust legs.
 Bootstrap.SPNEGO = Bootstrap("SspiNegotiated")
 #: WCF's Kerberos (``negotiateServiceCredential="false"``): a Kerberos AP-REQ in the RST/SCT.

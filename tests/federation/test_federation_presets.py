@@ -1,6 +1,7 @@
 """``WSFederationHttpBinding`` / ``WS2007FederationHttpBinding``: WCF's defaults, WCF's
-bootstrap for each combination (FederatedMessageSecurityOverHttp), and a typed refusal naming
-the combination and what works instead for every one wssc cannot serve."""
+bootstrap for each combination (FederatedMessageSecurityOverHttp): IssuedTokenOverTransport and
+IssuedTokenForCertificate give settings, and every combination wssc cannot serve is a typed
+refusal naming it and what works instead."""
 
 from __future__ import annotations
 
@@ -12,9 +13,8 @@ from typing import Any
 import pytest
 
 from wssc import WS2007FederationHttpBinding, WSFederationHttpBinding
-from wssc.bootstrap import federation_bindings
 from wssc.bootstrap.federation_bindings import wcf_federation_bootstrap
-from wssc.bootstrap.registry import BOOTSTRAPS, policy_for
+from wssc.bootstrap.registry import BOOTSTRAPS, policy_for, settings_from_policy
 from wssc.errors import BindingNotSupported, ConfigurationError
 from wssc.settings import WS2007, WSHTTP, Bootstrap, EndpointSettings, SecureConversationSettings
 from wssc.xml import ns
@@ -50,11 +50,20 @@ def test_wcfs_bootstrap_for_each_mode(mode: str, negotiate: bool) -> None:
     assert wcf_federation_bootstrap(mode, negotiate) == Bootstrap(WCF[(mode, negotiate)])
 
 
+#: What wssc serves of them (with a SymmetricKey).
+SERVED = {
+    ("Message", True): Bootstrap.ISSUED_TOKEN_FOR_SSL,
+    ("TransportWithMessageCredential", True): Bootstrap.ISSUED_TOKEN_OVER_TRANSPORT,
+    ("TransportWithMessageCredential", False): Bootstrap.ISSUED_TOKEN_OVER_TRANSPORT,
+    ("Message", False): Bootstrap.ISSUED_TOKEN_FOR_CERTIFICATE,
+}
+
+
 @pytest.mark.parametrize(
     ("name", "mode", "key", "negotiate", "establish"),
     list(itertools.product(PRESETS, MODES, KEYS, [True, False], [True, False])),
 )
-def test_every_combination_today_is_refused_by_name(
+def test_every_combination_maps_or_is_refused_by_name(
     name: str, mode: str, key: str, negotiate: bool, establish: bool
 ) -> None:
     kw: dict[str, Any] = {
@@ -63,13 +72,22 @@ def test_every_combination_today_is_refused_by_name(
         "negotiate_service_credential": negotiate,
         "establish_security_context": establish,
     }
+    if (mode, negotiate) in SERVED and key == "SymmetricKey":
+        scs = PRESETS[name](**kw).secure_conversation
+        assert scs.bootstrap == SERVED[(mode, negotiate)] == Bootstrap(WCF[(mode, negotiate)])
+        assert scs.bootstrap in BOOTSTRAPS and scs.establish_security_context is establish
+        return
     with pytest.raises(BindingNotSupported) as err:
         PRESETS[name](**kw)
     text = str(err.value)
-    assert 'authenticationMode="IssuedToken"' in text and "Bootstrap.ISSUED_TOKEN" in text
-    if mode != "None":
-        assert f"{name}(security_mode={mode!r}, issued_key_type={key!r}" in text
-        assert f"WCF's {WCF[(mode, negotiate)]} bootstrap" in text
+    assert "IssuedTokenOverTransport" in text and "IssuedTokenForCertificate" in text  # what works
+    if mode == "None":
+        return
+    assert f"{name}(security_mode={mode!r}, issued_key_type={key!r}" in text
+    if (mode, negotiate) in SERVED:
+        assert "symmetric proof key" in text  # served, but not with this key type
+    else:
+        assert f"WCF's {WCF[(mode, negotiate)]} bootstrap" in text and "does not speak yet" in text
 
 
 def test_unknown_words_are_configuration_errors() -> None:
@@ -79,19 +97,10 @@ def test_unknown_words_are_configuration_errors() -> None:
         WS2007FederationHttpBinding(issued_key_type="Symmetric")  # type: ignore[arg-type]
 
 
-@pytest.fixture
-def registered(monkeypatch: pytest.MonkeyPatch) -> None:
-    """WCF's IssuedTokenForCertificate on the presets' view of the registry (as the
-    issued-token kind, for the mapping only): what the presets give once wssc speaks it."""
-    grown = {**BOOTSTRAPS, Bootstrap("IssuedTokenForCertificate"): BOOTSTRAPS[Bootstrap.ISSUED_TOKEN]}
-    monkeypatch.setattr(federation_bindings, "BOOTSTRAPS", grown)
-
-
-@pytest.mark.usefixtures("registered")
 @pytest.mark.parametrize(
     ("name", "family"), [("WSFederationHttpBinding", WSHTTP), ("WS2007FederationHttpBinding", WS2007)]
 )
-def test_a_registered_combination_maps_to_settings(name: str, family: object) -> None:
+def test_a_served_combination_maps_to_settings(name: str, family: object) -> None:
     sts, mex = "https://sts.test/trust", "https://sts.test/mex"
     scs = (
         PRESETS[name](
@@ -103,16 +112,36 @@ def test_a_registered_combination_maps_to_settings(name: str, family: object) ->
             algorithm_suite="Basic128",
         )
     ).secure_conversation
-    assert scs.bootstrap == Bootstrap("IssuedTokenForCertificate")
+    assert scs.bootstrap == Bootstrap.ISSUED_TOKEN_FOR_CERTIFICATE
     assert scs.message_security_version is family
     assert (scs.issuer_address, scs.issuer_metadata) == (sts, mex)
     assert scs.establish_security_context is False and scs.algorithm_suite == "Basic128"
+    assert scs.issued_token_type == ns.WSS_SAML2_TOKEN_TYPE
+    saml11 = PRESETS[name](security_mode="TransportWithMessageCredential", issued_token_type=ns.SAML11)
+    assert saml11.secure_conversation.issued_token_type == ns.WSS_SAML11_TOKEN_TYPE
     with pytest.raises(BindingNotSupported, match="symmetric proof key"):
         PRESETS[name](negotiate_service_credential=False, issued_key_type="BearerKey")
     with pytest.raises(BindingNotSupported, match=r"not SAML 2\.0"):
-        PRESETS[name](
-            negotiate_service_credential=False, issued_token_type="urn:oasis:names:tc:SAML:1.0:assertion"
-        )
+        PRESETS[name](negotiate_service_credential=False, issued_token_type="urn:example:jwt")
+
+
+@pytest.mark.parametrize(("mode", "negotiate"), sorted(SERVED))
+def test_the_preset_publishes_wcfs_shape(mode: str, negotiate: bool) -> None:
+    """The settings a preset gives export the shape WCF's binding writes, and import back to
+    the same bootstrap with the STS named."""
+    settings = WS2007FederationHttpBinding(
+        security_mode=mode,  # type: ignore[arg-type]
+        negotiate_service_credential=negotiate,
+        issuer_address="https://sts.test/trust",
+    )
+    policy = policy_for(settings.secure_conversation, policy_id="p")
+    issued = policy.find(f".//{{{ns.SP12}}}EndorsingSupportingTokens//{{{ns.SP12}}}IssuedToken")
+    assert issued is not None and issued.find(f"{{{ns.SP12}}}Issuer") is not None
+    binding = "TransportBinding" if mode != "Message" else "SymmetricBinding"
+    assert policy.find(f".//{{{ns.SP12}}}{binding}") is not None
+    imported = settings_from_policy(policy).settings
+    assert imported.bootstrap == settings.secure_conversation.bootstrap
+    assert imported.issuer_address == "https://sts.test/trust"
 
 
 def test_what_works_instead_exports_the_issuer() -> None:

@@ -26,8 +26,10 @@ from wssc.client.common import endpoint_from_wsdl, signature
 from wssc.contract import DeserializationFailed, SerializationFailed, decode_response, encode_request
 from wssc.contract.wsdl import parse_wsdl_operations
 from wssc.errors import ConfigurationError, InvalidArgument, TransportError
+from wssc.federation.token import IssuedToken
 from wssc.policy.wsdl_resolve import assemble, read_local
 from wssc.settings import WSHTTP_WSS10
+from wssc.tokens.str_ import SecurityTokenReference
 from wssc.xml import ns
 
 CORPUS = Path(__file__).parent / "wcf_corpus"
@@ -50,6 +52,8 @@ SUPPORTED = [
     # WCF's MutualCertificate under WS-Security 1.0: an AsymmetricBinding (issue 16)
     (WSSC_MAIN, "_X10_IPingService", "MutualCertificate", "wshttp-wss10"),
     (ADFS, "UserNameWSTrustBinding_IWSTrust13Async", "UserNameOverTransport", "ws2007"),
+    # issuedtokenmixedsymmetricbasic256: WCF's IssuedTokenOverTransport
+    (ADFS, "IssuedTokenWSTrustBinding_IWSTrust13Async4", "IssuedTokenOverTransport", "ws2007"),
 ]
 #: The operations `Client.from_wsdl` lists for each supported port, with their signatures and
 #: actions: wrapped scalars (CoreWCF), an ``xs:element ref=`` into an imported schema (the
@@ -82,7 +86,6 @@ REFUSED = [
     (ADFS, "CustomBinding_IWSTrust13Async", "sp:KerberosToken"),
     (ADFS, "CertificateWSTrustBinding_IWSTrustFeb2005Async1", "RequireClientCertificate"),
     (ADFS, "IssuedTokenWSTrustBinding_IWSTrust13Async", "sp:IssuedToken"),
-    (ADFS, "IssuedTokenWSTrustBinding_IWSTrust13Async4", "sp:IssuedToken"),
 ]
 
 
@@ -229,6 +232,11 @@ def test_client_from_wsdl_builds_for_supported_corpus_ports(
         kw = {"port": port, "credentials": ClientCredentials(certificate=CERT)}
     if bootstrap == "MutualCertificate":  # the client's own certificate, and the service's
         kw = {"port": port, "credentials": ClientCredentials(certificate=CERT, service_certificate=CERT)}
+    if bootstrap == "IssuedTokenOverTransport":  # a token in hand: ADFS's own STS is not followed
+        assertion = etree.Element(f"{{{ns.SAML2}}}Assertion", ID="_a")
+        ref = SecurityTokenReference(key_identifier="_a", value_type=ns.WSS_SAML2_ID)
+        token = IssuedToken(assertion, bytes(32), ref, ns.WSS_SAML2_TOKEN_TYPE, None)
+        kw = {"port": port, "credentials": ClientCredentials(issued_token=token)}
     client = Client.from_wsdl(corpus_url + name, **kw)
     try:
         scs = client.settings.secure_conversation

@@ -25,14 +25,14 @@ TransportWithMessageCredential     (either)   IssuedTokenOverTransport: HTTPS, t
                                               token endorses the timestamp
 =================================  =========  ============================================
 
-wssc speaks issued tokens as WCF's *IssuedToken* authentication mode
-(``SecurityBindingElement.CreateIssuedTokenBindingElement``, a customBinding's
-``<security authenticationMode="IssuedToken">``): the token's symmetric proof key is the
-protection token (`wssc.bootstrap.issued_token`). None of the three bootstraps above is on the
-registry yet, so every combination is refused with `BindingNotSupported`, naming WCF's bootstrap
-for it and what works instead; when one is registered, its combinations give settings with no
-change here. The key type and token type are checked after it: wssc's issued tokens are SAML
-2.0 with a symmetric proof key.
+wssc speaks all three (`wssc.bootstrap.issued_token_for_ssl`,
+`wssc.bootstrap.issued_token_for_certificate`, `wssc.bootstrap.issued_token_over_transport`),
+so every combination with a ``SymmetricKey`` gives settings; another key type (a public proof
+key, a bearer token) and ``security_mode="None"`` are refused with `BindingNotSupported`,
+naming the combination and what works instead. The token type is checked after it: wssc's
+issued tokens are SAML 2.0 or 1.1 with a symmetric proof key. WCF's *IssuedToken*
+authentication mode (a customBinding, the token's proof key the protection token) is
+`wssc.bootstrap.issued_token`.
 """
 
 from __future__ import annotations
@@ -48,19 +48,21 @@ from wssc.xml import ns
 FederationSecurityMode = Literal["Message", "TransportWithMessageCredential", "None"]
 IssuedKeyType = Literal["SymmetricKey", "AsymmetricKey", "BearerKey"]
 
-#: The issued token types wssc's IssuedToken bootstrap takes (None: WCF's default, no
-#: TokenType in the request; the STS chooses, and wssc's asks for SAML 2.0).
+#: The issued token types wssc's issued-token bootstraps take, by the TokenType the policy
+#: asks for (None: WCF's default, no TokenType in the request; the STS chooses, and wssc's
+#: asks for SAML 2.0).
 SAML2_TYPES: Final = frozenset({ns.WSS_SAML2_TOKEN_TYPE, ns.SAML2})
+SAML11_TYPES: Final = frozenset({ns.WSS_SAML11_TOKEN_TYPE, ns.SAML11})
 _KEY_TYPES: Final = ("SymmetricKey", "AsymmetricKey", "BearerKey")
 #: What to use instead, for every refusal.
 WORKS_INSTEAD: Final = (
-    "what wssc speaks is WCF's IssuedToken authentication mode (a customBinding with "
-    '<security authenticationMode="IssuedToken">, SecurityBindingElement.'
-    "CreateIssuedTokenBindingElement: the issued token's symmetric proof key protects the "
-    "messages), SAML 2.0, both families, with or without a security context: "
-    "SecureConversationSettings(bootstrap=Bootstrap.ISSUED_TOKEN, message_security_version=WS2007 "
-    "or WSHTTP, issuer_address=…, issuer_metadata=…) (wssc serve --bootstrap issued-token "
-    "--sts-address … --sts-metadata …); a WCF peer must use that customBinding"
+    "wssc serves the federation bindings with issued_key_type='SymmetricKey' in every mode: "
+    "Message (IssuedTokenForSslNegotiated; with negotiate_service_credential=False "
+    "IssuedTokenForCertificate) and TransportWithMessageCredential (IssuedTokenOverTransport), "
+    "SAML 2.0 or 1.1, both families, with or without a security context; and WCF's IssuedToken "
+    'authentication mode (a customBinding with <security authenticationMode="IssuedToken">: '
+    "SecureConversationSettings(bootstrap=Bootstrap.ISSUED_TOKEN, issuer_address=…); "
+    "wssc serve --bootstrap issued-token)"
 )
 
 
@@ -110,16 +112,19 @@ def _federation_preset(
             f"{combination} is WCF's {bootstrap.value} bootstrap, which wssc does not speak yet; "
             f"{WORKS_INSTEAD}"
         )
+    bootstrap = BOOTSTRAPS[bootstrap].key  # the registry's own value (the export compares it)
     if issued_key_type != "SymmetricKey":
         raise BindingNotSupported(
             f"{combination}: wssc's issued tokens carry a symmetric proof key (SymmetricKey), "
             f"not {issued_key_type}; {WORKS_INSTEAD}"
         )
-    if issued_token_type is not None and issued_token_type not in SAML2_TYPES:
+    if issued_token_type is not None and issued_token_type not in SAML2_TYPES | SAML11_TYPES:
         raise BindingNotSupported(
             f"{combination}: issued_token_type {issued_token_type[:200]!r} is not SAML 2.0 "
-            f"({ns.WSS_SAML2_TOKEN_TYPE}), the token wssc's issued-token bootstrap takes"
+            f"({ns.WSS_SAML2_TOKEN_TYPE}) or SAML 1.1 ({ns.WSS_SAML11_TOKEN_TYPE}), the tokens "
+            "wssc's issued-token bootstraps take"
         )
+    saml11 = issued_token_type in SAML11_TYPES
     base = settings or EndpointSettings()
     return replace(
         base,
@@ -131,6 +136,7 @@ def _federation_preset(
             algorithm_suite=algorithm_suite,
             issuer_address=issuer_address,
             issuer_metadata=issuer_metadata_address,
+            issued_token_type=ns.WSS_SAML11_TOKEN_TYPE if saml11 else ns.WSS_SAML2_TOKEN_TYPE,
         ),
     )
 
@@ -150,8 +156,10 @@ def WSFederationHttpBinding(
     """WCF's ``WSFederationHttpBinding`` (WS-Trust/SC February 2005, WS-SecurityPolicy 1.1),
     with WCF's defaults. ``issuer_address``/``issuer_metadata_address``: the STS and its
     metadata (``<issuer>``, ``<issuerMetadata>``), published in the policy's ``sp:Issuer``.
-    Raises `BindingNotSupported` for a combination wssc cannot serve (today: all of them; see
-    the module docstring for what works instead)."""
+    ``security_mode="TransportWithMessageCredential"`` is WCF's IssuedTokenOverTransport,
+    ``"Message"`` its IssuedTokenForSslNegotiated (with ``negotiate_service_credential=False``
+    its IssuedTokenForCertificate). Raises `BindingNotSupported` for a combination wssc cannot
+    serve (another key type than SymmetricKey, ``"None"``; see the module docstring)."""
     return _federation_preset(
         WSHTTP,
         "WSFederationHttpBinding",

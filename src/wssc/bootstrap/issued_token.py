@@ -49,7 +49,8 @@ from wssc.xml import ns
 from wssc.xml.parse import parse_xml
 from wssc.xml.soap import Envelope
 
-_KINDS = frozenset({"saml2", "saml11"})
+#: The `VerifiedMessage.signing_kind` of a key from an issued token.
+ISSUED_KINDS = frozenset({"saml2", "saml11"})
 
 
 _policy = one_shot.bootstrap_policy
@@ -76,7 +77,7 @@ class IssuedTokenClient:
         now: float | None = None,
     ) -> VerifiedMessage:
         result = verify(data, policy=_policy(policy), issued_keys=ctx.reply_keys, now=now)
-        if result.signing_kind not in _KINDS:
+        if result.signing_kind not in ISSUED_KINDS:
             raise InvalidSecurity("the reply is not secured with the issued token's proof key")
         return result
 
@@ -110,13 +111,7 @@ class IssuedTokenService:
         endorsing: KeyResolver | None = None,
     ) -> ServiceResult:
         root = data if isinstance(data, etree._Element) else parse_xml(data)
-        secs = Envelope(root).security_headers()
-        if len(secs) != 1:
-            raise InvalidSecurity("the message has no (or more than one) wsse:Security header")
-        assertions = [el for el in secs[0] if is_assertion(el)]
-        if len(assertions) != 1:
-            raise InvalidSecurity(f"the message carries {len(assertions)} issued tokens, not one")
-        issued = self.validator.validate(assertions[0], now, peer=transport.peer)
+        issued = self.validator.validate(issued_assertion(Envelope(root)), now, peer=transport.peer)
         if issued.proof_key is None:
             raise InvalidSecurity("the issued token has no proof key")
         ident = issued.assertion.assertion_id
@@ -130,7 +125,7 @@ class IssuedTokenService:
             signed_by=None,
             issued_keys={ident: issued.proof_key},
         )
-        if result.signing_kind not in _KINDS:
+        if result.signing_kind not in ISSUED_KINDS:
             raise InvalidSecurity("the message is not signed with the issued token's proof key")
         subject = issued.assertion.subject or ""
         return ServiceResult(result, subject, {ident: issued.proof_key}, ident, issued.claim_set)
@@ -179,6 +174,47 @@ def _issuer(sp: str, address: str, metadata: str | None) -> etree._Element:
     return issuer
 
 
+def issued_token_assertion(
+    w: PolicyWriter, settings: SecureConversationSettings, *, derived: bool
+) -> etree._Element:
+    """``<sp:IssuedToken IncludeToken=AlwaysToRecipient>`` as WCF writes its
+    ``IssuedSecurityTokenParameters``: ``sp:Issuer`` (when the settings name the STS), the
+    ``RequestSecurityTokenTemplate`` (token type, SymmetricKey, 256 bits) and its nested
+    policy (``RequireDerivedKeys`` when ``derived``, ``RequireInternalReference``). The
+    protection token here; an endorsing supporting token in the bootstraps that endorse with
+    it (`wssc.bootstrap.issued_token_over_transport`, `…issued_token_for_certificate`)."""
+    trust = ns.TRUST_13 if w.d.is_sp12 else ns.TRUST_2005
+    template = etree.Element(f"{{{w.d.ns}}}RequestSecurityTokenTemplate")
+    for local, text in (
+        ("TokenType", settings.issued_token_type),
+        ("KeyType", trust + "/SymmetricKey"),
+        ("KeySize", "256"),
+    ):
+        etree.SubElement(template, f"{{{trust}}}{local}").text = text
+    token = w.token(
+        "IssuedToken",
+        w.d.always_to_recipient,
+        w.flag("RequireDerivedKeys", derived),
+        w.sp("RequireInternalReference"),
+    )
+    token.insert(0, template)
+    if settings.issuer_address is not None:
+        token.insert(0, _issuer(w.d.ns, settings.issuer_address, settings.issuer_metadata))
+    return token
+
+
+def issued_assertion(envelope: Envelope) -> etree._Element:
+    """The one SAML assertion in the message's one ``wsse:Security`` header; else
+    `InvalidSecurity`."""
+    secs = envelope.security_headers()
+    if len(secs) != 1:
+        raise InvalidSecurity("the message has no (or more than one) wsse:Security header")
+    assertions = [el for el in secs[0] if is_assertion(el)]
+    if len(assertions) != 1:
+        raise InvalidSecurity(f"the message carries {len(assertions)} issued tokens, not one")
+    return assertions[0]
+
+
 class IssuedTokenPolicy:
     """The WS-SecurityPolicy shape (export; import recognizes it)::
 
@@ -206,23 +242,7 @@ class IssuedTokenPolicy:
     shapes = (BindingShape("IssuedToken", derived_anywhere),)
 
     def assertions(self, w: PolicyWriter, settings: SecureConversationSettings) -> list[etree._Element]:
-        trust = ns.TRUST_13 if w.d.is_sp12 else ns.TRUST_2005
-        template = etree.Element(f"{{{w.d.ns}}}RequestSecurityTokenTemplate")
-        for local, text in (
-            ("TokenType", settings.issued_token_type),
-            ("KeyType", trust + "/SymmetricKey"),
-            ("KeySize", "256"),
-        ):
-            etree.SubElement(template, f"{{{trust}}}{local}").text = text
-        token = w.token(
-            "IssuedToken",
-            w.d.always_to_recipient,
-            w.flag("RequireDerivedKeys", settings.require_derived_keys),
-            w.sp("RequireInternalReference"),
-        )
-        token.insert(0, template)
-        if settings.issuer_address is not None:
-            token.insert(0, _issuer(w.d.ns, settings.issuer_address, settings.issuer_metadata))
+        token = issued_token_assertion(w, settings, derived=settings.require_derived_keys)
         return [
             symmetric_binding(w, settings, token),
             wss11(w),
@@ -233,4 +253,11 @@ class IssuedTokenPolicy:
         return recognize(self.shapes, reader, binding)
 
 
-__all__ = ["IssuedTokenClient", "IssuedTokenPolicy", "IssuedTokenService"]
+__all__ = [
+    "ISSUED_KINDS",
+    "IssuedTokenClient",
+    "IssuedTokenPolicy",
+    "IssuedTokenService",
+    "issued_assertion",
+    "issued_token_assertion",
+]

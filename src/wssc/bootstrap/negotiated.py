@@ -16,6 +16,7 @@ it or, without a secure session, for each message until its Lifetime ends.
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -79,9 +80,12 @@ def verify_under_negotiated(
     negotiated: NegotiatedState,
     replay_cache: ReplayCache | None,
     family: str,
+    issued_keys: Mapping[str, bytes] | None = None,
 ) -> tuple[VerifiedMessage, Established]:
     """Verify a message (an RST/SCT, or without a session any message) signed by the SCT a
-    finished negotiation of ``family`` issued; ``negotiated`` finds it by its identifier."""
+    finished negotiation of ``family`` issued; ``negotiated`` finds it by its identifier.
+    ``issued_keys``: the proof keys of the issued tokens validated already (an issued token
+    endorsing the message: IssuedTokenForSslNegotiated)."""
     found: list[Established] = []
 
     def resolve(sct: SecurityContextToken, sc: ns.ScVersion) -> bytes | None:
@@ -106,6 +110,7 @@ def verify_under_negotiated(
         now=now,
         replay_cache=replay_cache,
         replay_partition="peer:" + transport.peer,
+        issued_keys=issued_keys,
     )
     signer = result.signing_sct
     if signer is None or not found or signer.identifier != found[0].sct.identifier:

@@ -55,6 +55,21 @@ from wssc.bootstrap.certificate_over_transport import (
     CertificateOverTransportService,
 )
 from wssc.bootstrap.issued_token import IssuedTokenClient, IssuedTokenPolicy, IssuedTokenService
+from wssc.bootstrap.issued_token_for_certificate import (
+    IssuedTokenForCertificateClient,
+    IssuedTokenForCertificatePolicy,
+    IssuedTokenForCertificateService,
+)
+from wssc.bootstrap.issued_token_for_ssl import (
+    IssuedTokenForSslClient,
+    IssuedTokenForSslPolicy,
+    IssuedTokenForSslService,
+)
+from wssc.bootstrap.issued_token_over_transport import (
+    IssuedTokenOverTransportClient,
+    IssuedTokenOverTransportPolicy,
+    IssuedTokenOverTransportService,
+)
 from wssc.bootstrap.kerberos import KerberosClient, KerberosPolicy, KerberosService, SeenApReqs
 from wssc.bootstrap.kerberos import acceptor as kerberos_acceptor
 from wssc.bootstrap.mutual_certificate import (
@@ -491,12 +506,10 @@ def _it_client(c: ClientCredentials) -> BootstrapClient:
     return IssuedTokenClient(c.issued_token)
 
 
-def _it_service(c: ServiceCredentials, s: LocalServiceSecuritySettings) -> BootstrapService:
+def _it_validator(name: str, c: ServiceCredentials, s: LocalServiceSecuritySettings) -> IssuedTokenValidator:
     if c.certificate is None:
-        raise ConfigurationError(
-            "IssuedToken needs the service certificate (the proof keys are encrypted to it)"
-        )
-    validator = IssuedTokenValidator(
+        raise ConfigurationError(f"{name} needs the service certificate (the proof keys are encrypted to it)")
+    return IssuedTokenValidator(
         issuers=c.trusted_issuers,
         audiences=c.audiences,
         relying_party=c.certificate,
@@ -505,7 +518,45 @@ def _it_service(c: ServiceCredentials, s: LocalServiceSecuritySettings) -> Boots
         cache=ValidatedAssertions(s.max_cached_issued_tokens) if s.max_cached_issued_tokens > 0 else None,
         allow_sha1_signatures=c.issuer_sha1_signatures,
     )
-    return IssuedTokenService(validator)
+
+
+def _it_service(c: ServiceCredentials, s: LocalServiceSecuritySettings) -> BootstrapService:
+    return IssuedTokenService(_it_validator("IssuedToken", c, s))
+
+
+def _itot_client(c: ClientCredentials) -> BootstrapClient:
+    if c.issued_token is None:
+        raise ConfigurationError(
+            "IssuedTokenOverTransport needs a token from the STS: "
+            "issued_token=request_token(StsExchange.new(…))"
+        )
+    return IssuedTokenOverTransportClient(c.issued_token)
+
+
+def _itfc_client(c: ClientCredentials) -> BootstrapClient:
+    if c.issued_token is None:
+        raise ConfigurationError(
+            "IssuedTokenForCertificate needs a token from the STS: "
+            "issued_token=request_token(StsExchange.new(…))"
+        )
+    if c.service_certificate is None:
+        raise ConfigurationError(
+            "IssuedTokenForCertificate needs the service certificate "
+            "(from the WSDL identity or service_certificate=)"
+        )
+    cert = c.validated_service_certificate(KeyPurpose.ENCRYPTION)
+    assert cert is not None
+    return IssuedTokenForCertificateClient(cert, c.issued_token)
+
+
+def _itfc_service(c: ServiceCredentials, s: LocalServiceSecuritySettings) -> BootstrapService:
+    if c.certificate is None or c.certificate.key is None:
+        raise ConfigurationError("IssuedTokenForCertificate needs the service certificate and private key")
+    return IssuedTokenForCertificateService(c.certificate, _it_validator("IssuedTokenForCertificate", c, s))
+
+
+def _itot_service(c: ServiceCredentials, s: LocalServiceSecuritySettings) -> BootstrapService:
+    return IssuedTokenOverTransportService(_it_validator("IssuedTokenOverTransport", c, s), c.require_tls)
 
 
 def _tls_client(variant: Bootstrap) -> Callable[[ClientCredentials], BootstrapClient]:
@@ -542,6 +593,23 @@ def _tls_service(
         return TlsnegoService(c.certificate, token_lifetime=lifetime)
 
     return make
+
+
+def _itssl_client(c: ClientCredentials) -> BootstrapClient:
+    if c.issued_token is None:
+        raise ConfigurationError(
+            "IssuedTokenForSslNegotiated needs a token from the STS: "
+            "issued_token=request_token(StsExchange.new(…))"
+        )
+    tls = _tls_client(Bootstrap.TLSNEGO)(c)
+    assert isinstance(tls, TlsnegoClient)
+    return IssuedTokenForSslClient(tls, c.issued_token)
+
+
+def _itssl_service(c: ServiceCredentials, s: LocalServiceSecuritySettings) -> BootstrapService:
+    tls = _tls_service(Bootstrap.TLSNEGO)(c, s)
+    assert isinstance(tls, TlsnegoService)
+    return IssuedTokenForSslService(tls, _it_validator("IssuedTokenForSslNegotiated", c, s))
 
 
 #: (or, instead of the pinned certificate, service_certificate_validator; and optionally
@@ -675,6 +743,40 @@ _KINDS: dict[Bootstrap, BootstrapKind] = {
             aliases=("federation", "saml"),
             client_credentials=frozenset({"issued_token"}),
             needs=frozenset({"sts"}),
+        ),
+        BootstrapKind(
+            Bootstrap.ISSUED_TOKEN_OVER_TRANSPORT,
+            "issued-token-over-transport",
+            "transport",
+            (WSHTTP, WS2007),
+            _itot_client,
+            _itot_service,
+            IssuedTokenOverTransportPolicy(),
+            client_credentials=frozenset({"issued_token"}),
+            needs=frozenset({"sts"}),
+        ),
+        BootstrapKind(
+            Bootstrap.ISSUED_TOKEN_FOR_CERTIFICATE,
+            "issued-token-for-certificate",
+            "message",
+            (WSHTTP, WS2007),
+            _itfc_client,
+            _itfc_service,
+            IssuedTokenForCertificatePolicy(),
+            client_credentials=frozenset({"service_certificate", "issued_token"}),
+            needs=frozenset({"sts"}),
+        ),
+        BootstrapKind(
+            Bootstrap.ISSUED_TOKEN_FOR_SSL,
+            "issued-token-for-ssl",
+            "message",
+            (WSHTTP, WS2007),
+            _itssl_client,
+            _itssl_service,
+            IssuedTokenForSslPolicy(),
+            aliases=("issued-token-for-ssl-negotiated",),
+            client_credentials=_TLS_TRUST | {"issued_token"},
+            needs=frozenset({"sts", "negotiation"}),
         ),
     )
 }

@@ -28,6 +28,7 @@ from lxml import etree
 
 from wssc.crypto.suites import SUITES, get_suite
 from wssc.errors import ConfigurationError, UnsupportedAlgorithm
+from wssc.logs import printable
 from wssc.settings import Bootstrap, KeyEntropyMode, SecureConversationSettings
 from wssc.xml import ns
 
@@ -255,12 +256,13 @@ class PolicyReader:
 
     def endorsing(
         self, assertion: etree._Element, *, in_bootstrap: bool, transport: bool, session: bool = False
-    ) -> tuple[etree._Element | None, etree._Element | None]:
-        """The endorsing SCT and the endorsing ``sp:X509Token`` (a client certificate); None
-        for one the alternative does not hold (an optional one, such as ADFS's
-        ``sp:KeyValueToken wsp:Optional``, left out)."""
+    ) -> tuple[etree._Element | None, etree._Element | None, etree._Element | None]:
+        """The endorsing SCT, the endorsing ``sp:X509Token`` (a client certificate) and the
+        endorsing ``sp:IssuedToken`` (federation: WCF's IssuedTokenOverTransport and
+        IssuedTokenForCertificate); None for one the alternative does not hold (an optional
+        one, such as ADFS's ``sp:KeyValueToken wsp:Optional``, left out)."""
 
-        def one(bag: _Bag) -> tuple[etree._Element | None, etree._Element | None]:
+        def one(bag: _Bag) -> tuple[etree._Element | None, etree._Element | None, etree._Element | None]:
             sct = None if in_bootstrap else bag.take(self.sp, "SecureConversationToken")
             # a client certificate: CertificateOverTransport's over transport, MutualCertificate's
             # under message security (its bootstrap, or its binding without a session); on a
@@ -268,9 +270,12 @@ class PolicyReader:
             x509 = bag.take(self.sp, "X509Token") if transport or not session else None
             if x509 is not None:
                 self.x509_endorsing(x509)
+            issued = bag.take(self.sp, "IssuedToken") if transport or not session else None
+            if issued is not None:
+                self.include_token(issued, self.d.always_to_recipient)
             bag.take(self.sp, "SignedParts")
             bag.finish()
-            return sct, x509
+            return sct, x509, issued
 
         return self.nested(assertion, one)
 
@@ -391,7 +396,7 @@ class PolicyReader:
                 b.username = True
         endorsing = bag.take(self.sp, "EndorsingSupportingTokens")
         if endorsing is not None:
-            b.endorsing_sct, b.endorsing_x509 = self.endorsing(
+            b.endorsing_sct, b.endorsing_x509, b.endorsing_issued = self.endorsing(
                 endorsing, in_bootstrap=in_bootstrap, transport=b.transport, session=b.sct is not None
             )
         wss = bag.take(self.sp, "Wss11")
@@ -471,6 +476,12 @@ class PolicyReader:
             if derived is not None:
                 return shape.key, derived
         supported = ", ".join(shape.key.value for shape in self.bootstraps) or "none"
+        if b.endorsing_issued is not None:
+            raise ConfigurationError(
+                f"{pretty(b.endorsing_issued)} as an endorsing supporting token is supported in "
+                "the shapes of WCF's IssuedTokenOverTransport and IssuedTokenForCertificate only; "
+                f"wssc supports {supported}"
+            )
         if b.transport:
             raise ConfigurationError(
                 "a transport bootstrap without a sp:UsernameToken or an endorsing sp:X509Token "
@@ -524,7 +535,8 @@ class PolicyReader:
                     "the session and its bootstrap disagree on sp:RequireDerivedKeys; "
                     "wssc derives keys in both or neither"
                 )
-        issuer, issuer_metadata = _read_issuer(boot.protection_token, self.sp)
+        _symmetric_key_only(boot.issued_token, self.sp)
+        issuer, issuer_metadata = _read_issuer(boot.issued_token, self.sp)
         settings = SecureConversationSettings(
             require_cancellation=session is None or session.cancel is None,
             can_renew_session=session is None or session.renew is None,
@@ -537,7 +549,7 @@ class PolicyReader:
             encrypt_signature=outer.encrypt_signature if not outer.transport else True,
             issuer_address=issuer,
             issuer_metadata=issuer_metadata,
-            issued_token_type=_template_token_type(boot.protection_token, self.sp),
+            issued_token_type=_template_token_type(boot.issued_token, self.sp),
         )
         evidence = PolicyEvidence(
             must_not_send_cancel=session.cancel if session else None,
@@ -622,6 +634,21 @@ def _template_token_type(token: etree._Element | None, sp: str) -> str:
         if found is not None and (found.text or "").strip():
             return (found.text or "").strip()[:2048]
     return ns.WSS_SAML2_TOKEN_TYPE
+
+
+def _symmetric_key_only(token: etree._Element | None, sp: str) -> None:
+    """An ``sp:IssuedToken`` whose ``RequestSecurityTokenTemplate`` asks for another key type
+    than SymmetricKey (ADFS's ``issuedtokenasymmetric…``: PublicKey; a bearer token) is
+    refused by name: wssc's issued tokens carry a symmetric proof key."""
+    if token is None:
+        return
+    for trust in (ns.TRUST_13, ns.TRUST_2005):
+        found = token.find(f"{{{sp}}}RequestSecurityTokenTemplate/{{{trust}}}KeyType")
+        if found is not None and (found.text or "").strip() != f"{trust}/SymmetricKey":
+            raise ConfigurationError(
+                f"sp:IssuedToken asks for KeyType {printable((found.text or '').strip(), 200)!r}; "
+                "wssc's issued tokens carry a symmetric proof key (SymmetricKey) only"
+            )
 
 
 def _read_issuer(token: etree._Element | None, sp: str) -> tuple[str | None, str | None]:

@@ -39,6 +39,9 @@ class BindingFacts:
     endorsing_sct: etree._Element | None = None
     #: An ``sp:X509Token`` endorsing supporting token (the client's certificate).
     endorsing_x509: etree._Element | None = None
+    #: An ``sp:IssuedToken`` endorsing supporting token (federation over transport or over
+    #: the service's certificate: WCF's IssuedTokenOverTransport, IssuedTokenForCertificate).
+    endorsing_issued: etree._Element | None = None
     username: bool = False
     signature_confirmation: bool = False
     entropy: KeyEntropyMode | None = None
@@ -53,6 +56,14 @@ class BindingFacts:
     @property
     def asymmetric(self) -> bool:
         return self.recipient_token is not None
+
+    @property
+    def issued_token(self) -> etree._Element | None:
+        """The ``sp:IssuedToken`` of the binding: its protection token, or an endorsing one."""
+        token = self.protection_token
+        if token is not None and etree.QName(token).localname == "IssuedToken":
+            return token
+        return self.endorsing_issued
 
     @property
     def sct(self) -> etree._Element | None:
@@ -142,6 +153,8 @@ class BindingShape:
     asymmetric: bool = False
     username: bool = False
     endorsing_x509: bool | None = False
+    #: An endorsing ``sp:IssuedToken`` (an issued token that endorses, not protects).
+    endorsing_issued: bool = False
 
     def recognize(self, reader: ShapeReader, binding: BindingFacts) -> bool | None:
         """`BootstrapShape.recognize` for this row."""
@@ -152,6 +165,8 @@ class BindingShape:
         ):
             return None
         if self.endorsing_x509 is not None and (binding.endorsing_x509 is not None) != self.endorsing_x509:
+            return None
+        if (binding.endorsing_issued is not None) != self.endorsing_issued:
             return None
         if self.token is None:
             return False
