@@ -22,6 +22,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import sys
 import uuid
 import warnings
 from collections.abc import Sequence
@@ -130,3 +131,96 @@ def java_argv(
     if cp:
         argv += ["-cp", os.pathsep.join(cp)]
     return [*argv, main, *args]
+
+
+# --- the archives (scripts/setup.sh: python tests/java_launch.py archive) -------------------------
+#: Per peer: its build folder's env var and default, and the interop tests whose JVMs load the
+#: classes worth archiving (its client against wssc, wssc against its service: both sides' code).
+SAMPLES: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "metro": (
+        "WSSC_METRO_BUILD",
+        "interop/metro/target",
+        (
+            "tests/interop/test_metro_client.py::test_session_matrix[anonymous-for-certificate-wshttp-dk]",
+            "tests/interop/test_metro_service.py::test_username_over_transport[ws2007]",
+        ),
+    ),
+    "cxf": (
+        "WSSC_CXF_BUILD",
+        "interop/cxf/target",
+        (
+            "tests/interop/test_cxf_client.py::test_cxf_client_session_mode[wshttp-dk]",
+            "tests/interop/test_cxf_service.py::test_session_with_derived_keys[wshttp]",
+        ),
+    ),
+}
+
+
+def merged_classlist(lists: Sequence[Path]) -> str:
+    """One class list from several JVMs' ``-XX:DumpLoadedClassList`` files: the ``id:`` numbers
+    are per JVM (dropped), the classes of custom class loaders (``source:``) are left out."""
+    seen: dict[str, None] = {}
+    for path in lists:
+        for line in path.read_text(errors="replace").splitlines():
+            if not line or line.startswith("#") or " source: " in line:
+                continue
+            seen.setdefault(line.split(" id: ")[0].rstrip(), None)
+    return "\n".join(seen) + "\n"
+
+
+def make_archive(name: str, build: Path) -> str:
+    """Dump ``name``'s archive when it is missing or stale; returns what was done."""
+    lib_jars = jars(build / "lib")
+    stamp_file = build / "wssc-build-stamp"
+    stamp = stamp_file.read_text() if stamp_file.is_file() else ""
+    folder = cds_dir()
+    jsa, key_file = folder / f"{name}.jsa", folder / f"{name}.key"
+    key = archive_key(name, stamp, lib_jars)
+    if jsa.is_file() and key_file.is_file() and key_file.read_text().strip() == key:
+        return f"{jsa} is up to date"
+    folder.mkdir(parents=True, exist_ok=True)
+    listing = folder / f"{name}-lists"
+    shutil.rmtree(listing, ignore_errors=True)
+    listing.mkdir()
+    env = dict(os.environ, **{CLASSLIST_ENV: str(listing)})
+    # the tests' verdicts do not matter here, only the classes their JVMs loaded
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *SAMPLES[name][2]]
+    subprocess.run(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, timeout=900, check=False)
+    lists = sorted(listing.glob(f"{name}-*.classlist"))
+    if not lists:
+        raise RuntimeError(f"the sample tests ran no {name} JVM ({' '.join(cmd)})")
+    classlist = folder / f"{name}.classlist"
+    classlist.write_text(merged_classlist(lists))
+    shutil.rmtree(listing, ignore_errors=True)
+    key_file.unlink(missing_ok=True)
+    tmp = folder / f"{name}.jsa.tmp"
+    dump = [java(), "-Xshare:dump", f"-XX:SharedClassListFile={classlist}", f"-XX:SharedArchiveFile={tmp}"]
+    dump += [*JVM_FLAGS[:3], "-cp", os.pathsep.join(lib_jars)]
+    p = subprocess.run(dump, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+    if p.returncode != 0 or not tmp.is_file():
+        raise RuntimeError(f"java -Xshare:dump failed ({p.returncode}): {(p.stdout + p.stderr)[-2000:]}")
+    tmp.replace(jsa)
+    key_file.write_text(key + "\n")
+    return f"{jsa} made from {len(lists)} JVMs' classes ({jsa.stat().st_size // 1_000_000} MB)"
+
+
+def main(argv: Sequence[str]) -> int:
+    if list(argv) != ["archive"]:
+        print("usage: python tests/java_launch.py archive", file=sys.stderr)
+        return 2
+    status = 0
+    for name, (env, default, _) in SAMPLES.items():
+        build = Path(os.environ.get(env) or REPO / default)
+        if not (build / "lib").is_dir() or not (build / "classes").is_dir():
+            print(f"cds: no {name} build in {build}; no archive", file=sys.stderr)
+            continue
+        try:
+            print(f"cds: {make_archive(name, build)}", file=sys.stderr)
+        except (OSError, RuntimeError, subprocess.SubprocessError) as e:
+            print(f"cds: no {name} archive (the peer only starts slower): {e}", file=sys.stderr)
+            status = 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
