@@ -11,9 +11,10 @@ after building the peers; it runs a few representative interop tests with
 build stamp, the jars and the JVM, so a rebuild redoes it. A missing or stale archive only costs
 speed: it is left out (with one warning per session) and the JVM runs with ``-Xshare:auto``.
 
-Under CDS the class path is the jars first and the peer's own classes directory after them (a
-static archive cannot hold a non-empty directory): the peers' classes and resources live in their
-own packages (``wssc.cxf``, ``wssc.metro``), so the order finds the same files.
+Under CDS (the Metro peer only, see :data:`SAMPLES`) the class path is the jars first and the
+peer's own classes directory after them (a static archive cannot hold a non-empty directory): the
+peer's classes and resources live in its own package (``wssc.metro``), so the order finds the
+same files.
 """
 
 from __future__ import annotations
@@ -110,16 +111,21 @@ def java_argv(
 ) -> list[str]:
     """``java <flags> -cp <classpath> <main> <args>``. ``main`` may be a ``.java`` source file.
 
-    ``peer``: ``(name, build)`` for a Maven-built peer (``build/classes`` and ``build/lib``): its
-    class path is its jars then its classes, with its CDS archive when one matches."""
+    ``peer``: ``(name, build)`` for a Maven-built peer (``build/classes`` and ``build/lib``); one
+    with an archive (:data:`SAMPLES`) has its jars then its classes, and its archive when it matches."""
     argv = [java(), *JVM_FLAGS]
     cp = [str(c) for c in classpath]
     if peer is not None:
         name, build = peer
         lib_jars = jars(build / "lib")
-        cp = [*lib_jars, str(build / "classes"), *cp]
         listing = os.environ.get(CLASSLIST_ENV)
-        if listing:
+        if name not in SAMPLES:  # no archive for this peer: its class path as Maven built it
+            cp = [str(build / "classes"), str(build / "lib" / "*"), *cp]
+        else:
+            cp = [*lib_jars, str(build / "classes"), *cp]
+        if name not in SAMPLES:
+            pass
+        elif listing:
             Path(listing).mkdir(parents=True, exist_ok=True)
             argv.append(f"-XX:DumpLoadedClassList={Path(listing) / f'{name}-{uuid.uuid4().hex}.classlist'}")
         else:
@@ -136,6 +142,9 @@ def java_argv(
 # --- the archives (scripts/setup.sh: python tests/java_launch.py archive) -------------------------
 #: Per peer: its build folder's env var and default, and the interop tests whose JVMs load the
 #: classes worth archiving (its client against wssc, wssc against its service: both sides' code).
+#: Not CXF: under its archive CXF's client changed what it sends (its first Cancel over HTTPS went
+#: out as the later ones do, C16 in interop/cxf/FINDINGS.md: 3 runs of 3, and 3 of 3 without the
+#: archive as before), so its JVM runs with the start-up flags only.
 SAMPLES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "metro": (
         "WSSC_METRO_BUILD",
@@ -143,14 +152,6 @@ SAMPLES: dict[str, tuple[str, str, tuple[str, ...]]] = {
         (
             "tests/interop/test_metro_client.py::test_session_matrix[anonymous-for-certificate-wshttp-dk]",
             "tests/interop/test_metro_service.py::test_username_over_transport[ws2007]",
-        ),
-    ),
-    "cxf": (
-        "WSSC_CXF_BUILD",
-        "interop/cxf/target",
-        (
-            "tests/interop/test_cxf_client.py::test_cxf_client_session_mode[wshttp-dk]",
-            "tests/interop/test_cxf_service.py::test_session_with_derived_keys[wshttp]",
         ),
     ),
 }
