@@ -6,6 +6,7 @@
 #                            into .wssc/peer-build (or $WSS4J_PEER_BUILD when set)
 #   Metro (WSIT) peer        Maven + JDK; mvn package in interop/metro (into interop/metro/target)
 #   CXF peer                 Maven + JDK; mvn package in interop/cxf (into interop/cxf/target)
+#   .wssc/cds/metro.jsa      an AppCDS archive of the Metro peer's classes (tests/java_launch.py)
 #   redis-server             apt-get install redis-server, when not on PATH
 #   MIT Kerberos             apt-get install krb5-kdc krb5-admin-server libkrb5-dev krb5-user gcc
 #                            (the SPNEGO tests' KDC; headers for pip's gssapi, in the dev extra)
@@ -167,6 +168,14 @@ if command -v mvn >/dev/null 2>&1; then
   cxf_build || problem "the CXF peer did not build (interop/cxf); CXF interop tests will NOT run"
 fi
 printf 'export WSSC_CXF_BUILD=%q\n' "$CXF_BUILD" >> .wssc/env
+
+# --- AppCDS archive of the Metro peer's classes (tests/java_launch.py): its JVMs start faster ---
+# Redone only when the peer's build stamp, its jars or the JVM change (~1 min, two sample
+# interop tests). Optional: without it the peer's JVMs only start slower (a loud warning here).
+if command -v java >/dev/null 2>&1 && [ -f "$METRO_BUILD/classes/wssc/metro/MetroClient.class" ]; then
+  WSSC_METRO_BUILD="$METRO_BUILD" WSSC_CXF_BUILD="$CXF_BUILD" .venv/bin/python tests/java_launch.py archive \
+    || say "!!! WARNING: no CDS archive for the Metro peer; its tests run, slower !!!"
+fi
 
 # --- redis-server (RedisStore tests start their own instance) ----------------------------------
 if ! command -v redis-server >/dev/null 2>&1; then

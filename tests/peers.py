@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from java_launch import JVM_FLAGS
+
 REPO = Path(__file__).resolve().parents[1]
 JARS = ("wss4j", "xmlsec", "commons-logging", "commons-codec", "slf4j-api", "slf4j-jdk14")
 TIMEOUT = 120
@@ -203,7 +205,8 @@ def find_wss4j_peer() -> Wss4jPeer:
     if missing:
         raise PeerMissing(f"jars missing in /usr/share/java: {', '.join(missing)} (libwss4j-java)")
     build = peer_build_dir()
-    env = dict(os.environ, WSS4J_PEER_BUILD=str(build))
+    # the peer script passes WSS4J_PEER_JAVA_OPTS to java: the suite's start-up flags (java_launch)
+    env = dict(os.environ, WSS4J_PEER_BUILD=str(build), WSS4J_PEER_JAVA_OPTS=" ".join(JVM_FLAGS))
     env.pop("WSS4J_PEER_DEBUG", None)
     classes = build / "classes" / "WssPeer.class"
     source = directory / "WssPeer.java"

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from metro_peer import PeerRun, _await_wsdl, free_port
 
+from java_launch import java_argv
 from peers import REPO, in_ci
 from wssc.client.common import tls_verify
 
@@ -51,8 +52,14 @@ def cxf_classpath() -> str:
     return f"{classes}{os.pathsep}{lib}{os.sep}*"
 
 
+def cxf_argv(main: str, *args: str) -> list[str]:
+    """The java argv of one of the CXF peer's programs (checked built; see ``java_launch``)."""
+    cxf_classpath()
+    return java_argv(main, *args, peer=("cxf", cxf_build_dir()))
+
+
 def run_cxf(main: str, *args: str, timeout: float = TIMEOUT) -> PeerRun:
-    argv = ["java", "-cp", cxf_classpath(), main, *args]
+    argv = cxf_argv(main, *args)
     p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
     run = PeerRun(argv, p.returncode, p.stdout, p.stderr)
     lines = [ln for ln in p.stdout.splitlines() if ln.startswith("RESULT ")]
@@ -129,22 +136,10 @@ def start_cxf_service(home: Path, *args: str, path: str = "/svc") -> CxfService:
     ``path``: the endpoint whose WSDL says it is up (``/svc/<suite>`` under ``--suites``)."""
     from wssc.certs import dev_certificate
 
-    cp = cxf_classpath()
     _, cert, key = dev_certificate(home)
     port = free_port()
     out_path, err_path = home / f"cxf-{port}.out", home / f"cxf-{port}.err"
-    argv = [
-        "java",
-        "-cp",
-        cp,
-        "wssc.cxf.CxfService",
-        "--port",
-        str(port),
-        "--cert",
-        str(cert),
-        "--key",
-        str(key),
-    ]
+    argv = cxf_argv("wssc.cxf.CxfService", "--port", str(port), "--cert", str(cert), "--key", str(key))
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         proc = subprocess.Popen([*argv, *args], stdout=out, stderr=err, stdin=subprocess.PIPE)
     scheme = "https" if "unot" in args or "cot" in args else "http"

@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 import pytest
 
+from java_launch import java_argv
 from peers import REPO, in_ci
 from wssc.client.common import tls_verify
 
@@ -88,8 +89,14 @@ class PeerRun:
         return f"{' '.join(self.argv[-12:])}\nrc={self.returncode} RESULT={self.result}\n{tail}"
 
 
+def metro_argv(main: str, *args: str) -> list[str]:
+    """The java argv of one of the Metro peer's programs (checked built; see ``java_launch``)."""
+    metro_classpath()
+    return java_argv(main, *args, peer=("metro", metro_build_dir()))
+
+
 def run_java(main: str, *args: str, timeout: float = TIMEOUT) -> PeerRun:
-    argv = ["java", "-cp", metro_classpath(), main, *args]
+    argv = metro_argv(main, *args)
     p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
     run = PeerRun(argv, p.returncode, p.stdout, p.stderr)
     lines = [ln for ln in p.stdout.splitlines() if ln.startswith("RESULT ")]
@@ -402,17 +409,13 @@ def start_metro_service(
     (``/svc/<suite>`` under ``--suites``)."""
     from wssc.certs import dev_certificate
 
-    cp = metro_classpath()
     _, cert, key = dev_certificate(home)
     port = free_port()
     out_path = home / f"metro-{port}.out"
     err_path = home / f"metro-{port}.err"
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         proc = subprocess.Popen(
-            [
-                "java",
-                "-cp",
-                cp,
+            metro_argv(
                 "wssc.metro.MetroService",
                 "--bootstrap",
                 bootstrap,
@@ -425,7 +428,7 @@ def start_metro_service(
                 "--key",
                 str(key),
                 *extra,
-            ],
+            ),
             stdout=out,
             stderr=err,
             stdin=subprocess.DEVNULL,

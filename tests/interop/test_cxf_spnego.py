@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cxf_peer import cxf_classpath, run_cxf
+from cxf_peer import cxf_argv, cxf_classpath, run_cxf
 from metro_peer import (
     PeerRun,
     ServiceLog,
@@ -161,10 +161,9 @@ class CxfSpnegoService:
 
 
 def start_cxf_spnego_service(kdc: Kdc, home: Path) -> CxfSpnegoService:
-    cp = cxf_classpath()
     port = free_port()
     out_path, err_path = home / f"cxf-spnego-{port}.out", home / f"cxf-spnego-{port}.err"
-    argv = ["java", "-cp", cp, "wssc.cxf.CxfSpnegoService", "--port", str(port)]
+    argv = cxf_argv("wssc.cxf.CxfSpnegoService", "--port", str(port))
     argv += ["--krb5-conf", str(kdc.root / "krb5.conf"), "--keytab", str(kdc.service_keytab)]
     argv += ["--principal", f"{SERVICE}@{REALM}", "--spn", f"HTTP@{HOST}"]
     with open(out_path, "wb") as out, open(err_path, "wb") as err:

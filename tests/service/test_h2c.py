@@ -25,6 +25,7 @@ import pytest
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
+from java_launch import java_argv
 from peers import REPO, in_ci
 from servers import Server, Start
 from wssc.service.asgi import UVICORN_HTTP, lost_body_reason
@@ -92,11 +93,11 @@ def serve(start_server: Start) -> Server:
 def test_java_httpclient_offering_h2c_gets_its_body_answered_over_http11(
     serve: Server, tmp_path: Path
 ) -> None:
-    java = tool("java")
+    tool("java")
     marker = fresh_marker()
     (tmp_path / "rq.xml").write_bytes(marked_message(marker))
     proc = subprocess.run(
-        [java, str(JAVA_PROGRAM), serve.url, SOAP12_CT, str(tmp_path / "rq.xml"), "2"],
+        java_argv(str(JAVA_PROGRAM), serve.url, SOAP12_CT, str(tmp_path / "rq.xml"), "2"),
         capture_output=True,
         timeout=180,
     )

@@ -25,6 +25,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
 
 import wssc.bootstrap.tlsnego as tlsnego
+from java_launch import java_argv
 from wssc.bootstrap.registry import ClientCredentials, ServiceCredentials
 from wssc.certs import Certificate, generate_self_signed
 from wssc.client import Client
@@ -76,7 +77,7 @@ class JsseTls:
     def __init__(
         self, classes: Path, server: bool, protocols: str, keystore: Path | None, need_auth: bool
     ) -> None:
-        args = ["java", "-cp", str(classes), "TlsPeer", "server" if server else "client", protocols]
+        args = java_argv("TlsPeer", "server" if server else "client", protocols, classpath=[classes])
         if keystore is not None:
             args += [str(keystore), P12_PASSWORD]
         if need_auth:
