@@ -66,8 +66,10 @@ BINDINGS = ["wshttp", "ws2007"]
 MODES = ["session", "cookie", "none"]
 ISSUED = "issued-token"
 UNOT = "username-over-transport"
-assert {ISSUED} == NEEDS_STS
-ALL = [*BOOTSTRAP_NAMES, ISSUED]
+#: Every bootstrap that needs a token from an STS (IssuedToken, and the federation bindings' three).
+FEDERATED = sorted(NEEDS_STS)
+assert ISSUED in FEDERATED
+ALL = [*BOOTSTRAP_NAMES, *FEDERATED]
 #: WS-Security 1.0's families: the bootstraps whose registry entry lists them
 #: (MutualCertificate's AsymmetricBinding, UserNameOverTransport); the others refuse them
 #: (test_a_bootstrap_refuses_the_wss10_families_it_does_not_run_in).
@@ -83,7 +85,7 @@ NOT_IN_WSS10 = [b for b in ALL if not any(runs_in(b, f) for f in WSS10)]
 CELLS = list(itertools.product(BINDINGS, MODES, ALL)) + list(itertools.product(WSS10, MODES, IN_WSS10))
 #: Cells whose sync Client and zeep runs live elsewhere (see the table above).
 ELSEWHERE = {
-    (b, m, x) for b, m, x in CELLS if x != ISSUED and b in BINDINGS and (m != "none" or b == "wshttp")
+    (b, m, x) for b, m, x in CELLS if x not in FEDERATED and b in BINDINGS and (m != "none" or b == "wshttp")
 }
 
 
@@ -110,18 +112,18 @@ def issuer_pem(wssc_home: Path) -> Path:
 
 def serve_args(binding: str, mode: str, bootstrap: str, issuer: Path) -> tuple[str, ...]:
     """The arguments the other matrices start the same cell with (shared servers)."""
-    if mode == "none" and binding == "wshttp" and bootstrap != ISSUED:
+    if mode == "none" and binding == "wshttp" and bootstrap not in FEDERATED:
         return ("--bootstrap", bootstrap, "--no-secure-context")  # test_variants, test_zeep
     args: tuple[str, ...] = ("--binding", binding, "--bootstrap", bootstrap)
     args += {"session": (), "cookie": ("--no-require-cancellation",), "none": ("--no-secure-context",)}[mode]
-    return args + (("--issuer-cert", str(issuer)) if bootstrap == ISSUED else ())
+    return args + (("--issuer-cert", str(issuer)) if bootstrap in FEDERATED else ())
 
 
 @pytest.fixture(scope="module")
 def sts(server: Callable[..., Server], issuer_pem: Path, wssc_home: Path) -> Iterator[Sts]:
     """``wssc sts`` over HTTPS, alice:secret, with each issued-token service of the matrix
     as a relying party (its address and certificate)."""
-    rps = [server(*serve_args(b, m, ISSUED, issuer_pem)) for b in BINDINGS for m in MODES]
+    rps = [server(*serve_args(b, m, x, issuer_pem)) for b in BINDINGS for m in MODES for x in FEDERATED]
     users = wssc_home / "matrix-users"
     users.write_text("alice:secret\n")
     port, log = free_port(), wssc_home / "matrix-sts.log"
@@ -159,7 +161,7 @@ def cell_server(
 
     def get(binding: str, mode: str, bootstrap: str) -> tuple[Server, dict[str, Any]]:
         srv = server(*serve_args(binding, mode, bootstrap, issuer_pem))
-        if bootstrap != ISSUED:
+        if bootstrap not in FEDERATED:
             return srv, client_credentials(bootstrap, srv.home)
         s: Sts = request.getfixturevalue("sts")
         token = request_token(StsExchange.new(s.url, srv.url, "alice", "secret"), verify=s.cafile)
@@ -204,7 +206,7 @@ def test_async_client(cell_server: Callable[..., Any], binding: str, mode: str, 
 
 # --- wssc call in every cell --------------------------------------------------------------------
 def call_args(srv: Server, bootstrap: str, sts: Sts | None) -> list[str]:
-    if bootstrap == ISSUED:
+    if bootstrap in FEDERATED:
         assert sts is not None
         return ["--sts", sts.url, "--sts-cafile", sts.cafile, "--username", "alice", "--password", "secret"]
     if signs_in(bootstrap):
@@ -225,7 +227,7 @@ def test_wssc_call(
     bootstrap: str,
 ) -> None:
     srv = server(*serve_args(binding, mode, bootstrap, issuer_pem))
-    sts = request.getfixturevalue("sts") if bootstrap == ISSUED else None
+    sts = request.getfixturevalue("sts") if bootstrap in FEDERATED else None
     p = subprocess.run(
         [
             sys.executable,
@@ -303,7 +305,7 @@ def test_a_bootstrap_refuses_the_wss10_families_it_does_not_run_in(
     args = ["--bootstrap", bootstrap, "--binding", "ws2007-wss10", "--port", str(free_port())]
     if signs_with_certificate(bootstrap):
         args += ["--trust-client-cert", str(client_certificate(wssc_home)[0])]
-    if bootstrap == ISSUED:
+    if bootstrap in FEDERATED:
         args += ["--issuer-cert", str(issuer_pem)]
     p = subprocess.run(
         [sys.executable, "-m", "wssc", "serve", *args],
