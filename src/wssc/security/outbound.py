@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 
 from wssc.crypto.primitives import hmac_sign, rsa_sign
+from wssc.errors import DuplicateId
 from wssc.security.policy import MessagePolicy
 from wssc.security.tokens import EncryptedKeyProtection, ProtectionToken, SigningKey, signing_key
 from wssc.security.xmlsig import (
@@ -50,7 +51,7 @@ from wssc.tokens.dkt import DerivedKeyToken
 from wssc.tokens.str_ import SecurityTokenReference
 from wssc.tokens.timestamp import Timestamp
 from wssc.xml import ns
-from wssc.xml.ids import WSU_ID, element_id, index_ids
+from wssc.xml.ids import ID_ATTRIBUTES, WSU_ID, element_id, index_ids
 from wssc.xml.soap import Envelope
 
 _WSA_NAMESPACES = (ns.WSA10, ns.WSA2004)
@@ -130,7 +131,14 @@ def protect(
     env = Envelope(envelope)
     now = time.time() if now is None else now
     suite = policy.suite
-    ids = _Ids(set(index_ids(envelope)))
+    # The Body's content, serialized here once when it is to be encrypted (nothing below
+    # changes it before that): its bytes tell whether it holds any id at all.
+    content = (
+        serialize_content(env.body)
+        if token is not None and policy.encrypt_body and not policy.transport
+        else None
+    )
+    ids = _Ids(_ids_in_use(envelope, env.body, content))
     header = env.ensure_header()
     sec = etree.SubElement(header, f"{{{ns.WSSE}}}Security", nsmap={"o": ns.WSSE, "u": ns.WSU})
     sec.set(f"{{{env.version.ns}}}mustUnderstand", "1")
@@ -207,7 +215,7 @@ def protect(
             ns.XENC_CONTENT,
             suite.encryption,
             enc_key,
-            serialize_content(body),
+            serialize_content(body) if content is None else content,
             enc_ref,
         )
         for child in list(body):
@@ -275,6 +283,31 @@ def _as_list(endorsing: ProtectionToken | Sequence[ProtectionToken] | None) -> l
     if endorsing is None:
         return []
     return list(endorsing) if isinstance(endorsing, Sequence) else [endorsing]
+
+
+def _ids_in_use(root: etree._Element, body: etree._Element, content: bytes | None) -> set[str]:
+    """The ids the plain envelope already uses (`index_ids`: duplicates refused), which
+    `_Ids` skips.
+
+    Fast path: when the Body's serialized content (``content``) has no ``Id=`` anywhere,
+    no element inside the Body carries an id (lxml writes every attribute as ``name="…"``,
+    so an ``Id`` or ``*:Id`` attribute would show), and only the rest of the envelope is
+    scanned: the root's and the Body's own attributes and the Header's subtree. Text that
+    merely contains ``Id=``, or no content to look at, takes the whole-tree scan."""
+    if content is None or b"Id=" in content:
+        return set(index_ids(root))
+    out: dict[str, etree._Element] = {}
+    for el in (root, body):
+        for attr in ID_ATTRIBUTES:
+            v = el.get(attr)
+            if v is not None:
+                if out.get(v, el) is not el:
+                    raise DuplicateId(f"the id {v!r} is used more than once")
+                out[v] = el
+    for child in root:
+        if child is not body and isinstance(child.tag, str):
+            index_ids(child, out)
+    return set(out)
 
 
 def _write_token(
