@@ -824,6 +824,20 @@ def username_over_tls() -> BootstrapKind:
     raise ConfigurationError("no bootstrap signs in with a username over HTTPS")
 
 
+def username_encrypted_to_certificate() -> BootstrapKind:
+    """The kind that signs in with a username encrypted to the service's certificate, without
+    a negotiation and over plain HTTP allowed: a security token service's other bootstrap
+    (Metro's STS sample; `wssc.client.sts` with ``sts_certificate``)."""
+    for kind in BOOTSTRAPS.values():
+        if (
+            kind.security_mode == "message"
+            and kind.client_credentials == {"username", "password", "service_certificate"}
+            and not kind.needs
+        ):
+            return kind
+    raise ConfigurationError("no bootstrap signs in with a username encrypted to a certificate")
+
+
 def _folded(name: str) -> str:
     return name.replace("-", "").replace("_", "").lower()
 

@@ -445,8 +445,8 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     c.add_argument(
         "--sts-cert",
         metavar="PEM",
-        help="with --sts: sign in to it with UserNameForCertificate (the RST encrypted to this, "
-        "the STS's certificate; http:// allowed) instead of over HTTPS",
+        help="with --sts: sign in to it with the username and password signed and encrypted to "
+        "this, the STS's certificate (http:// allowed), instead of over HTTPS",
     )
     c.add_argument(
         "--dns-identity",

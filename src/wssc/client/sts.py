@@ -19,13 +19,18 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from wssc.bootstrap.base import BootstrapClient, ClientContext
-from wssc.bootstrap.registry import BootstrapKind, ClientCredentials, bootstrap_kind, username_over_tls
+from wssc.bootstrap.registry import (
+    BootstrapKind,
+    ClientCredentials,
+    username_encrypted_to_certificate,
+    username_over_tls,
+)
 from wssc.certs import Certificate
 from wssc.errors import ConfigurationError, InvalidRequest, TransportError, error_from_fault, missing_extra
 from wssc.federation.assertion import is_assertion, token_type
 from wssc.federation.token import IssuedToken
 from wssc.security.policy import MessagePolicy
-from wssc.settings import WS2007, WSHTTP, Bootstrap, EndpointSettings, SecureConversationSettings
+from wssc.settings import WS2007, WSHTTP, EndpointSettings, SecureConversationSettings
 from wssc.trust.entropy import computed_key, new_entropy
 from wssc.trust.issued import IssuedTokenRequest, IssuedTokenResponse, assertion_reference
 from wssc.trust.messages import BinarySecret, ComputedKey
@@ -82,7 +87,7 @@ class StsExchange:
             return MessagePolicy(sc=ns.SC_V13 if self.trust.ns == ns.TRUST_13 else ns.SC_FEB2005)
         family = WS2007 if self.trust.ns == ns.TRUST_13 else WSHTTP
         scs = SecureConversationSettings(
-            bootstrap=Bootstrap.USERNAME_FOR_CERTIFICATE,
+            bootstrap=username_encrypted_to_certificate().key,
             establish_security_context=False,
             message_security_version=family,
         )
@@ -91,7 +96,7 @@ class StsExchange:
     def _kind(self) -> BootstrapKind:
         if self.sts_certificate is None:
             return username_over_tls()
-        return bootstrap_kind(Bootstrap.USERNAME_FOR_CERTIFICATE)
+        return username_encrypted_to_certificate()
 
     def _sign_in(self) -> BootstrapClient:
         creds = ClientCredentials(
@@ -159,7 +164,8 @@ def request_token(
     if not exchange.address.startswith("https://") and exchange.sts_certificate is None:
         raise ConfigurationError(
             "the STS is reached over HTTPS (it is sent the password), or over HTTP with "
-            "UserNameForCertificate (sts_certificate=: the password is encrypted to it)"
+            f"{username_encrypted_to_certificate().key.value} (sts_certificate=: the password is "
+            "encrypted to it)"
         )
     ctx: bool | ssl.SSLContext = (
         ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
