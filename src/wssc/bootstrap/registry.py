@@ -838,6 +838,17 @@ def username_encrypted_to_certificate() -> BootstrapKind:
     raise ConfigurationError("no bootstrap signs in with a username encrypted to a certificate")
 
 
+def certificate_over_tls() -> BootstrapKind:
+    """The kind that signs in with the client's certificate over HTTPS (the certificate
+    endorses the Timestamp): a security token service's certificate sign-in (ADFS's
+    ``certificatemixed`` endpoint; `wssc.service.sts`, `wssc.client.sts` with a client
+    certificate)."""
+    for kind in BOOTSTRAPS.values():
+        if kind.security_mode == "transport" and kind.client_credentials == {"certificate"}:
+            return kind
+    raise ConfigurationError("no bootstrap signs in with a client certificate over HTTPS")
+
+
 def _folded(name: str) -> str:
     return name.replace("-", "").replace("_", "").lower()
 
@@ -890,6 +901,7 @@ __all__ = [
     "Need",
     "ServiceCredentials",
     "bootstrap_kind",
+    "certificate_over_tls",
     "explain",
     "parse_bootstrap",
     "policy_for",

@@ -449,6 +449,14 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "this, the STS's certificate (http:// allowed), instead of over HTTPS",
     )
     c.add_argument(
+        "--sts-client-cert",
+        metavar="PEM",
+        help="with --sts: sign in to it with this client certificate over HTTPS (it endorses the "
+        "Timestamp; ADFS's certificatemixed, wssc sts --client-ca at URL/certificatemixed) instead "
+        "of --username/--password; with --sts-client-key",
+    )
+    c.add_argument("--sts-client-key", metavar="PEM", help="the private key of --sts-client-cert (PEM)")
+    c.add_argument(
         "--dns-identity",
         metavar="NAME",
         help="tlsnego: the DNS name the service's TLS certificate must carry (WCF's <dns> identity)",
@@ -965,8 +973,11 @@ def _issued_token(args: argparse.Namespace, applies_to: str, wsdl_url: str) -> A
     from wssc.client.common import tls_verify
     from wssc.client.sts import StsExchange, request_token
 
-    if not args.username or args.password is None:
-        raise ConfigurationError("--sts signs in with --username and --password")
+    client_cert = getattr(args, "sts_client_cert", None)
+    if client_cert and not args.sts_client_key:
+        raise ConfigurationError("--sts-client-cert needs its private key: --sts-client-key")
+    if not client_cert and (not args.username or args.password is None):
+        raise ConfigurationError("--sts signs in with --username and --password (or --sts-client-cert)")
     try:
         wsdl = httpx.get(wsdl_url, verify=tls_verify(_verify_opt(args)), timeout=args.timeout).content
     except httpx.HTTPError as exc:
@@ -975,9 +986,17 @@ def _issued_token(args: argparse.Namespace, applies_to: str, wsdl_url: str) -> A
     from wssc.certs import load
 
     cert = load(args.sts_cert) if args.sts_cert else None
-    exchange = StsExchange.new(
-        args.sts, applies_to, args.username, args.password, token_type, sts_certificate=cert
-    )
+    if client_cert:
+        exchange = StsExchange.new(
+            args.sts,
+            applies_to,
+            token_type=token_type,
+            client_certificate=load(client_cert, args.sts_client_key),
+        )
+    else:
+        exchange = StsExchange.new(
+            args.sts, applies_to, args.username, args.password, token_type, sts_certificate=cert
+        )
     return request_token(exchange, verify=args.sts_cafile or True, timeout=args.timeout)
 
 

@@ -19,7 +19,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         description="A security token service for federated (IssuedToken) endpoints: it signs in "
         "users with a username and password over HTTPS (as ADFS's usernamemixed endpoint) and "
         "issues holder-of-key SAML 1.1 or 2.0 assertions signed with RSA-SHA256, their proof keys "
-        "encrypted to the relying party's certificate. For tests and small deployments.",
+        "encrypted to the relying party's certificate. With --client-ca or --trust-client-cert "
+        "it also signs users in with a client certificate over HTTPS (the certificate endorses "
+        "the Timestamp; as ADFS's certificatemixed endpoint) at PATH/certificatemixed, published "
+        "as a second port in its metadata; the user is the certificate's subject. For tests and "
+        "small deployments.",
     )
     p.add_argument(
         "--cert", required=True, help="the STS's certificate (PEM): signs the assertions, serves HTTPS"
@@ -71,6 +75,25 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="WS-Trust version of the endpoint and its metadata: 1.3 (ws2007FederationHttpBinding's; "
         "default) or feb2005 (wsFederationHttpBinding's, WS-SecurityPolicy 1.1)",
     )
+    p.add_argument(
+        "--client-ca",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="PEM",
+        help="also accept a certificate sign-in (at PATH/certificatemixed) with client "
+        "certificates issued by this CA (ChainTrust: chain, validity, KeyUsage); repeatable. "
+        "Without it or --trust-client-cert no certificate sign-in is accepted",
+    )
+    p.add_argument(
+        "--trust-client-cert",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="PEM",
+        help="also accept a certificate sign-in (at PATH/certificatemixed) with this client "
+        "certificate (PeerTrust); repeatable",
+    )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8443, help="port (default 8443)")
     p.add_argument("--path", default="/sts", help="URL path of the STS endpoint (default /sts)")
@@ -109,7 +132,9 @@ def _claims(specs: list[str]) -> tuple[SamlAttribute, ...]:
 
 def run(args: argparse.Namespace) -> int:
     from wssc.certs import load
+    from wssc.security.x509_validation import CertificateValidator
     from wssc.service.sts import SecurityTokenService, sts_app
+    from wssc.service.sts_metadata import CERTIFICATE_SUFFIX
     from wssc.xml import ns
 
     try:
@@ -129,6 +154,13 @@ def run(args: argparse.Namespace) -> int:
         expected = users.get(user)
         return expected is not None and hmac.compare_digest(expected.encode(), password.encode())
 
+    if args.client_ca and args.trust_client_cert:
+        raise ConfigurationError("give --client-ca (ChainTrust) or --trust-client-cert (PeerTrust), not both")
+    validator = None
+    if args.client_ca:
+        validator = CertificateValidator.chain_trust(*args.client_ca)
+    elif args.trust_client_cert:
+        validator = CertificateValidator.peer_trust(*args.trust_client_cert)
     url = f"https://{args.host}:{args.port}{args.path}"
     claims = _claims(args.claim)
     sts = SecurityTokenService(
@@ -140,6 +172,7 @@ def run(args: argparse.Namespace) -> int:
         token_type=ns.WSS_SAML11_TOKEN_TYPE if args.token_type == "saml11" else ns.WSS_SAML2_TOKEN_TYPE,
         claims=(lambda user: claims) if claims else None,
         trust=ns.TRUST_FEB2005 if args.trust == "feb2005" else ns.TRUST_V13,
+        client_certificate_validator=validator,
     )
     config = uvicorn.Config(
         sts_app(sts, address=url),
@@ -156,6 +189,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigurationError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
     logging.getLogger("wssc.service").info("STS %s for %s", url, ", ".join(parties))
     print(f"wssc sts at {url} (issuer {sts.issuer}); relying parties: {', '.join(parties)}", flush=True)
+    if validator is not None:
+        print(f"certificate sign-in at {url}{CERTIFICATE_SUFFIX}", flush=True)
     print(f"metadata: {url}?wsdl, and WS-MetadataExchange Get at {url}", flush=True)
     server = uvicorn.Server(config)
     with sock:

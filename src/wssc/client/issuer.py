@@ -8,9 +8,12 @@ Get to the metadata address, a GET of that address (a WSDL), then ``{issuer}?wsd
 is capped in size (one `WsdlBudget` for all of them) and in time (the caller's timeout).
 `exchange_from_metadata` imports the STS's policy with the client's own importer and picks its
 endpoint: the port at the issuer's address (else any) whose binding wssc can sign in to
-(UserNameOverTransport without a security context, as ADFS's ``usernamemixed``); anything else is
-refused, named in WCF's words. The token is then requested with the credentials given
-(`wssc.client.sts`), for the relying party's address (``AppliesTo``).
+(UserNameOverTransport without a security context, as ADFS's ``usernamemixed``; with a client
+certificate for the STS, the certificate over HTTPS, as ADFS's ``certificatemixed``, at its own
+address); anything else is refused, named in WCF's words. The token is then requested with the
+credentials given (`wssc.client.sts`), for the relying party's address (``AppliesTo``).
+A client certificate in the credentials (``ClientCredentials(certificate=…)``) of an endpoint
+whose own bootstrap takes none is the STS's sign-in.
 
 Sans-IO except `follow_issuer`/`afollow_issuer`, which do the fetches and the RST over httpx.
 """
@@ -19,13 +22,20 @@ from __future__ import annotations
 
 import ssl
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
 from lxml import etree
 
-from wssc.bootstrap.registry import ClientCredentials, bootstrap_kind, settings_from_wsdl, username_over_tls
+from wssc.bootstrap.registry import (
+    ClientCredentials,
+    bootstrap_kind,
+    certificate_over_tls,
+    settings_from_wsdl,
+    username_over_tls,
+)
+from wssc.certs import Certificate
 from wssc.client.sts import StsExchange
 from wssc.errors import (
     ConfigurationError,
@@ -63,12 +73,14 @@ def needs_issued_token(settings: SecureConversationSettings) -> bool:
 class IssuerPlan:
     """Where the STS is (``address``), where its metadata is (``metadata``, or None), the
     relying party the token is for (``applies_to``), and the token type the service's
-    ``RequestSecurityTokenTemplate`` asks for (``token_type``)."""
+    ``RequestSecurityTokenTemplate`` asks for (``token_type``); ``client_certificate``: the
+    client's certificate (with its key) to sign in to the STS with, instead of a username."""
 
     address: str
     metadata: str | None
     applies_to: str
     token_type: str = ns.WSS_SAML2_TOKEN_TYPE
+    client_certificate: Certificate | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, settings: SecureConversationSettings, applies_to: str, sts: str | None = None) -> IssuerPlan:
@@ -120,6 +132,8 @@ def pending(
     if creds.issued_token is not None:
         return None
     plan = IssuerPlan.of(settings, applies_to, sts)
+    if creds.certificate is not None and not bootstrap_kind(settings.bootstrap).uses("certificate"):
+        plan = replace(plan, client_certificate=creds.certificate)
     secure = urlsplit(metadata_url).scheme.lower() == "https"
     if sts is None and not secure and not sts_pinned:
         raise IssuerNotTrusted(
@@ -153,11 +167,14 @@ def _ports(root: etree._Element) -> list[tuple[str, str | None]]:
     return out
 
 
-def _speakable(ep: ImportedEndpoint) -> str | None:
-    """Why wssc cannot sign in to this STS endpoint (None: it can)."""
+def _speakable(ep: ImportedEndpoint, *, certificate: bool = False) -> str | None:
+    """Why wssc cannot sign in to this STS endpoint (None: it can); ``certificate``: with a
+    client certificate (else a username)."""
     s = ep.settings
-    if s.bootstrap != username_over_tls().key:
-        return f"{s.bootstrap.value} (wssc signs in to an STS with {username_over_tls().key.value} only)"
+    kind = certificate_over_tls() if certificate else username_over_tls()
+    if s.bootstrap != kind.key:
+        given = "a client certificate" if certificate else "a username"
+        return f"{s.bootstrap.value} (wssc signs in to an STS with {given} by {kind.key.value})"
     if s.establish_security_context:
         return (
             f"{s.bootstrap.value} with EstablishSecurityContext=true "
@@ -167,14 +184,19 @@ def _speakable(ep: ImportedEndpoint) -> str | None:
 
 
 def choose_endpoint(metadata: bytes, plan: IssuerPlan) -> ImportedEndpoint:
-    """The STS's endpoint to ask: a port at the issuer's address if there is one, whose
-    binding wssc can sign in to. `IssuerBindingUnsupported` names what each port offers."""
+    """The STS's endpoint to ask: a port whose binding wssc can sign in to with the plan's
+    credentials, at the issuer's address if there is one; a client certificate's port also
+    elsewhere (ADFS's ``certificatemixed`` has its own address). `IssuerBindingUnsupported`
+    names what each port offers."""
     from wssc.contract.wsdl import parse_wsdl
 
     root = parse_wsdl(metadata)
     ports = _ports(root)
     at_issuer = [name for name, address in ports if address == plan.address]
     candidates = at_issuer or [name for name, _ in ports]
+    certificate = plan.client_certificate is not None
+    if certificate:  # the issuer's address first, then the STS's other ports
+        candidates += [name for name, _ in ports if name not in candidates]
     refusals: list[str] = []
     for name in candidates:
         try:
@@ -182,7 +204,7 @@ def choose_endpoint(metadata: bytes, plan: IssuerPlan) -> ImportedEndpoint:
         except ConfigurationError as exc:
             refusals.append(f"{name}: {exc}")
             continue
-        why = _speakable(ep)
+        why = _speakable(ep, certificate=certificate)
         if why is None:
             return ep
         refusals.append(f"{name}: {why}")
@@ -197,13 +219,17 @@ def exchange_for(
     ep: ImportedEndpoint, plan: IssuerPlan, username: str | None, password: str | None
 ) -> StsExchange:
     """The RST/Issue to the chosen STS endpoint, in its family and SOAP version."""
+    trust = ep.settings.message_security_version.sc.trust
+    soap = SOAP_12 if ep.soap_version == "1.2" else SOAP_11
+    if plan.client_certificate is not None:
+        base = StsExchange.new(ep.address or plan.address, plan.applies_to, token_type=plan.token_type)
+        return replace(base, trust=trust, soap=soap, client_certificate=plan.client_certificate)
     if username is None or password is None:
         raise ConfigurationError(
             f"the STS {printable(plan.address, 200)} signs in with a username and password: pass "
-            "username= and password= (wssc call --username/--password)"
+            "username= and password= (wssc call --username/--password), or a client "
+            "certificate for its certificate sign-in (credentials=ClientCredentials(certificate=…))"
         )
-    trust = ep.settings.message_security_version.sc.trust
-    soap = SOAP_12 if ep.soap_version == "1.2" else SOAP_11
     base = StsExchange.new(plan.address, plan.applies_to, username, password, plan.token_type)
     return StsExchange(
         plan.address,

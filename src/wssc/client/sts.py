@@ -2,7 +2,9 @@
 
 WCF's ``IssuedSecurityTokenProvider`` asks the STS (``sp:IssuedToken``'s ``Issuer``) for a
 token for the relying party (``AppliesTo``), signing in with the STS's own bootstrap; here
-UserNameOverTransport, as ADFS's ``usernamemixed`` endpoint. It sends its own entropy and
+UserNameOverTransport, as ADFS's ``usernamemixed`` endpoint, or its client certificate over
+HTTPS (``client_certificate``: the certificate endorses the Timestamp, as ADFS's
+``certificatemixed``). It sends its own entropy and
 computes the proof key from both (``ComputedKey`` P_SHA1), or takes the STS's key as a
 ``BinarySecret``. The assertion stays opaque to the client: only the relying party can read
 its proof key, and checks it.
@@ -22,6 +24,7 @@ from wssc.bootstrap.base import BootstrapClient, ClientContext
 from wssc.bootstrap.registry import (
     BootstrapKind,
     ClientCredentials,
+    certificate_over_tls,
     username_encrypted_to_certificate,
     username_over_tls,
 )
@@ -59,18 +62,32 @@ class StsExchange:
     #: The STS's certificate: sign in with UserNameForCertificate (the RST signed and encrypted
     #: under a key sent to it; Metro's basic STS sample) instead of UserNameOverTransport.
     sts_certificate: Certificate | None = field(default=None, repr=False)
+    #: The client's certificate, with its private key: sign in with it over HTTPS (it
+    #: endorses the Timestamp; ADFS's ``certificatemixed``) instead of the username.
+    client_certificate: Certificate | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.client_certificate is not None and self.sts_certificate is not None:
+            raise ConfigurationError(
+                "sign in to the STS with a client certificate (over HTTPS) or with a username "
+                "encrypted to its certificate (sts_certificate=), not both"
+            )
+        if self.client_certificate is not None and self.client_certificate.key is None:
+            raise ConfigurationError("the client certificate for the STS needs its private key")
 
     @classmethod
     def new(
         cls,
         address: str,
         applies_to: str,
-        username: str,
-        password: str,
+        username: str = "",
+        password: str = "",
         token_type: str = ns.WSS_SAML2_TOKEN_TYPE,
         *,
         sts_certificate: Certificate | None = None,
+        client_certificate: Certificate | None = None,
     ) -> StsExchange:
+        """``username``/``password``, or ``client_certificate`` (with its key) to sign in."""
         return cls(
             address,
             applies_to,
@@ -79,6 +96,7 @@ class StsExchange:
             token_type,
             entropy=new_entropy(_KEY_BITS),
             sts_certificate=sts_certificate,
+            client_certificate=client_certificate,
         )
 
     @property
@@ -94,11 +112,15 @@ class StsExchange:
         return self._kind().message_policy(EndpointSettings(secure_conversation=scs), "client")
 
     def _kind(self) -> BootstrapKind:
+        if self.client_certificate is not None:
+            return certificate_over_tls()
         if self.sts_certificate is None:
             return username_over_tls()
         return username_encrypted_to_certificate()
 
     def _sign_in(self) -> BootstrapClient:
+        if self.client_certificate is not None:
+            return self._kind().client_half(ClientCredentials(certificate=self.client_certificate))
         creds = ClientCredentials(
             username=self.username, password=self.password, service_certificate=self.sts_certificate
         )
@@ -161,6 +183,8 @@ def request_token(
         import httpx
     except ModuleNotFoundError as exc:
         raise missing_extra(exc, "requesting a token from an STS") from None
+    if not exchange.address.startswith("https://") and exchange.client_certificate is not None:
+        raise ConfigurationError("a certificate sign-in to the STS goes over HTTPS only")
     if not exchange.address.startswith("https://") and exchange.sts_certificate is None:
         raise ConfigurationError(
             "the STS is reached over HTTPS (it is sent the password), or over HTTP with "

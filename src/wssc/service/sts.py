@@ -11,8 +11,11 @@ entropy, as WCF's clients do, else the key itself as a ``BinarySecret``.
 
 The relying parties are configured (``AppliesTo`` address -> certificate); a request for
 any other is refused, so the STS never issues a token it could not have encrypted for
-the right party. Sans-IO: `SecurityTokenService.handle` takes the request body and returns
-the status, content type and body; `sts_app` serves it as an ASGI app.
+the right party. With a ``client_certificate_validator`` it also signs users in with a client
+certificate over HTTPS (the certificate endorses the Timestamp, as ADFS's ``certificatemixed``
+endpoint), at its address + `CERTIFICATE_SUFFIX`; the identity, the issued assertion's
+subject, is the certificate's subject. Sans-IO: `SecurityTokenService.handle` takes the
+request body and returns the status, content type and body; `sts_app` serves it as an ASGI app.
 """
 
 from __future__ import annotations
@@ -27,18 +30,19 @@ from typing import Any
 
 from lxml import etree
 
-from wssc.bootstrap.base import TransportInfo, UsernameValidator
-from wssc.bootstrap.registry import ServiceCredentials, username_over_tls
+from wssc.bootstrap.base import BootstrapService, TransportInfo, UsernameValidator
+from wssc.bootstrap.registry import ServiceCredentials, certificate_over_tls, username_over_tls
 from wssc.certs import Certificate
 from wssc.contract.wsdl import metadata_kind
-from wssc.errors import InvalidRequest, MalformedXml, WsscError, on_the_wire
+from wssc.errors import InvalidRequest, InvalidSecurity, MalformedXml, WsscError, on_the_wire
 from wssc.federation.assertion import SAML2_TOKEN_TYPES, SAML11_TOKEN_TYPES
 from wssc.federation.saml2 import SamlAttribute, build_saml2
 from wssc.federation.saml11 import build_saml11
 from wssc.federation.saml_signature import sign_assertion
 from wssc.logs import printable
 from wssc.security.policy import MessagePolicy
-from wssc.service.sts_metadata import get_response, is_get, looks_like_get, sts_wsdl
+from wssc.security.x509_validation import CertificateValidator
+from wssc.service.sts_metadata import CERTIFICATE_SUFFIX, get_response, is_get, looks_like_get, sts_wsdl
 from wssc.settings import LocalServiceSecuritySettings
 from wssc.trust.entropy import check_entropy, computed_key, new_entropy
 from wssc.trust.issued import IssuedTokenRequest, IssuedTokenResponse, assertion_reference
@@ -63,7 +67,9 @@ Claims = Callable[[str], tuple[SamlAttribute, ...]]
 class SecurityTokenService:
     """``signer``: the STS's certificate with its key; ``issuer``: its name (the assertions'
     ``saml:Issuer``); ``relying_parties``: ``AppliesTo`` address -> the certificate its proof
-    keys are encrypted to; ``claims``: a user's attributes (default: none)."""
+    keys are encrypted to; ``claims``: a user's attributes (default: none);
+    ``client_certificate_validator``: the client certificates a certificate sign-in is
+    accepted with (ChainTrust or PeerTrust; None: no certificate sign-in)."""
 
     signer: Certificate
     issuer: str
@@ -79,24 +85,42 @@ class SecurityTokenService:
     max_body: int = DEFAULT_MAX_BODY
     clock: Callable[[], float] = time.time
     service_settings: LocalServiceSecuritySettings = field(default_factory=LocalServiceSecuritySettings)
+    client_certificate_validator: CertificateValidator | None = None
 
     def __post_init__(self) -> None:
         # The sign-in (and its login throttle) lives as long as the STS.
         creds = ServiceCredentials(username_validator=self.validator, require_tls=self.require_tls)
         self._sign_in = username_over_tls().service_half(creds, self.service_settings)
+        self._certificate_sign_in: BootstrapService | None = None
+        if self.client_certificate_validator is not None:
+            certs = ServiceCredentials(
+                client_certificate_validator=self.client_certificate_validator,
+                require_tls=self.require_tls,
+            )
+            self._certificate_sign_in = certificate_over_tls().service_half(certs, self.service_settings)
 
     @property
     def _policy(self) -> MessagePolicy:
         sc = ns.SC_V13 if self.trust.ns == ns.TRUST_13 else ns.SC_FEB2005
         return MessagePolicy(sc=sc)
 
-    def handle(self, body: bytes, transport: TransportInfo) -> tuple[int, str, bytes]:
-        """(HTTP status, content type, body) for one POSTed request."""
+    def handle(
+        self, body: bytes, transport: TransportInfo, *, certificate: bool = False
+    ) -> tuple[int, str, bytes]:
+        """(HTTP status, content type, body) for one POSTed request; ``certificate``: to the
+        certificate sign-in's address."""
         relates: str | None = None
         try:
             if len(body) > self.max_body:
                 raise MalformedXml("the request is larger than the STS accepts")
             boot = self._sign_in
+            if certificate:
+                if self._certificate_sign_in is None:
+                    raise InvalidSecurity(
+                        "a certificate sign-in, and this STS trusts no client certificate "
+                        "(wssc sts --client-ca or --trust-client-cert)"
+                    )
+                boot = self._certificate_sign_in
             now = self.clock()
             result = boot.verify(body, transport, self._policy, now)
             env = result.message.envelope
@@ -224,7 +248,8 @@ def sts_app(
         if answer is not None:
             await _respond(send, 200, sts.soap.content_type, answer)
             return
-        status, ctype, out = await asyncio.to_thread(sts.handle, body, transport)
+        certificate = str(scope.get("path", "")).endswith(CERTIFICATE_SUFFIX)
+        status, ctype, out = await asyncio.to_thread(sts.handle, body, transport, certificate=certificate)
         await _respond(send, status, ctype, out)
 
     return app
@@ -243,8 +268,15 @@ class _Metadata:
             address = self._address
             if address is None:  # the socket the request came in on, never its Host header
                 host, port = scope.get("server") or ("localhost", 443)
-                address = f"{scope.get('scheme', 'https')}://{host}:{port}{scope.get('path', '')}"
-            self._doc = sts_wsdl(address, self._sts.trust, self._sts.soap)
+                path = str(scope.get("path", ""))
+                path = path.removesuffix(CERTIFICATE_SUFFIX)
+                address = f"{scope.get('scheme', 'https')}://{host}:{port}{path}"
+            certificate_address = None
+            if self._sts.client_certificate_validator is not None:
+                certificate_address = address + CERTIFICATE_SUFFIX
+            self._doc = sts_wsdl(
+                address, self._sts.trust, self._sts.soap, certificate_address=certificate_address
+            )
         return self._doc
 
     def wsdl(self, scope: Scope) -> bytes:

@@ -52,33 +52,50 @@ def _w(local: str) -> str:
     return ns.qn(ns.WSDL, local)
 
 
-def names(trust: TrustVersion) -> tuple[str, str, str]:
-    """(port type, operation, binding) as WCF's STS contracts name them for ``trust``."""
+#: The certificate sign-in's address: the STS's, and this (ADFS's ``certificatemixed``).
+CERTIFICATE_SUFFIX: Final = "/certificatemixed"
+
+
+def names(trust: TrustVersion, *, certificate: bool = False) -> tuple[str, str, str]:
+    """(port type, operation, binding) as WCF's STS contracts name them for ``trust``; the
+    binding of the certificate sign-in with ``certificate``."""
     version = "Trust13" if trust.ns == ns.TRUST_13 else "TrustFeb2005"
     port_type = f"IWS{version}Sync"
-    return port_type, f"{version}Issue", f"UserNameWSTrustBinding_{port_type}"
+    kind = "Certificate" if certificate else "UserName"
+    return port_type, f"{version}Issue", f"{kind}WSTrustBinding_{port_type}"
 
 
-def sts_settings(trust: TrustVersion) -> SecureConversationSettings:
-    """What `wssc sts` enforces, as settings: UserNameOverTransport, no security context, in
-    the family of ``trust`` (WS-Trust 1.3: WS-SecurityPolicy 1.2; February 2005: 1.1)."""
-    from wssc.bootstrap.registry import username_over_tls
+def sts_settings(trust: TrustVersion, *, certificate: bool = False) -> SecureConversationSettings:
+    """What `wssc sts` enforces, as settings: UserNameOverTransport (with ``certificate``:
+    the certificate sign-in over HTTPS), no security context, in the family of ``trust``
+    (WS-Trust 1.3: WS-SecurityPolicy 1.2; February 2005: 1.1)."""
+    from wssc.bootstrap.registry import certificate_over_tls, username_over_tls
 
+    kind = certificate_over_tls() if certificate else username_over_tls()
     return SecureConversationSettings(
-        bootstrap=username_over_tls().key,
+        bootstrap=kind.key,
         establish_security_context=False,
         require_derived_keys=False,
         message_security_version=WS2007 if trust.ns == ns.TRUST_13 else WSHTTP,
     )
 
 
-def sts_wsdl(address: str, trust: TrustVersion, soap: SoapVersion = SOAP_12) -> etree._Element:
-    """The STS's WSDL (see the module docstring) for its endpoint at ``address``."""
+def sts_wsdl(
+    address: str,
+    trust: TrustVersion,
+    soap: SoapVersion = SOAP_12,
+    *,
+    certificate_address: str | None = None,
+) -> etree._Element:
+    """The STS's WSDL (see the module docstring) for its endpoint at ``address``; with
+    ``certificate_address``, a second binding and port there for the certificate sign-in
+    (as ADFS publishes ``certificatemixed`` beside ``usernamemixed``)."""
     from wssc.bootstrap.registry import policy_for
 
     port_type, operation, binding = names(trust)
     policy_id = f"{binding}_policy"
     policy = policy_for(sts_settings(trust), policy_id=policy_id)
+    bindings = [(binding, policy_id, address)]
     wsp = etree.QName(policy).namespace or ns.WSP15
     soap_ns = ns.WSDL_SOAP12 if soap is SOAP_12 else ns.WSDL_SOAP11
     tprefix = "trust" if trust.ns == ns.TRUST_13 else "t"
@@ -95,6 +112,11 @@ def sts_wsdl(address: str, trust: TrustVersion, soap: SoapVersion = SOAP_12) -> 
     }
     root = etree.Element(_w("definitions"), nsmap=nsmap, name=SERVICE_NAME, targetNamespace=TARGET_NS)
     root.append(policy)
+    if certificate_address is not None:
+        cert_binding = names(trust, certificate=True)[2]
+        cert_policy = f"{cert_binding}_policy"
+        root.append(policy_for(sts_settings(trust, certificate=True), policy_id=cert_policy))
+        bindings.append((cert_binding, cert_policy, certificate_address))
     schema = etree.SubElement(etree.SubElement(root, _w("types")), ns.qn(ns.XSD, "schema"))
     etree.SubElement(schema, ns.qn(ns.XSD, "import"), namespace=trust.ns)
 
@@ -117,19 +139,21 @@ def sts_wsdl(address: str, trust: TrustVersion, soap: SoapVersion = SOAP_12) -> 
         el.set(ns.qn(ns.WSAW, "Action"), action)
         el.set("message", f"tns:{port_type}_{operation}_{kind}Message")
 
-    b = etree.SubElement(root, _w("binding"), name=binding, type=f"tns:{port_type}")
-    etree.SubElement(b, ns.qn(wsp, "PolicyReference"), URI=f"#{policy_id}")
-    etree.SubElement(b, ns.qn(soap_ns, "binding"), transport=ns.WSDL_SOAP_HTTP)
-    bop = etree.SubElement(b, _w("operation"), name=operation)
-    etree.SubElement(bop, ns.qn(soap_ns, "operation"), soapAction=trust.rst_issue, style="document")
-    for io, *_ in ios:
-        etree.SubElement(etree.SubElement(bop, _w(io)), ns.qn(soap_ns, "body"), use="literal")
+    for name, pid, _address in bindings:
+        b = etree.SubElement(root, _w("binding"), name=name, type=f"tns:{port_type}")
+        etree.SubElement(b, ns.qn(wsp, "PolicyReference"), URI=f"#{pid}")
+        etree.SubElement(b, ns.qn(soap_ns, "binding"), transport=ns.WSDL_SOAP_HTTP)
+        bop = etree.SubElement(b, _w("operation"), name=operation)
+        etree.SubElement(bop, ns.qn(soap_ns, "operation"), soapAction=trust.rst_issue, style="document")
+        for io, *_ in ios:
+            etree.SubElement(etree.SubElement(bop, _w(io)), ns.qn(soap_ns, "body"), use="literal")
 
     service = etree.SubElement(root, _w("service"), name=SERVICE_NAME)
-    port = etree.SubElement(service, _w("port"), name=binding, binding=f"tns:{binding}")
-    etree.SubElement(port, ns.qn(soap_ns, "address"), location=address)
-    epr = etree.SubElement(port, ns.qn(ns.WSA10, "EndpointReference"))
-    etree.SubElement(epr, ns.qn(ns.WSA10, "Address")).text = address
+    for name, _pid, where in bindings:
+        port = etree.SubElement(service, _w("port"), name=name, binding=f"tns:{name}")
+        etree.SubElement(port, ns.qn(soap_ns, "address"), location=where)
+        epr = etree.SubElement(port, ns.qn(ns.WSA10, "EndpointReference"))
+        etree.SubElement(epr, ns.qn(ns.WSA10, "Address")).text = where
     return root
 
 
@@ -164,6 +188,7 @@ def get_response(env: Envelope, wsdl: etree._Element) -> etree._Element:
 
 
 __all__ = [
+    "CERTIFICATE_SUFFIX",
     "SERVICE_NAME",
     "TARGET_NS",
     "get_response",
