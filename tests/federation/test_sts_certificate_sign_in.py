@@ -190,6 +190,25 @@ def test_wssc_call_signs_in_to_the_sts_with_a_certificate(fed: Federation, sts: 
     assert out.stdout.strip() == "42"
 
 
+def test_wssc_call_follows_the_issuer_with_a_certificate(fed: Federation, sts: Sts, pki: Pki) -> None:
+    """No --sts: the STS the policy names, its certificate port from its metadata."""
+    srv = fed.services["wshttp"]
+    since = len(sts.log.read_text())
+    out = subprocess.run(
+        [
+            *(sys.executable, "-m", "wssc", "call", srv.url, "Add", "40", "2"),
+            *("--sts-client-cert", str(pki.client_pem), "--sts-client-key", str(pki.client_key)),
+            *("--sts-cafile", sts.ca),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "42"
+    sts.wait_log(f"issued a SAML 2.0 token to {pki.subject}", since)
+
+
 @pytest.mark.parametrize("binding", ["wshttp", "ws2007"])
 def test_following_the_issuer_picks_the_certificate_port(
     fed: Federation, sts: Sts, pki: Pki, binding: str

@@ -451,9 +451,10 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     c.add_argument(
         "--sts-client-cert",
         metavar="PEM",
-        help="with --sts: sign in to it with this client certificate over HTTPS (it endorses the "
+        help="sign in to the STS with this client certificate over HTTPS (it endorses the "
         "Timestamp; ADFS's certificatemixed, wssc sts --client-ca at URL/certificatemixed) instead "
-        "of --username/--password; with --sts-client-key",
+        "of --username/--password; with --sts-client-key. Without --sts, the certificate port of "
+        "the STS the service's policy names is used",
     )
     c.add_argument("--sts-client-key", metavar="PEM", help="the private key of --sts-client-cert (PEM)")
     c.add_argument(
@@ -1000,6 +1001,18 @@ def _issued_token(args: argparse.Namespace, applies_to: str, wsdl_url: str) -> A
     return request_token(exchange, verify=args.sts_cafile or True, timeout=args.timeout)
 
 
+def _sts_client_certificate(args: argparse.Namespace) -> Any:
+    """``--sts-client-cert`` without ``--sts``: the certificate to sign in with at the STS
+    the service's policy names (its certificate port, found through its metadata)."""
+    if args.sts or not args.sts_client_cert:
+        return None
+    if not args.sts_client_key:
+        raise ConfigurationError("--sts-client-cert needs its private key: --sts-client-key")
+    from wssc.certs import load
+
+    return load(args.sts_client_cert, args.sts_client_key)
+
+
 def _call(args: argparse.Namespace, waiting: Waiting) -> int:
     import httpx
 
@@ -1024,7 +1037,9 @@ def _call(args: argparse.Namespace, waiting: Waiting) -> int:
         spn=args.spn,  # None: the WSDL's wsid:Spn, else WCF's default host/<host> (the client's)
         kerberos_keytab=args.keytab,
         kerberos_ccache=args.ccache,
-        certificate=load(args.client_cert, args.client_key) if args.client_cert is not None else None,
+        certificate=load(args.client_cert, args.client_key)
+        if args.client_cert is not None
+        else _sts_client_certificate(args),
         service_dns_identity=args.dns_identity,
         issued_token=_issued_token(args, url.split("?", 1)[0], wsdl_url),
     )
