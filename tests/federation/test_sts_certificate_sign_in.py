@@ -9,6 +9,7 @@ an STS configured without ``--client-ca``: the generic fault on the wire, the re
 from __future__ import annotations
 
 import datetime
+import logging
 import os
 import ssl
 import subprocess
@@ -25,12 +26,16 @@ from lxml import etree
 
 from core.pki import issue
 from servers import Server, free_port
+from wssc.bootstrap.base import TransportInfo
 from wssc.bootstrap.registry import ClientCredentials, certificate_over_tls, settings_from_wsdl
 from wssc.certs import Certificate, generate_self_signed, save
-from wssc.client import Client
+from wssc.client import AsyncClient, Client
 from wssc.client.issuer import IssuerPlan, choose_endpoint
 from wssc.client.sts import StsExchange, request_token
 from wssc.errors import ConfigurationError, WsscError
+from wssc.federation.saml_checks import IssuedTokenValidator
+from wssc.security.x509_validation import CertificateValidator
+from wssc.service.sts import SecurityTokenService
 from wssc.service.sts_metadata import CERTIFICATE_SUFFIX, names, sts_wsdl
 from wssc.xml import ns
 
@@ -305,3 +310,94 @@ def test_the_client_certificate_needs_its_key(pki: Pki) -> None:
         request_token(
             StsExchange.new("http://sts.test/sts", "https://rp.test/", client_certificate=pki.client)
         )
+
+
+# --- sans-IO: each address takes its own sign-in only -----------------------------------------
+RP = "https://rp.test/service"
+TLS = TransportInfo(secure=True, peer="127.0.0.1")
+
+
+def _sts(sts_cert: Certificate, rp_cert: Certificate, pki: Pki) -> SecurityTokenService:
+    return SecurityTokenService(
+        signer=sts_cert,
+        issuer="https://sts.test/",
+        relying_parties={RP: rp_cert},
+        validator=lambda user, password: user == "bob" and password == "secret",
+        client_certificate_validator=CertificateValidator.chain_trust(pki.ca_pem),
+    )
+
+
+def _answer(
+    sts: SecurityTokenService,
+    body: bytes,
+    caplog: pytest.LogCaptureFixture,
+    *,
+    certificate: bool,
+    transport: TransportInfo = TLS,
+) -> tuple[int, bytes, str]:
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="wssc.service"):
+        status, _, out = sts.handle(body, transport, certificate=certificate)
+    return status, out, caplog.text
+
+
+def test_sans_io_certificate_sign_in(
+    sts_cert: Certificate, rp_cert: Certificate, pki: Pki, caplog: pytest.LogCaptureFixture
+) -> None:
+    sts = _sts(sts_cert, rp_cert, pki)
+    ex = StsExchange.new("https://sts.test/sts/certificatemixed", RP, client_certificate=pki.client)
+    status, out, log = _answer(sts, ex.request(), caplog, certificate=True)
+    assert status == 200, log
+    token = ex.read(out)
+    rp = IssuedTokenValidator(issuers=(sts_cert,), audiences=(RP,), relying_party=rp_cert)
+    assert rp.validate(token.assertion, time.time()).assertion.subject == pki.subject
+
+
+def test_each_address_takes_its_own_sign_in_only(
+    sts_cert: Certificate, rp_cert: Certificate, pki: Pki, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A certificate-signed RST at the username address, a UsernameToken at the certificate
+    address, and a certificate sign-in over plain HTTP: refused, generically, each logged."""
+    sts = _sts(sts_cert, rp_cert, pki)
+    by_cert = StsExchange.new("https://sts.test/sts", RP, client_certificate=pki.client).request()
+    by_name = StsExchange.new("https://sts.test/sts", RP, "bob", "secret").request()
+    plain = TransportInfo(secure=False, peer="127.0.0.1")
+    cases = [
+        (by_cert, False, TLS, "no trusted certification authority is configured"),
+        (by_name, True, TLS, "the message is not signed"),
+        (by_cert, True, plain, "CertificateOverTransport requires HTTPS"),
+    ]
+    for body, certificate, transport, logged in cases:
+        status, out, log = _answer(sts, body, caplog, certificate=certificate, transport=transport)
+        assert status == 500 and b"InvalidSecurity" in out and b"issued" not in out
+        assert INVALID_SECURITY.encode() in out
+        assert "STS fault" in log and logged in log, log
+        assert "issued a SAML" not in log
+
+
+async def test_async_client_follows_the_issuer_with_a_certificate(
+    fed: Federation, sts: Sts, pki: Pki
+) -> None:
+    srv = fed.services["ws2007"]
+    client = await AsyncClient.from_wsdl(
+        srv.wsdl_url, credentials=ClientCredentials(certificate=pki.client), sts_verify=sts.ca
+    )
+    async with client:
+        assert await client.call("Add", a=40, b=2) == 42
+
+
+def test_the_cli_takes_chain_or_peer_trust_not_both(pki: Pki, tmp_path: Path) -> None:
+    save(generate_self_signed("localhost"), tmp_path / "sts.pem", tmp_path / "sts.key")
+    (tmp_path / "users").write_text("bob:secret\n")
+    out = subprocess.run(
+        [
+            *(sys.executable, "-m", "wssc", "sts", "--cert", str(tmp_path / "sts.pem")),
+            *("--key", str(tmp_path / "sts.key"), "--users", str(tmp_path / "users")),
+            *("--relying-party-cert", f"{RP}={tmp_path / 'sts.pem'}", "--port", str(free_port())),
+            *("--client-ca", str(pki.ca_pem), "--trust-client-cert", str(pki.client_pem)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode != 0 and "not both" in out.stderr

@@ -25,7 +25,9 @@ has ``IWSTrustFeb2005Sync``, ``TrustFeb2005Issue``, ``t:RequestSecurityTokenResp
         <wsa10:EndpointReference><wsa10:Address>https://host/sts</…>
 
 The policy is the one `wssc sts` enforces (UserNameOverTransport with no security context),
-written by the same exporter as `wssc serve`'s. A WS-Transfer ``Get`` POSTed to the STS's
+written by the same exporter as `wssc serve`'s. An STS that also accepts a certificate sign-in
+publishes a second policy, binding (``CertificateWSTrustBinding_…``) and port, at its address +
+`CERTIFICATE_SUFFIX`, with the CertificateOverTransport policy. A WS-Transfer ``Get`` POSTed to the STS's
 address (as to a WCF ``mex`` endpoint) is answered with the same WSDL in one
 ``mex:MetadataSection``. Metadata is public: neither needs a sign-in.
 """
