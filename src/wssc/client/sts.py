@@ -59,6 +59,9 @@ class StsExchange:
     #: The STS's certificate: sign in with UserNameForCertificate (the RST signed and encrypted
     #: under a key sent to it; Metro's basic STS sample) instead of UserNameOverTransport.
     sts_certificate: Certificate | None = field(default=None, repr=False)
+    #: Ask for a bearer token (KeyType Bearer: no proof key, no entropy sent), as a policy
+    #: whose ``RequestSecurityTokenTemplate`` asks for one (WCF's ``IssuedKeyType.BearerKey``).
+    bearer: bool = False
 
     @classmethod
     def new(
@@ -70,6 +73,7 @@ class StsExchange:
         token_type: str = ns.WSS_SAML2_TOKEN_TYPE,
         *,
         sts_certificate: Certificate | None = None,
+        bearer: bool = False,
     ) -> StsExchange:
         return cls(
             address,
@@ -77,8 +81,9 @@ class StsExchange:
             username,
             password,
             token_type,
-            entropy=new_entropy(_KEY_BITS),
+            entropy=None if bearer else new_entropy(_KEY_BITS),
             sts_certificate=sts_certificate,
+            bearer=bearer,
         )
 
     @property
@@ -110,7 +115,12 @@ class StsExchange:
     def prepare(self, now: float | None = None) -> tuple[bytes, ClientContext]:
         """The request, and what `read` needs to verify the reply (the key a
         UserNameForCertificate request sent the STS)."""
-        rst = IssuedTokenRequest(self.token_type, self.applies_to, _KEY_BITS, self.entropy, context=None)
+        if self.bearer:
+            rst = IssuedTokenRequest(
+                self.token_type, self.applies_to, None, key_type=self.trust.bearer_key, context=None
+            )
+        else:
+            rst = IssuedTokenRequest(self.token_type, self.applies_to, _KEY_BITS, self.entropy, context=None)
         env = new_envelope(
             self.soap,
             action=IssuedTokenRequest.action(self.trust),
@@ -138,7 +148,12 @@ class StsExchange:
             raise InvalidRequest("the STS did not return a SAML 1.1 or 2.0 assertion")
         if rstr.applies_to is not None and rstr.applies_to != self.applies_to:
             raise InvalidRequest("the STS issued the token for another relying party")
-        if isinstance(rstr.proof, ComputedKey):
+        key: bytes | None
+        if self.bearer:
+            if rstr.proof is not None or rstr.key_type != self.trust.bearer_key:
+                raise InvalidRequest("the STS did not return a bearer token (KeyType Bearer, no proof key)")
+            key = None
+        elif isinstance(rstr.proof, ComputedKey):
             if rstr.proof.algorithm != self.trust.ck_psha1:
                 raise InvalidRequest("unsupported ComputedKey algorithm")
             if self.entropy is None or rstr.entropy is None:
