@@ -129,7 +129,12 @@ class BearerTokenOverTransportService:
             raise InvalidSecurity("a bearer token is taken over HTTPS only")
         root = data if isinstance(data, etree._Element) else parse_xml(data)
         element = issued_assertion(Envelope(root))
-        # the message first (Timestamp), so a stale message does not spend the token
+        # The token is not a key: it leaves the header (the header's processing takes an
+        # assertion as a proof key), and the rest of the message (its Timestamp) is checked
+        # first, so that a stale message does not spend the token.
+        parent = element.getparent()
+        assert parent is not None
+        parent.remove(element)
         result = verify(root, policy=_policy(policy), now=now)
         issued = self.validator.validate(element, now, peer=transport.peer)
         return ServiceResult(result, issued.assertion.subject or "", claims=issued.claim_set)
