@@ -202,7 +202,8 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     s.add_argument(
         "--detect-replayed-tokens",
         action="store_true",
-        help="issued-token: accept each assertion ID once (WIF's DetectReplayedTokens; off by default)",
+        help="issued-token: accept each assertion ID once (WIF's DetectReplayedTokens; off by default; "
+        "always on for bearer tokens: bearer-token-over-transport)",
     )
     s.add_argument(
         "--issuer-sha1",

@@ -4,7 +4,8 @@ WCF's ``IssuedSecurityTokenProvider`` asks the STS (``sp:IssuedToken``'s ``Issue
 token for the relying party (``AppliesTo``), signing in with the STS's own bootstrap; here
 UserNameOverTransport, as ADFS's ``usernamemixed`` endpoint. It sends its own entropy and
 computes the proof key from both (``ComputedKey`` P_SHA1), or takes the STS's key as a
-``BinarySecret``. The assertion stays opaque to the client: only the relying party can read
+``BinarySecret``; or, for a bearer endpoint (``bearer``), asks KeyType Bearer and takes a token
+without a proof key. The assertion stays opaque to the client: only the relying party can read
 its proof key, and checks it.
 
 Sans-IO `StsExchange` (build the request, read the reply), and `request_token` over httpx.

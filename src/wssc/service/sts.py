@@ -7,7 +7,9 @@ as WIF's ``SecurityTokenServiceConfiguration.DefaultTokenType`` and ADFS, since 
 ``IssuedSecurityTokenParameters.TokenType`` is null by default and sends none),
 its symmetric proof key encrypted to the relying party's certificate, and the proof key for
 the client in the RSTR: a ``ComputedKey`` (P_SHA1 of both entropies) when the client sent
-entropy, as WCF's clients do, else the key itself as a ``BinarySecret``.
+entropy, as WCF's clients do, else the key itself as a ``BinarySecret``. An RST that asks
+KeyType Bearer (WS-Trust 1.3's ``…/Bearer``, February 2005's ``…/NoProofKey``) gets a bearer
+assertion: no proof key in it or in the RSTR, no entropy.
 
 The relying parties are configured (``AppliesTo`` address -> certificate); a request for
 any other is refused, so the STS never issues a token it could not have encrypted for
