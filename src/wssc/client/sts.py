@@ -151,7 +151,7 @@ class StsExchange:
             raise InvalidRequest("the STS issued the token for another relying party")
         key: bytes | None
         if self.bearer:
-            if rstr.proof is not None or rstr.key_type != self.trust.bearer_key:
+            if rstr.proof is not None or rstr.key_type not in (None, self.trust.bearer_key):
                 raise InvalidRequest("the STS did not return a bearer token (KeyType Bearer, no proof key)")
             key = None
         elif isinstance(rstr.proof, ComputedKey):
