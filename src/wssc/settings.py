@@ -89,6 +89,7 @@ class Bootstrap:
     ISSUED_TOKEN_OVER_TRANSPORT: ClassVar[Bootstrap]
     ISSUED_TOKEN_FOR_CERTIFICATE: ClassVar[Bootstrap]
     ISSUED_TOKEN_FOR_SSL: ClassVar[Bootstrap]
+    BEARER_TOKEN_OVER_TRANSPORT: ClassVar[Bootstrap]
 
 
 Bootstrap.ANONYMOUS_FOR_CERTIFICATE = Bootstrap("AnonymousForCertificate")
@@ -103,6 +104,8 @@ Bootstrap.ISSUED_TOKEN = Bootstrap("IssuedToken")
 Bootstrap.ISSUED_TOKEN_OVER_TRANSPORT = Bootstrap("IssuedTokenOverTransport")
 Bootstrap.ISSUED_TOKEN_FOR_CERTIFICATE = Bootstrap("IssuedTokenForCertificate")
 Bootstrap.ISSUED_TOKEN_FOR_SSL = Bootstrap("IssuedTokenForSslNegotiated")
+#: IssuedTokenOverTransport with ``IssuedKeyType.BearerKey``: a bearer token, a signed supporting token.
+Bootstrap.BEARER_TOKEN_OVER_TRANSPORT = Bootstrap("IssuedBearerTokenOverTransport")
 #: WCF's SspiNegotiated: SPNEGO (Kerberos, NTLM fallback) negotiated over WS-Trust legs.
 Bootstrap.SPNEGO = Bootstrap("SspiNegotiated")
 #: WCF's Kerberos (``negotiateServiceCredential="false"``): a Kerberos AP-REQ in the RST/SCT.

@@ -51,6 +51,7 @@ from servers import (
     client_certificate,
     client_credentials,
     free_port,
+    requiring,
     signs_in,
     signs_with_certificate,
 )
@@ -83,6 +84,11 @@ def runs_in(bootstrap: str, family: str) -> bool:
 IN_WSS10 = [b for b in ALL if all(runs_in(b, f) for f in WSS10)]
 NOT_IN_WSS10 = [b for b in ALL if not any(runs_in(b, f) for f in WSS10)]
 CELLS = list(itertools.product(BINDINGS, MODES, ALL)) + list(itertools.product(WSS10, MODES, IN_WSS10))
+#: A bearer token is good for one message without a session (the service refuses it again:
+#: tests/attacks/test_bearer_token_attacks.py): its one-shot cells are wssc call's (one
+#: message, one token), and the clients' cells that send several messages leave them out.
+BEARER = requiring("bearer")
+CLIENT_CELLS = [c for c in CELLS if not (c[1] == "none" and c[2] in BEARER)]
 #: Cells whose sync Client and zeep runs live elsewhere (see the table above).
 ELSEWHERE = {
     (b, m, x) for b, m, x in CELLS if x not in FEDERATED and b in BINDINGS and (m != "none" or b == "wshttp")
@@ -164,7 +170,8 @@ def cell_server(
         if bootstrap not in FEDERATED:
             return srv, client_credentials(bootstrap, srv.home)
         s: Sts = request.getfixturevalue("sts")
-        token = request_token(StsExchange.new(s.url, srv.url, "alice", "secret"), verify=s.cafile)
+        exchange = StsExchange.new(s.url, srv.url, "alice", "secret", bearer=bootstrap in BEARER)
+        token = request_token(exchange, verify=s.cafile)
         return srv, {"credentials": ClientCredentials(issued_token=token)}
 
     return get
@@ -182,7 +189,7 @@ def expected_events(mode: str, bootstrap: str, calls: int) -> Callable[[list[str
 
 
 # --- AsyncClient in every cell ------------------------------------------------------------------
-@pytest.mark.parametrize(("binding", "mode", "bootstrap"), CELLS, ids=list(map(ids, CELLS)))
+@pytest.mark.parametrize(("binding", "mode", "bootstrap"), CLIENT_CELLS, ids=list(map(ids, CLIENT_CELLS)))
 def test_async_client(cell_server: Callable[..., Any], binding: str, mode: str, bootstrap: str) -> None:
     srv, kw = cell_server(binding, mode, bootstrap)
     events: list[str] = []
@@ -254,7 +261,7 @@ def test_wssc_call(
 
 
 # --- the sync Client and zeep where the other modules do not run them ---------------------------
-HERE = [c for c in CELLS if c not in ELSEWHERE]
+HERE = [c for c in CLIENT_CELLS if c not in ELSEWHERE]
 
 
 @pytest.mark.parametrize(("binding", "mode", "bootstrap"), HERE, ids=list(map(ids, HERE)))

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from lxml import etree
 
 from wssc import WS2007FederationHttpBinding, WSFederationHttpBinding
 from wssc.bootstrap.federation_bindings import wcf_federation_bootstrap
@@ -77,6 +78,12 @@ def test_every_combination_maps_or_is_refused_by_name(
         assert scs.bootstrap == SERVED[(mode, negotiate)] == Bootstrap(WCF[(mode, negotiate)])
         assert scs.bootstrap in BOOTSTRAPS and scs.establish_security_context is establish
         return
+    if mode == "TransportWithMessageCredential" and key == "BearerKey":
+        # WCF's IssuedTokenOverTransport with the bearer token a signed supporting token
+        scs = PRESETS[name](**kw).secure_conversation
+        assert scs.bootstrap == Bootstrap.BEARER_TOKEN_OVER_TRANSPORT
+        assert scs.bootstrap in BOOTSTRAPS and scs.establish_security_context is establish
+        return
     with pytest.raises(BindingNotSupported) as err:
         PRESETS[name](**kw)
     text = str(err.value)
@@ -120,7 +127,7 @@ def test_a_served_combination_maps_to_settings(name: str, family: object) -> Non
     saml11 = PRESETS[name](security_mode="TransportWithMessageCredential", issued_token_type=ns.SAML11)
     assert saml11.secure_conversation.issued_token_type == ns.WSS_SAML11_TOKEN_TYPE
     with pytest.raises(BindingNotSupported, match="symmetric proof key"):
-        PRESETS[name](negotiate_service_credential=False, issued_key_type="BearerKey")
+        PRESETS[name](negotiate_service_credential=False, issued_key_type="BearerKey")  # Message: not yet
     with pytest.raises(BindingNotSupported, match=r"not SAML 2\.0"):
         PRESETS[name](negotiate_service_credential=False, issued_token_type="urn:example:jwt")
 
@@ -157,3 +164,48 @@ def test_what_works_instead_exports_the_issuer() -> None:
     assert issuer is not None
     assert issuer.findtext(f"{{{ns.WSA10}}}Address") == "https://sts.test/trust"
     assert "https://sts.test/mex" in [e.text for e in issuer.iter(f"{{{ns.WSA10}}}Address")]
+
+
+@pytest.mark.parametrize(
+    ("name", "sp", "key_type"),
+    [
+        ("WSFederationHttpBinding", ns.SP11, ns.NO_PROOF_KEY),
+        ("WS2007FederationHttpBinding", ns.SP12, ns.TRUST_13 + "/Bearer"),
+    ],
+)
+def test_a_bearer_preset_publishes_a_signed_supporting_bearer_token(
+    name: str, sp: str, key_type: str
+) -> None:
+    """BearerKey over transport: the sp:IssuedToken is a signed supporting token (not
+    endorsing), its template asks for KeyType Bearer (no KeySize), and the policy imports back
+    to the bearer bootstrap; the same template as an endorsing token is refused by name."""
+    settings = PRESETS[name](
+        security_mode="TransportWithMessageCredential",
+        issued_key_type="BearerKey",
+        issuer_address="https://sts.test/trust",
+    )
+    policy = policy_for(settings.secure_conversation, policy_id="p")
+    issued = policy.find(f".//{{{sp}}}SignedSupportingTokens//{{{sp}}}IssuedToken")
+    assert issued is not None
+    for token in policy.iter(f"{{{sp}}}IssuedToken"):  # (the session's bootstrap policy's too)
+        holder = token.getparent().getparent()  # type: ignore[union-attr]
+        assert holder is not None and holder.tag == f"{{{sp}}}SignedSupportingTokens"
+    template = issued.find(f"{{{sp}}}RequestSecurityTokenTemplate")
+    assert template is not None
+    assert [etree.QName(c).localname for c in template] == ["TokenType", "KeyType"]
+    assert template[1].text == key_type
+    imported = settings_from_policy(policy).settings
+    assert imported.bootstrap == Bootstrap.BEARER_TOKEN_OVER_TRANSPORT
+    assert imported.issuer_address == "https://sts.test/trust"
+    # the bearer template where a proof key is due (an endorsing token): refused by name
+    hok = PRESETS[name](
+        security_mode="TransportWithMessageCredential", issuer_address="https://sts.test/trust"
+    )
+    endorsing = policy_for(hok.secure_conversation, policy_id="p")
+    trust = ns.TRUST_13 if sp == ns.SP12 else ns.TRUST_2005
+    for token in endorsing.iter(f"{{{sp}}}IssuedToken"):
+        kt = token.find(f"{{{sp}}}RequestSecurityTokenTemplate/{{{trust}}}KeyType")
+        assert kt is not None
+        kt.text = key_type
+    with pytest.raises(ConfigurationError, match="asks for KeyType"):
+        settings_from_policy(endorsing)

@@ -12,7 +12,7 @@ import pytest
 from lxml import etree
 
 from wssc.certs import Certificate
-from wssc.errors import SamlAssertionRejected
+from wssc.errors import ConfigurationError, SamlAssertionRejected
 from wssc.federation.saml2 import AssertionLimits, SamlAttribute, build_saml2, read_saml2
 from wssc.federation.saml_checks import IssuedTokenValidator
 from wssc.federation.saml_signature import sign_assertion
@@ -146,8 +146,14 @@ def test_missing_proof_key_and_bearer(sts_cert: Certificate, rp_cert: Certificat
     el.find(f"{S}Subject/{S}SubjectConfirmation").set("Method", ns.SAML2_BEARER)  # type: ignore[union-attr]
     bearer = wire(sign_assertion(el, sts_cert))
     assert "bearer assertion" in refused(v, bearer, now)
-    ok = validator(sts_cert, rp_cert, allow_bearer=True).validate(bearer, now)
+    bearer_only = validator(sts_cert, rp_cert, bearer=True, replay=MemoryReplayCache(max_entries=16))
+    ok = bearer_only.validate(bearer, now)
     assert ok.proof_key is None
+    assert "replayed" in refused(bearer_only, bearer, now)  # a bearer token is used once
+    hok = wire(issue(sts_cert, rp_cert, now))
+    assert "not a bearer assertion" in refused(bearer_only, hok, now)  # no holder-of-key either
+    with pytest.raises(ConfigurationError, match="replay cache"):
+        validator(sts_cert, rp_cert, bearer=True)
 
 
 def test_proof_key_for_another_relying_party(

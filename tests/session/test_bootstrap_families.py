@@ -69,7 +69,7 @@ def test_each_kind_names_the_client_credentials_it_uses(kind: BootstrapKind) -> 
         "spn": "HTTP/service.test",
         "issued_token": IssuedToken(
             etree.Element("{urn:oasis:names:tc:SAML:2.0:assertion}Assertion", ID="_t"),
-            bytes(32),
+            None if kind.requires("bearer") else bytes(32),  # a bearer token has no proof key
             SecurityTokenReference(),
             "",
             None,

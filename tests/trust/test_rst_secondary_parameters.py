@@ -44,7 +44,7 @@ def test_the_rsts_own_elements_win() -> None:
 
 
 def test_a_key_type_in_secondary_parameters_is_checked() -> None:
-    with pytest.raises(InvalidRequest, match="SymmetricKey only"):
+    with pytest.raises(InvalidRequest, match="SymmetricKey or Bearer only"):
         IssuedTokenRequest.from_xml(
             rst(secondary=f"<t:TokenType>{SAML2}</t:TokenType><t:KeyType>{T}/PublicKey</t:KeyType>"),
             ns.TRUST_V13,

@@ -22,13 +22,16 @@ Message                            false      IssuedTokenForCertificate: the ser
                                               protects, the issued token endorses (or, bearer,
                                               is a signed encrypted supporting token)
 TransportWithMessageCredential     (either)   IssuedTokenOverTransport: HTTPS, the issued
-                                              token endorses the timestamp
+                                              token endorses the timestamp (or, bearer, is
+                                              a signed supporting token)
 =================================  =========  ============================================
 
 wssc speaks all three (`wssc.bootstrap.issued_token_for_ssl`,
 `wssc.bootstrap.issued_token_for_certificate`, `wssc.bootstrap.issued_token_over_transport`),
-so every combination with a ``SymmetricKey`` gives settings; another key type (a public proof
-key, a bearer token) and ``security_mode="None"`` are refused with `BindingNotSupported`,
+so every combination with a ``SymmetricKey`` gives settings, and ``BearerKey`` does under
+``TransportWithMessageCredential`` (`wssc.bootstrap.bearer_token_over_transport`); another
+key type (a public proof key; a bearer token under Message security) and
+``security_mode="None"`` are refused with `BindingNotSupported`,
 naming the combination and what works instead. The token type is checked after it: wssc's
 issued tokens are SAML 2.0 or 1.1 with a symmetric proof key. WCF's *IssuedToken*
 authentication mode (a customBinding, the token's proof key the protection token) is
@@ -59,7 +62,8 @@ WORKS_INSTEAD: Final = (
     "wssc serves the federation bindings with issued_key_type='SymmetricKey' in every mode: "
     "Message (IssuedTokenForSslNegotiated; with negotiate_service_credential=False "
     "IssuedTokenForCertificate) and TransportWithMessageCredential (IssuedTokenOverTransport), "
-    "SAML 2.0 or 1.1, both families, with or without a security context; and WCF's IssuedToken "
+    "SAML 2.0 or 1.1, both families, with or without a security context; issued_key_type="
+    "'BearerKey' with security_mode='TransportWithMessageCredential'; and WCF's IssuedToken "
     'authentication mode (a customBinding with <security authenticationMode="IssuedToken">: '
     "SecureConversationSettings(bootstrap=Bootstrap.ISSUED_TOKEN, issuer_address=…); "
     "wssc serve --bootstrap issued-token)"
@@ -113,10 +117,13 @@ def _federation_preset(
             f"{WORKS_INSTEAD}"
         )
     bootstrap = BOOTSTRAPS[bootstrap].key  # the registry's own value (the export compares it)
-    if issued_key_type != "SymmetricKey":
+    if issued_key_type == "BearerKey" and bootstrap == Bootstrap.ISSUED_TOKEN_OVER_TRANSPORT:
+        # WCF: the bearer token a signed supporting token over HTTPS
+        bootstrap = BOOTSTRAPS[Bootstrap.BEARER_TOKEN_OVER_TRANSPORT].key
+    elif issued_key_type != "SymmetricKey":
         raise BindingNotSupported(
-            f"{combination}: wssc's issued tokens carry a symmetric proof key (SymmetricKey), "
-            f"not {issued_key_type}; {WORKS_INSTEAD}"
+            f"{combination}: wssc's issued tokens carry a symmetric proof key (SymmetricKey), or "
+            f"are bearer tokens over transport, not {issued_key_type} here; {WORKS_INSTEAD}"
         )
     if issued_token_type is not None and issued_token_type not in SAML2_TYPES | SAML11_TYPES:
         raise BindingNotSupported(

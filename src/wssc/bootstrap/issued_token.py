@@ -65,9 +65,9 @@ class IssuedTokenClient:
     def secure(
         self, envelope: etree._Element, policy: MessagePolicy, now: float | None = None
     ) -> tuple[etree._Element, ClientContext]:
-        prot = IssuedTokenProtection(self.token.assertion, self.token.proof_key)
+        prot = IssuedTokenProtection(self.token.assertion, self.token.key)
         root = protect(envelope, prot, _policy(policy), now=now)
-        return root, ClientContext({self.token.token_id: self.token.proof_key})
+        return root, ClientContext({self.token.token_id: self.token.key})
 
     def verify_reply(
         self,
@@ -89,9 +89,9 @@ class IssuedTokenClient:
         now: float | None = None,
     ) -> tuple[etree._Element, ClientContext | None]:
         """A Renew is secured as the RST was, the session's SCT endorsing it."""
-        prot = IssuedTokenProtection(self.token.assertion, self.token.proof_key)
+        prot = IssuedTokenProtection(self.token.assertion, self.token.key)
         root = protect(envelope, prot, _policy(policy), now=now, endorsing=session)
-        return root, ClientContext({self.token.token_id: self.token.proof_key})
+        return root, ClientContext({self.token.token_id: self.token.key})
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,22 +175,24 @@ def _issuer(sp: str, address: str, metadata: str | None) -> etree._Element:
 
 
 def issued_token_assertion(
-    w: PolicyWriter, settings: SecureConversationSettings, *, derived: bool
+    w: PolicyWriter, settings: SecureConversationSettings, *, derived: bool, bearer: bool = False
 ) -> etree._Element:
     """``<sp:IssuedToken IncludeToken=AlwaysToRecipient>`` as WCF writes its
     ``IssuedSecurityTokenParameters``: ``sp:Issuer`` (when the settings name the STS), the
     ``RequestSecurityTokenTemplate`` (token type, SymmetricKey, 256 bits) and its nested
     policy (``RequireDerivedKeys`` when ``derived``, ``RequireInternalReference``). The
     protection token here; an endorsing supporting token in the bootstraps that endorse with
-    it (`wssc.bootstrap.issued_token_over_transport`, `…issued_token_for_certificate`)."""
-    trust = ns.TRUST_13 if w.d.is_sp12 else ns.TRUST_2005
+    it (`wssc.bootstrap.issued_token_over_transport`, `…issued_token_for_certificate`).
+    ``bearer``: KeyType Bearer and no KeySize (`wssc.bootstrap.bearer_token_over_transport`)."""
+    trust = ns.TRUST_V13 if w.d.is_sp12 else ns.TRUST_FEB2005
     template = etree.Element(f"{{{w.d.ns}}}RequestSecurityTokenTemplate")
-    for local, text in (
-        ("TokenType", settings.issued_token_type),
-        ("KeyType", trust + "/SymmetricKey"),
-        ("KeySize", "256"),
-    ):
-        etree.SubElement(template, f"{{{trust}}}{local}").text = text
+    fields = [("TokenType", settings.issued_token_type)]
+    if bearer:
+        fields.append(("KeyType", trust.bearer_key))
+    else:
+        fields += [("KeyType", trust.symmetric_key), ("KeySize", "256")]
+    for local, text in fields:
+        etree.SubElement(template, f"{{{trust.ns}}}{local}").text = text
     token = w.token(
         "IssuedToken",
         w.d.always_to_recipient,

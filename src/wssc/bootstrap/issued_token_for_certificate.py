@@ -77,7 +77,7 @@ class IssuedTokenForCertificateClient:
         return AnonymousForCertificateClient(self.service_certificate, require_signature_confirmation=True)
 
     def _token(self) -> IssuedTokenProtection:
-        return IssuedTokenProtection(self.token.assertion, self.token.proof_key)
+        return IssuedTokenProtection(self.token.assertion, self.token.key)
 
     def secure(
         self, envelope: etree._Element, policy: MessagePolicy, now: float | None = None

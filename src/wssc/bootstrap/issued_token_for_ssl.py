@@ -66,7 +66,7 @@ class _Endorsed:
         self, envelope: etree._Element, policy: MessagePolicy, now: float | None = None
     ) -> tuple[etree._Element, ClientContext]:
         n = self.negotiated
-        endorsing = IssuedTokenProtection(self.token.assertion, self.token.proof_key)
+        endorsing = IssuedTokenProtection(self.token.assertion, self.token.key)
         root = protect(
             envelope, SctProtection(n.sct, n.key, include=True), policy, now=now, endorsing=endorsing
         )

@@ -73,7 +73,7 @@ class IssuedTokenOverTransportClient:
     def secure(
         self, envelope: etree._Element, policy: MessagePolicy, now: float | None = None
     ) -> tuple[etree._Element, ClientContext]:
-        prot = IssuedTokenProtection(self.token.assertion, self.token.proof_key)
+        prot = IssuedTokenProtection(self.token.assertion, self.token.key)
         return protect(envelope, prot, _policy(policy, signed=True), now=now), ClientContext()
 
     def verify_reply(

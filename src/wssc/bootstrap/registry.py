@@ -49,6 +49,11 @@ from wssc.bootstrap.anonymous_for_certificate import (
     AnonymousForCertificateService,
 )
 from wssc.bootstrap.base import BootstrapClient, BootstrapService, UsernameValidator
+from wssc.bootstrap.bearer_token_over_transport import (
+    BearerTokenOverTransportClient,
+    BearerTokenOverTransportPolicy,
+    BearerTokenOverTransportService,
+)
 from wssc.bootstrap.certificate_over_transport import (
     CertificateOverTransportClient,
     CertificateOverTransportPolicy,
@@ -126,8 +131,9 @@ from wssc.xml import ns
 Role = Literal["client", "service"]
 #: What a bootstrap needs from its environment (`BootstrapKind.requires`): a Kerberos KDC (its
 #: tickets, the service's keytab), a security token service (a token issued to the client),
-#: a negotiation (WS-Trust legs before its RST/SCT), TLS (it runs over https only).
-Need = Literal["kdc", "sts", "negotiation", "tls"]
+#: a negotiation (WS-Trust legs before its RST/SCT), TLS (it runs over https only), a bearer
+#: token from the STS (KeyType Bearer: no proof key).
+Need = Literal["kdc", "sts", "negotiation", "tls", "bearer"]
 
 
 class _Credentials:
@@ -533,6 +539,31 @@ def _itot_client(c: ClientCredentials) -> BootstrapClient:
     return IssuedTokenOverTransportClient(c.issued_token)
 
 
+def _btot_client(c: ClientCredentials) -> BootstrapClient:
+    if c.issued_token is None:
+        raise ConfigurationError(
+            "IssuedTokenOverTransport with a bearer token needs a token from the STS: "
+            "issued_token=request_token(StsExchange.new(…, bearer=True))"
+        )
+    return BearerTokenOverTransportClient(c.issued_token)
+
+
+def _btot_service(c: ServiceCredentials, s: LocalServiceSecuritySettings) -> BootstrapService:
+    """Bearer tokens: no proof key (no service certificate needed), and replay detection on
+    whatever ``detect_replayed_tokens`` says (a bearer token is a password)."""
+    validator = IssuedTokenValidator(
+        issuers=c.trusted_issuers,
+        audiences=c.audiences,
+        relying_party=c.certificate,
+        skew=s.max_clock_skew.total_seconds(),
+        bearer=True,
+        replay=MemoryReplayCache(max_entries=s.replay_cache_size),
+        cache=ValidatedAssertions(s.max_cached_issued_tokens) if s.max_cached_issued_tokens > 0 else None,
+        allow_sha1_signatures=c.issuer_sha1_signatures,
+    )
+    return BearerTokenOverTransportService(validator, c.require_tls)
+
+
 def _itfc_client(c: ClientCredentials) -> BootstrapClient:
     if c.issued_token is None:
         raise ConfigurationError(
@@ -754,6 +785,18 @@ _KINDS: dict[Bootstrap, BootstrapKind] = {
             IssuedTokenOverTransportPolicy(),
             client_credentials=frozenset({"issued_token"}),
             needs=frozenset({"sts"}),
+        ),
+        BootstrapKind(
+            Bootstrap.BEARER_TOKEN_OVER_TRANSPORT,
+            "bearer-token-over-transport",
+            "transport",
+            (WSHTTP, WS2007),
+            _btot_client,
+            _btot_service,
+            BearerTokenOverTransportPolicy(),
+            aliases=("issued-bearer-token-over-transport",),
+            client_credentials=frozenset({"issued_token"}),
+            needs=frozenset({"sts", "bearer"}),
         ),
         BootstrapKind(
             Bootstrap.ISSUED_TOKEN_FOR_CERTIFICATE,

@@ -202,7 +202,8 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     s.add_argument(
         "--detect-replayed-tokens",
         action="store_true",
-        help="issued-token: accept each assertion ID once (WIF's DetectReplayedTokens; off by default)",
+        help="issued-token: accept each assertion ID once (WIF's DetectReplayedTokens; off by default; "
+        "always on for bearer tokens: bearer-token-over-transport)",
     )
     s.add_argument(
         "--issuer-sha1",
@@ -983,20 +984,29 @@ def _issued_token(args: argparse.Namespace, applies_to: str, wsdl_url: str) -> A
         wsdl = httpx.get(wsdl_url, verify=tls_verify(_verify_opt(args)), timeout=args.timeout).content
     except httpx.HTTPError as exc:
         raise TransportError(f"the WSDL at {wsdl_url} could not be read: {exc}") from None
-    token_type = settings_from_wsdl(wsdl).settings.issued_token_type
+    imported = settings_from_wsdl(wsdl).settings
+    from wssc.bootstrap.registry import bootstrap_kind
     from wssc.certs import load
 
     cert = load(args.sts_cert) if args.sts_cert else None
+    bearer = bootstrap_kind(imported.bootstrap).requires("bearer")
     if client_cert:
         exchange = StsExchange.new(
             args.sts,
             applies_to,
-            token_type=token_type,
+            token_type=imported.issued_token_type,
             client_certificate=load(client_cert, args.sts_client_key),
+            bearer=bearer,
         )
     else:
         exchange = StsExchange.new(
-            args.sts, applies_to, args.username, args.password, token_type, sts_certificate=cert
+            args.sts,
+            applies_to,
+            args.username,
+            args.password,
+            imported.issued_token_type,
+            sts_certificate=cert,
+            bearer=bearer,
         )
     return request_token(exchange, verify=args.sts_cafile or True, timeout=args.timeout)
 

@@ -81,19 +81,28 @@ class IssuerPlan:
     applies_to: str
     token_type: str = ns.WSS_SAML2_TOKEN_TYPE
     client_certificate: Certificate | None = field(default=None, repr=False)
+    #: The endpoint takes a bearer token: ask for KeyType Bearer.
+    bearer: bool = False
 
     @classmethod
     def of(cls, settings: SecureConversationSettings, applies_to: str, sts: str | None = None) -> IssuerPlan:
         """The plan for an endpoint's settings; ``sts`` overrides the policy's issuer."""
+        bearer = bootstrap_kind(settings.bootstrap).requires("bearer")
         if sts is not None:
-            return cls(sts, None, applies_to, settings.issued_token_type)
+            return cls(sts, None, applies_to, settings.issued_token_type, bearer=bearer)
         if settings.issuer_address is None:
             raise IssuerUnknown(
                 "the service's policy (sp:IssuedToken) names no issuer (sp:Issuer) and none "
                 "was given: pass sts='https://sts.example/…' (wssc call --sts URL), or an "
                 "issued token (credentials=ClientCredentials(issued_token=…))"
             )
-        return cls(settings.issuer_address, settings.issuer_metadata, applies_to, settings.issued_token_type)
+        return cls(
+            settings.issuer_address,
+            settings.issuer_metadata,
+            applies_to,
+            settings.issued_token_type,
+            bearer=bearer,
+        )
 
     def urls(self) -> list[tuple[str, bool]]:
         """(url, is a mex Get) in the order they are tried."""
@@ -222,7 +231,9 @@ def exchange_for(
     trust = ep.settings.message_security_version.sc.trust
     soap = SOAP_12 if ep.soap_version == "1.2" else SOAP_11
     if plan.client_certificate is not None:
-        base = StsExchange.new(ep.address or plan.address, plan.applies_to, token_type=plan.token_type)
+        base = StsExchange.new(
+            ep.address or plan.address, plan.applies_to, token_type=plan.token_type, bearer=plan.bearer
+        )
         return replace(base, trust=trust, soap=soap, client_certificate=plan.client_certificate)
     if username is None or password is None:
         raise ConfigurationError(
@@ -230,17 +241,10 @@ def exchange_for(
             "username= and password= (wssc call --username/--password), or a client "
             "certificate for its certificate sign-in (credentials=ClientCredentials(certificate=…))"
         )
-    base = StsExchange.new(plan.address, plan.applies_to, username, password, plan.token_type)
-    return StsExchange(
-        plan.address,
-        plan.applies_to,
-        username,
-        password,
-        plan.token_type,
-        trust=trust,
-        soap=soap,
-        entropy=base.entropy,
+    base = StsExchange.new(
+        plan.address, plan.applies_to, username, password, plan.token_type, bearer=plan.bearer
     )
+    return replace(base, trust=trust, soap=soap)
 
 
 class _Tries:

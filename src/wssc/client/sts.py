@@ -6,7 +6,8 @@ UserNameOverTransport, as ADFS's ``usernamemixed`` endpoint, or its client certi
 HTTPS (``client_certificate``: the certificate endorses the Timestamp, as ADFS's
 ``certificatemixed``). It sends its own entropy and
 computes the proof key from both (``ComputedKey`` P_SHA1), or takes the STS's key as a
-``BinarySecret``. The assertion stays opaque to the client: only the relying party can read
+``BinarySecret``; or, for a bearer endpoint (``bearer``), asks KeyType Bearer and takes a token
+without a proof key. The assertion stays opaque to the client: only the relying party can read
 its proof key, and checks it.
 
 Sans-IO `StsExchange` (build the request, read the reply), and `request_token` over httpx.
@@ -65,6 +66,9 @@ class StsExchange:
     #: The client's certificate, with its private key: sign in with it over HTTPS (it
     #: endorses the Timestamp; ADFS's ``certificatemixed``) instead of the username.
     client_certificate: Certificate | None = field(default=None, repr=False)
+    #: Ask for a bearer token (KeyType Bearer: no proof key, no entropy sent), as a policy
+    #: whose ``RequestSecurityTokenTemplate`` asks for one (WCF's ``IssuedKeyType.BearerKey``).
+    bearer: bool = False
 
     def __post_init__(self) -> None:
         if self.client_certificate is not None and self.sts_certificate is not None:
@@ -86,6 +90,7 @@ class StsExchange:
         *,
         sts_certificate: Certificate | None = None,
         client_certificate: Certificate | None = None,
+        bearer: bool = False,
     ) -> StsExchange:
         """``username``/``password``, or ``client_certificate`` (with its key) to sign in."""
         return cls(
@@ -94,9 +99,10 @@ class StsExchange:
             username,
             password,
             token_type,
-            entropy=new_entropy(_KEY_BITS),
+            entropy=None if bearer else new_entropy(_KEY_BITS),
             sts_certificate=sts_certificate,
             client_certificate=client_certificate,
+            bearer=bearer,
         )
 
     @property
@@ -132,7 +138,12 @@ class StsExchange:
     def prepare(self, now: float | None = None) -> tuple[bytes, ClientContext]:
         """The request, and what `read` needs to verify the reply (the key a
         UserNameForCertificate request sent the STS)."""
-        rst = IssuedTokenRequest(self.token_type, self.applies_to, _KEY_BITS, self.entropy, context=None)
+        if self.bearer:
+            rst = IssuedTokenRequest(
+                self.token_type, self.applies_to, None, key_type=self.trust.bearer_key, context=None
+            )
+        else:
+            rst = IssuedTokenRequest(self.token_type, self.applies_to, _KEY_BITS, self.entropy, context=None)
         env = new_envelope(
             self.soap,
             action=IssuedTokenRequest.action(self.trust),
@@ -160,7 +171,12 @@ class StsExchange:
             raise InvalidRequest("the STS did not return a SAML 1.1 or 2.0 assertion")
         if rstr.applies_to is not None and rstr.applies_to != self.applies_to:
             raise InvalidRequest("the STS issued the token for another relying party")
-        if isinstance(rstr.proof, ComputedKey):
+        key: bytes | None
+        if self.bearer:
+            if rstr.proof is not None or rstr.key_type not in (None, self.trust.bearer_key):
+                raise InvalidRequest("the STS did not return a bearer token (KeyType Bearer, no proof key)")
+            key = None
+        elif isinstance(rstr.proof, ComputedKey):
             if rstr.proof.algorithm != self.trust.ck_psha1:
                 raise InvalidRequest("unsupported ComputedKey algorithm")
             if self.entropy is None or rstr.entropy is None:

@@ -39,7 +39,7 @@ import uuid
 from lxml import etree
 
 from wssc.certs import Certificate
-from wssc.errors import SamlAssertionRejected
+from wssc.errors import ConfigurationError, SamlAssertionRejected
 from wssc.federation.saml2 import (
     DEFAULT_ASSERTION_LIMITS,
     AssertionLimits,
@@ -73,13 +73,16 @@ def _split(attr: SamlAttribute) -> tuple[str, str]:
     return DEFAULT_ATTRIBUTE_NAMESPACE, attr.name
 
 
-def _subject(subject: str | None, proof: etree._Element) -> etree._Element:
+def _subject(subject: str | None, proof: etree._Element | None) -> etree._Element:
+    """The statement's subject: holder-of-key with ``proof``, bearer without."""
     subj = etree.Element(f"{_S}Subject")
     if subject is not None:
         etree.SubElement(subj, f"{_S}NameIdentifier").text = subject
     sc = etree.SubElement(subj, f"{_S}SubjectConfirmation")
-    etree.SubElement(sc, f"{_S}ConfirmationMethod").text = ns.SAML11_HOLDER_OF_KEY
-    etree.SubElement(sc, f"{{{ns.DS}}}KeyInfo", nsmap={"ds": ns.DS}).append(copy.deepcopy(proof))
+    method = ns.SAML11_HOLDER_OF_KEY if proof is not None else ns.SAML11_BEARER
+    etree.SubElement(sc, f"{_S}ConfirmationMethod").text = method
+    if proof is not None:
+        etree.SubElement(sc, f"{{{ns.DS}}}KeyInfo", nsmap={"ds": ns.DS}).append(copy.deepcopy(proof))
     return subj
 
 
@@ -87,8 +90,8 @@ def build_saml11(
     *,
     issuer: str,
     audience: str,
-    relying_party: Certificate,
-    proof_key: bytes,
+    relying_party: Certificate | None,
+    proof_key: bytes | None,
     subject: str | None,
     attributes: tuple[SamlAttribute, ...] = (),
     now: float,
@@ -110,7 +113,11 @@ def build_saml11(
     cond.set("NotOnOrAfter", format_instant(now + lifetime))
     arc = etree.SubElement(cond, f"{_S}AudienceRestrictionCondition")
     etree.SubElement(arc, f"{_S}Audience").text = audience
-    proof = encrypted_proof_key(relying_party, proof_key, key_wrap)
+    proof = None
+    if proof_key is not None:  # holder-of-key; without one, a bearer assertion
+        if relying_party is None:
+            raise ConfigurationError("a holder-of-key assertion needs the relying party's certificate")
+        proof = encrypted_proof_key(relying_party, proof_key, key_wrap)
     if attributes:
         st = etree.SubElement(a, f"{_S}AttributeStatement")
         st.append(_subject(subject, proof))

@@ -34,7 +34,7 @@ from lxml import etree
 
 from wssc.certs import Certificate
 from wssc.crypto.primitives import rsa_key_wrap
-from wssc.errors import SamlAssertionRejected
+from wssc.errors import ConfigurationError, SamlAssertionRejected
 from wssc.tokens.str_ import SecurityTokenReference
 from wssc.xml import ns
 
@@ -116,8 +116,8 @@ def build_saml2(
     *,
     issuer: str,
     audience: str,
-    relying_party: Certificate,
-    proof_key: bytes,
+    relying_party: Certificate | None,
+    proof_key: bytes | None,
     subject: str | None,
     attributes: tuple[SamlAttribute, ...] = (),
     now: float,
@@ -126,7 +126,8 @@ def build_saml2(
     assertion_id: str | None = None,
 ) -> etree._Element:
     """An unsigned holder-of-key assertion (sign it with `saml_signature.sign_assertion`),
-    the proof key wrapped to ``relying_party``. Times are ``now`` to ``now + lifetime``."""
+    the proof key wrapped to ``relying_party``; without ``proof_key``, a bearer assertion.
+    Times are ``now`` to ``now + lifetime``."""
     a = etree.Element(_TAG, nsmap={"saml": ns.SAML2})
     a.set("ID", assertion_id or f"_{uuid.uuid4()}")
     a.set("IssueInstant", format_instant(now))
@@ -139,11 +140,16 @@ def build_saml2(
     if subject is not None:
         etree.SubElement(subj, f"{_S}NameID").text = subject
     sc = etree.SubElement(subj, f"{_S}SubjectConfirmation")
-    sc.set("Method", ns.SAML2_HOLDER_OF_KEY)
-    scd = etree.SubElement(sc, f"{_S}SubjectConfirmationData", nsmap={"xsi": ns.XSI})
-    scd.set(f"{{{ns.XSI}}}type", "saml:KeyInfoConfirmationDataType")
-    ki = etree.SubElement(scd, f"{{{ns.DS}}}KeyInfo", nsmap={"ds": ns.DS})
-    ki.append(encrypted_proof_key(relying_party, proof_key, key_wrap))
+    if proof_key is None:  # a bearer assertion: no proof key
+        sc.set("Method", ns.SAML2_BEARER)
+    else:
+        if relying_party is None:
+            raise ConfigurationError("a holder-of-key assertion needs the relying party's certificate")
+        sc.set("Method", ns.SAML2_HOLDER_OF_KEY)
+        scd = etree.SubElement(sc, f"{_S}SubjectConfirmationData", nsmap={"xsi": ns.XSI})
+        scd.set(f"{{{ns.XSI}}}type", "saml:KeyInfoConfirmationDataType")
+        ki = etree.SubElement(scd, f"{{{ns.DS}}}KeyInfo", nsmap={"ds": ns.DS})
+        ki.append(encrypted_proof_key(relying_party, proof_key, key_wrap))
     cond = etree.SubElement(a, f"{_S}Conditions")
     cond.set("NotBefore", format_instant(now))
     cond.set("NotOnOrAfter", format_instant(now + lifetime))

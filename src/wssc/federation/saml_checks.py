@@ -12,9 +12,10 @@ go through the same checks.
    everything after reads only the element the signature covers;
 3. audience: one of the ``AudienceRestriction``'s audiences is ours;
 4. lifetime: ``NotBefore - skew <= now < NotOnOrAfter + skew``;
-5. confirmation: holder-of-key, with exactly one EncryptedKey (bearer only when allowed);
+5. confirmation: holder-of-key, with exactly one EncryptedKey; or, at a bearer endpoint
+   (``bearer``), bearer and nothing else: neither kind is accepted where the other is due;
 6. replay: the assertion's ``ID`` (SAML 1.1: ``AssertionID``) not seen before while it is
-   valid (optional cache);
+   valid (optional cache; required for bearer assertions, which are passwords);
 7. proof key: the EncryptedKey unwrapped with the relying party's key (one RSA private-key
    op). The issuer signed it, so a sender cannot probe the unwrap (no padding oracle).
 
@@ -88,13 +89,15 @@ class ValidatedAssertion:
 class IssuedTokenValidator:
     """The relying party's checks. ``relying_party`` holds the private key the proof keys
     are encrypted to; ``audiences`` the URIs it answers to (WCF's ``AllowedAudienceUris``,
-    which WCF requires when ``AudienceUriMode`` is Always, its default)."""
+    which WCF requires when ``AudienceUriMode`` is Always, its default). ``bearer``: the
+    endpoint takes bearer assertions (no proof key, no ``relying_party`` needed) and only
+    those; it needs a ``replay`` cache, since whoever holds a bearer assertion may use it."""
 
     issuers: tuple[Certificate, ...]
     audiences: tuple[str, ...]
-    relying_party: Certificate
+    relying_party: Certificate | None
     skew: float = DEFAULT_SKEW
-    allow_bearer: bool = False
+    bearer: bool = False
     replay: ReplayCache | None = None
     limits: AssertionLimits = DEFAULT_ASSERTION_LIMITS
     #: Validated assertions, so that a resent one costs no RSA operation (None: no cache).
@@ -107,7 +110,12 @@ class IssuedTokenValidator:
             raise ConfigurationError("an IssuedToken service needs at least one trusted issuer certificate")
         if not self.audiences:
             raise ConfigurationError("an IssuedToken service needs its audience URI(s)")
-        if self.relying_party.key is None:
+        if self.bearer:
+            if self.replay is None:
+                raise ConfigurationError(
+                    "a bearer-token endpoint needs a replay cache (a bearer token is a password)"
+                )
+        elif self.relying_party is None or self.relying_party.key is None:
             raise ConfigurationError("the relying party's certificate has no private key")
 
     def validate(self, element: etree._Element, now: float, *, peer: str = "") -> ValidatedAssertion:
@@ -125,13 +133,17 @@ class IssuedTokenValidator:
         if not any(x in self.audiences for x in a.audiences):
             raise SamlAssertionRejected("the assertion is for another audience")
         self._check_lifetime(a, now)
-        if a.confirmation_method in _BEARER:
-            if not self.allow_bearer:
-                raise SamlAssertionRejected("a bearer assertion where a proof key is required")
+        if self.bearer:
+            if a.confirmation_method not in _BEARER:
+                raise SamlAssertionRejected(
+                    "the assertion is not a bearer assertion (this endpoint takes bearer tokens)"
+                )
+        elif a.confirmation_method in _BEARER:
+            raise SamlAssertionRejected("a bearer assertion where a proof key is required")
         elif a.confirmation_method not in _HOLDER_OF_KEY or a.proof_key is None:
             raise SamlAssertionRejected("the assertion has no holder-of-key proof key")
         self._check_replay(a, now, peer)
-        key, sha1 = self._unwrap(a.proof_key) if a.proof_key is not None else (None, None)
+        key, sha1 = self._unwrap(a.proof_key) if a.proof_key is not None and not self.bearer else (None, None)
         if self.cache is not None:
             kept = replace(
                 a,
@@ -163,6 +175,7 @@ class IssuedTokenValidator:
 
     def _unwrap(self, ek: etree._Element) -> tuple[bytes, str]:
         ki = ek.find(f"{{{ns.DS}}}KeyInfo/{STR_TAG}/{{{ns.WSSE}}}KeyIdentifier")
+        assert self.relying_party is not None  # __post_init__: required unless bearer
         if ki is not None and ki.get("ValueType") == ns.WSS_THUMBPRINT:
             if (ki.text or "").strip() != self.relying_party.thumbprint_b64:
                 raise SamlAssertionRejected("the proof key is encrypted to another certificate")
@@ -175,7 +188,7 @@ class IssuedTokenValidator:
             raw = base64.b64decode("".join((cv.text or "").split()) if cv is not None else "", validate=True)
         except (binascii.Error, ValueError):
             raise SamlAssertionRejected("the proof key's CipherValue is not base64") from None
-        assert self.relying_party.key is not None
+        assert self.relying_party is not None and self.relying_party.key is not None
         try:
             key = rsa_key_unwrap(alg, self.relying_party.key, raw)
         except FailedCheck:

@@ -240,6 +240,24 @@ class PolicyReader:
 
         return self.nested(token, one)
 
+    def signed_supporting(self, assertion: etree._Element, *, transport: bool) -> etree._Element | None:
+        """A signed (encrypted) supporting token: over transport, an ``sp:IssuedToken`` (a
+        bearer token: WCF's IssuedTokenOverTransport with ``IssuedKeyType.BearerKey``), which
+        is returned; else a UsernameToken (None returned)."""
+
+        def one(bag: _Bag) -> etree._Element | None:
+            issued = bag.take(self.sp, "IssuedToken") if transport else None
+            if issued is None:
+                return None
+            self.include_token(issued, self.d.always_to_recipient)
+            bag.finish()
+            return issued
+
+        issued = self.nested(assertion, one)
+        if issued is None:
+            self.username_tokens(assertion)
+        return issued
+
     def username_tokens(self, assertion: etree._Element) -> None:
         def one(bag: _Bag) -> None:
             token = bag.require(self.sp, "UsernameToken")
@@ -392,8 +410,8 @@ class PolicyReader:
         for name in ("SignedSupportingTokens", "SignedEncryptedSupportingTokens"):
             supporting = bag.take(self.sp, name)
             if supporting is not None:
-                self.username_tokens(supporting)
-                b.username = True
+                b.signed_issued = self.signed_supporting(supporting, transport=b.transport)
+                b.username = b.signed_issued is None
         endorsing = bag.take(self.sp, "EndorsingSupportingTokens")
         if endorsing is not None:
             b.endorsing_sct, b.endorsing_x509, b.endorsing_issued = self.endorsing(
@@ -535,7 +553,7 @@ class PolicyReader:
                     "the session and its bootstrap disagree on sp:RequireDerivedKeys; "
                     "wssc derives keys in both or neither"
                 )
-        _symmetric_key_only(boot.issued_token, self.sp)
+        _check_key_type(boot.issued_token, self.sp, bearer=boot.signed_issued is not None)
         issuer, issuer_metadata = _read_issuer(boot.issued_token, self.sp)
         settings = SecureConversationSettings(
             require_cancellation=session is None or session.cancel is None,
@@ -636,18 +654,28 @@ def _template_token_type(token: etree._Element | None, sp: str) -> str:
     return ns.WSS_SAML2_TOKEN_TYPE
 
 
-def _symmetric_key_only(token: etree._Element | None, sp: str) -> None:
+def _check_key_type(token: etree._Element | None, sp: str, *, bearer: bool) -> None:
     """An ``sp:IssuedToken`` whose ``RequestSecurityTokenTemplate`` asks for another key type
-    than SymmetricKey (ADFS's ``issuedtokenasymmetric…``: PublicKey; a bearer token) is
-    refused by name: wssc's issued tokens carry a symmetric proof key."""
+    than the shape it sits in takes is refused by name: an endorsing or protection token
+    carries a symmetric proof key (not ADFS's ``issuedtokenasymmetric…`` PublicKey, nor a
+    bearer token); a signed supporting token over transport is a bearer token."""
     if token is None:
         return
-    for trust in (ns.TRUST_13, ns.TRUST_2005):
-        found = token.find(f"{{{sp}}}RequestSecurityTokenTemplate/{{{trust}}}KeyType")
-        if found is not None and (found.text or "").strip() != f"{trust}/SymmetricKey":
+    for trust in (ns.TRUST_FEB2005, ns.TRUST_V13):
+        found = token.find(f"{{{sp}}}RequestSecurityTokenTemplate/{{{trust.ns}}}KeyType")
+        if found is None:
+            continue
+        key_type = (found.text or "").strip()
+        if bearer and key_type not in (ns.TRUST_FEB2005.bearer_key, ns.TRUST_V13.bearer_key):
             raise ConfigurationError(
-                f"sp:IssuedToken asks for KeyType {printable((found.text or '').strip(), 200)!r}; "
-                "wssc's issued tokens carry a symmetric proof key (SymmetricKey) only"
+                f"sp:IssuedToken as a signed supporting token asks for KeyType "
+                f"{printable(key_type, 200)!r}; wssc takes a bearer token there (KeyType Bearer)"
+            )
+        if not bearer and key_type != trust.symmetric_key:
+            raise ConfigurationError(
+                f"sp:IssuedToken asks for KeyType {printable(key_type, 200)!r}; wssc's endorsing "
+                "issued tokens carry a symmetric proof key (SymmetricKey); a bearer token is taken "
+                "as a signed supporting token over transport"
             )
 
 

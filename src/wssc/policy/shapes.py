@@ -42,6 +42,9 @@ class BindingFacts:
     #: An ``sp:IssuedToken`` endorsing supporting token (federation over transport or over
     #: the service's certificate: WCF's IssuedTokenOverTransport, IssuedTokenForCertificate).
     endorsing_issued: etree._Element | None = None
+    #: An ``sp:IssuedToken`` signed supporting token over transport: a bearer token (WCF's
+    #: IssuedTokenOverTransport with ``IssuedKeyType.BearerKey``).
+    signed_issued: etree._Element | None = None
     username: bool = False
     signature_confirmation: bool = False
     entropy: KeyEntropyMode | None = None
@@ -59,11 +62,12 @@ class BindingFacts:
 
     @property
     def issued_token(self) -> etree._Element | None:
-        """The ``sp:IssuedToken`` of the binding: its protection token, or an endorsing one."""
+        """The ``sp:IssuedToken`` of the binding: its protection token, or an endorsing or
+        signed supporting one."""
         token = self.protection_token
         if token is not None and etree.QName(token).localname == "IssuedToken":
             return token
-        return self.endorsing_issued
+        return self.endorsing_issued if self.endorsing_issued is not None else self.signed_issued
 
     @property
     def sct(self) -> etree._Element | None:

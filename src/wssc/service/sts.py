@@ -7,7 +7,9 @@ as WIF's ``SecurityTokenServiceConfiguration.DefaultTokenType`` and ADFS, since 
 ``IssuedSecurityTokenParameters.TokenType`` is null by default and sends none),
 its symmetric proof key encrypted to the relying party's certificate, and the proof key for
 the client in the RSTR: a ``ComputedKey`` (P_SHA1 of both entropies) when the client sent
-entropy, as WCF's clients do, else the key itself as a ``BinarySecret``.
+entropy, as WCF's clients do, else the key itself as a ``BinarySecret``. An RST that asks
+KeyType Bearer (WS-Trust 1.3's ``…/Bearer``, February 2005's ``…/NoProofKey``) gets a bearer
+assertion: no proof key in it or in the RSTR, no entropy.
 
 The relying parties are configured (``AppliesTo`` address -> certificate); a request for
 any other is refused, so the STS never issues a token it could not have encrypted for
@@ -150,6 +152,8 @@ class SecurityTokenService:
             raise InvalidRequest(f"the STS issues SAML 1.1 and 2.0 tokens, not {printable(requested, 200)!r}")
         if req.applies_to is None or req.applies_to not in self.relying_parties:
             raise InvalidRequest(f"no relying party {printable(req.applies_to, 200)} is configured")
+        if req.key_type == self.trust.bearer_key:
+            return self._issue_bearer(env, req, identity, now, build, token_type)
         bits = req.key_size or _KEY_BITS
         if bits != _KEY_BITS:
             raise InvalidRequest(f"the STS issues {_KEY_BITS}-bit proof keys, not {bits}")
@@ -193,6 +197,52 @@ class SecurityTokenService:
         )
         version = "1.1" if token_type == ns.WSS_SAML11_TOKEN_TYPE else "2.0"
         log.info("issued a SAML %s token to %s", version, printable(identity))
+        return new_envelope(
+            self.soap,
+            action=IssuedTokenResponse.action(self.trust),
+            relates_to=env.message_id,
+            payload=rstr.to_xml(self.trust),
+        )
+
+    def _issue_bearer(
+        self,
+        env: Envelope,
+        req: IssuedTokenRequest,
+        identity: str,
+        now: float,
+        build: Callable[..., etree._Element],
+        token_type: str,
+    ) -> etree._Element:
+        """KeyType Bearer: an assertion without a proof key (SubjectConfirmation bearer), no
+        proof token and no entropy in the RSTR; the client's entropy, if any, is ignored."""
+        assert req.applies_to is not None
+        claims = self.claims(identity) if self.claims is not None else ()
+        assertion = sign_assertion(
+            build(
+                issuer=self.issuer,
+                audience=req.applies_to,
+                relying_party=None,
+                proof_key=None,
+                subject=identity,
+                attributes=claims,
+                now=now,
+                lifetime=self.lifetime,
+            ),
+            self.signer,
+        )
+        ref = assertion_reference(assertion)
+        rstr = IssuedTokenResponse(
+            token=assertion,
+            token_type=token_type,
+            applies_to=req.applies_to,
+            lifetime=Lifetime(now, now + self.lifetime),
+            attached_reference=ref,
+            unattached_reference=ref,
+            context=req.context,
+            key_type=self.trust.bearer_key,
+        )
+        version = "1.1" if token_type == ns.WSS_SAML11_TOKEN_TYPE else "2.0"
+        log.info("issued a bearer SAML %s token to %s", version, printable(identity))
         return new_envelope(
             self.soap,
             action=IssuedTokenResponse.action(self.trust),

@@ -135,8 +135,8 @@ class IssuedTokenRequest:
         if rt != trust.issue:
             raise InvalidRequest("the RequestType is not Issue")
         key_type = x.text(kids["KeyType"], "KeyType") if "KeyType" in kids else trust.symmetric_key
-        if key_type != trust.symmetric_key:
-            raise InvalidRequest(f"unsupported KeyType {key_type[:200]!r} (SymmetricKey only)")
+        if key_type not in (trust.symmetric_key, trust.bearer_key):
+            raise InvalidRequest(f"unsupported KeyType {key_type[:200]!r} (SymmetricKey or Bearer only)")
         return cls(
             token_type=x.text(kids["TokenType"], "TokenType", _MAX_TOKEN_TEXT) if "TokenType" in kids else "",
             applies_to=_read_applies_to(el),
@@ -161,6 +161,8 @@ class IssuedTokenResponse:
     entropy: bytes | None = field(default=None, repr=False)
     key_size: int | None = None
     context: str | None = None
+    #: The ``wst:KeyType`` (None: SymmetricKey).
+    key_type: str | None = None
 
     @staticmethod
     def action(trust: TrustVersion) -> str:
@@ -195,7 +197,7 @@ class IssuedTokenResponse:
             x.sub(el, trust, "KeySize", str(self.key_size))
         x.sub(el, trust, "TokenType", self.token_type)
         x.sub(el, trust, "RequestType", trust.issue)
-        x.sub(el, trust, "KeyType", trust.symmetric_key)
+        x.sub(el, trust, "KeyType", self.key_type or trust.symmetric_key)
         return root
 
     @classmethod
@@ -241,6 +243,7 @@ class IssuedTokenResponse:
             entropy=_read_entropy(kids["Entropy"], trust) if "Entropy" in kids else None,
             key_size=x.non_negative_int(kids["KeySize"], "KeySize") or None if "KeySize" in kids else None,
             context=x.attr(el, "Context", "Context"),
+            key_type=x.text(kids["KeyType"], "KeyType", _MAX_TOKEN_TEXT) if "KeyType" in kids else None,
         )
 
 

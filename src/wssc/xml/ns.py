@@ -118,6 +118,8 @@ WSS_SAML11_ID: Final = "http://docs.oasis-open.org/wss/oasis-wss-saml-token-prof
 #: WCF's ``ClaimTypes`` (System.IdentityModel.Claims): the namespace of its claim types, and
 #: the name claim a caller's identity becomes.
 CLAIMS: Final = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims"
+#: WCF's KeyType for a bearer token under WS-Trust February 2005.
+NO_PROOF_KEY: Final = "http://schemas.xmlsoap.org/ws/2005/05/identity/NoProofKey"
 CLAIM_NAME: Final = CLAIMS + "/name"
 
 # --- Microsoft --------------------------------------------------------------------------
@@ -254,6 +256,12 @@ class TrustVersion:
     @property
     def symmetric_key(self) -> str:
         return self.ns + "/SymmetricKey"
+
+    @property
+    def bearer_key(self) -> str:
+        """KeyType of a token without a proof key (WCF's ``BearerKey``): WS-Trust 1.3's
+        ``…/Bearer``; under February 2005, WCF's ``…/2005/05/identity/NoProofKey``."""
+        return self.ns + "/Bearer" if self.ns == TRUST_13 else NO_PROOF_KEY
 
     @property
     def ck_psha1(self) -> str:
