@@ -1,0 +1,117 @@
+"""Live, issue 16: WCF's federation bindings' real bootstrap with Metro, both directions.
+
+``ws2007FederationHttpBinding`` (Message security, ``negotiateServiceCredential=false``) is
+WCF's IssuedTokenForCertificate: a SymmetricBinding protected by the service's X.509
+certificate (thumbprint, never included), the STS's SAML token as an *endorsing* supporting
+token, SignatureConfirmation. Metro calls it "Issued Token with Service Certificate".
+
+(a) ``MetroService --bootstrap it-cert`` (the bootstrap of a session) and ``it-cert-oneshot``
+(no session) publish that policy, naming Metro's STS in ``sp:Issuer``; wssc's
+``Client.from_wsdl`` recognises it, follows ``sp:Issuer`` to Metro's STS, signs in, and calls.
+Metro's service decides (it prints ``CALL`` for each call it ran).
+
+(b) Metro's client reads ``wssc serve --bootstrap issued-token-for-certificate``'s WSDL,
+follows its ``sp:Issuer`` to ``wssc sts`` and opens a whole session; Metro's RESULT line and
+wssc's service log decide.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from metro_federation import Federation, federation, metro_client, start_wssc_federation
+from metro_peer import WsscService, WsscSts, expect_ok, metro_classpath
+
+from wssc.client import Client
+from wssc.settings import Bootstrap
+
+pytestmark = pytest.mark.peer
+
+
+@pytest.fixture(scope="module")
+def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
+    yield from federation(tmp_path_factory)
+
+
+def calls_in(out: str) -> list[str]:
+    return re.findall(r"^CALL Add (\d+) 100", out, re.M)
+
+
+# --- (a) wssc's client: Metro's STS -> Metro's IssuedTokenForCertificate service -------------------
+@pytest.mark.parametrize("binding", ["wshttp", "ws2007"])
+def test_wssc_client_opens_a_session_with_metros_it_cert_service(fed: Federation, binding: str) -> None:
+    """The session: RST/Issue at Metro's STS (read from sp:Issuer), the RST/SCT secured under an
+    EncryptedKey to Metro's certificate and endorsed by the SAML token's proof key, three calls
+    on the SCT, Cancel."""
+    sts = fed.get_sts("--no-line-breaks")  # FINDINGS M15
+    svc = fed.get_metro(binding, sts, "it-cert")
+    sts_mark, mark = sts.mark(), svc.mark()
+    events: list[tuple[str, str]] = []
+    with Client.from_wsdl(
+        svc.wsdl_url,
+        username="alice",
+        password="secret",
+        sts_verify=str(sts.cert_pem),
+        on_event=lambda n, d: events.append((n, d)),
+    ) as c:
+        assert c.settings.secure_conversation.bootstrap == Bootstrap.ISSUED_TOKEN_FOR_CERTIFICATE
+        assert c.settings.secure_conversation.establish_security_context
+        assert c.settings.secure_conversation.issuer_address == sts.url  # read from sp:Issuer
+        results = [c.Add(a=i, b=100) for i in range(1, 4)]
+    assert results == [101, 102, 103]
+    names = [n for n, _ in events]
+    assert names[0] == "issue" and names[-1] == "cancel" and names.count("issue") == 1, events
+    assert "AUTH alice ok" in sts.out_since(sts_mark, until=lambda o: "AUTH" in o)
+    out = svc.out_since(mark, until=lambda o: len(calls_in(o)) >= 3)
+    assert calls_in(out) == ["1", "2", "3"], out  # Metro ran the calls
+
+
+@pytest.mark.parametrize("binding", ["wshttp", "ws2007"])
+def test_wssc_client_one_shot_with_metros_it_cert_service(fed: Federation, binding: str) -> None:
+    """Without a session: every call carries the SAML token, endorsing; no RST/SCT, no Cancel."""
+    sts = fed.get_sts("--no-line-breaks")
+    svc = fed.get_metro(binding, sts, "it-cert-oneshot")
+    mark = svc.mark()
+    events: list[tuple[str, str]] = []
+    with Client.from_wsdl(
+        svc.wsdl_url,
+        username="alice",
+        password="secret",
+        sts_verify=str(sts.cert_pem),
+        on_event=lambda n, d: events.append((n, d)),
+    ) as c:
+        assert c.settings.secure_conversation.bootstrap == Bootstrap.ISSUED_TOKEN_FOR_CERTIFICATE
+        assert not c.settings.secure_conversation.establish_security_context
+        assert [c.Add(a=i, b=100) for i in (1, 2)] == [101, 102]
+    assert not [n for n, _ in events if n in ("issue", "cancel")], events
+    out = svc.out_since(mark, until=lambda o: len(calls_in(o)) >= 2)
+    assert calls_in(out) == ["1", "2"], out
+
+
+# --- (b) Metro's client: wssc's STS -> wssc's IssuedTokenForCertificate service ---------------------
+@pytest.fixture(scope="module", params=["wshttp", "ws2007"])
+def it_cert_federation(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[WsscSts, WsscService]]:
+    metro_classpath()
+    binding = str(request.param)
+    home = tmp_path_factory.mktemp(f"wssc-it-cert-{binding}")
+    sts, svc = start_wssc_federation(home, binding, "issued-token-for-certificate")
+    yield sts, svc
+    sts.stop()
+    svc.stop()
+
+
+def test_metros_client_opens_a_session_with_wssc_it_cert_service(
+    it_cert_federation: tuple[WsscSts, WsscService],
+) -> None:
+    sts, svc = it_cert_federation
+    sts_mark, mark = sts.mark(), svc.mark()
+    run = expect_ok(metro_client(sts, svc))
+    assert run.result["results"] == [101, 102, 103] and run.result["closed"] is True
+    assert "issued a SAML 2.0 token to alice" in sts.log_since(sts_mark, until=lambda t: "issued" in t)
+    log = svc.log_since(mark, until=lambda lg: bool(lg.cancelled))
+    assert len(log.issued) == 1 and log.cancelled == log.issued, log.text
+    assert "identity 'alice'" in log.text  # the subject of wssc's assertion
