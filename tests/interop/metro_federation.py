@@ -106,11 +106,16 @@ def start_wssc_federation(
     return sts, svc
 
 
-def metro_client(sts: WsscSts, svc: WsscService, password: str = "secret") -> PeerRun:
+def metro_client(
+    sts: WsscSts, svc: WsscService, password: str = "secret", server_cert: bool = False
+) -> PeerRun:
     """Metro's client reads the service's WSDL, follows ``sp:Issuer`` to wssc's STS (its mex,
-    no PreconfiguredSTS), signs in there, then opens a session: 3 Adds, an Echo, Cancel."""
+    no PreconfiguredSTS), signs in there, then opens a session: 3 Adds, an Echo, Cancel.
+    ``server_cert``: the service's certificate in Metro's trust store (``peeralias``), which a
+    bootstrap protected by the service's X.509 (never included) needs."""
     return run_java(
         "wssc.metro.MetroClient",
         *("--wsdl", svc.wsdl_url, "--tls-cert", str(sts.cert_pem)),
+        *(("--server-cert", str(svc.cert_pem)) if server_cert else ()),
         *("--username", "alice", "--password", password),
     )

@@ -18,7 +18,7 @@ wssc's service log decide.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from metro_federation import Federation, federation, metro_client, start_wssc_federation
@@ -33,6 +33,9 @@ pytestmark = pytest.mark.peer
 @pytest.fixture(scope="module")
 def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
     yield from federation(tmp_path_factory)
+
+
+SIGN_BEFORE_ENCRYPT = ("--protection-order", "SignBeforeEncrypt")
 
 
 def calls_in(out: str) -> list[str]:
@@ -91,27 +94,59 @@ def test_wssc_client_one_shot_with_metros_it_cert_service(fed: Federation, bindi
 
 
 # --- (b) Metro's client: wssc's STS -> wssc's IssuedTokenForCertificate service ---------------------
-@pytest.fixture(scope="module", params=["wshttp", "ws2007"])
-def it_cert_federation(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[WsscSts, WsscService]]:
+@pytest.fixture(scope="module")
+def it_cert_services(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[..., tuple[WsscSts, WsscService]]]:
+    """``wssc sts`` + ``wssc serve --bootstrap issued-token-for-certificate`` per (binding,
+    extra flags), started on first use."""
     metro_classpath()
-    binding = str(request.param)
-    home = tmp_path_factory.mktemp(f"wssc-it-cert-{binding}")
-    sts, svc = start_wssc_federation(home, binding, "issued-token-for-certificate")
-    yield sts, svc
-    sts.stop()
-    svc.stop()
+    started: dict[tuple[str, ...], tuple[WsscSts, WsscService]] = {}
+
+    def get(binding: str, *extra: str) -> tuple[WsscSts, WsscService]:
+        key = (binding, *extra)
+        if key not in started:
+            home = tmp_path_factory.mktemp(f"wssc-it-cert-{binding}")
+            started[key] = start_wssc_federation(home, binding, "issued-token-for-certificate", *extra)
+        return started[key]
+
+    yield get
+    for sts, svc in started.values():
+        sts.stop()
+        svc.stop()
 
 
+@pytest.mark.parametrize("binding", ["wshttp", "ws2007"])
 def test_metros_client_opens_a_session_with_wssc_it_cert_service(
-    it_cert_federation: tuple[WsscSts, WsscService],
+    it_cert_services: Callable[..., tuple[WsscSts, WsscService]], binding: str
 ) -> None:
-    sts, svc = it_cert_federation
+    """Metro's client (its defaults, plus the service's certificate in its trust store) through
+    wssc's STS: the RST/SCT endorsed by the SAML token, three Adds, an Echo, Cancel. wssc's
+    service runs with WCF's SignBeforeEncrypt: under EncryptSignature Metro sends its
+    endorsement in the clear (FINDINGS M13, the test below)."""
+    sts, svc = it_cert_services(binding, *SIGN_BEFORE_ENCRYPT)
     sts_mark, mark = sts.mark(), svc.mark()
-    run = expect_ok(metro_client(sts, svc))
+    run = expect_ok(metro_client(sts, svc, server_cert=True))
     assert run.result["results"] == [101, 102, 103] and run.result["closed"] is True
     assert "issued a SAML 2.0 token to alice" in sts.log_since(sts_mark, until=lambda t: "issued" in t)
     log = svc.log_since(mark, until=lambda lg: bool(lg.cancelled))
     assert len(log.issued) == 1 and log.cancelled == log.issued, log.text
     assert "identity 'alice'" in log.text  # the subject of wssc's assertion
+
+
+def test_metros_unencrypted_issued_token_endorsement_is_refused(
+    it_cert_services: Callable[..., tuple[WsscSts, WsscService]],
+) -> None:
+    """Under WCF's default EncryptSignature Metro encrypts its primary signature but sends the
+    SAML token's endorsing signature in the clear (FINDINGS M13, here with the issued token);
+    WCF requires every signature encrypted, and so does wssc: the generic fault, the reason
+    logged, no session. Metro got its token from wssc's STS first."""
+    sts, svc = it_cert_services("ws2007")
+    sts_mark, mark = sts.mark(), svc.mark()
+    run = metro_client(sts, svc, server_cert=True)
+    assert not run.ok and run.result["calls"] == 0, run.explain()
+    assert "issued a SAML 2.0 token to alice" in sts.log_since(sts_mark, until=lambda t: "issued" in t)
+    log = svc.log_since(mark, until=lambda lg: bool(lg.faults))
+    assert log.faults == ["InvalidSecurity"], log.text
+    assert "the endorsing signature is not encrypted" in log.text, log.text
+    assert log.issued == [], log.text
