@@ -18,13 +18,17 @@ wssc's service log decide.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 import pytest
-from metro_federation import Federation, federation, metro_client, start_wssc_federation
+from metro_federation import Federation, federation, metro_client, start_wssc_federation, token_from
 from metro_peer import WsscService, WsscSts, expect_ok, metro_classpath
 
+from wssc.bootstrap.registry import ClientCredentials
 from wssc.client import Client
+from wssc.errors import RemoteFault
 from wssc.settings import Bootstrap
 
 pytestmark = pytest.mark.peer
@@ -91,6 +95,29 @@ def test_wssc_client_one_shot_with_metros_it_cert_service(fed: Federation, bindi
     assert not [n for n, _ in events if n in ("issue", "cancel")], events
     out = svc.out_since(mark, until=lambda o: len(calls_in(o)) >= 2)
     assert calls_in(out) == ["1", "2"], out
+
+
+@pytest.mark.parametrize("bootstrap", ["it-cert", "it-cert-oneshot"])
+def test_metros_it_cert_service_refuses_an_endorsement_by_another_key(
+    fed: Federation, bootstrap: str
+) -> None:
+    """Metro's genuine token, its endorsing signature made with another key than the token's
+    proof key: Metro's service refuses the first request (WSS1710, its signature check) and
+    runs no call, so the verdicts above are Metro's check of the endorsement."""
+    sts = fed.get_sts("--no-line-breaks")
+    svc = fed.get_metro("ws2007", sts, bootstrap)
+    token = token_from(sts, svc.url)
+    forged = replace(token, proof_key=bytes(32))  # type: ignore[type-var]
+    mark, err_mark = svc.mark(), svc.err_path.stat().st_size
+    with pytest.raises(RemoteFault) as refused:
+        with Client.from_wsdl(svc.wsdl_url, credentials=ClientCredentials(issued_token=forged)) as c:
+            c.Add(a=1, b=100)
+    assert "InvalidSecurity" in str(refused.value), refused.value
+    deadline = time.monotonic() + 15  # Metro's log: its signature check refused
+    while "WSS1710: Signature Verification" not in (err := svc.err_path.read_bytes()[err_mark:].decode()):
+        assert time.monotonic() < deadline, err[-3000:]
+        time.sleep(0.02)
+    assert not calls_in(svc.out_since(mark)), svc.out_since(mark)
 
 
 # --- (b) Metro's client: wssc's STS -> wssc's IssuedTokenForCertificate service ---------------------
