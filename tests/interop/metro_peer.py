@@ -433,7 +433,7 @@ def start_metro_service(
             stderr=err,
             stdin=subprocess.DEVNULL,
         )
-    scheme = "https" if bootstrap == "unot" else "http"
+    scheme = "https" if bootstrap == "unot" or bootstrap.startswith("it-transport") else "http"
     svc = MetroService(f"{scheme}://127.0.0.1:{port}{path}", Path(cert), out_path, err_path, proc)
     _await_wsdl(
         proc,

@@ -120,6 +120,36 @@ def test_metros_it_cert_service_refuses_an_endorsement_by_another_key(
     assert not calls_in(svc.out_since(mark)), svc.out_since(mark)
 
 
+# --- IssuedTokenOverTransport: wssc's client -> Metro's it-transport service (HTTPS) ----------------
+@pytest.mark.parametrize("bootstrap", ["it-transport", "it-transport-oneshot"])
+@pytest.mark.parametrize("binding", ["wshttp", "ws2007"])
+def test_wssc_client_with_metros_it_transport_service(fed: Federation, binding: str, bootstrap: str) -> None:
+    """IssuedTokenOverTransport: over HTTPS, the SAML token endorsing the Timestamp (of the
+    RST/SCT in a session, of every call one-shot); wssc's client reads the policy, follows
+    sp:Issuer to Metro's STS and calls; Metro runs the calls."""
+    session = bootstrap == "it-transport"
+    sts = fed.get_sts("--no-line-breaks")
+    svc = fed.get_metro(binding, sts, bootstrap)
+    assert svc.url.startswith("https://")
+    mark = svc.mark()
+    events: list[tuple[str, str]] = []
+    with Client.from_wsdl(
+        svc.wsdl_url,
+        verify=str(svc.cert_pem),
+        username="alice",
+        password="secret",
+        sts_verify=str(sts.cert_pem),
+        on_event=lambda n, d: events.append((n, d)),
+    ) as c:
+        assert c.settings.secure_conversation.bootstrap == Bootstrap.ISSUED_TOKEN_OVER_TRANSPORT
+        assert c.settings.secure_conversation.establish_security_context is session
+        assert [c.Add(a=i, b=100) for i in (1, 2)] == [101, 102]
+    names = [n for n, _ in events if n in ("issue", "cancel")]
+    assert names == (["issue", "cancel"] if session else []), events
+    out = svc.out_since(mark, until=lambda o: len(calls_in(o)) >= 2)
+    assert calls_in(out) == ["1", "2"], out
+
+
 # --- (b) Metro's client: wssc's STS -> wssc's IssuedTokenForCertificate service ---------------------
 @pytest.fixture(scope="module")
 def it_cert_services(

@@ -30,7 +30,7 @@ import javax.xml.transform.stream.StreamSource;
  * A Metro (WSIT) secure-conversation service of the demo contract, for wssc's client.
  *
  * <pre>
- * java -cp CLASSPATH wssc.metro.MetroService --bootstrap afc|unfc|mc|mc10|mc10-oneshot|unot|it|it-oneshot|it-cert|it-cert-oneshot --binding wshttp|ws2007
+ * java -cp CLASSPATH wssc.metro.MetroService --bootstrap afc|unfc|mc|mc10|mc10-oneshot|unot|it|it-oneshot|it-cert|it-cert-oneshot|it-transport|it-transport-oneshot --binding wshttp|ws2007
  *      --port N --cert PEM --key PEM(PKCS8) [--users name:pw,…] [--no-derived-keys]
  *      [--trust-client-cert PEM]  (mc*: the client certificate Metro's trust store holds)
  *      [--trust-sts-cert PEM] [--issuer URL]  (it: the STS Metro trusts, and the sp:Issuer)
@@ -38,6 +38,7 @@ import javax.xml.transform.stream.StreamSource;
  *  it-oneshot: the IssuedToken SymmetricBinding alone (EstablishSecurityContext=false).
  *  it-cert: IssuedTokenForCertificate (WCF's federation bindings' real shape): the service's
  *  X.509 protects, the SAML token endorses; it-cert-oneshot: the same binding without a session.
+ *  it-transport / it-transport-oneshot: IssuedTokenOverTransport (HTTPS, the SAML token endorsing).
  *  mc10: MutualCertificate under WS-Security 1.0 (WCF's AsymmetricBinding, sp:Wss10) as the
  *  bootstrap of a session; mc10-oneshot: the same binding alone, without a session.
  *      [--no-require-cancellation] [--sc-lifetime-ms MS] [--suite Basic256 | --suites A,B,…]
@@ -110,8 +111,8 @@ public final class MetroService {
 
     static String wsdl(String bootstrap, boolean sp12, boolean derived, boolean cancel, String address,
                        X509Certificate cert, String lifetimeMs, String suite, String issuer) throws Exception {
-        boolean unot = "unot".equals(bootstrap);
-        boolean username = unot || "unfc".equals(bootstrap);
+        boolean unot = "unot".equals(bootstrap) || bootstrap.startsWith("it-transport");
+        boolean username = "unot".equals(bootstrap) || "unfc".equals(bootstrap);
         String sp = sp12 ? "http://docs.oasis-open.org/ws-sx/ws-securitypolicy/200702"
                 : "http://schemas.xmlsoap.org/ws/2005/07/securitypolicy";
         boolean itCert = bootstrap.startsWith("it-cert");
@@ -156,7 +157,23 @@ public final class MetroService {
         policy = policy.replace("@BOOTSTRAP_TOKENS@", usernameTokens);
         // IssuedToken (WCF's ws(2007)FederationHttpBinding): the bootstrap's protection token is
         // the STS's SAML token, its proof key the key; sp:Issuer names the STS.
-        if (bootstrap.startsWith("it") && !itCert) {
+        // IssuedTokenOverTransport (the federation bindings' TransportWithMessageCredential):
+        // UserNameOverTransport's policy with the SAML token, without derived keys, endorsing
+        // instead of the UsernameToken (it-transport: in the session's bootstrap policy;
+        // it-transport-oneshot: in place of the SecureConversationToken).
+        if (bootstrap.startsWith("it-transport")) {
+            String token = "<sp:EndorsingSupportingTokens><wsp:Policy>"
+                    + issuedTokenAssertion(sp12, issuer).replace("@DK@", "")
+                    + "</wsp:Policy></sp:EndorsingSupportingTokens>";
+            String pattern = bootstrap.endsWith("oneshot")
+                    ? "(?s)<sp:EndorsingSupportingTokens>.*</sp:EndorsingSupportingTokens>"
+                    : "(?s)<sp:@SIGNED_TOKENS@>.*?</sp:@SIGNED_TOKENS@>";
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile(pattern).matcher(policy);
+            if (!m.find()) {
+                throw new IllegalStateException("unot.policy changed shape");
+            }
+            policy = policy.substring(0, m.start()) + token + policy.substring(m.end());
+        } else if (bootstrap.startsWith("it") && !itCert) {
             policy = issuedToken(policy, sp12, issuer);
         }
         String cancelAssertion = cancel ? "" : sp12 ? "<sp:MustNotSendCancel/>"
@@ -200,7 +217,7 @@ public final class MetroService {
 
     public static void main(String[] argv) throws Exception {
         String bootstrap = opt(argv, "--bootstrap", "afc");
-        boolean unot = "unot".equals(bootstrap);
+        boolean unot = "unot".equals(bootstrap) || bootstrap.startsWith("it-transport");
         boolean sp12 = "ws2007".equals(opt(argv, "--binding", "ws2007"));
         int port = Integer.parseInt(opt(argv, "--port", "8080"));
         X509Certificate cert = Certs.readPem(Path.of(opt(argv, "--cert", null)));
