@@ -112,10 +112,12 @@ def metro_client(
     """Metro's client reads the service's WSDL, follows ``sp:Issuer`` to wssc's STS (its mex,
     no PreconfiguredSTS), signs in there, then opens a session: 3 Adds, an Echo, Cancel.
     ``server_cert``: the service's certificate in Metro's trust store (``peeralias``), which a
-    bootstrap protected by the service's X.509 (never included) needs."""
+    bootstrap protected by the service's X.509 (never included) needs. An HTTPS service's
+    certificate is trusted for TLS too."""
+    tls = [str(sts.cert_pem), *((str(svc.cert_pem),) if svc.url.startswith("https://") else ())]
     return run_java(
         "wssc.metro.MetroClient",
-        *("--wsdl", svc.wsdl_url, "--tls-cert", str(sts.cert_pem)),
+        *("--wsdl", svc.wsdl_url, "--tls-cert", ",".join(tls)),
         *(("--server-cert", str(svc.cert_pem)) if server_cert else ()),
         *("--username", "alice", "--password", password),
     )

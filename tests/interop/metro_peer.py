@@ -217,7 +217,10 @@ class WsscService:
 
 def start_wssc(home: Path, *args: str) -> WsscService:
     port = free_port()
-    tls = "username-over-transport" in args or "certificate-over-transport" in args
+    tls = any(
+        a in args
+        for a in ("username-over-transport", "certificate-over-transport", "issued-token-over-transport")
+    )
     url = f"{'https' if tls else 'http'}://127.0.0.1:{port}/svc"
     log_path = home / f"serve-{port}.log"
     env = dict(os.environ, WSSC_HOME=str(home))

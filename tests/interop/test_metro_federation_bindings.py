@@ -155,16 +155,18 @@ def test_wssc_client_with_metros_it_transport_service(fed: Federation, binding: 
 def it_cert_services(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Callable[..., tuple[WsscSts, WsscService]]]:
-    """``wssc sts`` + ``wssc serve --bootstrap issued-token-for-certificate`` per (binding,
-    extra flags), started on first use."""
+    """``wssc sts`` + ``wssc serve --bootstrap issued-token-for-certificate`` (or ``bootstrap``)
+    per (binding, bootstrap, extra flags), started on first use."""
     metro_classpath()
     started: dict[tuple[str, ...], tuple[WsscSts, WsscService]] = {}
 
-    def get(binding: str, *extra: str) -> tuple[WsscSts, WsscService]:
-        key = (binding, *extra)
+    def get(
+        binding: str, *extra: str, bootstrap: str = "issued-token-for-certificate"
+    ) -> tuple[WsscSts, WsscService]:
+        key = (binding, bootstrap, *extra)
         if key not in started:
-            home = tmp_path_factory.mktemp(f"wssc-it-cert-{binding}")
-            started[key] = start_wssc_federation(home, binding, "issued-token-for-certificate", *extra)
+            home = tmp_path_factory.mktemp(f"wssc-{bootstrap}-{binding}")
+            started[key] = start_wssc_federation(home, binding, bootstrap, *extra)
         return started[key]
 
     yield get
@@ -207,3 +209,21 @@ def test_metros_unencrypted_issued_token_endorsement_is_refused(
     assert log.faults == ["InvalidSecurity"], log.text
     assert "the endorsing signature is not encrypted" in log.text, log.text
     assert log.issued == [], log.text
+
+
+@pytest.mark.parametrize("binding", ["wshttp", "ws2007"])
+def test_metros_client_opens_a_session_with_wssc_it_transport_service(
+    it_cert_services: Callable[..., tuple[WsscSts, WsscService]], binding: str
+) -> None:
+    """IssuedTokenOverTransport: Metro's client (its defaults) through wssc's STS against
+    ``wssc serve --bootstrap issued-token-over-transport`` over HTTPS: RST/SCT endorsed by the
+    SAML token, three Adds, an Echo, Cancel."""
+    sts, svc = it_cert_services(binding, bootstrap="issued-token-over-transport")
+    assert svc.url.startswith("https://")
+    sts_mark, mark = sts.mark(), svc.mark()
+    run = expect_ok(metro_client(sts, svc))
+    assert run.result["results"] == [101, 102, 103] and run.result["closed"] is True
+    assert "issued a SAML 2.0 token to alice" in sts.log_since(sts_mark, until=lambda t: "issued" in t)
+    log = svc.log_since(mark, until=lambda lg: bool(lg.cancelled))
+    assert len(log.issued) == 1 and log.cancelled == log.issued, log.text
+    assert "identity 'alice'" in log.text
