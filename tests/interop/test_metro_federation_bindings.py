@@ -204,6 +204,7 @@ def test_metros_unencrypted_issued_token_endorsement_is_refused(
     sts_mark, mark = sts.mark(), svc.mark()
     run = metro_client(sts, svc, server_cert=True)
     assert not run.ok and run.result["calls"] == 0, run.explain()
+    assert "WSSC0022" in run.result["error"], run.explain()  # the unsecured fault lost (M4)
     assert "issued a SAML 2.0 token to alice" in sts.log_since(sts_mark, until=lambda t: "issued" in t)
     log = svc.log_since(mark, until=lambda lg: bool(lg.faults))
     assert log.faults == ["InvalidSecurity"], log.text
