@@ -217,7 +217,10 @@ class WsscService:
 
 def start_wssc(home: Path, *args: str) -> WsscService:
     port = free_port()
-    tls = "username-over-transport" in args or "certificate-over-transport" in args
+    tls = any(
+        a in args
+        for a in ("username-over-transport", "certificate-over-transport", "issued-token-over-transport")
+    )
     url = f"{'https' if tls else 'http'}://127.0.0.1:{port}/svc"
     log_path = home / f"serve-{port}.log"
     env = dict(os.environ, WSSC_HOME=str(home))
@@ -433,7 +436,7 @@ def start_metro_service(
             stderr=err,
             stdin=subprocess.DEVNULL,
         )
-    scheme = "https" if bootstrap == "unot" else "http"
+    scheme = "https" if bootstrap == "unot" or bootstrap.startswith("it-transport") else "http"
     svc = MetroService(f"{scheme}://127.0.0.1:{port}{path}", Path(cert), out_path, err_path, proc)
     _await_wsdl(
         proc,

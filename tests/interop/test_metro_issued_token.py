@@ -21,34 +21,23 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
+from metro_federation import Federation, federation, metro_client, start_wssc_federation, token_from
 from metro_peer import (
-    MetroService,
     MetroSts,
-    PeerRun,
     WsscService,
     WsscSts,
     expect_fault,
     expect_ok,
-    free_port,
     metro_classpath,
     metro_sts_cert,
-    run_java,
-    start_metro_service,
-    start_metro_sts,
-    start_wssc,
-    start_wssc_sts,
-    wssc_sts_cert,
 )
 
 from wssc.bootstrap.registry import ClientCredentials
-from wssc.certs import dev_certificate, generate_self_signed, save
+from wssc.certs import generate_self_signed, save
 from wssc.client import Client
-from wssc.client.sts import StsExchange, request_token
 from wssc.errors import RemoteFault
 
 pytestmark = pytest.mark.peer
@@ -56,56 +45,9 @@ pytestmark = pytest.mark.peer
 GENERIC = "An error occurred when verifying security for the message."
 
 
-@dataclass
-class Federation:
-    home: Path
-    get_sts: Callable[..., MetroSts]
-    get_metro: Callable[..., MetroService]
-    get_wssc: Callable[..., WsscService]
-
-    @property
-    def rp_cert(self) -> Path:
-        return self.home / "dev-cert.pem"
-
-
 @pytest.fixture(scope="module")
 def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
-    metro_classpath()  # a missing build: loud skip, or a failure under CI
-    home = tmp_path_factory.mktemp("metro-sts")
-    dev_certificate(home)  # the relying parties' key pair (wssc serve and MetroService use it)
-    started: dict[tuple[str, ...], MetroSts | MetroService | WsscService] = {}
-
-    def once(key: tuple[str, ...], make: Callable[[], MetroSts | MetroService | WsscService]) -> object:
-        if key not in started:
-            started[key] = make()
-        return started[key]
-
-    def get_sts(*extra: str) -> MetroSts:
-        # Metro's "default" service provider: every relying party here shares the dev key pair.
-        make = lambda: start_metro_sts(home, {"default": home / "dev-cert.pem"}, *extra)  # noqa: E731
-        sts = once(("sts", *extra), make)
-        assert isinstance(sts, MetroSts)
-        return sts
-
-    def get_metro(binding: str, sts: MetroSts, bootstrap: str = "it") -> MetroService:
-        args = (bootstrap, binding, "--trust-sts-cert", str(sts.cert_pem), "--issuer", sts.url)
-        svc = once(("metro", *args), lambda: start_metro_service(home, *args))
-        assert isinstance(svc, MetroService)
-        return svc
-
-    def get_wssc(*args: str) -> WsscService:
-        svc = once(("wssc", *args), lambda: start_wssc(home, "--bootstrap", "issued-token", *args))
-        assert isinstance(svc, WsscService)
-        return svc
-
-    yield Federation(home, get_sts, get_metro, get_wssc)
-    for s in started.values():
-        s.stop()
-
-
-def token_from(sts: MetroSts, applies_to: str, password: str = "secret") -> object:
-    exchange = StsExchange.new(sts.url, applies_to, "alice", password)
-    return request_token(exchange, verify=str(sts.cert_pem))
+    yield from federation(tmp_path_factory)
 
 
 # --- wssc's client: Metro's STS -> Metro's relying party ---------------------------------------------
@@ -346,36 +288,13 @@ def test_wssc_service_refuses_metros_token(fed: Federation, trusted: str, sha1: 
 def wssc_federation(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[WsscSts, WsscService]]:
-    """``wssc sts`` and ``wssc serve --bootstrap issued-token`` naming it in ``sp:Issuer`` and
-    trusting its certificate, in one family: Metro's client speaks to the STS in the WS-Trust
-    version of the relying party's policy (FINDINGS M16), so the STS speaks it too
-    (``--trust feb2005`` for WSHttpBinding)."""
+    """``wssc sts`` and ``wssc serve --bootstrap issued-token`` naming it, in one family."""
     metro_classpath()
     binding = str(request.param)
-    home = tmp_path_factory.mktemp(f"wssc-sts-{binding}")
-    port = free_port()
-    sts_url = f"https://127.0.0.1:{port}/sts"
-    cert = str(wssc_sts_cert(home))
-    svc = start_wssc(
-        home,
-        *("--binding", binding, "--bootstrap", "issued-token"),
-        *("--issuer-cert", cert, "--sts-address", sts_url),
-    )
-    trust = ("--trust", "feb2005") if binding == "wshttp" else ()
-    sts = start_wssc_sts(home, {svc.url: svc.cert_pem}, *trust, port=port)
+    sts, svc = start_wssc_federation(tmp_path_factory.mktemp(f"wssc-sts-{binding}"), binding, "issued-token")
     yield sts, svc
     sts.stop()
     svc.stop()
-
-
-def metro_client(sts: WsscSts, svc: WsscService, password: str = "secret") -> PeerRun:
-    """Metro's client reads the service's WSDL, follows ``sp:Issuer`` to wssc's STS (its mex,
-    no PreconfiguredSTS), signs in there, then opens a session: 3 Adds, an Echo, Cancel."""
-    return run_java(
-        "wssc.metro.MetroClient",
-        *("--wsdl", svc.wsdl_url, "--tls-cert", str(sts.cert_pem)),
-        *("--username", "alice", "--password", password),
-    )
 
 
 def test_metros_client_through_wssc_sts_opens_a_session(wssc_federation: tuple[WsscSts, WsscService]) -> None:

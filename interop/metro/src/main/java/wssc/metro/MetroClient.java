@@ -18,7 +18,7 @@ import wssc.metro.gen.Service;
  * whole WSIT pipeline runs: RST/SCT on the first call, secured calls, Cancel on close.
  *
  * <pre>
- * java -cp CLASSPATH wssc.metro.MetroClient --wsdl URL?wsdl [--server-cert PEM] [--tls-cert PEM]
+ * java -cp CLASSPATH wssc.metro.MetroClient --wsdl URL?wsdl [--server-cert PEM] [--tls-cert PEM[,PEM…]]
  *      [--username U --password P] [--calls N] [--sleep SECONDS] [--address URL] [--no-close]
  *      [--client-cert PEM --client-key PEM(PKCS8)]
  * </pre>
@@ -123,7 +123,12 @@ public final class MetroClient {
         }
         Certs.save(mine, home.resolve("client.p12"));
         if (tlsCert != null) {
-            KeyStore tlsTrust = Certs.trustStore(Certs.readPem(Path.of(tlsCert)), "tls");
+            // --tls-cert A,B: each trusted (an STS and a relying party over HTTPS with their own keys)
+            String[] pems = tlsCert.split(",");
+            KeyStore tlsTrust = Certs.trustStore(Certs.readPem(Path.of(pems[0])), "tls");
+            for (int i = 1; i < pems.length; i++) {
+                tlsTrust.setCertificateEntry("tls" + i, Certs.readPem(Path.of(pems[i])));
+            }
             HttpsURLConnection.setDefaultSSLSocketFactory(Certs.tls(tlsTrust).getSocketFactory());
         }
 

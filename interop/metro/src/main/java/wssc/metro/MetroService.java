@@ -30,12 +30,15 @@ import javax.xml.transform.stream.StreamSource;
  * A Metro (WSIT) secure-conversation service of the demo contract, for wssc's client.
  *
  * <pre>
- * java -cp CLASSPATH wssc.metro.MetroService --bootstrap afc|unfc|mc|mc10|mc10-oneshot|unot|it|it-oneshot --binding wshttp|ws2007
+ * java -cp CLASSPATH wssc.metro.MetroService --bootstrap afc|unfc|mc|mc10|mc10-oneshot|unot|it|it-oneshot|it-cert|it-cert-oneshot|it-transport|it-transport-oneshot --binding wshttp|ws2007
  *      --port N --cert PEM --key PEM(PKCS8) [--users name:pw,…] [--no-derived-keys]
  *      [--trust-client-cert PEM]  (mc*: the client certificate Metro's trust store holds)
  *      [--trust-sts-cert PEM] [--issuer URL]  (it: the STS Metro trusts, and the sp:Issuer)
  *  it: IssuedToken (WCF's federation binding), a SAML token from an STS bootstraps the session;
  *  it-oneshot: the IssuedToken SymmetricBinding alone (EstablishSecurityContext=false).
+ *  it-cert: IssuedTokenForCertificate (WCF's federation bindings' real shape): the service's
+ *  X.509 protects, the SAML token endorses; it-cert-oneshot: the same binding without a session.
+ *  it-transport / it-transport-oneshot: IssuedTokenOverTransport (HTTPS, the SAML token endorsing).
  *  mc10: MutualCertificate under WS-Security 1.0 (WCF's AsymmetricBinding, sp:Wss10) as the
  *  bootstrap of a session; mc10-oneshot: the same binding alone, without a session.
  *      [--no-require-cancellation] [--sc-lifetime-ms MS] [--suite Basic256 | --suites A,B,…]
@@ -80,19 +83,24 @@ public final class MetroService {
 
     /** afc.policy with the bootstrap's X509Token replaced by WCF's federation IssuedToken. */
     static String issuedToken(String policy, boolean sp12, String issuer) {
+        String token = issuedTokenAssertion(sp12, issuer);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?s)<sp:X509Token .*?</sp:X509Token>").matcher(policy);
+        if (!m.find()) {
+            throw new IllegalStateException("afc.policy has no X509Token");
+        }
+        return policy.substring(0, m.start()) + token + policy.substring(m.end());
+    }
+
+    /** WCF's federation sp:IssuedToken: SAML 2.0, a 256-bit symmetric proof key, sp:Issuer. */
+    static String issuedTokenAssertion(boolean sp12, String issuer) {
         String trust = sp12 ? "http://docs.oasis-open.org/ws-sx/ws-trust/200512" : "http://schemas.xmlsoap.org/ws/2005/02/trust";
-        String token = "<sp:IssuedToken sp:IncludeToken=\"@SP@/IncludeToken/AlwaysToRecipient\">"
+        return "<sp:IssuedToken sp:IncludeToken=\"@SP@/IncludeToken/AlwaysToRecipient\">"
                 + (issuer == null ? "" : "<sp:Issuer><wsa10:Address>" + issuer + "</wsa10:Address></sp:Issuer>")
                 + "<sp:RequestSecurityTokenTemplate xmlns:t=\"" + trust + "\">"
                 + "<t:TokenType>http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLV2.0</t:TokenType>"
                 + "<t:KeyType>" + trust + "/SymmetricKey</t:KeyType><t:KeySize>256</t:KeySize>"
                 + "</sp:RequestSecurityTokenTemplate>"
                 + "<wsp:Policy>@DK@<sp:RequireInternalReference/></wsp:Policy></sp:IssuedToken>";
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?s)<sp:X509Token .*?</sp:X509Token>").matcher(policy);
-        if (!m.find()) {
-            throw new IllegalStateException("afc.policy has no X509Token");
-        }
-        return policy.substring(0, m.start()) + token + policy.substring(m.end());
     }
 
     /** The WSDL for one variant: WCF's policy shapes, SP 1.1 (wshttp) or SP 1.2 (ws2007). */
@@ -103,11 +111,13 @@ public final class MetroService {
 
     static String wsdl(String bootstrap, boolean sp12, boolean derived, boolean cancel, String address,
                        X509Certificate cert, String lifetimeMs, String suite, String issuer) throws Exception {
-        boolean unot = "unot".equals(bootstrap);
-        boolean username = unot || "unfc".equals(bootstrap);
+        boolean unot = "unot".equals(bootstrap) || bootstrap.startsWith("it-transport");
+        boolean username = "unot".equals(bootstrap) || "unfc".equals(bootstrap);
         String sp = sp12 ? "http://docs.oasis-open.org/ws-sx/ws-securitypolicy/200702"
                 : "http://schemas.xmlsoap.org/ws/2005/07/securitypolicy";
-        String policy = resource(unot ? "unot.policy" : bootstrap.startsWith("mc10") || "it-oneshot".equals(bootstrap) ? bootstrap + ".policy" : "afc.policy")
+        boolean itCert = bootstrap.startsWith("it-cert");
+        String policy = resource(unot ? "unot.policy" : "it-cert-oneshot".equals(bootstrap) ? "it-oneshot.policy"
+                : bootstrap.startsWith("mc10") || "it-oneshot".equals(bootstrap) ? bootstrap + ".policy" : "afc.policy")
                 .replace("<sp:Basic256/>", "<sp:" + suite + "/>");
         // UserNameForCertificate: AnonymousForCertificate's bootstrap binding plus the
         // UsernameToken as a signed (SP 1.2: signed encrypted) supporting token of the
@@ -129,10 +139,41 @@ public final class MetroService {
                     "<sp:MustSupportRefEncryptedKey/>\n<sp:RequireSignatureConfirmation/>\n"
                     + "                          </wsp:Policy>\n                        </sp:Wss11>");
         }
+        // IssuedTokenForCertificate (WCF's ws(2007)FederationHttpBinding, Message security): the
+        // service's X.509 stays the protection token, the STS's SAML token endorses, and the
+        // reply confirms both signatures, as WCF writes it. it-cert-oneshot: no session.
+        if (itCert) {
+            usernameTokens = "<sp:EndorsingSupportingTokens><wsp:Policy>"
+                    + issuedTokenAssertion(sp12, issuer) + "</wsp:Policy></sp:EndorsingSupportingTokens>";
+            String wss11 = "<sp:MustSupportRefEncryptedKey/>\n";
+            int at = policy.indexOf(wss11);
+            policy = policy.substring(0, at) + wss11 + "<sp:RequireSignatureConfirmation/>\n"
+                    + policy.substring(at + wss11.length());
+            if (!policy.contains("@BOOTSTRAP_TOKENS@")) {  // it-oneshot.policy: before its sp:Wss11
+                int wss = policy.indexOf("<sp:Wss11>");
+                policy = policy.substring(0, wss) + "@BOOTSTRAP_TOKENS@\n        " + policy.substring(wss);
+            }
+        }
         policy = policy.replace("@BOOTSTRAP_TOKENS@", usernameTokens);
         // IssuedToken (WCF's ws(2007)FederationHttpBinding): the bootstrap's protection token is
         // the STS's SAML token, its proof key the key; sp:Issuer names the STS.
-        if (bootstrap.startsWith("it")) {
+        // IssuedTokenOverTransport (the federation bindings' TransportWithMessageCredential):
+        // UserNameOverTransport's policy with the SAML token, without derived keys, endorsing
+        // instead of the UsernameToken (it-transport: in the session's bootstrap policy;
+        // it-transport-oneshot: in place of the SecureConversationToken).
+        if (bootstrap.startsWith("it-transport")) {
+            String token = "<sp:EndorsingSupportingTokens><wsp:Policy>"
+                    + issuedTokenAssertion(sp12, issuer).replace("@DK@", "")
+                    + "</wsp:Policy></sp:EndorsingSupportingTokens>";
+            String pattern = bootstrap.endsWith("oneshot")
+                    ? "(?s)<sp:EndorsingSupportingTokens>.*</sp:EndorsingSupportingTokens>"
+                    : "(?s)<sp:@SIGNED_TOKENS@>.*?</sp:@SIGNED_TOKENS@>";
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile(pattern).matcher(policy);
+            if (!m.find()) {
+                throw new IllegalStateException("unot.policy changed shape");
+            }
+            policy = policy.substring(0, m.start()) + token + policy.substring(m.end());
+        } else if (bootstrap.startsWith("it") && !itCert) {
             policy = issuedToken(policy, sp12, issuer);
         }
         String cancelAssertion = cancel ? "" : sp12 ? "<sp:MustNotSendCancel/>"
@@ -176,7 +217,7 @@ public final class MetroService {
 
     public static void main(String[] argv) throws Exception {
         String bootstrap = opt(argv, "--bootstrap", "afc");
-        boolean unot = "unot".equals(bootstrap);
+        boolean unot = "unot".equals(bootstrap) || bootstrap.startsWith("it-transport");
         boolean sp12 = "ws2007".equals(opt(argv, "--binding", "ws2007"));
         int port = Integer.parseInt(opt(argv, "--port", "8080"));
         X509Certificate cert = Certs.readPem(Path.of(opt(argv, "--cert", null)));
