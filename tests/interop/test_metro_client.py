@@ -172,12 +172,31 @@ def test_renewal_under_message_security_with_sign_before_encrypt(
     encrypted primary signature): the Renew is accepted, the calls go on across the key
     expiry, and Metro cancels the renewed session (its Cancel reply signed, not encrypted)."""
     svc = services("--binding", binding, "--key-renewal", "3", "--protection-order", "SignBeforeEncrypt")
-    run, log = metro(svc, "--calls", "4", "--sleep", "2")
+    # 2 s before calls 2 and 3, none after: call 3 is >= 4 s after the SCT was issued, so it
+    # renews; call 4, the echo and the Cancel follow at once, so a slow machine cannot push
+    # them past the renewed key's 3 s too (a second Renew: M18, the next test)
+    run, log = metro(svc, "--calls", "4", "--sleep", "2,2")
     expect_ok(run)
     assert run.result["results"] == [101, 102, 103, 104], run.explain()
     assert run.result["closed"] is True
-    assert len(log.issued) == 1 and log.renewed and set(log.renewed) == set(log.issued), log.text
+    assert len(log.issued) == 1 and log.renewed == log.issued, log.text
     assert log.cancelled == log.issued and log.faults == [], log.text
+
+
+def test_metros_second_renew_is_refused(services: Callable[..., WsscService]) -> None:
+    """FINDINGS.md M18: Metro's client renews once correctly, but signs its *second* Renew
+    with the session's first key (its SCT names the new Instance; verified with the first
+    key the signature holds, and its RenewTarget is not the current SCT). The first key is
+    past its rollover, so wssc refuses it as WCF would: the generic fault, and the service
+    log says which check refused. 3.5 s between calls against a 3 s key lifetime: call 2
+    renews, call 3 renews again, whatever the machine's load."""
+    svc = services("--binding", "ws2007", "--key-renewal", "3", "--protection-order", "SignBeforeEncrypt")
+    run, log = metro(svc, "--calls", "3", "--sleep", "3.5")
+    assert not run.ok and run.result["phase"] == "call 3", run.explain()
+    assert run.result["results"] == [101, 102], run.explain()
+    assert len(log.issued) == 1 and log.renewed == log.issued, log.text
+    assert log.faults == ["FailedCheck"], log.text
+    assert "FailedCheck: the signature value did not verify" in log.text, log.text
 
 
 def test_renewal_over_transport(services: Callable[..., WsscService]) -> None:
@@ -185,10 +204,10 @@ def test_renewal_over_transport(services: Callable[..., WsscService]) -> None:
     the calls go on across the key expiry. Its Cancel afterwards names the context without the
     new Instance; wssc takes that as the signing generation (FINDINGS.md M6) and cancels."""
     svc = services("--bootstrap", UNOT, "--binding", "ws2007", "--key-renewal", "3")
-    run, log = metro(svc, "--calls", "4", "--sleep", "2")
+    run, log = metro(svc, "--calls", "4", "--sleep", "2,2")  # one Renew, at call 3 (see above)
     assert run.result["results"] == [101, 102, 103, 104], run.explain()
     assert run.result["echo"] == "metro \u00e9\u00e8 <&>"
-    assert len(log.issued) == 1 and log.renewed and set(log.renewed) == set(log.issued), log.text
+    assert len(log.issued) == 1 and log.renewed == log.issued, log.text
     # the Cancel after a Renew carries no Instance (M6): accepted, the session closes
     assert run.ok, run.explain()
     assert log.cancelled == log.issued and log.faults == [], log.text

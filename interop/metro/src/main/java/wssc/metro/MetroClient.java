@@ -19,7 +19,7 @@ import wssc.metro.gen.Service;
  *
  * <pre>
  * java -cp CLASSPATH wssc.metro.MetroClient --wsdl URL?wsdl [--server-cert PEM] [--tls-cert PEM[,PEM…]]
- *      [--username U --password P] [--calls N] [--sleep SECONDS] [--address URL] [--no-close]
+ *      [--username U --password P] [--calls N] [--sleep SECONDS[,SECONDS…]] [--address URL] [--no-close]
  *      [--client-cert PEM --client-key PEM(PKCS8)]
  * </pre>
  *
@@ -27,6 +27,9 @@ import wssc.metro.gen.Service;
  * ($WSIT_HOME/trust.p12, written here from --server-cert), the client's key store
  * ($WSIT_HOME/client.p12, alias "client", from --client-cert/--client-key: MutualCertificate)
  * and the username/password handlers.
+ * {@code --sleep S} sleeps S seconds before every call after the first; {@code --sleep A,B} sleeps A
+ * before call 2, B before call 3, and nothing before the later calls (a renewal test thus crosses
+ * the key expiry once and then calls at once, so a slow machine cannot make it cross twice).
  * Prints one line {@code RESULT {json}}; exit 0 ok, 1 a SOAP fault from the service, 2 other.
  */
 public final class MetroClient {
@@ -97,7 +100,11 @@ public final class MetroClient {
             throw new IllegalArgumentException("--wsdl URL is required");
         }
         int calls = Integer.parseInt(opt(argv, "--calls", "3"));
-        double sleep = Double.parseDouble(opt(argv, "--sleep", "0"));
+        String[] sleepArg = opt(argv, "--sleep", "0").split(",");
+        double[] sleeps = new double[sleepArg.length];
+        for (int i = 0; i < sleepArg.length; i++) {
+            sleeps[i] = Double.parseDouble(sleepArg[i]);
+        }
         String serverCert = opt(argv, "--server-cert", null);
         String tlsCert = opt(argv, "--tls-cert", serverCert);
         String address = opt(argv, "--address", null);
@@ -147,7 +154,8 @@ public final class MetroClient {
         List<Object> results = new ArrayList<>();
         result.put("results", results);
         for (int i = 1; i <= calls; i++) {
-            if (i > 1 && sleep > 0) {
+            double sleep = i == 1 ? 0 : sleeps.length == 1 ? sleeps[0] : i - 2 < sleeps.length ? sleeps[i - 2] : 0;
+            if (sleep > 0) {
                 Thread.sleep((long) (sleep * 1000));
             }
             int got;
