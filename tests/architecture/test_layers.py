@@ -17,7 +17,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "wssc"
 
 LAYERS: list[list[str]] = [
     ["wssc.xml.ns", "wssc.errors", "wssc.logs"],
-    ["wssc.xml", "wssc.settings", "wssc.claims"],
+    ["wssc.xml", "wssc.settings", "wssc.claims", "wssc.http_body"],
     ["wssc.crypto", "wssc.certs"],
     ["wssc.tokens", "wssc.contract"],
     ["wssc.trust", "wssc.policy", "wssc.security"],

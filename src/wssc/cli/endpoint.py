@@ -495,8 +495,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         type=_positive,
         default=65536,
         metavar="BYTES",
-        help="largest reply read, in bytes (WCF's MaxReceivedMessageSize; default 65536); "
-        "a bigger request is refused before it is sent, as this client would not read it back",
+        help="largest reply read, in bytes (WCF's MaxReceivedMessageSize; default 65536), the "
+        "STS's too (--sts); a bigger request is refused before it is sent, as this client would "
+        "not read it back",
     )
     c.add_argument(
         "--max-string-content-length",
@@ -980,8 +981,16 @@ def _issued_token(args: argparse.Namespace, applies_to: str, wsdl_url: str) -> A
         raise ConfigurationError("--sts-client-cert needs its private key: --sts-client-key")
     if not client_cert and (not args.username or args.password is None):
         raise ConfigurationError("--sts signs in with --username and --password (or --sts-client-cert)")
-    try:
-        wsdl = httpx.get(wsdl_url, verify=tls_verify(_verify_opt(args)), timeout=args.timeout).content
+    from wssc.client.wsdl_fetch import get_capped
+    from wssc.policy.wsdl_resolve import WsdlBudget
+
+    def fetched(status: int, url: str) -> None:
+        if status != 200:
+            raise TransportError(f"the WSDL at {url} gave HTTP {status}")
+
+    try:  # read no further than a WSDL load's caps
+        with httpx.Client(verify=tls_verify(_verify_opt(args)), timeout=args.timeout) as h:
+            wsdl = get_capped(h, wsdl_url, WsdlBudget(), fetched)
     except httpx.HTTPError as exc:
         raise TransportError(f"the WSDL at {wsdl_url} could not be read: {exc}") from None
     imported = settings_from_wsdl(wsdl).settings
@@ -1008,7 +1017,12 @@ def _issued_token(args: argparse.Namespace, applies_to: str, wsdl_url: str) -> A
             sts_certificate=cert,
             bearer=bearer,
         )
-    return request_token(exchange, verify=args.sts_cafile or True, timeout=args.timeout)
+    return request_token(
+        exchange,
+        verify=args.sts_cafile or True,
+        timeout=args.timeout,
+        max_received_message_size=args.max_received_message_size,  # the STS's reply too
+    )
 
 
 def _sts_client_certificate(args: argparse.Namespace) -> Any:

@@ -143,8 +143,8 @@ class AsyncClient(ClientBase[httpx.AsyncClient, asyncio.Lock]):
                 "POST", self.address, content=out.body, headers=self._headers(out), follow_redirects=False
             ) as r:
                 self._status(r.status_code, len(out.body))
-                body = self._reader(r.headers.get("content-length"))
-                async for chunk in r.aiter_bytes():
+                body = self._reader(r.headers)
+                async for chunk in r.aiter_raw():
                     body.feed(chunk)
         except httpx.HTTPError as exc:
             raise self._unreachable(exc) from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Generic, Self, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -15,6 +15,7 @@ from wssc.bootstrap.registry import ClientCredentials, bootstrap_kind, settings_
 from wssc.certs import Certificate, from_der
 from wssc.contract import ContractSpec, OperationSpec
 from wssc.errors import ConfigurationError, InvalidArgument, QuotaExceeded, TransportError, WsdlLoadRefused
+from wssc.http_body import IDENTITY, CappedBody
 from wssc.policy.wsdl_resolve import WsdlAssembler, WsdlBudget
 from wssc.security.x509_validation import CertificateValidator
 from wssc.session.client import ClientSession, Outgoing
@@ -254,30 +255,24 @@ def endpoint_from_wsdl(wsdl: bytes, url: str, port: str | None = None) -> WsdlEn
     )
 
 
-class ReplyReader:
-    """A reply's body, read a chunk at a time and refused (`QuotaExceeded`, from
+class ReplyReader(CappedBody):
+    """A reply's body, read raw a chunk at a time and refused (`QuotaExceeded`, from
     `ClientSession.reply_too_large`) the moment it passes the client's
     ``max_received_message_size``: a lying or endless reply costs at most the limit. A
-    ``Content-Length`` over the limit is refused before any of the body is read."""
+    ``Content-Length`` over the limit is refused before any of the body is read; a gzip or
+    deflate body (the client asks for identity) is decoded a bounded output at a time."""
 
-    def __init__(self, session: ClientSession, content_length: str | None) -> None:
+    def __init__(
+        self, session: ClientSession, content_length: str | None, content_encoding: str | None = None
+    ) -> None:
         self.session = session
-        self.limit = session.settings.max_received_message_size
-        self.parts: list[bytes] = []
-        self.size = 0
-        if content_length is not None and content_length.strip().isdigit():
-            declared = int(content_length.strip())
-            if declared > self.limit:
-                raise session.reply_too_large(declared)
-
-    def feed(self, chunk: bytes) -> None:
-        self.size += len(chunk)
-        if self.size > self.limit:
-            raise self.session.reply_too_large(None)
-        self.parts.append(chunk)
-
-    def result(self) -> bytes:
-        return b"".join(self.parts)
+        super().__init__(
+            session.settings.max_received_message_size,
+            lambda size, declared: session.reply_too_large(size if declared else None),
+            content_encoding,
+            content_length,
+            undecodable=lambda reason: TransportError(f"the reply could not be read: {reason}"),
+        )
 
 
 class ClientBase(Generic[H, L]):
@@ -387,7 +382,7 @@ class ClientBase(Generic[H, L]):
 
     @staticmethod
     def _headers(out: Outgoing) -> dict[str, str]:
-        return {"content-type": out.content_type, "soapaction": f'"{out.action}"'}
+        return {"content-type": out.content_type, "soapaction": f'"{out.action}"', **IDENTITY}
 
     @staticmethod
     def _fetched(status: int, url: str) -> None:
@@ -424,9 +419,9 @@ class ClientBase(Generic[H, L]):
         if status not in (200, 500):
             raise TransportError(f"{self.address} answered HTTP {status}")
 
-    def _reader(self, content_length: str | None) -> ReplyReader:
-        """What counts a reply's body while it streams, against ``max_received_message_size``."""
-        return ReplyReader(self.session, content_length)
+    def _reader(self, headers: Mapping[str, str]) -> ReplyReader:
+        """What counts a reply's raw body while it streams, against ``max_received_message_size``."""
+        return ReplyReader(self.session, headers.get("content-length"), headers.get("content-encoding"))
 
     def _answered(self, status: int, content: bytes, sent: int = 0) -> bytes:
         self._status(status, sent)

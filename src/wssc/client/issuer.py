@@ -36,7 +36,7 @@ from wssc.bootstrap.registry import (
     username_over_tls,
 )
 from wssc.certs import Certificate
-from wssc.client.sts import StsExchange
+from wssc.client.sts import StsExchange, rstr_reader
 from wssc.errors import (
     ConfigurationError,
     IssuerBindingUnsupported,
@@ -47,6 +47,7 @@ from wssc.errors import (
     WsscError,
 )
 from wssc.federation.token import IssuedToken
+from wssc.http_body import IDENTITY
 from wssc.logs import printable
 from wssc.policy.model import ImportedEndpoint
 from wssc.policy.wsdl_resolve import WsdlAssembler, WsdlBudget
@@ -380,14 +381,21 @@ async def afollow_issuer(
         if not exchange.address.startswith("https://"):
             raise ConfigurationError("the STS is reached over HTTPS only (it is sent the password)")
         try:
-            r = await h.post(
-                exchange.address, content=exchange.request(time.time()), headers=_headers(exchange)
-            )
+            async with h.stream(
+                "POST",
+                exchange.address,
+                content=exchange.request(time.time()),
+                headers={**_headers(exchange), **IDENTITY},
+            ) as r:
+                reply = rstr_reader(r.headers)
+                async for raw in r.aiter_raw():
+                    reply.feed(raw)
+                data = reply.result()
         except httpx.HTTPError as exc:
             raise TransportError(f"the STS at {exchange.address} could not be reached: {exc}") from None
-    if not r.content:
+    if not data:
         raise TransportError(f"the STS answered HTTP {r.status_code} with no body")
-    return exchange.read(r.content, time.time())
+    return exchange.read(data, time.time())
 
 
 __all__ = [

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ssl
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -30,9 +31,17 @@ from wssc.bootstrap.registry import (
     username_over_tls,
 )
 from wssc.certs import Certificate
-from wssc.errors import ConfigurationError, InvalidRequest, TransportError, error_from_fault, missing_extra
+from wssc.errors import (
+    ConfigurationError,
+    InvalidRequest,
+    QuotaExceeded,
+    TransportError,
+    error_from_fault,
+    missing_extra,
+)
 from wssc.federation.assertion import is_assertion, token_type
 from wssc.federation.token import IssuedToken
+from wssc.http_body import IDENTITY, CappedBody
 from wssc.security.policy import MessagePolicy
 from wssc.settings import WS2007, WSHTTP, EndpointSettings, SecureConversationSettings
 from wssc.trust.entropy import computed_key, new_entropy
@@ -42,6 +51,9 @@ from wssc.xml import ns
 from wssc.xml.ns import TrustVersion
 from wssc.xml.parse import parse_xml
 from wssc.xml.soap import SOAP_12, Envelope, SoapVersion, new_envelope, read_fault
+
+#: WCF's MaxReceivedMessageSize default, for the binding to the issuer too
+MAX_RSTR_BYTES = 64 * 1024
 
 _KEY_BITS = 256
 
@@ -191,10 +203,41 @@ class StsExchange:
         return IssuedToken(rstr.token, key, ref, token_type(rstr.token), expires)
 
 
+def rstr_reader(headers: Mapping[str, str], limit: int = MAX_RSTR_BYTES) -> CappedBody:
+    """What reads an STS's reply (its raw body, fed chunk by chunk): `QuotaExceeded` past
+    ``limit`` bytes, the rest unread; a gzip body decoded a bounded output at a time."""
+
+    def too_large(size: int, declared: bool) -> QuotaExceeded:
+        got = f"{size} bytes" if declared else "more than that"
+        return QuotaExceeded(
+            f"the STS's reply is {got}, over max_received_message_size ({limit} bytes; WCF's "
+            "MaxReceivedMessageSize of the issuer binding): not read further",
+            limit="max_received_message_size",
+            value=limit,
+        )
+
+    def undecodable(reason: str) -> TransportError:
+        return TransportError(f"the STS's reply could not be read: {reason}")
+
+    return CappedBody(
+        limit,
+        too_large,
+        headers.get("content-encoding"),
+        headers.get("content-length"),
+        undecodable=undecodable,
+    )
+
+
 def request_token(
-    exchange: StsExchange, *, verify: bool | str | ssl.SSLContext = True, timeout: float = 30.0
+    exchange: StsExchange,
+    *,
+    verify: bool | str | ssl.SSLContext = True,
+    timeout: float = 30.0,
+    max_received_message_size: int = MAX_RSTR_BYTES,
 ) -> IssuedToken:
-    """POST ``exchange``'s request to the STS and read its token."""
+    """POST ``exchange``'s request to the STS and read its token. The reply is read raw and
+    never past ``max_received_message_size`` (WCF's default for the issuer binding, 64 KiB):
+    past it, `QuotaExceeded`, the rest unread."""
     try:
         import httpx
     except ModuleNotFoundError as exc:
@@ -214,13 +257,19 @@ def request_token(
     action = IssuedTokenRequest.action(exchange.trust)
     headers = {"content-type": f'{exchange.soap.content_type}; charset=utf-8; action="{action}"'}
     try:
-        with httpx.Client(verify=ctx, timeout=timeout) as h:
-            r = h.post(exchange.address, content=body, headers=headers)
+        with (
+            httpx.Client(verify=ctx, timeout=timeout) as h,
+            h.stream("POST", exchange.address, content=body, headers={**headers, **IDENTITY}) as r,
+        ):
+            reply = rstr_reader(r.headers, max_received_message_size)
+            for raw in r.iter_raw():
+                reply.feed(raw)
+            data = reply.result()
     except httpx.HTTPError as exc:
         raise TransportError(f"the STS at {exchange.address} could not be reached: {exc}") from None
-    if not r.content:
+    if not data:
         raise TransportError(f"the STS answered HTTP {r.status_code} with no body")
-    return exchange.read(r.content, time.time(), context)
+    return exchange.read(data, time.time(), context)
 
 
-__all__ = ["IssuedToken", "StsExchange", "request_token"]
+__all__ = ["MAX_RSTR_BYTES", "IssuedToken", "StsExchange", "request_token", "rstr_reader"]

@@ -138,8 +138,8 @@ class Client(ClientBase[httpx.Client, threading.RLock]):
                 "POST", self.address, content=out.body, headers=self._headers(out), follow_redirects=False
             ) as r:
                 self._status(r.status_code, len(out.body))
-                body = self._reader(r.headers.get("content-length"))
-                for chunk in r.iter_bytes():
+                body = self._reader(r.headers)
+                for chunk in r.iter_raw():
                     body.feed(chunk)
         except httpx.HTTPError as exc:
             raise self._unreachable(exc) from None

@@ -59,10 +59,11 @@ from lxml import etree
 from wssc.bootstrap.base import ClientContext
 from wssc.bootstrap.registry import ClientCredentials, bootstrap_kind
 from wssc.certs import Certificate, from_der
-from wssc.client.common import first_wsdl, make_bootstrap, network_failure, with_limits
+from wssc.client.common import ReplyReader, first_wsdl, make_bootstrap, network_failure, with_limits
 from wssc.contract import first_long_string
 from wssc.errors import ConfigurationError, QuotaExceeded, WsscError, error_from_fault
 from wssc.errors import TransportError as WsscTransportError
+from wssc.http_body import IDENTITY
 from wssc.policy.wsdl_resolve import WsdlBudget
 from wssc.session.client import ClientSession, Outgoing
 from wssc.settings import WCF_COMPATIBLE, Compatibility, EndpointSettings
@@ -360,6 +361,27 @@ class _Core:
         return plain.root
 
 
+#: how the body came framed and encoded: gone once it is read (and decoded) whole
+_BODY_FRAMING = ("content-length", "content-encoding", "transfer-encoding")
+
+
+def _read_reply(core: _Core, r: requests.Response) -> bytes:
+    """``r``'s body (a streamed requests response), read raw and never past
+    ``max_received_message_size``; a gzip body is decoded a bounded output at a time."""
+    import urllib3
+
+    with r:
+        body = ReplyReader(core.session, r.headers.get("Content-Length"), r.headers.get("Content-Encoding"))
+        try:
+            for raw in r.raw.stream(64 * 1024, decode_content=False):
+                body.feed(raw)
+        except urllib3.exceptions.HTTPError as exc:  # as requests' own reading would say it
+            raise requests.ConnectionError(exc) from None
+        for name in _BODY_FRAMING[1:]:  # what zeep (or a user) reads next is the decoded body
+            r.headers.pop(name, None)
+        return body.result()
+
+
 def _answered(core: _Core, status: int, content: bytes) -> tuple[bytes, int]:
     """The body of a reply to a session message, and its HTTP status (200 or 500; any other
     is a `wssc.errors.TransportError`, as from `wssc.client.Client`)."""
@@ -591,9 +613,16 @@ class Transport(_SecureTransport, _ZeepTransport):  # type: ignore[misc,unused-i
         self.core.check_address(address)
         self.logger.debug("HTTP Post to %s (%d bytes; secured, not logged)", address, len(message))
         # No redirects: requests would re-send the body (a 307/308) to wherever it points.
-        return self.session.post(
-            address, data=message, headers=headers, timeout=self.operation_timeout, allow_redirects=False
+        r = self.session.post(
+            address,
+            data=message,
+            headers={**headers, **IDENTITY},
+            timeout=self.operation_timeout,
+            allow_redirects=False,
+            stream=True,
         )
+        r._content = _read_reply(self.core, r)  # zeep reads .content: never past the cap
+        return r
 
     def _send(self, out: Outgoing) -> tuple[bytes, int]:
         try:
@@ -601,12 +630,14 @@ class Transport(_SecureTransport, _ZeepTransport):  # type: ignore[misc,unused-i
                 self.core.address,
                 data=out.body,
                 timeout=self.operation_timeout,
-                headers={"Content-Type": out.content_type, "SOAPAction": f'"{out.action}"'},
+                headers={"Content-Type": out.content_type, "SOAPAction": f'"{out.action}"', **IDENTITY},
                 allow_redirects=False,
+                stream=True,
             )
+            content = _read_reply(self.core, r)
         except requests.RequestException as exc:
             raise network_failure(exc, self.core.address) from None
-        return _answered(self.core, r.status_code, r.content)
+        return _answered(self.core, r.status_code, content)
 
     def open(self) -> None:
         """Issue the session, or renew it, when due (done by the first call on its own)."""
@@ -720,17 +751,32 @@ class AsyncTransport(_SecureTransport, _ZeepAsyncTransport):  # type: ignore[mis
         """zeep's ``post`` without its DEBUG dump of the message (see `Transport.post`)."""
         self.core.check_address(address)
         self.logger.debug("HTTP Post to %s (%d bytes; secured, not logged)", address, len(message))
-        return await self.client.post(address, content=message, headers=headers, follow_redirects=False)
+        return await self._post_capped(address, message, headers)
+
+    async def _post_capped(self, address: str, message: bytes, headers: dict[str, str]) -> Any:
+        """POST, the reply read raw and never past ``max_received_message_size`` (a gzip body
+        decoded a bounded output at a time); an httpx response holding what was read."""
+        import httpx
+
+        async with self.client.stream(
+            "POST", address, content=message, headers={**headers, **IDENTITY}, follow_redirects=False
+        ) as r:
+            body = ReplyReader(
+                self.core.session, r.headers.get("content-length"), r.headers.get("content-encoding")
+            )
+            async for raw in r.aiter_raw():
+                body.feed(raw)
+        kept = [(k, v) for k, v in r.headers.multi_items() if k.lower() not in _BODY_FRAMING]
+        return httpx.Response(r.status_code, headers=kept, content=body.result(), request=r.request)
 
     async def _send(self, out: Outgoing) -> tuple[bytes, int]:
         import httpx
 
         try:
-            r = await self.client.post(
+            r = await self._post_capped(
                 self.core.address,
-                content=out.body,
-                headers={"Content-Type": out.content_type, "SOAPAction": f'"{out.action}"'},
-                follow_redirects=False,
+                out.body,
+                {"Content-Type": out.content_type, "SOAPAction": f'"{out.action}"'},
             )
         except httpx.HTTPError as exc:
             raise network_failure(exc, self.core.address) from None

@@ -31,7 +31,6 @@ from __future__ import annotations
 import copy
 import os
 import stat
-import zlib
 from collections.abc import Callable
 from typing import Final
 from urllib.parse import urljoin, urlsplit
@@ -39,6 +38,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree
 
 from wssc.errors import ConfigurationError, TransportError, WsdlLoadRefused
+from wssc.http_body import CappedBody
 from wssc.logs import printable
 from wssc.xml import ns
 
@@ -84,64 +84,34 @@ class WsdlBudget:
         )
 
 
-class WsdlBody:
-    """One document's bytes, counted against its `WsdlBudget` chunk by chunk."""
+class WsdlBody(CappedBody):
+    """One document's bytes, counted against its `WsdlBudget` chunk by chunk: at most the
+    budget's ``max_document``, and no more than what is left of its ``max_total``."""
 
     def __init__(
         self, budget: WsdlBudget, url: str, content_encoding: str | None, content_length: str | None
     ) -> None:
         self.budget, self.url = budget, url
-        self._parts: list[bytes] = []
-        self._size = 0
-        encoding = (content_encoding or "identity").strip().lower()
-        if encoding in ("gzip", "x-gzip", "deflate"):
-            self._inflate: zlib._Decompress | None = zlib.decompressobj(32 + zlib.MAX_WBITS)
-        elif encoding == "identity":
-            self._inflate = None
-            length = (content_length or "").strip()
-            declared = int(length) if length.isdigit() else 0
-            if declared > budget.max_document:  # refused before a byte of the body is read
-                raise budget._too_large(url, document=True)
-            if budget.total + declared > budget.max_total:
-                raise budget._too_large(url, document=False)
-        else:
-            raise WsdlLoadRefused(
-                f"{printable(url)} came with Content-Encoding "
-                f"{printable(encoding, 40)}, which a WSDL load does not decode"
-            )
+        super().__init__(
+            max(0, min(budget.max_document, budget.max_total - budget.total)),
+            self._refused,
+            content_encoding,
+            content_length,
+            undecodable=self._undecoded,
+        )
 
-    def _count(self, n: int) -> None:
-        self._size += n
-        self.budget.total += n
-        if self._size > self.budget.max_document:
-            raise self.budget._too_large(self.url, document=True)
-        if self.budget.total > self.budget.max_total:
-            raise self.budget._too_large(self.url, document=False)
+    def _refused(self, size: int, declared: bool) -> WsdlLoadRefused:
+        if not declared:  # what was read counts against the load's total all the same
+            self.budget.total += size
+        return self.budget._too_large(self.url, document=size > self.budget.max_document)
 
-    def _room(self) -> int:
-        return min(self.budget.max_document - self._size, self.budget.max_total - self.budget.total) + 1
-
-    def feed(self, raw: bytes) -> None:
-        if self._inflate is None:
-            self._count(len(raw))
-            self._parts.append(raw)
-            return
-        data = raw
-        try:
-            while data:
-                out = self._inflate.decompress(data, min(self._room(), _CHUNK))
-                self._count(len(out))
-                self._parts.append(out)
-                data = self._inflate.unconsumed_tail
-        except zlib.error:
-            raise WsdlLoadRefused(f"{printable(self.url)}: the compressed body does not decode") from None
+    def _undecoded(self, reason: str) -> WsdlLoadRefused:
+        return WsdlLoadRefused(f"the WSDL document {printable(self.url)}: {reason}")
 
     def result(self) -> bytes:
-        if self._inflate is not None:
-            rest = self._inflate.flush()
-            self._count(len(rest))
-            self._parts.append(rest)
-        return b"".join(self._parts)
+        data = super().result()
+        self.budget.total += len(data)
+        return data
 
 
 _WSDL_IMPORT = ns.qn(ns.WSDL, "import")
