@@ -229,3 +229,17 @@ def test_limits_must_be_positive() -> None:
 
     with pytest.raises(ConfigurationError, match="must be positive"):
         client(Counting(), max_string_content_length=0)
+
+
+def test_a_reply_already_in_memory_is_held_to_the_same_limit() -> None:
+    """A transport of one's own may answer ``httpx.Response(content=…)``, already read and
+    decoded: the client takes it as it is (it cannot be read raw again) and still refuses it
+    over ``max_received_message_size``."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": "application/soap+xml"}, content=b" " * 70_000)
+
+    c = client(httpx.MockTransport(answer))
+    with pytest.raises(QuotaExceeded) as exc:
+        c.open()
+    assert exc.value.limit == "max_received_message_size" and "the reply is more than that" in str(exc.value)

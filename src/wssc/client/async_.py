@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from wssc.client.common import (
     ClientBase,
     afirst_wsdl,
+    aread_reply,
     endpoint_from_wsdl,
     find_operation,
     network_failure,
@@ -143,12 +144,10 @@ class AsyncClient(ClientBase[httpx.AsyncClient, asyncio.Lock]):
                 "POST", self.address, content=out.body, headers=self._headers(out), follow_redirects=False
             ) as r:
                 self._status(r.status_code, len(out.body))
-                body = self._reader(r.headers)
-                async for chunk in r.aiter_raw():
-                    body.feed(chunk)
+                data = await aread_reply(r, self._reader)
         except httpx.HTTPError as exc:
             raise self._unreachable(exc) from None
-        return self._answered(r.status_code, body.result(), len(out.body))
+        return self._answered(r.status_code, data, len(out.body))
 
     async def _run(self, flow: Flow[T]) -> T:
         async with self._lock:

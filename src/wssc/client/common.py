@@ -7,7 +7,7 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from wssc.bootstrap.base import BootstrapClient
@@ -21,6 +21,9 @@ from wssc.security.x509_validation import CertificateValidator
 from wssc.session.client import ClientSession, Outgoing
 from wssc.session.flow import ClientFlow, EventHook
 from wssc.settings import WCF_COMPATIBLE, Compatibility, EndpointSettings
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("wssc.client")
 H = TypeVar("H")
@@ -59,6 +62,32 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
 
 def _with_scheme(url: str, scheme: str) -> str:
     return urlunsplit(urlsplit(url)._replace(scheme=scheme))
+
+
+def read_reply(r: httpx.Response, reader: Callable[[Mapping[str, str]], CappedBody]) -> bytes:
+    """``r``'s body (a streamed response), read raw through ``reader(r.headers)`` and never past
+    its cap. A response that is already in memory (``httpx.Response(content=…)`` from a
+    transport of your own) is taken as it is, its length checked against the same cap."""
+    if r.is_stream_consumed:
+        body = reader({})
+        body.feed(r.content)
+        return body.result()
+    body = reader(r.headers)
+    for raw in r.iter_raw():
+        body.feed(raw)
+    return body.result()
+
+
+async def aread_reply(r: httpx.Response, reader: Callable[[Mapping[str, str]], CappedBody]) -> bytes:
+    """`read_reply`, awaited."""
+    if r.is_stream_consumed:
+        body = reader({})
+        body.feed(r.content)
+        return body.result()
+    body = reader(r.headers)
+    async for raw in r.aiter_raw():
+        body.feed(raw)
+    return body.result()
 
 
 def network_failure(exc: BaseException, url: str, what: str = "cannot reach") -> TransportError:
@@ -420,7 +449,8 @@ class ClientBase(Generic[H, L]):
             raise TransportError(f"{self.address} answered HTTP {status}")
 
     def _reader(self, headers: Mapping[str, str]) -> ReplyReader:
-        """What counts a reply's raw body while it streams, against ``max_received_message_size``."""
+        """What counts a reply's raw body while it streams, against ``max_received_message_size``
+        (for `read_reply`)."""
         return ReplyReader(self.session, headers.get("content-length"), headers.get("content-encoding"))
 
     def _answered(self, status: int, content: bytes, sent: int = 0) -> bytes:

@@ -375,6 +375,8 @@ async def afollow_issuer(
     """`follow_issuer`, awaited (the metadata and the RST over an ``httpx.AsyncClient``)."""
     import httpx
 
+    from wssc.client.common import aread_reply
+
     async with httpx.AsyncClient(verify=verify, timeout=timeout) as h:
         ep = await _afetch_metadata(plan, h)
         exchange = exchange_for(ep, plan, username, password)
@@ -387,10 +389,7 @@ async def afollow_issuer(
                 content=exchange.request(time.time()),
                 headers={**_headers(exchange), **IDENTITY},
             ) as r:
-                reply = rstr_reader(r.headers)
-                async for raw in r.aiter_raw():
-                    reply.feed(raw)
-                data = reply.result()
+                data = await aread_reply(r, rstr_reader)
         except httpx.HTTPError as exc:
             raise TransportError(f"the STS at {exchange.address} could not be reached: {exc}") from None
     if not data:

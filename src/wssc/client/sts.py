@@ -242,6 +242,8 @@ def request_token(
         import httpx
     except ModuleNotFoundError as exc:
         raise missing_extra(exc, "requesting a token from an STS") from None
+    from wssc.client.common import read_reply
+
     if not exchange.address.startswith("https://") and exchange.client_certificate is not None:
         raise ConfigurationError("a certificate sign-in to the STS goes over HTTPS only")
     if not exchange.address.startswith("https://") and exchange.sts_certificate is None:
@@ -261,10 +263,7 @@ def request_token(
             httpx.Client(verify=ctx, timeout=timeout) as h,
             h.stream("POST", exchange.address, content=body, headers={**headers, **IDENTITY}) as r,
         ):
-            reply = rstr_reader(r.headers, max_received_message_size)
-            for raw in r.iter_raw():
-                reply.feed(raw)
-            data = reply.result()
+            data = read_reply(r, lambda headers: rstr_reader(headers, max_received_message_size))
     except httpx.HTTPError as exc:
         raise TransportError(f"the STS at {exchange.address} could not be reached: {exc}") from None
     if not data:

@@ -22,6 +22,7 @@ from wssc.client.common import (
     first_wsdl,
     network_failure,
     policy_first,
+    read_reply,
     tls_verify,
 )
 from wssc.client.issuer import follow_issuer, pending, with_token
@@ -138,12 +139,10 @@ class Client(ClientBase[httpx.Client, threading.RLock]):
                 "POST", self.address, content=out.body, headers=self._headers(out), follow_redirects=False
             ) as r:
                 self._status(r.status_code, len(out.body))
-                body = self._reader(r.headers)
-                for chunk in r.iter_raw():
-                    body.feed(chunk)
+                data = read_reply(r, self._reader)
         except httpx.HTTPError as exc:
             raise self._unreachable(exc) from None
-        return self._answered(r.status_code, body.result(), len(out.body))
+        return self._answered(r.status_code, data, len(out.body))
 
     def _run(self, flow: Flow[T]) -> T:
         with self._lock:

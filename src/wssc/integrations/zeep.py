@@ -41,7 +41,7 @@ import ssl
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Self
 
@@ -59,7 +59,14 @@ from lxml import etree
 from wssc.bootstrap.base import ClientContext
 from wssc.bootstrap.registry import ClientCredentials, bootstrap_kind
 from wssc.certs import Certificate, from_der
-from wssc.client.common import ReplyReader, first_wsdl, make_bootstrap, network_failure, with_limits
+from wssc.client.common import (
+    ReplyReader,
+    aread_reply,
+    first_wsdl,
+    make_bootstrap,
+    network_failure,
+    with_limits,
+)
 from wssc.contract import first_long_string
 from wssc.errors import ConfigurationError, QuotaExceeded, WsscError, error_from_fault
 from wssc.errors import TransportError as WsscTransportError
@@ -761,13 +768,12 @@ class AsyncTransport(_SecureTransport, _ZeepAsyncTransport):  # type: ignore[mis
         async with self.client.stream(
             "POST", address, content=message, headers={**headers, **IDENTITY}, follow_redirects=False
         ) as r:
-            body = ReplyReader(
-                self.core.session, r.headers.get("content-length"), r.headers.get("content-encoding")
-            )
-            async for raw in r.aiter_raw():
-                body.feed(raw)
+            data = await aread_reply(r, self._reader)
         kept = [(k, v) for k, v in r.headers.multi_items() if k.lower() not in _BODY_FRAMING]
-        return httpx.Response(r.status_code, headers=kept, content=body.result(), request=r.request)
+        return httpx.Response(r.status_code, headers=kept, content=data, request=r.request)
+
+    def _reader(self, headers: Mapping[str, str]) -> ReplyReader:
+        return ReplyReader(self.core.session, headers.get("content-length"), headers.get("content-encoding"))
 
     async def _send(self, out: Outgoing) -> tuple[bytes, int]:
         import httpx
