@@ -82,6 +82,10 @@ class Exchange:
         return httpx.Response(self.status, content=self.response)
 
 
+#: Headers that no longer describe a reply once httpx has decoded its body.
+_DECODED = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
 @dataclass
 class Recorder(httpx.BaseTransport):
     """An httpx transport that records every POST it carries (what an eavesdropper sees)."""
@@ -96,7 +100,9 @@ class Recorder(httpx.BaseTransport):
         if request.method == "POST":
             action = request.headers.get("soapaction", "").strip('"')
             self.exchanges.append(Exchange(body, response.status_code, data, action))
-        return httpx.Response(response.status_code, headers=response.headers, content=data)
+        # The clients read replies raw (`wssc.http_body`): hand on the decoded bytes as a stream.
+        headers = [(k, v) for k, v in response.headers.items() if k.lower() not in _DECODED]
+        return httpx.Response(response.status_code, headers=headers, stream=httpx.ByteStream(data))
 
     def close(self) -> None:
         self.inner.close()
