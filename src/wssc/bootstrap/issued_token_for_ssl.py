@@ -19,6 +19,33 @@ The service validates the assertion first (`wssc.federation.saml_checks`), then 
 message under the negotiated token with exactly one endorsement, by that assertion's proof
 key. The identity is the assertion's subject, its attributes the claims. Renews go under the
 session's key, as TLSNEGO's.
+
+SignatureConfirmation, as WCF does it (read in CoreWCF's ``SecurityBindingElement`` and
+``WSSecurityPolicy``; facts, no code):
+
+* ``SecurityBindingElement.CreateIssuedTokenForSslBindingElement(issuedTokenParameters,
+  requireCancellation)`` builds a ``SymmetricSecurityBindingElement`` over
+  ``SslSecurityTokenParameters(false, requireCancellation)``, adds the issued token as an
+  *endorsing* supporting token (``MessageSecurityVersion.Default``; a bearer token would be a
+  SignedEncrypted one under ``WSSXDefault``, which this module does not serve) and sets
+  ``RequireSignatureConfirmation = true``. ``FederatedMessageSecurityOverHttp`` calls it for
+  ``negotiateServiceCredential=true``.
+* With ``establishSecurityContext`` on, ``CreateSecureConversationBindingElement`` wraps it as
+  the bootstrap of a ``SymmetricSecurityBindingElement`` over the SCT with
+  ``RequireSignatureConfirmation = false`` ("no need for signature confirmation on the steady
+  state binding"): the RSTR to the RST/SCT confirms, the session's application replies (and
+  its Renew/Cancel replies, under the SCT) do not. With it off, every reply is the bootstrap
+  binding's, and each confirms.
+* The TLSNEGO legs go over the issuer binding that ``CreateIssuerBindingContextForNegotiation``
+  builds from the binding elements below security: they carry no WS-Security header, so
+  nothing to confirm.
+* The reply confirms each signature of the request: the primary one (by the negotiated key)
+  and the issued token's endorsing one (`wssc.bootstrap.one_shot.request_confirmations`); the
+  client requires both, signed, and matching what it sent
+  (`wssc.bootstrap.anonymous_for_certificate.check_confirmation`), else ``InvalidSecurity``.
+* The policy: ``WSSecurityPolicy.CreateWsspWss11Assertion`` writes
+  ``sp:RequireSignatureConfirmation`` in the binding's ``sp:Wss11`` from that flag: the
+  endpoint's ``sp:Wss11`` without a session, the ``sp:BootstrapPolicy``'s with one.
 """
 
 from __future__ import annotations
