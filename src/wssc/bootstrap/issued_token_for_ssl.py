@@ -252,7 +252,11 @@ class IssuedTokenForSslPolicy:
     <sp:EndorsingSupportingTokens><wsp:Policy>
       <sp:IssuedToken sp:IncludeToken="…/AlwaysToRecipient">…</sp:IssuedToken>
     </wsp:Policy></sp:EndorsingSupportingTokens>
-    <sp:Wss11/> <sp:Trust10 | sp:Trust13>…</…>
+    <sp:Wss11><wsp:Policy><sp:RequireSignatureConfirmation/></wsp:Policy></sp:Wss11>
+    <sp:Trust10 | sp:Trust13>…</…>
+
+    (the importer recognises the shape with or without ``sp:RequireSignatureConfirmation``;
+    wssc's client requires the confirmation either way, as WCF's binding element does)
     """
 
     key = Bootstrap.ISSUED_TOKEN_FOR_SSL
