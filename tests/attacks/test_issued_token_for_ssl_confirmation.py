@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import base64
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
+from attack_kit import saml_token
 from lxml import etree
 
 from servers import Server
@@ -30,20 +30,15 @@ from wssc.bootstrap.base import ClientNegotiation
 from wssc.bootstrap.issued_token_for_ssl import IssuedTokenForSslClient
 from wssc.bootstrap.registry import ClientCredentials
 from wssc.bootstrap.tlsnego import TlsnegoNegotiated
-from wssc.certs import Certificate, generate_self_signed, load, save
+from wssc.certs import Certificate, generate_self_signed, save
 from wssc.client import Client
 from wssc.client.common import tls_verify
 from wssc.errors import InvalidSecurity, WsscError
-from wssc.federation.assertion import token_type
-from wssc.federation.saml2 import build_saml2
-from wssc.federation.saml_signature import sign_assertion
-from wssc.federation.token import IssuedToken
 from wssc.security.inbound import verify
 from wssc.security.outbound import protect
 from wssc.security.policy import MessagePolicy
 from wssc.security.tokens import SctProtection
 from wssc.tokens.sct import SecurityContextToken
-from wssc.trust.issued import assertion_reference
 from wssc.xml import ns
 from wssc.xml.parse import parse_xml
 from wssc.xml.soap import Envelope, new_envelope
@@ -81,19 +76,6 @@ def srv_no_session(
     server: Callable[..., Server], sts: Certificate, tmp_path_factory: pytest.TempPathFactory
 ) -> Server:
     return _serve(server, sts, tmp_path_factory.mktemp("sigconf-plain"), "--no-secure-context")
-
-
-def as_token(srv: Server, signer: Certificate) -> IssuedToken:
-    a = build_saml2(
-        issuer="https://sts.sigconf.test/",
-        audience=srv.url,
-        subject="alice",
-        relying_party=load(srv.home / "dev-cert.pem"),
-        proof_key=KEY,
-        now=time.time(),
-    )
-    signed = sign_assertion(a, signer)
-    return IssuedToken(signed, KEY, assertion_reference(signed), token_type(signed), None)
 
 
 # --- the client under test keeps its negotiated token where the MITM can read it ------------
@@ -150,7 +132,7 @@ class _Mitm(httpx.BaseTransport):
 
 def _client(srv: Server, sts: Certificate, action: str) -> tuple[Client, _Mitm, _Keeping]:
     mitm = _Mitm(httpx.HTTPTransport(verify=tls_verify(srv.verify)), action)
-    creds = ClientCredentials(issued_token=as_token(srv, sts))
+    creds = ClientCredentials(issued_token=saml_token(srv, sts, KEY))
     c = Client.from_wsdl(
         srv.wsdl_url, verify=srv.verify, http=httpx.Client(transport=mitm, timeout=60), credentials=creds
     )
@@ -252,20 +234,19 @@ def _attack(
     return seen[0]
 
 
-@pytest.mark.parametrize("case", list(REASONS))
-def test_the_rst_sct_reply_must_confirm_both_signatures(
-    srv: Server, sts: Certificate, case: str, caplog: pytest.LogCaptureFixture
+CASES = [("session", case) for case in REASONS] + [
+    ("no-session", case) for case in ("control", "removed", "unsigned")
+]
+
+
+@pytest.mark.parametrize(("mode", "case"), CASES)
+def test_the_reply_must_confirm_both_signatures(
+    mode: str, case: str, sts: Certificate, request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
 ) -> None:
-    c, mitm, keeping = _client(srv, sts, "/RST/SCT")
+    """With a session the RSTR to the RST/SCT confirms; without one, every reply (here Add's)."""
+    session = mode == "session"
+    srv: Server = request.getfixturevalue("srv" if session else "srv_no_session")
+    c, mitm, keeping = _client(srv, sts, "/RST/SCT" if session else "/Add")
     sent = _attack(c, mitm, keeping, case, caplog)
     # The service confirmed two signatures: the primary one and the issued token's endorsing one.
-    assert len(sent) == 2 and len(set(sent)) == 2
-
-
-@pytest.mark.parametrize("case", ["control", "removed", "unsigned"])
-def test_without_a_session_every_reply_must_confirm(
-    srv_no_session: Server, sts: Certificate, case: str, caplog: pytest.LogCaptureFixture
-) -> None:
-    c, mitm, keeping = _client(srv_no_session, sts, "/Add")
-    sent = _attack(c, mitm, keeping, case, caplog)
     assert len(sent) == 2 and len(set(sent)) == 2
