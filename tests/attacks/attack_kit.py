@@ -25,9 +25,14 @@ import pytest
 from lxml import etree
 
 from servers import Server
+from wssc.certs import Certificate, load
 from wssc.client import Client
 from wssc.client.common import tls_verify
 from wssc.crypto.suites import AlgorithmSuite
+from wssc.federation.assertion import token_type
+from wssc.federation.saml2 import build_saml2
+from wssc.federation.saml_signature import sign_assertion
+from wssc.federation.token import IssuedToken
 from wssc.security.outbound import _ensure_id, _Ids, _signature_bytes, _with_wsu_prefix
 from wssc.security.policy import MessagePolicy
 from wssc.security.xmlsig import build_encrypted_data, serialize_content
@@ -35,6 +40,7 @@ from wssc.tokens.dkt import DerivedKeyToken
 from wssc.tokens.sct import SecurityContextToken
 from wssc.tokens.str_ import SecurityTokenReference
 from wssc.tokens.timestamp import Timestamp
+from wssc.trust.issued import assertion_reference
 from wssc.xml import ns
 from wssc.xml.ids import index_ids
 from wssc.xml.ns import ScVersion
@@ -70,6 +76,30 @@ def serve_args(binding: str = "wshttp", mode: str = "session", *extra: str) -> t
     return (*args, *extra)
 
 
+def saml_token(
+    srv: Server,
+    signer: Certificate,
+    proof_key: bytes,
+    held: bytes | None = None,
+    build: Callable[..., etree._Element] = build_saml2,
+) -> IssuedToken:
+    """A SAML token (``build``: SAML 2.0 unless given) for ``srv`` (its URL the audience, its
+    certificate the relying party) about "alice", signed by ``signer``, with ``proof_key``; the
+    client holds ``held`` (the proof key unless given: another key is a stolen assertion's)."""
+    a = build(
+        issuer="https://sts.ssl.test/",
+        audience=srv.url,
+        subject="alice",
+        relying_party=load(srv.home / "dev-cert.pem"),
+        proof_key=proof_key,
+        now=time.time(),
+    )
+    signed = sign_assertion(a, signer)
+    return IssuedToken(
+        signed, proof_key if held is None else held, assertion_reference(signed), token_type(signed), None
+    )
+
+
 # --- capture -------------------------------------------------------------------------------
 @dataclass
 class Exchange:
@@ -80,6 +110,10 @@ class Exchange:
 
     def as_response(self) -> httpx.Response:
         return httpx.Response(self.status, content=self.response)
+
+
+#: Headers that no longer describe a reply once httpx has decoded its body.
+_DECODED = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 
 @dataclass
@@ -96,7 +130,9 @@ class Recorder(httpx.BaseTransport):
         if request.method == "POST":
             action = request.headers.get("soapaction", "").strip('"')
             self.exchanges.append(Exchange(body, response.status_code, data, action))
-        return httpx.Response(response.status_code, headers=response.headers, content=data)
+        # The clients read replies raw (`wssc.http_body`): hand on the decoded bytes as a stream.
+        headers = [(k, v) for k, v in response.headers.items() if k.lower() not in _DECODED]
+        return httpx.Response(response.status_code, headers=headers, stream=httpx.ByteStream(data))
 
     def close(self) -> None:
         self.inner.close()

@@ -13,12 +13,11 @@ proof key; an assertion from an untrusted issuer. A valid token is accepted by t
 from __future__ import annotations
 
 import copy
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from attack_kit import app_envelope, assert_refused_by, log_mark, post, read_fault_bytes
+from attack_kit import app_envelope, assert_refused_by, log_mark, post, read_fault_bytes, saml_token
 from lxml import etree
 
 from servers import Server
@@ -28,13 +27,10 @@ from wssc.bootstrap.issued_token_over_transport import IssuedTokenOverTransportC
 from wssc.bootstrap.registry import ClientCredentials
 from wssc.certs import Certificate, generate_self_signed, load, save
 from wssc.client import Client
-from wssc.federation.assertion import token_type
 from wssc.federation.saml2 import build_saml2
 from wssc.federation.saml11 import build_saml11
-from wssc.federation.saml_signature import sign_assertion
 from wssc.federation.token import IssuedToken
 from wssc.security.outbound import protect
-from wssc.trust.issued import assertion_reference
 from wssc.xml.soap import Envelope
 
 pytestmark = pytest.mark.e2e
@@ -64,16 +60,7 @@ def srv(request: pytest.FixtureRequest, server: Callable[..., Server], issuer_pe
 
 
 def as_token(srv: Server, signer: Certificate, version: str = "saml20", key: bytes = KEY) -> IssuedToken:
-    a = BUILD[version](
-        issuer="https://sts.endorsing.test/",
-        audience=srv.url,
-        subject="alice",
-        relying_party=load(srv.home / "dev-cert.pem"),
-        proof_key=KEY,
-        now=time.time(),
-    )  # type: ignore[operator]
-    signed = sign_assertion(a, signer)
-    return IssuedToken(signed, key, assertion_reference(signed), token_type(signed), None)
+    return saml_token(srv, signer, KEY, key, build=BUILD[version])
 
 
 def over_tls(srv: Server) -> bool:

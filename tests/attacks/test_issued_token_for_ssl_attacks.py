@@ -8,13 +8,12 @@ session (the control)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from attack_kit import assert_refused_by, last, log_mark, recording_client
+from attack_kit import assert_refused_by, last, log_mark, recording_client, saml_token
 from lxml import etree
 
 from servers import Server
@@ -22,17 +21,13 @@ from wssc.bootstrap.base import ClientContext, ClientNegotiation
 from wssc.bootstrap.issued_token_for_ssl import IssuedTokenForSslClient
 from wssc.bootstrap.registry import ClientCredentials
 from wssc.bootstrap.tlsnego import TlsnegoNegotiated
-from wssc.certs import Certificate, generate_self_signed, load, save
+from wssc.certs import Certificate, generate_self_signed, save
 from wssc.client import Client
 from wssc.errors import WsscError
-from wssc.federation.assertion import token_type
-from wssc.federation.saml2 import build_saml2
-from wssc.federation.saml_signature import sign_assertion
 from wssc.federation.token import IssuedToken
 from wssc.security.outbound import protect
 from wssc.security.policy import MessagePolicy
 from wssc.security.tokens import SctProtection
-from wssc.trust.issued import assertion_reference
 
 pytestmark = pytest.mark.e2e
 KEY = bytes(range(32))
@@ -53,16 +48,7 @@ def srv(server: Callable[..., Server], sts: Certificate, tmp_path_factory: pytes
 
 
 def as_token(srv: Server, signer: Certificate, key: bytes = KEY) -> IssuedToken:
-    a = build_saml2(
-        issuer="https://sts.ssl.test/",
-        audience=srv.url,
-        subject="alice",
-        relying_party=load(srv.home / "dev-cert.pem"),
-        proof_key=KEY,
-        now=time.time(),
-    )
-    signed = sign_assertion(a, signer)
-    return IssuedToken(signed, key, assertion_reference(signed), token_type(signed), None)
+    return saml_token(srv, signer, KEY, key)
 
 
 def opens(c: Client) -> bool:

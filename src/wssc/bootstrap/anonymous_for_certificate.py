@@ -82,6 +82,28 @@ def build_encrypted_key(
     return ek
 
 
+def check_confirmation(result: VerifiedMessage, ctx: ClientContext, *, required: bool) -> None:
+    """The client's check of a reply's ``wsse11:SignatureConfirmation`` (WSS 1.1 §8.5): when
+    the reply carries any, each is signed and together they confirm exactly the signatures of
+    the request we sent (``ctx.request_signatures``); ``required`` (the policy's
+    ``sp:RequireSignatureConfirmation``) also refuses a reply without one."""
+    confirmations = [
+        el
+        for sec in result.envelope.security_headers()
+        for el in sec
+        if el.tag == f"{{{ns.WSSE11}}}SignatureConfirmation"
+    ]
+    if not confirmations:
+        if required:
+            raise InvalidSecurity("the reply carries no SignatureConfirmation")
+        return
+    if any(not any(s is el for s in result.signed) for el in confirmations):
+        raise InvalidSecurity("a SignatureConfirmation in the reply is not signed")
+    # One confirmation per signature of the request.
+    if sorted(result.signature_confirmations) != sorted(ctx.request_signatures):
+        raise InvalidSecurity("the reply's SignatureConfirmation does not match the request's signature")
+
+
 @dataclass(frozen=True, slots=True)
 class AnonymousForCertificateClient:
     """The client half. The reply must be signed with the bootstrap key, and its
@@ -165,25 +187,8 @@ class AnonymousForCertificateClient:
         )
         if result.signing_kind != "ek":
             raise InvalidSecurity("the reply is not secured with the bootstrap key")
-        self._check_confirmation(result, ctx)
+        check_confirmation(result, ctx, required=self.require_signature_confirmation)
         return result
-
-    def _check_confirmation(self, result: VerifiedMessage, ctx: ClientContext) -> None:
-        confirmations = [
-            el
-            for sec in result.envelope.security_headers()
-            for el in sec
-            if el.tag == f"{{{ns.WSSE11}}}SignatureConfirmation"
-        ]
-        if not confirmations:
-            if self.require_signature_confirmation:
-                raise InvalidSecurity("the reply carries no SignatureConfirmation")
-            return
-        if any(not any(s is el for s in result.signed) for el in confirmations):
-            raise InvalidSecurity("a SignatureConfirmation in the reply is not signed")
-        # One confirmation per signature of the request (ours has exactly one).
-        if sorted(result.signature_confirmations) != sorted(ctx.request_signatures):
-            raise InvalidSecurity("the reply's SignatureConfirmation does not match the request's signature")
 
 
 @dataclass(frozen=True, slots=True)

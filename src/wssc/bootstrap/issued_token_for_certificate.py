@@ -188,10 +188,6 @@ class IssuedTokenForCertificateService:
         """Under the request's key, with a signed SignatureConfirmation of each of its
         signatures (the primary first, then the endorsing ones): WCF's
         RequireSignatureConfirmation, on in this mode."""
-        m = result.message
-        confirmations = None
-        if m.signature_value is not None:
-            confirmations = [m.signature_value, *m.endorsing_signature_values]
         return one_shot.secure_reply(
             envelope,
             result,
@@ -199,7 +195,7 @@ class IssuedTokenForCertificateService:
             now,
             token=EncryptedKeySha1Protection,
             missing="no EncryptedKey to secure the reply with",
-            confirmations=confirmations,
+            confirmations=one_shot.request_confirmations(result.message),
         )
 
 

@@ -19,6 +19,33 @@ The service validates the assertion first (`wssc.federation.saml_checks`), then 
 message under the negotiated token with exactly one endorsement, by that assertion's proof
 key. The identity is the assertion's subject, its attributes the claims. Renews go under the
 session's key, as TLSNEGO's.
+
+SignatureConfirmation, as WCF does it (read in CoreWCF's ``SecurityBindingElement`` and
+``WSSecurityPolicy``; facts, no code):
+
+* ``SecurityBindingElement.CreateIssuedTokenForSslBindingElement(issuedTokenParameters,
+  requireCancellation)`` builds a ``SymmetricSecurityBindingElement`` over
+  ``SslSecurityTokenParameters(false, requireCancellation)``, adds the issued token as an
+  *endorsing* supporting token (``MessageSecurityVersion.Default``; a bearer token would be a
+  SignedEncrypted one under ``WSSXDefault``, which this module does not serve) and sets
+  ``RequireSignatureConfirmation = true``. ``FederatedMessageSecurityOverHttp`` calls it for
+  ``negotiateServiceCredential=true``.
+* With ``establishSecurityContext`` on, ``CreateSecureConversationBindingElement`` wraps it as
+  the bootstrap of a ``SymmetricSecurityBindingElement`` over the SCT with
+  ``RequireSignatureConfirmation = false`` ("no need for signature confirmation on the steady
+  state binding"): the RSTR to the RST/SCT confirms, the session's application replies (and
+  its Renew/Cancel replies, under the SCT) do not. With it off, every reply is the bootstrap
+  binding's, and each confirms.
+* The TLSNEGO legs go over the issuer binding that ``CreateIssuerBindingContextForNegotiation``
+  builds from the binding elements below security: they carry no WS-Security header, so
+  nothing to confirm.
+* The reply confirms each signature of the request: the primary one (by the negotiated key)
+  and the issued token's endorsing one (`wssc.bootstrap.one_shot.request_confirmations`); the
+  client requires both, signed, and matching what it sent
+  (`wssc.bootstrap.anonymous_for_certificate.check_confirmation`), else ``InvalidSecurity``.
+* The policy: ``WSSecurityPolicy.CreateWsspWss11Assertion`` writes
+  ``sp:RequireSignatureConfirmation`` in the binding's ``sp:Wss11`` from that flag: the
+  endpoint's ``sp:Wss11`` without a session, the ``sp:BootstrapPolicy``'s with one.
 """
 
 from __future__ import annotations
@@ -27,6 +54,7 @@ from dataclasses import dataclass, replace
 
 from lxml import etree
 
+from wssc.bootstrap.anonymous_for_certificate import check_confirmation
 from wssc.bootstrap.base import (
     ClientContext,
     ClientNegotiation,
@@ -36,14 +64,16 @@ from wssc.bootstrap.base import (
     TransportInfo,
 )
 from wssc.bootstrap.issued_token import issued_assertion, issued_token_assertion
+from wssc.bootstrap.negotiated import secure_reply as negotiated_reply
 from wssc.bootstrap.negotiated import service_result, verify_under_negotiated
+from wssc.bootstrap.one_shot import request_confirmations
 from wssc.bootstrap.tlsnego import TlsnegoClient, TlsnegoNegotiated, TlsnegoPolicy, TlsnegoService
 from wssc.errors import ConfigurationError, InvalidSecurity
 from wssc.federation.assertion import SAML11_TAG
 from wssc.federation.saml_checks import IssuedTokenValidator
 from wssc.federation.token import IssuedToken
 from wssc.policy.shapes import Assertions, BindingFacts, BindingShape, ShapeReader, recognize
-from wssc.policy.writer import PolicyWriter
+from wssc.policy.writer import PolicyWriter, trust_assertion, wss11
 from wssc.security.inbound import KeyResolver, VerifiedMessage
 from wssc.security.outbound import protect
 from wssc.security.policy import MessagePolicy
@@ -67,10 +97,17 @@ class _Endorsed:
     ) -> tuple[etree._Element, ClientContext]:
         n = self.negotiated
         endorsing = IssuedTokenProtection(self.token.assertion, self.token.key)
+        signatures: list[bytes] = []
         root = protect(
-            envelope, SctProtection(n.sct, n.key, include=True), policy, now=now, endorsing=endorsing
+            envelope,
+            SctProtection(n.sct, n.key, include=True),
+            policy,
+            now=now,
+            endorsing=endorsing,
+            signature_values=signatures,
+            endorsing_values=signatures,
         )
-        return root, ClientContext({n.sct.identifier: n.key})
+        return root, ClientContext({n.sct.identifier: n.key}, signatures)
 
     def verify_reply(
         self,
@@ -79,7 +116,11 @@ class _Endorsed:
         policy: MessagePolicy,
         now: float | None = None,
     ) -> VerifiedMessage:
-        return self.negotiated.verify_reply(data, ctx, policy, now)
+        """Under the negotiated token, confirming both signatures of the request (WCF's
+        RequireSignatureConfirmation, on for this bootstrap)."""
+        result = self.negotiated.verify_reply(data, ctx, policy, now)
+        check_confirmation(result, ctx, required=True)
+        return result
 
     def secure_renew(
         self,
@@ -192,7 +233,9 @@ class IssuedTokenForSslService:
         policy: MessagePolicy,
         now: float | None = None,
     ) -> etree._Element:
-        return self.tls.secure_reply(envelope, result, policy, now)
+        """Under the negotiated token, with a signed SignatureConfirmation of each signature
+        of the request (the primary, then the issued token's endorsing one)."""
+        return negotiated_reply(envelope, result, policy, now, request_confirmations(result.message))
 
     def secured_by_bootstrap(self, envelope: Envelope) -> bool:
         return False  # its Renew comes under the session's key
@@ -209,7 +252,11 @@ class IssuedTokenForSslPolicy:
     <sp:EndorsingSupportingTokens><wsp:Policy>
       <sp:IssuedToken sp:IncludeToken="…/AlwaysToRecipient">…</sp:IssuedToken>
     </wsp:Policy></sp:EndorsingSupportingTokens>
-    <sp:Wss11/> <sp:Trust10 | sp:Trust13>…</…>
+    <sp:Wss11><wsp:Policy><sp:RequireSignatureConfirmation/></wsp:Policy></sp:Wss11>
+    <sp:Trust10 | sp:Trust13>…</…>
+
+    (the importer recognises the shape with or without ``sp:RequireSignatureConfirmation``;
+    wssc's client requires the confirmation either way, as WCF's binding element does)
     """
 
     key = Bootstrap.ISSUED_TOKEN_FOR_SSL
@@ -231,9 +278,14 @@ class IssuedTokenForSslPolicy:
         )
 
     def assertions(self, w: PolicyWriter, settings: SecureConversationSettings) -> list[etree._Element]:
-        binding, *rest = self._tls.assertions(w, settings)
+        binding, *_ = self._tls.assertions(w, settings)
         issued = issued_token_assertion(w, settings, derived=settings.require_derived_keys)
-        return [binding, w.wrapped("EndorsingSupportingTokens", issued), *rest]
+        return [
+            binding,
+            w.wrapped("EndorsingSupportingTokens", issued),
+            wss11(w, "RequireSignatureConfirmation"),
+            trust_assertion(w, settings.key_entropy_mode),
+        ]
 
     def recognize(self, reader: ShapeReader, binding: BindingFacts) -> bool | None:
         return recognize(self.shapes, reader, binding)

@@ -210,10 +210,9 @@ class MutualCertificateService:
         signatures (the primary first, then the endorsing ones)."""
         if not policy.wss11:
             return self._asymmetric.secure_reply(envelope, result, policy, now)
-        m = result.message
         confirmations = None
-        if self.signature_confirmation and m.signature_value is not None:
-            confirmations = [m.signature_value, *m.endorsing_signature_values]
+        if self.signature_confirmation:
+            confirmations = one_shot.request_confirmations(result.message)
         return one_shot.secure_reply(
             envelope,
             result,

@@ -16,7 +16,7 @@ it or, without a secure session, for each message until its Lifetime ends.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -126,14 +126,20 @@ def service_result(result: VerifiedMessage, e: Established, identity: str | None
 
 
 def secure_reply(
-    envelope: etree._Element, result: ServiceResult, policy: MessagePolicy, now: float | None
+    envelope: etree._Element,
+    result: ServiceResult,
+    policy: MessagePolicy,
+    now: float | None,
+    confirmations: Sequence[bytes] | None = None,
 ) -> etree._Element:
-    """The service's reply under the negotiated SCT (referenced, not included)."""
+    """The service's reply under the negotiated SCT (referenced, not included), with a signed
+    SignatureConfirmation of each of ``confirmations`` (IssuedTokenForSslNegotiated)."""
     ident = result.reply_sha1
     if ident is None or ident not in result.reply_keys:
         raise InvalidSecurity("no negotiated SCT to secure the reply with")
     ref = SecurityContextToken(ident)
-    return protect(envelope, SctProtection(ref, result.reply_keys[ident], include=False), policy, now=now)
+    protection = SctProtection(ref, result.reply_keys[ident], include=False)
+    return protect(envelope, protection, policy, now=now, confirmations=confirmations)
 
 
 def verify_reply(

@@ -117,4 +117,13 @@ def secure_reply(
     )
 
 
-__all__ = ["accepted", "bootstrap_policy", "secure_reply", "verify_request"]
+def request_confirmations(message: VerifiedMessage) -> list[bytes] | None:
+    """What a reply confirms under WCF's ``RequireSignatureConfirmation``: the SignatureValue
+    of each signature of the request ``message``, the primary first, then the endorsing ones
+    (None when the request had no signature)."""
+    if message.signature_value is None:
+        return None
+    return [message.signature_value, *message.endorsing_signature_values]
+
+
+__all__ = ["accepted", "bootstrap_policy", "request_confirmations", "secure_reply", "verify_request"]

@@ -331,7 +331,7 @@ class ClientSession:
         env = self._raise_if_unsecured_fault(data)
         self._now = now
         if boot is not None:
-            return self.issuer.verify_reply(env.root, boot, self.policy, now)
+            return self._bootstrap_verified(env.root, boot, now)
         policy = self.policy
         if policy.transport:
             # WS-SP supporting tokens are the initiator's: over TLS a service (WCF, Metro)
@@ -378,6 +378,13 @@ class ClientSession:
             raise error_from_fault(fault.code, fault.reason)
         return result
 
+    def _bootstrap_verified(self, root: etree._Element, boot: ClientContext, now: float) -> VerifiedMessage:
+        """The bootstrap's check of a reply under it; a refusal is logged with its reason."""
+        try:
+            return self.issuer.verify_reply(root, boot, self.policy, now)
+        except InvalidSecurity as exc:
+            raise self._refused(exc) from exc
+
     def _verify_bootstrap_reply(self, data: bytes, out: Outgoing, now: float) -> VerifiedMessage:
         """A reply to a bootstrap-secured request: an unsecured fault becomes its typed error,
         anything else must verify under the bootstrap and answer ``out``
@@ -388,7 +395,7 @@ class ClientSession:
             fault = read_fault(env)
             if fault is not None:
                 raise error_from_fault(fault.code, fault.reason)
-        result = self.issuer.verify_reply(env.root, out.boot, self.policy, now)
+        result = self._bootstrap_verified(env.root, out.boot, now)
         self.check_reply(result, out.message_id, now)
         fault = read_fault(result.envelope)
         if fault is not None:
