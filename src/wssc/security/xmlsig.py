@@ -57,8 +57,10 @@ def _attr(value: str) -> str:
     )
 
 
-def str_xml(ref: SecurityTokenReference) -> str:
-    """A SecurityTokenReference as a self-contained XML string (no parse needed)."""
+def str_xml(ref: SecurityTokenReference, declare: bool = True) -> str:
+    """A SecurityTokenReference as a self-contained XML string (no parse needed). With
+    ``declare=False`` (a plain local or external reference only) the ``o`` prefix is left to
+    an enclosing element that declares it."""
     if (
         ref.uri is None
         or ref.custom is not None
@@ -66,22 +68,28 @@ def str_xml(ref: SecurityTokenReference) -> str:
         or ref.wsu_id
         or ref.token_type
     ):
+        if not declare:
+            raise ValueError("only a plain wsse:Reference can be written without its declaration")
         return etree.tostring(ref.to_xml(), encoding="unicode")
     vt = f' ValueType="{_attr(ref.value_type)}"' if ref.value_type else ""
     inst = ""
     if ref.instance:
+        if not declare:
+            raise ValueError("only a plain wsse:Reference can be written without its declaration")
         inst = f' xmlns:c="{_attr(ref.instance_ns)}" c:Instance="{_attr(ref.instance)}"'
+    o = f' xmlns:o="{ns.WSSE}"' if declare else ""
     return (
-        f'<o:SecurityTokenReference xmlns:o="{ns.WSSE}"><o:Reference URI="{_attr(ref.uri)}"'
+        f'<o:SecurityTokenReference{o}><o:Reference URI="{_attr(ref.uri)}"'
         f"{vt}{inst}/></o:SecurityTokenReference>"
     )
 
 
 def signed_info_xml(
-    targets: Sequence[tuple[str, etree._Element]], signature_method: str, digest_method: str
+    targets: Sequence[tuple[str, etree._Element | bytes]], signature_method: str, digest_method: str
 ) -> bytes:
-    """SignedInfo over ``(wsu_id, element)`` pairs (digests computed on the live tree), written
-    directly in exclusive-c14n form: these bytes are what the HMAC covers."""
+    """SignedInfo over ``(wsu_id, element)`` pairs (digests computed on the live tree, or over
+    the given bytes when a target is its exclusive c14n form already), written directly in
+    exclusive-c14n form: these bytes are what the HMAC covers."""
     c14n_alg = ns.EXC_C14N
     parts = [
         f'<ds:SignedInfo xmlns:ds="{DS}"><ds:CanonicalizationMethod Algorithm="{c14n_alg}">'
@@ -89,7 +97,7 @@ def signed_info_xml(
         "</ds:SignatureMethod>"
     ]
     for wsu_id, el in targets:
-        dv = _b64(digest(digest_method, exc_c14n(el)))
+        dv = _b64(digest(digest_method, el if isinstance(el, bytes) else exc_c14n(el)))
         parts.append(
             f'<ds:Reference URI="#{_attr(wsu_id)}"><ds:Transforms><ds:Transform Algorithm="'
             f'{c14n_alg}"></ds:Transform></ds:Transforms><ds:DigestMethod Algorithm="'
@@ -124,14 +132,27 @@ def build_encrypted_data(
     plaintext: bytes,
     key_ref: SecurityTokenReference | None,
 ) -> etree._Element:
-    ki = f'<ds:KeyInfo xmlns:ds="{DS}">{str_xml(key_ref)}</ds:KeyInfo>' if key_ref else ""
-    text = (
+    return etree.fromstring(encrypted_data_xml(data_id, data_type, algorithm, key, plaintext, key_ref))
+
+
+def encrypted_data_xml(
+    data_id: str,
+    data_type: str,
+    algorithm: str,
+    key: bytes,
+    plaintext: bytes,
+    key_ref: SecurityTokenReference | None,
+    declare_o: bool = True,
+) -> str:
+    """``xenc:EncryptedData`` of ``plaintext`` as text; ``declare_o=False`` inside a
+    ``wsse:Security`` header that declares ``o`` (a plain reference only)."""
+    ki = f'<ds:KeyInfo xmlns:ds="{DS}">{str_xml(key_ref, declare_o)}</ds:KeyInfo>' if key_ref else ""
+    return (
         f'<e:EncryptedData xmlns:e="{XENC}" Id="{_attr(data_id)}" Type="{_attr(data_type)}">'
         f'<e:EncryptionMethod Algorithm="{_attr(algorithm)}"/>{ki}<e:CipherData><e:CipherValue>'
         f"{_b64(block_encrypt(algorithm, key, plaintext))}</e:CipherValue></e:CipherData>"
         "</e:EncryptedData>"
     )
-    return etree.fromstring(text)
 
 
 def serialize_content(el: etree._Element) -> bytes:

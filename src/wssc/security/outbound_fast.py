@@ -1,0 +1,145 @@
+"""The ``wsse:Security`` header of WCF's default layout, written as one string.
+
+`protect`'s general writer builds the header element by element (a Timestamp, two
+DerivedKeyTokens, a ReferenceList, the encrypted Signature), each a few lxml calls. For the
+one layout WCF's symmetric binding sends (an SCT-like symmetric token, derived keys, the
+Timestamp, the addressing headers and the Body signed, the Body and the Signature encrypted,
+nothing else) this writer puts the whole header in one string, in the very form the general
+writer serializes to, parses it once and attaches it. The token's own element is inserted as
+the general writer inserts it.
+
+It answers only for that form: `wcf_layout` says whether a call fits (the policy's and the
+arguments' shape, a symmetric key, a plain local reference to the token, and an envelope
+whose in-scope namespaces leave the header's prefixes free); anything else goes to the
+general writer. ``tests/core/test_protect_fast_header.py`` protects the same envelopes through
+both with the randomness and clock pinned and compares the bytes, and forces each departure.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from typing import Final
+
+from lxml import etree
+
+from wssc.security.policy import MessagePolicy
+from wssc.security.xmlsig import _attr, str_xml
+from wssc.tokens.dkt import DEFAULT_LENGTH, DerivedKeyToken
+from wssc.tokens.paths import PATHS
+from wssc.tokens.str_ import SecurityTokenReference
+from wssc.tokens.timestamp import format_time
+from wssc.xml import ns
+
+#: Prefixes and namespaces the header declares itself; an envelope that has any of them in
+#: scope at the Header takes the general writer (lxml might reuse or shadow a declaration).
+_OWN_PREFIXES: Final = frozenset({"o", "c", "e", "ds"})
+_OWN_NAMESPACES: Final = frozenset({ns.WSSE, ns.XENC, ns.DS, *(v.ns for v in ns.SC_VERSIONS.values())})
+
+
+def wcf_layout(
+    header: etree._Element,
+    soap_ns: str,
+    key: object,
+    base_ref: SecurityTokenReference,
+    policy: MessagePolicy,
+    *,
+    supporting: Sequence[etree._Element],
+    confirmations: Sequence[bytes] | None,
+    endorsing: object,
+    encrypt_with: object,
+) -> str | None:
+    """The SOAP prefix to write ``mustUnderstand`` with when this call fits the one layout
+    this writer knows; None otherwise (the general writer then runs)."""
+    if (
+        supporting
+        or confirmations
+        or endorsing
+        or encrypt_with is not None
+        or policy.transport
+        or not policy.derived_keys
+        or not policy.encrypt_body
+        or not policy.encrypt_signature
+        or not isinstance(key, bytes)
+        or not _plain_reference(base_ref)
+    ):
+        return None
+    nsmap = header.nsmap
+    if nsmap.get("u") != ns.WSU or _OWN_PREFIXES.intersection(nsmap):
+        return None
+    soap_prefix: str | None = None
+    for prefix, uri in nsmap.items():
+        if uri in _OWN_NAMESPACES:
+            return None
+        if uri == soap_ns:
+            if soap_prefix is not None or prefix is None:
+                return None  # two prefixes, or a default namespace: lxml picks one
+            soap_prefix = prefix
+        elif uri == ns.WSU and prefix != "u":
+            return None
+    return soap_prefix
+
+
+def _plain_reference(ref: SecurityTokenReference) -> bool:
+    return (
+        ref.uri is not None
+        and ref.custom is None
+        and ref.key_identifier is None
+        and ref.instance is None
+        and not ref.wsu_id
+        and not ref.token_type
+    )
+
+
+def timestamp_c14n(wsu_id: str, created: float, expires: float) -> bytes:
+    """The Timestamp as exclusive c14n writes it (what its digest covers); ``wsu_id`` is one
+    of our own ``_N`` ids."""
+    return (
+        f'<u:Timestamp xmlns:u="{ns.WSU}" u:Id="{wsu_id}"><u:Created>{format_time(created)}'
+        f"</u:Created><u:Expires>{format_time(expires)}</u:Expires></u:Timestamp>"
+    ).encode("ascii")
+
+
+def dkt_xml(dk: DerivedKeyToken, sc: ns.ScVersion, base_ref: SecurityTokenReference) -> str:
+    """A DerivedKeyToken as `DerivedKeyToken.to_xml` serializes inside the Security header
+    (``o`` and ``u`` in scope): no Algorithm, Generation or Label (the writer makes none)."""
+    if dk.generation is not None or dk.label is not None or dk.algorithm:
+        raise ValueError("dkt_xml writes only what protect derives")
+    ol = ""
+    if dk.offset or dk.length != DEFAULT_LENGTH:
+        ol = f"<c:Offset>{dk.offset or 0}</c:Offset><c:Length>{dk.length}</c:Length>"
+    return (
+        f'<c:DerivedKeyToken xmlns:c="{sc.ns}" u:Id="{_attr(dk.wsu_id)}">{str_xml(base_ref, False)}'
+        f"{ol}<c:Nonce>{base64.b64encode(dk.nonce).decode('ascii')}</c:Nonce></c:DerivedKeyToken>"
+    )
+
+
+def write_header(
+    header: etree._Element,
+    soap_prefix: str,
+    soap_ns: str,
+    token_element: etree._Element | None,
+    ts_c14n: bytes,
+    dkts: Sequence[str],
+    data_ids: Sequence[str],
+    signature_ed: str,
+) -> etree._Element:
+    """Parse the whole header once and append it to ``header``; the token's element goes
+    second, after the Timestamp, as the general writer puts it."""
+    refs = "".join(f'<e:DataReference URI="#{_attr(i)}"/>' for i in data_ids)
+    ts = ts_c14n.decode("ascii").replace(f' xmlns:u="{ns.WSU}"', "", 1)
+    text = (
+        f'<o:Security xmlns:o="{ns.WSSE}" xmlns:{soap_prefix}="{_attr(soap_ns)}" xmlns:u="{ns.WSU}"'
+        f' {soap_prefix}:mustUnderstand="1">{ts}{"".join(dkts)}<e:ReferenceList xmlns:e="{ns.XENC}">'
+        f"{refs}</e:ReferenceList>{signature_ed}</o:Security>"
+    )
+    # our own text, every foreign value in it escaped; lxml's per-thread default parser
+    sec = etree.fromstring(text)
+    header.append(sec)
+    if token_element is not None:
+        sec.insert(1, token_element)
+    PATHS["protect.header.fast"] += 1
+    return sec
+
+
+__all__ = ["dkt_xml", "timestamp_c14n", "wcf_layout", "write_header"]
