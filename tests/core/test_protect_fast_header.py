@@ -21,8 +21,9 @@ from wssc.certs import generate_self_signed
 from wssc.crypto import BASIC128, BASIC256SHA256, TRIPLEDES
 from wssc.security import MessagePolicy, SctProtection, protect
 from wssc.security import outbound as outbound_module
-from wssc.security.outbound_fast import dkt_xml
+from wssc.security.outbound_fast import dkt_xml, sct_xml
 from wssc.security.tokens import KerberosProtection, X509Protection
+from wssc.security.xmlsig import _attr
 from wssc.tokens import DerivedKeyToken, SecurityContextToken
 from wssc.tokens.paths import PATHS
 from wssc.tokens.str_ import SecurityTokenReference
@@ -156,10 +157,26 @@ def test_other_tokens_and_signature_values(
     )
     assert ran == "fast" and chosen == general
     assert len(values) == 2 and values[0] == values[1] and len(values[0]) == 20
-    # an SCT referenced by its Identifier (not included) and a Kerberos token: still the layout
-    for token in (_token(include=False), KerberosProtection(b"ap-req", SECRET, "uuid-krb-1")):
+    # still the layout: an SCT referenced by its Identifier (not included), a Kerberos token,
+    # SCTs written as elements (a cookie; an Identifier that needs escaping)
+    odd = SecurityContextToken("urn:x y&z<1>\"'\t", None, wsu_id="uuid-a.b_c-1")
+    tokens = (
+        _token(include=False),
+        KerberosProtection(b"ap-req", SECRET, "uuid-krb-1"),
+        SctProtection(SecurityContextToken(SCT_ID, None, b"cookie&<bytes>", "uuid-c-1"), SECRET),
+        SctProtection(odd, SECRET),
+    )
+    for token in tokens:
         chosen, general, ran = _both(pinned, monkeypatch, envelope(), token, MessagePolicy())
         assert ran == "fast" and chosen == general
+    assert sct_xml(tokens[2], ns.SC_FEB2005) is None and sct_xml(tokens[3], ns.SC_FEB2005) is None
+    assert sct_xml(_token(), ns.SC_FEB2005) is not None
+
+
+def test_attr_escapes_as_exclusive_c14n() -> None:
+    for value in ("plain-value_1", 'a&b<c"d\te\nf\rg>h', "&amp;", ""):
+        el = etree.Element("x", a=value)
+        assert etree.tostring(el, method="c14n", exclusive=True) == f'<x a="{_attr(value)}"></x>'.encode()
 
 
 DEPARTURES: dict[str, tuple[bytes, MessagePolicy, dict[str, object], SctProtection]] = {

@@ -39,7 +39,7 @@ from lxml import etree
 
 from wssc.crypto.primitives import hmac_sign, rsa_sign
 from wssc.errors import DuplicateId
-from wssc.security.outbound_fast import dkt_xml, timestamp_c14n, wcf_layout, write_header
+from wssc.security.outbound_fast import dkt_xml, sct_xml, timestamp_c14n, wcf_layout, write_header
 from wssc.security.policy import MessagePolicy
 from wssc.security.tokens import EncryptedKeyProtection, ProtectionToken, SigningKey, signing_key
 from wssc.security.xmlsig import (
@@ -58,6 +58,9 @@ from wssc.xml.ids import ID_ATTRIBUTES, WSU_ID, element_id, index_ids
 from wssc.xml.soap import Envelope
 
 _WSA_NAMESPACES = (ns.WSA10, ns.WSA2004)
+#: The Clark-notation tag prefixes of those namespaces (``{ns}``): a tag starts with one
+#: exactly when its namespace is one of them.
+_WSA_TAG_PREFIXES = tuple(f"{{{u}}}" for u in _WSA_NAMESPACES)
 
 
 class _Ids:
@@ -364,7 +367,7 @@ def _protect_wcf_layout(
     suite, sc = policy.suite, policy.sc
     ts_id = ids.next()
     ts_c14n = timestamp_c14n(ts_id, now, now + policy.timestamp_validity)
-    token_el = token.header_element(sc)
+    token_el = sct_xml(token, sc) or token.header_element(sc)
     dk_type = sc.dk_token_type if policy.local_reference_value_types else None
     dkts: list[str] = []
     keys: list[tuple[bytes, SecurityTokenReference]] = []
@@ -376,7 +379,8 @@ def _protect_wcf_layout(
     targets: list[tuple[str, etree._Element | bytes]] = [(ts_id, ts_c14n)]
     if policy.sign_addressing_headers:
         for h in header:
-            if isinstance(h.tag, str) and etree.QName(h).namespace in _WSA_NAMESPACES:
+            tag = h.tag
+            if isinstance(tag, str) and tag.startswith(_WSA_TAG_PREFIXES):
                 targets.append((_ensure_id(h, ids), h))
     body = env.body
     targets.append((_ensure_id(body, ids), body))

@@ -18,12 +18,14 @@ both with the randomness and clock pinned and compares the bytes, and forces eac
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Sequence
 from typing import Final
 
 from lxml import etree
 
 from wssc.security.policy import MessagePolicy
+from wssc.security.tokens import SctProtection
 from wssc.security.xmlsig import _attr, str_xml
 from wssc.tokens.dkt import DEFAULT_LENGTH, DerivedKeyToken
 from wssc.tokens.paths import PATHS
@@ -34,6 +36,8 @@ from wssc.xml import ns
 #: Prefixes and namespaces the header declares itself; an envelope that has any of them in
 #: scope at the Header takes the general writer (lxml might reuse or shadow a declaration).
 _OWN_PREFIXES: Final = frozenset({"o", "c", "e", "ds"})
+#: Text and attribute values that lxml writes as they are (no escaping, ASCII).
+_PLAIN_TEXT: Final = re.compile(r"[A-Za-z0-9:._/#@+=,;()\-]+")
 _OWN_NAMESPACES: Final = frozenset({ns.WSSE, ns.XENC, ns.DS, *(v.ns for v in ns.SC_VERSIONS.values())})
 
 
@@ -91,6 +95,23 @@ def _plain_reference(ref: SecurityTokenReference) -> bool:
     )
 
 
+def sct_xml(token: object, sc: ns.ScVersion) -> str | None:
+    """An included `SctProtection`'s SecurityContextToken as the general writer serializes it
+    inside the header, when it is the plain form (an Identifier alone, no Instance or cookie)
+    and its id and Identifier need no escaping; None otherwise (its element is inserted)."""
+    if type(token) is not SctProtection or not token.include:
+        return None
+    sct = token.sct
+    if sct.instance is not None or sct.cookie is not None:
+        return None
+    if not (_PLAIN_TEXT.fullmatch(sct.identifier) and _PLAIN_TEXT.fullmatch(sct.wsu_id)):
+        return None
+    return (
+        f'<c:SecurityContextToken xmlns:c="{sc.ns}" u:Id="{sct.wsu_id}"><c:Identifier>'
+        f"{sct.identifier}</c:Identifier></c:SecurityContextToken>"
+    )
+
+
 def timestamp_c14n(wsu_id: str, created: float, expires: float) -> bytes:
     """The Timestamp as exclusive c14n writes it (what its digest covers); ``wsu_id`` is one
     of our own ``_N`` ids."""
@@ -118,28 +139,29 @@ def write_header(
     header: etree._Element,
     soap_prefix: str,
     soap_ns: str,
-    token_element: etree._Element | None,
+    token_element: etree._Element | str | None,
     ts_c14n: bytes,
     dkts: Sequence[str],
     data_ids: Sequence[str],
     signature_ed: str,
 ) -> etree._Element:
-    """Parse the whole header once and append it to ``header``; the token's element goes
-    second, after the Timestamp, as the general writer puts it."""
+    """Parse the whole header once and append it to ``header``; the token (its text, or its
+    element) goes second, after the Timestamp, as the general writer puts it."""
+    token_text = token_element if isinstance(token_element, str) else ""
     refs = "".join(f'<e:DataReference URI="#{_attr(i)}"/>' for i in data_ids)
     ts = ts_c14n.decode("ascii").replace(f' xmlns:u="{ns.WSU}"', "", 1)
     text = (
         f'<o:Security xmlns:o="{ns.WSSE}" xmlns:{soap_prefix}="{_attr(soap_ns)}" xmlns:u="{ns.WSU}"'
-        f' {soap_prefix}:mustUnderstand="1">{ts}{"".join(dkts)}<e:ReferenceList xmlns:e="{ns.XENC}">'
-        f"{refs}</e:ReferenceList>{signature_ed}</o:Security>"
+        f' {soap_prefix}:mustUnderstand="1">{ts}{token_text}{"".join(dkts)}'
+        f'<e:ReferenceList xmlns:e="{ns.XENC}">{refs}</e:ReferenceList>{signature_ed}</o:Security>'
     )
     # our own text, every foreign value in it escaped; lxml's per-thread default parser
     sec = etree.fromstring(text)
     header.append(sec)
-    if token_element is not None:
+    if token_element is not None and not isinstance(token_element, str):
         sec.insert(1, token_element)
     PATHS["protect.header.fast"] += 1
     return sec
 
 
-__all__ = ["dkt_xml", "timestamp_c14n", "wcf_layout", "write_header"]
+__all__ = ["dkt_xml", "sct_xml", "timestamp_c14n", "wcf_layout", "write_header"]

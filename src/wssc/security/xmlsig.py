@@ -28,7 +28,10 @@ EncryptedData (``Type`` is ``#Content`` for the Body, ``#Element`` for the Signa
 from __future__ import annotations
 
 import base64
+import functools
+import re
 from collections.abc import Sequence
+from typing import Final
 
 from lxml import etree
 
@@ -45,8 +48,14 @@ def _b64(b: bytes) -> str:
     return base64.b64encode(b).decode("ascii")
 
 
+#: The characters exclusive c14n escapes in an attribute value.
+_ATTR_SPECIAL: Final = re.compile('[&<"\t\n\r]')
+
+
 def _attr(value: str) -> str:
-    """Escape an attribute value as exclusive c14n writes it."""
+    """Escape an attribute value as exclusive c14n writes it (most values need nothing)."""
+    if _ATTR_SPECIAL.search(value) is None:
+        return value
     return (
         value.replace("&", "&amp;")
         .replace("<", "&lt;")
@@ -90,22 +99,30 @@ def signed_info_xml(
     """SignedInfo over ``(wsu_id, element)`` pairs (digests computed on the live tree, or over
     the given bytes when a target is its exclusive c14n form already), written directly in
     exclusive-c14n form: these bytes are what the HMAC covers."""
+    head, ref_open, ref_mid = _signed_info_parts(signature_method, digest_method)
+    parts = [head]
+    for wsu_id, el in targets:
+        dv = _b64(digest(digest_method, el if isinstance(el, bytes) else exc_c14n(el)))
+        parts.append(f"{ref_open}{_attr(wsu_id)}{ref_mid}{dv}</ds:DigestValue></ds:Reference>")
+    parts.append("</ds:SignedInfo>")
+    return "".join(parts).encode("utf-8")
+
+
+@functools.lru_cache(maxsize=16)
+def _signed_info_parts(signature_method: str, digest_method: str) -> tuple[str, str, str]:
+    """The fixed text of a SignedInfo for one pair of algorithms (the suite's URIs): its head,
+    and each Reference's text before its URI's id and between that and the DigestValue."""
     c14n_alg = ns.EXC_C14N
-    parts = [
+    head = (
         f'<ds:SignedInfo xmlns:ds="{DS}"><ds:CanonicalizationMethod Algorithm="{c14n_alg}">'
         f'</ds:CanonicalizationMethod><ds:SignatureMethod Algorithm="{_attr(signature_method)}">'
         "</ds:SignatureMethod>"
-    ]
-    for wsu_id, el in targets:
-        dv = _b64(digest(digest_method, el if isinstance(el, bytes) else exc_c14n(el)))
-        parts.append(
-            f'<ds:Reference URI="#{_attr(wsu_id)}"><ds:Transforms><ds:Transform Algorithm="'
-            f'{c14n_alg}"></ds:Transform></ds:Transforms><ds:DigestMethod Algorithm="'
-            f'{_attr(digest_method)}"></ds:DigestMethod><ds:DigestValue>{dv}</ds:DigestValue>'
-            "</ds:Reference>"
-        )
-    parts.append("</ds:SignedInfo>")
-    return "".join(parts).encode("utf-8")
+    )
+    ref_mid = (
+        f'"><ds:Transforms><ds:Transform Algorithm="{c14n_alg}"></ds:Transform></ds:Transforms>'
+        f'<ds:DigestMethod Algorithm="{_attr(digest_method)}"></ds:DigestMethod><ds:DigestValue>'
+    )
+    return head, '<ds:Reference URI="#', ref_mid
 
 
 def signature_xml(
