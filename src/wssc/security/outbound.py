@@ -386,7 +386,7 @@ def _protect_wcf_layout(
     targets.append((_ensure_id(body, ids), body))
     signature = _signature_bytes(targets, sig_key, sig_ref, policy, signature_values)
     body_data_id = ids.next()
-    ed = build_encrypted_data(
+    body_ed = encrypted_data_xml(
         body_data_id,
         ns.XENC_CONTENT,
         suite.encryption,
@@ -394,16 +394,24 @@ def _protect_wcf_layout(
         serialize_content(body) if content is None else content,
         enc_ref,
     )
-    for child in list(body):
-        body.remove(child)
-    body.text = None
-    body.append(ed)
     sig_data_id = ids.next()
     sig_ed = encrypted_data_xml(
         sig_data_id, ns.XENC_ELEMENT, suite.encryption, enc_key, signature, enc_ref, declare_o=False
     )
+    for child in list(body):
+        body.remove(child)
+    body.text = None
     write_header(
-        header, soap_prefix, env.version.ns, token_el, ts_c14n, dkts, (body_data_id, sig_data_id), sig_ed
+        header,
+        body,
+        soap_prefix,
+        env.version.ns,
+        token_el,
+        ts_c14n,
+        dkts,
+        (body_data_id, sig_data_id),
+        sig_ed,
+        body_ed,
     )
     return True
 

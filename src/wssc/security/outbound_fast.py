@@ -137,6 +137,7 @@ def dkt_xml(dk: DerivedKeyToken, sc: ns.ScVersion, base_ref: SecurityTokenRefere
 
 def write_header(
     header: etree._Element,
+    body: etree._Element,
     soap_prefix: str,
     soap_ns: str,
     token_element: etree._Element | str | None,
@@ -144,20 +145,25 @@ def write_header(
     dkts: Sequence[str],
     data_ids: Sequence[str],
     signature_ed: str,
+    body_ed: str,
 ) -> etree._Element:
-    """Parse the whole header once and append it to ``header``; the token (its text, or its
+    """Parse the whole header and the Body's EncryptedData in one go; append the header to
+    ``header`` and the EncryptedData to the (emptied) ``body``. The token (its text, or its
     element) goes second, after the Timestamp, as the general writer puts it."""
     token_text = token_element if isinstance(token_element, str) else ""
     refs = "".join(f'<e:DataReference URI="#{_attr(i)}"/>' for i in data_ids)
     ts = ts_c14n.decode("ascii").replace(f' xmlns:u="{ns.WSU}"', "", 1)
     text = (
-        f'<o:Security xmlns:o="{ns.WSSE}" xmlns:{soap_prefix}="{_attr(soap_ns)}" xmlns:u="{ns.WSU}"'
+        f'<w><o:Security xmlns:o="{ns.WSSE}" xmlns:{soap_prefix}="{_attr(soap_ns)}" xmlns:u="{ns.WSU}"'
         f' {soap_prefix}:mustUnderstand="1">{ts}{token_text}{"".join(dkts)}'
         f'<e:ReferenceList xmlns:e="{ns.XENC}">{refs}</e:ReferenceList>{signature_ed}</o:Security>'
+        f"{body_ed}</w>"
     )
     # our own text, every foreign value in it escaped; lxml's per-thread default parser
-    sec = etree.fromstring(text)
+    both = etree.fromstring(text)
+    sec, ed = both[0], both[1]
     header.append(sec)
+    body.append(ed)
     if token_element is not None and not isinstance(token_element, str):
         sec.insert(1, token_element)
     PATHS["protect.header.fast"] += 1
