@@ -19,8 +19,7 @@ from lxml import etree
 
 from wssc.certs import generate_self_signed
 from wssc.crypto import BASIC128, BASIC256SHA256, TRIPLEDES
-from wssc.security import MessagePolicy, SctProtection, protect
-from wssc.security import outbound as outbound_module
+from wssc.security import MessagePolicy, SctProtection, outbound_fast, protect
 from wssc.security.outbound_fast import dkt_xml, sct_xml
 from wssc.security.tokens import KerberosProtection, X509Protection
 from wssc.security.xmlsig import _attr
@@ -101,7 +100,7 @@ def _both(
         before["protect.header.fast"] + before["protect.header.general"] + 1
     )
     with monkeypatch.context() as m:
-        m.setattr(outbound_module, "_protect_wcf_layout", lambda *a, **k: False)
+        m.setattr(outbound_fast, "protect_wcf_layout", lambda *a, **k: False)
         next(pinned())
         general = etree.tostring(protect(parse_xml(plain), token, policy, now=T0, **kw))  # type: ignore[arg-type]
     return chosen, general, ran

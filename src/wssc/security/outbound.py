@@ -28,7 +28,6 @@ policy says (``sign_supporting_tokens``, ``encrypt_supporting_tokens``).
 from __future__ import annotations
 
 import base64
-import dataclasses
 import os
 import time
 from collections.abc import Sequence
@@ -37,46 +36,26 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 
-from wssc.crypto.primitives import hmac_sign, rsa_sign
 from wssc.errors import DuplicateId
-from wssc.security.outbound_fast import dkt_xml, sct_xml, timestamp_c14n, wcf_layout, write_header
+from wssc.security import outbound_fast
+from wssc.security.outbound_common import WSA_NAMESPACES as _WSA_NAMESPACES
+from wssc.security.outbound_common import Ids as _Ids
+from wssc.security.outbound_common import ensure_id as _ensure_id
+from wssc.security.outbound_common import signature_bytes as _signature_bytes
+from wssc.security.outbound_common import token_ref as _token_ref
 from wssc.security.policy import MessagePolicy
 from wssc.security.tokens import EncryptedKeyProtection, ProtectionToken, SigningKey, signing_key
 from wssc.security.xmlsig import (
     build_encrypted_data,
-    encrypted_data_xml,
     serialize_content,
-    signature_xml,
-    signed_info_xml,
 )
 from wssc.tokens.dkt import DerivedKeyToken
 from wssc.tokens.paths import PATHS
 from wssc.tokens.str_ import SecurityTokenReference
 from wssc.tokens.timestamp import Timestamp
 from wssc.xml import ns
-from wssc.xml.ids import ID_ATTRIBUTES, WSU_ID, element_id, index_ids
+from wssc.xml.ids import ID_ATTRIBUTES, WSU_ID, index_ids
 from wssc.xml.soap import Envelope
-
-_WSA_NAMESPACES = (ns.WSA10, ns.WSA2004)
-#: The Clark-notation tag prefixes of those namespaces (``{ns}``): a tag starts with one
-#: exactly when its namespace is one of them.
-_WSA_TAG_PREFIXES = tuple(f"{{{u}}}" for u in _WSA_NAMESPACES)
-
-
-class _Ids:
-    """Hands out ``_0``, ``_1``… skipping ids the document already uses."""
-
-    def __init__(self, taken: set[str]) -> None:
-        self.taken = taken
-        self.n = 0
-
-    def next(self) -> str:
-        while True:
-            ident = f"_{self.n}"
-            self.n += 1
-            if ident not in self.taken:
-                self.taken.add(ident)
-                return ident
 
 
 def protect(
@@ -146,7 +125,7 @@ def protect(
     )
     ids = _Ids(_ids_in_use(envelope, env.body, content))
     header = env.ensure_header()
-    if token is not None and _protect_wcf_layout(
+    if token is not None and outbound_fast.protect_wcf_layout(
         env,
         header,
         token,
@@ -332,97 +311,6 @@ def _ids_in_use(root: etree._Element, body: etree._Element, content: bytes | Non
     return set(out)
 
 
-def _protect_wcf_layout(
-    env: Envelope,
-    header: etree._Element,
-    token: ProtectionToken,
-    policy: MessagePolicy,
-    now: float,
-    content: bytes | None,
-    ids: _Ids,
-    signature_values: list[bytes] | None,
-    supporting: Sequence[etree._Element],
-    confirmations: Sequence[bytes] | None,
-    endorsing: ProtectionToken | Sequence[ProtectionToken] | None,
-    encrypt_with: EncryptedKeyProtection | None,
-) -> bool:
-    """WCF's default layout with its header written as one string (`outbound_fast`): the
-    same steps, ids, random draws and bytes as the general writer below. False, having
-    changed nothing, when the call departs from that layout in any way."""
-    key = signing_key(token)
-    base_ref = _token_ref(token, policy)
-    soap_prefix = wcf_layout(
-        header,
-        env.version.ns,
-        key,
-        base_ref,
-        policy,
-        supporting=supporting,
-        confirmations=confirmations,
-        endorsing=endorsing,
-        encrypt_with=encrypt_with,
-    )
-    if soap_prefix is None or not isinstance(key, bytes):
-        return False
-    suite, sc = policy.suite, policy.sc
-    ts_id = ids.next()
-    ts_c14n = timestamp_c14n(ts_id, now, now + policy.timestamp_validity)
-    token_el = sct_xml(token, sc) or token.header_element(sc)
-    dk_type = sc.dk_token_type if policy.local_reference_value_types else None
-    dkts: list[str] = []
-    keys: list[tuple[bytes, SecurityTokenReference]] = []
-    for length in (suite.signature_key_length, suite.encryption_key_length):
-        dk = DerivedKeyToken(base_ref, os.urandom(16), length, offset=0, wsu_id=ids.next())
-        dkts.append(dkt_xml(dk, sc, base_ref))
-        keys.append((dk.derive(key), SecurityTokenReference.local(dk.wsu_id, dk_type)))
-    (sig_key, sig_ref), (enc_key, enc_ref) = keys
-    targets: list[tuple[str, etree._Element | bytes]] = [(ts_id, ts_c14n)]
-    if policy.sign_addressing_headers:
-        for h in header:
-            tag = h.tag
-            if isinstance(tag, str) and tag.startswith(_WSA_TAG_PREFIXES):
-                targets.append((_ensure_id(h, ids), h))
-    body = env.body
-    targets.append((_ensure_id(body, ids), body))
-    signature = _signature_bytes(targets, sig_key, sig_ref, policy, signature_values)
-    body_data_id = ids.next()
-    body_ed = encrypted_data_xml(
-        body_data_id,
-        ns.XENC_CONTENT,
-        suite.encryption,
-        enc_key,
-        serialize_content(body) if content is None else content,
-        enc_ref,
-    )
-    sig_data_id = ids.next()
-    sig_ed = encrypted_data_xml(
-        sig_data_id, ns.XENC_ELEMENT, suite.encryption, enc_key, signature, enc_ref, declare_o=False
-    )
-    for child in list(body):
-        body.remove(child)
-    body.text = None
-    write_header(
-        header,
-        body,
-        soap_prefix,
-        env.version.ns,
-        token_el,
-        ts_c14n,
-        dkts,
-        (body_data_id, sig_data_id),
-        sig_ed,
-        body_ed,
-    )
-    return True
-
-
-def _token_ref(token: ProtectionToken, policy: MessagePolicy) -> SecurityTokenReference:
-    ref = token.reference(policy.sc)
-    if not policy.local_reference_value_types and ref.is_local:
-        ref = dataclasses.replace(ref, value_type=None)
-    return ref
-
-
 def _write_token(
     sec: etree._Element, token: ProtectionToken, policy: MessagePolicy
 ) -> SecurityTokenReference:
@@ -487,39 +375,6 @@ def _with_wsu_prefix(root: etree._Element) -> etree._Element:
     new.text = root.text
     new.extend(list(root))
     return new
-
-
-def _ensure_id(el: etree._Element, ids: _Ids) -> str:
-    existing = element_id(el)
-    if existing:
-        return existing
-    new = ids.next()
-    el.set(WSU_ID, new)
-    return new
-
-
-def _signature_bytes(
-    targets: Sequence[tuple[str, etree._Element | bytes]],
-    key: SigningKey,
-    key_ref: SecurityTokenReference,
-    policy: MessagePolicy,
-    signature_values: list[bytes] | None = None,
-    signature_id: str | None = None,
-) -> bytes:
-    """The whole ``ds:Signature`` as bytes. SignedInfo is written in exclusive-c14n form, so
-    the signature is computed over exactly the bytes a verifier will canonicalize it to.
-    Chosen by key type: RSA (the suite's asymmetric signature) for an RSA private key, HMAC
-    (its symmetric signature) for a symmetric key."""
-    suite = policy.suite
-    if isinstance(key, rsa.RSAPrivateKey):
-        si = signed_info_xml(targets, suite.asymmetric_signature, suite.digest)
-        value = rsa_sign(suite.asymmetric_signature, key, si)
-    else:
-        si = signed_info_xml(targets, suite.symmetric_signature, suite.digest)
-        value = hmac_sign(suite.symmetric_signature, key, si)
-    if signature_values is not None:
-        signature_values.append(value)
-    return signature_xml(si, value, key_ref, signature_id)
 
 
 def _sign(
