@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
+from wssc.crypto.hmackey import HmacKey
 from wssc.errors import FailedCheck, UnsupportedAlgorithm
 from wssc.xml import ns
 
@@ -39,9 +40,10 @@ _CIPHERS: Final = {
 def hmac_sign(algorithm: str, key: bytes, data: bytes) -> bytes:
     """Compute a ``ds:SignatureValue`` for an HMAC ``SignatureMethod``."""
     try:
-        return hmac.digest(key, data, _HMAC[algorithm])
+        hash_ctor = _HMAC[algorithm]
     except KeyError:
         raise UnsupportedAlgorithm(f"signature method {algorithm}") from None
+    return HmacKey(key, hash_ctor).digest(data)
 
 
 def hmac_verify(algorithm: str, key: bytes, data: bytes, signature: bytes) -> bool:

@@ -11,8 +11,7 @@ For a DerivedKeyToken the seed is ``UTF-8(label) + nonce`` and the key is
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+from wssc.crypto.hmackey import HmacKey
 
 _BLOCK = 20
 
@@ -26,9 +25,10 @@ def p_sha1(secret: bytes, seed: bytes, length: int, offset: int = 0) -> bytes:
     if length < 0 or offset < 0:
         raise ValueError("length and offset must not be negative")
     end = offset + length
+    mac = HmacKey(secret).digest  # the secret's pads hashed once for every HMAC below
     out = bytearray()
     a = seed
     while len(out) < end:
-        a = hmac.digest(secret, a, hashlib.sha1)
-        out += hmac.digest(secret, a + seed, hashlib.sha1)
+        a = mac(a)
+        out += mac(a + seed)
     return bytes(out[offset:end])

@@ -28,7 +28,6 @@ policy says (``sign_supporting_tokens``, ``encrypt_supporting_tokens``).
 from __future__ import annotations
 
 import base64
-import dataclasses
 import os
 import time
 from collections.abc import Sequence
@@ -37,40 +36,26 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 
-from wssc.crypto.primitives import hmac_sign, rsa_sign
 from wssc.errors import DuplicateId
+from wssc.security import outbound_fast
+from wssc.security.outbound_common import WSA_NAMESPACES as _WSA_NAMESPACES
+from wssc.security.outbound_common import Ids as _Ids
+from wssc.security.outbound_common import ensure_id as _ensure_id
+from wssc.security.outbound_common import signature_bytes as _signature_bytes
+from wssc.security.outbound_common import token_ref as _token_ref
 from wssc.security.policy import MessagePolicy
 from wssc.security.tokens import EncryptedKeyProtection, ProtectionToken, SigningKey, signing_key
 from wssc.security.xmlsig import (
     build_encrypted_data,
     serialize_content,
-    signature_xml,
-    signed_info_xml,
 )
 from wssc.tokens.dkt import DerivedKeyToken
+from wssc.tokens.paths import PATHS
 from wssc.tokens.str_ import SecurityTokenReference
 from wssc.tokens.timestamp import Timestamp
 from wssc.xml import ns
-from wssc.xml.ids import ID_ATTRIBUTES, WSU_ID, element_id, index_ids
+from wssc.xml.ids import ID_ATTRIBUTES, WSU_ID, index_ids
 from wssc.xml.soap import Envelope
-
-_WSA_NAMESPACES = (ns.WSA10, ns.WSA2004)
-
-
-class _Ids:
-    """Hands out ``_0``, ``_1``… skipping ids the document already uses."""
-
-    def __init__(self, taken: set[str]) -> None:
-        self.taken = taken
-        self.n = 0
-
-    def next(self) -> str:
-        while True:
-            ident = f"_{self.n}"
-            self.n += 1
-            if ident not in self.taken:
-                self.taken.add(ident)
-                return ident
 
 
 def protect(
@@ -140,6 +125,22 @@ def protect(
     )
     ids = _Ids(_ids_in_use(envelope, env.body, content))
     header = env.ensure_header()
+    if token is not None and outbound_fast.protect_wcf_layout(
+        env,
+        header,
+        token,
+        policy,
+        now,
+        content,
+        ids,
+        signature_values,
+        supporting,
+        confirmations,
+        endorsing,
+        encrypt_with,
+    ):
+        return envelope
+    PATHS["protect.header.general"] += 1
     sec = etree.SubElement(header, f"{{{ns.WSSE}}}Security", nsmap={"o": ns.WSSE, "u": ns.WSU})
     sec.set(f"{{{env.version.ns}}}mustUnderstand", "1")
 
@@ -317,10 +318,7 @@ def _write_token(
     el = token.header_element(policy.sc)
     if el is not None:
         sec.append(el)
-    ref = token.reference(policy.sc)
-    if not policy.local_reference_value_types and ref.is_local:
-        ref = dataclasses.replace(ref, value_type=None)
-    return ref
+    return _token_ref(token, policy)
 
 
 def _derive(
@@ -377,39 +375,6 @@ def _with_wsu_prefix(root: etree._Element) -> etree._Element:
     new.text = root.text
     new.extend(list(root))
     return new
-
-
-def _ensure_id(el: etree._Element, ids: _Ids) -> str:
-    existing = element_id(el)
-    if existing:
-        return existing
-    new = ids.next()
-    el.set(WSU_ID, new)
-    return new
-
-
-def _signature_bytes(
-    targets: list[tuple[str, etree._Element]],
-    key: SigningKey,
-    key_ref: SecurityTokenReference,
-    policy: MessagePolicy,
-    signature_values: list[bytes] | None = None,
-    signature_id: str | None = None,
-) -> bytes:
-    """The whole ``ds:Signature`` as bytes. SignedInfo is written in exclusive-c14n form, so
-    the signature is computed over exactly the bytes a verifier will canonicalize it to.
-    Chosen by key type: RSA (the suite's asymmetric signature) for an RSA private key, HMAC
-    (its symmetric signature) for a symmetric key."""
-    suite = policy.suite
-    if isinstance(key, rsa.RSAPrivateKey):
-        si = signed_info_xml(targets, suite.asymmetric_signature, suite.digest)
-        value = rsa_sign(suite.asymmetric_signature, key, si)
-    else:
-        si = signed_info_xml(targets, suite.symmetric_signature, suite.digest)
-        value = hmac_sign(suite.symmetric_signature, key, si)
-    if signature_values is not None:
-        signature_values.append(value)
-    return signature_xml(si, value, key_ref, signature_id)
 
 
 def _sign(

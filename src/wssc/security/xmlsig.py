@@ -28,7 +28,10 @@ EncryptedData (``Type`` is ``#Content`` for the Body, ``#Element`` for the Signa
 from __future__ import annotations
 
 import base64
+import functools
+import re
 from collections.abc import Sequence
+from typing import Final
 
 from lxml import etree
 
@@ -45,8 +48,14 @@ def _b64(b: bytes) -> str:
     return base64.b64encode(b).decode("ascii")
 
 
+#: The characters exclusive c14n escapes in an attribute value.
+_ATTR_SPECIAL: Final = re.compile('[&<"\t\n\r]')
+
+
 def _attr(value: str) -> str:
-    """Escape an attribute value as exclusive c14n writes it."""
+    """Escape an attribute value as exclusive c14n writes it (most values need nothing)."""
+    if _ATTR_SPECIAL.search(value) is None:
+        return value
     return (
         value.replace("&", "&amp;")
         .replace("<", "&lt;")
@@ -57,8 +66,10 @@ def _attr(value: str) -> str:
     )
 
 
-def str_xml(ref: SecurityTokenReference) -> str:
-    """A SecurityTokenReference as a self-contained XML string (no parse needed)."""
+def str_xml(ref: SecurityTokenReference, declare: bool = True) -> str:
+    """A SecurityTokenReference as a self-contained XML string (no parse needed). With
+    ``declare=False`` (a plain local or external reference only) the ``o`` prefix is left to
+    an enclosing element that declares it."""
     if (
         ref.uri is None
         or ref.custom is not None
@@ -66,38 +77,52 @@ def str_xml(ref: SecurityTokenReference) -> str:
         or ref.wsu_id
         or ref.token_type
     ):
+        if not declare:
+            raise ValueError("only a plain wsse:Reference can be written without its declaration")
         return etree.tostring(ref.to_xml(), encoding="unicode")
     vt = f' ValueType="{_attr(ref.value_type)}"' if ref.value_type else ""
     inst = ""
     if ref.instance:
+        if not declare:
+            raise ValueError("only a plain wsse:Reference can be written without its declaration")
         inst = f' xmlns:c="{_attr(ref.instance_ns)}" c:Instance="{_attr(ref.instance)}"'
+    o = f' xmlns:o="{ns.WSSE}"' if declare else ""
     return (
-        f'<o:SecurityTokenReference xmlns:o="{ns.WSSE}"><o:Reference URI="{_attr(ref.uri)}"'
+        f'<o:SecurityTokenReference{o}><o:Reference URI="{_attr(ref.uri)}"'
         f"{vt}{inst}/></o:SecurityTokenReference>"
     )
 
 
 def signed_info_xml(
-    targets: Sequence[tuple[str, etree._Element]], signature_method: str, digest_method: str
+    targets: Sequence[tuple[str, etree._Element | bytes]], signature_method: str, digest_method: str
 ) -> bytes:
-    """SignedInfo over ``(wsu_id, element)`` pairs (digests computed on the live tree), written
-    directly in exclusive-c14n form: these bytes are what the HMAC covers."""
+    """SignedInfo over ``(wsu_id, element)`` pairs (digests computed on the live tree, or over
+    the given bytes when a target is its exclusive c14n form already), written directly in
+    exclusive-c14n form: these bytes are what the HMAC covers."""
+    head, ref_open, ref_mid = _signed_info_parts(signature_method, digest_method)
+    parts = [head]
+    for wsu_id, el in targets:
+        dv = _b64(digest(digest_method, el if isinstance(el, bytes) else exc_c14n(el)))
+        parts.append(f"{ref_open}{_attr(wsu_id)}{ref_mid}{dv}</ds:DigestValue></ds:Reference>")
+    parts.append("</ds:SignedInfo>")
+    return "".join(parts).encode("utf-8")
+
+
+@functools.lru_cache(maxsize=16)
+def _signed_info_parts(signature_method: str, digest_method: str) -> tuple[str, str, str]:
+    """The fixed text of a SignedInfo for one pair of algorithms (the suite's URIs): its head,
+    and each Reference's text before its URI's id and between that and the DigestValue."""
     c14n_alg = ns.EXC_C14N
-    parts = [
+    head = (
         f'<ds:SignedInfo xmlns:ds="{DS}"><ds:CanonicalizationMethod Algorithm="{c14n_alg}">'
         f'</ds:CanonicalizationMethod><ds:SignatureMethod Algorithm="{_attr(signature_method)}">'
         "</ds:SignatureMethod>"
-    ]
-    for wsu_id, el in targets:
-        dv = _b64(digest(digest_method, exc_c14n(el)))
-        parts.append(
-            f'<ds:Reference URI="#{_attr(wsu_id)}"><ds:Transforms><ds:Transform Algorithm="'
-            f'{c14n_alg}"></ds:Transform></ds:Transforms><ds:DigestMethod Algorithm="'
-            f'{_attr(digest_method)}"></ds:DigestMethod><ds:DigestValue>{dv}</ds:DigestValue>'
-            "</ds:Reference>"
-        )
-    parts.append("</ds:SignedInfo>")
-    return "".join(parts).encode("utf-8")
+    )
+    ref_mid = (
+        f'"><ds:Transforms><ds:Transform Algorithm="{c14n_alg}"></ds:Transform></ds:Transforms>'
+        f'<ds:DigestMethod Algorithm="{_attr(digest_method)}"></ds:DigestMethod><ds:DigestValue>'
+    )
+    return head, '<ds:Reference URI="#', ref_mid
 
 
 def signature_xml(
@@ -124,14 +149,27 @@ def build_encrypted_data(
     plaintext: bytes,
     key_ref: SecurityTokenReference | None,
 ) -> etree._Element:
-    ki = f'<ds:KeyInfo xmlns:ds="{DS}">{str_xml(key_ref)}</ds:KeyInfo>' if key_ref else ""
-    text = (
+    return etree.fromstring(encrypted_data_xml(data_id, data_type, algorithm, key, plaintext, key_ref))
+
+
+def encrypted_data_xml(
+    data_id: str,
+    data_type: str,
+    algorithm: str,
+    key: bytes,
+    plaintext: bytes,
+    key_ref: SecurityTokenReference | None,
+    declare_o: bool = True,
+) -> str:
+    """``xenc:EncryptedData`` of ``plaintext`` as text; ``declare_o=False`` inside a
+    ``wsse:Security`` header that declares ``o`` (a plain reference only)."""
+    ki = f'<ds:KeyInfo xmlns:ds="{DS}">{str_xml(key_ref, declare_o)}</ds:KeyInfo>' if key_ref else ""
+    return (
         f'<e:EncryptedData xmlns:e="{XENC}" Id="{_attr(data_id)}" Type="{_attr(data_type)}">'
         f'<e:EncryptionMethod Algorithm="{_attr(algorithm)}"/>{ki}<e:CipherData><e:CipherValue>'
         f"{_b64(block_encrypt(algorithm, key, plaintext))}</e:CipherValue></e:CipherData>"
         "</e:EncryptedData>"
     )
-    return etree.fromstring(text)
 
 
 def serialize_content(el: etree._Element) -> bytes:

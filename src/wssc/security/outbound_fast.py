@@ -1,0 +1,260 @@
+"""The ``wsse:Security`` header of WCF's default layout, written as one string.
+
+`protect`'s general writer builds the header element by element (a Timestamp, two
+DerivedKeyTokens, a ReferenceList, the encrypted Signature), each a few lxml calls. For the
+one layout WCF's symmetric binding sends (an SCT-like symmetric token, derived keys, the
+Timestamp, the addressing headers and the Body signed, the Body and the Signature encrypted,
+nothing else) this writer puts the whole header in one string, in the very form the general
+writer serializes to, parses it once and attaches it. The token's own element is inserted as
+the general writer inserts it.
+
+It answers only for that form: `wcf_layout` says whether a call fits (the policy's and the
+arguments' shape, a symmetric key, a plain local reference to the token, and an envelope
+whose in-scope namespaces leave the header's prefixes free); anything else goes to the
+general writer. ``tests/core/test_protect_fast_header.py`` protects the same envelopes through
+both with the randomness and clock pinned and compares the bytes, and forces each departure.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+from collections.abc import Sequence
+from typing import Final
+
+from lxml import etree
+
+from wssc.security.outbound_common import WSA_TAG_PREFIXES, Ids, ensure_id, signature_bytes, token_ref
+from wssc.security.policy import MessagePolicy
+from wssc.security.tokens import EncryptedKeyProtection, ProtectionToken, SctProtection, signing_key
+from wssc.security.xmlsig import _attr, encrypted_data_xml, serialize_content, str_xml
+from wssc.tokens.dkt import DEFAULT_LENGTH, DerivedKeyToken
+from wssc.tokens.paths import PATHS
+from wssc.tokens.str_ import SecurityTokenReference
+from wssc.tokens.timestamp import format_time
+from wssc.xml import ns
+from wssc.xml.soap import Envelope
+
+#: Prefixes and namespaces the header declares itself; an envelope that has any of them in
+#: scope at the Header takes the general writer (lxml might reuse or shadow a declaration).
+_OWN_PREFIXES: Final = frozenset({"o", "c", "e", "ds"})
+#: Text and attribute values that lxml writes as they are (no escaping, ASCII).
+_PLAIN_TEXT: Final = re.compile(r"[A-Za-z0-9:._/#@+=,;()\-]+")
+_OWN_NAMESPACES: Final = frozenset({ns.WSSE, ns.XENC, ns.DS, *(v.ns for v in ns.SC_VERSIONS.values())})
+
+
+def wcf_layout(
+    header: etree._Element,
+    soap_ns: str,
+    key: object,
+    base_ref: SecurityTokenReference,
+    policy: MessagePolicy,
+    *,
+    supporting: Sequence[etree._Element],
+    confirmations: Sequence[bytes] | None,
+    endorsing: object,
+    encrypt_with: object,
+) -> str | None:
+    """The SOAP prefix to write ``mustUnderstand`` with when this call fits the one layout
+    this writer knows; None otherwise (the general writer then runs)."""
+    if (
+        supporting
+        or confirmations
+        or endorsing
+        or encrypt_with is not None
+        or policy.transport
+        or not policy.derived_keys
+        or not policy.encrypt_body
+        or not policy.encrypt_signature
+        or not isinstance(key, bytes)
+        or not _plain_reference(base_ref)
+    ):
+        return None
+    nsmap = header.nsmap
+    if nsmap.get("u") != ns.WSU or _OWN_PREFIXES.intersection(nsmap):
+        return None
+    soap_prefix: str | None = None
+    for prefix, uri in nsmap.items():
+        if uri in _OWN_NAMESPACES:
+            return None
+        if uri == soap_ns:
+            if soap_prefix is not None or prefix is None:
+                return None  # two prefixes, or a default namespace: lxml picks one
+            soap_prefix = prefix
+        elif uri == ns.WSU and prefix != "u":
+            return None
+    return soap_prefix
+
+
+def _plain_reference(ref: SecurityTokenReference) -> bool:
+    return (
+        ref.uri is not None
+        and ref.custom is None
+        and ref.key_identifier is None
+        and ref.instance is None
+        and not ref.wsu_id
+        and not ref.token_type
+    )
+
+
+def sct_xml(token: object, sc: ns.ScVersion) -> str | None:
+    """An included `SctProtection`'s SecurityContextToken as the general writer serializes it
+    inside the header, when it is the plain form (an Identifier alone, no Instance or cookie)
+    and its id and Identifier need no escaping; None otherwise (its element is inserted)."""
+    if type(token) is not SctProtection or not token.include:
+        return None
+    sct = token.sct
+    if sct.instance is not None or sct.cookie is not None:
+        return None
+    if not (_PLAIN_TEXT.fullmatch(sct.identifier) and _PLAIN_TEXT.fullmatch(sct.wsu_id)):
+        return None
+    return (
+        f'<c:SecurityContextToken xmlns:c="{sc.ns}" u:Id="{sct.wsu_id}"><c:Identifier>'
+        f"{sct.identifier}</c:Identifier></c:SecurityContextToken>"
+    )
+
+
+def timestamp_c14n(wsu_id: str, created: float, expires: float) -> bytes:
+    """The Timestamp as exclusive c14n writes it (what its digest covers); ``wsu_id`` is one
+    of our own ``_N`` ids."""
+    return (
+        f'<u:Timestamp xmlns:u="{ns.WSU}" u:Id="{wsu_id}"><u:Created>{format_time(created)}'
+        f"</u:Created><u:Expires>{format_time(expires)}</u:Expires></u:Timestamp>"
+    ).encode("ascii")
+
+
+def dkt_xml(dk: DerivedKeyToken, sc: ns.ScVersion, base_ref: SecurityTokenReference) -> str:
+    """A DerivedKeyToken as `DerivedKeyToken.to_xml` serializes inside the Security header
+    (``o`` and ``u`` in scope): no Algorithm, Generation or Label (the writer makes none)."""
+    if dk.generation is not None or dk.label is not None or dk.algorithm:
+        raise ValueError("dkt_xml writes only what protect derives")
+    ol = ""
+    if dk.offset or dk.length != DEFAULT_LENGTH:
+        ol = f"<c:Offset>{dk.offset or 0}</c:Offset><c:Length>{dk.length}</c:Length>"
+    return (
+        f'<c:DerivedKeyToken xmlns:c="{sc.ns}" u:Id="{_attr(dk.wsu_id)}">{str_xml(base_ref, False)}'
+        f"{ol}<c:Nonce>{base64.b64encode(dk.nonce).decode('ascii')}</c:Nonce></c:DerivedKeyToken>"
+    )
+
+
+def write_header(
+    header: etree._Element,
+    body: etree._Element,
+    soap_prefix: str,
+    soap_ns: str,
+    token_element: etree._Element | str | None,
+    ts_c14n: bytes,
+    dkts: Sequence[str],
+    data_ids: Sequence[str],
+    signature_ed: str,
+    body_ed: str,
+) -> etree._Element:
+    """Parse the whole header and the Body's EncryptedData in one go; append the header to
+    ``header`` and the EncryptedData to the (emptied) ``body``. The token (its text, or its
+    element) goes second, after the Timestamp, as the general writer puts it."""
+    token_text = token_element if isinstance(token_element, str) else ""
+    refs = "".join(f'<e:DataReference URI="#{_attr(i)}"/>' for i in data_ids)
+    ts = ts_c14n.decode("ascii").replace(f' xmlns:u="{ns.WSU}"', "", 1)
+    text = (
+        f'<w><o:Security xmlns:o="{ns.WSSE}" xmlns:{soap_prefix}="{_attr(soap_ns)}" xmlns:u="{ns.WSU}"'
+        f' {soap_prefix}:mustUnderstand="1">{ts}{token_text}{"".join(dkts)}'
+        f'<e:ReferenceList xmlns:e="{ns.XENC}">{refs}</e:ReferenceList>{signature_ed}</o:Security>'
+        f"{body_ed}</w>"
+    )
+    # our own text, every foreign value in it escaped; lxml's per-thread default parser
+    both = etree.fromstring(text)
+    sec, ed = both[0], both[1]
+    header.append(sec)
+    body.append(ed)
+    if token_element is not None and not isinstance(token_element, str):
+        sec.insert(1, token_element)
+    PATHS["protect.header.fast"] += 1
+    return sec
+
+
+def protect_wcf_layout(
+    env: Envelope,
+    header: etree._Element,
+    token: ProtectionToken,
+    policy: MessagePolicy,
+    now: float,
+    content: bytes | None,
+    ids: Ids,
+    signature_values: list[bytes] | None,
+    supporting: Sequence[etree._Element],
+    confirmations: Sequence[bytes] | None,
+    endorsing: ProtectionToken | Sequence[ProtectionToken] | None,
+    encrypt_with: EncryptedKeyProtection | None,
+) -> bool:
+    """WCF's default layout with its header written as one string (`outbound_fast`): the
+    same steps, ids, random draws and bytes as the general writer below. False, having
+    changed nothing, when the call departs from that layout in any way."""
+    key = signing_key(token)
+    base_ref = token_ref(token, policy)
+    soap_prefix = wcf_layout(
+        header,
+        env.version.ns,
+        key,
+        base_ref,
+        policy,
+        supporting=supporting,
+        confirmations=confirmations,
+        endorsing=endorsing,
+        encrypt_with=encrypt_with,
+    )
+    if soap_prefix is None or not isinstance(key, bytes):
+        return False
+    suite, sc = policy.suite, policy.sc
+    ts_id = ids.next()
+    ts_c14n = timestamp_c14n(ts_id, now, now + policy.timestamp_validity)
+    token_el = sct_xml(token, sc) or token.header_element(sc)
+    dk_type = sc.dk_token_type if policy.local_reference_value_types else None
+    dkts: list[str] = []
+    keys: list[tuple[bytes, SecurityTokenReference]] = []
+    for length in (suite.signature_key_length, suite.encryption_key_length):
+        dk = DerivedKeyToken(base_ref, os.urandom(16), length, offset=0, wsu_id=ids.next())
+        dkts.append(dkt_xml(dk, sc, base_ref))
+        keys.append((dk.derive(key), SecurityTokenReference.local(dk.wsu_id, dk_type)))
+    (sig_key, sig_ref), (enc_key, enc_ref) = keys
+    targets: list[tuple[str, etree._Element | bytes]] = [(ts_id, ts_c14n)]
+    if policy.sign_addressing_headers:
+        for h in header:
+            tag = h.tag
+            if isinstance(tag, str) and tag.startswith(WSA_TAG_PREFIXES):
+                targets.append((ensure_id(h, ids), h))
+    body = env.body
+    targets.append((ensure_id(body, ids), body))
+    signature = signature_bytes(targets, sig_key, sig_ref, policy, signature_values)
+    body_data_id = ids.next()
+    body_ed = encrypted_data_xml(
+        body_data_id,
+        ns.XENC_CONTENT,
+        suite.encryption,
+        enc_key,
+        serialize_content(body) if content is None else content,
+        enc_ref,
+    )
+    sig_data_id = ids.next()
+    sig_ed = encrypted_data_xml(
+        sig_data_id, ns.XENC_ELEMENT, suite.encryption, enc_key, signature, enc_ref, declare_o=False
+    )
+    for child in list(body):
+        body.remove(child)
+    body.text = None
+    write_header(
+        header,
+        body,
+        soap_prefix,
+        env.version.ns,
+        token_el,
+        ts_c14n,
+        dkts,
+        (body_data_id, sig_data_id),
+        sig_ed,
+        body_ed,
+    )
+    return True
+
+
+__all__ = ["dkt_xml", "protect_wcf_layout", "sct_xml", "timestamp_c14n", "wcf_layout", "write_header"]
