@@ -43,7 +43,9 @@ def enforce(ctx: InboundContext, sig: etree._Element | None) -> None:
     seen: set[str] = set()
     if header is not None:
         for h in header:
-            if not isinstance(h.tag, str) or etree.QName(h).namespace not in _WSA_NAMESPACES:
+            tag = h.tag
+            # the namespace of "{ns}local" (a local name holds no "}"), as QName gives it
+            if not isinstance(tag, str) or tag[:1] != "{" or tag[1 : tag.rfind("}")] not in _WSA_NAMESPACES:
                 continue
             if h.tag in seen:
                 raise InvalidSecurity(f"duplicate addressing header {etree.QName(h).localname}")
