@@ -52,10 +52,10 @@ def enforce(ctx: InboundContext, sig: etree._Element | None) -> None:
             seen.add(h.tag)
             if p.require_signed_addressing and not any(e is h for e in r.signed):
                 raise InvalidSecurity(f"the addressing header {etree.QName(h).localname} is not signed")
-    sec = ctx.state.security
+    sec, body = ctx.state.security, env.body
     for el in r.signed:
         parent = el.getparent()
-        if el is env.body or el is ts_el:
+        if el is body or el is ts_el:
             continue
         # SOAP headers, and tokens of this security header (UsernameToken,
         # SignatureConfirmation…): nothing signed may hide elsewhere.
