@@ -65,11 +65,13 @@ class VerifiedMessage:
 
     @property
     def body_signed(self) -> bool:
-        return any(e is self.envelope.body for e in self.signed)
+        body = self.envelope.body
+        return any(e is body for e in self.signed)
 
     @property
     def body_encrypted(self) -> bool:
-        return any(e is self.envelope.body for _, e in self.encrypted)
+        body = self.envelope.body
+        return any(e is body for _, e in self.encrypted)
 
     def to_bytes(self) -> bytes:
         return etree.tostring(self.envelope.root, encoding="utf-8")

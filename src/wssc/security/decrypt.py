@@ -167,7 +167,8 @@ def decrypt(
     raw = b64decode(cv.text if cv is not None else None, "CipherValue")
     parent = ed.getparent()
     assert parent is not None
-    if len(parent.nsmap) > p.max_namespace_declarations:
+    scope = parent.nsmap  # a new dict on every read: read once
+    if len(scope) > p.max_namespace_declarations:
         raise InvalidSecurity(f"more than {p.max_namespace_declarations} namespaces are in scope")
     if lenient_padding:
         plain, padding_ok = block_decrypt_lenient(alg, tok.key, raw)
@@ -175,7 +176,7 @@ def decrypt(
             ctx.state.deferred_failure = "the decrypted data has invalid padding"
     else:
         plain = block_decrypt(alg, tok.key, raw)
-    nodes = _parse_fragment(plain, parent, ctx.limits)
+    nodes = _parse_fragment(plain, scope, ctx.limits)
     ed_id = ed.get("Id")
     if ed_id is not None and ctx.ids.get(ed_id) is ed:
         del ctx.ids[ed_id]
@@ -194,7 +195,7 @@ def decrypt(
         raise InvalidSecurity("encrypted content must be the only content of its parent")
     parent.remove(ed)
     parent.text = nodes.text
-    graft = _would_be_renamed(plain, parent.nsmap)
+    graft = _would_be_renamed(plain, scope)
     for n in list(nodes):
         if not isinstance(n.tag, str):
             continue
@@ -209,11 +210,9 @@ def decrypt(
     return parent
 
 
-def _parse_fragment(plain: bytes, context: etree._Element, limits: ParserLimits) -> etree._Element:
-    """Parse decrypted bytes as a fragment in the namespace context of ``context``."""
-    decls = "".join(
-        f' xmlns:{p}="{_attr(u)}"' if p else f' xmlns="{_attr(u)}"' for p, u in context.nsmap.items()
-    )
+def _parse_fragment(plain: bytes, scope: Mapping[str | None, str], limits: ParserLimits) -> etree._Element:
+    """Parse decrypted bytes as a fragment in the namespace ``scope`` of its parent."""
+    decls = "".join(f' xmlns:{p}="{_attr(u)}"' if p else f' xmlns="{_attr(u)}"' for p, u in scope.items())
     wrapped = f"<wssc-fragment{decls}>".encode() + plain + b"</wssc-fragment>"
     try:
         frag = parse_xml(wrapped, limits)

@@ -43,17 +43,19 @@ def enforce(ctx: InboundContext, sig: etree._Element | None) -> None:
     seen: set[str] = set()
     if header is not None:
         for h in header:
-            if not isinstance(h.tag, str) or etree.QName(h).namespace not in _WSA_NAMESPACES:
+            tag = h.tag
+            # the namespace of "{ns}local" (a local name holds no "}"), as QName gives it
+            if not isinstance(tag, str) or tag[:1] != "{" or tag[1 : tag.rfind("}")] not in _WSA_NAMESPACES:
                 continue
             if h.tag in seen:
                 raise InvalidSecurity(f"duplicate addressing header {etree.QName(h).localname}")
             seen.add(h.tag)
             if p.require_signed_addressing and not any(e is h for e in r.signed):
                 raise InvalidSecurity(f"the addressing header {etree.QName(h).localname} is not signed")
-    sec = ctx.state.security
+    sec, body = ctx.state.security, env.body
     for el in r.signed:
         parent = el.getparent()
-        if el is env.body or el is ts_el:
+        if el is body or el is ts_el:
             continue
         # SOAP headers, and tokens of this security header (UsernameToken,
         # SignatureConfirmation…): nothing signed may hide elsewhere.

@@ -152,13 +152,14 @@ def verify(
     root: etree._Element
     if isinstance(message, etree._Element):
         root = message
+        # Exclusive c14n without comments leaves comments out of every digest, while
+        # ``.text`` stops at a comment: strip them so the application reads exactly what
+        # was signed. (`parse_xml` drops them while parsing: bytes arrive without any.)
+        etree.strip_tags(root, etree.Comment)
     elif isinstance(message, str):
         root = parse_xml(message, limits)
     else:
         root = parse_xml(bytes(message), limits)
-    # Exclusive c14n without comments leaves comments out of every digest, while ``.text``
-    # stops at a comment: strip them so the application reads exactly what was signed.
-    etree.strip_tags(root, etree.Comment)
     now = time.time() if now is None else now
     env = Envelope(root)
     secs = env.security_headers()

@@ -15,6 +15,7 @@ import base64
 import binascii
 import uuid
 from dataclasses import dataclass, field
+from typing import Final
 
 from lxml import etree
 
@@ -60,9 +61,8 @@ class SecurityContextToken:
 
     @classmethod
     def from_xml(cls, el: etree._Element) -> tuple[SecurityContextToken, ScVersion]:
-        q = etree.QName(el)
-        sc = ns.SC_VERSIONS.get(q.namespace or "")
-        if sc is None or q.localname != "SecurityContextToken":
+        sc = _SCT_TAGS.get(el.tag) if isinstance(el.tag, str) else None
+        if sc is None:
             raise InvalidSecurityToken(f"not a SecurityContextToken: {el.tag}")
         fast = _from_wcf_layout(el, sc)
         if fast is not None:
@@ -89,6 +89,11 @@ class SecurityContextToken:
                 raise InvalidSecurityToken("the SecurityContextToken cookie is not base64") from None
         wsu_id = el.get(f"{{{ns.WSU}}}Id") or el.get("Id") or ""
         return cls(identifier, instance, cookie, wsu_id), sc
+
+
+#: ``{ns}SecurityContextToken`` of each WS-SC version: the tag names the namespace and the
+#: local name exactly.
+_SCT_TAGS: Final = {f"{{{v.ns}}}SecurityContextToken": v for v in ns.SC_VERSIONS.values()}
 
 
 def _from_wcf_layout(el: etree._Element, sc: ScVersion) -> SecurityContextToken | None:

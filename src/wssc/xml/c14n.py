@@ -47,7 +47,10 @@ def exc_c14n(
 
 def read_inclusive_prefixes(parent: etree._Element) -> list[str]:
     """The PrefixList of an ``ec:InclusiveNamespaces`` child of ``parent``, or ``[]``."""
-    node = parent.find(f"{{{ns.EXC_C14N}}}InclusiveNamespaces")
-    if node is None:
-        return []
-    return (node.get("PrefixList") or "").split()
+    for node in parent:  # the first such child, as ``find`` gives it
+        if node.tag == _INCLUSIVE:
+            return (node.get("PrefixList") or "").split()
+    return []
+
+
+_INCLUSIVE = f"{{{ns.EXC_C14N}}}InclusiveNamespaces"

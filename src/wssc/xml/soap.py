@@ -42,6 +42,11 @@ _THIS_NODE = {
 }
 
 
+_SECURITY = f"{{{ns.WSSE}}}Security"
+_HEADER = {v: f"{{{v}}}Header" for v in SOAP_VERSIONS}
+_BODY = {v: f"{{{v}}}Body" for v in SOAP_VERSIONS}
+
+
 def soap_version(name: str) -> SoapVersion:
     for v in (SOAP_11, SOAP_12):
         if name in (v.name, v.ns):
@@ -64,7 +69,13 @@ class Envelope:
 
     @property
     def header(self) -> etree._Element | None:
-        return self.root.find(f"{{{self.version.ns}}}Header")
+        """The first Header child (as ``find`` gives it), read by walking the children: the
+        Header is first, and a walk costs less than lxml's path lookup."""
+        tag = _HEADER[self.version.ns]
+        for child in self.root:
+            if child.tag == tag:
+                return child
+        return None
 
     def ensure_header(self) -> etree._Element:
         h = self.header
@@ -80,7 +91,8 @@ class Envelope:
         b = self._body
         if b is not None and b.getparent() is self.root:
             return b
-        bodies = self.root.findall(f"{{{self.version.ns}}}Body")
+        tag = _BODY[self.version.ns]
+        bodies = [c for c in self.root if c.tag == tag]
         if len(bodies) != 1:
             raise MalformedXml("a SOAP Envelope must have exactly one Body")
         self._body = bodies[0]
@@ -88,7 +100,7 @@ class Envelope:
 
     def security_headers(self) -> list[etree._Element]:
         h = self.header
-        return [] if h is None else h.findall(f"{{{ns.WSSE}}}Security")
+        return [] if h is None else [c for c in h if c.tag == _SECURITY]
 
     def header_text(self, namespace: str, local: str) -> str | None:
         h = self.header
