@@ -212,3 +212,128 @@ def test_serve_runs_four_security_threads_by_default() -> None:
     assert security_threads(None, "redis://127.0.0.1:6379/0") == 4
     assert security_threads(2, "redis://127.0.0.1:6379/0") == 2
     assert security_threads(3, "memory") == 3
+
+
+class WatchedLock:
+    """A `SecurityTurn`'s lock that counts the threads waiting for it."""
+
+    def __init__(self) -> None:
+        self.real = threading.Lock()
+        self.count = threading.Lock()
+        self.waiting = 0
+
+    def __enter__(self) -> None:
+        with self.count:
+            self.waiting += 1
+        self.real.acquire()
+        with self.count:
+            self.waiting -= 1
+
+    def __exit__(self, *exc: object) -> None:
+        self.real.release()
+
+
+def overlap_engine(
+    monkeypatch: pytest.MonkeyPatch, gate: threading.Event
+) -> tuple[ServiceEngine, list[int], threading.Event]:
+    """An engine whose ``handle`` counts how many calls are inside it at once (the most seen,
+    in the list) and holds a request whose body starts with ``<gate`` until ``gate`` opens."""
+    eng = ServiceEngine(Blocking(), address=URL, certificate=CERT)
+    inside = [0]
+    most: list[int] = []
+    entered = threading.Event()
+    real = eng.handle
+    count = threading.Lock()
+
+    def handle(req: HttpRequest) -> object:
+        with count:
+            inside[0] += 1
+            most.append(inside[0])
+        try:
+            if req.body.startswith(b"<gate"):
+                entered.set()
+                if not gate.wait(30):
+                    raise RuntimeError("gate never opened")
+            return real(req)
+        finally:
+            with count:
+                inside[0] -= 1
+
+    monkeypatch.setattr(eng, "handle", handle)
+    return eng, most, entered
+
+
+def test_the_security_work_of_two_calls_takes_turns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Four threads, two requests: the second one's verify waits, asleep on the turn, until the
+    first one's is done; it never runs beside it (docs/performance.md: the threads would
+    otherwise fight for the GIL)."""
+    gate = threading.Event()
+    eng, most, entered = overlap_engine(monkeypatch, gate)
+    app = AsgiApp(eng, security_threads=4)
+    watched = WatchedLock()
+    app.security_turn.lock = watched  # type: ignore[assignment]
+    statuses: list[int] = []
+
+    async def send(msg: dict[str, object]) -> None:
+        if msg["type"] == "http.response.start":
+            statuses.append(int(msg["status"]))  # type: ignore[call-overload]
+
+    def receiver(body: bytes) -> Callable[[], object]:
+        async def receive() -> dict[str, object]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        return receive
+
+    async def main() -> None:
+        first, second = b"<gate/>", b"<x/>"
+        a = asyncio.create_task(app(scope(len(first)), receiver(first), send))  # type: ignore[arg-type]
+        await until(entered.is_set, "the first request's security work to start")
+        b = asyncio.create_task(app(scope(len(second)), receiver(second), send))  # type: ignore[arg-type]
+        await until(lambda: watched.waiting == 1, "the second request to wait for its turn")
+        assert most == [1] and not b.done()
+        gate.set()
+        await asyncio.wait_for(asyncio.gather(a, b), 30)
+
+    asyncio.run(main())
+    assert statuses == [500, 500] and most == [1, 1]
+
+
+def test_wsgi_threads_take_turns_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same under WSGI, whose server runs a thread per connection."""
+    import io
+
+    from wssc.service.wsgi import WsgiApp
+
+    gate = threading.Event()
+    eng, most, entered = overlap_engine(monkeypatch, gate)
+    app = WsgiApp(eng)
+    watched = WatchedLock()
+    app.security_turn.lock = watched  # type: ignore[assignment]
+    statuses: list[str] = []
+
+    def call(body: bytes) -> None:
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": "/svc",
+            "CONTENT_LENGTH": str(len(body)),
+            "CONTENT_TYPE": "application/soap+xml",
+            "wsgi.input": io.BytesIO(body),
+        }
+        app(environ, lambda status, headers: statuses.append(status))
+
+    a = threading.Thread(target=call, args=(b"<gate/>",))
+    a.start()
+    if not entered.wait(30):
+        raise AssertionError("the first request's security work never started")
+    b = threading.Thread(target=call, args=(b"<x/>",))
+    b.start()
+    deadline = time.monotonic() + 20
+    while watched.waiting != 1:
+        if time.monotonic() > deadline:
+            raise AssertionError("the second request never waited for its turn")
+        time.sleep(0.001)  # sleep-ok: one poll step of a deadline loop
+    assert most == [1] and b.is_alive()
+    gate.set()
+    a.join(30)
+    b.join(30)
+    assert sorted(statuses) == ["500 Internal Server Error"] * 2 and most == [1, 1]

@@ -312,9 +312,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         type=_positive,
         default=None,
         metavar="N",
-        help="threads that verify requests, run synchronous operations and secure replies "
-        "(default 4: the work holds the GIL, so more only take turns; raise it if operations "
-        "block for long, lower it to 1 for operations that never block)",
+        help="threads that run the calls: verify, synchronous operation, secure the reply "
+        "(default 4). Verify and secure take turns under one lock (they hold the GIL anyway); "
+        "the operations run side by side, so raise it if operations block for long",
     )
     s.add_argument(
         "--inline-limit",
@@ -773,8 +773,8 @@ def run_serve(args: argparse.Namespace) -> int:
 
 def security_threads(given: int | None, store: str) -> int:
     """``--security-threads``: as given, else 4 whatever the store (``AsgiApp``'s default:
-    the CPU per call stays flat from 1 to 16 clients, and a blocking operation or a Redis
-    round trip does not stall every other call; docs/performance.md)."""
+    their security work takes turns, so the CPU per call stays flat from 1 to 16 clients, and
+    a blocking operation does not stall every other call; docs/performance.md)."""
     del store
     return 4 if given is None else given
 

@@ -3,16 +3,18 @@
 Where the work of a call runs (verify the request, run a synchronous operation, secure the
 reply): on the app's own executor of ``security_threads`` threads (default 4), in one
 hand-over from the event loop, which goes on reading bodies and accepting connections
-meanwhile. The security work holds the GIL, so more threads do not run it in parallel: they
-take turns at the GIL, every turn costs CPU, and under ``asyncio.to_thread``'s pool the
-service's CPU per call climbed with concurrency (docs/performance.md). Every extra hand-over
-between threads costs too, on a busy machine a wait for the scheduler: a synchronous
-operation therefore runs in the same thread as its security work. Four threads by default:
-one thread measured as well (docs/performance.md), but then one blocking operation holds up
-every call behind it, where WCF runs calls of different sessions concurrently; four keep the
-CPU per call flat from 1 to 16 clients (+2 % measured) and let a blocking operation or a
-Redis round trip wait without stalling the rest. ``async def``
-operations are awaited on the loop.
+meanwhile. A synchronous operation runs in the same thread as its security work: every extra
+hand-over between threads costs, on a busy machine a wait for the scheduler.
+
+**Security work takes turns.** Verifying a request and securing a reply hold the GIL, so
+several threads never run them in parallel; left to themselves they fight for it, every
+forced switch costs CPU, and the service's CPU per call climbed with concurrency (+53 % from
+1 to 16 clients with four threads, docs/performance.md). So the verify and secure steps of
+every call hold one lock (`wssc.service.security_turn`): one call's security work runs at a
+time, the other threads wait on the lock, asleep, not on the GIL. The operation itself runs
+outside the lock, so a synchronous operation that blocks (a database, a remote call) holds up
+no other call; that is why there are four threads and not one. ``async def`` operations are
+awaited on the loop.
 
 ``inline_limit`` (default 0: off): requests of at most that many bytes are handled on the
 event loop itself, no hand-over at all, for services whose operations never block.
@@ -28,14 +30,9 @@ from typing import Any, TypeVar
 
 from wssc.errors import ConfigurationError
 from wssc.logs import printable
-from wssc.service.engine import (
-    Dispatch,
-    HttpRequest,
-    HttpResponse,
-    ServiceEngine,
-    run_dispatch_sync,
-)
+from wssc.service.engine import Dispatch, HttpRequest, HttpResponse, ServiceEngine
 from wssc.service.hosting import startup
+from wssc.service.security_turn import SecurityTurn
 from wssc.service.transport import transport_info
 
 log = logging.getLogger("wssc.service.asgi")
@@ -83,10 +80,12 @@ class AsgiApp:
         self.security_threads = security_threads
         self.inline_limit = inline_limit
         self._executor = ThreadPoolExecutor(security_threads, thread_name_prefix="wssc-security")
+        self.security_turn = SecurityTurn()
 
     async def _secure(self, fn: Callable[..., _T], *args: Any) -> _T:
-        """Run security work on the app's executor."""
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        """Run security work on the app's executor, in its turn."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self.security_turn.run, fn, *args)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -145,10 +144,7 @@ class AsgiApp:
 
     def _handle(self, req: HttpRequest) -> HttpResponse | Dispatch:
         """Verify, run a synchronous operation, secure the reply: one hand-over in all."""
-        out = self.engine.handle(req)
-        if isinstance(out, Dispatch) and not out.operation.is_async:
-            return run_dispatch_sync(out)
-        return out
+        return self.security_turn.handle(self.engine, req)
 
     async def _run_async(self, d: Dispatch) -> HttpResponse:
         try:

@@ -9,7 +9,8 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from wssc.logs import printable
-from wssc.service.engine import Dispatch, HttpRequest, ServiceEngine, run_dispatch_sync
+from wssc.service.engine import HttpRequest, ServiceEngine
+from wssc.service.security_turn import SecurityTurn
 from wssc.service.transport import transport_info
 
 log = logging.getLogger("wssc.service.wsgi")
@@ -44,6 +45,7 @@ class WsgiApp:
         self.engine = engine
         self.max_body = engine.settings.max_received_message_size if max_body is None else max_body
         self.forwarded_allow_ips = tuple(forwarded_allow_ips)
+        self.security_turn = SecurityTurn()  # the server's threads take turns (its module docs)
         startup(engine)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -74,9 +76,7 @@ class WsgiApp:
                 forwarded_allow_ips=self.forwarded_allow_ips,
             ),
         )
-        out = self.engine.handle(req)
-        if isinstance(out, Dispatch):
-            out = run_dispatch_sync(out)
+        out = self.security_turn.handle_sync(self.engine, req)
         status = f"{out.status} {_REASONS.get(out.status, 'Unknown')}"
         start_response(status, [*out.headers, ("content-length", str(len(out.body)))])
         return [out.body]

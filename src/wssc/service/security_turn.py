@@ -1,0 +1,58 @@
+"""One call's security work at a time: verify and secure in turns, operations outside them.
+
+Verifying a request and securing a reply hold the GIL, so threads never run them in
+parallel. Left to themselves, several threads fight for the GIL, every forced switch costs
+CPU, and the service's CPU per call climbs with the number of clients (+53 % from 1 to 16
+clients with four threads, docs/performance.md). A `SecurityTurn` is one lock that each call
+holds while it is verified and while its reply is secured: the other threads wait on the
+lock, asleep. The operation runs outside the lock, so one that blocks (a database, a remote
+call) holds up no other call, as in WCF, which runs the calls of different sessions
+concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from wssc.service.engine import Dispatch, HttpRequest, HttpResponse, ServiceEngine
+
+_T = TypeVar("_T")
+
+
+class SecurityTurn:
+    """The lock, and the two ways a host runs a call with it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+
+    def run(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """``fn(*args)`` in its turn."""
+        with self.lock:
+            return fn(*args)
+
+    def handle(self, engine: ServiceEngine, req: HttpRequest) -> HttpResponse | Dispatch:
+        """Verify in a turn, run a synchronous operation outside it, secure the reply in
+        another turn. A Dispatch of an ``async def`` operation is returned for the host's
+        loop to await (then `run` its ``finish``)."""
+        out = self.run(engine.handle, req)
+        if not isinstance(out, Dispatch) or out.operation.is_async:
+            return out
+        try:
+            value = out.method(**out.args)
+        except Exception as exc:
+            return self.run(out.finish, None, exc)
+        return self.run(out.finish, value, None)
+
+    def handle_sync(self, engine: ServiceEngine, req: HttpRequest) -> HttpResponse:
+        """`handle`, with an ``async def`` operation run to completion here (WSGI)."""
+        out = self.handle(engine, req)
+        if not isinstance(out, Dispatch):
+            return out
+        try:
+            value = asyncio.run(out.method(**out.args))
+        except Exception as exc:
+            return self.run(out.finish, None, exc)
+        return self.run(out.finish, value, None)
