@@ -33,8 +33,9 @@ if [ -f mkdocs.yml ]; then
   NO_MKDOCS_2_WARNING=1 "$BIN/mkdocs" build --strict --quiet --site-dir .wssc/site || failed+=(docs)
 fi
 
-echo "== pytest -q $*"
-"$BIN/python" -m pytest -q "$@" || failed+=(pytest)
+echo "== pytest -q --durations=30 $*"
+# the slowest tests, so that the run's time (budget: well under 45 min) can be watched
+"$BIN/python" -m pytest -q --durations=30 "$@" || failed+=(pytest)
 
 if [ "${#failed[@]}" -gt 0 ]; then
   echo "test: FAILED: ${failed[*]}" >&2
