@@ -222,14 +222,15 @@ class WatchedLock:
         self.count = threading.Lock()
         self.waiting = 0
 
-    def __enter__(self) -> None:
+    def acquire(self) -> bool:
         with self.count:
             self.waiting += 1
         self.real.acquire()
         with self.count:
             self.waiting -= 1
+        return True
 
-    def __exit__(self, *exc: object) -> None:
+    def release(self) -> None:
         self.real.release()
 
 
@@ -271,7 +272,7 @@ def test_the_security_work_of_two_calls_takes_turns(monkeypatch: pytest.MonkeyPa
     eng, most, entered = overlap_engine(monkeypatch, gate)
     app = AsgiApp(eng, security_threads=4)
     watched = WatchedLock()
-    app.security_turn.lock = watched  # type: ignore[assignment]
+    app.security_turn.lock = watched
     statuses: list[int] = []
 
     async def send(msg: dict[str, object]) -> None:
@@ -308,7 +309,7 @@ def test_wsgi_threads_take_turns_too(monkeypatch: pytest.MonkeyPatch) -> None:
     eng, most, entered = overlap_engine(monkeypatch, gate)
     app = WsgiApp(eng)
     watched = WatchedLock()
-    app.security_turn.lock = watched  # type: ignore[assignment]
+    app.security_turn.lock = watched
     statuses: list[str] = []
 
     def call(body: bytes) -> None:

@@ -7,31 +7,19 @@ clients with four threads, docs/performance.md). A `SecurityTurn` is one lock th
 holds while it is verified and while its reply is secured: the other threads wait on the
 lock, asleep. The operation runs outside the lock, so one that blocks (a database, a remote
 call) holds up no other call, as in WCF, which runs the calls of different sessions
-concurrently.
+concurrently. A Redis round trip inside a turn steps out of it (`wssc.turn.outside_turn`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import Callable
-from typing import Any, TypeVar
 
 from wssc.service.engine import Dispatch, HttpRequest, HttpResponse, ServiceEngine
+from wssc.turn import Turn
 
-_T = TypeVar("_T")
 
-
-class SecurityTurn:
+class SecurityTurn(Turn):
     """The lock, and the two ways a host runs a call with it."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-
-    def run(self, fn: Callable[..., _T], *args: Any) -> _T:
-        """``fn(*args)`` in its turn."""
-        with self.lock:
-            return fn(*args)
 
     def handle(self, engine: ServiceEngine, req: HttpRequest) -> HttpResponse | Dispatch:
         """Verify in a turn, run a synchronous operation outside it, secure the reply in

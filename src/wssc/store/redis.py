@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from wssc.errors import ConfigurationError, StoreUnavailable
 from wssc.store.record import SessionRecord
+from wssc.turn import outside_turn
 
 if TYPE_CHECKING:
     import redis
@@ -72,12 +73,14 @@ def _redis_error(exc: BaseException) -> bool:
 
 
 def _guarded(fn: _F) -> _F:
-    """Redis errors become `StoreUnavailable`, logged once per outage."""
+    """Redis errors become `StoreUnavailable`, logged once per outage. The round trip runs
+    outside the host's security turn (`wssc.turn`): other calls verify meanwhile."""
 
     @functools.wraps(fn)
     def wrapper(self: RedisStore | RedisReplayCache, *args: Any, **kwargs: Any) -> Any:
         try:
-            result = fn(self, *args, **kwargs)
+            with outside_turn():
+                result = fn(self, *args, **kwargs)
         except Exception as exc:
             if not _redis_error(exc):
                 raise
