@@ -23,7 +23,8 @@ Secured and plain blocks alternate, each concurrency level in turn. ``--workers 
 store (``--shared redis``: ``--store redis://``; needs redis-server) or through cookies
 (``--shared cookie``: cookie mode, one ``--keyring`` file), clients spread over both, each
 session opened on one worker and used on both; against one such worker. ``--before SRC``: a
-second secured server run from another source tree, measured in the same rounds.
+second secured server run from another source tree, measured in the same rounds (with
+``--workers``, also a single node of it on the shared store, ``one_worker_before_*``).
 """
 
 from __future__ import annotations
@@ -335,6 +336,8 @@ def run(
             ]
             single = WsscServe(home, *common)
             extra = {name: WsscServe(home, *common, *args) for name, args in (variants or {}).items()}
+            if before is not None:  # the other source tree, as a single node on the same store
+                extra["before"] = WsscServe(home, *common, src=before)
             try:
                 log(f"{workers} workers sharing {kind}, against one worker on the same {kind}:")  # type: ignore[operator]
                 # in the same rounds: secured_* is the farm, one_worker_* the single node
