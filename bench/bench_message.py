@@ -5,8 +5,9 @@
 One run measures three things on the same 1 KB-body SOAP 1.2 message (WS-Addressing Action,
 MessageID and To headers):
 
-* ``wssc``   parse plain -> :func:`wssc.security.protect` (Basic256, derived keys, Timestamp +
-  addressing headers + Body signed, Body and Signature encrypted) -> serialize, then
+* ``wssc``   parse plain -> :func:`wssc.security.protect_wire` (Basic256, derived keys, Timestamp +
+  addressing headers + Body signed, Body and Signature encrypted; the wire bytes, as the
+  client's and the service's session messages are written), then
   parse -> :func:`wssc.security.verify` (decrypt, check digests and HMAC, enforce policy).
 * ``floor``  bench/floor_same.py: the very bytes wssc writes (same layout, ids, prefixes,
   exclusive c14n; checked byte for byte with the same random stream and clock), written with
@@ -44,7 +45,7 @@ from pathlib import Path
 from cryptography import __version__ as cryptography_version
 from lxml import etree
 
-from wssc.security import MessagePolicy, SctProtection, protect, verify
+from wssc.security import MessagePolicy, SctProtection, protect_wire, verify
 from wssc.tokens import SecurityContextToken
 from wssc.xml.parse import DEFAULT_LIMITS, ParserLimits, parse_xml
 
@@ -122,7 +123,7 @@ class WsscBench:
         self.resolver = lambda sct, sc: secret
 
     def protect(self) -> bytes:
-        return etree.tostring(protect(parse_xml(self.plain, self.limits), self.token, self.policy))
+        return protect_wire(parse_xml(self.plain, self.limits), self.token, self.policy)
 
     def verify(self, wire: bytes) -> object:
         return verify(wire, resolver=self.resolver, policy=self.policy, limits=self.limits)
@@ -165,7 +166,7 @@ class FloorBench:
         w = self.wssc
         now = time.time()
         mine, theirs = same_bytes_check(
-            lambda t: etree.tostring(protect(parse_xml(w.plain, w.limits), w.token, w.policy, now=t)),
+            lambda t: protect_wire(parse_xml(w.plain, w.limits), w.token, w.policy, now=t),
             self.floor,
             now,
         )

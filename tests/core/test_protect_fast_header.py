@@ -1,11 +1,13 @@
 """protect's one-string ``wsse:Security`` header for WCF's default layout (issue 19).
 
 The fast writer (`wssc.security.outbound_fast`) must write the very bytes of the general
-writer: each envelope below is protected twice with the random stream and the clock pinned,
-once as protect chooses and once with the fast writer switched off, and the two wire messages
-are compared byte for byte (and the fast one verified). Every departure from the layout it
-knows is forced once: the general writer must run instead (``PATHS`` counts which ran), and
-its message must verify.
+writer: each envelope below is protected with the random stream and the clock pinned, as
+protect chooses, with the fast writer switched off, and through `protect_wire` (the header's
+text spliced into the serialized envelope, in ASCII and in UTF-8), and the wire messages are
+compared byte for byte (and the fast one verified). Every departure from the layout it knows
+is forced once: the general writer must run instead (``PATHS`` counts which ran), and its
+message must verify; so is every departure from what the splice can write (its bytes then
+come from the element).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from lxml import etree
 
 from wssc.certs import generate_self_signed
 from wssc.crypto import BASIC128, BASIC256SHA256, TRIPLEDES
-from wssc.security import MessagePolicy, SctProtection, outbound_fast, protect
+from wssc.security import MessagePolicy, SctProtection, outbound_fast, protect, protect_wire
 from wssc.security.outbound_fast import dkt_xml, sct_xml
 from wssc.security.tokens import KerberosProtection, X509Protection
 from wssc.security.xmlsig import _attr
@@ -90,8 +92,10 @@ def _both(
     token: object,
     policy: MessagePolicy,
     **kw: object,
-) -> tuple[bytes, bytes, str]:
-    """(as protect chooses, the general writer alone, which writer protect chose)."""
+) -> tuple[bytes, bytes, str, str]:
+    """(as protect chooses, the general writer alone, which writer protect chose, which path
+    `protect_wire` took: "splice" or "element"), having checked that `protect_wire` writes
+    the general writer's bytes."""
     before = PATHS.copy()
     next(pinned())
     chosen = etree.tostring(protect(parse_xml(plain), token, policy, now=T0, **kw))  # type: ignore[arg-type]
@@ -102,8 +106,22 @@ def _both(
     with monkeypatch.context() as m:
         m.setattr(outbound_fast, "protect_wcf_layout", lambda *a, **k: False)
         next(pinned())
-        general = etree.tostring(protect(parse_xml(plain), token, policy, now=T0, **kw))  # type: ignore[arg-type]
-    return chosen, general, ran
+        general_root = protect(parse_xml(plain), token, policy, now=T0, **kw)  # type: ignore[arg-type]
+        general = etree.tostring(general_root)
+        general_utf8 = etree.tostring(general_root, encoding="utf-8")
+    # protect_wire: the same bytes, spliced when it can (else serialized from the element)
+    paths = set()
+    for encoding, want in ((None, general), ("utf-8", general_utf8)):
+        before_wire = PATHS.copy()
+        next(pinned())
+        wire = protect_wire(parse_xml(plain), token, policy, now=T0, encoding=encoding, **kw)  # type: ignore[arg-type]
+        assert wire == want
+        spliced = PATHS["protect.wire.splice"] - before_wire["protect.wire.splice"]
+        element = PATHS["protect.wire.element"] - before_wire["protect.wire.element"]
+        assert spliced + element == 1
+        paths.add("splice" if spliced else "element")
+    (wire_path,) = paths
+    return chosen, general, ran, wire_path
 
 
 FAST_CASES = {
@@ -140,8 +158,8 @@ def test_fast_header_writes_the_general_writers_bytes(
     case: str, pinned: Callable[[], Iterator[None]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     plain, policy = FAST_CASES[case]
-    chosen, general, ran = _both(pinned, monkeypatch, plain, _token(), policy)
-    assert ran == "fast"
+    chosen, general, ran, wire = _both(pinned, monkeypatch, plain, _token(), policy)
+    assert ran == "fast" and wire == "splice"
     assert chosen == general
     res = ok(chosen, policy, now=T0 + 1)
     assert res.body_signed and res.body_encrypted
@@ -151,11 +169,12 @@ def test_other_tokens_and_signature_values(
     pinned: Callable[[], Iterator[None]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     values: list[bytes] = []
-    chosen, general, ran = _both(
+    chosen, general, ran, wire = _both(
         pinned, monkeypatch, envelope(), _token(), MessagePolicy(), signature_values=values
     )
-    assert ran == "fast" and chosen == general
-    assert len(values) == 2 and values[0] == values[1] and len(values[0]) == 20
+    assert ran == "fast" and wire == "splice" and chosen == general
+    # protect, the general writer, protect_wire in ASCII and in UTF-8: one value each, equal
+    assert len(values) == 4 and len(set(values)) == 1 and len(values[0]) == 20
     # still the layout: an SCT referenced by its Identifier (not included), a Kerberos token,
     # SCTs written as elements (a cookie; an Identifier that needs escaping)
     odd = SecurityContextToken("urn:x y&z<1>\"'\t", None, wsu_id="uuid-a.b_c-1")
@@ -165,9 +184,12 @@ def test_other_tokens_and_signature_values(
         SctProtection(SecurityContextToken(SCT_ID, None, b"cookie&<bytes>", "uuid-c-1"), SECRET),
         SctProtection(odd, SECRET),
     )
-    for token in tokens:
-        chosen, general, ran = _both(pinned, monkeypatch, envelope(), token, MessagePolicy())
-        assert ran == "fast" and chosen == general
+    # protect_wire splices the header's text only: a token written as an element (Kerberos,
+    # a cookie, an Identifier to escape) takes the element
+    wires = ("splice", "element", "element", "element")
+    for token, want_wire in zip(tokens, wires, strict=True):
+        chosen, general, ran, wire = _both(pinned, monkeypatch, envelope(), token, MessagePolicy())
+        assert ran == "fast" and chosen == general and wire == want_wire
     assert sct_xml(tokens[2], ns.SC_FEB2005) is None and sct_xml(tokens[3], ns.SC_FEB2005) is None
     assert sct_xml(_token(), ns.SC_FEB2005) is not None
 
@@ -207,8 +229,8 @@ def test_each_departure_takes_the_general_writer(
     case: str, pinned: Callable[[], Iterator[None]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     plain, policy, kw, token = DEPARTURES[case]
-    chosen, general, ran = _both(pinned, monkeypatch, plain, token, policy, **kw)
-    assert ran == "general"
+    chosen, general, ran, wire = _both(pinned, monkeypatch, plain, token, policy, **kw)
+    assert ran == "general" and wire == "element"
     assert chosen == general
     if not kw:  # the others need the peer's own context to verify (tested where they live)
         res = ok(chosen, policy, now=T0 + 1, resolver=RESOLVE)
@@ -222,8 +244,8 @@ def test_the_x509_signer_takes_the_general_writer(
     cert = generate_self_signed("fast-header.test")
     token = X509Protection(cert.cert, cert.key, "uuid-x509-1")  # type: ignore[arg-type]
     policy = MessagePolicy(encrypt_body=False, encrypt_signature=False)
-    chosen, general, ran = _both(pinned, monkeypatch, envelope(), token, policy)
-    assert ran == "general" and chosen == general
+    chosen, general, ran, wire = _both(pinned, monkeypatch, envelope(), token, policy)
+    assert ran == "general" and wire == "element" and chosen == general
 
 
 def test_dkt_xml_is_the_elements_serialization() -> None:
@@ -243,3 +265,94 @@ def test_dkt_xml_is_the_elements_serialization() -> None:
     ):
         with pytest.raises(ValueError, match="dkt_xml"):
             dkt_xml(odd, ns.SC_FEB2005, ref)
+
+
+def _wire_and_general(
+    pinned: Callable[[], Iterator[None]],
+    monkeypatch: pytest.MonkeyPatch,
+    make: Callable[[], etree._Element],
+    token: object,
+    encoding: str | None = None,
+) -> tuple[bytes, bytes, str]:
+    """(`protect_wire`'s bytes, the general writer's serialized, the path protect_wire took)."""
+    before = PATHS.copy()
+    next(pinned())
+    wire = protect_wire(make(), token, MessagePolicy(), now=T0, encoding=encoding)  # type: ignore[arg-type]
+    spliced = PATHS["protect.wire.splice"] - before["protect.wire.splice"]
+    assert spliced + PATHS["protect.wire.element"] - before["protect.wire.element"] == 1
+    with monkeypatch.context() as m:
+        m.setattr(outbound_fast, "protect_wcf_layout", lambda *a, **k: False)
+        next(pinned())
+        general = etree.tostring(protect(make(), token, MessagePolicy(), now=T0), encoding=encoding)  # type: ignore[arg-type]
+    return wire, general, "splice" if spliced else "element"
+
+
+def _with_comment(where: str, text: str) -> Callable[[], etree._Element]:
+    """The default envelope (parsed without dropping comments) with a comment holding
+    ``text`` in its Header or after its Body."""
+
+    def make() -> etree._Element:
+        root = etree.fromstring(envelope())
+        parent = root[0] if where == "header" else root
+        parent.append(etree.Comment(text))
+        return root
+
+    return make
+
+
+_SEC_STAND_IN = f'<o:Security xmlns:o="{ns.WSSE}" s:mustUnderstand="1"/>'
+_ED_STAND_IN = f'<e:EncryptedData xmlns:e="{ns.XENC}"/>'
+_ODD_REF = SecurityContextToken('urn:x y&z<1>"', None, wsu_id="uuid-o-1")
+
+#: Calls in WCF's layout that the fast writer takes, but whose bytes `splice_wire` cannot
+#: write as lxml would (or cannot place for sure): protect_wire serializes the element.
+WIRE_DEPARTURES: dict[str, tuple[Callable[[], etree._Element], object, str | None]] = {
+    "xenc in the Body's scope": (
+        lambda: parse_xml(envelope().replace(b"<s:Body>", f'<s:Body xmlns:x="{ns.XENC}">'.encode())),
+        _token(),
+        None,
+    ),
+    "ds prefix on the Body": (
+        lambda: parse_xml(envelope().replace(b"<s:Body>", b'<s:Body xmlns:ds="urn:not-ds">')),
+        _token(),
+        None,
+    ),
+    "non-ASCII SOAP prefix": (lambda: etree.fromstring(envelope(prefix="\u00e9")), _token(), "utf-8"),
+    "a reference to escape": (lambda: parse_xml(envelope()), SctProtection(_ODD_REF, SECRET, False), None),
+    "latin-1": (lambda: parse_xml(envelope()), _token(), "iso-8859-1"),
+    "the header's stand-in in a comment": (_with_comment("header", _SEC_STAND_IN), _token(), None),
+    "the Body's stand-in in the Header": (_with_comment("header", _ED_STAND_IN), _token(), None),
+    "the Body's stand-in after the Body": (_with_comment("end", _ED_STAND_IN), _token(), "utf-8"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(WIRE_DEPARTURES))
+def test_each_wire_departure_serializes_the_element(
+    case: str, pinned: Callable[[], Iterator[None]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make, token, encoding = WIRE_DEPARTURES[case]
+    before = PATHS["protect.header.fast"]
+    wire, general, path = _wire_and_general(pinned, monkeypatch, make, token, encoding)
+    assert PATHS["protect.header.fast"] == before + 1  # the layout's fast writer ran
+    assert path == "element"
+    assert wire == general
+    # (a non-ASCII prefix in scope of the Body: `serialize_content` writes its declaration in
+    # ASCII, as a character reference, and the decrypted Body is not XML; both writers alike)
+    if encoding in (None, "utf-8") and case != "non-ASCII SOAP prefix":
+        res = ok(wire, MessagePolicy(), now=T0 + 1, resolver=lambda sct, sc: SECRET)
+        assert res.body_signed and res.body_encrypted
+
+
+def test_comments_elsewhere_keep_the_splice(
+    pinned: Callable[[], Iterator[None]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A comment that holds neither stand-in's text changes nothing: still spliced, the
+    same bytes (the stand-ins are found by their exact text, once each)."""
+    for make in (_with_comment("header", "<o:Security/> s:mustUnderstand"), _with_comment("end", "x")):
+        wire, general, path = _wire_and_general(pinned, monkeypatch, make, _token())
+        assert path == "splice" and wire == general
+
+
+def test_protect_wire_writes_bytes_only() -> None:
+    with pytest.raises(ValueError, match="bytes"):
+        protect_wire(parse_xml(envelope()), _token(), MessagePolicy(), now=T0, encoding="unicode")

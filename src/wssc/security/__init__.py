@@ -1,7 +1,7 @@
 """Message security: outbound `protect`, inbound `verify`."""
 
 from wssc.security.inbound import KeyResolver, VerifiedMessage, verify
-from wssc.security.outbound import protect
+from wssc.security.outbound import protect, protect_wire
 from wssc.security.policy import MessagePolicy
 from wssc.security.replay import MemoryReplayCache, ReplayCache
 from wssc.security.tokens import (
@@ -24,5 +24,6 @@ __all__ = [
     "VerifiedMessage",
     "encrypted_key_sha1",
     "protect",
+    "protect_wire",
     "verify",
 ]

@@ -112,6 +112,81 @@ def protect(
         <xenc:EncryptedKey>…<xenc:ReferenceList>(Body, Signature)</xenc:ReferenceList></…>
         <xenc:EncryptedData>(ds:Signature; RSA; KeyInfo → the X.509 token)</xenc:EncryptedData>
     """
+    root = _protect(
+        envelope,
+        token,
+        policy,
+        now,
+        supporting,
+        signature_values,
+        endorsing,
+        endorsing_values,
+        confirmations,
+        encrypt_with,
+    )
+    assert not isinstance(root, bytes)
+    return root
+
+
+def protect_wire(
+    envelope: etree._Element,
+    token: ProtectionToken | None,
+    policy: MessagePolicy = MessagePolicy(),  # noqa: B008 - frozen
+    *,
+    now: float | None = None,
+    encoding: str | None = None,
+    supporting: Sequence[etree._Element] = (),
+    signature_values: list[bytes] | None = None,
+    endorsing: ProtectionToken | Sequence[ProtectionToken] | None = None,
+    endorsing_values: list[bytes] | None = None,
+    confirmations: Sequence[bytes] | None = None,
+    encrypt_with: EncryptedKeyProtection | None = None,
+) -> bytes:
+    """`protect`, returning the wire bytes: exactly ``etree.tostring(protect(…),
+    encoding=encoding)``. In WCF's default layout (`wssc.security.outbound_fast`) the
+    header's text and the Body's EncryptedData are spliced into the serialized envelope,
+    with no parse of either (`outbound_fast.splice_wire`); anything else takes `protect`'s
+    element and serializes it. ``envelope`` is consumed as by `protect`."""
+    if encoding is not None and encoding.lower() == "unicode":
+        raise ValueError("protect_wire writes bytes: an encoding such as 'utf-8', or None (ASCII)")
+    out = _protect(
+        envelope,
+        token,
+        policy,
+        now,
+        supporting,
+        signature_values,
+        endorsing,
+        endorsing_values,
+        confirmations,
+        encrypt_with,
+        wire=True,
+        encoding=encoding,
+    )
+    if isinstance(out, bytes):
+        return out
+    PATHS["protect.wire.element"] += 1
+    data = etree.tostring(out, encoding=encoding)
+    assert isinstance(data, bytes)  # "unicode" refused above
+    return data
+
+
+def _protect(
+    envelope: etree._Element,
+    token: ProtectionToken | None,
+    policy: MessagePolicy,
+    now: float | None,
+    supporting: Sequence[etree._Element],
+    signature_values: list[bytes] | None,
+    endorsing: ProtectionToken | Sequence[ProtectionToken] | None,
+    endorsing_values: list[bytes] | None,
+    confirmations: Sequence[bytes] | None,
+    encrypt_with: EncryptedKeyProtection | None,
+    *,
+    wire: bool = False,
+    encoding: str | None = None,
+) -> etree._Element | bytes:
+    """`protect`; with ``wire``, the wire bytes when the fast writer can splice them."""
     envelope = _with_wsu_prefix(envelope)
     env = Envelope(envelope)
     now = time.time() if now is None else now
@@ -125,21 +200,27 @@ def protect(
     )
     ids = _Ids(_ids_in_use(envelope, env.body, content))
     header = env.ensure_header()
-    if token is not None and outbound_fast.protect_wcf_layout(
-        env,
-        header,
-        token,
-        policy,
-        now,
-        content,
-        ids,
-        signature_values,
-        supporting,
-        confirmations,
-        endorsing,
-        encrypt_with,
-    ):
-        return envelope
+    if token is not None:
+        fast = outbound_fast.protect_wcf_layout(
+            env,
+            header,
+            token,
+            policy,
+            now,
+            content,
+            ids,
+            signature_values,
+            supporting,
+            confirmations,
+            endorsing,
+            encrypt_with,
+            wire,
+            encoding,
+        )
+        if isinstance(fast, bytes):
+            return fast
+        if fast:
+            return envelope
     PATHS["protect.header.general"] += 1
     sec = etree.SubElement(header, f"{{{ns.WSSE}}}Security", nsmap={"o": ns.WSSE, "u": ns.WSU})
     sec.set(f"{{{env.version.ns}}}mustUnderstand", "1")

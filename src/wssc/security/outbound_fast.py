@@ -28,7 +28,7 @@ from lxml import etree
 from wssc.security.outbound_common import WSA_TAG_PREFIXES, Ids, ensure_id, signature_bytes, token_ref
 from wssc.security.policy import MessagePolicy
 from wssc.security.tokens import EncryptedKeyProtection, ProtectionToken, SctProtection, signing_key
-from wssc.security.xmlsig import _attr, encrypted_data_xml, serialize_content, str_xml
+from wssc.security.xmlsig import _attr, encrypted_data_pieces, encrypted_data_xml, serialize_content, str_xml
 from wssc.tokens.dkt import DEFAULT_LENGTH, DerivedKeyToken
 from wssc.tokens.paths import PATHS
 from wssc.tokens.str_ import SecurityTokenReference
@@ -138,29 +138,39 @@ def dkt_xml(dk: DerivedKeyToken, sc: ns.ScVersion, base_ref: SecurityTokenRefere
     )
 
 
+def security_text(
+    token_text: str,
+    ts_c14n: bytes,
+    dkts: Sequence[str],
+    data_ids: Sequence[str],
+    signature_ed: str,
+) -> str:
+    """The ``wsse:Security`` header's content (its children) as text: the Timestamp, the
+    token's text (or nothing: an element token is inserted after the Timestamp), the two
+    DerivedKeyTokens, the ReferenceList and the encrypted Signature."""
+    refs = "".join(f'<e:DataReference URI="#{_attr(i)}"/>' for i in data_ids)
+    ts = ts_c14n.decode("ascii").replace(f' xmlns:u="{ns.WSU}"', "", 1)
+    return (
+        f'{ts}{token_text}{"".join(dkts)}<e:ReferenceList xmlns:e="{ns.XENC}">{refs}</e:ReferenceList>'
+        f"{signature_ed}"
+    )
+
+
 def write_header(
     header: etree._Element,
     body: etree._Element,
     soap_prefix: str,
     soap_ns: str,
     token_element: etree._Element | str | None,
-    ts_c14n: bytes,
-    dkts: Sequence[str],
-    data_ids: Sequence[str],
-    signature_ed: str,
+    content: str,
     body_ed: str,
 ) -> etree._Element:
-    """Parse the whole header and the Body's EncryptedData in one go; append the header to
-    ``header`` and the EncryptedData to the (emptied) ``body``. The token (its text, or its
-    element) goes second, after the Timestamp, as the general writer puts it."""
-    token_text = token_element if isinstance(token_element, str) else ""
-    refs = "".join(f'<e:DataReference URI="#{_attr(i)}"/>' for i in data_ids)
-    ts = ts_c14n.decode("ascii").replace(f' xmlns:u="{ns.WSU}"', "", 1)
+    """Parse the whole header (``content``: `security_text`) and the Body's EncryptedData in
+    one go; append the header to ``header`` and the EncryptedData to the (emptied) ``body``.
+    An element token goes second, after the Timestamp, as the general writer puts it."""
     text = (
         f'<w><o:Security xmlns:o="{ns.WSSE}" xmlns:{soap_prefix}="{_attr(soap_ns)}" xmlns:u="{ns.WSU}"'
-        f' {soap_prefix}:mustUnderstand="1">{ts}{token_text}{"".join(dkts)}'
-        f'<e:ReferenceList xmlns:e="{ns.XENC}">{refs}</e:ReferenceList>{signature_ed}</o:Security>'
-        f"{body_ed}</w>"
+        f' {soap_prefix}:mustUnderstand="1">{content}</o:Security>{body_ed}</w>'
     )
     # our own text, every foreign value in it escaped; lxml's per-thread default parser
     both = etree.fromstring(text)
@@ -171,6 +181,74 @@ def write_header(
         sec.insert(1, token_element)
     PATHS["protect.header.fast"] += 1
     return sec
+
+
+#: The encodings `splice_wire` writes (lxml's default, ASCII, or UTF-8: both write our
+#: ASCII text as it is, and neither adds an XML declaration).
+WIRE_ENCODINGS: Final = frozenset({None, "utf-8", "UTF-8", "utf8", "UTF8"})
+_SECURITY: Final = f"{{{ns.WSSE}}}Security"
+_ENCRYPTED_DATA: Final = f"{{{ns.XENC}}}EncryptedData"
+_ED_MARK: Final = f'<e:EncryptedData xmlns:e="{ns.XENC}"/>'.encode("ascii")
+
+
+def spliceable(body: etree._Element, soap_prefix: str, base_ref: SecurityTokenReference) -> bool:
+    """Can `splice_wire` write this message: text that lxml would write unchanged (a plain
+    reference to the token, an ASCII SOAP prefix), and a Body in whose scope lxml would not
+    rename the EncryptedData's prefixes (none of the header's namespaces in scope)."""
+    if not soap_prefix.isascii() or not _PLAIN_TEXT.fullmatch(base_ref.uri or ""):
+        return False
+    if base_ref.value_type is not None and not _PLAIN_TEXT.fullmatch(base_ref.value_type):
+        return False
+    for prefix, uri in body.nsmap.items():
+        if uri in _OWN_NAMESPACES or prefix in _OWN_PREFIXES:
+            return False
+    return True
+
+
+def splice_wire(
+    root: etree._Element,
+    header: etree._Element,
+    body: etree._Element,
+    soap_prefix: str,
+    soap_ns: str,
+    content: str,
+    body_ed: tuple[str, bytes, str],
+    encoding: str | None,
+) -> bytes | None:
+    """The wire bytes of the protected envelope without parsing the header: an empty
+    ``wsse:Security`` and an empty ``xenc:EncryptedData`` stand in the tree while lxml
+    serializes it, and the header's text (``content``) and the Body's EncryptedData text
+    are spliced into the bytes in their place, as lxml would have written them. Each stand-in
+    must be found exactly once, the header's before the Body's; else None, having changed
+    nothing (a comment that holds the same text, say)."""
+    sec = etree.SubElement(header, _SECURITY, nsmap={"o": ns.WSSE})
+    sec.set(f"{{{soap_ns}}}mustUnderstand", "1")
+    ed = etree.SubElement(body, _ENCRYPTED_DATA, nsmap={"e": ns.XENC})
+    data = etree.tostring(root, encoding=encoding)
+    assert isinstance(data, bytes)  # never "unicode": WIRE_ENCODINGS
+    header.remove(sec)
+    body.remove(ed)
+    open_tag = f'<o:Security xmlns:o="{ns.WSSE}" {soap_prefix}:mustUnderstand="1"'.encode("ascii")
+    sec_mark = open_tag + b"/>"
+    i, j = data.find(sec_mark), data.find(_ED_MARK)
+    if i < 0 or j < i or data.find(sec_mark, i + 1) >= 0 or data.find(_ED_MARK, j + 1) >= 0:
+        return None
+    head, cipher, tail = body_ed
+    PATHS["protect.wire.splice"] += 1
+    return b"".join(
+        (
+            data[:i],
+            open_tag,
+            b">",
+            content.encode("ascii"),
+            b"</o:Security>",
+            data[i + len(sec_mark) : j],
+            head.encode("ascii"),
+            cipher,
+            tail.encode("ascii"),
+            data[j + len(_ED_MARK) :],
+        )
+    )
 
 
 def protect_wcf_layout(
@@ -186,10 +264,16 @@ def protect_wcf_layout(
     confirmations: Sequence[bytes] | None,
     endorsing: ProtectionToken | Sequence[ProtectionToken] | None,
     encrypt_with: EncryptedKeyProtection | None,
-) -> bool:
+    wire: bool = False,
+    encoding: str | None = None,
+) -> bool | bytes:
     """WCF's default layout with its header written as one string (`outbound_fast`): the
     same steps, ids, random draws and bytes as the general writer below. False, having
-    changed nothing, when the call departs from that layout in any way."""
+    changed nothing, when the call departs from that layout in any way.
+
+    With ``wire``, the wire bytes (``etree.tostring(root, encoding=encoding)`` of what the
+    element path makes) when `splice_wire` can write them; else True, the header attached
+    to the envelope as without ``wire``."""
     key = signing_key(token)
     base_ref = token_ref(token, policy)
     soap_prefix = wcf_layout(
@@ -227,7 +311,7 @@ def protect_wcf_layout(
     targets.append((ensure_id(body, ids), body))
     signature = signature_bytes(targets, sig_key, sig_ref, policy, signature_values)
     body_data_id = ids.next()
-    body_ed = encrypted_data_xml(
+    body_ed = encrypted_data_pieces(
         body_data_id,
         ns.XENC_CONTENT,
         suite.encryption,
@@ -242,19 +326,35 @@ def protect_wcf_layout(
     for child in list(body):
         body.remove(child)
     body.text = None
+    text = security_text(
+        token_el if isinstance(token_el, str) else "", ts_c14n, dkts, (body_data_id, sig_data_id), sig_ed
+    )
+    if (
+        wire
+        and encoding in WIRE_ENCODINGS
+        and (token_el is None or isinstance(token_el, str))
+        and spliceable(body, soap_prefix, base_ref)
+    ):
+        out = splice_wire(env.root, header, body, soap_prefix, env.version.ns, text, body_ed, encoding)
+        if out is not None:
+            PATHS["protect.header.fast"] += 1
+            return out
+    head, cipher, tail = body_ed
     write_header(
-        header,
-        body,
-        soap_prefix,
-        env.version.ns,
-        token_el,
-        ts_c14n,
-        dkts,
-        (body_data_id, sig_data_id),
-        sig_ed,
-        body_ed,
+        header, body, soap_prefix, env.version.ns, token_el, text, head + cipher.decode("ascii") + tail
     )
     return True
 
 
-__all__ = ["dkt_xml", "protect_wcf_layout", "sct_xml", "timestamp_c14n", "wcf_layout", "write_header"]
+__all__ = [
+    "WIRE_ENCODINGS",
+    "dkt_xml",
+    "protect_wcf_layout",
+    "sct_xml",
+    "security_text",
+    "splice_wire",
+    "spliceable",
+    "timestamp_c14n",
+    "wcf_layout",
+    "write_header",
+]

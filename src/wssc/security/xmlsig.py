@@ -163,13 +163,33 @@ def encrypted_data_xml(
 ) -> str:
     """``xenc:EncryptedData`` of ``plaintext`` as text; ``declare_o=False`` inside a
     ``wsse:Security`` header that declares ``o`` (a plain reference only)."""
+    head, cipher, tail = encrypted_data_pieces(
+        data_id, data_type, algorithm, key, plaintext, key_ref, declare_o
+    )
+    return head + cipher.decode("ascii") + tail
+
+
+def encrypted_data_pieces(
+    data_id: str,
+    data_type: str,
+    algorithm: str,
+    key: bytes,
+    plaintext: bytes,
+    key_ref: SecurityTokenReference | None,
+    declare_o: bool = True,
+) -> tuple[str, bytes, str]:
+    """`encrypted_data_xml` in three parts: the text before the ``CipherValue``'s base64,
+    the base64 itself (bytes: a large Body's is never copied into a str), the text after."""
     ki = f'<ds:KeyInfo xmlns:ds="{DS}">{str_xml(key_ref, declare_o)}</ds:KeyInfo>' if key_ref else ""
-    return (
+    head = (
         f'<e:EncryptedData xmlns:e="{XENC}" Id="{_attr(data_id)}" Type="{_attr(data_type)}">'
         f'<e:EncryptionMethod Algorithm="{_attr(algorithm)}"/>{ki}<e:CipherData><e:CipherValue>'
-        f"{_b64(block_encrypt(algorithm, key, plaintext))}</e:CipherValue></e:CipherData>"
-        "</e:EncryptedData>"
     )
+    cipher = base64.b64encode(block_encrypt(algorithm, key, plaintext))
+    return head, cipher, _ED_TAIL
+
+
+_ED_TAIL: Final = "</e:CipherValue></e:CipherData></e:EncryptedData>"
 
 
 def serialize_content(el: etree._Element) -> bytes:

@@ -68,7 +68,7 @@ from wssc.errors import (
 )
 from wssc.logs import printable
 from wssc.security.inbound import VerifiedMessage, verify
-from wssc.security.outbound import protect
+from wssc.security.outbound import protect_wire
 from wssc.security.replay import MemoryReplayCache, PeerCharged, ReplayCache
 from wssc.security.tokens import SctProtection
 from wssc.security.x509_validation import CertificateValidator
@@ -141,8 +141,8 @@ class Dispatch:
     finish: Callable[[object, BaseException | None], HttpResponse]
 
 
-def _xml_response(status: int, version: SoapVersion, root: etree._Element) -> HttpResponse:
-    body = etree.tostring(root, encoding="utf-8")
+def _xml_response(status: int, version: SoapVersion, root: etree._Element | bytes) -> HttpResponse:
+    body = root if isinstance(root, bytes) else etree.tostring(root, encoding="utf-8")
     ctype = f"{version.content_type}; charset=utf-8"
     return HttpResponse(status, [("content-type", ctype)], body)
 
@@ -516,14 +516,14 @@ class ServiceEngine:
         now: float,
         *,
         sign_only: bool = False,
-    ) -> etree._Element:
+    ) -> bytes:
         """``sign_only``: WCF's session protocol signs the Cancel reply and encrypts NoParts
         of it (Metro refuses an encrypted one when the signature is not encrypted)."""
         ref = SecurityContextToken(sct.identifier, sct.instance, None, sct.wsu_id)
         policy = self.policy
         if sign_only:
             policy = replace(policy, encrypt_body=False, encrypt_signature=False)
-        return protect(reply, SctProtection(ref, key, include=False), policy, now=now)
+        return protect_wire(reply, SctProtection(ref, key, include=False), policy, now=now, encoding="utf-8")
 
     def _negotiate(self, env: Envelope, transport: TransportInfo, now: float) -> HttpResponse:
         """One leg of a negotiation (WCF's NegotiationTokenAuthenticator): a first leg
@@ -612,7 +612,7 @@ class ServiceEngine:
         rec: SessionRecord,
         now: float,
         identity: str | None,
-        secure: Callable[[etree._Element], etree._Element],
+        secure: Callable[[etree._Element], etree._Element | bytes],
     ) -> HttpResponse:
         """``sct`` signed or endorsed the Renew; ``identity`` is who sent it, as the bootstrap
         authenticated it; ``secure`` protects the reply (under the session's key, or under
@@ -669,7 +669,7 @@ class ServiceEngine:
         method = with_caller(getattr(self.service, op.method_name or op.name), identity, claims)
         version = env.version
 
-        def secure(reply: etree._Element) -> etree._Element:
+        def secure(reply: etree._Element) -> etree._Element | bytes:
             if bootstrap is not None:
                 return self.bootstrap.secure_reply(reply, bootstrap, self.policy, now)
             assert sct is not None and key is not None

@@ -73,7 +73,7 @@ from wssc.errors import (
 )
 from wssc.logs import printable
 from wssc.security.inbound import VerifiedMessage, verify
-from wssc.security.outbound import protect
+from wssc.security.outbound import protect, protect_wire
 from wssc.security.replay import MemoryReplayCache, ReplayCache
 from wssc.security.tokens import SctProtection
 from wssc.session.states import Event, Role, State, process_event
@@ -230,8 +230,10 @@ class ClientSession:
             value=limit,
         )
 
-    def _out(self, root: etree._Element, action: str, **kw: object) -> Outgoing:
-        body = etree.tostring(root, encoding="utf-8")
+    def _out(self, root: etree._Element | bytes, action: str, **kw: object) -> Outgoing:
+        """The request to POST: ``root`` serialized, or its wire bytes already (then
+        ``message_id=`` is passed, read from the plain envelope)."""
+        body = root if isinstance(root, bytes) else etree.tostring(root, encoding="utf-8")
         self.check_request_size(len(body))
         # No SOAP 1.2 ``action`` media-type parameter: wsa:Action carries it, and Mono's WCF
         # rewrites the (signed) Action header from that parameter, breaking the signature.
@@ -240,7 +242,9 @@ class ClientSession:
             # CXF's service finds a negotiation leg by the media type's action alone (as WCF
             # sends it); wsa:Action is not read yet where it looks (FINDINGS S8).
             ctype += f'; action="{action}"'
-        return Outgoing(body, action, ctype, message_id=Envelope(root).message_id, **kw)  # type: ignore[arg-type]
+        if not isinstance(root, bytes):
+            kw["message_id"] = Envelope(root).message_id
+        return Outgoing(body, action, ctype, **kw)  # type: ignore[arg-type]
 
     def check_reply(self, result: VerifiedMessage, request_id: str | None, now: float) -> None:
         """Is this verified reply the answer to the request whose MessageID is ``request_id``,
@@ -596,6 +600,15 @@ class ClientSession:
             raise ConfigurationError("the session is not open")
         return protect(env, SctProtection(self.sct, self.key, include=True), self.policy, now=now)
 
+    def _protected(self, env: etree._Element, action: str, now: float, **kw: object) -> Outgoing:
+        """`_protect` straight to the wire bytes (`protect_wire`: no element to serialize)."""
+        if self.sct is None or self.key is None:
+            raise ConfigurationError("the session is not open")
+        message_id = Envelope(env).message_id  # protect leaves the MessageID as it is
+        token = SctProtection(self.sct, self.key, include=True)
+        wire = protect_wire(env, token, self.policy, now=now, encoding="utf-8")
+        return self._out(wire, action, message_id=message_id, **kw)
+
     def app_request(self, op: OperationSpec, args: dict[str, object], now: float) -> Outgoing:
         try:
             payload = encode_request(op, args)
@@ -606,7 +619,7 @@ class ClientSession:
         if not self.scs.establish_security_context:
             root, ctx = self.issuer.secure(env, self.policy, now)
             return self._out(root, op.action, boot=ctx, operation=op)
-        return self._out(self._protect(env, now), op.action, operation=op)
+        return self._protected(env, op.action, now, operation=op)
 
     def app_response(self, data: bytes, out: Outgoing, now: float) -> object:
         assert out.operation is not None
@@ -689,7 +702,7 @@ class ClientSession:
             return None
         req = CancelRequest.build(self.sct)
         env = self._envelope(self.trust.rst_sct_cancel, req.to_xml(self.sc))
-        return self._out(self._protect(env, now), self.trust.rst_sct_cancel, kind="cancel")
+        return self._protected(env, self.trust.rst_sct_cancel, now, kind="cancel")
 
     def cancel_response(self, data: bytes, out: Outgoing, now: float) -> None:
         result = self._verify_session_reply(data, out, now)
