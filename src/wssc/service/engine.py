@@ -683,7 +683,9 @@ class ServiceEngine:
     ) -> Dispatch:
         op = self.contract.find(env.action)
         args = decode_request(op, self._payload(result.envelope), self.contract_limits)
-        method = with_caller(getattr(self.service, op.method_name or op.name), identity, claims)
+        method = with_caller(
+            getattr(self.service, op.method_name or op.name), identity, claims, is_async=op.is_async
+        )
         version = env.version
 
         def secure(reply: etree._Element) -> etree._Element:
