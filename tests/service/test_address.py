@@ -108,3 +108,14 @@ def test_an_unsigned_to_is_refused_by_the_service_policy() -> None:
     ok(etree.tostring(root), policy(derived=False, encrypt=False))  # signed otherwise
     exc = reject(InvalidSecurity, etree.tostring(root), pol)
     assert exc.detail == "the addressing header To is not signed"
+
+
+@pytest.mark.parametrize("mode", ["StrongWildcard", "Exact"])
+@pytest.mark.parametrize("own", [OWN, "https://h/svc", "http://H:80/A/b/", "http://h/s%20v"])
+def test_the_configured_address_matches_itself(own: str, mode: str) -> None:
+    # matches() takes the configured string without parsing it; the same address written
+    # otherwise still goes through the WCF comparison.
+    f = AddressFilter(own, mode)
+    assert f.matches(own)
+    assert f.matches(f" {own} ") is f.matches(own.strip())
+    assert not f.matches(own.rstrip("/") + "x")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -111,8 +112,15 @@ def encode_response(spec: OperationSpec, value: object) -> etree._Element:
 
 
 def _nsmap_of(tag: str) -> dict[str, str] | None:
-    uri = etree.QName(tag).namespace
+    uri = _namespace_of(tag)
     return default_nsmap(uri) if uri else None
+
+
+@functools.lru_cache(maxsize=256)
+def _namespace_of(tag: str) -> str | None:
+    """The namespace of a Clark name (the contract's own tags: a handful per contract),
+    parsed once instead of on every encoded message."""
+    return etree.QName(tag).namespace
 
 
 def _element_value(tag: str, name: str, value: object) -> etree._Element:
@@ -306,9 +314,12 @@ def _decode_value(el: etree._Element, name: str, t: ValueType, limits: ContractL
         if t.optional and nil is not None and nil.strip() in ("true", "1") and not len(el):
             return None
         return _decode_element(el, name, limits)
-    if any(isinstance(c.tag, str) for c in el):
+    if not len(el):  # no child nodes at all (the usual scalar): its text is all there is
+        text = el.text or ""
+    elif any(isinstance(c.tag, str) for c in el):
         raise DeserializationFailed(f"{name}: xs:{t.xsd} cannot contain elements")
-    text = (el.text or "") + "".join(c.tail or "" for c in el)
+    else:  # comments or processing instructions between pieces of text
+        text = (el.text or "") + "".join(c.tail or "" for c in el)
     nil = el.get(_XSI_NIL)
     if nil is not None and nil.strip() in ("true", "1"):
         if not t.optional:

@@ -90,7 +90,11 @@ class AddressFilter:
 
     def matches(self, to: str, origin: str | None = None) -> bool:
         """True when ``to`` names this endpoint: its configured address, or (``origin``, the
-        ``scheme://host[:port]`` a declared proxy reported) the same path at that origin."""
+        ``scheme://host[:port]`` a declared proxy reported) the same path at that origin.
+        The configured address itself matches without parsing it again (its parts are
+        ``_own``): the usual case, a client that took the address from the WSDL."""
+        if to == self.address:
+            return True
         parts = _parts(to)
         if parts is None:
             return False

@@ -31,7 +31,6 @@ alike and in no other code.
 
 from __future__ import annotations
 
-import functools
 import inspect
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -55,14 +54,24 @@ def caller_claims() -> tuple[Claim, ...]:
 
 
 def with_caller(
-    method: Callable[..., Any], identity: str, claims: tuple[Claim, ...] = ()
+    method: Callable[..., Any],
+    identity: str,
+    claims: tuple[Claim, ...] = (),
+    *,
+    is_async: bool | None = None,
 ) -> Callable[..., Any]:
     """``method`` run with `caller_identity` returning ``identity`` and `caller_claims`
-    returning ``claims`` (when empty: the identity's name claim)."""
+    returning ``claims`` (when empty: the identity's name claim). ``is_async``: whether
+    ``method`` is a coroutine function, when the caller knows (the engine: the operation's
+    ``is_async``, by which it dispatches the call); None: found out by inspecting it.
+    The wrapper's ``__wrapped__`` is ``method`` (`inspect.signature` and `inspect.unwrap`
+    see it); its name and docstring are the wrapper's own, which saves the engine a
+    `functools.wraps` per call."""
     held = claims or identity_claims(identity)
-    if inspect.iscoroutinefunction(method):
+    if is_async is None:
+        is_async = inspect.iscoroutinefunction(method)
+    if is_async:
 
-        @functools.wraps(method)
         async def run_async(*args: Any, **kwargs: Any) -> Any:
             token, ctoken = _identity.set(identity), _claims.set(held)
             try:
@@ -71,9 +80,9 @@ def with_caller(
                 _claims.reset(ctoken)
                 _identity.reset(token)
 
+        run_async.__wrapped__ = method  # type: ignore[attr-defined]
         return run_async
 
-    @functools.wraps(method)
     def run(*args: Any, **kwargs: Any) -> Any:
         token, ctoken = _identity.set(identity), _claims.set(held)
         try:
@@ -82,6 +91,7 @@ def with_caller(
             _claims.reset(ctoken)
             _identity.reset(token)
 
+    run.__wrapped__ = method  # type: ignore[attr-defined]
     return run
 
 

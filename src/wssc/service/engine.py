@@ -26,6 +26,7 @@ The operation runs with the caller's identity and claims (`wssc.service.caller`)
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -234,6 +235,8 @@ class ServiceEngine:
             )
         self.policy = self.kind.message_policy(self.settings, "service", compatibility)
         self._wsdl: bytes | None = None
+        #: reply envelopes without their RelatesTo and payload, by (SOAP namespace, action)
+        self._reply_templates: dict[tuple[str, str], etree._Element] = {}
         size = self.settings.max_received_message_size
         self.parser_limits = replace(DEFAULT_LIMITS, max_bytes=max(size, DEFAULT_LIMITS.max_bytes))
         self.contract_limits = string_limits(self.settings.max_string_content_length)
@@ -503,10 +506,24 @@ class ServiceEngine:
         return p
 
     def _reply(self, env: Envelope, action: str, payload: etree._Element) -> etree._Element:
-        """A reply: RelatesTo the request's MessageID, or (none sent) a MessageID of its own."""
-        return new_envelope(
-            env.version, action=action, payload=payload, relates_to=env.message_id, reply_to_anonymous=False
-        )
+        """A reply: RelatesTo the request's MessageID, or (none sent) a MessageID of its own.
+
+        With a MessageID to relate to, the envelope is a copy of one built once per (SOAP
+        version, action) by `new_envelope` (the same elements and namespaces; a copy costs
+        a fifth of building it), its RelatesTo filled in."""
+        relates_to = env.message_id
+        if relates_to is None:
+            return new_envelope(env.version, action=action, payload=payload, reply_to_anonymous=False)
+        key = (env.version.ns, action)
+        template = self._reply_templates.get(key)
+        if template is None:
+            template = new_envelope(env.version, action=action, relates_to="", reply_to_anonymous=False)
+            if len(self._reply_templates) < 256:  # the contract's and the protocol's actions
+                self._reply_templates[key] = template
+        reply = copy.deepcopy(template)
+        reply[0][1].text = relates_to  # Header: Action, RelatesTo
+        reply[1].append(payload)
+        return reply
 
     def _secure_with_sct(
         self,
@@ -666,7 +683,9 @@ class ServiceEngine:
     ) -> Dispatch:
         op = self.contract.find(env.action)
         args = decode_request(op, self._payload(result.envelope), self.contract_limits)
-        method = with_caller(getattr(self.service, op.method_name or op.name), identity, claims)
+        method = with_caller(
+            getattr(self.service, op.method_name or op.name), identity, claims, is_async=op.is_async
+        )
         version = env.version
 
         def secure(reply: etree._Element) -> etree._Element | bytes:
