@@ -82,3 +82,55 @@ def test_the_fast_path_is_taken_on_a_real_message() -> None:
     assert _parse_utc_form(created) is not None
     back = timestamp.Timestamp.from_xml(el)
     assert abs(back.created - 1_796_000_000.123) < 1e-6
+
+
+# --- the minute cache: WCF's 24-character form of a minute already read ----------------------
+def test_cached_minutes_give_the_general_paths_value() -> None:
+    """Every second and millisecond of a cached minute (and of the next minutes, each read
+    once through the regular expression first) is the general path's very float."""
+    timestamp._MINUTES.clear()
+    for minute in ("2026-11-27T10:00", "2024-02-29T23:59", "1970-01-01T00:00", "2026-12-31T23:59"):
+        for sec in range(0, 60, 7):
+            for ms in (0, 1, 462, 999):
+                text = f"{minute}:{sec:02d}.{ms:03d}Z"
+                first = _parse_utc_form(text)
+                assert minute in timestamp._MINUTES
+                again = _parse_utc_form(text)  # now from the cached minute
+                assert first == again == _general(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-11-27T10:00:60.000Z",  # a leap second: datetime refuses it
+        "2026-11-27T10:00:99.000Z",
+        "2026-11-27T10:00:\u0662\u0660.000Z",  # Arabic-Indic digits in the seconds
+        "2026-11-27T10:00:00.\u0661\u0662\u0663Z",  # … and in the milliseconds
+        "2026-11-27T10:00:0a.000Z",
+        "2026-11-27T10:00:+1.000Z",
+        "2026-11-27T10:00:00.-12Z",
+        "2026-11-27T10:00 00.000Z",  # no colon before the seconds
+    ],
+)
+def test_a_cached_minute_does_not_pass_a_departure(text: str) -> None:
+    """With the minute cached, a departure in the seconds still steps aside to the general
+    path (which decides, with its error)."""
+    timestamp._MINUTES.clear()
+    assert _parse_utc_form("2026-11-27T10:00:00.000Z") is not None
+    assert "2026-11-27T10:00" in timestamp._MINUTES
+    assert _parse_utc_form(text) is None
+    try:
+        got: float | str = parse_time(text)
+    except InvalidSecurity as exc:
+        got = f"refused: {exc}"
+    assert got == _general(text)
+
+
+def test_only_the_millisecond_form_fills_the_cache_and_the_cache_is_bounded() -> None:
+    timestamp._MINUTES.clear()
+    for text in ("2026-11-27T10:00:00Z", "2026-11-27T10:00:00.1Z", "2026-11-27T10:00:00.123456Z"):
+        assert _parse_utc_form(text) is not None
+    assert not timestamp._MINUTES
+    for i in range(3 * timestamp._MAX_MINUTES):
+        assert _parse_utc_form(f"2026-11-27T{i // 60:02d}:{i % 60:02d}:00.000Z") is not None
+        assert len(timestamp._MINUTES) <= timestamp._MAX_MINUTES
