@@ -16,7 +16,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[2] / "src" / "wssc"
 
 LAYERS: list[list[str]] = [
-    ["wssc.xml.ns", "wssc.errors", "wssc.logs"],
+    ["wssc.xml.ns", "wssc.errors", "wssc.logs", "wssc.turn"],
     ["wssc.xml", "wssc.settings", "wssc.claims", "wssc.http_body"],
     ["wssc.crypto", "wssc.certs"],
     ["wssc.tokens", "wssc.contract"],
