@@ -34,26 +34,22 @@ def _run(n: int, payload: int, floor: bool) -> None:
         b.verify(b.protect())
 
 
-def count(n: int, payload: int, floor: bool) -> int:
+def collected(script: Path, args: list[str]) -> int:
+    """Instructions that ``python SCRIPT ARGS`` executes under callgrind (hash seed pinned)."""
     with tempfile.TemporaryDirectory(prefix="wssc-callgrind-") as d:
         out = Path(d) / "cg.out"
-        cmd = [
-            "valgrind",
-            "--tool=callgrind",
-            f"--callgrind-out-file={out}",
-            sys.executable,
-            str(Path(__file__).resolve()),
-            "--_run",
-            str(n),
-            "--payload",
-            str(payload),
-        ] + (["--floor"] if floor else [])
+        cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable]
         env = dict(os.environ, PYTHONHASHSEED="0")
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        proc = subprocess.run([*cmd, str(script), *args], capture_output=True, text=True, env=env)
         m = re.search(r"Collected : (\d+)", proc.stderr)
         if proc.returncode != 0 or not m:
             raise SystemExit(f"callgrind failed:\n{proc.stderr[-3000:]}")
         return int(m.group(1))
+
+
+def count(n: int, payload: int, floor: bool) -> int:
+    args = ["--_run", str(n), "--payload", str(payload)] + (["--floor"] if floor else [])
+    return collected(Path(__file__).resolve(), args)
 
 
 def measure(payload: int = 1024, low: int = 10, high: int = 110, floor: bool = False) -> float:

@@ -26,16 +26,16 @@ from __future__ import annotations
 
 import argparse
 import copy
-import os
-import re
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from callgrind_roundtrip import collected  # bench/ is sys.path[0] when this runs
+
 HERE = Path(__file__).resolve().parent
+
 MODES = ("secured", "plain", "path")
 
 
@@ -141,26 +141,7 @@ def _run(mode: str, n: int, high: int, cert_dir: Path) -> None:
 
 
 def count(mode: str, n: int, high: int, cert_dir: Path) -> int:
-    with tempfile.TemporaryDirectory(prefix="wssc-callgrind-") as d:
-        out = Path(d) / "cg.out"
-        cmd = [
-            "valgrind",
-            "--tool=callgrind",
-            f"--callgrind-out-file={out}",
-            sys.executable,
-            str(Path(__file__).resolve()),
-            "--_run",
-            mode,
-            str(n),
-            str(high),
-            str(cert_dir),
-        ]
-        env = dict(os.environ, PYTHONHASHSEED="0")
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-        m = re.search(r"Collected : (\d+)", proc.stderr)
-        if proc.returncode != 0 or not m:
-            raise SystemExit(f"callgrind failed:\n{proc.stderr[-3000:]}")
-        return int(m.group(1))
+    return collected(Path(__file__).resolve(), ["--_run", mode, str(n), str(high), str(cert_dir)])
 
 
 def measure(mode: str, cert_dir: Path, low: int = 10, high: int = 60) -> float:
