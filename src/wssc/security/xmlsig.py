@@ -193,9 +193,11 @@ _ED_TAIL: Final = "</e:CipherValue></e:CipherData></e:EncryptedData>"
 
 
 def serialize_content(el: etree._Element) -> bytes:
-    """The children (and text) of ``el`` as an XML fragment, each child carrying the
-    namespace declarations it needs."""
+    """The children (and text) of ``el`` as an XML fragment in UTF-8, each child carrying
+    the namespace declarations it needs. UTF-8, not lxml's default ASCII: a non-ASCII name
+    (a prefix such as ``é``) has no character-reference form, so ASCII would write
+    ``xmlns:&#233;=`` and the fragment would not be XML once decrypted."""
     parts = [(el.text or "").encode("utf-8")] if el.text else []
     for child in el:
-        parts.append(etree.tostring(child, with_tail=True))
+        parts.append(etree.tostring(child, encoding="utf-8", with_tail=True))
     return b"".join(parts)
