@@ -27,6 +27,7 @@ from wssc.security.context import (
 from wssc.security.header_state import Recorded, Token
 from wssc.security.layout import encrypted_data_parts
 from wssc.security.processors import PROCESSORS, b64decode
+from wssc.tokens.paths import PATHS
 from wssc.xml import ns
 from wssc.xml.ids import index_ids
 from wssc.xml.parse import ParserLimits, parse_xml
@@ -189,13 +190,15 @@ def decrypt(
         new.tail = ed.tail
         parent.replace(ed, new)
         ctx.result.encrypted.append((typ, new))
-        index_ids(new, ctx.ids)
+        if may_hold_ids(plain):
+            index_ids(new, ctx.ids)
         return new
     if len(parent) != 1 or (parent.text or "").strip():
         raise InvalidSecurity("encrypted content must be the only content of its parent")
     parent.remove(ed)
     parent.text = nodes.text
     graft = _would_be_renamed(plain, scope)
+    scan = may_hold_ids(plain)
     for n in list(nodes):
         if not isinstance(n.tag, str):
             continue
@@ -205,9 +208,21 @@ def decrypt(
         else:  # the common case: moving keeps every prefix
             parent.append(n)
             g = n
-        index_ids(g, ctx.ids)
+        if scan:
+            index_ids(g, ctx.ids)
     ctx.result.encrypted.append((typ, parent))
     return parent
+
+
+def may_hold_ids(plain: bytes) -> bool:
+    """Can the parsed plaintext hold an id attribute (``wsu:Id`` or ``Id``)? Every such
+    attribute's name ends with the bytes ``Id`` in the plaintext (a name holds no character
+    reference, and the fragment is parsed as UTF-8: ASCII is its own bytes), so plaintext
+    without them has no id to index: the scan of the new elements (an XPath over their
+    subtree) is skipped. Any ``Id`` at all (an ``Identifier``, base64) takes the scan."""
+    found = b"Id" in plain
+    PATHS["fragment_ids.scan" if found else "fragment_ids.skip"] += 1
+    return found
 
 
 def _parse_fragment(plain: bytes, scope: Mapping[str | None, str], limits: ParserLimits) -> etree._Element:

@@ -126,7 +126,9 @@ def parse_xml(data: bytes | str, limits: ParserLimits = DEFAULT_LIMITS) -> etree
     return root
 
 
-_COUNT: Final = etree.XPath("count(//*)")
+#: ``regexp=False`` (here and below): lxml would otherwise register the EXSLT regular-expression
+#: functions, which these expressions do not use, on every evaluation.
+_COUNT: Final = etree.XPath("count(//*)", regexp=False)
 _DEPTH_CHECKS: dict[int, etree.XPath] = {}
 
 
@@ -135,7 +137,7 @@ def _too_deep(max_depth: int) -> etree.XPath:
     depth 1). Evaluated in C: no Python walk over the tree."""
     x = _DEPTH_CHECKS.get(max_depth)
     if x is None:
-        x = etree.XPath("boolean(" + "/*" * (max_depth + 1) + ")")
+        x = etree.XPath("boolean(" + "/*" * (max_depth + 1) + ")", regexp=False)
         _DEPTH_CHECKS[max_depth] = x
     return x
 
