@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The checks CI runs: setup, then ruff, mypy and pytest. Extra arguments go to pytest.
+# The checks CI runs: setup, then ruff, mypy and pytest. Extra arguments go to both pytest passes.
 #   bash scripts/test.sh                 everything
 #   bash scripts/test.sh -m peer -x      only the WSS4J interop tests, stop at the first failure
 # Every check runs even when an earlier one fails; the exit code is non-zero if any failed.
@@ -33,9 +33,18 @@ if [ -f mkdocs.yml ]; then
   NO_MKDOCS_2_WARNING=1 "$BIN/mkdocs" build --strict --quiet --site-dir .wssc/site || failed+=(docs)
 fi
 
-echo "== pytest -q --durations=30 $*"
-# the slowest tests, so that the run's time (budget: well under 45 min) can be watched
-"$BIN/python" -m pytest -q --durations=30 "$@" || failed+=(pytest)
+# Two passes (budget for the whole run: well under 45 min, --durations lists the slowest tests):
+# every test but the `serial` ones on pytest-xdist workers (WSSC_TEST_WORKERS, default one per
+# core), a test file's tests on one worker (--dist loadfile: its module fixtures, servers and JVM
+# peers are built once); then the `serial` ones (they measure time or CPU as ratios) alone.
+workers="${WSSC_TEST_WORKERS:-auto}"
+echo "== pytest -q --durations=30 -n $workers --dist loadfile --serial-tests=exclude $*"
+"$BIN/python" -m pytest -q --durations=30 -n "$workers" --dist loadfile --serial-tests=exclude "$@" \
+  || failed+=(pytest)
+echo "== pytest -q --durations=10 --serial-tests=only $*"
+"$BIN/python" -m pytest -q --durations=10 --serial-tests=only "$@"
+rc=$?  # 5: the arguments selected none of them
+[ "$rc" -eq 0 ] || [ "$rc" -eq 5 ] || failed+=(pytest-serial)
 
 if [ "${#failed[@]}" -gt 0 ]; then
   echo "test: FAILED: ${failed[*]}" >&2
