@@ -17,9 +17,6 @@ import pytest
 from peers import REPO, in_ci
 
 BUDGET = float(os.environ.get("WSSC_FUZZ_BUDGET", "60"))
-#: The campaign calls an input that runs long a hang: alone on the machine (scripts/test.sh's
-#: serial pass), where a loaded machine cannot make one.
-pytestmark = pytest.mark.serial
 
 
 def test_budgeted_campaign_finds_nothing(tmp_path: Path) -> None:
