@@ -204,9 +204,16 @@ def test_tests_that_measure_time_are_serial() -> None:
 def test_serial_tests_option_splits_the_suite() -> None:
     """``--serial-tests``: include (the default) keeps all, exclude deselects the serial
     ones, only keeps just them; what is left out is reported as deselected."""
+    import importlib.util
     from types import SimpleNamespace
 
-    import conftest
+    # tests/conftest.py by its path (the name ``conftest`` may be another folder's)
+    spec = importlib.util.spec_from_file_location(
+        "tests_root_conftest", Path(__file__).with_name("conftest.py")
+    )
+    assert spec is not None and spec.loader is not None
+    conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conftest)
 
     class Item:
         def __init__(self, name: str, serial: bool) -> None:
