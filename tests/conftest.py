@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -14,7 +13,34 @@ import pytest
 
 from peers import PeerMissing, Wss4jPeer, find_wss4j_peer, in_ci
 from peers import wssc_cli as _wssc_cli
-from servers import server, start_server, wssc_home  # noqa: F401 - fixtures (tests/servers.py)
+from servers import free_port, server, start_server, wssc_home  # noqa: F401 - fixtures (tests/servers.py)
+
+SERIAL_TESTS = ("include", "exclude", "only")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--serial-tests",
+        choices=SERIAL_TESTS,
+        default="include",
+        help="the tests marked `serial` (they measure time or CPU as ratios and want the machine "
+        "to themselves): run them with the others (include, the default), leave them out "
+        "(exclude: the parallel pass of scripts/test.sh, under pytest-xdist) or run only "
+        "them (only: its serial pass). Left out, they are deselected and counted as such.",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    mode = config.getoption("--serial-tests")
+    if mode == "include":
+        return
+    keep, drop = [], []
+    for item in items:
+        serial = item.get_closest_marker("serial") is not None
+        (keep if serial == (mode == "only") else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture(scope="session")
@@ -35,12 +61,6 @@ def wssc_cli() -> Callable[..., Any]:
     return _wssc_cli
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[tuple[str, int]]:
     """Start ``redis-server`` on a free port without persistence; stop it afterwards."""
@@ -51,7 +71,7 @@ def redis_server() -> Iterator[tuple[str, int]]:
             pytest.fail(f"{msg} (CI: install redis-server)")
         pytest.skip(f"!!! {msg}; install it (apt-get install redis-server) to run them !!!")
     redis = __import__("redis")
-    port = _free_port()
+    port = free_port()
     workdir = tempfile.mkdtemp(prefix="wssc-redis-")
     proc = subprocess.Popen(
         [

@@ -45,10 +45,10 @@ def _tool(name: str) -> str:
 
 
 def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    """A free port of this test worker's own slice (`servers.free_port`)."""
+    from servers import free_port
+
+    return free_port()
 
 
 @dataclass

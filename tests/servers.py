@@ -105,8 +105,34 @@ def serves_tls(args: Sequence[str]) -> bool:
     return over_tls(args[args.index("--bootstrap") + 1])
 
 
+#: The ports `free_port` hands out: below Linux's ephemeral range (32768-60999, where ``bind(0)``
+#: and every outgoing connection take theirs), a slice of :data:`PORTS_PER_WORKER` per pytest-xdist
+#: worker, so that two workers of one run (or a worker and a client's connection) never pick the
+#: same port between the check here and the server's own bind.
+PORT_BASE, PORT_TOP, PORTS_PER_WORKER = 20000, 32000, 1000
+_next_port: dict[str, int] = {}
+
+
+def worker_index() -> int:
+    """This process's pytest-xdist worker number (``gw3`` -> 3); 0 without xdist."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
+    """A port nothing listens on, from this worker's own slice (see :data:`PORT_BASE`)."""
+    slices = (PORT_TOP - PORT_BASE) // PORTS_PER_WORKER
+    first = PORT_BASE + (worker_index() % slices) * PORTS_PER_WORKER
+    for _ in range(PORTS_PER_WORKER):
+        offset = _next_port.get(host, 0)
+        _next_port[host] = (offset + 1) % PORTS_PER_WORKER
+        with socket.socket() as s:
+            try:
+                s.bind((host, first + offset))
+            except OSError:  # in use (a server of this run, or another program): the next one
+                continue
+            return first + offset
+    with socket.socket() as s:  # the whole slice is taken: any port the system gives
         s.bind((host, 0))
         return int(s.getsockname()[1])
 
@@ -162,23 +188,22 @@ def wssc_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("wssc-home")
 
 
-@pytest.fixture(scope="session")
-def start_server(wssc_home: Path) -> Iterator[Start]:
-    """``start(*args, command=None, env=None, https=None)``: a fresh server on a free port.
+class StartServer:
+    """``start(*args, command=None, env=None, https=None)``: a fresh server on a free port
+    (the ``start_server`` fixture); ``start.many(arglists)`` starts several at once."""
 
-    Without ``command`` it runs ``python -m wssc --log-level INFO serve --port N ARGS``;
-    ``command`` replaces ``python -m wssc ... serve`` (the port is appended as ``--port N``).
-    HTTPS is assumed for a bootstrap that runs over TLS (`serves_tls`) unless ``https`` says
-    otherwise.
-    """
-    servers: list[Server] = []
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.servers: list[Server] = []
 
-    def start(
+    def launch(
+        self,
         *args: str,
         command: Sequence[str] | None = None,
         env: dict[str, str] | None = None,
         https: bool | None = None,
     ) -> Server:
+        """The server's process, started; not yet waited for (`wait_ready`)."""
         port = free_port()
         tls = serves_tls(args) if https is None else https
         given = list(args)
@@ -188,10 +213,10 @@ def start_server(wssc_home: Path) -> Iterator[Start]:
             and signs_with_certificate(given[given.index("--bootstrap") + 1])
             and not {"--trust-client-cert", "--client-ca"} & set(given)
         ):  # a certificate bootstrap trusts no client by default: the run's client, as a peer
-            args = (*args, "--trust-client-cert", str(client_certificate(wssc_home)[0]))
+            args = (*args, "--trust-client-cert", str(client_certificate(self.home)[0]))
         url = f"{'https' if tls else 'http'}://127.0.0.1:{port}/svc"
-        log_path = wssc_home / f"serve-{port}.log"
-        full_env = dict(os.environ, WSSC_HOME=str(wssc_home), **(env or {}))
+        log_path = self.home / f"serve-{port}.log"
+        full_env = dict(os.environ, WSSC_HOME=str(self.home), **(env or {}))
         if command is None:
             cmd = [sys.executable, "-m", "wssc", "--log-level", "INFO", "serve"]
         else:
@@ -204,31 +229,90 @@ def start_server(wssc_home: Path) -> Iterator[Start]:
                 env=full_env,
                 stdin=subprocess.DEVNULL,
             )
-        server = Server(url, wssc_home, proc, tuple(args), log_path)
-        servers.append(server)
+        server = Server(url, self.home, proc, tuple(args), log_path)
+        self.servers.append(server)
+        return server
+
+    def __call__(
+        self,
+        *args: str,
+        command: Sequence[str] | None = None,
+        env: dict[str, str] | None = None,
+        https: bool | None = None,
+    ) -> Server:
+        server = self.launch(*args, command=command, env=env, https=https)
         wait_ready(server)
         return server
 
-    yield start
-    for s in servers:
-        if s.proc.poll() is None:
-            s.proc.terminate()
-    for s in servers:
-        try:
-            s.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            s.proc.kill()
+    def many(self, arglists: Sequence[Sequence[str]]) -> list[Server]:
+        """``wssc serve ARGS`` for each argument list, a few side by side (as many as there are
+        cores: more only thrash), each waited for before the next one past that window starts."""
+        from wssc.certs import dev_certificate
+
+        dev_certificate(self.home)  # made here once, not by several servers at the same time
+        window = max(2, len(os.sched_getaffinity(0)))
+        launched: list[Server] = []
+        for i, args in enumerate(arglists):
+            if i >= window:
+                wait_ready(launched[i - window])
+            launched.append(self.launch(*args))
+        for server in launched[-window:]:
+            wait_ready(server)
+        return launched
+
+    def stop_all(self) -> None:
+        for s in self.servers:
+            if s.proc.poll() is None:
+                s.proc.terminate()
+        for s in self.servers:
+            try:
+                s.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                s.proc.kill()
 
 
 @pytest.fixture(scope="session")
-def server(start_server: Start) -> Callable[..., Server]:
-    """A server per distinct argument list, shared by the tests of the session."""
-    cache: dict[tuple[str, ...], Server] = {}
+def start_server(wssc_home: Path) -> Iterator[StartServer]:
+    """``start(*args, command=None, env=None, https=None)``: a fresh server on a free port.
 
-    def get(*args: str) -> Server:
-        s = cache.get(args)
+    Without ``command`` it runs ``python -m wssc --log-level INFO serve --port N ARGS``;
+    ``command`` replaces ``python -m wssc ... serve`` (the port is appended as ``--port N``).
+    HTTPS is assumed for a bootstrap that runs over TLS (`serves_tls`) unless ``https`` says
+    otherwise.
+    """
+    start = StartServer(wssc_home)
+    yield start
+    start.stop_all()
+
+
+class Servers:
+    """The ``server`` fixture: ``server(*args)`` is a server per distinct argument list, shared
+    by the tests of the session; ``server.many(arglists)`` gets several, starting the missing
+    ones side by side."""
+
+    def __init__(self, start: StartServer) -> None:
+        self.start = start
+        self.cache: dict[tuple[str, ...], Server] = {}
+
+    def __call__(self, *args: str) -> Server:
+        s = self.cache.get(args)
         if s is None or s.proc.poll() is not None:
-            s = cache[args] = start_server(*args)
+            s = self.cache[args] = self.start(*args)
         return s
 
-    return get
+    def many(self, arglists: Sequence[Sequence[str]]) -> list[Server]:
+        wanted = [tuple(a) for a in arglists]
+        missing: list[tuple[str, ...]] = []
+        for args in wanted:
+            s = self.cache.get(args)
+            if (s is None or s.proc.poll() is not None) and args not in missing:
+                missing.append(args)
+        for args, s in zip(missing, self.start.many(missing), strict=True):
+            self.cache[args] = s
+        return [self.cache[a] for a in wanted]
+
+
+@pytest.fixture(scope="session")
+def server(start_server: StartServer) -> Servers:
+    """A server per distinct argument list, shared by the tests of the session."""
+    return Servers(start_server)

@@ -169,3 +169,70 @@ def test_test_module_names_are_unique() -> None:
 
     names = Counter(p.name for p in (REPO / "tests").rglob("test_*.py"))
     assert [n for n, count in names.items() if count > 1] == []
+
+
+# --- the CI run: parallel, with the tests that measure time alone ----------------------------
+#: What a test module uses when it measures time or CPU (ratios in one run): the module, or the
+#: test, must carry the ``serial`` mark (scripts/test.sh runs those alone, after the parallel pass).
+MEASURES_TIME = re.compile(
+    r"\b(perf_counter|process_time|thread_time|cpu_seconds|assert_cost_ratio|median_time|timed_post|cost_of)\b"
+)
+
+
+def test_test_sh_runs_the_suite_under_xdist_then_the_serial_tests_alone() -> None:
+    test_sh = (REPO / "scripts" / "test.sh").read_text()
+    assert '-n "$workers" --dist loadfile --serial-tests=exclude "$@"' in test_sh
+    assert '--serial-tests=only "$@"' in test_sh
+    pyproject = (REPO / "pyproject.toml").read_text()
+    dev = pyproject[pyproject.index("\ndev = [") : pyproject.index("]\n", pyproject.index("\ndev = ["))]
+    assert '"pytest-xdist' in dev, "scripts/setup.sh installs the dev extra: pytest-xdist must be in it"
+
+
+def test_tests_that_measure_time_are_serial() -> None:
+    """A test module that times something carries the ``serial`` mark (on the module or on
+    its timing tests): under pytest-xdist another worker loads the other core."""
+    offenders = [
+        str(p.relative_to(REPO))
+        for p in _test_sources()
+        if p.name.startswith("test_")
+        and MEASURES_TIME.search(p.read_text())
+        and "pytest.mark.serial" not in p.read_text()
+    ]
+    assert offenders == []
+
+
+def test_serial_tests_option_splits_the_suite() -> None:
+    """``--serial-tests``: include (the default) keeps all, exclude deselects the serial
+    ones, only keeps just them; what is left out is reported as deselected."""
+    import importlib.util
+    from types import SimpleNamespace
+
+    # tests/conftest.py by its path (the name ``conftest`` may be another folder's)
+    spec = importlib.util.spec_from_file_location(
+        "tests_root_conftest", Path(__file__).with_name("conftest.py")
+    )
+    assert spec is not None and spec.loader is not None
+    conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conftest)
+
+    class Item:
+        def __init__(self, name: str, serial: bool) -> None:
+            self.name, self.serial = name, serial
+
+        def get_closest_marker(self, name: str) -> object | None:
+            return object() if name == "serial" and self.serial else None
+
+    def split(mode: str) -> tuple[list[str], list[str]]:
+        items = [Item("timed", True), Item("plain", False), Item("other", False)]
+        deselected: list[str] = []
+        config = SimpleNamespace(
+            getoption=lambda name: mode,
+            hook=SimpleNamespace(pytest_deselected=lambda items: deselected.extend(i.name for i in items)),
+        )
+        conftest.pytest_collection_modifyitems(config, items)  # type: ignore[arg-type]
+        return [i.name for i in items], deselected
+
+    assert conftest.SERIAL_TESTS == ("include", "exclude", "only")
+    assert split("include") == (["timed", "plain", "other"], [])
+    assert split("exclude") == (["plain", "other"], ["timed"])
+    assert split("only") == (["timed"], ["plain", "other"])

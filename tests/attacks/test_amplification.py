@@ -36,7 +36,8 @@ from wssc.settings import MESSAGE_SECURITY_VERSIONS
 from wssc.tokens.timestamp import format_time
 from wssc.xml import ns
 
-pytestmark = pytest.mark.e2e
+#: Measures time or CPU as ratios in one run: alone on the machine (scripts/test.sh's serial pass).
+pytestmark = [pytest.mark.e2e, pytest.mark.serial]
 
 
 def service_certificate(srv: Server) -> Certificate:

@@ -41,7 +41,8 @@ from wssc.xml import ns
 from wssc.xml.parse import DEFAULT_LIMITS
 from wssc.xml.soap import Envelope
 
-pytestmark = pytest.mark.e2e
+#: Measures time or CPU as ratios in one run: alone on the machine (scripts/test.sh's serial pass).
+pytestmark = [pytest.mark.e2e, pytest.mark.serial]
 
 ADD = "http://tempuri.org/ICalculator/Add"
 PER_ELEMENT = DEFAULT_LIMITS.max_attributes_per_element

@@ -56,7 +56,8 @@ from lxml import etree
 
 from servers import Server
 
-pytestmark = pytest.mark.e2e
+#: Measures time or CPU as ratios in one run: alone on the machine (scripts/test.sh's serial pass).
+pytestmark = [pytest.mark.e2e, pytest.mark.serial]
 
 N = 25  # timed rounds (each variant once per round)
 #: How far a variant's time may be from its group's, as the median of per-round ratios.

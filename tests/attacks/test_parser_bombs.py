@@ -13,6 +13,9 @@ from wssc.errors import MalformedXml, WsscError
 from wssc.xml import ns
 from wssc.xml.parse import _COUNT, DEFAULT_LIMITS, ParserLimits, parse_xml
 
+#: Measures time or CPU as ratios in one run: alone on the machine (scripts/test.sh's serial pass).
+pytestmark = pytest.mark.serial
+
 
 def refused(data: bytes | str, limits: ParserLimits = DEFAULT_LIMITS) -> MalformedXml:
     with pytest.raises(MalformedXml) as info:

@@ -26,7 +26,8 @@ from servers import Server
 from wssc.tokens.timestamp import format_time
 from wssc.xml import ns
 
-pytestmark = pytest.mark.e2e
+#: Measures time or CPU as ratios in one run: alone on the machine (scripts/test.sh's serial pass).
+pytestmark = [pytest.mark.e2e, pytest.mark.serial]
 
 CHILDREN = 80_000
 TARGET = 3_000_000

@@ -30,6 +30,7 @@ from attack_kit import (
     wait_for_log,
 )
 
+import servers
 from servers import Server
 from wssc.errors import BadContextToken, PredatesReplayCache, RemoteFault
 from wssc.security.replay import MemoryReplayCache
@@ -93,9 +94,8 @@ def test_a_message_captured_before_a_restart_is_refused_after_it(
 
 # --- Redis restarted without its data -----------------------------------------------------------
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free port of this test worker's own slice (`servers.free_port`)."""
+    return servers.free_port()
 
 
 class _Redis:

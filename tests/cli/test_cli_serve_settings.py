@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pathlib
-import socket
 
 import pytest
 from lxml import etree
 
+import servers
 from wssc.bootstrap.registry import policy_for
 from wssc.cli.endpoint import _settings, run_serve
 from wssc.cli.main import build_parser
@@ -60,9 +60,7 @@ def test_serve_keeps_idle_connections_as_wcfs_hosts_do(
         self.started = True
 
     monkeypatch.setattr(uvicorn.Server, "run", run)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = servers.free_port()
     args = build_parser().parse_args(["serve", "--port", str(port), "--cert-dir", str(tmp_path)])
     assert run_serve(args) == 0
     (config,) = seen

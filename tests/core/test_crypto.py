@@ -331,7 +331,10 @@ def test_kw_aes256_rfc3394_4_6() -> None:
     assert aes_key_wrap_decrypt(kek, wrapped) == key
 
 
-@pytest.mark.parametrize("wrapped", [b"", b"x" * 8, b"x" * 23, os.urandom(24)])
+# (ids: the random value differs per process, and pytest-xdist's workers must collect alike)
+@pytest.mark.parametrize(
+    "wrapped", [b"", b"x" * 8, b"x" * 23, os.urandom(24)], ids=["empty", "8", "23", "24-random"]
+)
 def test_kw_unwrap_failures(wrapped: bytes) -> None:
     with pytest.raises(FailedCheck):
         aes_key_wrap_decrypt(bytes(16), wrapped)

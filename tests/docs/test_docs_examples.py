@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+import servers
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 FENCE = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
@@ -44,9 +45,8 @@ ALL = [b for b in blocks() if b[0] not in BOOTSTRAP_HOWTOS]
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free port of this test worker's own slice (`servers.free_port`)."""
+    return servers.free_port()
 
 
 def _wait(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:

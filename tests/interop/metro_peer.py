@@ -13,7 +13,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -27,6 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
+import servers
 from java_launch import java_argv
 from peers import REPO, in_ci
 from wssc.client.common import tls_verify
@@ -129,9 +129,8 @@ def expect_fault(run: PeerRun, *names: str, phase: str | None = None) -> PeerRun
 
 # --- wssc services (``python -m wssc serve``) ---------------------------------------------------
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free port of this test worker's own slice (`servers.free_port`)."""
+    return servers.free_port()
 
 
 _ISSUED = re.compile(r"issued (?:cookie-mode )?SCT (\S+)")

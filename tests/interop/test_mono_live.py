@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ from typing import Any
 import httpx
 import pytest
 
+import servers
 from peers import mono_dir, mono_missing
 
 MONO = mono_dir()
@@ -58,9 +58,8 @@ def mono_harness(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free port of this test worker's own slice (`servers.free_port`)."""
+    return servers.free_port()
 
 
 @pytest.fixture

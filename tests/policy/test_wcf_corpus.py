@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
-import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -18,6 +17,7 @@ from typing import Any
 import pytest
 from lxml import etree
 
+import servers
 from wssc.bootstrap.registry import ClientCredentials, settings_from_wsdl
 from wssc.certs import generate_self_signed
 from wssc.cli.main import main
@@ -305,9 +305,7 @@ def ping_service() -> Iterator[tuple[str, PingService]]:
     imported = settings_from_wsdl(data, port=PING_PORT)
     contract = parse_wsdl_operations(data, binding=imported.binding_name)
     service = PingService()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = servers.free_port()
     address = f"http://127.0.0.1:{port}/Security_WsSecurity_Service_Indigo/WSSecureConversation.svc/_A"
     engine = ServiceEngine(
         service, settings=imported.endpoint_settings(), address=address, certificate=CERT, contract=contract

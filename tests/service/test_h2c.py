@@ -362,6 +362,7 @@ def _parse_cost(request: bytes, n: int) -> float:
     return asyncio.run(run())
 
 
+@pytest.mark.serial  # a ratio of CPU times: alone on the machine (scripts/test.sh's serial pass)
 def test_offers_pipelined_in_one_read_cost_linear_time() -> None:
     """Offers pipelined in one read against as many plain requests of the same size: the
     offer's extra work (its head built and parsed again, a fresh parser, the rest of the read

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -17,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+import servers
 from wssc.certs import generate_self_signed
 from wssc.demo import Calculator
 from wssc.errors import ConfigurationError
@@ -115,9 +115,8 @@ def test_attach_logging_borrows_uvicorns_handlers() -> None:
 
 # --- live uvicorn ---------------------------------------------------------------------------
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free port of this test worker's own slice (`servers.free_port`)."""
+    return servers.free_port()
 
 
 APP = """
