@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
 
 from lxml import etree
 
@@ -30,7 +32,7 @@ from wssc.security.processors import PROCESSORS, b64decode
 from wssc.tokens.paths import PATHS
 from wssc.xml import ns
 from wssc.xml.ids import index_ids
-from wssc.xml.parse import ParserLimits, parse_xml
+from wssc.xml.parse import ParserLimits, fragment_start, parse_fragment
 
 
 def decrypt_signature(ctx: InboundContext, rec: Recorded) -> tuple[etree._Element, Token]:
@@ -177,7 +179,8 @@ def decrypt(
             ctx.state.deferred_failure = "the decrypted data has invalid padding"
     else:
         plain = block_decrypt(alg, tok.key, raw)
-    nodes = _parse_fragment(plain, scope, ctx.limits)
+    fs = fragment_scope(scope)
+    nodes = _parse_fragment(plain, fs, ctx.limits)
     ed_id = ed.get("Id")
     if ed_id is not None and ctx.ids.get(ed_id) is ed:
         del ctx.ids[ed_id]
@@ -197,7 +200,7 @@ def decrypt(
         raise InvalidSecurity("encrypted content must be the only content of its parent")
     parent.remove(ed)
     parent.text = nodes.text
-    graft = _would_be_renamed(plain, scope)
+    graft = _would_be_renamed(plain, fs)
     scan = may_hold_ids(plain)
     for n in list(nodes):
         if not isinstance(n.tag, str):
@@ -225,38 +228,81 @@ def may_hold_ids(plain: bytes) -> bool:
     return found
 
 
-def _parse_fragment(plain: bytes, scope: Mapping[str | None, str], limits: ParserLimits) -> etree._Element:
-    """Parse decrypted bytes as a fragment in the namespace ``scope`` of its parent."""
-    decls = "".join(f' xmlns:{p}="{_attr(u)}"' if p else f' xmlns="{_attr(u)}"' for p, u in scope.items())
-    wrapped = f"<wssc-fragment{decls}>".encode() + plain + b"</wssc-fragment>"
+@dataclass(frozen=True, slots=True)
+class FragmentScope:
+    """What decrypting into a parent needs of the namespaces in scope there (its ``nsmap``),
+    worked out once per distinct scope (`fragment_scope`): the wrapper start tag that parses
+    the plaintext in that scope (`wssc.xml.parse.fragment_start`), and each URI's prefix
+    (None for the default namespace), or None in place of the map when the scope itself
+    declares one URI under two prefixes (then moving nodes there may rename them)."""
+
+    start: bytes
+    prefix_of: Mapping[str, str | None] | None
+
+
+#: Distinct scopes seen (a service sees a handful: one per message layout). Emptied when
+#: full, so that a client sending ever new namespaces costs itself the work, not memory.
+_SCOPES: dict[tuple[tuple[str | None, str], ...], FragmentScope] = {}
+_MAX_SCOPES: Final = 64
+
+
+def fragment_scope(scope: Mapping[str | None, str]) -> FragmentScope:
+    key = tuple(scope.items())
+    found = _SCOPES.get(key)
+    if found is None:
+        prefix_of: dict[str, str | None] = {}
+        for p, u in key:
+            if prefix_of.setdefault(u, p) != p:
+                break
+        else:
+            found = FragmentScope(fragment_start(scope), prefix_of)
+        if found is None:  # one URI under two prefixes
+            found = FragmentScope(fragment_start(scope), None)
+        if len(_SCOPES) >= _MAX_SCOPES:
+            _SCOPES.clear()
+        _SCOPES[key] = found
+    return found
+
+
+def _parse_fragment(plain: bytes, fs: FragmentScope, limits: ParserLimits) -> etree._Element:
+    """Parse decrypted bytes as a fragment in the namespace scope ``fs`` of its parent."""
     try:
-        frag = parse_xml(wrapped, limits)
+        return parse_fragment(fs.start, plain, limits)
     except MalformedXml:
         raise FailedCheck("the decrypted data is not well-formed XML (wrong key?)") from None
-    return frag
 
 
 _XMLNS = re.compile(rb"""xmlns(?::([^\s=/>]+))?\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 
 
-def _would_be_renamed(plain: bytes, scope: Mapping[str | None, str]) -> bool:
-    """Would moving the parsed plaintext under a parent with namespace ``scope`` change its
+def _would_be_renamed(plain: bytes, fs: FragmentScope) -> bool:
+    """Would moving the parsed plaintext under a parent with namespace scope ``fs`` change its
     prefixes? lxml drops a moved element's declaration of a URI that is already declared
     under another prefix (by the new parent, or by an ancestor inside the plaintext itself:
     CXF's RSTR writes ``<wsc:SecurityContextToken xmlns:wsc=U>…<Instance xmlns=U>``), and
     points the element at that other prefix. So: is any URI declared under two prefixes,
-    counting ``scope`` and the plaintext's own ``xmlns`` declarations? (A URI written with
-    character references is not recognised here: the digest then fails, closed.)"""
-    prefixes: dict[str, set[str | None]] = {}
-    for p, u in scope.items():
-        prefixes.setdefault(u, set()).add(p)
-    for m in _XMLNS.finditer(plain):
+    counting the scope and the plaintext's own ``xmlns`` declarations? (A URI written with
+    character references is not recognised here: the digest then fails, closed.) The
+    declarations are read left to right, each from the end of the one before, as
+    ``finditer`` would; the search for the next ``xmlns`` is ``bytes.find`` (memchr)."""
+    scope = fs.prefix_of
+    if scope is None:
+        return True
+    own: dict[str, str | None] = {}
+    pos = plain.find(b"xmlns")
+    while pos >= 0:
+        m = _XMLNS.match(plain, pos)
+        if m is None:
+            pos = plain.find(b"xmlns", pos + 1)
+            continue
         prefix = m.group(1).decode("utf-8", "replace") if m.group(1) else None
         uri = (m.group(2) if m.group(2) is not None else m.group(3) or b"").decode("utf-8", "replace")
-        seen = prefixes.setdefault(uri, set())
-        seen.add(prefix)
-        if len(seen) > 1:
+        if uri in scope:
+            if scope[uri] != prefix:
+                return True
+        elif own.setdefault(uri, prefix) != prefix:
             return True
+        pos = plain.find(b"xmlns", m.end())
     return False
 
 
@@ -280,7 +326,3 @@ def _graft(src: etree._Element, parent: etree._Element) -> etree._Element:
             g = _graft(child, el)
             g.tail = child.tail
     return el
-
-
-def _attr(u: str) -> str:
-    return u.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -96,7 +97,53 @@ def parse_xml(data: bytes | str, limits: ParserLimits = DEFAULT_LIMITS) -> etree
         raise MalformedXml(f"the message is larger than {limits.max_bytes} bytes")
     if not data or data.isspace():  # (isspace stops at the first other byte: no copy)
         raise MalformedXml("the message is empty")
+    _check_encoding(data)
     _check_attributes(data, limits)
+    root = _parse(data)
+    docinfo: Any = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
+        raise MalformedXml("a DOCTYPE is not allowed in a SOAP message")
+    _check_elements(root, limits)
+    return root
+
+
+#: The element `parse_fragment` wraps content in.
+FRAGMENT_TAG: Final = "wssc-fragment"
+_FRAGMENT_END: Final = f"</{FRAGMENT_TAG}>".encode()
+
+
+def fragment_start(declarations: Mapping[str | None, str]) -> bytes:
+    """The start tag `parse_fragment` wraps content in, declaring ``declarations`` (prefix,
+    or None for the default namespace, to URI)::
+
+        <wssc-fragment xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns="urn:a">
+    """
+    decls = "".join(
+        f' xmlns:{p}="{_attribute_value(u)}"' if p else f' xmlns="{_attribute_value(u)}"'
+        for p, u in declarations.items()
+    )
+    return f"<{FRAGMENT_TAG}{decls}>".encode()
+
+
+def parse_fragment(start: bytes, content: bytes, limits: ParserLimits = DEFAULT_LIMITS) -> etree._Element:
+    """Parse untrusted ``content`` (decrypted bytes: elements and text) inside the wrapper
+    element ``start`` (from `fragment_start`), or raise `MalformedXml`; returns the wrapper.
+
+    The same checks as `parse_xml`, on the wrapped bytes, but for two that cannot apply: the
+    document starts with the wrapper's ``<``, so libxml2 reads it as UTF-8 (an XML declaration
+    naming another encoding inside ``content`` is an error there), and no DOCTYPE can follow
+    a start tag (one in ``content`` is an error too)."""
+    data = start + content + _FRAGMENT_END
+    if len(data) > limits.max_bytes:
+        raise MalformedXml(f"the message is larger than {limits.max_bytes} bytes")
+    _check_attributes(data, limits)
+    root = _parse(data)
+    _check_elements(root, limits)
+    return root
+
+
+def _parse(data: bytes) -> etree._Element:
+    """libxml2's parse of checked bytes, refused on any error."""
     # One parser per thread: its error log belongs to this parse alone (libxml2's context
     # clears it as each parse starts), even when several threads parse at once; building a
     # parser per call cost more than the parse of a small message's fragments.
@@ -113,9 +160,10 @@ def parse_xml(data: bytes | str, limits: ParserLimits = DEFAULT_LIMITS) -> etree
     errors = parser.error_log.filter_from_level(etree.ErrorLevels.ERROR)
     if errors:
         raise MalformedXml(f"not well-formed XML: {errors[0].message}")
-    docinfo: Any = root.getroottree().docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None:
-        raise MalformedXml("a DOCTYPE is not allowed in a SOAP message")
+    return root
+
+
+def _check_elements(root: etree._Element, limits: ParserLimits) -> None:
     elements: float = _COUNT(root)  # type: ignore[assignment]
     if elements > limits.max_elements:
         raise MalformedXml(f"the message has more than {limits.max_elements} elements")
@@ -123,7 +171,10 @@ def parse_xml(data: bytes | str, limits: ParserLimits = DEFAULT_LIMITS) -> etree
     # holds about 40 elements outside an encrypted Body) need no depth walk at all.
     if elements > limits.max_depth and _too_deep(limits.max_depth)(root):
         raise MalformedXml(f"the message nests elements deeper than {limits.max_depth}")
-    return root
+
+
+def _attribute_value(u: str) -> str:
+    return u.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
 
 
 #: ``regexp=False`` (here and below): lxml would otherwise register the EXSLT regular-expression
@@ -165,16 +216,9 @@ _ATTRIBUTE_KIND: Final = re.compile(
 _BUT_LT_EQ: Final = bytes(b for b in range(256) if b not in b"<=")
 
 
-def _check_attributes(data: bytes, limits: ParserLimits) -> None:
-    """Refuse too many attributes or namespace declarations, reading the bytes.
-
-    Every attribute and declaration needs a ``=``, every declaration the letters ``xmlns``,
-    and an element's attributes all lie between its ``<`` and the next ``<`` (an attribute
-    value holds no ``<``). So byte counts bound the real ones from above; usually they are
-    already within the caps and nothing else runs (one ``bytes.count``: a few µs for a
-    secured message). Past them, the start tags are read exactly (`_markup`,
-    `_check_start_tags`, `_count_exactly`), by regular expressions run in C.
-    """
+def _check_encoding(data: bytes) -> None:
+    """Refuse bytes in which an ASCII character is not its own byte (UTF-16/32, EBCDIC, a
+    declared encoding of that kind): the counts of `_check_attributes` read the bytes."""
     bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
     m = _DECLARED_ENCODING.match(data, bom)
     start = data[bom : bom + 1]
@@ -189,6 +233,18 @@ def _check_attributes(data: bytes, limits: ParserLimits) -> None:
         raise MalformedXml("the message is not UTF-8 (only UTF-8, US-ASCII and ISO-8859-1 are accepted)")
     if start not in (b"<", b" ", b"\t", b"\r", b"\n"):
         raise MalformedXml("not well-formed XML: the document does not start with '<'")
+
+
+def _check_attributes(data: bytes, limits: ParserLimits) -> None:
+    """Refuse too many attributes or namespace declarations, reading the bytes.
+
+    Every attribute and declaration needs a ``=``, every declaration the letters ``xmlns``,
+    and an element's attributes all lie between its ``<`` and the next ``<`` (an attribute
+    value holds no ``<``). So byte counts bound the real ones from above; usually they are
+    already within the caps and nothing else runs (one ``bytes.count``: a few µs for a
+    secured message). Past them, the start tags are read exactly (`_markup`,
+    `_check_start_tags`, `_count_exactly`), by regular expressions run in C.
+    """
     per_element = limits.max_attributes_per_element
     eq = data.count(b"=")
     if eq <= min(per_element, limits.max_attributes, limits.max_namespace_declarations):
