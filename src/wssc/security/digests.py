@@ -60,10 +60,12 @@ def check_references(ctx: InboundContext, sig: etree._Element) -> list[etree._El
     if not refs or len(refs) > ctx.policy.max_references:
         raise InvalidSecurity("the signature has no or too many references")
     signed: list[etree._Element] = []
+    seen: set[etree._Element] = set()  # lxml elements hash and compare by identity
     for ref in refs:
         target = _check_reference(ctx, ref)
-        if any(target is s for s in signed):
+        if target in seen:
             raise InvalidSecurity("an element is referenced twice by the signature")
+        seen.add(target)
         signed.append(target)
     return signed
 
