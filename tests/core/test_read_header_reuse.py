@@ -9,11 +9,16 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
-from wssc.errors import InvalidSecurity
+from wssc.crypto.psha1 import p_sha1
+from wssc.errors import InvalidSecurity, InvalidSecurityToken
+from wssc.tokens import dkt as dkt_mod
 from wssc.tokens import str_ as str_mod
+from wssc.tokens.dkt import DerivedKeyToken, read_derivation
 from wssc.tokens.paths import PATHS
 from wssc.tokens.str_ import SecurityTokenReference
 from wssc.xml import ns
+
+from .helpers import SECRET, message, ok
 
 SCT_VT = "http://schemas.xmlsoap.org/ws/2005/02/sc/sct"
 
@@ -81,3 +86,86 @@ def test_str_cache_is_bounded() -> None:
     b, _ = _read(_str(_ref("#uuid-long", vt=long_vt)))
     assert path == "str.fast" and a == b and a is not b  # read, not kept
     assert ("#uuid-long", long_vt) not in str_mod._LOCAL_REFS
+
+
+# --- DerivedKeyToken: read for derivation, without building the token -----------------------
+DKT_NS = f'xmlns:u="{ns.WSU}" xmlns:o="{ns.WSSE}" xmlns:c="{ns.SC_2005}"'
+DKT_STR = f"<o:SecurityTokenReference>{_ref('#uuid-dk-base')}</o:SecurityTokenReference>"
+DKT_NONCE = "<c:Nonce>Y3Q7U/nDU7JmTzXGrplVBw==</c:Nonce>"
+
+
+def _dkt(inner: str, attrs: str = 'u:Id="_1"') -> etree._Element:
+    return etree.fromstring(f"<c:DerivedKeyToken {DKT_NS} {attrs}>{inner}</c:DerivedKeyToken>")
+
+
+def _derivation(el: etree._Element) -> tuple[object, str]:
+    before = PATHS.copy()
+    got = read_derivation(el, 32)
+    ran = [k for k in ("dkt.fast", "dkt.general") if PATHS[k] != before[k]]
+    assert len(ran) == 1
+    return got, ran[0]
+
+
+@pytest.mark.parametrize(
+    ("inner", "attrs", "path"),
+    [
+        (DKT_STR + "<c:Offset>0</c:Offset><c:Length>24</c:Length>" + DKT_NONCE, 'u:Id="_1"', "dkt.fast"),
+        (DKT_STR + DKT_NONCE, 'u:Id="_2"', "dkt.fast"),
+        # departures: the general reader reads them (a Label, a Generation, an Algorithm)
+        (DKT_STR + "<c:Label>mylabel</c:Label>" + DKT_NONCE, 'u:Id="_1"', "dkt.general"),
+        (
+            DKT_STR + "<c:Generation>1</c:Generation><c:Length>16</c:Length>" + DKT_NONCE,
+            'u:Id="_1"',
+            "dkt.general",
+        ),
+        (DKT_STR + DKT_NONCE, f'u:Id="_1" Algorithm="{ns.SC_FEB2005.p_sha1}"', "dkt.general"),
+    ],
+)
+def test_read_derivation_derives_the_tokens_own_key(inner: str, attrs: str, path: str) -> None:
+    el = _dkt(inner, attrs)
+    (ref, sc, wsu_id, seed, length, start), ran = _derivation(el)
+    assert ran == path
+    token, token_sc = DerivedKeyToken.from_xml(el, 32)
+    assert (ref, sc, wsu_id, seed, length, start) == (
+        token.base,
+        token_sc,
+        token.wsu_id,
+        token.seed,
+        token.length,
+        token.start,
+    )
+    assert p_sha1(SECRET, seed, length, start) == token.derive(SECRET)
+    # forced onto the general reader: the very same answer
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(dkt_mod, "_from_wcf_layout", lambda *a: None)
+        general, ran = _derivation(_dkt(inner, attrs))
+    assert ran == "dkt.general" and general == (ref, sc, wsu_id, seed, length, start)
+
+
+@pytest.mark.parametrize(
+    ("inner", "message"),
+    [
+        (DKT_STR + "<c:Offset>0</c:Offset><c:Length>99</c:Length>" + DKT_NONCE, "Length 99 exceeds"),
+        (DKT_STR + "<c:Offset>65</c:Offset><c:Length>24</c:Length>" + DKT_NONCE, "offset 65 exceeds"),
+        (DKT_STR, "no Nonce"),
+        (DKT_STR + "<c:Nonce>not base64!</c:Nonce>", "not base64"),
+    ],
+)
+def test_read_derivation_refuses_as_the_general_reader(inner: str, message: str) -> None:
+    before = PATHS.copy()
+    with pytest.raises(InvalidSecurityToken, match=message):
+        read_derivation(_dkt(inner), 32)
+    assert PATHS["dkt.general"] - before["dkt.general"] == 1
+    assert PATHS["dkt.fast"] == before["dkt.fast"]
+
+
+def test_verify_derives_through_the_fast_reader_and_the_fallback() -> None:
+    before = PATHS.copy()
+    assert ok(message()).body_signed
+    assert PATHS["dkt.fast"] - before["dkt.fast"] == 2
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(dkt_mod, "_from_wcf_layout", lambda *a: None)
+        before = PATHS.copy()
+        assert ok(message()).body_signed
+    assert PATHS["dkt.general"] - before["dkt.general"] == 2
+    assert PATHS["dkt.fast"] == before["dkt.fast"]
