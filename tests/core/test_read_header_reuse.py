@@ -6,6 +6,8 @@ general reader, which alone refuses; ``wssc.tokens.paths.PATHS`` says which path
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 from lxml import etree
 
@@ -17,8 +19,9 @@ from wssc.tokens.dkt import DerivedKeyToken, read_derivation
 from wssc.tokens.paths import PATHS
 from wssc.tokens.str_ import SecurityTokenReference
 from wssc.xml import ns
+from wssc.xml.soap import Envelope
 
-from .helpers import SECRET, message, ok
+from .helpers import SECRET, drop_reference, message, ok, policy, reject, resign, tree
 
 SCT_VT = "http://schemas.xmlsoap.org/ws/2005/02/sc/sct"
 
@@ -169,3 +172,36 @@ def test_verify_derives_through_the_fast_reader_and_the_fallback() -> None:
         assert ok(message()).body_signed
     assert PATHS["dkt.general"] - before["dkt.general"] == 2
     assert PATHS["dkt.fast"] == before["dkt.fast"]
+
+
+# --- enforce: one set of signed identities for every "is it signed?" question ---------------
+@pytest.mark.parametrize(
+    ("local", "pol_kw", "detail"),
+    [
+        ("Timestamp", {}, "the Timestamp is not signed"),
+        ("Body", {}, "the Body is not signed by the message signature"),
+        ("To", {"require_signed_addressing": True}, "the addressing header To is not signed"),
+        ("Action", {"require_signed_addressing": True}, "the addressing header Action is not signed"),
+    ],
+)
+def test_enforce_still_refuses_each_unsigned_part(local: str, pol_kw: dict[str, bool], detail: str) -> None:
+    root = tree(message(derived=False, encrypt=False))
+    drop_reference(root, local)
+    resign(root)
+    exc = reject(InvalidSecurity, root, policy(derived=False, **pol_kw))
+    assert exc.detail == detail
+    if pol_kw:  # the same message passes where the policy does not ask for it
+        ok(etree.tostring(root), policy(derived=False))
+
+
+def test_enforce_still_refuses_a_duplicate_addressing_header() -> None:
+    root = tree(message(derived=False, encrypt=False))
+    header = Envelope(root).header
+    assert header is not None
+    action = header.find(f"{{{ns.WSA10}}}Action")
+    assert action is not None
+    dup = copy.deepcopy(action)
+    del dup.attrib[f"{{{ns.WSU}}}Id"]
+    header.insert(0, dup)
+    exc = reject(InvalidSecurity, root, policy(derived=False))
+    assert exc.detail == "duplicate addressing header Action"
