@@ -205,3 +205,10 @@ def test_enforce_still_refuses_a_duplicate_addressing_header() -> None:
     header.insert(0, dup)
     exc = reject(InvalidSecurity, root, policy(derived=False))
     assert exc.detail == "duplicate addressing header Action"
+
+
+def test_from_found_reads_as_from_xml_which_still_checks_the_tag() -> None:
+    for el in (_str(_ref("#uuid-found")), _str(_ref("urn:external", extra='c:Instance="urn:i"'))):
+        assert SecurityTokenReference.from_found(el) == SecurityTokenReference.from_xml(el)
+    with pytest.raises(InvalidSecurity, match="expected wsse:SecurityTokenReference"):
+        SecurityTokenReference.from_xml(etree.fromstring(f'<o:Reference xmlns:o="{ns.WSSE}" URI="#a"/>'))

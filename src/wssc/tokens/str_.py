@@ -130,6 +130,12 @@ class SecurityTokenReference:
     def from_xml(cls, el: etree._Element) -> SecurityTokenReference:
         if el.tag != STR_TAG:
             raise InvalidSecurity(f"expected wsse:SecurityTokenReference, got {el.tag}")
+        return cls.from_found(el)
+
+    @classmethod
+    def from_found(cls, el: etree._Element) -> SecurityTokenReference:
+        """`from_xml` for an element its caller found by the tag `STR_TAG` (``find``, or a
+        layout reader that compared the tag): the tag is not read again."""
         fast = cls.fast_from_xml(el)
         if fast is not None:
             PATHS["str.fast"] += 1
