@@ -26,9 +26,12 @@ def enforce(ctx: InboundContext, sig: etree._Element | None) -> None:
             raise InvalidSecurity("the message is not signed")
         _supporting(ctx)
         return
-    if r.timestamp is not None and not any(e is ts_el for e in r.signed):
+    # The identities of the signed elements: r.signed holds each alive, so an id here is that
+    # element's alone (the same answer as ``any(e is x for e in r.signed)``, one set for all).
+    signed = {id(e) for e in r.signed}
+    if r.timestamp is not None and id(ts_el) not in signed:
         raise InvalidSecurity("the Timestamp is not signed")
-    if p.require_signed_body and not p.transport and not r.body_signed:
+    if p.require_signed_body and not p.transport and id(env.body) not in signed:
         raise InvalidSecurity("the Body is not signed by the message signature")
     if p.enforce_derived_keys and not p.transport and r.derived_keys_used != p.derived_keys:
         raise InvalidSecurity(
@@ -47,10 +50,10 @@ def enforce(ctx: InboundContext, sig: etree._Element | None) -> None:
             # the namespace of "{ns}local" (a local name holds no "}"), as QName gives it
             if not isinstance(tag, str) or tag[:1] != "{" or tag[1 : tag.rfind("}")] not in _WSA_NAMESPACES:
                 continue
-            if h.tag in seen:
+            if tag in seen:
                 raise InvalidSecurity(f"duplicate addressing header {etree.QName(h).localname}")
-            seen.add(h.tag)
-            if p.require_signed_addressing and not any(e is h for e in r.signed):
+            seen.add(tag)
+            if p.require_signed_addressing and id(h) not in signed:
                 raise InvalidSecurity(f"the addressing header {etree.QName(h).localname} is not signed")
     sec, body = ctx.state.security, env.body
     for el in r.signed:

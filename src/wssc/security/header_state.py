@@ -268,7 +268,8 @@ class HeaderState:
             if len(strs) != 1:
                 raise InvalidSecurity("KeyInfo must hold exactly one SecurityTokenReference")
             ref = strs[0]
-        return self.token_from_str(SecurityTokenReference.from_xml(ref), self.sc or self.policy.sc)
+        # ref was found by its tag, STR_TAG (key_info_str compared it; findall searched by it)
+        return self.token_from_str(SecurityTokenReference.from_found(ref), self.sc or self.policy.sc)
 
     def context_base(self, sc: ScVersion) -> Token:
         """The key of a DerivedKeyToken without an STR: the only key in scope."""

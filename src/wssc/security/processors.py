@@ -44,6 +44,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
 
 from wssc.crypto.primitives import rsa_key_unwrap
+from wssc.crypto.psha1 import p_sha1
 from wssc.errors import (
     FailedCheck,
     InvalidSecurity,
@@ -53,7 +54,7 @@ from wssc.errors import (
 from wssc.security.header_state import HeaderState, Recorded, Token
 from wssc.security.tokens import encrypted_key_sha1, kerberos_sha1
 from wssc.security.x509_validation import KeyPurpose
-from wssc.tokens.dkt import DerivedKeyToken
+from wssc.tokens.dkt import read_derivation
 from wssc.tokens.sct import SecurityContextToken
 from wssc.tokens.str_ import STR_TAG, SecurityTokenReference
 from wssc.tokens.timestamp import Timestamp
@@ -122,19 +123,19 @@ class DktProcessor(Processor):
         p = state.policy
         if state.dk_count > p.max_derived_keys:
             raise InvalidSecurity(f"the message has more than {p.max_derived_keys} DerivedKeyTokens")
-        dkt, sc = DerivedKeyToken.from_xml(el, p.suite.max_derived_key_length)
+        ref, sc, wsu_id, seed, length, start = read_derivation(el, p.suite.max_derived_key_length)
         if state.sc is None:
             state.sc = sc
-        if dkt.base is None:
+        if ref is None:
             base = state.context_base(sc)
         else:
-            assert isinstance(dkt.base, SecurityTokenReference)
-            base = state.token_from_str(dkt.base, sc).base
+            assert isinstance(ref, SecurityTokenReference)
+            base = state.token_from_str(ref, sc).base
         if base.kind == "x509":
             raise InvalidSecurity("a key cannot be derived from a public key")
-        key = dkt.derive(base.key)
-        if dkt.wsu_id:
-            state.tokens[dkt.wsu_id] = Token("dk", key, root=base)
+        key = p_sha1(base.key, seed, length, start)
+        if wsu_id:
+            state.tokens[wsu_id] = Token("dk", key, root=base)
 
 
 class EncryptedKeyProcessor(Processor):

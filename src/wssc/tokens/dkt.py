@@ -37,6 +37,7 @@ from wssc.xml import ns
 from wssc.xml.ns import ScVersion
 
 DEFAULT_LABEL: Final = "WS-SecureConversationWS-SecureConversation"
+_DEFAULT_LABEL_BYTES: Final = DEFAULT_LABEL.encode("utf-8")
 DEFAULT_LENGTH: Final = 32
 MAX_OFFSET: Final = 64
 MAX_LABEL: Final = 128
@@ -67,9 +68,13 @@ class DerivedKeyToken:
             return self.generation * self.length
         return self.offset or 0
 
+    @property
+    def seed(self) -> bytes:
+        """The P_SHA1 seed: ``UTF-8(label) || nonce``."""
+        return (self.label.encode("utf-8") if self.label else _DEFAULT_LABEL_BYTES) + self.nonce
+
     def derive(self, secret: bytes) -> bytes:
-        seed = (self.label if self.label else DEFAULT_LABEL).encode("utf-8") + self.nonce
-        return p_sha1(secret, seed, self.length, self.start)
+        return p_sha1(secret, self.seed, self.length, self.start)
 
     def to_xml(self, sc: ScVersion) -> etree._Element:
         """Serialize. Offset/Length are written as WCF does: only when not the defaults
@@ -121,7 +126,13 @@ class DerivedKeyToken:
         fast = _from_wcf_layout(el, max_length)
         if fast is not None:
             PATHS["dkt.fast"] += 1
-            return fast
+            ref, nonce, length, offset, wsu_id, sc = fast
+            return cls(ref, nonce, length, offset, None, None, wsu_id, None), sc
+        return cls._from_general(el, max_length)
+
+    @classmethod
+    def _from_general(cls, el: etree._Element, max_length: int) -> tuple[DerivedKeyToken, ScVersion]:
+        """The general reader: any layout the specification allows, and every refusal."""
         PATHS["dkt.general"] += 1
         q = etree.QName(el)
         sc = ns.SC_VERSIONS.get(q.namespace or "")
@@ -198,7 +209,27 @@ class DerivedKeyToken:
         )
 
 
-def _from_wcf_layout(el: etree._Element, max_length: int) -> tuple[DerivedKeyToken, ScVersion] | None:
+#: What the fast reader reads: (base, nonce, Length, Offset, wsu:Id, version).
+_Fields = tuple[SecurityTokenReference, bytes, int, int | None, str, ScVersion]
+
+
+def read_derivation(
+    el: etree._Element, max_length: int = DEFAULT_LENGTH
+) -> tuple[SecurityTokenReference | CustomClause | None, ScVersion, str, bytes, int, int]:
+    """What a receiver needs to derive the key of a DerivedKeyToken: (base reference, WS-SC
+    version, wsu:Id, P_SHA1 seed, length, start). The same reading and refusals as `from_xml`
+    (WCF's layout by position, else the general reader, counted in ``PATHS``), without
+    building the token (a message's DerivedKeyTokens are read once, to derive their keys)."""
+    fast = _from_wcf_layout(el, max_length)
+    if fast is not None:
+        PATHS["dkt.fast"] += 1
+        ref, nonce, length, offset, wsu_id, sc = fast
+        return ref, sc, wsu_id, _DEFAULT_LABEL_BYTES + nonce, length, offset or 0
+    dkt, sc = DerivedKeyToken._from_general(el, max_length)
+    return dkt.base, sc, dkt.wsu_id, dkt.seed, dkt.length, dkt.start
+
+
+def _from_wcf_layout(el: etree._Element, max_length: int) -> _Fields | None:
     """WCF's DerivedKeyToken, read by position, or None on any departure (then the general
     reader decides, and raises its errors). The layout: one attribute, a non-empty ``wsu:Id``
     (so no Algorithm); child nodes exactly STR, Nonce or STR, Offset, Length, Nonce; the STR in
@@ -243,7 +274,7 @@ def _from_wcf_layout(el: etree._Element, max_length: int) -> tuple[DerivedKeyTok
     ref = SecurityTokenReference.fast_from_xml(str_el)
     if ref is None:
         return None
-    return DerivedKeyToken(ref, nonce, length, offset, None, None, wsu_id, None), sc
+    return ref, nonce, length, offset, wsu_id, sc
 
 
 def _int(text: str, name: str) -> int:

@@ -61,9 +61,10 @@ class SecurityContextToken:
 
     @classmethod
     def from_xml(cls, el: etree._Element) -> tuple[SecurityContextToken, ScVersion]:
-        sc = _SCT_TAGS.get(el.tag) if isinstance(el.tag, str) else None
+        tag = el.tag  # each read of .tag builds a new str: once
+        sc = _SCT_TAGS.get(tag) if isinstance(tag, str) else None
         if sc is None:
-            raise InvalidSecurityToken(f"not a SecurityContextToken: {el.tag}")
+            raise InvalidSecurityToken(f"not a SecurityContextToken: {tag}")
         fast = _from_wcf_layout(el, sc)
         if fast is not None:
             PATHS["sct.fast"] += 1

@@ -32,6 +32,7 @@ it, WSS4J 2.x+ (CXF) refuses the reference without it, and WCF writes and reads 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 from lxml import etree
 
@@ -45,6 +46,14 @@ _KI = f"{{{ns.WSSE}}}KeyIdentifier"
 _TOKEN_TYPE = f"{{{ns.WSSE11}}}TokenType"
 _SAML_IDS = frozenset({ns.WSS_SAML2_ID, ns.WSS_SAML11_ID})
 MAX_URI = 1024
+#: (URI, ValueType) -> the reference the fast reader built for them. A reference is frozen, so
+#: one instance serves every message that names a token the same way (a session's messages
+#: repeat WCF's ``#_2`` …/dk and the SCT's ``#uuid-…`` …/sct): building one costs as much as
+#: reading it. Bounded in entries (cleared when full) and in key size (a longer ValueType is
+#: read but not kept).
+_LOCAL_REFS: dict[tuple[str, str], SecurityTokenReference] = {}
+_MAX_LOCAL_REFS: Final = 256
+_MAX_CACHED_VALUE_TYPE: Final = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +130,12 @@ class SecurityTokenReference:
     def from_xml(cls, el: etree._Element) -> SecurityTokenReference:
         if el.tag != STR_TAG:
             raise InvalidSecurity(f"expected wsse:SecurityTokenReference, got {el.tag}")
+        return cls.from_found(el)
+
+    @classmethod
+    def from_found(cls, el: etree._Element) -> SecurityTokenReference:
+        """`from_xml` for an element its caller found by the tag `STR_TAG` (``find``, or a
+        layout reader that compared the tag): the tag is not read again."""
         fast = cls.fast_from_xml(el)
         if fast is not None:
             PATHS["str.fast"] += 1
@@ -175,7 +190,15 @@ def _from_wcf_layout(el: etree._Element) -> SecurityTokenReference | None:
     value_type = attrib.get("ValueType")
     if uri is None or value_type is None or not 1 < len(uri) <= MAX_URI or uri[0] != "#":
         return None
-    return SecurityTokenReference(uri=uri, value_type=value_type)
+    key = (uri, value_type)
+    read = _LOCAL_REFS.get(key)
+    if read is None:
+        read = SecurityTokenReference(uri=uri, value_type=value_type)
+        if len(value_type) <= _MAX_CACHED_VALUE_TYPE:
+            if len(_LOCAL_REFS) >= _MAX_LOCAL_REFS:
+                _LOCAL_REFS.clear()
+            _LOCAL_REFS[key] = read
+    return read
 
 
 def _copy(el: etree._Element) -> etree._Element:

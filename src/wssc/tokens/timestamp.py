@@ -158,6 +158,9 @@ def _from_wcf_layout(el: etree._Element) -> Timestamp | None:
     if len(el) != 2:
         return None
     c, e = el[0], el[1]
-    if c.tag != _CREATED or e.tag != _EXPIRES or not c.text or not e.text:
+    if c.tag != _CREATED or e.tag != _EXPIRES:
         return None
-    return Timestamp(parse_time(c.text), parse_time(e.text), el.get(_WSU_ID) or "")
+    created, expires = c.text, e.text  # each read of .text builds a new str: once each
+    if not created or not expires:
+        return None
+    return Timestamp(parse_time(created), parse_time(expires), el.get(_WSU_ID) or "")
