@@ -21,19 +21,23 @@ import base64
 import os
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Final
 
 from lxml import etree
 
-from wssc.security.outbound_common import WSA_TAG_PREFIXES, Ids, ensure_id, signature_bytes, token_ref
+from wssc.crypto.primitives import block_encrypt, hmac_sign
+from wssc.crypto.psha1 import p_sha1
+from wssc.security.outbound_common import WSA_TAG_PREFIXES, Ids, ensure_id, token_ref
 from wssc.security.policy import MessagePolicy
 from wssc.security.tokens import EncryptedKeyProtection, ProtectionToken, SctProtection, signing_key
-from wssc.security.xmlsig import _attr, encrypted_data_pieces, encrypted_data_xml, serialize_content, str_xml
-from wssc.tokens.dkt import DEFAULT_LENGTH, DerivedKeyToken
+from wssc.security.xmlsig import _ED_TAIL, _attr, serialize_content, signed_info_xml, str_xml
+from wssc.tokens.dkt import DEFAULT_LABEL, DEFAULT_LENGTH, DerivedKeyToken
 from wssc.tokens.paths import PATHS
 from wssc.tokens.str_ import SecurityTokenReference
 from wssc.tokens.timestamp import format_time
 from wssc.xml import ns
+from wssc.xml.ids import WSU_ID
 from wssc.xml.soap import Envelope
 
 #: Prefixes and namespaces the header declares itself; an envelope that has any of them in
@@ -251,6 +255,113 @@ def splice_wire(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What one (token, policy) pair fixes in the layout's text, worked out once (`plan`)
+    and reused for every message the pair protects; only the ids, nonces, times, digests and
+    cipher values are written per message. Each piece is the general writer's text::
+
+        dkt_open  + "_1" + dkt_mid[0] + base64(nonce) + DKT_CLOSE
+          = <c:DerivedKeyToken xmlns:c="…/sc" u:Id="_1"><o:SecurityTokenReference>…
+            </o:SecurityTokenReference><c:Offset>0</c:Offset><c:Length>24</c:Length>
+            <c:Nonce>…</c:Nonce></c:DerivedKeyToken>
+        ref_open[True] + "_1" + ref_close
+          = <o:SecurityTokenReference xmlns:o="…"><o:Reference URI="#_1" ValueType="…/sc/dk"/>
+            </o:SecurityTokenReference>
+        ED_OPEN + "_7" + ed_mid[content] + (the KeyInfo's reference) + ed_close
+          = <e:EncryptedData xmlns:e="…" Id="_7" Type="…#Content"><e:EncryptionMethod …/>
+            <ds:KeyInfo xmlns:ds="…">(reference)</ds:KeyInfo><e:CipherData><e:CipherValue>
+    """
+
+    token: object  # the pair, compared by identity (`plan`)
+    policy: MessagePolicy
+    key: bytes
+    base_ref: SecurityTokenReference
+    #: the token's text (`sct_xml`), or None: its element is inserted per message
+    token_text: str | None
+    dkt_open: str
+    #: after the id, up to the Nonce's text: for the signature key, for the encryption key
+    dkt_mid: tuple[str, str]
+    #: a reference to a DerivedKeyToken: before its id (declaring ``o``, or not), after it
+    ref_open: tuple[str, str]
+    ref_close: str
+    #: after the EncryptedData's id, up to its KeyInfo's reference: #Content, #Element
+    ed_mid: tuple[str, str]
+    ed_close: str
+    seed_prefix: bytes
+
+
+_DKT_CLOSE: Final = "</c:Nonce></c:DerivedKeyToken>"
+_ED_OPEN: Final = f'<e:EncryptedData xmlns:e="{ns.XENC}" Id="'
+_DS_DECL: Final = f' xmlns:ds="{ns.DS}"'.encode("ascii")
+_SIG_OPEN: Final = f'<ds:Signature xmlns:ds="{ns.DS}">'.encode("ascii")
+#: (id(token), id(policy)) -> its `Plan`. Each plan holds its token and policy, so neither
+#: id can be reused by another object while the entry lives; bounded (cleared when full).
+_PLANS: dict[tuple[int, int], Plan] = {}
+_MAX_PLANS: Final = 64
+
+
+def plan(token: ProtectionToken, policy: MessagePolicy) -> Plan | None:
+    """The `Plan` of this pair when the pair fits the layout (the policy's shape, a symmetric
+    key, a plain local reference to the token); None otherwise. Worked out once per pair:
+    tokens and policies are frozen, and a plan is found again only for the very same two
+    objects."""
+    found = _PLANS.get((id(token), id(policy)))
+    if found is not None and found.token is token and found.policy is policy:
+        PATHS["protect.plan.reused"] += 1
+        return found
+    made = _make_plan(token, policy)
+    if made is not None:
+        if len(_PLANS) >= _MAX_PLANS:
+            _PLANS.clear()
+        _PLANS[(id(token), id(policy))] = made
+    return made
+
+
+def _make_plan(token: ProtectionToken, policy: MessagePolicy) -> Plan | None:
+    key = signing_key(token)
+    if (
+        policy.transport
+        or not policy.derived_keys
+        or not policy.encrypt_body
+        or not policy.encrypt_signature
+        or not isinstance(key, bytes)
+    ):
+        return None
+    base_ref = token_ref(token, policy)
+    if not _plain_reference(base_ref):
+        return None
+    sc, suite = policy.sc, policy.suite
+    base = str_xml(base_ref, False)
+    mids = []
+    for length in (suite.signature_key_length, suite.encryption_key_length):
+        ol = "" if length == DEFAULT_LENGTH else f"<c:Offset>0</c:Offset><c:Length>{length}</c:Length>"
+        mids.append(f'">{base}{ol}<c:Nonce>')
+    dk_type = sc.dk_token_type if policy.local_reference_value_types else None
+    vt = f' ValueType="{_attr(dk_type)}"' if dk_type else ""
+    ref_open = '<o:SecurityTokenReference><o:Reference URI="#'
+    ref_open_declared = f'<o:SecurityTokenReference xmlns:o="{ns.WSSE}"><o:Reference URI="#'
+    alg = _attr(suite.encryption)
+    ed_mid = tuple(
+        f'" Type="{_attr(t)}"><e:EncryptionMethod Algorithm="{alg}"/><ds:KeyInfo xmlns:ds="{ns.DS}">'
+        for t in (ns.XENC_CONTENT, ns.XENC_ELEMENT)
+    )
+    return Plan(
+        token=token,
+        policy=policy,
+        key=key,
+        base_ref=base_ref,
+        token_text=sct_xml(token, sc),
+        dkt_open=f'<c:DerivedKeyToken xmlns:c="{sc.ns}" u:Id="',
+        dkt_mid=(mids[0], mids[1]),
+        ref_open=(ref_open_declared, ref_open),
+        ref_close=f'"{vt}/></o:SecurityTokenReference>',
+        ed_mid=(ed_mid[0], ed_mid[1]),
+        ed_close="</ds:KeyInfo><e:CipherData><e:CipherValue>",
+        seed_prefix=DEFAULT_LABEL.encode("utf-8"),
+    )
+
+
 def protect_wcf_layout(
     env: Envelope,
     header: etree._Element,
@@ -274,12 +385,16 @@ def protect_wcf_layout(
     With ``wire``, the wire bytes (``etree.tostring(root, encoding=encoding)`` of what the
     element path makes) when `splice_wire` can write them; else True, the header attached
     to the envelope as without ``wire``."""
-    key = signing_key(token)
-    base_ref = token_ref(token, policy)
+    if supporting or confirmations or endorsing or encrypt_with is not None:
+        return False
+    p = plan(token, policy)
+    if p is None:
+        return False
+    base_ref = p.base_ref
     soap_prefix = wcf_layout(
         header,
         env.version.ns,
-        key,
+        p.key,
         base_ref,
         policy,
         supporting=supporting,
@@ -287,41 +402,56 @@ def protect_wcf_layout(
         endorsing=endorsing,
         encrypt_with=encrypt_with,
     )
-    if soap_prefix is None or not isinstance(key, bytes):
+    if soap_prefix is None:
         return False
-    suite, sc = policy.suite, policy.sc
+    # No id anywhere outside the Body's content (`Ids` starts from every id in use): no
+    # header or Body carries one, and each gets a new one without being asked.
+    no_ids = not ids.taken
+    suite = policy.suite
+    key, ref_open, ref_close = p.key, p.ref_open, p.ref_close
     ts_id = ids.next()
     ts_c14n = timestamp_c14n(ts_id, now, now + policy.timestamp_validity)
-    token_el = sct_xml(token, sc) or token.header_element(sc)
-    dk_type = sc.dk_token_type if policy.local_reference_value_types else None
+    token_el = p.token_text or token.header_element(policy.sc)
     dkts: list[str] = []
-    keys: list[tuple[bytes, SecurityTokenReference]] = []
-    for length in (suite.signature_key_length, suite.encryption_key_length):
-        dk = DerivedKeyToken(base_ref, os.urandom(16), length, offset=0, wsu_id=ids.next())
-        dkts.append(dkt_xml(dk, sc, base_ref))
-        keys.append((dk.derive(key), SecurityTokenReference.local(dk.wsu_id, dk_type)))
-    (sig_key, sig_ref), (enc_key, enc_ref) = keys
+    keys: list[tuple[bytes, str]] = []
+    for length, mid in zip((suite.signature_key_length, suite.encryption_key_length), p.dkt_mid, strict=True):
+        nonce, dk_id = os.urandom(16), ids.next()
+        dkts.append(f"{p.dkt_open}{dk_id}{mid}{base64.b64encode(nonce).decode('ascii')}{_DKT_CLOSE}")
+        keys.append((p_sha1(key, p.seed_prefix + nonce, length), dk_id))
+    (sig_key, sig_dk), (enc_key, enc_dk) = keys
     targets: list[tuple[str, etree._Element | bytes]] = [(ts_id, ts_c14n)]
     if policy.sign_addressing_headers:
         for h in header:
             tag = h.tag
             if isinstance(tag, str) and tag.startswith(WSA_TAG_PREFIXES):
-                targets.append((ensure_id(h, ids), h))
+                targets.append((_new_id(h, ids) if no_ids else ensure_id(h, ids), h))
     body = env.body
-    targets.append((ensure_id(body, ids), body))
-    signature = signature_bytes(targets, sig_key, sig_ref, policy, signature_values)
+    targets.append((_new_id(body, ids) if no_ids else ensure_id(body, ids), body))
+    si = signed_info_xml(targets, suite.symmetric_signature, suite.digest)
+    value = hmac_sign(suite.symmetric_signature, sig_key, si)
+    if signature_values is not None:
+        signature_values.append(value)
+    signature = b"".join(
+        (
+            _SIG_OPEN,
+            si.replace(_DS_DECL, b"", 1),
+            f"<ds:SignatureValue>{base64.b64encode(value).decode('ascii')}</ds:SignatureValue>"
+            f"<ds:KeyInfo>{ref_open[0]}{sig_dk}{ref_close}</ds:KeyInfo></ds:Signature>".encode("ascii"),
+        )
+    )
+    enc_ref = f"{ref_open[0]}{enc_dk}{ref_close}"
     body_data_id = ids.next()
-    body_ed = encrypted_data_pieces(
-        body_data_id,
-        ns.XENC_CONTENT,
-        suite.encryption,
-        enc_key,
-        serialize_content(body) if content is None else content,
-        enc_ref,
+    body_ed = (
+        f"{_ED_OPEN}{body_data_id}{p.ed_mid[0]}{enc_ref}{p.ed_close}",
+        base64.b64encode(
+            block_encrypt(suite.encryption, enc_key, serialize_content(body) if content is None else content)
+        ),
+        _ED_TAIL,
     )
     sig_data_id = ids.next()
-    sig_ed = encrypted_data_xml(
-        sig_data_id, ns.XENC_ELEMENT, suite.encryption, enc_key, signature, enc_ref, declare_o=False
+    sig_ed = (
+        f"{_ED_OPEN}{sig_data_id}{p.ed_mid[1]}{ref_open[1]}{enc_dk}{ref_close}{p.ed_close}"
+        f"{base64.b64encode(block_encrypt(suite.encryption, enc_key, signature)).decode('ascii')}{_ED_TAIL}"
     )
     for child in list(body):
         body.remove(child)
@@ -346,9 +476,18 @@ def protect_wcf_layout(
     return True
 
 
+def _new_id(el: etree._Element, ids: Ids) -> str:
+    """`ensure_id` for an element known to carry no id."""
+    new = ids.next()
+    el.set(WSU_ID, new)
+    return new
+
+
 __all__ = [
     "WIRE_ENCODINGS",
+    "Plan",
     "dkt_xml",
+    "plan",
     "protect_wcf_layout",
     "sct_xml",
     "security_text",
