@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from typing import Final
+from collections.abc import Callable
+from typing import Any, Final
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
@@ -57,6 +58,12 @@ def digest(algorithm: str, data: bytes) -> bytes:
         return _DIGEST[algorithm](data).digest()
     except KeyError:
         raise UnsupportedAlgorithm(f"digest method {algorithm}") from None
+
+
+def digest_constructor(algorithm: str) -> Callable[[bytes], Any] | None:
+    """The hashlib constructor of a ``ds:DigestMethod`` (`digest` without the look-up per
+    call); None for one not supported (`digest` raises for it)."""
+    return _DIGEST.get(algorithm)
 
 
 def cipher_key_length(algorithm: str) -> int:

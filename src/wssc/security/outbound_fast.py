@@ -20,23 +20,26 @@ from __future__ import annotations
 import base64
 import os
 import re
-from collections.abc import Sequence
+from binascii import b2a_base64
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from lxml import etree
 
-from wssc.crypto.primitives import block_encrypt, hmac_sign
-from wssc.crypto.psha1 import p_sha1
+from wssc.crypto.hmackey import HmacKey
+from wssc.crypto.primitives import block_encrypt, digest_constructor, hmac_sign
+from wssc.crypto.psha1 import p_sha1_keyed
 from wssc.security.outbound_common import WSA_TAG_PREFIXES, Ids, ensure_id, token_ref
 from wssc.security.policy import MessagePolicy
 from wssc.security.tokens import EncryptedKeyProtection, ProtectionToken, SctProtection, signing_key
-from wssc.security.xmlsig import _ED_TAIL, _attr, serialize_content, signed_info_xml, str_xml
+from wssc.security.xmlsig import _ED_TAIL, _attr, _signed_info_parts, serialize_content, str_xml
 from wssc.tokens.dkt import DEFAULT_LABEL, DEFAULT_LENGTH, DerivedKeyToken
 from wssc.tokens.paths import PATHS
 from wssc.tokens.str_ import SecurityTokenReference
 from wssc.tokens.timestamp import format_time
 from wssc.xml import ns
+from wssc.xml.c14n import exc_c14n
 from wssc.xml.ids import WSU_ID
 from wssc.xml.soap import Envelope
 
@@ -75,6 +78,12 @@ def wcf_layout(
         or not _plain_reference(base_ref)
     ):
         return None
+    return _soap_prefix(header, soap_ns)
+
+
+def _soap_prefix(header: etree._Element, soap_ns: str) -> str | None:
+    """`wcf_layout`'s look at the envelope: the SOAP prefix when the namespaces in scope at
+    the Header leave the header's own prefixes free; None otherwise."""
     nsmap = header.nsmap
     if nsmap.get("u") != ns.WSU or _OWN_PREFIXES.intersection(nsmap):
         return None
@@ -126,6 +135,16 @@ def timestamp_c14n(wsu_id: str, created: float, expires: float) -> bytes:
         f'<u:Timestamp xmlns:u="{ns.WSU}" u:Id="{wsu_id}"><u:Created>{format_time(created)}'
         f"</u:Created><u:Expires>{format_time(expires)}</u:Expires></u:Timestamp>"
     ).encode("ascii")
+
+
+def _timestamp_texts(wsu_id: str, created: float, expires: float) -> tuple[bytes, str]:
+    """The Timestamp as exclusive c14n writes it (`timestamp_c14n`), and as it stands in the
+    header (``u`` declared there): ``<u:Timestamp u:Id="_0"><u:Created>…</u:Expires></u:Timestamp>``."""
+    rest = (
+        f' u:Id="{wsu_id}"><u:Created>{format_time(created)}</u:Created>'
+        f"<u:Expires>{format_time(expires)}</u:Expires></u:Timestamp>"
+    )
+    return f'<u:Timestamp xmlns:u="{ns.WSU}"{rest}'.encode("ascii"), "<u:Timestamp" + rest
 
 
 def dkt_xml(dk: DerivedKeyToken, sc: ns.ScVersion, base_ref: SecurityTokenReference) -> str:
@@ -199,9 +218,18 @@ def spliceable(body: etree._Element, soap_prefix: str, base_ref: SecurityTokenRe
     """Can `splice_wire` write this message: text that lxml would write unchanged (a plain
     reference to the token, an ASCII SOAP prefix), and a Body in whose scope lxml would not
     rename the EncryptedData's prefixes (none of the header's namespaces in scope)."""
-    if not soap_prefix.isascii() or not _PLAIN_TEXT.fullmatch(base_ref.uri or ""):
+    return _plain_ref_text(base_ref) and _spliceable_body(body, soap_prefix)
+
+
+def _plain_ref_text(base_ref: SecurityTokenReference) -> bool:
+    if not _PLAIN_TEXT.fullmatch(base_ref.uri or ""):
         return False
-    if base_ref.value_type is not None and not _PLAIN_TEXT.fullmatch(base_ref.value_type):
+    return base_ref.value_type is None or _PLAIN_TEXT.fullmatch(base_ref.value_type) is not None
+
+
+def _spliceable_body(body: etree._Element, soap_prefix: str) -> bool:
+    """`spliceable`'s look at the message (the reference's is the `Plan`'s)."""
+    if not soap_prefix.isascii():
         return False
     for prefix, uri in body.nsmap.items():
         if uri in _OWN_NAMESPACES or prefix in _OWN_PREFIXES:
@@ -289,6 +317,13 @@ class Plan:
     ed_mid: tuple[str, str]
     ed_close: str
     seed_prefix: bytes
+    #: the token's key with its HMAC-SHA1 pads hashed (`p_sha1_keyed`)
+    mac: HmacKey
+    #: the suite's digest (a hashlib constructor) and SignedInfo's fixed text
+    digest: Callable[[bytes], Any]
+    si_parts: tuple[str, str, str]
+    #: the token's reference is text `splice_wire` writes as lxml would (`spliceable`)
+    splice_ref: bool
 
 
 _DKT_CLOSE: Final = "</c:Nonce></c:DerivedKeyToken>"
@@ -332,6 +367,9 @@ def _make_plan(token: ProtectionToken, policy: MessagePolicy) -> Plan | None:
     if not _plain_reference(base_ref):
         return None
     sc, suite = policy.sc, policy.suite
+    digest = digest_constructor(suite.digest)
+    if digest is None:
+        return None  # the general writer refuses it
     base = str_xml(base_ref, False)
     mids = []
     for length in (suite.signature_key_length, suite.encryption_key_length):
@@ -359,6 +397,10 @@ def _make_plan(token: ProtectionToken, policy: MessagePolicy) -> Plan | None:
         ed_mid=(ed_mid[0], ed_mid[1]),
         ed_close="</ds:KeyInfo><e:CipherData><e:CipherValue>",
         seed_prefix=DEFAULT_LABEL.encode("utf-8"),
+        mac=HmacKey(key),
+        digest=digest,
+        si_parts=_signed_info_parts(suite.symmetric_signature, suite.digest),
+        splice_ref=_plain_ref_text(base_ref),
     )
 
 
@@ -390,34 +432,23 @@ def protect_wcf_layout(
     p = plan(token, policy)
     if p is None:
         return False
-    base_ref = p.base_ref
-    soap_prefix = wcf_layout(
-        header,
-        env.version.ns,
-        p.key,
-        base_ref,
-        policy,
-        supporting=supporting,
-        confirmations=confirmations,
-        endorsing=endorsing,
-        encrypt_with=encrypt_with,
-    )
+    soap_prefix = _soap_prefix(header, env.version.ns)
     if soap_prefix is None:
         return False
     # No id anywhere outside the Body's content (`Ids` starts from every id in use): no
     # header or Body carries one, and each gets a new one without being asked.
     no_ids = not ids.taken
     suite = policy.suite
-    key, ref_open, ref_close = p.key, p.ref_open, p.ref_close
+    ref_open, ref_close = p.ref_open, p.ref_close
     ts_id = ids.next()
-    ts_c14n = timestamp_c14n(ts_id, now, now + policy.timestamp_validity)
+    ts_c14n, ts_text = _timestamp_texts(ts_id, now, now + policy.timestamp_validity)
     token_el = p.token_text or token.header_element(policy.sc)
     dkts: list[str] = []
     keys: list[tuple[bytes, str]] = []
     for length, mid in zip((suite.signature_key_length, suite.encryption_key_length), p.dkt_mid, strict=True):
         nonce, dk_id = os.urandom(16), ids.next()
-        dkts.append(f"{p.dkt_open}{dk_id}{mid}{base64.b64encode(nonce).decode('ascii')}{_DKT_CLOSE}")
-        keys.append((p_sha1(key, p.seed_prefix + nonce, length), dk_id))
+        dkts.append(f"{p.dkt_open}{dk_id}{mid}{_b64(nonce)}{_DKT_CLOSE}")
+        keys.append((p_sha1_keyed(p.mac, p.seed_prefix + nonce, length), dk_id))
     (sig_key, sig_dk), (enc_key, enc_dk) = keys
     targets: list[tuple[str, etree._Element | bytes]] = [(ts_id, ts_c14n)]
     if policy.sign_addressing_headers:
@@ -427,7 +458,7 @@ def protect_wcf_layout(
                 targets.append((_new_id(h, ids) if no_ids else ensure_id(h, ids), h))
     body = env.body
     targets.append((_new_id(body, ids) if no_ids else ensure_id(body, ids), body))
-    si = signed_info_xml(targets, suite.symmetric_signature, suite.digest)
+    si = _signed_info(p, targets, no_ids)
     value = hmac_sign(suite.symmetric_signature, sig_key, si)
     if signature_values is not None:
         signature_values.append(value)
@@ -435,7 +466,7 @@ def protect_wcf_layout(
         (
             _SIG_OPEN,
             si.replace(_DS_DECL, b"", 1),
-            f"<ds:SignatureValue>{base64.b64encode(value).decode('ascii')}</ds:SignatureValue>"
+            f"<ds:SignatureValue>{_b64(value)}</ds:SignatureValue>"
             f"<ds:KeyInfo>{ref_open[0]}{sig_dk}{ref_close}</ds:KeyInfo></ds:Signature>".encode("ascii"),
         )
     )
@@ -443,27 +474,31 @@ def protect_wcf_layout(
     body_data_id = ids.next()
     body_ed = (
         f"{_ED_OPEN}{body_data_id}{p.ed_mid[0]}{enc_ref}{p.ed_close}",
-        base64.b64encode(
-            block_encrypt(suite.encryption, enc_key, serialize_content(body) if content is None else content)
+        b2a_base64(
+            block_encrypt(suite.encryption, enc_key, serialize_content(body) if content is None else content),
+            newline=False,
         ),
         _ED_TAIL,
     )
     sig_data_id = ids.next()
     sig_ed = (
         f"{_ED_OPEN}{sig_data_id}{p.ed_mid[1]}{ref_open[1]}{enc_dk}{ref_close}{p.ed_close}"
-        f"{base64.b64encode(block_encrypt(suite.encryption, enc_key, signature)).decode('ascii')}{_ED_TAIL}"
+        f"{_b64(block_encrypt(suite.encryption, enc_key, signature))}{_ED_TAIL}"
     )
     for child in list(body):
         body.remove(child)
     body.text = None
-    text = security_text(
-        token_el if isinstance(token_el, str) else "", ts_c14n, dkts, (body_data_id, sig_data_id), sig_ed
+    text = (
+        f"{ts_text}{token_el if isinstance(token_el, str) else ''}{dkts[0]}{dkts[1]}"
+        f'<e:ReferenceList xmlns:e="{ns.XENC}"><e:DataReference URI="#{body_data_id}"/>'
+        f'<e:DataReference URI="#{sig_data_id}"/></e:ReferenceList>{sig_ed}'
     )
     if (
         wire
         and encoding in WIRE_ENCODINGS
         and (token_el is None or isinstance(token_el, str))
-        and spliceable(body, soap_prefix, base_ref)
+        and p.splice_ref
+        and _spliceable_body(body, soap_prefix)
     ):
         out = splice_wire(env.root, header, body, soap_prefix, env.version.ns, text, body_ed, encoding)
         if out is not None:
@@ -474,6 +509,25 @@ def protect_wcf_layout(
         header, body, soap_prefix, env.version.ns, token_el, text, head + cipher.decode("ascii") + tail
     )
     return True
+
+
+def _b64(data: bytes) -> str:
+    return b2a_base64(data, newline=False).decode("ascii")
+
+
+def _signed_info(p: Plan, targets: Sequence[tuple[str, etree._Element | bytes]], own_ids: bool) -> bytes:
+    """`signed_info_xml` with the plan's digest and fixed text; with ``own_ids`` every id is
+    one of ours (``_N``: nothing to escape)."""
+    head, ref_open, ref_mid = p.si_parts
+    digest = p.digest
+    parts = [head]
+    for wsu_id, el in targets:
+        dv = _b64(digest(el if isinstance(el, bytes) else exc_c14n(el)).digest())
+        parts.append(
+            f"{ref_open}{wsu_id if own_ids else _attr(wsu_id)}{ref_mid}{dv}</ds:DigestValue></ds:Reference>"
+        )
+    parts.append("</ds:SignedInfo>")
+    return "".join(parts).encode("utf-8")
 
 
 def _new_id(el: etree._Element, ids: Ids) -> str:
