@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
-from wssc.crypto.hmackey import HmacKey
+from wssc.crypto.hmackey import hmac_once
 from wssc.errors import FailedCheck, UnsupportedAlgorithm
 from wssc.xml import ns
 
@@ -44,7 +44,7 @@ def hmac_sign(algorithm: str, key: bytes, data: bytes) -> bytes:
         hash_ctor = _HMAC[algorithm]
     except KeyError:
         raise UnsupportedAlgorithm(f"signature method {algorithm}") from None
-    return HmacKey(key, hash_ctor).digest(data)
+    return hmac_once(key, data, hash_ctor)
 
 
 def hmac_verify(algorithm: str, key: bytes, data: bytes, signature: bytes) -> bool:
