@@ -8,11 +8,13 @@ nothing else) this writer puts the whole header in one string, in the very form 
 writer serializes to, parses it once and attaches it. The token's own element is inserted as
 the general writer inserts it.
 
-It answers only for that form: `wcf_layout` says whether a call fits (the policy's and the
-arguments' shape, a symmetric key, a plain local reference to the token, and an envelope
-whose in-scope namespaces leave the header's prefixes free); anything else goes to the
-general writer. ``tests/core/test_protect_fast_header.py`` protects the same envelopes through
-both with the randomness and clock pinned and compares the bytes, and forces each departure.
+It answers only for that form: `protect_wcf_layout` checks that a call fits (the
+arguments' shape; the policy's shape, a symmetric key and a plain local reference to the
+token, once per token and policy: `plan`; an envelope whose in-scope namespaces leave the
+header's prefixes free: `_soap_prefix`); anything else goes to the general writer.
+``tests/core/test_protect_fast_header.py`` and ``test_protect_plan.py`` protect the same
+envelopes through both with the randomness and clock pinned and compare the bytes, and
+force each departure.
 """
 
 from __future__ import annotations
@@ -51,38 +53,8 @@ _PLAIN_TEXT: Final = re.compile(r"[A-Za-z0-9:._/#@+=,;()\-]+")
 _OWN_NAMESPACES: Final = frozenset({ns.WSSE, ns.XENC, ns.DS, *(v.ns for v in ns.SC_VERSIONS.values())})
 
 
-def wcf_layout(
-    header: etree._Element,
-    soap_ns: str,
-    key: object,
-    base_ref: SecurityTokenReference,
-    policy: MessagePolicy,
-    *,
-    supporting: Sequence[etree._Element],
-    confirmations: Sequence[bytes] | None,
-    endorsing: object,
-    encrypt_with: object,
-) -> str | None:
-    """The SOAP prefix to write ``mustUnderstand`` with when this call fits the one layout
-    this writer knows; None otherwise (the general writer then runs)."""
-    if (
-        supporting
-        or confirmations
-        or endorsing
-        or encrypt_with is not None
-        or policy.transport
-        or not policy.derived_keys
-        or not policy.encrypt_body
-        or not policy.encrypt_signature
-        or not isinstance(key, bytes)
-        or not _plain_reference(base_ref)
-    ):
-        return None
-    return _soap_prefix(header, soap_ns)
-
-
 def _soap_prefix(header: etree._Element, soap_ns: str) -> str | None:
-    """`wcf_layout`'s look at the envelope: the SOAP prefix when the namespaces in scope at
+    """The SOAP prefix to write ``mustUnderstand`` with when the namespaces in scope at
     the Header leave the header's own prefixes free; None otherwise."""
     nsmap = header.nsmap
     if nsmap.get("u") != ns.WSU or _OWN_PREFIXES.intersection(nsmap):
@@ -128,17 +100,8 @@ def sct_xml(token: object, sc: ns.ScVersion) -> str | None:
     )
 
 
-def timestamp_c14n(wsu_id: str, created: float, expires: float) -> bytes:
-    """The Timestamp as exclusive c14n writes it (what its digest covers); ``wsu_id`` is one
-    of our own ``_N`` ids."""
-    return (
-        f'<u:Timestamp xmlns:u="{ns.WSU}" u:Id="{wsu_id}"><u:Created>{format_time(created)}'
-        f"</u:Created><u:Expires>{format_time(expires)}</u:Expires></u:Timestamp>"
-    ).encode("ascii")
-
-
 def _timestamp_texts(wsu_id: str, created: float, expires: float) -> tuple[bytes, str]:
-    """The Timestamp as exclusive c14n writes it (`timestamp_c14n`), and as it stands in the
+    """The Timestamp as exclusive c14n writes it (what its digest covers), and as it stands in the
     header (``u`` declared there): ``<u:Timestamp u:Id="_0"><u:Created>…</u:Expires></u:Timestamp>``."""
     rest = (
         f' u:Id="{wsu_id}"><u:Created>{format_time(created)}</u:Created>'
@@ -161,24 +124,6 @@ def dkt_xml(dk: DerivedKeyToken, sc: ns.ScVersion, base_ref: SecurityTokenRefere
     )
 
 
-def security_text(
-    token_text: str,
-    ts_c14n: bytes,
-    dkts: Sequence[str],
-    data_ids: Sequence[str],
-    signature_ed: str,
-) -> str:
-    """The ``wsse:Security`` header's content (its children) as text: the Timestamp, the
-    token's text (or nothing: an element token is inserted after the Timestamp), the two
-    DerivedKeyTokens, the ReferenceList and the encrypted Signature."""
-    refs = "".join(f'<e:DataReference URI="#{_attr(i)}"/>' for i in data_ids)
-    ts = ts_c14n.decode("ascii").replace(f' xmlns:u="{ns.WSU}"', "", 1)
-    return (
-        f'{ts}{token_text}{"".join(dkts)}<e:ReferenceList xmlns:e="{ns.XENC}">{refs}</e:ReferenceList>'
-        f"{signature_ed}"
-    )
-
-
 def write_header(
     header: etree._Element,
     body: etree._Element,
@@ -188,7 +133,7 @@ def write_header(
     content: str,
     body_ed: str,
 ) -> etree._Element:
-    """Parse the whole header (``content``: `security_text`) and the Body's EncryptedData in
+    """Parse the whole header (``content``: the header's children as text) and the Body's EncryptedData in
     one go; append the header to ``header`` and the EncryptedData to the (emptied) ``body``.
     An element token goes second, after the Timestamp, as the general writer puts it."""
     text = (
@@ -214,21 +159,17 @@ _ENCRYPTED_DATA: Final = f"{{{ns.XENC}}}EncryptedData"
 _ED_MARK: Final = f'<e:EncryptedData xmlns:e="{ns.XENC}"/>'.encode("ascii")
 
 
-def spliceable(body: etree._Element, soap_prefix: str, base_ref: SecurityTokenReference) -> bool:
-    """Can `splice_wire` write this message: text that lxml would write unchanged (a plain
-    reference to the token, an ASCII SOAP prefix), and a Body in whose scope lxml would not
-    rename the EncryptedData's prefixes (none of the header's namespaces in scope)."""
-    return _plain_ref_text(base_ref) and _spliceable_body(body, soap_prefix)
-
-
 def _plain_ref_text(base_ref: SecurityTokenReference) -> bool:
+    """The token's reference is text lxml writes unchanged."""
     if not _PLAIN_TEXT.fullmatch(base_ref.uri or ""):
         return False
     return base_ref.value_type is None or _PLAIN_TEXT.fullmatch(base_ref.value_type) is not None
 
 
 def _spliceable_body(body: etree._Element, soap_prefix: str) -> bool:
-    """`spliceable`'s look at the message (the reference's is the `Plan`'s)."""
+    """Can `splice_wire` write this message: an ASCII SOAP prefix, and a Body in whose scope
+    lxml would not rename the EncryptedData's prefixes (none of the header's namespaces in
+    scope). The token's reference is the `Plan`'s look (`_plain_ref_text`)."""
     if not soap_prefix.isascii():
         return False
     for prefix, uri in body.nsmap.items():
@@ -322,7 +263,7 @@ class Plan:
     #: the suite's digest (a hashlib constructor) and SignedInfo's fixed text
     digest: Callable[[bytes], Any]
     si_parts: tuple[str, str, str]
-    #: the token's reference is text `splice_wire` writes as lxml would (`spliceable`)
+    #: the token's reference is text `splice_wire` writes as lxml would (`_plain_ref_text`)
     splice_ref: bool
 
 
@@ -544,10 +485,6 @@ __all__ = [
     "plan",
     "protect_wcf_layout",
     "sct_xml",
-    "security_text",
     "splice_wire",
-    "spliceable",
-    "timestamp_c14n",
-    "wcf_layout",
     "write_header",
 ]
