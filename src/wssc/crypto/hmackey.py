@@ -17,6 +17,26 @@ _IPAD: Final = bytes(x ^ 0x36 for x in range(256))
 _OPAD: Final = bytes(x ^ 0x5C for x in range(256))
 
 
+#: The block size of the digests HMAC is used with here (`hmac_once`).
+_BLOCK: Final[dict[Callable[..., Any], int]] = {hashlib.sha1: 64, hashlib.sha256: 64}
+
+
+def hmac_once(key: bytes, msg: bytes, hash_ctor: Callable[..., Any] = hashlib.sha1) -> bytes:
+    """``HMAC(key, msg)`` for a key that signs one message (a derived signature key): the
+    padded keys hashed together with the message, ``H((K ^ opad) || H((K ^ ipad) || m))``,
+    with no hash state kept or copied. The same value as ``HmacKey(key, hash_ctor).digest``
+    (which it is, for a digest of another block size)."""
+    block = _BLOCK.get(hash_ctor)
+    if block is None:
+        return HmacKey(key, hash_ctor).digest(msg)
+    if len(key) > block:
+        key = hash_ctor(key).digest()
+    key = key.ljust(block, b"\0")
+    inner = hash_ctor(key.translate(_IPAD) + msg).digest()
+    out: bytes = hash_ctor(key.translate(_OPAD) + inner).digest()
+    return out
+
+
 class HmacKey:
     """One key, one digest (``hashlib.sha1``, ``hashlib.sha256``): `digest` per message."""
 

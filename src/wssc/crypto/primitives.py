@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from typing import Final
+from collections.abc import Callable
+from typing import Any, Final
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
@@ -22,7 +23,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
-from wssc.crypto.hmackey import HmacKey
+from wssc.crypto.hmackey import hmac_once
 from wssc.errors import FailedCheck, UnsupportedAlgorithm
 from wssc.xml import ns
 
@@ -43,7 +44,7 @@ def hmac_sign(algorithm: str, key: bytes, data: bytes) -> bytes:
         hash_ctor = _HMAC[algorithm]
     except KeyError:
         raise UnsupportedAlgorithm(f"signature method {algorithm}") from None
-    return HmacKey(key, hash_ctor).digest(data)
+    return hmac_once(key, data, hash_ctor)
 
 
 def hmac_verify(algorithm: str, key: bytes, data: bytes, signature: bytes) -> bool:
@@ -57,6 +58,12 @@ def digest(algorithm: str, data: bytes) -> bytes:
         return _DIGEST[algorithm](data).digest()
     except KeyError:
         raise UnsupportedAlgorithm(f"digest method {algorithm}") from None
+
+
+def digest_constructor(algorithm: str) -> Callable[[bytes], Any] | None:
+    """The hashlib constructor of a ``ds:DigestMethod`` (`digest` without the look-up per
+    call); None for one not supported (`digest` raises for it)."""
+    return _DIGEST.get(algorithm)
 
 
 def cipher_key_length(algorithm: str) -> int:

@@ -22,10 +22,16 @@ def p_sha1(secret: bytes, seed: bytes, length: int, offset: int = 0) -> bytes:
     >>> p_sha1(b"secret", b"seed", 4).hex()
     '5d55432b'
     """
+    return p_sha1_keyed(HmacKey(secret), seed, length, offset)
+
+
+def p_sha1_keyed(secret: HmacKey, seed: bytes, length: int, offset: int = 0) -> bytes:
+    """`p_sha1` with the secret's HMAC-SHA1 pads already hashed (``HmacKey(secret)``), for a
+    secret that derives several keys (a token's, once per message)."""
     if length < 0 or offset < 0:
         raise ValueError("length and offset must not be negative")
     end = offset + length
-    mac = HmacKey(secret).digest  # the secret's pads hashed once for every HMAC below
+    mac = secret.digest  # the secret's pads hashed once for every HMAC below
     out = bytearray()
     a = seed
     while len(out) < end:

@@ -446,14 +446,17 @@ def _with_wsu_prefix(root: etree._Element) -> etree._Element:
     lxml cannot add a declaration to an existing element; a shallow rebuild of the root is
     cheap and keeps every child element (and so every reference into the tree) intact.
     """
-    if ns.WSU in root.nsmap.values() or root.getparent() is not None:
+    nsmap: dict[Any, str] = root.nsmap  # lxml's own copy, built per access: read once
+    if ns.WSU in nsmap.values() or root.getparent() is not None:
         return root
-    nsmap: dict[Any, str] = dict(root.nsmap)
     prefix = "u" if "u" not in nsmap else "wsu"
     nsmap[prefix] = ns.WSU
-    attrib: dict[str, str] = {str(k): str(v) for k, v in root.attrib.items()}
+    items = root.items()
+    attrib = {str(k): str(v) for k, v in items} if items else None
     new = etree.Element(root.tag, attrib=attrib, nsmap=nsmap)
-    new.text = root.text
+    text = root.text
+    if text is not None:
+        new.text = text
     new.extend(list(root))
     return new
 
