@@ -19,10 +19,13 @@ from attack_kit import (
     MATRIX_IDS,
     Dedicated,
     assert_cost_ratio,
+    cpu_seconds,
+    post,
     serve_args,
 )
 
 from servers import Server
+from wssc.client import Client
 from wssc.tokens.timestamp import format_time
 from wssc.xml import ns
 
@@ -92,3 +95,32 @@ def test_many_children_at_the_largest_valid_size(
         assert_cost_ratio(
             srv, data, f"12,000 Security children in {len(data)} bytes", reason="the message is not signed"
         )
+
+
+def test_a_body_of_xmlns_starts_costs_as_any_body(start_server: Callable[..., Server]) -> None:
+    """A session holder's Body whose text is ``xmlns:`` repeated (8,190 characters, within the
+    service's string quota): after decryption the service searches the plaintext for namespace
+    declarations. That search was quadratic (each try of a backtracking pattern ran to the
+    end: 8 KB cost some 0.2 s of CPU a call, with the security turn held). Now it must cost at
+    most 3x a Body of as many ``x``, measured in the same run on the same server."""
+    text_len = 8190
+    with Dedicated(start_server, *serve_args("wshttp", "session")) as srv:
+        with Client.from_wsdl(srv.wsdl_url, verify=srv.verify) as client:
+            client.open()
+            op = client.contract.operation("Echo")
+
+            def cost(text: str, n: int = 20) -> float:
+                bodies = [client.session.app_request(op, {"text": text}, time.time()).body for _ in range(n)]
+                before = cpu_seconds(srv.proc.pid)
+                for body in bodies:
+                    assert post(srv, body).status_code == 200
+                return (cpu_seconds(srv.proc.pid) - before) / n
+
+            cost("x" * text_len, 3)  # warm the service
+            plain = cost("x" * text_len)
+            starts = cost(("xmlns:" * (text_len // 6 + 1))[:text_len])
+            print(f"\n[cost] Body of x: {plain * 1000:.1f} ms a call; of 'xmlns:': {starts * 1000:.1f} ms")
+            # CPU ticks are 10 ms: never compare below 20 ms in all (1 ms a call here).
+            assert starts <= 3 * max(plain, 0.001), (
+                f"a Body of 'xmlns:' cost {starts * 1000:.1f} ms a call, one of 'x' {plain * 1000:.1f} ms"
+            )

@@ -278,6 +278,10 @@ def _parse_fragment(plain: bytes, fs: FragmentScope, limits: ParserLimits) -> et
 #: the end), in a decryption any session holder can ask for. A longer prefix is not read as
 #: a declaration: the nodes are then moved, not grafted, and if lxml renames a prefix the
 #: digest fails, closed.
+#: ``xmlns`` that start no declaration (text that names them, say): past this many the answer
+#: is yes (graft), so that a plaintext of ``xmlns:xmlns:…`` costs one bounded try each for the
+#: first few only, and grafting (linear) does the rest.
+_MAX_MISSES: Final = 32
 _XMLNS = re.compile(rb"""xmlns(?::([^\s=/>]{1,256}+))?+\s*+=\s*+(?:"([^"]*+)"|'([^']*+)')""")
 
 
@@ -290,15 +294,21 @@ def _would_be_renamed(plain: bytes, fs: FragmentScope) -> bool:
     counting the scope and the plaintext's own ``xmlns`` declarations? (A URI written with
     character references is not recognised here: the digest then fails, closed.) The
     declarations are read left to right, each from the end of the one before, as
-    ``finditer`` would; the search for the next ``xmlns`` is ``bytes.find`` (memchr)."""
+    ``finditer`` would; the search for the next ``xmlns`` is ``bytes.find`` (memchr). More
+    than `_MAX_MISSES` ``xmlns`` that start no declaration: yes (grafting is always right,
+    only slower than a move)."""
     scope = fs.prefix_of
     if scope is None:
         return True
     own: dict[str, str | None] = {}
+    misses = 0
     pos = plain.find(b"xmlns")
     while pos >= 0:
         m = _XMLNS.match(plain, pos)
         if m is None:
+            misses += 1
+            if misses > _MAX_MISSES:
+                return True  # grafting keeps every prefix, whatever the declarations
             pos = plain.find(b"xmlns", pos + 1)
             continue
         prefix = m.group(1).decode("utf-8", "replace") if m.group(1) else None
