@@ -1,7 +1,10 @@
-"""Where `AsgiApp` runs the work of a call: on its own security thread, verify, synchronous
-operation and reply in one hand-over, while the event loop goes on reading other bodies; with
-``inline_limit``, small requests on the loop itself; with ``security_threads=2``, a blocking
-operation holds up no other call."""
+"""Where `AsgiApp` runs the work of a call. By default an application message in a session is
+verified and its reply secured on the event loop, its synchronous operation on a security
+thread; an Issue, a Cancel, and every request of an engine whose store may wait on I/O, on a
+security thread whole. With ``loop_security_limit=0``: verify, synchronous operation and reply
+in one hand-over, while the event loop goes on reading other bodies. With ``inline_limit``,
+small requests on the loop itself. With ``security_threads=2``, a blocking operation holds up
+no other call."""
 
 from __future__ import annotations
 
@@ -113,7 +116,7 @@ def test_requests_go_to_one_security_thread_while_the_loop_reads(
 ) -> None:
     gate = threading.Event()
     eng, threads, entered = recording_engine(monkeypatch, gate)
-    app = AsgiApp(eng, inline_limit=inline_limit, max_body=1 << 20, security_threads=1)
+    app = AsgiApp(eng, inline_limit=inline_limit, max_body=1 << 20, security_threads=1, loop_security_limit=0)
     first = b"<gate>" + b"a" * 2000 + b"</gate>"
     chunks = [b"<big>"] + [b"b" * 1024] * 60 + [b"</big>"]
     big_len = sum(map(len, chunks))
@@ -156,7 +159,9 @@ def test_requests_go_to_one_security_thread_while_the_loop_reads(
 
 def test_verify_operation_and_reply_run_in_one_security_thread() -> None:
     OP_THREADS.clear()
-    app = AsgiApp(ServiceEngine(Blocking(), address=URL, certificate=CERT), security_threads=1)
+    app = AsgiApp(
+        ServiceEngine(Blocking(), address=URL, certificate=CERT), security_threads=1, loop_security_limit=0
+    )
 
     async def main() -> object:
         http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app))  # type: ignore[arg-type]
@@ -171,9 +176,16 @@ def test_verify_operation_and_reply_run_in_one_security_thread() -> None:
     assert OP_THREADS[0].startswith("wssc-security")
 
 
-def test_with_two_security_threads_a_blocking_operation_holds_up_no_other_call() -> None:
+@pytest.mark.parametrize("loop_security_limit", [65536, 0])
+def test_with_two_security_threads_a_blocking_operation_holds_up_no_other_call(
+    loop_security_limit: int,
+) -> None:
     RELEASE.clear()
-    app = AsgiApp(ServiceEngine(Blocking(), address=URL, certificate=CERT), security_threads=2)
+    app = AsgiApp(
+        ServiceEngine(Blocking(), address=URL, certificate=CERT),
+        security_threads=2,
+        loop_security_limit=loop_security_limit,
+    )
 
     async def main() -> tuple[object, object]:
         http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app))  # type: ignore[arg-type]
@@ -200,7 +212,9 @@ def test_with_two_security_threads_a_blocking_operation_holds_up_no_other_call()
         RELEASE.set()
 
 
-@pytest.mark.parametrize("kwargs", [{"security_threads": 0}, {"inline_limit": -1}])
+@pytest.mark.parametrize(
+    "kwargs", [{"security_threads": 0}, {"inline_limit": -1}, {"loop_security_limit": -1}]
+)
 def test_bad_settings_are_configuration_errors(kwargs: dict[str, int]) -> None:
     with pytest.raises(ConfigurationError):
         AsgiApp(ServiceEngine(Blocking(), address=URL, certificate=CERT), **kwargs)  # type: ignore[arg-type]
@@ -270,7 +284,7 @@ def test_the_security_work_of_two_calls_takes_turns(monkeypatch: pytest.MonkeyPa
     otherwise fight for the GIL)."""
     gate = threading.Event()
     eng, most, entered = overlap_engine(monkeypatch, gate)
-    app = AsgiApp(eng, security_threads=4)
+    app = AsgiApp(eng, security_threads=4, loop_security_limit=0)
     watched = WatchedLock()
     app.security_turn.lock = watched
     statuses: list[int] = []

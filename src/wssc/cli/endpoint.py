@@ -312,9 +312,20 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         type=_positive,
         default=None,
         metavar="N",
-        help="threads that run the calls: verify, synchronous operation, secure the reply "
-        "(default 4). Verify and secure take turns under one lock (they hold the GIL anyway); "
-        "the operations run side by side, so raise it if operations block for long",
+        help="threads that run synchronous operations, and the whole of the calls that are "
+        "not verified on the event loop (see --loop-security-limit) (default 4). Their verify "
+        "and secure steps take turns under one lock (they hold the GIL anyway); the operations "
+        "run side by side, so raise it if operations block for long",
+    )
+    s.add_argument(
+        "--loop-security-limit",
+        type=int,
+        default=65536,
+        metavar="BYTES",
+        help="verify application messages up to this size, and secure their replies, on the "
+        "event loop, with no hand-over to a thread (default 65536; 0: on the threads). Never "
+        "with a Redis store (its round trips would stop the loop); Issue, Renew, Cancel and "
+        "negotiation go to the threads",
     )
     s.add_argument(
         "--inline-limit",
@@ -743,6 +754,7 @@ def run_serve(args: argparse.Namespace) -> int:
                 forwarded_allow_ips=proxies,
                 security_threads=security_threads(args.security_threads, args.store),
                 inline_limit=args.inline_limit,
+                loop_security_limit=args.loop_security_limit,
             ),
             banner,
         ),

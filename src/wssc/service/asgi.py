@@ -1,23 +1,28 @@
 """ASGI application over `ServiceEngine` (serve it with uvicorn).
 
-Where the work of a call runs (verify the request, run a synchronous operation, secure the
-reply): on the app's own executor of ``security_threads`` threads (default 4), in one
-hand-over from the event loop, which goes on reading bodies and accepting connections
-meanwhile. A synchronous operation runs in the same thread as its security work: every extra
-hand-over between threads costs, on a busy machine a wait for the scheduler.
+Where the work of a call runs, by default: an application message in a session (up to
+``loop_security_limit`` bytes, default 64 KiB, WCF's ``MaxReceivedMessageSize``) is verified
+on the event loop, and its reply secured there; its operation runs on the app's executor of
+``security_threads`` threads (default 4) when it is synchronous, and is awaited on the loop
+when it is ``async def``. Everything else (an Issue, Renew or Cancel, a negotiation leg, a
+larger message) is handed to a thread whole: it may call a username validator, a KDC or a
+store over the network. So is every request when the engine's session store, replay cache or
+certificate validator may wait on I/O (Redis, custom code: `ServiceEngine.waits_on_io`).
 
-**Security work takes turns.** Verifying a request and securing a reply hold the GIL, so
-several threads never run them in parallel; left to themselves they fight for it, every
-forced switch costs CPU, and the service's CPU per call climbed with concurrency (+53 % from
-1 to 16 clients with four threads, docs/performance.md). So the verify and secure steps of
-every call hold one lock (`wssc.service.security_turn`): one call's security work runs at a
-time, the other threads wait on the lock, asleep, not on the GIL. The operation itself runs
-outside the lock, so a synchronous operation that blocks (a database, a remote call) holds up
-no other call; that is why there are four threads and not one. ``async def`` operations are
-awaited on the loop.
+Why: a hand-over of security work from the loop to a thread and back costs context switches,
+and threads that verify and secure side by side fight for the GIL; the service's CPU per call
+climbed with concurrency (+24..38 % from 1 to 16 clients, docs/performance.md). On the loop,
+security work is one call at a time with no switch at all, and a synchronous operation that
+blocks (a database, a remote call) still holds up no other call, as in WCF, which runs the
+calls of different sessions concurrently. The cost: the loop reads no other request while it
+verifies one (at most ``loop_security_limit`` bytes of work).
+
+**Security work on threads takes turns.** Verifying and securing on the threads hold one lock
+(`wssc.service.security_turn`): the other threads wait on the lock, asleep, not on the GIL.
+``loop_security_limit=0`` sends all of it to the threads (the layout before).
 
 ``inline_limit`` (default 0: off): requests of at most that many bytes are handled on the
-event loop itself, no hand-over at all, for services whose operations never block.
+event loop whole, their synchronous operation too, for services whose operations never block.
 """
 
 from __future__ import annotations
@@ -60,7 +65,8 @@ class AsgiApp:
     bigger request gets HTTP 413 as soon as its Content-Length, or the bytes received so far,
     say so: it is never buffered whole.
 
-    ``security_threads``, ``inline_limit``: where the work of a call runs (the module docs)."""
+    ``security_threads``, ``loop_security_limit``, ``inline_limit``: where the work of a call
+    runs (the module docs)."""
 
     def __init__(
         self,
@@ -69,16 +75,20 @@ class AsgiApp:
         forwarded_allow_ips: Sequence[str] = (),
         security_threads: int = 4,
         inline_limit: int = 0,
+        loop_security_limit: int = 65536,
     ) -> None:
         if security_threads < 1:
             raise ConfigurationError(f"security_threads must be at least 1, not {security_threads}")
         if inline_limit < 0:
             raise ConfigurationError(f"inline_limit must be at least 0, not {inline_limit}")
+        if loop_security_limit < 0:
+            raise ConfigurationError(f"loop_security_limit must be at least 0, not {loop_security_limit}")
         self.engine = engine
         self.max_body = engine.settings.max_received_message_size if max_body is None else max_body
         self.forwarded_allow_ips = tuple(forwarded_allow_ips)
         self.security_threads = security_threads
         self.inline_limit = inline_limit
+        self.loop_security_limit = loop_security_limit if engine.waits_on_io is None else 0
         self._executor = ThreadPoolExecutor(security_threads, thread_name_prefix="wssc-security")
         self.security_turn = SecurityTurn()
 
@@ -94,6 +104,7 @@ class AsgiApp:
                 if msg["type"] == "lifespan.startup":
                     try:
                         startup(self.engine)  # logs under uvicorn's; refuse unsafe workers
+                        self._log_where()
                     except ConfigurationError as exc:
                         await send({"type": "lifespan.startup.failed", "message": str(exc.detail)})
                         return
@@ -136,11 +147,45 @@ class AsgiApp:
         )
         if len(body) <= self.inline_limit:  # opted in: all of it on the loop
             out = self._handle(req)
+        elif len(body) <= self.loop_security_limit:
+            await self._send(send, await self._on_loop(req))
+            return
         else:
             out = await asyncio.get_running_loop().run_in_executor(self._executor, self._handle, req)
         if isinstance(out, Dispatch):
             out = await self._run_async(out)
         await self._send(send, out)
+
+    async def _on_loop(self, req: HttpRequest) -> HttpResponse:
+        """Security work here, a synchronous operation on a thread, the rest on a thread whole."""
+        out = self.engine.handle_on_loop(req)
+        if isinstance(out, HttpResponse):
+            return out
+        if not isinstance(out, Dispatch):  # work that may wait on I/O
+            out = await asyncio.get_running_loop().run_in_executor(
+                self._executor, self.security_turn.complete, out
+            )
+            return await self._run_async(out) if isinstance(out, Dispatch) else out
+        d = out
+        try:
+            if d.operation.is_async:
+                value = await d.method(**d.args)
+            else:
+                value = await asyncio.get_running_loop().run_in_executor(self._executor, _call, d)
+        except Exception as exc:
+            return d.finish(None, exc)
+        return d.finish(value, None)
+
+    def _log_where(self) -> None:
+        if self.loop_security_limit:
+            log.info(
+                "application messages up to %d bytes are verified on the event loop; "
+                "synchronous operations run on %d threads",
+                self.loop_security_limit,
+                self.security_threads,
+            )
+        elif self.engine.waits_on_io is not None:
+            log.info("security work runs on %d threads: %s", self.security_threads, self.engine.waits_on_io)
 
     def _handle(self, req: HttpRequest) -> HttpResponse | Dispatch:
         """Verify, run a synchronous operation, secure the reply: one hand-over in all."""
@@ -159,6 +204,10 @@ class AsgiApp:
         headers.append((b"content-length", str(len(r.body)).encode()))
         await send({"type": "http.response.start", "status": r.status, "headers": headers})
         await send({"type": "http.response.body", "body": r.body})
+
+
+def _call(d: Dispatch) -> object:
+    return d.method(**d.args)
 
 
 def lost_body_reason(headers: dict[str, str], body: bytes) -> str | None:

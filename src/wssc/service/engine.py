@@ -31,6 +31,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from lxml import etree
@@ -81,6 +82,7 @@ from wssc.session.service import SessionManager
 from wssc.settings import WCF_COMPATIBLE, Compatibility, EndpointSettings
 from wssc.store.base import SessionStore
 from wssc.store.cookie import CookieCodec, KeyRing
+from wssc.store.memory import MemoryStore
 from wssc.store.record import SessionRecord
 from wssc.tokens.sct import SecurityContextToken
 from wssc.trust import (
@@ -140,6 +142,10 @@ class Dispatch:
     method: Callable[..., Any]
     args: dict[str, object]
     finish: Callable[[object, BaseException | None], HttpResponse]
+
+
+#: `ServiceEngine.handle_on_loop`'s answer for work that may wait on I/O: call it on a thread
+ForThread = Callable[[], "HttpResponse | Dispatch"]
 
 
 def _xml_response(status: int, version: SoapVersion, root: etree._Element | bytes) -> HttpResponse:
@@ -240,6 +246,14 @@ class ServiceEngine:
         size = self.settings.max_received_message_size
         self.parser_limits = replace(DEFAULT_LIMITS, max_bytes=max(size, DEFAULT_LIMITS.max_bytes))
         self.contract_limits = string_limits(self.settings.max_string_content_length)
+        #: why `handle_on_loop` hands every request to a thread (None: it verifies and secures
+        #: application messages itself)
+        self.waits_on_io = _waits_on_io(
+            scs.establish_security_context,
+            self.sessions.store,
+            self.replay,
+            creds.client_certificate_validator,
+        )
 
     def _replay_for(self, transport: TransportInfo) -> ReplayCache | None:
         """The replay cache for one request: its entries charged to the sender's address
@@ -250,6 +264,36 @@ class ServiceEngine:
 
     # --- HTTP ---------------------------------------------------------------------------------
     def handle(self, req: HttpRequest) -> HttpResponse | Dispatch:
+        env = self._read(req)
+        if isinstance(env, HttpResponse):
+            return env
+        return self._post_or_fault(env, req.transport)
+
+    def handle_on_loop(self, req: HttpRequest) -> HttpResponse | Dispatch | ForThread:
+        """`handle`, for a host's event loop: the work that never waits on I/O is done here,
+        the rest is returned as a function for a thread to call (its result is `handle`'s).
+
+        Done here: a GET, a refusal, the parse, and an application message in a session, when
+        the session store, the replay cache and the certificate validator are this process's
+        own (``waits_on_io`` None). Returned: every other request (an Issue, Renew or Cancel,
+        a negotiation leg, a message of an endpoint without sessions), which may call a
+        username validator, a KDC or a store over the network."""
+        env = self._read(req)
+        if isinstance(env, HttpResponse):
+            return env
+        t = self.trust
+        if self.waits_on_io is not None or env.action in (
+            t.rst_sct,
+            t.rst_sct_renew,
+            t.rst_sct_cancel,
+            t.rst_issue,
+            t.rstr_issue,
+        ):
+            return partial(self._post_or_fault, env, req.transport)
+        return self._post_or_fault(env, req.transport)
+
+    def _read(self, req: HttpRequest) -> HttpResponse | Envelope:
+        """A POST's Envelope, or the answer to a request that has none."""
         if req.method == "GET":
             return self._get(req)
         if req.method != "POST":
@@ -258,12 +302,13 @@ class ServiceEngine:
             return self.too_large(len(req.body))
         version = self._version_from_headers(req.headers)
         try:
-            root = parse_xml(req.body, self.parser_limits)
-            env = Envelope(root)
+            return Envelope(parse_xml(req.body, self.parser_limits))
         except MalformedXml as exc:
             return self._fault(version, exc, None)
+
+    def _post_or_fault(self, env: Envelope, transport: TransportInfo) -> HttpResponse | Dispatch:
         try:
-            return self._post(env, req.transport)
+            return self._post(env, transport)
         except WsscError as exc:
             return self._fault(env.version, exc, env.message_id)
         except Exception:  # never a traceback to the peer
@@ -712,6 +757,22 @@ class ServiceEngine:
                     return _xml_response(500, version, fault)
 
         return Dispatch(op, method, args, finish)
+
+
+def _waits_on_io(
+    sessions: bool, store: object, replay: ReplayCache | None, validator: CertificateValidator | None
+) -> str | None:
+    """Why an application message's verification may wait on I/O or run the application's
+    own code (then it never runs on an event loop), or None."""
+    if not sessions:
+        return "the endpoint establishes no session: every message is verified by its bootstrap"
+    if type(store) is not MemoryStore:
+        return f"the session store is a {type(store).__name__}"
+    if replay is not None and type(replay) is not MemoryReplayCache:
+        return f"the replay cache is a {type(replay).__name__}"
+    if validator is not None and validator.custom is not None:
+        return "the client certificate validator runs custom code"
+    return None
 
 
 def _issued_at(

@@ -13,6 +13,8 @@ concurrently. A Redis round trip inside a turn steps out of it (`wssc.turn.outsi
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import Any
 
 from wssc.service.engine import Dispatch, HttpRequest, HttpResponse, ServiceEngine
 from wssc.turn import Turn
@@ -25,7 +27,12 @@ class SecurityTurn(Turn):
         """Verify in a turn, run a synchronous operation outside it, secure the reply in
         another turn. A Dispatch of an ``async def`` operation is returned for the host's
         loop to await (then `run` its ``finish``)."""
-        out = self.run(engine.handle, req)
+        return self.complete(engine.handle, req)
+
+    def complete(self, fn: Callable[..., HttpResponse | Dispatch], *args: Any) -> HttpResponse | Dispatch:
+        """`handle` for the request ``fn(*args)`` answers (`ServiceEngine.handle_on_loop`'s
+        work for a thread)."""
+        out = self.run(fn, *args)
         if not isinstance(out, Dispatch) or out.operation.is_async:
             return out
         try:
