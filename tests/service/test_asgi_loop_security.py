@@ -31,6 +31,7 @@ from wssc.store.memory import MemoryStore
 CERT = generate_self_signed()
 URL = "http://testserver/svc"
 LOOP = "the loop"
+RELEASE = threading.Event()
 
 
 @service_contract(namespace="http://tempuri.org/", name="IWhere")
@@ -53,6 +54,12 @@ class Where:
     @operation
     def Fail(self, text: str) -> str:
         raise ValueError("the operation failed")
+
+    @operation
+    def Wait(self, text: str) -> str:
+        if not RELEASE.wait(30):  # released by the test
+            raise RuntimeError("never released")
+        return text
 
 
 class Recorder:
@@ -207,3 +214,57 @@ def test_an_issue_and_a_cancel_are_handed_back_for_a_thread(monkeypatch: pytest.
     for thunk in (issue, cancel):  # a function for the thread, never an answer
         assert callable(thunk) and not isinstance(thunk, Dispatch | HttpResponse)
     assert rec.seen["issue"] == ["wssc-security_0"] and rec.seen["cancel"] == ["wssc-security_0"]
+
+
+def test_at_most_two_requests_per_thread_are_parsed_and_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One thread, held by a blocking operation: of six calls, two are verified (the one
+    running, the one waiting for the thread); the other four wait unparsed, until the
+    thread is free. A parsed message is several times its bytes: never one per connection."""
+    RELEASE.clear()
+    eng = ServiceEngine(Where(), address=URL, certificate=CERT)
+    rec = Recorder(monkeypatch, eng)
+    app = AsgiApp(eng, security_threads=1)
+    arrived = [0]
+    real_on_loop = app._on_loop
+
+    async def on_loop(req: Any) -> Any:
+        arrived[0] += 1
+        return await real_on_loop(req)
+
+    monkeypatch.setattr(app, "_on_loop", on_loop)
+
+    async def main() -> list[object]:
+        rec.loop_thread = threading.current_thread().name
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app))
+        clients = [
+            AsyncClient(URL, get_contract(Where), http=http, service_certificate=Certificate(CERT.cert))
+            for _ in range(6)
+        ]
+        for c in clients:
+            await c.open()
+        arrived[0] = 0
+        calls = [asyncio.create_task(c.call("Wait", text=f"w{i}")) for i, c in enumerate(clients)]
+        await until(lambda: arrived[0] == 6, "the six calls to reach the app")
+        for _ in range(50):  # let the loop run: nothing may pass the gate while the thread is held
+            await asyncio.sleep(0)  # sleep-ok: a yield to the loop, no time
+        assert len(rec.seen["verify"]) == 2 and not any(t.done() for t in calls)
+        RELEASE.set()
+        out = await asyncio.wait_for(asyncio.gather(*calls), 30)
+        assert len(rec.seen["verify"]) == 6
+        for c in clients:
+            await c.aclose()
+        await http.aclose()
+        return list(out)
+
+    try:
+        assert asyncio.run(main()) == [f"w{i}" for i in range(6)]
+    finally:
+        RELEASE.set()
+
+
+async def until(cond: Callable[[], bool], what: str) -> None:
+    deadline = asyncio.get_running_loop().time() + 20
+    while not cond():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.001)  # sleep-ok: one poll step of a deadline loop

@@ -15,7 +15,8 @@ climbed with concurrency (+24..38 % from 1 to 16 clients, docs/performance.md). 
 security work is one call at a time with no switch at all, and a synchronous operation that
 blocks (a database, a remote call) still holds up no other call, as in WCF, which runs the
 calls of different sessions concurrently. The cost: the loop reads no other request while it
-verifies one (at most ``loop_security_limit`` bytes of work).
+verifies one (at most ``loop_security_limit`` bytes of work). At most ``2 * security_threads``
+requests are parsed and waiting for, or on, a thread; the others wait unparsed.
 
 **Security work on threads takes turns.** Verifying and securing on the threads hold one lock
 (`wssc.service.security_turn`): the other threads wait on the lock, asleep, not on the GIL.
@@ -91,6 +92,7 @@ class AsgiApp:
         self.loop_security_limit = loop_security_limit if engine.waits_on_io is None else 0
         self._executor = ThreadPoolExecutor(security_threads, thread_name_prefix="wssc-security")
         self.security_turn = SecurityTurn()
+        self._gate: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
     async def _secure(self, fn: Callable[..., _T], *args: Any) -> _T:
         """Run security work on the app's executor, in its turn."""
@@ -157,24 +159,43 @@ class AsgiApp:
         await self._send(send, out)
 
     async def _on_loop(self, req: HttpRequest) -> HttpResponse:
-        """Security work here, a synchronous operation on a thread, the rest on a thread whole."""
-        out = self.engine.handle_on_loop(req)
-        if isinstance(out, HttpResponse):
-            return out
-        if not isinstance(out, Dispatch):  # work that may wait on I/O
-            out = await asyncio.get_running_loop().run_in_executor(
-                self._executor, self.security_turn.complete, out
-            )
-            return await self._run_async(out) if isinstance(out, Dispatch) else out
-        d = out
+        """Security work here, a synchronous operation on a thread, the rest on a thread whole.
+
+        At most ``2 * security_threads`` requests are past their parse and not yet done with
+        a thread (`_thread_gate`): a parsed message is several times its bytes, and one that
+        waits for a busy thread must not be kept for every connection; the others wait
+        unparsed, as they would for the threads' layout."""
+        async with self._thread_gate():
+            out = self.engine.handle_on_loop(req)
+            if isinstance(out, HttpResponse):
+                return out
+            if not isinstance(out, Dispatch):  # work that may wait on I/O: a thread, whole
+                out = await asyncio.get_running_loop().run_in_executor(
+                    self._executor, self.security_turn.complete, out
+                )
+                if isinstance(out, Dispatch):
+                    return await self._run_async(out)
+                return out
+            d = out
+            if not d.operation.is_async:
+                try:
+                    value = await asyncio.get_running_loop().run_in_executor(self._executor, _call, d)
+                except Exception as exc:
+                    return d.finish(None, exc)
+                return d.finish(value, None)
+        # an ``async def`` operation is awaited outside the gate, as in the threads' layout
         try:
-            if d.operation.is_async:
-                value = await d.method(**d.args)
-            else:
-                value = await asyncio.get_running_loop().run_in_executor(self._executor, _call, d)
+            value = await d.method(**d.args)
         except Exception as exc:
             return d.finish(None, exc)
         return d.finish(value, None)
+
+    def _thread_gate(self) -> asyncio.Semaphore:
+        """The running loop's gate (a semaphore binds to one loop: a new loop gets a new one)."""
+        loop = asyncio.get_running_loop()
+        if self._gate is None or self._gate[0] is not loop:
+            self._gate = (loop, asyncio.Semaphore(2 * self.security_threads))
+        return self._gate[1]
 
     def _log_where(self) -> None:
         if self.loop_security_limit:
