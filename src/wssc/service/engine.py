@@ -254,6 +254,11 @@ class ServiceEngine:
             self.replay,
             creds.client_certificate_validator,
         )
+        t = self.trust
+        #: the actions `handle_on_loop` always hands to a thread
+        self._thread_actions = frozenset(
+            (t.rst_sct, t.rst_sct_renew, t.rst_sct_cancel, t.rst_issue, t.rstr_issue)
+        )
 
     def _replay_for(self, transport: TransportInfo) -> ReplayCache | None:
         """The replay cache for one request: its entries charged to the sender's address
@@ -277,17 +282,15 @@ class ServiceEngine:
         the session store, the replay cache and the certificate validator are this process's
         own (``waits_on_io`` None). Returned: every other request (an Issue, Renew or Cancel,
         a negotiation leg, a message of an endpoint without sessions), which may call a
-        username validator, a KDC or a store over the network."""
+        username validator, a KDC or a store over the network; and the one request that
+        purges the store, every few seconds (`SessionManager.purge_due`)."""
         env = self._read(req)
         if isinstance(env, HttpResponse):
             return env
-        t = self.trust
-        if self.waits_on_io is not None or env.action in (
-            t.rst_sct,
-            t.rst_sct_renew,
-            t.rst_sct_cancel,
-            t.rst_issue,
-            t.rstr_issue,
+        if (
+            self.waits_on_io is not None
+            or env.action in self._thread_actions
+            or self.sessions.purge_due(self.clock())
         ):
             return partial(self._post_or_fault, env, req.transport)
         return self._post_or_fault(env, req.transport)

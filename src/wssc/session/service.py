@@ -66,6 +66,10 @@ class Issued:
     record: SessionRecord
 
 
+#: seconds between two purges of the store (`SessionManager.maybe_purge`)
+PURGE_EVERY = 5.0
+
+
 class SessionManager:
     def __init__(
         self,
@@ -316,11 +320,16 @@ class SessionManager:
         return new
 
     # --- housekeeping ----------------------------------------------------------------------
-    def maybe_purge(self, now: float, every: float = 5.0) -> int:
+    def purge_due(self, now: float, every: float = PURGE_EVERY) -> bool:
+        """Whether `maybe_purge` would purge now (a host runs such a request on a thread: a
+        purge is one pass over every session, 70 ms at 100,000 of them)."""
+        return not self.cookie_mode and now - self._last_purge >= every
+
+    def maybe_purge(self, now: float, every: float = PURGE_EVERY) -> int:
         """EXPIRED for every stale session (`wssc.store.base.is_stale`), applied by the
         store in one pass (a Lua script on Redis): the service table takes EXPIRED from every
         state a store holds, PENDING and ACTIVE, to a deleted record."""
-        if self.cookie_mode or now - self._last_purge < every:
+        if not self.purge_due(now, every):
             return 0
         self._last_purge = now
         svc = self.settings.service
