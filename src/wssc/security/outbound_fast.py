@@ -294,6 +294,13 @@ def plan(token: ProtectionToken, policy: MessagePolicy) -> Plan | None:
     return made
 
 
+def forget_plans(token: ProtectionToken) -> None:
+    """Drop the plans of ``token`` (its session ended): they hold its key."""
+    for k, p in list(_PLANS.items()):  # a copy: other threads add plans meanwhile
+        if p.token is token:
+            _PLANS.pop(k, None)
+
+
 def _make_plan(token: ProtectionToken, policy: MessagePolicy) -> Plan | None:
     key = signing_key(token)
     if (

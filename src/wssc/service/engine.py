@@ -27,6 +27,7 @@ The operation runs with the caller's identity and claims (`wssc.service.caller`)
 from __future__ import annotations
 
 import copy
+import hmac
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -71,6 +72,7 @@ from wssc.errors import (
 from wssc.logs import printable
 from wssc.security.inbound import VerifiedMessage, verify
 from wssc.security.outbound import protect_wire
+from wssc.security.outbound_fast import forget_plans
 from wssc.security.replay import MemoryReplayCache, PeerCharged, ReplayCache
 from wssc.security.tokens import SctProtection
 from wssc.security.x509_validation import CertificateValidator
@@ -144,6 +146,7 @@ class Dispatch:
     finish: Callable[[object, BaseException | None], HttpResponse]
 
 
+_MAX_REPLY_TOKENS = 64
 #: `ServiceEngine.handle_on_loop`'s answer for work that may wait on I/O: call it on a thread
 ForThread = Callable[[], "HttpResponse | Dispatch"]
 
@@ -243,6 +246,8 @@ class ServiceEngine:
         self._wsdl: bytes | None = None
         #: reply envelopes without their RelatesTo and payload, by (SOAP namespace, action)
         self._reply_templates: dict[tuple[str, str], etree._Element] = {}
+        #: (Identifier, Instance, wsu:Id) of an SCT -> its replies' protection (`_reply_token`)
+        self._reply_tokens: dict[tuple[str, str | None, str], SctProtection] = {}
         size = self.settings.max_received_message_size
         self.parser_limits = replace(DEFAULT_LIMITS, max_bytes=max(size, DEFAULT_LIMITS.max_bytes))
         self.contract_limits = string_limits(self.settings.max_string_content_length)
@@ -584,11 +589,30 @@ class ServiceEngine:
     ) -> bytes:
         """``sign_only``: WCF's session protocol signs the Cancel reply and encrypts NoParts
         of it (Metro refuses an encrypted one when the signature is not encrypted)."""
-        ref = SecurityContextToken(sct.identifier, sct.instance, None, sct.wsu_id)
         policy = self.policy
         if sign_only:
             policy = replace(policy, encrypt_body=False, encrypt_signature=False)
-        return protect_wire(reply, SctProtection(ref, key, include=False), policy, now=now, encoding="utf-8")
+        return protect_wire(reply, self._reply_token(sct, key), policy, now=now, encoding="utf-8")
+
+    def _reply_token(self, sct: SecurityContextToken, key: bytes) -> SctProtection:
+        """The `SctProtection` a session's replies are secured with: one object per session
+        and key (protect's plan for it is worked out once, `wssc.security.outbound_fast.plan`),
+        at most 64 kept, emptied when full."""
+        name = (sct.identifier, sct.instance, sct.wsu_id)
+        t = self._reply_tokens.get(name)
+        if t is None or not hmac.compare_digest(t.key, key):
+            if len(self._reply_tokens) >= _MAX_REPLY_TOKENS:
+                self._reply_tokens.clear()
+            ref = SecurityContextToken(sct.identifier, sct.instance, None, sct.wsu_id)
+            t = self._reply_tokens[name] = SctProtection(ref, key, include=False)
+        return t
+
+    def _forget_reply_token(self, sct: SecurityContextToken) -> None:
+        """A session ended: its reply protection, and protect's plans for it, hold its key."""
+        for name in list(self._reply_tokens):  # a copy: other threads add tokens meanwhile
+            t = self._reply_tokens.pop(name, None) if name[0] == sct.identifier else None
+            if t is not None:
+                forget_plans(t)
 
     def _negotiate(self, env: Envelope, transport: TransportInfo, now: float) -> HttpResponse:
         """One leg of a negotiation (WCF's NegotiationTokenAuthenticator): a first leg
@@ -713,9 +737,9 @@ class ServiceEngine:
         body = CancelResponse(request.context).to_xml(self.sc)
         reply = self._reply(env, self.trust.rstr_sct_cancel, body)
         assert result.signing_key is not None
-        return _xml_response(
-            200, env.version, self._secure_with_sct(reply, sct, result.signing_key, now, sign_only=True)
-        )
+        out = self._secure_with_sct(reply, sct, result.signing_key, now, sign_only=True)
+        self._forget_reply_token(sct)
+        return _xml_response(200, env.version, out)
 
     def _application(
         self,

@@ -74,6 +74,7 @@ from wssc.errors import (
 from wssc.logs import printable
 from wssc.security.inbound import VerifiedMessage, verify
 from wssc.security.outbound import protect, protect_wire
+from wssc.security.outbound_fast import forget_plans
 from wssc.security.replay import MemoryReplayCache, ReplayCache
 from wssc.security.tokens import SctProtection
 from wssc.session.states import Event, Role, State, process_event
@@ -117,6 +118,10 @@ _RELATES_TO = (f"{{{ns.WSA10}}}RelatesTo", f"{{{ns.WSA2004}}}RelatesTo")
 _RELATIONSHIP_REPLY = (None, f"{ns.WSA10}/reply", f"{ns.WSA2004}/reply")
 
 
+#: the events after which the session's key protects nothing more
+_ENDED = frozenset((Event.CANCEL, Event.CLOSED, Event.EXPIRED))
+
+
 class ClientSession:
     def __init__(
         self,
@@ -144,6 +149,8 @@ class ClientSession:
         self.cookie_mode = not scs.require_cancellation
         self._state: State | None = None
         self.sct: SecurityContextToken | None = None
+        #: the protection of ``sct`` with ``key``, made once per key (`_token`)
+        self._sct_protection: SctProtection | None = None
         self.key: bytes | None = None
         self.previous: tuple[SecurityContextToken, bytes, float] | None = None
         self.key_from = self.key_to = self.renew_at = 0.0
@@ -180,6 +187,9 @@ class ClientSession:
         `wssc.session.states` moves it, or raises BadContextToken when it forbids
         ``event`` here (then nothing changes)."""
         self._state = process_event(Role.CLIENT, self._state, event, self.sc.ns)
+        if event in _ENDED and self._sct_protection is not None:
+            forget_plans(self._sct_protection)  # they hold the session's key
+            self._sct_protection = None
         return self._state
 
     # --- helpers ------------------------------------------------------------------------
@@ -595,17 +605,25 @@ class ClientSession:
         return self.sct
 
     # --- application --------------------------------------------------------------------
-    def _protect(self, env: etree._Element, now: float) -> etree._Element:
+    def _token(self) -> SctProtection:
+        """The session's `SctProtection`, one object while the SCT and key stay (protect's
+        plan for it is worked out once, `wssc.security.outbound_fast.plan`)."""
         if self.sct is None or self.key is None:
             raise ConfigurationError("the session is not open")
-        return protect(env, SctProtection(self.sct, self.key, include=True), self.policy, now=now)
+        t = self._sct_protection
+        if t is None or t.sct is not self.sct or t.key is not self.key:
+            if t is not None:
+                forget_plans(t)
+            t = self._sct_protection = SctProtection(self.sct, self.key, include=True)
+        return t
+
+    def _protect(self, env: etree._Element, now: float) -> etree._Element:
+        return protect(env, self._token(), self.policy, now=now)
 
     def _protected(self, env: etree._Element, action: str, now: float, **kw: object) -> Outgoing:
         """`_protect` straight to the wire bytes (`protect_wire`: no element to serialize)."""
-        if self.sct is None or self.key is None:
-            raise ConfigurationError("the session is not open")
+        token = self._token()
         message_id = Envelope(env).message_id  # protect leaves the MessageID as it is
-        token = SctProtection(self.sct, self.key, include=True)
         wire = protect_wire(env, token, self.policy, now=now, encoding="utf-8")
         return self._out(wire, action, message_id=message_id, **kw)
 
@@ -647,10 +665,7 @@ class ClientSession:
         assert self.sct is not None
         rst = RenewRequest.build(self.sc, self.sct, self.suite, self.scs.key_entropy_mode)
         env = self._envelope(self.trust.rst_sct_renew, rst.to_xml(self.sc))
-        assert self.key is not None
-        root, boot = self.issuer.secure_renew(
-            env, self.policy, SctProtection(self.sct, self.key, include=True), now
-        )
+        root, boot = self.issuer.secure_renew(env, self.policy, self._token(), now)
         out = self._out(root, self.trust.rst_sct_renew, entropy=rst.entropy, kind="renew", boot=boot)
         self.process_event(Event.RENEW_SENT)
         return out
