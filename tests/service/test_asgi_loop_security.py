@@ -138,6 +138,13 @@ def test_a_failing_operation_gets_its_secured_fault_from_the_loop(monkeypatch: p
     assert rec.seen["secure"][:2] == [LOOP, LOOP]
 
 
+def test_with_no_loop_limit_the_log_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    app = AsgiApp(ServiceEngine(Where(), address=URL, certificate=CERT), loop_security_limit=0)
+    with caplog.at_level(logging.INFO, logger="wssc.service.asgi"):
+        app._log_where()
+    assert "security work runs on 4 threads: loop_security_limit is 0" in caplog.text
+
+
 def test_a_message_over_the_limit_goes_to_a_thread_whole(monkeypatch: pytest.MonkeyPatch) -> None:
     svc = Where()
     eng = ServiceEngine(svc, address=URL, certificate=CERT)

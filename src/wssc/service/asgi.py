@@ -205,8 +205,9 @@ class AsgiApp:
                 self.loop_security_limit,
                 self.security_threads,
             )
-        elif self.engine.waits_on_io is not None:
-            log.info("security work runs on %d threads: %s", self.security_threads, self.engine.waits_on_io)
+        else:
+            why = self.engine.waits_on_io or "loop_security_limit is 0"
+            log.info("security work runs on %d threads: %s", self.security_threads, why)
 
     def _handle(self, req: HttpRequest) -> HttpResponse | Dispatch:
         """Verify, run a synchronous operation, secure the reply: one hand-over in all."""
