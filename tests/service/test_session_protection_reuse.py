@@ -6,10 +6,12 @@ its key (SECURITY row 55)."""
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import httpx
 import pytest
+from lxml import etree
 
 from wssc.certs import Certificate, generate_self_signed
 from wssc.client import AsyncClient
@@ -18,9 +20,10 @@ from wssc.demo import Calculator
 from wssc.security import outbound_fast
 from wssc.security.tokens import SctProtection
 from wssc.service.asgi import AsgiApp
-from wssc.service.engine import ServiceEngine
+from wssc.service.engine import HttpRequest, HttpResponse, ServiceEngine
 from wssc.tokens.paths import PATHS
 from wssc.tokens.sct import SecurityContextToken
+from wssc.xml.soap import new_envelope
 
 CERT = generate_self_signed()
 URL = "http://testserver/svc"
@@ -89,3 +92,36 @@ def test_the_reply_protections_are_bounded() -> None:
     for i in range(200):
         eng._reply_token(SecurityContextToken(f"urn:uuid:{i}", None, None, f"uuid-{i}"), bytes(32))
         assert len(eng._reply_tokens) <= 64
+
+
+def test_a_purge_drops_the_reply_protections_of_the_sessions_it_removed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A session that ends by a timeout on the service: the purge that removes it drops its
+    reply protection and its plan (they hold its key)."""
+    monkeypatch.setattr(outbound_fast, "_PLANS", {})
+    offset = [0.0]
+    eng = ServiceEngine(Calculator(), address=URL, certificate=CERT, clock=lambda: time.time() + offset[0])
+    seen: dict[str, str] = {}
+
+    async def main() -> None:
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=AsgiApp(eng)))
+        c = AsyncClient(URL, get_contract(Calculator), http=http, service_certificate=Certificate(CERT.cert))
+        await c.open()
+        assert await c.call("Add", a=1, b=1) == 2
+        assert c.flow.session.sct is not None
+        seen["id"] = c.flow.session.sct.identifier
+        await http.aclose()
+
+    asyncio.run(main())
+    assert len(plans_of(seen["id"])) == 2 and len(eng._reply_tokens) == 1
+    # past the session's receive timeout, any message that reaches the engine purges it
+    svc = eng.settings.service
+    offset[0] = svc.receive_timeout.total_seconds() + svc.inactivity_timeout.total_seconds() + 10.0
+    env = new_envelope(eng.soap, action="urn:any", to=URL, payload=etree.Element("any"))
+    body = etree.tostring(env)
+    out = eng.handle(HttpRequest("POST", "/svc", "", {"content-type": eng.soap.content_type}, body))
+    assert isinstance(out, HttpResponse) and out.status == 500  # the message itself is refused
+    assert eng.sessions.store.get(seen["id"]) is None and eng._reply_tokens == {}
+    # the client never closed: its own plan is still there, the service's is gone
+    assert [t.include for t in plans_of(seen["id"])] == [True]  # type: ignore[attr-defined]

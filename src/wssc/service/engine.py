@@ -426,7 +426,8 @@ class ServiceEngine:
             return self._application(
                 env, boot.message, now, bootstrap=boot, identity=boot.identity, claims=boot.claims
             )
-        self.sessions.maybe_purge(now)  # time-gated: at most every few seconds
+        if self.sessions.maybe_purge(now):  # time-gated: at most every few seconds
+            self._forget_purged_reply_tokens()
         if action == t.rst_sct:
             return self._issue(env, transport, now)
         if action == t.rst_sct_cancel and self.sessions.cookie_mode:
@@ -606,6 +607,14 @@ class ServiceEngine:
             ref = SecurityContextToken(sct.identifier, sct.instance, None, sct.wsu_id)
             t = self._reply_tokens[name] = SctProtection(ref, key, include=False)
         return t
+
+    def _forget_purged_reply_tokens(self) -> None:
+        """After a purge: drop the reply protections (and plans) of the sessions it removed."""
+        for name in list(self._reply_tokens):  # a copy: other threads add tokens meanwhile
+            if self.sessions.store.get(name[0]) is None:
+                t = self._reply_tokens.pop(name, None)
+                if t is not None:
+                    forget_plans(t)
 
     def _forget_reply_token(self, sct: SecurityContextToken) -> None:
         """A session ended: its reply protection, and protect's plans for it, hold its key."""
