@@ -427,7 +427,7 @@ class ServiceEngine:
                 env, boot.message, now, bootstrap=boot, identity=boot.identity, claims=boot.claims
             )
         if self.sessions.maybe_purge(now):  # time-gated: at most every few seconds
-            self._forget_purged_reply_tokens()
+            self._forget_reply_tokens(lambda ident: self.sessions.store.get(ident) is None)
         if action == t.rst_sct:
             return self._issue(env, transport, now)
         if action == t.rst_sct_cancel and self.sessions.cookie_mode:
@@ -608,18 +608,11 @@ class ServiceEngine:
             t = self._reply_tokens[name] = SctProtection(ref, key, include=False)
         return t
 
-    def _forget_purged_reply_tokens(self) -> None:
-        """After a purge: drop the reply protections (and plans) of the sessions it removed."""
+    def _forget_reply_tokens(self, ended: Callable[[str], bool]) -> None:
+        """Drop the reply protections, and protect's plans for them (they hold the session's
+        key), of the sessions whose SCT Identifier ``ended``."""
         for name in list(self._reply_tokens):  # a copy: other threads add tokens meanwhile
-            if self.sessions.store.get(name[0]) is None:
-                t = self._reply_tokens.pop(name, None)
-                if t is not None:
-                    forget_plans(t)
-
-    def _forget_reply_token(self, sct: SecurityContextToken) -> None:
-        """A session ended: its reply protection, and protect's plans for it, hold its key."""
-        for name in list(self._reply_tokens):  # a copy: other threads add tokens meanwhile
-            t = self._reply_tokens.pop(name, None) if name[0] == sct.identifier else None
+            t = self._reply_tokens.pop(name, None) if ended(name[0]) else None
             if t is not None:
                 forget_plans(t)
 
@@ -747,7 +740,7 @@ class ServiceEngine:
         reply = self._reply(env, self.trust.rstr_sct_cancel, body)
         assert result.signing_key is not None
         out = self._secure_with_sct(reply, sct, result.signing_key, now, sign_only=True)
-        self._forget_reply_token(sct)
+        self._forget_reply_tokens(lambda ident: ident == sct.identifier)
         return _xml_response(200, env.version, out)
 
     def _application(
